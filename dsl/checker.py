@@ -1,0 +1,782 @@
+"""Stage 3: the checker.  Resolves every name, gives every expression a type with a unit, and
+runs the domain checks an HRBP would otherwise find in production.
+
+It runs as named passes over all files of a rule set at once (so duplicate names and rating
+weights across files are caught) and collects diagnostics instead of stopping at the first.
+On success every expression node carries `ty`, every Ref a `binding`, and every node an id.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import ast as A
+from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, suggest
+from .keywords import FUNCTIONS
+from .schemas import FormSchema
+from .types import BOOL, INTEGER, NUMBER, STRING, Ty
+from .units import dimension
+
+BUILTIN_ROLES = ("subject", "rep", "direct_manager", "hrbp", "regional_manager",
+                 "headquarters", "attendees")
+REPORTS = ("weekly_actions", "resource_hints", "calibration_brief", "snapshot_reminder")
+WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6, "周一": 0, "周二": 1, "周三": 2, "周四": 3, "周五": 4, "周六": 5, "周日": 6,
+    "星期一": 0, "星期二": 1, "星期三": 2, "星期四": 3, "星期五": 4, "星期六": 5, "星期日": 6,
+}
+BOOL_WORDS = {"true": True, "false": False, "是": True, "否": False}
+HISTORY_FUNCS = ("baseline", "previous", "change", "growth")
+AGGREGATES = ("average", "sum", "min", "max")
+PLACEHOLDERS = ("matched", "rule", "level", "subject")
+KIND_WORDS = {"alert": "alert", "score": "score", "status": "status", "target": "target",
+              "split": "split", "pool": "pool", "approval": "approval"}
+
+
+@dataclass
+class Binding:
+    kind: str                # field | item | list | list_field | formula | const
+    name: str = ""
+    field: object = None     # schemas.FieldType
+    list_field: object = None
+    value: object = None     # for const
+
+
+@dataclass
+class Scope:
+    rule: A.Rule
+    form: FormSchema
+    formulas: dict = field(default_factory=dict)     # name -> Ty
+    item_list: object = None                         # FieldType of the list in a `where`
+    nodes: list = field(default_factory=list)        # node_id -> node
+
+
+class CheckedRuleSet:
+    """What the checker hands the compiler: the files, their rules and the lookup tables."""
+
+    def __init__(self, files, schemas, references, roles):
+        self.files = files
+        self.schemas = schemas
+        self.references = references          # name -> A.Reference
+        self.roles = roles                    # name -> label or None
+        self.rules = [d for f in files for d in f.decls if isinstance(d, A.Rule)]
+        self.schedules = [d for f in files for d in f.decls if isinstance(d, A.Schedule)]
+        self.nodes = {}                       # rule name -> list of nodes by id
+
+
+class Checker:
+    def __init__(self, files: list[A.RuleFile], schemas: dict[str, FormSchema]):
+        self.files = files
+        self.schemas = schemas
+        self.diags: list[Diagnostic] = []
+        self.texts = {f.path: f.text.splitlines() for f in files}
+        self.references: dict[str, A.Reference] = {}
+        self.roles: dict[str, str | None] = {r: None for r in BUILTIN_ROLES}
+
+    # ------------------------------------------------------------------ reporting
+    def error(self, code: str, loc: A.Loc | None, width: int | None = None, **args):
+        if len(self.diags) >= MAX_DIAGNOSTICS:
+            return
+        if loc is None or not loc.line:
+            self.diags.append(Diagnostic(code, args, loc.file if loc else "<rules>"))
+            return
+        lines = self.texts.get(loc.file, [])
+        src = lines[loc.line - 1] if 0 < loc.line <= len(lines) else ""
+        if width is None:
+            width = (loc.end_column - loc.column) if loc.end_line == loc.line else len(src) - loc.column + 1
+        self.diags.append(Diagnostic(code, args, loc.file, loc.line, loc.column, src, max(width, 1)))
+
+    # ------------------------------------------------------------------ passes
+    def run(self) -> CheckedRuleSet:
+        self.collect_declarations()
+        checked = CheckedRuleSet(self.files, self.schemas, self.references, self.roles)
+        for rule in checked.rules:
+            checked.nodes[rule.name] = self.check_rule(rule)
+        self.check_rating_weights(checked.rules)
+        for sched in checked.schedules:
+            self.check_schedule(sched)
+        if self.diags:
+            raise DiagnosticError(self.diags)
+        return checked
+
+    def collect_declarations(self):
+        """Pass 1: names of rules, references and roles across every file."""
+        seen: dict[str, A.Loc] = {}
+        for f in self.files:
+            for d in f.decls:
+                if isinstance(d, A.Reference):
+                    if d.name in self.references:
+                        self.error("check.duplicate_rule", d.loc, name=d.name,
+                                   other=str(self.references[d.name].loc))
+                    self.references[d.name] = d
+                elif isinstance(d, A.RoleDecl):
+                    self.roles[d.name] = d.label
+                elif d.name in seen:
+                    self.error("check.duplicate_rule", d.loc, width=len(d.name), name=d.name,
+                               other=str(seen[d.name]))
+                else:
+                    seen[d.name] = d.loc
+
+    def check_rule(self, rule: A.Rule) -> list:
+        for clause, loc in rule.extra:
+            self.error("check.duplicate_clause", loc, clause=clause)
+        if rule.effective:
+            self.check_date(rule.effective, rule.loc)
+        if rule.on is None:
+            self.error("check.missing_clause", rule.loc, kind=rule.kind, rule=rule.name, clause="on")
+            return []
+        form = self.schemas.get(rule.on.form)
+        if form is None:
+            self.error("check.unknown_form", rule.on.loc, name=rule.on.form,
+                       suggestion=suggest(rule.on.form, self.schemas))
+            return []
+        if rule.on.subject not in form.subjects and rule.on.subject not in form.fields:
+            self.error("check.not_a_subject", rule.on.loc, name=rule.on.subject, form=form.name,
+                       suggestion=suggest(rule.on.subject, form.subjects))
+        if rule.on.period and form.period and rule.on.period != form.period:
+            self.error("check.period_mismatch", rule.on.loc, form=form.name, actual=form.period,
+                       wanted=rule.on.period)
+        scope = Scope(rule, form)
+        for formula in rule.formulas:
+            if formula.name in scope.formulas:
+                self.error("check.duplicate_name", formula.loc, name=formula.name)
+            ty = self.expr(formula.expr, scope)
+            if formula.bound is not None:
+                self.check_band(formula.bound.band, formula.bound.loc, "±band")
+                if formula.bound.of is not None:
+                    self.same_unit(ty, self.expr(formula.bound.of, scope), formula.bound.loc, "compare")
+            scope.formulas[formula.name] = ty
+        getattr(self, f"check_{rule.kind}")(rule, scope)
+        return scope.nodes
+
+    # ------------------------------------------------------------------ rule kinds
+    def check_alert(self, rule: A.Alert, scope: Scope):
+        if rule.when_loc is None:
+            self.error("check.missing_clause", rule.loc, kind="alert", rule=rule.name, clause="when")
+        for cond in rule.conditions:
+            self.condition(cond, scope)
+        if rule.at_least is not None and not 1 <= rule.at_least <= len(rule.conditions):
+            self.error("check.bad_percent", rule.when_loc, what="N", low=1,
+                       high=len(rule.conditions), value=rule.at_least)
+        if not rule.notify:
+            self.error("check.missing_clause", rule.loc, kind="alert", rule=rule.name, clause="notify")
+        self.check_roles(rule.notify, rule.notify_loc)
+        if rule.message is not None:
+            self.check_placeholders(rule.message, rule.message_loc, scope)
+
+    def check_score(self, rule: A.Score, scope: Scope):
+        if not rule.lines:
+            self.error("check.missing_clause", rule.loc, kind="score", rule=rule.name, clause="+N …")
+        for line in rule.lines:
+            line.node_id = self.node_id(line, scope)
+            if line.kind in ("every", "per"):
+                ty = self.expr(line.field, scope)
+                if ty.kind != "number":
+                    self.error("check.type_mismatch", line.field.loc, expected="a number",
+                               found=ty.describe())
+                if line.n < 1:
+                    self.error("check.bad_interval", line.loc, what="N", unit="")
+            elif line.kind == "when":
+                self.condition(line.cond, scope)
+            else:
+                lst = scope.form.list_field(line.item)
+                if lst is None:
+                    self.error("check.not_a_list", line.loc, name=line.item, form=scope.form.name,
+                               suggestion=suggest(line.item, [n for n, f in scope.form.fields.items()
+                                                              if f.kind == "array"]))
+                    continue
+                self.condition(line.cond, Scope(rule, scope.form, scope.formulas, lst, scope.nodes))
+            self.check_cap(line)
+        if (rule.total_max is not None and rule.total_min is not None
+                and rule.total_min > rule.total_max):
+            self.error("check.bad_total_caps", rule.total_loc, low=rule.total_min, high=rule.total_max)
+        if rule.weight is not None:
+            self.check_percent(rule.weight, rule.weight_loc, "weight", Decimal(0), Decimal(1))
+
+    def check_cap(self, line: A.PointsLine):
+        if line.cap is None:
+            return
+        why = None
+        if (line.cap > 0) != (line.points > 0):
+            why = "sign"
+        elif abs(line.cap) < abs(line.points):
+            why = "smaller than one award"
+        if why:
+            self.error("check.bad_cap", line.loc, cap=line.cap, points=line.points, why=why)
+
+    def check_status(self, rule: A.Status, scope: Scope):
+        seen: dict[str, A.Case] = {}
+        otherwise = None
+        for case in rule.cases:
+            if case.name in seen:
+                self.error("check.duplicate_case", case.loc, width=len(case.name), case=case.name)
+            seen[case.name] = case
+            if otherwise is not None:
+                self.error("check.case_after_otherwise", case.loc, width=len(case.name), case=case.name)
+            if case.cond is None:
+                otherwise = case
+            else:
+                self.condition(case.cond, scope)
+        if otherwise is None:
+            self.error("check.missing_otherwise", rule.loc, width=len(rule.name) + 7, rule=rule.name)
+        conds = [c for c in rule.cases if c.cond is not None]
+        for j, later in enumerate(conds):
+            for earlier in conds[:j]:
+                if covers(earlier.cond, later.cond):
+                    self.error("check.dead_case", later.loc, width=len(later.name), case=later.name,
+                               earlier=earlier.name, line=earlier.loc.line)
+                    break
+
+    def check_target(self, rule: A.Target, scope: Scope):
+        if rule.suggest is None:
+            self.error("check.missing_clause", rule.loc, kind="target", rule=rule.name, clause="suggest")
+            return
+        ty = self.expr(rule.suggest, scope)
+        if ty.kind != "number":
+            self.error("check.type_mismatch", rule.suggest.loc, expected="a number", found=ty.describe())
+        if rule.range_band is not None:
+            self.check_band(rule.range_band, rule.suggest_loc, "range")
+
+    def check_split(self, rule: A.Split, scope: Scope):
+        if rule.total is None:
+            self.error("check.missing_clause", rule.loc, kind="split", rule=rule.name, clause="divide")
+            return
+        ty = self.expr(rule.total, scope)
+        if ty.kind != "number":
+            self.error("check.type_mismatch", rule.total.loc, expected="a number", found=ty.describe())
+        lst = self.list_named(rule.across, rule.divide_loc, scope)
+        if not rule.weights:
+            self.error("check.missing_clause", rule.loc, kind="split", rule=rule.name, clause="weight")
+        total = sum((w for _n, w, _l in rule.weights), Decimal(0))
+        if rule.weights and total != 1:
+            self.error("check.weights_sum", rule.weights[-1][2], total=f"{total * 100:f}%")
+        if lst is None:
+            return
+        for name, share, loc in rule.weights:
+            self.item_field(lst, name, loc, rule.across, numeric=True)
+        if rule.adjust_band is not None:
+            self.check_band(rule.adjust_band, rule.adjust_loc, "adjust")
+            self.item_field(lst, "adjustment", rule.adjust_loc, rule.across, numeric=True)
+            self.item_field(lst, rule.reason_field, rule.adjust_loc, rule.across)
+
+    def check_pool(self, rule: A.Pool, scope: Scope):
+        if rule.size is None:
+            self.error("check.missing_clause", rule.loc, kind="pool", rule=rule.name, clause="size")
+        else:
+            ty = self.expr(rule.size, scope)
+            if ty.kind != "number":
+                self.error("check.type_mismatch", rule.size.loc, expected="a number", found=ty.describe())
+        if rule.among is None:
+            self.error("check.missing_clause", rule.loc, kind="pool", rule=rule.name, clause="share")
+            return
+        lst = self.list_named(rule.among, rule.share_loc, scope)
+        if lst is not None:
+            ty = self.expr(rule.by, Scope(rule, scope.form, scope.formulas, lst, scope.nodes))
+            if ty.kind != "number":
+                self.error("check.type_mismatch", rule.by.loc, expected="a number", found=ty.describe())
+
+    def check_approval(self, rule: A.Approval, scope: Scope):
+        if rule.limit is not None and rule.cycle is None:
+            self.error("check.missing_clause", rule.limit_loc, kind="approval", rule=rule.name,
+                       clause="cycle")
+        if rule.cycle is not None:
+            n, unit, anchor = rule.cycle
+            if unit not in ("week", "month") or n < 1:
+                self.error("check.bad_interval", rule.cycle_loc, what="cycle", unit="weeks/months")
+            if anchor:
+                self.check_date(anchor, rule.cycle_loc)
+            if scope.form.date_field is None:
+                self.error("check.no_history_for_form", rule.cycle_loc, what="cycle", form=scope.form.name)
+        for name in rule.require:
+            if name not in scope.form.fields:
+                self.error("check.unknown_field", rule.require_loc, name=name, form=scope.form.name,
+                           suggestion=suggest(name, scope.form.fields))
+        seen: dict[str, A.Loc] = {}
+        for step in rule.steps:
+            if step.cond is not None:
+                self.condition(step.cond, scope)
+            self.check_roles(step.roles, step.loc)
+            for role in step.roles:
+                if role in ("subject", "rep", rule.on.subject):
+                    self.error("check.self_approval", step.loc)
+                if role in seen:
+                    self.error("check.repeated_role", step.loc, name=role, line=seen[role].line)
+                seen[role] = step.loc
+        if not any(s.cond is None and not s.countersign for s in rule.steps):
+            self.error("check.no_final_approver", rule.loc, width=len(rule.name) + 9, rule=rule.name)
+
+    # ------------------------------------------------------------------ cross-rule checks
+    def check_rating_weights(self, rules):
+        totals: dict[str, tuple[Decimal, A.Loc]] = {}
+        for r in rules:
+            if isinstance(r, A.Score) and r.weight is not None:
+                prev = totals.get(r.rating, (Decimal(0), r.weight_loc))[0]
+                totals[r.rating] = (prev + r.weight, r.weight_loc)
+        for rating, (total, loc) in totals.items():
+            if total > 1:
+                self.error("check.rating_weights_sum", loc, rating=rating, total=f"{total * 100:f}%")
+
+    def check_schedule(self, sched: A.Schedule):
+        t = sched.timing
+        if t.weekday is not None and t.weekday.lower() not in WEEKDAYS:
+            self.error("check.unknown_weekday", t.loc, name=t.weekday,
+                       suggestion=suggest(t.weekday.lower(), WEEKDAYS))
+        if t.time is not None:
+            hh, mm = (int(x) for x in t.time.split(":"))
+            if hh > 23 or mm > 59:
+                self.error("check.invalid_time", t.loc, value=t.time)
+        if t.kind == "every_weeks" and (t.every_unit != "week" or t.every < 1):
+            self.error("check.bad_interval", t.loc, what="every", unit="weeks")
+        if t.kind == "before_event" and (t.lead.unit not in ("hour", "day") or t.lead.value <= 0):
+            self.error("check.bad_interval", t.loc, what="lead time", unit="hours/days")
+        for action in sched.actions:
+            self.check_roles(action.to, action.loc)
+            if action.kind == "report" and action.what not in REPORTS:
+                self.error("check.unknown_function", action.loc, name=action.what,
+                           suggestion=suggest(action.what, REPORTS))
+            if action.kind == "remind" and action.what not in self.schemas:
+                self.error("check.unknown_form", action.loc, name=action.what,
+                           suggestion=suggest(action.what, self.schemas))
+
+    # ------------------------------------------------------------------ helpers
+    def check_roles(self, roles, loc):
+        for role in roles:
+            if role not in self.roles:
+                self.error("check.unknown_role", loc, name=role, suggestion=suggest(role, self.roles))
+
+    def check_placeholders(self, message: str, loc: A.Loc, scope: Scope):
+        import string
+        known = set(PLACEHOLDERS) | set(scope.form.fields) | set(scope.formulas)
+        try:
+            names = [f for _t, f, _s, _c in string.Formatter().parse(message) if f]
+        except ValueError:
+            names = []
+        for name in names:
+            if name not in known:
+                self.error("check.unknown_placeholder", loc, name=name, suggestion=suggest(name, known))
+
+    def check_band(self, band: Decimal, loc, what):
+        self.check_percent(band, loc, what, Decimal(0), Decimal(1), low_open=True)
+
+    def check_percent(self, value, loc, what, low, high, low_open=False):
+        if value > high or value < low or (low_open and value == low):
+            self.error("check.bad_percent", loc, what=what, low=f"{low * 100:f}%",
+                       high=f"{high * 100:f}%", value=f"{value * 100:f}%")
+
+    def check_date(self, text, loc):
+        try:
+            dt.date.fromisoformat(text)
+        except ValueError:
+            self.error("check.invalid_date", loc, value=text)
+
+    def list_named(self, name, loc, scope):
+        lst = scope.form.list_field(name)
+        if lst is None or not lst.items:
+            self.error("check.not_a_list", loc, name=name, form=scope.form.name,
+                       suggestion=suggest(name, [n for n, f in scope.form.fields.items()
+                                                 if f.kind == "array"]))
+        return lst
+
+    def item_field(self, lst, name, loc, list_name, numeric=False):
+        f = lst.items.get(name)
+        if f is None:
+            self.error("check.unknown_item_field", loc, name=name, list=list_name,
+                       suggestion=suggest(name, lst.items))
+        elif numeric and f.kind not in ("integer", "number"):
+            self.error("check.type_mismatch", loc, expected="a number", found=f.kind)
+        return f
+
+    def node_id(self, node, scope: Scope) -> int:
+        scope.nodes.append(node)
+        return len(scope.nodes) - 1
+
+    def condition(self, node: A.Expr, scope: Scope):
+        ty = self.expr(node, scope)
+        if ty.kind != "bool":
+            self.error("check.not_a_condition", node.loc, found=ty.describe())
+
+    def same_unit(self, a: Ty, b: Ty, loc, op) -> Ty:
+        """The unit both sides share, or a unit-mismatch diagnostic."""
+        if a.kind != b.kind:
+            if {a.kind, b.kind} <= {"string", "date"}:
+                return a
+            self.error("check.type_mismatch", loc, expected=a.describe(), found=b.describe())
+            return a
+        if a.kind != "number" or a.dim == b.dim:
+            return Ty(a.kind, a.dim, a.enum or b.enum, a.literal and b.literal,
+                      a.integer and b.integer)
+        if a.literal:
+            return Ty("number", b.dim)
+        if b.literal:
+            return Ty("number", a.dim)
+        words = {"compare": "compare", "+": "add", "-": "subtract"}
+        self.error("check.unit_mismatch", loc, op=words.get(op, op), left=a.describe(),
+                   right=b.describe())
+        return a
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, node: A.Expr, scope: Scope, allow_word: bool = False) -> Ty:
+        node.node_id = self.node_id(node, scope)
+        node.ty = getattr(self, "expr_" + type(node).__name__)(node, scope)
+        if not allow_word and _is_word(node):
+            # Only a comparison with an enumerated field can give a bare word a meaning.
+            self.unresolved_word(node, scope)
+            node.binding = Binding("const", node.dotted, value=node.dotted)
+        return node.ty
+
+    def expr_Num(self, node: A.Num, scope) -> Ty:
+        dim = dimension(node.unit)
+        return Ty("number", dim, literal=dim is None, integer=isinstance(node.value, int))
+
+    def expr_Str(self, node, scope) -> Ty:
+        return STRING
+
+    def expr_Ref(self, node: A.Ref, scope: Scope) -> Ty:   # noqa: C901 — ordered lookups
+        head, rest = node.parts[0], node.parts[1:]
+        form = scope.form
+        if scope.item_list is not None and head in scope.item_list.items and not rest:
+            f = scope.item_list.items[head]
+            node.binding = Binding("item", head, f)
+            return self.field_ty(f)
+        if head in scope.formulas and not rest:
+            node.binding = Binding("formula", head)
+            return scope.formulas[head]
+        if head in form.fields:
+            f = form.fields[head]
+            if not rest:
+                node.binding = Binding("list" if f.kind == "array" else "field", head, f)
+                return Ty("list") if f.kind == "array" else self.field_ty(f)
+            if f.kind == "array" and len(rest) == 1 and rest[0] in f.items:
+                node.binding = Binding("list_field", rest[0], f.items[rest[0]], f)
+                return Ty("list")
+            self.error("check.unknown_item_field", node.loc, name=".".join(rest), list=head,
+                       suggestion=suggest(rest[0], f.items))
+            return NUMBER
+        if head in self.references and len(rest) == 1:
+            ref = self.references[head]
+            num = ref.items.get(rest[0])
+            if num is None:
+                self.error("check.unknown_reference", node.loc, name=node.dotted,
+                           suggestion=suggest(rest[0], ref.items))
+                return NUMBER
+            node.binding = Binding("const", node.dotted, value=num.value)
+            return Ty("number", dimension(num.unit), integer=isinstance(num.value, int))
+        if not rest and head in BOOL_WORDS:
+            node.binding = Binding("const", head, value=BOOL_WORDS[head])
+            return BOOL
+        if not rest:
+            # A bare word may be a value of an enumerated field: `needs_report = complete`.
+            node.binding = Binding("enum_word", head)
+            return Ty("string", enum=("?",))
+        names = list(form.fields) + list(scope.formulas) + list(self.references)
+        self.error("check.unknown_field", node.loc, name=node.dotted, form=form.name,
+                   suggestion=suggest(node.dotted, names))
+        return NUMBER
+
+    def field_ty(self, f) -> Ty:
+        if f.kind in ("integer", "number"):
+            return Ty("number", dimension(f.unit), integer=f.kind == "integer" and not f.unit)
+        if f.kind == "boolean":
+            return BOOL
+        if f.kind == "string":
+            return Ty("string", enum=tuple(f.enum) if f.enum else None)
+        return Ty(f.kind)
+
+    def unresolved_word(self, node, scope, enum_options=None, field_name=None):
+        """Report a bare word that is neither a field nor (when given) an allowed value."""
+        names = list(scope.form.fields) + list(scope.formulas)
+        if scope.item_list is not None:
+            names += list(scope.item_list.items)
+        if enum_options:
+            self.error("check.enum_value", node.loc, value=node.dotted, field=field_name,
+                       options=", ".join(enum_options),
+                       suggestion=suggest(node.dotted, list(enum_options) + names))
+        else:
+            self.error("check.unknown_field", node.loc, name=node.dotted, form=scope.form.name,
+                       suggestion=suggest(node.dotted, names))
+
+    def expr_Compare(self, node: A.Compare, scope: Scope) -> Ty:
+        lt = self.expr(node.left, scope, allow_word=True)
+        rt = self.expr(node.right, scope, allow_word=True)
+        lw, rw = _is_word(node.left), _is_word(node.right)
+        if lw or rw:
+            self.resolve_words(node, lt, rt, lw, rw, scope)
+        elif lt.kind == "number" or rt.kind == "number":
+            self.same_unit(lt, rt, node.loc, "compare")
+        elif lt.kind != rt.kind:
+            self.error("check.type_mismatch", node.right.loc, expected=lt.describe(),
+                       found=rt.describe())
+        elif node.op not in ("=", "!=") and lt.kind in ("bool", "string"):
+            self.error("check.type_mismatch", node.loc, expected="a number", found=lt.describe())
+        else:
+            self.check_enum_literal(node.left, node.right, lt, rt, scope)
+        if node.consecutive is not None:
+            self.needs_history(node.consecutive.unit, node.consecutive.loc, "consecutive", scope)
+        return BOOL
+
+    def resolve_words(self, node, lt, rt, lw, rw, scope):
+        if lw and rw:
+            self.unresolved_word(node.left, scope)
+            node.left.binding = Binding("const", node.left.dotted, value=node.left.dotted)
+            return
+        word, other, other_ty = (node.left, node.right, rt) if lw else (node.right, node.left, lt)
+        if other_ty.kind == "string" and other_ty.enum and word.dotted in other_ty.enum:
+            word.binding = Binding("const", word.dotted, value=word.dotted)
+            word.ty = Ty("string", enum=other_ty.enum)
+        elif other_ty.kind == "string" and not other_ty.enum:
+            self.unresolved_word(word, scope)
+        else:
+            self.unresolved_word(word, scope, other_ty.enum,
+                                 getattr(getattr(other, "binding", None), "name", "?"))
+        if word.binding.kind == "enum_word":
+            word.binding = Binding("const", word.dotted, value=word.dotted)
+
+    def check_enum_literal(self, left, right, lt, rt, scope):
+        for lit, other_ty, other in ((right, lt, left), (left, rt, right)):
+            if isinstance(lit, A.Str) and other_ty.enum and lit.value not in other_ty.enum:
+                self.error("check.enum_value", lit.loc, value=lit.value,
+                           field=getattr(getattr(other, "binding", None), "name", "?"),
+                           options=", ".join(other_ty.enum), suggestion=suggest(lit.value, other_ty.enum))
+
+    def needs_history(self, unit, loc, what, scope: Scope):
+        form = scope.form
+        if scope.item_list is not None:
+            self.error("check.history_in_item", loc)
+        elif form.period is None:
+            self.error("check.no_history_for_form", loc, what=what, form=form.name)
+        elif unit is not None and unit != form.period:
+            self.error("check.period_mismatch", loc, form=form.name, actual=form.period, wanted=unit)
+
+    def expr_BoolOp(self, node: A.BoolOp, scope) -> Ty:
+        for item in node.items:
+            self.condition(item, scope)
+        return BOOL
+
+    def expr_Not(self, node: A.Not, scope) -> Ty:
+        self.condition(node.operand, scope)
+        return BOOL
+
+    def expr_Neg(self, node: A.Neg, scope) -> Ty:
+        ty = self.expr(node.operand, scope)
+        if ty.kind != "number":
+            self.error("check.type_mismatch", node.loc, expected="a number", found=ty.describe())
+        return ty
+
+    def expr_PercentOf(self, node: A.PercentOf, scope) -> Ty:
+        self.expr(node.percent, scope)
+        ty = self.expr(node.operand, scope)
+        if ty.kind != "number":
+            self.error("check.type_mismatch", node.operand.loc, expected="a number",
+                       found=ty.describe())
+            return NUMBER
+        return Ty("number", ty.dim)
+
+    def expr_Binary(self, node: A.Binary, scope) -> Ty:
+        a, b = self.expr(node.left, scope), self.expr(node.right, scope)
+        for side, ty in ((node.left, a), (node.right, b)):
+            if ty.kind != "number":
+                self.error("check.type_mismatch", side.loc, expected="a number", found=ty.describe())
+                return NUMBER
+        if node.op in ("+", "-"):
+            return self.same_unit(a, b, node.loc, node.op)
+        if node.op == "*":
+            if a.dim in (None, "ratio"):
+                return Ty("number", b.dim if b.dim else (a.dim if not a.literal else b.dim),
+                          literal=a.literal and b.literal, integer=a.integer and b.integer)
+            if b.dim in (None, "ratio"):
+                return Ty("number", a.dim)
+            self.error("check.unit_mismatch", node.loc, op="multiply", left=a.describe(),
+                       right=b.describe())
+            return NUMBER
+        if isinstance(node.right, A.Num) and node.right.value == 0:
+            self.error("check.zero_divisor", node.right.loc)
+        if b.literal:
+            return Ty("number", a.dim)              # 1000万 / 4 is money
+        if a.dim == b.dim:
+            return Ty("number", "ratio")            # money / money, visits / visits
+        if b.dim == "ratio":
+            return Ty("number", a.dim)
+        if a.literal and b.dim is None:
+            return Ty("number")
+        self.error("check.unit_mismatch", node.loc, op="divide", left=a.describe(), right=b.describe())
+        return NUMBER
+
+    def expr_Call(self, node: A.Call, scope: Scope) -> Ty:   # noqa: C901 — one branch per family
+        func = node.func
+        if not func:
+            self.error("check.unknown_function", node.loc, width=len(node.spelled), name=node.spelled,
+                       suggestion=suggest(node.spelled, [s for v in FUNCTIONS.values() for s in v]))
+            return NUMBER
+        args = node.args
+        if node.window is not None:
+            return self.window_call(node, scope)
+        if func in HISTORY_FUNCS:
+            if len(args) != 1 or node.where is not None or not self.is_form_number(args[0], scope):
+                self.error("check.bad_arguments", node.loc, name=node.spelled,
+                           expected="one numeric field of the form")
+                return NUMBER
+            self.needs_history(None, node.loc, node.spelled, scope)
+            ty = args[0].ty
+            return Ty("number", "ratio") if func == "growth" else Ty("number", ty.dim)
+        if func in ("count", "any", "all") or (func in AGGREGATES and self.is_list_arg(args, scope)):
+            return self.list_call(node, scope)
+        if node.where is not None:
+            self.error("check.where_not_allowed", node.where.loc)
+        if func == "abs" and len(args) == 1:
+            ty = self.expr(args[0], scope)
+            return ty if ty.kind == "number" else NUMBER
+        if func in ("min", "max") and len(args) >= 2:
+            tys = [self.expr(a, scope) for a in args]
+            ty = tys[0]
+            for other, arg in zip(tys[1:], args[1:]):
+                ty = self.same_unit(ty, other, arg.loc, "compare")
+            return ty
+        self.error("check.bad_arguments", node.loc, name=node.spelled,
+                   expected=_ARG_HELP.get(func, "other arguments"))
+        return NUMBER
+
+    def is_form_number(self, arg, scope) -> bool:
+        ty = self.expr(arg, scope)
+        return (isinstance(arg, A.Ref) and arg.binding is not None
+                and arg.binding.kind == "field" and ty.kind == "number")
+
+    def is_list_arg(self, args, scope) -> bool:
+        if len(args) != 1 or not isinstance(args[0], A.Ref):
+            return False
+        head = scope.form.fields.get(args[0].parts[0])
+        return head is not None and head.kind == "array"
+
+    def window_call(self, node: A.Call, scope: Scope) -> Ty:
+        self.needs_history(node.window.unit, node.window.loc, node.spelled, scope)
+        if node.window.n < 1:
+            self.error("check.bad_interval", node.window.loc, what="window", unit=node.window.unit)
+        if len(node.args) != 1 or node.where is not None:
+            self.error("check.bad_arguments", node.loc, name=node.spelled,
+                       expected="(field, last N periods)")
+            return NUMBER
+        arg = node.args[0]
+        if node.func == "count":
+            self.condition(arg, scope)
+            return INTEGER
+        if node.func not in AGGREGATES:
+            self.error("check.bad_arguments", node.loc, name=node.spelled,
+                       expected=_ARG_HELP.get(node.func, "other arguments"))
+            return NUMBER
+        ty = self.expr(arg, scope)
+        if ty.kind != "number":
+            self.error("check.window_needs_field", arg.loc)
+            return NUMBER
+        return Ty("number", ty.dim)
+
+    def list_call(self, node: A.Call, scope: Scope) -> Ty:
+        func, args = node.func, node.args
+        if len(args) != 1 or not isinstance(args[0], A.Ref):
+            self.error("check.bad_arguments", node.loc, name=node.spelled,
+                       expected=_ARG_HELP[func])
+            return NUMBER
+        ty = self.expr(args[0], scope)
+        b = args[0].binding
+        if b is None or b.kind not in ("list", "list_field"):
+            self.error("check.not_a_list", args[0].loc, name=args[0].dotted, form=scope.form.name,
+                       suggestion=suggest(args[0].dotted, [n for n, f in scope.form.fields.items()
+                                                           if f.kind == "array"]))
+            return NUMBER
+        lst = b.field if b.kind == "list" else b.list_field
+        if node.where is not None:
+            self.condition(node.where, Scope(scope.rule, scope.form, scope.formulas, lst, scope.nodes))
+        elif func in ("any", "all"):
+            self.error("check.bad_arguments", node.loc, name=node.spelled, expected=_ARG_HELP[func])
+        if func == "count":
+            return INTEGER
+        if func in ("any", "all"):
+            return BOOL
+        if b.kind != "list_field" or b.field.kind not in ("integer", "number"):
+            self.error("check.bad_arguments", node.loc, name=node.spelled, expected=_ARG_HELP[func])
+            return NUMBER
+        return self.field_ty(b.field)
+
+
+_ARG_HELP = {
+    "average": "(field, last N periods) or (list.field [where …])",
+    "sum": "(field, last N periods) or (list.field [where …])",
+    "min": "(a, b, …), (field, last N periods) or (list.field [where …])",
+    "max": "(a, b, …), (field, last N periods) or (list.field [where …])",
+    "count": "(list [where …]) or (condition, last N periods)",
+    "any": "(list where condition)", "all": "(list where condition)",
+    "abs": "(number)",
+}
+
+
+def _is_word(node) -> bool:
+    return isinstance(node, A.Ref) and node.binding is not None and node.binding.kind == "enum_word"
+
+
+# ---------------------------------------------------------------------- dead status cases
+def covers(earlier: A.Expr, later: A.Expr) -> bool:
+    """True when `earlier` holding is certain whenever `later` holds (so `later` is dead).
+
+    Decided for the shapes statuses use: the same condition twice, or `x >= k1 × y` before
+    `x >= k2 × y` with k1 ≤ k2 (and the mirror for <, <=), assuming y is not negative.
+    """
+    if canon(earlier) == canon(later):
+        return True
+    a, b = _linear(earlier), _linear(later)
+    if a is None or b is None or a[0] != b[0] or a[2] != b[2]:
+        return False
+    (_, op_a, _, k_a), (_, op_b, _, k_b) = a, b
+    up = {">", ">="}
+    down = {"<", "<="}
+    if op_a in up and op_b in up:
+        return k_a < k_b or (k_a == k_b and (op_a == ">=" or op_b == ">"))
+    if op_a in down and op_b in down:
+        return k_a > k_b or (k_a == k_b and (op_a == "<=" or op_b == "<"))
+    return False
+
+
+def _linear(node):
+    if not isinstance(node, A.Compare) or node.consecutive is not None:
+        return None
+    right = node.right
+    if isinstance(right, A.PercentOf):
+        return canon(node.left), node.op, canon(right.operand), right.percent.value
+    if isinstance(right, A.Num):
+        return canon(node.left), node.op, "1", right.value
+    return canon(node.left), node.op, canon(right), Decimal(1)
+
+
+def canon(node) -> str:
+    """A language-independent, location-free rendering of an AST node (for comparisons)."""
+    if isinstance(node, A.Num):
+        return f"{node.value}{node.unit or ''}"
+    if isinstance(node, A.Str):
+        return repr(node.value)
+    if isinstance(node, A.Ref):
+        return node.dotted
+    if isinstance(node, A.Call):
+        parts = [canon(a) for a in node.args]
+        if node.where is not None:
+            parts.append("where " + canon(node.where))
+        if node.window is not None:
+            parts.append(f"last {node.window.n} {node.window.unit}")
+        return f"{node.func or node.spelled}({', '.join(parts)})"
+    if isinstance(node, A.Binary):
+        return f"({canon(node.left)} {node.op} {canon(node.right)})"
+    if isinstance(node, A.Neg):
+        return f"-{canon(node.operand)}"
+    if isinstance(node, A.PercentOf):
+        return f"({canon(node.percent)} of {canon(node.operand)})"
+    if isinstance(node, A.Compare):
+        text = f"({canon(node.left)} {node.op} {canon(node.right)})"
+        if node.consecutive:
+            text += f" x{node.consecutive.n}{node.consecutive.unit}"
+        return text
+    if isinstance(node, A.BoolOp):
+        return "(" + f" {node.op} ".join(canon(i) for i in node.items) + ")"
+    if isinstance(node, A.Not):
+        return f"not {canon(node.operand)}"
+    return repr(node)
+
+
+def check(files: list[A.RuleFile], schemas: dict[str, FormSchema]) -> CheckedRuleSet:
+    return Checker(files, schemas).run()

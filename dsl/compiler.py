@@ -1,0 +1,426 @@
+"""Stage 4: checked AST → Python functions.
+
+Each rule becomes generated Python source, compiled once when the rule set loads.  Field
+reads are hoisted and type-checked once; decimal constants become globals; comparisons run
+as plain Python operators.  A second variant of the same function records a trace: the value
+of every comparison and clause, by node id, for the explanation.
+
+Safety: the source is built only from our own templates.  Names from rule files and schemas
+enter it only through repr() as string literals; rule text never becomes code.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from . import ast as A
+from .checker import HISTORY_FUNCS, CheckedRuleSet
+from .runtime import TRACED_COMPARE, namespace
+from .units import UNITS
+
+_PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class Ctx:
+    """Where field reads come from: the current facts (hoisted locals) or a history entry."""
+
+    def __init__(self, entry: str | None = None, history: str = "h"):
+        self.entry = entry          # None: the current facts; else a Python expression
+        self.history = history      # the history before that entry
+
+
+CURRENT = Ctx()
+
+
+def _scale(field) -> int | Decimal:
+    return UNITS[field.unit][1] if field.unit and field.unit != "percent" else 1
+
+
+def _kind(field) -> str:
+    return field.kind
+
+
+class RuleCompiler:
+    def __init__(self, rule: A.Rule, traced: bool):
+        self.rule = rule
+        self.traced = traced
+        self.consts: dict[str, object] = {}
+        self.reads: dict[str, str] = {}         # field -> local variable
+        self.read_lines: list[str] = []
+        self.formulas: dict[str, A.Formula] = {f.name: f for f in rule.formulas}
+        self.formula_vars: dict[str, str] = {}
+        self.depth = 0
+        self.walrus = 0
+        self.lines: list[str] = []
+
+    # ------------------------------------------------------------------ small pieces
+    def const(self, value) -> str:
+        if isinstance(value, bool):
+            return repr(value)
+        if isinstance(value, int):
+            return repr(value)
+        if isinstance(value, str):
+            return repr(value)
+        key = f"C{len(self.consts)}"
+        self.consts[key] = value
+        return key
+
+    def read_current(self, field) -> str:
+        var = self.reads.get(field.name)
+        if var is not None:
+            return var
+        var = f"x{len(self.reads)}"
+        self.reads[field.name] = var
+        name = repr(field.name)
+        self.read_lines.append(f"{var} = f[{name}]")
+        kind, scale = field.kind, _scale(field)
+        if kind == "integer":
+            self.read_lines.append(
+                f"if {var}.__class__ is not int: {var} = as_integer({var}, {name}, R)")
+        elif kind == "number":
+            self.read_lines.append(
+                f"if {var}.__class__ is not D and {var}.__class__ is not int: "
+                f"{var} = as_number({var}, {name}, R)")
+        else:
+            cls = {"string": "str", "date": "str", "boolean": "bool", "array": "list"}[kind]
+            self.read_lines.append(
+                f"if {var}.__class__ is not {cls}: {var} = as_kind({var}, {kind!r}, {name}, R)")
+        if scale != 1:
+            self.read_lines.append(f"{var} = {var} * {self.const(scale)}")
+        return var
+
+    def read_entry(self, field, entry: str) -> str:
+        scale = _scale(field)
+        if field.kind in ("number", "integer") and scale == 1 and entry.startswith("it"):
+            # List items are read inline: a call per item field would double a split's cost.
+            w, key = f"w{self.walrus}", repr(field.name)
+            self.walrus += 1
+            fix = "as_number" if field.kind == "number" else "as_integer"
+            ok = f"{w}.__class__ is int" if field.kind == "integer" else \
+                f"{w}.__class__ is D or {w}.__class__ is int"
+            return f"({w} if ({ok} if ({w} := {entry}[{key}]) is not None else False) " \
+                   f"else {fix}({w}, {key}, R))"
+        return f"read({entry}, {field.name!r}, {field.kind!r}, {self.const(scale)}, R)"
+
+    def item_var(self) -> str:
+        return f"it{self.depth}"
+
+    # ------------------------------------------------------------------ expressions
+    def gen(self, node: A.Expr, ctx: Ctx = CURRENT) -> str:
+        return getattr(self, "gen_" + type(node).__name__)(node, ctx)
+
+    def gen_Num(self, node: A.Num, ctx) -> str:
+        return self.const(node.value)
+
+    def gen_Str(self, node: A.Str, ctx) -> str:
+        return repr(node.value)
+
+    def gen_Ref(self, node: A.Ref, ctx) -> str:
+        b = node.binding
+        if b.kind == "const":
+            return self.const(b.value)
+        if b.kind == "formula":
+            if ctx.entry is None:
+                return self.formula_vars[b.name]
+            return "(" + self.gen(self.formulas[b.name].expr, ctx) + ")"
+        if b.kind == "item":
+            return self.read_entry(b.field, f"it{self.depth - 1}")
+        if b.kind in ("field", "list"):
+            if ctx.entry is None:
+                return self.read_current(b.field)
+            return self.read_entry(b.field, ctx.entry)
+        raise AssertionError(f"unexpected binding {b.kind}")
+
+    def gen_Binary(self, node: A.Binary, ctx) -> str:
+        a, b = self.gen(node.left, ctx), self.gen(node.right, ctx)
+        if node.op == "/":
+            return f"div({a}, {b}, R, {node.loc.line})"
+        return f"({a} {node.op} {b})"
+
+    def gen_Neg(self, node: A.Neg, ctx) -> str:
+        return f"(-{self.gen(node.operand, ctx)})"
+
+    def gen_PercentOf(self, node: A.PercentOf, ctx) -> str:
+        return f"({self.const(node.percent.value)} * {self.gen(node.operand, ctx)})"
+
+    def gen_BoolOp(self, node: A.BoolOp, ctx) -> str:
+        return "(" + f" {node.op} ".join(self.gen(i, ctx) for i in node.items) + ")"
+
+    def gen_Not(self, node: A.Not, ctx) -> str:
+        return f"(not {self.gen(node.operand, ctx)})"
+
+    def gen_Compare(self, node: A.Compare, ctx) -> str:
+        code = self.compare_once(node, ctx)
+        if node.consecutive is not None and ctx.entry is None:
+            n = node.consecutive.n
+            inner = Ctx("h[i]", "h[:i]")
+            test = self.compare_plain(node, inner)
+            code = f"consecutive({code}, h, {n}, lambda i: {test})"
+        if uses_history(node):
+            if self.traced and ctx.entry is None:
+                return f"guarded_traced(T, {node.node_id}, lambda: {code})"
+            return f"guarded(lambda: {code})"
+        return code
+
+    def compare_plain(self, node: A.Compare, ctx) -> str:
+        return f"({self.gen(node.left, ctx)} {_PY_OP[node.op]} {self.gen(node.right, ctx)})"
+
+    def compare_once(self, node: A.Compare, ctx) -> str:
+        if self.traced and ctx.entry is None and self.depth == 0:
+            helper = TRACED_COMPARE[node.op]
+            return f"{helper}(T, {node.node_id}, {self.gen(node.left, ctx)}, {self.gen(node.right, ctx)})"
+        return self.compare_plain(node, ctx)
+
+    def gen_Call(self, node: A.Call, ctx) -> str:
+        func, line = node.func, node.loc.line
+        if node.window is not None:
+            return self.gen_window(node, ctx)
+        if func in HISTORY_FUNCS:
+            field = node.args[0].binding.field
+            args = f"{ctx.history}, {field.name!r}, {field.kind!r}, {self.const(_scale(field))}, R"
+            if func == "baseline":
+                return f"baseline({args}, {line})"
+            prior = f"previous({args})"
+            if func == "previous":
+                return prior
+            current = self.gen(node.args[0], ctx)
+            if func == "change":
+                return f"({current} - {prior})"
+            return f"growth({current}, {prior}, R, {field.name!r})"
+        if func in ("abs", "min", "max") and node.args and not _is_list(node.args[0]):
+            return f"{func}({', '.join(self.gen(a, ctx) for a in node.args)})"
+        return self.gen_list_call(node, ctx)
+
+    def gen_list_call(self, node: A.Call, ctx) -> str:
+        b = node.args[0].binding
+        lst = b.field if b.kind == "list" else b.list_field
+        source = self.read_current(lst) if ctx.entry is None else self.read_entry(lst, ctx.entry)
+        it = self.item_var()
+        self.depth += 1
+        try:
+            cond = self.gen(node.where, ctx) if node.where is not None else None
+            value = self.read_entry(b.field, it) if b.kind == "list_field" else None
+        finally:
+            self.depth -= 1
+        filt = f" if {cond}" if cond else ""
+        func, line = node.func, node.loc.line
+        if func == "count":
+            return f"sum(1 for {it} in {source}{filt})"
+        if func in ("any", "all"):
+            return f"{func}({cond} for {it} in {source})"
+        values = f"[{value} for {it} in {source}{filt}]"
+        if func == "sum":
+            return f"sum({values})"
+        helper = {"average": "average", "min": "minimum", "max": "maximum"}[func]
+        return f"{helper}({values}, R, {line})"
+
+    def gen_window(self, node: A.Call, ctx) -> str:
+        n, line = node.window.n, node.window.loc.line
+        arg = node.args[0]
+        current = self.gen(arg, ctx)
+        earlier = n - 1
+        entry = Ctx("h[i]", "h[:i]")
+        rng = f"range(max(0, len(h) - {earlier}), len(h))"
+        if node.func == "count":
+            test = self.gen(arg, entry)
+            tail = f" + sum(1 for i in {rng} if {test})" if earlier else ""
+            return f"(int(bool({current})){tail})"
+        values = f"[{current}]"
+        if earlier:
+            values = f"([{current}] + [{self.gen(arg, entry)} for i in {rng}])"
+        if node.func == "sum":
+            return f"sum({values})"
+        helper = {"average": "average", "min": "minimum", "max": "maximum"}[node.func]
+        return f"{helper}({values}, R, {line})"
+
+    # ------------------------------------------------------------------ statements
+    def emit(self, line: str):
+        self.lines.append(line)
+
+    def clause(self, node_id: int, code: str) -> str:
+        """A clause-level value, recorded in the trace when tracing."""
+        return f"t_val(T, {node_id}, {code})" if self.traced else code
+
+    def formulas_block(self):
+        for i, formula in enumerate(self.rule.formulas):
+            var = f"v{i}"
+            self.emit(f"{var} = {self.clause(formula.expr.node_id, self.gen(formula.expr))}")
+            self.formula_vars[formula.name] = var
+
+    def body_alert(self, rule: A.Alert):
+        if rule.at_least is None:
+            cond = rule.conditions[0]
+            self.emit(f"fired = bool({self.clause(cond.node_id, self.gen(cond))})")
+            self.emit("return (fired, 1 if fired else 0)")
+            return
+        self.emit("m = 0")
+        for cond in rule.conditions:
+            self.emit(f"if {self.clause(cond.node_id, self.gen(cond))}: m += 1")
+        self.emit(f"return (m >= {rule.at_least}, m)")
+
+    def body_score(self, rule: A.Score):
+        names = []
+        for i, line in enumerate(rule.lines):
+            p = f"p{i}"
+            names.append(p)
+            if line.kind == "every":
+                x = self.gen(line.field)
+                ty = line.field.ty
+                units = f"({x} // {line.n})" if ty.integer else f"floor_div({x}, {line.n})"
+                code = f"{line.points} * {units}"
+            elif line.kind == "per":
+                code = f"{line.points} * {self.gen(line.field)}"
+            elif line.kind == "when":
+                code = f"({line.points} if {self.gen(line.cond)} else 0)"
+            else:
+                lst = rule.on and self.list_for(line.item)
+                it = self.item_var()
+                self.depth += 1
+                cond = self.gen(line.cond)
+                self.depth -= 1
+                code = f"{line.points} * sum(1 for {it} in {self.read_current(lst)} if {cond})"
+            if line.cap is not None:
+                code = f"{'min' if line.cap > 0 else 'max'}({code}, {line.cap})"
+            self.emit(f"{p} = {self.clause(line.node_id, code)}")
+        self.emit(f"s = {' + '.join(names) or '0'}")
+        if rule.total_max is not None:
+            self.emit(f"if s > {rule.total_max}: s = {rule.total_max}")
+        if rule.total_min is not None:
+            self.emit(f"if s < {rule.total_min}: s = {rule.total_min}")
+        self.emit(f"return (s, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
+
+    def list_for(self, item_name):
+        return self.form.list_field(item_name)
+
+    def body_status(self, rule: A.Status):
+        for case in rule.cases:
+            if case.cond is None:
+                self.emit(f"return ({case.name!r},)")
+                return
+            self.emit(f"if {self.clause(case.cond.node_id, self.gen(case.cond))}: return ({case.name!r},)")
+
+    def body_target(self, rule: A.Target):
+        self.emit("viol = []")
+        for formula in rule.formulas:
+            if formula.bound is None:
+                continue
+            var = self.formula_vars[formula.name]
+            centre = self.gen(formula.bound.of) if formula.bound.of is not None else "1"
+            band = self.const(formula.bound.band)
+            self.emit(f"c = {centre}")
+            self.emit(f"lo, hi = c - c * {band}, c + c * {band}")
+            self.emit(f"if not (lo <= {var} <= hi): viol.append(({formula.name!r}, {var}, lo, hi))")
+        self.emit(f"s = {self.clause(rule.suggest.node_id, self.gen(rule.suggest))}")
+        if rule.range_band is not None:
+            band = self.const(rule.range_band)
+            self.emit(f"lo, hi = s - s * {band}, s + s * {band}")
+        else:
+            self.emit("lo, hi = s, s")
+        values = ", ".join(f"{f.name!r}: {self.formula_vars[f.name]}" for f in rule.formulas)
+        self.emit(f"return (s, lo, hi, {{{values}}}, viol)")
+
+    def body_split(self, rule: A.Split):
+        lst = self.form.list_field(rule.across)
+        it = "it0"
+        self.depth = 1
+        terms = " + ".join(
+            f"{self.const(share)} * {self.read_entry(lst.items[name], it)}"
+            for name, share, _loc in rule.weights)
+        self.depth = 0
+        self.emit(f"L = {self.read_current(lst)}")
+        self.emit(f"total = {self.gen(rule.total)}")
+        self.emit(f"ws = [{terms} for {it} in L]")
+        self.emit("tw = D(sum(ws))")
+        self.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, line={rule.divide_loc.line})")
+        self.emit("bases = [total * w / tw for w in ws]")
+        if rule.adjust_band is None:
+            self.emit("return (bases, bases, [])")
+            return
+        adj = lst.items["adjustment"]
+        key = f"{it}.get({lst.key_field!r})" if lst.key_field else "None"
+        self.emit("finals, viol = [], []")
+        self.emit(f"for {it}, b in zip(L, bases):")
+        self.emit(f"    a = {it}.get('adjustment')")
+        self.emit(f"    a = 0 if a is None else read({it}, 'adjustment', {adj.kind!r}, 1, R)")
+        self.emit(f"    if abs(a) > {self.const(rule.adjust_band)} and is_blank({it}.get({rule.reason_field!r})):")
+        self.emit(f"        viol.append(({key}, a))")
+        self.emit("    finals.append(b + b * a)")
+        self.emit("return (finals, bases, viol)")
+
+    def body_pool(self, rule: A.Pool):
+        lst = self.form.list_field(rule.among)
+        self.emit(f"size = {self.clause(rule.size.node_id, self.gen(rule.size))}")
+        self.depth = 1
+        by = self.gen(rule.by)
+        self.depth = 0
+        self.emit(f"cs = [{by} for it0 in {self.read_current(lst)}]")
+        self.emit("tc = D(sum(cs))")
+        self.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, line={rule.share_loc.line})")
+        self.emit("return ([size * c / tc for c in cs], size, cs)")
+
+    def body_approval(self, rule: A.Approval):
+        self.emit("viol = []")
+        for name in rule.require:
+            self.emit(f"if is_blank(f.get({name!r})): viol.append(('required', {name!r}))")
+        if rule.limit is not None:
+            n, unit, anchor = rule.cycle
+            date_field = self.form.date_field
+            self.emit(f"used = cycle_count(f, h, {date_field!r}, {n}, {unit!r}, {anchor!r}, R)")
+            self.emit(f"if used >= {rule.limit}: viol.append(('limit', used))")
+        else:
+            self.emit("used = 0")
+        self.emit("steps = []")
+        for step in rule.steps:
+            roles = repr(list(step.roles))
+            kind = "'countersign'" if step.countersign else "'step'"
+            if step.cond is None:
+                self.emit(f"steps.append(({kind}, {roles}))")
+            else:
+                self.emit(f"if {self.clause(step.cond.node_id, self.gen(step.cond))}: "
+                          f"steps.append(({kind}, {roles}))")
+        self.emit("return (not viol, viol, steps, used)")
+
+    # ------------------------------------------------------------------ the function
+    def source(self, form) -> str:
+        self.form = form
+        self.formulas_block()
+        getattr(self, f"body_{self.rule.kind}")(self.rule)
+        body = self.read_lines + self.lines
+        args = "f, h, T" if self.traced else "f, h"
+        text = [f"def run({args}):", "    try:"]
+        text += [f"        {line}" for line in body]
+        text += ["    except KeyError as e:",
+                 "        raise EvalError('eval.missing_field', rule=R, field=e.args[0]) from None",
+                 "    except (TypeError, AttributeError) as e:",
+                 "        raise EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e)) from None"]
+        return "\n".join(text) + "\n"
+
+
+def _is_list(node) -> bool:
+    return isinstance(node, A.Ref) and node.binding is not None and node.binding.kind in ("list", "list_field")
+
+
+def uses_history(node) -> bool:
+    if isinstance(node, A.Call):
+        if node.func in HISTORY_FUNCS:
+            return True
+        return any(uses_history(a) for a in node.args)
+    for child in ("left", "right", "operand"):
+        sub = getattr(node, child, None)
+        if isinstance(sub, A.Expr) and uses_history(sub):
+            return True
+    if isinstance(node, A.BoolOp):
+        return any(uses_history(i) for i in node.items)
+    return False
+
+
+def compile_rule(rule: A.Rule, form, traced: bool):
+    """(function, generated source) for one rule."""
+    comp = RuleCompiler(rule, traced)
+    src = comp.source(form)
+    ns = namespace()
+    ns.update(comp.consts)
+    ns["R"] = rule.name
+    ns["FORM"] = form.name
+    code = compile(src, f"<rule {rule.name}{' traced' if traced else ''}>", "exec")
+    exec(code, ns)  # noqa: S102 — source generated from our templates only (see module doc)
+    return ns["run"], src

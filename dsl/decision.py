@@ -1,0 +1,271 @@
+"""Decisions and their plain-language explanations (zh-CN and en)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from . import ast as A
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass
+class Decision:
+    compiled: object                      # the CompiledRule
+    value: object = None                  # the headline: fired?, points, case, amount, …
+    details: dict = field(default_factory=dict)
+    trace: list = field(default_factory=list)
+    error: object = None                  # an EvalError when the facts did not fit
+
+    @property
+    def rule(self) -> str:
+        return self.compiled.name
+
+    @property
+    def kind(self) -> str:
+        return self.compiled.kind
+
+    def to_json(self, lang: str = "en", with_trace: bool = True) -> dict:
+        out = {"rule": self.rule, "kind": self.kind, "form": self.compiled.form.name,
+               "file": self.compiled.rule.loc.file, "line": self.compiled.rule.loc.line}
+        if self.error is not None:
+            out["error"] = self.error.to_json(lang)
+            return out
+        out["value"] = plain(self.value)
+        out.update({k: plain(v) for k, v in self.details.items()})
+        out["explanation"] = self.headline(lang)
+        if with_trace:
+            out["trace"] = self.explain_lines(lang)
+        return out
+
+    def headline(self, lang: str = "en") -> str:
+        if self.error is not None:
+            return self.error.message(lang)
+        return HEADLINES[self.kind](self, lang)
+
+    def explain_lines(self, lang: str = "en") -> list[str]:
+        return [render_record(self.compiled, rec, lang) for rec in self.trace]
+
+    def explain(self, lang: str = "en") -> str:
+        lines = [self.headline(lang)] + ["  " + line for line in self.explain_lines(lang)]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- values
+def plain(value):
+    """JSON-ready: Decimals become ints when whole, else exact decimal strings → float-free."""
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return int(value)
+        return float(value) if abs(value.as_tuple().exponent) <= 12 and len(value.as_tuple().digits) <= 15 \
+            else str(value.normalize())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def show(value, ty=None) -> str:
+    """A value as a person reads it: percentages for ratios, trimmed decimals otherwise."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, Decimal)):
+        if ty is not None and getattr(ty, "dim", None) == "ratio":
+            return _trim(Decimal(value) * 100) + "%"
+        return _trim(Decimal(value))
+    return str(value)
+
+
+def _trim(d: Decimal) -> str:
+    q = d.quantize(Decimal("0.01")) if d != d.to_integral_value() else d
+    text = format(q.normalize(), "f")
+    return text
+
+
+def render_message(template: str, values: dict) -> str:
+    # Our own substitution, not str.format: a rule's message can name values, nothing else.
+    return _PLACEHOLDER.sub(lambda m: show(values.get(m.group(1), m.group(0))), template)
+
+
+# ---------------------------------------------------------------------- building
+def make_decision(compiled, facts: dict, detail: tuple, records: list) -> Decision:
+    rule = compiled.rule
+    d = Decision(compiled, value=detail[0], trace=records)
+    kind = rule.kind
+    if kind == "alert":
+        d.details = {"fired": detail[0], "level": rule.level, "matched": detail[1],
+                     "needed": rule.at_least or 1, "notify": list(rule.notify)}
+        if rule.message and detail[0]:
+            values = dict(facts)
+            values.update(matched=detail[1], rule=rule.name, level=rule.level,
+                          subject=facts.get(rule.on.subject, ""))
+            d.details["message"] = render_message(rule.message, values)
+    elif kind == "score":
+        d.details = {"points": detail[0], "lines": [
+            {"line": ln.loc.line, "points": p} for ln, p in zip(rule.lines, detail[1])]}
+        if rule.weight is not None:
+            d.details.update(rating=rule.rating, weight=rule.weight,
+                             weighted=detail[0] * rule.weight)
+    elif kind == "status":
+        d.details = {"status": detail[0]}
+    elif kind == "target":
+        s, lo, hi, formulas, viol = detail
+        d.details = {"suggested": s, "range": [lo, hi], "formulas": formulas,
+                     "ok": not viol, "violations": [
+                         {"formula": n, "value": v, "low": a, "high": b} for n, v, a, b in viol]}
+    elif kind == "split":
+        finals, bases, viol = detail
+        lst = compiled.form.list_field(rule.across)
+        items = facts.get(lst.name) or []
+        key = lst.key_field
+        d.details = {"ok": not viol, "total": sum(finals), "shares": [
+            {"key": it.get(key) if key else i, "base": b, "final": f}
+            for i, (it, b, f) in enumerate(zip(items, bases, finals))],
+            "violations": [{"key": k, "adjustment": a} for k, a in viol]}
+    elif kind == "pool":
+        shares, size, cs = detail
+        lst = compiled.form.list_field(rule.among)
+        items = facts.get(lst.name) or []
+        key = lst.key_field
+        d.details = {"size": size, "shares": [
+            {"key": it.get(key) if key else i, "contribution": c, "share": s}
+            for i, (it, c, s) in enumerate(zip(items, cs, shares))]}
+    elif kind == "approval":
+        allowed, viol, steps, used = detail
+        d.details = {"allowed": allowed, "changes_this_cycle": used,
+                     "violations": [_approval_violation(rule, v) for v in viol],
+                     "steps": [{"type": t, "roles": roles} for t, roles in steps]}
+    return d
+
+
+def _approval_violation(rule, v) -> dict:
+    code, arg = v
+    if code == "limit":
+        return {"code": "limit", "count": arg, "limit": rule.limit,
+                "message": rule.limit_message or None}
+    return {"code": "required", "field": arg}
+
+
+# ---------------------------------------------------------------------- words
+def _t(lang, en, zh):
+    return zh if lang == "zh" else en
+
+
+def _h_alert(d: Decision, lang) -> str:
+    x, name = d.details, d.rule
+    if x["fired"]:
+        text = _t(lang, f"{name} ({x['level']}) fired: {x['matched']} of "
+                        f"{len(d.compiled.rule.conditions)} conditions held (needs {x['needed']}); "
+                        f"notify {', '.join(x['notify'])}",
+                  f"{name}（{x['level']}）已触发：{len(d.compiled.rule.conditions)} 项条件中 "
+                  f"{x['matched']} 项成立（需 {x['needed']} 项）；通知 {'、'.join(x['notify'])}")
+        if x.get("message"):
+            text += f" — {x['message']}"
+        return text
+    return _t(lang, f"{name} did not fire: {x['matched']} of {len(d.compiled.rule.conditions)} "
+                    f"conditions held (needs {x['needed']})",
+              f"{name} 未触发：{len(d.compiled.rule.conditions)} 项条件中 {x['matched']} 项成立"
+              f"（需 {x['needed']} 项）")
+
+
+def _h_score(d: Decision, lang) -> str:
+    x = d.details
+    parts = " ".join(f"{'+' if p['points'] >= 0 else ''}{show(p['points'])}" for p in x["lines"])
+    text = _t(lang, f"{d.rule} = {show(x['points'])} points ({parts})",
+              f"{d.rule} = {show(x['points'])} 分（{parts}）")
+    if "weight" in x:
+        text += _t(lang, f"; counts {show(x['weight'] * 100)}% toward {x['rating']} → {show(x['weighted'])}",
+                   f"；按 {show(x['weight'] * 100)}% 计入 {x['rating']} → {show(x['weighted'])}")
+    return text
+
+
+def _h_status(d: Decision, lang) -> str:
+    return f"{d.rule} → {d.details['status']}"
+
+
+def _h_target(d: Decision, lang) -> str:
+    x = d.details
+    lo, hi = x["range"]
+    text = _t(lang, f"{d.rule} suggests {show(x['suggested'])} (range {show(lo)} – {show(hi)})",
+              f"{d.rule} 建议 {show(x['suggested'])}（区间 {show(lo)} – {show(hi)}）")
+    for v in x["violations"]:
+        text += _t(lang, f"; {v['formula']} = {show(v['value'])} is outside {show(v['low'])} – {show(v['high'])}",
+                   f"；{v['formula']} = {show(v['value'])} 超出 {show(v['low'])} – {show(v['high'])}")
+    return text
+
+
+def _h_split(d: Decision, lang) -> str:
+    x = d.details
+    shares = ", ".join(f"{s['key']} {show(s['final'])}" for s in x["shares"])
+    text = _t(lang, f"{d.rule}: {shares}", f"{d.rule}：{shares}")
+    for v in x["violations"]:
+        text += _t(lang, f"; {v['key']} adjusted {show(v['adjustment'] * 100)}% without a reason",
+                   f"；{v['key']} 调整 {show(v['adjustment'] * 100)}% 但未填写理由")
+    return text
+
+
+def _h_pool(d: Decision, lang) -> str:
+    x = d.details
+    shares = ", ".join(f"{s['key']} {show(s['share'])}" for s in x["shares"])
+    return _t(lang, f"{d.rule}: pool {show(x['size'])} → {shares}",
+              f"{d.rule}：奖池 {show(x['size'])} → {shares}")
+
+
+def _h_approval(d: Decision, lang) -> str:
+    x = d.details
+    chain = " → ".join("+".join(s["roles"]) for s in x["steps"])
+    if x["allowed"]:
+        return _t(lang, f"{d.rule}: may proceed; approvers {chain}",
+                  f"{d.rule}：可以提交；审批链 {chain}")
+    reasons = []
+    for v in x["violations"]:
+        if v["code"] == "limit":
+            reasons.append(v["message"] or _t(lang, f"already {v['count']} change(s) this cycle "
+                                                    f"(at most {v['limit']})",
+                                              f"本周期已调整 {v['count']} 次（至多 {v['limit']} 次）"))
+        else:
+            reasons.append(_t(lang, f"`{v['field']}` is required", f"必须填写 `{v['field']}`"))
+    return _t(lang, f"{d.rule}: refused — {'; '.join(reasons)}",
+              f"{d.rule}：不予受理 — {'；'.join(reasons)}")
+
+
+HEADLINES = {"alert": _h_alert, "score": _h_score, "status": _h_status, "target": _h_target,
+             "split": _h_split, "pool": _h_pool, "approval": _h_approval}
+
+
+# ---------------------------------------------------------------------- trace records
+def source_text(compiled, node) -> str:
+    loc = node.loc
+    lines = compiled.lines
+    if not (0 < loc.line <= len(lines)):
+        return ""
+    text = lines[loc.line - 1]
+    if loc.end_line == loc.line:
+        return text[loc.column - 1: loc.end_column - 1].strip()
+    return text[loc.column - 1:].strip()
+
+
+def render_record(compiled, rec, lang) -> str:
+    node = compiled.nodes[rec[0]]
+    where = f"{compiled.rule.loc.file.rsplit('/', 1)[-1]}:{node.loc.line}"
+    text = source_text(compiled, node)
+    if len(rec) == 4:
+        _i, left, right, ok = rec
+        op = node.op if isinstance(node, A.Compare) else "?"
+        mark = "✓" if ok else "✗"
+        ty = getattr(node.left, "ty", None)
+        verdict = _t(lang, "holds" if ok else "does not hold", "成立" if ok else "不成立")
+        return (f"{mark} {text}: {show(left, ty)} {op} {show(right, ty)} {verdict} ({where})")
+    value = rec[1]
+    if value == "no_history":
+        return _t(lang, f"✗ {text}: not enough history ({where})", f"✗ {text}：历史数据不足（{where}）")
+    if isinstance(node, A.PointsLine):
+        return _t(lang, f"{'+' if value >= 0 else ''}{show(value)} points from `{text}` ({where})",
+                  f"`{text}` 得 {'+' if value >= 0 else ''}{show(value)} 分（{where}）")
+    if isinstance(value, bool):
+        mark = "✓" if value else "✗"
+        verdict = _t(lang, "holds" if value else "does not hold", "成立" if value else "不成立")
+        return f"{mark} {text} {verdict} ({where})"
+    return f"{text} = {show(value, getattr(node, 'ty', None))} ({where})"

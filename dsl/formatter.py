@@ -1,0 +1,186 @@
+"""`trimtab fmt`: print a rule file in canonical layout, with English or Chinese keywords.
+
+It re-emits the tokens of the real parse (so a field called `level` stays a field), with
+keywords, phrases and function names spelled in the chosen language, one space between
+tokens, four spaces per block level, comments and single blank lines kept where they were.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from lark import Lark, Token
+
+from .diagnostics import Diagnostic, DiagnosticError
+from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period_word, spelling
+from .parser import GRAMMAR_FILE, RuleIndenter, keyword_terminals, parse
+from .build_ast import _number_in, _period_in
+
+_NO_SPACE_BEFORE = {"_COMMA", "_COLON", "_RPAR", "_DOT"}
+_NO_SPACE_AFTER = {"_LPAR", "_DOT", "SUB_SIGN"}
+_PUNCT = {"_COMMA": ",", "_COLON": ":", "_LPAR": "(", "_RPAR": ")", "_DOT": ".", "_EQ": "="}
+_ZH_CHARS = re.compile(r"[\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _token_parser() -> Lark:
+    grammar = GRAMMAR_FILE.read_text(encoding="utf-8") + "\n" + keyword_terminals()
+    return Lark(grammar, parser="lalr", postlex=RuleIndenter(), keep_all_tokens=True,
+                maybe_placeholders=False)
+
+
+def _leaves(tree):
+    stack = [tree]
+    out = []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Token):
+            out.append(node)
+        else:
+            stack.extend(reversed(node.children))
+    return out
+
+
+def detect_lang(text: str) -> str:
+    """The keyword language a file is mostly written in."""
+    tokens = _leaves(_token_parser().parse(text if text.endswith("\n") else text + "\n"))
+    zh = en = 0
+    for tok in tokens:
+        if tok.type in KEYWORDS or tok.type in PHRASES:
+            if _ZH_CHARS.search(str(tok)):
+                zh += 1
+            else:
+                en += 1
+    return "zh" if zh > en else "en"
+
+
+def _phrase(tok: Token, lang: str) -> str:
+    template = PHRASES[tok.type][0 if lang == "en" else 1]
+    text = str(tok)
+    n_text = re.search(r"\d+(?:\.\d+)?\s*[%％]?", text).group(0).replace(" ", "")
+    if "{u}" in template:
+        n = int(_number_in(tok))
+        return template.format(n=n, u=period_word(_period_in(tok), n, lang))
+    return template.format(n=n_text)
+
+
+_UNIT_WORDS = {"en": {"hour": ("hour", "hours"), "day": ("day", "days"), "week": ("week", "weeks"),
+                      "month": ("month", "months"), "yuan": ("元", "元"), "wan": ("万", "万")},
+               "zh": {"hour": ("小时", "小时"), "day": ("天", "天"), "week": ("周", "周"),
+                      "month": ("个月", "个月"), "yuan": ("元", "元"), "wan": ("万", "万")}}
+
+
+def _quantity(text: str, lang: str) -> str:
+    """'48h' → '48 hours' / '48 小时'; '25万' stays '25万'."""
+    from .units import parse_quantity
+    digits = re.match(r"\d+(?:\.\d+)?", text).group(0)
+    word = text[len(digits):].strip()
+    _value, unit = parse_quantity(text)
+    if word in ("万元",):
+        return digits + word
+    forms = _UNIT_WORDS[lang][unit]
+    name = forms[0] if digits == "1" else forms[1]
+    return f"{digits}{name}" if unit in ("yuan", "wan") or lang == "zh" and False else f"{digits} {name}"
+
+
+def _spell(tok: Token, nxt: Token | None, lang: str) -> str:
+    if tok.type in KEYWORDS:
+        return spelling(tok.type, lang)
+    if tok.type in PHRASES:
+        return _phrase(tok, lang)
+    if tok.type in _PUNCT:
+        return _PUNCT[tok.type]
+    if tok.type in ("QUANTITY", "DURATION"):
+        return _quantity(str(tok), lang)
+    if tok.type == "NAME" and nxt is not None and nxt.type == "_LPAR":
+        canon = FUNCTION_BY_SPELLING.get(str(tok))
+        if canon:
+            forms = FUNCTIONS[canon]
+            return forms[0] if lang == "en" else forms[1]
+    return str(tok)
+
+
+def format_text(text: str, lang: str | None = None, filename: str = "<input>") -> str:
+    """The canonical text of a rule file.  Raises DiagnosticError if it does not parse."""
+    parse(text, filename)                      # real diagnostics for a broken file
+    if not text.endswith("\n"):
+        text += "\n"
+    lang = lang or detect_lang(text)
+    lines = text.splitlines()
+    tokens = [t for t in _leaves(_token_parser().parse(text)) if t.type != "$END"]
+    out: list[str] = []
+    # Comments on the first lines: the lexer drops a comment on line 1, and a newline token
+    # carries the rest.
+    head_end = tokens[0].line if tokens and tokens[0].type == "_NL" else \
+        (tokens[0].line - 1 if tokens else len(lines))
+    head = lines[:head_end]
+    pending = _comment_block("\n" + "\n".join(head)) if head else []
+    level, current, last = 0, [], None
+    for i, tok in enumerate(tokens):
+        if tok.type == "_INDENT":
+            level += 1
+            continue
+        if tok.type == "_DEDENT":
+            level -= 1
+            continue
+        if tok.type == "_NL":
+            if current:
+                line = "    " * level + "".join(current)
+                trailing = _trailing_comment(lines, last)
+                out.append(line + (f"  {trailing}" if trailing else ""))
+                current = []
+            pending = pending + _comment_block(str(tok))
+            if pending and not out and pending[0] == "":
+                pending = pending[1:]
+            continue
+        if not current and pending:
+            for c in pending:
+                out.append(("    " * level + c) if c else "")
+            pending = []
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        word = _spell(tok, nxt, lang)
+        if tok.type == "CHANGES_PER_CYCLE" and lang == "en" and last is not None and str(last) == "1":
+            word = "change per cycle"
+        if current and tok.type not in _NO_SPACE_BEFORE and last.type not in _NO_SPACE_AFTER \
+                and not (tok.type == "_LPAR" and last.type == "NAME"):
+            current.append(" ")
+        current.append(word)
+        last = tok
+    if current:
+        out.append("    " * level + "".join(current))
+    for c in pending:
+        if c:
+            out.append(c)
+    while out and not out[-1]:
+        out.pop()
+    # Blank line between top-level declarations that had none.
+    return "\n".join(out) + "\n"
+
+
+def _comment_block(nl_text: str) -> list[str]:
+    """Comment lines and (collapsed) blank lines carried by a newline token."""
+    parts = nl_text.split("\n")[1:]
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        s = part.strip()
+        if s.startswith("#"):
+            out.append(s)
+        elif not s and i < len(parts) - 1 and (not out or out[-1] != ""):
+            out.append("")
+    return out
+
+
+def _trailing_comment(lines, last: Token) -> str | None:
+    if last is None or not last.end_line:
+        return None
+    raw = lines[last.end_line - 1] if last.end_line <= len(lines) else ""
+    rest = raw[last.end_column - 1:]
+    idx = rest.find("#")
+    return rest[idx:].strip() if idx >= 0 else None
+
+
+def check_formatted(text: str, lang: str | None, filename: str) -> bool:
+    return format_text(text, lang, filename) == (text if text.endswith("\n") else text + "\n")
+
+
+__all__ = ["format_text", "check_formatted", "detect_lang", "Diagnostic", "DiagnosticError"]

@@ -1,0 +1,120 @@
+"""Keyword spellings: one canonical English and one canonical Chinese form per keyword.
+
+The grammar (grammar.lark) is generated with these spellings filled in, so the two keyword
+sets can never drift apart, and the formatter prints a token in either language from here.
+Extra accepted spellings (synonyms) are listed after the two canonical ones.
+"""
+
+# terminal name -> (english, chinese, *other accepted spellings)
+KEYWORDS: dict[str, tuple[str, ...]] = {
+    # declarations
+    "REFERENCE": ("reference", "参照"),
+    "ROLE": ("role", "角色"),
+    "ALERT": ("alert", "预警"),
+    "SCORE": ("score", "积分"),
+    "STATUS": ("status", "状态"),
+    "TARGET": ("target", "目标"),
+    "SPLIT": ("split", "拆分"),
+    "POOL": ("pool", "激励池"),
+    "APPROVAL": ("approval", "审批"),
+    "SCHEDULE": ("schedule", "日程"),
+    # clauses
+    "EFFECTIVE": ("effective", "生效"),
+    "LEVEL": ("level", "级别"),
+    "ON": ("on", "针对"),
+    "PER": ("per", "按", "每个"),
+    "WHEN": ("when", "当", "如果"),
+    "NOTIFY": ("notify", "通知"),
+    "SAY": ("say", "提示"),
+    "OTHERWISE": ("otherwise", "否则"),
+    "WHERE": ("where", "满足"),
+    "FOR_EACH": ("for each", "每一个"),
+    "TOTAL": ("total", "总分"),
+    "AT_MOST": ("at most", "至多"),
+    "AT_LEAST": ("at least", "至少"),
+    "SUGGEST": ("suggest", "建议"),
+    "RANGE": ("range", "区间"),
+    "WITHIN": ("within", "限于"),
+    "DIVIDE": ("divide", "拆分总额"),
+    "ACROSS": ("across", "到"),
+    "WEIGHT": ("weight", "权重"),
+    "ADJUST": ("adjust", "调整"),
+    "BEYOND": ("beyond", "超出时"),
+    "REQUIRE": ("require", "必须提供"),
+    "SIZE": ("size", "总额"),
+    "SHARE": ("share", "分配"),
+    "AMONG": ("among", "给"),
+    "BY": ("by", "依据"),
+    "CHANGES_PER_CYCLE": ("changes per cycle", "次变更每周期", "change per cycle"),
+    "ELSE": ("else", "否则提示"),
+    "CYCLE": ("cycle", "周期"),
+    "EVERY": ("every", "每"),
+    "FROM": ("from", "起始"),
+    "STEP": ("step", "审批人"),
+    "COUNTERSIGN": ("countersign", "会签"),
+    "AT": ("at", "在"),
+    "BEFORE": ("before", "之前"),
+    "REPORT": ("report", "报告"),
+    "REMIND": ("remind", "提醒"),
+    "TO": ("to", "发给"),
+    "SUBMIT": ("submit", "提交"),
+    # expressions
+    "AND": ("and", "且", "并且"),
+    "OR": ("or", "或"),
+    "NOT": ("not", "非"),
+    "OF": ("of", "的"),
+    "WEEKLY": ("weekly", "每周"),
+    "BIWEEKLY": ("biweekly", "每双周"),
+    "MONTHLY": ("monthly", "每月"),
+    "QUARTERLY": ("quarterly", "每季度"),
+}
+
+# Built-in functions: canonical name -> (english, chinese, *synonyms).  Function names are
+# ordinary NAME tokens followed by "(", resolved by the checker, printed by the formatter.
+FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "average": ("average", "平均", "avg", "mean"),
+    "sum": ("sum", "合计"),
+    "count": ("count", "计数"),
+    "min": ("min", "最小"),
+    "max": ("max", "最大"),
+    "any": ("any", "任一"),
+    "all": ("all", "全部"),
+    "abs": ("abs", "绝对值"),
+    "baseline": ("baseline", "基线"),
+    "previous": ("previous", "上期"),
+    "change": ("change", "变化"),
+    "growth": ("growth", "增长率"),
+}
+
+FUNCTION_BY_SPELLING = {s: canon for canon, spellings in FUNCTIONS.items() for s in spellings}
+
+# Phrase tokens carry a number inside them, so that the two languages may order words freely.
+# phrase -> (english template, chinese template); {n} is the number, {u} the period word.
+PHRASES = {
+    "AT_LEAST_OF": ("at least {n} of", "至少 {n} 项满足"),
+    "CONSECUTIVE": ("for {n} consecutive {u}", "连续 {n} {u}"),
+    "LAST_WINDOW": ("last {n} {u}", "最近 {n} {u}"),
+    "FOR_EVERY": ("for every {n}", "每 {n} 个"),
+    "COUNTS_TOWARD": ("counts {n} toward", "按 {n} 计入"),
+}
+
+# Period words inside phrases: canonical unit -> (english plural, english singular, chinese, ...)
+PERIOD_WORDS = {
+    "week": ("weeks", "week", "周", "个周"),
+    "month": ("months", "month", "个月", "月"),
+    "quarter": ("quarters", "quarter", "个季度", "季度"),
+}
+PERIOD_BY_WORD = {w: unit for unit, words in PERIOD_WORDS.items() for w in words}
+
+
+def spelling(terminal: str, lang: str) -> str:
+    """The canonical spelling of a keyword terminal in `lang` ('en' or 'zh')."""
+    forms = KEYWORDS[terminal]
+    return forms[0] if lang == "en" else forms[1]
+
+
+def period_word(unit: str, n: int, lang: str) -> str:
+    words = PERIOD_WORDS[unit]
+    if lang == "zh":
+        return words[2]
+    return words[1] if n == 1 else words[0]

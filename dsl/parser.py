@@ -1,0 +1,129 @@
+"""Stage 1: text → Lark parse tree.  Syntax errors become `parse.*` diagnostics."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.indenter import Indenter
+
+from .diagnostics import Diagnostic, DiagnosticError
+from .keywords import KEYWORDS, PERIOD_WORDS, PHRASES
+
+GRAMMAR_FILE = Path(__file__).with_name("grammar.lark")
+
+
+class RuleIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["_LPAR"]
+    CLOSE_PAREN_types = ["_RPAR"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 4
+
+
+def _alternatives(spellings) -> str:
+    # Longest first, so that a keyword is never cut short by a shorter spelling of another.
+    parts = []
+    for s in sorted(spellings, key=len, reverse=True):
+        parts.append(r"\s+".join(re.escape(w) for w in s.split()))
+    return "|".join(parts)
+
+
+def _period_pattern() -> str:
+    words = [w for ws in PERIOD_WORDS.values() for w in ws]
+    return "(?:" + _alternatives(words) + ")"
+
+
+def keyword_terminals() -> str:
+    """Lark terminal definitions for every keyword and phrase, from keywords.py.
+
+    A keyword may not run on into a word character, so `alerts` stays a NAME; keywords outrank
+    NAME by priority, and LALR's contextual lexer only tries those the grammar allows at the
+    point it has reached, so a field may still be called `level` or `reason`.
+    """
+    lines = []
+    for term, spellings in KEYWORDS.items():
+        prio = 3 if any(" " in s for s in spellings) else 2
+        lines.append(f"{term}.{prio}: /(?:{_alternatives(spellings)})(?!\\w)/")
+    num, period = r"\d+(?:\.\d+)?\s*[%％]?", _period_pattern()
+    phrase_regex = {
+        "AT_LEAST_OF": [r"at\s+least\s+\d+\s+of(?!\w)", r"至少\s*\d+\s*项满足"],
+        "CONSECUTIVE": [rf"for\s+\d+\s+consecutive\s+{period}(?!\w)", rf"连续\s*\d+\s*{period}"],
+        "LAST_WINDOW": [rf"last\s+\d+\s+{period}(?!\w)", rf"最近\s*\d+\s*{period}"],
+        "FOR_EVERY": [r"for\s+every\s+\d+(?!\d)", r"每\s*\d+\s*个"],
+        "COUNTS_TOWARD": [rf"counts\s+{num}\s+toward(?!\w)", rf"按\s*{num}\s*计入"],
+    }
+    assert set(phrase_regex) == set(PHRASES)
+    for term, regexes in phrase_regex.items():
+        lines.append(f"{term}.5: /{'|'.join(regexes)}/")
+    return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=1)
+def get_parser() -> Lark:
+    """The LALR parser, built once per process (tables are cached by Lark on disk too)."""
+    grammar = GRAMMAR_FILE.read_text(encoding="utf-8") + "\n" + keyword_terminals()
+    return Lark(grammar, parser="lalr", postlex=RuleIndenter(), propagate_positions=True,
+                maybe_placeholders=False, strict=False)
+
+
+# Terminal names → words a person reads in an "expected …" list.
+_TERMINAL_WORDS = {
+    "_NL": "end of line", "_INDENT": "indented block", "_DEDENT": "end of block",
+    "_COLON": "':'", "_COMMA": "','", "_LPAR": "'('", "_RPAR": "')'", "_EQ": "'='",
+    "NAME": "a name", "STRING": "a quoted text", "NUMBER": "a number", "INT": "a whole number",
+    "PERCENT": "a percentage", "SIGNED_PERCENT": "a band like ±15%", "DURATION": "a duration",
+    "TIME": "a time like 09:00", "DATE": "a date like 2025-07-01", "POINTS": "points like +20",
+    "COMPARE": "a comparison", "$END": "end of file",
+}
+
+
+def _describe_expected(expected) -> str:
+    words = []
+    for term in sorted(expected):
+        if term in KEYWORDS:
+            en, zh = KEYWORDS[term][:2]
+            words.append(f"'{en}'/'{zh}'")
+        elif term in PHRASES:
+            words.append(f"'{PHRASES[term][0].format(n='N', u='…')}'")
+        else:
+            words.append(_TERMINAL_WORDS.get(term, term))
+    return ", ".join(dict.fromkeys(words))
+
+
+def parse(text: str, filename: str = "<input>"):
+    """Parse one rule file.  Raises DiagnosticError with a `parse.*` diagnostic on bad syntax."""
+    if not text.endswith("\n"):
+        text += "\n"
+    lines = text.splitlines()
+    try:
+        return get_parser().parse(text)
+    except UnexpectedInput as err:
+        raise DiagnosticError([_syntax_diagnostic(err, text, lines, filename)]) from None
+
+
+def _syntax_diagnostic(err: UnexpectedInput, text: str, lines, filename: str) -> Diagnostic:
+    line = getattr(err, "line", 0) or 0
+    column = getattr(err, "column", 0) or 0
+    if isinstance(err, UnexpectedCharacters):
+        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        code, args = "parse.unexpected_character", {"char": char}
+    elif isinstance(err, UnexpectedToken):
+        tok: Token = err.token
+        if tok.type == "$END" or tok.type in ("_DEDENT", "_NL") and not str(tok).strip():
+            code, args = "parse.unexpected_end", {"expected": _describe_expected(err.expected)}
+            if tok.type == "_NL" or line <= 0:
+                line = line if line > 0 else len(lines)
+        else:
+            code = "parse.unexpected_token"
+            args = {"token": str(tok).strip() or tok.type,
+                    "expected": _describe_expected(err.expected)}
+    else:
+        code, args = "parse.syntax_error", {"detail": str(err).splitlines()[0]}
+    if line <= 0:
+        line, column = len(lines), 1
+    src = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Diagnostic(code, args, filename, line, max(column, 1), src)

@@ -1,0 +1,164 @@
+"""Loading a rule set: read every *.rules file, parse, build the AST, check, compile.
+
+All or nothing: a set with any diagnostic raises DiagnosticError and yields no RuleSet, so a
+broken set can never be half-used.  Evaluation touches only the compiled functions.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ast as A
+from .build_ast import build
+from .checker import CheckedRuleSet, check
+from .compiler import compile_rule
+from .decision import Decision, make_decision
+from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
+from .parser import parse
+from .schemas import FormSchema, load_schemas
+
+
+@dataclass
+class CompiledRule:
+    rule: A.Rule
+    form: FormSchema
+    fast: object                    # run(facts, history) -> detail tuple
+    traced: object                  # run(facts, history, trace_list) -> detail tuple
+    nodes: list                     # node id -> AST node, for explanations
+    lines: list                     # the source file's lines, for explanations
+    source: str = ""                # generated Python, for the curious (`trimtab eval --show-code`)
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+    @property
+    def kind(self) -> str:
+        return self.rule.kind
+
+    def decide(self, facts: dict, history=()) -> object:
+        """The bare decision value, no trace: the fast path."""
+        return self.fast(facts, history)[0]
+
+    def evaluate(self, facts: dict, history=(), trace: bool = True) -> Decision:
+        """A full Decision; evaluation errors become a Decision with `error` set."""
+        records = [] if trace else None
+        try:
+            detail = self.traced(facts, history, records) if trace else self.fast(facts, history)
+        except EvalError as err:
+            return Decision(self, error=err, trace=records or [])
+        return make_decision(self, facts, detail, records or [])
+
+
+@dataclass
+class RuleSet:
+    rules: list
+    checked: CheckedRuleSet
+    schemas: dict
+    digest: str                     # content hash of the rule files and schemas
+    version: str = ""               # git revision when loaded from git (issue 3); else digest
+    by_form: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for r in self.rules:
+            self.by_form.setdefault(r.form.name, []).append(r)
+        self.version = self.version or self.digest[:12]
+
+    @property
+    def schedules(self):
+        return self.checked.schedules
+
+    def rule(self, name: str) -> CompiledRule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    def forms(self):
+        return sorted(self.by_form)
+
+    def evaluate(self, form: str, facts, history=(), trace: bool = True,
+                 as_of: str | None = None) -> list[Decision]:
+        """Every rule listening to `form`, in file order.  Unknown form → EvalError."""
+        if form not in self.by_form:
+            raise EvalError("eval.unknown_form", form=form)
+        if not isinstance(facts, dict):
+            raise EvalError("eval.bad_facts")
+        if not isinstance(history, (list, tuple)) or any(not isinstance(e, dict) for e in history):
+            raise EvalError("eval.bad_history")
+        out = []
+        for r in self.by_form[form]:
+            if as_of is not None and r.rule.effective and r.rule.effective > as_of:
+                continue
+            out.append(r.evaluate(facts, history, trace))
+        return out
+
+
+def read_rule_files(path: Path) -> list[tuple[str, str]]:
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(path.rglob("*.rules"))
+    out = []
+    for p in files:
+        try:
+            out.append((str(p), p.read_text(encoding="utf-8")))
+        except UnicodeDecodeError:
+            raise DiagnosticError([Diagnostic("parse.bad_encoding", {}, str(p))]) from None
+        except OSError as err:
+            raise DiagnosticError([Diagnostic("load.unreadable", {"path": str(p),
+                                                                  "detail": err.strerror}, str(p))]) from None
+    if not out:
+        raise DiagnosticError([Diagnostic("load.no_rules", {"path": str(path)}, str(path))])
+    return out
+
+
+def parse_files(sources: list[tuple[str, str]]) -> list[A.RuleFile]:
+    """Parse every file, collecting syntax errors from all of them before giving up."""
+    files, diags = [], []
+    for name, text in sources:
+        try:
+            files.append(build(parse(text, name), name, text))
+        except DiagnosticError as err:
+            diags.extend(err.diagnostics)
+        except RecursionError:
+            diags.append(Diagnostic("parse.too_deep", {}, name))
+        if len(diags) >= MAX_DIAGNOSTICS:
+            break
+    if diags:
+        raise DiagnosticError(diags)
+    return files
+
+
+def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str) -> RuleSet:
+    rules = []
+    texts = {f.path: f.text.splitlines() for f in checked.files}
+    for rule in checked.rules:
+        form = schemas[rule.on.form]
+        fast, src = compile_rule(rule, form, traced=False)
+        traced, _ = compile_rule(rule, form, traced=True)
+        rules.append(CompiledRule(rule, form, fast, traced, checked.nodes[rule.name],
+                                  texts[rule.loc.file], src))
+    return RuleSet(rules, checked, schemas, digest)
+
+
+def load_sources(sources: list[tuple[str, str]], schemas: dict[str, FormSchema]) -> RuleSet:
+    files = parse_files(sources)
+    checked = check(files, schemas)
+    digest = hashlib.sha256()
+    for name, text in sources:
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    for name in sorted(schemas):
+        digest.update(repr(schemas[name].raw).encode())
+    return compile_checked(checked, schemas, digest.hexdigest())
+
+
+def load(rules_path, schemas_dir) -> RuleSet:
+    """Load the rule files under `rules_path`, checked against the forms in `schemas_dir`."""
+    return load_sources(read_rule_files(Path(rules_path)), load_schemas(Path(schemas_dir)))
+
+
+def default_schemas_dir(rules_path) -> Path:
+    """form_schemas/ beside the rules directory (the repository layout), else ./form_schemas."""
+    p = Path(rules_path).resolve()
+    for base in [p if p.is_dir() else p.parent, *p.parents]:
+        cand = base / "form_schemas"
+        if cand.is_dir():
+            return cand
+    return Path("form_schemas")

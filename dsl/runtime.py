@@ -1,0 +1,252 @@
+"""Helpers the compiled rules call.  Everything here is exact decimal and raises EvalError
+(never a bare Python exception) when facts do not fit."""
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation
+
+from .diagnostics import EvalError
+
+D = Decimal
+
+
+class NoHistory(EvalError):
+    """Not enough earlier periods to compute a history value; a condition using it is false."""
+
+
+_KIND_WORDS = {"integer": "a whole number", "number": "a number", "string": "a text",
+               "boolean": "true/false", "array": "a list", "date": "a date"}
+
+
+def _found(value) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def as_number(value, name, rule):
+    """A JSON number as an exact value: ints stay ints, floats become the decimal they print as."""
+    cls = value.__class__
+    if cls is int or cls is D:
+        return value
+    if cls is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a number",
+                            found="NaN/inf")
+        return D(repr(value))
+    raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a number", found=_found(value))
+
+
+def as_integer(value, name, rule):
+    v = as_number(value, name, rule)
+    if v.__class__ is D:
+        if v != v.to_integral_value():
+            raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a whole number",
+                            found=str(v))
+        v = int(v)
+    return v
+
+
+def as_kind(value, kind, name, rule):
+    if kind == "number":
+        return as_number(value, name, rule)
+    if kind == "integer":
+        return as_integer(value, name, rule)
+    expected = {"string": str, "date": str, "boolean": bool, "array": list}[kind]
+    if value.__class__ is not expected:
+        raise EvalError("eval.wrong_type", rule=rule, field=name, expected=_KIND_WORDS[kind],
+                        found=_found(value))
+    return value
+
+
+def read(entry, name, kind, scale, rule):
+    """A field of a history entry or list item, checked and scaled to its canonical unit."""
+    if entry.__class__ is not dict:
+        raise EvalError("eval.bad_history")
+    try:
+        value = entry[name]
+    except KeyError:
+        raise EvalError("eval.missing_field", rule=rule, field=name) from None
+    if value is None:
+        raise EvalError("eval.missing_field", rule=rule, field=name)
+    value = as_kind(value, kind, name, rule)
+    return value * scale if scale != 1 else value
+
+
+def div(a, b, rule, line):
+    if not b:
+        raise EvalError("eval.division_by_zero", rule=rule, line=line)
+    if a.__class__ is int and b.__class__ is int:
+        q, r = divmod(a, b)
+        return q if not r else D(a) / b
+    try:
+        return a / b
+    except (DivisionByZero, InvalidOperation):
+        raise EvalError("eval.division_by_zero", rule=rule, line=line) from None
+
+
+def floor_div(a, n):
+    if a.__class__ is int:
+        return a // n
+    return int((a / n).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def average(values, rule, line, func="average"):
+    if not values:
+        raise EvalError("eval.empty_window", rule=rule, line=line, func=func)
+    total = sum(values)
+    n = len(values)
+    if total.__class__ is int and total % n == 0:
+        return total // n
+    return D(total) / n
+
+
+def minimum(values, rule, line):
+    if not values:
+        raise EvalError("eval.empty_window", rule=rule, line=line, func="min")
+    return min(values)
+
+
+def maximum(values, rule, line):
+    if not values:
+        raise EvalError("eval.empty_window", rule=rule, line=line, func="max")
+    return max(values)
+
+
+def previous(history, name, kind, scale, rule):
+    if not history:
+        raise NoHistory("eval.no_history", rule=rule, field=name)
+    return read(history[-1], name, kind, scale, rule)
+
+
+def baseline(history, name, kind, scale, rule, line):
+    if not history:
+        raise NoHistory("eval.no_history", rule=rule, field=name)
+    return average([read(e, name, kind, scale, rule) for e in history], rule, line)
+
+
+def growth(current, prior, rule, field):
+    if not prior:
+        raise NoHistory("eval.no_history", rule=rule, field=field)
+    return D(current - prior) / prior
+
+
+def guarded(fn):
+    """Evaluate a condition that needs history; without enough history it does not hold."""
+    try:
+        return fn()
+    except NoHistory:
+        return False
+
+
+def guarded_traced(T, node_id, fn):
+    try:
+        return fn()
+    except NoHistory:
+        T.append((node_id, "no_history"))
+        return False
+
+
+def consecutive(current, history, n, test):
+    """True when `current` holds and so does `test(i)` for each of the n-1 latest periods."""
+    if not current:
+        return False
+    if len(history) < n - 1:
+        return False
+    return all(test(i) for i in range(len(history) - (n - 1), len(history)))
+
+
+def is_blank(value) -> bool:
+    return value is None or value == "" or value == [] or (
+        value.__class__ is str and not value.strip())
+
+
+# Comparisons that leave a trace record: (node id, left, right, result).
+def t_lt(T, i, a, b):
+    r = a < b
+    T.append((i, a, b, r))
+    return r
+
+
+def t_le(T, i, a, b):
+    r = a <= b
+    T.append((i, a, b, r))
+    return r
+
+
+def t_gt(T, i, a, b):
+    r = a > b
+    T.append((i, a, b, r))
+    return r
+
+
+def t_ge(T, i, a, b):
+    r = a >= b
+    T.append((i, a, b, r))
+    return r
+
+
+def t_eq(T, i, a, b):
+    r = a == b
+    T.append((i, a, b, r))
+    return r
+
+
+def t_ne(T, i, a, b):
+    r = a != b
+    T.append((i, a, b, r))
+    return r
+
+
+def t_val(T, i, v):
+    T.append((i, v))
+    return v
+
+
+TRACED_COMPARE = {"<": "t_lt", "<=": "t_le", ">": "t_gt", ">=": "t_ge", "=": "t_eq", "!=": "t_ne"}
+
+
+DEFAULT_CYCLE_ANCHOR = "2024-01-01"     # a Monday; cycles of N weeks count from here
+
+
+def _date(value, name, rule):
+    import datetime as dt
+    if value.__class__ is not str:
+        raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a date",
+                        found=_found(value))
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a date",
+                        found=value) from None
+
+
+def cycle_index(day, n, unit, anchor):
+    if unit == "week":
+        return (day - anchor).days // (7 * n)
+    return ((day.year * 12 + day.month) - (anchor.year * 12 + anchor.month)) // n
+
+
+def cycle_count(facts, history, date_field, n, unit, anchor, rule):
+    """How many earlier entries in `history` fall in the same cycle as `facts`."""
+    import datetime as dt
+    start = dt.date.fromisoformat(anchor or DEFAULT_CYCLE_ANCHOR)
+    current = cycle_index(_date(facts.get(date_field), date_field, rule), n, unit, start)
+    count = 0
+    for entry in history:
+        if entry.__class__ is not dict:
+            raise EvalError("eval.bad_history")
+        day = _date(entry.get(date_field), date_field, rule)
+        if cycle_index(day, n, unit, start) == current:
+            count += 1
+    return count
+
+
+def namespace() -> dict:
+    """Globals for compiled rule code: these helpers and nothing else (no builtins import)."""
+    ns = {name: obj for name, obj in globals().items()
+          if callable(obj) and not name.startswith("_") and name != "namespace"}
+    ns.update({"D": D, "EvalError": EvalError, "NoHistory": NoHistory,
+               "__builtins__": {"len": len, "sum": sum, "min": min, "max": max, "abs": abs,
+                                "any": any, "all": all, "int": int, "range": range, "zip": zip,
+                                "list": list, "dict": dict, "KeyError": KeyError,
+                                "TypeError": TypeError, "AttributeError": AttributeError,
+                                "str": str, "bool": bool}})
+    return ns

@@ -1,0 +1,101 @@
+"""Form schemas: what fields a form has, their types and units, read from form_schemas/*.json.
+
+Only the parts the checker needs are kept (type, unit, enum, list items).  The JSON Schema
+itself stays the contract for validating submissions (the server uses jsonschema for that).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .diagnostics import Diagnostic, DiagnosticError
+from .units import FIELD_UNITS
+
+PERIODS = ("week", "biweek", "month", "quarter")
+
+
+@dataclass
+class FieldType:
+    name: str
+    kind: str                           # integer | number | string | boolean | array | date
+    unit: Optional[str] = None          # a key of units.UNITS
+    enum: Optional[list] = None
+    items: dict = field(default_factory=dict)   # for arrays of objects: name -> FieldType
+    item_name: Optional[str] = None     # "lead" for the list `leads`
+    key_field: Optional[str] = None     # the item field that names an item
+    required: bool = False
+
+
+@dataclass
+class FormSchema:
+    name: str
+    fields: dict                        # name -> FieldType
+    period: Optional[str]
+    subjects: list
+    date_field: Optional[str]
+    raw: dict
+
+    def list_field(self, name: str) -> Optional[FieldType]:
+        """A list field by its own name or by its item name (`lead` → `leads`)."""
+        f = self.fields.get(name)
+        if f is not None and f.kind == "array":
+            return f
+        for f in self.fields.values():
+            if f.kind == "array" and f.item_name == name:
+                return f
+        return None
+
+
+def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
+    kind = spec.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    if spec.get("format") == "date" and kind == "string":
+        kind = "date"
+    if kind not in ("integer", "number", "string", "boolean", "array", "date"):
+        raise ValueError(f"{where}.{name}: unsupported type {spec.get('type')!r}")
+    unit = spec.get("x-unit")
+    if unit is not None:
+        if unit not in FIELD_UNITS:
+            raise ValueError(f"{where}.{name}: unknown x-unit {unit!r}")
+        unit = FIELD_UNITS[unit]
+    ft = FieldType(name, kind, unit, spec.get("enum"), required=required)
+    if kind == "array":
+        items = spec.get("items", {})
+        if items.get("type") == "object":
+            req = set(items.get("required", []))
+            ft.items = {n: _field(n, s, n in req, f"{where}.{name}[]")
+                        for n, s in items.get("properties", {}).items()}
+            ft.key_field = next((n for n, f in ft.items.items()
+                                 if f.kind == "string" and f.required), None)
+        ft.item_name = spec.get("x-item")
+    return ft
+
+
+def load_schema(path: Path) -> FormSchema:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    req = set(raw.get("required", []))
+    fields = {n: _field(n, s, n in req, path.stem) for n, s in raw.get("properties", {}).items()}
+    period = raw.get("x-period")
+    if period is not None and period not in PERIODS:
+        raise ValueError(f"x-period must be one of {', '.join(PERIODS)}")
+    subjects = raw.get("x-subject", [])
+    if isinstance(subjects, str):
+        subjects = [subjects]
+    return FormSchema(path.stem, fields, period, list(subjects), raw.get("x-date-field"), raw)
+
+
+def load_schemas(directory: Path) -> dict[str, FormSchema]:
+    """Every form schema in `directory`; a broken one is a `load.bad_schema` diagnostic."""
+    schemas, problems = {}, []
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            schemas[path.stem] = load_schema(path)
+        except (ValueError, OSError) as err:    # json.JSONDecodeError is a ValueError
+            problems.append(Diagnostic("load.bad_schema", {"path": str(path), "detail": str(err)},
+                                       str(path)))
+    if problems:
+        raise DiagnosticError(problems)
+    return schemas
