@@ -290,3 +290,29 @@ class RuleFile:
     path: str
     text: str
     decls: list = field(default_factory=list)
+
+
+_NOT_MEANING = {"loc", "ty", "node_id", "binding", "spelled", "text", "item_locs",
+                "when_loc", "notify_loc", "message_loc", "total_loc", "weight_loc", "suggest_loc",
+                "divide_loc", "adjust_loc", "share_loc", "limit_loc", "cycle_loc", "require_loc"}
+
+
+def structure(node):
+    """What a node means, without where it stands or how its keywords were spelled: two
+    files that format to different languages have equal structures when they mean the same."""
+    from dataclasses import fields, is_dataclass
+    if is_dataclass(node):
+        out = {"_": type(node).__name__}
+        for f in fields(node):
+            if f.name in _NOT_MEANING:
+                continue
+            out[f.name] = structure(getattr(node, f.name))
+        if isinstance(node, RuleFile):
+            out.pop("path", None)
+            out.pop("text", None)
+        return out
+    if isinstance(node, (list, tuple)):
+        return [structure(x) for x in node]
+    if isinstance(node, dict):
+        return {k: structure(v) for k, v in node.items()}
+    return node

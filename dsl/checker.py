@@ -570,7 +570,7 @@ class Checker:
             self.error("check.type_mismatch", node.operand.loc, expected="a number",
                        found=ty.describe())
             return NUMBER
-        return Ty("number", ty.dim)
+        return Ty("number", ty.dim, literal=ty.literal)
 
     def expr_Binary(self, node: A.Binary, scope) -> Ty:
         a, b = self.expr(node.left, scope), self.expr(node.right, scope)

@@ -1,0 +1,266 @@
+"""A small reference interpreter: walks the checked AST directly, slowly and plainly.
+
+It exists to be obviously right.  The tests run every case through it and through the
+compiled evaluator and require the same answer, so a code-generation bug cannot hide.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from . import ast as A
+from . import runtime as rt
+from .checker import HISTORY_FUNCS
+from .diagnostics import EvalError
+from .units import UNITS
+
+
+def _scale(field):
+    return UNITS[field.unit][1] if field.unit and field.unit != "percent" else 1
+
+
+class Env:
+    def __init__(self, rule, facts, history, formulas=None, item=None):
+        self.rule, self.facts, self.history = rule, facts, history
+        self.formulas = formulas if formulas is not None else {}
+        self.item = item
+
+    def with_item(self, item):
+        return Env(self.rule, self.facts, self.history, self.formulas, item)
+
+    def at(self, index):
+        """The environment of history entry `index` (its own earlier history before it)."""
+        env = Env(self.rule, self.history[index], self.history[:index], {}, None)
+        for f in self.rule.formulas:
+            env.formulas[f.name] = evaluate(f.expr, env)
+        return env
+
+
+def read(env, entry, field):
+    return rt.read(entry, field.name, field.kind, _scale(field), env.rule.name)
+
+
+def evaluate(node, env: Env):   # noqa: C901 — one branch per node type, on purpose
+    if isinstance(node, A.Num):
+        return node.value
+    if isinstance(node, A.Str):
+        return node.value
+    if isinstance(node, A.Ref):
+        b = node.binding
+        if b.kind == "const":
+            return b.value
+        if b.kind == "formula":
+            return env.formulas[b.name]
+        if b.kind == "item":
+            return read(env, env.item, b.field)
+        return read(env, env.facts, b.field)
+    if isinstance(node, A.Binary):
+        a, b = evaluate(node.left, env), evaluate(node.right, env)
+        if node.op == "+":
+            return a + b
+        if node.op == "-":
+            return a - b
+        if node.op == "*":
+            return a * b
+        if b == 0:
+            raise EvalError("eval.division_by_zero", rule=env.rule.name, line=node.loc.line)
+        return Decimal(a) / Decimal(b)
+    if isinstance(node, A.Neg):
+        return -evaluate(node.operand, env)
+    if isinstance(node, A.PercentOf):
+        return node.percent.value * evaluate(node.operand, env)
+    if isinstance(node, A.BoolOp):
+        values = (evaluate(i, env) for i in node.items)
+        return all(values) if node.op == "and" else any(values)
+    if isinstance(node, A.Not):
+        return not evaluate(node.operand, env)
+    if isinstance(node, A.Compare):
+        return compare(node, env)
+    if isinstance(node, A.Call):
+        return call(node, env)
+    raise TypeError(node)
+
+
+OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+       ">=": lambda a, b: a >= b, "=": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def compare(node: A.Compare, env: Env) -> bool:
+    def once(e):
+        try:
+            return OPS[node.op](evaluate(node.left, e), evaluate(node.right, e))
+        except rt.NoHistory:
+            return False
+    if not once(env):
+        return False
+    if node.consecutive is None:
+        return True
+    n = node.consecutive.n
+    if len(env.history) < n - 1:
+        return False
+    return all(once(env.at(i)) for i in range(len(env.history) - (n - 1), len(env.history)))
+
+
+def call(node: A.Call, env: Env):
+    f, line = node.func, node.loc.line
+    if node.window is not None:
+        n = node.window.n
+        envs = [env] + [env.at(i) for i in range(max(0, len(env.history) - (n - 1)), len(env.history))]
+        if f == "count":
+            return sum(1 for e in envs if evaluate(node.args[0], e))
+        values = [evaluate(node.args[0], e) for e in envs]
+        return aggregate(f, values, env, line)
+    if f in HISTORY_FUNCS:
+        field = node.args[0].binding.field
+        if not env.history:
+            raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
+        prior = read(env, env.history[-1], field)
+        current = read(env, env.facts, field)
+        if f == "previous":
+            return prior
+        if f == "change":
+            return current - prior
+        if f == "baseline":
+            values = [read(env, e, field) for e in env.history]
+            return Decimal(sum(values)) / len(values)
+        if prior == 0:
+            raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
+        return Decimal(current - prior) / prior
+    arg0 = node.args[0] if node.args else None
+    b = getattr(arg0, "binding", None)
+    if b is not None and b.kind in ("list", "list_field"):
+        lst = b.field if b.kind == "list" else b.list_field
+        items = read(env, env.facts, lst)
+        chosen = [it for it in items
+                  if node.where is None or evaluate(node.where, env.with_item(it))]
+        if f == "count":
+            return len(chosen)
+        if f == "any":
+            return any(evaluate(node.where, env.with_item(it)) for it in items)
+        if f == "all":
+            return all(evaluate(node.where, env.with_item(it)) for it in items)
+        values = [read(env, it, b.field) for it in chosen]
+        return aggregate(f, values, env, line)
+    values = [evaluate(a, env) for a in node.args]
+    if f == "abs":
+        return abs(values[0])
+    return min(values) if f == "min" else max(values)
+
+
+def aggregate(f, values, env, line):
+    if f == "sum":
+        return sum(values)
+    if not values:
+        raise EvalError("eval.empty_window", rule=env.rule.name, line=line, func=f)
+    if f == "average":
+        return Decimal(sum(values)) / len(values)
+    return min(values) if f == "min" else max(values)
+
+
+# ---------------------------------------------------------------------- rules
+def run(compiled, facts: dict, history=()):
+    """The detail tuple the compiled evaluator returns, computed by walking the AST."""
+    rule, form = compiled.rule, compiled.form
+    env = Env(rule, facts, list(history))
+    try:
+        for formula in rule.formulas:
+            env.formulas[formula.name] = evaluate(formula.expr, env)
+        return KINDS[rule.kind](rule, form, env)
+    except KeyError as err:
+        raise EvalError("eval.missing_field", rule=rule.name, field=err.args[0]) from None
+
+
+def run_alert(rule, form, env):
+    held = sum(1 for c in rule.conditions if evaluate(c, env))
+    return (held >= (rule.at_least or 1), held)
+
+
+def run_score(rule, form, env):
+    points = []
+    for line in rule.lines:
+        if line.kind == "every":
+            value = evaluate(line.field, env)
+            p = line.points * int((Decimal(value) / line.n).to_integral_value(rounding="ROUND_FLOOR"))
+        elif line.kind == "per":
+            p = line.points * evaluate(line.field, env)
+        elif line.kind == "when":
+            p = line.points if evaluate(line.cond, env) else 0
+        else:
+            lst = form.list_field(line.item)
+            items = read(env, env.facts, lst)
+            p = line.points * sum(1 for it in items if evaluate(line.cond, env.with_item(it)))
+        if line.cap is not None:
+            p = min(p, line.cap) if line.cap > 0 else max(p, line.cap)
+        points.append(p)
+    total = sum(points)
+    if rule.total_max is not None:
+        total = min(total, rule.total_max)
+    if rule.total_min is not None:
+        total = max(total, rule.total_min)
+    return (total, tuple(points))
+
+
+def run_status(rule, form, env):
+    for case in rule.cases:
+        if case.cond is None or evaluate(case.cond, env):
+            return (case.name,)
+
+
+def run_target(rule, form, env):
+    violations = []
+    for f in rule.formulas:
+        if f.bound is not None:
+            centre = evaluate(f.bound.of, env) if f.bound.of is not None else 1
+            lo, hi = centre * (1 - f.bound.band), centre * (1 + f.bound.band)
+            if not lo <= env.formulas[f.name] <= hi:
+                violations.append((f.name, env.formulas[f.name], lo, hi))
+    s = evaluate(rule.suggest, env)
+    band = rule.range_band or 0
+    return (s, s * (1 - band), s * (1 + band), dict(env.formulas), violations)
+
+
+def run_split(rule, form, env):
+    lst = form.list_field(rule.across)
+    items = read(env, env.facts, lst)
+    total = evaluate(rule.total, env)
+    scores = [sum(share * read(env, it, lst.items[name]) for name, share, _ in rule.weights)
+              for it in items]
+    if sum(scores) == 0:
+        raise EvalError("eval.division_by_zero", rule=rule.name, line=rule.divide_loc.line)
+    bases = [total * s / Decimal(sum(scores)) for s in scores]
+    if rule.adjust_band is None:
+        return (bases, bases, [])
+    finals, violations = [], []
+    for it, base in zip(items, bases):
+        adj = it.get("adjustment")
+        adj = 0 if adj is None else read(env, it, lst.items["adjustment"])
+        if abs(adj) > rule.adjust_band and rt.is_blank(it.get(rule.reason_field)):
+            violations.append((it.get(lst.key_field) if lst.key_field else None, adj))
+        finals.append(base * (1 + adj))
+    return (finals, bases, violations)
+
+
+def run_pool(rule, form, env):
+    lst = form.list_field(rule.among)
+    items = read(env, env.facts, lst)
+    size = evaluate(rule.size, env)
+    contributions = [evaluate(rule.by, env.with_item(it)) for it in items]
+    if sum(contributions) == 0:
+        raise EvalError("eval.division_by_zero", rule=rule.name, line=rule.share_loc.line)
+    return ([size * c / Decimal(sum(contributions)) for c in contributions], size, contributions)
+
+
+def run_approval(rule, form, env):
+    violations = [("required", name) for name in rule.require if rt.is_blank(env.facts.get(name))]
+    used = 0
+    if rule.limit is not None:
+        n, unit, anchor = rule.cycle
+        used = rt.cycle_count(env.facts, env.history, form.date_field, n, unit, anchor, rule.name)
+        if used >= rule.limit:
+            violations.append(("limit", used))
+    steps = [("countersign" if s.countersign else "step", list(s.roles)) for s in rule.steps
+             if s.cond is None or evaluate(s.cond, env)]
+    return (not violations, violations, steps, used)
+
+
+KINDS = {"alert": run_alert, "score": run_score, "status": run_status, "target": run_target,
+         "split": run_split, "pool": run_pool, "approval": run_approval}
