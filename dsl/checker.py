@@ -250,7 +250,7 @@ class Checker:
             self.error("check.missing_clause", rule.loc, kind="split", rule=rule.name, clause="weight")
         total = sum((w for _n, w, _l in rule.weights), Decimal(0))
         if rule.weights and total != 1:
-            self.error("check.weights_sum", rule.weights[-1][2], total=f"{total * 100:f}%")
+            self.error("check.weights_sum", rule.weights[-1][2], total=_pct(total))
         if lst is None:
             return
         for name, share, loc in rule.weights:
@@ -315,7 +315,7 @@ class Checker:
                 totals[r.rating] = (prev + r.weight, r.weight_loc)
         for rating, (total, loc) in totals.items():
             if total > 1:
-                self.error("check.rating_weights_sum", loc, rating=rating, total=f"{total * 100:f}%")
+                self.error("check.rating_weights_sum", loc, rating=rating, total=_pct(total))
 
     def check_schedule(self, sched: A.Schedule):
         t = sched.timing
@@ -333,7 +333,7 @@ class Checker:
         for action in sched.actions:
             self.check_roles(action.to, action.loc)
             if action.kind == "report" and action.what not in REPORTS:
-                self.error("check.unknown_function", action.loc, name=action.what,
+                self.error("check.unknown_report", action.loc, name=action.what,
                            suggestion=suggest(action.what, REPORTS))
             if action.kind == "remind" and action.what not in self.schemas:
                 self.error("check.unknown_form", action.loc, name=action.what,
@@ -706,6 +706,10 @@ _ARG_HELP = {
     "any": "(list where condition)", "all": "(list where condition)",
     "abs": "(number)",
 }
+
+
+def _pct(value: Decimal) -> str:
+    return f"{(value * 100).normalize():f}%"
 
 
 def _is_word(node) -> bool:

@@ -45,7 +45,14 @@ class Decision:
         return HEADLINES[self.kind](self, lang)
 
     def explain_lines(self, lang: str = "en") -> list[str]:
-        return [render_record(self.compiled, rec, lang) for rec in self.trace]
+        lines, previous = [], None
+        for rec in self.trace:
+            # A clause that is a single comparison was already shown with its values.
+            if not (len(rec) == 2 and previous is not None and len(previous) == 4
+                    and previous[0] == rec[0]):
+                lines.append(render_record(self.compiled, rec, lang))
+            previous = rec
+        return lines
 
     def explain(self, lang: str = "en") -> str:
         lines = [self.headline(lang)] + ["  " + line for line in self.explain_lines(lang)]
@@ -268,4 +275,7 @@ def render_record(compiled, rec, lang) -> str:
         mark = "✓" if value else "✗"
         verdict = _t(lang, "holds" if value else "does not hold", "成立" if value else "不成立")
         return f"{mark} {text} {verdict} ({where})"
-    return f"{text} = {show(value, getattr(node, 'ty', None))} ({where})"
+    name = next((f.name for f in compiled.rule.formulas if f.expr is node), None)
+    if name is not None and name != text:
+        text = f"{name} = {text}"
+    return f"{text} → {show(value, getattr(node, 'ty', None))} ({where})"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
-from lark.indenter import Indenter
+from lark.indenter import DedentError, Indenter
 
 from .diagnostics import Diagnostic, DiagnosticError
 from .keywords import KEYWORDS, PERIOD_WORDS, PHRASES
@@ -71,27 +71,37 @@ def get_parser() -> Lark:
 
 
 # Terminal names → words a person reads in an "expected …" list.
-_TERMINAL_WORDS = {
-    "_NL": "end of line", "_INDENT": "indented block", "_DEDENT": "end of block",
-    "_COLON": "':'", "_COMMA": "','", "_LPAR": "'('", "_RPAR": "')'", "_EQ": "'='",
-    "NAME": "a name", "STRING": "a quoted text", "NUMBER": "a number", "INT": "a whole number",
-    "PERCENT": "a percentage", "SIGNED_PERCENT": "a band like ±15%", "DURATION": "a duration",
-    "TIME": "a time like 09:00", "DATE": "a date like 2025-07-01", "POINTS": "points like +20",
-    "COMPARE": "a comparison", "$END": "end of file",
+_TERMINAL_WORDS = {   # terminal → (en, zh)
+    "_NL": ("end of line", "行尾"), "_INDENT": ("an indented block", "缩进的段落"),
+    "_DEDENT": ("end of block", "段落结束"), "_COLON": ("':'", "'：'"), "_COMMA": ("','", "'，'"),
+    "_LPAR": ("'('", "'（'"), "_RPAR": ("')'", "'）'"), "_EQ": ("'='", "'='"), "_DOT": ("'.'", "'.'"),
+    "NAME": ("a name", "名称"), "STRING": ("a quoted text", "带引号的文本"),
+    "NUMBER": ("a number", "数字"), "INT": ("a whole number", "整数"),
+    "PERCENT": ("a percentage", "百分比"), "SIGNED_PERCENT": ("a band like ±15%", "如 ±15% 的幅度"),
+    "QUANTITY": ("a quantity like 48h or 25万", "如 48小时、25万 的数量"),
+    "DURATION": ("a duration like 2 weeks", "如 2 周 的时长"),
+    "TIME": ("a time like 09:00", "如 09:00 的时刻"), "DATE": ("a date like 2025-07-01", "如 2025-07-01 的日期"),
+    "POINTS": ("points like +20", "如 +20 的分值"), "COMPARE": ("a comparison like <", "如 < 的比较"),
+    "ADD_OP": ("'+' or '-'", "'+' 或 '-'"), "SUB_SIGN": ("'-'", "'-'"), "MUL_OP": ("'×' or '÷'", "'×' 或 '÷'"),
+    "$END": ("end of file", "文件结尾"),
 }
 
 
-def _describe_expected(expected) -> str:
+def _describe_expected(expected, lang: str = "en") -> str:
     words = []
     for term in sorted(expected):
         if term in KEYWORDS:
             en, zh = KEYWORDS[term][:2]
-            words.append(f"'{en}'/'{zh}'")
+            words.append(f"'{en}'" if lang == "en" else f"'{zh}'")
         elif term in PHRASES:
-            words.append(f"'{PHRASES[term][0].format(n='N', u='…')}'")
+            words.append(f"'{PHRASES[term][0 if lang == 'en' else 1].format(n='N', u='…')}'")
         else:
-            words.append(_TERMINAL_WORDS.get(term, term))
-    return ", ".join(dict.fromkeys(words))
+            pair = _TERMINAL_WORDS.get(term, (term, term))
+            words.append(pair[0] if lang == "en" else pair[1])
+    words = list(dict.fromkeys(words))
+    if len(words) > 8:   # past a handful, a list of everything helps nobody
+        words = words[:8] + ["…"]
+    return (", " if lang == "en" else "、").join(words)
 
 
 def parse(text: str, filename: str = "<input>"):
@@ -103,6 +113,12 @@ def parse(text: str, filename: str = "<input>"):
         return get_parser().parse(text)
     except UnexpectedInput as err:
         raise DiagnosticError([_syntax_diagnostic(err, text, lines, filename)]) from None
+    except DedentError as err:
+        line = _dedent_line(text, str(err))
+        src = lines[line - 1] if 0 < line <= len(lines) else ""
+        column = len(src) - len(src.lstrip(" \t")) + 1
+        raise DiagnosticError([Diagnostic("parse.bad_indentation", {}, filename, line, column,
+                                          src)]) from None
 
 
 def _syntax_diagnostic(err: UnexpectedInput, text: str, lines, filename: str) -> Diagnostic:
@@ -113,17 +129,43 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, lines, filename: str) ->
         code, args = "parse.unexpected_character", {"char": char}
     elif isinstance(err, UnexpectedToken):
         tok: Token = err.token
+        if tok.type == "_INDENT":
+            # The indent token borrows the position of the line break before it.
+            line = tok.line + 1
+            src = lines[line - 1] if 0 < line <= len(lines) else ""
+            column = len(src) - len(src.lstrip(" \t")) + 1
+            return Diagnostic("parse.unexpected_indent", {}, filename, line, column, src)
         if tok.type == "$END" or tok.type in ("_DEDENT", "_NL") and not str(tok).strip():
-            code, args = "parse.unexpected_end", {"expected": _describe_expected(err.expected)}
+            code, args = "parse.unexpected_end", {"expected": _describe_expected(err.expected),
+                                                  "expected_zh": _describe_expected(err.expected, "zh")}
             if tok.type == "_NL" or line <= 0:
                 line = line if line > 0 else len(lines)
         else:
             code = "parse.unexpected_token"
             args = {"token": str(tok).strip() or tok.type,
-                    "expected": _describe_expected(err.expected)}
+                    "expected": _describe_expected(err.expected),
+                    "expected_zh": _describe_expected(err.expected, "zh")}
     else:
         code, args = "parse.syntax_error", {"detail": str(err).splitlines()[0]}
     if line <= 0:
         line, column = len(lines), 1
     src = lines[line - 1] if 0 < line <= len(lines) else ""
     return Diagnostic(code, args, filename, line, max(column, 1), src)
+
+
+def _dedent_line(text: str, message: str) -> int:
+    """The first line whose indentation matches no open block (Lark does not say which)."""
+    stack = [0]
+    for number, raw in enumerate(text.splitlines(), 1):
+        body = raw.split("#", 1)[0]
+        if not body.strip():
+            continue
+        width = len(raw) - len(raw.lstrip(" \t"))
+        if width > stack[-1]:
+            stack.append(width)
+            continue
+        while width < stack[-1]:
+            stack.pop()
+        if width != stack[-1]:
+            return number
+    return 0
