@@ -10,6 +10,7 @@ from lark.exceptions import VisitError
 from . import ast as A
 from .diagnostics import Diagnostic, DiagnosticError
 from .keywords import FUNCTION_BY_SPELLING, PERIOD_BY_WORD
+from .parser import base_type
 from .units import parse_band, parse_quantity
 
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
@@ -31,7 +32,7 @@ def _unquote(token: Token) -> str:
 
 
 def _tokens(children, *types):
-    return [c for c in children if isinstance(c, Token) and c.type in types]
+    return [c for c in children if isinstance(c, Token) and base_type(c.type) in types]
 
 
 class _Builder(Transformer):
@@ -123,7 +124,7 @@ class _Builder(Transformer):
         args, where, window = [], None, None
         expect_where = False
         for c in children:
-            if isinstance(c, Token) and c.type == "WHERE":
+            if isinstance(c, Token) and base_type(c.type) == "WHERE":
                 expect_where = True
             elif isinstance(c, Token) and c.type == "LAST_WINDOW":
                 window = A.Window(int(_number_in(c)), _period_in(c), self._loc(c))
@@ -139,7 +140,7 @@ class _Builder(Transformer):
 
     def period(self, children):
         return {"WEEKLY": "week", "BIWEEKLY": "biweek", "MONTHLY": "month",
-                "QUARTERLY": "quarter"}[children[0].type]
+                "QUARTERLY": "quarter"}[base_type(children[0].type)]
 
     @v_args(meta=True)
     def on_form(self, meta, children):

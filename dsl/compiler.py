@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from . import ast as A
 from .checker import HISTORY_FUNCS, CheckedRuleSet
-from .runtime import TRACED_COMPARE, namespace
+from .runtime import namespace
 from .units import UNITS
 
 _PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -40,9 +40,11 @@ def _kind(field) -> str:
 
 
 class RuleCompiler:
-    def __init__(self, rule: A.Rule, traced: bool):
+    def __init__(self, rule: A.Rule, traced: bool, value_only: bool = False):
         self.rule = rule
         self.traced = traced
+        self.value_only = value_only    # return the headline value alone (the `decide` path)
+        self.const_prefix = "T" if traced else ("V" if value_only else "")
         self.consts: dict[str, object] = {}
         self.reads: dict[str, str] = {}         # field -> local variable
         self.read_lines: list[str] = []
@@ -60,7 +62,7 @@ class RuleCompiler:
             return repr(value)
         if isinstance(value, str):
             return repr(value)
-        key = f"C{len(self.consts)}"
+        key = f"{self.const_prefix}C{len(self.consts)}"
         self.consts[key] = value
         return key
 
@@ -166,8 +168,10 @@ class RuleCompiler:
 
     def compare_once(self, node: A.Compare, ctx) -> str:
         if self.traced and ctx.entry is None and self.depth == 0:
-            helper = TRACED_COMPARE[node.op]
-            return f"{helper}(T, {node.node_id}, {self.gen(node.left, ctx)}, {self.gen(node.right, ctx)})"
+            # Inline record: (node id, left, right, result); no helper call on the hot path.
+            left, right = self.gen(node.left, ctx), self.gen(node.right, ctx)
+            return (f"(ap(({node.node_id}, (tl := {left}), (tr := {right}), "
+                    f"(tc := tl {_PY_OP[node.op]} tr))) or tc)")
         return self.compare_plain(node, ctx)
 
     def gen_Call(self, node: A.Call, ctx) -> str:
@@ -234,11 +238,16 @@ class RuleCompiler:
 
     # ------------------------------------------------------------------ statements
     def emit(self, line: str):
+        stripped = line.lstrip()
+        if self.value_only and stripped.startswith("return ("):
+            line = line[: len(line) - len(stripped)] + _headline_return(stripped)
         self.lines.append(line)
 
     def clause(self, node_id: int, code: str) -> str:
         """A clause-level value, recorded in the trace when tracing."""
-        return f"t_val(T, {node_id}, {code})" if self.traced else code
+        if not self.traced:
+            return code
+        return f"(ap(({node_id}, (tv := {code}))) or tv)"
 
     def formulas_block(self):
         for i, formula in enumerate(self.rule.formulas):
@@ -296,7 +305,8 @@ class RuleCompiler:
             if case.cond is None:
                 self.emit(f"return ({case.name!r},)")
                 return
-            self.emit(f"if {self.clause(case.cond.node_id, self.gen(case.cond))}: return ({case.name!r},)")
+            self.emit(f"if {self.clause(case.cond.node_id, self.gen(case.cond))}:")
+            self.emit(f"    return ({case.name!r},)")
 
     def body_target(self, rule: A.Target):
         self.emit("viol = []")
@@ -385,8 +395,11 @@ class RuleCompiler:
         self.formulas_block()
         getattr(self, f"body_{self.rule.kind}")(self.rule)
         body = self.read_lines + self.lines
-        args = "f, h, T" if self.traced else "f, h"
-        text = [f"def run({args}):", "    try:"]
+        name, args = ("traced", "f, h, T") if self.traced else \
+            (("value", "f, h=()") if self.value_only else ("detail", "f, h=()"))
+        text = [f"def {name}({args}):", "    try:"]
+        if self.traced:
+            text.append("        ap = T.append")
         text += [f"        {line}" for line in body]
         text += ["    except KeyError as e:",
                  "        raise EvalError('eval.missing_field', rule=R, field=e.args[0]) from None",
@@ -413,14 +426,32 @@ def uses_history(node) -> bool:
     return False
 
 
-def compile_rule(rule: A.Rule, form, traced: bool):
-    """(function, generated source) for one rule."""
-    comp = RuleCompiler(rule, traced)
-    src = comp.source(form)
+def _headline_return(line: str) -> str:
+    """`return (x, y, z)` → `return x`: the value-only variant skips building details."""
+    inner = line[len("return ("):-1]
+    depth, cut = 0, len(inner)
+    for i, ch in enumerate(inner):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            cut = i
+            break
+    return "return " + inner[:cut]
+
+
+def compile_rule(rule: A.Rule, form):
+    """(value, detail, traced) functions and the generated source, from one compile()."""
     ns = namespace()
-    ns.update(comp.consts)
+    parts = []
+    for traced, value_only in ((False, True), (False, False), (True, False)):
+        comp = RuleCompiler(rule, traced, value_only)
+        parts.append(comp.source(form))
+        ns.update(comp.consts)          # names carry the variant's prefix: no clashes
+    src = "\n".join(parts)
     ns["R"] = rule.name
     ns["FORM"] = form.name
-    code = compile(src, f"<rule {rule.name}{' traced' if traced else ''}>", "exec")
+    code = compile(src, f"<rule {rule.name}>", "exec")
     exec(code, ns)  # noqa: S102 — source generated from our templates only (see module doc)
-    return ns["run"], src
+    return ns["value"], ns["detail"], ns["traced"], src

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from operator import itemgetter
 from decimal import Decimal
 
 from . import ast as A
@@ -10,21 +10,43 @@ from . import ast as A
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-@dataclass
-class Decision:
-    compiled: object                      # the CompiledRule
-    value: object = None                  # the headline: fired?, points, case, amount, …
-    details: dict = field(default_factory=dict)
-    trace: list = field(default_factory=list)
-    error: object = None                  # an EvalError when the facts did not fit
+class Decision(tuple):
+    """What one rule decided for one set of facts: (compiled rule, facts, raw result, trace
+    records, error).
+
+    A tuple, so making one costs next to nothing on the evaluation path; the details dict and
+    the words are built only when someone asks for them."""
+
+    __slots__ = ()
+
+    def __new__(cls, compiled, facts, raw, trace, error=None):
+        return tuple.__new__(cls, (compiled, facts, raw, trace, error))
+
+    compiled = property(itemgetter(0))
+    facts = property(itemgetter(1))
+    raw = property(itemgetter(2))        # the compiled function's result tuple, None on error
+    trace = property(itemgetter(3))      # (node id, value) and (node id, left, right, result)
+    error = property(itemgetter(4))      # an EvalError when the facts did not fit
 
     @property
     def rule(self) -> str:
-        return self.compiled.name
+        return self[0].name
 
     @property
     def kind(self) -> str:
-        return self.compiled.kind
+        return self[0].kind
+
+    @property
+    def value(self):
+        """The headline: fired?, points, case, suggested amount, shares, allowed?"""
+        return None if self[2] is None else self[2][0]
+
+    @property
+    def details(self) -> dict:
+        return {} if self[2] is None else make_details(self[0], self[1], self[2])
+
+    def __repr__(self) -> str:
+        return f"Decision({self.rule!r}, value={self.value!r}, error={self.error!r})"
 
     def to_json(self, lang: str = "en", with_trace: bool = True) -> dict:
         out = {"rule": self.rule, "kind": self.kind, "form": self.compiled.form.name,
@@ -33,7 +55,7 @@ class Decision:
             out["error"] = self.error.to_json(lang)
             return out
         out["value"] = plain(self.value)
-        out.update({k: plain(v) for k, v in self.details.items()})
+        out.update({k: plain(v) for k, v in self.details.items()})  # built once here
         out["explanation"] = self.headline(lang)
         if with_trace:
             out["trace"] = self.explain_lines(lang)
@@ -97,29 +119,29 @@ def render_message(template: str, values: dict) -> str:
 
 
 # ---------------------------------------------------------------------- building
-def make_decision(compiled, facts: dict, detail: tuple, records: list) -> Decision:
+def make_details(compiled, facts: dict, detail: tuple) -> dict:
     rule = compiled.rule
-    d = Decision(compiled, value=detail[0], trace=records)
+    details: dict = {}
     kind = rule.kind
     if kind == "alert":
-        d.details = {"fired": detail[0], "level": rule.level, "matched": detail[1],
+        details = {"fired": detail[0], "level": rule.level, "matched": detail[1],
                      "needed": rule.at_least or 1, "notify": list(rule.notify)}
         if rule.message and detail[0]:
             values = dict(facts)
             values.update(matched=detail[1], rule=rule.name, level=rule.level,
                           subject=facts.get(rule.on.subject, ""))
-            d.details["message"] = render_message(rule.message, values)
+            details["message"] = render_message(rule.message, values)
     elif kind == "score":
-        d.details = {"points": detail[0], "lines": [
+        details = {"points": detail[0], "lines": [
             {"line": ln.loc.line, "points": p} for ln, p in zip(rule.lines, detail[1])]}
         if rule.weight is not None:
-            d.details.update(rating=rule.rating, weight=rule.weight,
+            details.update(rating=rule.rating, weight=rule.weight,
                              weighted=detail[0] * rule.weight)
     elif kind == "status":
-        d.details = {"status": detail[0]}
+        details = {"status": detail[0]}
     elif kind == "target":
         s, lo, hi, formulas, viol = detail
-        d.details = {"suggested": s, "range": [lo, hi], "formulas": formulas,
+        details = {"suggested": s, "range": [lo, hi], "formulas": formulas,
                      "ok": not viol, "violations": [
                          {"formula": n, "value": v, "low": a, "high": b} for n, v, a, b in viol]}
     elif kind == "split":
@@ -127,7 +149,7 @@ def make_decision(compiled, facts: dict, detail: tuple, records: list) -> Decisi
         lst = compiled.form.list_field(rule.across)
         items = facts.get(lst.name) or []
         key = lst.key_field
-        d.details = {"ok": not viol, "total": sum(finals), "shares": [
+        details = {"ok": not viol, "total": sum(finals), "shares": [
             {"key": it.get(key) if key else i, "base": b, "final": f}
             for i, (it, b, f) in enumerate(zip(items, bases, finals))],
             "violations": [{"key": k, "adjustment": a} for k, a in viol]}
@@ -136,15 +158,15 @@ def make_decision(compiled, facts: dict, detail: tuple, records: list) -> Decisi
         lst = compiled.form.list_field(rule.among)
         items = facts.get(lst.name) or []
         key = lst.key_field
-        d.details = {"size": size, "shares": [
+        details = {"size": size, "shares": [
             {"key": it.get(key) if key else i, "contribution": c, "share": s}
             for i, (it, c, s) in enumerate(zip(items, cs, shares))]}
     elif kind == "approval":
         allowed, viol, steps, used = detail
-        d.details = {"allowed": allowed, "changes_this_cycle": used,
+        details = {"allowed": allowed, "changes_this_cycle": used,
                      "violations": [_approval_violation(rule, v) for v in viol],
                      "steps": [{"type": t, "roles": roles} for t, roles in steps]}
-    return d
+    return details
 
 
 def _approval_violation(rule, v) -> dict:

@@ -13,7 +13,7 @@ from lark import Lark, Token
 
 from .diagnostics import Diagnostic, DiagnosticError
 from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period_word, spelling
-from .parser import GRAMMAR_FILE, RuleIndenter, keyword_terminals, parse
+from .parser import RuleIndenter, base_type, grammar_text, parse
 from .build_ast import _number_in, _period_in
 
 _NO_SPACE_BEFORE = {"_COMMA", "_COLON", "_RPAR", "_DOT"}
@@ -24,8 +24,7 @@ _ZH_CHARS = re.compile(r"[\u4e00-\u9fff]")
 
 @lru_cache(maxsize=1)
 def _token_parser() -> Lark:
-    grammar = GRAMMAR_FILE.read_text(encoding="utf-8") + "\n" + keyword_terminals()
-    return Lark(grammar, parser="lalr", postlex=RuleIndenter(), keep_all_tokens=True,
+    return Lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), keep_all_tokens=True,
                 maybe_placeholders=False)
 
 
@@ -46,7 +45,7 @@ def detect_lang(text: str) -> str:
     tokens = _leaves(_token_parser().parse(text if text.endswith("\n") else text + "\n"))
     zh = en = 0
     for tok in tokens:
-        if tok.type in KEYWORDS or tok.type in PHRASES:
+        if base_type(tok.type) in KEYWORDS or tok.type in PHRASES:
             if _ZH_CHARS.search(str(tok)):
                 zh += 1
             else:
@@ -84,8 +83,8 @@ def _quantity(text: str, lang: str) -> str:
 
 
 def _spell(tok: Token, nxt: Token | None, lang: str) -> str:
-    if tok.type in KEYWORDS:
-        return spelling(tok.type, lang)
+    if base_type(tok.type) in KEYWORDS:
+        return spelling(base_type(tok.type), lang)
     if tok.type in PHRASES:
         return _phrase(tok, lang)
     if tok.type in _PUNCT:
@@ -139,7 +138,7 @@ def format_text(text: str, lang: str | None = None, filename: str = "<input>") -
             pending = []
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
         word = _spell(tok, nxt, lang)
-        if tok.type == "CHANGES_PER_CYCLE" and lang == "en" and last is not None and str(last) == "1":
+        if base_type(tok.type) == "CHANGES_PER_CYCLE" and lang == "en" and last is not None and str(last) == "1":
             word = "change per cycle"
         if current and tok.type not in _NO_SPACE_BEFORE and last.type not in _NO_SPACE_AFTER \
                 and not (tok.type == "_LPAR" and last.type == "NAME"):

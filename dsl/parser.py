@@ -16,6 +16,8 @@ GRAMMAR_FILE = Path(__file__).with_name("grammar.lark")
 
 
 class RuleIndenter(Indenter):
+    """Indentation → _INDENT/_DEDENT."""
+
     NL_type = "_NL"
     OPEN_PAREN_types = ["_LPAR"]
     CLOSE_PAREN_types = ["_RPAR"]
@@ -37,17 +39,26 @@ def _period_pattern() -> str:
     return "(?:" + _alternatives(words) + ")"
 
 
+MULTIWORD = {t for t, spellings in KEYWORDS.items() if any(" " in x for x in spellings)}
+_SPELLING_SEP = "__"
+
+
 def keyword_terminals() -> str:
     """Lark terminal definitions for every keyword and phrase, from keywords.py.
 
-    A keyword may not run on into a word character, so `alerts` stays a NAME; keywords outrank
-    NAME by priority, and LALR's contextual lexer only tries those the grammar allows at the
-    point it has reached, so a field may still be called `level` or `reason`.
+    A one-word keyword gets one string terminal per spelling (ALERT__0 "alert", ALERT__1
+    "预警"): Lark then lexes a NAME and looks the word up, only among the keywords the parser
+    can accept at that point (the contextual lexer), so a field may still be called `level`.
+    Later stages read a token's keyword with base_type() (ALERT__1 → ALERT).
+    Multi-word keywords and phrases that carry a number are regular expressions.
     """
     lines = []
     for term, spellings in KEYWORDS.items():
-        prio = 3 if any(" " in s for s in spellings) else 2
-        lines.append(f"{term}.{prio}: /(?:{_alternatives(spellings)})(?!\\w)/")
+        if term in MULTIWORD:
+            lines.append(f"{term}.3: /(?:{_alternatives(spellings)})(?!\\w)/")
+        else:
+            for i, word in enumerate(spellings):
+                lines.append(f'{term}{_SPELLING_SEP}{i}: "{word}"')
     num, period = r"\d+(?:\.\d+)?\s*[%％]?", _period_pattern()
     phrase_regex = {
         "AT_LEAST_OF": [r"at\s+least\s+\d+\s+of(?!\w)", r"至少\s*\d+\s*项满足"],
@@ -62,11 +73,28 @@ def keyword_terminals() -> str:
     return "\n".join(lines) + "\n"
 
 
+def expand_keywords(grammar: str) -> str:
+    """In the rules, a one-word keyword stands for any of its spellings."""
+    for term, spellings in KEYWORDS.items():
+        if term not in MULTIWORD:
+            alts = "|".join(f"{term}{_SPELLING_SEP}{i}" for i in range(len(spellings)))
+            grammar = re.sub(rf"(?<![\w/]){term}(?![\w:.])", f"({alts})", grammar)
+    return grammar
+
+
+def grammar_text() -> str:
+    return expand_keywords(GRAMMAR_FILE.read_text(encoding="utf-8")) + "\n" + keyword_terminals()
+
+
+def base_type(term: str) -> str:
+    """ALERT__1 → ALERT."""
+    return term.split(_SPELLING_SEP, 1)[0] if _SPELLING_SEP in term else term
+
+
 @lru_cache(maxsize=1)
 def get_parser() -> Lark:
     """The LALR parser, built once per process (tables are cached by Lark on disk too)."""
-    grammar = GRAMMAR_FILE.read_text(encoding="utf-8") + "\n" + keyword_terminals()
-    return Lark(grammar, parser="lalr", postlex=RuleIndenter(), propagate_positions=True,
+    return Lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), propagate_positions=True,
                 maybe_placeholders=False, strict=False)
 
 
@@ -89,7 +117,7 @@ _TERMINAL_WORDS = {   # terminal → (en, zh)
 
 def _describe_expected(expected, lang: str = "en") -> str:
     words = []
-    for term in sorted(expected):
+    for term in sorted({base_type(t) for t in expected}):
         if term in KEYWORDS:
             en, zh = KEYWORDS[term][:2]
             words.append(f"'{en}'" if lang == "en" else f"'{zh}'")

@@ -13,42 +13,35 @@ from . import ast as A
 from .build_ast import build
 from .checker import CheckedRuleSet, check
 from .compiler import compile_rule
-from .decision import Decision, make_decision
+from .decision import Decision
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
 from .parser import parse
 from .schemas import FormSchema, load_schemas
 
 
-@dataclass
 class CompiledRule:
-    rule: A.Rule
-    form: FormSchema
-    fast: object                    # run(facts, history) -> detail tuple
-    traced: object                  # run(facts, history, trace_list) -> detail tuple
-    nodes: list                     # node id -> AST node, for explanations
-    lines: list                     # the source file's lines, for explanations
-    source: str = ""                # generated Python, for the curious (`trimtab eval --show-code`)
+    """One rule, compiled.  `decide(facts, history=())` is the generated value-only function
+    itself (no wrapper on the hot path); `evaluate` gives a Decision with its trace."""
 
-    @property
-    def name(self) -> str:
-        return self.rule.name
-
-    @property
-    def kind(self) -> str:
-        return self.rule.kind
-
-    def decide(self, facts: dict, history=()) -> object:
-        """The bare decision value, no trace: the fast path."""
-        return self.fast(facts, history)[0]
+    def __init__(self, rule: A.Rule, form: FormSchema, functions, nodes: list, lines: list,
+                 source: str):
+        self.rule, self.form, self.nodes, self.lines, self.source = rule, form, nodes, lines, source
+        self.decide, self.detail, self.traced = functions
+        self.name, self.kind = rule.name, rule.kind
 
     def evaluate(self, facts: dict, history=(), trace: bool = True) -> Decision:
-        """A full Decision; evaluation errors become a Decision with `error` set."""
-        records = [] if trace else None
+        """A Decision (details and words built lazily); an evaluation error becomes a
+        Decision with `error` set, never an exception."""
+        if trace:
+            records = []
+            try:
+                return Decision(self, facts, self.traced(facts, history, records), records)
+            except EvalError as err:
+                return Decision(self, facts, None, records, err)
         try:
-            detail = self.traced(facts, history, records) if trace else self.fast(facts, history)
+            return Decision(self, facts, self.detail(facts, history), [])
         except EvalError as err:
-            return Decision(self, error=err, trace=records or [])
-        return make_decision(self, facts, detail, records or [])
+            return Decision(self, facts, None, [], err)
 
 
 @dataclass
@@ -127,14 +120,23 @@ def parse_files(sources: list[tuple[str, str]]) -> list[A.RuleFile]:
 
 
 def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str) -> RuleSet:
-    rules = []
+    rules, diags = [], []
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
         form = schemas[rule.on.form]
-        fast, src = compile_rule(rule, form, traced=False)
-        traced, _ = compile_rule(rule, form, traced=True)
-        rules.append(CompiledRule(rule, form, fast, traced, checked.nodes[rule.name],
+        try:
+            value, detail, traced, src = compile_rule(rule, form)
+        except (SyntaxError, RecursionError, MemoryError):
+            # CPython refuses very deep nesting (e.g. 200 parentheses) in generated code.
+            lines = texts[rule.loc.file]
+            diags.append(Diagnostic("check.too_complex", {"rule": rule.name}, rule.loc.file,
+                                    rule.loc.line, rule.loc.column, lines[rule.loc.line - 1],
+                                    len(lines[rule.loc.line - 1].rstrip())))
+            continue
+        rules.append(CompiledRule(rule, form, (value, detail, traced), checked.nodes[rule.name],
                                   texts[rule.loc.file], src))
+    if diags:
+        raise DiagnosticError(diags)
     return RuleSet(rules, checked, schemas, digest)
 
 

@@ -158,51 +158,6 @@ def is_blank(value) -> bool:
         value.__class__ is str and not value.strip())
 
 
-# Comparisons that leave a trace record: (node id, left, right, result).
-def t_lt(T, i, a, b):
-    r = a < b
-    T.append((i, a, b, r))
-    return r
-
-
-def t_le(T, i, a, b):
-    r = a <= b
-    T.append((i, a, b, r))
-    return r
-
-
-def t_gt(T, i, a, b):
-    r = a > b
-    T.append((i, a, b, r))
-    return r
-
-
-def t_ge(T, i, a, b):
-    r = a >= b
-    T.append((i, a, b, r))
-    return r
-
-
-def t_eq(T, i, a, b):
-    r = a == b
-    T.append((i, a, b, r))
-    return r
-
-
-def t_ne(T, i, a, b):
-    r = a != b
-    T.append((i, a, b, r))
-    return r
-
-
-def t_val(T, i, v):
-    T.append((i, v))
-    return v
-
-
-TRACED_COMPARE = {"<": "t_lt", "<=": "t_le", ">": "t_gt", ">=": "t_ge", "=": "t_eq", "!=": "t_ne"}
-
-
 DEFAULT_CYCLE_ANCHOR = "2024-01-01"     # a Monday; cycles of N weeks count from here
 
 

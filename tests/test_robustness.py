@@ -58,11 +58,24 @@ def test_damaged_files_give_diagnostics_only(path, schemas):
     assert seen_errors > 0
 
 
-def test_deep_nesting_is_a_diagnostic(schemas):
-    expr = "(" * 2000 + "effective_visits" + ")" * 2000
+@pytest.mark.parametrize("expr,code", [
+    ("not " * 20000 + "effective_visits", "parse.too_deep"),
+    ("(" * 300 + "effective_visits" + " + 1)" * 300, "check.too_complex"),
+])
+def test_deep_nesting_is_a_diagnostic(schemas, expr, code):
     src = f"alert a level yellow\n    on weekly_metrics per rep\n    when {expr} < 8\n    notify hrbp\n"
-    with pytest.raises(DiagnosticError):
+    # 20,000 bare parentheses are fine: grouping builds no tree depth.
+    with pytest.raises(DiagnosticError) as info:
         load_sources(shared_sources() + [("deep.rules", src)], schemas)
+    assert [d.code for d in info.value.diagnostics] == [code]
+
+
+def test_moderate_nesting_loads(schemas):
+    expr = "(" * 50 + "effective_visits" + " + 1)" * 50
+    src = f"alert a level yellow\n    on weekly_metrics per rep\n    when {expr} < 80\n    notify hrbp\n"
+    rs = load_sources(shared_sources() + [("ok.rules", src)], schemas)
+    assert rs.rules[0].decide({"effective_visits": 29, "meeting_conversion": 0, "stage_advances": 0,
+                               "pipeline_coverage": 0}) is True
 
 
 def test_wrong_fact_types_never_crash(shipped):
