@@ -243,27 +243,31 @@ class RuleCompiler:
             line = line[: len(line) - len(stripped)] + _headline_return(stripped)
         self.lines.append(line)
 
-    def clause(self, node_id: int, code: str) -> str:
-        """A clause-level value, recorded in the trace when tracing."""
+    def clause(self, node, code: str) -> str:
+        """A clause-level value, recorded in the trace when tracing.  A plain comparison
+        already left its own record (values and result), so it needs no second one; a streak
+        or a history comparison does, since its result is more than the one comparison."""
         if not self.traced:
             return code
-        return f"(ap(({node_id}, (tv := {code}))) or tv)"
+        if isinstance(node, A.Compare) and node.consecutive is None and not uses_history(node):
+            return code
+        return f"(ap(({node.node_id}, (tv := {code}))) or tv)"
 
     def formulas_block(self):
         for i, formula in enumerate(self.rule.formulas):
             var = f"v{i}"
-            self.emit(f"{var} = {self.clause(formula.expr.node_id, self.gen(formula.expr))}")
+            self.emit(f"{var} = {self.clause(formula.expr, self.gen(formula.expr))}")
             self.formula_vars[formula.name] = var
 
     def body_alert(self, rule: A.Alert):
         if rule.at_least is None:
             cond = rule.conditions[0]
-            self.emit(f"fired = bool({self.clause(cond.node_id, self.gen(cond))})")
+            self.emit(f"fired = bool({self.clause(cond, self.gen(cond))})")
             self.emit("return (fired, 1 if fired else 0)")
             return
         self.emit("m = 0")
         for cond in rule.conditions:
-            self.emit(f"if {self.clause(cond.node_id, self.gen(cond))}: m += 1")
+            self.emit(f"if {self.clause(cond, self.gen(cond))}: m += 1")
         self.emit(f"return (m >= {rule.at_least}, m)")
 
     def body_score(self, rule: A.Score):
@@ -289,7 +293,10 @@ class RuleCompiler:
                 code = f"{line.points} * sum(1 for {it} in {self.read_current(lst)} if {cond})"
             if line.cap is not None:
                 code = f"{'min' if line.cap > 0 else 'max'}({code}, {line.cap})"
-            self.emit(f"{p} = {self.clause(line.node_id, code)}")
+            self.emit(f"{p} = {code}")
+        if self.traced:     # one trace write for all lines (records are ordered by node id)
+            recs = ", ".join(f"({ln.node_id}, {p})" for ln, p in zip(rule.lines, names))
+            self.emit(f"T += ({recs},)")
         self.emit(f"s = {' + '.join(names) or '0'}")
         if rule.total_max is not None:
             self.emit(f"if s > {rule.total_max}: s = {rule.total_max}")
@@ -305,7 +312,7 @@ class RuleCompiler:
             if case.cond is None:
                 self.emit(f"return ({case.name!r},)")
                 return
-            self.emit(f"if {self.clause(case.cond.node_id, self.gen(case.cond))}:")
+            self.emit(f"if {self.clause(case.cond, self.gen(case.cond))}:")
             self.emit(f"    return ({case.name!r},)")
 
     def body_target(self, rule: A.Target):
@@ -319,7 +326,7 @@ class RuleCompiler:
             self.emit(f"c = {centre}")
             self.emit(f"lo, hi = c - c * {band}, c + c * {band}")
             self.emit(f"if not (lo <= {var} <= hi): viol.append(({formula.name!r}, {var}, lo, hi))")
-        self.emit(f"s = {self.clause(rule.suggest.node_id, self.gen(rule.suggest))}")
+        self.emit(f"s = {self.clause(rule.suggest, self.gen(rule.suggest))}")
         if rule.range_band is not None:
             band = self.const(rule.range_band)
             self.emit(f"lo, hi = s - s * {band}, s + s * {band}")
@@ -358,7 +365,7 @@ class RuleCompiler:
 
     def body_pool(self, rule: A.Pool):
         lst = self.form.list_field(rule.among)
-        self.emit(f"size = {self.clause(rule.size.node_id, self.gen(rule.size))}")
+        self.emit(f"size = {self.clause(rule.size, self.gen(rule.size))}")
         self.depth = 1
         by = self.gen(rule.by)
         self.depth = 0
@@ -385,7 +392,7 @@ class RuleCompiler:
             if step.cond is None:
                 self.emit(f"steps.append(({kind}, {roles}))")
             else:
-                self.emit(f"if {self.clause(step.cond.node_id, self.gen(step.cond))}: "
+                self.emit(f"if {self.clause(step.cond, self.gen(step.cond))}: "
                           f"steps.append(({kind}, {roles}))")
         self.emit("return (not viol, viol, steps, used)")
 
@@ -398,7 +405,7 @@ class RuleCompiler:
         name, args = ("traced", "f, h, T") if self.traced else \
             (("value", "f, h=()") if self.value_only else ("detail", "f, h=()"))
         text = [f"def {name}({args}):", "    try:"]
-        if self.traced:
+        if self.traced and any("ap((" in line for line in body):
             text.append("        ap = T.append")
         text += [f"        {line}" for line in body]
         text += ["    except KeyError as e:",
@@ -441,11 +448,23 @@ def _headline_return(line: str) -> str:
     return "return " + inner[:cut]
 
 
+# Kinds whose decisions take well under a microsecond get a separate untraced, value-only
+# function for `decide`; for the others the traced function serves both, since a trace costs
+# little beside their work, and one function less halves Python's compile time for them.
+VALUE_VARIANT_KINDS = ("alert", "score", "status")
+
+
 def compile_rule(rule: A.Rule, form):
-    """(value, detail, traced) functions and the generated source, from one compile()."""
+    """(decide, traced) functions and the generated source, from one compile().
+
+    decide(facts, history=()) → the headline value; traced(facts, history, records) → the
+    detail tuple, appending (node id, …) records to `records`."""
     ns = namespace()
+    variants = [(True, False)]
+    if rule.kind in VALUE_VARIANT_KINDS:
+        variants.insert(0, (False, True))
     parts = []
-    for traced, value_only in ((False, True), (False, False), (True, False)):
+    for traced, value_only in variants:
         comp = RuleCompiler(rule, traced, value_only)
         parts.append(comp.source(form))
         ns.update(comp.consts)          # names carry the variant's prefix: no clashes
@@ -454,4 +473,10 @@ def compile_rule(rule: A.Rule, form):
     ns["FORM"] = form.name
     code = compile(src, f"<rule {rule.name}>", "exec")
     exec(code, ns)  # noqa: S102 — source generated from our templates only (see module doc)
-    return ns["value"], ns["detail"], ns["traced"], src
+    traced = ns["traced"]
+    if "value" in ns:
+        return ns["value"], traced, src
+
+    def decide(facts, history=()):
+        return traced(facts, history, [])[0]
+    return decide, traced, src

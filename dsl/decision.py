@@ -19,7 +19,8 @@ class Decision(tuple):
 
     __slots__ = ()
 
-    def __new__(cls, compiled, facts, raw, trace, error=None):
+    @classmethod
+    def make(cls, compiled, facts, raw, trace, error=None) -> "Decision":
         return tuple.__new__(cls, (compiled, facts, raw, trace, error))
 
     compiled = property(itemgetter(0))
@@ -68,7 +69,8 @@ class Decision(tuple):
 
     def explain_lines(self, lang: str = "en") -> list[str]:
         lines, previous = [], None
-        for rec in self.trace:
+        # Node ids follow the source, so sorting by id tells the story in the file's order.
+        for rec in sorted(self.trace, key=_record_id):
             # A clause that is a single comparison was already shown with its values.
             if not (len(rec) == 2 and previous is not None and len(previous) == 4
                     and previous[0] == rec[0]):
@@ -79,6 +81,10 @@ class Decision(tuple):
     def explain(self, lang: str = "en") -> str:
         lines = [self.headline(lang)] + ["  " + line for line in self.explain_lines(lang)]
         return "\n".join(lines)
+
+
+def _record_id(record) -> int:
+    return record[0]
 
 
 # ---------------------------------------------------------------------- values

@@ -19,6 +19,9 @@ from .parser import parse
 from .schemas import FormSchema, load_schemas
 
 
+_new_decision = tuple.__new__      # C-level: a Decision costs a tuple, not a Python call
+
+
 class CompiledRule:
     """One rule, compiled.  `decide(facts, history=())` is the generated value-only function
     itself (no wrapper on the hot path); `evaluate` gives a Decision with its trace."""
@@ -26,22 +29,24 @@ class CompiledRule:
     def __init__(self, rule: A.Rule, form: FormSchema, functions, nodes: list, lines: list,
                  source: str):
         self.rule, self.form, self.nodes, self.lines, self.source = rule, form, nodes, lines, source
-        self.decide, self.detail, self.traced = functions
+        self.decide, self.traced = functions
         self.name, self.kind = rule.name, rule.kind
+        self.evaluate = _evaluator(self, self.traced)
 
-    def evaluate(self, facts: dict, history=(), trace: bool = True) -> Decision:
-        """A Decision (details and words built lazily); an evaluation error becomes a
-        Decision with `error` set, never an exception."""
-        if trace:
-            records = []
-            try:
-                return Decision(self, facts, self.traced(facts, history, records), records)
-            except EvalError as err:
-                return Decision(self, facts, None, records, err)
+
+def _evaluator(compiled, traced):
+    """evaluate(facts, history=(), trace=True) → Decision, with its function bound in.
+
+    The details and words of a Decision are built lazily; an evaluation error becomes a
+    Decision with `error` set, never an exception."""
+    def evaluate(facts: dict, history=(), trace: bool = True) -> Decision:
+        records = []
         try:
-            return Decision(self, facts, self.detail(facts, history), [])
+            raw = traced(facts, history, records)
         except EvalError as err:
-            return Decision(self, facts, None, [], err)
+            return _new_decision(Decision, (compiled, facts, None, records if trace else [], err))
+        return _new_decision(Decision, (compiled, facts, raw, records if trace else [], None))
+    return evaluate
 
 
 @dataclass
@@ -125,7 +130,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str) -> Rule
     for rule in checked.rules:
         form = schemas[rule.on.form]
         try:
-            value, detail, traced, src = compile_rule(rule, form)
+            decide, traced, src = compile_rule(rule, form)
         except (SyntaxError, RecursionError, MemoryError):
             # CPython refuses very deep nesting (e.g. 200 parentheses) in generated code.
             lines = texts[rule.loc.file]
@@ -133,7 +138,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str) -> Rule
                                     rule.loc.line, rule.loc.column, lines[rule.loc.line - 1],
                                     len(lines[rule.loc.line - 1].rstrip())))
             continue
-        rules.append(CompiledRule(rule, form, (value, detail, traced), checked.nodes[rule.name],
+        rules.append(CompiledRule(rule, form, (decide, traced), checked.nodes[rule.name],
                                   texts[rule.loc.file], src))
     if diags:
         raise DiagnosticError(diags)
