@@ -301,6 +301,8 @@ def structure(node):
     """What a node means, without where it stands or how its keywords were spelled: two
     files that format to different languages have equal structures when they mean the same."""
     from dataclasses import fields, is_dataclass
+    if isinstance(node, Loc):
+        return None
     if is_dataclass(node):
         out = {"_": type(node).__name__}
         for f in fields(node):

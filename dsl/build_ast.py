@@ -4,11 +4,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from lark import Token, Transformer, Tree, v_args
-from lark.exceptions import VisitError
+from lark import Token, Transformer, Tree
 
 from . import ast as A
-from .diagnostics import Diagnostic, DiagnosticError
 from .keywords import FUNCTION_BY_SPELLING, PERIOD_BY_WORD
 from .parser import base_type
 from .units import parse_band, parse_quantity
@@ -31,6 +29,29 @@ def _unquote(token: Token) -> str:
     return str(token)[1:-1]
 
 
+def _edge(items, index):
+    """(line, col, end_line, end_col) of the first (index 0) or last (-1) positioned item."""
+    seq = items if index == 0 else reversed(items)
+    for x in seq:
+        if isinstance(x, Token):
+            if x.line is None:
+                continue
+            return (x.line, x.column, x.end_line or x.line, x.end_column or x.column + len(x))
+        loc = x[-1] if isinstance(x, tuple) and x and isinstance(x[-1], A.Loc) else getattr(x, "loc", None)
+        if isinstance(loc, A.Loc) and loc.line:
+            return (loc.line, loc.column, loc.end_line, loc.end_column)
+        if isinstance(x, Tree):
+            found = _edge(x.children, index)
+            if found:
+                return found
+    return None
+
+
+class _Names(list):
+    """A name list that remembers where it stood."""
+    loc: A.Loc = None
+
+
 def _tokens(children, *types):
     return [c for c in children if isinstance(c, Token) and base_type(c.type) in types]
 
@@ -39,83 +60,85 @@ class _Builder(Transformer):
     def __init__(self, filename: str):
         super().__init__(visit_tokens=False)
         self.file = filename
+        self._methods: dict = {}
+
+    def transform(self, tree):
+        """Bottom-up, like Transformer.transform, without its per-call wrapping (the AST
+        builder is a third of load time on a large rule set)."""
+        method = self._methods.get(tree.data)
+        if method is None:
+            method = self._methods[tree.data] = getattr(self, tree.data, None) or \
+                (lambda children, _d=tree.data: Tree(_d, children))
+        return method([self.transform(c) if isinstance(c, Tree) else c for c in tree.children])
 
     # ---------------------------------------------------------------- locations
-    def _loc(self, meta_or_token) -> A.Loc:
-        m = meta_or_token
-        if isinstance(m, Token):
-            return A.Loc(self.file, m.line, m.column, m.end_line or m.line,
-                         m.end_column or m.column + len(m))
-        if getattr(m, "empty", False):
+    def _loc(self, tok: Token) -> A.Loc:
+        return A.Loc(self.file, tok.line, tok.column, tok.end_line or tok.line,
+                     tok.end_column or tok.column + len(tok))
+
+    def _span(self, children) -> A.Loc:
+        """From the first to the last token under `children` (the parser keeps no spans:
+        computing them here, only for the nodes we build, is cheaper)."""
+        first = _edge(children, 0)
+        last = _edge(children, -1)
+        if first is None:
             return A.Loc(self.file, 0, 0, 0, 0)
-        return A.Loc(self.file, m.line, m.column, m.end_line, m.end_column)
+        return A.Loc(self.file, first[0], first[1], last[2], last[3])
 
     # ---------------------------------------------------------------- expressions
-    @v_args(meta=True)
-    def literal(self, meta, children):
+    def literal(self, children):
         tok = children[0]
-        loc = self._loc(meta)
+        loc = self._span(children)
         if tok.type == "STRING":
             return A.Str(loc, value=_unquote(tok))
         value, unit = parse_quantity(str(tok))
         return A.Num(loc, value=value, unit=unit, text=str(tok))
 
-    @v_args(meta=True)
-    def ref(self, meta, children):
+    def ref(self, children):
         return children[0]
 
-    @v_args(meta=True)
-    def field_ref(self, meta, children):
-        return A.Ref(self._loc(meta), parts=[str(c) for c in children])
+    def field_ref(self, children):
+        return A.Ref(self._span(children), parts=[str(c) for c in children])
 
-    @v_args(meta=True)
-    def or_(self, meta, children):
+    def or_(self, children):
         items = [c for c in children if not isinstance(c, Token)]
-        return items[0] if len(items) == 1 else A.BoolOp(self._loc(meta), op="or", items=items)
+        return items[0] if len(items) == 1 else A.BoolOp(self._span(children), op="or", items=items)
 
-    @v_args(meta=True)
-    def and_(self, meta, children):
+    def and_(self, children):
         items = [c for c in children if not isinstance(c, Token)]
-        return items[0] if len(items) == 1 else A.BoolOp(self._loc(meta), op="and", items=items)
+        return items[0] if len(items) == 1 else A.BoolOp(self._span(children), op="and", items=items)
 
-    @v_args(meta=True)
-    def not_(self, meta, children):
-        return A.Not(self._loc(meta), operand=children[-1])
+    def not_(self, children):
+        return A.Not(self._span(children), operand=children[-1])
 
-    @v_args(meta=True)
-    def compare(self, meta, children):
+    def compare(self, children):
         left, op, right = children
-        return A.Compare(self._loc(meta), op=_COMPARE.get(str(op), str(op)), left=left, right=right)
+        return A.Compare(self._span(children), op=_COMPARE.get(str(op), str(op)), left=left, right=right)
 
-    @v_args(meta=True)
-    def consecutive(self, meta, children):
+    def consecutive(self, children):
         left, op, right, phrase = children
-        node = A.Compare(self._loc(meta), op=_COMPARE.get(str(op), str(op)), left=left, right=right)
+        node = A.Compare(self._span(children), op=_COMPARE.get(str(op), str(op)), left=left, right=right)
         node.consecutive = A.Consecutive(int(_number_in(phrase)), _period_in(phrase),
                                          self._loc(phrase))
         return node
 
-    @v_args(meta=True)
-    def binary(self, meta, children):
+    def binary(self, children):
         left, op, right = children
-        return A.Binary(self._loc(meta), op=_ARITH.get(str(op), str(op)), left=left, right=right)
+        return A.Binary(self._span(children), op=_ARITH.get(str(op), str(op)), left=left, right=right)
 
-    @v_args(meta=True)
-    def neg(self, meta, children):
-        return A.Neg(self._loc(meta), operand=children[-1])
+    def neg(self, children):
+        return A.Neg(self._span(children), operand=children[-1])
 
-    @v_args(meta=True)
-    def percent_of(self, meta, children):
+    def percent_of(self, children):
         pct_tok, _of, operand = children
         value, unit = parse_quantity(str(pct_tok))
         pct = A.Num(self._loc(pct_tok), value=value, unit=unit, text=str(pct_tok))
-        return A.PercentOf(self._loc(meta), percent=pct, operand=operand)
+        return A.PercentOf(self._span(children), percent=pct, operand=operand)
 
-    @v_args(meta=True)
-    def call(self, meta, children):
+    def call(self, children):
         name_tok, args = children[0], children[1]
         spelled = str(name_tok)
-        call = A.Call(self._loc(meta), func=FUNCTION_BY_SPELLING.get(spelled, ""),
+        call = A.Call(self._span(children), func=FUNCTION_BY_SPELLING.get(spelled, ""),
                       spelled=spelled)
         call.args, call.where, call.window = args
         return call
@@ -136,54 +159,48 @@ class _Builder(Transformer):
 
     # ---------------------------------------------------------------- shared clauses
     def name_list(self, children):
-        return [str(c) for c in children]
+        names = _Names(str(c) for c in children)
+        names.loc = self._span(children)
+        return names
 
     def period(self, children):
         return {"WEEKLY": "week", "BIWEEKLY": "biweek", "MONTHLY": "month",
                 "QUARTERLY": "quarter"}[base_type(children[0].type)]
 
-    @v_args(meta=True)
-    def on_form(self, meta, children):
+    def on_form(self, children):
         names = _tokens(children, "NAME")
         period = next((c for c in children if isinstance(c, str) and not isinstance(c, Token)), None)
-        return A.OnForm(str(names[0]), str(names[1]), period, self._loc(meta))
+        return A.OnForm(str(names[0]), str(names[1]), period, self._span(children))
 
-    @v_args(meta=True)
-    def effective(self, meta, children):
-        return ("effective", str(_tokens(children, "DATE")[0]), self._loc(meta))
+    def effective(self, children):
+        return ("effective", str(_tokens(children, "DATE")[0]), self._span(children))
 
-    @v_args(meta=True)
-    def bound(self, meta, children):
+    def bound(self, children):
         band = parse_band(str(_tokens(children, "SIGNED_PERCENT")[0]))
         of = next((c for c in children if isinstance(c, A.Expr)), None)
-        return A.Bound(band, of, self._loc(meta))
+        return A.Bound(band, of, self._span(children))
 
-    @v_args(meta=True)
-    def formula(self, meta, children):
+    def formula(self, children):
         name = str(children[0])
         expr = children[2] if isinstance(children[1], Token) else children[1]
         exprs = [c for c in children[1:] if isinstance(c, A.Expr)]
         bound = next((c for c in children if isinstance(c, A.Bound)), None)
-        return A.Formula(name, exprs[0] if exprs else expr, bound, self._loc(meta))
+        return A.Formula(name, exprs[0] if exprs else expr, bound, self._span(children))
 
     # ---------------------------------------------------------------- alert clauses
-    @v_args(meta=True)
-    def when(self, meta, children):
-        return ("when", None, [children[-1]], self._loc(meta))
+    def when(self, children):
+        return ("when", None, [children[-1]], self._span(children))
 
-    @v_args(meta=True)
-    def when_at_least(self, meta, children):
+    def when_at_least(self, children):
         phrase = _tokens(children, "AT_LEAST_OF")[0]
         conds = [c for c in children if isinstance(c, A.Expr)]
-        return ("when", int(_number_in(phrase)), conds, self._loc(meta))
+        return ("when", int(_number_in(phrase)), conds, self._span(children))
 
-    @v_args(meta=True)
-    def notify(self, meta, children):
-        return ("notify", children[-1], self._loc(meta))
+    def notify(self, children):
+        return ("notify", children[-1], self._span(children))
 
-    @v_args(meta=True)
-    def say(self, meta, children):
-        return ("say", _unquote(children[-1]), self._loc(meta))
+    def say(self, children):
+        return ("say", _unquote(children[-1]), self._span(children))
 
     # ---------------------------------------------------------------- score clauses
     def _cap(self, children):
@@ -198,156 +215,130 @@ class _Builder(Transformer):
     def _points(self, children) -> int:
         return int(str(_tokens(children, "POINTS")[0]).replace("−", "-"))
 
-    @v_args(meta=True)
-    def points_every(self, meta, children):
+    def points_every(self, children):
         phrase = _tokens(children, "FOR_EVERY")[0]
         ref = next(c for c in children if isinstance(c, A.Ref))
-        return A.PointsLine("every", self._points(children), self._loc(meta),
+        return A.PointsLine("every", self._points(children), self._span(children),
                             n=int(_number_in(phrase)), field=ref, cap=self._cap(children))
 
-    @v_args(meta=True)
-    def points_per(self, meta, children):
+    def points_per(self, children):
         ref = next(c for c in children if isinstance(c, A.Ref))
-        return A.PointsLine("per", self._points(children), self._loc(meta), field=ref,
+        return A.PointsLine("per", self._points(children), self._span(children), field=ref,
                             cap=self._cap(children))
 
-    @v_args(meta=True)
-    def points_when(self, meta, children):
+    def points_when(self, children):
         cond = next(c for c in children if isinstance(c, A.Expr))
-        return A.PointsLine("when", self._points(children), self._loc(meta), cond=cond,
+        return A.PointsLine("when", self._points(children), self._span(children), cond=cond,
                             cap=self._cap(children))
 
-    @v_args(meta=True)
-    def points_each(self, meta, children):
+    def points_each(self, children):
         item = str(_tokens(children, "NAME")[0])
         cond = next(c for c in children if isinstance(c, A.Expr))
-        return A.PointsLine("each", self._points(children), self._loc(meta), cond=cond,
+        return A.PointsLine("each", self._points(children), self._span(children), cond=cond,
                             item=item, cap=self._cap(children))
 
     def _amount(self, children) -> int:
         tok = [c for c in children if isinstance(c, Token) and c.type in ("POINTS", "INT")][-1]
         return int(str(tok).replace("−", "-"))
 
-    @v_args(meta=True)
-    def total_max(self, meta, children):
-        return ("total_max", self._amount(children), self._loc(meta))
+    def total_max(self, children):
+        return ("total_max", self._amount(children), self._span(children))
 
-    @v_args(meta=True)
-    def total_min(self, meta, children):
-        return ("total_min", self._amount(children), self._loc(meta))
+    def total_min(self, children):
+        return ("total_min", self._amount(children), self._span(children))
 
-    @v_args(meta=True)
-    def weight_into(self, meta, children):
+    def weight_into(self, children):
         phrase, name = children
         value, _unit = parse_quantity(_DIGITS.search(str(phrase)).group(0) + "%")
-        return ("weight", Decimal(value), str(name), self._loc(meta))
+        return ("weight", Decimal(value), str(name), self._span(children))
 
     # ---------------------------------------------------------------- status / target
-    @v_args(meta=True)
-    def case(self, meta, children):
-        return A.Case(str(children[0]), children[-1], self._loc(meta))
+    def case(self, children):
+        return A.Case(str(children[0]), children[-1], self._span(children))
 
-    @v_args(meta=True)
-    def otherwise(self, meta, children):
-        return A.Case(str(children[0]), None, self._loc(meta))
+    def otherwise(self, children):
+        return A.Case(str(children[0]), None, self._span(children))
 
-    @v_args(meta=True)
-    def suggest(self, meta, children):
+    def suggest(self, children):
         expr = next(c for c in children if isinstance(c, A.Expr))
         bands = _tokens(children, "SIGNED_PERCENT")
-        return ("suggest", expr, parse_band(str(bands[0])) if bands else None, self._loc(meta))
+        return ("suggest", expr, parse_band(str(bands[0])) if bands else None, self._span(children))
 
     # ---------------------------------------------------------------- split / pool
-    @v_args(meta=True)
-    def divide(self, meta, children):
+    def divide(self, children):
         ref = next(c for c in children if isinstance(c, A.Ref))
-        return ("divide", ref, str(_tokens(children, "NAME")[-1]), self._loc(meta))
+        return ("divide", ref, str(_tokens(children, "NAME")[-1]), self._span(children))
 
-    @v_args(meta=True)
-    def split_weight(self, meta, children):
+    def split_weight(self, children):
         value, _unit = parse_quantity(str(_tokens(children, "PERCENT")[0]))
-        return ("weight", str(_tokens(children, "NAME")[0]), Decimal(value), self._loc(meta))
+        return ("weight", str(_tokens(children, "NAME")[0]), Decimal(value), self._span(children))
 
-    @v_args(meta=True)
-    def adjust(self, meta, children):
+    def adjust(self, children):
         band = parse_band(str(_tokens(children, "SIGNED_PERCENT")[0]))
-        return ("adjust", band, str(_tokens(children, "NAME")[0]), self._loc(meta))
+        return ("adjust", band, str(_tokens(children, "NAME")[0]), self._span(children))
 
-    @v_args(meta=True)
-    def pool_size(self, meta, children):
-        return ("size", children[-1], self._loc(meta))
+    def pool_size(self, children):
+        return ("size", children[-1], self._span(children))
 
-    @v_args(meta=True)
-    def pool_share(self, meta, children):
-        return ("share", str(_tokens(children, "NAME")[0]), children[-1], self._loc(meta))
+    def pool_share(self, children):
+        return ("share", str(_tokens(children, "NAME")[0]), children[-1], self._span(children))
 
     # ---------------------------------------------------------------- approval
-    @v_args(meta=True)
-    def change_limit(self, meta, children):
+    def change_limit(self, children):
         msg = _tokens(children, "STRING")
         return ("limit", int(str(_tokens(children, "INT")[0])),
-                _unquote(msg[0]) if msg else None, self._loc(meta))
+                _unquote(msg[0]) if msg else None, self._span(children))
 
-    @v_args(meta=True)
-    def cycle(self, meta, children):
+    def cycle(self, children):
         dur = _tokens(children, "DURATION")[0]
         value, unit = parse_quantity(str(dur))
         n = int(_number_in(dur))
         date = _tokens(children, "DATE")
-        return ("cycle", (n, unit, str(date[0]) if date else None), self._loc(meta))
+        return ("cycle", (n, unit, str(date[0]) if date else None), self._span(children))
 
-    @v_args(meta=True)
-    def require(self, meta, children):
-        return ("require", children[-1], self._loc(meta))
+    def require(self, children):
+        return ("require", children[-1], self._span(children))
 
-    @v_args(meta=True)
-    def step(self, meta, children):
+    def step(self, children):
         cond = next((c for c in children if isinstance(c, A.Expr)), None)
-        return A.Step([str(_tokens(children, "NAME")[0])], cond, False, self._loc(meta))
+        return A.Step([str(_tokens(children, "NAME")[0])], cond, False, self._span(children))
 
-    @v_args(meta=True)
-    def countersign(self, meta, children):
+    def countersign(self, children):
         cond = next((c for c in children if isinstance(c, A.Expr)), None)
         roles = next(c for c in children if isinstance(c, list))
-        return A.Step(roles, cond, True, self._loc(meta))
+        return A.Step(roles, cond, True, self._span(children))
 
     # ---------------------------------------------------------------- schedule
-    @v_args(meta=True)
-    def weekly_at(self, meta, children):
+    def weekly_at(self, children):
         names, time = _tokens(children, "NAME"), _tokens(children, "TIME")
-        return A.Timing("weekly", self._loc(meta), weekday=str(names[0]), time=str(time[0]))
+        return A.Timing("weekly", self._span(children), weekday=str(names[0]), time=str(time[0]))
 
-    @v_args(meta=True)
-    def every_weeks_at(self, meta, children):
+    def every_weeks_at(self, children):
         dur = _tokens(children, "DURATION")[0]
         _value, unit = parse_quantity(str(dur))
-        return A.Timing("every_weeks", self._loc(meta), weekday=str(_tokens(children, "NAME")[0]),
+        return A.Timing("every_weeks", self._span(children), weekday=str(_tokens(children, "NAME")[0]),
                         time=str(_tokens(children, "TIME")[0]), every=int(_number_in(dur)),
                         every_unit=unit)
 
-    @v_args(meta=True)
-    def before_event(self, meta, children):
+    def before_event(self, children):
         dur = _tokens(children, "DURATION")[0]
         value, unit = parse_quantity(str(dur))
         lead = A.Num(self._loc(dur), value=value, unit=unit, text=str(dur))
-        return A.Timing("before_event", self._loc(meta), lead=lead,
+        return A.Timing("before_event", self._span(children), lead=lead,
                         event=str(_tokens(children, "NAME")[0]))
 
-    @v_args(meta=True)
-    def report(self, meta, children):
-        return A.Action("report", str(_tokens(children, "NAME")[0]), children[-1], self._loc(meta))
+    def report(self, children):
+        return A.Action("report", str(_tokens(children, "NAME")[0]), children[-1], self._span(children))
 
-    @v_args(meta=True)
-    def remind(self, meta, children):
+    def remind(self, children):
         lists = [c for c in children if isinstance(c, list)]
-        return A.Action("remind", str(_tokens(children, "NAME")[-1]), lists[0], self._loc(meta))
+        return A.Action("remind", str(_tokens(children, "NAME")[-1]), lists[0], self._span(children))
 
     # ---------------------------------------------------------------- declarations
-    @v_args(meta=True)
-    def reference(self, meta, children):
+    def reference(self, children):
         names = _tokens(children, "NAME")
         label = _tokens(children, "STRING")
-        ref = A.Reference(str(names[0]), self._loc(meta),
+        ref = A.Reference(str(names[0]), self._span(children),
                           label=_unquote(label[0]) if label else None)
         for item in children:
             if isinstance(item, tuple) and item[0] == "ref_item":
@@ -356,19 +347,17 @@ class _Builder(Transformer):
                 ref.item_locs[name] = loc
         return ref
 
-    @v_args(meta=True)
-    def ref_item(self, meta, children):
-        return ("ref_item", str(children[0]), children[-1], self._loc(meta))
+    def ref_item(self, children):
+        return ("ref_item", str(children[0]), children[-1], self._span(children))
 
-    @v_args(meta=True)
-    def role(self, meta, children):
+    def role(self, children):
         label = _tokens(children, "STRING")
-        return A.RoleDecl(str(_tokens(children, "NAME")[0]), self._loc(meta),
+        return A.RoleDecl(str(_tokens(children, "NAME")[0]), self._span(children),
                           label=_unquote(label[0]) if label else None)
 
-    def _rule(self, cls, meta, children, **extra):
+    def _rule(self, cls, children, **extra):
         name = _tokens(children, "NAME")[0]
-        rule = cls(str(name), self._loc(meta), kind=cls.__name__.lower(), **extra)
+        rule = cls(str(name), self._span(children), kind=cls.__name__.lower(), **extra)
         for c in children:
             if isinstance(c, Token):
                 continue
@@ -437,55 +426,38 @@ class _Builder(Transformer):
             elif tag == "require":
                 rule.require, rule.require_loc = rule.require + c[1], c[2]
 
-    @v_args(meta=True)
-    def alert(self, meta, children):
+    def alert(self, children):
         level = _tokens(children, "NAME")[1]
-        return self._rule(A.Alert, meta, children, level=str(level))
+        return self._rule(A.Alert, children, level=str(level))
 
-    @v_args(meta=True)
-    def score(self, meta, children):
-        return self._rule(A.Score, meta, children)
+    def score(self, children):
+        return self._rule(A.Score, children)
 
-    @v_args(meta=True)
-    def status(self, meta, children):
-        return self._rule(A.Status, meta, children)
+    def status(self, children):
+        return self._rule(A.Status, children)
 
-    @v_args(meta=True)
-    def target(self, meta, children):
-        return self._rule(A.Target, meta, children)
+    def target(self, children):
+        return self._rule(A.Target, children)
 
-    @v_args(meta=True)
-    def split(self, meta, children):
-        return self._rule(A.Split, meta, children)
+    def split(self, children):
+        return self._rule(A.Split, children)
 
-    @v_args(meta=True)
-    def pool(self, meta, children):
-        return self._rule(A.Pool, meta, children)
+    def pool(self, children):
+        return self._rule(A.Pool, children)
 
-    @v_args(meta=True)
-    def approval(self, meta, children):
-        return self._rule(A.Approval, meta, children)
+    def approval(self, children):
+        return self._rule(A.Approval, children)
 
-    @v_args(meta=True)
-    def schedule(self, meta, children):
+    def schedule(self, children):
         name = _tokens(children, "NAME")[0]
         timing = next(c for c in children if isinstance(c, A.Timing))
         actions = [c for c in children if isinstance(c, A.Action)]
-        return A.Schedule(str(name), self._loc(meta), timing=timing, actions=actions)
+        return A.Schedule(str(name), self._span(children), timing=timing, actions=actions)
 
     def start(self, children):
         return [c for c in children if isinstance(c, A.Decl)]
 
 
 def build(tree, filename: str, text: str) -> A.RuleFile:
-    try:
-        decls = _Builder(filename).transform(tree)
-    except VisitError as err:    # Lark wraps what a transformer raises: unwrap it here
-        inner = err.orig_exc
-        if isinstance(inner, DiagnosticError):
-            raise inner from None
-        line = getattr(getattr(err, "obj", None), "meta", None)
-        raise DiagnosticError([Diagnostic("parse.syntax_error", {"detail": str(inner)},
-                                          filename, getattr(line, "line", 0) or 0,
-                                          getattr(line, "column", 0) or 0)]) from None
+    decls = _Builder(filename).transform(tree)
     return A.RuleFile(filename, text, decls)

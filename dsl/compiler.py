@@ -6,7 +6,7 @@ as plain Python operators.  A second variant of the same function records a trac
 of every comparison and clause, by node id, for the explanation.
 
 Safety: the source is built only from our own templates.  Names from rule files and schemas
-enter it only through repr() as string literals; rule text never becomes code.
+enter it only as values passed to the rule's factory (see const()); rule text never becomes code.
 """
 from __future__ import annotations
 
@@ -56,12 +56,11 @@ class RuleCompiler:
 
     # ------------------------------------------------------------------ small pieces
     def const(self, value) -> str:
-        if isinstance(value, bool):
-            return repr(value)
-        if isinstance(value, int):
-            return repr(value)
-        if isinstance(value, str):
-            return repr(value)
+        """Every value a rule brings (numbers, texts, field names, line numbers) becomes a
+        parameter of the rule's factory (see compile_rule), so the generated source depends
+        only on the rule's shape: rules that differ only in values share compiled code."""
+        if value is None:
+            return "None"
         key = f"{self.const_prefix}C{len(self.consts)}"
         self.consts[key] = value
         return key
@@ -72,7 +71,7 @@ class RuleCompiler:
             return var
         var = f"x{len(self.reads)}"
         self.reads[field.name] = var
-        name = repr(field.name)
+        name = self.const(field.name)
         self.read_lines.append(f"{var} = f[{name}]")
         kind, scale = field.kind, _scale(field)
         if kind == "integer":
@@ -85,7 +84,7 @@ class RuleCompiler:
         else:
             cls = {"string": "str", "date": "str", "boolean": "bool", "array": "list"}[kind]
             self.read_lines.append(
-                f"if {var}.__class__ is not {cls}: {var} = as_kind({var}, {kind!r}, {name}, R)")
+                f"if {var}.__class__ is not {cls}: {var} = as_kind({var}, {self.const(kind)}, {name}, R)")
         if scale != 1:
             self.read_lines.append(f"{var} = {var} * {self.const(scale)}")
         return var
@@ -94,14 +93,14 @@ class RuleCompiler:
         scale = _scale(field)
         if field.kind in ("number", "integer") and scale == 1 and entry.startswith("it"):
             # List items are read inline: a call per item field would double a split's cost.
-            w, key = f"w{self.walrus}", repr(field.name)
+            w, key = f"w{self.walrus}", self.const(field.name)
             self.walrus += 1
             fix = "as_number" if field.kind == "number" else "as_integer"
             ok = f"{w}.__class__ is int" if field.kind == "integer" else \
                 f"{w}.__class__ is D or {w}.__class__ is int"
             return f"({w} if ({ok} if ({w} := {entry}[{key}]) is not None else False) " \
                    f"else {fix}({w}, {key}, R))"
-        return f"read({entry}, {field.name!r}, {field.kind!r}, {self.const(scale)}, R)"
+        return f"read({entry}, {self.const(field.name)}, {self.const(field.kind)}, {self.const(scale)}, R)"
 
     def item_var(self) -> str:
         return f"it{self.depth}"
@@ -114,7 +113,7 @@ class RuleCompiler:
         return self.const(node.value)
 
     def gen_Str(self, node: A.Str, ctx) -> str:
-        return repr(node.value)
+        return self.const(node.value)
 
     def gen_Ref(self, node: A.Ref, ctx) -> str:
         b = node.binding
@@ -135,7 +134,7 @@ class RuleCompiler:
     def gen_Binary(self, node: A.Binary, ctx) -> str:
         a, b = self.gen(node.left, ctx), self.gen(node.right, ctx)
         if node.op == "/":
-            return f"div({a}, {b}, R, {node.loc.line})"
+            return f"div({a}, {b}, R, {self.const(node.loc.line)})"
         return f"({a} {node.op} {b})"
 
     def gen_Neg(self, node: A.Neg, ctx) -> str:
@@ -156,7 +155,7 @@ class RuleCompiler:
             n = node.consecutive.n
             inner = Ctx("h[i]", "h[:i]")
             test = self.compare_plain(node, inner)
-            code = f"consecutive({code}, h, {n}, lambda i: {test})"
+            code = f"consecutive({code}, h, {self.const(n)}, lambda i: {test})"
         if uses_history(node):
             if self.traced and ctx.entry is None:
                 return f"guarded_traced(T, {node.node_id}, lambda: {code})"
@@ -175,12 +174,13 @@ class RuleCompiler:
         return self.compare_plain(node, ctx)
 
     def gen_Call(self, node: A.Call, ctx) -> str:
-        func, line = node.func, node.loc.line
+        func, line = node.func, self.const(node.loc.line)
         if node.window is not None:
             return self.gen_window(node, ctx)
         if func in HISTORY_FUNCS:
             field = node.args[0].binding.field
-            args = f"{ctx.history}, {field.name!r}, {field.kind!r}, {self.const(_scale(field))}, R"
+            args = (f"{ctx.history}, {self.const(field.name)}, {self.const(field.kind)}, "
+                    f"{self.const(_scale(field))}, R")
             if func == "baseline":
                 return f"baseline({args}, {line})"
             prior = f"previous({args})"
@@ -189,7 +189,7 @@ class RuleCompiler:
             current = self.gen(node.args[0], ctx)
             if func == "change":
                 return f"({current} - {prior})"
-            return f"growth({current}, {prior}, R, {field.name!r})"
+            return f"growth({current}, {prior}, R, {self.const(field.name)})"
         if func in ("abs", "min", "max") and node.args and not _is_list(node.args[0]):
             return f"{func}({', '.join(self.gen(a, ctx) for a in node.args)})"
         return self.gen_list_call(node, ctx)
@@ -206,7 +206,7 @@ class RuleCompiler:
         finally:
             self.depth -= 1
         filt = f" if {cond}" if cond else ""
-        func, line = node.func, node.loc.line
+        func, line = node.func, self.const(node.loc.line)
         if func == "count":
             return f"sum(1 for {it} in {source}{filt})"
         if func in ("any", "all"):
@@ -218,12 +218,12 @@ class RuleCompiler:
         return f"{helper}({values}, R, {line})"
 
     def gen_window(self, node: A.Call, ctx) -> str:
-        n, line = node.window.n, node.window.loc.line
+        n, line = node.window.n, self.const(node.window.loc.line)
         arg = node.args[0]
         current = self.gen(arg, ctx)
         earlier = n - 1
         entry = Ctx("h[i]", "h[:i]")
-        rng = f"range(max(0, len(h) - {earlier}), len(h))"
+        rng = f"range(max(0, len(h) - {self.const(earlier)}), len(h))"
         if node.func == "count":
             test = self.gen(arg, entry)
             tail = f" + sum(1 for i in {rng} if {test})" if earlier else ""
@@ -268,7 +268,7 @@ class RuleCompiler:
         self.emit("m = 0")
         for cond in rule.conditions:
             self.emit(f"if {self.clause(cond, self.gen(cond))}: m += 1")
-        self.emit(f"return (m >= {rule.at_least}, m)")
+        self.emit(f"return (m >= {self.const(rule.at_least)}, m)")
 
     def body_score(self, rule: A.Score):
         names = []
@@ -278,30 +278,32 @@ class RuleCompiler:
             if line.kind == "every":
                 x = self.gen(line.field)
                 ty = line.field.ty
-                units = f"({x} // {line.n})" if ty.integer else f"floor_div({x}, {line.n})"
-                code = f"{line.points} * {units}"
+                n = self.const(line.n)
+                units = f"({x} // {n})" if ty.integer else f"floor_div({x}, {n})"
+                code = f"{self.const(line.points)} * {units}"
             elif line.kind == "per":
-                code = f"{line.points} * {self.gen(line.field)}"
+                code = f"{self.const(line.points)} * {self.gen(line.field)}"
             elif line.kind == "when":
-                code = f"({line.points} if {self.gen(line.cond)} else 0)"
+                code = f"({self.const(line.points)} if {self.gen(line.cond)} else 0)"
             else:
                 lst = rule.on and self.list_for(line.item)
                 it = self.item_var()
                 self.depth += 1
                 cond = self.gen(line.cond)
                 self.depth -= 1
-                code = f"{line.points} * sum(1 for {it} in {self.read_current(lst)} if {cond})"
+                code = f"{self.const(line.points)} * sum(1 for {it} in {self.read_current(lst)} if {cond})"
             if line.cap is not None:
-                code = f"{'min' if line.cap > 0 else 'max'}({code}, {line.cap})"
+                code = f"{'min' if line.cap > 0 else 'max'}({code}, {self.const(line.cap)})"
             self.emit(f"{p} = {code}")
-        if self.traced:     # one trace write for all lines (records are ordered by node id)
-            recs = ", ".join(f"({ln.node_id}, {p})" for ln, p in zip(rule.lines, names))
-            self.emit(f"T += ({recs},)")
+        # No trace records for the lines: their points are in the result, and the
+        # explanation reads them from there.
         self.emit(f"s = {' + '.join(names) or '0'}")
         if rule.total_max is not None:
-            self.emit(f"if s > {rule.total_max}: s = {rule.total_max}")
+            cap = self.const(rule.total_max)
+            self.emit(f"if s > {cap}: s = {cap}")
         if rule.total_min is not None:
-            self.emit(f"if s < {rule.total_min}: s = {rule.total_min}")
+            floor = self.const(rule.total_min)
+            self.emit(f"if s < {floor}: s = {floor}")
         self.emit(f"return (s, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
 
     def list_for(self, item_name):
@@ -310,10 +312,10 @@ class RuleCompiler:
     def body_status(self, rule: A.Status):
         for case in rule.cases:
             if case.cond is None:
-                self.emit(f"return ({case.name!r},)")
+                self.emit(f"return ({self.const(case.name)},)")
                 return
             self.emit(f"if {self.clause(case.cond, self.gen(case.cond))}:")
-            self.emit(f"    return ({case.name!r},)")
+            self.emit(f"    return ({self.const(case.name)},)")
 
     def body_target(self, rule: A.Target):
         self.emit("viol = []")
@@ -325,14 +327,14 @@ class RuleCompiler:
             band = self.const(formula.bound.band)
             self.emit(f"c = {centre}")
             self.emit(f"lo, hi = c - c * {band}, c + c * {band}")
-            self.emit(f"if not (lo <= {var} <= hi): viol.append(({formula.name!r}, {var}, lo, hi))")
+            self.emit(f"if not (lo <= {var} <= hi): viol.append(({self.const(formula.name)}, {var}, lo, hi))")
         self.emit(f"s = {self.clause(rule.suggest, self.gen(rule.suggest))}")
         if rule.range_band is not None:
             band = self.const(rule.range_band)
             self.emit(f"lo, hi = s - s * {band}, s + s * {band}")
         else:
             self.emit("lo, hi = s, s")
-        values = ", ".join(f"{f.name!r}: {self.formula_vars[f.name]}" for f in rule.formulas)
+        values = ", ".join(f"{self.const(f.name)}: {self.formula_vars[f.name]}" for f in rule.formulas)
         self.emit(f"return (s, lo, hi, {{{values}}}, viol)")
 
     def body_split(self, rule: A.Split):
@@ -347,18 +349,20 @@ class RuleCompiler:
         self.emit(f"total = {self.gen(rule.total)}")
         self.emit(f"ws = [{terms} for {it} in L]")
         self.emit("tw = D(sum(ws))")
-        self.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, line={rule.divide_loc.line})")
+        self.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, "
+                  f"line={self.const(rule.divide_loc.line)})")
         self.emit("bases = [total * w / tw for w in ws]")
         if rule.adjust_band is None:
             self.emit("return (bases, bases, [])")
             return
         adj = lst.items["adjustment"]
-        key = f"{it}.get({lst.key_field!r})" if lst.key_field else "None"
+        key = f"{it}.get({self.const(lst.key_field)})" if lst.key_field else "None"
         self.emit("finals, viol = [], []")
         self.emit(f"for {it}, b in zip(L, bases):")
         self.emit(f"    a = {it}.get('adjustment')")
-        self.emit(f"    a = 0 if a is None else read({it}, 'adjustment', {adj.kind!r}, 1, R)")
-        self.emit(f"    if abs(a) > {self.const(rule.adjust_band)} and is_blank({it}.get({rule.reason_field!r})):")
+        self.emit(f"    a = 0 if a is None else read({it}, 'adjustment', {self.const(adj.kind)}, 1, R)")
+        self.emit(f"    if abs(a) > {self.const(rule.adjust_band)} and "
+                  f"is_blank({it}.get({self.const(rule.reason_field)})):")
         self.emit(f"        viol.append(({key}, a))")
         self.emit("    finals.append(b + b * a)")
         self.emit("return (finals, bases, viol)")
@@ -371,23 +375,26 @@ class RuleCompiler:
         self.depth = 0
         self.emit(f"cs = [{by} for it0 in {self.read_current(lst)}]")
         self.emit("tc = D(sum(cs))")
-        self.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, line={rule.share_loc.line})")
+        self.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, "
+                  f"line={self.const(rule.share_loc.line)})")
         self.emit("return ([size * c / tc for c in cs], size, cs)")
 
     def body_approval(self, rule: A.Approval):
         self.emit("viol = []")
         for name in rule.require:
-            self.emit(f"if is_blank(f.get({name!r})): viol.append(('required', {name!r}))")
+            key = self.const(name)
+            self.emit(f"if is_blank(f.get({key})): viol.append(('required', {key}))")
         if rule.limit is not None:
             n, unit, anchor = rule.cycle
             date_field = self.form.date_field
-            self.emit(f"used = cycle_count(f, h, {date_field!r}, {n}, {unit!r}, {anchor!r}, R)")
-            self.emit(f"if used >= {rule.limit}: viol.append(('limit', used))")
+            args = ", ".join(self.const(x) for x in (date_field, n, unit, anchor))
+            self.emit(f"used = cycle_count(f, h, {args}, R)")
+            self.emit(f"if used >= {self.const(rule.limit)}: viol.append(('limit', used))")
         else:
             self.emit("used = 0")
         self.emit("steps = []")
         for step in rule.steps:
-            roles = repr(list(step.roles))
+            roles = self.const(tuple(step.roles))
             kind = "'countersign'" if step.countersign else "'step'"
             if step.cond is None:
                 self.emit(f"steps.append(({kind}, {roles}))")
@@ -420,6 +427,16 @@ def _is_list(node) -> bool:
 
 
 def uses_history(node) -> bool:
+    """Does the expression read earlier periods (so it may lack them)?  Memoised per node."""
+    cached = getattr(node, "_uses_history", None)
+    if cached is None:
+        cached = _uses_history(node)
+        if isinstance(node, A.Expr):
+            node._uses_history = cached
+    return cached
+
+
+def _uses_history(node) -> bool:
     if isinstance(node, A.Call):
         if node.func in HISTORY_FUNCS:
             return True
@@ -454,28 +471,45 @@ def _headline_return(line: str) -> str:
 VALUE_VARIANT_KINDS = ("alert", "score", "status")
 
 
-def compile_rule(rule: A.Rule, form):
-    """(decide, traced) functions and the generated source, from one compile().
+_NAMESPACE = namespace()    # the helpers generated code may call; copied per rule
+
+
+def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
+    """(decide, traced) functions and the generated source.
 
     decide(facts, history=()) → the headline value; traced(facts, history, records) → the
-    detail tuple, appending (node id, …) records to `records`."""
-    ns = namespace()
+    detail tuple, appending (node id, …) records to `records`.
+
+    The functions are made by a factory whose parameters are the rule's values: the body
+    reads them as closure cells (as fast as locals), so the source depends only on the
+    rule's shape and `code_cache` (source → code object, owned by the caller: one per
+    rule-set load) lets rules of one shape share a single compile().
+    """
     variants = [(True, False)]
     if rule.kind in VALUE_VARIANT_KINDS:
         variants.insert(0, (False, True))
-    parts = []
+    parts, consts = [], {}
     for traced, value_only in variants:
         comp = RuleCompiler(rule, traced, value_only)
         parts.append(comp.source(form))
-        ns.update(comp.consts)          # names carry the variant's prefix: no clashes
-    src = "\n".join(parts)
+        consts.update(comp.consts)      # names carry the variant's prefix: no clashes
+    body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())
+    returned = "value, traced" if len(variants) == 2 else "traced"
+    src = f"def make({', '.join(consts)}):\n{body}\n    return {returned}\n"
+    code = code_cache.get(src) if code_cache is not None else None
+    if code is None:
+        code = compile(src, "<rule>", "exec")
+        if code_cache is not None:
+            code_cache[src] = code
+    ns = dict(_NAMESPACE)
     ns["R"] = rule.name
     ns["FORM"] = form.name
-    code = compile(src, f"<rule {rule.name}>", "exec")
     exec(code, ns)  # noqa: S102 — source generated from our templates only (see module doc)
-    traced = ns["traced"]
-    if "value" in ns:
-        return ns["value"], traced, src
+    made = ns["make"](*consts.values())
+    if len(variants) == 2:
+        value, traced = made
+        return value, traced, src
+    traced = made
 
     def decide(facts, history=()):
         return traced(facts, history, [])[0]

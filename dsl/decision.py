@@ -69,11 +69,17 @@ class Decision(tuple):
 
     def explain_lines(self, lang: str = "en") -> list[str]:
         lines, previous = [], None
+        records = list(self.trace)
+        if self.kind == "score" and self.raw is not None:
+            # A score's points per line are part of its result, not separate trace records.
+            records += [(ln.node_id, p) for ln, p in zip(self.compiled.rule.lines, self.raw[1])]
         # Node ids follow the source, so sorting by id tells the story in the file's order.
-        for rec in sorted(self.trace, key=_record_id):
-            # A clause that is a single comparison was already shown with its values.
+        for rec in sorted(records, key=_record_id):
+            # A clause that is a single comparison was already shown with its values, unless
+            # it is a streak, whose verdict is more than this period's comparison.
+            node = self.compiled.nodes[rec[0]]
             if not (len(rec) == 2 and previous is not None and len(previous) == 4
-                    and previous[0] == rec[0]):
+                    and previous[0] == rec[0] and getattr(node, "consecutive", None) is None):
                 lines.append(render_record(self.compiled, rec, lang))
             previous = rec
         return lines
@@ -171,7 +177,7 @@ def make_details(compiled, facts: dict, detail: tuple) -> dict:
         allowed, viol, steps, used = detail
         details = {"allowed": allowed, "changes_this_cycle": used,
                      "violations": [_approval_violation(rule, v) for v in viol],
-                     "steps": [{"type": t, "roles": roles} for t, roles in steps]}
+                     "steps": [{"type": t, "roles": list(roles)} for t, roles in steps]}
     return details
 
 
@@ -292,6 +298,9 @@ def render_record(compiled, rec, lang) -> str:
         mark = "✓" if ok else "✗"
         ty = getattr(node.left, "ty", None)
         verdict = _t(lang, "holds" if ok else "does not hold", "成立" if ok else "不成立")
+        if getattr(node, "consecutive", None) is not None:
+            period = _t(lang, "this period", "本期")
+            return f"· {text}: {period} {show(left, ty)} {op} {show(right, ty)} ({where})"
         return (f"{mark} {text}: {show(left, ty)} {op} {show(right, ty)} {verdict} ({where})")
     value = rec[1]
     if value == "no_history":

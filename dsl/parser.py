@@ -94,7 +94,8 @@ def base_type(term: str) -> str:
 @lru_cache(maxsize=1)
 def get_parser() -> Lark:
     """The LALR parser, built once per process (tables are cached by Lark on disk too)."""
-    return Lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), propagate_positions=True,
+    # No propagate_positions: build_ast computes spans from tokens for the nodes it keeps.
+    return Lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), propagate_positions=False,
                 maybe_placeholders=False, strict=False)
 
 
