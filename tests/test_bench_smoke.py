@@ -1,0 +1,26 @@
+"""The benchmark must keep running and keep agreeing with the hand-written code.
+
+This is not a timed test (timings belong to `bash scripts/bench.sh`); it runs the quick mode
+and checks that trimtab's answers equal the hand-written decimal Python on every input.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+from conftest import ROOT
+
+
+def test_quick_benchmark_runs_and_agrees(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("bench_dsl", ROOT / "tests" / "bench" / "bench_dsl.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--quick", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    for decision in ("scoring", "alert", "split"):
+        result = figures["decisions"][decision]
+        assert result["disagreements"] == 0
+        assert result["ns"]["trimtab"] > 0 and result["ns"]["python-decimal"] > 0
+    assert figures["load"]["rules"] == 1000
+    assert "targets:" in capsys.readouterr().out
