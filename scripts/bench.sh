@@ -3,9 +3,6 @@
 # Usage: bash scripts/bench.sh [--quick] [--json FILE] [--check]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+. scripts/venv.sh
+ensure_venv test,bench
 exec .venv/bin/python tests/bench/bench_dsl.py "$@"

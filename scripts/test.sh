@@ -2,11 +2,8 @@
 # Set up a virtualenv (if needed) and run every test.  Usage: bash scripts/test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$PY" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+. scripts/venv.sh
+ensure_venv test
 
 # Services: later suites (server, jobs) use the machine's PostgreSQL and Redis for real.
 # Start them when they are installed but not running; a missing one fails those suites.
