@@ -184,6 +184,17 @@ class Action:
     loc: Loc
 
 
+@dataclass(eq=False)
+class Example:
+    """`example "note": field = value, … → expected`; the checker fills facts and expected."""
+    note: Optional[str]
+    fields: dict                    # name -> value: Num, Str, ("word", name) or list of dicts
+    result: object                  # the expected value, same shapes
+    loc: Loc
+    facts: dict = field(default_factory=dict, repr=False)
+    expected: object = None
+
+
 # ------------------------------------------------------------------ declarations
 @dataclass(eq=False)
 class Decl:
@@ -210,6 +221,7 @@ class Rule(Decl):
     on: Optional[OnForm] = None
     effective: Optional[str] = None
     formulas: list = field(default_factory=list)
+    examples: list = field(default_factory=list)
     extra: list = field(default_factory=list)       # clauses seen twice, for the checker
 
 
@@ -292,7 +304,7 @@ class RuleFile:
     decls: list = field(default_factory=list)
 
 
-_NOT_MEANING = {"loc", "ty", "node_id", "binding", "spelled", "text", "item_locs",
+_NOT_MEANING = {"loc", "ty", "node_id", "binding", "spelled", "text", "item_locs", "facts", "expected",
                 "when_loc", "notify_loc", "message_loc", "total_loc", "weight_loc", "suggest_loc",
                 "divide_loc", "adjust_loc", "share_loc", "limit_loc", "cycle_loc", "require_loc"}
 

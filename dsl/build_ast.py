@@ -187,6 +187,38 @@ class _Builder(Transformer):
         bound = next((c for c in children if isinstance(c, A.Bound)), None)
         return A.Formula(name, exprs[0] if exprs else expr, bound, self._span(children))
 
+    # ---------------------------------------------------------------- examples
+    def example(self, children):
+        note = _tokens(children, "STRING")
+        fields = next(c for c in children if isinstance(c, dict))
+        result = children[-1]
+        return A.Example(_unquote(note[0]) if note else None, fields, result, self._span(children))
+
+    def example_fields(self, children):
+        return dict(children)
+
+    def example_field(self, children):
+        return (str(children[0]), children[1])
+
+    def negative(self, children):
+        num = children[-1]
+        if isinstance(num, A.Num):
+            num.value = -num.value
+            num.text = "-" + num.text
+        return num
+
+    def word(self, children):
+        return ("word", str(children[0]))
+
+    def items(self, children):
+        return [c for c in children if isinstance(c, dict)]
+
+    def example_item(self, children):
+        return children[0]
+
+    def file_effective(self, children):
+        return ("file_effective", str(_tokens(children, "DATE")[0]), self._span(children))
+
     # ---------------------------------------------------------------- alert clauses
     def when(self, children):
         return ("when", None, [children[-1]], self._span(children))
@@ -381,6 +413,8 @@ class _Builder(Transformer):
             rule.cases.append(c)
         elif isinstance(c, A.Step):
             rule.steps.append(c)
+        elif isinstance(c, A.Example):
+            rule.examples.append(c)
         elif isinstance(c, tuple):
             tag = c[0]
             if tag == "effective":
@@ -455,7 +489,16 @@ class _Builder(Transformer):
         return A.Schedule(str(name), self._span(children), timing=timing, actions=actions)
 
     def start(self, children):
-        return [c for c in children if isinstance(c, A.Decl)]
+        # A top-level `effective DATE` dates the rules after it that carry no date of their own.
+        decls, effective = [], None
+        for c in children:
+            if isinstance(c, tuple) and c[0] == "file_effective":
+                effective = c[1]
+            elif isinstance(c, A.Decl):
+                if isinstance(c, A.Rule) and c.effective is None and effective is not None:
+                    c.effective = effective
+                decls.append(c)
+        return decls
 
 
 def build(tree, filename: str, text: str) -> A.RuleFile:

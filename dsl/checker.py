@@ -16,7 +16,7 @@ from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, suggest
 from .keywords import FUNCTIONS
 from .schemas import FormSchema
 from .types import BOOL, INTEGER, NUMBER, STRING, Ty
-from .units import dimension
+from .units import UNITS, dimension
 
 BUILTIN_ROLES = ("subject", "rep", "direct_manager", "hrbp", "regional_manager",
                  "headquarters", "attendees")
@@ -62,7 +62,7 @@ class CheckedRuleSet:
         self.roles = roles                    # name -> label or None
         self.rules = [d for f in files for d in f.decls if isinstance(d, A.Rule)]
         self.schedules = [d for f in files for d in f.decls if isinstance(d, A.Schedule)]
-        self.nodes = {}                       # rule name -> list of nodes by id
+        self.nodes = {}                       # rule (object) -> its nodes by node id
 
 
 class Checker:
@@ -92,7 +92,7 @@ class Checker:
         self.collect_declarations()
         checked = CheckedRuleSet(self.files, self.schemas, self.references, self.roles)
         for rule in checked.rules:
-            checked.nodes[rule.name] = self.check_rule(rule)
+            checked.nodes[rule] = self.check_rule(rule)
         self.check_rating_weights(checked.rules)
         for sched in checked.schedules:
             self.check_schedule(sched)
@@ -112,11 +112,15 @@ class Checker:
                     self.references[d.name] = d
                 elif isinstance(d, A.RoleDecl):
                     self.roles[d.name] = d.label
-                elif d.name in seen:
-                    self.error("check.duplicate_rule", d.loc, width=len(d.name), name=d.name,
-                               other=str(seen[d.name]))
                 else:
-                    seen[d.name] = d.loc
+                    # Versions of one rule coexist when each has its own effective date (an
+                    # undated version is in force from the beginning).
+                    key = (d.name, getattr(d, "effective", None))
+                    if key in seen:
+                        self.error("check.duplicate_rule", d.loc, width=len(d.name), name=d.name,
+                                   other=str(seen[key]))
+                    else:
+                        seen[key] = d.loc
 
     def check_rule(self, rule: A.Rule) -> list:
         for clause, loc in rule.extra:
@@ -148,6 +152,8 @@ class Checker:
                     self.same_unit(ty, self.expr(formula.bound.of, scope), formula.bound.loc, "compare")
             scope.formulas[formula.name] = ty
         getattr(self, f"check_{rule.kind}")(rule, scope)
+        for example in rule.examples:
+            self.check_example(example, rule, scope)
         return scope.nodes
 
     # ------------------------------------------------------------------ rule kinds
@@ -305,6 +311,81 @@ class Checker:
                 seen[role] = step.loc
         if not any(s.cond is None and not s.countersign for s in rule.steps):
             self.error("check.no_final_approver", rule.loc, width=len(rule.name) + 9, rule=rule.name)
+
+    # ------------------------------------------------------------------ examples
+    def check_example(self, ex: A.Example, rule: A.Rule, scope: Scope):
+        """Turn an example into facts and an expected value, or say what is wrong with it."""
+        ex.facts = {}
+        for name, value in ex.fields.items():
+            f = scope.form.fields.get(name)
+            if f is None:
+                self.error("check.unknown_field", ex.loc, name=name, form=scope.form.name,
+                           suggestion=suggest(name, scope.form.fields))
+                continue
+            ex.facts[name] = self.example_value(value, f, ex.loc, scope.form.name)
+        ex.expected = self.example_expected(ex, rule)
+
+    def example_value(self, value, f, loc, where):
+        if isinstance(value, list):
+            if f.kind != "array":
+                self.error("check.type_mismatch", loc, expected=f.kind, found="a list")
+                return []
+            items = []
+            for item in value:
+                converted = {}
+                for name, v in item.items():
+                    sub = f.items.get(name)
+                    if sub is None:
+                        self.error("check.unknown_item_field", loc, name=name, list=f.name,
+                                   suggestion=suggest(name, f.items))
+                        continue
+                    converted[name] = self.example_value(v, sub, loc, where)
+                items.append(converted)
+            return items
+        if isinstance(value, tuple):                      # a bare word
+            word = value[1]
+            if f.kind == "boolean" and word in BOOL_WORDS:
+                return BOOL_WORDS[word]
+            if f.kind in ("string", "date") and (not f.enum or word in f.enum):
+                return word
+            self.error("check.enum_value", loc, value=word, field=f.name,
+                       options=", ".join(f.enum or ["true", "false"]),
+                       suggestion=suggest(word, f.enum or list(BOOL_WORDS)))
+            return word
+        if isinstance(value, A.Str):
+            return value.value
+        if f.kind not in ("integer", "number"):
+            self.error("check.type_mismatch", loc, expected=f.kind, found="a number")
+            return value.value
+        written, field_unit = dimension(value.unit), f.unit
+        if value.unit is not None and written != dimension(field_unit) and not (
+                written == "ratio" and field_unit is None):
+            self.error("check.unit_mismatch", loc, op="compare", left=self.field_ty(f).describe(),
+                       right=Ty("number", written).describe())
+            return value.value
+        if value.unit is not None and field_unit and field_unit != "percent":
+            return _tidy_number(value.value / UNITS[field_unit][1])   # into the field's unit
+        return value.value
+
+    def example_expected(self, ex: A.Example, rule: A.Rule):
+        result, kind = ex.result, rule.kind
+        if kind in ("alert", "approval"):
+            if isinstance(result, tuple) and result[1] in BOOL_WORDS:
+                return BOOL_WORDS[result[1]]
+            self.error("check.type_mismatch", ex.loc, expected="true or false", found=_shown(result))
+        elif kind == "status":
+            names = [c.name for c in rule.cases]
+            if isinstance(result, tuple) and result[1] in names:
+                return result[1]
+            self.error("check.enum_value", ex.loc, value=_shown(result), field=rule.name,
+                       options=", ".join(names), suggestion=suggest(_shown(result), names))
+        elif kind in ("score", "target"):
+            if isinstance(result, A.Num):
+                return result.value
+            self.error("check.type_mismatch", ex.loc, expected="a number", found=_shown(result))
+        else:
+            self.error("check.example_kind", ex.loc, kind=kind)
+        return None
 
     # ------------------------------------------------------------------ cross-rule checks
     def check_rating_weights(self, rules):
@@ -706,6 +787,20 @@ _ARG_HELP = {
     "any": "(list where condition)", "all": "(list where condition)",
     "abs": "(number)",
 }
+
+
+def _shown(value) -> str:
+    if isinstance(value, tuple):
+        return value[1]
+    if isinstance(value, A.Num):
+        return value.text
+    if isinstance(value, A.Str):
+        return value.value
+    return "a list"
+
+
+def _tidy_number(value: Decimal):
+    return int(value) if value == value.to_integral_value() else value.normalize()
 
 
 def _pct(value: Decimal) -> str:

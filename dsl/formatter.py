@@ -16,9 +16,10 @@ from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period
 from .parser import RuleIndenter, base_type, grammar_text, parse
 from .build_ast import _number_in, _period_in
 
-_NO_SPACE_BEFORE = {"_COMMA", "_COLON", "_RPAR", "_DOT"}
-_NO_SPACE_AFTER = {"_LPAR", "_DOT", "SUB_SIGN"}
-_PUNCT = {"_COMMA": ",", "_COLON": ":", "_LPAR": "(", "_RPAR": ")", "_DOT": ".", "_EQ": "="}
+_NO_SPACE_BEFORE = {"_COMMA", "_COLON", "_RPAR", "_DOT", "_RBRACK", "_RBRACE"}
+_NO_SPACE_AFTER = {"_LPAR", "_DOT", "SUB_SIGN", "_LBRACK", "_LBRACE"}
+_PUNCT = {"_COMMA": ",", "_COLON": ":", "_LPAR": "(", "_RPAR": ")", "_DOT": ".", "_EQ": "=",
+          "_LBRACK": "[", "_RBRACK": "]", "_LBRACE": "{", "_RBRACE": "}", "_ARROW": "→"}
 _ZH_CHARS = re.compile(r"[\u4e00-\u9fff]")
 
 

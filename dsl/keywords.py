@@ -20,6 +20,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "SCHEDULE": ("schedule", "日程"),
     # clauses
     "EFFECTIVE": ("effective", "生效"),
+    "EXAMPLE": ("example", "示例"),
     "LEVEL": ("level", "级别"),
     "ON": ("on", "针对"),
     "PER": ("per", "按", "每个"),

@@ -116,6 +116,8 @@ MESSAGES.update({
     "check.bound_only_in_target": {"en": "`within ±N%` bounds belong in a target rule",
                                    "zh": "`限于 ±N%` 只能用于目标规则"},
     "parse.too_deep": {"en": "expression nested too deeply", "zh": "表达式嵌套过深"},
+    "check.example_kind": {"en": "examples are for alert, score, status, target and approval rules, not {kind}",
+                           "zh": "示例只适用于预警、积分、状态、目标和审批规则，不适用于 {kind}"},
     "check.too_complex": {"en": "rule `{rule}` nests its expressions too deeply to compile; split it with named formulas",
                           "zh": "规则「{rule}」的表达式嵌套过深，无法编译；请用命名公式拆开"},
 })

@@ -64,32 +64,57 @@ class RuleSet:
         for r in self.rules:
             self.by_form.setdefault(r.form.name, []).append(r)
         self.version = self.version or self.digest[:12]
+        self._in_force: dict = {}
 
     @property
     def schedules(self):
         return self.checked.schedules
 
-    def rule(self, name: str) -> CompiledRule | None:
-        return next((r for r in self.rules if r.name == name), None)
-
     def forms(self):
         return sorted(self.by_form)
 
+    def in_force(self, form: str, as_of: str | None = None) -> list[CompiledRule]:
+        """The rules listening to `form` on date `as_of` (ISO, default today): of each rule's
+        versions, the one with the latest effective date on or before it; in file order."""
+        as_of = as_of or _today()
+        key = (form, as_of)
+        cached = self._in_force.get(key)
+        if cached is not None:
+            return cached
+        chosen: dict[str, CompiledRule] = {}
+        for r in self.by_form.get(form, ()):
+            eff = r.rule.effective or ""
+            if eff > as_of:
+                continue
+            current = chosen.get(r.name)
+            if current is None or (current.rule.effective or "") < eff:
+                chosen[r.name] = r
+        result = [r for r in self.by_form.get(form, ()) if chosen.get(r.name) is r]
+        if len(self._in_force) < 4096:          # bounded: dates are few, forms fewer
+            self._in_force[key] = result
+        return result
+
+    def rule(self, name: str, as_of: str | None = None) -> CompiledRule | None:
+        """The version of rule `name` in force on `as_of` (default today)."""
+        as_of = as_of or _today()
+        versions = [r for r in self.rules if r.name == name and (r.rule.effective or "") <= as_of]
+        return max(versions, key=lambda r: r.rule.effective or "", default=None)
+
     def evaluate(self, form: str, facts, history=(), trace: bool = True,
                  as_of: str | None = None) -> list[Decision]:
-        """Every rule listening to `form`, in file order.  Unknown form → EvalError."""
+        """Every rule in force listening to `form`, in file order.  Unknown form → EvalError."""
         if form not in self.by_form:
             raise EvalError("eval.unknown_form", form=form)
         if not isinstance(facts, dict):
             raise EvalError("eval.bad_facts")
         if not isinstance(history, (list, tuple)) or any(not isinstance(e, dict) for e in history):
             raise EvalError("eval.bad_history")
-        out = []
-        for r in self.by_form[form]:
-            if as_of is not None and r.rule.effective and r.rule.effective > as_of:
-                continue
-            out.append(r.evaluate(facts, history, trace))
-        return out
+        return [r.evaluate(facts, history, trace) for r in self.in_force(form, as_of)]
+
+
+def _today() -> str:
+    import datetime as dt
+    return dt.date.today().isoformat()
 
 
 def read_rule_files(path: Path) -> list[tuple[str, str]]:
@@ -141,7 +166,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str) -> Rule
                                     rule.loc.line, rule.loc.column, lines[rule.loc.line - 1],
                                     len(lines[rule.loc.line - 1].rstrip())))
             continue
-        rules.append(CompiledRule(rule, form, (decide, traced), checked.nodes[rule.name],
+        rules.append(CompiledRule(rule, form, (decide, traced), checked.nodes[rule],
                                   texts[rule.loc.file], src))
     if diags:
         raise DiagnosticError(diags)

@@ -115,6 +115,77 @@ def cmd_eval(args) -> int:
     return EXIT_ERRORS if failed else EXIT_OK
 
 
+def cmd_test(args) -> int:
+    """Run rule tests (rules/tests/*.yaml) and inline examples; report, optionally coverage."""
+    from dsl.testing import Coverage, example_cases, run_case
+    from server.rule_tests import TestFileError, find_test_files, load_test_file
+    try:
+        rs = _load(args.path, args.schemas)
+    except DiagnosticError as err:
+        _print_diagnostics(err, args.lang)
+        return EXIT_ERRORS
+    cases = example_cases(rs)
+    try:
+        for path in find_test_files(Path(args.path)):
+            cases += load_test_file(path, rs)
+    except TestFileError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_ERRORS
+    coverage = Coverage(rs)
+    results = [run_case(rs, case, coverage, args.lang) for case in cases]
+    failed = [r for r in results if not r.ok]
+    report = coverage.report()
+    if args.json:
+        print(json.dumps({"passed": len(results) - len(failed), "failed": len(failed),
+                          "failures": [_failure_json(r) for r in failed],
+                          "coverage": report}, ensure_ascii=False, indent=2, default=str))
+    else:
+        for r in results:
+            if r.ok and args.verbose:
+                print(f"PASS {r.case.where} › {r.case.name}")
+            elif not r.ok:
+                _print_failure(r)
+        if args.coverage:
+            _print_coverage(report)
+        print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    below = args.min_coverage is not None and report["rules"]["percent"] < args.min_coverage
+    if below:
+        print(f"rule coverage {report['rules']['percent']}% is below --min-coverage "
+              f"{args.min_coverage}%", file=sys.stderr)
+    return EXIT_ERRORS if failed or below else EXIT_OK
+
+
+def _print_failure(r):
+    print(f"FAIL {r.case.where} › {r.case.name}")
+    if r.error:
+        print(f"    {r.error}")
+    for m in r.mismatches:
+        print(f"    {m.rule}: expected {_show(m.expected)}, got {_show(m.actual)}")
+        for line in m.explanation.splitlines():
+            print(f"      {line}")
+
+
+def _failure_json(r) -> dict:
+    return {"name": r.case.name, "where": r.case.where, "error": r.error,
+            "mismatches": [{"rule": m.rule, "expected": plain(m.expected), "actual": plain(m.actual),
+                            "explanation": m.explanation} for m in r.mismatches]}
+
+
+def _show(value) -> str:
+    return json.dumps(plain(value), ensure_ascii=False, default=str)
+
+
+def _print_coverage(report):
+    for key, label in (("rules", "rules"), ("clauses", "clauses"), ("lines", "lines"),
+                       ("conditions_both_ways", "conditions seen true and false")):
+        c = report[key]
+        print(f"coverage: {label:32} {c['hit']}/{c['total']} ({c['percent']}%)")
+    for name in report["rules_not_run"]:
+        print(f"  not run: {name}")
+    for where in report["clauses_not_run"][:20]:
+        print(f"  clause not reached: {where}")
+
+
 def cmd_demo(args) -> int:
     """Check the shipped rules, then evaluate every demo facts file beside them."""
     if cmd_check(args) != EXIT_OK:
@@ -173,6 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--as-of", dest="as_of", help="evaluate with the rules in force on this date")
     e.add_argument("--json", action="store_true", help="print decisions as JSON")
     e.set_defaults(func=cmd_eval)
+
+    t = sub.add_parser("test", help="run the rule tests (PATH/tests/*.yaml) and inline examples")
+    common(t)
+    t.add_argument("--coverage", action="store_true",
+                   help="report which rules, clauses and lines the tests exercised")
+    t.add_argument("--min-coverage", type=float, metavar="N",
+                   help="exit 1 when fewer than N%% of the rules are exercised")
+    t.add_argument("--json", action="store_true", help="print results and coverage as JSON")
+    t.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
+    t.set_defaults(func=cmd_test)
 
     d = sub.add_parser("demo", help="check the shipped rules and evaluate the demo facts")
     common(d)

@@ -1,0 +1,191 @@
+"""Rule tests: given facts (and history) → expected decisions; and what they exercised.
+
+This module is pure: it takes test cases as dicts (the CLI reads them from YAML files beside
+the rules) and the rule set; it returns results and coverage, and prints nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import ast as A
+from .decision import plain
+from .diagnostics import EvalError
+
+
+@dataclass
+class Case:
+    name: str
+    where: str                      # "rules/tests/health.yaml:12" or "rules/scoring.rules:9"
+    form: str
+    facts: dict
+    history: list = field(default_factory=list)
+    as_of: str | None = None
+    expect: dict = field(default_factory=dict)      # rule name -> value or {field: value}
+    only_rule: object = None        # for an inline example: the CompiledRule it belongs to
+
+
+@dataclass
+class Mismatch:
+    rule: str
+    expected: object
+    actual: object
+    explanation: str = ""
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    mismatches: list = field(default_factory=list)
+    error: str | None = None        # the case could not run (unknown rule, bad facts)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches and self.error is None
+
+
+class Coverage:
+    """Which rules, clauses and source lines the cases exercised."""
+
+    def __init__(self, ruleset):
+        self.rules = {id(r): r for r in ruleset.rules}
+        self.hit_rules: set = set()
+        self.hit_clauses: set = set()             # (rule id, clause index)
+        self.outcomes: dict = {}                  # (rule id, clause index) -> {True, False}
+
+    def record(self, compiled, decision):
+        if decision.error is not None:
+            return
+        rid = id(compiled)
+        self.hit_rules.add(rid)
+        by_id = {}
+        for rec in decision.trace:
+            by_id[rec[0]] = rec[-1] if len(rec) == 4 else rec[1]
+        for index, (clause, cond) in enumerate(clauses(compiled.rule)):
+            if not _evaluated(compiled.rule, clause, decision):
+                continue
+            self.hit_clauses.add((rid, index))
+            if cond is not None and cond.node_id in by_id:
+                self.outcomes.setdefault((rid, index), set()).add(by_id[cond.node_id] is True)
+
+    def report(self) -> dict:
+        rules = list(self.rules.values())
+        total_clauses = [(id(r), i, c) for r in rules for i, (c, _) in enumerate(clauses(r.rule))]
+        lines_all, lines_hit = set(), set()
+        uncovered = []
+        for rid, i, clause in total_clauses:
+            line = (clause.loc.file, clause.loc.line)
+            lines_all.add(line)
+            if (rid, i) in self.hit_clauses:
+                lines_hit.add(line)
+            else:
+                uncovered.append(f"{clause.loc.file}:{clause.loc.line}")
+        conditions = [(rid, i) for rid, i, _ in total_clauses
+                      if clauses(self.rules[rid].rule)[i][1] is not None]
+        both = sum(1 for key in conditions if self.outcomes.get(key) == {True, False})
+        return {
+            "rules": _ratio(len(self.hit_rules), len(rules)),
+            "clauses": _ratio(len(self.hit_clauses), len(total_clauses)),
+            "lines": _ratio(len(lines_hit), len(lines_all)),
+            "conditions_both_ways": _ratio(both, len(conditions)),
+            "rules_not_run": sorted(f"{r.name} ({r.rule.loc.file}:{r.rule.loc.line})"
+                                    for r in rules if id(r) not in self.hit_rules),
+            "clauses_not_run": sorted(set(uncovered), key=_file_line),
+        }
+
+
+def _file_line(where: str):
+    file, _, line = where.rpartition(":")
+    return file, int(line) if line.isdigit() else 0
+
+
+def _ratio(hit: int, total: int) -> dict:
+    return {"hit": hit, "total": total, "percent": round(100.0 * hit / total, 1) if total else 100.0}
+
+
+def clauses(rule: A.Rule) -> list:
+    """(clause node, its condition or None) for every clause a test can exercise."""
+    out = [(f, None) for f in rule.formulas]
+    if isinstance(rule, A.Alert):
+        out += [(c, c) for c in rule.conditions]
+    elif isinstance(rule, A.Score):
+        out += [(ln, ln.cond if ln.kind == "when" else None) for ln in rule.lines]
+    elif isinstance(rule, A.Status):
+        out += [(c, c.cond) for c in rule.cases]
+    elif isinstance(rule, A.Approval):
+        out += [(s, s.cond) for s in rule.steps]
+    elif isinstance(rule, A.Target):
+        out += [(rule.suggest, None)] if rule.suggest is not None else []
+    elif isinstance(rule, A.Pool):
+        out += [(x, None) for x in (rule.size, rule.by) if x is not None]
+    elif isinstance(rule, A.Split) and rule.total is not None:
+        out += [(rule.total, None)]
+    return out
+
+
+def _evaluated(rule, clause, decision) -> bool:
+    """Was this clause reached?  Every clause is, except status cases after the match."""
+    if isinstance(rule, A.Status) and isinstance(clause, A.Case):
+        names = [c.name for c in rule.cases]
+        return names.index(clause.name) <= names.index(decision.value)
+    return True
+
+
+# ---------------------------------------------------------------------- running
+def run_case(ruleset, case: Case, coverage: Coverage | None = None, lang: str = "en") -> CaseResult:
+    result = CaseResult(case)
+    if case.form not in ruleset.by_form:
+        result.error = f"no rules listen to form `{case.form}`"
+        return result
+    try:
+        if case.only_rule is not None:
+            decisions = [case.only_rule.evaluate(case.facts, case.history)]
+        else:
+            decisions = ruleset.evaluate(case.form, case.facts, case.history, as_of=case.as_of)
+    except EvalError as err:
+        result.error = err.message(lang)
+        return result
+    by_rule = {d.rule: d for d in decisions}
+    if coverage is not None:
+        for d in decisions:
+            coverage.record(d.compiled, d)
+    for rule_name, want in case.expect.items():
+        d = by_rule.get(rule_name)
+        if d is None:
+            result.mismatches.append(Mismatch(rule_name, want, "(rule not in force for this form)"))
+            continue
+        if d.error is not None:
+            result.mismatches.append(Mismatch(rule_name, want, f"error: {d.error.message(lang)}"))
+            continue
+        got = d.to_json(lang, with_trace=False)
+        if isinstance(want, dict):
+            wrong = {k: v for k, v in want.items() if not _same(got.get(k), v)}
+            if wrong:
+                result.mismatches.append(Mismatch(rule_name, wrong, {k: got.get(k) for k in wrong},
+                                                  d.explain(lang)))
+        elif not _same(got["value"], want):
+            result.mismatches.append(Mismatch(rule_name, want, got["value"], d.explain(lang)))
+    return result
+
+
+def _same(actual, expected) -> bool:
+    actual, expected = plain(actual), plain(expected)
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return actual is expected
+    if isinstance(actual, list) and isinstance(expected, list):
+        return len(actual) == len(expected) and all(_same(a, e) for a, e in zip(actual, expected))
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        return all(_same(actual.get(k), v) for k, v in expected.items())
+    if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
+        return abs(actual - expected) <= 1e-9 * max(1.0, abs(expected))
+    return actual == expected
+
+
+def example_cases(ruleset) -> list[Case]:
+    """The inline `example` lines of every rule, as cases of that rule alone."""
+    out = []
+    for r in ruleset.rules:
+        for i, ex in enumerate(r.rule.examples):
+            name = f"{r.name} example" + (f" “{ex.note}”" if ex.note else f" #{i + 1}")
+            out.append(Case(name, f"{ex.loc.file}:{ex.loc.line}", r.form.name, ex.facts,
+                            expect={r.name: ex.expected}, only_rule=r))
+    return out

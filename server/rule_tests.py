@@ -1,0 +1,93 @@
+"""Reading rule tests from YAML files beside the rules (`rules/tests/*.yaml`).
+
+A file holds `tests:`, a list of cases:
+
+    tests:
+      - name: week 5 raises the yellow alert
+        form: weekly_metrics
+        as_of: "2026-08-03"          # optional: evaluate with the rules in force that day
+        facts: {rep: east.li, …}
+        history: [{…}, {…}]          # optional: earlier periods, oldest first
+        expect:
+          健康度黄灯: true             # the decision's value …
+          转化率下滑: {value: false}   # … or fields of its JSON (matched, notify, steps, …)
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from dsl.diagnostics import suggest
+from dsl.testing import Case
+
+
+class TestFileError(Exception):
+    """A test file that cannot be used: bad YAML, unknown rule or form, wrong shape."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with exact decimals, as facts arrive from a webhook."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:float",
+                        lambda loader, node: Decimal(loader.construct_scalar(node).replace("_", "")))
+# Dates stay text (as in JSON facts), not datetime.date.
+_Loader.add_constructor("tag:yaml.org,2002:timestamp",
+                        lambda loader, node: loader.construct_scalar(node))
+
+
+def find_test_files(rules_path: Path) -> list[Path]:
+    base = rules_path if rules_path.is_dir() else rules_path.parent
+    return sorted(p for ext in ("*.yaml", "*.yml") for p in (base / "tests").glob(ext))
+
+
+def load_test_file(path: Path, ruleset) -> list[Case]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        doc = yaml.load(text, Loader=_Loader)
+        lines = _case_lines(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise TestFileError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("tests"), list):
+        raise TestFileError(f"{path}: expected a mapping with a `tests:` list")
+    rule_names = {r.name for r in ruleset.rules}
+    cases = []
+    for i, raw in enumerate(doc["tests"]):
+        where = f"{path}:{lines[i] if i < len(lines) else 1}"
+        if not isinstance(raw, dict):
+            raise TestFileError(f"{where}: each test is a mapping (name, form, facts, expect)")
+        name = str(raw.get("name") or f"test #{i + 1}")
+        form = raw.get("form")
+        if form not in ruleset.by_form:
+            hint = suggest(str(form), ruleset.by_form)
+            raise TestFileError(f"{where}: test “{name}” names unknown form `{form}`"
+                                + (f" — did you mean `{hint}`?" if hint else ""))
+        expect = raw.get("expect")
+        if not isinstance(expect, dict) or not expect:
+            raise TestFileError(f"{where}: test “{name}” needs `expect:` with rule names")
+        for rule in expect:
+            if rule not in rule_names:
+                hint = suggest(str(rule), rule_names)
+                raise TestFileError(f"{where}: test “{name}” names unknown rule `{rule}`"
+                                    + (f" — did you mean `{hint}`?" if hint else ""))
+        facts, history = raw.get("facts"), raw.get("history", [])
+        if not isinstance(facts, dict) or not isinstance(history, list):
+            raise TestFileError(f"{where}: test “{name}”: `facts` is a mapping, `history` a list")
+        as_of = raw.get("as_of")
+        cases.append(Case(name, where, form, facts, history, str(as_of) if as_of else None, expect))
+    return cases
+
+
+def _case_lines(text: str) -> list[int]:
+    """1-based line of each entry of the top-level `tests:` list."""
+    node = yaml.compose(text, Loader=_Loader)
+    if node is None or not hasattr(node, "value"):
+        return []
+    for key, value in node.value:
+        if getattr(key, "value", None) == "tests" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []

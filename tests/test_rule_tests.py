@@ -1,0 +1,87 @@
+"""`trimtab test`: rule tests beside the rules, inline examples, coverage."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from conftest import RULES, SCHEMAS
+from test_cli import trimtab
+
+
+def test_shipped_rules_pass_with_full_rule_coverage():
+    r = trimtab("test", "rules", "--min-coverage", "100", "--coverage")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "coverage: rules                            17/17 (100.0%)" in r.stdout
+    assert r.stdout.strip().endswith("0 failed")
+
+
+@pytest.fixture
+def rules_copy(tmp_path):
+    target = tmp_path / "rules"
+    shutil.copytree(RULES, target)
+    return target
+
+
+def run_test(path, *args):
+    return trimtab("test", str(path), "--schemas", str(SCHEMAS), "--lang", "en", *args)
+
+
+def test_a_wrong_expectation_fails_with_a_readable_diff(rules_copy):
+    f = rules_copy / "tests" / "monthly.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace("行为分: {value: 50, weighted: 20}",
+                                                      "行为分: {value: 60, weighted: 20}"),
+                 encoding="utf-8")
+    r = run_test(rules_copy)
+    assert r.returncode == 1
+    assert "FAIL " in r.stdout and "monthly.yaml:" in r.stdout
+    assert 'expected {"value": 60}, got {"value": 50}' in r.stdout
+    assert "行为分 = 50 points" in r.stdout          # the actual decision, explained
+    assert "1 failed" in r.stdout
+
+
+def test_a_failing_inline_example_names_its_line(rules_copy):
+    f = rules_copy / "scoring.rules"
+    f.write_text(f.read_text(encoding="utf-8").replace("→ 50", "→ 70"), encoding="utf-8")
+    r = run_test(rules_copy)
+    assert r.returncode == 1
+    assert "scoring.rules:12 › 行为分 example “seed 002”" in r.stdout
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("健康度黄灯: false", "健康度黄灯灯: false", "names unknown rule `健康度黄灯灯` — did you mean `健康度黄灯`?"),
+    ("form: kr_progress\n    facts: *kr\n", "form: kr_progres\n    facts: *kr\n",
+     "names unknown form `kr_progres` — did you mean `kr_progress`?"),
+])
+def test_unknown_rule_or_form_in_a_test_file(rules_copy, old, new, message):
+    name = "weekly.yaml" if "健康度黄灯" in old else "monthly.yaml"
+    f = rules_copy / "tests" / name
+    text = f.read_text(encoding="utf-8")
+    assert old in text
+    f.write_text(text.replace(old, new, 1), encoding="utf-8")
+    r = run_test(rules_copy)
+    assert r.returncode == 1
+    assert message in r.stderr and f"{name}:" in r.stderr
+
+
+def test_broken_yaml_is_a_located_error(rules_copy):
+    (rules_copy / "tests" / "broken.yaml").write_text("tests:\n  - name: x\n   form: [\n",
+                                                      encoding="utf-8")
+    r = run_test(rules_copy)
+    assert r.returncode == 1 and "broken.yaml:" in r.stderr and "not valid YAML" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_min_coverage_fails_when_rules_are_untested(rules_copy):
+    shutil.rmtree(rules_copy / "tests")
+    r = run_test(rules_copy, "--min-coverage", "100")
+    assert r.returncode == 1
+    assert "below --min-coverage 100" in r.stderr
+
+
+def test_json_output(rules_copy):
+    r = run_test(rules_copy, "--json")
+    doc = json.loads(r.stdout)
+    assert doc["failed"] == 0 and doc["passed"] >= 30
+    assert doc["coverage"]["rules"]["percent"] == 100.0
