@@ -52,6 +52,16 @@ class _Names(list):
     loc: A.Loc = None
 
 
+class _Fields(dict):
+    """Example fields that remember where they stood."""
+    loc: A.Loc = None
+
+
+class _Items(list):
+    """Example list items that remember where they stood."""
+    loc: A.Loc = None
+
+
 def _tokens(children, *types):
     return [c for c in children if isinstance(c, Token) and base_type(c.type) in types]
 
@@ -195,10 +205,12 @@ class _Builder(Transformer):
         return A.Example(_unquote(note[0]) if note else None, fields, result, self._span(children))
 
     def example_fields(self, children):
-        return dict(children)
+        fields = _Fields((name, value) for name, value, _loc in children)
+        fields.loc = self._span([loc for _n, _v, loc in children])
+        return fields
 
     def example_field(self, children):
-        return (str(children[0]), children[1])
+        return (str(children[0]), children[1], self._span(children))
 
     def negative(self, children):
         num = children[-1]
@@ -208,10 +220,12 @@ class _Builder(Transformer):
         return num
 
     def word(self, children):
-        return ("word", str(children[0]))
+        return ("word", str(children[0]), self._loc(children[0]))
 
     def items(self, children):
-        return [c for c in children if isinstance(c, dict)]
+        items = _Items(c for c in children if isinstance(c, dict))
+        items.loc = self._span(children) if children else None
+        return items
 
     def example_item(self, children):
         return children[0]

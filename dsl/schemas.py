@@ -74,28 +74,46 @@ def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
     return ft
 
 
-def load_schema(path: Path) -> FormSchema:
-    raw = json.loads(path.read_text(encoding="utf-8"))
+def parse_schema(name: str, text: str) -> FormSchema:
+    raw = json.loads(text)
+    if not isinstance(raw, dict):
+        raise ValueError("a form schema is a JSON object")
     req = set(raw.get("required", []))
-    fields = {n: _field(n, s, n in req, path.stem) for n, s in raw.get("properties", {}).items()}
+    fields = {n: _field(n, s, n in req, name) for n, s in raw.get("properties", {}).items()}
     period = raw.get("x-period")
     if period is not None and period not in PERIODS:
         raise ValueError(f"x-period must be one of {', '.join(PERIODS)}")
     subjects = raw.get("x-subject", [])
     if isinstance(subjects, str):
         subjects = [subjects]
-    return FormSchema(path.stem, fields, period, list(subjects), raw.get("x-date-field"), raw)
+    return FormSchema(name, fields, period, list(subjects), raw.get("x-date-field"), raw)
+
+
+def load_schema(path: Path) -> FormSchema:
+    return parse_schema(path.stem, path.read_text(encoding="utf-8"))
+
+
+def schemas_from_texts(files: list[tuple[str, str]]) -> dict[str, FormSchema]:
+    """Form schemas from (path, text) pairs, e.g. read from a git revision."""
+    schemas, problems = {}, []
+    for path, text in sorted(files):
+        name = Path(path).stem
+        try:
+            schemas[name] = parse_schema(name, text)
+        except (ValueError, AttributeError, TypeError) as err:
+            problems.append(Diagnostic("load.bad_schema", {"path": path, "detail": str(err)}, path))
+    if problems:
+        raise DiagnosticError(problems)
+    return schemas
 
 
 def load_schemas(directory: Path) -> dict[str, FormSchema]:
     """Every form schema in `directory`; a broken one is a `load.bad_schema` diagnostic."""
-    schemas, problems = {}, []
+    files = []
     for path in sorted(Path(directory).glob("*.json")):
         try:
-            schemas[path.stem] = load_schema(path)
-        except (ValueError, OSError) as err:    # json.JSONDecodeError is a ValueError
-            problems.append(Diagnostic("load.bad_schema", {"path": str(path), "detail": str(err)},
-                                       str(path)))
-    if problems:
-        raise DiagnosticError(problems)
-    return schemas
+            files.append((str(path), path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as err:
+            raise DiagnosticError([Diagnostic("load.bad_schema", {"path": str(path),
+                                                                  "detail": str(err)}, str(path))]) from None
+    return schemas_from_texts(files)

@@ -23,9 +23,28 @@ def _print_diagnostics(err: DiagnosticError, lang: str, as_json: bool = False):
     print(f"{n} problem(s)" if lang == "en" else f"共 {n} 个问题", file=sys.stderr)
 
 
-def _load(path, schemas):
+def _load(path, schemas, rev=None):
+    """The rule set at PATH: from disk, or from git at `rev` (VersionError, DiagnosticError)."""
+    if rev:
+        from server.versions import load_revision
+        return load_revision(path, rev, schemas)
     from dsl.ruleset import default_schemas_dir, load
     return load(path, schemas or default_schemas_dir(path))
+
+
+def _load_or_report(args, rev=None):
+    """The rule set, or None after printing why it could not be loaded."""
+    from server.versions import VersionError
+    rev = rev if rev is not None else getattr(args, "rev", None)
+    try:
+        return _load(args.path, args.schemas, rev)
+    except VersionError as err:
+        print(f"trimtab: {err}", file=sys.stderr)
+    except DiagnosticError as err:
+        if rev:
+            print(f"revision {rev} does not load:", file=sys.stderr)
+        _print_diagnostics(err, args.lang)
+    return None
 
 
 def read_json(path: str):
@@ -36,11 +55,19 @@ def read_json(path: str):
 
 # ---------------------------------------------------------------------- commands
 def cmd_check(args) -> int:
-    try:
-        rs = _load(args.path, args.schemas)
-    except DiagnosticError as err:
-        _print_diagnostics(err, args.lang, args.json)
-        return EXIT_ERRORS
+    if args.json:
+        try:
+            rs = _load(args.path, args.schemas, args.rev)
+        except DiagnosticError as err:
+            _print_diagnostics(err, args.lang, True)
+            return EXIT_ERRORS
+        except Exception as err:          # VersionError: reported below like any other
+            print(f"trimtab: {err}", file=sys.stderr)
+            return EXIT_ERRORS
+    else:
+        rs = _load_or_report(args)
+        if rs is None:
+            return EXIT_ERRORS
     if args.json:
         print(json.dumps({"ok": True, "rules": len(rs.rules), "schedules": len(rs.schedules),
                           "version": rs.version}, ensure_ascii=False))
@@ -48,6 +75,8 @@ def cmd_check(args) -> int:
         msg = (f"ok: {len(rs.rules)} rules, {len(rs.schedules)} schedules, forms {', '.join(rs.forms())}"
                if args.lang == "en" else
                f"通过：{len(rs.rules)} 条规则，{len(rs.schedules)} 个日程，表单 {', '.join(rs.forms())}")
+        if args.rev:
+            msg += f" (version {rs.version})" if args.lang == "en" else f"（版本 {rs.version}）"
         print(msg)
     return EXIT_OK
 
@@ -83,10 +112,8 @@ def cmd_fmt(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    try:
-        rs = _load(args.path, args.schemas)
-    except DiagnosticError as err:
-        _print_diagnostics(err, args.lang)
+    rs = _load_or_report(args)
+    if rs is None:
         return EXIT_ERRORS
     try:
         facts = read_json(args.facts)
@@ -119,10 +146,8 @@ def cmd_test(args) -> int:
     """Run rule tests (rules/tests/*.yaml) and inline examples; report, optionally coverage."""
     from dsl.testing import Coverage, example_cases, run_case
     from server.rule_tests import TestFileError, find_test_files, load_test_file
-    try:
-        rs = _load(args.path, args.schemas)
-    except DiagnosticError as err:
-        _print_diagnostics(err, args.lang)
+    rs = _load_or_report(args)
+    if rs is None:
         return EXIT_ERRORS
     cases = example_cases(rs)
     try:
@@ -186,6 +211,104 @@ def _print_coverage(report):
         print(f"  clause not reached: {where}")
 
 
+def cmd_diff(args) -> int:
+    """What changed between two revisions, in plain words."""
+    from dsl.diff import diff
+    old = _load_or_report(args, args.rev1)
+    new = _load_or_report(args, args.rev2) if old is not None else None
+    if old is None or new is None:
+        return EXIT_ERRORS
+    changes = diff(old, new)
+    if args.json:
+        print(json.dumps({"old_version": old.version, "new_version": new.version,
+                          "changes": [c.to_json(args.lang) for c in changes]},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(f"{args.rev1} ({old.version[:12]}) → {args.rev2} ({new.version[:12]}): "
+              f"{len(changes)} change(s)")
+        for c in changes:
+            print(f"  {c.words(args.lang)}")
+    return EXIT_OK
+
+
+def read_records(path: str):
+    """Facts records from JSON Lines (one object a line) or a JSON array, exact decimals."""
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        records = json.loads(text, parse_float=Decimal)
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line, parse_float=Decimal))
+                except ValueError as err:
+                    raise ValueError(f"{path}:{number}: {err}") from None
+    if not isinstance(records, list) or any(not isinstance(r, dict) for r in records):
+        raise ValueError(f"{path}: expected JSON objects with `form` and `facts`")
+    return records
+
+
+class _Progress:
+    """A one-line progress bar on stderr for long replays."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled = total, enabled and total >= 1000
+
+    def __call__(self, done: int):
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / max(self.total, 1))
+        end = "\n" if done >= self.total else ""
+        print(f"\rreplaying [{'#' * filled}{'.' * (width - filled)}] {done:,}/{self.total:,}",
+              end=end, file=sys.stderr, flush=True)
+
+
+def cmd_replay(args) -> int:
+    """Recorded facts through two revisions: the decisions that change."""
+    from dsl.replay import replay
+    try:
+        records = read_records(args.facts)
+    except (OSError, ValueError) as err:
+        print(f"cannot read facts: {err}", file=sys.stderr)
+        return EXIT_ERRORS
+    old = _load_or_report(args, args.rev1)
+    new = _load_or_report(args, args.rev2) if old is not None else None
+    if old is None or new is None:
+        return EXIT_ERRORS
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    report = replay(old, new, records, examples=args.examples, group_by=args.group_by,
+                    progress=_Progress(len(records), show),
+                    progress_every=max(1, len(records) // 100))
+    if args.json:
+        print(json.dumps(report.to_json(old, new, args.lang), ensure_ascii=False, indent=2,
+                         default=str))
+        return EXIT_OK
+    print(f"{args.rev1} ({old.version[:12]}) → {args.rev2} ({new.version[:12]})")
+    print(f"{report.records:,} records, {report.decisions:,} decisions compared, "
+          f"{report.changed:,} changed")
+    for rule, n in report.by_rule.most_common():
+        print(f"  {rule}: {n:,}")
+    if report.by_group:
+        print("by " + (args.group_by or "team/region") + ":")
+        for group, n in report.by_group.most_common(20):
+            print(f"  {group}: {n:,}")
+    for (rule, a, b), n in report.by_transition.most_common(20):
+        print(f"  {rule}: {a} → {b} × {n:,}")
+    for skipped, n in report.skipped.items():
+        print(f"skipped {n:,} record(s): {skipped}", file=sys.stderr)
+    for i, ex in enumerate(report.examples, 1):
+        data = report.example_json(ex, old, new, args.lang)
+        print(f"\nexample {i}: record {ex.index}, {ex.rule} ({ex.group}): {data['old']} → {data['new']}")
+        for key, label in (("old_trace", args.rev1), ("new_trace", args.rev2)):
+            print(f"  {label}:")
+            for line in data.get(key, []):
+                print(f"    {line}")
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     """Check the shipped rules, then evaluate every demo facts file beside them."""
     if cmd_check(args) != EXIT_OK:
@@ -222,9 +345,15 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--lang", choices=("zh", "en"), default=None,
                         help="language of messages and traces (default: from the locale)")
 
+    def revision(sp):
+        sp.add_argument("--rev", metavar="REV",
+                        help="load the rules from git at REV (commit, branch, tag; WORKTREE = "
+                             "the files on disk, versioned by HEAD plus a content hash if dirty)")
+
     c = sub.add_parser("check", help="parse and check rule files against the form schemas")
     common(c)
     c.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    revision(c)
     c.set_defaults(func=cmd_check)
 
     f = sub.add_parser("fmt", help="print rule files in canonical layout")
@@ -243,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--rule", help="show only this rule's decision")
     e.add_argument("--as-of", dest="as_of", help="evaluate with the rules in force on this date")
     e.add_argument("--json", action="store_true", help="print decisions as JSON")
+    revision(e)
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser("test", help="run the rule tests (PATH/tests/*.yaml) and inline examples")
@@ -253,11 +383,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when fewer than N%% of the rules are exercised")
     t.add_argument("--json", action="store_true", help="print results and coverage as JSON")
     t.add_argument("-v", "--verbose", action="store_true", help="list passing tests too")
+    revision(t)
     t.set_defaults(func=cmd_test)
+
+    df = sub.add_parser("diff", help="what changed between two revisions, in plain words")
+    df.add_argument("rev1", metavar="REV1")
+    df.add_argument("rev2", metavar="REV2", help="a revision, or WORKTREE")
+    common(df)
+    df.add_argument("--json", action="store_true", help="print the changes as JSON")
+    df.set_defaults(func=cmd_diff)
+
+    rp = sub.add_parser("replay", help="run recorded facts through two revisions; report what changes")
+    rp.add_argument("rev1", metavar="REV1")
+    rp.add_argument("rev2", metavar="REV2", help="a revision, or WORKTREE")
+    common(rp)
+    rp.add_argument("--facts", required=True,
+                    help="JSON Lines (or a JSON array) of {form, facts[, history, as_of]}, in time order")
+    rp.add_argument("--examples", type=int, default=5, metavar="N",
+                    help="show the first N changed decisions with both traces (default 5)")
+    rp.add_argument("--group-by", metavar="FIELD", help="count changes per this fact field "
+                    "(default: team, else region, else the subject)")
+    rp.add_argument("--json", action="store_true", help="print the report as JSON (for a PR comment)")
+    rp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress bar on stderr (default: when stderr is a terminal)")
+    rp.set_defaults(func=cmd_replay)
 
     d = sub.add_parser("demo", help="check the shipped rules and evaluate the demo facts")
     common(d)
-    d.set_defaults(func=cmd_demo, json=False)
+    d.set_defaults(func=cmd_demo, json=False, rev=None)
     return p
 
 

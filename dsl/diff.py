@@ -1,0 +1,295 @@
+"""What changed between two rule sets, in words an HRBP reads.
+
+    健康度黄灯: threshold of `pipeline_coverage < 75%` 75% → 70%
+    目标变更: step sales_director added (when abs(change) > 15%)
+
+Each declaration is cut into clauses with a key (the case name, the step's role, the
+weight's field, …).  Clauses whose meaning is equal are unchanged; the rest are added,
+removed, or — when a removed and an added clause share a key — changed, and a change that
+only moves numbers is told as those numbers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import ast as A
+from .checker import canon
+
+
+@dataclass
+class Change:
+    rule: str
+    what: str                   # added | removed | changed | rule_added | rule_removed
+    clause: str                 # a label: "condition", "step", "threshold", …
+    old: str | None
+    new: str | None
+    file: str | None = None
+    line: int | None = None
+    context: str | None = None  # for a threshold: the clause it sits in
+
+    def words(self, lang: str = "en") -> str:
+        label = _LABELS[lang].get(self.clause, self.clause)
+        if self.what == "rule_added":
+            return _w(lang, f"{self.rule}: new {label}", f"{self.rule}：新增{label}")
+        if self.what == "rule_removed":
+            return _w(lang, f"{self.rule}: {label} removed", f"{self.rule}：删除{label}")
+        if self.what == "added":
+            return _w(lang, f"{self.rule}: {label} added: {self.new}", f"{self.rule}：新增{label} {self.new}")
+        if self.what == "removed":
+            return _w(lang, f"{self.rule}: {label} removed: {self.old}", f"{self.rule}：删除{label} {self.old}")
+        if self.clause == "threshold":
+            return _w(lang, f"{self.rule}: threshold of {self.context} {self.old} → {self.new}",
+                      f"{self.rule}：{self.context} 的阈值 {self.old} → {self.new}")
+        return f"{self.rule}: {label} {self.old} → {self.new}" if lang == "en" else \
+            f"{self.rule}：{label} {self.old} → {self.new}"
+
+    def to_json(self, lang: str = "en") -> dict:
+        return {"rule": self.rule, "what": self.what, "clause": self.clause, "old": self.old,
+                "new": self.new, "context": self.context, "file": self.file, "line": self.line,
+                "text": self.words(lang)}
+
+
+def _w(lang, en, zh):
+    return zh if lang == "zh" else en
+
+
+_LABELS = {
+    "en": {"condition": "condition", "step": "step", "countersign": "countersign",
+           "line": "points line", "case": "case", "formula": "formula", "weight": "weight",
+           "notify": "recipients", "message": "message", "level": "level", "at_least": "needed",
+           "on": "form", "effective": "effective date", "total": "total cap", "counts": "rating weight",
+           "suggest": "suggestion", "range": "range", "divide": "split of", "adjust": "adjustment band",
+           "size": "pool size", "share": "sharing", "limit": "change limit", "cycle": "cycle",
+           "require": "required fields", "timing": "timing", "action": "action", "example": "example",
+           "reference": "reference value", "role": "role", "threshold": "threshold",
+           "alert": "alert", "score": "score", "status": "status", "target": "target",
+           "split": "split", "pool": "pool", "approval": "approval", "schedule": "schedule"},
+    "zh": {"condition": "条件", "step": "审批步骤", "countersign": "会签", "line": "积分项",
+           "case": "状态", "formula": "公式", "weight": "权重", "notify": "通知对象",
+           "message": "提示语", "level": "级别", "at_least": "需满足项数", "on": "表单",
+           "effective": "生效日期", "total": "总分上限", "counts": "计入权重", "suggest": "建议值",
+           "range": "区间", "divide": "拆分对象", "adjust": "调整幅度", "size": "奖池规模",
+           "share": "分配方式", "limit": "变更次数上限", "cycle": "周期", "require": "必填项",
+           "timing": "时间", "action": "动作", "example": "示例", "reference": "参照值",
+           "role": "角色", "threshold": "阈值", "alert": "预警", "score": "积分",
+           "status": "状态", "target": "目标", "split": "拆分", "pool": "激励池",
+           "approval": "审批", "schedule": "日程"},
+}
+
+
+# ---------------------------------------------------------------------- clauses of a decl
+@dataclass
+class _Clause:
+    label: str
+    key: str                    # what pairs an old and a new clause into a "change"
+    meaning: str                # language-free; equal meaning = unchanged
+    text: str                   # what a person reads
+    node: object = None         # the AST node, for number-only changes
+    line: int | None = None
+
+
+def _text(node, lines) -> str:
+    loc = getattr(node, "loc", None)
+    if loc is None or not loc.line or loc.line > len(lines):
+        return canon(node) if isinstance(node, A.Expr) else str(node)
+    src = lines[loc.line - 1]
+    piece = src[loc.column - 1: loc.end_column - 1] if loc.end_line == loc.line else src[loc.column - 1:]
+    return "`" + re.sub(r"\s+", " ", piece.split("#")[0]).strip() + "`"
+
+
+def _clauses(decl, lines) -> list[_Clause]:   # noqa: C901 — one branch per declaration kind
+    out: list[_Clause] = []
+
+    def add(label, key, meaning, node=None, text=None):
+        out.append(_Clause(label, key, meaning, text if text is not None else _text(node, lines),
+                           node, getattr(getattr(node, "loc", None), "line", None)))
+
+    if isinstance(decl, A.Reference):
+        for name, num in decl.items.items():
+            add("reference", name, canon(num), num, f"{decl.name}.{name} = {num.text}")
+        return out
+    if isinstance(decl, A.RoleDecl):
+        add("role", decl.name, repr(decl.label), text=decl.label or decl.name)
+        return out
+    if isinstance(decl, A.Schedule):
+        t = decl.timing
+        add("timing", "timing", repr((t.kind, t.weekday, t.time, t.every, canon(t.lead) if t.lead else None,
+                                      t.event)), t)
+        for a in decl.actions:
+            add("action", f"{a.kind} {a.what}", repr((a.kind, a.what, a.to)), a)
+        return out
+    rule = decl
+    if rule.on is not None:
+        add("on", "on", repr((rule.on.form, rule.on.subject, rule.on.period)), rule.on)
+    add("effective", "effective", repr(rule.effective), text=rule.effective or "-")
+    for f in rule.formulas:
+        add("formula", f.name, canon(f.expr) + (f" ±{f.bound.band}" if f.bound else ""), f)
+    for ex in rule.examples:
+        add("example", ex.note or repr(sorted(ex.fields)), repr(A.structure(ex)), ex)
+    if isinstance(rule, A.Alert):
+        add("level", "level", rule.level, text=rule.level)
+        add("at_least", "at_least", repr(rule.at_least), text=str(rule.at_least or 1))
+        for c in rule.conditions:
+            add("condition", _anchor(c), canon(c), c)
+        add("notify", "notify", repr(sorted(rule.notify)), text=", ".join(rule.notify))
+        add("message", "message", repr(rule.message), text=f'"{rule.message or ""}"')
+    elif isinstance(rule, A.Score):
+        for ln in rule.lines:
+            key = f"{ln.kind} {ln.field.dotted if ln.field else ''}{ln.item or ''}{_anchor(ln.cond) if ln.cond else ''}"
+            add("line", key, repr(A.structure(ln)), ln)
+        add("total", "total", repr((rule.total_max, rule.total_min)), text=f"{rule.total_min} – {rule.total_max}")
+        add("counts", "counts", repr((rule.weight, rule.rating)),
+            text=f"{_pct(rule.weight or 0)} → {rule.rating}")
+    elif isinstance(rule, A.Status):
+        for c in rule.cases:
+            add("case", c.name, canon(c.cond) if c.cond else "otherwise", c)
+    elif isinstance(rule, A.Target):
+        add("suggest", "suggest", canon(rule.suggest) if rule.suggest else "", rule.suggest)
+        add("range", "range", repr(rule.range_band), text=f"±{_pct(rule.range_band or 0)}")
+    elif isinstance(rule, A.Split):
+        add("divide", "divide", repr((rule.total.dotted if rule.total else None, rule.across)),
+            text=f"{rule.total.dotted if rule.total else ''} → {rule.across}")
+        for name, share, loc in rule.weights:
+            add("weight", name, repr(share), text=f"{name} {_pct(share)}")
+        add("adjust", "adjust", repr((rule.adjust_band, rule.reason_field)),
+            text=f"±{_pct(rule.adjust_band or 0)}")
+    elif isinstance(rule, A.Pool):
+        add("size", "size", canon(rule.size) if rule.size else "", rule.size)
+        add("share", "share", repr((rule.among, canon(rule.by) if rule.by else "")), rule.by)
+    elif isinstance(rule, A.Approval):
+        add("limit", "limit", repr((rule.limit, rule.limit_message)), text=str(rule.limit))
+        add("cycle", "cycle", repr(rule.cycle), text=" ".join(str(x) for x in rule.cycle or ()))
+        add("require", "require", repr(sorted(rule.require)), text=", ".join(rule.require))
+        for s in rule.steps:
+            label = "countersign" if s.countersign else "step"
+            meaning = repr((s.roles, canon(s.cond) if s.cond else None))
+            text = "+".join(s.roles) + (f" (when {_text(s.cond, lines)})" if s.cond else "")
+            add(label, "+".join(s.roles), meaning, s, text)
+    return out
+
+
+def _pct(value) -> str:
+    from decimal import Decimal
+    return f"{(Decimal(value) * 100).normalize():f}%"
+
+
+def _anchor(node) -> str:
+    """What a condition is about: its leftmost name (`pipeline_coverage < 75%` → pipeline_coverage)."""
+    while True:
+        if isinstance(node, A.Compare):
+            node = node.left
+        elif isinstance(node, A.BoolOp):
+            node = node.items[0]
+        elif isinstance(node, (A.Not, A.Neg)):
+            node = node.operand
+        elif isinstance(node, A.Binary):
+            node = node.left
+        elif isinstance(node, A.PercentOf):
+            node = node.operand
+        elif isinstance(node, A.Call):
+            node = node.args[0] if node.args else None
+            if node is None:
+                return "?"
+        elif isinstance(node, A.Ref):
+            return node.dotted
+        else:
+            return canon(node)
+
+
+def _numbers_only(old, new):
+    """[(old number text, new number text)] when two nodes differ in numbers alone."""
+    if old is None or new is None:
+        return None
+    a, b = A.structure(old), A.structure(new)
+    found = []
+
+    def walk(x, y):
+        if isinstance(x, dict) and isinstance(y, dict):
+            if x.get("_") == "Num" and y.get("_") == "Num":
+                if x["value"] != y["value"] or x["unit"] != y["unit"]:
+                    found.append((x, y))
+                return True
+            return x.keys() == y.keys() and all(walk(x[k], y[k]) for k in x)
+        if isinstance(x, list) and isinstance(y, list):
+            return len(x) == len(y) and all(walk(i, j) for i, j in zip(x, y))
+        return x == y
+    if not walk(a, b) or not found:
+        return None
+    return [(_num_text(x), _num_text(y)) for x, y in found]
+
+
+def _num_text(num: dict) -> str:
+    value, unit = num["value"], num["unit"]
+    from .units import UNITS
+    if unit:
+        shown = value / UNITS[unit][1]
+        suffix = {"percent": "%", "hour": "h", "day": " days", "week": " weeks", "month": " months",
+                  "yuan": "元", "wan": "万"}[unit]
+        return f"{shown.normalize() if hasattr(shown, 'normalize') else shown:f}{suffix}" \
+            if hasattr(shown, "normalize") else f"{shown}{suffix}"
+    return str(value)
+
+
+# ---------------------------------------------------------------------- the diff
+def diff(old_set, new_set) -> list[Change]:
+    """Changes from `old_set` to `new_set` (each a RuleSet or a CheckedRuleSet)."""
+    old_decls, new_decls = _decls(old_set), _decls(new_set)
+    changes: list[Change] = []
+    for key in list(old_decls) + [k for k in new_decls if k not in old_decls]:
+        o, n = old_decls.get(key), new_decls.get(key)
+        name, kind = key[0], _kind(o or n)
+        if o is None:
+            changes.append(Change(name, "rule_added", kind, None, None, n[0].loc.file, n[0].loc.line))
+        elif n is None:
+            changes.append(Change(name, "rule_removed", kind, None, None, o[0].loc.file, o[0].loc.line))
+        else:
+            changes += _diff_decl(name, o, n)
+    return changes
+
+
+def _kind(entry) -> str:
+    decl = entry[0]
+    if isinstance(decl, A.Rule):
+        return decl.kind
+    return {A.Reference: "reference", A.RoleDecl: "role", A.Schedule: "schedule"}[type(decl)]
+
+
+def _decls(ruleset) -> dict:
+    checked = getattr(ruleset, "checked", ruleset)
+    out = {}
+    for f in checked.files:
+        lines = f.text.splitlines()
+        for d in f.decls:
+            out[(d.name, type(d).__name__, getattr(d, "effective", None))] = (d, lines)
+    return out
+
+
+def _diff_decl(name, old, new) -> list[Change]:
+    (od, olines), (nd, nlines) = old, new
+    a, b = _clauses(od, olines), _clauses(nd, nlines)
+    b_meanings = [c.meaning for c in b]
+    a_meanings = [c.meaning for c in a]
+    removed = [c for c in a if c.meaning not in b_meanings or _count(a, c) > _count(b, c)]
+    added = [c for c in b if c.meaning not in a_meanings or _count(b, c) > _count(a, c)]
+    out = []
+    for c in list(removed):
+        partner = next((x for x in added if x.label == c.label and x.key == c.key), None)
+        if partner is None:
+            continue
+        removed.remove(c)
+        added.remove(partner)
+        numbers = _numbers_only(c.node, partner.node)
+        if numbers:
+            for old_n, new_n in numbers:
+                out.append(Change(name, "changed", "threshold", old_n, new_n, nd.loc.file,
+                                  partner.line, context=c.text))
+        else:
+            out.append(Change(name, "changed", c.label, c.text, partner.text, nd.loc.file, partner.line))
+    out += [Change(name, "removed", c.label, c.text, None, od.loc.file, c.line) for c in removed]
+    out += [Change(name, "added", c.label, None, c.text, nd.loc.file, c.line) for c in added]
+    return out
+
+
+def _count(clauses, c) -> int:
+    return sum(1 for x in clauses if x.meaning == c.meaning)

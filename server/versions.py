@@ -1,0 +1,171 @@
+"""Rule-set versions from git.
+
+A rule set is the `rules/` directory (with `form_schemas/`) of a git repository at a
+revision. Its version is the commit id; loading the working tree instead gives the HEAD
+commit id plus `+dirty.<content hash>` when rules or schemas differ from HEAD.
+
+We drive the git command line (`git rev-parse`, `ls-tree`, `cat-file --batch`, `status`)
+through subprocess: git is on every machine that holds a rules repository, it reads exactly
+what the user's own git sees, and it adds no library to install.
+
+Loading is all or nothing: files are read, parsed, checked and compiled before anyone can
+use the result; `ActiveRuleSet.activate` swaps only a fully loaded set in.
+"""
+from __future__ import annotations
+
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsl.diagnostics import DiagnosticError
+from dsl.ruleset import RuleSet, load_sources
+from dsl.schemas import schemas_from_texts
+
+WORKTREE = "WORKTREE"          # the revision name that means "the files as they are on disk"
+GIT_TIMEOUT_S = 60
+
+
+class VersionError(Exception):
+    """A revision that cannot be read: not a repository, unknown revision, no rules there."""
+
+    def __init__(self, code: str, message: str):
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Source:
+    repo: Path                 # repository root
+    rules: str                 # rules directory, relative to the root (posix)
+    schemas: str               # schemas directory, relative to the root
+
+
+def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
+    try:
+        proc = subprocess.run(["git", "-C", str(repo), *args], input=data, capture_output=True,
+                              timeout=GIT_TIMEOUT_S, check=False)
+    except FileNotFoundError:
+        raise VersionError("git.missing", "the git command is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise VersionError("git.timeout", f"git {args[0]} took longer than {GIT_TIMEOUT_S} s") from None
+    if proc.returncode != 0:
+        raise VersionError("git.failed", proc.stderr.decode("utf-8", "replace").strip()
+                           or f"git {args[0]} failed")
+    return proc.stdout
+
+
+def locate(rules_path, schemas_path=None) -> Source:
+    """The repository holding `rules_path`, and where rules and schemas sit in it."""
+    rules = Path(rules_path).resolve()
+    start = rules if rules.is_dir() else rules.parent
+    if not start.exists():
+        raise VersionError("git.no_path", f"{rules_path} does not exist")
+    try:
+        top = _git(start, "rev-parse", "--show-toplevel").decode().strip()
+    except VersionError:
+        raise VersionError("git.not_a_repository",
+                           f"{rules_path} is not inside a git repository") from None
+    root = Path(top).resolve()
+    schemas = Path(schemas_path).resolve() if schemas_path else (root / "form_schemas")
+    try:
+        return Source(root, rules.relative_to(root).as_posix(), schemas.relative_to(root).as_posix())
+    except ValueError:
+        raise VersionError("git.outside", f"{schemas} is outside the repository {root}") from None
+
+
+def resolve(source: Source, rev: str) -> str:
+    """The full commit id of `rev`, or a clear error."""
+    try:
+        return _git(source.repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
+    except VersionError:
+        raise VersionError("git.unknown_revision",
+                           f"unknown revision `{rev}` in {source.repo}") from None
+
+
+def read_tree(source: Source, commit: str, prefix: str, suffixes: tuple) -> list[tuple[str, str]]:
+    """(path, text) of the files under `prefix` at `commit` ending in one of `suffixes`."""
+    listing = _git(source.repo, "ls-tree", "-r", "-z", "--name-only", commit, "--", prefix)
+    paths = [p for p in listing.decode("utf-8").split("\0")
+             if p and p.endswith(suffixes)]
+    if not paths:
+        return []
+    out = _git(source.repo, "cat-file", "--batch",
+               data="".join(f"{commit}:{p}\n" for p in paths).encode("utf-8"))
+    files, pos = [], 0
+    for path in paths:
+        header_end = out.index(b"\n", pos)
+        size = int(out[pos:header_end].split()[2])
+        body = out[header_end + 1: header_end + 1 + size]
+        pos = header_end + 1 + size + 1
+        try:
+            files.append((path, body.decode("utf-8")))
+        except UnicodeDecodeError:
+            raise VersionError("git.bad_encoding", f"{commit[:12]}:{path} is not UTF-8 text") from None
+    return files
+
+
+def is_dirty(source: Source) -> bool:
+    out = _git(source.repo, "status", "--porcelain", "--untracked-files=all", "--",
+               source.rules, source.schemas)
+    return bool(out.strip())
+
+
+def load_revision(rules_path="rules", rev: str = WORKTREE, schemas_path=None) -> RuleSet:
+    """Load, check and compile the rule set at `rev` (a commit, branch or tag; WORKTREE for
+    the files on disk).  Raises VersionError or DiagnosticError; never returns half a set."""
+    source = locate(rules_path, schemas_path)
+    if rev == WORKTREE:
+        return _load_worktree(source)
+    commit = resolve(source, rev)
+    rules = read_tree(source, commit, source.rules, (".rules",))
+    if not rules:
+        raise VersionError("git.no_rules", f"no *.rules under {source.rules}/ at {rev} ({commit[:12]})")
+    schemas = schemas_from_texts(read_tree(source, commit, source.schemas, (".json",)))
+    ruleset = load_sources(rules, schemas)
+    ruleset.version = commit
+    return ruleset
+
+
+def _load_worktree(source: Source) -> RuleSet:
+    from dsl.ruleset import read_rule_files
+    from dsl.schemas import load_schemas
+    rules_dir = source.repo / source.rules
+    sources = [(Path(p).relative_to(source.repo).as_posix(), text)
+               for p, text in read_rule_files(rules_dir)]
+    ruleset = load_sources(sources, load_schemas(source.repo / source.schemas))
+    head = resolve(source, "HEAD") if _has_commits(source) else "0" * 40
+    ruleset.version = f"{head}+dirty.{ruleset.digest[:12]}" if is_dirty(source) else head
+    return ruleset
+
+
+def _has_commits(source: Source) -> bool:
+    try:
+        _git(source.repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        return True
+    except VersionError:
+        return False
+
+
+class ActiveRuleSet:
+    """The rule set in use, swapped atomically: a revision that fails to load never
+    replaces the one that serves."""
+
+    def __init__(self, ruleset: RuleSet | None = None):
+        self._lock = threading.Lock()
+        self._current = ruleset
+
+    @property
+    def current(self) -> RuleSet | None:
+        return self._current            # one reference read: atomic under the GIL
+
+    def activate(self, rules_path="rules", rev: str = WORKTREE, schemas_path=None) -> RuleSet:
+        """Load `rev` fully, then swap it in.  On any error the current set stays."""
+        with self._lock:                # one reload at a time; readers never wait
+            ruleset = load_revision(rules_path, rev, schemas_path)
+            self._current = ruleset
+            return ruleset
+
+
+__all__ = ["ActiveRuleSet", "VersionError", "WORKTREE", "load_revision", "locate", "resolve",
+           "DiagnosticError"]
