@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .decision import plain
 from .diagnostics import EvalError
 
-MAX_HISTORY = 60           # periods kept per subject: a year of weeks, five of months
+MAX_HISTORY = 60           # periods of history per subject: over a year of weeks, five of months
 
 
 @dataclass
@@ -40,6 +40,7 @@ class ReplayReport:
     by_transition: Counter = field(default_factory=Counter)     # (rule, old, new) -> n
     examples: list = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)            # why records were skipped
+    errors: Counter = field(default_factory=Counter)             # (rule, code) -> decisions
 
     def to_json(self, old_set=None, new_set=None, lang: str = "en") -> dict:
         return {
@@ -51,6 +52,7 @@ class ReplayReport:
             "transitions": [{"rule": r, "old": _show(o), "new": _show(n), "count": c}
                             for (r, o, n), c in self.by_transition.most_common()],
             "skipped": dict(self.skipped),
+            "errors": [{"rule": r, "code": c, "count": n} for (r, c), n in self.errors.most_common()],
             "examples": [self.example_json(e, old_set, new_set, lang) for e in self.examples],
         }
 
@@ -108,6 +110,9 @@ def replay(old_set, new_set, records, examples: int = 5, group_by: str | None = 
         for name in old.keys() | new.keys():
             report.decisions += 1
             a, b = old.get(name, "(absent)"), new.get(name, "(absent)")
+            for v in (a, b):
+                if isinstance(v, tuple):
+                    report.errors[(name, v[1])] += 1
             if _equal(a, b):
                 continue
             report.changed += 1
@@ -119,8 +124,8 @@ def replay(old_set, new_set, records, examples: int = 5, group_by: str | None = 
         if record.get("history") is None:
             own = histories[key]
             own.append(facts)
-            if len(own) > 2 * MAX_HISTORY:
-                del own[: len(own) - MAX_HISTORY]
+            if len(own) > MAX_HISTORY:
+                del own[0]
     if progress is not None:
         progress(report.records)
     return report

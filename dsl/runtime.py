@@ -56,6 +56,9 @@ def as_kind(value, kind, name, rule):
     return value
 
 
+_NUMERIC_KINDS = frozenset({"number", "integer"})
+
+
 def read(entry, name, kind, scale, rule):
     """A field of a history entry or list item, checked and scaled to its canonical unit."""
     if entry.__class__ is not dict:
@@ -64,6 +67,9 @@ def read(entry, name, kind, scale, rule):
         value = entry[name]
     except KeyError:
         raise EvalError("eval.missing_field", rule=rule, field=name) from None
+    cls = value.__class__
+    if scale == 1 and (cls is D and kind == "number" or cls is int and kind in _NUMERIC_KINDS):
+        return value            # the common case: already exact, nothing to convert
     if value is None:
         raise EvalError("eval.missing_field", rule=rule, field=name)
     value = as_kind(value, kind, name, rule)

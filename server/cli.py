@@ -299,6 +299,11 @@ def cmd_replay(args) -> int:
         print(f"  {rule}: {a} → {b} × {n:,}")
     for skipped, n in report.skipped.items():
         print(f"skipped {n:,} record(s): {skipped}", file=sys.stderr)
+    if report.errors:
+        total = sum(report.errors.values())
+        print(f"{total:,} decision(s) could not be evaluated:", file=sys.stderr)
+        for (rule, code), n in report.errors.most_common(10):
+            print(f"  {rule}: {code} × {n:,}", file=sys.stderr)
     for i, ex in enumerate(report.examples, 1):
         data = report.example_json(ex, old, new, args.lang)
         print(f"\nexample {i}: record {ex.index}, {ex.rule} ({ex.group}): {data['old']} → {data['new']}")

@@ -24,3 +24,12 @@ def test_quick_benchmark_runs_and_agrees(tmp_path, capsys):
         assert result["ns"]["trimtab"] > 0 and result["ns"]["python-decimal"] > 0
     assert figures["load"]["rules"] == 1000
     assert "targets:" in capsys.readouterr().out
+
+
+def test_replay_benchmark_runs(capsys):
+    spec = importlib.util.spec_from_file_location("bench_replay", ROOT / "tests" / "bench" / "bench_replay.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--records", "2000"]) == 0
+    out = capsys.readouterr().out
+    assert "replay of 2,000 records" in out and "changed" in out

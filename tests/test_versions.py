@@ -1,0 +1,90 @@
+"""Rule sets from git: versions, all-or-nothing loading, plain-words diff."""
+from __future__ import annotations
+
+import pytest
+
+from gitrepo import RulesRepo
+from test_cli import trimtab
+from dsl.diagnostics import DiagnosticError
+from dsl.diff import diff
+from server.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
+
+FACTS = {"account": "a", "rep": "r", "date": "2026-07-01", "amount": 1, "days_outstanding": 75}
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return RulesRepo(tmp_path / "rules-repo")
+
+
+def test_version_is_the_commit_id(repo):
+    head = repo.git("rev-parse", "HEAD")
+    assert load_revision(repo.rules, "HEAD").version == head
+    assert load_revision(repo.rules, WORKTREE).version == head
+
+
+def test_a_dirty_tree_adds_a_content_hash(repo):
+    head = repo.git("rev-parse", "HEAD")
+    repo.edit("rules/alerts.rules", "days_outstanding > 60 days", "days_outstanding > 45 days")
+    version = load_revision(repo.rules, WORKTREE).version
+    assert version.startswith(head + "+dirty.") and len(version) == 40 + 7 + 12
+    assert load_revision(repo.rules, "HEAD").version == head      # the commit is untouched
+
+
+def test_a_breaking_commit_is_refused_and_the_previous_set_keeps_serving(repo):
+    active = ActiveRuleSet()
+    good = active.activate(repo.rules, "HEAD")
+    repo.edit("rules/alerts.rules", "when days_outstanding > 60 days", "when days_outstandng > 60 days")
+    bad_commit = repo.commit("typo")
+    with pytest.raises(DiagnosticError) as info:
+        active.activate(repo.rules, "HEAD")
+    diag = info.value.diagnostics[0]
+    assert diag.code == "check.unknown_field" and diag.file == "rules/alerts.rules"
+    assert diag.args["suggestion"] == "days_outstanding"
+    assert active.current is good and active.current.version != bad_commit
+    decision = {d.rule: d for d in active.current.evaluate("receivables", FACTS)}["应收超期"]
+    assert decision.value is True
+
+
+def test_bad_revisions_and_places(repo, tmp_path):
+    with pytest.raises(VersionError) as info:
+        load_revision(repo.rules, "no-such-branch")
+    assert info.value.code == "git.unknown_revision"
+    (tmp_path / "plain" / "rules").mkdir(parents=True)
+    with pytest.raises(VersionError) as info:
+        load_revision(tmp_path / "plain" / "rules", "HEAD")
+    assert info.value.code == "git.not_a_repository"
+
+
+def test_cli_reports_bad_revisions_with_exit_1(repo, tmp_path):
+    r = trimtab("check", str(repo.rules), "--rev", "nope")
+    assert r.returncode == 1 and "unknown revision `nope`" in r.stderr
+    (tmp_path / "plain").mkdir()
+    r = trimtab("diff", "HEAD~1", "HEAD", str(tmp_path / "plain"))
+    assert r.returncode == 1 and "not inside a git repository" in r.stderr
+    repo.edit("rules/health.rules", "pipeline_coverage < 75%", "pipeline_coverage << 75%")
+    repo.commit("syntax error")
+    r = trimtab("check", str(repo.rules), "--rev", "HEAD", "--lang", "en")
+    assert r.returncode == 1
+    assert "revision HEAD does not load" in r.stderr and "rules/health.rules:16:" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_diff_speaks_plain_words(repo):
+    first = repo.git("rev-parse", "HEAD")
+    repo.edit("rules/health.rules", "pipeline_coverage < 75%", "pipeline_coverage < 70%")
+    repo.edit("rules/approvals.rules", "    step sales_director when abs(change) > 15%\n", "")
+    repo.edit("rules/targets.rules", "weight market_potential 50%\n    weight staffing_strength 30%",
+              "weight market_potential 40%\n    weight staffing_strength 40%")
+    second = repo.commit("calibration")
+    changes = [c.words("en") for c in diff(load_revision(repo.rules, first),
+                                           load_revision(repo.rules, second))]
+    assert "健康度黄灯: threshold of `pipeline_coverage < 75%` 75% → 70%" in changes
+    assert "目标变更: step removed: sales_director (when `abs(change) > 15%`)" in changes
+    assert "区域目标拆分: weight market_potential 50% → market_potential 40%" in changes
+    assert len(changes) == 4
+    r = trimtab("diff", first, second, str(repo.rules), "--lang", "zh")
+    assert r.returncode == 0
+    assert "健康度黄灯：`pipeline_coverage < 75%` 的阈值 75% → 70%" in r.stdout
+    back = trimtab("diff", second, first, str(repo.rules), "--lang", "en")
+    assert "目标变更: step added: sales_director (when `abs(change) > 15%`)" in back.stdout
