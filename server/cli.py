@@ -37,7 +37,12 @@ def _load_or_report(args, rev=None):
     from server.versions import VersionError
     rev = rev if rev is not None else getattr(args, "rev", None)
     try:
-        return _load(args.path, args.schemas, rev)
+        ruleset = _load(args.path, args.schemas, rev)
+        if "+dirty." in ruleset.version:
+            print(f"note: {args.path} has uncommitted changes; loaded as version {ruleset.version}"
+                  if args.lang == "en" else
+                  f"提示：{args.path} 有未提交的修改；按版本 {ruleset.version} 加载", file=sys.stderr)
+        return ruleset
     except VersionError as err:
         print(f"trimtab: {err}", file=sys.stderr)
     except DiagnosticError as err:

@@ -29,6 +29,8 @@ def test_a_dirty_tree_adds_a_content_hash(repo):
     version = load_revision(repo.rules, WORKTREE).version
     assert version.startswith(head + "+dirty.") and len(version) == 40 + 7 + 12
     assert load_revision(repo.rules, "HEAD").version == head      # the commit is untouched
+    r = trimtab("check", str(repo.rules), "--rev", "WORKTREE", "--lang", "en")
+    assert r.returncode == 0 and "has uncommitted changes; loaded as version" in r.stderr
 
 
 def test_a_breaking_commit_is_refused_and_the_previous_set_keeps_serving(repo):
