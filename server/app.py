@@ -1,0 +1,67 @@
+"""The Flask application factory: `create_app(config)`; nothing read at import time."""
+from __future__ import annotations
+
+import logging
+import threading
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+from . import errors
+from .db import make_engine, session_factory, upgrade
+
+DEFAULTS = {
+    "DATABASE_URL": "sqlite:///var/trimtab.db",
+    "RULES_PATH": "rules",
+    "SCHEMAS_PATH": None,
+    "RULES_REV": None,            # None: the files on disk (git-versioned when in a repository)
+    "CLIENTS": {},                # client name -> webhook secret
+    "ADMIN_TOKEN": None,
+    "TIMEZONE": "Asia/Shanghai",
+    "SIGNATURE_TOLERANCE_S": 300,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "LANG": "zh",
+    "MIGRATE": True,              # upgrade the schema on start
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(DEFAULTS)
+    app.config.update(config or {})
+    app.config["TZ"] = ZoneInfo(app.config["TIMEZONE"])
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    engine = make_engine(app.config["DATABASE_URL"])
+    if app.config["MIGRATE"]:
+        upgrade(engine)
+    app.extensions["trimtab.engine"] = engine
+    app.extensions["trimtab.sessions"] = session_factory(engine)
+    app.extensions["trimtab.metrics"] = Metrics()
+
+    from .rulesets import init_app as init_rules
+    init_rules(app)
+    errors.init_app(app)
+
+    from .intake import bp as hooks_bp
+    from .api import bp as api_bp
+    from .ops import bp as ops_bp
+    app.register_blueprint(hooks_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(ops_bp)
+    return app
+
+
+class Metrics:
+    """Counters for /metrics (Prometheus text format); per process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.counters: dict[tuple, int] = {}
+
+    def inc(self, name: str, **labels):
+        key = (name, tuple(sorted(labels.items())))
+        with self._lock:
+            self.counters[key] = self.counters.get(key, 0) + 1

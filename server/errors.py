@@ -1,0 +1,43 @@
+"""Errors map to HTTP in one place: {"error": {"code", "message", "path"}}."""
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError, InterfaceError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    def __init__(self, status: int, code: str, message: str, path: str | None = None, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.path, self.extra = status, code, message, path, extra
+
+
+def error_body(code: str, message: str, path: str | None = None, **extra) -> dict:
+    body = {"code": code, "message": message, "path": path}
+    body.update(extra)
+    return {"error": body}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):
+        return jsonify(error_body(err.code, err.message, err.path, **err.extra)), err.status
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
+                400: "bad_request"}.get(err.code, "http_error")
+        message = "request body is larger than 1 MB" if err.code == 413 else err.description
+        return jsonify(error_body(code, message, None)), err.code
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _db_down(err):
+        app.logger.warning("database unavailable: %s", err.__class__.__name__)
+        return jsonify(error_body("database_unavailable",
+                                  "the database is not reachable; nothing was stored, retry later")), 503
+
+    @app.errorhandler(Exception)
+    def _unexpected(err):                  # never a traceback to the client
+        app.logger.exception("unhandled error")
+        return jsonify(error_body("internal", "internal error; the server logged it")), 500

@@ -1,0 +1,96 @@
+"""POST /hooks/<form>: a signed form submission → decisions."""
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+
+import jsonschema
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import security, service
+from .errors import DomainError
+from .models import Delivery
+from .rulesets import active
+
+bp = Blueprint("hooks", __name__)
+
+
+def request_lang() -> str:
+    accept = request.headers.get("Accept-Language", "")
+    if accept:
+        return "zh" if accept.lower().startswith("zh") else "en"
+    return current_app.config["LANG"]
+
+
+def parse_json(raw: bytes):
+    try:
+        return json.loads(raw.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
+
+
+def validate(schema, facts):
+    """JSON Schema errors → 422 naming the JSON path of the first problem (all listed)."""
+    validator = jsonschema.Draft202012Validator(schema.raw, format_checker=jsonschema.FormatChecker())
+    problems = sorted(validator.iter_errors(facts), key=lambda e: list(e.absolute_path))
+    if problems:
+        first = problems[0]
+        raise DomainError(422, "schema_violation", first.message, first.json_path,
+                          problems=[{"path": p.json_path, "message": p.message} for p in problems[:20]])
+
+
+@bp.post("/hooks/<form>")
+def hook(form: str):
+    raw = request.get_data(cache=False)
+    cfg = current_app.config
+    client = security.verify(request.headers, raw, cfg["CLIENTS"], cfg["SIGNATURE_TOLERANCE_S"])
+    delivery_id = request.headers.get(security.DELIVERY)
+    if not delivery_id:
+        raise DomainError(400, "delivery_id_missing", f"{security.DELIVERY} header is required")
+    digest = hashlib.sha256(raw).hexdigest()
+    sessions = current_app.extensions["trimtab.sessions"]
+    metrics = current_app.extensions["trimtab.metrics"]
+    with sessions() as session:
+        seen = session.scalars(select(Delivery).where(Delivery.client == client,
+                                                      Delivery.delivery_id == delivery_id)).first()
+        if seen is not None:
+            return _replayed(seen, digest)
+    ruleset = active()
+    if form not in ruleset.schemas:
+        raise DomainError(400, "unknown_form", f"no form `{form}`", f"/hooks/{form}")
+    facts = parse_json(raw)
+    if not isinstance(facts, dict):
+        raise DomainError(422, "schema_violation", "the body must be a JSON object", "$")
+    validate(ruleset.schemas[form], facts)
+    with sessions() as session:
+        try:
+            with session.begin():
+                body = service.submit(session, ruleset, form, facts, raw.decode("utf-8"), client,
+                                      cfg["TZ"], request_lang())
+                session.add(Delivery(client=client, delivery_id=delivery_id, body_sha256=digest,
+                                     status=200, response=json.dumps(body, ensure_ascii=False)))
+        except IntegrityError:
+            # The same delivery raced in on another worker and won: answer as it did.
+            session.rollback()
+            seen = session.scalars(select(Delivery).where(Delivery.client == client,
+                                                          Delivery.delivery_id == delivery_id)).first()
+            if seen is None:
+                raise
+            return _replayed(seen, digest)
+    metrics.inc("trimtab_webhooks_total", form=form, status="200")
+    for d in body["decisions"]:
+        if d.get("kind") == "alert" and d.get("value"):
+            metrics.inc("trimtab_alerts_fired_total", rule=d["rule"])
+    return jsonify(body)
+
+
+def _replayed(seen: Delivery, digest: str):
+    if seen.body_sha256 != digest:
+        raise DomainError(409, "delivery_conflict",
+                          "this delivery id was used before with a different body", "$")
+    resp = current_app.response_class(seen.response, status=seen.status, mimetype="application/json")
+    resp.headers["X-Trimtab-Replayed"] = "true"
+    return resp

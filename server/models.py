@@ -1,0 +1,138 @@
+"""Persistence: what the server remembers.  SQLAlchemy 2.0 style; times are UTC.
+
+Exact numbers: a fact's payload is kept as the JSON text that arrived (re-read with
+parse_float=Decimal for history); target values are NUMERIC.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    """The organisation chart: who reports to whom, who holds which role where."""
+    __tablename__ = "people"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(64), index=True)      # rep, direct_manager, hrbp, …
+    region: Mapped[Optional[str]] = mapped_column(String(64), index=True)   # none for HQ-wide roles
+    manager_id: Mapped[Optional[str]] = mapped_column(String(128))  # no FK: load order is free
+    hrbp_id: Mapped[Optional[str]] = mapped_column(String(128))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Delivery(Base):
+    """One webhook delivery per (client, delivery id): a retry gets the same answer."""
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("client", "delivery_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    delivery_id: Mapped[str] = mapped_column(String(200))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Fact(Base):
+    """A form submission as it arrived."""
+    __tablename__ = "facts"
+    __table_args__ = (Index("ix_facts_history", "form", "subject", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32))        # 2026-W32, 2026-08, 2026-Q3, or the date
+    occurred_on: Mapped[dt.date]
+    payload: Mapped[str] = mapped_column(Text)             # the JSON text, exact
+    client: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decisions: Mapped[list["Decision"]] = relationship(back_populates="fact")
+
+
+class Decision(Base):
+    """What a rule decided for a fact, under which rule-set version, and why."""
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fact_id: Mapped[int] = mapped_column(ForeignKey("facts.id"), index=True)
+    form: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    rule: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    fired: Mapped[bool]                                    # an alert fired / a change refused …
+    result: Mapped[dict] = mapped_column(JSON)             # the decision's JSON (value, details, trace)
+    error_code: Mapped[Optional[str]] = mapped_column(String(64))
+    ruleset_version: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    fact: Mapped[Fact] = relationship(back_populates="decisions")
+
+
+class Target(Base):
+    """A subject's current target for a metric; changed only by a final approval."""
+    __tablename__ = "targets"
+    __table_args__ = (UniqueConstraint("subject", "metric"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128))
+    metric: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Approval(Base):
+    """A target change on its way through the approval chain."""
+    __tablename__ = "approvals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fact_id: Mapped[int] = mapped_column(ForeignKey("facts.id"), unique=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    metric: Mapped[str] = mapped_column(String(64))
+    before: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    after: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))        # pending | approved | rejected
+    position: Mapped[int]                                  # the step now waiting
+    ruleset_version: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[Optional[dt.datetime]]
+    steps: Mapped[list["ApprovalStep"]] = relationship(order_by="ApprovalStep.position",
+                                                       back_populates="approval")
+
+
+class ApprovalStep(Base):
+    """One approver's part: a step, or one signer of a countersign group (same position)."""
+    __tablename__ = "approval_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id"), index=True)
+    position: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(16))          # step | countersign
+    role: Mapped[str] = mapped_column(String(64))
+    approver_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))        # waiting | approved | rejected
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    evidence: Mapped[Optional[list]] = mapped_column(JSON)
+    acted_at: Mapped[Optional[dt.datetime]]
+    approval: Mapped[Approval] = relationship(back_populates="steps")
+
+
+class AuditEntry(Base):
+    """Append-only: the application inserts, never updates or deletes."""
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(64))        # target_changed, approval_rejected, …
+    subject: Mapped[str] = mapped_column(String(128), index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict] = mapped_column(JSON)
+    ruleset_version: Mapped[str] = mapped_column(String(80))

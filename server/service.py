@@ -1,0 +1,250 @@
+"""What happens to a submission: store it, evaluate it with its history, remember the
+decisions, open an approval — all in the caller's transaction."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dsl.decision import plain
+
+from .errors import DomainError
+from .models import Approval, ApprovalStep, AuditEntry, Decision, Fact, Person, Target, utcnow
+
+HISTORY_PERIODS = 60
+
+
+# ---------------------------------------------------------------------- periods
+def occurred_on(schema, facts: dict, tz: ZoneInfo) -> dt.date:
+    """The local date a submission is about: its date field, else its month or quarter."""
+    field = schema.date_field
+    if field and isinstance(facts.get(field), str):
+        text = facts[field]
+        try:
+            if len(text) > 10:            # a timestamp: bucket it in the configured timezone
+                stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+                if stamp.tzinfo is not None:
+                    stamp = stamp.astimezone(tz)
+                return stamp.date()
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise DomainError(422, "invalid_date", f"`{text}` is not a date", f"$.{field}") from None
+    if isinstance(facts.get("month"), str):
+        y, m = facts["month"].split("-")
+        return dt.date(int(y), int(m), 1)
+    if isinstance(facts.get("quarter"), str):
+        y, q = facts["quarter"].split("-Q")
+        return dt.date(int(y), 3 * int(q) - 2, 1)
+    return dt.datetime.now(tz).date()
+
+
+def period_key(schema, day: dt.date) -> str:
+    """ISO week, two-week block, month or quarter of `day`; the date itself without a period."""
+    iso = day.isocalendar()
+    return {"week": f"{iso.year}-W{iso.week:02d}",
+            "biweek": f"{iso.year}-B{(iso.week + 1) // 2:02d}",
+            "month": f"{day.year}-{day.month:02d}",
+            "quarter": f"{day.year}-Q{(day.month - 1) // 3 + 1}"}.get(schema.period, day.isoformat())
+
+
+def subject_of(schema, facts: dict) -> str:
+    for name in schema.subjects:
+        if facts.get(name) not in (None, ""):
+            return str(facts[name])
+    return ""
+
+
+# ---------------------------------------------------------------------- history
+def history(session: Session, form: str, subject: str, period: str) -> list[dict]:
+    """Earlier periods' facts of this form and subject, oldest first, the latest submission of
+    each period; for target changes, every earlier change not rejected (they count per cycle)."""
+    rows = session.execute(
+        select(Fact.id, Fact.period, Fact.payload)
+        .where(Fact.form == form, Fact.subject == subject, Fact.period < period)
+        .order_by(Fact.period, Fact.id)).all()
+    if form == "target_change":
+        rejected = set(session.scalars(select(Approval.fact_id).where(
+            Approval.subject == subject, Approval.status == "rejected")))
+        changes = session.execute(
+            select(Fact.id, Fact.payload).where(Fact.form == form, Fact.subject == subject)
+            .order_by(Fact.id)).all()
+        refused = _refused_fact_ids(session, [r.id for r in changes])
+        return [json.loads(p, parse_float=Decimal) for i, p in changes
+                if i not in rejected and i not in refused]
+    latest: dict[str, str] = {}
+    for _id, per, payload in rows:
+        latest[per] = payload
+    return [json.loads(p, parse_float=Decimal) for p in list(latest.values())[-HISTORY_PERIODS:]]
+
+
+def _refused_fact_ids(session, fact_ids) -> set:
+    """Target-change facts whose approval rule refused them: they are not changes."""
+    if not fact_ids:
+        return set()
+    rows = session.execute(select(Decision.fact_id).where(
+        Decision.fact_id.in_(fact_ids), Decision.kind == "approval", Decision.fired.is_(False)))
+    return {r.fact_id for r in rows}
+
+
+# ---------------------------------------------------------------------- people
+def person(session: Session, person_id) -> Person | None:
+    return session.get(Person, str(person_id)) if person_id not in (None, "") else None
+
+
+def resolve_role(session: Session, role: str, subject: Person) -> Person | None:
+    """The person who plays `role` for `subject` in the organisation chart."""
+    if role in ("subject", "rep"):
+        return subject
+    if role == "direct_manager":
+        return person(session, subject.manager_id)
+    if role == "hrbp" and subject.hrbp_id:
+        return person(session, subject.hrbp_id)
+    same_region = session.scalars(select(Person).where(Person.role == role,
+                                                       Person.region == subject.region)
+                                  .order_by(Person.id)).first()
+    return same_region or session.scalars(select(Person).where(Person.role == role,
+                                                               Person.region.is_(None))
+                                          .order_by(Person.id)).first()
+
+
+# ---------------------------------------------------------------------- a submission
+def submit(session: Session, ruleset, form: str, facts: dict, payload: str, client: str,
+           tz: ZoneInfo, lang: str) -> dict:
+    schema = ruleset.schemas[form]
+    day = occurred_on(schema, facts, tz)
+    subject = subject_of(schema, facts)
+    if "rep" in facts and person(session, facts["rep"]) is None:
+        raise DomainError(422, "unknown_subject",
+                          f"`{facts['rep']}` is not in the organisation chart", "$.rep")
+    period = period_key(schema, day)
+    earlier = history(session, form, subject, period) if form in ruleset.by_form else []
+    fact = Fact(form=form, subject=subject, period=period, occurred_on=day, payload=payload,
+                client=client)
+    session.add(fact)
+    session.flush()
+    decisions = ruleset.evaluate(form, facts, earlier, trace=True, as_of=day.isoformat()) \
+        if form in ruleset.by_form else []
+    out = []
+    approval = None
+    for d in decisions:
+        doc = d.to_json(lang)
+        fired = _fired(d)
+        session.add(Decision(fact_id=fact.id, form=form, subject=subject, rule=d.rule,
+                             kind=d.kind, fired=fired, result=doc,
+                             error_code=d.error.code if d.error else None,
+                             ruleset_version=ruleset.version))
+        out.append({k: doc.get(k) for k in ("rule", "kind", "value", "explanation", "error",
+                                            "notify", "message", "level", "violations", "steps")
+                    if k in doc})
+        if d.kind == "approval" and d.error is None and d.value and approval is None:
+            approval = open_approval(session, d, fact, facts, ruleset.version)
+    return {"fact_id": fact.id, "period": period, "ruleset_version": ruleset.version,
+            "decisions": out, "approval": approval_json(approval) if approval else None}
+
+
+def _fired(d) -> bool:
+    if d.error is not None:
+        return False
+    if d.kind == "alert":
+        return bool(d.value)
+    if d.kind == "approval":
+        return bool(d.value)          # allowed
+    return True
+
+
+# ---------------------------------------------------------------------- approvals
+def open_approval(session: Session, decision, fact: Fact, facts: dict, version: str) -> Approval:
+    subject = person(session, facts.get("rep"))
+    if subject is None:
+        raise DomainError(422, "unknown_subject", "the change names no known rep", "$.rep")
+    approval = Approval(fact_id=fact.id, rule=decision.rule, subject=subject.id,
+                        metric=str(facts.get("metric", "target")),
+                        before=Decimal(str(facts["current_target"])),
+                        after=Decimal(str(facts["proposed_target"])),
+                        reason=str(facts.get("reason") or ""), evidence=list(facts.get("evidence") or []),
+                        status="pending", position=0, ruleset_version=version)
+    session.add(approval)
+    session.flush()
+    for position, step in enumerate(decision.details["steps"]):
+        for role in step["roles"]:
+            who = resolve_role(session, role, subject)
+            if who is None:
+                raise DomainError(422, "unresolved_role",
+                                  f"no one holds role `{role}` for `{subject.id}` in the organisation chart",
+                                  "$.rep")
+            session.add(ApprovalStep(approval_id=approval.id, position=position, kind=step["type"],
+                                     role=role, approver_id=who.id, status="waiting"))
+    session.flush()
+    session.refresh(approval)
+    return approval
+
+
+def approval_json(a: Approval) -> dict:
+    return {"id": a.id, "status": a.status, "subject": a.subject, "metric": a.metric,
+            "before": plain(a.before), "after": plain(a.after), "reason": a.reason,
+            "evidence": a.evidence, "position": a.position, "ruleset_version": a.ruleset_version,
+            "steps": [{"position": s.position, "kind": s.kind, "role": s.role,
+                       "approver": s.approver_id, "status": s.status, "comment": s.comment}
+                      for s in a.steps],
+            "waiting_for": [s.approver_id for s in a.steps
+                            if s.position == a.position and s.status == "waiting"]
+            if a.status == "pending" else []}
+
+
+def decide(session: Session, approval_id: int, verdict: str, actor: str, comment: str | None,
+           evidence: list) -> Approval:
+    approval = session.scalars(select(Approval).where(Approval.id == approval_id)
+                               .with_for_update()).first()
+    if approval is None:
+        raise DomainError(404, "not_found", f"no approval {approval_id}", "$.id")
+    if approval.status != "pending":
+        raise DomainError(409, "approval_closed", f"approval {approval_id} is already {approval.status}")
+    current = [s for s in approval.steps if s.position == approval.position]
+    mine = next((s for s in current if s.approver_id == actor and s.status == "waiting"), None)
+    if mine is None:
+        waiting = ", ".join(s.approver_id for s in current if s.status == "waiting")
+        raise DomainError(403, "not_the_approver",
+                          f"`{actor}` is not the approver of the current step (waiting for {waiting})",
+                          "$.actor")
+    mine.status, mine.comment, mine.evidence, mine.acted_at = (
+        "approved" if verdict == "approve" else "rejected", comment, evidence, utcnow())
+    if verdict == "reject":
+        approval.status, approval.closed_at = "rejected", utcnow()
+        _audit(session, approval, "target_change_rejected", actor)
+    elif all(s.status == "approved" for s in current):
+        later = [s.position for s in approval.steps if s.position > approval.position]
+        if later:
+            approval.position = min(later)
+        else:
+            approval.status, approval.closed_at = "approved", utcnow()
+            _apply_target(session, approval)
+            _audit(session, approval, "target_changed", actor)
+    session.flush()
+    return approval
+
+
+def _apply_target(session: Session, approval: Approval) -> None:
+    target = session.scalars(select(Target).where(Target.subject == approval.subject,
+                                                  Target.metric == approval.metric)).first()
+    if target is None:
+        session.add(Target(subject=approval.subject, metric=approval.metric, value=approval.after))
+    else:
+        target.value = approval.after
+
+
+def _audit(session: Session, approval: Approval, action: str, actor: str) -> None:
+    evidence = list(approval.evidence) + [e for s in approval.steps for e in (s.evidence or [])]
+    session.add(AuditEntry(action=action, subject=approval.subject, actor=actor,
+                           ruleset_version=approval.ruleset_version, details={
+                               "approval_id": approval.id, "metric": approval.metric,
+                               "before": plain(approval.before), "after": plain(approval.after),
+                               "reason": approval.reason, "evidence": evidence,
+                               "approvers": [{"role": s.role, "person": s.approver_id,
+                                              "decision": s.status, "comment": s.comment,
+                                              "at": s.acted_at.isoformat() + "Z" if s.acted_at else None}
+                                             for s in approval.steps if s.status != "waiting"],
+                               "rule": approval.rule}))

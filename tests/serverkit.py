@@ -1,0 +1,73 @@
+"""Helpers for server tests: databases on SQLite and PostgreSQL, signed webhook calls."""
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+
+import psycopg
+
+from server.security import sign
+
+PG_ADMIN = os.environ.get("TRIMTAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+CLIENT, SECRET, ADMIN = "platform", "s3cret-for-tests", "admin-token-for-tests"
+
+
+def fresh_database(kind: str, tmp_path) -> tuple[str, callable]:
+    """(SQLAlchemy URL, cleanup) of an empty database of `kind`."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'trimtab.db'}", lambda: None
+    name = f"trimtab_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:      # fails loudly if PG is down
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+
+    def drop():
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}", drop
+
+
+class Hooks:
+    """Signed POSTs to /hooks/<form>, the way a platform sends them."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def headers(self, body: bytes, delivery=None, secret=SECRET, stamp=None, client=CLIENT):
+        stamp = str(int(time.time()) if stamp is None else stamp)
+        return {"X-Trimtab-Client": client, "X-Trimtab-Timestamp": stamp,
+                "X-Trimtab-Signature": "sha256=" + sign(secret, stamp, body),
+                "X-Trimtab-Delivery": delivery or uuid.uuid4().hex, "Content-Type": "application/json"}
+
+    def post(self, form, facts, delivery=None, lang="en", **kw):
+        body = facts if isinstance(facts, bytes) else json.dumps(facts, ensure_ascii=False).encode()
+        headers = self.headers(body, delivery, **kw)
+        headers["Accept-Language"] = lang
+        return self.client.post(f"/hooks/{form}", data=body, headers=headers)
+
+
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
+
+ORG = {"people": [
+    {"id": "east.li", "name": "李东", "role": "rep", "region": "east", "manager": "east.mgr",
+     "hrbp": "hr.east"},
+    {"id": "east.mgr", "name": "王经理", "role": "regional_manager", "region": "east"},
+    {"id": "hr.east", "name": "陈HRBP", "role": "hrbp", "region": "east"},
+    {"id": "sales.dir", "name": "销售总监", "role": "sales_director"},
+    {"id": "lead.1", "name": "销售负责人", "role": "sales_lead"},
+    {"id": "prod.1", "name": "产品代表", "role": "product_rep"},
+    {"id": "fin.1", "name": "财务分析师", "role": "finance_analyst"},
+    {"id": "hq.1", "name": "总部", "role": "headquarters"},
+]}
+
+
+def week(n: int, opportunities: int, coverage: float) -> dict:
+    import datetime as dt
+    start = dt.date(2026, 7, 6) + dt.timedelta(weeks=n - 1)
+    return {"rep": "east.li", "region": "east", "week_start": start.isoformat(),
+            "effective_visits": 11, "meeting_conversion": 0.27, "new_opportunity_amount": 900000,
+            "new_opportunities": opportunities, "stage_advances": 1, "pipeline_coverage": coverage,
+            "weighted_pipeline": 1200000, "conversion_rate": 0.25, "new_customers": 3 + n % 2,
+            "new_visit_records": 6, "contract_amount": 540000, "negative_feedback": 0}

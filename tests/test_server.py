@@ -1,0 +1,197 @@
+"""The rules server through HTTP, on SQLite and on the machine's PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import ROOT
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from server.app import create_app
+from server.models import Decision, Delivery, Fact
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request, tmp_path):
+    url, cleanup = fresh_database(request.param, tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
+    yield app
+    app.extensions["trimtab.engine"].dispose()
+    cleanup()
+
+
+@pytest.fixture
+def client(app):
+    c = app.test_client()
+    assert c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
+    return c
+
+
+@pytest.fixture
+def hooks(client):
+    return Hooks(client)
+
+
+def count(app, model) -> int:
+    with app.extensions["trimtab.sessions"]() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def by_rule(response) -> dict:
+    return {d["rule"]: d for d in response.json["decisions"]}
+
+
+def test_fintech_q3_end_to_end(app, client, hooks):
+    """Weeks 1–6 → yellow at week 5 → 80 → 70 → manager, then HRBP → audit → second change refused."""
+    weeks = [week(1, 5, 0.9), week(2, 5, 0.88), week(3, 3, 0.85), week(4, 3, 0.8),
+             week(5, 2, 0.7), week(6, 4, 0.9)]
+    fired = []
+    for w in weeks:
+        r = hooks.post("weekly_metrics", w)
+        assert r.status_code == 200, r.json
+        fired.append(by_rule(r)["健康度黄灯"]["value"])
+    assert fired == [False, False, False, False, True, False]
+    week5 = client.get("/v1/decisions?rule=健康度黄灯&fired=true").json["items"]
+    assert len(week5) == 1 and week5[0]["result"]["notify"] == ["direct_manager", "hrbp"]
+    assert week5[0]["result"]["trace"]                       # the explanation is remembered
+
+    change = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers",
+              "current_target": 80, "proposed_target": 70, "reason": "竞品低价套餐冲击",
+              "evidence": ["校准会纪要 2026-08-12"], "meeting": "calibration",
+              "requested_by": "east.mgr"}
+    r = hooks.post("target_change", change)
+    assert r.status_code == 200, r.json
+    approval = r.json["approval"]
+    assert [(s["role"], s["approver"]) for s in approval["steps"]] == \
+        [("direct_manager", "east.mgr"), ("hrbp", "hr.east")]
+    url = f"/v1/approvals/{approval['id']}/decision"
+    early = client.post(url, json={"decision": "approve", "actor": "hr.east"})
+    assert early.status_code == 403 and early.json["error"]["code"] == "not_the_approver"
+    r = client.post(url, json={"decision": "approve", "actor": "east.mgr", "comment": "同意"})
+    assert r.status_code == 200 and r.json["status"] == "pending" and r.json["waiting_for"] == ["hr.east"]
+    r = client.post(url, json={"decision": "approve", "actor": "hr.east", "evidence": ["HR 备案"]})
+    assert r.json["status"] == "approved"
+    assert client.get("/v1/targets?subject=east.li").json["targets"][0]["value"] == 70
+
+    audit = client.get("/v1/audit?subject=east.li").json["items"]
+    assert len(audit) == 1
+    entry = audit[0]
+    version = client.get("/v1/rulesets/current").json["version"]
+    assert (entry["action"], entry["before"], entry["after"]) == ("target_changed", 80, 70)
+    assert entry["reason"] == "竞品低价套餐冲击" and entry["ruleset_version"] == version
+    assert entry["evidence"] == ["校准会纪要 2026-08-12", "HR 备案"]
+    assert [a["person"] for a in entry["approvers"]] == ["east.mgr", "hr.east"]
+
+    again = dict(change, date="2026-08-20", current_target=70, proposed_target=65, reason="再调")
+    r = hooks.post("target_change", again, lang="zh")
+    assert r.status_code == 200
+    refused = by_rule(r)["目标变更"]
+    assert refused["value"] is False and r.json["approval"] is None
+    assert "每个校准周期只能正式调整一次目标" in refused["explanation"]
+
+
+def test_signature_problems_are_401_and_store_nothing(app, hooks):
+    w = week(1, 5, 0.9)
+    for kw in ({"secret": "wrong"}, {"stamp": 1_000_000_000}, {"client": "stranger"}):
+        r = hooks.post("weekly_metrics", w, **kw)
+        assert r.status_code == 401 and r.json["error"]["code"].startswith("signature_")
+    r = hooks.client.post("/hooks/weekly_metrics", json=w)
+    assert r.status_code == 401 and r.json["error"]["code"] == "signature_missing"
+    assert count(app, Fact) == 0 and count(app, Delivery) == 0
+
+
+def test_a_retry_gets_the_same_answer_and_stores_nothing_twice(app, hooks):
+    w = week(1, 5, 0.9)
+    first = hooks.post("weekly_metrics", w, delivery="d-1")
+    second = hooks.post("weekly_metrics", w, delivery="d-1")
+    assert first.status_code == second.status_code == 200
+    assert first.json == second.json and second.headers["X-Trimtab-Replayed"] == "true"
+    assert count(app, Fact) == 1 and count(app, Decision) == len(first.json["decisions"])
+    other = hooks.post("weekly_metrics", week(2, 5, 0.9), delivery="d-1")
+    assert other.status_code == 409
+
+
+@pytest.mark.parametrize("form,body,status,code,path", [
+    ("weekly_metrics", b"{not json", 400, "malformed_json", "$"),
+    ("no_such_form", b"{}", 400, "unknown_form", "/hooks/no_such_form"),
+    ("weekly_metrics", b"[]", 422, "schema_violation", "$"),
+])
+def test_bad_bodies(app, hooks, form, body, status, code, path):
+    r = hooks.post(form, body)
+    assert r.status_code == status and r.json["error"]["code"] == code
+    assert r.json["error"]["path"] == path
+    assert count(app, Fact) == 0
+
+
+def test_schema_violation_names_the_path(app, hooks):
+    w = week(1, 5, 0.9)
+    w["effective_visits"] = "many"
+    r = hooks.post("weekly_metrics", w)
+    assert r.status_code == 422 and r.json["error"]["path"] == "$.effective_visits"
+    del w["effective_visits"]
+    r = hooks.post("weekly_metrics", w)
+    assert r.status_code == 422 and "effective_visits" in r.json["error"]["message"]
+
+
+def test_unknown_subject_is_422(app, hooks):
+    r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), rep="nobody"))
+    assert r.status_code == 422 and r.json["error"] == {
+        "code": "unknown_subject", "message": "`nobody` is not in the organisation chart", "path": "$.rep"}
+    assert count(app, Fact) == 0
+
+
+def test_body_over_1mb_is_413(app, hooks):
+    big = b'{"rep": "' + b"x" * (1024 * 1024) + b'"}'
+    r = hooks.post("weekly_metrics", big)
+    assert r.status_code == 413 and r.json["error"]["code"] == "body_too_large"
+
+
+def test_history_feeds_streaks(app, hooks):
+    hooks.post("weekly_metrics", dict(week(1, 5, 0.9), new_visit_records=0))
+    r = hooks.post("weekly_metrics", dict(week(2, 5, 0.9), new_visit_records=0))
+    assert by_rule(r)["拜访静默"]["value"] is True
+
+
+def test_evaluate_is_a_dry_run(app, client):
+    r = client.post("/v1/evaluate", json={"form": "behavior_log", "facts": {
+        "rep": "east.li", "month": "2026-07", "effective_visits": 7, "needs_report": "complete",
+        "needs_interviews": 2, "demos_before_conversion": 1,
+        "leads": [{"lead_id": "a", "hours_since_followup": 50}, {"lead_id": "b", "hours_since_followup": 72}]}})
+    assert r.status_code == 200
+    assert {d["rule"]: d["value"] for d in r.json["decisions"]}["行为分"] == 50
+    assert count(app, Fact) == 0 and count(app, Decision) == 0
+
+
+def test_reload_needs_the_admin_token_and_refuses_a_bad_revision(app, client):
+    assert client.post("/v1/rulesets/reload").status_code == 401
+    before = client.get("/v1/rulesets/current").json["version"]
+    r = client.post("/v1/rulesets/reload", json={"rev": "no-such-rev"}, headers=ADMIN_HEADERS)
+    assert r.status_code == 422 and r.json["error"]["code"] == "git.unknown_revision"
+    assert client.get("/v1/rulesets/current").json["version"] == before
+    r = client.post("/v1/rulesets/reload", headers=ADMIN_HEADERS)
+    assert r.status_code == 200
+
+
+def test_every_route_is_in_the_openapi_document(app, client):
+    spec = client.get("/openapi.json").json
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, (path, method)
+
+
+def test_ops_routes(client):
+    assert client.get("/healthz").json["status"] == "ok"
+    assert "trimtab_rules" in client.get("/metrics").get_data(as_text=True)
+    assert client.get("/nope").json["error"]["code"] == "not_found"
+    assert client.delete("/healthz").status_code == 405
+
+
+def test_database_down_is_503(tmp_path):
+    app = create_app({"DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+                      "MIGRATE": False, "CLIENTS": {CLIENT: SECRET}, "RULES_PATH": str(ROOT / "rules")})
+    r = Hooks(app.test_client()).post("weekly_metrics", week(1, 5, 0.9))
+    assert r.status_code == 503 and r.json["error"]["code"] == "database_unavailable"
