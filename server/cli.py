@@ -319,6 +319,86 @@ def cmd_replay(args) -> int:
     return EXIT_OK
 
 
+def _server_config(args, migrate=True):
+    from server.config import from_env
+    env = dict(__import__("os").environ)
+    if args.path != "rules":
+        env["TRIMTAB_RULES"] = args.path
+    return from_env(env, migrate=migrate)
+
+
+def cmd_migrate(args) -> int:
+    """Bring the database schema to the newest migration."""
+    from server.db import make_engine, upgrade
+    config = _server_config(args, migrate=False)
+    try:
+        upgrade(make_engine(config["DATABASE_URL"]))
+    except Exception as err:          # a database that is down or refuses us: say so, exit 1
+        print(f"cannot migrate {config['DATABASE_URL'].split('@')[-1]}: {err.__class__.__name__}: "
+              f"{str(err).splitlines()[0] if str(err) else ''}", file=sys.stderr)
+        return EXIT_ERRORS
+    print("database schema is up to date")
+    return EXIT_OK
+
+
+def cmd_serve(args) -> int:
+    """Serve the rules over HTTP (development server; see README for gunicorn)."""
+    from server.app import create_app
+    from server.versions import VersionError
+    config = _server_config(args)
+    try:
+        app = create_app(config)
+    except DiagnosticError as err:
+        _print_diagnostics(err, args.lang)
+        return EXIT_ERRORS
+    except VersionError as err:
+        print(f"trimtab: {err}", file=sys.stderr)
+        return EXIT_ERRORS
+    except Exception as err:
+        print(f"cannot start: {err.__class__.__name__}: {err}", file=sys.stderr)
+        return EXIT_ERRORS
+    version = app.extensions["trimtab.rules"].current.version
+    print(f"trimtab serving rules {version[:12]} on http://{args.host}:{args.port}", file=sys.stderr)
+    print(f"  database: {config['DATABASE_URL'].split('@')[-1]}", file=sys.stderr)
+    print(f"  webhook clients: {', '.join(config['CLIENTS'])} (secrets in var/clients.json "
+          f"or TRIMTAB_CLIENTS); admin token in var/admin_token or TRIMTAB_ADMIN_TOKEN",
+          file=sys.stderr)
+    from werkzeug.serving import run_simple
+    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    return EXIT_OK
+
+
+def cmd_send(args) -> int:
+    """Sign and POST one form submission to a running server (what a platform does)."""
+    import time
+    import uuid
+
+    import requests
+
+    from server.config import from_env
+    from server.security import sign
+    clients = from_env(migrate=False)["CLIENTS"] if not args.secret else {args.client: args.secret}
+    client = args.client or next(iter(clients))
+    secret = clients.get(client)
+    if secret is None:
+        print(f"no secret for client `{client}` (TRIMTAB_CLIENTS, var/clients.json or --secret)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    body = Path(args.facts).read_bytes() if args.facts != "-" else sys.stdin.buffer.read()
+    stamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Trimtab-Client": client,
+               "X-Trimtab-Timestamp": stamp, "X-Trimtab-Signature": "sha256=" + sign(secret, stamp, body),
+               "X-Trimtab-Delivery": args.delivery or uuid.uuid4().hex, "Accept-Language": args.lang}
+    try:
+        r = requests.post(f"{args.url.rstrip('/')}/hooks/{args.form}", data=body, headers=headers,
+                          timeout=30)
+    except requests.RequestException as err:
+        print(f"cannot reach {args.url}: {err}", file=sys.stderr)
+        return EXIT_ERRORS
+    print(json.dumps(r.json(), ensure_ascii=False, indent=2) if r.content else r.status_code)
+    return EXIT_OK if r.ok else EXIT_ERRORS
+
+
 def cmd_demo(args) -> int:
     """Check the shipped rules, then evaluate every demo facts file beside them."""
     if cmd_check(args) != EXIT_OK:
@@ -417,6 +497,26 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="progress bar on stderr (default: when stderr is a terminal)")
     rp.set_defaults(func=cmd_replay)
+
+    sv = sub.add_parser("serve", help="serve the rules over HTTP (SQLite under ./var by default)")
+    common(sv)
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.set_defaults(func=cmd_serve)
+
+    mg = sub.add_parser("migrate", help="bring the database schema up to date (DATABASE_URL)")
+    common(mg)
+    mg.set_defaults(func=cmd_migrate)
+
+    se = sub.add_parser("send", help="sign and POST one form submission to a running server")
+    se.add_argument("--form", required=True)
+    se.add_argument("--facts", required=True, help="JSON file ('-' = stdin)")
+    se.add_argument("--url", default="http://127.0.0.1:8000")
+    se.add_argument("--client", help="client name (default: the first configured)")
+    se.add_argument("--secret", help="its secret (default: TRIMTAB_CLIENTS or var/clients.json)")
+    se.add_argument("--delivery", help="delivery id (default: a new one; repeat it to test retries)")
+    se.add_argument("--lang", choices=("zh", "en"), default="zh")
+    se.set_defaults(func=cmd_send)
 
     d = sub.add_parser("demo", help="check the shipped rules and evaluate the demo facts")
     common(d)

@@ -1,0 +1,70 @@
+"""Server configuration from the environment, read when the server starts (never at import).
+
+| variable | default | meaning |
+|---|---|---|
+| DATABASE_URL | sqlite:///var/trimtab.db | SQLAlchemy URL; postgresql://… uses psycopg |
+| TRIMTAB_RULES | rules | rules directory (form_schemas/ beside it) |
+| TRIMTAB_RULES_REV | (files on disk) | a git revision to serve instead |
+| TRIMTAB_CLIENTS | generated into var/clients.json | webhook clients, `name:secret,name2:secret2` |
+| TRIMTAB_ADMIN_TOKEN | generated into var/admin_token | bearer token for admin routes |
+| TRIMTAB_TIMEZONE | Asia/Shanghai | where weeks and months begin |
+| TRIMTAB_LANG | zh | default language of explanations |
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+
+def _generated(path: Path, make) -> str:
+    """A secret kept in var/ so a fresh machine's demo works and stays the same across runs."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    path.write_text(value + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return value
+
+
+def parse_clients(text: str) -> dict:
+    clients = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, secret = part.partition(":")
+        if not sep or not name or not secret:
+            raise ValueError(f"TRIMTAB_CLIENTS entries are name:secret, got `{part}`")
+        clients[name] = secret
+    return clients
+
+
+def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
+    env = os.environ if env is None else env
+    var = Path(var_dir)
+    if env.get("TRIMTAB_CLIENTS"):
+        clients = parse_clients(env["TRIMTAB_CLIENTS"])
+    else:
+        stored = _generated(var / "clients.json",
+                            lambda: json.dumps({"demo": secrets.token_urlsafe(24)}))
+        clients = json.loads(stored)
+    admin = env.get("TRIMTAB_ADMIN_TOKEN") or _generated(var / "admin_token",
+                                                         lambda: secrets.token_urlsafe(24))
+    return {
+        "DATABASE_URL": _sqlalchemy_url(env.get("DATABASE_URL") or f"sqlite:///{var / 'trimtab.db'}"),
+        "RULES_PATH": env.get("TRIMTAB_RULES", "rules"),
+        "RULES_REV": env.get("TRIMTAB_RULES_REV") or None,
+        "CLIENTS": clients,
+        "ADMIN_TOKEN": admin,
+        "TIMEZONE": env.get("TRIMTAB_TIMEZONE", "Asia/Shanghai"),
+        "LANG": env.get("TRIMTAB_LANG", "zh"),
+        "MIGRATE": migrate,
+    }
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """postgresql://… → postgresql+psycopg://… (the driver we ship)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
