@@ -41,14 +41,17 @@ def test_gunicorn_serves_signed_webhooks(kind, tmp_path):
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(100):
+            deadline = time.monotonic() + 60        # workers load the rules as they boot
+            while True:
                 try:
-                    if requests.get(base + "/healthz", timeout=1).ok:
+                    if requests.get(base + "/healthz", timeout=10).ok:
                         break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
-            else:
-                pytest.fail("gunicorn did not answer /healthz")
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    pytest.fail("gunicorn did not answer /healthz: "
+                                + (proc.stdout.read().decode(errors="replace") if proc.poll() is not None else ""))
+                time.sleep(0.2)
             r = requests.post(base + "/v1/org/people", json=ORG,
                               headers={"Authorization": f"Bearer {ADMIN}"}, timeout=10)
             assert r.status_code == 200
