@@ -195,3 +195,29 @@ def test_database_down_is_503(tmp_path):
                       "MIGRATE": False, "CLIENTS": {CLIENT: SECRET}, "RULES_PATH": str(ROOT / "rules")})
     r = Hooks(app.test_client()).post("weekly_metrics", week(1, 5, 0.9))
     assert r.status_code == 503 and r.json["error"]["code"] == "database_unavailable"
+
+
+def test_target_suggestion_uses_stored_history(app, client, hooks):
+    base = {"region": "east", "industry_growth": 0.08, "region_factor": 1}
+    for month, amount in (("2026-01", 1000000), ("2026-02", 1100000), ("2026-03", 900000),
+                          ("2026-04", 1000000), ("2026-05", 1000000)):
+        assert hooks.post("region_monthly", dict(base, month=month, closed_amount=amount)).status_code == 200
+    r = client.post("/v1/targets/suggest", json={"rule": "动态目标池", "facts": dict(
+        base, month="2026-06", closed_amount=1000000, region_factor=1.1)})
+    assert r.status_code == 200, r.json
+    s = r.json["suggestions"][0]
+    assert r.json["history_periods"] == 5
+    assert (s["value"], s["range"], s["ok"]) == (1188000, [1069200, 1306800], True)
+
+
+def test_split_refuses_an_unexplained_adjustment(client):
+    plan = {"region": "south", "quarter": "2026-Q3", "total_target": 1000000, "provinces": [
+        {"name": "广东", "market_potential": 1, "staffing_strength": 1, "strategic_priority": 1},
+        {"name": "广西", "market_potential": 1, "staffing_strength": 1, "strategic_priority": 1,
+         "adjustment": 0.2}]}
+    r = client.post("/v1/splits", json={"facts": plan})
+    assert r.status_code == 422 and r.json["error"]["code"] == "reason_required"
+    assert r.json["error"]["path"] == "$.provinces[1].reason"
+    plan["provinces"][1]["reason"] = "新代理商签约"
+    r = client.post("/v1/splits", json={"facts": plan})
+    assert r.status_code == 200 and r.json["split"]["value"] == [500000, 600000]

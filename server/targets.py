@@ -1,0 +1,92 @@
+"""Targets and splits: suggestions from the goal-pool rules, weighted splits with the band."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from dsl.diagnostics import EvalError
+
+from . import rulesets, service
+from .errors import DomainError
+from .intake import request_lang, validate
+from .api import body
+
+bp = Blueprint("targets", __name__, url_prefix="/v1")
+
+
+def _rules_of(kind: str, form: str, name: str | None):
+    rs = rulesets.active()
+    rules = [r for r in rs.in_force(form) if r.kind == kind] if form in rs.by_form else []
+    if name:
+        rules = [r for r in rules if r.name == name]
+        if not rules:
+            raise DomainError(404, "not_found", f"no {kind} rule `{name}` on form `{form}`", "$.rule")
+    if not rules:
+        raise DomainError(404, "not_found", f"no {kind} rule listens to form `{form}`", "$.form")
+    return rs, rules
+
+
+@bp.post("/targets/suggest")
+def suggest():
+    """Suggested targets (and their range) for one subject: the facts of this period, with the
+    earlier periods the server holds as history (or a `history` given in the request)."""
+    data = body()
+    form = data.get("form", "region_monthly")
+    rs, rules = _rules_of("target", form, data.get("rule"))
+    facts = data.get("facts")
+    if not isinstance(facts, dict):
+        raise DomainError(422, "schema_violation", "`facts` is an object", "$.facts")
+    validate(rs.schemas[form], facts)
+    schema = rs.schemas[form]
+    history = data.get("history")
+    if history is None:
+        with current_app.extensions["trimtab.sessions"]() as session:
+            day = service.occurred_on(schema, facts, current_app.config["TZ"])
+            history = service.history(session, form, service.subject_of(schema, facts),
+                                      service.period_key(schema, day))
+    lang = request_lang()
+    out = []
+    for r in rules:
+        d = r.evaluate(facts, history)
+        if d.error is not None:
+            raise DomainError(422, d.error.code, d.error.message(lang), "$.facts")
+        out.append(d.to_json(lang))
+    return jsonify({"ruleset_version": rs.version, "history_periods": len(history), "suggestions": out})
+
+
+@bp.post("/splits")
+def split():
+    """Split a parent target by the split rule's weights; adjustments beyond the band without a
+    written reason are refused (422, naming the child)."""
+    data = body()
+    form = data.get("form", "target_plan")
+    rs, rules = _rules_of("split", form, data.get("rule"))
+    facts = data.get("facts")
+    if not isinstance(facts, dict):
+        raise DomainError(422, "schema_violation", "`facts` is an object", "$.facts")
+    validate(rs.schemas[form], facts)
+    lang = request_lang()
+    d = rules[0].evaluate(facts)
+    if d.error is not None:
+        raise DomainError(422, d.error.code, d.error.message(lang), "$.facts")
+    doc = d.to_json(lang)
+    if not doc["ok"]:
+        bad = doc["violations"][0]
+        items = facts.get(rules[0].rule.across, [])
+        index = next((i for i, it in enumerate(items) if it.get("name") == bad["key"]), 0)
+        raise DomainError(422, "reason_required",
+                          doc["explanation"], f"$.{rules[0].rule.across}[{index}].reason",
+                          violations=doc["violations"])
+    return jsonify({"ruleset_version": rs.version, "split": doc})
+
+
+@bp.get("/targets/<subject>/history")
+def target_history(subject: str):
+    """A subject's approved and refused target changes, newest first (from the audit log)."""
+    from sqlalchemy import select
+    from .models import AuditEntry
+    with current_app.extensions["trimtab.sessions"]() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.subject == subject)
+                               .order_by(AuditEntry.id.desc()).limit(200)).all()
+        return jsonify({"subject": subject, "changes": [
+            {"at": a.at.isoformat() + "Z", "action": a.action, "ruleset_version": a.ruleset_version,
+             **a.details} for a in rows]})
