@@ -145,8 +145,14 @@ class _Builder(Transformer):
         pct = A.Num(self._loc(pct_tok), value=value, unit=unit, text=str(pct_tok))
         return A.PercentOf(self._span(children), percent=pct, operand=operand)
 
+    def paren(self, children):
+        # Grouping changes nothing but the span: the expression now includes its parentheses.
+        inner = children[1]
+        inner.loc = self._span(children)
+        return inner
+
     def call(self, children):
-        name_tok, args = children[0], children[1]
+        name_tok, args = children[0], children[2]
         spelled = str(name_tok)
         call = A.Call(self._span(children), func=FUNCTION_BY_SPELLING.get(spelled, ""),
                       spelled=spelled)

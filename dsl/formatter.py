@@ -16,9 +16,9 @@ from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period
 from .parser import RuleIndenter, base_type, grammar_text, parse
 from .build_ast import _number_in, _period_in
 
-_NO_SPACE_BEFORE = {"_COMMA", "_COLON", "_RPAR", "_DOT", "_RBRACK", "_RBRACE"}
-_NO_SPACE_AFTER = {"_LPAR", "_DOT", "SUB_SIGN", "_LBRACK", "_LBRACE"}
-_PUNCT = {"_COMMA": ",", "_COLON": ":", "_LPAR": "(", "_RPAR": ")", "_DOT": ".", "_EQ": "=",
+_NO_SPACE_BEFORE = {"_COMMA", "_COLON", "RPAR", "_DOT", "_RBRACK", "_RBRACE"}
+_NO_SPACE_AFTER = {"LPAR", "_DOT", "SUB_SIGN", "_LBRACK", "_LBRACE"}
+_PUNCT = {"_COMMA": ",", "_COLON": ":", "LPAR": "(", "RPAR": ")", "_DOT": ".", "_EQ": "=",
           "_LBRACK": "[", "_RBRACK": "]", "_LBRACE": "{", "_RBRACE": "}", "_ARROW": "→"}
 _ZH_CHARS = re.compile(r"[\u4e00-\u9fff]")
 
@@ -92,7 +92,7 @@ def _spell(tok: Token, nxt: Token | None, lang: str) -> str:
         return _PUNCT[tok.type]
     if tok.type in ("QUANTITY", "DURATION"):
         return _quantity(str(tok), lang)
-    if tok.type == "NAME" and nxt is not None and nxt.type == "_LPAR":
+    if tok.type == "NAME" and nxt is not None and nxt.type == "LPAR":
         canon = FUNCTION_BY_SPELLING.get(str(tok))
         if canon:
             forms = FUNCTIONS[canon]
@@ -142,7 +142,7 @@ def format_text(text: str, lang: str | None = None, filename: str = "<input>") -
         if base_type(tok.type) == "CHANGES_PER_CYCLE" and lang == "en" and last is not None and str(last) == "1":
             word = "change per cycle"
         if current and tok.type not in _NO_SPACE_BEFORE and last.type not in _NO_SPACE_AFTER \
-                and not (tok.type == "_LPAR" and last.type == "NAME"):
+                and not (tok.type == "LPAR" and last.type == "NAME"):
             current.append(" ")
         current.append(word)
         last = tok

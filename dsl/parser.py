@@ -19,8 +19,8 @@ class RuleIndenter(Indenter):
     """Indentation → _INDENT/_DEDENT."""
 
     NL_type = "_NL"
-    OPEN_PAREN_types = ["_LPAR"]
-    CLOSE_PAREN_types = ["_RPAR"]
+    OPEN_PAREN_types = ["LPAR"]
+    CLOSE_PAREN_types = ["RPAR"]
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 4
@@ -103,7 +103,7 @@ def get_parser() -> Lark:
 _TERMINAL_WORDS = {   # terminal → (en, zh)
     "_NL": ("end of line", "行尾"), "_INDENT": ("an indented block", "缩进的段落"),
     "_DEDENT": ("end of block", "段落结束"), "_COLON": ("':'", "'：'"), "_COMMA": ("','", "'，'"),
-    "_LPAR": ("'('", "'（'"), "_RPAR": ("')'", "'）'"), "_EQ": ("'='", "'='"), "_DOT": ("'.'", "'.'"),
+    "LPAR": ("'('", "'（'"), "RPAR": ("')'", "'）'"), "_EQ": ("'='", "'='"), "_DOT": ("'.'", "'.'"),
     "NAME": ("a name", "名称"), "STRING": ("a quoted text", "带引号的文本"),
     "NUMBER": ("a number", "数字"), "INT": ("a whole number", "整数"),
     "PERCENT": ("a percentage", "百分比"), "SIGNED_PERCENT": ("a band like ±15%", "如 ±15% 的幅度"),

@@ -185,10 +185,27 @@ def forms():
 
 @bp.get("/forms/<form>")
 def form(form: str):
-    schema = rulesets.active().schemas.get(form)
-    if schema is None:
+    """The form's JSON Schema with the constraints its rules impose merged in."""
+    from dsl.derive import derived_form
+    ruleset = rulesets.active()
+    if form not in ruleset.schemas:
         raise DomainError(404, "not_found", f"no form `{form}`", f"/v1/forms/{form}")
-    return jsonify(schema.raw)
+    return jsonify(derived_form(ruleset, form))
+
+
+@bp.get("/workflows")
+def workflow_list():
+    from dsl.derive import workflows
+    return jsonify({"workflows": workflows(rulesets.active(), current_app.config["TIMEZONE"])})
+
+
+@bp.get("/workflows/<name>")
+def workflow(name: str):
+    from dsl.derive import workflows
+    found = [w for w in workflows(rulesets.active(), current_app.config["TIMEZONE"]) if w["name"] == name]
+    if not found:
+        raise DomainError(404, "not_found", f"no workflow `{name}`", f"/v1/workflows/{name}")
+    return jsonify(found[0])
 
 
 @bp.get("/rulesets/current")

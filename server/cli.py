@@ -399,6 +399,47 @@ def cmd_send(args) -> int:
     return EXIT_OK if r.ok else EXIT_ERRORS
 
 
+def build_outputs(rs, root: Path) -> dict[Path, str]:
+    """Every generated file and its content: workflows/ and form_schemas/derived/."""
+    from dsl.derive import derived_form, workflows
+    out = {}
+    for wf in workflows(rs):
+        out[root / "workflows" / f"{wf['kind']}-{wf['name']}.json"] = _json_text(wf)
+    for form in sorted(rs.schemas):
+        out[root / "form_schemas" / "derived" / f"{form}.json"] = _json_text(derived_form(rs, form))
+    return out
+
+
+def _json_text(doc) -> str:
+    return json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n"
+
+
+def cmd_build(args) -> int:
+    """Write workflow definitions and derived form schemas; --check fails when they are stale."""
+    rs = _load_or_report(args)
+    if rs is None:
+        return EXIT_ERRORS
+    root = Path(args.path).resolve().parent
+    outputs = build_outputs(rs, root)
+    generated_dirs = {root / "workflows": "*-*.json", root / "form_schemas" / "derived": "*.json"}
+    leftovers = [p for d, pattern in generated_dirs.items() for p in d.glob(pattern)
+                 if p not in outputs]
+    stale = [p for p, text in outputs.items()
+             if not p.exists() or p.read_text(encoding="utf-8") != text] + leftovers
+    if args.check:
+        for p in stale:
+            print(f"{p.relative_to(root)}: stale (run `trimtab build`)", file=sys.stderr)
+        return EXIT_ERRORS if stale else EXIT_OK
+    for p, text in outputs.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.exists() or p.read_text(encoding="utf-8") != text:
+            p.write_text(text, encoding="utf-8")
+    for p in leftovers:
+        p.unlink()
+    print(f"wrote {len(stale)} of {len(outputs)} generated files")
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     """Check the shipped rules, then evaluate every demo facts file beside them."""
     if cmd_check(args) != EXIT_OK:
@@ -497,6 +538,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="progress bar on stderr (default: when stderr is a terminal)")
     rp.set_defaults(func=cmd_replay)
+
+    b = sub.add_parser("build", help="write workflows/ and form_schemas/derived/ from the rules")
+    common(b)
+    b.add_argument("--check", action="store_true", help="exit 1 when generated files are stale")
+    b.set_defaults(func=cmd_build, rev=None)
 
     sv = sub.add_parser("serve", help="serve the rules over HTTP (SQLite under ./var by default)")
     common(sv)

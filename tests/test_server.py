@@ -221,3 +221,13 @@ def test_split_refuses_an_unexplained_adjustment(client):
     plan["provinces"][1]["reason"] = "新代理商签约"
     r = client.post("/v1/splits", json={"facts": plan})
     assert r.status_code == 200 and r.json["split"]["value"] == [500000, 600000]
+
+
+def test_forms_and_workflows_routes(client):
+    assert any(f["name"] == "weekly_metrics" for f in client.get("/v1/forms").json["forms"])
+    plan = client.get("/v1/forms/target_plan").json
+    assert plan["x-trimtab-constraints"][0]["constraint"] == "required beyond ±15%"
+    names = [w["name"] for w in client.get("/v1/workflows").json["workflows"]]
+    assert "目标变更" in names and "周一行动建议" in names
+    assert client.get("/v1/workflows/目标变更").json["kind"] == "approval"
+    assert client.get("/v1/workflows/nope").status_code == 404
