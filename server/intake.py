@@ -32,9 +32,23 @@ def parse_json(raw: bytes):
         raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
 
 
+_VALIDATORS: dict = {}      # (id of the schema's dict, form) -> validator; schemas never change
+
+
+def _validator(schema):
+    key = id(schema.raw)
+    found = _VALIDATORS.get(key)
+    if found is None or found[0] is not schema.raw:
+        if len(_VALIDATORS) > 256:          # reloads replace schemas; keep the cache bounded
+            _VALIDATORS.clear()
+        found = _VALIDATORS[key] = (schema.raw, jsonschema.Draft202012Validator(
+            schema.raw, format_checker=jsonschema.FormatChecker()))
+    return found[1]
+
+
 def validate(schema, facts):
     """JSON Schema errors → 422 naming the JSON path of the first problem (all listed)."""
-    validator = jsonschema.Draft202012Validator(schema.raw, format_checker=jsonschema.FormatChecker())
+    validator = _validator(schema)
     problems = sorted(validator.iter_errors(facts), key=lambda e: list(e.absolute_path))
     if problems:
         first = problems[0]
@@ -53,21 +67,22 @@ def hook(form: str):
     digest = hashlib.sha256(raw).hexdigest()
     sessions = current_app.extensions["trimtab.sessions"]
     metrics = current_app.extensions["trimtab.metrics"]
-    with sessions() as session:
-        seen = session.scalars(select(Delivery).where(Delivery.client == client,
-                                                      Delivery.delivery_id == delivery_id)).first()
-        if seen is not None:
-            return _replayed(seen, digest)
     ruleset = active()
     if form not in ruleset.schemas:
         raise DomainError(400, "unknown_form", f"no form `{form}`", f"/hooks/{form}")
     facts = parse_json(raw)
     if not isinstance(facts, dict):
         raise DomainError(422, "schema_violation", "the body must be a JSON object", "$")
-    validate(ruleset.schemas[form], facts)
     with sessions() as session:
         try:
             with session.begin():
+                # One transaction: a retry finds its first answer; else the fact, its decisions
+                # and this delivery are stored together or not at all.
+                seen = session.scalars(select(Delivery).where(
+                    Delivery.client == client, Delivery.delivery_id == delivery_id)).first()
+                if seen is not None:
+                    return _replayed(seen, digest)
+                validate(ruleset.schemas[form], facts)
                 body = service.submit(session, ruleset, form, facts, raw.decode("utf-8"), client,
                                       cfg["TZ"], request_lang())
                 session.add(Delivery(client=client, delivery_id=delivery_id, body_sha256=digest,

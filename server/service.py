@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dsl.decision import plain
@@ -62,23 +62,40 @@ def subject_of(schema, facts: dict) -> str:
 def history(session: Session, form: str, subject: str, period: str) -> list[dict]:
     """Earlier periods' facts of this form and subject, oldest first, the latest submission of
     each period; for target changes, every earlier change not rejected (they count per cycle)."""
-    rows = session.execute(
-        select(Fact.id, Fact.period, Fact.payload)
-        .where(Fact.form == form, Fact.subject == subject, Fact.period < period)
-        .order_by(Fact.period, Fact.id)).all()
-    if form == "target_change":
-        rejected = set(session.scalars(select(Approval.fact_id).where(
-            Approval.subject == subject, Approval.status == "rejected")))
-        changes = session.execute(
-            select(Fact.id, Fact.payload).where(Fact.form == form, Fact.subject == subject)
-            .order_by(Fact.id)).all()
-        refused = _refused_fact_ids(session, [r.id for r in changes])
-        return [json.loads(p, parse_float=Decimal) for i, p in changes
-                if i not in rejected and i not in refused]
-    latest: dict[str, str] = {}
-    for _id, per, payload in rows:
-        latest[per] = payload
-    return [json.loads(p, parse_float=Decimal) for p in list(latest.values())[-HISTORY_PERIODS:]]
+    if form != "target_change":
+        # The latest submission of each earlier period, the last HISTORY_PERIODS periods.
+        ranked = (select(Fact.id, Fact.period, Fact.payload,
+                         func.row_number().over(partition_by=Fact.period,
+                                                order_by=Fact.id.desc()).label("rn"))
+                  .where(Fact.form == form, Fact.subject == subject, Fact.period < period)
+                  .subquery())
+        rows = session.execute(select(ranked.c.id, ranked.c.payload).where(ranked.c.rn == 1)
+                               .order_by(ranked.c.period.desc()).limit(HISTORY_PERIODS)).all()
+        db = str(session.get_bind().url)
+        return [_parsed(db, i, p) for i, p in reversed(rows)]
+    rejected = set(session.scalars(select(Approval.fact_id).where(
+        Approval.subject == subject, Approval.status == "rejected")))
+    changes = session.execute(
+        select(Fact.id, Fact.payload).where(Fact.form == form, Fact.subject == subject)
+        .order_by(Fact.id)).all()
+    refused = _refused_fact_ids(session, [r.id for r in changes])
+    return [json.loads(p, parse_float=Decimal) for i, p in changes
+            if i not in rejected and i not in refused]
+
+
+_PARSED: dict = {}          # (database, fact id) -> parsed payload; stored facts never change
+_PARSED_MAX = 50_000
+
+
+def _parsed(db: str, fact_id: int, payload: str) -> dict:
+    """A stored fact as exact decimals, parsed once per process (history re-reads them often).
+    Callers must not modify it: rules only read facts."""
+    found = _PARSED.get((db, fact_id))
+    if found is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()                 # simple and bounded; refills from the database
+        found = _PARSED[(db, fact_id)] = json.loads(payload, parse_float=Decimal)
+    return found
 
 
 def _refused_fact_ids(session, fact_ids) -> set:

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""The rules server under gunicorn with PostgreSQL, side by side with a bare Flask endpoint
+that only inserts the raw body into the same database, same gunicorn settings.
+
+1. throughput: a closed loop of C concurrent clients sending N signed weekly_metrics webhooks
+   (each a new rep-week, so history grows as in production) → requests/s for each server;
+   the ratio trimtab / bare is what counts (target ≥ 60%);
+2. latency: an open loop at R requests/s for S seconds against trimtab → p50/p95/p99
+   (target p99 < 20 ms at 200 requests/s).
+
+Clients are separate processes (so the load generator does not share trimtab's interpreter)
+on this same 2-core machine; everything stays on 127.0.0.1.
+
+    python tests/bench/bench_server.py [--requests 3000] [--concurrency 8] [--rate 200] [--seconds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE.parent))
+
+from serverkit import ADMIN, CLIENT, ORG, SECRET, fresh_database  # noqa: E402
+from server.security import sign  # noqa: E402
+
+WORKERS = 4
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(app_spec: str, env: dict, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(WORKERS),
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{app_spec} did not start")
+
+
+def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
+    """n signed weekly_metrics submissions: reps × weeks, unique deliveries."""
+    import datetime as dt
+    out, now = [], str(int(time.time()))
+    reps = ["east.li"]
+    for i in range(n):
+        k = offset + i
+        day = dt.date(2020, 1, 6) + dt.timedelta(weeks=k)
+        body = json.dumps({"rep": reps[0], "region": "east", "week_start": day.isoformat(),
+                           "effective_visits": 5 + k % 9, "meeting_conversion": 0.27,
+                           "new_opportunity_amount": 900000, "new_opportunities": 2 + k % 5,
+                           "stage_advances": k % 3, "pipeline_coverage": 0.6 + (k % 5) / 10,
+                           "weighted_pipeline": 1200000, "conversion_rate": 0.25,
+                           "new_customers": 3 + k % 2, "new_visit_records": k % 4,
+                           "contract_amount": 540000, "negative_feedback": k % 2}).encode()
+        headers = {"Content-Type": "application/json", "X-Trimtab-Client": CLIENT,
+                   "X-Trimtab-Timestamp": now, "X-Trimtab-Signature": sign(SECRET, now, body),
+                   "X-Trimtab-Delivery": f"bench-{k}"}
+        out.append((body, headers))
+    return out
+
+
+def _send(port, body, headers) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/hooks/weekly_metrics", body=body, headers=headers)
+        status = conn.getresponse()
+        status.read()
+        conn.close()
+        return status.status, time.perf_counter() - t0
+    except OSError:                 # refused or reset under overload: an error, not a crash
+        return 0, time.perf_counter() - t0
+
+
+def _closed_loop(args):
+    port, requests = args
+    statuses = [_send(port, b, h)[0] for b, h in requests]
+    return statuses
+
+
+def throughput(port: int, requests, concurrency: int) -> tuple[float, int]:
+    chunks = [(port, requests[i::concurrency]) for i in range(concurrency)]
+    t0 = time.perf_counter()
+    with mp.Pool(concurrency) as pool:
+        statuses = [s for part in pool.map(_closed_loop, chunks) for s in part]
+    elapsed = time.perf_counter() - t0
+    return len(requests) / elapsed, sum(1 for s in statuses if s != 200)
+
+
+def _open_loop(args):
+    port, requests, rate, start_at = args
+    out = []
+    for i, (b, h) in enumerate(requests):
+        due = start_at + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        status, took = _send(port, b, h)
+        # latency as a client sees it from the scheduled send time (counts queueing delay)
+        out.append((status, time.perf_counter() - due))
+    return out
+
+
+def latency(port: int, requests, rate: float, procs: int = 4) -> dict:
+    start_at = time.perf_counter() + 0.5
+    parts = [(port, requests[i::procs], rate / procs, start_at + i / rate) for i in range(procs)]
+    with mp.Pool(procs) as pool:
+        results = [r for part in pool.map(_open_loop, parts) for r in part]
+    lat = sorted(t * 1000 for _, t in results)
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+    return {"n": len(lat), "p50_ms": q(0.50), "p95_ms": q(0.95), "p99_ms": q(0.99),
+            "errors": sum(1 for s, _ in results if s != 200)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=3000)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--rate", type=float, default=200)
+    ap.add_argument("--seconds", type=float, default=10)
+    args = ap.parse_args(argv)
+    import tempfile
+    tmp = Path(tempfile.mkdtemp())
+    url, drop = fresh_database("postgresql", tmp)
+    env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
+           "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
+           "PYTHONPATH": f"{ROOT}:{HERE}"}
+    try:
+        subprocess.run([str(Path(sys.executable).parent / "trimtab"), "migrate"], env=env, cwd=tmp,
+                       check=True, capture_output=True)
+        from sqlalchemy import create_engine, text
+        from server.config import _sqlalchemy_url
+        setup = create_engine(_sqlalchemy_url(url))
+        with setup.begin() as conn:
+            conn.execute(text("CREATE TABLE raw_bodies (id SERIAL PRIMARY KEY, body TEXT NOT NULL)"))
+        setup.dispose()
+        bare_port, tt_port = free_port(), free_port()
+        bare = start("bare_app:app", env, bare_port)
+        try:
+            bare_rps, bare_err = throughput(bare_port, make_requests(args.requests, 0), args.concurrency)
+        finally:
+            bare.send_signal(signal.SIGTERM)
+            bare.wait(timeout=20)
+        tt = start("server.wsgi:app", env, tt_port)
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", tt_port)
+            conn.request("POST", "/v1/org/people", body=json.dumps(ORG),
+                         headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
+            conn.getresponse().read()
+            tt_rps, tt_err = throughput(tt_port, make_requests(args.requests, 0), args.concurrency)
+            n = int(args.rate * args.seconds)
+            lat = latency(tt_port, make_requests(n, args.requests), args.rate)
+        finally:
+            tt.send_signal(signal.SIGTERM)
+            tt.wait(timeout=20)
+    finally:
+        drop()
+    ratio = tt_rps / bare_rps
+    print(f"gunicorn, {WORKERS} sync workers, PostgreSQL; {args.requests:,} webhooks, "
+          f"{args.concurrency} concurrent clients")
+    print(f"  bare insert-only endpoint : {bare_rps:8.0f} req/s ({bare_err} errors)")
+    print(f"  trimtab /hooks            : {tt_rps:8.0f} req/s ({tt_err} errors)  "
+          f"= {ratio:.0%} of bare (target ≥ 60%)")
+    print(f"  open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s: p50 {lat['p50_ms']:.1f} ms, "
+          f"p95 {lat['p95_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms ({lat['errors']} errors; "
+          f"target p99 < 20 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
