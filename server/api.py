@@ -92,6 +92,27 @@ def put_people():
     return jsonify({"stored": len(people)})
 
 
+@bp.post("/org/import")
+def import_people():
+    """The organisation chart from a CSV or Excel file (the body); all rows or none."""
+    from .orgchart import XLSX, people_from_rows, rows_from_csv, rows_from_xlsx
+    require_admin()
+    data = request.get_data()
+    kind = request.content_type or ""
+    if kind.startswith(XLSX) or data[:2] == b"PK":
+        sheet, rows = rows_from_xlsx(data)
+    else:
+        sheet, rows = rows_from_csv(data)
+    people = people_from_rows(sheet, rows)
+    with sessions() as session, session.begin():
+        for p in people:
+            row = session.get(Person, p["id"]) or Person(id=p["id"])
+            row.name, row.role = p.get("name") or p["id"], p["role"]
+            row.region, row.manager_id, row.hrbp_id = p.get("region"), p.get("manager"), p.get("hrbp")
+            session.add(row)
+    return jsonify({"stored": len(people)})
+
+
 @bp.get("/org/people")
 def get_people():
     with sessions() as session:

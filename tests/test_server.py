@@ -231,3 +231,27 @@ def test_forms_and_workflows_routes(client):
     assert "目标变更" in names and "周一行动建议" in names
     assert client.get("/v1/workflows/目标变更").json["kind"] == "approval"
     assert client.get("/v1/workflows/nope").status_code == 404
+
+
+def test_org_chart_imports_from_the_shipped_templates(app):
+    c = app.test_client()
+    templates = ROOT / "server" / "templates"
+    r = c.post("/v1/org/import", data=(templates / "org_chart.csv").read_bytes(),
+               headers={**ADMIN_HEADERS, "Content-Type": "text/csv"})
+    assert r.status_code == 200 and r.json["stored"] == 4
+    r = c.post("/v1/org/import", data=(templates / "org_chart.xlsx").read_bytes(), headers=ADMIN_HEADERS)
+    assert r.status_code == 200 and r.json["stored"] == 4
+    people = {p["id"]: p for p in c.get("/v1/org/people").json["people"]}
+    assert people["east.li"]["manager"] == "east.mgr" and people["east.li"]["hrbp"] == "hr.east"
+
+
+def test_org_chart_with_a_bad_row_imports_nothing(app):
+    c = app.test_client()
+    csv_text = "工号,姓名,角色,区域,直属上级,HRBP\nok.1,甲,rep,east,boss.9,\n,乙,rep,east,,\n"
+    r = c.post("/v1/org/import", data=csv_text.encode(), headers={**ADMIN_HEADERS, "Content-Type": "text/csv"})
+    assert r.status_code == 422 and r.json["error"]["code"] == "bad_rows"
+    problems = r.json["error"]["problems"]
+    assert {"sheet": "csv", "row": 3, "column": "A", "message": "`id` is empty"} in problems
+    assert any(p["row"] == 2 and p["column"] == "E" for p in problems)      # unknown manager
+    assert c.get("/v1/org/people").json["people"] == []
+    assert c.post("/v1/org/import", data=b"PK\x03\x04broken", headers=ADMIN_HEADERS).status_code == 422
