@@ -49,7 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
     from .api import bp as api_bp
     from .ops import bp as ops_bp
     from .targets import bp as targets_bp
+    from .dashboards import bp as dashboards_bp
     app.register_blueprint(targets_bp)
+    app.register_blueprint(dashboards_bp)
     app.register_blueprint(hooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)

@@ -255,3 +255,20 @@ def test_org_chart_with_a_bad_row_imports_nothing(app):
     assert any(p["row"] == 2 and p["column"] == "E" for p in problems)      # unknown manager
     assert c.get("/v1/org/people").json["people"] == []
     assert c.post("/v1/org/import", data=b"PK\x03\x04broken", headers=ADMIN_HEADERS).status_code == 422
+
+
+def test_dashboard_numbers(app, client, hooks):
+    hooks.post("weekly_metrics", week(1, 4, 0.9))
+    radar = {a["axis"]: a for a in client.get("/v1/dashboards/health-radar?rep=east.li").json["axes"]}
+    assert radar["effective_visits"]["ratio"] == 0.9167                 # 11 of 12, rounded
+    assert radar["new_opportunities"]["reference"] == 5
+    assert client.get("/v1/dashboards/health-radar?rep=nobody").status_code == 404
+    for month, progress in (("2026-07", 0.5), ("2026-08", 0.35)):
+        hooks.post("kr_progress", {"rep": "east.li", "month": month, "kr": "k", "progress": progress,
+                                   "expected": 0.5, "alignment": 0.8})
+    lights = client.get("/v1/dashboards/traffic-lights").json["months"]
+    assert [(m["period"], m["counts"]) for m in lights] == [("2026-07", {"green": 1}),
+                                                           ("2026-08", {"red": 1})]
+    spread = client.get("/v1/dashboards/completion-range").json["months"]
+    assert spread[0]["regions"] == {"east": 1} and spread[1]["max"] == pytest.approx(0.7)
+    assert client.get("/v1/dashboards/target-adjustments").json == {"quarters": []}

@@ -1,0 +1,113 @@
+"""Numbers the platform draws: health radar, traffic lights, target adjustments, the spread
+of completion rates across regions.  Read-only queries over stored facts and decisions."""
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from decimal import Decimal
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from dsl.decision import plain
+
+from .errors import DomainError
+from .models import AuditEntry, Decision, Fact, Person
+from .rulesets import active
+
+bp = Blueprint("dashboards", __name__, url_prefix="/v1/dashboards")
+
+
+def _r(value: Decimal):
+    """A ratio for a chart: four decimal places are plenty."""
+    return plain(Decimal(value).quantize(Decimal("0.0001")))
+
+RADAR_AXES = ("effective_visits", "meeting_conversion", "new_opportunities")   # with references
+RADAR_OWN = ("pipeline_coverage", "conversion_rate", "stage_advances")
+
+
+def _sessions():
+    return current_app.extensions["trimtab.sessions"]()
+
+
+@bp.get("/health-radar")
+def health_radar():
+    """A rep's latest week against the industry reference (1.0 = the reference)."""
+    rep = request.args.get("rep")
+    if not rep:
+        raise DomainError(400, "bad_request", "rep is required", "$.rep")
+    with _sessions() as s:
+        fact = s.scalars(select(Fact).where(Fact.form == "weekly_metrics", Fact.subject == rep)
+                         .order_by(Fact.period.desc(), Fact.id.desc())).first()
+    if fact is None:
+        raise DomainError(404, "not_found", f"no weekly metrics for `{rep}`", "$.rep")
+    facts = json.loads(fact.payload, parse_float=Decimal)
+    industry = active().checked.references.get("industry")
+    axes = []
+    for name in RADAR_AXES:
+        ref = industry.items.get(name).value if industry and name in industry.items else None
+        value = facts.get(name)
+        axes.append({"axis": name, "value": plain(value), "reference": plain(ref),
+                     "ratio": _r(Decimal(value) / Decimal(ref)) if ref and value is not None else None})
+    axes += [{"axis": name, "value": plain(facts.get(name)), "reference": None, "ratio": None}
+             for name in RADAR_OWN]
+    return jsonify({"rep": rep, "period": fact.period, "axes": axes})
+
+
+@bp.get("/traffic-lights")
+def traffic_lights():
+    """How many reps were green/yellow/red per month, by the status rules' stored decisions."""
+    rule = request.args.get("rule")
+    with _sessions() as s:
+        q = select(Decision.rule, Decision.result, Fact.period).join(Fact).where(
+            Decision.kind == "status", Decision.error_code.is_(None))
+        if rule:
+            q = q.where(Decision.rule == rule)
+        rows = s.execute(q).all()
+    counts: dict = defaultdict(Counter)
+    for name, result, period in rows:
+        counts[(name, period)][result.get("value")] += 1
+    return jsonify({"months": [{"rule": name, "period": period, "counts": dict(c)}
+                               for (name, period), c in sorted(counts.items())]})
+
+
+@bp.get("/target-adjustments")
+def target_adjustments():
+    """Approved target changes per quarter and team (region), and per rep on average."""
+    with _sessions() as s:
+        rows = s.execute(select(AuditEntry.at, AuditEntry.subject).where(
+            AuditEntry.action == "target_changed")).all()
+        regions = dict(s.execute(select(Person.id, Person.region)).all())
+        reps_per_region = Counter(r for pid, r in regions.items()
+                                  if r is not None)
+    per: dict = defaultdict(int)
+    for at, subject in rows:
+        quarter = f"{at.year}-Q{(at.month - 1) // 3 + 1}"
+        per[(quarter, regions.get(subject) or "-")] += 1
+    out = []
+    for (quarter, region), n in sorted(per.items()):
+        people = reps_per_region.get(region) or 1
+        out.append({"quarter": quarter, "region": region, "changes": n,
+                    "per_person": round(n / people, 2)})
+    return jsonify({"quarters": out})
+
+
+@bp.get("/completion-range")
+def completion_range():
+    """Completion (progress ÷ expected) of KRs per month: min, max and spread across regions."""
+    with _sessions() as s:
+        facts = s.execute(select(Fact.period, Fact.subject, Fact.payload)
+                          .where(Fact.form == "kr_progress")).all()
+        regions = dict(s.execute(select(Person.id, Person.region)).all())
+    by_month: dict = defaultdict(lambda: defaultdict(list))
+    for period, subject, payload in facts:
+        f = json.loads(payload, parse_float=Decimal)
+        if f.get("expected"):
+            by_month[period][regions.get(subject) or "-"].append(Decimal(f["progress"]) / Decimal(f["expected"]))
+    months = []
+    for period, per_region in sorted(by_month.items()):
+        averages = {r: sum(v) / len(v) for r, v in per_region.items()}
+        lo, hi = min(averages.values()), max(averages.values())
+        months.append({"period": period, "regions": {r: _r(v) for r, v in sorted(averages.items())},
+                       "min": _r(lo), "max": _r(hi), "spread": _r(hi - lo)})
+    return jsonify({"months": months})
