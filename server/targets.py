@@ -25,17 +25,23 @@ def _rules_of(kind: str, form: str, name: str | None):
     return rs, rules
 
 
-@bp.post("/targets/suggest")
-def suggest():
-    """Suggested targets (and their range) for one subject: the facts of this period, with the
-    earlier periods the server holds as history (or a `history` given in the request)."""
+def _request(kind: str, default_form: str):
+    """(rule set, rules, form, facts, request body) for a request naming facts of a form."""
     data = body()
-    form = data.get("form", "region_monthly")
-    rs, rules = _rules_of("target", form, data.get("rule"))
+    form = data.get("form", default_form)
+    rs, rules = _rules_of(kind, form, data.get("rule"))
     facts = data.get("facts")
     if not isinstance(facts, dict):
         raise DomainError(422, "schema_violation", "`facts` is an object", "$.facts")
     validate(rs.schemas[form], facts)
+    return rs, rules, form, facts, data
+
+
+@bp.post("/targets/suggest")
+def suggest():
+    """Suggested targets (and their range) for one subject: the facts of this period, with the
+    earlier periods the server holds as history (or a `history` given in the request)."""
+    rs, rules, form, facts, data = _request("target", "region_monthly")
     schema = rs.schemas[form]
     history = data.get("history")
     if history is None:
@@ -57,13 +63,7 @@ def suggest():
 def split():
     """Split a parent target by the split rule's weights; adjustments beyond the band without a
     written reason are refused (422, naming the child)."""
-    data = body()
-    form = data.get("form", "target_plan")
-    rs, rules = _rules_of("split", form, data.get("rule"))
-    facts = data.get("facts")
-    if not isinstance(facts, dict):
-        raise DomainError(422, "schema_violation", "`facts` is an object", "$.facts")
-    validate(rs.schemas[form], facts)
+    rs, rules, form, facts, _data = _request("split", "target_plan")
     lang = request_lang()
     d = rules[0].evaluate(facts)
     if d.error is not None:
