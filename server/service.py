@@ -63,16 +63,25 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
     """Earlier periods' facts of this form and subject, oldest first, the latest submission of
     each period; for target changes, every earlier change not rejected (they count per cycle)."""
     if form != "target_change":
-        # The latest submission of each earlier period, the last HISTORY_PERIODS periods.
-        ranked = (select(Fact.id, Fact.period, Fact.payload,
-                         func.row_number().over(partition_by=Fact.period,
-                                                order_by=Fact.id.desc()).label("rn"))
-                  .where(Fact.form == form, Fact.subject == subject, Fact.period < period)
-                  .subquery())
-        rows = session.execute(select(ranked.c.id, ranked.c.payload).where(ranked.c.rn == 1)
-                               .order_by(ranked.c.period.desc()).limit(HISTORY_PERIODS)).all()
+        # Newest first along the (form, subject, period) index, keeping the latest submission
+        # of each period, until HISTORY_PERIODS periods are found or the facts run out.
         db = str(session.get_bind().url)
-        return [_parsed(db, i, p) for i, p in reversed(rows)]
+        found: dict[str, tuple] = {}
+        page, last = HISTORY_PERIODS * 2, None
+        while len(found) < HISTORY_PERIODS:
+            q = (select(Fact.id, Fact.period, Fact.payload)
+                 .where(Fact.form == form, Fact.subject == subject, Fact.period < period)
+                 .order_by(Fact.period.desc(), Fact.id.desc()).limit(page))
+            if last is not None:
+                q = q.where((Fact.period < last[0]) | ((Fact.period == last[0]) & (Fact.id < last[1])))
+            rows = session.execute(q).all()
+            for fid, per, payload in rows:
+                if per not in found and len(found) < HISTORY_PERIODS:
+                    found[per] = (fid, payload)
+            if len(rows) < page:
+                break
+            last = (rows[-1].period, rows[-1].id)
+        return [_parsed(db, fid, payload) for per, (fid, payload) in sorted(found.items())]
     rejected = set(session.scalars(select(Approval.fact_id).where(
         Approval.subject == subject, Approval.status == "rejected")))
     changes = session.execute(

@@ -272,3 +272,13 @@ def test_dashboard_numbers(app, client, hooks):
     spread = client.get("/v1/dashboards/completion-range").json["months"]
     assert spread[0]["regions"] == {"east": 1} and spread[1]["max"] == pytest.approx(0.7)
     assert client.get("/v1/dashboards/target-adjustments").json == {"quarters": []}
+
+
+def test_history_uses_the_latest_submission_of_each_period(app, hooks):
+    hooks.post("weekly_metrics", dict(week(1, 5, 0.9), new_visit_records=4))
+    hooks.post("weekly_metrics", dict(week(1, 5, 0.9), new_visit_records=0))    # a correction
+    r = hooks.post("weekly_metrics", dict(week(2, 5, 0.9), new_visit_records=0))
+    assert by_rule(r)["拜访静默"]["value"] is True
+    hooks.post("weekly_metrics", dict(week(2, 5, 0.9), new_visit_records=3))    # corrected again
+    r = hooks.post("weekly_metrics", dict(week(3, 5, 0.9), new_visit_records=0))
+    assert by_rule(r)["拜访静默"]["value"] is False

@@ -3,7 +3,8 @@
 that only inserts the raw body into the same database, same gunicorn settings.
 
 1. throughput: a closed loop of C concurrent clients sending N signed weekly_metrics webhooks
-   (each a new rep-week, so history grows as in production) → requests/s for each server;
+   (week by week for a team of 100 reps, so each rep's history grows as in production) →
+   requests/s for each server;
    the ratio trimtab / bare is what counts (target ≥ 60%);
 2. latency: an open loop at R requests/s for S seconds against trimtab → p50/p95/p99
    (target p99 < 20 ms at 200 requests/s).
@@ -37,6 +38,10 @@ from serverkit import ADMIN, CLIENT, ORG, SECRET, fresh_database  # noqa: E402
 from server.security import sign  # noqa: E402
 
 WORKERS = 4
+REPS = 100          # a team: each webhook is one rep's week, as a platform sends them
+TEAM = {"people": ORG["people"] + [{"id": f"rep{i:03d}", "name": f"rep {i}", "role": "rep",
+                                    "region": "east", "manager": "east.mgr", "hrbp": "hr.east"}
+                                   for i in range(REPS)]}
 
 
 def free_port() -> int:
@@ -66,11 +71,11 @@ def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
     """n signed weekly_metrics submissions: reps × weeks, unique deliveries."""
     import datetime as dt
     out, now = [], str(int(time.time()))
-    reps = ["east.li"]
     for i in range(n):
         k = offset + i
-        day = dt.date(2020, 1, 6) + dt.timedelta(weeks=k)
-        body = json.dumps({"rep": reps[0], "region": "east", "week_start": day.isoformat(),
+        week, rep = divmod(k, REPS)                  # week by week across the team
+        day = dt.date(2020, 1, 6) + dt.timedelta(weeks=week)
+        body = json.dumps({"rep": f"rep{rep:03d}", "region": "east", "week_start": day.isoformat(),
                            "effective_visits": 5 + k % 9, "meeting_conversion": 0.27,
                            "new_opportunity_amount": 900000, "new_opportunities": 2 + k % 5,
                            "stage_advances": k % 3, "pipeline_coverage": 0.6 + (k % 5) / 10,
@@ -169,7 +174,7 @@ def main(argv=None) -> int:
         tt = start("server.wsgi:app", env, tt_port)
         try:
             conn = http.client.HTTPConnection("127.0.0.1", tt_port)
-            conn.request("POST", "/v1/org/people", body=json.dumps(ORG),
+            conn.request("POST", "/v1/org/people", body=json.dumps(TEAM),
                          headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
             conn.getresponse().read()
             tt_rps, tt_err = throughput(tt_port, make_requests(args.requests, 0), args.concurrency)
