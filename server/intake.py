@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import jsonschema
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from . import security, service
 from .errors import DomainError
-from .models import Delivery
+from .models import Delivery, utcnow
 from .rulesets import active
 
 bp = Blueprint("hooks", __name__)
@@ -85,8 +85,10 @@ def hook(form: str):
                 validate(ruleset.schemas[form], facts)
                 body = service.submit(session, ruleset, form, facts, raw.decode("utf-8"), client,
                                       cfg["TZ"], request_lang())
-                session.add(Delivery(client=client, delivery_id=delivery_id, body_sha256=digest,
-                                     status=200, response=json.dumps(body, ensure_ascii=False)))
+                session.execute(insert(Delivery), {
+                    "client": client, "delivery_id": delivery_id, "body_sha256": digest,
+                    "status": 200, "response": json.dumps(body, ensure_ascii=False),
+                    "created_at": utcnow()})
         except IntegrityError:
             # The same delivery raced in on another worker and won: answer as it did.
             session.rollback()
