@@ -30,8 +30,6 @@ BOOL_WORDS = {"true": True, "false": False, "是": True, "否": False}
 HISTORY_FUNCS = ("baseline", "previous", "change", "growth")
 AGGREGATES = ("average", "sum", "min", "max")
 PLACEHOLDERS = ("matched", "rule", "level", "subject")
-KIND_WORDS = {"alert": "alert", "score": "score", "status": "status", "target": "target",
-              "split": "split", "pool": "pool", "approval": "approval"}
 
 
 @dataclass

@@ -89,10 +89,6 @@ def parse_schema(name: str, text: str) -> FormSchema:
     return FormSchema(name, fields, period, list(subjects), raw.get("x-date-field"), raw)
 
 
-def load_schema(path: Path) -> FormSchema:
-    return parse_schema(path.stem, path.read_text(encoding="utf-8"))
-
-
 def schemas_from_texts(files: list[tuple[str, str]]) -> dict[str, FormSchema]:
     """Form schemas from (path, text) pairs, e.g. read from a git revision."""
     schemas, problems = {}, []

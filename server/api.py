@@ -68,9 +68,6 @@ def evaluate():
 
 
 # ---------------------------------------------------------------------- organisation chart
-PERSON_FIELDS = ("id", "name", "role", "region", "manager", "hrbp")
-
-
 @bp.post("/org/people")
 def put_people():
     require_admin()
