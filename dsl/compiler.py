@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import ast as A
-from .checker import HISTORY_FUNCS, CheckedRuleSet
+from .check_exprs import HISTORY_FUNCS
 from .runtime import namespace
 from .units import UNITS
 

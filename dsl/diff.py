@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from . import ast as A
-from .checker import canon
+from .canon import canon
 
 
 @dataclass

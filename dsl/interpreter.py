@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from . import ast as A
 from . import runtime as rt
-from .checker import HISTORY_FUNCS
+from .check_exprs import HISTORY_FUNCS
 from .diagnostics import EvalError
 from .units import UNITS
 

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from dsl.decision import plain

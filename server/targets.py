@@ -1,9 +1,7 @@
 """Targets and splits: suggestions from the goal-pool rules, weighted splits with the band."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
-
-from dsl.diagnostics import EvalError
+from flask import Blueprint, current_app, jsonify
 
 from . import rulesets, service
 from .errors import DomainError

@@ -23,7 +23,6 @@ import multiprocessing as mp
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
