@@ -111,3 +111,48 @@ def completion_range():
         months.append({"period": period, "regions": {r: _r(v) for r, v in sorted(averages.items())},
                        "min": _r(lo), "max": _r(hi), "spread": _r(hi - lo)})
     return jsonify({"months": months})
+
+
+FUNNEL = ("leads", "quotes", "contracts", "payments")
+
+
+@bp.get("/funnel")
+def funnel():
+    """Each team's latest weekly funnel, lead → quote → contract → payment, with conversions."""
+    team = request.args.get("team")
+    with _sessions() as s:
+        q = select(Fact).where(Fact.form == "pipeline_snapshot")
+        if team:
+            q = q.where(Fact.subject == team)
+        latest: dict = {}
+        for f in s.scalars(q.order_by(Fact.period, Fact.id)):
+            latest[f.subject] = f
+    teams = []
+    for subject, f in sorted(latest.items()):
+        facts = json.loads(f.payload, parse_float=Decimal)
+        stages = [{"stage": name, "count": facts[name]} for name in FUNNEL]
+        for prev, cur in zip(stages, stages[1:]):
+            cur["from_previous"] = _r(Decimal(cur["count"]) / prev["count"]) if prev["count"] else None
+        teams.append({"team": subject, "period": f.period, "stages": stages})
+    return jsonify({"teams": teams})
+
+
+@bp.get("/account-heat")
+def account_heat():
+    """Each key account's latest colour (from the status rules on account_status), by region."""
+    with _sessions() as s:
+        rows = s.execute(select(Decision.subject, Decision.rule, Decision.result, Fact.payload, Fact.id)
+                         .join(Fact).where(Decision.form == "account_status", Decision.kind == "status",
+                                           Decision.error_code.is_(None))
+                         .order_by(Fact.period, Fact.id)).all()
+    latest: dict = {}
+    for subject, rule, result, payload, _id in rows:
+        latest[(rule, subject)] = (result.get("value"), json.loads(payload, parse_float=Decimal))
+    regions: dict = defaultdict(lambda: {"counts": Counter(), "accounts": []})
+    for (rule, account), (colour, facts) in sorted(latest.items()):
+        region = regions[facts.get("region") or "-"]
+        region["counts"][colour] += 1
+        region["accounts"].append({"account": account, "rule": rule, "colour": colour,
+                                   "stage": facts.get("procurement_stage")})
+    return jsonify({"regions": [{"region": r, "counts": dict(v["counts"]), "accounts": v["accounts"]}
+                                for r, v in sorted(regions.items())]})

@@ -282,3 +282,21 @@ def test_history_uses_the_latest_submission_of_each_period(app, hooks):
     hooks.post("weekly_metrics", dict(week(2, 5, 0.9), new_visit_records=3))    # corrected again
     r = hooks.post("weekly_metrics", dict(week(3, 5, 0.9), new_visit_records=0))
     assert by_rule(r)["拜访静默"]["value"] is False
+
+
+def test_funnel_and_account_heat(client, hooks):
+    for wk, counts in (("2026-07-06", (40, 20, 8, 5)), ("2026-07-13", (50, 20, 10, 4))):
+        r = hooks.post("pipeline_snapshot", dict(zip(("leads", "quotes", "contracts", "payments"), counts),
+                                                 team="east", week_start=wk))
+        assert r.status_code == 200, r.json
+    teams = client.get("/v1/dashboards/funnel").json["teams"]
+    assert teams[0]["period"] == "2026-W29"
+    assert [(s["stage"], s["count"], s.get("from_previous")) for s in teams[0]["stages"]] == [
+        ("leads", 50, None), ("quotes", 20, 0.4), ("contracts", 10, 0.5), ("payments", 4, 0.4)]
+    for account, stage, days in (("华东银行", "contract", 3), ("沪港证券", "evaluation", 30)):
+        r = hooks.post("account_status", {"account": account, "region": "east", "rep": "east.li",
+                                          "date": "2026-07-10", "procurement_stage": stage,
+                                          "days_since_contact": days})
+        assert r.status_code == 200, r.json
+    heat = client.get("/v1/dashboards/account-heat").json["regions"]
+    assert heat[0]["region"] == "east" and heat[0]["counts"] == {"green": 1, "red": 1}
