@@ -31,6 +31,16 @@ def body() -> dict:
     return data
 
 
+def text(data: dict, name: str, default=None, required: bool = False):
+    """A text field of a request body, or a 422 naming it."""
+    value = data.get(name, default)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise DomainError(422, "schema_violation", f"`{name}` must be a non-empty text", f"$.{name}")
+    return value
+
+
 def require_admin():
     token = current_app.config.get("ADMIN_TOKEN")
     given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -55,11 +65,12 @@ def page_args():
 def evaluate():
     data = body()
     ruleset = rulesets.active()
-    form, facts, history = data.get("form"), data.get("facts"), data.get("history", [])
+    form, facts, history = text(data, "form", required=True), data.get("facts"), data.get("history", [])
+    as_of = text(data, "as_of")
     if form not in ruleset.by_form:
         raise DomainError(400, "unknown_form", f"no rules listen to form `{form}`", "$.form")
     try:
-        decisions = ruleset.evaluate(form, facts, history, as_of=data.get("as_of"))
+        decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
     except EvalError as err:
         raise DomainError(422, err.code, err.message(request_lang()), "$.facts") from None
     lang = request_lang()
@@ -79,6 +90,10 @@ def put_people():
             if not isinstance(p, dict) or not p.get("id") or not p.get("role"):
                 raise DomainError(422, "schema_violation", "each person needs `id` and `role`",
                                   f"$.people[{i}]")
+            for key in ("id", "name", "role", "region", "manager", "hrbp"):
+                if p.get(key) is not None and not isinstance(p[key], (str, int)):
+                    raise DomainError(422, "schema_violation", f"`{key}` is a text",
+                                      f"$.people[{i}].{key}")
             row = session.get(Person, str(p["id"])) or Person(id=str(p["id"]))
             row.name = str(p.get("name") or p["id"])
             row.role = str(p["role"])
@@ -132,16 +147,18 @@ def get_approval(approval_id: int):
 def decide(approval_id: int):
     data = body()
     verdict, actor = data.get("decision"), data.get("actor")
+    comment = data.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise DomainError(422, "schema_violation", "comment is a text", "$.comment")
     if verdict not in ("approve", "reject"):
         raise DomainError(422, "schema_violation", "decision is `approve` or `reject`", "$.decision")
-    if not actor:
-        raise DomainError(422, "schema_violation", "actor is required", "$.actor")
+    if not isinstance(actor, str) or not actor:
+        raise DomainError(422, "schema_violation", "actor is required (a person id)", "$.actor")
     evidence = data.get("evidence") or []
     if not isinstance(evidence, list):
         raise DomainError(422, "schema_violation", "evidence is a list", "$.evidence")
     with sessions() as session, session.begin():
-        approval = service.decide(session, approval_id, verdict, str(actor), data.get("comment"),
-                                  evidence)
+        approval = service.decide(session, approval_id, verdict, actor, comment, evidence)
         return jsonify(service.approval_json(approval))
 
 
@@ -240,7 +257,7 @@ def reload_ruleset():
     require_admin()
     data = body() if request.get_data() else {}
     try:
-        rs = rulesets.reload(data.get("rev"))
+        rs = rulesets.reload(text(data, "rev"))
     except VersionError as err:
         raise DomainError(422, err.code, str(err), "$.rev") from None
     except DiagnosticError as err:

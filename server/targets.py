@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from . import rulesets, service
 from .errors import DomainError
 from .intake import request_lang, validate
-from .api import body
+from .api import body, text
 
 bp = Blueprint("targets", __name__, url_prefix="/v1")
 
@@ -26,8 +26,8 @@ def _rules_of(kind: str, form: str, name: str | None):
 def _request(kind: str, default_form: str):
     """(rule set, rules, form, facts, request body) for a request naming facts of a form."""
     data = body()
-    form = data.get("form", default_form)
-    rs, rules = _rules_of(kind, form, data.get("rule"))
+    form = text(data, "form", default_form)
+    rs, rules = _rules_of(kind, form, text(data, "rule"))
     facts = data.get("facts")
     if not isinstance(facts, dict):
         raise DomainError(422, "schema_violation", "`facts` is an object", "$.facts")

@@ -13,6 +13,7 @@ use the result; `ActiveRuleSet.activate` swaps only a fully loaded set in.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -74,8 +75,14 @@ def locate(rules_path, schemas_path=None) -> Source:
         raise VersionError("git.outside", f"{schemas} is outside the repository {root}") from None
 
 
+_REV_OK = re.compile(r"^[A-Za-z0-9_./@{}^~:+-]{1,200}$")
+
+
 def resolve(source: Source, rev: str) -> str:
-    """The full commit id of `rev`, or a clear error."""
+    """The full commit id of `rev`, or a clear error.  A name that could be read as a git
+    option (leading "-") or holds control characters is refused before git sees it."""
+    if not isinstance(rev, str) or rev.startswith("-") or not _REV_OK.match(rev):
+        raise VersionError("git.bad_revision", f"`{rev!s:.80}` is not a revision name")
     try:
         return _git(source.repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
     except VersionError:

@@ -90,3 +90,10 @@ def test_diff_speaks_plain_words(repo):
     assert "健康度黄灯：`pipeline_coverage < 75%` 的阈值 75% → 70%" in r.stdout
     back = trimtab("diff", second, first, str(repo.rules), "--lang", "en")
     assert "目标变更: step added: sales_director (when `abs(change) > 15%`)" in back.stdout
+
+
+@pytest.mark.parametrize("rev", ["--output=/tmp/x", "-h", "a\x00b", "main branch", ""])
+def test_revision_names_that_are_not_revisions(repo, rev):
+    with pytest.raises(VersionError) as info:
+        load_revision(repo.rules, rev) if rev else load_revision(repo.rules, "\n")
+    assert info.value.code == "git.bad_revision"

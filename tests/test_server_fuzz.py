@@ -1,0 +1,84 @@
+"""No input makes a 500: seeded junk at every route, signed and unsigned."""
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from conftest import ROOT
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from server.app import create_app
+
+JUNK = [None, True, 0, -1, 1e308, "", "x" * 300, [], {}, [1, "a"], {"a": {"b": []}},
+        "2026-13-45", "NaN", 12.5, {"$ref": "#"}, "中文", "\u0000"]
+
+
+def junk_value(rng):
+    return rng.choice(JUNK)
+
+
+def mutate(facts: dict, rng) -> dict:
+    out = dict(facts)
+    for _ in range(rng.randint(1, 4)):
+        action = rng.randrange(3)
+        key = rng.choice(list(out) or ["x"])
+        if action == 0:
+            out[key] = junk_value(rng)
+        elif action == 1:
+            out.pop(key, None)
+        else:
+            out[f"extra{rng.randint(0, 9)}"] = junk_value(rng)
+    return out
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    url, cleanup = fresh_database("sqlite", tmp_path_factory.mktemp("fuzz"))
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
+    c = app.test_client()
+    c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+    yield c
+    cleanup()
+
+
+def assert_not_500(r):
+    assert r.status_code < 500, (r.status_code, r.get_data(as_text=True)[:300])
+    if r.status_code >= 400:
+        body = r.get_json()
+        assert set(body["error"]) >= {"code", "message", "path"}
+
+
+def test_junk_webhooks(client):
+    rng = random.Random(2026)
+    hooks = Hooks(client)
+    samples = {"weekly_metrics": week(1, 5, 0.9),
+               "target_change": {"rep": "east.li", "date": "2026-08-12", "metric": "m", "current_target": 80,
+                                 "proposed_target": 70, "reason": "r", "meeting": "calibration",
+                                 "requested_by": "east.mgr"},
+               "target_plan": {"region": "s", "quarter": "2026-Q3", "total_target": 100, "provinces": [
+                   {"name": "a", "market_potential": 1, "staffing_strength": 1, "strategic_priority": 1}]}}
+    for i in range(150):
+        form = rng.choice(list(samples))
+        facts = mutate(samples[form], rng)
+        body = json.dumps(facts).encode() if rng.random() < 0.9 else bytes(rng.randrange(256) for _ in range(40))
+        assert_not_500(hooks.post(form, body, delivery=f"fuzz-{i}"))
+
+
+def test_junk_api_bodies(client):
+    rng = random.Random(7)
+    routes = [("post", "/v1/evaluate"), ("post", "/v1/org/people"), ("post", "/v1/approvals/1/decision"),
+              ("post", "/v1/targets/suggest"), ("post", "/v1/splits"), ("post", "/v1/rulesets/reload"),
+              ("post", "/v1/org/import")]
+    for _ in range(200):
+        method, path = rng.choice(routes)
+        payload = {k: junk_value(rng) for k in rng.sample(["form", "facts", "history", "people", "decision",
+                                                           "actor", "rev", "rule", "evidence"], 3)}
+        data = json.dumps(payload).encode() if rng.random() < 0.8 else b"\xff\xfe{"
+        assert_not_500(getattr(client, method)(path, data=data, headers={**ADMIN_HEADERS,
+                                                                          "Content-Type": "application/json"}))
+    for path in ("/v1/decisions?limit=abc", "/v1/decisions?limit=0", "/v1/audit?after=-5",
+                 "/v1/dashboards/health-radar", "/v1/forms/%00", "/v1/workflows/%E4", "/v1/approvals/999",
+                 "/v1/targets?subject=%00"):
+        assert_not_500(client.get(path))
