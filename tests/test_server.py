@@ -300,3 +300,17 @@ def test_funnel_and_account_heat(client, hooks):
         assert r.status_code == 200, r.json
     heat = client.get("/v1/dashboards/account-heat").json["regions"]
     assert heat[0]["region"] == "east" and heat[0]["counts"] == {"green": 1, "red": 1}
+
+
+def test_the_audit_log_refuses_updates_and_deletes(app):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    from server.models import AuditEntry
+    with app.extensions["trimtab.sessions"]() as s, s.begin():
+        s.add(AuditEntry(action="test", subject="x", actor="y", details={}, ruleset_version="v"))
+    for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError) as info:
+            with app.extensions["trimtab.engine"].begin() as conn:
+                conn.execute(text(statement))
+        assert "append-only" in str(info.value)
+    assert count(app, AuditEntry) == 1
