@@ -209,6 +209,40 @@ def audit():
     return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
+# ---------------------------------------------------------------------- notifications
+@bp.get("/notifications")
+def notifications():
+    from .models import OutboxMessage
+    limit, after = page_args()
+    q = select(OutboxMessage).where(OutboxMessage.id > after).order_by(OutboxMessage.id).limit(limit)
+    status = request.args.get("status")
+    if status:
+        q = q.where(OutboxMessage.status == status)
+    with sessions() as session:
+        items = [{"id": m.id, "message_id": m.message_id, "rule": m.rule, "role": m.role,
+                  "recipient": m.recipient, "channel": m.channel, "status": m.status,
+                  "attempts": m.attempts, "last_error": m.last_error,
+                  "next_attempt_at": m.next_attempt_at.isoformat() + "Z",
+                  "sent_at": m.sent_at.isoformat() + "Z" if m.sent_at else None}
+                 for m in session.scalars(q)]
+    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
+
+
+@bp.post("/notifications/<int:message_id>/retry")
+def retry_notification(message_id: int):
+    """Put a dead-lettered message back in the queue (same message id: receivers de-duplicate)."""
+    from .models import OutboxMessage, utcnow
+    require_admin()
+    with sessions() as session, session.begin():
+        m = session.get(OutboxMessage, message_id)
+        if m is None:
+            raise DomainError(404, "not_found", f"no notification {message_id}", "$.id")
+        if m.status != "dead":
+            raise DomainError(409, "not_dead", f"notification {message_id} is {m.status}")
+        m.status, m.attempts, m.next_attempt_at, m.last_error = "pending", 0, utcnow(), None
+    return jsonify({"id": message_id, "status": "pending"})
+
+
 # ---------------------------------------------------------------------- forms and rule sets
 @bp.get("/forms")
 def forms():

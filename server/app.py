@@ -22,6 +22,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "LANG": "zh",
     "MIGRATE": True,              # upgrade the schema on start
+    "CHANNELS_PATH": None,        # default: channels.yaml beside the rules
 }
 
 
@@ -40,6 +41,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["trimtab.engine"] = engine
     app.extensions["trimtab.sessions"] = session_factory(engine)
     app.extensions["trimtab.metrics"] = Metrics()
+
+    from pathlib import Path
+    from .channels import load_channels
+    channels_path = app.config["CHANNELS_PATH"] or Path(app.config["RULES_PATH"]) / "channels.yaml"
+    app.extensions["trimtab.channels"], app.extensions["trimtab.routes"] = load_channels(channels_path)
 
     from .rulesets import init_app as init_rules
     init_rules(app)

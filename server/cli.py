@@ -363,6 +363,10 @@ def cmd_serve(args) -> int:
     print(f"  webhook clients: {', '.join(config['CLIENTS'])} (secrets in var/clients.json "
           f"or TRIMTAB_CLIENTS); admin token in var/admin_token or TRIMTAB_ADMIN_TOKEN",
           file=sys.stderr)
+    from server.outbox import start_dispatcher
+    if app.extensions["trimtab.channels"]:
+        start_dispatcher(app)           # in-process delivery (no Redis needed)
+        print(f"  notifications: {', '.join(app.extensions['trimtab.channels'])}", file=sys.stderr)
     from werkzeug.serving import run_simple
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return EXIT_OK

@@ -84,7 +84,9 @@ def hook(form: str):
                     return _replayed(seen, digest)
                 validate(ruleset.schemas[form], facts)
                 body = service.submit(session, ruleset, form, facts, raw.decode("utf-8"), client,
-                                      cfg["TZ"], request_lang())
+                                      cfg["TZ"], request_lang(),
+                                      current_app.extensions["trimtab.channels"],
+                                      current_app.extensions["trimtab.routes"])
                 session.execute(insert(Delivery), {
                     "client": client, "delivery_id": delivery_id, "body_sha256": digest,
                     "status": 200, "response": json.dumps(body, ensure_ascii=False),

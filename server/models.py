@@ -136,3 +136,23 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(128))
     details: Mapped[dict] = mapped_column(JSON)
     ruleset_version: Mapped[str] = mapped_column(String(80))
+
+
+class OutboxMessage(Base):
+    """A notification written in the same transaction as the decision that causes it, and
+    delivered later (retried with backoff; dead-lettered after too many failures)."""
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)   # stable across retries
+    fact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("facts.id"))
+    rule: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[Optional[str]] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)         # title, text, level, subject …
+    status: Mapped[str] = mapped_column(String(16), index=True)   # pending | sent | dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[Optional[dt.datetime]]

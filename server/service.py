@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dsl.decision import plain
 
 from .errors import DomainError
+from .outbox import enqueue_alert
 from .models import Approval, ApprovalStep, AuditEntry, Decision, Fact, Person, Target, utcnow
 
 HISTORY_PERIODS = 60
@@ -139,7 +140,7 @@ def resolve_role(session: Session, role: str, subject: Person) -> Person | None:
 
 # ---------------------------------------------------------------------- a submission
 def submit(session: Session, ruleset, form: str, facts: dict, payload: str, client: str,
-           tz: ZoneInfo, lang: str) -> dict:
+           tz: ZoneInfo, lang: str, channels: dict | None = None, routes: dict | None = None) -> dict:
     schema = ruleset.schemas[form]
     day = occurred_on(schema, facts, tz)
     subject = subject_of(schema, facts)
@@ -169,11 +170,16 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
                     if k in doc})
     if rows:
         session.execute(insert(Decision), rows)
+    queued = 0
     for d in decisions:
+        if d.kind == "alert" and d.error is None and d.value:
+            queued += enqueue_alert(session, d, fact_id, facts, routes or {}, channels or {},
+                                    resolve_role)
         if d.kind == "approval" and d.error is None and d.value and approval is None:
             approval = open_approval(session, d, fact_id, facts, ruleset.version)
     return {"fact_id": fact_id, "period": period, "ruleset_version": ruleset.version,
-            "decisions": out, "approval": approval_json(approval) if approval else None}
+            "decisions": out, "approval": approval_json(approval) if approval else None,
+            "notifications_queued": queued}
 
 
 def _fired(d) -> bool:

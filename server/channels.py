@@ -1,0 +1,120 @@
+"""Where notifications go: channel configuration and each platform's signing and format.
+
+Configuration is a file (default `rules/channels.yaml`); secrets and URLs come from the
+environment, named in the file:
+
+    channels:
+      dingtalk-east: {type: dingtalk, url_env: TRIMTAB_DINGTALK_EAST_URL, secret_env: TRIMTAB_DINGTALK_EAST_SECRET}
+      hooks:         {type: webhook,  url_env: TRIMTAB_NOTIFY_URL, secret_env: TRIMTAB_NOTIFY_SECRET}
+    routes:                      # role -> channel; `default` for the rest
+      direct_manager: dingtalk-east
+      default: hooks
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+import yaml
+
+from .security import sign as sign_webhook
+
+TIMEOUT_S = 10
+
+
+class ChannelError(Exception):
+    """A channel that is misconfigured or refused a message; the message says which."""
+
+
+@dataclass
+class Channel:
+    name: str
+    type: str
+    url: str | None
+    secret: str | None
+    problem: str | None = None          # set when the configuration is incomplete
+
+    def send(self, message_id: str, payload: dict) -> None:
+        if self.problem:
+            raise ChannelError(self.problem)
+        sender = SENDERS.get(self.type)
+        if sender is None:
+            raise ChannelError(f"channel `{self.name}`: unknown type `{self.type}`")
+        sender(self, message_id, payload)
+
+
+def load_channels(path, env=None) -> tuple[dict, dict]:
+    """(channels by name, routes role -> channel name); a missing file means no channels."""
+    env = os.environ if env is None else env
+    p = Path(path)
+    if not p.exists():
+        return {}, {}
+    doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    channels = {}
+    for name, spec in (doc.get("channels") or {}).items():
+        spec = spec or {}
+        url = env.get(spec.get("url_env", "")) if spec.get("url_env") else spec.get("url")
+        secret = env.get(spec.get("secret_env", "")) if spec.get("secret_env") else None
+        problem = None
+        if not url:
+            problem = f"channel `{name}`: no URL (set {spec.get('url_env', 'url')})"
+        elif spec.get("secret_env") and not secret:
+            problem = f"channel `{name}`: no secret (set {spec['secret_env']})"
+        channels[name] = Channel(name, str(spec.get("type", "")), url, secret, problem)
+    routes = {str(k): str(v) for k, v in (doc.get("routes") or {}).items()}
+    return channels, routes
+
+
+def dingtalk_signature(secret: str, timestamp_ms: str) -> str:
+    """DingTalk robot: base64 HMAC-SHA256 keyed by the secret over "timestamp\\nsecret"."""
+    digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _send_dingtalk(ch: Channel, message_id: str, payload: dict) -> None:
+    url = ch.url
+    if ch.secret:
+        ts = str(int(time.time() * 1000))
+        query = urllib.parse.urlencode({"timestamp": ts, "sign": dingtalk_signature(ch.secret, ts)})
+        url = f"{url}{'&' if '?' in url else '?'}{query}"
+    body = {"msgtype": "markdown", "markdown": {"title": payload["title"],
+                                                "text": f"{payload['text']}\n\n<!-- {message_id} -->"}}
+    _post(ch, url, json.dumps(body, ensure_ascii=False).encode(), {"X-Trimtab-Message-Id": message_id},
+          ok=lambda r: r.json().get("errcode", 0) == 0)
+
+
+def _send_webhook(ch: Channel, message_id: str, payload: dict) -> None:
+    body = json.dumps({"message_id": message_id, **payload}, ensure_ascii=False).encode()
+    stamp = str(int(time.time()))
+    headers = {"X-Trimtab-Timestamp": stamp, "X-Trimtab-Message-Id": message_id}
+    if ch.secret:
+        headers["X-Trimtab-Signature"] = "sha256=" + sign_webhook(ch.secret, stamp, body)
+    _post(ch, ch.url, body, headers)
+
+
+def _post(ch: Channel, url: str, body: bytes, headers: dict, ok=None) -> None:
+    try:
+        r = requests.post(url, data=body, timeout=TIMEOUT_S,
+                          headers={"Content-Type": "application/json; charset=utf-8", **headers})
+    except requests.RequestException as err:
+        raise ChannelError(f"channel `{ch.name}`: {err.__class__.__name__}") from None
+    if r.status_code >= 300:
+        raise ChannelError(f"channel `{ch.name}`: HTTP {r.status_code}")
+    if ok is not None:
+        try:
+            accepted = ok(r)
+        except ValueError:
+            accepted = False
+        if not accepted:
+            raise ChannelError(f"channel `{ch.name}`: refused: {r.text[:200]}")
+
+
+SENDERS = {"dingtalk": _send_dingtalk, "webhook": _send_webhook}

@@ -1,0 +1,103 @@
+"""The transactional outbox: alerts become messages in the same transaction as the decision;
+a dispatcher delivers them later, so a webhook never waits on a notification and a message is
+never lost while a receiver is down (retried with backoff, then dead-lettered, retryable)."""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .channels import ChannelError
+from .models import OutboxMessage, Person, utcnow
+
+log = logging.getLogger("trimtab.outbox")
+MAX_ATTEMPTS = 6
+BASE_DELAY_S = 30
+
+
+def backoff(attempts: int, rng=random) -> timedelta:
+    """30 s, 60 s, 120 s … with ±20% jitter so retries of a burst do not arrive together."""
+    delay = BASE_DELAY_S * (2 ** (attempts - 1))
+    return timedelta(seconds=delay * rng.uniform(0.8, 1.2))
+
+
+def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes: dict,
+                  channels: dict, resolve) -> int:
+    """One outbox row per recipient of a fired alert; returns how many were written."""
+    if not routes:
+        return 0                                    # no channels configured: nothing to send
+    details = decision.details
+    subject = session.get(Person, str(facts.get("rep"))) if facts.get("rep") else None
+    payload = {"title": f"[{details['level']}] {decision.rule}", "rule": decision.rule,
+               "level": details["level"], "text": details.get("message") or decision.headline("zh"),
+               "explanation": decision.explain("zh"), "subject": subject.id if subject else None}
+    written = 0
+    for role in details["notify"]:
+        person = resolve(session, role, subject) if subject is not None else None
+        channel = routes.get(role) or routes.get("default")
+        problem = None
+        if channel is None or channel not in channels:
+            problem = f"no channel for role `{role}` (routes in channels.yaml)"
+        elif person is None:
+            problem = f"no one holds role `{role}` for `{payload['subject']}` in the organisation chart"
+        if problem:
+            log.warning("outbox: %s: %s", decision.rule, problem)
+        session.add(OutboxMessage(message_id=uuid.uuid4().hex, fact_id=fact_id, rule=decision.rule,
+                                  role=role, recipient=person.id if person else None,
+                                  channel=channel or "-", payload={**payload, "recipient": person.id if person else None},
+                                  status="dead" if problem else "pending", attempts=0,
+                                  last_error=problem))
+        written += 1
+    return written
+
+
+def dispatch_due(sessions, channels: dict, now=None, limit: int = 50, rng=random) -> dict:
+    """Deliver due messages once; returns counts.  Safe to run in several processes: rows are
+    claimed with SKIP LOCKED on PostgreSQL."""
+    now = now or utcnow()
+    counts = {"sent": 0, "retry": 0, "dead": 0}
+    with sessions() as session, session.begin():
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == "pending",
+                                        OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)).all()
+        for row in rows:
+            channel = channels.get(row.channel)
+            try:
+                if channel is None:
+                    raise ChannelError(f"channel `{row.channel}` is not configured")
+                channel.send(row.message_id, row.payload)
+            except ChannelError as err:
+                row.attempts += 1
+                row.last_error = str(err)
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.status = "dead"
+                    counts["dead"] += 1
+                    log.error("outbox: message %s dead after %d attempts: %s", row.message_id,
+                              row.attempts, err)
+                else:
+                    row.next_attempt_at = now + backoff(row.attempts, rng)
+                    counts["retry"] += 1
+            else:
+                row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
+                counts["sent"] += 1
+    return counts
+
+
+def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:
+    """In-process delivery for `trimtab serve` without Redis: a daemon thread."""
+    stop = threading.Event()
+
+    def loop():
+        while not stop.wait(interval_s):
+            try:
+                dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
+            except Exception:                       # keep delivering after a bad moment
+                log.exception("outbox dispatcher")
+    threading.Thread(target=loop, name="trimtab-outbox", daemon=True).start()
+    return stop

@@ -1,0 +1,61 @@
+"""Local HTTP receivers standing in for DingTalk and other robots (they live off this machine)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Receiver:
+    """Records what it is sent; checks DingTalk's signature when given the secret; can fail."""
+
+    def __init__(self, secret: str | None = None, fail_with: int | None = None):
+        self.secret, self.fail_with, self.received, self.rejected = secret, fail_with, [], []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                if outer.fail_with:
+                    return self._answer(outer.fail_with, {"errcode": 1})
+                if outer.secret is not None and not outer._dingtalk_ok(query):
+                    outer.rejected.append(query)
+                    return self._answer(200, {"errcode": 310000, "errmsg": "sign not match"})
+                outer.received.append({"query": query, "headers": dict(self.headers),
+                                       "body": json.loads(body)})
+                self._answer(200, {"errcode": 0, "errmsg": "ok"})
+
+            def _answer(self, status, doc):
+                data = json.dumps(doc).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?access_token=t"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _dingtalk_ok(self, query) -> bool:
+        try:
+            ts, sign = query["timestamp"][0], query["sign"][0]
+        except KeyError:
+            return False
+        if abs(time.time() * 1000 - int(ts)) > 3600 * 1000:        # DingTalk allows an hour
+            return False
+        expected = base64.b64encode(hmac.new(self.secret.encode(), f"{ts}\n{self.secret}".encode(),
+                                             hashlib.sha256).digest()).decode()
+        return hmac.compare_digest(expected, sign)
+
+    def close(self):
+        self.server.shutdown()

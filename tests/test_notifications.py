@@ -1,0 +1,114 @@
+"""A yellow alert from a webhook to a DingTalk-style receiver that checks the signature."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from sqlalchemy import select
+
+from conftest import ROOT
+from receivers import Receiver
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from server.app import create_app
+from server.channels import load_channels
+from server.models import OutboxMessage
+from server.outbox import MAX_ATTEMPTS, backoff, dispatch_due
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def setup(request, tmp_path, monkeypatch):
+    url, cleanup = fresh_database(request.param, tmp_path)
+    good = Receiver(secret="SECtest")
+    config = tmp_path / "channels.yaml"
+    config.write_text("channels:\n"
+                      "  dingtalk: {type: dingtalk, url_env: T_DT_URL, secret_env: T_DT_SECRET}\n"
+                      "  broken: {type: dingtalk, url_env: T_MISSING_URL}\n"
+                      "routes:\n  direct_manager: dingtalk\n  hrbp: dingtalk\n  regional_manager: broken\n",
+                      encoding="utf-8")
+    monkeypatch.setenv("T_DT_URL", good.url)
+    monkeypatch.setenv("T_DT_SECRET", "SECtest")
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(config), "LANG": "en"})
+    client = app.test_client()
+    client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+    yield app, client, good, config
+    good.close()
+    app.extensions["trimtab.engine"].dispose()
+    cleanup()
+
+
+def outbox(app):
+    with app.extensions["trimtab.sessions"]() as s:
+        return s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def test_yellow_alert_reaches_the_signed_receiver_once(setup):
+    app, client, receiver, _ = setup
+    hooks = Hooks(client)
+    weeks = [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]
+    for w in weeks:
+        r = hooks.post("weekly_metrics", w)
+    assert r.json["notifications_queued"] == 2             # direct_manager and hrbp
+    assert receiver.received == []                         # the webhook did not wait on it
+    counts = dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
+    assert counts == {"sent": 2, "retry": 0, "dead": 0}
+    assert receiver.rejected == [] and len(receiver.received) == 2
+    got = receiver.received[0]["body"]
+    assert got["msgtype"] == "markdown" and got["markdown"]["title"] == "[yellow] 健康度黄灯"
+    assert "east.li" in got["markdown"]["text"]
+    ids = {m["headers"]["X-Trimtab-Message-Id"] for m in receiver.received}
+    assert ids == {m.message_id for m in outbox(app)}
+    assert dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"]) == \
+        {"sent": 0, "retry": 0, "dead": 0}                  # nothing twice
+    sent = client.get("/v1/notifications?status=sent").json["items"]
+    assert {(m["role"], m["recipient"]) for m in sent} == {("direct_manager", "east.mgr"), ("hrbp", "hr.east")}
+
+
+def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(setup, monkeypatch):
+    app, client, good, config = setup
+    bad = Receiver(fail_with=500)
+    app.extensions["trimtab.channels"], app.extensions["trimtab.routes"] = load_channels(
+        config, {"T_DT_URL": bad.url, "T_DT_SECRET": "SECtest"})
+    hooks = Hooks(client)
+    for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
+        hooks.post("weekly_metrics", w)
+    sessions, channels = app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"]
+    now = dt.datetime.utcnow()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        now += dt.timedelta(days=1)                        # past any backoff
+        counts = dispatch_due(sessions, channels, now=now)
+        assert counts["sent"] == 0
+    assert [m.status for m in outbox(app)] == ["dead", "dead"]
+    assert all("HTTP 500" in m.last_error and m.attempts == MAX_ATTEMPTS for m in outbox(app))
+    dead = client.get("/v1/notifications?status=dead").json["items"]
+    assert len(dead) == 2
+    bad.close()
+    app.extensions["trimtab.channels"], _ = load_channels(config, {"T_DT_URL": good.url,
+                                                                   "T_DT_SECRET": "SECtest"})
+    for m in dead:
+        assert client.post(f"/v1/notifications/{m['id']}/retry", headers=ADMIN_HEADERS).status_code == 200
+    counts = dispatch_due(sessions, app.extensions["trimtab.channels"])
+    assert counts["sent"] == 2 and len(good.received) == 2
+    assert {r["headers"]["X-Trimtab-Message-Id"] for r in good.received} == {m["message_id"] for m in dead}
+
+
+def test_a_misconfigured_channel_is_reported_and_others_still_deliver(setup):
+    app, client, receiver, _ = setup
+    hooks = Hooks(client)
+    r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), negative_feedback=3))   # red: 3 roles
+    assert r.json["notifications_queued"] == 3
+    counts = dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
+    assert counts["sent"] == 2                             # direct_manager, hrbp
+    broken = [m for m in outbox(app) if m.role == "regional_manager"][0]
+    assert broken.status == "pending" and "no URL (set T_MISSING_URL)" in broken.last_error
+    listed = client.get("/v1/notifications").json["items"]
+    assert any("T_MISSING_URL" in (m["last_error"] or "") for m in listed)
+
+
+def test_backoff_grows_with_jitter():
+    rng = random.Random(1)
+    delays = [backoff(n, rng).total_seconds() for n in range(1, 6)]
+    for n, d in enumerate(delays, 1):
+        base = 30 * 2 ** (n - 1)
+        assert 0.8 * base <= d <= 1.2 * base
