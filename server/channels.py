@@ -91,6 +91,32 @@ def _send_dingtalk(ch: Channel, message_id: str, payload: dict) -> None:
           ok=lambda r: r.json().get("errcode", 0) == 0)
 
 
+def feishu_signature(secret: str, timestamp_s: str) -> str:
+    """Feishu/Lark bot: base64 HMAC-SHA256 keyed by "timestamp\nsecret" over an empty message."""
+    digest = hmac.new(f"{timestamp_s}\n{secret}".encode(), b"", hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def _send_feishu(ch: Channel, message_id: str, payload: dict) -> None:
+    body = {"msg_type": "post", "content": {"post": {"zh_cn": {
+        "title": payload["title"],
+        "content": [[{"tag": "text", "text": payload["text"]}],
+                    [{"tag": "text", "text": f"id: {message_id}"}]]}}}}
+    if ch.secret:
+        ts = str(int(time.time()))
+        body.update(timestamp=ts, sign=feishu_signature(ch.secret, ts))
+    _post(ch, ch.url, json.dumps(body, ensure_ascii=False).encode(), {"X-Trimtab-Message-Id": message_id},
+          ok=lambda r: r.json().get("code", r.json().get("StatusCode", 0)) == 0)
+
+
+def _send_wecom(ch: Channel, message_id: str, payload: dict) -> None:
+    """WeCom group robot: the key is in the URL; markdown body."""
+    body = {"msgtype": "markdown", "markdown": {
+        "content": f"**{payload['title']}**\n{payload['text']}\n<font color=\"comment\">{message_id}</font>"}}
+    _post(ch, ch.url, json.dumps(body, ensure_ascii=False).encode(), {"X-Trimtab-Message-Id": message_id},
+          ok=lambda r: r.json().get("errcode", 0) == 0)
+
+
 def _send_webhook(ch: Channel, message_id: str, payload: dict) -> None:
     body = json.dumps({"message_id": message_id, **payload}, ensure_ascii=False).encode()
     stamp = str(int(time.time()))
@@ -117,4 +143,5 @@ def _post(ch: Channel, url: str, body: bytes, headers: dict, ok=None) -> None:
             raise ChannelError(f"channel `{ch.name}`: refused: {r.text[:200]}")
 
 
-SENDERS = {"dingtalk": _send_dingtalk, "webhook": _send_webhook}
+SENDERS = {"dingtalk": _send_dingtalk, "feishu": _send_feishu, "wecom": _send_wecom,
+           "webhook": _send_webhook}

@@ -14,8 +14,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Receiver:
     """Records what it is sent; checks DingTalk's signature when given the secret; can fail."""
 
-    def __init__(self, secret: str | None = None, fail_with: int | None = None):
+    def __init__(self, secret: str | None = None, fail_with: int | None = None, scheme: str = "dingtalk"):
         self.secret, self.fail_with, self.received, self.rejected = secret, fail_with, [], []
+        self.scheme = scheme
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -24,7 +25,14 @@ class Receiver:
                 query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
                 if outer.fail_with:
                     return self._answer(outer.fail_with, {"errcode": 1})
-                if outer.secret is not None and not outer._dingtalk_ok(query):
+                doc = json.loads(body)
+                if outer.scheme == "feishu" and outer.secret is not None and not outer._feishu_ok(doc):
+                    outer.rejected.append(doc)
+                    return self._answer(200, {"code": 19021, "msg": "sign match fail"})
+                if outer.scheme == "wecom" and query.get("key") != ["k-123"]:
+                    outer.rejected.append(query)
+                    return self._answer(200, {"errcode": 93000, "errmsg": "invalid webhook url"})
+                if outer.scheme == "dingtalk" and outer.secret is not None and not outer._dingtalk_ok(query):
                     outer.rejected.append(query)
                     return self._answer(200, {"errcode": 310000, "errmsg": "sign not match"})
                 outer.received.append({"query": query, "headers": dict(self.headers),
@@ -45,6 +53,15 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?access_token=t"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _feishu_ok(self, body) -> bool:
+        try:
+            ts, sign = body["timestamp"], body["sign"]
+        except KeyError:
+            return False
+        expected = base64.b64encode(hmac.new(f"{ts}\n{self.secret}".encode(), b"",
+                                             hashlib.sha256).digest()).decode()
+        return abs(time.time() - int(ts)) < 3600 and hmac.compare_digest(expected, sign)
 
     def _dingtalk_ok(self, query) -> bool:
         try:

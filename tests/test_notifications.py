@@ -112,3 +112,25 @@ def test_backoff_grows_with_jitter():
     for n, d in enumerate(delays, 1):
         base = 30 * 2 ** (n - 1)
         assert 0.8 * base <= d <= 1.2 * base
+
+
+@pytest.mark.parametrize("kind,url_suffix,secret", [("feishu", "", "fs-secret"), ("wecom", "&key=k-123", None)])
+def test_feishu_and_wecom_formats(kind, url_suffix, secret):
+    from server.channels import Channel, ChannelError
+    receiver = Receiver(secret=secret, scheme=kind)
+    try:
+        ch = Channel("c", kind, receiver.url + url_suffix, secret)
+        ch.send("m-1", {"title": "[yellow] 健康度黄灯", "text": "east.li：2 项健康指标低于阈值"})
+        assert receiver.rejected == [] and len(receiver.received) == 1
+        body = receiver.received[0]["body"]
+        if kind == "feishu":
+            assert body["msg_type"] == "post"
+            assert body["content"]["post"]["zh_cn"]["title"] == "[yellow] 健康度黄灯"
+            with pytest.raises(ChannelError, match="refused"):
+                Channel("c", kind, receiver.url, "wrong-secret").send("m-2", {"title": "t", "text": "x"})
+        else:
+            assert body["msgtype"] == "markdown" and "健康度黄灯" in body["markdown"]["content"]
+            with pytest.raises(ChannelError, match="refused"):
+                Channel("c", kind, receiver.url + "&key=wrong", None).send("m-2", {"title": "t", "text": "x"})
+    finally:
+        receiver.close()
