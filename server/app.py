@@ -23,6 +23,7 @@ DEFAULTS = {
     "LANG": "zh",
     "MIGRATE": True,              # upgrade the schema on start
     "CHANNELS_PATH": None,        # default: channels.yaml beside the rules
+    "REDIS_URL": None,            # set: deliveries go to RQ workers (`trimtab worker`)
 }
 
 
@@ -45,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     from pathlib import Path
     from .channels import load_channels
     channels_path = app.config["CHANNELS_PATH"] or Path(app.config["RULES_PATH"]) / "channels.yaml"
+    app.config["CHANNELS_PATH"] = str(Path(channels_path).resolve())
     app.extensions["trimtab.channels"], app.extensions["trimtab.routes"] = load_channels(channels_path)
 
     from .rulesets import init_app as init_rules

@@ -364,7 +364,7 @@ def cmd_serve(args) -> int:
           f"or TRIMTAB_CLIENTS); admin token in var/admin_token or TRIMTAB_ADMIN_TOKEN",
           file=sys.stderr)
     from server.outbox import start_dispatcher
-    if app.extensions["trimtab.channels"]:
+    if app.extensions["trimtab.channels"] and not config.get("REDIS_URL"):
         start_dispatcher(app)           # in-process delivery (no Redis needed)
         print(f"  notifications: {', '.join(app.extensions['trimtab.channels'])}", file=sys.stderr)
     from werkzeug.serving import run_simple
@@ -441,6 +441,22 @@ def cmd_build(args) -> int:
     for p in leftovers:
         p.unlink()
     print(f"wrote {len(stale)} of {len(outputs)} generated files")
+    return EXIT_OK
+
+
+def cmd_worker(args) -> int:
+    """RQ worker (and outbox sweeper) against REDIS_URL."""
+    from pathlib import Path as _P
+
+    from server.jobs import run_worker
+    config = _server_config(args, migrate=False)
+    if not config.get("REDIS_URL"):
+        print("trimtab worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
+        return EXIT_USAGE
+    channels = config["CHANNELS_PATH"] or str(_P(config["RULES_PATH"]) / "channels.yaml")
+    print(f"trimtab worker on {config['REDIS_URL']} (queue trimtab)", file=sys.stderr)
+    run_worker(config["REDIS_URL"], config["DATABASE_URL"], str(_P(channels).resolve()),
+               burst=args.burst)
     return EXIT_OK
 
 
@@ -553,6 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
     sv.set_defaults(func=cmd_serve)
+
+    wk = sub.add_parser("worker", help="run an RQ worker delivering notifications (REDIS_URL)")
+    common(wk)
+    wk.add_argument("--burst", action="store_true", help="work off the queue, then exit")
+    wk.set_defaults(func=cmd_worker)
 
     mg = sub.add_parser("migrate", help="bring the database schema up to date (DATABASE_URL)")
     common(mg)

@@ -59,6 +59,8 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "TIMEZONE": env.get("TRIMTAB_TIMEZONE", "Asia/Shanghai"),
         "LANG": env.get("TRIMTAB_LANG", "zh"),
         "MIGRATE": migrate,
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "CHANNELS_PATH": env.get("TRIMTAB_CHANNELS") or None,
     }
 
 

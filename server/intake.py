@@ -99,6 +99,9 @@ def hook(form: str):
             if seen is None:
                 raise
             return _replayed(seen, digest)
+    if body.get("notifications_queued") and cfg.get("REDIS_URL"):
+        from .jobs import enqueue_dispatch       # after the commit: the rows exist for the worker
+        enqueue_dispatch(cfg["REDIS_URL"], cfg["DATABASE_URL"], cfg["CHANNELS_PATH"])
     metrics.inc("trimtab_webhooks_total", form=form, status="200")
     for d in body["decisions"]:
         if d.get("kind") == "alert" and d.get("value"):

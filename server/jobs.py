@@ -1,0 +1,66 @@
+"""Jobs on RQ.  Jobs take plain values (a database URL, a channels file), never live objects,
+and are safe to run twice: delivery claims outbox rows, and a sent row is never sent again."""
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+
+log = logging.getLogger("trimtab.jobs")
+QUEUE = "trimtab"
+
+
+@lru_cache(maxsize=8)
+def _sessions(database_url: str):
+    from .db import make_engine, session_factory
+    return session_factory(make_engine(database_url))
+
+
+@lru_cache(maxsize=8)
+def _channels(channels_path: str):
+    from .channels import load_channels
+    return load_channels(channels_path)[0]
+
+
+def dispatch_job(database_url: str, channels_path: str) -> dict:
+    """Deliver the notifications that are due (an RQ job)."""
+    from .outbox import dispatch_due
+    return dispatch_due(_sessions(database_url), _channels(channels_path))
+
+
+def enqueue_dispatch(redis_url: str, database_url: str, channels_path: str) -> bool:
+    """Ask a worker to deliver now.  If Redis is down the webhook still answers: the messages
+    wait in the outbox and the worker's sweeper sends them when it can."""
+    try:
+        from redis import Redis
+        from rq import Queue
+        Queue(QUEUE, connection=Redis.from_url(redis_url, socket_timeout=2,
+                                               socket_connect_timeout=2)).enqueue(
+            dispatch_job, database_url, channels_path, job_timeout=120)
+        return True
+    except Exception as err:                  # redis.exceptions.* and socket errors alike
+        log.warning("could not enqueue delivery (%s); the outbox keeps the messages",
+                    err.__class__.__name__)
+        return False
+
+
+def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,
+               burst: bool = False) -> None:
+    """An RQ worker on the trimtab queue, plus a sweeper that delivers what was queued while
+    Redis or every worker was down (runs once per interval, not once per missed tick)."""
+    from redis import Redis
+    from rq import Worker
+    stop = threading.Event()
+
+    def sweep():
+        while not stop.wait(sweep_s):
+            try:
+                dispatch_job(database_url, channels_path)
+            except Exception:
+                log.exception("outbox sweep")
+    if not burst:
+        threading.Thread(target=sweep, name="trimtab-sweeper", daemon=True).start()
+    try:
+        Worker([QUEUE], connection=Redis.from_url(redis_url)).work(burst=burst)
+    finally:
+        stop.set()

@@ -1,0 +1,83 @@
+"""A yellow alert from a webhook through a real RQ worker (the machine's Redis) to a local
+DingTalk-style receiver that checks the signature."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+from conftest import ROOT
+from receivers import Receiver
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from server.app import create_app
+
+REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def test_alert_through_rq_worker(tmp_path, monkeypatch):
+    import redis
+    redis.Redis.from_url(REDIS).ping()              # a missing Redis fails here, never skips
+    url, cleanup = fresh_database("postgresql", tmp_path)
+    receiver = Receiver(secret="SECrq")
+    channels = tmp_path / "channels.yaml"
+    channels.write_text("channels:\n  dt: {type: dingtalk, url_env: T_RQ_URL, secret_env: T_RQ_SECRET}\n"
+                        "routes:\n  default: dt\n", encoding="utf-8")
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS, "TRIMTAB_CHANNELS": str(channels),
+           "TRIMTAB_RULES": str(ROOT / "rules"), "T_RQ_URL": receiver.url, "T_RQ_SECRET": "SECrq",
+           "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN, "PYTHONPATH": str(ROOT)}
+    monkeypatch.setenv("T_RQ_URL", receiver.url)        # the in-process app reads channels too
+    monkeypatch.setenv("T_RQ_SECRET", "SECrq")
+    worker = None
+    try:
+        app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS, "CHANNELS_PATH": str(channels),
+                          "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                          "RULES_PATH": str(ROOT / "rules")})
+        client = app.test_client()
+        client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker"], env=env,
+                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        hooks = Hooks(client)
+        for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
+            r = hooks.post("weekly_metrics", w)
+        assert r.json["notifications_queued"] == 2
+        deadline = time.monotonic() + 30
+        while len(receiver.received) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(receiver.received) == 2, worker.stdout.read1().decode(errors="replace") if worker.poll() else ""
+        assert receiver.rejected == []
+        assert {m["body"]["markdown"]["title"] for m in receiver.received} == {"[yellow] 健康度黄灯"}
+        time.sleep(1.0)
+        assert len(receiver.received) == 2                  # each message once
+        app.extensions["trimtab.engine"].dispose()
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        receiver.close()
+        cleanup()
+
+
+def test_webhooks_answer_when_redis_is_unreachable(tmp_path):
+    url, cleanup = fresh_database("sqlite", tmp_path)
+    channels = tmp_path / "channels.yaml"
+    channels.write_text("channels:\n  dt: {type: dingtalk, url: 'http://127.0.0.1:9/x'}\n"
+                        "routes:\n  default: dt\n", encoding="utf-8")
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:1/0",
+                      "CHANNELS_PATH": str(channels), "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules")})
+    client = app.test_client()
+    client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+    hooks = Hooks(client)
+    for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
+        r = hooks.post("weekly_metrics", w)
+    assert r.status_code == 200 and r.json["notifications_queued"] == 2
+    pending = client.get("/v1/notifications?status=pending").json["items"]
+    assert len(pending) == 2                            # waiting in the outbox, not lost
+    cleanup()
