@@ -28,6 +28,8 @@ import yaml
 from .security import sign as sign_webhook
 
 TIMEOUT_S = 10
+# The platforms' own limits: DingTalk robots take 20 messages a minute, Feishu bots 5 a second.
+DEFAULT_RATES = {"dingtalk": (20, 60.0), "feishu": (5, 1.0)}
 
 
 class ChannelError(Exception):
@@ -41,6 +43,7 @@ class Channel:
     url: str | None
     secret: str | None
     problem: str | None = None          # set when the configuration is incomplete
+    rate: tuple[int, float] | None = None   # at most N messages per S seconds
 
     def send(self, message_id: str, payload: dict) -> None:
         if self.problem:
@@ -68,7 +71,10 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
             problem = f"channel `{name}`: no URL (set {spec.get('url_env', 'url')})"
         elif spec.get("secret_env") and not secret:
             problem = f"channel `{name}`: no secret (set {spec['secret_env']})"
-        channels[name] = Channel(name, str(spec.get("type", "")), url, secret, problem)
+        kind = str(spec.get("type", ""))
+        rate = spec.get("rate")
+        rate = (int(rate["count"]), float(rate["per_s"])) if isinstance(rate, dict) else DEFAULT_RATES.get(kind)
+        channels[name] = Channel(name, kind, url, secret, problem, rate)
     routes = {str(k): str(v) for k, v in (doc.get("routes") or {}).items()}
     return channels, routes
 

@@ -156,3 +156,4 @@ class OutboxMessage(Base):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[Optional[dt.datetime]]
+    digest_id: Mapped[Optional[str]] = mapped_column(String(64))   # sent inside this digest

@@ -9,7 +9,7 @@ import threading
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .channels import ChannelError
@@ -56,37 +56,81 @@ def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes:
     return written
 
 
-def dispatch_due(sessions, channels: dict, now=None, limit: int = 50, rng=random) -> dict:
+def dispatch_due(sessions, channels: dict, now=None, limit: int = 200, rng=random) -> dict:
     """Deliver due messages once; returns counts.  Safe to run in several processes: rows are
-    claimed with SKIP LOCKED on PostgreSQL."""
+    claimed with SKIP LOCKED on PostgreSQL.  A channel's rate limit is kept by counting what
+    it sent in its window; a burst beyond it goes out as one digest message."""
     now = now or utcnow()
-    counts = {"sent": 0, "retry": 0, "dead": 0}
+    counts = {"sent": 0, "retry": 0, "dead": 0, "digested": 0}
     with sessions() as session, session.begin():
         rows = session.scalars(
             select(OutboxMessage).where(OutboxMessage.status == "pending",
                                         OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)).all()
+        by_channel: dict[str, list] = {}
         for row in rows:
-            channel = channels.get(row.channel)
-            try:
-                if channel is None:
-                    raise ChannelError(f"channel `{row.channel}` is not configured")
-                channel.send(row.message_id, row.payload)
-            except ChannelError as err:
-                row.attempts += 1
-                row.last_error = str(err)
-                if row.attempts >= MAX_ATTEMPTS:
-                    row.status = "dead"
-                    counts["dead"] += 1
-                    log.error("outbox: message %s dead after %d attempts: %s", row.message_id,
-                              row.attempts, err)
-                else:
-                    row.next_attempt_at = now + backoff(row.attempts, rng)
-                    counts["retry"] += 1
-            else:
-                row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
-                counts["sent"] += 1
+            by_channel.setdefault(row.channel, []).append(row)
+        for name, batch in by_channel.items():
+            channel = channels.get(name)
+            if channel is not None and channel.rate is not None:
+                batch = _within_rate(session, channel, batch, now, counts)
+            for row in batch:
+                _deliver(row, channel, name, now, counts, rng)
     return counts
+
+
+def _within_rate(session, channel, batch, now, counts) -> list:
+    """The rows to send one by one; the excess goes in a digest (sent here) or waits."""
+    allowed, per_s = channel.rate
+    window_start = now - timedelta(seconds=per_s)
+    recent = (OutboxMessage.channel == channel.name, OutboxMessage.sent_at >= window_start)
+    used = (session.scalar(select(func.count()).select_from(OutboxMessage)
+                           .where(*recent, OutboxMessage.digest_id.is_(None))) or 0) + \
+        (session.scalar(select(func.count(func.distinct(OutboxMessage.digest_id)))
+                        .where(*recent, OutboxMessage.digest_id.is_not(None))) or 0)
+    budget = allowed - used
+    if budget >= len(batch):
+        return batch
+    if budget <= 0:
+        for row in batch:                       # nothing left in this window: wait for the next
+            row.next_attempt_at = window_start + timedelta(seconds=2 * per_s)
+        return []
+    single, rest = batch[: budget - 1], batch[budget - 1:]
+    digest_id = uuid.uuid4().hex
+    payload = {"title": f"{len(rest)} 条预警汇总 / {len(rest)} alerts",
+               "text": "\n".join(f"- {r.payload.get('title')}: {r.payload.get('text')}" for r in rest)}
+    try:
+        channel.send(digest_id, payload)
+    except ChannelError as err:
+        for row in rest:
+            row.last_error = f"digest: {err}"
+            row.next_attempt_at = now + backoff(1)
+        return single
+    for row in rest:
+        row.status, row.sent_at, row.digest_id = "sent", utcnow(), digest_id
+        counts["digested"] += 1
+    return single                       # the digest counts as one message in the window
+
+
+def _deliver(row, channel, name, now, counts, rng) -> None:
+    try:
+        if channel is None:
+            raise ChannelError(f"channel `{name}` is not configured")
+        channel.send(row.message_id, row.payload)
+    except ChannelError as err:
+        row.attempts += 1
+        row.last_error = str(err)
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "dead"
+            counts["dead"] += 1
+            log.error("outbox: message %s dead after %d attempts: %s", row.message_id,
+                      row.attempts, err)
+        else:
+            row.next_attempt_at = now + backoff(row.attempts, rng)
+            counts["retry"] += 1
+    else:
+        row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
+        counts["sent"] += 1
 
 
 def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:

@@ -52,7 +52,7 @@ def test_yellow_alert_reaches_the_signed_receiver_once(setup):
     assert r.json["notifications_queued"] == 2             # direct_manager and hrbp
     assert receiver.received == []                         # the webhook did not wait on it
     counts = dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
-    assert counts == {"sent": 2, "retry": 0, "dead": 0}
+    assert counts == {"sent": 2, "retry": 0, "dead": 0, "digested": 0}
     assert receiver.rejected == [] and len(receiver.received) == 2
     got = receiver.received[0]["body"]
     assert got["msgtype"] == "markdown" and got["markdown"]["title"] == "[yellow] 健康度黄灯"
@@ -60,7 +60,7 @@ def test_yellow_alert_reaches_the_signed_receiver_once(setup):
     ids = {m["headers"]["X-Trimtab-Message-Id"] for m in receiver.received}
     assert ids == {m.message_id for m in outbox(app)}
     assert dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"]) == \
-        {"sent": 0, "retry": 0, "dead": 0}                  # nothing twice
+        {"sent": 0, "retry": 0, "dead": 0, "digested": 0}   # nothing twice
     sent = client.get("/v1/notifications?status=sent").json["items"]
     assert {(m["role"], m["recipient"]) for m in sent} == {("direct_manager", "east.mgr"), ("hrbp", "hr.east")}
 
@@ -134,3 +134,30 @@ def test_feishu_and_wecom_formats(kind, url_suffix, secret):
                 Channel("c", kind, receiver.url + "&key=wrong", None).send("m-2", {"title": "t", "text": "x"})
     finally:
         receiver.close()
+
+
+
+def test_a_burst_beyond_the_rate_limit_goes_out_as_a_digest(setup):
+    """DingTalk takes 20 messages a minute: 25 due → 19 single messages and one digest of 6."""
+    app, client, receiver, _ = setup
+    from server.models import OutboxMessage, utcnow
+    with app.extensions["trimtab.sessions"]() as s, s.begin():
+        for i in range(25):
+            s.add(OutboxMessage(message_id=f"m{i:02d}", rule="r", role="hrbp", recipient="hr.east",
+                                channel="dingtalk", payload={"title": f"alert {i}", "text": "t"},
+                                status="pending", attempts=0))
+    sessions, channels = app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"]
+    counts = dispatch_due(sessions, channels)
+    assert (counts["sent"], counts["digested"]) == (19, 6)
+    assert len(receiver.received) == 20 and receiver.rejected == []
+    digests = [m["body"]["markdown"] for m in receiver.received
+               if m["body"]["markdown"]["title"].startswith("6 条预警汇总")]
+    assert len(digests) == 1 and "alert 24" in digests[0]["text"] and "alert 18" not in digests[0]["text"]
+    assert all(m.status == "sent" for m in outbox(app))
+    with app.extensions["trimtab.sessions"]() as s, s.begin():
+        s.add(OutboxMessage(message_id="late", rule="r", role="hrbp", recipient="hr.east",
+                            channel="dingtalk", payload={"title": "late", "text": "t"},
+                            status="pending", attempts=0))
+    assert dispatch_due(sessions, channels)["sent"] == 0          # the minute's budget is spent
+    later = utcnow() + dt.timedelta(minutes=3)
+    assert dispatch_due(sessions, channels, now=later)["sent"] == 1
