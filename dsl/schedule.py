@@ -1,0 +1,37 @@
+"""When schedules fire: occurrences of a schedule's timing in a time interval (pure).
+
+weekly       every <weekday> at HH:MM
+every_weeks  every N weeks on <weekday> at HH:MM — weeks counted from the Monday 2024-01-01
+before_event N hours before each given event time
+Times are local to the given timezone; results are timezone-aware datetimes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import ast as A
+from .checker import WEEKDAYS
+
+ANCHOR_MONDAY = dt.date(2024, 1, 1)
+
+
+def occurrences(schedule: A.Schedule, start: dt.datetime, end: dt.datetime, tz,
+                events: list[dt.datetime] = ()) -> list[dt.datetime]:
+    """Fire times t with start < t <= end (aware datetimes), in order."""
+    t = schedule.timing
+    if t.kind == "before_event":
+        lead = dt.timedelta(hours=float(t.lead.value))       # durations are kept in hours
+        return sorted(e - lead for e in events if start < e - lead <= end)
+    weekday = WEEKDAYS[t.weekday.lower()]
+    hh, mm = (int(x) for x in t.time.split(":"))
+    every = t.every if t.kind == "every_weeks" else 1
+    out = []
+    day = start.astimezone(tz).date() - dt.timedelta(days=1)
+    last = end.astimezone(tz).date()
+    while day <= last:
+        if day.weekday() == weekday and ((day - ANCHOR_MONDAY).days // 7) % every == 0:
+            fire = dt.datetime(day.year, day.month, day.day, hh, mm, tzinfo=tz)
+            if start < fire <= end:
+                out.append(fire)
+        day += dt.timedelta(days=1)
+    return out
