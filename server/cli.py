@@ -456,7 +456,8 @@ def cmd_worker(args) -> int:
     channels = config["CHANNELS_PATH"] or str(_P(config["RULES_PATH"]) / "channels.yaml")
     print(f"trimtab worker on {config['REDIS_URL']} (queue trimtab)", file=sys.stderr)
     run_worker(config["REDIS_URL"], config["DATABASE_URL"], str(_P(channels).resolve()),
-               burst=args.burst)
+               burst=args.burst, rules_path=config["RULES_PATH"], timezone=config["TIMEZONE"],
+               lang=config["LANG"])
     return EXIT_OK
 
 

@@ -44,8 +44,22 @@ def enqueue_dispatch(redis_url: str, database_url: str, channels_path: str) -> b
         return False
 
 
+def schedules_job(database_url: str, rules_path: str, channels_path: str, timezone: str,
+                  lang: str = "zh") -> list:
+    """Run the rule set's schedules that are due (reports and reminders into the outbox)."""
+    from zoneinfo import ZoneInfo
+
+    from .channels import load_channels
+    from .rulesets import load_for
+    from .schedules import run_due
+    ruleset = load_for({"RULES_PATH": rules_path, "SCHEMAS_PATH": None, "RULES_REV": None})
+    return run_due(_sessions(database_url), ruleset, ZoneInfo(timezone),
+                   load_channels(channels_path)[1], lang=lang)
+
+
 def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,
-               burst: bool = False) -> None:
+               burst: bool = False, rules_path: str | None = None, timezone: str = "Asia/Shanghai",
+               lang: str = "zh") -> None:
     """An RQ worker on the trimtab queue, plus a sweeper that delivers what was queued while
     Redis or every worker was down (runs once per interval, not once per missed tick)."""
     from redis import Redis
@@ -55,6 +69,8 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
     def sweep():
         while not stop.wait(sweep_s):
             try:
+                if rules_path:
+                    schedules_job(database_url, rules_path, channels_path, timezone, lang)
                 dispatch_job(database_url, channels_path)
             except Exception:
                 log.exception("outbox sweep")

@@ -157,3 +157,11 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[Optional[dt.datetime]]
     digest_id: Mapped[Optional[str]] = mapped_column(String(64))   # sent inside this digest
+
+
+class ScheduleRun(Base):
+    """When a schedule last ran (UTC): missed ticks collapse into one run on recovery."""
+    __tablename__ = "schedule_runs"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_run_at: Mapped[dt.datetime]
+    runs: Mapped[int] = mapped_column(default=0)

@@ -138,8 +138,11 @@ def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:
     stop = threading.Event()
 
     def loop():
+        from .schedules import run_due
         while not stop.wait(interval_s):
             try:
+                run_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.rules"].current,
+                        app.config["TZ"], app.extensions["trimtab.routes"], lang=app.config["LANG"])
                 dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
             except Exception:                       # keep delivering after a bad moment
                 log.exception("outbox dispatcher")
