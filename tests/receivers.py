@@ -14,15 +14,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Receiver:
     """Records what it is sent; checks DingTalk's signature when given the secret; can fail."""
 
-    def __init__(self, secret: str | None = None, fail_with: int | None = None, scheme: str = "dingtalk"):
+    def __init__(self, secret: str | None = None, fail_with: int | None = None, scheme: str = "dingtalk",
+                 stall_first_s: float = 0.0):
         self.secret, self.fail_with, self.received, self.rejected = secret, fail_with, [], []
-        self.scheme = scheme
+        self.scheme, self.stall_first_s, self.arrivals = scheme, stall_first_s, []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
+                outer.arrivals.append(self.headers.get("X-Trimtab-Message-Id"))
+                if outer.stall_first_s and len(outer.arrivals) == 1:
+                    time.sleep(outer.stall_first_s)           # the sender dies meanwhile
+                    return
                 if outer.fail_with:
                     return self._answer(outer.fail_with, {"errcode": 1})
                 doc = json.loads(body)
@@ -73,6 +78,10 @@ class Receiver:
         expected = base64.b64encode(hmac.new(self.secret.encode(), f"{ts}\n{self.secret}".encode(),
                                              hashlib.sha256).digest()).decode()
         return hmac.compare_digest(expected, sign)
+
+    def unique_received(self) -> set:
+        """Message ids as a de-duplicating receiver keeps them."""
+        return {m["headers"].get("X-Trimtab-Message-Id") for m in self.received}
 
     def close(self):
         self.server.shutdown()

@@ -81,3 +81,55 @@ def test_webhooks_answer_when_redis_is_unreachable(tmp_path):
     pending = client.get("/v1/notifications?status=pending").json["items"]
     assert len(pending) == 2                            # waiting in the outbox, not lost
     cleanup()
+
+
+def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
+    """The first worker dies while the receiver holds its request; the claim is rolled back,
+    the next worker delivers, and the receiver sees one message id."""
+    url, cleanup = fresh_database("postgresql", tmp_path)
+    receiver = Receiver(stall_first_s=8)
+    channels = tmp_path / "channels.yaml"
+    channels.write_text("channels:\n  dt: {type: dingtalk, url_env: T_KILL_URL}\nroutes:\n  default: dt\n",
+                        encoding="utf-8")
+    monkeypatch.setenv("T_KILL_URL", receiver.url)
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS, "TRIMTAB_CHANNELS": str(channels),
+           "TRIMTAB_RULES": str(ROOT / "rules"), "PYTHONPATH": str(ROOT),
+           "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN}
+    trimtab = str(Path(sys.executable).parent / "trimtab")
+    workers = []
+    try:
+        app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS, "CHANNELS_PATH": str(channels),
+                          "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN, "RULES_PATH": str(ROOT / "rules")})
+        client = app.test_client()
+        client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+        workers.append(subprocess.Popen([trimtab, "worker"], env=env, cwd=tmp_path,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        r = Hooks(client).post("weekly_metrics", dict(week(1, 5, 0.9), negative_feedback=3))
+        queued = r.json["notifications_queued"]                 # red alert: three roles
+        deadline = time.monotonic() + 30
+        while not receiver.arrivals and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert receiver.arrivals, "the first worker never tried to deliver"
+        workers[0].send_signal(signal.SIGKILL)                  # dies holding the claim
+        workers[0].wait(timeout=10)
+        workers.append(subprocess.Popen([trimtab, "worker"], env=env, cwd=tmp_path,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 60
+        while len(receiver.unique_received()) < queued and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(receiver.unique_received()) == queued        # every message, each id once
+        assert receiver.arrivals[0] in receiver.unique_received()   # the interrupted one, same id
+        with app.extensions["trimtab.sessions"]() as s:
+            from server.models import OutboxMessage
+            assert {m.status for m in s.query(OutboxMessage)} == {"sent"}
+        app.extensions["trimtab.engine"].dispose()
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+                try:
+                    w.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    w.kill()
+        receiver.close()
+        cleanup()
