@@ -44,6 +44,7 @@ class Channel:
     secret: str | None
     problem: str | None = None          # set when the configuration is incomplete
     rate: tuple[int, float] | None = None   # at most N messages per S seconds
+    options: dict | None = None         # e-mail: from, to, starttls, user_env/password_env
 
     def send(self, message_id: str, payload: dict) -> None:
         if self.problem:
@@ -74,7 +75,17 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
         kind = str(spec.get("type", ""))
         rate = spec.get("rate")
         rate = (int(rate["count"]), float(rate["per_s"])) if isinstance(rate, dict) else DEFAULT_RATES.get(kind)
-        channels[name] = Channel(name, kind, url, secret, problem, rate)
+        options = None
+        if kind == "email":
+            options = {"from": spec.get("from"), "to": spec.get("to") or [],
+                       "starttls": bool(spec.get("starttls", False)),
+                       "user": env.get(spec.get("user_env", "")) if spec.get("user_env") else None,
+                       "password": env.get(spec.get("password_env", "")) if spec.get("password_env") else None}
+            if isinstance(options["to"], str):
+                options["to"] = [options["to"]]
+            if problem is None and (not options["from"] or not options["to"]):
+                problem = f"channel `{name}`: e-mail needs `from` and `to`"
+        channels[name] = Channel(name, kind, url, secret, problem, rate, options)
     routes = {str(k): str(v) for k, v in (doc.get("routes") or {}).items()}
     return channels, routes
 
@@ -123,6 +134,28 @@ def _send_wecom(ch: Channel, message_id: str, payload: dict) -> None:
           ok=lambda r: r.json().get("errcode", 0) == 0)
 
 
+def _send_email(ch: Channel, message_id: str, payload: dict) -> None:
+    """SMTP (url: smtp://host:port) to the configured mailbox; Message-ID is the outbox id."""
+    import smtplib
+    from email.message import EmailMessage
+    target = urllib.parse.urlparse(ch.url)
+    msg = EmailMessage()
+    msg["Subject"] = payload["title"]
+    msg["From"] = ch.options["from"]
+    msg["To"] = ", ".join(ch.options["to"])
+    msg["Message-ID"] = f"<{message_id}@trimtab>"
+    msg.set_content(payload["text"])
+    try:
+        with smtplib.SMTP(target.hostname, target.port or 25, timeout=TIMEOUT_S) as smtp:
+            if ch.options["starttls"]:
+                smtp.starttls()
+            if ch.options["user"]:
+                smtp.login(ch.options["user"], ch.options["password"] or "")
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as err:
+        raise ChannelError(f"channel `{ch.name}`: SMTP {err.__class__.__name__}") from None
+
+
 def _send_webhook(ch: Channel, message_id: str, payload: dict) -> None:
     body = json.dumps({"message_id": message_id, **payload}, ensure_ascii=False).encode()
     stamp = str(int(time.time()))
@@ -150,4 +183,4 @@ def _post(ch: Channel, url: str, body: bytes, headers: dict, ok=None) -> None:
 
 
 SENDERS = {"dingtalk": _send_dingtalk, "feishu": _send_feishu, "wecom": _send_wecom,
-           "webhook": _send_webhook}
+           "email": _send_email, "webhook": _send_webhook}

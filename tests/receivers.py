@@ -85,3 +85,56 @@ class Receiver:
 
     def close(self):
         self.server.shutdown()
+
+
+class SmtpSink:
+    """A minimal SMTP server (HELO/EHLO, MAIL, RCPT, DATA, QUIT) that keeps what it is sent."""
+
+    def __init__(self):
+        import socketserver
+        self.messages = []
+        outer = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 sink ready\r\n")
+                envelope = {"rcpt": []}
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    cmd = line.decode(errors="replace").strip()
+                    upper = cmd.upper()
+                    if upper.startswith(("HELO", "EHLO")):
+                        self.wfile.write(b"250 sink\r\n")
+                    elif upper.startswith("MAIL FROM:"):
+                        envelope["from"] = cmd[10:].strip()
+                        self.wfile.write(b"250 ok\r\n")
+                    elif upper.startswith("RCPT TO:"):
+                        envelope["rcpt"].append(cmd[8:].strip())
+                        self.wfile.write(b"250 ok\r\n")
+                    elif upper == "DATA":
+                        self.wfile.write(b"354 end with .\r\n")
+                        data = []
+                        while True:
+                            chunk = self.rfile.readline()
+                            if chunk in (b".\r\n", b".\n", b""):
+                                break
+                            data.append(chunk)
+                        outer.messages.append({**envelope, "data": b"".join(data).decode("utf-8", "replace")})
+                        envelope = {"rcpt": []}
+                        self.wfile.write(b"250 queued\r\n")
+                    elif upper == "QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"smtp://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -161,3 +161,30 @@ def test_a_burst_beyond_the_rate_limit_goes_out_as_a_digest(setup):
     assert dispatch_due(sessions, channels)["sent"] == 0          # the minute's budget is spent
     later = utcnow() + dt.timedelta(minutes=3)
     assert dispatch_due(sessions, channels, now=later)["sent"] == 1
+
+
+def test_email_channel_over_smtp(tmp_path):
+    from email import message_from_string, policy
+    from receivers import SmtpSink
+    from server.channels import ChannelError
+    sink = SmtpSink()
+    try:
+        config = tmp_path / "channels.yaml"
+        config.write_text("channels:\n  mail: {type: email, url_env: T_SMTP, from: trimtab@example.invalid,"
+                          " to: [hr-alerts@example.invalid]}\n  nomail: {type: email, url_env: T_SMTP}\n",
+                          encoding="utf-8")
+        channels, _ = load_channels(config, {"T_SMTP": sink.url})
+        channels["mail"].send("m-9", {"title": "[red] 合同额下滑", "text": "east.li：负面反馈集中出现"})
+        assert len(sink.messages) == 1
+        mail = message_from_string(sink.messages[0]["data"], policy=policy.default)
+        assert sink.messages[0]["rcpt"] == ["<hr-alerts@example.invalid>"]
+        assert mail["Message-ID"] == "<m-9@trimtab>"
+        assert mail["Subject"] == "[red] 合同额下滑"
+        assert "负面反馈集中出现" in mail.get_content()
+        with pytest.raises(ChannelError, match="needs `from` and `to`"):
+            channels["nomail"].send("m-10", {"title": "t", "text": "x"})
+    finally:
+        sink.close()
+    closed, _ = load_channels(config, {"T_SMTP": "smtp://127.0.0.1:9"})
+    with pytest.raises(ChannelError, match="SMTP"):
+        closed["mail"].send("m-11", {"title": "t", "text": "x"})
