@@ -164,7 +164,7 @@ def test_a_burst_beyond_the_rate_limit_goes_out_as_a_digest(setup):
 
 
 def test_email_channel_over_smtp(tmp_path):
-    from email import message_from_string, policy
+    from email import message_from_bytes, policy
     from receivers import SmtpSink
     from server.channels import ChannelError
     sink = SmtpSink()
@@ -176,7 +176,7 @@ def test_email_channel_over_smtp(tmp_path):
         channels, _ = load_channels(config, {"T_SMTP": sink.url})
         channels["mail"].send("m-9", {"title": "[red] 合同额下滑", "text": "east.li：负面反馈集中出现"})
         assert len(sink.messages) == 1
-        mail = message_from_string(sink.messages[0]["data"], policy=policy.default)
+        mail = message_from_bytes(sink.messages[0]["data"].encode("utf-8"), policy=policy.default)
         assert sink.messages[0]["rcpt"] == ["<hr-alerts@example.invalid>"]
         assert mail["Message-ID"] == "<m-9@trimtab>"
         assert mail["Subject"] == "[red] 合同额下滑"
