@@ -18,6 +18,17 @@ from server.app import create_app
 REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
+def stop(worker: subprocess.Popen) -> None:
+    """SIGTERM (RQ's warm shutdown), then SIGKILL if it lingers."""
+    if worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
 def test_alert_through_rq_worker(tmp_path, monkeypatch):
     import redis
     redis.Redis.from_url(REDIS).ping()              # a missing Redis fails here, never skips
@@ -55,11 +66,7 @@ def test_alert_through_rq_worker(tmp_path, monkeypatch):
         app.extensions["trimtab.engine"].dispose()
     finally:
         if worker is not None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            stop(worker)
         receiver.close()
         cleanup()
 
@@ -125,11 +132,6 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
         app.extensions["trimtab.engine"].dispose()
     finally:
         for w in workers:
-            if w.poll() is None:
-                w.send_signal(signal.SIGTERM)
-                try:
-                    w.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    w.kill()
+            stop(w)
         receiver.close()
         cleanup()
