@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -321,7 +322,7 @@ def cmd_replay(args) -> int:
 
 def _server_config(args, migrate=True):
     from server.config import from_env
-    env = dict(__import__("os").environ)
+    env = dict(os.environ)
     if args.path != "rules":
         env["TRIMTAB_RULES"] = args.path
     return from_env(env, migrate=migrate)

@@ -31,6 +31,4 @@ def reload(rev: str | None):
     config = dict(current_app.config)
     if rev:
         config["RULES_REV"] = rev
-    ruleset = load_for(config)          # raises before anything is swapped
-    holder._current = ruleset           # one reference assignment: atomic for readers
-    return ruleset
+    return holder.swap(lambda: load_for(config))    # raises before anything is swapped

@@ -168,8 +168,13 @@ class ActiveRuleSet:
 
     def activate(self, rules_path="rules", rev: str = WORKTREE, schemas_path=None) -> RuleSet:
         """Load `rev` fully, then swap it in.  On any error the current set stays."""
-        with self._lock:                # one reload at a time; readers never wait
-            ruleset = load_revision(rules_path, rev, schemas_path)
+        return self.swap(lambda: load_revision(rules_path, rev, schemas_path))
+
+    def swap(self, load) -> RuleSet:
+        """Call `load()` (which raises on a bad set) and make its result current; one reload
+        at a time, readers never wait."""
+        with self._lock:
+            ruleset = load()
             self._current = ruleset
             return ruleset
 
