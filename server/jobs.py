@@ -22,21 +22,47 @@ def _channels(channels_path: str):
     return load_channels(channels_path)[0]
 
 
+_RULESETS: dict = {}       # rules path -> (file signature, rule set)
+
+
+def _ruleset(rules_path: str):
+    """The rule set at `rules_path`, loaded again only when one of its files changed (the
+    sweeper asks every few seconds; parsing and compiling each time would be waste)."""
+    from pathlib import Path
+
+    from dsl.ruleset import default_schemas_dir
+
+    from .rulesets import load_for
+    files = sorted(Path(rules_path).rglob("*.rules")) + \
+        sorted(default_schemas_dir(rules_path).glob("*.json"))
+    signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    cached = _RULESETS.get(rules_path)
+    if cached is None or cached[0] != signature:
+        cached = _RULESETS[rules_path] = (signature, load_for(
+            {"RULES_PATH": rules_path, "SCHEMAS_PATH": None, "RULES_REV": None}))
+    return cached[1]
+
+
 def dispatch_job(database_url: str, channels_path: str) -> dict:
     """Deliver the notifications that are due (an RQ job)."""
     from .outbox import dispatch_due
     return dispatch_due(_sessions(database_url), _channels(channels_path))
 
 
+@lru_cache(maxsize=4)
+def _queue(redis_url: str):
+    """One queue (and connection pool) per Redis URL and process, not one per webhook."""
+    from redis import Redis
+    from rq import Queue
+    return Queue(QUEUE, connection=Redis.from_url(redis_url, socket_timeout=2,
+                                                  socket_connect_timeout=2))
+
+
 def enqueue_dispatch(redis_url: str, database_url: str, channels_path: str) -> bool:
     """Ask a worker to deliver now.  If Redis is down the webhook still answers: the messages
     wait in the outbox and the worker's sweeper sends them when it can."""
     try:
-        from redis import Redis
-        from rq import Queue
-        Queue(QUEUE, connection=Redis.from_url(redis_url, socket_timeout=2,
-                                               socket_connect_timeout=2)).enqueue(
-            dispatch_job, database_url, channels_path, job_timeout=120)
+        _queue(redis_url).enqueue(dispatch_job, database_url, channels_path, job_timeout=120)
         return True
     except Exception as err:                  # redis.exceptions.* and socket errors alike
         log.warning("could not enqueue delivery (%s); the outbox keeps the messages",
@@ -50,10 +76,8 @@ def schedules_job(database_url: str, rules_path: str, channels_path: str, timezo
     from zoneinfo import ZoneInfo
 
     from .channels import load_channels
-    from .rulesets import load_for
     from .schedules import run_due
-    ruleset = load_for({"RULES_PATH": rules_path, "SCHEMAS_PATH": None, "RULES_REV": None})
-    return run_due(_sessions(database_url), ruleset, ZoneInfo(timezone),
+    return run_due(_sessions(database_url), _ruleset(rules_path), ZoneInfo(timezone),
                    load_channels(channels_path)[1], lang=lang)
 
 

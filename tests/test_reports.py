@@ -61,3 +61,18 @@ def test_a_missed_monday_runs_once_on_recovery(app):
     assert roles == ["headquarters", "regional_manager"]        # one report each, not three
     assert run.runs == 2
     assert run_due(sessions, ruleset, tz, {"default": "dt"}, now=monday + dt.timedelta(minutes=5)) == []
+
+
+def test_the_worker_reloads_rules_only_when_a_file_changes(tmp_path):
+    import shutil
+    from server.jobs import _ruleset
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    shutil.copytree(ROOT / "form_schemas", tmp_path / "form_schemas")
+    first = _ruleset(str(tmp_path / "rules"))
+    assert _ruleset(str(tmp_path / "rules")) is first                 # unchanged: same set
+    cadence = tmp_path / "rules" / "cadence.rules"
+    cadence.write_text(cadence.read_text(encoding="utf-8").replace("at 09:00", "at 08:30"),
+                       encoding="utf-8")
+    again = _ruleset(str(tmp_path / "rules"))
+    assert again is not first
+    assert next(s for s in again.schedules if s.name == "周一行动建议").timing.time == "08:30"
