@@ -58,7 +58,6 @@ class Fact(Base):
     payload: Mapped[str] = mapped_column(Text)             # the JSON text, exact
     client: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    decisions: Mapped[list["Decision"]] = relationship(back_populates="fact")
 
 
 class Decision(Base):
@@ -75,7 +74,6 @@ class Decision(Base):
     error_code: Mapped[Optional[str]] = mapped_column(String(64))
     ruleset_version: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
-    fact: Mapped[Fact] = relationship(back_populates="decisions")
 
 
 class Target(Base):
