@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.orm import Session
 
 from dsl.decision import plain
@@ -17,6 +17,9 @@ from .outbox import enqueue_alert
 from .models import Approval, ApprovalStep, AuditEntry, Decision, Fact, Person, Target, utcnow
 
 HISTORY_PERIODS = 60
+# Core tables for the webhook's hot path: the ORM's unit of work and entity loading cost more
+# than the rules there.
+FACTS, DECISIONS, PEOPLE = Fact.__table__, Decision.__table__, Person.__table__
 
 
 # ---------------------------------------------------------------------- periods
@@ -70,11 +73,12 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
         found: dict[str, tuple] = {}
         page, last = HISTORY_PERIODS * 2, None
         while len(found) < HISTORY_PERIODS:
-            q = (select(Fact.id, Fact.period, Fact.payload)
-                 .where(Fact.form == form, Fact.subject == subject, Fact.period < period)
-                 .order_by(Fact.period.desc(), Fact.id.desc()).limit(page))
+            f = FACTS.c
+            q = (select(f.id, f.period, f.payload)
+                 .where(f.form == form, f.subject == subject, f.period < period)
+                 .order_by(f.period.desc(), f.id.desc()).limit(page))
             if last is not None:
-                q = q.where((Fact.period < last[0]) | ((Fact.period == last[0]) & (Fact.id < last[1])))
+                q = q.where((f.period < last[0]) | ((f.period == last[0]) & (f.id < last[1])))
             rows = session.execute(q).all()
             for fid, per, payload in rows:
                 if per not in found and len(found) < HISTORY_PERIODS:
@@ -144,16 +148,11 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
     schema = ruleset.schemas[form]
     day = occurred_on(schema, facts, tz)
     subject = subject_of(schema, facts)
-    if "rep" in facts and person(session, facts["rep"]) is None:
-        raise DomainError(422, "unknown_subject",
-                          f"`{facts['rep']}` is not in the organisation chart", "$.rep")
     period = period_key(schema, day)
     earlier = history(session, form, subject, period) if form in ruleset.by_form else []
-    # Core inserts: one statement for the fact, one batch for its decisions (the ORM's unit of
-    # work cost more than the rules on this path).
-    fact_id = session.execute(insert(Fact).returning(Fact.id), {
+    fact_id = store_fact(session, {
         "form": form, "subject": subject, "period": period, "occurred_on": day,
-        "payload": payload, "client": client, "received_at": utcnow()}).scalar_one()
+        "payload": payload, "client": client, "received_at": utcnow()}, facts.get("rep"))
     decisions = ruleset.evaluate(form, facts, earlier, trace=True, as_of=day.isoformat()) \
         if form in ruleset.by_form else []
     out, rows = [], []
@@ -169,7 +168,7 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
                                             "notify", "message", "level", "violations", "steps")
                     if k in doc})
     if rows:
-        session.execute(insert(Decision), rows)
+        session.execute(insert(DECISIONS), rows)
     queued = 0
     for d in decisions:
         if d.kind == "alert" and d.error is None and d.value:
@@ -180,6 +179,20 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
     return {"fact_id": fact_id, "period": period, "ruleset_version": ruleset.version,
             "decisions": out, "approval": approval_json(approval) if approval else None,
             "notifications_queued": queued}
+
+
+def store_fact(session: Session, row: dict, rep) -> int:
+    """Insert a fact and return its id.  A fact naming a rep goes in only if the rep is in the
+    organisation chart — one statement, where a lookup first would be a second round trip."""
+    if rep is None:
+        return session.execute(insert(FACTS).returning(FACTS.c.id), row).scalar_one()
+    known = exists().where(PEOPLE.c.id == str(rep))
+    values = select(*[literal(v, FACTS.c[k].type).label(k) for k, v in row.items()]).where(known)
+    fact_id = session.execute(insert(FACTS).from_select(list(row), values)
+                              .returning(FACTS.c.id)).scalar()
+    if fact_id is None:
+        raise DomainError(422, "unknown_subject", f"`{rep}` is not in the organisation chart", "$.rep")
+    return fact_id
 
 
 def _fired(d) -> bool:
