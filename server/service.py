@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, insert, literal, select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from dsl.decision import plain
@@ -20,6 +20,24 @@ HISTORY_PERIODS = 60
 # Core tables for the webhook's hot path: the ORM's unit of work and entity loading cost more
 # than the rules there.
 FACTS, DECISIONS, PEOPLE = Fact.__table__, Decision.__table__, Person.__table__
+_F = FACTS.c
+# Statements built once: building and cache-keying a statement per request cost as much as
+# running it.
+HISTORY_PAGE = (select(_F.id, _F.period, _F.payload)
+                .where(_F.form == bindparam("form"), _F.subject == bindparam("subject"),
+                       _F.period < bindparam("period"))
+                .order_by(_F.period.desc(), _F.id.desc()).limit(bindparam("page")))
+HISTORY_NEXT_PAGE = HISTORY_PAGE.where(
+    (_F.period < bindparam("last_period"))
+    | ((_F.period == bindparam("last_period")) & (_F.id < bindparam("last_id"))))
+FACT_COLUMNS = ("form", "subject", "period", "occurred_on", "payload", "client", "received_at")
+INSERT_FACT = insert(FACTS).returning(_F.id)
+# The fact goes in only if its rep is in the organisation chart: one statement where a lookup
+# first would be a second round trip.
+INSERT_FACT_OF_KNOWN_REP = insert(FACTS).from_select(
+    FACT_COLUMNS,
+    select(*[bindparam(k, type_=_F[k].type).label(k) for k in FACT_COLUMNS])
+    .where(exists().where(PEOPLE.c.id == bindparam("rep")))).returning(_F.id)
 
 
 # ---------------------------------------------------------------------- periods
@@ -71,21 +89,17 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
         # of each period, until HISTORY_PERIODS periods are found or the facts run out.
         db = str(session.get_bind().url)
         found: dict[str, tuple] = {}
-        page, last = HISTORY_PERIODS * 2, None
+        params = {"form": form, "subject": subject, "period": period, "page": HISTORY_PERIODS * 2}
+        statement = HISTORY_PAGE
         while len(found) < HISTORY_PERIODS:
-            f = FACTS.c
-            q = (select(f.id, f.period, f.payload)
-                 .where(f.form == form, f.subject == subject, f.period < period)
-                 .order_by(f.period.desc(), f.id.desc()).limit(page))
-            if last is not None:
-                q = q.where((f.period < last[0]) | ((f.period == last[0]) & (f.id < last[1])))
-            rows = session.execute(q).all()
+            rows = session.execute(statement, params).all()
             for fid, per, payload in rows:
                 if per not in found and len(found) < HISTORY_PERIODS:
                     found[per] = (fid, payload)
-            if len(rows) < page:
+            if len(rows) < params["page"]:
                 break
-            last = (rows[-1].period, rows[-1].id)
+            statement = HISTORY_NEXT_PAGE
+            params.update(last_period=rows[-1].period, last_id=rows[-1].id)
         return [_parsed(db, fid, payload) for per, (fid, payload) in sorted(found.items())]
     rejected = set(session.scalars(select(Approval.fact_id).where(
         Approval.subject == subject, Approval.status == "rejected")))
@@ -182,14 +196,10 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
 
 
 def store_fact(session: Session, row: dict, rep) -> int:
-    """Insert a fact and return its id.  A fact naming a rep goes in only if the rep is in the
-    organisation chart — one statement, where a lookup first would be a second round trip."""
+    """Insert a fact and return its id; a fact naming a rep only if the rep is known."""
     if rep is None:
-        return session.execute(insert(FACTS).returning(FACTS.c.id), row).scalar_one()
-    known = exists().where(PEOPLE.c.id == str(rep))
-    values = select(*[literal(v, FACTS.c[k].type).label(k) for k, v in row.items()]).where(known)
-    fact_id = session.execute(insert(FACTS).from_select(list(row), values)
-                              .returning(FACTS.c.id)).scalar()
+        return session.execute(INSERT_FACT, row).scalar_one()
+    fact_id = session.execute(INSERT_FACT_OF_KNOWN_REP, {**row, "rep": str(rep)}).scalar()
     if fact_id is None:
         raise DomainError(422, "unknown_subject", f"`{rep}` is not in the organisation chart", "$.rep")
     return fact_id
