@@ -24,7 +24,10 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pre-ping (a round trip per checkout): a connection dropped by a database restart fails
+    # on first use, the pool then discards the rest; webhooks retry once (intake.py), other
+    # routes answer 503 once and the client's retry succeeds.
+    return create_engine(url, pool_size=10, max_overflow=10)
 
 
 def alembic_config(url: str):

@@ -8,7 +8,7 @@ from decimal import Decimal
 import jsonschema
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from . import security, service
 from .errors import DomainError
@@ -75,6 +75,33 @@ def hook(form: str):
     facts = parse_json(raw)
     if not isinstance(facts, dict):
         raise DomainError(422, "schema_violation", "the body must be a JSON object", "$")
+    for attempt in (1, 2):
+        try:
+            outcome = _store_and_decide(sessions, ruleset, form, facts, raw, client, delivery_id,
+                                        digest, cfg)
+            break
+        except DBAPIError as err:
+            # Pooled connections are not pinged before use (a round trip on every webhook); one
+            # the database dropped — a restart — fails here, the pool discards its siblings, and
+            # the webhook runs again on a fresh connection.  Safe: if the first attempt did
+            # commit, the delivery key turns the second into a replay.
+            if attempt == 2 or not err.connection_invalidated:
+                raise
+    if not isinstance(outcome, dict):
+        return outcome                              # a replayed answer
+    body = outcome
+    if body.get("notifications_queued") and cfg.get("REDIS_URL"):
+        from .jobs import enqueue_dispatch       # after the commit: the rows exist for the worker
+        enqueue_dispatch(cfg["REDIS_URL"], cfg["DATABASE_URL"], cfg["CHANNELS_PATH"])
+    metrics.inc("trimtab_webhooks_total", form=form, status="200")
+    for d in body["decisions"]:
+        if d.get("kind") == "alert" and d.get("value"):
+            metrics.inc("trimtab_alerts_fired_total", rule=d["rule"])
+    return jsonify(body)
+
+
+def _store_and_decide(sessions, ruleset, form, facts, raw, client, delivery_id, digest, cfg):
+    """The webhook's transaction → the response body, or the earlier answer for a retry."""
     with sessions() as session:
         try:
             with session.begin():
@@ -100,14 +127,7 @@ def hook(form: str):
             if seen is None:
                 raise
             return _replayed(seen, digest)
-    if body.get("notifications_queued") and cfg.get("REDIS_URL"):
-        from .jobs import enqueue_dispatch       # after the commit: the rows exist for the worker
-        enqueue_dispatch(cfg["REDIS_URL"], cfg["DATABASE_URL"], cfg["CHANNELS_PATH"])
-    metrics.inc("trimtab_webhooks_total", form=form, status="200")
-    for d in body["decisions"]:
-        if d.get("kind") == "alert" and d.get("value"):
-            metrics.inc("trimtab_alerts_fired_total", rule=d["rule"])
-    return jsonify(body)
+    return body
 
 
 def _replayed(seen: Delivery, digest: str):

@@ -314,3 +314,29 @@ def test_the_audit_log_refuses_updates_and_deletes(app):
                 conn.execute(text(statement))
         assert "append-only" in str(info.value)
     assert count(app, AuditEntry) == 1
+
+
+def test_a_webhook_survives_the_database_dropping_its_connections(tmp_path):
+    """A database restart drops pooled connections; the next webhook still answers 200 and the
+    fact is stored once (the pool does not ping, so the webhook retries on a fresh connection)."""
+    import psycopg
+    from serverkit import PG_ADMIN
+    url, cleanup = fresh_database("postgresql", tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules")})
+    try:
+        client = app.test_client()
+        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
+        hooks = Hooks(client)
+        assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
+        database = url.rsplit("/", 1)[1]
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                   "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchone()[0]
+        assert killed >= 1                          # the pooled connection really was dropped
+        r = hooks.post("weekly_metrics", week(2, 5, 0.88))
+        assert r.status_code == 200, r.json
+        assert count(app, Fact) == 2
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()

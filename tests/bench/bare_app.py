@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, text
 from server.config import _sqlalchemy_url
 
 app = Flask(__name__)
-engine = create_engine(_sqlalchemy_url(os.environ["DATABASE_URL"]), pool_pre_ping=True)
+engine = create_engine(_sqlalchemy_url(os.environ["DATABASE_URL"]))   # pooled, as trimtab
 CREATE = "CREATE TABLE IF NOT EXISTS raw_bodies (id SERIAL PRIMARY KEY, body TEXT NOT NULL)"
 # the benchmark creates the table before gunicorn starts: workers racing to create it fail
 
