@@ -66,6 +66,19 @@ def start(app_spec: str, env: dict, port: int) -> subprocess.Popen:
     raise RuntimeError(f"{app_spec} did not start")
 
 
+def cpu_seconds(master_pid: int) -> float:
+    """User + system CPU of a gunicorn master's workers so far (Linux /proc)."""
+    hz, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:               # ppid
+            total += (int(fields[11]) + int(fields[12])) / hz
+    return total
+
+
 def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
     """n signed weekly_metrics submissions: reps × weeks, unique deliveries."""
     import datetime as dt
@@ -166,7 +179,9 @@ def main(argv=None) -> int:
         bare_port, tt_port = free_port(), free_port()
         bare = start("bare_app:app", env, bare_port)
         try:
+            cpu0 = cpu_seconds(bare.pid)
             bare_rps, bare_err = throughput(bare_port, make_requests(args.requests, 0), args.concurrency)
+            bare_cpu = (cpu_seconds(bare.pid) - cpu0) / args.requests
         finally:
             bare.send_signal(signal.SIGTERM)
             bare.wait(timeout=20)
@@ -176,7 +191,9 @@ def main(argv=None) -> int:
             conn.request("POST", "/v1/org/people", body=json.dumps(TEAM),
                          headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
             conn.getresponse().read()
+            cpu0 = cpu_seconds(tt.pid)
             tt_rps, tt_err = throughput(tt_port, make_requests(args.requests, 0), args.concurrency)
+            tt_cpu = (cpu_seconds(tt.pid) - cpu0) / args.requests
             n = int(args.rate * args.seconds)
             lat = latency(tt_port, make_requests(n, args.requests), args.rate)
         finally:
@@ -187,9 +204,10 @@ def main(argv=None) -> int:
     ratio = tt_rps / bare_rps
     print(f"gunicorn, {WORKERS} sync workers, PostgreSQL; {args.requests:,} webhooks, "
           f"{args.concurrency} concurrent clients")
-    print(f"  bare insert-only endpoint : {bare_rps:8.0f} req/s ({bare_err} errors)")
-    print(f"  trimtab /hooks            : {tt_rps:8.0f} req/s ({tt_err} errors)  "
-          f"= {ratio:.0%} of bare (target ≥ 60%)")
+    print(f"  bare insert-only endpoint : {bare_rps:8.0f} req/s ({bare_err} errors), "
+          f"{bare_cpu * 1000:.2f} ms of worker CPU per request")
+    print(f"  trimtab /hooks            : {tt_rps:8.0f} req/s ({tt_err} errors), "
+          f"{tt_cpu * 1000:.2f} ms of worker CPU per request  = {ratio:.0%} of bare (target ≥ 60%)")
     print(f"  open loop at {args.rate:.0f} req/s for {args.seconds:.0f} s: p50 {lat['p50_ms']:.1f} ms, "
           f"p95 {lat['p95_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms ({lat['errors']} errors; "
           f"target p99 < 20 ms)")

@@ -1,0 +1,96 @@
+"""The webhook's fast schema check (fastjsonschema) never accepts what jsonschema refuses.
+
+intake.validate trusts the fast check when it accepts, so for every shipped form and thousands
+of seeded valid and broken submissions, what the fast check accepts jsonschema accepts too."""
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+
+import fastjsonschema
+import pytest
+
+from conftest import SCHEMAS
+from server.intake import _validators
+
+FORMS = sorted(p.stem for p in SCHEMAS.glob("*.json"))
+PATTERN_EXAMPLES = {r"^\d{4}-\d{2}$": "2026-07", r"^\d{4}-Q[1-4]$": "2026-Q3"}
+# Values that sit on the edges where two validators could differ.
+EDGES = [None, True, False, 0, -1, 1, Decimal("1.0"), Decimal("0.5"), Decimal("-0.01"), 1e308,
+         10**20, "", " ", "x" * 300, "2026-13-45", "2026-02-30", "2026-07-06", "20260706",
+         "2026-07-06T09:00:00", "2026-7", "2026-Q5", "2026-Q3\n", "2026-07\n", "中文", "\u0000",
+         [], [1, "a"], ["证据"], {}, {"a": 1}]
+
+
+def example(schema: dict, rng):
+    """A value the schema accepts, built from its keywords."""
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: example(v, rng) for k, v in props.items()
+                if k in schema.get("required", []) or rng.random() < 0.7}
+    if kind == "array":
+        return [example(schema.get("items", {}), rng) for _ in range(max(schema.get("minItems", 0), rng.randint(0, 2)))]
+    if kind == "string":
+        if schema.get("format") == "date":
+            return "2026-07-06"
+        if "pattern" in schema:
+            return PATTERN_EXAMPLES[schema["pattern"]]
+        return "v" * max(schema.get("minLength", 0), 3)
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", 0)
+        high = schema.get("maximum", low + 100)
+        value = rng.randint(int(low), int(high)) if kind == "integer" else \
+            Decimal(str(round(rng.uniform(float(low), float(high)), 2)))
+        return value
+    if kind == "boolean":
+        return rng.random() < 0.5
+    return "anything"
+
+
+def mutations(value, rng, depth=0):
+    """Broken variants: a field replaced by an edge value, removed, or added."""
+    if not isinstance(value, dict) or not value:
+        return
+    for _ in range(25):
+        out = json.loads(json.dumps(value, default=str), parse_float=Decimal) if depth else dict(value)
+        key = rng.choice(list(out))
+        action = rng.randrange(4)
+        if action == 0:
+            out[key] = rng.choice(EDGES)
+        elif action == 1:
+            out.pop(key)
+        elif action == 2:
+            out[f"extra_{rng.randint(0, 3)}"] = rng.choice(EDGES)
+        elif isinstance(out[key], list) and out[key] and isinstance(out[key][0], dict):
+            inner = dict(out[key][0])
+            inner[rng.choice(list(inner) or ["x"])] = rng.choice(EDGES)
+            out[key] = [inner]
+        yield out
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_fast_check_accepts_exactly_what_jsonschema_accepts(form, schemas):
+    schema = schemas[form]
+    fast, full = _validators(schema)
+    rng = random.Random(form)
+    checked = accepted = 0
+    for _ in range(60):
+        valid = example(schema.raw, rng)
+        for facts in [valid, *mutations(valid, rng)]:
+            try:
+                fast(facts)
+                fast_ok = True
+            except fastjsonschema.JsonSchemaException:     # anything else fails the test
+                fast_ok = False
+            full_ok = not any(True for _ in full.iter_errors(facts))
+            # Where the fast check is stricter (a pattern's `$` before a final newline), the
+            # submission goes on to jsonschema, which decides; the reverse would let bad data in.
+            assert full_ok or not fast_ok, (form, facts)
+            checked += 1
+            accepted += full_ok
+    # The corpus exercises both sides: valid submissions and broken ones.
+    assert 0 < accepted < checked, (accepted, checked)
