@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import fastjsonschema
 import jsonschema
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, request
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -15,7 +15,7 @@ from . import security, service
 from .errors import DomainError
 from .models import Delivery, utcnow
 
-DELIVERIES = Delivery.__table__      # Core, not the ORM: this is the hot path
+INSERT_DELIVERY = insert(Delivery.__table__)    # Core, not the ORM: this is the hot path
 from .rulesets import active
 
 bp = Blueprint("hooks", __name__)
@@ -102,9 +102,9 @@ def hook(form: str):
             # commit, the delivery key turns the second into a replay.
             if attempt == 2 or not err.connection_invalidated:
                 raise
-    if not isinstance(outcome, dict):
+    if not isinstance(outcome, tuple):
         return outcome                              # a replayed answer
-    body = outcome
+    body, text = outcome
     if body.get("notifications_queued") and cfg.get("REDIS_URL"):
         from .jobs import enqueue_dispatch       # after the commit: the rows exist for the worker
         enqueue_dispatch(cfg["REDIS_URL"], cfg["DATABASE_URL"], cfg["CHANNELS_PATH"])
@@ -112,11 +112,13 @@ def hook(form: str):
     for d in body["decisions"]:
         if d.get("kind") == "alert" and d.get("value"):
             metrics.inc("trimtab_alerts_fired_total", rule=d["rule"])
-    return jsonify(body)
+    # The stored text itself: serialised once, and a retry's answer is byte for byte the same.
+    return current_app.response_class(text, status=200, mimetype="application/json")
 
 
 def _store_and_decide(sessions, ruleset, form, facts, raw, client, delivery_id, digest, cfg):
-    """The webhook's transaction → the response body, or the earlier answer for a retry."""
+    """The webhook's transaction → (response body, its JSON text), or the earlier answer for a
+    retry."""
     with sessions() as session:
         try:
             with session.begin():
@@ -129,9 +131,10 @@ def _store_and_decide(sessions, ruleset, form, facts, raw, client, delivery_id, 
                                       cfg["TZ"], request_lang(),
                                       current_app.extensions["trimtab.channels"],
                                       current_app.extensions["trimtab.routes"])
-                session.execute(insert(DELIVERIES), {
+                text = json.dumps(body, ensure_ascii=False)
+                session.connection().execute(INSERT_DELIVERY, {
                     "client": client, "delivery_id": delivery_id, "body_sha256": digest,
-                    "status": 200, "response": json.dumps(body, ensure_ascii=False),
+                    "status": 200, "response": text,
                     "created_at": utcnow()})
         except (IntegrityError, DomainError):
             # A retry (perhaps racing its first delivery on another worker) answers as the first
@@ -142,7 +145,7 @@ def _store_and_decide(sessions, ruleset, form, facts, raw, client, delivery_id, 
             if seen is None:
                 raise
             return _replayed(seen, digest)
-    return body
+    return body, text
 
 
 def _replayed(seen: Delivery, digest: str):

@@ -32,6 +32,7 @@ HISTORY_NEXT_PAGE = HISTORY_PAGE.where(
     | ((_F.period == bindparam("last_period")) & (_F.id < bindparam("last_id"))))
 FACT_COLUMNS = ("form", "subject", "period", "occurred_on", "payload", "client", "received_at")
 INSERT_FACT = insert(FACTS).returning(_F.id)
+INSERT_DECISIONS = insert(DECISIONS)
 # The fact goes in only if its rep is in the organisation chart: one statement where a lookup
 # first would be a second round trip.
 INSERT_FACT_OF_KNOWN_REP = insert(FACTS).from_select(
@@ -87,12 +88,13 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
     if form != "target_change":
         # Newest first along the (form, subject, period) index, keeping the latest submission
         # of each period, until HISTORY_PERIODS periods are found or the facts run out.
-        db = str(session.get_bind().url)
+        conn = session.connection()         # Core connection: the Session adds nothing here
+        db = str(conn.engine.url)
         found: dict[str, tuple] = {}
         params = {"form": form, "subject": subject, "period": period, "page": HISTORY_PERIODS * 2}
         statement = HISTORY_PAGE
         while len(found) < HISTORY_PERIODS:
-            rows = session.execute(statement, params).all()
+            rows = conn.execute(statement, params).all()
             for fid, per, payload in rows:
                 if per not in found and len(found) < HISTORY_PERIODS:
                     found[per] = (fid, payload)
@@ -182,7 +184,7 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
                                             "notify", "message", "level", "violations", "steps")
                     if k in doc})
     if rows:
-        session.execute(insert(DECISIONS), rows)
+        session.connection().execute(INSERT_DECISIONS, rows)
     queued = 0
     for d in decisions:
         if d.kind == "alert" and d.error is None and d.value:
@@ -198,8 +200,8 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
 def store_fact(session: Session, row: dict, rep) -> int:
     """Insert a fact and return its id; a fact naming a rep only if the rep is known."""
     if rep is None:
-        return session.execute(INSERT_FACT, row).scalar_one()
-    fact_id = session.execute(INSERT_FACT_OF_KNOWN_REP, {**row, "rep": str(rep)}).scalar()
+        return session.connection().execute(INSERT_FACT, row).scalar_one()
+    fact_id = session.connection().execute(INSERT_FACT_OF_KNOWN_REP, {**row, "rep": str(rep)}).scalar()
     if fact_id is None:
         raise DomainError(422, "unknown_subject", f"`{rep}` is not in the organisation chart", "$.rep")
     return fact_id
