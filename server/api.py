@@ -14,6 +14,7 @@ from dsl.diagnostics import DiagnosticError, EvalError
 from . import rulesets, service
 from .errors import DomainError
 from .intake import parse_json, request_lang
+from .orgchart import store_people
 from .models import Approval, AuditEntry, Decision, Person, Target
 from .versions import VersionError
 
@@ -90,17 +91,14 @@ def put_people():
             if not isinstance(p, dict) or not p.get("id") or not p.get("role"):
                 raise DomainError(422, "schema_violation", "each person needs `id` and `role`",
                                   f"$.people[{i}]")
-            for key in ("id", "name", "role", "region", "manager", "hrbp"):
+            for key in ("id", "name", "role", "region", "manager", "hrbp", "email"):
                 if p.get(key) is not None and not isinstance(p[key], (str, int)):
                     raise DomainError(422, "schema_violation", f"`{key}` is a text",
                                       f"$.people[{i}].{key}")
-            row = session.get(Person, str(p["id"])) or Person(id=str(p["id"]))
-            row.name = str(p.get("name") or p["id"])
-            row.role = str(p["role"])
-            row.region = p.get("region") or None
-            row.manager_id = p.get("manager") or None
-            row.hrbp_id = p.get("hrbp") or None
-            session.add(row)
+            if p.get("email") and "@" not in str(p["email"]):
+                raise DomainError(422, "schema_violation", "`email` is not an e-mail address",
+                                  f"$.people[{i}].email")
+        store_people(session, people)
     return jsonify({"stored": len(people)})
 
 
@@ -117,11 +115,7 @@ def import_people():
         sheet, rows = rows_from_csv(data)
     people = people_from_rows(sheet, rows)
     with sessions() as session, session.begin():
-        for p in people:
-            row = session.get(Person, p["id"]) or Person(id=p["id"])
-            row.name, row.role = p.get("name") or p["id"], p["role"]
-            row.region, row.manager_id, row.hrbp_id = p.get("region"), p.get("manager"), p.get("hrbp")
-            session.add(row)
+        store_people(session, people)
     return jsonify({"stored": len(people)})
 
 
@@ -130,7 +124,8 @@ def get_people():
     with sessions() as session:
         rows = session.scalars(select(Person).order_by(Person.id)).all()
         return jsonify({"people": [{"id": p.id, "name": p.name, "role": p.role, "region": p.region,
-                                    "manager": p.manager_id, "hrbp": p.hrbp_id} for p in rows]})
+                                    "manager": p.manager_id, "hrbp": p.hrbp_id, "email": p.email}
+                                   for p in rows]})
 
 
 # ---------------------------------------------------------------------- approvals and targets

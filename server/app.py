@@ -58,11 +58,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .ops import bp as ops_bp
     from .targets import bp as targets_bp
     from .dashboards import bp as dashboards_bp
+    from .meetings import bp as meetings_bp
     app.register_blueprint(targets_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(hooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(meetings_bp)
     return app
 
 

@@ -9,6 +9,10 @@ environment, named in the file:
     routes:                      # role -> channel; `default` for the rest
       direct_manager: dingtalk-east
       default: hooks
+    people:                      # person id -> channel, before their role's route
+      hq.1: mail
+
+An e-mail channel without `to` writes to each recipient's address from the organisation chart.
 """
 from __future__ import annotations
 
@@ -83,11 +87,21 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
                        "password": env.get(spec.get("password_env", "")) if spec.get("password_env") else None}
             if isinstance(options["to"], str):
                 options["to"] = [options["to"]]
-            if problem is None and (not options["from"] or not options["to"]):
-                problem = f"channel `{name}`: e-mail needs `from` and `to`"
+            if problem is None and not options["from"]:
+                problem = f"channel `{name}`: e-mail needs `from`"
         channels[name] = Channel(name, kind, url, secret, problem, rate, options)
     routes = {str(k): str(v) for k, v in (doc.get("routes") or {}).items()}
+    routes.update({PERSON + str(k): str(v) for k, v in (doc.get("people") or {}).items()})
     return channels, routes
+
+
+PERSON = "person:"          # routes key prefix of a person's own channel
+
+
+def route_for(routes: dict, role: str, person_id: str | None) -> str | None:
+    """The channel that reaches `person_id` in `role`: their own, the role's, or the default."""
+    return (routes.get(PERSON + person_id) if person_id else None) or routes.get(role) \
+        or routes.get("default")
 
 
 def dingtalk_signature(secret: str, timestamp_ms: str) -> str:
@@ -142,7 +156,11 @@ def _send_email(ch: Channel, message_id: str, payload: dict) -> None:
     msg = EmailMessage()
     msg["Subject"] = payload["title"]
     msg["From"] = ch.options["from"]
-    msg["To"] = ", ".join(ch.options["to"])
+    to = ch.options["to"] or ([payload["recipient_email"]] if payload.get("recipient_email") else [])
+    if not to:
+        raise ChannelError(f"channel `{ch.name}`: no `to` and no e-mail address for "
+                           f"`{payload.get('recipient')}` in the organisation chart")
+    msg["To"] = ", ".join(to)
     msg["Message-ID"] = f"<{message_id}@trimtab>"
     msg.set_content(payload["text"])
     try:

@@ -77,8 +77,9 @@ def schedules_job(database_url: str, rules_path: str, channels_path: str, timezo
 
     from .channels import load_channels
     from .schedules import run_due
-    return run_due(_sessions(database_url), _ruleset(rules_path), ZoneInfo(timezone),
-                   load_channels(channels_path)[1], lang=lang)
+    channels, routes = load_channels(channels_path)
+    return run_due(_sessions(database_url), _ruleset(rules_path), ZoneInfo(timezone), routes,
+                   lang=lang, channels=channels)
 
 
 def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,

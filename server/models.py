@@ -30,6 +30,7 @@ class Person(Base):
     region: Mapped[Optional[str]] = mapped_column(String(64), index=True)   # none for HQ-wide roles
     manager_id: Mapped[Optional[str]] = mapped_column(String(128))  # no FK: load order is free
     hrbp_id: Mapped[Optional[str]] = mapped_column(String(128))
+    email: Mapped[Optional[str]] = mapped_column(String(254))      # for the e-mail channel
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -163,3 +164,16 @@ class ScheduleRun(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_run_at: Mapped[dt.datetime]
     runs: Mapped[int] = mapped_column(default=0)
+
+
+class Meeting(Base):
+    """A dated event schedules can run before — a calibration meeting and who attends it."""
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)     # calibration_meeting, …
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[dt.datetime] = mapped_column(index=True)    # UTC
+    region: Mapped[Optional[str]] = mapped_column(String(64))     # none: every region
+    attendees: Mapped[list] = mapped_column(JSON)                 # person ids
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    briefed_at: Mapped[Optional[dt.datetime]]                     # the brief went to the outbox

@@ -1,7 +1,7 @@
 """The organisation chart from CSV or Excel: one person a row; all rows or none.
 
 Columns (English or Chinese headers): id/工号, name/姓名, role/角色, region/区域,
-manager/直属上级, hrbp/HRBP.  Template: server/templates/org_chart.csv and .xlsx.
+manager/直属上级, hrbp/HRBP, email/邮箱 (optional).  Template: server/templates/org_chart.csv and .xlsx.
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import io
 from .errors import DomainError
 
 COLUMNS = {"id": ("id", "工号"), "name": ("name", "姓名"), "role": ("role", "角色"),
-           "region": ("region", "区域"), "manager": ("manager", "直属上级"), "hrbp": ("hrbp", "hrbp")}
+           "region": ("region", "区域"), "manager": ("manager", "直属上级"), "hrbp": ("hrbp", "hrbp"),
+           "email": ("email", "邮箱")}
 HEADER_TO_FIELD = {alias.lower(): field for field, aliases in COLUMNS.items() for alias in aliases}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -87,11 +88,11 @@ def write_templates(directory) -> None:
     """(Re)write the CSV and Excel templates with a worked example."""
     import openpyxl
     from pathlib import Path
-    header = ["工号", "姓名", "角色", "区域", "直属上级", "HRBP"]
-    example = [["east.mgr", "王经理", "regional_manager", "east", "", ""],
-               ["hr.east", "陈HRBP", "hrbp", "east", "", ""],
-               ["east.li", "李东", "rep", "east", "east.mgr", "hr.east"],
-               ["sales.dir", "销售总监", "sales_director", "", "", ""]]
+    header = ["工号", "姓名", "角色", "区域", "直属上级", "HRBP", "邮箱"]
+    example = [["east.mgr", "王经理", "regional_manager", "east", "", "", "east.mgr@example.com"],
+               ["hr.east", "陈HRBP", "hrbp", "east", "", "", "hr.east@example.com"],
+               ["east.li", "李东", "rep", "east", "east.mgr", "hr.east", ""],
+               ["sales.dir", "销售总监", "sales_director", "", "", "", ""]]
     d = Path(directory)
     with (d / "org_chart.csv").open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([header] + example)
@@ -101,3 +102,18 @@ def write_templates(directory) -> None:
     for row in [header] + example:
         sheet.append(row)
     book.save(d / "org_chart.xlsx")
+
+
+def store_people(session, people: list[dict]) -> None:
+    """Add or update people (fields as in the API: id, name, role, region, manager, hrbp,
+    email); a field left out keeps nothing — the row is what was given."""
+    from .models import Person
+    for p in people:
+        row = session.get(Person, str(p["id"])) or Person(id=str(p["id"]))
+        row.name = str(p.get("name") or p["id"])
+        row.role = str(p["role"])
+        row.region = p.get("region") or None
+        row.manager_id = p.get("manager") or None
+        row.hrbp_id = p.get("hrbp") or None
+        row.email = p.get("email") or None
+        session.add(row)

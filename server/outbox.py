@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .channels import ChannelError
+from .channels import ChannelError, route_for
 from .models import OutboxMessage, Person, utcnow
 
 log = logging.getLogger("trimtab.outbox")
@@ -36,24 +36,35 @@ def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes:
     payload = {"title": f"[{details['level']}] {decision.rule}", "rule": decision.rule,
                "level": details["level"], "text": details.get("message") or decision.headline("zh"),
                "explanation": decision.explain("zh"), "subject": subject.id if subject else None}
-    written = 0
     for role in details["notify"]:
         person = resolve(session, role, subject) if subject is not None else None
-        channel = routes.get(role) or routes.get("default")
-        problem = None
-        if channel is None or channel not in channels:
+        missing = None if person is not None else \
+            f"no one holds role `{role}` for `{payload['subject']}` in the organisation chart"
+        session.add(message(decision.rule, role, person, payload, routes, channels, fact_id,
+                            missing))
+    return len(details["notify"])
+
+
+def message(rule: str, role: str, person, payload: dict, routes: dict, channels: dict,
+            fact_id=None, problem: str | None = None) -> OutboxMessage:
+    """An outbox row for one recipient.  A message that cannot go anywhere (no channel for the
+    role, no one in the role, an e-mail channel and no address) is written dead with the
+    reason, so the API and the log show it; the other recipients are not held up."""
+    name = route_for(routes, role, person.id if person else None)
+    channel = channels.get(name) if name else None
+    if problem is None:
+        if name is None or channel is None:
             problem = f"no channel for role `{role}` (routes in channels.yaml)"
-        elif person is None:
-            problem = f"no one holds role `{role}` for `{payload['subject']}` in the organisation chart"
-        if problem:
-            log.warning("outbox: %s: %s", decision.rule, problem)
-        session.add(OutboxMessage(message_id=uuid.uuid4().hex, fact_id=fact_id, rule=decision.rule,
-                                  role=role, recipient=person.id if person else None,
-                                  channel=channel or "-", payload={**payload, "recipient": person.id if person else None},
-                                  status="dead" if problem else "pending", attempts=0,
-                                  last_error=problem))
-        written += 1
-    return written
+        elif channel.type == "email" and not channel.options["to"] and not person.email:
+            problem = f"channel `{name}`: no e-mail address for `{person.id}` in the organisation chart"
+    if problem:
+        log.warning("outbox: %s: %s", rule, problem)
+    recipient = person.id if person else None
+    return OutboxMessage(message_id=uuid.uuid4().hex, fact_id=fact_id, rule=rule, role=role,
+                         recipient=recipient, channel=name or "-",
+                         payload={**payload, "recipient": recipient,
+                                  "recipient_email": person.email if person else None},
+                         status="dead" if problem else "pending", attempts=0, last_error=problem)
 
 
 def dispatch_due(sessions, channels: dict, now=None, limit: int = 200, rng=random) -> dict:
@@ -142,7 +153,8 @@ def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:
         while not stop.wait(interval_s):
             try:
                 run_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.rules"].current,
-                        app.config["TZ"], app.extensions["trimtab.routes"], lang=app.config["LANG"])
+                        app.config["TZ"], app.extensions["trimtab.routes"], lang=app.config["LANG"],
+                        channels=app.extensions["trimtab.channels"])
                 dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
             except Exception:                       # keep delivering after a bad moment
                 log.exception("outbox dispatcher")

@@ -2,57 +2,97 @@
 
 Each schedule remembers when it last ran; a tick looks at the occurrences since then and runs
 the schedule once if there were any — so a run missed while every worker was down happens
-once on recovery, not once per missed tick.  Schedules before dated events need the events
-(calibration meetings), which the server does not hold yet: they are skipped."""
+once on recovery, not once per missed tick.
+
+A schedule before a dated event (`48 hours before calibration_meeting`) runs once per meeting
+of that kind: at the first tick inside the lead time and before the meeting starts — so a
+meeting set up less than 48 hours ahead is briefed at once, and one already under way is not.
+"""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from sqlalchemy import select
 
 from dsl.schedule import occurrences
 
 from . import reports
-from .models import OutboxMessage, Person, ScheduleRun, utcnow
+from .models import Meeting, Person, ScheduleRun, utcnow
+from .outbox import message
 
 FIRST_LOOK_BACK = dt.timedelta(minutes=10)      # a new schedule does not replay the past
 
 
 def run_due(sessions, ruleset, tz, routes: dict, now: dt.datetime | None = None,
-            lang: str = "zh") -> list[str]:
+            lang: str = "zh", channels: dict | None = None) -> list[str]:
     """Run every schedule with an occurrence since its last run; returns the names run."""
     now = now or utcnow()                                       # naive UTC, as stored
+    channels = channels or {}
     ran = []
     with sessions() as session, session.begin():
         for schedule in ruleset.schedules:
             if schedule.timing.kind == "before_event":
+                if _run_before_meetings(session, schedule, ruleset, tz, routes, channels, now, lang):
+                    _ran(session, schedule.name, now)
+                    ran.append(schedule.name)
                 continue
             row = session.get(ScheduleRun, schedule.name, with_for_update=True)
             since = row.last_run_at if row else now - FIRST_LOOK_BACK
             fires = occurrences(schedule, _aware(since), _aware(now), tz)
             if not fires:
                 continue
-            _run(session, schedule, fires[-1], tz, routes, lang)
-            if row is None:
-                row = ScheduleRun(name=schedule.name, last_run_at=now, runs=0)
-                session.add(row)
-            row.last_run_at, row.runs = now, row.runs + 1
+            _run(session, schedule, fires[-1], tz, routes, channels, lang)
+            _ran(session, schedule.name, now, row)
             ran.append(schedule.name)
     return ran
+
+
+def _ran(session, name: str, now: dt.datetime, row=None) -> None:
+    row = row or session.get(ScheduleRun, name)
+    if row is None:
+        row = ScheduleRun(name=name, last_run_at=now, runs=0)
+        session.add(row)
+    row.last_run_at, row.runs = now, row.runs + 1
+
+
+def _run_before_meetings(session, schedule, ruleset, tz, routes, channels, now, lang) -> int:
+    """Brief every meeting of the schedule's event kind now inside its lead time; how many."""
+    lead = dt.timedelta(hours=float(schedule.timing.lead.value))
+    due = session.scalars(select(Meeting).where(
+        Meeting.kind == schedule.timing.event, Meeting.briefed_at.is_(None),
+        Meeting.starts_at > now, Meeting.starts_at <= now + lead)
+        .order_by(Meeting.starts_at).with_for_update()).all()
+    for meeting in due:
+        report = reports.calibration_brief(session, meeting, ruleset.schemas, tz)
+        title, text = reports.render(report, lang)
+        for action in schedule.actions:
+            for role in action.to:
+                for person in _recipients(session, role, meeting):
+                    session.add(message(schedule.name, role, person,
+                                        {"title": title, "text": text, "report": report},
+                                        routes, channels))
+        meeting.briefed_at = now
+    return len(due)
+
+
+def _recipients(session, role: str, meeting=None) -> list:
+    if role == "attendees" and meeting is not None:
+        found = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(meeting.attendees)))}
+        return [found[i] for i in meeting.attendees if i in found]
+    return list(session.scalars(select(Person).where(Person.role == role).order_by(Person.id)))
 
 
 def _aware(naive_utc: dt.datetime) -> dt.datetime:
     return naive_utc.replace(tzinfo=dt.timezone.utc)
 
 
-def _run(session, schedule, fired_at: dt.datetime, tz, routes: dict, lang: str) -> None:
+def _run(session, schedule, fired_at: dt.datetime, tz, routes: dict, channels: dict,
+         lang: str) -> None:
     end = fired_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(days=7)
     for action in schedule.actions:
         for role in action.to:
-            people = session.scalars(select(Person).where(Person.role == role)).all()
-            for person in people:
+            for person in _recipients(session, role):
                 if action.kind == "report" and action.what == "weekly_actions":
                     report = reports.weekly_actions(session, person.region, start, end)
                 elif action.kind == "report" and action.what == "resource_hints":
@@ -60,12 +100,8 @@ def _run(session, schedule, fired_at: dt.datetime, tz, routes: dict, lang: str) 
                 elif action.kind == "remind":
                     report = {"report": "snapshot_reminder", "form": action.what}
                 else:
-                    continue                    # calibration_brief needs meeting data (not yet)
+                    continue                    # a report only a dated event has (the brief)
                 title, text = reports.render(report, lang)
-                channel = routes.get(role) or routes.get("default") or "-"
-                session.add(OutboxMessage(
-                    message_id=uuid.uuid4().hex, rule=schedule.name, role=role, recipient=person.id,
-                    channel=channel, payload={"title": title, "text": text, "report": report,
-                                              "recipient": person.id},
-                    status="pending" if channel != "-" else "dead", attempts=0,
-                    last_error=None if channel != "-" else "no channel for this role"))
+                session.add(message(schedule.name, role, person,
+                                    {"title": title, "text": text, "report": report},
+                                    routes, channels))

@@ -181,10 +181,46 @@ def test_email_channel_over_smtp(tmp_path):
         assert mail["Message-ID"] == "<m-9@trimtab>"
         assert mail["Subject"] == "[red] 合同额下滑"
         assert "负面反馈集中出现" in mail.get_content()
-        with pytest.raises(ChannelError, match="needs `from` and `to`"):
+        with pytest.raises(ChannelError, match="needs `from`"):
             channels["nomail"].send("m-10", {"title": "t", "text": "x"})
     finally:
         sink.close()
     closed, _ = load_channels(config, {"T_SMTP": "smtp://127.0.0.1:9"})
     with pytest.raises(ChannelError, match="SMTP"):
         closed["mail"].send("m-11", {"title": "t", "text": "x"})
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_people_get_alerts_by_their_own_route_and_address(kind, tmp_path, monkeypatch):
+    """channels.yaml routes a person before their role; an e-mail channel without `to` writes
+    to the recipient's address from the organisation chart, and a recipient without one is a
+    dead message with the reason — the other recipient still gets theirs."""
+    from receivers import SmtpSink
+    sink = SmtpSink()
+    url, cleanup = fresh_database(kind, tmp_path)
+    config = tmp_path / "channels.yaml"
+    config.write_text("channels:\n  personal: {type: email, url_env: T_SMTP, from: trimtab@example.invalid}\n"
+                      "  group: {type: webhook, url: http://127.0.0.1:9/unused}\n"
+                      "routes:\n  default: group\n"
+                      "people:\n  hr.east: personal\n  east.mgr: personal\n", encoding="utf-8")
+    monkeypatch.setenv("T_SMTP", sink.url)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(config), "LANG": "en"})
+    try:
+        client = app.test_client()
+        people = [dict(p, email="hr.east@example.invalid") if p["id"] == "hr.east" else p
+                  for p in ORG["people"]]
+        assert client.post("/v1/org/people", json={"people": people}, headers=ADMIN_HEADERS).status_code == 200
+        hooks = Hooks(client)
+        for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
+            hooks.post("weekly_metrics", w)
+        counts = dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
+        assert counts["sent"] == 1
+        assert [m["rcpt"] for m in sink.messages] == [["<hr.east@example.invalid>"]]
+        dead = client.get("/v1/notifications?status=dead").json["items"]
+        assert [(m["recipient"], m["channel"]) for m in dead] == [("east.mgr", "personal")]
+        assert "no e-mail address for `east.mgr`" in dead[0]["last_error"]
+    finally:
+        sink.close()
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()

@@ -76,3 +76,91 @@ def test_the_worker_reloads_rules_only_when_a_file_changes(tmp_path):
     again = _ruleset(str(tmp_path / "rules"))
     assert again is not first
     assert next(s for s in again.schedules if s.name == "周一行动建议").timing.time == "08:30"
+
+
+def calibration_setup(app, weeks=range(1, 7)):
+    """The fintech Q3 case up to the week-6 meeting: weekly metrics, a target of 80 new
+    customers for east.li, and the meeting's attendees."""
+    from server.models import Target
+    client = app.test_client()
+    hooks = Hooks(client)
+    data = {1: (5, 0.9), 2: (5, 0.88), 3: (3, 0.85), 4: (3, 0.8), 5: (2, 0.7), 6: (4, 0.9)}
+    for n in weeks:
+        assert hooks.post("weekly_metrics", week(n, *data[n]), lang="zh").status_code == 200
+    with app.extensions["trimtab.sessions"]() as s, s.begin():
+        s.add(Target(subject="east.li", metric="new_customers", value=80))
+    return client
+
+
+MEETING = {"title": "Q3 目标校准会", "starts_at": "2026-08-14T10:00:00+08:00", "region": "east",
+           "attendees": ["east.mgr", "hr.east", "sales.dir"]}
+
+
+def test_the_calibration_brief_has_progress_risks_and_a_suggested_adjustment(app):
+    client = calibration_setup(app)
+    r = client.post("/v1/meetings", json=MEETING, headers=ADMIN_HEADERS)
+    assert r.status_code == 201, r.json
+    assert r.json["starts_at"] == "2026-08-14T02:00:00Z" and r.json["briefed_at"] is None
+    brief = client.get(f"/v1/meetings/{r.json['id']}/brief?lang=en").json
+    report = brief["report"]
+    assert report["cycle"] == "2026-Q3" and report["elapsed"] == 0.478      # 44 of 92 days
+    [progress] = report["progress"]
+    # 4 + 3 + 4 + 3 + 4 + 3 new customers in weeks 1–6; at that pace 44 by the quarter's end;
+    # the suggestion stops at the ±15% band: 80 → 68.
+    assert progress == {"rep": "east.li", "name": "李东", "metric": "new_customers", "target": 80,
+                        "actual": 21, "completion": 0.263, "projected": 44,
+                        "suggested_target": 68, "suggested_change": -0.15}
+    [risk] = report["risks"]
+    assert {"rule": "健康度黄灯", "level": "yellow", "period": "2026-W32"} in risk["alerts"]
+    assert "- 李东 · new_customers: 21 of 80 (26.3% done; 44 at the current pace)" in brief["markdown"]
+    assert "- 李东 · new_customers: 80 → 68 (-15.0%, within ±15%)" in brief["markdown"]
+    zh = client.get(f"/v1/meetings/{r.json['id']}/brief?lang=zh").json
+    assert zh["title"] == "目标执行简报"
+    assert "- 李东 · new_customers：21 / 80（完成 26.3%，按当前节奏预计 44）" in zh["markdown"]
+    assert "1. 外部环境是否有重大变化？" in zh["markdown"]
+
+
+def test_bad_meetings_are_refused_with_the_path(app):
+    client = app.test_client()
+    bad = [({**MEETING, "attendees": ["east.mgr", "nobody"]}, 422, "$.attendees[1]"),
+           ({**MEETING, "kind": "offsite"}, 422, "$.kind"),
+           ({**MEETING, "starts_at": "next tuesday"}, 422, "$.starts_at"),
+           ({**MEETING, "attendees": []}, 422, "$.attendees"),
+           ({k: v for k, v in MEETING.items() if k != "title"}, 422, "$.title")]
+    for doc, status, path in bad:
+        r = client.post("/v1/meetings", json=doc, headers=ADMIN_HEADERS)
+        assert (r.status_code, r.json["error"]["path"]) == (status, path), (doc, r.json)
+    assert client.post("/v1/meetings", json=MEETING).status_code == 401
+    assert client.get("/v1/meetings/999/brief").status_code == 404
+    assert client.get("/v1/meetings").json["items"] == []
+
+
+def test_the_brief_goes_to_each_attendee_once_48_hours_ahead(app):
+    client = calibration_setup(app, weeks=[5])
+    meeting_id = client.post("/v1/meetings", json=MEETING, headers=ADMIN_HEADERS).json["id"]
+    sessions, ruleset, tz = app.extensions["trimtab.sessions"], load_for(app.config), app.config["TZ"]
+    starts = dt.datetime(2026, 8, 14, 2, 0)
+    routes = {"default": "dt"}
+    assert "校准会简报" not in run_due(sessions, ruleset, tz, routes, now=starts - dt.timedelta(hours=49))
+    assert "校准会简报" in run_due(sessions, ruleset, tz, routes, now=starts - dt.timedelta(hours=47))
+    assert "校准会简报" not in run_due(sessions, ruleset, tz, routes, now=starts - dt.timedelta(hours=46))
+    with sessions() as s:
+        messages = s.scalars(select(OutboxMessage).where(OutboxMessage.rule == "校准会简报")).all()
+    assert sorted(m.recipient for m in messages) == ["east.mgr", "hr.east", "sales.dir"]
+    assert {m.payload["title"] for m in messages} == {"目标执行简报"}
+    assert messages[0].payload["report"]["meeting"]["id"] == meeting_id
+    assert client.get("/v1/meetings").json["items"][0]["briefed_at"] is not None
+
+
+def test_a_late_meeting_is_briefed_at_once_and_a_past_one_never(app):
+    client = calibration_setup(app, weeks=[5])
+    soon = {**MEETING, "title": "soon", "starts_at": "2026-08-14T10:00:00+08:00"}
+    past = {**MEETING, "title": "past", "starts_at": "2026-08-10T10:00:00+08:00"}
+    for doc in (soon, past):
+        assert client.post("/v1/meetings", json=doc, headers=ADMIN_HEADERS).status_code == 201
+    sessions, ruleset, tz = app.extensions["trimtab.sessions"], load_for(app.config), app.config["TZ"]
+    # Every worker was down until 10 hours before the meeting: the brief goes out once, now.
+    now = dt.datetime(2026, 8, 13, 16, 0)
+    assert "校准会简报" in run_due(sessions, ruleset, tz, {"default": "dt"}, now=now)
+    items = {m["title"]: m for m in client.get("/v1/meetings").json["items"]}
+    assert items["soon"]["briefed_at"] is not None and items["past"]["briefed_at"] is None

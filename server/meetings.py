@@ -1,0 +1,101 @@
+"""/v1/meetings: the dated events schedules run before (calibration meetings), and the brief
+each one gets 48 hours ahead."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from . import reports
+from .api import body, page_args, require_admin, sessions, text
+from .errors import DomainError
+from .intake import request_lang
+from .models import Meeting, Person
+from .rulesets import active
+
+bp = Blueprint("meetings", __name__, url_prefix="/v1")
+
+
+def meeting_json(m: Meeting) -> dict:
+    return {"id": m.id, "kind": m.kind, "title": m.title, "starts_at": m.starts_at.isoformat() + "Z",
+            "region": m.region, "attendees": m.attendees,
+            "briefed_at": m.briefed_at.isoformat() + "Z" if m.briefed_at else None}
+
+
+def _events() -> set[str]:
+    """Event kinds the rule set's schedules run before."""
+    return {s.timing.event for s in active().schedules if s.timing.kind == "before_event"}
+
+
+def _starts_at(value) -> dt.datetime:
+    """An ISO 8601 time → naive UTC; without an offset it is local to the configured timezone."""
+    if not isinstance(value, str):
+        raise DomainError(422, "schema_violation", "`starts_at` must be an ISO 8601 date-time", "$.starts_at")
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise DomainError(422, "schema_violation", f"`{value}` is not an ISO 8601 date-time",
+                          "$.starts_at") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=current_app.config["TZ"])
+    return stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+@bp.post("/meetings")
+def create_meeting():
+    require_admin()
+    data = body()
+    kind = text(data, "kind", default="calibration_meeting")
+    events = _events()
+    if kind not in events:
+        raise DomainError(422, "unknown_event",
+                          f"no schedule runs before `{kind}` (known: {', '.join(sorted(events)) or 'none'})",
+                          "$.kind")
+    title = text(data, "title", required=True)
+    region = text(data, "region")
+    attendees = data.get("attendees")
+    if not isinstance(attendees, list) or not attendees or \
+            not all(isinstance(a, str) and a for a in attendees):
+        raise DomainError(422, "schema_violation", "`attendees` must be a non-empty list of person ids",
+                          "$.attendees")
+    starts_at = _starts_at(data.get("starts_at"))
+    with sessions() as session, session.begin():
+        known = set(session.scalars(select(Person.id).where(Person.id.in_(attendees))))
+        for i, person in enumerate(attendees):
+            if person not in known:
+                raise DomainError(422, "unknown_subject",
+                                  f"`{person}` is not in the organisation chart", f"$.attendees[{i}]")
+        meeting = Meeting(kind=kind, title=title, starts_at=starts_at, region=region,
+                          attendees=list(dict.fromkeys(attendees)))
+        session.add(meeting)
+        session.flush()
+        out = meeting_json(meeting)
+    return jsonify(out), 201
+
+
+@bp.get("/meetings")
+def list_meetings():
+    limit, after = page_args()
+    q = select(Meeting).where(Meeting.id > after).order_by(Meeting.id).limit(limit)
+    if request.args.get("kind"):
+        q = q.where(Meeting.kind == request.args["kind"])
+    with sessions() as session:
+        items = [meeting_json(m) for m in session.scalars(q)]
+    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
+
+
+@bp.get("/meetings/<int:meeting_id>/brief")
+def brief(meeting_id: int):
+    """The pre-meeting brief as it stands now: JSON for the platform, markdown for people."""
+    lang = request.args.get("lang") or request_lang()
+    if lang not in ("zh", "en"):
+        raise DomainError(400, "bad_request", "lang is zh or en", "$.lang")
+    with sessions() as session:
+        meeting = session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise DomainError(404, "not_found", f"no meeting {meeting_id}", "$.id")
+        report = reports.calibration_brief(session, meeting, active().schemas,
+                                           current_app.config["TZ"])
+    title, markdown = reports.render(report, lang)
+    return jsonify({"title": title, "markdown": markdown, "report": report})
