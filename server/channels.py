@@ -12,6 +12,9 @@ environment, named in the file:
     people:                      # person id -> channel, before their role's route
       hq.1: mail
 
+DingTalk channels take `format: actioncard` and Feishu channels `format: card` for a card with
+a button; `link` is the button's URL, with {message_id}, {rule} and {subject} filled in.
+
 An e-mail channel without `to` writes to each recipient's address from the organisation chart.
 """
 from __future__ import annotations
@@ -21,6 +24,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ import yaml
 from .security import sign as sign_webhook
 
 TIMEOUT_S = 10
+_LINK_FIELD = re.compile(r"\{(message_id|rule|subject)\}")
 # The platforms' own limits: DingTalk robots take 20 messages a minute, Feishu bots 5 a second.
 DEFAULT_RATES = {"dingtalk": (20, 60.0), "feishu": (5, 1.0)}
 
@@ -49,6 +54,8 @@ class Channel:
     problem: str | None = None          # set when the configuration is incomplete
     rate: tuple[int, float] | None = None   # at most N messages per S seconds
     options: dict | None = None         # e-mail: from, to, starttls, user_env/password_env
+    format: str | None = None           # dingtalk: markdown | actioncard; feishu: post | card
+    link: str | None = None             # a card's button: URL with {message_id} {rule} {subject}
 
     def send(self, message_id: str, payload: dict) -> None:
         if self.problem:
@@ -89,12 +96,20 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
                 options["to"] = [options["to"]]
             if problem is None and not options["from"]:
                 problem = f"channel `{name}`: e-mail needs `from`"
-        channels[name] = Channel(name, kind, url, secret, problem, rate, options)
+        fmt = spec.get("format")
+        formats = CARD_FORMATS.get(kind, ())
+        if problem is None and fmt is not None and fmt not in formats:
+            problem = (f"channel `{name}`: format `{fmt}` is not one of {', '.join(formats)}"
+                       if formats else f"channel `{name}`: type `{kind}` has no `format` option")
+        if problem is None and fmt in ("actioncard", "card") and not spec.get("link"):
+            problem = f"channel `{name}`: format `{fmt}` needs a `link` for its button"
+        channels[name] = Channel(name, kind, url, secret, problem, rate, options, fmt, spec.get("link"))
     routes = {str(k): str(v) for k, v in (doc.get("routes") or {}).items()}
     routes.update({PERSON + str(k): str(v) for k, v in (doc.get("people") or {}).items()})
     return channels, routes
 
 
+CARD_FORMATS = {"dingtalk": ("markdown", "actioncard"), "feishu": ("post", "card")}
 PERSON = "person:"          # routes key prefix of a person's own channel
 
 
@@ -102,6 +117,17 @@ def route_for(routes: dict, role: str, person_id: str | None) -> str | None:
     """The channel that reaches `person_id` in `role`: their own, the role's, or the default."""
     return (routes.get(PERSON + person_id) if person_id else None) or routes.get(role) \
         or routes.get("default")
+
+
+LEVEL_COLOURS = {"red": "red", "orange": "orange", "yellow": "yellow", "green": "green"}
+
+
+def button_url(ch: Channel, message_id: str, payload: dict) -> str:
+    """The card button's link: the channel's `link` with the message's values quoted in."""
+    values = {"message_id": message_id, "rule": payload.get("rule") or "",
+              "subject": payload.get("subject") or ""}
+    return _LINK_FIELD.sub(lambda m: urllib.parse.quote(str(values.get(m.group(1), m.group(0)))),
+                           ch.link)
 
 
 def dingtalk_signature(secret: str, timestamp_ms: str) -> str:
@@ -116,8 +142,13 @@ def _send_dingtalk(ch: Channel, message_id: str, payload: dict) -> None:
         ts = str(int(time.time() * 1000))
         query = urllib.parse.urlencode({"timestamp": ts, "sign": dingtalk_signature(ch.secret, ts)})
         url = f"{url}{'&' if '?' in url else '?'}{query}"
-    body = {"msgtype": "markdown", "markdown": {"title": payload["title"],
-                                                "text": f"{payload['text']}\n\n<!-- {message_id} -->"}}
+    text = f"{payload['text']}\n\n<!-- {message_id} -->"
+    if ch.format == "actioncard":        # a card with one button into the platform
+        body = {"msgtype": "actionCard", "actionCard": {
+            "title": payload["title"], "text": text, "btnOrientation": "0",
+            "singleTitle": "查看详情 / Open", "singleURL": button_url(ch, message_id, payload)}}
+    else:
+        body = {"msgtype": "markdown", "markdown": {"title": payload["title"], "text": text}}
     _post(ch, url, json.dumps(body, ensure_ascii=False).encode(), {"X-Trimtab-Message-Id": message_id},
           ok=lambda r: r.json().get("errcode", 0) == 0)
 
@@ -129,10 +160,22 @@ def feishu_signature(secret: str, timestamp_s: str) -> str:
 
 
 def _send_feishu(ch: Channel, message_id: str, payload: dict) -> None:
-    body = {"msg_type": "post", "content": {"post": {"zh_cn": {
-        "title": payload["title"],
-        "content": [[{"tag": "text", "text": payload["text"]}],
-                    [{"tag": "text", "text": f"id: {message_id}"}]]}}}}
+    if ch.format == "card":              # an interactive card: coloured header, markdown, button
+        body = {"msg_type": "interactive", "card": {
+            "config": {"wide_screen_mode": True},
+            "header": {"template": LEVEL_COLOURS.get(payload.get("level"), "blue"),
+                       "title": {"tag": "plain_text", "content": payload["title"]}},
+            "elements": [
+                {"tag": "markdown", "content": payload["text"]},
+                {"tag": "action", "actions": [{
+                    "tag": "button", "type": "primary", "url": button_url(ch, message_id, payload),
+                    "text": {"tag": "plain_text", "content": "查看详情 / Open"}}]},
+                {"tag": "note", "elements": [{"tag": "plain_text", "content": f"id: {message_id}"}]}]}}
+    else:
+        body = {"msg_type": "post", "content": {"post": {"zh_cn": {
+            "title": payload["title"],
+            "content": [[{"tag": "text", "text": payload["text"]}],
+                        [{"tag": "text", "text": f"id: {message_id}"}]]}}}}
     if ch.secret:
         ts = str(int(time.time()))
         body.update(timestamp=ts, sign=feishu_signature(ch.secret, ts))

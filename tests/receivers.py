@@ -40,12 +40,18 @@ class Receiver:
                 if outer.scheme == "dingtalk" and outer.secret is not None and not outer._dingtalk_ok(query):
                     outer.rejected.append(query)
                     return self._answer(200, {"errcode": 310000, "errmsg": "sign not match"})
+                missing = outer.missing_fields(doc)
+                if missing:                                   # as the platform refuses it
+                    outer.rejected.append(doc)
+                    code = {"feishu": {"code": 9499, "msg": f"Bad Request: {missing}"}}.get(
+                        outer.scheme, {"errcode": 40035, "errmsg": f"缺少参数 {missing}"})
+                    return self._answer(200, code)
                 outer.received.append({"query": query, "headers": dict(self.headers),
                                        "body": json.loads(body)})
                 self._answer(200, {"errcode": 0, "errmsg": "ok"})
 
             def _answer(self, status, doc):
-                data = json.dumps(doc).encode()
+                data = json.dumps(doc, ensure_ascii=False).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -58,6 +64,32 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?access_token=t"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    # What each platform's robot requires of a message, by type (its documented fields).
+    REQUIRED = {
+        "dingtalk": ("msgtype", {"markdown": ["markdown.title", "markdown.text"],
+                                 "actionCard": ["actionCard.title", "actionCard.text",
+                                                "actionCard.singleTitle", "actionCard.singleURL"]}),
+        "feishu": ("msg_type", {"post": ["content.post.zh_cn.title", "content.post.zh_cn.content"],
+                                "interactive": ["card.header.title.content", "card.elements"]}),
+        "wecom": ("msgtype", {"markdown": ["markdown.content"]}),
+    }
+
+    def missing_fields(self, doc) -> str | None:
+        """The first required field the message lacks, or its unknown type; None when whole."""
+        if self.scheme not in self.REQUIRED:
+            return None
+        key, by_type = self.REQUIRED[self.scheme]
+        kind = doc.get(key)
+        if kind not in by_type:
+            return f"{key}={kind!r}"
+        for path in by_type[kind]:
+            node = doc
+            for part in path.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if node in (None, "", []):
+                return path
+        return None
 
     def _feishu_ok(self, body) -> bool:
         try:

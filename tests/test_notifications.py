@@ -11,7 +11,7 @@ from conftest import ROOT
 from receivers import Receiver
 from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
 from server.app import create_app
-from server.channels import load_channels
+from server.channels import ChannelError, load_channels
 from server.models import OutboxMessage
 from server.outbox import MAX_ATTEMPTS, backoff, dispatch_due
 
@@ -135,6 +135,49 @@ def test_feishu_and_wecom_formats(kind, url_suffix, secret):
     finally:
         receiver.close()
 
+
+
+def test_dingtalk_action_card_and_feishu_interactive_card(tmp_path):
+    """`format: actioncard` / `format: card` send a card whose button opens the platform; the
+    receivers check the signature and every field the platforms require."""
+    ding, lark = Receiver(secret="d-secret"), Receiver(secret="f-secret", scheme="feishu")
+    try:
+        config = tmp_path / "channels.yaml"
+        link = "https://platform.example/alerts?msg={message_id}&rep={subject}"
+        config.write_text(
+            "channels:\n"
+            f"  ding: {{type: dingtalk, url: '{ding.url}', secret_env: D, format: actioncard, link: '{link}'}}\n"
+            f"  lark: {{type: feishu, url: '{lark.url}', secret_env: F, format: card, link: '{link}'}}\n"
+            f"  nolink: {{type: feishu, url: '{lark.url}', format: card}}\n"
+            f"  typo: {{type: dingtalk, url: '{ding.url}', format: cards}}\n", encoding="utf-8")
+        channels, _ = load_channels(config, {"D": "d-secret", "F": "f-secret"})
+        payload = {"title": "[yellow] 健康度黄灯", "text": "east.li：2 项健康指标低于阈值",
+                   "level": "yellow", "rule": "健康度黄灯", "subject": "east.li"}
+        channels["ding"].send("m-1", payload)
+        channels["lark"].send("m-2", payload)
+        assert ding.rejected == [] and lark.rejected == []
+        card = ding.received[0]["body"]
+        assert card["msgtype"] == "actionCard"
+        assert card["actionCard"]["singleURL"] == "https://platform.example/alerts?msg=m-1&rep=east.li"
+        card = lark.received[0]["body"]
+        assert card["msg_type"] == "interactive" and card["card"]["header"]["template"] == "yellow"
+        assert card["card"]["header"]["title"]["content"] == "[yellow] 健康度黄灯"
+        assert card["card"]["elements"][1]["actions"][0]["url"].endswith("msg=m-2&rep=east.li")
+        assert "sign" in card and "timestamp" in card
+        with pytest.raises(ChannelError, match="needs a `link`"):
+            channels["nolink"].send("m-3", payload)
+        with pytest.raises(ChannelError, match="format `cards` is not one of markdown, actioncard"):
+            channels["typo"].send("m-4", payload)
+        # A message the platform would refuse for a missing field is refused here too
+        # (unsigned: this receiver stops checking the signature).
+        from server.channels import _post
+        ding.secret = None
+        with pytest.raises(ChannelError, match="缺少参数 actionCard.singleTitle"):
+            _post(channels["ding"], ding.url, b'{"msgtype": "actionCard", "actionCard": {"title": "t", "text": "x"}}',
+                  {}, ok=lambda r: r.json().get("errcode", 0) == 0)
+    finally:
+        ding.close()
+        lark.close()
 
 
 def test_a_burst_beyond_the_rate_limit_goes_out_as_a_digest(setup):
