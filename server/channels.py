@@ -56,6 +56,7 @@ class Channel:
     options: dict | None = None         # e-mail: from, to, starttls, user_env/password_env
     format: str | None = None           # dingtalk: markdown | actioncard; feishu: post | card
     link: str | None = None             # a card's button: URL with {message_id} {rule} {subject}
+    timeout_s: float = TIMEOUT_S        # per request: a receiver that hangs is a failed attempt
 
     def send(self, message_id: str, payload: dict) -> None:
         if self.problem:
@@ -103,7 +104,13 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
                        if formats else f"channel `{name}`: type `{kind}` has no `format` option")
         if problem is None and fmt in ("actioncard", "card") and not spec.get("link"):
             problem = f"channel `{name}`: format `{fmt}` needs a `link` for its button"
-        channels[name] = Channel(name, kind, url, secret, problem, rate, options, fmt, spec.get("link"))
+        try:
+            timeout = float(spec.get("timeout_s", TIMEOUT_S))
+        except (TypeError, ValueError):
+            timeout = TIMEOUT_S
+            problem = problem or f"channel `{name}`: timeout_s must be a number of seconds"
+        channels[name] = Channel(name, kind, url, secret, problem, rate, options, fmt,
+                                 spec.get("link"), timeout)
     routes = {str(k): str(v) for k, v in (doc.get("routes") or {}).items()}
     routes.update({PERSON + str(k): str(v) for k, v in (doc.get("people") or {}).items()})
     return channels, routes
@@ -207,7 +214,7 @@ def _send_email(ch: Channel, message_id: str, payload: dict) -> None:
     msg["Message-ID"] = f"<{message_id}@trimtab>"
     msg.set_content(payload["text"])
     try:
-        with smtplib.SMTP(target.hostname, target.port or 25, timeout=TIMEOUT_S) as smtp:
+        with smtplib.SMTP(target.hostname, target.port or 25, timeout=ch.timeout_s) as smtp:
             if ch.options["starttls"]:
                 smtp.starttls()
             if ch.options["user"]:
@@ -228,7 +235,7 @@ def _send_webhook(ch: Channel, message_id: str, payload: dict) -> None:
 
 def _post(ch: Channel, url: str, body: bytes, headers: dict, ok=None) -> None:
     try:
-        r = requests.post(url, data=body, timeout=TIMEOUT_S,
+        r = requests.post(url, data=body, timeout=ch.timeout_s,
                           headers={"Content-Type": "application/json; charset=utf-8", **headers})
     except requests.RequestException as err:
         raise ChannelError(f"channel `{ch.name}`: {err.__class__.__name__}") from None

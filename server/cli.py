@@ -457,8 +457,8 @@ def cmd_worker(args) -> int:
     channels = config["CHANNELS_PATH"] or str(_P(config["RULES_PATH"]) / "channels.yaml")
     print(f"trimtab worker on {config['REDIS_URL']} (queue trimtab)", file=sys.stderr)
     run_worker(config["REDIS_URL"], config["DATABASE_URL"], str(_P(channels).resolve()),
-               burst=args.burst, rules_path=config["RULES_PATH"], timezone=config["TIMEZONE"],
-               lang=config["LANG"])
+               sweep_s=args.sweep_s, burst=args.burst, rules_path=config["RULES_PATH"],
+               timezone=config["TIMEZONE"], lang=config["LANG"])
     return EXIT_OK
 
 
@@ -575,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     wk = sub.add_parser("worker", help="run an RQ worker delivering notifications (REDIS_URL)")
     common(wk)
     wk.add_argument("--burst", action="store_true", help="work off the queue, then exit")
+    wk.add_argument("--sweep-s", type=float, default=5.0, metavar="S",
+                    help="run due schedules and deliver what waits in the outbox every S seconds "
+                         "(what was written while Redis was down); default 5")
     wk.set_defaults(func=cmd_worker)
 
     mg = sub.add_parser("migrate", help="bring the database schema up to date (DATABASE_URL)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from functools import lru_cache
 
 log = logging.getLogger("trimtab.jobs")
@@ -88,6 +89,7 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
     """An RQ worker on the trimtab queue, plus a sweeper that delivers what was queued while
     Redis or every worker was down (runs once per interval, not once per missed tick)."""
     from redis import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
     stop = threading.Event()
 
@@ -102,6 +104,19 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
     if not burst:
         threading.Thread(target=sweep, name="trimtab-sweeper", daemon=True).start()
     try:
-        Worker([QUEUE], connection=Redis.from_url(redis_url)).work(burst=burst)
+        delay = 1.0
+        while True:
+            try:
+                Worker([QUEUE], connection=Redis.from_url(redis_url)).work(burst=burst)
+                return                      # a burst finished, or a warm shutdown
+            except RedisConnectionError as err:
+                if burst:
+                    raise
+                # Redis is down (RQ itself rides out an outage once it is listening, not one
+                # at start or at teardown): the sweeper keeps delivering from the outbox
+                # meanwhile; try again with a growing pause.
+                log.warning("Redis at %s unreachable (%s); retrying in %.0f s", redis_url, err, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
     finally:
         stop.set()

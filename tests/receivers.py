@@ -15,9 +15,10 @@ class Receiver:
     """Records what it is sent; checks DingTalk's signature when given the secret; can fail."""
 
     def __init__(self, secret: str | None = None, fail_with: int | None = None, scheme: str = "dingtalk",
-                 stall_first_s: float = 0.0):
+                 stall_first_s: float = 0.0, stall_s: float = 0.0):
         self.secret, self.fail_with, self.received, self.rejected = secret, fail_with, [], []
         self.scheme, self.stall_first_s, self.arrivals = scheme, stall_first_s, []
+        self.stall_s = stall_s                                # every request: a hung receiver
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -27,6 +28,9 @@ class Receiver:
                 outer.arrivals.append(self.headers.get("X-Trimtab-Message-Id"))
                 if outer.stall_first_s and len(outer.arrivals) == 1:
                     time.sleep(outer.stall_first_s)           # the sender dies meanwhile
+                    return
+                if outer.stall_s:
+                    time.sleep(outer.stall_s)                 # the sender gives up meanwhile
                     return
                 if outer.fail_with:
                     return self._answer(outer.fail_with, {"errcode": 1})

@@ -65,9 +65,15 @@ def test_yellow_alert_reaches_the_signed_receiver_once(setup):
     assert {(m["role"], m["recipient"]) for m in sent} == {("direct_manager", "east.mgr"), ("hrbp", "hr.east")}
 
 
-def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(setup, monkeypatch):
+@pytest.mark.parametrize("fault", ["HTTP 500", "ReadTimeout"])
+def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(setup, fault):
+    """A receiver that answers 500, or hangs past the channel's timeout: retried with backoff,
+    then dead-lettered with the reason, then sent by hand with the same message ids."""
     app, client, good, config = setup
-    bad = Receiver(fail_with=500)
+    bad = Receiver(fail_with=500) if fault == "HTTP 500" else Receiver(stall_s=1.5)
+    if fault == "ReadTimeout":
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "secret_env: T_DT_SECRET}", "secret_env: T_DT_SECRET, timeout_s: 0.3}"), encoding="utf-8")
     app.extensions["trimtab.channels"], app.extensions["trimtab.routes"] = load_channels(
         config, {"T_DT_URL": bad.url, "T_DT_SECRET": "SECtest"})
     hooks = Hooks(client)
@@ -80,7 +86,8 @@ def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(s
         counts = dispatch_due(sessions, channels, now=now)
         assert counts["sent"] == 0
     assert [m.status for m in outbox(app)] == ["dead", "dead"]
-    assert all("HTTP 500" in m.last_error and m.attempts == MAX_ATTEMPTS for m in outbox(app))
+    assert all(fault in m.last_error and m.attempts == MAX_ATTEMPTS for m in outbox(app))
+    assert len(bad.arrivals) == 2 * MAX_ATTEMPTS           # each attempt reached the receiver
     dead = client.get("/v1/notifications?status=dead").json["items"]
     assert len(dead) == 2
     bad.close()

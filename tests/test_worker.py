@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 
 from conftest import ROOT
 from receivers import Receiver
@@ -133,5 +134,104 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
     finally:
         for w in workers:
             stop(w)
+        receiver.close()
+        cleanup()
+
+
+class PrivateRedis:
+    """A real redis-server of this machine's, on its own port, that a test may stop and start
+    again without disturbing the shared one."""
+
+    def __init__(self, tmp_path):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url, self.dir, self.proc = f"redis://127.0.0.1:{self.port}/0", tmp_path, None
+
+    def start(self):
+        import redis
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.exceptions.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("worker_listening", [True, False], ids=["stopped-under-worker", "stopped-at-start"])
+def test_redis_stopped_while_webhooks_arrive(tmp_path, monkeypatch, worker_listening):
+    """Redis stops: webhooks still answer 200 and their notifications wait in the outbox; the
+    worker outlives the outage, and after Redis returns every message is delivered, once.
+    (The worker's sweeper is slowed down here so that only the queue can deliver.)"""
+    import redis
+    url, cleanup = fresh_database("postgresql", tmp_path)
+    server = PrivateRedis(tmp_path)
+    server.start()
+    receiver = Receiver()
+    channels = tmp_path / "channels.yaml"
+    channels.write_text("channels:\n  dt: {type: dingtalk, url_env: T_OUT_URL}\nroutes:\n  default: dt\n",
+                        encoding="utf-8")
+    monkeypatch.setenv("T_OUT_URL", receiver.url)
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": server.url, "TRIMTAB_CHANNELS": str(channels),
+           "TRIMTAB_RULES": str(ROOT / "rules"), "PYTHONPATH": str(ROOT), "T_OUT_URL": receiver.url,
+           "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN}
+    worker = None
+    try:
+        app = create_app({"DATABASE_URL": url, "REDIS_URL": server.url, "CHANNELS_PATH": str(channels),
+                          "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN, "RULES_PATH": str(ROOT / "rules")})
+        client = app.test_client()
+        client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker",
+                                   "--sweep-s", "3600"], env=env, cwd=tmp_path,
+                                  stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT)
+        hooks = Hooks(client)
+        if worker_listening:            # Redis goes away under a worker that is listening
+            deadline = time.monotonic() + 20
+            while not redis.Redis.from_url(server.url).keys("rq:worker:*") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert redis.Redis.from_url(server.url).keys("rq:worker:*"), "the worker never registered"
+        server.stop()
+        try:
+            redis.Redis.from_url(server.url).ping()
+            raise AssertionError("Redis still answers")
+        except redis.exceptions.ConnectionError:
+            pass
+        # The yellow alert arrives while Redis is down.
+        for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
+            r = hooks.post("weekly_metrics", w)
+            assert r.status_code == 200, r.json
+        assert r.json["notifications_queued"] == 2
+        time.sleep(2)
+        waiting = client.get("/v1/notifications").json["items"]
+        assert [m["status"] for m in waiting] == ["pending", "pending"] and receiver.received == []
+        server.start()
+        # A red alert after Redis returns goes through the queue as usual.
+        r = hooks.post("weekly_metrics", dict(week(6, 4, 0.9), negative_feedback=3))
+        expected = 2 + r.json["notifications_queued"]
+        deadline = time.monotonic() + 60
+        while len(receiver.unique_received()) < expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
+        assert len(receiver.unique_received()) == expected
+        assert len(receiver.received) == expected                   # none twice
+        statuses = {m["status"] for m in client.get("/v1/notifications").json["items"]}
+        assert statuses == {"sent"}
+        app.extensions["trimtab.engine"].dispose()
+    finally:
+        if worker is not None:
+            stop(worker)
+        if server.proc.poll() is None:
+            server.stop()
         receiver.close()
         cleanup()
