@@ -274,3 +274,16 @@ def test_people_get_alerts_by_their_own_route_and_address(kind, tmp_path, monkey
         sink.close()
         app.extensions["trimtab.engine"].dispose()
         cleanup()
+
+
+def test_the_shipped_channels_example_loads_clean():
+    """rules/channels.example.yaml is a working starting point once its variables are set."""
+    import re
+    path = ROOT / "rules" / "channels.example.yaml"
+    names = set(re.findall(r"(TRIMTAB_[A-Z_]+)", path.read_text(encoding="utf-8")))
+    env = {n: ("smtp://127.0.0.1:25" if n == "TRIMTAB_SMTP_URL" else f"https://example.invalid/{n}")
+           for n in names}
+    channels, routes = load_channels(path, env)
+    assert {c.name: c.problem for c in channels.values()} == {c: None for c in channels}
+    assert set(routes.values()) <= set(channels)
+    assert load_channels(path, {})[0]["lark-hq"].problem == "channel `lark-hq`: no URL (set TRIMTAB_FEISHU_HQ_URL)"
