@@ -405,9 +405,11 @@ def cmd_send(args) -> int:
 
 
 def build_outputs(rs, root: Path) -> dict[Path, str]:
-    """Every generated file and its content: workflows/ and form_schemas/derived/."""
+    """Every generated file and its content: workflows/, form_schemas/derived/ and the
+    plugin's manifests and field mappings under plugin_manifests/."""
     from dsl.derive import derived_form, workflows
-    out = {}
+    from server.plugin.manifest import plugin_outputs
+    out = {path: _json_text(doc) for path, doc in plugin_outputs(rs, root).items()}
     for wf in workflows(rs):
         out[root / "workflows" / f"{wf['kind']}-{wf['name']}.json"] = _json_text(wf)
     for form in sorted(rs.schemas):
@@ -426,9 +428,10 @@ def cmd_build(args) -> int:
         return EXIT_ERRORS
     root = Path(args.path).resolve().parent
     outputs = build_outputs(rs, root)
-    generated_dirs = {root / "workflows": "*-*.json", root / "form_schemas" / "derived": "*.json"}
+    generated_dirs = {root / "workflows": "*-*.json", root / "form_schemas" / "derived": "*.json",
+                      root / "plugin_manifests": "*.json", root / "plugin_manifests" / "mappings": "*/*.json"}
     leftovers = [p for d, pattern in generated_dirs.items() for p in d.glob(pattern)
-                 if p not in outputs]
+                 if p not in outputs and not p.name.endswith(".schema.json")]   # schemas are written by hand
     stale = [p for p, text in outputs.items()
              if not p.exists() or p.read_text(encoding="utf-8") != text] + leftovers
     if args.check:
