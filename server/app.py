@@ -24,6 +24,9 @@ DEFAULTS = {
     "MIGRATE": True,              # upgrade the schema on start
     "CHANNELS_PATH": None,        # default: channels.yaml beside the rules
     "REDIS_URL": None,            # set: deliveries go to RQ workers (`trimtab worker`)
+    "PLATFORMS": {},              # platform -> its secret (简道云 secret, 明道云 token, …)
+    "PLUGIN_PATH": None,          # default: plugin_manifests/ beside the rules
+    "MAPPINGS_PATH": None,        # the deployment's own field mappings, before the generated
 }
 
 
@@ -49,6 +52,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["CHANNELS_PATH"] = str(Path(channels_path).resolve())
     app.extensions["trimtab.channels"], app.extensions["trimtab.routes"] = load_channels(channels_path)
 
+    from .plugin.convert import Mappings
+    plugin_path = app.config["PLUGIN_PATH"] or Path(app.config["RULES_PATH"]).resolve().parent / "plugin_manifests"
+    app.extensions["trimtab.mappings"] = Mappings(app.config["MAPPINGS_PATH"], Path(plugin_path) / "mappings")
+
     from .rulesets import init_app as init_rules
     init_rules(app)
     errors.init_app(app)
@@ -59,12 +66,14 @@ def create_app(config: dict | None = None) -> Flask:
     from .targets import bp as targets_bp
     from .dashboards import bp as dashboards_bp
     from .meetings import bp as meetings_bp
+    from .plugin.routes import bp as platforms_bp
     app.register_blueprint(targets_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(hooks_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(platforms_bp)
     return app
 
 

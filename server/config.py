@@ -9,6 +9,11 @@
 | TRIMTAB_ADMIN_TOKEN | generated into var/admin_token | bearer token for admin routes |
 | TRIMTAB_TIMEZONE | Asia/Shanghai | where weeks and months begin |
 | TRIMTAB_LANG | zh | default language of explanations |
+| TRIMTAB_JDY_SECRET | (简道云 pushes refused) | 简道云 data-push secret |
+| TRIMTAB_MINGDAO_TOKEN | (明道云 refused) | the token 明道云 puts in the URL |
+| TRIMTAB_YIDA_API_KEY | (宜搭 refused) | the key 宜搭's HTTP connector sends as X-Api-Key |
+| TRIMTAB_FEISHU_ENCRYPT_KEY | (飞书 refused) | the event subscription's encrypt key |
+| TRIMTAB_MAPPINGS | (none) | a folder of your platforms' field mappings, `<platform>/<form>.json` |
 """
 from __future__ import annotations
 
@@ -61,7 +66,14 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "MIGRATE": migrate,
         "REDIS_URL": env.get("REDIS_URL") or None,
         "CHANNELS_PATH": env.get("TRIMTAB_CHANNELS") or None,
+        "PLATFORMS": {platform: env[name] for platform, name in PLATFORM_SECRETS.items()
+                      if env.get(name)},
+        "MAPPINGS_PATH": env.get("TRIMTAB_MAPPINGS") or None,
     }
+
+
+PLATFORM_SECRETS = {"jiandaoyun": "TRIMTAB_JDY_SECRET", "mingdao": "TRIMTAB_MINGDAO_TOKEN",
+                    "yida": "TRIMTAB_YIDA_API_KEY", "feishu_bitable": "TRIMTAB_FEISHU_ENCRYPT_KEY"}
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -81,19 +81,28 @@ def hook(form: str):
     delivery_id = request.headers.get(security.DELIVERY)
     if not delivery_id:
         raise DomainError(400, "delivery_id_missing", f"{security.DELIVERY} header is required")
+    if form not in active().schemas:
+        raise DomainError(400, "unknown_form", f"no form `{form}`", f"/hooks/{form}")
+    return accept(form, parse_json(raw), raw, raw.decode("utf-8"), client, delivery_id)
+
+
+def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id: str):
+    """An authenticated submission of `form` → the response: stored with its decisions, or
+    the earlier answer to the same delivery.  `raw` is what arrived (a retry must bring the
+    same bytes), `payload` the facts as JSON text, as they are stored."""
+    cfg = current_app.config
     digest = hashlib.sha256(raw).hexdigest()
     sessions = current_app.extensions["trimtab.sessions"]
     metrics = current_app.extensions["trimtab.metrics"]
     ruleset = active()
     if form not in ruleset.schemas:
-        raise DomainError(400, "unknown_form", f"no form `{form}`", f"/hooks/{form}")
-    facts = parse_json(raw)
+        raise DomainError(400, "unknown_form", f"no form `{form}`", "$")
     if not isinstance(facts, dict):
         raise DomainError(422, "schema_violation", "the body must be a JSON object", "$")
     for attempt in (1, 2):
         try:
-            outcome = _store_and_decide(sessions, ruleset, form, facts, raw, client, delivery_id,
-                                        digest, cfg)
+            outcome = _store_and_decide(sessions, ruleset, form, facts, payload, client,
+                                        delivery_id, digest, cfg)
             break
         except DBAPIError as err:
             # Pooled connections are not pinged before use (a round trip on every webhook); one
@@ -116,7 +125,7 @@ def hook(form: str):
     return current_app.response_class(text, status=200, mimetype="application/json")
 
 
-def _store_and_decide(sessions, ruleset, form, facts, raw, client, delivery_id, digest, cfg):
+def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery_id, digest, cfg):
     """The webhook's transaction → (response body, its JSON text), or the earlier answer for a
     retry."""
     with sessions() as session:
@@ -127,7 +136,7 @@ def _store_and_decide(sessions, ruleset, form, facts, raw, client, delivery_id, 
                 # rare, so it is not looked up first (one round trip fewer per webhook); a retry
                 # fails on the key, rolls back, and answers as the first delivery did.
                 validate(ruleset.schemas[form], facts)
-                body = service.submit(session, ruleset, form, facts, raw.decode("utf-8"), client,
+                body = service.submit(session, ruleset, form, facts, payload, client,
                                       cfg["TZ"], request_lang(),
                                       current_app.extensions["trimtab.channels"],
                                       current_app.extensions["trimtab.routes"])

@@ -1,0 +1,177 @@
+"""Intake adapters: each platform's push → the generic submission that /hooks/<form> takes.
+
+Each adapter checks the platform's own authentication, finds the delivery id the platform
+retries with, turns the platform's record into the form's facts (convert.py), and hands them
+to intake.accept — the same transaction, decisions and idempotency as the generic webhook.
+The platforms' secrets come from the environment (server/config.py)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from decimal import Decimal
+
+from flask import Blueprint, current_app, jsonify, request
+
+from dsl.decision import plain
+
+from ..config import PLATFORM_SECRETS
+from ..errors import DomainError
+from ..intake import accept, parse_json
+from ..rulesets import active
+from .convert import record_to_facts
+
+bp = Blueprint("platforms", __name__, url_prefix="/platforms")
+
+
+def _secret(platform: str) -> str:
+    secret = current_app.config["PLATFORMS"].get(platform)
+    if not secret:
+        raise DomainError(401, "platform_not_configured",
+                          f"{platform} pushes are not accepted: set {PLATFORM_SECRETS[platform]}")
+    return secret
+
+
+def _unauthorized(message: str, code: str = "signature_invalid"):
+    raise DomainError(401, code, message)
+
+
+def _schema(form: str) -> dict:
+    schemas = active().schemas
+    if form not in schemas:
+        raise DomainError(400, "unknown_form", f"no form `{form}`", "$")
+    return schemas[form].raw
+
+
+def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str | None,
+            path: str, mapped: bool = True):
+    if not delivery_id:
+        raise DomainError(400, "delivery_id_missing", f"{platform}: the push carries no delivery id")
+    schema = _schema(form)
+    mapping = current_app.extensions["trimtab.mappings"].get(platform, form) if mapped else \
+        {"fields": {k: k for k in schema.get("properties", {})}, "subforms": {
+            name: {k: k for k in (spec.get("items") or {}).get("properties", {})}
+            for name, spec in schema.get("properties", {}).items()}}
+    facts = record_to_facts(record, mapping, schema, current_app.config["TZ"], path)
+    # Stored as the generic JSON the form describes (history reads it back by field name).
+    payload = json.dumps(plain(facts), ensure_ascii=False)
+    return accept(form, facts, raw, payload, platform, delivery_id)
+
+
+# ---------------------------------------------------------------------- 简道云
+def jdy_signature(nonce: str, body: bytes, secret: str, timestamp: str) -> str:
+    """简道云 data push: hex SHA-1 of `nonce:raw body:secret:timestamp`."""
+    return hashlib.sha1(f"{nonce}:".encode() + body + f":{secret}:{timestamp}".encode()).hexdigest()
+
+
+@bp.post("/jiandaoyun/hooks/<form>")
+def jiandaoyun(form: str):
+    raw = request.get_data(cache=False)
+    secret = _secret("jiandaoyun")
+    nonce, stamp = request.args.get("nonce", ""), request.args.get("timestamp", "")
+    given = request.headers.get("X-JDY-Signature", "")
+    if not (nonce and stamp and given):
+        _unauthorized("简道云 push without nonce, timestamp or X-JDY-Signature", "signature_missing")
+    _fresh(stamp)
+    if not hmac.compare_digest(given, jdy_signature(nonce, raw, secret, stamp)):
+        _unauthorized("X-JDY-Signature does not match the body")
+    push = parse_json(raw)
+    if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
+        raise DomainError(422, "schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
+    if push.get("op") not in ("data_create", "data_update"):
+        return jsonify({"ignored": push.get("op")})      # removals and tests change no facts
+    return _submit("jiandaoyun", form, push["data"], raw, request.headers.get("X-JDY-DeliverId"),
+                   "$.data")
+
+
+def _fresh(stamp: str) -> None:
+    try:
+        age = abs(time.time() - int(stamp))
+    except ValueError:
+        _unauthorized("the timestamp is not a number of seconds")
+    if age > current_app.config["SIGNATURE_TOLERANCE_S"]:
+        _unauthorized("the timestamp is more than 5 minutes away from now", "signature_expired")
+
+
+# ---------------------------------------------------------------------- 明道云
+@bp.post("/mingdao/hooks/<form>/<token>")
+def mingdao(form: str, token: str):
+    raw = request.get_data(cache=False)
+    if not hmac.compare_digest(token, _secret("mingdao")):
+        _unauthorized("the token in the URL is not this server's 明道云 token")
+    push = parse_json(raw)
+    if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
+        raise DomainError(422, "schema_violation", "a 明道云 request is {delivery_id, data}", "$.data")
+    return _submit("mingdao", form, push["data"], raw, _text_id(push.get("delivery_id")), "$.data",
+                   mapped=False)
+
+
+def _text_id(value) -> str | None:
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "" else None
+
+
+# ---------------------------------------------------------------------- 宜搭
+@bp.post("/yida/hooks/<form>")
+def yida(form: str):
+    raw = request.get_data(cache=False)
+    if not hmac.compare_digest(request.headers.get("X-Api-Key", ""), _secret("yida")):
+        _unauthorized("X-Api-Key is not this server's 宜搭 key")
+    push = parse_json(raw)
+    if not isinstance(push, dict) or not isinstance(push.get("formData"), dict):
+        raise DomainError(422, "schema_violation", "a 宜搭 request is {formInstId, formData}", "$.formData")
+    delivery = request.headers.get("X-Yida-Request-Id") or _text_id(push.get("formInstId"))
+    return _submit("yida", form, push["formData"], raw, delivery, "$.formData", mapped=False)
+
+
+# ---------------------------------------------------------------------- 飞书
+def lark_signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:
+    """飞书 event: hex SHA-256 of timestamp + nonce + encrypt key + raw body."""
+    return hashlib.sha256((timestamp + nonce + encrypt_key).encode() + body).hexdigest()
+
+
+def lark_decrypt(encrypted: str, encrypt_key: str) -> bytes:
+    """{"encrypt": base64(iv + AES-256-CBC(plain))}, key = SHA-256 of the encrypt key."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    data = base64.b64decode(encrypted)
+    key = hashlib.sha256(encrypt_key.encode()).digest()
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(data[:16])).decryptor()
+    padded = decryptor.update(data[16:]) + decryptor.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
+
+
+@bp.post("/feishu/hooks/<form>")
+def feishu(form: str):
+    raw = request.get_data(cache=False)
+    key = _secret("feishu_bitable")
+    stamp = request.headers.get("X-Lark-Request-Timestamp", "")
+    nonce = request.headers.get("X-Lark-Request-Nonce", "")
+    given = request.headers.get("X-Lark-Signature", "")
+    if not (stamp and nonce and given):
+        _unauthorized("飞书 event without X-Lark-Signature, -Request-Timestamp or -Request-Nonce",
+                      "signature_missing")
+    _fresh(stamp)
+    if not hmac.compare_digest(given, lark_signature(stamp, nonce, key, raw)):
+        _unauthorized("X-Lark-Signature does not match the body")
+    envelope, clear = parse_json(raw), raw
+    if isinstance(envelope, dict) and isinstance(envelope.get("encrypt"), str):
+        try:
+            # The decrypted event is what a retry repeats (its ciphertext may differ).
+            clear = lark_decrypt(envelope["encrypt"], key)
+            envelope = json.loads(clear, parse_float=Decimal)
+        except (ValueError, TypeError):
+            raise DomainError(400, "bad_encryption", "the `encrypt` field does not decrypt with "
+                              "this server's encrypt key", "$.encrypt") from None
+    if not isinstance(envelope, dict):
+        raise DomainError(422, "schema_violation", "a 飞书 event is a JSON object", "$")
+    if envelope.get("type") == "url_verification":
+        return jsonify({"challenge": envelope.get("challenge")})
+    header, event = envelope.get("header"), envelope.get("event")
+    if not isinstance(header, dict) or not isinstance(event, dict) or not isinstance(event.get("fields"), dict):
+        raise DomainError(422, "schema_violation", "a 飞书 event is {schema, header, event{fields}}",
+                          "$.event.fields")
+    return _submit("feishu_bitable", form, event["fields"], clear, _text_id(header.get("event_id")),
+                   "$.event.fields")

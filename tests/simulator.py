@@ -1,0 +1,179 @@
+"""A low-code platform, simulated: it reads a plugin manifest, fills forms from their schemas,
+pushes them in the platform's own format and signing, and follows the returned approval
+through the workflow definition, acting as each approver through the manifest's actions.
+
+It talks HTTP through a `post(url, body, headers)` / `get(url)` pair, so the same simulator
+drives the in-process test client or a server on a port."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+from server.plugin.fields import field_kind
+from server.security import sign
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFESTS = ROOT / "plugin_manifests"
+
+
+class Simulator:
+    def __init__(self, platform: str, client, secret: str, tz, client_name: str = "platform"):
+        self.manifest = json.loads((MANIFESTS / f"{platform}.json").read_text(encoding="utf-8"))
+        self.platform, self.client, self.secret, self.tz = platform, client, secret, tz
+        self.client_name = client_name
+        self.hooks = {h["form"]: h for h in self.manifest["webhooks"]}
+        self.actions = {a["id"]: a for a in self.manifest["actions"]}
+        self.sent: list = []            # (url, body, headers) of every push, for retries
+
+    # ------------------------------------------------------------------ forms
+    def schema(self, form: str) -> dict:
+        return self.client.get(self.hooks[form]["schema"]).json
+
+    def fill(self, form: str, **values) -> dict:
+        """A submission: the given values, the rest of the required fields filled from the
+        form's schema (first option, minimum, today)."""
+        schema = self.schema(form)
+        facts = dict(values)
+        for name in schema.get("required", []):
+            if name not in facts:
+                facts[name] = _example(schema["properties"][name])
+        return facts
+
+    # ------------------------------------------------------------------ pushes
+    def push(self, form: str, facts: dict, delivery: str | None = None):
+        """Send `facts` as this platform sends a new record of `form`."""
+        hook = self.hooks[form]
+        url = hook["url"].replace("{token}", self.secret)
+        delivery = delivery or uuid.uuid4().hex
+        body, headers = getattr(self, f"_{self.platform}")(form, facts, delivery)
+        query = headers.pop("?", "")
+        self.sent.append((url + query, body, headers))
+        return self.client.post(url + query, data=body, headers=headers)
+
+    def retry_last(self):
+        url, body, headers = self.sent[-1]
+        return self.client.post(url, data=body, headers=headers)
+
+    def _generic(self, form, facts, delivery):
+        body = _dumps(facts)
+        stamp = str(int(time.time()))
+        return body, {"Content-Type": "application/json", "X-Trimtab-Client": self.client_name,
+                      "X-Trimtab-Timestamp": stamp, "X-Trimtab-Signature": sign(self.secret, stamp, body),
+                      "X-Trimtab-Delivery": delivery}
+
+    def _jiandaoyun(self, form, facts, delivery):
+        mapping = self._mapping(form)
+        record = {"_id": uuid.uuid4().hex[:24], "appId": "app-trimtab", "entryId": f"entry-{form}",
+                  "creator": {"username": "platform-admin"}}
+        record.update(self._record(form, facts, mapping["fields"], mapping["subforms"]))
+        body = _dumps({"op": "data_create", "data": record,
+                       "opTime": int(time.time() * 1000)})
+        stamp, nonce = str(int(time.time())), uuid.uuid4().hex[:12]
+        signature = hashlib.sha1(f"{nonce}:".encode() + body + f":{self.secret}:{stamp}".encode()).hexdigest()
+        return body, {"Content-Type": "application/json", "X-JDY-Signature": signature,
+                      "X-JDY-DeliverId": delivery, "?": f"?timestamp={stamp}&nonce={nonce}"}
+
+    def _mingdao(self, form, facts, delivery):
+        return _dumps({"delivery_id": delivery, "data": facts}), {"Content-Type": "application/json"}
+
+    def _yida(self, form, facts, delivery):
+        return _dumps({"formInstId": f"FINST-{delivery}", "formData": facts}), \
+            {"Content-Type": "application/json", "X-Api-Key": self.secret, "X-Yida-Request-Id": delivery}
+
+    def _feishu_bitable(self, form, facts, delivery):
+        mapping = self._mapping(form)
+        event = {"schema": "2.0", "header": {"event_id": delivery, "event_type": "trimtab.form.submitted",
+                                             "create_time": str(int(time.time() * 1000))},
+                 "event": {"fields": self._record(form, facts, mapping["fields"], mapping["subforms"])}}
+        body = _dumps({"encrypt": lark_encrypt(_dumps(event), self.secret)})
+        stamp, nonce = str(int(time.time())), uuid.uuid4().hex[:12]
+        signature = hashlib.sha256((stamp + nonce + self.secret).encode() + body).hexdigest()
+        return body, {"Content-Type": "application/json", "X-Lark-Signature": signature,
+                      "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce}
+
+    def _mapping(self, form: str) -> dict:
+        return json.loads((MANIFESTS / self.hooks[form]["mapping"]).read_text(encoding="utf-8"))
+
+    def _record(self, form, facts, keys, subforms, props=None) -> dict:
+        """Facts as the platform's widgets hold them: widget keys, members and departments as
+        objects, dates as UTC date-times or millisecond stamps, uploads as file objects."""
+        props = props if props is not None else self.schema(form)["properties"]
+        widget = {field: key for key, field in keys.items() if key.startswith(("_widget_", "fld"))}
+        out = {}
+        for name, value in facts.items():
+            spec = props.get(name, {})
+            kind = field_kind(name, spec)
+            if kind == "subform":
+                item_props = spec["items"].get("properties", {})
+                value = [self._record(form, item, subforms.get(name, {}), {}, item_props) for item in value]
+            elif kind == "member":
+                value = {"username": value, "name": value}
+            elif kind == "department":
+                value = {"dept_no": abs(hash(value)) % 1000, "name": value}
+            elif kind == "date":
+                local = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), self.tz)
+                utc = local.astimezone(dt.timezone.utc)
+                value = utc.strftime("%Y-%m-%dT%H:%M:%S.000Z") if self.platform == "jiandaoyun" \
+                    else int(utc.timestamp() * 1000)
+            elif kind == "attachment":
+                value = [{"name": v, "url": f"https://files.example/{i}", "size": 1024, "mime": "application/pdf"}
+                         for i, v in enumerate(value)]
+            out[widget.get(name, name)] = value
+        return out
+
+    # ------------------------------------------------------------------ approvals
+    def follow(self, approval: dict, workflow: str, verdicts: dict | None = None) -> dict:
+        """Walk the approval through its workflow definition: at each step the resolved
+        approver acts (approve unless `verdicts` says otherwise for the role)."""
+        definition = self.client.get(f"/v1/workflows/{workflow}").json
+        roles_in_order = [role for step in definition["steps"] for role in step["roles"]]
+        verdicts = verdicts or {}
+        state = approval
+        while state["status"] == "pending":
+            step = next(s for s in state["steps"] if s["status"] == "waiting"
+                        and s["position"] == state["position"])
+            assert step["role"] in roles_in_order, (step, roles_in_order)   # the definition's own
+            action = self.actions["reject" if verdicts.get(step["role"]) == "reject" else "approve"]
+            body = dict(action["body"], actor=step["approver"], comment=f"{step['role']} via {self.platform}")
+            r = self.client.post(action["url"].replace("{approval_id}", str(state["id"])),
+                                 data=_dumps(body), headers={"Content-Type": "application/json"})
+            assert r.status_code == 200, r.json
+            state = r.json
+        return state
+
+
+def lark_encrypt(plain: bytes, encrypt_key: str) -> str:
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = hashlib.sha256(encrypt_key.encode()).digest()
+    iv = os.urandom(16)
+    padder = padding.PKCS7(128).padder()
+    data = padder.update(plain) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return base64.b64encode(iv + encryptor.update(data) + encryptor.finalize()).decode()
+
+
+def _example(spec: dict):
+    if "enum" in spec:
+        return spec["enum"][0]
+    kind = spec.get("type")
+    if kind in ("number", "integer"):
+        return spec.get("minimum", 0)
+    if kind == "array":
+        return []
+    if kind == "boolean":
+        return False
+    if spec.get("format") == "date":
+        return dt.date.today().isoformat()
+    return "示例"
+
+
+def _dumps(doc) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)).encode()

@@ -1,0 +1,159 @@
+"""The fintech Q3 case through each platform's adapter, played by the platform simulator;
+the decisions are the same as through the generic webhook."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conftest import ROOT
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, fresh_database
+from server.app import create_app
+from simulator import Simulator
+
+SECRETS = {"generic": SECRET, "jiandaoyun": "jdy-secret", "mingdao": "md-token-123",
+           "yida": "yida-key", "feishu_bitable": "lark-encrypt-key"}
+WEEKS = [(5, 0.9), (5, 0.88), (3, 0.85), (3, 0.8), (2, 0.7), (4, 0.9)]
+
+
+def make_app(tmp_path, kind="sqlite"):
+    url, cleanup = fresh_database(kind, tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "LANG": "zh",
+                      "PLATFORMS": {k: v for k, v in SECRETS.items() if k != "generic"}})
+    client = app.test_client()
+    assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
+    return app, client, cleanup
+
+
+def weekly(n: int, opportunities: int, coverage: float) -> dict:
+    start = dt.date(2026, 7, 6) + dt.timedelta(weeks=n - 1)
+    return {"rep": "east.li", "region": "east", "week_start": start.isoformat(),
+            "effective_visits": 11, "meeting_conversion": 0.27, "new_opportunity_amount": 900000,
+            "new_opportunities": opportunities, "stage_advances": 1, "pipeline_coverage": coverage,
+            "weighted_pipeline": 1200000, "conversion_rate": 0.25, "new_customers": 3 + n % 2,
+            "new_visit_records": 6, "contract_amount": 540000, "negative_feedback": 0}
+
+
+def play_fintech_q3(sim: Simulator, client) -> list:
+    """Weeks 1–6 → yellow at week 5 → 80 → 70 approved by manager then HRBP → audit →
+    a second change in the cycle refused.  Returns every decision the platform was shown."""
+    shown = []
+    for n, (opportunities, coverage) in enumerate(WEEKS, 1):
+        r = sim.push("weekly_metrics", weekly(n, opportunities, coverage))
+        assert r.status_code == 200, r.json
+        shown.append(r.json["decisions"])
+    yellow = [next(d for d in ds if d["rule"] == "健康度黄灯")["value"] for ds in shown]
+    assert yellow == [False, False, False, False, True, False]
+    change = sim.fill("target_change", rep="east.li", date="2026-08-12", metric="new_customers",
+                      current_target=80, proposed_target=70, reason="竞品低价套餐冲击",
+                      evidence=["校准会纪要 2026-08-12"], meeting="calibration", requested_by="east.mgr")
+    r = sim.push("target_change", change)
+    assert r.status_code == 200, r.json
+    shown.append(r.json["decisions"])
+    final = sim.follow(r.json["approval"], workflow="目标变更")
+    assert final["status"] == "approved"
+    assert [s["approver"] for s in final["steps"]] == ["east.mgr", "hr.east"]
+    assert client.get("/v1/targets?subject=east.li").json["targets"][0]["value"] == 70
+    [entry] = client.get("/v1/audit?subject=east.li").json["items"]
+    assert (entry["before"], entry["after"], entry["reason"]) == (80, 70, "竞品低价套餐冲击")
+    assert entry["ruleset_version"] == client.get("/v1/rulesets/current").json["version"]
+    again = dict(change, date="2026-08-20", current_target=70, proposed_target=65, reason="再调")
+    r = sim.push("target_change", again)
+    refused = next(d for d in r.json["decisions"] if d["rule"] == "目标变更")
+    assert refused["value"] is False and r.json["approval"] is None
+    assert "每个校准周期只能正式调整一次目标" in refused["explanation"]
+    shown.append(r.json["decisions"])
+    return shown
+
+
+@pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu_bitable"])
+def test_fintech_q3_through_a_platform_matches_the_generic_webhook(platform, tmp_path):
+    results = {}
+    for name in ("generic", platform):
+        app, client, cleanup = make_app(tmp_path / name)
+        try:
+            sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
+            results[name] = play_fintech_q3(sim, client)
+        finally:
+            app.extensions["trimtab.engine"].dispose()
+            cleanup()
+    assert results[platform] == results["generic"]
+
+
+def facts_count(app) -> int:
+    from sqlalchemy import func, select
+    from server.models import Fact
+    with app.extensions["trimtab.sessions"]() as s:
+        return s.scalar(select(func.count()).select_from(Fact))
+
+
+@pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu_bitable"])
+def test_a_wrong_secret_in_any_scheme_is_401_and_stores_nothing(platform, tmp_path):
+    app, client, cleanup = make_app(tmp_path)
+    try:
+        sim = Simulator(platform, client, "not-the-secret", app.config["TZ"])
+        r = sim.push("weekly_metrics", weekly(1, 5, 0.9))
+        assert r.status_code == 401 and r.json["error"]["code"].startswith("signature_"), r.json
+        assert facts_count(app) == 0
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_jiandaoyun_retries_unknown_widgets_and_other_ops(kind, tmp_path):
+    app, client, cleanup = make_app(tmp_path, kind)
+    try:
+        sim = Simulator("jiandaoyun", client, SECRETS["jiandaoyun"], app.config["TZ"])
+        first = sim.push("weekly_metrics", weekly(1, 5, 0.9), delivery="jdy-1")
+        again = sim.retry_last()                             # 简道云 retries with the same id
+        assert first.status_code == again.status_code == 200
+        assert again.json == first.json and again.headers["X-Trimtab-Replayed"] == "true"
+        assert facts_count(app) == 1
+        # A field the mapping file does not know: 422 naming the widget; nothing stored.
+        url, body, headers = sim.sent[-1]
+        bad = body.replace(b'"_widget_', b'"_widget_9', 1)
+        r = _signed_jdy(client, url.split("?")[0], bad, "jdy-2")
+        assert r.status_code == 422 and r.json["error"]["code"] == "unknown_widget"
+        assert r.json["error"]["path"].startswith("$.data._widget_9")
+        assert facts_count(app) == 1
+        removed = body.replace(b'"op": "data_create"', b'"op": "data_remove"')
+        r = _signed_jdy(client, url.split("?")[0], removed, "jdy-3")
+        assert r.status_code == 200 and r.json == {"ignored": "data_remove"} and facts_count(app) == 1
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
+
+
+def _signed_jdy(client, url, body: bytes, delivery: str):
+    import hashlib
+    import time
+    stamp, nonce = str(int(time.time())), "n0nce"
+    sig = hashlib.sha1(f"{nonce}:".encode() + body + f":{SECRETS['jiandaoyun']}:{stamp}".encode()).hexdigest()
+    return client.post(f"{url}?timestamp={stamp}&nonce={nonce}", data=body,
+                       headers={"X-JDY-Signature": sig, "X-JDY-DeliverId": delivery,
+                                "Content-Type": "application/json"})
+
+
+def test_feishu_url_verification_and_an_unconfigured_platform(tmp_path):
+    import hashlib
+    import json
+    import time
+    from simulator import lark_encrypt
+    app, client, cleanup = make_app(tmp_path)
+    try:
+        key = SECRETS["feishu_bitable"]
+        body = json.dumps({"encrypt": lark_encrypt(json.dumps(
+            {"type": "url_verification", "challenge": "c-42", "token": "t"}).encode(), key)}).encode()
+        stamp, nonce = str(int(time.time())), "abc"
+        sig = hashlib.sha256((stamp + nonce + key).encode() + body).hexdigest()
+        r = client.post("/platforms/feishu/hooks/weekly_metrics", data=body, headers={
+            "X-Lark-Signature": sig, "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce})
+        assert r.status_code == 200 and r.json == {"challenge": "c-42"}
+        app.config["PLATFORMS"].pop("yida")
+        r = Simulator("yida", client, SECRETS["yida"], app.config["TZ"]).push("weekly_metrics", weekly(1, 5, 0.9))
+        assert r.status_code == 401 and "TRIMTAB_YIDA_API_KEY" in r.json["error"]["message"]
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
