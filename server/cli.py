@@ -465,6 +465,54 @@ def cmd_worker(args) -> int:
     return EXIT_OK
 
 
+def cmd_import(args) -> int:
+    """Targets or history from an Excel workbook; every bad row named; all rows or none."""
+    from server.db import make_engine, session_factory, upgrade
+    from server.plugin.excel import ImportRefused, import_history, import_targets, problem_text, write_templates
+    from zoneinfo import ZoneInfo
+    rs = _load_or_report(args)
+    if rs is None:
+        return EXIT_ERRORS
+    if args.template:
+        for path in write_templates(args.template, rs):
+            print(f"wrote {path}")
+        return EXIT_OK
+    if not args.file:
+        print("trimtab import: give a workbook (or --template DIR)", file=sys.stderr)
+        return EXIT_USAGE
+    path = Path(args.file)
+    kind = args.kind or ("targets" if path.stem.lower().startswith("target") else
+                         "history" if path.stem.lower().startswith("history") else None)
+    if kind is None:
+        print(f"trimtab import: is {path.name} targets or history? say --kind", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        print(f"{path}: {err.strerror}", file=sys.stderr)
+        return EXIT_ERRORS
+    config = _server_config(args, migrate=False)
+    engine = make_engine(config["DATABASE_URL"])
+    upgrade(engine)
+    try:
+        with session_factory(engine)() as session, session.begin():
+            report = import_targets(session, data, args.partial) if kind == "targets" else \
+                import_history(session, rs, data, ZoneInfo(config["TIMEZONE"]), args.partial)
+    except ImportRefused as refused:
+        for p in refused.problems:
+            print(f"{path.name} {problem_text(p)}", file=sys.stderr)
+        print(f"{len(refused.problems)} bad row(s); nothing imported "
+              f"(--partial imports the good rows)", file=sys.stderr)
+        return EXIT_ERRORS
+    finally:
+        engine.dispose()
+    for p in report["skipped"]:
+        print(f"skipped {path.name} {problem_text(p)}", file=sys.stderr)
+    print(f"imported {report['imported']} {kind} row(s) from {path.name}"
+          + (f"; skipped {len(report['skipped'])}" if report["skipped"] else ""))
+    return EXIT_OK
+
+
 def cmd_demo(args) -> int:
     """Check the shipped rules, then evaluate every demo facts file beside them."""
     if cmd_check(args) != EXIT_OK:
@@ -582,6 +630,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="run due schedules and deliver what waits in the outbox every S seconds "
                          "(what was written while Redis was down); default 5")
     wk.set_defaults(func=cmd_worker)
+
+    im = sub.add_parser("import", help="import targets or history from Excel (DATABASE_URL)")
+    im.add_argument("file", nargs="?", help="targets.xlsx or history.xlsx")
+    im.add_argument("--rules", dest="path", default="rules", metavar="PATH",
+                    help="the rule set whose forms the history rows are (default: rules)")
+    im.add_argument("--schemas", help="form schema directory (default: form_schemas beside PATH)")
+    im.add_argument("--lang", choices=("zh", "en"), default=None, help=argparse.SUPPRESS)
+    im.add_argument("--kind", choices=["targets", "history"], help="default: from the file name")
+    im.add_argument("--partial", action="store_true",
+                    help="import the good rows and list the skipped ones (default: all or none)")
+    im.add_argument("--template", metavar="DIR", help="write fresh templates into DIR instead")
+    im.set_defaults(func=cmd_import)
 
     mg = sub.add_parser("migrate", help="bring the database schema up to date (DATABASE_URL)")
     common(mg)
