@@ -429,7 +429,8 @@ def cmd_build(args) -> int:
     root = Path(args.path).resolve().parent
     outputs = build_outputs(rs, root)
     generated_dirs = {root / "workflows": "*-*.json", root / "form_schemas" / "derived": "*.json",
-                      root / "plugin_manifests": "*.json", root / "plugin_manifests" / "mappings": "*/*.json"}
+                      root / "plugin_manifests": "*.json", root / "plugin_manifests" / "mappings": "*/*.json",
+                      root / "plugin_manifests" / "exports": "*/*.json"}
     leftovers = [p for d, pattern in generated_dirs.items() for p in d.glob(pattern)
                  if p not in outputs and not p.name.endswith(".schema.json")]   # schemas are written by hand
     stale = [p for p, text in outputs.items()

@@ -40,3 +40,29 @@ def test_a_broken_manifest_is_refused(validator):
     del doc["plugin"]["name"]["en"]
     paths = sorted(e.json_path for e in validator.iter_errors(doc))
     assert paths == ["$.auth.type", "$.plugin.name"]
+
+
+@pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu_bitable"])
+def test_form_export_carries_fields_types_required_bounds_and_options(platform, shipped, tmp_path):
+    from serverkit import fresh_database
+    from server.app import create_app
+    url, cleanup = fresh_database("sqlite", tmp_path)
+    app = create_app({"DATABASE_URL": url, "RULES_PATH": str(ROOT / "rules")})
+    client = app.test_client()
+    doc = client.get(f"/platforms/{platform}/forms/target_change").json
+    assert doc == json.loads((MANIFESTS / "exports" / platform / "target_change.json").read_text(encoding="utf-8"))
+    fields = {"jiandaoyun": lambda d: d["widgets"], "mingdao": lambda d: d["controls"],
+              "yida": lambda d: d["components"], "feishu_bitable": lambda d: d["table"]["fields"]}[platform](doc)
+    assert len(fields) == len(shipped.schemas["target_change"].raw["properties"])
+    member = {"jiandaoyun": "user", "mingdao": 26, "yida": "EmployeeField", "feishu_bitable": 11}[platform]
+    assert fields[0]["type" if platform != "yida" else "componentName"] == member     # rep
+    if platform != "feishu_bitable":        # Bitable's create-table body has no required flag
+        by_name = {f.get("name") or f.get("alias") or f.get("fieldId"): f for f in fields}
+        assert by_name["reason"]["required"] is True                    # from the approval rule
+        assert by_name["current_target"]["min"] == 0
+    weekly = client.get(f"/platforms/{platform}/forms/weekly_metrics").json
+    assert weekly is not None
+    assert client.get(f"/platforms/nowhere/forms/target_change").status_code == 404
+    assert client.get(f"/platforms/{platform}/forms/nothing").status_code == 400
+    app.extensions["trimtab.engine"].dispose()
+    cleanup()

@@ -147,7 +147,15 @@ def _platform_id(platform: str, form: str, path: str) -> str:
 
 def plugin_outputs(ruleset, root) -> dict:
     """Generated files under plugin_manifests/: {path: document}."""
+    from dsl.derive import derived_form
+    from .export import export_form
     out = {}
+    for form in sorted(ruleset.schemas):
+        derived = derived_form(ruleset, form)
+        for platform in PLATFORMS:
+            if platform != "generic":          # the generic shape is form_schemas/derived
+                out[root / "plugin_manifests" / "exports" / platform / f"{form}.json"] = \
+                    export_form(platform, form, derived)
     for platform, spec in PLATFORMS.items():
         out[root / "plugin_manifests" / f"{platform}.json"] = manifest(platform, ruleset)
         if spec.get("mapping"):

@@ -175,3 +175,16 @@ def feishu(form: str):
                           "$.event.fields")
     return _submit("feishu_bitable", form, event["fields"], clear, _text_id(header.get("event_id")),
                    "$.event.fields")
+
+
+# ---------------------------------------------------------------------- form export
+@bp.get("/<platform>/forms/<form>")
+def export(platform: str, form: str):
+    """A form in the shape the platform's import or API takes (see export.py)."""
+    from dsl.derive import derived_form
+    from .export import TYPES, export_form
+    if platform not in TYPES and platform != "generic":
+        raise DomainError(404, "not_found", f"no platform `{platform}` (generic, "
+                          f"{', '.join(sorted(TYPES))})", "$.platform")
+    _schema(form)
+    return jsonify(export_form(platform, form, derived_form(active(), form)))
