@@ -112,6 +112,8 @@ def show(value, ty=None) -> str:
     """A value as a person reads it: percentages for ratios, trimmed decimals otherwise."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if type(value) is int and (ty is None or getattr(ty, "dim", None) != "ratio"):
+        return str(value)                       # what _trim gives a whole number, sooner
     if isinstance(value, (int, Decimal)):
         if ty is not None and getattr(ty, "dim", None) == "ratio":
             return _trim(Decimal(value) * 100) + "%"
@@ -288,10 +290,20 @@ def source_text(compiled, node) -> str:
     return text[loc.column - 1:].strip()
 
 
+def _label(compiled, node_id: int):
+    """(node, its source text, file:line) — the same for every decision of a rule, so kept
+    on the compiled rule after the first time (rendering traces is on the webhook's path)."""
+    labels = compiled.__dict__.setdefault("_labels", {})
+    found = labels.get(node_id)
+    if found is None:
+        node = compiled.nodes[node_id]
+        found = labels[node_id] = (node, source_text(compiled, node),
+                                   f"{compiled.rule.loc.file.rsplit('/', 1)[-1]}:{node.loc.line}")
+    return found
+
+
 def render_record(compiled, rec, lang) -> str:
-    node = compiled.nodes[rec[0]]
-    where = f"{compiled.rule.loc.file.rsplit('/', 1)[-1]}:{node.loc.line}"
-    text = source_text(compiled, node)
+    node, text, where = _label(compiled, rec[0])
     if len(rec) == 4:
         _i, left, right, ok = rec
         op = node.op if isinstance(node, A.Compare) else "?"
