@@ -2,12 +2,10 @@
 the decisions are the same as through the generic webhook."""
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, fresh_database
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, fresh_database, week
 from server.app import create_app
 from simulator import Simulator
 
@@ -26,21 +24,12 @@ def make_app(tmp_path, kind="sqlite"):
     return app, client, cleanup
 
 
-def weekly(n: int, opportunities: int, coverage: float) -> dict:
-    start = dt.date(2026, 7, 6) + dt.timedelta(weeks=n - 1)
-    return {"rep": "east.li", "region": "east", "week_start": start.isoformat(),
-            "effective_visits": 11, "meeting_conversion": 0.27, "new_opportunity_amount": 900000,
-            "new_opportunities": opportunities, "stage_advances": 1, "pipeline_coverage": coverage,
-            "weighted_pipeline": 1200000, "conversion_rate": 0.25, "new_customers": 3 + n % 2,
-            "new_visit_records": 6, "contract_amount": 540000, "negative_feedback": 0}
-
-
 def play_fintech_q3(sim: Simulator, client) -> list:
     """Weeks 1–6 → yellow at week 5 → 80 → 70 approved by manager then HRBP → audit →
     a second change in the cycle refused.  Returns every decision the platform was shown."""
     shown = []
     for n, (opportunities, coverage) in enumerate(WEEKS, 1):
-        r = sim.push("weekly_metrics", weekly(n, opportunities, coverage))
+        r = sim.push("weekly_metrics", week(n, opportunities, coverage))
         assert r.status_code == 200, r.json
         shown.append(r.json["decisions"])
     yellow = [next(d for d in ds if d["rule"] == "健康度黄灯")["value"] for ds in shown]
@@ -93,7 +82,7 @@ def test_a_wrong_secret_in_any_scheme_is_401_and_stores_nothing(platform, tmp_pa
     app, client, cleanup = make_app(tmp_path)
     try:
         sim = Simulator(platform, client, "not-the-secret", app.config["TZ"])
-        r = sim.push("weekly_metrics", weekly(1, 5, 0.9))
+        r = sim.push("weekly_metrics", week(1, 5, 0.9))
         assert r.status_code == 401 and r.json["error"]["code"].startswith("signature_"), r.json
         assert facts_count(app) == 0
     finally:
@@ -106,7 +95,7 @@ def test_jiandaoyun_retries_unknown_widgets_and_other_ops(kind, tmp_path):
     app, client, cleanup = make_app(tmp_path, kind)
     try:
         sim = Simulator("jiandaoyun", client, SECRETS["jiandaoyun"], app.config["TZ"])
-        first = sim.push("weekly_metrics", weekly(1, 5, 0.9), delivery="jdy-1")
+        first = sim.push("weekly_metrics", week(1, 5, 0.9), delivery="jdy-1")
         again = sim.retry_last()                             # 简道云 retries with the same id
         assert first.status_code == again.status_code == 200
         assert again.json == first.json and again.headers["X-Trimtab-Replayed"] == "true"
@@ -152,7 +141,7 @@ def test_feishu_url_verification_and_an_unconfigured_platform(tmp_path):
             "X-Lark-Signature": sig, "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce})
         assert r.status_code == 200 and r.json == {"challenge": "c-42"}
         app.config["PLATFORMS"].pop("yida")
-        r = Simulator("yida", client, SECRETS["yida"], app.config["TZ"]).push("weekly_metrics", weekly(1, 5, 0.9))
+        r = Simulator("yida", client, SECRETS["yida"], app.config["TZ"]).push("weekly_metrics", week(1, 5, 0.9))
         assert r.status_code == 401 and "TRIMTAB_YIDA_API_KEY" in r.json["error"]["message"]
     finally:
         app.extensions["trimtab.engine"].dispose()
