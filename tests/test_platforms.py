@@ -146,3 +146,28 @@ def test_feishu_url_verification_and_an_unconfigured_platform(tmp_path):
     finally:
         app.extensions["trimtab.engine"].dispose()
         cleanup()
+
+
+@pytest.mark.parametrize("platform", ["jiandaoyun", "feishu_bitable", "yida"])
+def test_a_sub_form_split_through_a_platform_matches_the_generic_webhook(platform, tmp_path):
+    """Seed 004's weighted split: a sub-form of provinces, each with its own widget keys."""
+    import json
+    demo = json.loads((ROOT / "rules" / "demo" / "medical_split.json").read_text(encoding="utf-8"),
+                      parse_float=__import__("decimal").Decimal)
+    shown = {}
+    for name in ("generic", platform):
+        app, client, cleanup = make_app(tmp_path / name)
+        try:
+            sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
+            r = sim.push(demo["form"], demo["facts"])
+            assert r.status_code == 200, r.json
+            shown[name] = r.json["decisions"]
+            if name == "jiandaoyun":          # the provinces went as widget-keyed records
+                record = json.loads(sim.sent[-1][1])["data"]
+                rows = next(v for v in record.values() if isinstance(v, list))
+                assert rows and all(k.startswith("_widget_") for row in rows for k in row)
+        finally:
+            app.extensions["trimtab.engine"].dispose()
+            cleanup()
+    split = next(d for d in shown[platform] if d["kind"] == "split")
+    assert split["value"] and shown[platform] == shown["generic"]
