@@ -1,5 +1,6 @@
 """/v1/meetings: the dated events schedules run before (calibration meetings), and the brief
-each one gets 48 hours ahead."""
+each one gets 48 hours ahead; /v1/reports/<name>: the scheduled reports as they stand now,
+as JSON for the platform and markdown for people."""
 from __future__ import annotations
 
 import datetime as dt
@@ -28,15 +29,15 @@ def _events() -> set[str]:
     return {s.timing.event for s in active().schedules if s.timing.kind == "before_event"}
 
 
-def _starts_at(value) -> dt.datetime:
+def _starts_at(value, path: str = "$.starts_at") -> dt.datetime:
     """An ISO 8601 time → naive UTC; without an offset it is local to the configured timezone."""
     if not isinstance(value, str):
-        raise DomainError(422, "schema_violation", "`starts_at` must be an ISO 8601 date-time", "$.starts_at")
+        raise DomainError(422, "schema_violation", f"`{path[2:]}` must be an ISO 8601 date-time", path)
     try:
         stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise DomainError(422, "schema_violation", f"`{value}` is not an ISO 8601 date-time",
-                          "$.starts_at") from None
+                          path) from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=current_app.config["TZ"])
     return stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -99,3 +100,24 @@ def brief(meeting_id: int):
                                            current_app.config["TZ"])
     title, markdown = reports.render(report, lang)
     return jsonify({"title": title, "markdown": markdown, "report": report})
+
+
+@bp.get("/reports/<name>")
+def report(name: str):
+    """weekly_actions (?region=), resource_hints, over the 7 days before `to` (default now)."""
+    lang = request.args.get("lang") or request_lang()
+    if lang not in ("zh", "en"):
+        raise DomainError(400, "bad_request", "lang is zh or en", "$.lang")
+    end = _starts_at(request.args["to"], "$.to") if request.args.get("to") else \
+        dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    start = end - dt.timedelta(days=7)
+    with sessions() as session:
+        if name == "weekly_actions":
+            doc = reports.weekly_actions(session, request.args.get("region") or None, start, end)
+        elif name == "resource_hints":
+            doc = reports.resource_hints(session, start, end)
+        else:
+            raise DomainError(404, "not_found", f"no report `{name}` (weekly_actions, resource_hints; "
+                              "briefs are at /v1/meetings/<id>/brief)", "$.name")
+    title, markdown = reports.render(doc, lang)
+    return jsonify({"title": title, "markdown": markdown, "report": doc})

@@ -164,3 +164,18 @@ def test_a_late_meeting_is_briefed_at_once_and_a_past_one_never(app):
     assert "校准会简报" in run_due(sessions, ruleset, tz, {"default": "dt"}, now=now)
     items = {m["title"]: m for m in client.get("/v1/meetings").json["items"]}
     assert items["soon"]["briefed_at"] is not None and items["past"]["briefed_at"] is None
+
+
+def test_reports_as_the_platform_reads_them(app):
+    client = app.test_client()
+    r = client.get("/v1/reports/weekly_actions?region=east&lang=en")
+    assert r.status_code == 200
+    assert [rep["rep"] for rep in r.json["report"]["reps"]] == ["east.li"]
+    assert "李东 (east.li): 1 alert(s) (健康度黄灯)" in r.json["markdown"]
+    hints = client.get("/v1/reports/resource_hints?lang=zh").json
+    assert hints["title"] == "跨区域资源提示" and hints["report"]["regions"][0]["region"] == "east"
+    old = client.get("/v1/reports/weekly_actions?region=east&to=2020-01-06T09:00:00").json
+    assert old["report"]["reps"] == []                          # nothing in that week
+    assert client.get("/v1/reports/nothing").status_code == 404
+    bad = client.get("/v1/reports/weekly_actions?to=someday")
+    assert bad.status_code == 422 and bad.json["error"]["path"] == "$.to"
