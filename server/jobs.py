@@ -72,22 +72,40 @@ def enqueue_dispatch(redis_url: str, database_url: str, channels_path: str) -> b
 
 
 def schedules_job(database_url: str, rules_path: str, channels_path: str, timezone: str,
-                  lang: str = "zh") -> list:
-    """Run the rule set's schedules that are due (reports and reminders into the outbox)."""
+                  lang: str = "zh", redis_url: str | None = None) -> list:
+    """Run the rule set's schedules that are due (reports and reminders into the outbox); with
+    `redis_url`, put the next run on RQ's scheduler at the time the next schedule fires."""
     from zoneinfo import ZoneInfo
 
     from .channels import load_channels
-    from .schedules import run_due
+    from .schedules import next_due, run_due
     channels, routes = load_channels(channels_path)
-    return run_due(_sessions(database_url), _ruleset(rules_path), ZoneInfo(timezone), routes,
-                   lang=lang, channels=channels)
+    sessions, ruleset, tz = _sessions(database_url), _ruleset(rules_path), ZoneInfo(timezone)
+    ran = run_due(sessions, ruleset, tz, routes, lang=lang, channels=channels)
+    if redis_url:
+        schedule_next(redis_url, next_due(sessions, ruleset, tz),
+                      (database_url, rules_path, channels_path, timezone, lang, redis_url))
+    return ran
+
+
+def schedule_next(redis_url: str, at, args: tuple):
+    """One scheduled run per fire time, however many workers ask: the job id is the time."""
+    import datetime as dt
+    if at is None:
+        return None
+    when = at.replace(tzinfo=dt.timezone.utc)
+    return _queue(redis_url).enqueue_at(when, schedules_job, *args,
+                                        job_id=f"trimtab-schedules-{int(when.timestamp())}",
+                                        job_timeout=300)
 
 
 def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,
                burst: bool = False, rules_path: str | None = None, timezone: str = "Asia/Shanghai",
                lang: str = "zh") -> None:
-    """An RQ worker on the trimtab queue, plus a sweeper that delivers what was queued while
-    Redis or every worker was down (runs once per interval, not once per missed tick)."""
+    """An RQ worker on the trimtab queue with RQ's scheduler, which runs the rule set's
+    schedules at their times (each run schedules the next), plus a sweeper that delivers what
+    was queued while Redis or every worker was down and runs any schedule a scheduled run
+    missed (once per interval, not once per missed tick)."""
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
@@ -103,11 +121,18 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
                 log.exception("outbox sweep")
     if not burst:
         threading.Thread(target=sweep, name="trimtab-sweeper", daemon=True).start()
+    if rules_path and not burst:
+        try:            # start the chain of scheduled runs: one now, which schedules the next
+            _queue(redis_url).enqueue(schedules_job, database_url, rules_path, channels_path,
+                                      timezone, lang, redis_url, job_timeout=300)
+        except Exception as err:                # Redis down: the sweeper runs schedules meanwhile
+            log.warning("could not start the schedule chain (%s)", err.__class__.__name__)
     try:
         delay = 1.0
         while True:
             try:
-                Worker([QUEUE], connection=Redis.from_url(redis_url)).work(burst=burst)
+                Worker([QUEUE], connection=Redis.from_url(redis_url)).work(
+                    burst=burst, with_scheduler=not burst)
                 return                      # a burst finished, or a warm shutdown
             except RedisConnectionError as err:
                 if burst:

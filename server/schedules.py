@@ -105,3 +105,24 @@ def _run(session, schedule, fired_at: dt.datetime, tz, routes: dict, channels: d
                 session.add(message(schedule.name, role, person,
                                     {"title": title, "text": text, "report": report},
                                     routes, channels))
+
+
+def next_due(sessions, ruleset, tz, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When the next schedule fires (naive UTC): the earliest weekly or fortnightly occurrence
+    after `now`, or the start of an unbriefed meeting's lead time — None if there is none."""
+    now = now or utcnow()
+    times = []
+    for schedule in ruleset.schedules:
+        if schedule.timing.kind == "before_event":
+            lead = dt.timedelta(hours=float(schedule.timing.lead.value))
+            with sessions() as session:
+                first = session.scalar(select(Meeting.starts_at).where(
+                    Meeting.kind == schedule.timing.event, Meeting.briefed_at.is_(None),
+                    Meeting.starts_at > now + lead).order_by(Meeting.starts_at).limit(1))
+            if first is not None:
+                times.append(first - lead)
+            continue
+        fires = occurrences(schedule, _aware(now), _aware(now + dt.timedelta(days=15)), tz)
+        if fires:
+            times.append(fires[0].astimezone(dt.timezone.utc).replace(tzinfo=None))
+    return min(times) if times else None

@@ -19,6 +19,19 @@ from server.app import create_app
 REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
+def clear_queue(redis_url: str) -> None:
+    """Remove what a test's workers left on the shared Redis: queued and scheduled jobs that
+    point at the test's (dropped) database."""
+    import redis
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+    queue = Queue("trimtab", connection=redis.Redis.from_url(redis_url))
+    registry = ScheduledJobRegistry(queue=queue)
+    for job_id in registry.get_job_ids():
+        registry.remove(job_id, delete_job=True)
+    queue.empty()
+
+
 def stop(worker: subprocess.Popen) -> None:
     """SIGTERM (RQ's warm shutdown), then SIGKILL if it lingers."""
     if worker.poll() is not None:
@@ -68,6 +81,7 @@ def test_alert_through_rq_worker(tmp_path, monkeypatch):
     finally:
         if worker is not None:
             stop(worker)
+        clear_queue(REDIS)
         receiver.close()
         cleanup()
 
@@ -134,6 +148,7 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
     finally:
         for w in workers:
             stop(w)
+        clear_queue(REDIS)
         receiver.close()
         cleanup()
 
@@ -234,4 +249,71 @@ def test_redis_stopped_while_webhooks_arrive(tmp_path, monkeypatch, worker_liste
         if server.proc.poll() is None:
             server.stop()
         receiver.close()
+        cleanup()
+
+
+
+def test_schedules_run_on_rqs_scheduler(tmp_path):
+    """The worker's RQ scheduler runs the rule set's schedules: a Monday report missed for two
+    weeks runs once, and the next run waits in RQ's scheduled registry at the next fire time
+    (the sweeper is slowed down so that only RQ runs them)."""
+    import datetime as dt
+
+    import redis
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+    from sqlalchemy import select
+    from server.jobs import schedule_next
+    from server.models import OutboxMessage, ScheduleRun, utcnow
+    server = PrivateRedis(tmp_path)
+    server.start()
+    url, cleanup = fresh_database("postgresql", tmp_path)
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": server.url, "TRIMTAB_RULES": str(ROOT / "rules"),
+           "PYTHONPATH": str(ROOT), "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
+           "TRIMTAB_CHANNELS": str(tmp_path / "none.yaml")}
+    worker = None
+    try:
+        app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                          "RULES_PATH": str(ROOT / "rules")})
+        app.test_client().post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+        sessions = app.extensions["trimtab.sessions"]
+        with sessions() as s, s.begin():
+            s.add(ScheduleRun(name="周一行动建议", last_run_at=utcnow() - dt.timedelta(weeks=2), runs=1))
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker",
+                                   "--sweep-s", "3600"], env=env, cwd=tmp_path,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        runs = 1
+        while time.monotonic() < deadline and runs == 1:
+            time.sleep(0.3)
+            with sessions() as s:
+                runs = s.get(ScheduleRun, "周一行动建议").runs
+        assert runs == 2                                      # the missed Monday ran, once
+        with sessions() as s:
+            roles = sorted(m.role for m in s.scalars(select(OutboxMessage)))
+        assert roles == ["headquarters", "regional_manager"]
+        queue = Queue("trimtab", connection=redis.Redis.from_url(server.url))
+        registry = ScheduledJobRegistry(queue=queue)
+        deadline = time.monotonic() + 10
+        while not registry.get_job_ids() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [next_run] = registry.get_job_ids()
+        fire = registry.get_scheduled_time(next_run)
+        assert fire > dt.datetime.now(dt.timezone.utc) and next_run == f"trimtab-schedules-{int(fire.timestamp())}"
+        # A run put on the scheduler a moment ahead is run by the worker's scheduler.
+        args = (url, str(ROOT / "rules"), str(tmp_path / "none.yaml"), "Asia/Shanghai", "zh", server.url)
+        with sessions() as s, s.begin():
+            s.get(ScheduleRun, "周一行动建议").last_run_at = utcnow() - dt.timedelta(weeks=1)
+        schedule_next(server.url, utcnow() + dt.timedelta(seconds=2), args)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and runs == 2:
+            time.sleep(0.3)
+            with sessions() as s:
+                runs = s.get(ScheduleRun, "周一行动建议").runs
+        assert runs == 3
+        app.extensions["trimtab.engine"].dispose()
+    finally:
+        if worker is not None:
+            stop(worker)
+        server.stop()
         cleanup()
