@@ -99,6 +99,26 @@ def schedule_next(redis_url: str, at, args: tuple):
                                         job_timeout=300)
 
 
+def _scheduler(redis_url: str, stop: threading.Event) -> None:
+    """RQ's scheduler (moves jobs whose time has come from the scheduled registry to the
+    queue), in a thread of the worker rather than RQ's own child process: a worker that is
+    killed takes its scheduler with it, and another worker's takes the lock over."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq.scheduler import RQScheduler
+    scheduler = RQScheduler([QUEUE], connection=Redis.from_url(redis_url))
+    while not stop.wait(1.0):
+        try:
+            scheduler.acquire_locks()           # take or refresh the queue's scheduler lock
+            scheduler.enqueue_scheduled_jobs()
+        except RedisError as err:               # Redis away: the sweeper covers meanwhile
+            log.debug("scheduler: %s", err.__class__.__name__)
+    try:
+        scheduler.release_locks()
+    except RedisError:
+        pass
+
+
 def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,
                burst: bool = False, rules_path: str | None = None, timezone: str = "Asia/Shanghai",
                lang: str = "zh") -> None:
@@ -121,6 +141,8 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
                 log.exception("outbox sweep")
     if not burst:
         threading.Thread(target=sweep, name="trimtab-sweeper", daemon=True).start()
+        threading.Thread(target=_scheduler, args=(redis_url, stop), name="trimtab-rq-scheduler",
+                         daemon=True).start()
     if rules_path and not burst:
         try:            # start the chain of scheduled runs: one now, which schedules the next
             _queue(redis_url).enqueue(schedules_job, database_url, rules_path, channels_path,
@@ -131,8 +153,7 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
         delay = 1.0
         while True:
             try:
-                Worker([QUEUE], connection=Redis.from_url(redis_url)).work(
-                    burst=burst, with_scheduler=not burst)
+                Worker([QUEUE], connection=Redis.from_url(redis_url)).work(burst=burst)
                 return                      # a burst finished, or a warm shutdown
             except RedisConnectionError as err:
                 if burst:

@@ -19,6 +19,17 @@ from server.app import create_app
 REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
+def eventually(check, timeout_s: float = 15.0) -> bool:
+    """True once `check()` is; a receiver can see a message a moment before the worker's
+    transaction marking it sent commits."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def clear_queue(redis_url: str) -> None:
     """Remove what a test's workers left on the shared Redis: queued and scheduled jobs that
     point at the test's (dropped) database."""
@@ -141,9 +152,12 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
             time.sleep(0.2)
         assert len(receiver.unique_received()) == queued        # every message, each id once
         assert receiver.arrivals[0] in receiver.unique_received()   # the interrupted one, same id
-        with app.extensions["trimtab.sessions"]() as s:
-            from server.models import OutboxMessage
-            assert {m.status for m in s.query(OutboxMessage)} == {"sent"}
+        from server.models import OutboxMessage
+
+        def statuses():
+            with app.extensions["trimtab.sessions"]() as s:
+                return {m.status for m in s.query(OutboxMessage)}
+        assert eventually(lambda: statuses() == {"sent"}), statuses()
         app.extensions["trimtab.engine"].dispose()
     finally:
         for w in workers:
@@ -240,8 +254,8 @@ def test_redis_stopped_while_webhooks_arrive(tmp_path, monkeypatch, worker_liste
         assert worker.poll() is None, (tmp_path / "worker.log").read_text(errors="replace")[-3000:]
         assert len(receiver.unique_received()) == expected
         assert len(receiver.received) == expected                   # none twice
-        statuses = {m["status"] for m in client.get("/v1/notifications").json["items"]}
-        assert statuses == {"sent"}
+        statuses = lambda: {m["status"] for m in client.get("/v1/notifications").json["items"]}
+        assert eventually(lambda: statuses() == {"sent"}), statuses()
         app.extensions["trimtab.engine"].dispose()
     finally:
         if worker is not None:
