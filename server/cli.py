@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -320,200 +319,6 @@ def cmd_replay(args) -> int:
     return EXIT_OK
 
 
-def _server_config(args, migrate=True):
-    from server.config import from_env
-    env = dict(os.environ)
-    if args.path != "rules":
-        env["TRIMTAB_RULES"] = args.path
-    return from_env(env, migrate=migrate)
-
-
-def cmd_migrate(args) -> int:
-    """Bring the database schema to the newest migration."""
-    from server.db import make_engine, upgrade
-    config = _server_config(args, migrate=False)
-    try:
-        upgrade(make_engine(config["DATABASE_URL"]))
-    except Exception as err:          # a database that is down or refuses us: say so, exit 1
-        print(f"cannot migrate {config['DATABASE_URL'].split('@')[-1]}: {err.__class__.__name__}: "
-              f"{str(err).splitlines()[0] if str(err) else ''}", file=sys.stderr)
-        return EXIT_ERRORS
-    print("database schema is up to date")
-    return EXIT_OK
-
-
-def cmd_serve(args) -> int:
-    """Serve the rules over HTTP (development server; see README for gunicorn)."""
-    from server.app import create_app
-    from server.versions import VersionError
-    config = _server_config(args)
-    try:
-        app = create_app(config)
-    except DiagnosticError as err:
-        _print_diagnostics(err, args.lang)
-        return EXIT_ERRORS
-    except VersionError as err:
-        print(f"trimtab: {err}", file=sys.stderr)
-        return EXIT_ERRORS
-    except Exception as err:
-        print(f"cannot start: {err.__class__.__name__}: {err}", file=sys.stderr)
-        return EXIT_ERRORS
-    version = app.extensions["trimtab.rules"].current.version
-    print(f"trimtab serving rules {version[:12]} on http://{args.host}:{args.port}", file=sys.stderr)
-    print(f"  database: {config['DATABASE_URL'].split('@')[-1]}", file=sys.stderr)
-    print(f"  webhook clients: {', '.join(config['CLIENTS'])} (secrets in var/clients.json "
-          f"or TRIMTAB_CLIENTS); admin token in var/admin_token or TRIMTAB_ADMIN_TOKEN",
-          file=sys.stderr)
-    from server.outbox import start_dispatcher
-    if app.extensions["trimtab.channels"] and not config.get("REDIS_URL"):
-        start_dispatcher(app)           # in-process delivery (no Redis needed)
-        print(f"  notifications: {', '.join(app.extensions['trimtab.channels'])}", file=sys.stderr)
-    from werkzeug.serving import run_simple
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
-    return EXIT_OK
-
-
-def cmd_send(args) -> int:
-    """Sign and POST one form submission to a running server (what a platform does)."""
-    import time
-    import uuid
-
-    import requests
-
-    from server.config import from_env
-    from server.security import sign
-    clients = from_env(migrate=False)["CLIENTS"] if not args.secret else {args.client: args.secret}
-    client = args.client or next(iter(clients))
-    secret = clients.get(client)
-    if secret is None:
-        print(f"no secret for client `{client}` (TRIMTAB_CLIENTS, var/clients.json or --secret)",
-              file=sys.stderr)
-        return EXIT_USAGE
-    body = Path(args.facts).read_bytes() if args.facts != "-" else sys.stdin.buffer.read()
-    stamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-Trimtab-Client": client,
-               "X-Trimtab-Timestamp": stamp, "X-Trimtab-Signature": "sha256=" + sign(secret, stamp, body),
-               "X-Trimtab-Delivery": args.delivery or uuid.uuid4().hex, "Accept-Language": args.lang}
-    try:
-        r = requests.post(f"{args.url.rstrip('/')}/hooks/{args.form}", data=body, headers=headers,
-                          timeout=30)
-    except requests.RequestException as err:
-        print(f"cannot reach {args.url}: {err}", file=sys.stderr)
-        return EXIT_ERRORS
-    print(json.dumps(r.json(), ensure_ascii=False, indent=2) if r.content else r.status_code)
-    return EXIT_OK if r.ok else EXIT_ERRORS
-
-
-def build_outputs(rs, root: Path) -> dict[Path, str]:
-    """Every generated file and its content: workflows/, form_schemas/derived/ and the
-    plugin's manifests and field mappings under plugin_manifests/."""
-    from dsl.derive import derived_form, workflows
-    from server.plugin.manifest import plugin_outputs
-    out = {path: _json_text(doc) for path, doc in plugin_outputs(rs, root).items()}
-    for wf in workflows(rs):
-        out[root / "workflows" / f"{wf['kind']}-{wf['name']}.json"] = _json_text(wf)
-    for form in sorted(rs.schemas):
-        out[root / "form_schemas" / "derived" / f"{form}.json"] = _json_text(derived_form(rs, form))
-    return out
-
-
-def _json_text(doc) -> str:
-    return json.dumps(doc, ensure_ascii=False, indent=2, default=str) + "\n"
-
-
-def cmd_build(args) -> int:
-    """Write workflow definitions and derived form schemas; --check fails when they are stale."""
-    rs = _load_or_report(args)
-    if rs is None:
-        return EXIT_ERRORS
-    root = Path(args.path).resolve().parent
-    outputs = build_outputs(rs, root)
-    generated_dirs = {root / "workflows": "*-*.json", root / "form_schemas" / "derived": "*.json",
-                      root / "plugin_manifests": "*.json", root / "plugin_manifests" / "mappings": "*/*.json",
-                      root / "plugin_manifests" / "exports": "*/*.json"}
-    leftovers = [p for d, pattern in generated_dirs.items() for p in d.glob(pattern)
-                 if p not in outputs and not p.name.endswith(".schema.json")]   # schemas are written by hand
-    stale = [p for p, text in outputs.items()
-             if not p.exists() or p.read_text(encoding="utf-8") != text] + leftovers
-    if args.check:
-        for p in stale:
-            print(f"{p.relative_to(root)}: stale (run `trimtab build`)", file=sys.stderr)
-        return EXIT_ERRORS if stale else EXIT_OK
-    for p, text in outputs.items():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if not p.exists() or p.read_text(encoding="utf-8") != text:
-            p.write_text(text, encoding="utf-8")
-    for p in leftovers:
-        p.unlink()
-    print(f"wrote {len(stale)} of {len(outputs)} generated files")
-    return EXIT_OK
-
-
-def cmd_worker(args) -> int:
-    """RQ worker (and outbox sweeper) against REDIS_URL."""
-    from pathlib import Path as _P
-
-    from server.jobs import run_worker
-    config = _server_config(args, migrate=False)
-    if not config.get("REDIS_URL"):
-        print("trimtab worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
-        return EXIT_USAGE
-    channels = config["CHANNELS_PATH"] or str(_P(config["RULES_PATH"]) / "channels.yaml")
-    print(f"trimtab worker on {config['REDIS_URL']} (queue trimtab)", file=sys.stderr)
-    run_worker(config["REDIS_URL"], config["DATABASE_URL"], str(_P(channels).resolve()),
-               sweep_s=args.sweep_s, burst=args.burst, rules_path=config["RULES_PATH"],
-               timezone=config["TIMEZONE"], lang=config["LANG"])
-    return EXIT_OK
-
-
-def cmd_import(args) -> int:
-    """Targets or history from an Excel workbook; every bad row named; all rows or none."""
-    from server.db import make_engine, session_factory, upgrade
-    from server.plugin.excel import ImportRefused, import_history, import_targets, problem_text, write_templates
-    from zoneinfo import ZoneInfo
-    rs = _load_or_report(args)
-    if rs is None:
-        return EXIT_ERRORS
-    if args.template:
-        for path in write_templates(args.template, rs):
-            print(f"wrote {path}")
-        return EXIT_OK
-    if not args.file:
-        print("trimtab import: give a workbook (or --template DIR)", file=sys.stderr)
-        return EXIT_USAGE
-    path = Path(args.file)
-    kind = args.kind or ("targets" if path.stem.lower().startswith("target") else
-                         "history" if path.stem.lower().startswith("history") else None)
-    if kind is None:
-        print(f"trimtab import: is {path.name} targets or history? say --kind", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        print(f"{path}: {err.strerror}", file=sys.stderr)
-        return EXIT_ERRORS
-    config = _server_config(args, migrate=False)
-    engine = make_engine(config["DATABASE_URL"])
-    upgrade(engine)
-    try:
-        with session_factory(engine)() as session, session.begin():
-            report = import_targets(session, data, args.partial) if kind == "targets" else \
-                import_history(session, rs, data, ZoneInfo(config["TIMEZONE"]), args.partial)
-    except ImportRefused as refused:
-        for p in refused.problems:
-            print(f"{path.name} {problem_text(p)}", file=sys.stderr)
-        print(f"{len(refused.problems)} bad row(s); nothing imported "
-              f"(--partial imports the good rows)", file=sys.stderr)
-        return EXIT_ERRORS
-    finally:
-        engine.dispose()
-    for p in report["skipped"]:
-        print(f"skipped {path.name} {problem_text(p)}", file=sys.stderr)
-    print(f"imported {report['imported']} {kind} row(s) from {path.name}"
-          + (f"; skipped {len(report['skipped'])}" if report["skipped"] else ""))
-    return EXIT_OK
-
-
 def cmd_demo(args) -> int:
     """Check the shipped rules, then evaluate every demo facts file beside them."""
     if cmd_check(args) != EXIT_OK:
@@ -539,6 +344,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import cli_server as ops
     p = _Parser(prog="trimtab", description="Rules for sales targets, alerts, scores and approvals.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -613,16 +419,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="progress bar on stderr (default: when stderr is a terminal)")
     rp.set_defaults(func=cmd_replay)
 
-    b = sub.add_parser("build", help="write workflows/ and form_schemas/derived/ from the rules")
+    b = sub.add_parser("build", help="write workflows/, form_schemas/derived/ and plugin_manifests/ from the rules")
     common(b)
     b.add_argument("--check", action="store_true", help="exit 1 when generated files are stale")
-    b.set_defaults(func=cmd_build, rev=None)
+    b.set_defaults(func=ops.cmd_build, rev=None)
 
     sv = sub.add_parser("serve", help="serve the rules over HTTP (SQLite under ./var by default)")
     common(sv)
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8000)
-    sv.set_defaults(func=cmd_serve)
+    sv.set_defaults(func=ops.cmd_serve)
 
     wk = sub.add_parser("worker", help="run an RQ worker delivering notifications (REDIS_URL)")
     common(wk)
@@ -630,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     wk.add_argument("--sweep-s", type=float, default=5.0, metavar="S",
                     help="run due schedules and deliver what waits in the outbox every S seconds "
                          "(what was written while Redis was down); default 5")
-    wk.set_defaults(func=cmd_worker)
+    wk.set_defaults(func=ops.cmd_worker)
 
     im = sub.add_parser("import", help="import targets or history from Excel (DATABASE_URL)")
     im.add_argument("file", nargs="?", help="targets.xlsx or history.xlsx")
@@ -642,11 +448,11 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--partial", action="store_true",
                     help="import the good rows and list the skipped ones (default: all or none)")
     im.add_argument("--template", metavar="DIR", help="write fresh templates into DIR instead")
-    im.set_defaults(func=cmd_import)
+    im.set_defaults(func=ops.cmd_import)
 
     mg = sub.add_parser("migrate", help="bring the database schema up to date (DATABASE_URL)")
     common(mg)
-    mg.set_defaults(func=cmd_migrate)
+    mg.set_defaults(func=ops.cmd_migrate)
 
     se = sub.add_parser("send", help="sign and POST one form submission to a running server")
     se.add_argument("--form", required=True)
@@ -656,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--secret", help="its secret (default: TRIMTAB_CLIENTS or var/clients.json)")
     se.add_argument("--delivery", help="delivery id (default: a new one; repeat it to test retries)")
     se.add_argument("--lang", choices=("zh", "en"), default="zh")
-    se.set_defaults(func=cmd_send)
+    se.set_defaults(func=ops.cmd_send)
 
     d = sub.add_parser("demo", help="check the shipped rules and evaluate the demo facts")
     common(d)

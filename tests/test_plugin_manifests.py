@@ -62,7 +62,7 @@ def test_form_export_carries_fields_types_required_bounds_and_options(platform, 
         assert by_name["current_target"]["min"] == 0
     weekly = client.get(f"/platforms/{platform}/forms/weekly_metrics").json
     assert weekly is not None
-    assert client.get(f"/platforms/nowhere/forms/target_change").status_code == 404
+    assert client.get("/platforms/nowhere/forms/target_change").status_code == 404
     assert client.get(f"/platforms/{platform}/forms/nothing").status_code == 400
     app.extensions["trimtab.engine"].dispose()
     cleanup()
