@@ -171,3 +171,32 @@ def test_a_sub_form_split_through_a_platform_matches_the_generic_webhook(platfor
             cleanup()
     split = next(d for d in shown[platform] if d["kind"] == "split")
     assert split["value"] and shown[platform] == shown["generic"]
+
+
+def test_a_feishu_retry_encrypted_afresh_is_the_same_delivery(tmp_path):
+    """飞书 may encrypt a retried event with a new IV: the delivery is recognised by its event
+    id and decrypted body, answered as before, and stored once."""
+    import hashlib
+    import json
+    import time
+    from simulator import lark_encrypt
+    app, client, cleanup = make_app(tmp_path)
+    try:
+        key = SECRETS["feishu_bitable"]
+        sim = Simulator("feishu_bitable", client, key, app.config["TZ"])
+        first = sim.push("weekly_metrics", week(1, 5, 0.9), delivery="evt-1")
+        assert first.status_code == 200, first.json
+        url, body, _ = sim.sent[-1]
+        from server.plugin.routes import lark_decrypt
+        clear = lark_decrypt(json.loads(body)["encrypt"], key)
+        again = json.dumps({"encrypt": lark_encrypt(clear, key)}).encode()
+        assert again != body
+        stamp, nonce = str(int(time.time())), "n2"
+        sig = hashlib.sha256((stamp + nonce + key).encode() + again).hexdigest()
+        r = client.post(url, data=again, headers={"X-Lark-Signature": sig, "X-Lark-Request-Timestamp": stamp,
+                                                  "X-Lark-Request-Nonce": nonce})
+        assert r.status_code == 200 and r.headers["X-Trimtab-Replayed"] == "true"
+        assert r.json == first.json and facts_count(app) == 1
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
