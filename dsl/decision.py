@@ -97,6 +97,8 @@ def _record_id(record) -> int:
 def plain(value):
     """JSON-ready: Decimals become ints when whole, else exact decimal strings → float-free."""
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            return str(value)
         if value == value.to_integral_value():
             return int(value)
         return float(value) if abs(value.as_tuple().exponent) <= 12 and len(value.as_tuple().digits) <= 15 \

@@ -28,9 +28,14 @@ def request_lang() -> str:
     return current_app.config["LANG"]
 
 
+def _not_json(constant: str):
+    # Python's json reads NaN and Infinity; JSON has no such numbers and no rule should see one.
+    raise ValueError(f"{constant} is not a JSON number")
+
+
 def parse_json(raw: bytes):
     try:
-        return json.loads(raw.decode("utf-8"), parse_float=Decimal)
+        return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError) as err:
         raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
 

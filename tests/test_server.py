@@ -1,6 +1,8 @@
 """The rules server through HTTP, on SQLite and on the machine's PostgreSQL."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import func, select
 
@@ -340,3 +342,14 @@ def test_a_webhook_survives_the_database_dropping_its_connections(tmp_path):
     finally:
         app.extensions["trimtab.engine"].dispose()
         cleanup()
+
+
+def test_nan_and_infinity_are_not_json_numbers(app, hooks):
+    """Python's json module reads NaN and Infinity; JSON has neither, and no rule may see one."""
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        body = json.dumps(week(1, 5, 0.9)).replace('"pipeline_coverage": 0.9',
+                                                   f'"pipeline_coverage": {literal}').encode()
+        r = hooks.post("weekly_metrics", body)
+        assert r.status_code == 400 and r.json["error"]["code"] == "malformed_json", r.json
+        assert literal in r.json["error"]["message"]
+    assert count(app, Fact) == 0

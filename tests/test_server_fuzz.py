@@ -82,3 +82,56 @@ def test_junk_api_bodies(client):
                  "/v1/dashboards/health-radar", "/v1/forms/%00", "/v1/workflows/%E4", "/v1/approvals/999",
                  "/v1/targets?subject=%00"):
         assert_not_500(client.get(path))
+
+
+def test_junk_through_every_platform_adapter(tmp_path):
+    """Correctly signed pushes carrying junk values, junk records and junk envelopes: a clear
+    4xx, never a 500."""
+    import hashlib
+    import time
+    from simulator import Simulator, lark_encrypt
+    secrets = {"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd", "feishu_bitable": "fs"}
+    url, cleanup = fresh_database("sqlite", tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "PLATFORMS": secrets})
+    c = app.test_client()
+    c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+    rng = random.Random(11)
+    samples = {"weekly_metrics": week(1, 5, 0.9),
+               "target_plan": {"region": "s", "quarter": "2026-Q3", "total_target": 100, "provinces": [
+                   {"name": "a", "market_potential": 1, "staffing_strength": 1, "strategic_priority": 1}]}}
+    for i in range(160):
+        platform = rng.choice(list(secrets))
+        sim = Simulator(platform, c, secrets[platform], app.config["TZ"])
+        form = rng.choice(list(samples))
+        facts = mutate(samples[form], rng)
+        try:
+            r = sim.push(form, facts, delivery=f"pf-{i}")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue                        # the simulator cannot even shape this junk
+        assert_not_500(r)
+    # Envelopes that are not what the platform sends, correctly signed.
+    for body in (b"[]", b'{"op": "data_create", "data": []}', b'{"encrypt": "not base64!"}',
+                 b'{"encrypt": "AAAA"}', b'{"schema": "2.0", "header": {}, "event": {"fields": 3}}', b"\xff"):
+        stamp, nonce = str(int(time.time())), "n"
+        jdy = hashlib.sha1(f"{nonce}:".encode() + body + f":jdy:{stamp}".encode()).hexdigest()
+        assert_not_500(c.post(f"/platforms/jiandaoyun/hooks/weekly_metrics?timestamp={stamp}&nonce={nonce}",
+                              data=body, headers={"X-JDY-Signature": jdy, "X-JDY-DeliverId": "x"}))
+        lark = hashlib.sha256((stamp + nonce + "fs").encode() + body).hexdigest()
+        assert_not_500(c.post("/platforms/feishu/hooks/weekly_metrics", data=body, headers={
+            "X-Lark-Signature": lark, "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce}))
+        assert_not_500(c.post("/platforms/mingdao/hooks/weekly_metrics/md", data=body))
+        assert_not_500(c.post("/platforms/yida/hooks/weekly_metrics", data=body, headers={"X-Api-Key": "yd"}))
+    encrypted = lark_encrypt(b'{"schema": "2.0", "header": {"event_id": "e"}, "event": {"fields": {"fldX": 1}}}', "fs")
+    assert encrypted
+
+
+def test_junk_meetings_and_reports(client):
+    rng = random.Random(5)
+    for _ in range(80):
+        doc = {k: junk_value(rng) for k in rng.sample(["kind", "title", "starts_at", "region", "attendees"], 4)}
+        assert_not_500(client.post("/v1/meetings", data=json.dumps(doc),
+                                   headers={**ADMIN_HEADERS, "Content-Type": "application/json"}))
+    for path in ("/v1/meetings?limit=x", "/v1/meetings/1/brief?lang=fr", "/v1/reports/weekly_actions?to=%00",
+                 "/v1/reports/%E4", "/platforms/%00/forms/x"):
+        assert_not_500(client.get(path))

@@ -108,6 +108,8 @@ def _number(value, spec: dict, where: str):
             raise DomainError(422, "schema_violation", f"`{value}` is not a number", where) from None
     if isinstance(value, float):
         value = Decimal(repr(value))
+    if isinstance(value, Decimal) and not value.is_finite():     # NaN, Infinity: not numbers
+        raise DomainError(422, "schema_violation", f"`{value}` is not a number", where)
     if isinstance(value, Decimal) and value == value.to_integral_value() and spec.get("type") == "integer":
         return int(value)
     return value
