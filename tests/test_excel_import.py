@@ -138,3 +138,19 @@ def test_the_shipped_templates_match_the_forms(tmp_path, shipped):
         fresh, kept = (openpyxl.load_workbook(d / name) for d in (tmp_path, TEMPLATES))
         assert [[[c.value for c in row] for row in ws.iter_rows()] for ws in fresh.worksheets] == \
                [[[c.value for c in row] for row in ws.iter_rows()] for ws in kept.worksheets]
+
+
+def test_cells_that_read_as_nan_or_infinity_are_bad_rows(app):
+    ruleset, tz = load_for(app.config), app.config["TZ"]
+    book = openpyxl.load_workbook(TEMPLATES / "history.xlsx")
+    weekly = next(i for i, ws in enumerate(book.worksheets) if ws.title == "周度销售指标")
+    book.worksheets[weekly]["D2"] = "NaN"
+    book.worksheets[weekly]["E2"] = "Infinity"
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(ImportRefused) as refused:
+        run(app, import_history, ruleset, out.getvalue(), tz)
+    assert [(p["column"], p["row"]) for p in refused.value.problems] == [("D", 2), ("E", 2)]
+    with pytest.raises(ImportRefused) as refused:
+        run(app, import_targets, edited(TEMPLATES / "targets.xlsx", 0, "C2", "NaN"))
+    assert refused.value.problems[0]["column"] == "C" and "not a target" in refused.value.problems[0]["message"]

@@ -133,9 +133,10 @@ def _decimal(value):
     if isinstance(value, bool) or value in (None, ""):
         return None
     try:
-        return Decimal(str(value).strip().replace(",", ""))
+        number = Decimal(str(value).strip().replace(",", ""))
     except Exception:                       # decimal.InvalidOperation and friends
         return None
+    return number if number.is_finite() else None      # "NaN", "Infinity" are not numbers
 
 
 # ---------------------------------------------------------------------- history
