@@ -53,9 +53,14 @@ def _load_or_report(args, rev=None):
 
 
 def read_json(path: str):
-    """JSON facts with exact decimals (no float ever enters a rule)."""
+    """JSON facts with exact decimals (no float ever enters a rule; NaN and Infinity, which
+    Python's json would read, are refused)."""
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    return json.loads(text, parse_float=Decimal)
+    return json.loads(text, parse_float=Decimal, parse_constant=_not_a_number)
+
+
+def _not_a_number(constant: str):
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 # ---------------------------------------------------------------------- commands

@@ -33,9 +33,14 @@ def _not_json(constant: str):
     raise ValueError(f"{constant} is not a JSON number")
 
 
+def loads_exact(text):
+    """JSON with exact decimals and without NaN/Infinity (ValueError for those)."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
+
+
 def parse_json(raw: bytes):
     try:
-        return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_not_json)
+        return loads_exact(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
 

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import time
-from decimal import Decimal
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -19,7 +18,7 @@ from dsl.decision import plain
 
 from ..config import PLATFORM_SECRETS
 from ..errors import DomainError
-from ..intake import accept, parse_json
+from ..intake import accept, loads_exact, parse_json
 from ..rulesets import active
 from .convert import record_to_facts
 
@@ -161,7 +160,7 @@ def feishu(form: str):
         try:
             # The decrypted event is what a retry repeats (its ciphertext may differ).
             clear = lark_decrypt(envelope["encrypt"], key)
-            envelope = json.loads(clear, parse_float=Decimal)
+            envelope = loads_exact(clear)
         except (ValueError, TypeError):
             raise DomainError(400, "bad_encryption", "the `encrypt` field does not decrypt with "
                               "this server's encrypt key", "$.encrypt") from None
