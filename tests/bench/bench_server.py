@@ -82,6 +82,20 @@ def cpu_seconds(master_pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every PostgreSQL process so far (backends, WAL writer, …)."""
+    hz, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            head, _, rest = Path(f"/proc/{pid}/stat").read_text().rpartition(")")
+        except OSError:
+            continue
+        if head.split("(", 1)[-1].startswith("postgres"):
+            fields = rest.split()
+            total += (int(fields[11]) + int(fields[12])) / hz
+    return total
+
+
 def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
     """n signed weekly_metrics submissions: reps × weeks, unique deliveries."""
     import datetime as dt
@@ -197,19 +211,22 @@ def main(argv=None) -> int:
         for _ in range(args.rounds):
             batch = make_requests(args.requests, offset)
             offset += args.requests
-            cpu0 = cpu_seconds(bare.pid)
+            cpu0, pg0 = cpu_seconds(bare.pid), postgres_cpu_seconds()
             bare_rps, bare_err = throughput(bare_port, batch, args.concurrency)
             bare_cpu = (cpu_seconds(bare.pid) - cpu0) / args.requests
-            cpu0 = cpu_seconds(tt.pid)
+            bare_pg = (postgres_cpu_seconds() - pg0) / args.requests
+            cpu0, pg0 = cpu_seconds(tt.pid), postgres_cpu_seconds()
             tt_rps, tt_err = throughput(tt_port, batch, args.concurrency)
             tt_cpu = (cpu_seconds(tt.pid) - cpu0) / args.requests
+            tt_pg = (postgres_cpu_seconds() - pg0) / args.requests
             n = int(args.rate * args.seconds)
             # The same open loop against the bare endpoint: the machine's own latency tail.
             bare_lat = latency(bare_port, make_requests(n, offset), args.rate)
             lat = latency(tt_port, make_requests(n, offset), args.rate)
             offset += n
             rounds.append({"bare_rps": bare_rps, "bare_cpu": bare_cpu, "tt_rps": tt_rps,
-                           "tt_cpu": tt_cpu, "bare_p99_ms": bare_lat["p99_ms"],
+                           "tt_cpu": tt_cpu, "bare_pg": bare_pg, "tt_pg": tt_pg,
+                           "bare_p99_ms": bare_lat["p99_ms"],
                            "errors": bare_err + tt_err + lat["errors"] + bare_lat["errors"], **lat})
     finally:
         for proc in servers:
@@ -219,10 +236,12 @@ def main(argv=None) -> int:
     print(f"gunicorn, {WORKERS} sync workers, PostgreSQL; {args.rounds} rounds of {args.requests:,} "
           f"webhooks per server from {args.concurrency} concurrent clients, then "
           f"{args.seconds:.0f} s at {args.rate:.0f} req/s")
-    print("  round   bare req/s (CPU/req)   trimtab req/s (CPU/req)   ratio   trimtab p50/p95/p99 ms   bare p99 ms")
+    print("  round   bare req/s (CPU/req: worker+PG)   trimtab req/s (CPU/req: worker+PG)   ratio   "
+          "trimtab p50/p95/p99 ms   bare p99 ms")
     for i, r in enumerate(rounds, 1):
-        print(f"  {i:5d}   {r['bare_rps']:10.0f} ({r['bare_cpu'] * 1000:.2f} ms)   "
-              f"{r['tt_rps']:13.0f} ({r['tt_cpu'] * 1000:.2f} ms)   {r['tt_rps'] / r['bare_rps']:5.0%}   "
+        print(f"  {i:5d}   {r['bare_rps']:10.0f} ({r['bare_cpu'] * 1000:.2f}+{r['bare_pg'] * 1000:.2f} ms)   "
+              f"{r['tt_rps']:13.0f} ({r['tt_cpu'] * 1000:.2f}+{r['tt_pg'] * 1000:.2f} ms)   "
+              f"{r['tt_rps'] / r['bare_rps']:5.0%}   "
               f"{r['p50_ms']:6.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f}   {r['bare_p99_ms']:8.1f}"
               + (f"   ({r['errors']} errors)" if r["errors"] else ""))
     ratio = statistics.median(r["tt_rps"] / r["bare_rps"] for r in rounds)
