@@ -33,3 +33,18 @@ def test_replay_benchmark_runs(capsys):
     assert bench.main(["--records", "2000"]) == 0
     out = capsys.readouterr().out
     assert "replay of 2,000 records" in out and "changed" in out
+
+
+def test_server_benchmark_runs():
+    """One tiny round under gunicorn on PostgreSQL: both servers answer every webhook and the
+    report carries measured figures."""
+    import re
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "bench_server.py"), "--rounds", "1",
+                        "--requests", "60", "--seconds", "1", "--rate", "40"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "errors 0" in r.stdout, r.stdout
+    row = re.search(r"^\s+1\s+(\d+) \(([\d.]+)\+([\d.]+) ms\)\s+(\d+) \(([\d.]+)\+([\d.]+) ms\)", r.stdout, re.M)
+    assert row and float(row.group(1)) > 0 and float(row.group(4)) > 0, r.stdout
