@@ -51,8 +51,9 @@ def test_form_export_carries_fields_types_required_bounds_and_options(platform, 
     client = app.test_client()
     doc = client.get(f"/platforms/{platform}/forms/target_change").json
     assert doc == json.loads((MANIFESTS / "exports" / platform / "target_change.json").read_text(encoding="utf-8"))
-    fields = {"jiandaoyun": lambda d: d["widgets"], "mingdao": lambda d: d["controls"],
-              "yida": lambda d: d["components"], "feishu_bitable": lambda d: d["table"]["fields"]}[platform](doc)
+    fields_of = {"jiandaoyun": lambda d: d["widgets"], "mingdao": lambda d: d["controls"],
+                 "yida": lambda d: d["components"], "feishu_bitable": lambda d: d["table"]["fields"]}[platform]
+    fields = fields_of(doc)
     assert len(fields) == len(shipped.schemas["target_change"].raw["properties"])
     member = {"jiandaoyun": "user", "mingdao": 26, "yida": "EmployeeField", "feishu_bitable": 11}[platform]
     assert fields[0]["type" if platform != "yida" else "componentName"] == member     # rep
@@ -60,8 +61,8 @@ def test_form_export_carries_fields_types_required_bounds_and_options(platform, 
         by_name = {f.get("name") or f.get("alias") or f.get("fieldId"): f for f in fields}
         assert by_name["reason"]["required"] is True                    # from the approval rule
         assert by_name["current_target"]["min"] == 0
-    weekly = client.get(f"/platforms/{platform}/forms/weekly_metrics").json
-    assert weekly is not None
+    weekly = fields_of(client.get(f"/platforms/{platform}/forms/weekly_metrics").json)
+    assert len(weekly) == len(shipped.schemas["weekly_metrics"].raw["properties"])
     assert client.get("/platforms/nowhere/forms/target_change").status_code == 404
     assert client.get(f"/platforms/{platform}/forms/nothing").status_code == 400
     app.extensions["trimtab.engine"].dispose()

@@ -50,13 +50,28 @@ def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str
         raise DomainError(400, "delivery_id_missing", f"{platform}: the push carries no delivery id")
     schema = _schema(form)
     mapping = current_app.extensions["trimtab.mappings"].get(platform, form) if mapped else \
-        {"fields": {k: k for k in schema.get("properties", {})}, "subforms": {
-            name: {k: k for k in (spec.get("items") or {}).get("properties", {})}
-            for name, spec in schema.get("properties", {}).items()}}
+        _by_name(schema)
     facts = record_to_facts(record, mapping, schema, current_app.config["TZ"], path)
     # Stored as the generic JSON the form describes (history reads it back by field name).
     payload = json.dumps(plain(facts), ensure_ascii=False)
     return accept(form, facts, raw, payload, platform, delivery_id)
+
+
+_BY_NAME: dict = {}         # id of a schema's dict -> (dict, identity mapping); schemas never change
+
+
+def _by_name(schema: dict) -> dict:
+    """The mapping of platforms that send fields by name: each field to itself."""
+    found = _BY_NAME.get(id(schema))
+    if found is None or found[0] is not schema:
+        if len(_BY_NAME) > 256:            # reloads replace schemas; keep the cache bounded
+            _BY_NAME.clear()
+        props = schema.get("properties", {})
+        found = _BY_NAME[id(schema)] = (schema, {
+            "fields": {k: k for k in props},
+            "subforms": {name: {k: k for k in (spec.get("items") or {}).get("properties", {})}
+                         for name, spec in props.items()}})
+    return found[1]
 
 
 # ---------------------------------------------------------------------- 简道云
