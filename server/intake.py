@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from . import security, service
+from . import pg_intake, security, service
 from .errors import DomainError
 from .models import Delivery, utcnow
 
@@ -136,35 +136,42 @@ def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id:
 
 
 def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery_id, digest, cfg):
-    """The webhook's transaction → (response body, its JSON text), or the earlier answer for a
-    retry."""
-    with sessions() as session:
-        try:
-            with session.begin():
-                # One transaction: the fact, its decisions and this delivery are stored together
-                # or not at all.  The delivery's unique key is the idempotency check: a retry is
-                # rare, so it is not looked up first (one round trip fewer per webhook); a retry
-                # fails on the key, rolls back, and answers as the first delivery did.
-                validate(ruleset.schemas[form], facts)
-                body = service.submit(session, ruleset, form, facts, payload, client,
-                                      cfg["TZ"], request_lang(),
-                                      current_app.extensions["trimtab.channels"],
-                                      current_app.extensions["trimtab.routes"])
-                text = json.dumps(body, ensure_ascii=False)
-                session.connection().execute(INSERT_DELIVERY, {
-                    "client": client, "delivery_id": delivery_id, "body_sha256": digest,
-                    "status": 200, "response": text,
-                    "created_at": utcnow()})
-        except (IntegrityError, DomainError):
-            # A retry (perhaps racing its first delivery on another worker) answers as the first
-            # did, even if the organisation chart or the rules changed since.
-            session.rollback()
-            seen = session.scalars(select(Delivery).where(Delivery.client == client,
-                                                          Delivery.delivery_id == delivery_id)).first()
-            if seen is None:
-                raise
-            return _replayed(seen, digest)
-    return body, text
+    """The webhook's writes, all or nothing → (response body, its JSON text), or the earlier
+    answer for a retry."""
+    lang = request_lang()
+    try:
+        validate(ruleset.schemas[form], facts)
+        earlier = None
+        autocommit = current_app.extensions["trimtab.autocommit"]
+        if autocommit is not None and pg_intake.handles(form):
+            outcome = pg_intake.submit(autocommit, ruleset, form, facts, payload, client,
+                                       delivery_id, digest, cfg["TZ"], lang,
+                                       current_app.extensions["trimtab.routes"])
+            if isinstance(outcome, tuple):
+                return outcome
+            earlier = outcome                   # more than decisions to store: a transaction
+        with sessions() as session, session.begin():
+            # One transaction: the fact, its decisions, its notifications or approval and
+            # this delivery are stored together or not at all.
+            body = service.submit(session, ruleset, form, facts, payload, client, cfg["TZ"],
+                                  lang, current_app.extensions["trimtab.channels"],
+                                  current_app.extensions["trimtab.routes"], earlier)
+            text = json.dumps(body, ensure_ascii=False)
+            session.connection().execute(INSERT_DELIVERY, {
+                "client": client, "delivery_id": delivery_id, "body_sha256": digest,
+                "status": 200, "response": text, "created_at": utcnow()})
+        return body, text
+    except (IntegrityError, DomainError):
+        # The delivery's unique key is the idempotency check: a retry is rare, so it is not
+        # looked up first (a round trip fewer per webhook); a retry fails on the key, stores
+        # nothing, and answers as the first delivery did — perhaps racing it on another
+        # worker, even if the organisation chart or the rules changed since.
+        with sessions() as session:
+            seen = session.scalars(select(Delivery).where(
+                Delivery.client == client, Delivery.delivery_id == delivery_id)).first()
+        if seen is None:
+            raise
+        return _replayed(seen, digest)
 
 
 def _replayed(seen: Delivery, digest: str):

@@ -17,6 +17,7 @@ from .outbox import enqueue_alert
 from .models import Approval, ApprovalStep, AuditEntry, Decision, Fact, Person, Target, utcnow
 
 HISTORY_PERIODS = 60
+HISTORY_PAGE_ROWS = HISTORY_PERIODS * 2     # room for resubmissions within a period
 # Core tables for the webhook's hot path: the ORM's unit of work and entity loading cost more
 # than the rules there.
 FACTS, DECISIONS, PEOPLE = Fact.__table__, Decision.__table__, Person.__table__
@@ -86,23 +87,7 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
     """Earlier periods' facts of this form and subject, oldest first, the latest submission of
     each period; for target changes, every earlier change not rejected (they count per cycle)."""
     if form != "target_change":
-        # Newest first along the (form, subject, period) index, keeping the latest submission
-        # of each period, until HISTORY_PERIODS periods are found or the facts run out.
-        conn = session.connection()         # Core connection: the Session adds nothing here
-        db = str(conn.engine.url)
-        found: dict[str, tuple] = {}
-        params = {"form": form, "subject": subject, "period": period, "page": HISTORY_PERIODS * 2}
-        statement = HISTORY_PAGE
-        while len(found) < HISTORY_PERIODS:
-            rows = conn.execute(statement, params).all()
-            for fid, per, payload in rows:
-                if per not in found and len(found) < HISTORY_PERIODS:
-                    found[per] = (fid, payload)
-            if len(rows) < params["page"]:
-                break
-            statement = HISTORY_NEXT_PAGE
-            params.update(last_period=rows[-1].period, last_id=rows[-1].id)
-        return [_parsed(db, fid, payload) for per, (fid, payload) in sorted(found.items())]
+        return earlier_periods(session.connection(), form, subject, period)
     rejected = set(session.scalars(select(Approval.fact_id).where(
         Approval.subject == subject, Approval.status == "rejected")))
     changes = session.execute(
@@ -111,6 +96,26 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
     refused = _refused_fact_ids(session, [r.id for r in changes])
     return [json.loads(p, parse_float=Decimal) for i, p in changes
             if i not in rejected and i not in refused]
+
+
+def earlier_periods(conn, form: str, subject: str, period: str, first_page=None) -> list[dict]:
+    """The latest submission of each of the HISTORY_PERIODS periods before `period`, oldest
+    first: newest first along the (form, subject, period) index, a page at a time, until
+    enough periods are found or the facts run out.  `first_page`: the first page's rows
+    (id, period, payload), when the caller read them in a statement of its own."""
+    db = str(conn.engine.url)
+    found: dict[str, tuple] = {}
+    params = {"form": form, "subject": subject, "period": period, "page": HISTORY_PAGE_ROWS}
+    rows = conn.execute(HISTORY_PAGE, params).all() if first_page is None else first_page
+    while True:
+        for fid, per, payload in rows:
+            if per not in found and len(found) < HISTORY_PERIODS:
+                found[per] = (fid, payload)
+        if len(found) >= HISTORY_PERIODS or len(rows) < HISTORY_PAGE_ROWS:
+            break
+        params.update(last_period=rows[-1][1], last_id=rows[-1][0])
+        rows = conn.execute(HISTORY_NEXT_PAGE, params).all()
+    return [_parsed(db, fid, payload) for per, (fid, payload) in sorted(found.items())]
 
 
 _PARSED: dict = {}          # (database, fact id) -> parsed payload; stored facts never change
@@ -160,41 +165,70 @@ def resolve_role(session: Session, role: str, subject: Person) -> Person | None:
 
 # ---------------------------------------------------------------------- a submission
 def submit(session: Session, ruleset, form: str, facts: dict, payload: str, client: str,
-           tz: ZoneInfo, lang: str, channels: dict | None = None, routes: dict | None = None) -> dict:
+           tz: ZoneInfo, lang: str, channels: dict | None = None, routes: dict | None = None,
+           earlier: list | None = None) -> dict:
+    """Store a submission and its decisions in the session's transaction → the response body.
+    `earlier`: the subject's history, when the caller has read it already."""
     schema = ruleset.schemas[form]
     day = occurred_on(schema, facts, tz)
     subject = subject_of(schema, facts)
     period = period_key(schema, day)
-    earlier = history(session, form, subject, period) if form in ruleset.by_form else []
+    if earlier is None:
+        earlier = history(session, form, subject, period) if form in ruleset.by_form else []
     fact_id = store_fact(session, {
         "form": form, "subject": subject, "period": period, "occurred_on": day,
         "payload": payload, "client": client, "received_at": utcnow()}, facts.get("rep"))
-    decisions = ruleset.evaluate(form, facts, earlier, trace=True, as_of=day.isoformat()) \
-        if form in ruleset.by_form else []
-    out, rows = [], []
-    approval = None
-    now = utcnow()
-    for d in decisions:
-        doc = d.to_json(lang)
-        rows.append({"fact_id": fact_id, "form": form, "subject": subject, "rule": d.rule,
-                     "kind": d.kind, "fired": _fired(d), "result": doc,
-                     "error_code": d.error.code if d.error else None,
-                     "ruleset_version": ruleset.version, "created_at": now})
-        out.append({k: doc.get(k) for k in ("rule", "kind", "value", "explanation", "error",
-                                            "notify", "message", "level", "violations", "steps")
-                    if k in doc})
+    decisions = evaluate(ruleset, form, facts, earlier, day)
+    rows, out = decision_rows(ruleset, form, subject, fact_id, decisions, lang, utcnow())
     if rows:
         session.connection().execute(INSERT_DECISIONS, rows)
     queued = 0
+    approval = None
     for d in decisions:
         if d.kind == "alert" and d.error is None and d.value:
             queued += enqueue_alert(session, d, fact_id, facts, routes or {}, channels or {},
                                     resolve_role)
         if d.kind == "approval" and d.error is None and d.value and approval is None:
             approval = open_approval(session, d, fact_id, facts, ruleset.version)
-    return {"fact_id": fact_id, "period": period, "ruleset_version": ruleset.version,
-            "decisions": out, "approval": approval_json(approval) if approval else None,
-            "notifications_queued": queued}
+    return response_body(fact_id, period, ruleset.version, out,
+                         approval_json(approval) if approval else None, queued)
+
+
+def evaluate(ruleset, form: str, facts: dict, earlier: list, day: dt.date) -> list:
+    """Every rule on `form` in force on `day`, traced."""
+    if form not in ruleset.by_form:
+        return []
+    return ruleset.evaluate(form, facts, earlier, trace=True, as_of=day.isoformat())
+
+
+def needs_more_than_decisions(decisions, routes: dict | None) -> bool:
+    """Would storing these decisions also queue notifications or open an approval?"""
+    return any(d.error is None and d.value and
+               (d.kind == "approval" or (d.kind == "alert" and routes)) for d in decisions)
+
+
+def decision_rows(ruleset, form: str, subject: str, fact_id: int, decisions, lang: str,
+                  now: dt.datetime) -> tuple[list[dict], list[dict]]:
+    """(rows for the decisions table, the decisions as the response lists them)."""
+    rows, out = [], []
+    for d in decisions:
+        doc = d.to_json(lang)
+        rows.append({"fact_id": fact_id, "form": form, "subject": subject, "rule": d.rule,
+                     "kind": d.kind, "fired": _fired(d), "result": doc,
+                     "error_code": d.error.code if d.error else None,
+                     "ruleset_version": ruleset.version, "created_at": now})
+        out.append({k: doc.get(k) for k in RESPONSE_KEYS if k in doc})
+    return rows, out
+
+
+RESPONSE_KEYS = ("rule", "kind", "value", "explanation", "error", "notify", "message", "level",
+                 "violations", "steps")
+
+
+def response_body(fact_id: int, period: str, version: str, decisions: list[dict],
+                  approval: dict | None = None, queued: int = 0) -> dict:
+    return {"fact_id": fact_id, "period": period, "ruleset_version": version,
+            "decisions": decisions, "approval": approval, "notifications_queued": queued}
 
 
 def store_fact(session: Session, row: dict, rep) -> int:

@@ -1,0 +1,103 @@
+"""A webhook on PostgreSQL in two statements: one reads, one writes.
+
+Most submissions — weekly metrics, visits, KR progress — store a fact, its decisions and the
+delivery, and nothing else.  On PostgreSQL they run in autocommit as
+1. one read: the next fact id, whether the rep is in the organisation chart, and the first
+   page of the subject's history (service.earlier_periods reads any further page);
+2. one write: fact, decisions and delivery in a single `WITH … INSERT` statement, which is
+   atomic as any statement is — so no BEGIN and COMMIT round trips.
+Measured against the transactional path (Core statements in a Session): about a third of a
+millisecond of the worker's CPU per webhook instead of about 1.4 ms for the database part
+(README, "Performance").
+
+A submission that would queue notifications or open an approval, and target changes (whose
+history reads approvals), go through service.submit in a transaction, with the history
+already read.  Both paths store the same rows and answer the same body; the tests run every
+webhook case on SQLite (transactional path only) and on PostgreSQL (both paths).
+"""
+from __future__ import annotations
+
+import json
+
+from . import service
+from .errors import DomainError
+from .models import utcnow
+
+# The next fact id comes first so the response — which names it, and is stored with the
+# delivery — can be written in the same statement as the fact.
+READ = """
+SELECT n.next_id, n.known, h.id, h.period, h.payload
+FROM (SELECT nextval(pg_get_serial_sequence('facts', 'id')) AS next_id,
+             (%(rep)s::text IS NULL OR EXISTS (SELECT 1 FROM people WHERE id = %(rep)s::text))
+             AS known) AS n
+LEFT JOIN LATERAL (
+    SELECT id, period, payload FROM facts
+    WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
+    ORDER BY period DESC, id DESC LIMIT %(page)s) AS h ON true
+ORDER BY h.period DESC, h.id DESC
+"""
+
+# Decisions arrive as one JSON array, so the statement's text — and its prepared plan — is the
+# same however many rules a form has (and no array escaping on the way: a text parameter).
+WRITE = """
+WITH fact AS (
+    INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, received_at)
+    VALUES (%(fact_id)s, %(form)s, %(subject)s, %(period)s, %(occurred_on)s, %(payload)s,
+            %(client)s, %(now)s)
+), decided AS (
+    INSERT INTO decisions (fact_id, form, subject, rule, kind, fired, result, error_code,
+                           ruleset_version, created_at)
+    SELECT %(fact_id)s, %(form)s, %(subject)s, d.rule, d.kind, d.fired, d.result, d.error_code,
+           %(version)s, %(now)s
+    FROM ROWS FROM (json_to_recordset(%(decisions)s::json)
+                    AS (rule text, kind text, fired boolean, result json, error_code text))
+         WITH ORDINALITY AS d(rule, kind, fired, result, error_code, n)
+    ORDER BY d.n
+)
+INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, created_at)
+VALUES (%(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s)
+"""
+DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
+
+
+def handles(form: str) -> bool:
+    return form != "target_change"          # its history reads approvals: service.history
+
+
+def submit(autocommit_engine, ruleset, form: str, facts: dict, payload: str, client: str,
+           delivery_id: str, digest: str, tz, lang: str, routes: dict | None):
+    """(body, text) when stored here; else the history already read, as a list, for the
+    transactional path.  A retried delivery fails on its unique key (IntegrityError) and
+    stores nothing, as a DomainError does."""
+    schema = ruleset.schemas[form]
+    day = service.occurred_on(schema, facts, tz)
+    subject = service.subject_of(schema, facts)
+    period = service.period_key(schema, day)
+    rep = facts.get("rep")
+    with autocommit_engine.connect() as conn:
+        rows = conn.exec_driver_sql(READ, {
+            "rep": None if rep is None else str(rep), "form": form, "subject": subject,
+            "period": period, "page": service.HISTORY_PAGE_ROWS}).all()
+        fact_id, known = rows[0][0], rows[0][1]
+        if not known:
+            raise DomainError(422, "unknown_subject", f"`{rep}` is not in the organisation chart",
+                              "$.rep")
+        page = [r[2:] for r in rows if r[2] is not None]
+        earlier = service.earlier_periods(conn, form, subject, period, page) \
+            if form in ruleset.by_form else []
+        decisions = service.evaluate(ruleset, form, facts, earlier, day)
+        if service.needs_more_than_decisions(decisions, routes):
+            return earlier
+        now = utcnow()
+        stored, out = service.decision_rows(ruleset, form, subject, fact_id, decisions, lang, now)
+        body = service.response_body(fact_id, period, ruleset.version, out)
+        text = json.dumps(body, ensure_ascii=False)
+        conn.exec_driver_sql(WRITE, {
+            "fact_id": fact_id, "form": form, "subject": subject, "period": period,
+            "occurred_on": day, "payload": payload, "client": client, "now": now,
+            "version": ruleset.version,
+            "decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
+                                    ensure_ascii=False),
+            "delivery_id": delivery_id, "digest": digest,
+            "response": text})
+    return body, text

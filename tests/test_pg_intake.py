@@ -1,0 +1,111 @@
+"""PostgreSQL's two-statement webhook path (server/pg_intake.py) stores exactly what the
+transactional path stores, and answers exactly the same."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from conftest import ROOT
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from server import pg_intake
+from server.app import create_app
+from server.models import Decision, Delivery, Fact
+
+SUBMISSIONS = [
+    ("weekly_metrics", dict(week(1, 5, 0.9), new_visit_records=0)),
+    ("weekly_metrics", dict(week(2, 5, 0.9), new_visit_records=0)),        # a streak fires
+    ("weekly_metrics", dict(week(2, 6, 0.8), new_visit_records=2)),        # a correction
+    ("weekly_metrics", dict(week(3, 2, 0.5), contract_amount=100000, negative_feedback=4)),
+    ("milestone_update", {"rep": "east.li", "project": "华东银行", "date": "2026-07-20",
+                          "milestone": "POC", "days_late": 7}),
+    ("receivables", {"account": "沪港证券", "rep": "east.li", "date": "2026-07-21",
+                     "amount": 120000.5, "days_outstanding": 75}),
+    ("kr_progress", {"rep": "east.li", "month": "2026-07", "kr": "新客 12 家", "progress": 0.4,
+                     "expected": 0.6, "alignment": 0.5}),
+    ("pipeline_snapshot", {"team": "east", "week_start": "2026-07-20", "leads": 40,
+                           "quotes": 20, "contracts": 8, "payments": 5}),       # no rules
+]
+
+
+def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
+    """Every submission (then a retry of the first) → (answers, stored rows, how many
+    webhooks the two-statement path stored)."""
+    here = tmp_path / f"{kind}-{two_statements}"
+    here.mkdir()
+    url, cleanup = fresh_database(kind, here)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "LANG": "zh"})
+    if not two_statements:
+        app.extensions["trimtab.autocommit"] = None
+    stored_here = []
+    real = pg_intake.submit
+
+    def counting(*args, **kw):
+        outcome = real(*args, **kw)
+        stored_here.append(isinstance(outcome, tuple))
+        return outcome
+    monkeypatch.setattr(pg_intake, "submit", counting)
+    try:
+        client = app.test_client()
+        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
+        hooks = Hooks(client)
+        answers = []
+        for i, (form, facts) in enumerate(SUBMISSIONS):
+            r = hooks.post(form, facts, delivery=f"d-{i}", lang="zh")
+            assert r.status_code == 200, r.json
+            answers.append(r.get_data(as_text=True))
+        retry = hooks.post(*SUBMISSIONS[0], delivery="d-0", lang="zh")
+        answers.append((retry.get_data(as_text=True), retry.headers.get("X-Trimtab-Replayed")))
+        with app.extensions["trimtab.sessions"]() as s:
+            facts = s.execute(select(Fact.id, Fact.form, Fact.subject, Fact.period,
+                                     Fact.occurred_on, Fact.payload, Fact.client)
+                              .order_by(Fact.id)).all()
+            decisions = s.execute(select(Decision.fact_id, Decision.form, Decision.subject,
+                                         Decision.rule, Decision.kind, Decision.fired,
+                                         Decision.result, Decision.error_code,
+                                         Decision.ruleset_version).order_by(Decision.id)).all()
+            deliveries = s.execute(select(Delivery.client, Delivery.delivery_id,
+                                          Delivery.body_sha256, Delivery.status,
+                                          Delivery.response).order_by(Delivery.id)).all()
+        return answers, (facts, decisions, deliveries), sum(stored_here)
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
+
+
+def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
+    fast_answers, fast_rows, fast_count = run("postgresql", tmp_path, True, monkeypatch)
+    slow_answers, slow_rows, slow_count = run("postgresql", tmp_path, False, monkeypatch)
+    lite_answers, lite_rows, _ = run("sqlite", tmp_path, False, monkeypatch)
+    # Every submission took the two-statement path (no channels are configured, so no alert
+    # queues a notification); the other run took none.
+    assert (fast_count, slow_count) == (len(SUBMISSIONS), 0)
+    assert fast_answers == slow_answers == lite_answers
+    assert fast_answers[-1][1] == "true"
+    assert fast_rows == slow_rows == lite_rows
+    facts, decisions, deliveries = fast_rows
+    assert len(facts) == len(deliveries) == len(SUBMISSIONS)
+    assert any(d.kind == "alert" and d.fired for d in decisions)
+    assert all(d.result["trace"] for d in decisions if d.error_code is None)
+
+
+def test_refused_submissions_store_nothing(tmp_path):
+    url, cleanup = fresh_database("postgresql", tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules")})
+    try:
+        client = app.test_client()
+        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
+        hooks = Hooks(client)
+        r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), rep="nobody"), delivery="d-1")
+        assert r.status_code == 422 and r.json["error"]["code"] == "unknown_subject"
+        assert hooks.post("weekly_metrics", week(1, 5, 0.9), delivery="d-2").status_code == 200
+        r = hooks.post("weekly_metrics", week(2, 5, 0.9), delivery="d-2")     # same id, new body
+        assert r.status_code == 409 and r.json["error"]["code"] == "delivery_conflict"
+        with app.extensions["trimtab.sessions"]() as s:
+            assert [f.period for f in s.scalars(select(Fact))] == ["2026-W28"]
+            assert [d.delivery_id for d in s.scalars(select(Delivery))] == ["d-2"]
+            assert {d.fact_id for d in s.scalars(select(Decision))} == {
+                s.scalars(select(Fact.id)).one()}
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
