@@ -44,9 +44,8 @@ def create_app(config: dict | None = None) -> Flask:
         upgrade(engine)
     app.extensions["trimtab.engine"] = engine
     app.extensions["trimtab.sessions"] = session_factory(engine)
-    # PostgreSQL: most webhooks are two autocommit statements (pg_intake.py)
-    app.extensions["trimtab.autocommit"] = engine.execution_options(
-        isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else None
+    # PostgreSQL: most webhooks are two statements on the pool's connection (pg_intake.py)
+    app.extensions["trimtab.pg_direct"] = engine if engine.dialect.name == "postgresql" else None
     app.extensions["trimtab.metrics"] = Metrics()
 
     from pathlib import Path

@@ -142,9 +142,9 @@ def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery_
     try:
         validate(ruleset.schemas[form], facts)
         earlier = None
-        autocommit = current_app.extensions["trimtab.autocommit"]
-        if autocommit is not None and pg_intake.handles(form):
-            outcome = pg_intake.submit(autocommit, ruleset, form, facts, payload, client,
+        direct = current_app.extensions["trimtab.pg_direct"]
+        if direct is not None and pg_intake.handles(form):
+            outcome = pg_intake.submit(direct, ruleset, form, facts, payload, client,
                                        delivery_id, digest, cfg["TZ"], lang,
                                        current_app.extensions["trimtab.routes"])
             if isinstance(outcome, tuple):

@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import json
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
+
 from . import service
 from .errors import DomainError
 from .models import utcnow
@@ -60,44 +63,89 @@ VALUES (%(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s)
 DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
 
 
+# Later history pages, when resubmissions crowd the first (service.earlier_periods).
+NEXT_PAGE = """
+SELECT id, period, payload FROM facts
+WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
+  AND (period < %(last_period)s OR (period = %(last_period)s AND id < %(last_id)s))
+ORDER BY period DESC, id DESC LIMIT %(page)s
+"""
+
+
 def handles(form: str) -> bool:
     return form != "target_change"          # its history reads approvals: service.history
 
 
-def submit(autocommit_engine, ruleset, form: str, facts: dict, payload: str, client: str,
+def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
            delivery_id: str, digest: str, tz, lang: str, routes: dict | None):
     """(body, text) when stored here; else the history already read, as a list, for the
     transactional path.  A retried delivery fails on its unique key (IntegrityError) and
-    stores nothing, as a DomainError does."""
+    stores nothing, as a DomainError does.
+
+    The pool's psycopg connection is used directly, in autocommit for these two statements:
+    SQLAlchemy's execution layer cost as much as the statements.  Its errors are raised as
+    SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection, 503 — is
+    the same on every path."""
     schema = ruleset.schemas[form]
     day = service.occurred_on(schema, facts, tz)
     subject = service.subject_of(schema, facts)
     period = service.period_key(schema, day)
     rep = facts.get("rep")
-    with autocommit_engine.connect() as conn:
-        rows = conn.exec_driver_sql(READ, {
-            "rep": None if rep is None else str(rep), "form": form, "subject": subject,
-            "period": period, "page": service.HISTORY_PAGE_ROWS}).all()
-        fact_id, known = rows[0][0], rows[0][1]
-        if not known:
-            raise DomainError(422, "unknown_subject", f"`{rep}` is not in the organisation chart",
-                              "$.rep")
-        page = [r[2:] for r in rows if r[2] is not None]
-        earlier = service.earlier_periods(conn, form, subject, period, page) \
-            if form in ruleset.by_form else []
-        decisions = service.evaluate(ruleset, form, facts, earlier, day)
-        if service.needs_more_than_decisions(decisions, routes):
-            return earlier
-        now = utcnow()
-        stored, out = service.decision_rows(ruleset, form, subject, fact_id, decisions, lang, now)
-        body = service.response_body(fact_id, period, ruleset.version, out)
-        text = json.dumps(body, ensure_ascii=False)
-        conn.exec_driver_sql(WRITE, {
-            "fact_id": fact_id, "form": form, "subject": subject, "period": period,
-            "occurred_on": day, "payload": payload, "client": client, "now": now,
-            "version": ruleset.version,
-            "decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
-                                    ensure_ascii=False),
-            "delivery_id": delivery_id, "digest": digest,
-            "response": text})
-    return body, text
+    try:
+        pooled = engine.raw_connection()
+    except psycopg.Error as err:            # the database is down: raw_connection does not wrap
+        raise DBAPIError.instance(None, None, err, psycopg.Error, dialect=engine.dialect) from err
+    conn = pooled.driver_connection
+    try:
+        conn.autocommit = True
+        try:
+            cursor = conn.cursor()
+            rows = cursor.execute(READ, {
+                "rep": None if rep is None else str(rep), "form": form, "subject": subject,
+                "period": period, "page": service.HISTORY_PAGE_ROWS}).fetchall()
+            fact_id, known = rows[0][0], rows[0][1]
+            if not known:
+                raise DomainError(422, "unknown_subject",
+                                  f"`{rep}` is not in the organisation chart", "$.rep")
+            earlier = []
+            if form in ruleset.by_form:
+                first = [r[2:] for r in rows if r[2] is not None]
+                earlier = service.earlier_periods(
+                    str(engine.url), form, subject, period,
+                    lambda params: cursor.execute(NEXT_PAGE, params).fetchall()
+                    if "last_id" in params else first)
+            decisions = service.evaluate(ruleset, form, facts, earlier, day)
+            if service.needs_more_than_decisions(decisions, routes):
+                return earlier
+            now = utcnow()
+            stored, out = service.decision_rows(ruleset, form, subject, fact_id, decisions,
+                                                lang, now)
+            body = service.response_body(fact_id, period, ruleset.version, out)
+            text = json.dumps(body, ensure_ascii=False)
+            cursor.execute(WRITE, {
+                "fact_id": fact_id, "form": form, "subject": subject, "period": period,
+                "occurred_on": day, "payload": payload, "client": client, "now": now,
+                "version": ruleset.version,
+                "decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
+                                        ensure_ascii=False),
+                "delivery_id": delivery_id, "digest": digest, "response": text})
+            return body, text
+        finally:
+            if not conn.broken:
+                conn.autocommit = False     # as the pool hands connections to everyone else
+    except psycopg.Error as err:
+        raise _as_sqlalchemy(engine, pooled, err) from err
+    finally:
+        pooled.close()                      # back to the pool
+
+
+def _as_sqlalchemy(engine, pooled, err: psycopg.Error) -> DBAPIError:
+    """The error SQLAlchemy would have raised.  A dropped connection is invalidated, with the
+    rest of the pool (a database restart drops them all), so the caller's retry connects
+    afresh."""
+    dropped = engine.dialect.is_disconnect(err, pooled.dbapi_connection, None)
+    if dropped:
+        pooled.invalidate(err)
+        engine.dispose(close=False)         # siblings are reconnected on their next checkout
+    return DBAPIError.instance(None, None, err, psycopg.Error, connection_invalidated=dropped,
+                               dialect=engine.dialect)

@@ -17,7 +17,7 @@ from .outbox import enqueue_alert
 from .models import Approval, ApprovalStep, AuditEntry, Decision, Fact, Person, Target, utcnow
 
 HISTORY_PERIODS = 60
-HISTORY_PAGE_ROWS = HISTORY_PERIODS * 2     # room for resubmissions within a period
+HISTORY_PAGE_ROWS = HISTORY_PERIODS + 10    # room for a few resubmissions; then another page
 # Core tables for the webhook's hot path: the ORM's unit of work and entity loading cost more
 # than the rules there.
 FACTS, DECISIONS, PEOPLE = Fact.__table__, Decision.__table__, Person.__table__
@@ -87,7 +87,9 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
     """Earlier periods' facts of this form and subject, oldest first, the latest submission of
     each period; for target changes, every earlier change not rejected (they count per cycle)."""
     if form != "target_change":
-        return earlier_periods(session.connection(), form, subject, period)
+        conn = session.connection()
+        return earlier_periods(str(conn.engine.url), form, subject, period, lambda params: conn.execute(
+            HISTORY_NEXT_PAGE if "last_id" in params else HISTORY_PAGE, params).all())
     rejected = set(session.scalars(select(Approval.fact_id).where(
         Approval.subject == subject, Approval.status == "rejected")))
     changes = session.execute(
@@ -98,15 +100,15 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
             if i not in rejected and i not in refused]
 
 
-def earlier_periods(conn, form: str, subject: str, period: str, first_page=None) -> list[dict]:
+def earlier_periods(db: str, form: str, subject: str, period: str, read_page) -> list[dict]:
     """The latest submission of each of the HISTORY_PERIODS periods before `period`, oldest
     first: newest first along the (form, subject, period) index, a page at a time, until
-    enough periods are found or the facts run out.  `first_page`: the first page's rows
-    (id, period, payload), when the caller read them in a statement of its own."""
-    db = str(conn.engine.url)
+    enough periods are found or the facts run out.  `read_page(params)` → rows (id, period,
+    payload) of HISTORY_PAGE, or of HISTORY_NEXT_PAGE once params hold `last_id`; `db` names
+    the database for the cache of parsed payloads."""
     found: dict[str, tuple] = {}
     params = {"form": form, "subject": subject, "period": period, "page": HISTORY_PAGE_ROWS}
-    rows = conn.execute(HISTORY_PAGE, params).all() if first_page is None else first_page
+    rows = read_page(params)
     while True:
         for fid, per, payload in rows:
             if per not in found and len(found) < HISTORY_PERIODS:
@@ -114,7 +116,7 @@ def earlier_periods(conn, form: str, subject: str, period: str, first_page=None)
         if len(found) >= HISTORY_PERIODS or len(rows) < HISTORY_PAGE_ROWS:
             break
         params.update(last_period=rows[-1][1], last_id=rows[-1][0])
-        rows = conn.execute(HISTORY_NEXT_PAGE, params).all()
+        rows = read_page(params)
     return [_parsed(db, fid, payload) for per, (fid, payload) in sorted(found.items())]
 
 

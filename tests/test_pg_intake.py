@@ -35,7 +35,7 @@ def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(ROOT / "rules"), "LANG": "zh"})
     if not two_statements:
-        app.extensions["trimtab.autocommit"] = None
+        app.extensions["trimtab.pg_direct"] = None
     stored_here = []
     real = pg_intake.submit
 
