@@ -2,6 +2,7 @@
 transactional path stores, and answers exactly the same."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from conftest import ROOT
@@ -106,6 +107,40 @@ def test_refused_submissions_store_nothing(tmp_path):
             assert [d.delivery_id for d in s.scalars(select(Delivery))] == ["d-2"]
             assert {d.fact_id for d in s.scalars(select(Decision))} == {
                 s.scalars(select(Fact.id)).one()}
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
+
+
+@pytest.mark.parametrize("kind,two_statements", [("sqlite", False), ("postgresql", True),
+                                                 ("postgresql", False)])
+def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_statements):
+    """With 3 periods of history kept and pages of 4 rows, resubmissions push the periods
+    needed onto later pages; the rules still see the latest submission of each of the 3."""
+    from server import service
+    monkeypatch.setattr(service, "HISTORY_PERIODS", 3)
+    monkeypatch.setattr(service, "HISTORY_PAGE_ROWS", 4)
+    seen = []
+    real = service.evaluate
+    monkeypatch.setattr(service, "evaluate", lambda ruleset, form, facts, earlier, day: (
+        seen.append([(e["week_start"], e["effective_visits"]) for e in earlier]),
+        real(ruleset, form, facts, earlier, day))[1])
+    url, cleanup = fresh_database(kind, tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules")})
+    if not two_statements:
+        app.extensions["trimtab.pg_direct"] = None
+    try:
+        client = app.test_client()
+        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
+        hooks = Hooks(client)
+        # weeks 1–4; week 4 sent five times and week 3 three times (the last one counts)
+        for n, visits in ((1, 1), (2, 2), (3, 30), (3, 31), (3, 3), (4, 40), (4, 41), (4, 42),
+                          (4, 43), (4, 4)):
+            assert hooks.post("weekly_metrics", dict(week(n, 5, 0.9), effective_visits=visits)
+                              ).status_code == 200
+        assert hooks.post("weekly_metrics", week(5, 5, 0.9)).status_code == 200
+        assert seen[-1] == [("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]
     finally:
         app.extensions["trimtab.engine"].dispose()
         cleanup()
