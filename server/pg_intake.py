@@ -6,14 +6,14 @@ delivery, and nothing else.  On PostgreSQL they run in autocommit as
    page of the subject's history (service.earlier_periods reads any further page);
 2. one write: fact, decisions and delivery in a single `WITH … INSERT` statement, which is
    atomic as any statement is — so no BEGIN and COMMIT round trips.
-Measured against the transactional path (Core statements in a Session): about a third of a
-millisecond of the worker's CPU per webhook instead of about 1.4 ms for the database part
-(README, "Performance").
+The transactional path takes six round trips through SQLAlchemy (BEGIN, history, fact,
+decisions, delivery, COMMIT); this one costs the worker and PostgreSQL much less CPU per
+webhook — README, "Performance", has the figures measured before and after.
 
 A submission that would queue notifications or open an approval, and target changes (whose
 history reads approvals), go through service.submit in a transaction, with the history
-already read.  Both paths store the same rows and answer the same body; the tests run every
-webhook case on SQLite (transactional path only) and on PostgreSQL (both paths).
+already read.  Both paths store the same rows and answer the same body: tests/test_pg_intake.py
+holds them (and SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
