@@ -5,6 +5,8 @@ import json
 import os
 import time
 import uuid
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 
@@ -71,3 +73,20 @@ def week(n: int, opportunities: int, coverage: float) -> dict:
             "new_opportunities": opportunities, "stage_advances": 1, "pipeline_coverage": coverage,
             "weighted_pipeline": 1200000, "conversion_rate": 0.25, "new_customers": 3 + n % 2,
             "new_visit_records": 6, "contract_amount": 540000, "negative_feedback": 0}
+
+
+@contextmanager
+def running_app(kind: str, tmp_path, **config):
+    """(app, Hooks) on a fresh database of `kind` with the shipped rules and ORG loaded;
+    the database is dropped afterwards."""
+    from server.app import create_app
+    url, cleanup = fresh_database(kind, tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(Path(__file__).resolve().parents[1] / "rules"), **config})
+    try:
+        client = app.test_client()
+        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
+        yield app, Hooks(client)
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()

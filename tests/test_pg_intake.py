@@ -5,10 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from serverkit import running_app, week
 from server import pg_intake
-from server.app import create_app
 from server.models import Decision, Delivery, Fact
 
 SUBMISSIONS = [
@@ -32,11 +30,6 @@ def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
     webhooks the two-statement path stored)."""
     here = tmp_path / f"{kind}-{two_statements}"
     here.mkdir()
-    url, cleanup = fresh_database(kind, here)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "LANG": "zh"})
-    if not two_statements:
-        app.extensions["trimtab.pg_direct"] = None
     stored_here = []
     real = pg_intake.submit
 
@@ -45,10 +38,9 @@ def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
         stored_here.append(isinstance(outcome, tuple))
         return outcome
     monkeypatch.setattr(pg_intake, "submit", counting)
-    try:
-        client = app.test_client()
-        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
-        hooks = Hooks(client)
+    with running_app(kind, here, LANG="zh") as (app, hooks):
+        if not two_statements:
+            app.extensions["trimtab.pg_direct"] = None
         answers = []
         for i, (form, facts) in enumerate(SUBMISSIONS):
             r = hooks.post(form, facts, delivery=f"d-{i}", lang="zh")
@@ -67,10 +59,7 @@ def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
             deliveries = s.execute(select(Delivery.client, Delivery.delivery_id,
                                           Delivery.body_sha256, Delivery.status,
                                           Delivery.response).order_by(Delivery.id)).all()
-        return answers, (facts, decisions, deliveries), sum(stored_here)
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+    return answers, (facts, decisions, deliveries), sum(stored_here)
 
 
 def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
@@ -90,13 +79,7 @@ def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
 
 
 def test_refused_submissions_store_nothing(tmp_path):
-    url, cleanup = fresh_database("postgresql", tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules")})
-    try:
-        client = app.test_client()
-        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
-        hooks = Hooks(client)
+    with running_app("postgresql", tmp_path) as (app, hooks):
         r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), rep="nobody"), delivery="d-1")
         assert r.status_code == 422 and r.json["error"]["code"] == "unknown_subject"
         assert hooks.post("weekly_metrics", week(1, 5, 0.9), delivery="d-2").status_code == 200
@@ -107,9 +90,6 @@ def test_refused_submissions_store_nothing(tmp_path):
             assert [d.delivery_id for d in s.scalars(select(Delivery))] == ["d-2"]
             assert {d.fact_id for d in s.scalars(select(Decision))} == {
                 s.scalars(select(Fact.id)).one()}
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
 
 
 @pytest.mark.parametrize("kind,two_statements", [("sqlite", False), ("postgresql", True),
@@ -125,22 +105,13 @@ def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_state
     monkeypatch.setattr(service, "evaluate", lambda ruleset, form, facts, earlier, day: (
         seen.append([(e["week_start"], e["effective_visits"]) for e in earlier]),
         real(ruleset, form, facts, earlier, day))[1])
-    url, cleanup = fresh_database(kind, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules")})
-    if not two_statements:
-        app.extensions["trimtab.pg_direct"] = None
-    try:
-        client = app.test_client()
-        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
-        hooks = Hooks(client)
+    with running_app(kind, tmp_path) as (app, hooks):
+        if not two_statements:
+            app.extensions["trimtab.pg_direct"] = None
         # weeks 1–4; week 4 sent five times and week 3 three times (the last one counts)
         for n, visits in ((1, 1), (2, 2), (3, 30), (3, 31), (3, 3), (4, 40), (4, 41), (4, 42),
                           (4, 43), (4, 4)):
             assert hooks.post("weekly_metrics", dict(week(n, 5, 0.9), effective_visits=visits)
                               ).status_code == 200
         assert hooks.post("weekly_metrics", week(5, 5, 0.9)).status_code == 200
-        assert seen[-1] == [("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+    assert seen[-1] == [("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, running_app, week
 from server.app import create_app
 from server.models import Decision, Delivery, Fact
 
@@ -323,15 +323,9 @@ def test_a_webhook_survives_the_database_dropping_its_connections(tmp_path):
     fact is stored once (the pool does not ping, so the webhook retries on a fresh connection)."""
     import psycopg
     from serverkit import PG_ADMIN
-    url, cleanup = fresh_database("postgresql", tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules")})
-    try:
-        client = app.test_client()
-        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
-        hooks = Hooks(client)
+    with running_app("postgresql", tmp_path) as (app, hooks):
         assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
-        database = url.rsplit("/", 1)[1]
+        database = app.config["DATABASE_URL"].rsplit("/", 1)[1]
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             killed = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                    "WHERE datname = %s AND pid <> pg_backend_pid()", (database,)).fetchone()[0]
@@ -339,9 +333,6 @@ def test_a_webhook_survives_the_database_dropping_its_connections(tmp_path):
         r = hooks.post("weekly_metrics", week(2, 5, 0.88))
         assert r.status_code == 200, r.json
         assert count(app, Fact) == 2
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
 
 
 def test_nan_and_infinity_are_not_json_numbers(app, hooks):
