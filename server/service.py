@@ -88,8 +88,11 @@ def history(session: Session, form: str, subject: str, period: str) -> list[dict
     each period; for target changes, every earlier change not rejected (they count per cycle)."""
     if form != "target_change":
         conn = session.connection()
-        return earlier_periods(str(conn.engine.url), form, subject, period, lambda params: conn.execute(
-            HISTORY_NEXT_PAGE if "last_id" in params else HISTORY_PAGE, params).all())
+
+        def read_page(params):
+            return conn.execute(HISTORY_NEXT_PAGE if "last_id" in params else HISTORY_PAGE,
+                                params).all()
+        return earlier_periods(str(conn.engine.url), form, subject, period, read_page)
     rejected = set(session.scalars(select(Approval.fact_id).where(
         Approval.subject == subject, Approval.status == "rejected")))
     changes = session.execute(
