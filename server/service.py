@@ -190,10 +190,10 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
     queued = 0
     approval = None
     for d in decisions:
-        if d.kind == "alert" and d.error is None and d.value:
+        if _acts(d, "alert"):
             queued += enqueue_alert(session, d, fact_id, facts, routes or {}, channels or {},
                                     resolve_role)
-        if d.kind == "approval" and d.error is None and d.value and approval is None:
+        if _acts(d, "approval") and approval is None:
             approval = open_approval(session, d, fact_id, facts, ruleset.version)
     return response_body(fact_id, period, ruleset.version, out,
                          approval_json(approval) if approval else None, queued)
@@ -206,10 +206,15 @@ def evaluate(ruleset, form: str, facts: dict, earlier: list, day: dt.date) -> li
     return ruleset.evaluate(form, facts, earlier, trace=True, as_of=day.isoformat())
 
 
+def _acts(d, kind: str) -> bool:
+    """A fired alert (notifications to queue) or an allowed change (an approval to open)."""
+    return d.kind == kind and d.error is None and bool(d.value)
+
+
 def needs_more_than_decisions(decisions, routes: dict | None) -> bool:
-    """Would storing these decisions also queue notifications or open an approval?"""
-    return any(d.error is None and d.value and
-               (d.kind == "approval" or (d.kind == "alert" and routes)) for d in decisions)
+    """Would `submit` also queue notifications (an alert fired and channels are configured) or
+    open an approval for these decisions?"""
+    return any(_acts(d, "approval") or (routes and _acts(d, "alert")) for d in decisions)
 
 
 def decision_rows(ruleset, form: str, subject: str, fact_id: int, decisions, lang: str,
