@@ -31,7 +31,63 @@ class Person(Base):
     manager_id: Mapped[Optional[str]] = mapped_column(String(128))  # no FK: load order is free
     hrbp_id: Mapped[Optional[str]] = mapped_column(String(128))
     email: Mapped[Optional[str]] = mapped_column(String(254))      # for the e-mail channel
+    mobile: Mapped[Optional[str]] = mapped_column(String(32))
+    # What the person may do beyond their place in the chart: "admin" (org, tokens), "it"
+    # (rule sets); comma-separated.  And the regions an HRBP covers besides their own.
+    grants: Mapped[Optional[str]] = mapped_column(String(64))
+    covers: Mapped[Optional[str]] = mapped_column(String(512))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PersonIdentity(Base):
+    """A person's id on a platform (DingTalk userid, Feishu open_id/union_id, 简道云 username,
+    e-mail, mobile): how a platform's callback or sign-in is mapped to the organisation chart."""
+    __tablename__ = "person_identities"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str] = mapped_column(String(254))
+
+
+class ApiToken(Base):
+    """A personal API token: only its SHA-256 is stored; the token is shown once."""
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(128), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))        # shown in lists: tt_AbC…
+    label: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[Optional[dt.datetime]]
+    revoked_at: Mapped[Optional[dt.datetime]]
+    last_used_at: Mapped[Optional[dt.datetime]]
+
+
+class Delegation(Base):
+    """A person hands their approval steps to another for a period (days, inclusive, in the
+    server's timezone), e.g. a manager on leave."""
+    __tablename__ = "delegations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delegator_id: Mapped[str] = mapped_column(String(128), index=True)
+    delegate_id: Mapped[str] = mapped_column(String(128), index=True)
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[Optional[dt.datetime]]
+
+
+class ApprovalLink(Base):
+    """An approval's instance on a platform (DingTalk OA, Feishu approval, 简道云 flow)."""
+    __tablename__ = "approval_links"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    approval_id: Mapped[int] = mapped_column(ForeignKey("approvals.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Delivery(Base):
@@ -59,6 +115,9 @@ class Fact(Base):
     payload: Mapped[str] = mapped_column(Text)             # the JSON text, exact
     client: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Whose fact it is, for who may see it: the `rep` and `region` fields as they arrived.
+    rep: Mapped[Optional[str]] = mapped_column(String(128), index=True)
+    region: Mapped[Optional[str]] = mapped_column(String(64))
 
 
 class Decision(Base):
@@ -86,6 +145,11 @@ class Target(Base):
     metric: Mapped[str] = mapped_column(String(64))
     value: Mapped[Decimal] = mapped_column(Numeric(20, 4))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Who set it and how: "approval" (the last approver), "import" or "api" (the person who
+    # imported or entered it), under which rule-set version.
+    source: Mapped[Optional[str]] = mapped_column(String(16))
+    set_by: Mapped[Optional[str]] = mapped_column(String(128))
+    ruleset_version: Mapped[Optional[str]] = mapped_column(String(80))
 
 
 class Approval(Base):
@@ -102,6 +166,7 @@ class Approval(Base):
     evidence: Mapped[list] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))        # pending | approved | rejected
     position: Mapped[int]                                  # the step now waiting
+    requested_by: Mapped[Optional[str]] = mapped_column(String(128))
     ruleset_version: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[Optional[dt.datetime]]
@@ -122,6 +187,11 @@ class ApprovalStep(Base):
     comment: Mapped[Optional[str]] = mapped_column(Text)
     evidence: Mapped[Optional[list]] = mapped_column(JSON)
     acted_at: Mapped[Optional[dt.datetime]]
+    # Separation of duties: the person the chart named, when they requested the change or it
+    # concerns them, and why the step went to the next person up.
+    substitutes_for: Mapped[Optional[str]] = mapped_column(String(128))
+    substitution: Mapped[Optional[str]] = mapped_column(String(32))
+    acted_by: Mapped[Optional[str]] = mapped_column(String(128))   # a delegate, for approver_id
     approval: Mapped[Approval] = relationship(back_populates="steps")
 
 
