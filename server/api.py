@@ -2,7 +2,6 @@
 rule sets.  JSON in and out; errors as {"error": {"code", "message", "path"}}."""
 from __future__ import annotations
 
-import hmac
 from decimal import Decimal
 
 from flask import Blueprint, current_app, jsonify, request
@@ -11,11 +10,12 @@ from sqlalchemy import select
 from dsl.decision import plain
 from dsl.diagnostics import DiagnosticError, EvalError
 
-from . import rulesets, service
+from . import rulesets
+from .auth import current_principal, requires, scope
 from .errors import DomainError
 from .intake import parse_json, request_lang
-from .orgchart import store_people
-from .models import Approval, AuditEntry, Decision, Person, Target
+from .orgchart import problem_of, store_people
+from .models import AuditEntry, Decision, Fact, Person, Target
 from .versions import VersionError
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -42,14 +42,6 @@ def text(data: dict, name: str, default=None, required: bool = False):
     return value
 
 
-def require_admin():
-    token = current_app.config.get("ADMIN_TOKEN")
-    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(given, token):
-        raise DomainError(401, "admin_token_required",
-                          "this route needs `Authorization: Bearer <admin token>`")
-
-
 def page_args():
     try:
         limit = int(request.args.get("limit", 50))
@@ -63,6 +55,7 @@ def page_args():
 
 # ---------------------------------------------------------------------- dry run
 @bp.post("/evaluate")
+@requires("person")
 def evaluate():
     data = body()
     ruleset = rulesets.active()
@@ -81,32 +74,27 @@ def evaluate():
 
 # ---------------------------------------------------------------------- organisation chart
 @bp.post("/org/people")
+@requires("admin")
 def put_people():
-    require_admin()
     people = body().get("people")
     if not isinstance(people, list):
         raise DomainError(422, "schema_violation", "`people` must be a list", "$.people")
     with sessions() as session, session.begin():
         for i, p in enumerate(people):
-            if not isinstance(p, dict) or not p.get("id") or not p.get("role"):
-                raise DomainError(422, "schema_violation", "each person needs `id` and `role`",
-                                  f"$.people[{i}]")
-            for key in ("id", "name", "role", "region", "manager", "hrbp", "email"):
-                if p.get(key) is not None and not isinstance(p[key], (str, int)):
-                    raise DomainError(422, "schema_violation", f"`{key}` is a text",
-                                      f"$.people[{i}].{key}")
-            if p.get("email") and "@" not in str(p["email"]):
-                raise DomainError(422, "schema_violation", "`email` is not an e-mail address",
-                                  f"$.people[{i}].email")
+            if not isinstance(p, dict):
+                raise DomainError(422, "schema_violation", "each person is an object", f"$.people[{i}]")
+            problem = problem_of(p)
+            if problem:
+                raise DomainError(422, "schema_violation", problem[1], f"$.people[{i}].{problem[0]}")
         store_people(session, people)
     return jsonify({"stored": len(people)})
 
 
 @bp.post("/org/import")
+@requires("admin")
 def import_people():
     """The organisation chart from a CSV or Excel file (the body); all rows or none."""
     from .orgchart import XLSX, people_from_rows, rows_from_csv, rows_from_xlsx
-    require_admin()
     data = request.get_data()
     kind = request.content_type or ""
     if kind.startswith(XLSX) or data[:2] == b"PK":
@@ -120,61 +108,49 @@ def import_people():
 
 
 @bp.get("/org/people")
+@requires("person")
 def get_people():
+    """The people the caller may see (admin: everyone)."""
+    seen = scope()
     with sessions() as session:
-        rows = session.scalars(select(Person).order_by(Person.id)).all()
+        q = select(Person).order_by(Person.id)
+        if not seen.everything:
+            q = q.where(Person.id.in_(seen.people))
         return jsonify({"people": [{"id": p.id, "name": p.name, "role": p.role, "region": p.region,
                                     "manager": p.manager_id, "hrbp": p.hrbp_id, "email": p.email}
-                                   for p in rows]})
+                                   for p in session.scalars(q)]})
 
 
 # ---------------------------------------------------------------------- approvals and targets
-@bp.get("/approvals/<int:approval_id>")
-def get_approval(approval_id: int):
-    with sessions() as session:
-        a = session.get(Approval, approval_id)
-        if a is None:
-            raise DomainError(404, "not_found", f"no approval {approval_id}", "$.id")
-        return jsonify(service.approval_json(a))
-
-
-@bp.post("/approvals/<int:approval_id>/decision")
-def decide(approval_id: int):
-    data = body()
-    verdict, actor = data.get("decision"), data.get("actor")
-    comment = data.get("comment")
-    if comment is not None and not isinstance(comment, str):
-        raise DomainError(422, "schema_violation", "comment is a text", "$.comment")
-    if verdict not in ("approve", "reject"):
-        raise DomainError(422, "schema_violation", "decision is `approve` or `reject`", "$.decision")
-    if not isinstance(actor, str) or not actor:
-        raise DomainError(422, "schema_violation", "actor is required (a person id)", "$.actor")
-    evidence = data.get("evidence") or []
-    if not isinstance(evidence, list):
-        raise DomainError(422, "schema_violation", "evidence is a list", "$.evidence")
-    with sessions() as session, session.begin():
-        approval = service.decide(session, approval_id, verdict, actor, comment, evidence)
-        return jsonify(service.approval_json(approval))
-
-
 @bp.get("/targets")
+@requires("person")
 def targets():
     subject = request.args.get("subject")
+    seen = scope()
     with sessions() as session:
         q = select(Target).order_by(Target.subject, Target.metric)
         if subject:
             q = q.where(Target.subject == subject)
+        if not seen.everything:
+            q = q.where(Target.subject.in_(seen.people))
         return jsonify({"targets": [{"subject": t.subject, "metric": t.metric,
                                      "value": plain(Decimal(t.value)),
-                                     "updated_at": t.updated_at.isoformat() + "Z"}
+                                     "updated_at": t.updated_at.isoformat() + "Z",
+                                     "source": t.source, "set_by": t.set_by,
+                                     "ruleset_version": t.ruleset_version}
                                     for t in session.scalars(q)]})
 
 
 # ---------------------------------------------------------------------- what was decided
 @bp.get("/decisions")
+@requires("person")
 def decisions():
+    """Decisions about facts the caller may see, filtered before paging (no leak by count)."""
     limit, after = page_args()
     q = select(Decision).where(Decision.id > after).order_by(Decision.id).limit(limit)
+    visible = scope().facts_clause()
+    if visible is not None:
+        q = q.join(Fact, Decision.fact_id == Fact.id).where(visible)
     for arg, col in (("form", Decision.form), ("rule", Decision.rule), ("subject", Decision.subject),
                      ("version", Decision.ruleset_version)):
         if request.args.get(arg):
@@ -191,9 +167,15 @@ def decisions():
 
 
 @bp.get("/audit")
+@requires("person")
 def audit():
+    """Entries about people and regions the caller sees, and their own acts."""
     limit, after = page_args()
     q = select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id).limit(limit)
+    seen = scope()
+    if not seen.everything:
+        q = q.where(AuditEntry.subject.in_(seen.people | seen.regions)
+                    | (AuditEntry.actor == current_principal().person_id))
     for arg, col in (("subject", AuditEntry.subject), ("action", AuditEntry.action)):
         if request.args.get(arg):
             q = q.where(col == request.args[arg])
@@ -206,10 +188,15 @@ def audit():
 
 # ---------------------------------------------------------------------- notifications
 @bp.get("/notifications")
+@requires("person")
 def notifications():
+    """Messages to the people the caller sees (admin: every message, groups too)."""
     from .models import OutboxMessage
     limit, after = page_args()
     q = select(OutboxMessage).where(OutboxMessage.id > after).order_by(OutboxMessage.id).limit(limit)
+    seen = scope()
+    if not seen.everything:
+        q = q.where(OutboxMessage.recipient.in_(seen.people))
     status = request.args.get("status")
     if status:
         q = q.where(OutboxMessage.status == status)
@@ -224,10 +211,10 @@ def notifications():
 
 
 @bp.post("/notifications/<int:message_id>/retry")
+@requires("admin")
 def retry_notification(message_id: int):
     """Put a dead-lettered message back in the queue (same message id: receivers de-duplicate)."""
     from .models import OutboxMessage, utcnow
-    require_admin()
     with sessions() as session, session.begin():
         m = session.get(OutboxMessage, message_id)
         if m is None:
@@ -240,6 +227,7 @@ def retry_notification(message_id: int):
 
 # ---------------------------------------------------------------------- forms and rule sets
 @bp.get("/forms")
+@requires("person")
 def forms():
     ruleset = rulesets.active()
     return jsonify({"forms": [{"name": n, "title": s.raw.get("title"), "title_zh": s.raw.get("x-title-zh"),
@@ -248,6 +236,7 @@ def forms():
 
 
 @bp.get("/forms/<form>")
+@requires("person")
 def form(form: str):
     """The form's JSON Schema with the constraints its rules impose merged in."""
     from dsl.derive import derived_form
@@ -258,12 +247,14 @@ def form(form: str):
 
 
 @bp.get("/workflows")
+@requires("person")
 def workflow_list():
     from dsl.derive import workflows
     return jsonify({"workflows": workflows(rulesets.active(), current_app.config["TIMEZONE"])})
 
 
 @bp.get("/workflows/<name>")
+@requires("person")
 def workflow(name: str):
     from dsl.derive import workflows
     found = [w for w in workflows(rulesets.active(), current_app.config["TIMEZONE"]) if w["name"] == name]
@@ -273,6 +264,7 @@ def workflow(name: str):
 
 
 @bp.get("/rulesets/current")
+@requires("person")
 def current_ruleset():
     rs = rulesets.active()
     return jsonify({"version": rs.version, "rules": [
@@ -282,8 +274,8 @@ def current_ruleset():
 
 
 @bp.post("/rulesets/reload")
+@requires("it")
 def reload_ruleset():
-    require_admin()
     data = body() if request.get_data() else {}
     try:
         rs = rulesets.reload(text(data, "rev"))

@@ -27,11 +27,15 @@ DEFAULTS = {
     "PLATFORMS": {},              # platform -> its secret (简道云 secret, 明道云 token, …)
     "PLUGIN_PATH": None,          # default: plugin_manifests/ beside the rules
     "MAPPINGS_PATH": None,        # the deployment's own field mappings, before the generated
+    "SECRET_KEY": None,           # signs browser sessions; None: a new one per process
+    "AUTH_FAILURE_LIMIT": "10/minute",   # failed sign-ins / tokens per client address
+    "TRUSTED_PROXIES": 0,         # how many proxies' X-Forwarded-* headers to believe
+    "OAUTH": {},                  # provider -> {client_id, client_secret, urls…} (auth/oauth.py)
 }
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config.update(DEFAULTS)
     app.config.update(config or {})
     app.config["TZ"] = ZoneInfo(app.config["TIMEZONE"])
@@ -61,6 +65,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .rulesets import init_app as init_rules
     init_rules(app)
     errors.init_app(app)
+    from . import auth
+    auth.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     from .intake import bp as hooks_bp
     from .api import bp as api_bp
@@ -69,6 +79,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .dashboards import bp as dashboards_bp
     from .meetings import bp as meetings_bp
     from .plugin.routes import bp as platforms_bp
+    from .approvals import bp as approvals_bp
+    app.register_blueprint(approvals_bp)
     app.register_blueprint(targets_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(hooks_bp)

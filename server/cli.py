@@ -453,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--partial", action="store_true",
                     help="import the good rows and list the skipped ones (default: all or none)")
     im.add_argument("--template", metavar="DIR", help="write fresh templates into DIR instead")
+    im.add_argument("--as", dest="actor", metavar="PERSON",
+                    help="who imports (a person of the organisation chart; recorded with the "
+                         "targets); default: the system user running the command")
     im.set_defaults(func=ops.cmd_import)
 
     mg = sub.add_parser("migrate", help="bring the database schema up to date (DATABASE_URL)")
@@ -468,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--delivery", help="delivery id (default: a new one; repeat it to test retries)")
     se.add_argument("--lang", choices=("zh", "en"), default="zh")
     se.set_defaults(func=ops.cmd_send)
+
+    from .cli_people import add_parser as add_people
+    add_people(sub)
 
     d = sub.add_parser("demo", help="check the shipped rules and evaluate the demo facts")
     common(d)

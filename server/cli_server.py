@@ -158,6 +158,19 @@ def cmd_worker(args) -> int:
     return EXIT_OK
 
 
+def _importer(session, person_id: str | None) -> str | None:
+    """Who imports: a person of the chart (`--as`), else `os:<user>`; None after saying why."""
+    import getpass
+
+    from server.models import Person
+    if person_id is None:
+        return f"os:{getpass.getuser()}"
+    if session.get(Person, person_id) is None:
+        print(f"trimtab import: --as {person_id}: not in the organisation chart", file=sys.stderr)
+        return None
+    return person_id
+
+
 def cmd_import(args) -> int:
     """Targets or history from an Excel workbook; every bad row named; all rows or none."""
     from server.db import make_engine, session_factory, upgrade
@@ -189,7 +202,11 @@ def cmd_import(args) -> int:
     upgrade(engine)
     try:
         with session_factory(engine)() as session, session.begin():
-            report = import_targets(session, data, args.partial) if kind == "targets" else \
+            actor = _importer(session, args.actor)
+            if actor is None:
+                return EXIT_USAGE
+            report = import_targets(session, data, args.partial, actor, rs.version) \
+                if kind == "targets" else \
                 import_history(session, rs, data, ZoneInfo(config["TIMEZONE"]), args.partial)
     except ImportRefused as refused:
         for p in refused.problems:

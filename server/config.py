@@ -14,6 +14,10 @@
 | TRIMTAB_YIDA_API_KEY | (宜搭 refused) | the key 宜搭's HTTP connector sends as X-Api-Key |
 | TRIMTAB_FEISHU_ENCRYPT_KEY | (飞书 refused) | the event subscription's encrypt key |
 | TRIMTAB_MAPPINGS | (none) | a folder of your platforms' field mappings, `<platform>/<form>.json` |
+| TRIMTAB_SECRET_KEY | generated into var/secret_key | signs browser sessions (the same in every process) |
+| TRIMTAB_TRUSTED_PROXIES | 0 | how many proxies in front set X-Forwarded-For/-Proto/-Host |
+| TRIMTAB_AUTH_FAILURE_LIMIT | 10/minute | failed sign-ins and tokens per client address |
+| TRIMTAB_INSECURE_COOKIES | (unset) | `1`: session cookies without Secure (plain-HTTP tests only) |
 """
 from __future__ import annotations
 
@@ -55,6 +59,8 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         clients = json.loads(stored)
     admin = env.get("TRIMTAB_ADMIN_TOKEN") or _generated(var / "admin_token",
                                                          lambda: secrets.token_urlsafe(24))
+    secret_key = env.get("TRIMTAB_SECRET_KEY") or _generated(var / "secret_key",
+                                                             lambda: secrets.token_urlsafe(32))
     return {
         "DATABASE_URL": _sqlalchemy_url(env.get("DATABASE_URL") or f"sqlite:///{var / 'trimtab.db'}"),
         "RULES_PATH": env.get("TRIMTAB_RULES", "rules"),
@@ -69,6 +75,10 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "PLATFORMS": {platform: env[name] for platform, name in PLATFORM_SECRETS.items()
                       if env.get(name)},
         "MAPPINGS_PATH": env.get("TRIMTAB_MAPPINGS") or None,
+        "SECRET_KEY": secret_key,
+        "TRUSTED_PROXIES": int(env.get("TRIMTAB_TRUSTED_PROXIES") or 0),
+        "AUTH_FAILURE_LIMIT": env.get("TRIMTAB_AUTH_FAILURE_LIMIT") or "10/minute",
+        "SESSION_COOKIE_SECURE": env.get("TRIMTAB_INSECURE_COOKIES") != "1",
     }
 
 

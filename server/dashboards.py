@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from dsl.decision import plain
 
+from .auth import requires, scope
 from .errors import DomainError
 from .models import AuditEntry, Decision, Fact, Person
 from .rulesets import active
@@ -30,12 +31,21 @@ def _sessions():
     return current_app.extensions["trimtab.sessions"]()
 
 
+def _visible(q):
+    """Only facts (and their decisions) the caller may see: counts leak nothing."""
+    clause = scope().facts_clause()
+    return q if clause is None else q.where(clause)
+
+
 @bp.get("/health-radar")
+@requires("person")
 def health_radar():
     """A rep's latest week against the industry reference (1.0 = the reference)."""
     rep = request.args.get("rep")
     if not rep:
         raise DomainError(400, "bad_request", "rep is required", "$.rep")
+    if not scope().sees_person(rep):
+        raise DomainError(403, "out_of_scope", f"`{rep}` is not yours to see", "$.rep")
     with _sessions() as s:
         fact = s.scalars(select(Fact).where(Fact.form == "weekly_metrics", Fact.subject == rep)
                          .order_by(Fact.period.desc(), Fact.id.desc())).first()
@@ -55,6 +65,7 @@ def health_radar():
 
 
 @bp.get("/traffic-lights")
+@requires("person")
 def traffic_lights():
     """How many reps were green/yellow/red per month, by the status rules' stored decisions."""
     rule = request.args.get("rule")
@@ -63,7 +74,7 @@ def traffic_lights():
             Decision.kind == "status", Decision.error_code.is_(None))
         if rule:
             q = q.where(Decision.rule == rule)
-        rows = s.execute(q).all()
+        rows = s.execute(_visible(q)).all()
     counts: dict = defaultdict(Counter)
     for name, result, period in rows:
         counts[(name, period)][result.get("value")] += 1
@@ -72,11 +83,13 @@ def traffic_lights():
 
 
 @bp.get("/target-adjustments")
+@requires("person")
 def target_adjustments():
     """Approved target changes per quarter and team (region), and per rep on average."""
     with _sessions() as s:
-        rows = s.execute(select(AuditEntry.at, AuditEntry.subject).where(
-            AuditEntry.action == "target_changed")).all()
+        seen = scope()
+        rows = [r for r in s.execute(select(AuditEntry.at, AuditEntry.subject).where(
+            AuditEntry.action == "target_changed")).all() if seen.sees_subject(r.subject)]
         regions = dict(s.execute(select(Person.id, Person.region)).all())
         reps_per_region = Counter(r for pid, r in regions.items()
                                   if r is not None)
@@ -93,11 +106,12 @@ def target_adjustments():
 
 
 @bp.get("/completion-range")
+@requires("person")
 def completion_range():
     """Completion (progress ÷ expected) of KRs per month: min, max and spread across regions."""
     with _sessions() as s:
-        facts = s.execute(select(Fact.period, Fact.subject, Fact.payload)
-                          .where(Fact.form == "kr_progress")).all()
+        facts = s.execute(_visible(select(Fact.period, Fact.subject, Fact.payload)
+                                   .where(Fact.form == "kr_progress"))).all()
         regions = dict(s.execute(select(Person.id, Person.region)).all())
     by_month: dict = defaultdict(lambda: defaultdict(list))
     for period, subject, payload in facts:
@@ -117,6 +131,7 @@ FUNNEL = ("leads", "quotes", "contracts", "payments")
 
 
 @bp.get("/funnel")
+@requires("person")
 def funnel():
     """Each team's latest weekly funnel, lead → quote → contract → payment, with conversions."""
     team = request.args.get("team")
@@ -125,7 +140,7 @@ def funnel():
         if team:
             q = q.where(Fact.subject == team)
         latest: dict = {}
-        for f in s.scalars(q.order_by(Fact.period, Fact.id)):
+        for f in s.scalars(_visible(q).order_by(Fact.period, Fact.id)):
             latest[f.subject] = f
     teams = []
     for subject, f in sorted(latest.items()):
@@ -138,13 +153,15 @@ def funnel():
 
 
 @bp.get("/account-heat")
+@requires("person")
 def account_heat():
     """Each key account's latest colour (from the status rules on account_status), by region."""
     with _sessions() as s:
-        rows = s.execute(select(Decision.subject, Decision.rule, Decision.result, Fact.payload, Fact.id)
-                         .join(Fact).where(Decision.form == "account_status", Decision.kind == "status",
-                                           Decision.error_code.is_(None))
-                         .order_by(Fact.period, Fact.id)).all()
+        rows = s.execute(_visible(
+            select(Decision.subject, Decision.rule, Decision.result, Fact.payload, Fact.id)
+            .join(Fact).where(Decision.form == "account_status", Decision.kind == "status",
+                              Decision.error_code.is_(None)))
+            .order_by(Fact.period, Fact.id)).all()
     latest: dict = {}
     for subject, rule, result, payload, _id in rows:
         latest[(rule, subject)] = (result.get("value"), json.loads(payload, parse_float=Decimal))

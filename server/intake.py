@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from . import pg_intake, security, service
+from .auth import requires
 from .errors import DomainError
 from .models import Delivery, utcnow
 
@@ -84,6 +85,7 @@ def validate(schema, facts):
 
 
 @bp.post("/hooks/<form>")
+@requires("webhook")
 def hook(form: str):
     raw = request.get_data(cache=False)
     cfg = current_app.config

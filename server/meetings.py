@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from . import reports
-from .api import body, page_args, require_admin, sessions, text
+from .api import body, page_args, sessions, text
+from .auth import current_principal, requires, scope
 from .errors import DomainError
 from .intake import request_lang
 from .models import Meeting, Person
@@ -43,9 +44,17 @@ def _starts_at(value, path: str = "$.starts_at") -> dt.datetime:
     return stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
+def _may_see(m: Meeting) -> bool:
+    seen = scope()
+    return seen.everything or current_principal().person_id in (m.attendees or []) or \
+        (m.region is not None and m.region in seen.regions)
+
+
 @bp.post("/meetings")
+@requires("person")
 def create_meeting():
-    require_admin()
+    """Admins, or an HRBP for a region they cover."""
+    principal = current_principal()
     data = body()
     kind = text(data, "kind", default="calibration_meeting")
     events = _events()
@@ -55,6 +64,9 @@ def create_meeting():
                           "$.kind")
     title = text(data, "title", required=True)
     region = text(data, "region")
+    if not principal.is_admin and not (principal.is_hrbp and region in principal.covers):
+        raise DomainError(403, "out_of_scope", "meetings are set by admins, or by the HRBP of "
+                          "the meeting's region", "$.region")
     attendees = data.get("attendees")
     if not isinstance(attendees, list) or not attendees or \
             not all(isinstance(a, str) and a for a in attendees):
@@ -76,17 +88,25 @@ def create_meeting():
 
 
 @bp.get("/meetings")
+@requires("person")
 def list_meetings():
+    """Meetings the caller attends or whose region they see (admin: all)."""
     limit, after = page_args()
-    q = select(Meeting).where(Meeting.id > after).order_by(Meeting.id).limit(limit)
+    q = select(Meeting).where(Meeting.id > after).order_by(Meeting.id)
     if request.args.get("kind"):
         q = q.where(Meeting.kind == request.args["kind"])
     with sessions() as session:
-        items = [meeting_json(m) for m in session.scalars(q)]
+        items = []
+        for m in session.scalars(q):
+            if _may_see(m):
+                items.append(meeting_json(m))
+                if len(items) == limit:
+                    break
     return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
 @bp.get("/meetings/<int:meeting_id>/brief")
+@requires("person")
 def brief(meeting_id: int):
     """The pre-meeting brief as it stands now: JSON for the platform, markdown for people."""
     lang = request.args.get("lang") or request_lang()
@@ -96,6 +116,8 @@ def brief(meeting_id: int):
         meeting = session.get(Meeting, meeting_id)
         if meeting is None:
             raise DomainError(404, "not_found", f"no meeting {meeting_id}", "$.id")
+        if not _may_see(meeting):
+            raise DomainError(403, "out_of_scope", f"meeting {meeting_id} is not yours to see")
         report = reports.calibration_brief(session, meeting, active().schemas,
                                            current_app.config["TZ"])
     title, markdown = reports.render(report, lang)
@@ -103,6 +125,7 @@ def brief(meeting_id: int):
 
 
 @bp.get("/reports/<name>")
+@requires("person")
 def report(name: str):
     """weekly_actions (?region=), resource_hints, over the 7 days before `to` (default now)."""
     lang = request.args.get("lang") or request_lang()
@@ -113,9 +136,10 @@ def report(name: str):
     start = end - dt.timedelta(days=7)
     with sessions() as session:
         if name == "weekly_actions":
-            doc = reports.weekly_actions(session, request.args.get("region") or None, start, end)
+            doc = reports.weekly_actions(session, request.args.get("region") or None, start, end,
+                                         scope())
         elif name == "resource_hints":
-            doc = reports.resource_hints(session, start, end)
+            doc = reports.resource_hints(session, start, end, scope())
         else:
             raise DomainError(404, "not_found", f"no report `{name}` (weekly_actions, resource_hints; "
                               "briefs are at /v1/meetings/<id>/brief)", "$.name")

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
+from .auth import requires
 from .rulesets import active
 
 bp = Blueprint("ops", __name__)
@@ -14,6 +15,7 @@ OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 @bp.get("/healthz")
+@requires("public")
 def healthz():
     with current_app.extensions["trimtab.engine"].connect() as conn:
         conn.execute(text("SELECT 1"))
@@ -21,6 +23,7 @@ def healthz():
 
 
 @bp.get("/metrics")
+@requires("it")
 def metrics():
     lines = ["# TYPE trimtab_webhooks_total counter", "# TYPE trimtab_alerts_fired_total counter"]
     for (name, labels), value in sorted(current_app.extensions["trimtab.metrics"].counters.items()):
@@ -31,6 +34,27 @@ def metrics():
     return current_app.response_class("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
 
 
+SECURITY = {"public": [], "webhook": [{"webhookSignature": []}],
+            "person": [{"bearerToken": []}, {"sessionCookie": []}]}
+SECURITY["it"] = SECURITY["admin"] = SECURITY["person"]
+WHO = {"public": "anyone", "webhook": "a platform, by its signature",
+       "person": "anyone signed in; lists show only what the caller's role and scope allow",
+       "it": "IT or admin", "admin": "admin"}
+
+
 @bp.get("/openapi.json")
+@requires("public")
 def openapi():
-    return jsonify(json.loads(OPENAPI.read_text(encoding="utf-8")))
+    """The document, with each operation's security and `x-access` taken from the route's
+    own declaration (`@requires`), so the two cannot drift apart."""
+    doc = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    for rule in current_app.url_map.iter_rules():
+        need = getattr(current_app.view_functions[rule.endpoint], "access", None)
+        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            op = doc["paths"].get(path, {}).get(method.lower())
+            if op is not None and need is not None:
+                op["security"], op["x-access"] = SECURITY[need], WHO[need]
+                if need not in ("public", "webhook"):
+                    op.setdefault("responses", {}).setdefault("401", {"$ref": "#/components/responses/Error"})
+    return jsonify(doc)

@@ -1,7 +1,10 @@
 """The organisation chart from CSV or Excel: one person a row; all rows or none.
 
 Columns (English or Chinese headers): id/工号, name/姓名, role/角色, region/区域,
-manager/直属上级, hrbp/HRBP, email/邮箱 (optional).  Template: server/templates/org_chart.csv and .xlsx.
+manager/直属上级, hrbp/HRBP, email/邮箱, mobile/手机 (optional); grants/权限 (`admin`, `it`,
+comma-separated) and covers/覆盖区域 (more regions an HRBP covers); the person's platform ids:
+dingtalk_userid/钉钉userid, feishu_open_id/飞书open_id, feishu_union_id/飞书union_id,
+jiandaoyun_username/简道云账号.  Template: server/templates/org_chart.csv and .xlsx.
 """
 from __future__ import annotations
 
@@ -12,7 +15,15 @@ from .errors import DomainError
 
 COLUMNS = {"id": ("id", "工号"), "name": ("name", "姓名"), "role": ("role", "角色"),
            "region": ("region", "区域"), "manager": ("manager", "直属上级"), "hrbp": ("hrbp", "hrbp"),
-           "email": ("email", "邮箱")}
+           "email": ("email", "邮箱"), "mobile": ("mobile", "手机"), "grants": ("grants", "权限"),
+           "covers": ("covers", "覆盖区域"), "dingtalk_userid": ("dingtalk_userid", "钉钉userid"),
+           "feishu_open_id": ("feishu_open_id", "飞书open_id"),
+           "feishu_union_id": ("feishu_union_id", "飞书union_id"),
+           "jiandaoyun_username": ("jiandaoyun_username", "简道云账号")}
+# Platform ids a callback or a sign-in may name; e-mail and mobile identify a person too.
+IDENTITY_KINDS = ("dingtalk_userid", "feishu_open_id", "feishu_union_id", "jiandaoyun_username",
+                  "email", "mobile")
+GRANTS = ("admin", "it")
 HEADER_TO_FIELD = {alias.lower(): field for field, aliases in COLUMNS.items() for alias in aliases}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -58,6 +69,11 @@ def people_from_rows(sheet: str, rows: list[list[str]]) -> list[dict]:
         if person.get("id") in seen:
             problems.append({"sheet": sheet, "row": number, "column": _column_letter(header.index("id")),
                              "message": f"id `{person['id']}` already on row {seen[person['id']]}"})
+        bad = problem_of({k: v for k, v in person.items() if v}) \
+            if person.get("id") and person.get("role") else None
+        if bad:
+            problems.append({"sheet": sheet, "row": number,
+                             "column": _column_letter(header.index(bad[0])), "message": bad[1]})
         seen.setdefault(person.get("id"), number)
         people.append({k: (v or None) for k, v in person.items()})
     ids = {p["id"] for p in people}
@@ -104,16 +120,51 @@ def write_templates(directory) -> None:
     book.save(d / "org_chart.xlsx")
 
 
+def problem_of(p: dict) -> tuple[str, str] | None:
+    """(field, message) of the first thing wrong with one person's fields, or None."""
+    for key in ("id", "role"):
+        if not isinstance(p.get(key), str) or not p[key].strip():
+            return key, f"`{key}` is required (a text)"
+    for key in COLUMNS:
+        if p.get(key) is not None and not isinstance(p[key], str):
+            return key, f"`{key}` is a text"
+    if p.get("email") and "@" not in p["email"]:
+        return "email", "`email` is not an e-mail address"
+    unknown = [g for g in (p.get("grants") or "").replace("，", ",").split(",")
+               if g.strip() and g.strip() not in GRANTS]
+    if unknown:
+        return "grants", f"unknown grant `{unknown[0].strip()}` (admin, it)"
+    return None
+
+
 def store_people(session, people: list[dict]) -> None:
-    """Add or update people (fields as in the API: id, name, role, region, manager, hrbp,
-    email); a field left out keeps nothing — the row is what was given."""
-    from .models import Person
+    """Add or update people (fields as in COLUMNS); a field left out keeps nothing — the row
+    is what was given, platform ids included.  A platform id another person holds is a 422."""
+    from sqlalchemy import delete, select
+
+    from .models import Person, PersonIdentity
+    ids = [str(p["id"]) for p in people]
+    session.execute(delete(PersonIdentity).where(PersonIdentity.person_id.in_(ids)))
+    session.flush()
+    claimed: dict = {}
     for p in people:
         row = session.get(Person, str(p["id"])) or Person(id=str(p["id"]))
         row.name = str(p.get("name") or p["id"])
         row.role = str(p["role"])
-        row.region = p.get("region") or None
-        row.manager_id = p.get("manager") or None
-        row.hrbp_id = p.get("hrbp") or None
-        row.email = p.get("email") or None
+        for field, column in (("region", "region"), ("manager", "manager_id"), ("hrbp", "hrbp_id"),
+                              ("email", "email"), ("mobile", "mobile"), ("grants", "grants"),
+                              ("covers", "covers")):
+            setattr(row, column, (p.get(field) or "").replace("，", ",").strip() or None)
         session.add(row)
+        for kind in IDENTITY_KINDS:
+            value = (p.get(kind) or "").strip()
+            if not value:
+                continue
+            key = (kind, value.lower() if kind == "email" else value)
+            owner = claimed.get(key) or session.scalars(select(PersonIdentity.person_id).where(
+                PersonIdentity.kind == key[0], PersonIdentity.value == key[1])).first()
+            if owner not in (None, row.id):
+                raise DomainError(422, "identity_taken", f"{kind} `{value}` is already `{owner}`'s",
+                                  f"$.people[{ids.index(row.id)}].{kind}")
+            claimed[key] = row.id
+            session.add(PersonIdentity(person_id=row.id, kind=key[0], value=key[1]))

@@ -44,9 +44,10 @@ ORDER BY h.period DESC, h.id DESC
 # same however many rules a form has (and no array escaping on the way: a text parameter).
 WRITE = """
 WITH fact AS (
-    INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, received_at)
+    INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, received_at,
+                       rep, region)
     VALUES (%(fact_id)s, %(form)s, %(subject)s, %(period)s, %(occurred_on)s, %(payload)s,
-            %(client)s, %(now)s)
+            %(client)s, %(now)s, %(owner_rep)s, %(owner_region)s)
 ), decided AS (
     INSERT INTO decisions (fact_id, form, subject, rule, kind, fired, result, error_code,
                            ruleset_version, created_at)
@@ -125,7 +126,8 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
             cursor.execute(WRITE, {
                 "fact_id": fact_id, "form": form, "subject": subject, "period": period,
                 "occurred_on": day, "payload": payload, "client": client, "now": now,
-                "version": ruleset.version,
+                "version": ruleset.version, **{f"owner_{k}": v for k, v in
+                                               service.owner_of(facts).items()},
                 "decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
                                         ensure_ascii=False),
                 "delivery_id": delivery_id, "digest": digest, "response": text})

@@ -23,19 +23,22 @@ TITLES = {"weekly_actions": {"zh": "本周行动建议", "en": "This week's acti
           "calibration_brief": {"zh": "目标执行简报", "en": "Target execution brief"}}
 
 
-def _fired_alerts(session: Session, start: dt.datetime, end: dt.datetime):
-    return session.execute(
+def _fired_alerts(session: Session, start: dt.datetime, end: dt.datetime, sees=None):
+    """Alerts fired in [start, end) about subjects `sees` (a Scope; None: all)."""
+    rows = session.execute(
         select(Decision.subject, Decision.rule, Decision.result)
         .where(Decision.kind == "alert", Decision.fired.is_(True),
                Decision.created_at >= start, Decision.created_at < end)
         .order_by(Decision.id)).all()
+    return rows if sees is None else [r for r in rows if sees.sees_subject(r.subject)]
 
 
-def weekly_actions(session: Session, region: str | None, start: dt.datetime, end: dt.datetime) -> dict:
+def weekly_actions(session: Session, region: str | None, start: dt.datetime, end: dt.datetime,
+                   sees=None) -> dict:
     """Per rep of the region: the alerts that fired in [start, end) and what to do about them."""
     people = {p.id: p for p in session.scalars(select(Person))}
     reps: dict = defaultdict(list)
-    for subject, rule, result in _fired_alerts(session, start, end):
+    for subject, rule, result in _fired_alerts(session, start, end, sees):
         person = people.get(subject)
         if region is not None and (person is None or person.region != region):
             continue
@@ -47,11 +50,11 @@ def weekly_actions(session: Session, region: str | None, start: dt.datetime, end
                 for rep, alerts in sorted(reps.items())]}
 
 
-def resource_hints(session: Session, start: dt.datetime, end: dt.datetime) -> dict:
+def resource_hints(session: Session, start: dt.datetime, end: dt.datetime, sees=None) -> dict:
     """Alerts per region by level; the regions under most pressure come first."""
     people = {p.id: p for p in session.scalars(select(Person))}
     per: dict = defaultdict(Counter)
-    for subject, rule, result in _fired_alerts(session, start, end):
+    for subject, rule, result in _fired_alerts(session, start, end, sees):
         region = people[subject].region if subject in people else None
         per[region or "-"][result.get("level")] += 1
     weight = {"red": 3, "orange": 2, "yellow": 1}

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
-from dsl.decision import plain
 
 from .errors import DomainError
 from .outbox import enqueue_alert
-from .models import Approval, ApprovalStep, AuditEntry, Decision, Fact, Person, Target, utcnow
+from .approval_flow import approval_json, check_current_target, open_approval, resolve_role
+from .models import Approval, Decision, Fact, Person, utcnow
 
 HISTORY_PERIODS = 60
 HISTORY_PAGE_ROWS = HISTORY_PERIODS + 10    # room for a few resubmissions; then another page
@@ -31,7 +31,8 @@ HISTORY_PAGE = (select(_F.id, _F.period, _F.payload)
 HISTORY_NEXT_PAGE = HISTORY_PAGE.where(
     (_F.period < bindparam("last_period"))
     | ((_F.period == bindparam("last_period")) & (_F.id < bindparam("last_id"))))
-FACT_COLUMNS = ("form", "subject", "period", "occurred_on", "payload", "client", "received_at")
+FACT_COLUMNS = ("form", "subject", "period", "occurred_on", "payload", "client", "received_at",
+                "rep", "region")
 INSERT_FACT = insert(FACTS).returning(_F.id)
 INSERT_DECISIONS = insert(DECISIONS)
 # The fact goes in only if its rep is in the organisation chart: one statement where a lookup
@@ -73,6 +74,13 @@ def period_key(schema, day: dt.date) -> str:
             "biweek": f"{iso.year}-B{(iso.week + 1) // 2:02d}",
             "month": f"{day.year}-{day.month:02d}",
             "quarter": f"{day.year}-Q{(day.month - 1) // 3 + 1}"}.get(schema.period, day.isoformat())
+
+
+def owner_of(facts: dict) -> dict:
+    """The fact's `rep` and `region` as stored beside it: who may see it (server/auth/scope.py)."""
+    rep, region = facts.get("rep"), facts.get("region")
+    return {"rep": str(rep)[:128] if rep not in (None, "") else None,
+            "region": str(region)[:64] if region not in (None, "") else None}
 
 
 def subject_of(schema, facts: dict) -> str:
@@ -147,27 +155,6 @@ def _refused_fact_ids(session, fact_ids) -> set:
     return {r.fact_id for r in rows}
 
 
-# ---------------------------------------------------------------------- people
-def person(session: Session, person_id) -> Person | None:
-    return session.get(Person, str(person_id)) if person_id not in (None, "") else None
-
-
-def resolve_role(session: Session, role: str, subject: Person) -> Person | None:
-    """The person who plays `role` for `subject` in the organisation chart."""
-    if role in ("subject", "rep"):
-        return subject
-    if role == "direct_manager":
-        return person(session, subject.manager_id)
-    if role == "hrbp" and subject.hrbp_id:
-        return person(session, subject.hrbp_id)
-    same_region = session.scalars(select(Person).where(Person.role == role,
-                                                       Person.region == subject.region)
-                                  .order_by(Person.id)).first()
-    return same_region or session.scalars(select(Person).where(Person.role == role,
-                                                               Person.region.is_(None))
-                                          .order_by(Person.id)).first()
-
-
 # ---------------------------------------------------------------------- a submission
 def submit(session: Session, ruleset, form: str, facts: dict, payload: str, client: str,
            tz: ZoneInfo, lang: str, channels: dict | None = None, routes: dict | None = None,
@@ -178,11 +165,13 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
     day = occurred_on(schema, facts, tz)
     subject = subject_of(schema, facts)
     period = period_key(schema, day)
+    check_current_target(session, facts)
     if earlier is None:
         earlier = history(session, form, subject, period) if form in ruleset.by_form else []
     fact_id = store_fact(session, {
         "form": form, "subject": subject, "period": period, "occurred_on": day,
-        "payload": payload, "client": client, "received_at": utcnow()}, facts.get("rep"))
+        "payload": payload, "client": client, "received_at": utcnow(), **owner_of(facts)},
+        facts.get("rep"))
     decisions = evaluate(ruleset, form, facts, earlier, day)
     rows, out = decision_rows(ruleset, form, subject, fact_id, decisions, lang, utcnow())
     if rows:
@@ -259,97 +248,3 @@ def _fired(d) -> bool:
     if d.kind == "approval":
         return bool(d.value)          # allowed
     return True
-
-
-# ---------------------------------------------------------------------- approvals
-def open_approval(session: Session, decision, fact_id: int, facts: dict, version: str) -> Approval:
-    subject = person(session, facts.get("rep"))
-    if subject is None:
-        raise DomainError(422, "unknown_subject", "the change names no known rep", "$.rep")
-    approval = Approval(fact_id=fact_id, rule=decision.rule, subject=subject.id,
-                        metric=str(facts.get("metric", "target")),
-                        before=Decimal(str(facts["current_target"])),
-                        after=Decimal(str(facts["proposed_target"])),
-                        reason=str(facts.get("reason") or ""), evidence=list(facts.get("evidence") or []),
-                        status="pending", position=0, ruleset_version=version)
-    session.add(approval)
-    session.flush()
-    for position, step in enumerate(decision.details["steps"]):
-        for role in step["roles"]:
-            who = resolve_role(session, role, subject)
-            if who is None:
-                raise DomainError(422, "unresolved_role",
-                                  f"no one holds role `{role}` for `{subject.id}` in the organisation chart",
-                                  "$.rep")
-            session.add(ApprovalStep(approval_id=approval.id, position=position, kind=step["type"],
-                                     role=role, approver_id=who.id, status="waiting"))
-    session.flush()
-    session.refresh(approval)
-    return approval
-
-
-def approval_json(a: Approval) -> dict:
-    return {"id": a.id, "status": a.status, "subject": a.subject, "metric": a.metric,
-            "before": plain(a.before), "after": plain(a.after), "reason": a.reason,
-            "evidence": a.evidence, "position": a.position, "ruleset_version": a.ruleset_version,
-            "steps": [{"position": s.position, "kind": s.kind, "role": s.role,
-                       "approver": s.approver_id, "status": s.status, "comment": s.comment}
-                      for s in a.steps],
-            "waiting_for": [s.approver_id for s in a.steps
-                            if s.position == a.position and s.status == "waiting"]
-            if a.status == "pending" else []}
-
-
-def decide(session: Session, approval_id: int, verdict: str, actor: str, comment: str | None,
-           evidence: list) -> Approval:
-    approval = session.scalars(select(Approval).where(Approval.id == approval_id)
-                               .with_for_update()).first()
-    if approval is None:
-        raise DomainError(404, "not_found", f"no approval {approval_id}", "$.id")
-    if approval.status != "pending":
-        raise DomainError(409, "approval_closed", f"approval {approval_id} is already {approval.status}")
-    current = [s for s in approval.steps if s.position == approval.position]
-    mine = next((s for s in current if s.approver_id == actor and s.status == "waiting"), None)
-    if mine is None:
-        waiting = ", ".join(s.approver_id for s in current if s.status == "waiting")
-        raise DomainError(403, "not_the_approver",
-                          f"`{actor}` is not the approver of the current step (waiting for {waiting})",
-                          "$.actor")
-    mine.status, mine.comment, mine.evidence, mine.acted_at = (
-        "approved" if verdict == "approve" else "rejected", comment, evidence, utcnow())
-    if verdict == "reject":
-        approval.status, approval.closed_at = "rejected", utcnow()
-        _audit(session, approval, "target_change_rejected", actor)
-    elif all(s.status == "approved" for s in current):
-        later = [s.position for s in approval.steps if s.position > approval.position]
-        if later:
-            approval.position = min(later)
-        else:
-            approval.status, approval.closed_at = "approved", utcnow()
-            _apply_target(session, approval)
-            _audit(session, approval, "target_changed", actor)
-    session.flush()
-    return approval
-
-
-def _apply_target(session: Session, approval: Approval) -> None:
-    target = session.scalars(select(Target).where(Target.subject == approval.subject,
-                                                  Target.metric == approval.metric)).first()
-    if target is None:
-        session.add(Target(subject=approval.subject, metric=approval.metric, value=approval.after))
-    else:
-        target.value = approval.after
-
-
-def _audit(session: Session, approval: Approval, action: str, actor: str) -> None:
-    evidence = list(approval.evidence) + [e for s in approval.steps for e in (s.evidence or [])]
-    session.add(AuditEntry(action=action, subject=approval.subject, actor=actor,
-                           ruleset_version=approval.ruleset_version, details={
-                               "approval_id": approval.id, "metric": approval.metric,
-                               "before": plain(approval.before), "after": plain(approval.after),
-                               "reason": approval.reason, "evidence": evidence,
-                               "approvers": [{"role": s.role, "person": s.approver_id,
-                                              "decision": s.status, "comment": s.comment,
-                                              "at": s.acted_at.isoformat() + "Z" if s.acted_at else None}
-                                             for s in approval.steps if s.status != "waiting"],
-                               "rule": approval.rule}))

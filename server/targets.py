@@ -7,6 +7,7 @@ from . import rulesets, service
 from .errors import DomainError
 from .intake import request_lang, validate
 from .api import body, text
+from .auth import requires, scope
 
 bp = Blueprint("targets", __name__, url_prefix="/v1")
 
@@ -36,6 +37,7 @@ def _request(kind: str, default_form: str):
 
 
 @bp.post("/targets/suggest")
+@requires("person")
 def suggest():
     """Suggested targets (and their range) for one subject: the facts of this period, with the
     earlier periods the server holds as history (or a `history` given in the request)."""
@@ -43,6 +45,10 @@ def suggest():
     schema = rs.schemas[form]
     history = data.get("history")
     if history is None:
+        subject = service.subject_of(schema, facts)
+        if not scope().sees_subject(subject):
+            raise DomainError(403, "out_of_scope", f"`{subject}`'s history is not yours to read",
+                              "$.facts")
         with current_app.extensions["trimtab.sessions"]() as session:
             day = service.occurred_on(schema, facts, current_app.config["TZ"])
             history = service.history(session, form, service.subject_of(schema, facts),
@@ -58,6 +64,7 @@ def suggest():
 
 
 @bp.post("/splits")
+@requires("person")
 def split():
     """Split a parent target by the split rule's weights; adjustments beyond the band without a
     written reason are refused (422, naming the child)."""
@@ -78,10 +85,13 @@ def split():
 
 
 @bp.get("/targets/<subject>/history")
+@requires("person")
 def target_history(subject: str):
     """A subject's approved and refused target changes, newest first (from the audit log)."""
     from sqlalchemy import select
     from .models import AuditEntry
+    if not scope().sees_subject(subject):
+        raise DomainError(403, "out_of_scope", f"`{subject}` is not yours to see", "$.subject")
     with current_app.extensions["trimtab.sessions"]() as session:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.subject == subject)
                                .order_by(AuditEntry.id.desc()).limit(200)).all()

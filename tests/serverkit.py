@@ -52,10 +52,38 @@ class Hooks:
 
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
+
+def as_admin(client):
+    """A test client whose requests carry the admin token unless a test gives other headers."""
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {ADMIN}"
+    return client
+
+
+def bearer(app, person: str) -> dict:
+    """Headers with a personal token of `person` (issued once per app, as `trimtab people
+    token` would)."""
+    from server.auth import tokens
+    issued = app.extensions.setdefault("tests.tokens", {})
+    if person not in issued:
+        with app.extensions["trimtab.sessions"]() as session, session.begin():
+            issued[person] = tokens.issue(session, person)[0]
+    return {"Authorization": f"Bearer {issued[person]}"}
+
+
+def set_target(app, subject: str, metric: str, value) -> None:
+    """A stored target, as an import would leave it (a change is judged against it)."""
+    from decimal import Decimal
+
+    from server.models import Target
+    with app.extensions["trimtab.sessions"]() as session, session.begin():
+        session.add(Target(subject=subject, metric=metric, value=Decimal(str(value)),
+                           source="import", set_by="tests", ruleset_version="-"))
+
 ORG = {"people": [
     {"id": "east.li", "name": "李东", "role": "rep", "region": "east", "manager": "east.mgr",
      "hrbp": "hr.east"},
-    {"id": "east.mgr", "name": "王经理", "role": "regional_manager", "region": "east"},
+    {"id": "east.mgr", "name": "王经理", "role": "regional_manager", "region": "east",
+     "manager": "sales.dir"},
     {"id": "hr.east", "name": "陈HRBP", "role": "hrbp", "region": "east"},
     {"id": "sales.dir", "name": "销售总监", "role": "sales_director"},
     {"id": "lead.1", "name": "销售负责人", "role": "sales_lead"},
@@ -84,7 +112,7 @@ def running_app(kind: str, tmp_path, **config):
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(Path(__file__).resolve().parents[1] / "rules"), **config})
     try:
-        client = app.test_client()
+        client = as_admin(app.test_client())
         assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
         yield app, Hooks(client)
     finally:

@@ -129,9 +129,10 @@ class Simulator:
         return out
 
     # ------------------------------------------------------------------ approvals
-    def follow(self, approval: dict, workflow: str, verdicts: dict | None = None) -> dict:
+    def follow(self, approval: dict, workflow: str, credentials, verdicts: dict | None = None) -> dict:
         """Walk the approval through its workflow definition: at each step the resolved
-        approver acts (approve unless `verdicts` says otherwise for the role)."""
+        approver acts with their own `credentials(person)` headers (approve unless `verdicts`
+        says otherwise for the role)."""
         definition = self.client.get(f"/v1/workflows/{workflow}").json
         roles_in_order = [role for step in definition["steps"] for role in step["roles"]]
         verdicts = verdicts or {}
@@ -141,9 +142,10 @@ class Simulator:
                         and s["position"] == state["position"])
             assert step["role"] in roles_in_order, (step, roles_in_order)   # the definition's own
             action = self.actions["reject" if verdicts.get(step["role"]) == "reject" else "approve"]
-            body = dict(action["body"], actor=step["approver"], comment=f"{step['role']} via {self.platform}")
+            body = dict(action["body"], comment=f"{step['role']} via {self.platform}")
             r = self.client.post(action["url"].replace("{approval_id}", str(state["id"])),
-                                 data=_dumps(body), headers={"Content-Type": "application/json"})
+                                 data=_dumps(body), headers={"Content-Type": "application/json",
+                                                             **credentials(step["approver"])})
             assert r.status_code == 200, r.json
             state = r.json
         return state

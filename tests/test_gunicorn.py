@@ -60,7 +60,8 @@ def test_gunicorn_serves_signed_webhooks(kind, tmp_path):
             for _ in range(4):               # several requests: both workers answer the same
                 r = requests.post(base + "/hooks/weekly_metrics", data=body, headers=headers, timeout=10)
                 assert r.status_code == 200, r.text
-            assert len(requests.get(base + "/v1/decisions?rule=健康度黄灯", timeout=10).json()["items"]) == 1
+            assert len(requests.get(base + "/v1/decisions?rule=健康度黄灯", timeout=10,
+                                        headers={"Authorization": f"Bearer {ADMIN}"}).json()["items"]) == 1
             facts = tmp_path / "week2.json"
             facts.write_text(json.dumps(week(2, 5, 0.9)), encoding="utf-8")
             sent = subprocess.run([str(bindir / "trimtab"), "send", "--form", "weekly_metrics",

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from conftest import ROOT
 from receivers import Receiver
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
 from server.app import create_app
 from server.channels import ChannelError, load_channels
 from server.models import OutboxMessage
@@ -30,7 +30,7 @@ def setup(request, tmp_path, monkeypatch):
     monkeypatch.setenv("T_DT_SECRET", "SECtest")
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(config), "LANG": "en"})
-    client = app.test_client()
+    client = as_admin(app.test_client())
     client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
     yield app, client, good, config
     good.close()
@@ -257,7 +257,7 @@ def test_people_get_alerts_by_their_own_route_and_address(kind, tmp_path, monkey
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(config), "LANG": "en"})
     try:
-        client = app.test_client()
+        client = as_admin(app.test_client())
         people = [dict(p, email="hr.east@example.invalid") if p["id"] == "hr.east" else p
                   for p in ORG["people"]]
         assert client.post("/v1/org/people", json={"people": people}, headers=ADMIN_HEADERS).status_code == 200

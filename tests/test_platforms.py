@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, fresh_database, week
+from serverkit import ADMIN, ADMIN_HEADERS, as_admin, bearer, set_target, CLIENT, ORG, SECRET, fresh_database, week
 from server.app import create_app
 from simulator import Simulator
 
@@ -19,12 +19,12 @@ def make_app(tmp_path, kind="sqlite"):
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(ROOT / "rules"), "LANG": "zh",
                       "PLATFORMS": {k: v for k, v in SECRETS.items() if k != "generic"}})
-    client = app.test_client()
+    client = as_admin(app.test_client())
     assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
     return app, client, cleanup
 
 
-def play_fintech_q3(sim: Simulator, client) -> list:
+def play_fintech_q3(sim: Simulator, app, client) -> list:
     """Weeks 1–6 → yellow at week 5 → 80 → 70 approved by manager then HRBP → audit →
     a second change in the cycle refused.  Returns every decision the platform was shown."""
     shown = []
@@ -34,17 +34,19 @@ def play_fintech_q3(sim: Simulator, client) -> list:
         shown.append(r.json["decisions"])
     yellow = [next(d for d in ds if d["rule"] == "健康度黄灯")["value"] for ds in shown]
     assert yellow == [False, False, False, False, True, False]
+    set_target(app, "east.li", "new_customers", 80)
     change = sim.fill("target_change", rep="east.li", date="2026-08-12", metric="new_customers",
                       current_target=80, proposed_target=70, reason="竞品低价套餐冲击",
-                      evidence=["校准会纪要 2026-08-12"], meeting="calibration", requested_by="east.mgr")
+                      evidence=["校准会纪要 2026-08-12"], meeting="calibration", requested_by="east.li")
     r = sim.push("target_change", change)
     assert r.status_code == 200, r.json
     shown.append(r.json["decisions"])
-    final = sim.follow(r.json["approval"], workflow="目标变更")
+    final = sim.follow(r.json["approval"], workflow="目标变更",
+                       credentials=lambda person: bearer(app, person))
     assert final["status"] == "approved"
     assert [s["approver"] for s in final["steps"]] == ["east.mgr", "hr.east"]
     assert client.get("/v1/targets?subject=east.li").json["targets"][0]["value"] == 70
-    [entry] = client.get("/v1/audit?subject=east.li").json["items"]
+    [entry] = client.get("/v1/audit?subject=east.li&action=target_changed").json["items"]
     assert (entry["before"], entry["after"], entry["reason"]) == (80, 70, "竞品低价套餐冲击")
     assert entry["ruleset_version"] == client.get("/v1/rulesets/current").json["version"]
     again = dict(change, date="2026-08-20", current_target=70, proposed_target=65, reason="再调")
@@ -63,7 +65,7 @@ def test_fintech_q3_through_a_platform_matches_the_generic_webhook(platform, tmp
         app, client, cleanup = make_app(tmp_path / name)
         try:
             sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
-            results[name] = play_fintech_q3(sim, client)
+            results[name] = play_fintech_q3(sim, app, client)
         finally:
             app.extensions["trimtab.engine"].dispose()
             cleanup()

@@ -44,11 +44,11 @@ def test_a_broken_manifest_is_refused(validator):
 
 @pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu_bitable"])
 def test_form_export_carries_fields_types_required_bounds_and_options(platform, shipped, tmp_path):
-    from serverkit import fresh_database
+    from serverkit import ADMIN, as_admin, fresh_database
     from server.app import create_app
     url, cleanup = fresh_database("sqlite", tmp_path)
-    app = create_app({"DATABASE_URL": url, "RULES_PATH": str(ROOT / "rules")})
-    client = app.test_client()
+    app = create_app({"DATABASE_URL": url, "RULES_PATH": str(ROOT / "rules"), "ADMIN_TOKEN": ADMIN})
+    client = as_admin(app.test_client())
     doc = client.get(f"/platforms/{platform}/forms/target_change").json
     assert doc == json.loads((MANIFESTS / "exports" / platform / "target_change.json").read_text(encoding="utf-8"))
     fields_of = {"jiandaoyun": lambda d: d["widgets"], "mingdao": lambda d: d["controls"],

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
 from server import reports
 from server.app import create_app
 from server.models import OutboxMessage, ScheduleRun
@@ -20,7 +20,7 @@ def app(request, tmp_path):
     url, cleanup = fresh_database(request.param, tmp_path)
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(ROOT / "rules")})
-    client = app.test_client()
+    client = as_admin(app.test_client())
     client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
     hooks = Hooks(client)
     for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:     # the fintech yellow alert
@@ -82,7 +82,7 @@ def calibration_setup(app, weeks=range(1, 7)):
     """The fintech Q3 case up to the week-6 meeting: weekly metrics, a target of 80 new
     customers for east.li, and the meeting's attendees."""
     from server.models import Target
-    client = app.test_client()
+    client = as_admin(app.test_client())
     hooks = Hooks(client)
     data = {1: (5, 0.9), 2: (5, 0.88), 3: (3, 0.85), 4: (3, 0.8), 5: (2, 0.7), 6: (4, 0.9)}
     for n in weeks:
@@ -121,7 +121,7 @@ def test_the_calibration_brief_has_progress_risks_and_a_suggested_adjustment(app
 
 
 def test_bad_meetings_are_refused_with_the_path(app):
-    client = app.test_client()
+    client = as_admin(app.test_client())
     bad = [({**MEETING, "attendees": ["east.mgr", "nobody"]}, 422, "$.attendees[1]"),
            ({**MEETING, "kind": "offsite"}, 422, "$.kind"),
            ({**MEETING, "starts_at": "next tuesday"}, 422, "$.starts_at"),
@@ -130,7 +130,7 @@ def test_bad_meetings_are_refused_with_the_path(app):
     for doc, status, path in bad:
         r = client.post("/v1/meetings", json=doc, headers=ADMIN_HEADERS)
         assert (r.status_code, r.json["error"]["path"]) == (status, path), (doc, r.json)
-    assert client.post("/v1/meetings", json=MEETING).status_code == 401
+    assert app.test_client().post("/v1/meetings", json=MEETING).status_code == 401
     assert client.get("/v1/meetings/999/brief").status_code == 404
     assert client.get("/v1/meetings").json["items"] == []
 
@@ -167,7 +167,7 @@ def test_a_late_meeting_is_briefed_at_once_and_a_past_one_never(app):
 
 
 def test_reports_as_the_platform_reads_them(app):
-    client = app.test_client()
+    client = as_admin(app.test_client())
     r = client.get("/v1/reports/weekly_actions?region=east&lang=en")
     assert r.status_code == 200
     assert [rep["rep"] for rep in r.json["report"]["reps"]] == ["east.li"]

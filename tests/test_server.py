@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, running_app, week
+from serverkit import (ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, bearer,
+                       fresh_database, running_app, set_target, week)
 from server.app import create_app
 from server.models import Decision, Delivery, Fact
 
@@ -24,7 +25,7 @@ def app(request, tmp_path):
 
 @pytest.fixture
 def client(app):
-    c = app.test_client()
+    c = as_admin(app.test_client())
     assert c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
     return c
 
@@ -57,25 +58,28 @@ def test_fintech_q3_end_to_end(app, client, hooks):
     assert len(week5) == 1 and week5[0]["result"]["notify"] == ["direct_manager", "hrbp"]
     assert week5[0]["result"]["trace"]                       # the explanation is remembered
 
+    set_target(app, "east.li", "new_customers", 80)
     change = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers",
               "current_target": 80, "proposed_target": 70, "reason": "竞品低价套餐冲击",
               "evidence": ["校准会纪要 2026-08-12"], "meeting": "calibration",
-              "requested_by": "east.mgr"}
+              "requested_by": "east.li"}
     r = hooks.post("target_change", change)
     assert r.status_code == 200, r.json
     approval = r.json["approval"]
     assert [(s["role"], s["approver"]) for s in approval["steps"]] == \
         [("direct_manager", "east.mgr"), ("hrbp", "hr.east")]
     url = f"/v1/approvals/{approval['id']}/decision"
-    early = client.post(url, json={"decision": "approve", "actor": "hr.east"})
+    manager, hrbp = bearer(app, "east.mgr"), bearer(app, "hr.east")
+    early = client.post(url, json={"decision": "approve"}, headers=hrbp)
     assert early.status_code == 403 and early.json["error"]["code"] == "not_the_approver"
-    r = client.post(url, json={"decision": "approve", "actor": "east.mgr", "comment": "同意"})
+    r = client.post(url, json={"decision": "approve", "comment": "同意"}, headers=manager)
     assert r.status_code == 200 and r.json["status"] == "pending" and r.json["waiting_for"] == ["hr.east"]
-    r = client.post(url, json={"decision": "approve", "actor": "hr.east", "evidence": ["HR 备案"]})
+    r = client.post(url, json={"decision": "approve", "evidence": ["HR 备案"]}, headers=hrbp)
     assert r.json["status"] == "approved"
     assert client.get("/v1/targets?subject=east.li").json["targets"][0]["value"] == 70
 
-    audit = client.get("/v1/audit?subject=east.li").json["items"]
+    audit = [e for e in client.get("/v1/audit?subject=east.li").json["items"]
+             if e["action"] == "target_changed"]
     assert len(audit) == 1
     entry = audit[0]
     version = client.get("/v1/rulesets/current").json["version"]
@@ -165,7 +169,7 @@ def test_evaluate_is_a_dry_run(app, client):
 
 
 def test_reload_needs_the_admin_token_and_refuses_a_bad_revision(app, client):
-    assert client.post("/v1/rulesets/reload").status_code == 401
+    assert app.test_client().post("/v1/rulesets/reload").status_code == 401
     before = client.get("/v1/rulesets/current").json["version"]
     r = client.post("/v1/rulesets/reload", json={"rev": "no-such-rev"}, headers=ADMIN_HEADERS)
     assert r.status_code == 422 and r.json["error"]["code"] == "git.unknown_revision"
@@ -236,7 +240,7 @@ def test_forms_and_workflows_routes(client):
 
 
 def test_org_chart_imports_from_the_shipped_templates(app):
-    c = app.test_client()
+    c = as_admin(app.test_client())
     templates = ROOT / "server" / "templates"
     r = c.post("/v1/org/import", data=(templates / "org_chart.csv").read_bytes(),
                headers={**ADMIN_HEADERS, "Content-Type": "text/csv"})
@@ -248,7 +252,7 @@ def test_org_chart_imports_from_the_shipped_templates(app):
 
 
 def test_org_chart_with_a_bad_row_imports_nothing(app):
-    c = app.test_client()
+    c = as_admin(app.test_client())
     csv_text = "工号,姓名,角色,区域,直属上级,HRBP\nok.1,甲,rep,east,boss.9,\n,乙,rep,east,,\n"
     r = c.post("/v1/org/import", data=csv_text.encode(), headers={**ADMIN_HEADERS, "Content-Type": "text/csv"})
     assert r.status_code == 422 and r.json["error"]["code"] == "bad_rows"

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
 from server.app import create_app
 
 JUNK = [None, True, 0, -1, 1e308, "", "x" * 300, [], {}, [1, "a"], {"a": {"b": []}},
@@ -37,7 +37,7 @@ def client(tmp_path_factory):
     url, cleanup = fresh_database("sqlite", tmp_path_factory.mktemp("fuzz"))
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
-    c = app.test_client()
+    c = as_admin(app.test_client())
     c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
     yield c
     cleanup()
@@ -94,7 +94,7 @@ def test_junk_through_every_platform_adapter(tmp_path):
     url, cleanup = fresh_database("sqlite", tmp_path)
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(ROOT / "rules"), "PLATFORMS": secrets})
-    c = app.test_client()
+    c = as_admin(app.test_client())
     c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
     rng = random.Random(11)
     samples = {"weekly_metrics": week(1, 5, 0.9),

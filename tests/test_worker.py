@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT
 from receivers import Receiver
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
 from server.app import create_app
 
 REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -72,7 +72,7 @@ def test_alert_through_rq_worker(tmp_path, monkeypatch):
         app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS, "CHANNELS_PATH": str(channels),
                           "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                           "RULES_PATH": str(ROOT / "rules")})
-        client = app.test_client()
+        client = as_admin(app.test_client())
         client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
         worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker"], env=env,
                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -105,7 +105,7 @@ def test_webhooks_answer_when_redis_is_unreachable(tmp_path):
     app = create_app({"DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:1/0",
                       "CHANNELS_PATH": str(channels), "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                       "RULES_PATH": str(ROOT / "rules")})
-    client = app.test_client()
+    client = as_admin(app.test_client())
     client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
     hooks = Hooks(client)
     for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
@@ -133,7 +133,7 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
     try:
         app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS, "CHANNELS_PATH": str(channels),
                           "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN, "RULES_PATH": str(ROOT / "rules")})
-        client = app.test_client()
+        client = as_admin(app.test_client())
         client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
         workers.append(subprocess.Popen([trimtab, "worker"], env=env, cwd=tmp_path,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -219,7 +219,7 @@ def test_redis_stopped_while_webhooks_arrive(tmp_path, monkeypatch, worker_liste
     try:
         app = create_app({"DATABASE_URL": url, "REDIS_URL": server.url, "CHANNELS_PATH": str(channels),
                           "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN, "RULES_PATH": str(ROOT / "rules")})
-        client = app.test_client()
+        client = as_admin(app.test_client())
         client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
         worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker",
                                    "--sweep-s", "3600"], env=env, cwd=tmp_path,

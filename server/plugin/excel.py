@@ -24,6 +24,7 @@ from dsl.decision import plain
 
 from ..models import AuditEntry, Fact, Person, Target, utcnow
 from ..orgchart import _column_letter
+from ..service import owner_of
 
 TARGET_COLUMNS = {"rep": ("rep", "销售代表"), "metric": ("metric", "指标"), "value": ("value", "目标值")}
 IMPORT_CLIENT = "excel-import"
@@ -76,7 +77,8 @@ def _finish(problems: list[dict], partial: bool, good: int) -> dict:
 
 
 # ---------------------------------------------------------------------- targets
-def import_targets(session, data: bytes, partial: bool = False, actor: str = "excel-import") -> dict:
+def import_targets(session, data: bytes, partial: bool = False, actor: str = "excel-import",
+                   version: str = "-") -> dict:
     sheets = read_book(data)
     sheet, rows = sheets[0]
     aliases = {a.lower(): f for f, names in TARGET_COLUMNS.items() for a in names}
@@ -122,9 +124,10 @@ def import_targets(session, data: bytes, partial: bool = False, actor: str = "ex
     report = _finish(problems, partial, len(good))
     for rep, metric, value in good:
         if (rep, metric) not in existing:
-            session.add(Target(subject=rep, metric=metric, value=value))
+            session.add(Target(subject=rep, metric=metric, value=value, source="import",
+                               set_by=actor, ruleset_version=version))
             session.add(AuditEntry(action="target_imported", subject=rep, actor=actor,
-                                   ruleset_version="-", details={"metric": metric, "before": None,
+                                   ruleset_version=version, details={"metric": metric, "before": None,
                                                                  "after": plain(value), "source": "excel"}))
     return report
 
@@ -197,7 +200,7 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
     for form, subject, period, day, facts in good:
         session.add(Fact(form=form, subject=subject, period=period, occurred_on=day,
                          payload=json.dumps(plain(facts), ensure_ascii=False), client=IMPORT_CLIENT,
-                         received_at=now))
+                         received_at=now, **owner_of(facts)))
     return report
 
 

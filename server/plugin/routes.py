@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 from dsl.decision import plain
 
 from ..config import PLATFORM_SECRETS
+from ..auth import requires
 from ..errors import DomainError
 from ..intake import accept, loads_exact, parse_json
 from ..rulesets import active
@@ -81,6 +82,7 @@ def jdy_signature(nonce: str, body: bytes, secret: str, timestamp: str) -> str:
 
 
 @bp.post("/jiandaoyun/hooks/<form>")
+@requires("webhook")
 def jiandaoyun(form: str):
     raw = request.get_data(cache=False)
     secret = _secret("jiandaoyun")
@@ -111,6 +113,7 @@ def _fresh(stamp: str) -> None:
 
 # ---------------------------------------------------------------------- 明道云
 @bp.post("/mingdao/hooks/<form>/<token>")
+@requires("webhook")
 def mingdao(form: str, token: str):
     raw = request.get_data(cache=False)
     if not hmac.compare_digest(token, _secret("mingdao")):
@@ -128,6 +131,7 @@ def _text_id(value) -> str | None:
 
 # ---------------------------------------------------------------------- 宜搭
 @bp.post("/yida/hooks/<form>")
+@requires("webhook")
 def yida(form: str):
     raw = request.get_data(cache=False)
     if not hmac.compare_digest(request.headers.get("X-Api-Key", ""), _secret("yida")):
@@ -158,6 +162,7 @@ def lark_decrypt(encrypted: str, encrypt_key: str) -> bytes:
 
 
 @bp.post("/feishu/hooks/<form>")
+@requires("webhook")
 def feishu(form: str):
     raw = request.get_data(cache=False)
     key = _secret("feishu_bitable")
@@ -193,6 +198,7 @@ def feishu(form: str):
 
 # ---------------------------------------------------------------------- form export
 @bp.get("/<platform>/forms/<form>")
+@requires("person")
 def export(platform: str, form: str):
     """A form in the shape the platform's import or API takes (see export.py)."""
     from dsl.derive import derived_form

@@ -1,0 +1,62 @@
+"""Sign-in and access: personal tokens, browser sessions (Flask-Login, CSRF by Flask-WTF),
+OAuth sign-in with DingTalk and Feishu (oauth.py), roles and scopes from the org chart."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from flask import Flask
+
+from .access import FailureLimiter, current_principal, require_principal, requires
+from .principal import Principal
+from .scope import Scope, scope_of
+
+__all__ = ["init_app", "requires", "current_principal", "require_principal", "Principal",
+           "Scope", "scope_of", "scope"]
+
+SESSION_DEFAULTS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SECURE": True,       # browsers accept Secure cookies on http://127.0.0.1 too
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "trimtab_session",
+    "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),
+    "WTF_CSRF_CHECK_DEFAULT": False,     # checked where a session authenticates a change
+    "WTF_CSRF_TIME_LIMIT": None,         # the token lives as long as the session
+}
+
+
+def init_app(app: Flask) -> None:
+    from flask_login import LoginManager
+    from flask_wtf.csrf import CSRFProtect
+    for key, value in SESSION_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    if not app.config.get("SECRET_KEY"):
+        # Sessions then last as long as this process: `trimtab serve` passes a kept key.
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
+    app.extensions["trimtab.csrf"] = CSRFProtect(app)
+    app.extensions["trimtab.auth_failures"] = FailureLimiter(
+        app.config.get("AUTH_FAILURE_LIMIT", "10/minute"),
+        app.config.get("REDIS_URL") or "memory://")
+    manager = LoginManager()
+    manager.init_app(app)
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def _load(person_id: str):
+        from ..models import Person
+        from .principal import of_person
+        with app.extensions["trimtab.sessions"]() as session:
+            person = session.get(Person, person_id)
+            return of_person(person, "session") if person is not None else None
+
+    from .routes import bp
+    app.register_blueprint(bp)
+
+
+def scope():
+    """The signed-in principal's scope, computed once per request."""
+    from flask import current_app, g
+    if "trimtab_scope" not in g:
+        with current_app.extensions["trimtab.sessions"]() as session:
+            g.trimtab_scope = scope_of(session, require_principal())
+    return g.trimtab_scope

@@ -1,0 +1,95 @@
+"""/auth: browser sign-in (a personal token, or DingTalk/Feishu through oauth.py), sign-out;
+/v1/me: who the credentials say you are, what you may see, and your CSRF token."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template_string, request, session
+from flask_login import login_user, logout_user
+
+from ..errors import DomainError
+from . import tokens
+from .access import check_csrf, client_address, current_principal, log, requires
+from .principal import Principal, of_person
+
+bp = Blueprint("auth", __name__)
+
+LOGIN_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>登录 trimtab · Sign in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: sans-serif; max-width: 28rem; margin: 4rem auto">
+<h1>登录 trimtab <small>Sign in</small></h1>
+{% if error %}<p role="alert" style="color:#b00">{{ error }}</p>{% endif %}
+{% for name, title in providers %}
+<p><a href="{{ url_for('auth.oauth_start', provider=name, next=next) }}">用{{ title }}登录 · Sign in with {{ name }}</a></p>
+{% endfor %}
+<form method="post" action="{{ url_for('auth.token_sign_in') }}">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+  <input type="hidden" name="next" value="{{ next }}">
+  <label>个人令牌 · Personal token <input name="token" type="password" autocomplete="off"></label>
+  <button type="submit">登录 · Sign in</button>
+</form></body></html>"""
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this server: never an open redirect."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\\\" not in target:
+        return target
+    return "/v1/me"
+
+
+def start_session(principal: Principal) -> None:
+    session.clear()                      # a new session id's worth: no fixation
+    session.permanent = True
+    login_user(principal)
+
+
+@bp.get("/auth/login")
+@requires("public")
+def sign_in_page():
+    from .oauth import configured_providers
+    return render_template_string(LOGIN_PAGE, providers=configured_providers(current_app),
+                                  next=safe_next(request.args.get("next")), error=None)
+
+
+@bp.post("/auth/token")
+@requires("public")
+def token_sign_in():
+    """A personal token → a browser session (for people without DingTalk or Feishu sign-in)."""
+    check_csrf()
+    failures = current_app.extensions["trimtab.auth_failures"]
+    failures.check(client_address())
+    token = (request.form.get("token") or "").strip()
+    with current_app.extensions["trimtab.sessions"]() as db, db.begin():
+        person = tokens.person_for(db, token)
+        principal = of_person(person, "session") if person is not None else None
+    if principal is None:
+        failures.hit(client_address())
+        log.warning("sign-in refused from %s: bad token", client_address())
+        raise DomainError(401, "invalid_token", "the token is unknown, revoked or expired")
+    start_session(principal)
+    log.info("signed in: %s (token) from %s", principal.person_id, client_address())
+    return redirect(safe_next(request.form.get("next")), 303)
+
+
+@bp.post("/auth/logout")
+@requires("public")
+def sign_out():
+    principal = current_principal()      # checks the CSRF token of a session
+    logout_user()
+    session.clear()
+    if principal is not None:
+        log.info("signed out: %s", principal.label)
+    return jsonify({"signed_out": True})
+
+
+@bp.get("/v1/me")
+@requires("person")
+def me():
+    from flask_wtf.csrf import generate_csrf
+    from . import scope
+    p = current_principal()
+    s = scope()
+    return jsonify({"person": p.person_id, "name": p.name, "role": p.role, "region": p.region,
+                    "grants": sorted(p.grants), "via": p.via,
+                    "sees": {"everything": s.everything, "people": len(s.people),
+                             "regions": sorted(s.regions)},
+                    "csrf_token": generate_csrf() if p.via == "session" else None})
