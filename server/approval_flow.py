@@ -105,9 +105,8 @@ def open_approval(session: Session, decision, fact_id: int, facts: dict, version
     if requester is not None and person(session, requester) is None:
         raise DomainError(422, "unknown_subject", f"`{requester}` is not in the organisation chart",
                           "$.requested_by")
-    conflicted = {subject.id: "subject"}
-    if requester is not None:
-        conflicted[str(requester)] = "requested_by"
+    conflicted = {str(requester): "requested_by"} if requester is not None else {}
+    conflicted[subject.id] = "subject"          # the stronger reason when both hold
     approval = Approval(fact_id=fact_id, rule=decision.rule, subject=subject.id,
                         metric=str(facts.get("metric", "target")),
                         before=Decimal(str(facts["current_target"])),
@@ -181,8 +180,8 @@ def decide(session: Session, approval_id: int, verdict: str, actor: str, comment
     if mine is None:
         mine = _delegated_step(session, current, actor, today)
     if mine is None:
-        if any(actor in (s.approver_id, s.acted_by) for s in current):
-            raise DomainError(409, "step_decided", f"`{actor}` has already decided this step")
+        if any(s.status != "waiting" and actor in (s.approver_id, s.acted_by) for s in approval.steps):
+            raise DomainError(409, "step_decided", f"`{actor}` has already decided their step")
         waiting = ", ".join(s.approver_id for s in current if s.status == "waiting")
         raise DomainError(403, "not_the_approver",
                           f"`{actor}` is not the approver of the current step (waiting for {waiting})")

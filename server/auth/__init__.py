@@ -28,8 +28,6 @@ SESSION_DEFAULTS = {
 def init_app(app: Flask) -> None:
     from flask_login import LoginManager
     from flask_wtf.csrf import CSRFProtect
-    for key, value in SESSION_DEFAULTS.items():
-        app.config.setdefault(key, value)
     if not app.config.get("SECRET_KEY"):
         # Sessions then last as long as this process: `trimtab serve` passes a kept key.
         app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
