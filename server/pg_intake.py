@@ -23,16 +23,16 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from . import service
-from .errors import DomainError
 from .models import utcnow
 
 # The next fact id comes first so the response — which names it, and is stored with the
 # delivery — can be written in the same statement as the fact.
 READ = """
-SELECT n.next_id, n.known, h.id, h.period, h.payload
+SELECT n.next_id, n.known, h.id, h.period, h.payload, n.region
 FROM (SELECT nextval(pg_get_serial_sequence('facts', 'id')) AS next_id,
              (%(rep)s::text IS NULL OR EXISTS (SELECT 1 FROM people WHERE id = %(rep)s::text))
-             AS known) AS n
+             AS known,
+             (SELECT region FROM people WHERE id = %(rep)s::text) AS region) AS n
 LEFT JOIN LATERAL (
     SELECT id, period, payload FROM facts
     WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
@@ -105,12 +105,12 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
                 "rep": None if rep is None else str(rep), "form": form, "subject": subject,
                 "period": period, "page": service.HISTORY_PAGE_ROWS}).fetchall()
             fact_id, known = rows[0][0], rows[0][1]
-            if not known:
-                raise DomainError(422, "unknown_subject",
-                                  f"`{rep}` is not in the organisation chart", "$.rep")
+            if rep is not None:
+                service.check_org_relation((rows[0][5],) if known else None, rep,
+                                           service.owner_of(facts)["region"])
             earlier = []
             if form in ruleset.by_form:
-                first = [r[2:] for r in rows if r[2] is not None]
+                first = [r[2:5] for r in rows if r[2] is not None]
                 earlier = service.earlier_periods(
                     str(engine.url), form, subject, period,
                     lambda params: cursor.execute(NEXT_PAGE, params).fetchall()

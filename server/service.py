@@ -40,7 +40,11 @@ INSERT_DECISIONS = insert(DECISIONS)
 INSERT_FACT_OF_KNOWN_REP = insert(FACTS).from_select(
     FACT_COLUMNS,
     select(*[bindparam(k, type_=_F[k].type).label(k) for k in FACT_COLUMNS])
-    .where(exists().where(PEOPLE.c.id == bindparam("rep")))).returning(_F.id)
+    .where(exists().where(PEOPLE.c.id == bindparam("rep"),
+                          bindparam("region", type_=_F.region.type).is_(None)
+                          | PEOPLE.c.region.is_(None)
+                          | (PEOPLE.c.region == bindparam("region", type_=_F.region.type)))
+           )).returning(_F.id)
 
 
 # ---------------------------------------------------------------------- periods
@@ -236,8 +240,19 @@ def store_fact(session: Session, row: dict, rep) -> int:
         return session.connection().execute(INSERT_FACT, row).scalar_one()
     fact_id = session.connection().execute(INSERT_FACT_OF_KNOWN_REP, {**row, "rep": str(rep)}).scalar()
     if fact_id is None:
-        raise DomainError(422, "unknown_subject", f"`{rep}` is not in the organisation chart", "$.rep")
+        known = session.get(Person, str(rep))
+        check_org_relation(None if known is None else (known.region,), rep, row.get("region"))
     return fact_id
+
+
+def check_org_relation(held: tuple | None, rep, region) -> None:
+    """The organisation chart owns who a rep is and where they work: an unknown rep is a 422,
+    a region that is not theirs a 409 naming the one held.  `held`: (the rep's region,) or None."""
+    if held is None:
+        raise DomainError(422, "unknown_subject", f"`{rep}` is not in the organisation chart", "$.rep")
+    if region is not None and held[0] is not None and held[0] != region:
+        raise DomainError(409, "stale_org_relation", f"`{rep}` works in region `{held[0]}` by the "
+                          f"organisation chart, not `{region}`", "$.region", stored=held[0])
 
 
 def _fired(d) -> bool:

@@ -314,3 +314,13 @@ def test_org_people_keep_their_platform_ids_unique(world):
     assert r.status_code == 422 and r.json["error"]["code"] == "identity_taken"
     r = admin.post("/v1/org/people", json={"people": [dict(ORG["people"][0], grants="root")]})
     assert r.status_code == 422 and r.json["error"]["path"] == "$.people[0].grants"
+
+
+def test_a_submission_naming_another_region_than_the_charts_is_409(world):
+    from serverkit import week
+    app, hooks = world
+    r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), region="west"))
+    assert r.status_code == 409 and r.json["error"]["code"] == "stale_org_relation"
+    assert r.json["error"]["stored"] == "east" and r.json["error"]["path"] == "$.region"
+    assert count(app, Fact) == 0
+    assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
