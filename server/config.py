@@ -14,6 +14,9 @@
 | TRIMTAB_YIDA_API_KEY | (宜搭 refused) | the key 宜搭's HTTP connector sends as X-Api-Key |
 | TRIMTAB_FEISHU_ENCRYPT_KEY | (飞书 refused) | the event subscription's encrypt key |
 | TRIMTAB_MAPPINGS | (none) | a folder of your platforms' field mappings, `<platform>/<form>.json` |
+| TRIMTAB_AUDIT_KEY | generated into var/audit_key | HMAC key of the audit chain (keep it out of the database's backups) |
+| TRIMTAB_AUDIT_ANCHORS | var/audit_anchors.jsonl | append-only file of signed audit chain heads |
+| TRIMTAB_AUDIT_ANCHOR_URL | (none) | also POST each anchor there |
 """
 from __future__ import annotations
 
@@ -69,6 +72,10 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "PLATFORMS": {platform: env[name] for platform, name in PLATFORM_SECRETS.items()
                       if env.get(name)},
         "MAPPINGS_PATH": env.get("TRIMTAB_MAPPINGS") or None,
+        "AUDIT_KEY": env.get("TRIMTAB_AUDIT_KEY") or _generated(var / "audit_key",
+                                                               lambda: secrets.token_urlsafe(32)),
+        "AUDIT_ANCHOR_PATH": env.get("TRIMTAB_AUDIT_ANCHORS") or str(var / "audit_anchors.jsonl"),
+        "AUDIT_ANCHOR_URL": env.get("TRIMTAB_AUDIT_ANCHOR_URL") or None,
     }
 
 
