@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from dsl.decision import plain
 
+from . import audit
 from .errors import DomainError
 from .outbox import enqueue_alert
-from .models import Approval, ApprovalStep, AuditEntry, Decision, Fact, Person, Target, utcnow
+from .models import Approval, ApprovalStep, Decision, Fact, Person, Target, utcnow
 
 HISTORY_PERIODS = 60
 HISTORY_PAGE_ROWS = HISTORY_PERIODS + 10    # room for a few resubmissions; then another page
@@ -343,8 +344,8 @@ def _apply_target(session: Session, approval: Approval) -> None:
 
 def _audit(session: Session, approval: Approval, action: str, actor: str) -> None:
     evidence = list(approval.evidence) + [e for s in approval.steps for e in (s.evidence or [])]
-    session.add(AuditEntry(action=action, subject=approval.subject, actor=actor,
-                           ruleset_version=approval.ruleset_version, details={
+    audit.append(session, action=action, subject=approval.subject, actor=actor,
+                 ruleset_version=approval.ruleset_version, details={
                                "approval_id": approval.id, "metric": approval.metric,
                                "before": plain(approval.before), "after": plain(approval.after),
                                "reason": approval.reason, "evidence": evidence,
@@ -352,4 +353,4 @@ def _audit(session: Session, approval: Approval, action: str, actor: str) -> Non
                                               "decision": s.status, "comment": s.comment,
                                               "at": s.acted_at.isoformat() + "Z" if s.acted_at else None}
                                              for s in approval.steps if s.status != "waiting"],
-                               "rule": approval.rule}))
+                               "rule": approval.rule})

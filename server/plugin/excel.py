@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from dsl.decision import plain
 
-from ..models import AuditEntry, Fact, Person, Target, utcnow
+from .. import audit
+from ..models import Fact, Person, Target, utcnow
 from ..orgchart import _column_letter
 
 TARGET_COLUMNS = {"rep": ("rep", "销售代表"), "metric": ("metric", "指标"), "value": ("value", "目标值")}
@@ -123,9 +124,9 @@ def import_targets(session, data: bytes, partial: bool = False, actor: str = "ex
     for rep, metric, value in good:
         if (rep, metric) not in existing:
             session.add(Target(subject=rep, metric=metric, value=value))
-            session.add(AuditEntry(action="target_imported", subject=rep, actor=actor,
-                                   ruleset_version="-", details={"metric": metric, "before": None,
-                                                                 "after": plain(value), "source": "excel"}))
+            audit.append(session, action="target_imported", subject=rep, actor=actor,
+                         ruleset_version="-", details={"metric": metric, "before": None,
+                                                       "after": plain(value), "source": "excel"})
     return report
 
 
