@@ -24,6 +24,7 @@ ENTRIES = sa.table("audit_log", sa.column("id", sa.Integer), sa.column("at", sa.
 
 
 def upgrade():
+    key = _key_if_needed()                   # before any change: SQLite's DDL is not rolled back
     for name in ("prev_hash", "hash"):
         op.add_column("audit_log", sa.Column(name, sa.String(length=64), nullable=False,
                                              server_default=""))
@@ -33,24 +34,29 @@ def upgrade():
                            sa.Column("last_hash", sa.String(length=64), nullable=False),
                            sa.Column("count", sa.Integer(), nullable=False),
                            sa.PrimaryKeyConstraint("id"))
-    last_id, last_hash, count = _chain_existing()
+    last_id, last_hash, count = _chain_existing(key)
     op.bulk_insert(head, [{"id": 1, "last_id": last_id, "last_hash": last_hash, "count": count}])
     if op.get_bind().dialect.name == "postgresql":      # SQLite keeps the default (no ALTER)
         for name in ("prev_hash", "hash"):
             op.alter_column("audit_log", name, server_default=None)
 
 
-def _chain_existing():
+def _key_if_needed():
+    """The audit key when there are entries to chain (refused without one), else None."""
+    entries = op.get_bind().execute(sa.text("SELECT count(*) FROM audit_log")).scalar()
+    key = context.config.attributes.get("audit_key")
+    if entries and not key:
+        raise RuntimeError(f"audit_log has {entries} entries to chain: migrating needs the audit "
+                           f"key (TRIMTAB_AUDIT_KEY or var/audit_key)")
+    return key.encode("utf-8") if isinstance(key, str) else key
+
+
+def _chain_existing(key):
     from server.audit import GENESIS, entry_hash
     bind = op.get_bind()
     rows = bind.execute(sa.select(ENTRIES).order_by(ENTRIES.c.id)).all()
     if not rows:
         return 0, GENESIS, 0
-    key = context.config.attributes.get("audit_key")
-    if not key:
-        raise RuntimeError(f"audit_log has {len(rows)} entries to chain: migrating needs the audit "
-                           f"key (TRIMTAB_AUDIT_KEY or var/audit_key)")
-    key = key.encode("utf-8") if isinstance(key, str) else key
     _append_only(bind, False)
     prev = GENESIS
     for row in rows:
