@@ -469,6 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--lang", choices=("zh", "en"), default="zh")
     se.set_defaults(func=ops.cmd_send)
 
+    from .cli_audit import add_parser as add_audit
+    add_audit(sub, _Parser)
+
     d = sub.add_parser("demo", help="check the shipped rules and evaluate the demo facts")
     common(d)
     d.set_defaults(func=cmd_demo, json=False, rev=None)
