@@ -31,6 +31,9 @@ DEFAULTS = {
     "AUTH_FAILURE_LIMIT": "10/minute",   # failed sign-ins / tokens per client address
     "TRUSTED_PROXIES": 0,         # how many proxies' X-Forwarded-* headers to believe
     "OAUTH": {},                  # provider -> {client_id, client_secret, urls…} (auth/oauth.py)
+    "AUDIT_KEY": None,            # HMAC key of the audit chain; None: one for this process only
+    "AUDIT_ANCHOR_PATH": None,    # append-only JSON lines of signed chain heads; None: log only
+    "AUDIT_ANCHOR_URL": None,     # also POST each anchor there
 }
 
 
@@ -45,11 +48,18 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+    if not app.config["AUDIT_KEY"]:
+        import secrets
+        logging.getLogger("trimtab.audit").warning(
+            "AUDIT_KEY is not set: the audit chain is keyed for this process only")
+        app.config["AUDIT_KEY"] = secrets.token_urlsafe(32)
     engine = make_engine(app.config["DATABASE_URL"])
     if app.config["MIGRATE"]:
-        upgrade(engine)
+        upgrade(engine, audit_key=app.config["AUDIT_KEY"])
     app.extensions["trimtab.engine"] = engine
-    app.extensions["trimtab.sessions"] = session_factory(engine)
+    from .audit import AuditSettings, bind
+    app.extensions["trimtab.sessions"] = bind(session_factory(engine),
+                                              AuditSettings.from_config(app.config))
     # PostgreSQL: most webhooks are two statements on the pool's connection (pg_intake.py)
     app.extensions["trimtab.pg_direct"] = engine if engine.dialect.name == "postgresql" else None
     app.extensions["trimtab.metrics"] = Metrics()

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from dsl.decision import plain
 
+from . import audit
 from .errors import DomainError
-from .models import Approval, ApprovalStep, AuditEntry, Delegation, Person, Target, utcnow
+from .models import Approval, ApprovalStep, Delegation, Person, Target, utcnow
 
 
 # ---------------------------------------------------------------------- the people
@@ -244,6 +245,6 @@ def _audit(session: Session, approval: Approval, action: str, actor: str) -> Non
 
 
 def record(session: Session, action: str, subject: str, actor: str, version: str, details: dict) -> None:
-    """One audit entry, in the caller's transaction."""
-    session.add(AuditEntry(action=action, subject=subject, actor=actor, ruleset_version=version,
-                           details=details))
+    """One audit entry on the chain (audit.py), in the caller's transaction."""
+    audit.append(session, action=action, subject=subject, actor=actor, ruleset_version=version,
+                 details=details)

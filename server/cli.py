@@ -474,6 +474,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_people import add_parser as add_people
     add_people(sub)
+    from .cli_audit import add_parser as add_audit
+    add_audit(sub, _Parser)
 
     d = sub.add_parser("demo", help="check the shipped rules and evaluate the demo facts")
     common(d)

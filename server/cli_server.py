@@ -25,7 +25,7 @@ def cmd_migrate(args) -> int:
     from server.db import make_engine, upgrade
     config = _server_config(args, migrate=False)
     try:
-        upgrade(make_engine(config["DATABASE_URL"]))
+        upgrade(make_engine(config["DATABASE_URL"]), audit_key=config["AUDIT_KEY"])
     except Exception as err:          # a database that is down or refuses us: say so, exit 1
         print(f"cannot migrate {config['DATABASE_URL'].split('@')[-1]}: {err.__class__.__name__}: "
               f"{str(err).splitlines()[0] if str(err) else ''}", file=sys.stderr)
@@ -56,6 +56,8 @@ def cmd_serve(args) -> int:
     print(f"  webhook clients: {', '.join(config['CLIENTS'])} (secrets in var/clients.json "
           f"or TRIMTAB_CLIENTS); admin token in var/admin_token or TRIMTAB_ADMIN_TOKEN",
           file=sys.stderr)
+    from server.audit import start_daily_anchor
+    start_daily_anchor(app.extensions["trimtab.sessions"])
     from server.outbox import start_dispatcher
     if app.extensions["trimtab.channels"] and not config.get("REDIS_URL"):
         start_dispatcher(app)           # in-process delivery (no Redis needed)
@@ -199,9 +201,11 @@ def cmd_import(args) -> int:
         return EXIT_ERRORS
     config = _server_config(args, migrate=False)
     engine = make_engine(config["DATABASE_URL"])
-    upgrade(engine)
+    upgrade(engine, audit_key=config["AUDIT_KEY"])
+    from server.audit import AuditSettings, bind
+    sessions = bind(session_factory(engine), AuditSettings.from_config(config))
     try:
-        with session_factory(engine)() as session, session.begin():
+        with sessions() as session, session.begin():
             actor = _importer(session, args.actor)
             if actor is None:
                 return EXIT_USAGE

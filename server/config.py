@@ -18,6 +18,9 @@
 | TRIMTAB_TRUSTED_PROXIES | 0 | how many proxies in front set X-Forwarded-For/-Proto/-Host |
 | TRIMTAB_AUTH_FAILURE_LIMIT | 10/minute | failed sign-ins and tokens per client address |
 | TRIMTAB_INSECURE_COOKIES | (unset) | `1`: session cookies without Secure (plain-HTTP tests only) |
+| TRIMTAB_AUDIT_KEY | generated into var/audit_key | HMAC key of the audit chain (keep it out of the database's backups) |
+| TRIMTAB_AUDIT_ANCHORS | var/audit_anchors.jsonl | append-only file of signed audit chain heads |
+| TRIMTAB_AUDIT_ANCHOR_URL | (none) | also POST each anchor there |
 """
 from __future__ import annotations
 
@@ -79,6 +82,10 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "TRUSTED_PROXIES": int(env.get("TRIMTAB_TRUSTED_PROXIES") or 0),
         "AUTH_FAILURE_LIMIT": env.get("TRIMTAB_AUTH_FAILURE_LIMIT") or "10/minute",
         "SESSION_COOKIE_SECURE": env.get("TRIMTAB_INSECURE_COOKIES") != "1",
+        "AUDIT_KEY": env.get("TRIMTAB_AUDIT_KEY") or _generated(var / "audit_key",
+                                                               lambda: secrets.token_urlsafe(32)),
+        "AUDIT_ANCHOR_PATH": env.get("TRIMTAB_AUDIT_ANCHORS") or str(var / "audit_anchors.jsonl"),
+        "AUDIT_ANCHOR_URL": env.get("TRIMTAB_AUDIT_ANCHOR_URL") or None,
     }
 
 

@@ -38,10 +38,12 @@ def alembic_config(url: str):
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration."""
+def upgrade(engine: Engine, audit_key: str | None = None) -> None:
+    """Bring the schema to the newest migration.  The audit key chains audit entries written
+    before the chain existed (migration 0007)."""
     from alembic import command
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    cfg.attributes["audit_key"] = audit_key
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")

@@ -196,7 +196,7 @@ class ApprovalStep(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: the application inserts, never updates or deletes."""
+    """Append-only: the application inserts (through audit.append), never updates or deletes."""
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
@@ -205,6 +205,17 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(128))
     details: Mapped[dict] = mapped_column(JSON)
     ruleset_version: Mapped[str] = mapped_column(String(80))
+    prev_hash: Mapped[str] = mapped_column(String(64))     # the entry before's hash (audit.py)
+    hash: Mapped[str] = mapped_column(String(64))          # HMAC of this entry's content
+
+
+class AuditHead(Base):
+    """One row: the end of the audit chain, locked by each append so the chain stays a line."""
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)      # always 1
+    last_id: Mapped[int]                                   # 0 while the log is empty
+    last_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int]
 
 
 class OutboxMessage(Base):

@@ -311,9 +311,10 @@ def test_funnel_and_account_heat(client, hooks):
 def test_the_audit_log_refuses_updates_and_deletes(app):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
+    from server import audit
     from server.models import AuditEntry
     with app.extensions["trimtab.sessions"]() as s, s.begin():
-        s.add(AuditEntry(action="test", subject="x", actor="y", details={}, ruleset_version="v"))
+        audit.append(s, action="test", subject="x", actor="y", details={}, ruleset_version="v")
     for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
         with pytest.raises(DBAPIError) as info:
             with app.extensions["trimtab.engine"].begin() as conn:

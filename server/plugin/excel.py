@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from dsl.decision import plain
 
-from ..models import AuditEntry, Fact, Person, Target, utcnow
+from .. import audit
+from ..models import Fact, Person, Target, utcnow
 from ..orgchart import _column_letter
 from ..service import owner_of
 
@@ -126,9 +127,9 @@ def import_targets(session, data: bytes, partial: bool = False, actor: str = "ex
         if (rep, metric) not in existing:
             session.add(Target(subject=rep, metric=metric, value=value, source="import",
                                set_by=actor, ruleset_version=version))
-            session.add(AuditEntry(action="target_imported", subject=rep, actor=actor,
-                                   ruleset_version=version, details={"metric": metric, "before": None,
-                                                                 "after": plain(value), "source": "excel"}))
+            audit.append(session, action="target_imported", subject=rep, actor=actor,
+                         ruleset_version=version, details={"metric": metric, "before": None,
+                                                           "after": plain(value), "source": "excel"})
     return report
 
 
