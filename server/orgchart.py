@@ -104,11 +104,15 @@ def write_templates(directory) -> None:
     """(Re)write the CSV and Excel templates with a worked example."""
     import openpyxl
     from pathlib import Path
-    header = ["工号", "姓名", "角色", "区域", "直属上级", "HRBP", "邮箱"]
-    example = [["east.mgr", "王经理", "regional_manager", "east", "", "", "east.mgr@example.com"],
-               ["hr.east", "陈HRBP", "hrbp", "east", "", "", "hr.east@example.com"],
-               ["east.li", "李东", "rep", "east", "east.mgr", "hr.east", ""],
-               ["sales.dir", "销售总监", "sales_director", "", "", "", ""]]
+    header = ["工号", "姓名", "角色", "区域", "直属上级", "HRBP", "邮箱", "手机", "权限", "覆盖区域",
+              "钉钉userid", "飞书open_id", "飞书union_id", "简道云账号"]
+    example = [["east.mgr", "王经理", "regional_manager", "east", "sales.dir", "", "east.mgr@example.com",
+                "13800000001", "", "", "manager0001", "ou_3f1e2d0c9b8a7f6e5d4c3b2a1f0e9d8c", "", "wangjl"],
+               ["hr.east", "陈HRBP", "hrbp", "east", "", "", "hr.east@example.com", "13800000002",
+                "", "south", "hrbp0002", "ou_8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f", "", "chenhr"],
+               ["east.li", "李东", "rep", "east", "east.mgr", "hr.east", "", "13800000003", "", "",
+                "rep0003", "ou_1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d", "", "lidong"],
+               ["sales.dir", "销售总监", "sales_director", "", "", "", "", "", "", "", "", "", "", ""]]
     d = Path(directory)
     with (d / "org_chart.csv").open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([header] + example)

@@ -261,3 +261,40 @@ def test_the_openapi_document_says_who_may_call_each_route(world):
     assert spec["paths"]["/v1/rulesets/reload"]["post"]["x-access"] == "IT or admin"
     assert spec["paths"]["/healthz"]["get"]["security"] == []
     assert spec["paths"]["/v1/decisions"]["get"]["security"] == [{"bearerToken": []}, {"sessionCookie": []}]
+
+
+# ---------------------------------------------------------------------- the README's table
+NOTES = {"{east}": "east.li's change", "{zhao}": "east.zhao's change, waiting for east.lead",
+         "{west}": "west.wu's change", "{meeting}": "an east meeting", "{delegation}": "east.li's"}
+SHOWN_ROLES = {"anonymous": "no credentials", "rep": "rep east.li", "manager": "manager east.mgr",
+               "hrbp": "HRBP hr.east", "it": "IT", "admin": "admin", "admin_token": "admin token"}
+
+
+def access_table() -> str:
+    """The route × role table as the README shows it: ✓ for 2xx, else the status."""
+    lines = ["| route | " + " | ".join(SHOWN_ROLES.values()) + " |",
+             "|---|" + "---|" * len(SHOWN_ROLES)]
+    for method, path, body, special, default in ACCESS:
+        shown, notes = path, []
+        for key, note in NOTES.items():
+            if key in path:
+                shown, notes = shown.replace(key, "<id>"), notes + [note]
+        if isinstance(body, dict) and "subject" in body:
+            notes.append(f"for {body['subject']}")
+        if path == "/auth/token":
+            notes.append("without the sign-in page's CSRF token")
+        cells = []
+        for role in SHOWN_ROLES:
+            status = special.get(role, default)
+            cells.append("✓" if 200 <= status < 400 else str(status))
+        note = f" ({', '.join(notes)})" if notes else ""
+        lines.append(f"| `{method} {shown}`{note} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_readme_shows_this_table():
+    from conftest import ROOT
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert access_table() in readme, "README's route × role table is stale: paste " \
+        "`python -c 'import sys; sys.path.insert(0, \"tests\"); import test_access; " \
+        "print(test_access.access_table())'`"

@@ -154,3 +154,24 @@ def test_cells_that_read_as_nan_or_infinity_are_bad_rows(app):
     with pytest.raises(ImportRefused) as refused:
         run(app, import_targets, edited(TEMPLATES / "targets.xlsx", 0, "C2", "NaN"))
     assert refused.value.problems[0]["column"] == "C" and "not a target" in refused.value.problems[0]["message"]
+
+
+def test_imported_targets_record_who_when_and_the_rule_version(app, monkeypatch, capsys, tmp_path):
+    """`trimtab import targets.xlsx --as PERSON`: the person, the time and the version, not `-`."""
+    from server.cli import main
+    from server.models import AuditEntry
+    monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"].replace("+psycopg", ""))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules").symlink_to(ROOT / "rules")
+    (tmp_path / "form_schemas").symlink_to(ROOT / "form_schemas")
+    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--as", "nobody.here"]) == 2
+    assert count(app, Target) == 0
+    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--as", "hr.east"]) == 0
+    with app.extensions["trimtab.sessions"]() as s:
+        targets = s.scalars(select(Target)).all()
+        entries = s.scalars(select(AuditEntry)).all()
+    version = targets[0].ruleset_version          # the rule set the command loaded (a git commit)
+    assert version not in (None, "-") and len(version) >= 12
+    assert {(t.source, t.set_by, t.ruleset_version) for t in targets} == {("import", "hr.east", version)}
+    assert {(e.actor, e.ruleset_version) for e in entries} == {("hr.east", version)}
+    assert all(t.updated_at is not None for t in targets)
