@@ -111,6 +111,9 @@ ACCESS = [
     ("POST", "/platforms/mingdao/hooks/weekly_metrics/wrong", "{week}", {}, 401),
     ("POST", "/platforms/yida/hooks/weekly_metrics", "{week}", {}, 401),
     ("POST", "/platforms/feishu/hooks/weekly_metrics", "{week}", {}, 401),
+    ("POST", "/platforms/dingtalk/approvals/events", "{week}", {}, 401),
+    ("POST", "/platforms/feishu/approvals/events", "{week}", {}, 401),
+    ("POST", "/platforms/jiandaoyun/approvals/events", "{week}", {}, 401),
 ]
 
 
