@@ -300,3 +300,24 @@ def test_an_unconfigured_platform_is_refused_naming_the_variable(tmp_path):
         r = sender.decide("i", "u", "approve")
         assert r.status_code == 401 and "TRIMTAB_DINGTALK_EVENTS_TOKEN" in r.json["error"]["message"]
 
+
+def test_feishu_checks_the_url_unsigned_but_never_decides_unsigned(world):
+    """飞书 does not sign its request-URL check: one that decrypts with our key is answered.
+    An unsigned event that would decide something is 401 and changes nothing."""
+    client = world[1].client
+    approval_id, instance = open_change(world, "feishu")
+    before = state(world, approval_id)
+    feishu = Platform("feishu", client)
+    for url in ("/platforms/feishu/approvals/events", "/platforms/feishu/hooks/weekly_metrics"):
+        body = json.dumps({"encrypt": lark_encrypt(json.dumps(
+            {"type": "url_verification", "challenge": "c-9", "token": "t"}).encode(), LARK_KEY)}).encode()
+        r = client.post(url, data=body, headers={"Content-Type": "application/json"})
+        assert r.status_code == 200 and r.json == {"challenge": "c-9"}, r.json
+        forged = json.dumps({"encrypt": lark_encrypt(json.dumps(
+            {"type": "url_verification", "challenge": "c-9"}).encode(), "another-key")}).encode()
+        r = client.post(url, data=forged, headers={"Content-Type": "application/json"})
+        assert r.status_code == 401, r.json
+    body, url, _ = feishu._feishu(instance, IDS["feishu"]["east.mgr"], "approve", None)
+    r = client.post(url, data=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 401 and r.json["error"]["code"] == "signature_missing"
+    assert state(world, approval_id) == before
