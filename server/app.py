@@ -92,6 +92,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .meetings import bp as meetings_bp
     from .plugin.routes import bp as platforms_bp
     from .approvals import bp as approvals_bp
+    from .plugin.approval_events import bp as approval_events_bp
     app.register_blueprint(approvals_bp)
     app.register_blueprint(targets_bp)
     app.register_blueprint(dashboards_bp)
@@ -100,6 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(ops_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(platforms_bp)
+    app.register_blueprint(approval_events_bp)
     return app
 
 

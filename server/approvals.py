@@ -5,6 +5,7 @@ signed in, delegation for a period, and a subject's first target.  Who may do wh
 |---|---|
 | GET /v1/approvals, GET /v1/approvals/<id> | anyone the approval names, or who sees its subject |
 | POST /v1/approvals/<id>/decision | the waiting approver, or their delegate for the day |
+| POST /v1/approvals/<id>/links | IT or admin: which platform instance is this approval |
 | POST /v1/delegations | the delegator (admin: for anyone, naming `delegator`) |
 | GET /v1/delegations | the delegations one gave or received (admin: all) |
 | DELETE /v1/delegations/<id> | the delegator, or admin |
@@ -21,7 +22,7 @@ from sqlalchemy import or_, select
 
 from dsl.decision import plain
 
-from . import approval_flow, rulesets
+from . import approval_flow, platform_approvals, rulesets
 from .api import body, page_args, sessions, text
 from .auth import current_principal, requires, scope
 from .errors import DomainError
@@ -125,6 +126,24 @@ def decide(approval_id: int):
         approval = approval_flow.decide(session, approval_id, verdict, actor, comment, evidence,
                                         today())
         return jsonify(approval_flow.approval_json(approval))
+
+
+@bp.post("/approvals/<int:approval_id>/links")
+@requires("it")
+def link(approval_id: int):
+    """{platform, external_id}: the platform's approval instance (钉钉 processInstanceId, 飞书
+    instance_code, 简道云 record _id) whose callbacks decide this approval's steps."""
+    data = body()
+    platform, external_id = text(data, "platform", required=True), text(data, "external_id", required=True)
+    if platform not in platform_approvals.PLATFORMS:
+        raise DomainError(422, "schema_violation", f"platform is one of "
+                          f"{', '.join(platform_approvals.PLATFORMS)}", "$.platform")
+    if len(external_id) > 200:
+        raise DomainError(422, "schema_violation", "external_id has at most 200 characters",
+                          "$.external_id")
+    with sessions() as session, session.begin():
+        out, new = platform_approvals.add_link(session, approval_id, platform, external_id)
+    return jsonify(out), 201 if new else 200
 
 
 # ---------------------------------------------------------------------- delegations

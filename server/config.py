@@ -12,7 +12,10 @@
 | TRIMTAB_JDY_SECRET | (简道云 pushes refused) | 简道云 data-push secret |
 | TRIMTAB_MINGDAO_TOKEN | (明道云 refused) | the token 明道云 puts in the URL |
 | TRIMTAB_YIDA_API_KEY | (宜搭 refused) | the key 宜搭's HTTP connector sends as X-Api-Key |
-| TRIMTAB_FEISHU_ENCRYPT_KEY | (飞书 refused) | the event subscription's encrypt key |
+| TRIMTAB_FEISHU_ENCRYPT_KEY | (飞书 refused) | the event subscription's encrypt key (form events and approval events) |
+| TRIMTAB_DINGTALK_EVENTS_TOKEN | (钉钉 approval events refused) | the event subscription's token (签名 token) |
+| TRIMTAB_DINGTALK_EVENTS_AES_KEY | (钉钉 refused) | the event subscription's 43-character EncodingAESKey |
+| TRIMTAB_DINGTALK_EVENTS_APP_KEY | (钉钉 refused) | the app key (an internal app's subscription) or corp id the events are encrypted for |
 | TRIMTAB_MAPPINGS | (none) | a folder of your platforms' field mappings, `<platform>/<form>.json` |
 | TRIMTAB_SECRET_KEY | generated into var/secret_key | signs browser sessions (the same in every process) |
 | TRIMTAB_TRUSTED_PROXIES | 0 | how many proxies in front set X-Forwarded-For/-Proto/-Host |
@@ -90,7 +93,10 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
 
 
 PLATFORM_SECRETS = {"jiandaoyun": "TRIMTAB_JDY_SECRET", "mingdao": "TRIMTAB_MINGDAO_TOKEN",
-                    "yida": "TRIMTAB_YIDA_API_KEY", "feishu_bitable": "TRIMTAB_FEISHU_ENCRYPT_KEY"}
+                    "yida": "TRIMTAB_YIDA_API_KEY", "feishu_bitable": "TRIMTAB_FEISHU_ENCRYPT_KEY",
+                    "dingtalk_events_token": "TRIMTAB_DINGTALK_EVENTS_TOKEN",
+                    "dingtalk_events_aes_key": "TRIMTAB_DINGTALK_EVENTS_AES_KEY",
+                    "dingtalk_events_app_key": "TRIMTAB_DINGTALK_EVENTS_APP_KEY"}
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -162,6 +162,34 @@ def lark_encrypt(plain: bytes, encrypt_key: str) -> str:
     return base64.b64encode(iv + encryptor.update(data) + encryptor.finalize()).decode()
 
 
+def dingtalk_encrypt(message: bytes, aes_key: str, owner_key: str) -> str:
+    """DingTalk's callback encryption as its published library does it: AES-256-CBC with
+    key = base64(aes_key + "="), IV = key[:16], plaintext = 16 random bytes + 4-byte big-endian
+    length + message + owner key (app key or corp id), PKCS#7 padded to 32 bytes."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = base64.b64decode(aes_key + "=")
+    plain = os.urandom(16) + len(message).to_bytes(4, "big") + message + owner_key.encode()
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+
+def dingtalk_decrypt(encrypted: str, aes_key: str) -> tuple[bytes, bytes]:
+    """(message, owner key) of a DingTalk-encrypted text."""
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = base64.b64decode(aes_key + "=")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize()
+    plain = plain[:-plain[-1]]
+    length = int.from_bytes(plain[16:20], "big")
+    return plain[20:20 + length], plain[20 + length:]
+
+
+def dingtalk_signature(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
+    return hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode()).hexdigest()
+
+
 def _example(spec: dict):
     if "enum" in spec:
         return spec["enum"][0]

@@ -63,6 +63,8 @@ ACCESS = [
     # approver, and by the rep on their own change, are in test_trust.py).
     ("POST", "/v1/approvals/{zhao}/decision", {"decision": "approve", "comment": "看看"},
      {"anonymous": 401, **NONE_BUT((), others=403)}, None),
+    ("POST", "/v1/approvals/{east}/links", {"platform": "dingtalk", "external_id": "instance-{role}"},
+     {"anonymous": 401, **NONE_BUT(("it",) + ADMINS, status=201)}, None),
     ("GET", "/v1/targets", None, SIGNED_IN, ALL),
     ("POST", "/v1/targets", {"subject": "east.zhao", "metric": "m_{role}", "value": 5},
      {"anonymous": 401, **NONE_BUT(("hrbp",) + ADMINS, status=201)}, None),
@@ -109,6 +111,9 @@ ACCESS = [
     ("POST", "/platforms/mingdao/hooks/weekly_metrics/wrong", "{week}", {}, 401),
     ("POST", "/platforms/yida/hooks/weekly_metrics", "{week}", {}, 401),
     ("POST", "/platforms/feishu/hooks/weekly_metrics", "{week}", {}, 401),
+    ("POST", "/platforms/dingtalk/approvals/events", "{week}", {}, 401),
+    ("POST", "/platforms/feishu/approvals/events", "{week}", {}, 401),
+    ("POST", "/platforms/jiandaoyun/approvals/events", "{week}", {}, 401),
 ]
 
 

@@ -1,0 +1,174 @@
+"""Signed approval callbacks: a platform says who approved or rejected its approval instance,
+and trimtab takes the linked approval's step as that person.
+
+| route | verifies | names the operator by |
+|---|---|---|
+| POST /platforms/dingtalk/approvals/events | msg_signature (SHA-1), AES decryption, app key | staffId → dingtalk_userid |
+| POST /platforms/feishu/approvals/events | X-Lark-Signature, encrypt key | open_id → feishu_open_id (else union_id) |
+| POST /platforms/jiandaoyun/approvals/events | X-JDY-Signature | updater.username → jiandaoyun_username |
+
+Each route only checks the platform's proof and reads its event into a `PlatformDecision`;
+platform_approvals.decide does the rest in one serialised transaction.  Events that decide
+nothing (a task started, transferred, a URL check) are answered as the platform expects and
+change nothing."""
+from __future__ import annotations
+
+import hmac
+import time
+
+from flask import Blueprint, jsonify, request
+
+from ..approval_flow import approval_json
+from ..approvals import serialised, today
+from ..auth import requires
+from ..errors import DomainError
+from ..intake import loads_exact, parse_json
+from ..platform_approvals import PlatformDecision, decide
+from . import dingtalk_crypto
+from .signed import fresh, open_lark, platform_secret, unauthorized, verify_jdy
+
+bp = Blueprint("approval_events", __name__, url_prefix="/platforms")
+
+
+def _decide(d: PlatformDecision) -> dict:
+    with serialised() as session:
+        approval, replayed = decide(session, d, today())
+        return {"approval": approval_json(approval), "replayed": replayed}
+
+
+def _text(value) -> str | None:
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        return None
+    return str(value).strip() or None
+
+
+def _required(value, what: str, path: str) -> str:
+    found = _text(value)
+    if found is None:
+        raise DomainError(422, "schema_violation", f"the event names no {what}", path)
+    return found
+
+
+# ---------------------------------------------------------------------- 钉钉
+@bp.post("/dingtalk/approvals/events")
+@requires("webhook")
+def dingtalk():
+    """DingTalk's HTTP push: check_url and bpms_task_change (type finish, result agree/refuse).
+    Whatever is decided, the answer to a good push is the encrypted "success" DingTalk waits for."""
+    token, aes_key, app_key = (platform_secret(f"dingtalk_events_{n}") for n in ("token", "aes_key", "app_key"))
+    event = _dingtalk_event(token, aes_key, app_key)
+    decision = _dingtalk_decision(event)
+    if decision is not None:
+        _decide(decision)
+    stamp = str(int(time.time() * 1000))
+    return jsonify(dingtalk_crypto.envelope(b"success", token, aes_key, app_key, stamp))
+
+
+def _dingtalk_event(token: str, aes_key: str, app_key: str) -> dict:
+    args = request.args
+    given = args.get("msg_signature") or args.get("signature") or ""
+    stamp, nonce = args.get("timestamp") or args.get("timeStamp") or "", args.get("nonce", "")
+    if not (given and stamp and nonce):
+        unauthorized("钉钉 push without msg_signature, timestamp or nonce", "signature_missing")
+    body = parse_json(request.get_data(cache=False))
+    encrypted = body.get("encrypt") if isinstance(body, dict) else None
+    if not isinstance(encrypted, str):
+        raise DomainError(422, "schema_violation", "a 钉钉 push is {\"encrypt\": …}", "$.encrypt")
+    fresh(stamp)
+    if not hmac.compare_digest(given, dingtalk_crypto.signature(token, stamp, nonce, encrypted)):
+        unauthorized("msg_signature does not match the push")
+    try:
+        event = loads_exact(dingtalk_crypto.decrypt(encrypted, aes_key, app_key))
+    except ValueError:                  # CryptoError, or not JSON
+        raise DomainError(400, "bad_encryption", "the `encrypt` field does not decrypt with this "
+                          "server's EncodingAESKey and app key", "$.encrypt") from None
+    if not isinstance(event, dict):
+        raise DomainError(422, "schema_violation", "a 钉钉 event is a JSON object", "$")
+    return event
+
+
+def _dingtalk_decision(event: dict) -> PlatformDecision | None:
+    """An approver's finished task (bpms_task_change, type finish, result agree or refuse);
+    None for anything else (check_url, a task started or transferred, other events)."""
+    if event.get("EventType") != "bpms_task_change" or event.get("type") != "finish" \
+            or event.get("result") not in ("agree", "refuse"):
+        return None
+    return PlatformDecision(
+        "dingtalk", _required(event.get("processInstanceId"), "processInstanceId", "$.processInstanceId"),
+        "dingtalk_userid", _required(event.get("staffId"), "staffId", "$.staffId"),
+        "approve" if event["result"] == "agree" else "reject", _text(event.get("remark")))
+
+
+# ---------------------------------------------------------------------- 飞书
+@bp.post("/feishu/approvals/events")
+@requires("webhook")
+def feishu():
+    """飞书's approval_task event (status APPROVED or REJECTED); url_verification answered."""
+    envelope, _ = open_lark(request.get_data(cache=False))
+    if envelope.get("type") == "url_verification":
+        return jsonify({"challenge": envelope.get("challenge")})
+    decision = _feishu_decision(envelope)
+    if isinstance(decision, str):
+        return jsonify({"ignored": decision})
+    return jsonify(_decide(decision))
+
+
+def _feishu_decision(envelope: dict) -> PlatformDecision | str:
+    """The decision of an approval_task event (the 1.0 envelope 飞书 documents for it, or the
+    same event under a 2.0 header), or why the event decides nothing."""
+    event, header = envelope.get("event"), envelope.get("header")
+    header = header if isinstance(header, dict) else {}
+    if not isinstance(event, dict) or "approval_task" not in (event.get("type"), header.get("event_type")):
+        return "not an approval_task event"
+    status = event.get("status")
+    if status not in ("APPROVED", "REJECTED"):
+        return f"task status {status}"
+    instance = _required(event.get("instance_code"), "instance_code", "$.event.instance_code")
+    verdict = "approve" if status == "APPROVED" else "reject"
+    for field, kind in (("open_id", "feishu_open_id"), ("union_id", "feishu_union_id")):
+        if _text(event.get(field)):
+            return PlatformDecision("feishu", instance, kind, _text(event[field]), verdict, None)
+    if _text(event.get("user_id")):
+        raise DomainError(422, "unknown_platform_user",
+                          f"飞书 user_id `{_text(event['user_id'])}` cannot be mapped: the organisation "
+                          "chart holds open_id (feishu_open_id) and union_id (feishu_union_id); "
+                          "send the event with the operator's open_id", "$.event.open_id",
+                          platform="feishu", platform_user=_text(event["user_id"]), column="feishu_open_id")
+    return "no operator (an automatic pass or rejection)"
+
+
+# ---------------------------------------------------------------------- 简道云
+VERDICTS = {"approve": "approve", "同意": "approve", "通过": "approve",
+            "reject": "reject", "拒绝": "reject", "驳回": "reject"}
+
+
+@bp.post("/jiandaoyun/approvals/events")
+@requires("webhook")
+def jiandaoyun():
+    """简道云's data push of the approval form: a `data_update` whose record carries the
+    approver's verdict in the field aliased `trimtab_decision`."""
+    raw = request.get_data(cache=False)
+    verify_jdy(raw)
+    push = parse_json(raw)
+    if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
+        raise DomainError(422, "schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
+    if push.get("op") != "data_update":
+        return jsonify({"ignored": push.get("op")})
+    decision = _jdy_decision(push["data"])
+    if decision is None:
+        return jsonify({"ignored": "no trimtab_decision in the record"})
+    return jsonify(_decide(decision))
+
+
+def _jdy_decision(data: dict) -> PlatformDecision | None:
+    said = _text(data.get("trimtab_decision"))
+    if said is None:
+        return None
+    if said not in VERDICTS:
+        raise DomainError(422, "schema_violation", f"trimtab_decision `{said}` is not one of "
+                          f"{', '.join(VERDICTS)}", "$.data.trimtab_decision")
+    updater = data.get("updater") if isinstance(data.get("updater"), dict) else {}
+    return PlatformDecision(
+        "jiandaoyun", _required(data.get("_id"), "record (_id)", "$.data._id"), "jiandaoyun_username",
+        _required(updater.get("username"), "updater.username", "$.data.updater.username"),
+        VERDICTS[said], _text(data.get("trimtab_comment")))

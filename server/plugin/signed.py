@@ -1,0 +1,118 @@
+"""How each platform proves a push is its own: the secrets, the 简道云 signature, the 飞书
+signature and encryption.  Shared by the intake adapters (routes.py) and the approval
+callbacks (approval_events.py); a failed check is a 401 and nothing is read further."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from flask import current_app, request
+
+from ..config import PLATFORM_SECRETS
+from ..errors import DomainError
+from ..intake import loads_exact, parse_json
+
+
+def platform_secret(platform: str) -> str:
+    secret = current_app.config["PLATFORMS"].get(platform)
+    if not secret:
+        raise DomainError(401, "platform_not_configured",
+                          f"{platform} pushes are not accepted: set {PLATFORM_SECRETS[platform]}")
+    return secret
+
+
+def unauthorized(message: str, code: str = "signature_invalid"):
+    raise DomainError(401, code, message)
+
+
+def fresh(stamp: str) -> None:
+    """The timestamp (seconds, or milliseconds as DingTalk sends) is within the tolerance."""
+    try:
+        value = int(stamp)
+    except ValueError:
+        unauthorized("the timestamp is not a number of seconds")
+    seconds = value / 1000 if value > 10 ** 11 else value
+    if abs(time.time() - seconds) > current_app.config["SIGNATURE_TOLERANCE_S"]:
+        unauthorized("the timestamp is more than 5 minutes away from now", "signature_expired")
+
+
+# ---------------------------------------------------------------------- 简道云
+def jdy_signature(nonce: str, body: bytes, secret: str, timestamp: str) -> str:
+    """简道云 data push: hex SHA-1 of `nonce:raw body:secret:timestamp`."""
+    return hashlib.sha1(f"{nonce}:".encode() + body + f":{secret}:{timestamp}".encode()).hexdigest()
+
+
+def verify_jdy(raw: bytes) -> None:
+    """The query's nonce and timestamp and the X-JDY-Signature header match the raw body."""
+    secret = platform_secret("jiandaoyun")
+    nonce, stamp = request.args.get("nonce", ""), request.args.get("timestamp", "")
+    given = request.headers.get("X-JDY-Signature", "")
+    if not (nonce and stamp and given):
+        unauthorized("简道云 push without nonce, timestamp or X-JDY-Signature", "signature_missing")
+    fresh(stamp)
+    if not hmac.compare_digest(given, jdy_signature(nonce, raw, secret, stamp)):
+        unauthorized("X-JDY-Signature does not match the body")
+
+
+# ---------------------------------------------------------------------- 飞书
+def lark_signature(timestamp: str, nonce: str, encrypt_key: str, body: bytes) -> str:
+    """飞书 event: hex SHA-256 of timestamp + nonce + encrypt key + raw body."""
+    return hashlib.sha256((timestamp + nonce + encrypt_key).encode() + body).hexdigest()
+
+
+def lark_decrypt(encrypted: str, encrypt_key: str) -> bytes:
+    """{"encrypt": base64(iv + AES-256-CBC(plain))}, key = SHA-256 of the encrypt key."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    data = base64.b64decode(encrypted)
+    key = hashlib.sha256(encrypt_key.encode()).digest()
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(data[:16])).decryptor()
+    padded = decryptor.update(data[16:]) + decryptor.finalize()
+    unpadder = padding.PKCS7(128).unpadder()
+    return unpadder.update(padded) + unpadder.finalize()
+
+
+def open_lark(raw: bytes) -> tuple[dict, bytes]:
+    """(the event, its clear bytes) of a 飞书 push: X-Lark-Signature checked, then an
+    {"encrypt": …} body decrypted.  The clear bytes are what a retry repeats (飞书 may encrypt
+    a retry afresh).  飞书 signs events but not the request-URL check ("安全校验 … 不包括请求
+    网址校验", 接收事件 guide): an unsigned push is read only if it decrypts with this server's
+    key to a url_verification, whose answer (the challenge) changes nothing."""
+    key = platform_secret("feishu_bitable")
+    stamp = request.headers.get("X-Lark-Request-Timestamp", "")
+    nonce = request.headers.get("X-Lark-Request-Nonce", "")
+    given = request.headers.get("X-Lark-Signature", "")
+    signed = bool(stamp and nonce and given)
+    if signed:
+        fresh(stamp)
+        if not hmac.compare_digest(given, lark_signature(stamp, nonce, key, raw)):
+            unauthorized("X-Lark-Signature does not match the body")
+    envelope, clear = _lark_clear(raw, key, signed)
+    if not signed and not (isinstance(envelope, dict) and clear is not raw
+                           and envelope.get("type") == "url_verification"):
+        unauthorized("飞书 event without X-Lark-Signature, -Request-Timestamp or -Request-Nonce",
+                     "signature_missing")
+    if not isinstance(envelope, dict):
+        raise DomainError(422, "schema_violation", "a 飞书 event is a JSON object", "$")
+    return envelope, clear
+
+
+def _lark_clear(raw: bytes, key: str, signed: bool):
+    try:
+        envelope = parse_json(raw)
+    except DomainError:
+        if not signed:
+            unauthorized("飞书 event without X-Lark-Signature", "signature_missing")
+        raise
+    if not (isinstance(envelope, dict) and isinstance(envelope.get("encrypt"), str)):
+        return envelope, raw
+    try:
+        clear = lark_decrypt(envelope["encrypt"], key)
+        return loads_exact(clear), clear
+    except (ValueError, TypeError):
+        if not signed:
+            unauthorized("飞书 event without X-Lark-Signature", "signature_missing")
+        raise DomainError(400, "bad_encryption", "the `encrypt` field does not decrypt with "
+                          "this server's encrypt key", "$.encrypt") from None
