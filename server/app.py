@@ -36,7 +36,9 @@ DEFAULTS = {
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
+    from .auth import SESSION_DEFAULTS
     app.config.update(DEFAULTS)
+    app.config.update(SESSION_DEFAULTS)  # over Flask's own (a cookie named `session`, not Secure)
     app.config.update(config or {})
     app.config["TZ"] = ZoneInfo(app.config["TIMEZONE"])
     app.json.ensure_ascii = False

@@ -14,6 +14,8 @@ from .scope import Scope, scope_of
 __all__ = ["init_app", "requires", "current_principal", "require_principal", "Principal",
            "Scope", "scope_of", "scope"]
 
+# Applied by create_app before the caller's config: Flask's config already holds every one of
+# these keys, so `setdefault` here would change nothing.
 SESSION_DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SECURE": True,       # browsers accept Secure cookies on http://127.0.0.1 too
@@ -28,8 +30,6 @@ SESSION_DEFAULTS = {
 def init_app(app: Flask) -> None:
     from flask_login import LoginManager
     from flask_wtf.csrf import CSRFProtect
-    for key, value in SESSION_DEFAULTS.items():
-        app.config.setdefault(key, value)
     if not app.config.get("SECRET_KEY"):
         # Sessions then last as long as this process: `trimtab serve` passes a kept key.
         app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
