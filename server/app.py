@@ -31,6 +31,7 @@ DEFAULTS = {
     "AUTH_FAILURE_LIMIT": "10/minute",   # failed sign-ins / tokens per client address
     "TRUSTED_PROXIES": 0,         # how many proxies' X-Forwarded-* headers to believe
     "OAUTH": {},                  # provider -> {client_id, client_secret, urls…} (auth/oauth.py)
+    "OAUTH_REDIRECT_BASE": None,  # callbacks are this + /auth/callback/<provider>; None: the request's host
 }
 
 

@@ -49,7 +49,9 @@ def init_app(app: Flask) -> None:
             person = session.get(Person, person_id)
             return of_person(person, "session") if person is not None else None
 
+    from . import oauth                  # adds the DingTalk and Feishu routes to the blueprint
     from .routes import bp
+    oauth.init_app(app)
     app.register_blueprint(bp)
 
 
