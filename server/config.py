@@ -18,6 +18,10 @@
 | TRIMTAB_TRUSTED_PROXIES | 0 | how many proxies in front set X-Forwarded-For/-Proto/-Host |
 | TRIMTAB_AUTH_FAILURE_LIMIT | 10/minute | failed sign-ins and tokens per client address |
 | TRIMTAB_INSECURE_COOKIES | (unset) | `1`: session cookies without Secure (plain-HTTP tests only) |
+| TRIMTAB_DINGTALK_CLIENT_ID, _SECRET | (no 钉钉 sign-in) | the DingTalk app's Client ID (AppKey) and Client Secret (AppSecret) |
+| TRIMTAB_FEISHU_CLIENT_ID, _SECRET | (no 飞书 sign-in) | the Feishu app's App ID (cli_…) and App Secret |
+| TRIMTAB_{DINGTALK,FEISHU}_{AUTHORIZE,TOKEN,USERINFO}_URL | the providers' documented URLs | overrides, e.g. a private deployment or a test stand-in; DingTalk also _APP_TOKEN_URL, _USERID_URL |
+| TRIMTAB_OAUTH_REDIRECT_BASE | (the request's own scheme and host) | e.g. `https://trimtab.example.com`: callbacks are this + /auth/callback/<provider> |
 """
 from __future__ import annotations
 
@@ -79,7 +83,27 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "TRUSTED_PROXIES": int(env.get("TRIMTAB_TRUSTED_PROXIES") or 0),
         "AUTH_FAILURE_LIMIT": env.get("TRIMTAB_AUTH_FAILURE_LIMIT") or "10/minute",
         "SESSION_COOKIE_SECURE": env.get("TRIMTAB_INSECURE_COOKIES") != "1",
+        "OAUTH": oauth_from_env(env),
+        "OAUTH_REDIRECT_BASE": env.get("TRIMTAB_OAUTH_REDIRECT_BASE") or None,
     }
+
+
+OAUTH_URLS = {"dingtalk": ("authorize_url", "token_url", "userinfo_url", "app_token_url", "userid_url"),
+              "feishu": ("authorize_url", "token_url", "userinfo_url")}
+
+
+def oauth_from_env(env) -> dict:
+    """Sign-in providers with both a client id and a secret set; URLs only when overridden."""
+    providers = {}
+    for name, urls in OAUTH_URLS.items():
+        prefix = f"TRIMTAB_{name.upper()}_"
+        client_id, secret = env.get(prefix + "CLIENT_ID"), env.get(prefix + "CLIENT_SECRET")
+        if bool(client_id) != bool(secret):
+            raise ValueError(f"{prefix}CLIENT_ID and {prefix}CLIENT_SECRET go together")
+        if client_id:
+            providers[name] = {"client_id": client_id, "client_secret": secret,
+                               **{u: env[prefix + u.upper()] for u in urls if env.get(prefix + u.upper())}}
+    return providers
 
 
 PLATFORM_SECRETS = {"jiandaoyun": "TRIMTAB_JDY_SECRET", "mingdao": "TRIMTAB_MINGDAO_TOKEN",
