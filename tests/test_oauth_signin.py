@@ -144,7 +144,8 @@ def counts(app) -> tuple:
 def assert_refused(browser, r, status, code):
     assert r.status_code == status, r.data
     assert r.json["error"]["code"] == code
-    assert "Set-Cookie" not in r.headers or "_user_id" not in str(browser.client.get_cookie("trimtab_session"))
+    with browser.client.session_transaction() as kept:
+        assert "_user_id" not in kept
     assert browser.me().status_code == 401
 
 
