@@ -34,6 +34,7 @@ DEFAULTS = {
     "AUDIT_KEY": None,            # HMAC key of the audit chain; None: one for this process only
     "AUDIT_ANCHOR_PATH": None,    # append-only JSON lines of signed chain heads; None: log only
     "AUDIT_ANCHOR_URL": None,     # also POST each anchor there
+    "OAUTH_REDIRECT_BASE": None,  # callbacks are this + /auth/callback/<provider>; None: the request's host
 }
 
 
@@ -41,7 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     from .auth import SESSION_DEFAULTS
     app.config.update(DEFAULTS)
-    app.config.update(SESSION_DEFAULTS)
+    app.config.update(SESSION_DEFAULTS)  # over Flask's own (a cookie named `session`, not Secure)
     app.config.update(config or {})
     app.config["TZ"] = ZoneInfo(app.config["TIMEZONE"])
     app.json.ensure_ascii = False

@@ -24,6 +24,10 @@
 | TRIMTAB_AUDIT_KEY | generated into var/audit_key | HMAC key of the audit chain (keep it out of the database's backups) |
 | TRIMTAB_AUDIT_ANCHORS | var/audit_anchors.jsonl | append-only file of signed audit chain heads |
 | TRIMTAB_AUDIT_ANCHOR_URL | (none) | also POST each anchor there |
+| TRIMTAB_DINGTALK_CLIENT_ID, _SECRET | (no 钉钉 sign-in) | the DingTalk app's Client ID (AppKey) and Client Secret (AppSecret) |
+| TRIMTAB_FEISHU_CLIENT_ID, _SECRET | (no 飞书 sign-in) | the Feishu app's App ID (cli_…) and App Secret |
+| TRIMTAB_{DINGTALK,FEISHU}_{AUTHORIZE,TOKEN,USERINFO}_URL | the providers' documented URLs | overrides, e.g. a private deployment or a test stand-in; DingTalk also _APP_TOKEN_URL, _USERID_URL |
+| TRIMTAB_OAUTH_REDIRECT_BASE | (the request's own scheme and host) | e.g. `https://trimtab.example.com`: callbacks are this + /auth/callback/<provider> |
 """
 from __future__ import annotations
 
@@ -89,7 +93,27 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
                                                                lambda: secrets.token_urlsafe(32)),
         "AUDIT_ANCHOR_PATH": env.get("TRIMTAB_AUDIT_ANCHORS") or str(var / "audit_anchors.jsonl"),
         "AUDIT_ANCHOR_URL": env.get("TRIMTAB_AUDIT_ANCHOR_URL") or None,
+        "OAUTH": oauth_from_env(env),
+        "OAUTH_REDIRECT_BASE": env.get("TRIMTAB_OAUTH_REDIRECT_BASE") or None,
     }
+
+
+OAUTH_URLS = {"dingtalk": ("authorize_url", "token_url", "userinfo_url", "app_token_url", "userid_url"),
+              "feishu": ("authorize_url", "token_url", "userinfo_url")}
+
+
+def oauth_from_env(env) -> dict:
+    """Sign-in providers with both a client id and a secret set; URLs only when overridden."""
+    providers = {}
+    for name, urls in OAUTH_URLS.items():
+        prefix = f"TRIMTAB_{name.upper()}_"
+        client_id, secret = env.get(prefix + "CLIENT_ID"), env.get(prefix + "CLIENT_SECRET")
+        if bool(client_id) != bool(secret):
+            raise ValueError(f"{prefix}CLIENT_ID and {prefix}CLIENT_SECRET go together")
+        if client_id:
+            providers[name] = {"client_id": client_id, "client_secret": secret,
+                               **{u: env[prefix + u.upper()] for u in urls if env.get(prefix + u.upper())}}
+    return providers
 
 
 PLATFORM_SECRETS = {"jiandaoyun": "TRIMTAB_JDY_SECRET", "mingdao": "TRIMTAB_MINGDAO_TOKEN",

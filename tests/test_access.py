@@ -49,6 +49,9 @@ ACCESS = [
     ("GET", "/auth/login", None, {}, ALL),
     ("POST", "/auth/logout", None, {}, ALL),
     ("POST", "/auth/token", None, {}, 403),              # no CSRF token from the sign-in page
+    ("GET", "/auth/login/dingtalk", None, {}, 302),      # to DingTalk's authorize page
+    ("GET", "/auth/login/feishu", None, {}, 404),        # not configured here
+    ("GET", "/auth/callback/dingtalk", None, {}, 403),   # no state: refused, whoever calls
     ("GET", "/metrics", None, {"anonymous": 401, **NONE_BUT(("it",) + ADMINS)}, None),
     ("GET", "/v1/me", None, SIGNED_IN, ALL),
     ("POST", "/v1/evaluate", {"form": "weekly_metrics", "facts": "{week}"}, SIGNED_IN, ALL),
@@ -136,7 +139,8 @@ def world(request, tmp_path_factory):
     from server.app import create_app
     url, cleanup = fresh_database(request.param, tmp_path_factory.mktemp("access"))
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": "rules", "LANG": "en", "AUTH_FAILURE_LIMIT": "10000/minute"})
+                      "RULES_PATH": "rules", "LANG": "en", "AUTH_FAILURE_LIMIT": "10000/minute",
+                      "OAUTH": {"dingtalk": {"client_id": "ding-id", "client_secret": "ding-secret"}}})
     admin = as_admin(app.test_client())
     assert admin.post("/v1/org/people", json=ORG).status_code == 200
     hooks = Hooks(admin)

@@ -14,6 +14,8 @@ from .scope import Scope, scope_of
 __all__ = ["init_app", "requires", "current_principal", "require_principal", "Principal",
            "Scope", "scope_of", "scope"]
 
+# Applied by create_app before the caller's config: Flask's config already holds every one of
+# these keys, so `setdefault` here would change nothing.
 SESSION_DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SECURE": True,       # browsers accept Secure cookies on http://127.0.0.1 too
@@ -47,7 +49,9 @@ def init_app(app: Flask) -> None:
             person = session.get(Person, person_id)
             return of_person(person, "session") if person is not None else None
 
+    from . import oauth                  # adds the DingTalk and Feishu routes to the blueprint
     from .routes import bp
+    oauth.init_app(app)
     app.register_blueprint(bp)
 
 

@@ -9,6 +9,7 @@ from ..errors import DomainError
 from . import tokens
 from .access import check_csrf, client_address, current_principal, log, requires
 from .principal import Principal, of_person
+from .providers import configured_providers
 
 bp = Blueprint("auth", __name__)
 
@@ -45,7 +46,6 @@ def start_session(principal: Principal) -> None:
 @bp.get("/auth/login")
 @requires("public")
 def sign_in_page():
-    from .oauth import configured_providers
     return render_template_string(LOGIN_PAGE, providers=configured_providers(current_app),
                                   next=safe_next(request.args.get("next")), error=None)
 
