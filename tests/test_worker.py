@@ -14,44 +14,10 @@ import pytest
 from conftest import ROOT
 from receivers import Receiver
 from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from workerkit import PrivateRedis, clear_queue, eventually, stop
 from server.app import create_app
 
 REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def eventually(check, timeout_s: float = 15.0) -> bool:
-    """True once `check()` is; a receiver can see a message a moment before the worker's
-    transaction marking it sent commits."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def clear_queue(redis_url: str) -> None:
-    """Remove what a test's workers left on the shared Redis: queued and scheduled jobs that
-    point at the test's (dropped) database."""
-    import redis
-    from rq import Queue
-    from rq.registry import ScheduledJobRegistry
-    queue = Queue("trimtab", connection=redis.Redis.from_url(redis_url))
-    registry = ScheduledJobRegistry(queue=queue)
-    for job_id in registry.get_job_ids():
-        registry.remove(job_id, delete_job=True)
-    queue.empty()
-
-
-def stop(worker: subprocess.Popen) -> None:
-    """SIGTERM (RQ's warm shutdown), then SIGKILL if it lingers."""
-    if worker.poll() is not None:
-        return
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
 
 
 def test_alert_through_rq_worker(tmp_path, monkeypatch):
@@ -165,37 +131,6 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
         clear_queue(REDIS)
         receiver.close()
         cleanup()
-
-
-class PrivateRedis:
-    """A real redis-server of this machine's, on its own port, that a test may stop and start
-    again without disturbing the shared one."""
-
-    def __init__(self, tmp_path):
-        import socket
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url, self.dir, self.proc = f"redis://127.0.0.1:{self.port}/0", tmp_path, None
-
-    def start(self):
-        import redis
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return
-            except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize("worker_listening", [True, False], ids=["stopped-under-worker", "stopped-at-start"])
