@@ -1,5 +1,9 @@
 """Jobs on RQ.  Jobs take plain values (a database URL, a channels file), never live objects,
-and are safe to run twice: delivery claims outbox rows, and a sent row is never sent again."""
+and are safe to run twice: delivery claims outbox rows, and a sent row is never sent again.
+
+RQ runs each job in a forked process: `db.py` drops the parent's pooled connections in the
+child, so a job never talks over the sweeper's connection.  The sweeper and the scheduler
+thread outlive a lost database or Redis: they log a line, wait longer each time, go on."""
 from __future__ import annotations
 
 import logging
@@ -11,10 +15,18 @@ log = logging.getLogger("trimtab.jobs")
 QUEUE = "trimtab"
 
 
+# A worker's connections: checked before use (a backend terminated while the worker slept is
+# replaced, not failed on), named in pg_stat_activity, and never left idle in a transaction.
+WORKER_PG = {"pool_pre_ping": True, "connect_args": {
+    "application_name": "trimtab-worker",
+    "options": "-c idle_in_transaction_session_timeout=60000"}}
+
+
 @lru_cache(maxsize=8)
 def _sessions(database_url: str):
     from .db import make_engine, session_factory
-    return session_factory(make_engine(database_url))
+    options = WORKER_PG if database_url.startswith("postgresql") else {}
+    return session_factory(make_engine(database_url, **options))
 
 
 @lru_cache(maxsize=8)
@@ -99,24 +111,78 @@ def schedule_next(redis_url: str, at, args: tuple):
                                         job_timeout=300)
 
 
+class Backoff:
+    """A pause that doubles after each failure (up to `most`) and starts over on success."""
+
+    def __init__(self, first: float, most: float = 60.0):
+        self.first, self.most, self.pause = first, most, first
+
+    def failed(self) -> float:
+        self.pause = min(max(self.pause * 2, 1.0), self.most)
+        return self.pause
+
+    def ok(self) -> None:
+        self.pause = self.first
+
+
 def _scheduler(redis_url: str, stop: threading.Event) -> None:
     """RQ's scheduler (moves jobs whose time has come from the scheduled registry to the
     queue), in a thread of the worker rather than RQ's own child process: a worker that is
     killed takes its scheduler with it, and another worker's takes the lock over."""
     from redis import Redis
-    from redis.exceptions import RedisError
     from rq.scheduler import RQScheduler
-    scheduler = RQScheduler([QUEUE], connection=Redis.from_url(redis_url))
-    while not stop.wait(1.0):
+    scheduler = RQScheduler([QUEUE], connection=Redis.from_url(
+        redis_url, socket_timeout=5, socket_connect_timeout=2))
+    wait = Backoff(1.0)
+    while not stop.wait(wait.pause):
         try:
             scheduler.acquire_locks()           # take or refresh the queue's scheduler lock
             scheduler.enqueue_scheduled_jobs()
-        except RedisError as err:               # Redis away: the sweeper covers meanwhile
-            log.debug("scheduler: %s", err.__class__.__name__)
+            wait.ok()
+        except Exception as err:                # Redis away: the sweeper covers meanwhile
+            log.warning("scheduler: %s; again in %.0f s", err.__class__.__name__, wait.failed())
     try:
         scheduler.release_locks()
-    except RedisError:
+    except Exception:
         pass
+
+
+def _sweeper(stop: threading.Event, sweep_s: float, database_url: str, channels_path: str,
+             rules_path: str | None, timezone: str, lang: str) -> None:
+    """Every `sweep_s`: run the schedules that are due, deliver what waits in the outbox."""
+    wait = Backoff(sweep_s)
+    while not stop.wait(wait.pause):
+        try:
+            dispatch_job(database_url, channels_path)       # what waits first, then schedules
+            if rules_path:
+                schedules_job(database_url, rules_path, channels_path, timezone, lang)
+            wait.ok()
+        except Exception as err:        # the database away, or a bad moment: say so, go on
+            log.warning("outbox sweep: %s: %s; again in %.0f s", err.__class__.__name__,
+                        str(err).splitlines()[0][:200] if str(err) else "", wait.failed())
+
+
+def _warm_up(database_url: str, channels_path: str, rules_path: str | None) -> None:
+    """Before any thread starts or job forks, import and open what a sweep uses: a fork while
+    the sweeper thread holds an import lock leaves the job process waiting on it for ever.
+    The rule set parsed here is inherited by every job process.  Nothing is sent."""
+    import encodings.idna  # noqa: F401  (requests encodes host names with it, lazily)
+
+    import requests  # noqa: F401
+    from sqlalchemy import text
+
+    from . import claims, outbox, schedules  # noqa: F401
+    from .models import utcnow
+    try:
+        _channels(channels_path)
+        if rules_path:
+            _ruleset(rules_path)
+        sessions = _sessions(database_url)
+        with sessions() as s:
+            s.execute(text("SELECT 1"))
+        claims.due_channels(sessions, utcnow())
+    except Exception as err:
+        log.warning("worker start: %s; the sweeper goes on trying", err.__class__.__name__)
 
 
 def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,
@@ -130,17 +196,10 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
     stop = threading.Event()
-
-    def sweep():
-        while not stop.wait(sweep_s):
-            try:
-                if rules_path:
-                    schedules_job(database_url, rules_path, channels_path, timezone, lang)
-                dispatch_job(database_url, channels_path)
-            except Exception:
-                log.exception("outbox sweep")
+    _warm_up(database_url, channels_path, rules_path)
     if not burst:
-        threading.Thread(target=sweep, name="trimtab-sweeper", daemon=True).start()
+        threading.Thread(target=_sweeper, name="trimtab-sweeper", daemon=True, args=(
+            stop, sweep_s, database_url, channels_path, rules_path, timezone, lang)).start()
         threading.Thread(target=_scheduler, args=(redis_url, stop), name="trimtab-rq-scheduler",
                          daemon=True).start()
     if rules_path and not burst:
