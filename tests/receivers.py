@@ -67,7 +67,7 @@ class Receiver:
                     return self._answer(200, code)
                 if outer.delay_s:
                     time.sleep(outer.delay_s)                 # slow, but takes the message
-                outer.received.append({"query": query, "headers": dict(self.headers),
+                outer.received.append({"query": query, "headers": dict(self.headers), "at": time.monotonic(),
                                        "body": json.loads(body)})
                 self._answer(200, {"errcode": 0, "errmsg": "ok"})
 
