@@ -36,6 +36,8 @@ import yaml
 from .security import sign as sign_webhook
 
 TIMEOUT_S = 10
+MAX_TIMEOUT_S = 30          # per message, well inside a delivery job's 120 s
+CONCURRENCY = 2             # messages in flight per channel and dispatch run
 _LINK_FIELD = re.compile(r"\{(message_id|rule|subject)\}")
 # The platforms' own limits: DingTalk robots take 20 messages a minute, Feishu bots 5 a second.
 DEFAULT_RATES = {"dingtalk": (20, 60.0), "feishu": (5, 1.0)}
@@ -57,6 +59,7 @@ class Channel:
     format: str | None = None           # dingtalk: markdown | actioncard; feishu: post | card
     link: str | None = None             # a card's button: URL with {message_id} {rule} {subject}
     timeout_s: float = TIMEOUT_S        # per request: a receiver that hangs is a failed attempt
+    concurrency: int = CONCURRENCY      # at most this many of its messages in flight at once
 
     def send(self, message_id: str, payload: dict) -> None:
         if self.problem:
@@ -105,12 +108,17 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
         if problem is None and fmt in ("actioncard", "card") and not spec.get("link"):
             problem = f"channel `{name}`: format `{fmt}` needs a `link` for its button"
         try:
-            timeout = float(spec.get("timeout_s", TIMEOUT_S))
+            timeout = min(float(spec.get("timeout_s", TIMEOUT_S)), MAX_TIMEOUT_S)
         except (TypeError, ValueError):
             timeout = TIMEOUT_S
             problem = problem or f"channel `{name}`: timeout_s must be a number of seconds"
+        try:
+            concurrency = max(1, int(spec.get("concurrency", CONCURRENCY)))
+        except (TypeError, ValueError):
+            concurrency = CONCURRENCY
+            problem = problem or f"channel `{name}`: concurrency must be a whole number"
         channels[name] = Channel(name, kind, url, secret, problem, rate, options, fmt,
-                                 spec.get("link"), timeout)
+                                 spec.get("link"), timeout, concurrency)
     routes = {str(k): str(v) for k, v in (doc.get("routes") or {}).items()}
     routes.update({PERSON + str(k): str(v) for k, v in (doc.get("people") or {}).items()})
     return channels, routes

@@ -1,6 +1,8 @@
 """The database: an engine per app, sessions per request, migrations with Alembic."""
 from __future__ import annotations
 
+import os
+import weakref
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -8,14 +10,35 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()      # this process's, for fork
+_AT_FORK: list = []                                           # the hook, registered once
 
 
-def make_engine(url: str) -> Engine:
+def _forget_connections_after_fork() -> None:
+    """In a forked child (an RQ job process, a gunicorn worker forked after load): drop the
+    parent's pooled connections without closing them — they are the parent's sockets, still in
+    use there — so the child opens its own.  (SQLAlchemy's advice for multiprocessing.)"""
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+def _track(engine: Engine) -> Engine:
+    if not _AT_FORK:
+        os.register_at_fork(after_in_child=_forget_connections_after_fork)
+        _AT_FORK.append(_forget_connections_after_fork)
+    _ENGINES.add(engine)
+    return engine
+
+
+def make_engine(url: str, **options) -> Engine:
+    """An engine for `url`; `options` go to create_engine (a worker asks for pre-ping and its
+    own connection settings)."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
+        _track(engine)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):        # integrity and concurrent readers
@@ -26,8 +49,8 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping (a round trip per checkout): a connection dropped by a database restart fails
     # on first use, the pool then discards the rest; webhooks retry once (intake.py), other
-    # routes answer 503 once and the client's retry succeeds.
-    return create_engine(url, pool_size=10, max_overflow=10)
+    # routes answer 503 once and the client's retry succeeds.  (The worker asks for pre-ping.)
+    return _track(create_engine(url, **{"pool_size": 10, "max_overflow": 10, **options}))
 
 
 def alembic_config(url: str):

@@ -128,7 +128,7 @@ def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id:
     body, text = outcome
     if body.get("notifications_queued") and cfg.get("REDIS_URL"):
         from .jobs import enqueue_dispatch       # after the commit: the rows exist for the worker
-        enqueue_dispatch(cfg["REDIS_URL"], cfg["DATABASE_URL"], cfg["CHANNELS_PATH"])
+        enqueue_dispatch(cfg["REDIS_URL"])      # the job names nothing: the worker knows where
     metrics.inc("trimtab_webhooks_total", form=form, status="200")
     for d in body["decisions"]:
         if d.get("kind") == "alert" and d.get("value"):

@@ -1,20 +1,67 @@
-"""Jobs on RQ.  Jobs take plain values (a database URL, a channels file), never live objects,
-and are safe to run twice: delivery claims outbox rows, and a sent row is never sent again."""
+"""Jobs on RQ.  Jobs take nothing but plain flags: where the database, the channels and the
+rules are comes from the worker's own settings (its environment, as `trimtab serve` reads
+it), so no URL with credentials is ever written to Redis.  They are safe to run twice:
+delivery claims outbox rows, and a sent row is never sent again.
+
+RQ runs each job in a forked process: `db.py` drops the parent's pooled connections in the
+child, so a job never talks over the sweeper's connection.  The sweeper and the scheduler
+thread outlive a lost database or Redis: they log a line, wait longer each time, go on."""
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 
 log = logging.getLogger("trimtab.jobs")
 QUEUE = "trimtab"
 
 
+# A worker's connections: checked before use (a backend terminated while the worker slept is
+# replaced, not failed on), named in pg_stat_activity, and never left idle in a transaction.
+WORKER_PG = {"pool_pre_ping": True, "connect_args": {
+    "application_name": "trimtab-worker",
+    "options": "-c idle_in_transaction_session_timeout=60000"}}
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    database_url: str
+    channels_path: str
+    rules_path: str | None = None
+    timezone: str = "Asia/Shanghai"
+    lang: str = "zh"
+    redis_url: str | None = None
+
+
+_SETTINGS: list = []        # the worker's settings, set before it forks job processes
+
+
+def configure(settings: WorkerSettings) -> None:
+    _SETTINGS[:] = [settings]
+
+
+def settings() -> WorkerSettings:
+    """This process's settings: those `run_worker` was given (inherited by forked jobs), else
+    read from the environment as `trimtab worker` would."""
+    if not _SETTINGS:
+        from pathlib import Path
+
+        from .config import from_env
+        config = from_env(migrate=False)
+        channels = config["CHANNELS_PATH"] or str(Path(config["RULES_PATH"]) / "channels.yaml")
+        configure(WorkerSettings(config["DATABASE_URL"], str(Path(channels).resolve()),
+                                 config["RULES_PATH"], config["TIMEZONE"], config["LANG"],
+                                 config.get("REDIS_URL")))
+    return _SETTINGS[0]
+
+
 @lru_cache(maxsize=8)
 def _sessions(database_url: str):
     from .db import make_engine, session_factory
-    return session_factory(make_engine(database_url))
+    options = WORKER_PG if database_url.startswith("postgresql") else {}
+    return session_factory(make_engine(database_url, **options))
 
 
 @lru_cache(maxsize=8)
@@ -44,10 +91,11 @@ def _ruleset(rules_path: str):
     return cached[1]
 
 
-def dispatch_job(database_url: str, channels_path: str) -> dict:
+def dispatch_job() -> dict:
     """Deliver the notifications that are due (an RQ job)."""
     from .outbox import dispatch_due
-    return dispatch_due(_sessions(database_url), _channels(channels_path))
+    cfg = settings()
+    return dispatch_due(_sessions(cfg.database_url), _channels(cfg.channels_path))
 
 
 @lru_cache(maxsize=4)
@@ -59,11 +107,11 @@ def _queue(redis_url: str):
                                                   socket_connect_timeout=2))
 
 
-def enqueue_dispatch(redis_url: str, database_url: str, channels_path: str) -> bool:
+def enqueue_dispatch(redis_url: str) -> bool:
     """Ask a worker to deliver now.  If Redis is down the webhook still answers: the messages
     wait in the outbox and the worker's sweeper sends them when it can."""
     try:
-        _queue(redis_url).enqueue(dispatch_job, database_url, channels_path, job_timeout=120)
+        _queue(redis_url).enqueue(dispatch_job, job_timeout=120)
         return True
     except Exception as err:                  # redis.exceptions.* and socket errors alike
         log.warning("could not enqueue delivery (%s); the outbox keeps the messages",
@@ -71,32 +119,48 @@ def enqueue_dispatch(redis_url: str, database_url: str, channels_path: str) -> b
         return False
 
 
-def schedules_job(database_url: str, rules_path: str, channels_path: str, timezone: str,
-                  lang: str = "zh", redis_url: str | None = None) -> list:
+def schedules_job(chain: bool = False) -> list:
     """Run the rule set's schedules that are due (reports and reminders into the outbox); with
-    `redis_url`, put the next run on RQ's scheduler at the time the next schedule fires."""
+    `chain`, put the next run on RQ's scheduler at the time the next schedule fires."""
     from zoneinfo import ZoneInfo
 
     from .channels import load_channels
     from .schedules import next_due, run_due
-    channels, routes = load_channels(channels_path)
-    sessions, ruleset, tz = _sessions(database_url), _ruleset(rules_path), ZoneInfo(timezone)
-    ran = run_due(sessions, ruleset, tz, routes, lang=lang, channels=channels)
-    if redis_url:
-        schedule_next(redis_url, next_due(sessions, ruleset, tz),
-                      (database_url, rules_path, channels_path, timezone, lang, redis_url))
+    cfg = settings()
+    if not cfg.rules_path:
+        return []
+    channels, routes = load_channels(cfg.channels_path)
+    sessions, ruleset = _sessions(cfg.database_url), _ruleset(cfg.rules_path)
+    tz = ZoneInfo(cfg.timezone)
+    ran = run_due(sessions, ruleset, tz, routes, lang=cfg.lang, channels=channels)
+    if chain and cfg.redis_url:
+        schedule_next(cfg.redis_url, next_due(sessions, ruleset, tz))
     return ran
 
 
-def schedule_next(redis_url: str, at, args: tuple):
+def schedule_next(redis_url: str, at):
     """One scheduled run per fire time, however many workers ask: the job id is the time."""
     import datetime as dt
     if at is None:
         return None
     when = at.replace(tzinfo=dt.timezone.utc)
-    return _queue(redis_url).enqueue_at(when, schedules_job, *args,
+    return _queue(redis_url).enqueue_at(when, schedules_job, True,
                                         job_id=f"trimtab-schedules-{int(when.timestamp())}",
                                         job_timeout=300)
+
+
+class Backoff:
+    """A pause that doubles after each failure (up to `most`) and starts over on success."""
+
+    def __init__(self, first: float, most: float = 60.0):
+        self.first, self.most, self.pause = first, most, first
+
+    def failed(self) -> float:
+        self.pause = min(max(self.pause * 2, 1.0), self.most)
+        return self.pause
+
+    def ok(self) -> None:
+        self.pause = self.first
 
 
 def _scheduler(redis_url: str, stop: threading.Event) -> None:
@@ -104,19 +168,57 @@ def _scheduler(redis_url: str, stop: threading.Event) -> None:
     queue), in a thread of the worker rather than RQ's own child process: a worker that is
     killed takes its scheduler with it, and another worker's takes the lock over."""
     from redis import Redis
-    from redis.exceptions import RedisError
     from rq.scheduler import RQScheduler
-    scheduler = RQScheduler([QUEUE], connection=Redis.from_url(redis_url))
-    while not stop.wait(1.0):
+    scheduler = RQScheduler([QUEUE], connection=Redis.from_url(
+        redis_url, socket_timeout=5, socket_connect_timeout=2))
+    wait = Backoff(1.0)
+    while not stop.wait(wait.pause):
         try:
             scheduler.acquire_locks()           # take or refresh the queue's scheduler lock
             scheduler.enqueue_scheduled_jobs()
-        except RedisError as err:               # Redis away: the sweeper covers meanwhile
-            log.debug("scheduler: %s", err.__class__.__name__)
+            wait.ok()
+        except Exception as err:                # Redis away: the sweeper covers meanwhile
+            log.warning("scheduler: %s; again in %.0f s", err.__class__.__name__, wait.failed())
     try:
         scheduler.release_locks()
-    except RedisError:
+    except Exception:
         pass
+
+
+def _sweeper(stop: threading.Event, sweep_s: float) -> None:
+    """Every `sweep_s`: run the schedules that are due, deliver what waits in the outbox."""
+    wait = Backoff(sweep_s)
+    while not stop.wait(wait.pause):
+        try:
+            dispatch_job()                                  # what waits first, then schedules
+            schedules_job()
+            wait.ok()
+        except Exception as err:        # the database away, or a bad moment: say so, go on
+            log.warning("outbox sweep: %s: %s; again in %.0f s", err.__class__.__name__,
+                        str(err).splitlines()[0][:200] if str(err) else "", wait.failed())
+
+
+def _warm_up(database_url: str, channels_path: str, rules_path: str | None) -> None:
+    """Before any thread starts or job forks, import and open what a sweep uses: a fork while
+    the sweeper thread holds an import lock leaves the job process waiting on it for ever.
+    The rule set parsed here is inherited by every job process.  Nothing is sent."""
+    import encodings.idna  # noqa: F401  (requests encodes host names with it, lazily)
+
+    import requests  # noqa: F401
+    from sqlalchemy import text
+
+    from . import claims, outbox, schedules  # noqa: F401
+    from .models import utcnow
+    try:
+        _channels(channels_path)
+        if rules_path:
+            _ruleset(rules_path)
+        sessions = _sessions(database_url)
+        with sessions() as s:
+            s.execute(text("SELECT 1"))
+        claims.due_channels(sessions, utcnow())
+    except Exception as err:
+        log.warning("worker start: %s; the sweeper goes on trying", err.__class__.__name__)
 
 
 def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,
@@ -130,23 +232,16 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
     stop = threading.Event()
-
-    def sweep():
-        while not stop.wait(sweep_s):
-            try:
-                if rules_path:
-                    schedules_job(database_url, rules_path, channels_path, timezone, lang)
-                dispatch_job(database_url, channels_path)
-            except Exception:
-                log.exception("outbox sweep")
+    configure(WorkerSettings(database_url, channels_path, rules_path, timezone, lang, redis_url))
+    _warm_up(database_url, channels_path, rules_path)
     if not burst:
-        threading.Thread(target=sweep, name="trimtab-sweeper", daemon=True).start()
+        threading.Thread(target=_sweeper, name="trimtab-sweeper", daemon=True,
+                         args=(stop, sweep_s)).start()
         threading.Thread(target=_scheduler, args=(redis_url, stop), name="trimtab-rq-scheduler",
                          daemon=True).start()
     if rules_path and not burst:
         try:            # start the chain of scheduled runs: one now, which schedules the next
-            _queue(redis_url).enqueue(schedules_job, database_url, rules_path, channels_path,
-                                      timezone, lang, redis_url, job_timeout=300)
+            _queue(redis_url).enqueue(schedules_job, True, job_timeout=300)
         except Exception as err:                # Redis down: the sweeper runs schedules meanwhile
             log.warning("could not start the schedule chain (%s)", err.__class__.__name__)
     try:

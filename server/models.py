@@ -230,13 +230,17 @@ class OutboxMessage(Base):
     recipient: Mapped[Optional[str]] = mapped_column(String(128))
     channel: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict] = mapped_column(JSON)         # title, text, level, subject …
-    status: Mapped[str] = mapped_column(String(16), index=True)   # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(16), index=True)   # pending | sending | sent | dead
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[Optional[dt.datetime]]
     digest_id: Mapped[Optional[str]] = mapped_column(String(64))   # sent inside this digest
+    # While `sending`: which dispatcher holds the message and until when; a claim that runs
+    # out (its worker died) makes the message due again, under the same message id.
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(128))
+    claim_expires_at: Mapped[Optional[dt.datetime]]
 
 
 class ScheduleRun(Base):

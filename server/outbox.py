@@ -1,29 +1,33 @@
 """The transactional outbox: alerts become messages in the same transaction as the decision;
 a dispatcher delivers them later, so a webhook never waits on a notification and a message is
-never lost while a receiver is down (retried with backoff, then dead-lettered, retryable)."""
+never lost while a receiver is down (retried with backoff, then dead-lettered, retryable).
+
+Delivery claims each message before sending it and writes the result after, each in a short
+transaction of its own (`claims.py`); channels are served side by side, each by at most its
+`concurrency` senders, so a slow or hung receiver holds only its own messages."""
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
+import time
 import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from . import claims
 from .channels import ChannelError, route_for
+from .claims import MAX_ATTEMPTS, backoff  # noqa: F401  (the outbox's retry policy, re-exported)
 from .models import OutboxMessage, Person, utcnow
 
 log = logging.getLogger("trimtab.outbox")
-MAX_ATTEMPTS = 6
-BASE_DELAY_S = 30
-
-
-def backoff(attempts: int, rng=random) -> timedelta:
-    """30 s, 60 s, 120 s … with ±20% jitter so retries of a burst do not arrive together."""
-    delay = BASE_DELAY_S * (2 ** (attempts - 1))
-    return timedelta(seconds=delay * rng.uniform(0.8, 1.2))
+BUDGET_S = 45.0         # a dispatch run claims nothing new after this (RQ's job timeout: 120 s)
+MAX_SENDERS = 16        # threads per dispatch run, over all channels
 
 
 def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes: dict,
@@ -67,81 +71,171 @@ def message(rule: str, role: str, person, payload: dict, routes: dict, channels:
                          status="dead" if problem else "pending", attempts=0, last_error=problem)
 
 
-def dispatch_due(sessions, channels: dict, now=None, limit: int = 200, rng=random) -> dict:
-    """Deliver due messages once; returns counts.  Safe to run in several processes: rows are
-    claimed with SKIP LOCKED on PostgreSQL.  A channel's rate limit is kept by counting what
-    it sent in its window; a burst beyond it goes out as one digest message."""
-    now = now or utcnow()
-    counts = {"sent": 0, "retry": 0, "dead": 0, "digested": 0}
-    with sessions() as session, session.begin():
-        rows = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.status == "pending",
-                                        OutboxMessage.next_attempt_at <= now)
-            .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)).all()
-        by_channel: dict[str, list] = {}
-        for row in rows:
-            by_channel.setdefault(row.channel, []).append(row)
-        for name, batch in by_channel.items():
-            channel = channels.get(name)
-            if channel is not None and channel.rate is not None:
-                batch = _within_rate(session, channel, batch, now, counts)
-            for row in batch:
-                _deliver(row, channel, name, now, counts, rng)
-    return counts
+def dispatch_due(sessions, channels: dict, now=None, limit: int = 200, rng=random,
+                 budget_s: float = BUDGET_S) -> dict:
+    """Deliver due messages, each once; returns counts.  Safe to run in several threads and
+    processes at once: every message is claimed before it is sent.  Each channel gets its own
+    senders; while a slow one is still at work, channels with new messages get theirs.  Stops
+    claiming after `limit` messages or `budget_s` seconds; the rest waits for the next run."""
+    run = _Run(sessions, channels, now or utcnow(), limit, rng, budget_s)
+    busy: dict[str, set] = {}
+    handled: dict[str, int] = {}
+    stuck = set()           # due, but nothing to send this run (a rate window spent, …)
+    with ThreadPoolExecutor(MAX_SENDERS, thread_name_prefix="trimtab-send") as pool:
+        while True:
+            for name in run.due_channels():
+                if name not in busy and name not in stuck:
+                    busy[name] = {pool.submit(fn, name) for fn in run.senders(name)}
+                    handled[name] = 0
+            if not busy:
+                return run.counts
+            done, _ = wait([f for fs in busy.values() for f in fs], timeout=0.5,
+                           return_when=FIRST_COMPLETED)
+            for name in list(busy):
+                for future in busy[name] & done:
+                    handled[name] += future.result()    # a bug in a sender is loud
+                busy[name] -= done
+                if not busy[name]:
+                    del busy[name]
+                    if handled[name] == 0:
+                        stuck.add(name)
 
 
-def _within_rate(session, channel, batch, now, counts) -> list:
-    """The rows to send one by one; the excess goes in a digest (sent here) or waits."""
-    allowed, per_s = channel.rate
-    window_start = now - timedelta(seconds=per_s)
-    recent = (OutboxMessage.channel == channel.name, OutboxMessage.sent_at >= window_start)
-    used = (session.scalar(select(func.count()).select_from(OutboxMessage)
-                           .where(*recent, OutboxMessage.digest_id.is_(None))) or 0) + \
-        (session.scalar(select(func.count(func.distinct(OutboxMessage.digest_id)))
-                        .where(*recent, OutboxMessage.digest_id.is_not(None))) or 0)
-    budget = allowed - used
-    if budget >= len(batch):
-        return batch
-    if budget <= 0:
-        for row in batch:                       # nothing left in this window: wait for the next
-            row.next_attempt_at = window_start + timedelta(seconds=2 * per_s)
-        return []
-    single, rest = batch[: budget - 1], batch[budget - 1:]
-    digest_id = uuid.uuid4().hex
-    payload = {"title": f"{len(rest)} 条预警汇总 / {len(rest)} alerts",
-               "text": "\n".join(f"- {r.payload.get('title')}: {r.payload.get('text')}" for r in rest)}
-    try:
-        channel.send(digest_id, payload)
-    except ChannelError as err:
-        for row in rest:
-            row.last_error = f"digest: {err}"
-            row.next_attempt_at = now + backoff(1)
-        return single
-    for row in rest:
-        row.status, row.sent_at, row.digest_id = "sent", utcnow(), digest_id
-        counts["digested"] += 1
-    return single                       # the digest counts as one message in the window
+class _Run:
+    """One dispatch run: who claims (`holder`), its clock, the messages it may still take."""
 
+    def __init__(self, sessions, channels, now, limit, rng, budget_s):
+        self.sessions, self.channels, self.now, self.rng = sessions, channels, now, rng
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.counts = {"sent": 0, "retry": 0, "dead": 0, "digested": 0}
+        self.left, self.budget_s, self.started = limit, budget_s, time.monotonic()
+        self.lock = threading.Lock()
 
-def _deliver(row, channel, name, now, counts, rng) -> None:
-    try:
-        if channel is None:
-            raise ChannelError(f"channel `{name}` is not configured")
-        channel.send(row.message_id, row.payload)
-    except ChannelError as err:
-        row.attempts += 1
-        row.last_error = str(err)
-        if row.attempts >= MAX_ATTEMPTS:
-            row.status = "dead"
-            counts["dead"] += 1
-            log.error("outbox: message %s dead after %d attempts: %s", row.message_id,
-                      row.attempts, err)
+    def due_channels(self) -> list[str]:
+        if time.monotonic() - self.started > self.budget_s or self.left <= 0:
+            return []
+        try:
+            return claims.due_channels(self.sessions, self.clock())
+        except SQLAlchemyError as err:
+            log.warning("outbox: database unavailable (%s); delivery waits", err.__class__.__name__)
+            return []
+
+    def senders(self, name: str) -> list:
+        """A rate-limited channel gets one sender (it counts its window); others `concurrency`."""
+        channel = self.channels.get(name)
+        if channel is not None and channel.rate is not None:
+            return [self.rate_limited]
+        return [self.lane] * (channel.concurrency if channel is not None else 1)
+
+    def clock(self):
+        """`now` moved on by the time the run has taken (tests pass a `now` of their own)."""
+        return self.now + timedelta(seconds=time.monotonic() - self.started)
+
+    def take(self, n: int = 1) -> int:
+        with self.lock:
+            if time.monotonic() - self.started > self.budget_s:
+                return 0
+            n = min(n, self.left)
+            self.left -= n
+            return n
+
+    def count(self, key: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[key] += n
+
+    def claim(self, name: str, n: int = 1) -> list:
+        channel = self.channels.get(name)
+        timeout = channel.timeout_s if channel is not None else 0
+        try:
+            return claims.claim(self.sessions, name, self.holder, self.clock(),
+                                timedelta(seconds=lease_s(timeout)), n)
+        except SQLAlchemyError as err:
+            log.warning("outbox: claiming on `%s` failed (%s); the next run tries again",
+                        name, err.__class__.__name__)
+            return []
+
+    def lane(self, name: str, most: int | None = None) -> int:
+        """One sender for channel `name`: claim a message, send it, write the result; again.
+        Returns how many it handled."""
+        channel, handled = self.channels.get(name), 0
+        while (most is None or handled < most) and self.take():
+            claimed = self.claim(name)
+            if not claimed:
+                with self.lock:
+                    self.left += 1
+                break
+            self.deliver(claimed[0], channel, name)
+            handled += 1
+        return handled
+
+    def deliver(self, claimed, channel, name) -> None:
+        timeout = channel.timeout_s if channel is not None else 0
+        try:
+            if channel is None:
+                raise ChannelError(f"channel `{name}` is not configured")
+            channel.send(claimed.message_id, claimed.payload)
+        except ChannelError as err:
+            outcome = self.write(lambda: claims.record_failed(
+                self.sessions, claimed, str(err), self.clock(), self.rng), timeout, claimed)
+            if outcome:
+                self.count(outcome)
         else:
-            row.next_attempt_at = now + backoff(row.attempts, rng)
-            counts["retry"] += 1
-    else:
-        row.status, row.sent_at, row.attempts = "sent", utcnow(), row.attempts + 1
-        counts["sent"] += 1
+            self.write(lambda: claims.record_sent(self.sessions, [claimed.id], utcnow()),
+                       timeout, claimed)
+            self.count("sent")
+
+    def write(self, fn, timeout: float, claimed):
+        try:
+            return claims.persist(fn, timeout + 5, f"message {claimed.message_id}")
+        except SQLAlchemyError as err:
+            log.error("outbox: the result of message %s was not written (%s); it will be sent "
+                      "again when its claim runs out", claimed.message_id, err.__class__.__name__)
+            return None
+
+    def rate_limited(self, name: str) -> int:
+        """A channel with a rate limit: what fits its window goes out one by one, a burst
+        beyond it as one digest, and what still does not fit waits for the next window."""
+        channel = self.channels[name]
+        allowed, per_s = channel.rate
+        try:
+            budget = allowed - claims.used_in_window(self.sessions, name,
+                                                     self.clock() - timedelta(seconds=per_s))
+            due = claims.count_due(self.sessions, name, self.clock())
+        except SQLAlchemyError as err:
+            log.warning("outbox: database unavailable (%s)", err.__class__.__name__)
+            return 0
+        if budget <= 0 or due == 0:
+            return 0
+        if due <= budget:
+            return self.lane(name, most=due)
+        return self.lane(name, most=budget - 1) + self.digest(channel, name)
+
+    def digest(self, channel, name: str) -> int:
+        n = self.take(self.left)
+        rest = self.claim(name, n) if n else []
+        if not rest:
+            return 0
+        digest_id = uuid.uuid4().hex
+        payload = {"title": f"{len(rest)} 条预警汇总 / {len(rest)} alerts",
+                   "text": "\n".join(f"- {c.payload.get('title')}: {c.payload.get('text')}" for c in rest)}
+        ids = [c.id for c in rest]
+        try:
+            channel.send(digest_id, payload)
+        except ChannelError as err:
+            self.write(lambda: claims.release(self.sessions, rest, f"digest: {err}",
+                                              self.clock() + backoff(1, self.rng)),
+                       channel.timeout_s, rest[0])
+            return len(rest)
+        self.write(lambda: claims.record_sent(self.sessions, ids, utcnow(), digest_id),
+                   channel.timeout_s, rest[0])
+        self.count("digested", len(rest))
+        return len(rest)
+
+
+def lease_s(timeout_s: float) -> float:
+    """How long a claim lasts: the send's timeout, time to write the result after it (with
+    retries on a lost connection), and a margin — then another dispatcher may send it."""
+    return 2 * timeout_s + 10
 
 
 def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import hmac
 import json
@@ -12,17 +13,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    """Records what it is sent; checks DingTalk's signature when given the secret; can fail."""
+    """Records every message it is sent (`received`, one entry per accepted POST, repeats
+    included); checks DingTalk's signature when given the secret; can fail, hang, or take
+    `delay_s` before answering (a slow receiver that still takes every message)."""
 
     def __init__(self, secret: str | None = None, fail_with: int | None = None, scheme: str = "dingtalk",
-                 stall_first_s: float = 0.0, stall_s: float = 0.0):
+                 stall_first_s: float = 0.0, stall_s: float = 0.0, delay_s: float = 0.0):
         self.secret, self.fail_with, self.received, self.rejected = secret, fail_with, [], []
         self.scheme, self.stall_first_s, self.arrivals = scheme, stall_first_s, []
         self.stall_s = stall_s                                # every request: a hung receiver
+        self.delay_s, self.in_flight, self.most_in_flight = delay_s, 0, 0
+        self._lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
+                with outer._lock:
+                    outer.in_flight += 1
+                    outer.most_in_flight = max(outer.most_in_flight, outer.in_flight)
+                try:
+                    self._post()
+                finally:
+                    with outer._lock:
+                        outer.in_flight -= 1
+
+            def _post(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
                 outer.arrivals.append(self.headers.get("X-Trimtab-Message-Id"))
@@ -50,7 +65,9 @@ class Receiver:
                     code = {"feishu": {"code": 9499, "msg": f"Bad Request: {missing}"}}.get(
                         outer.scheme, {"errcode": 40035, "errmsg": f"缺少参数 {missing}"})
                     return self._answer(200, code)
-                outer.received.append({"query": query, "headers": dict(self.headers),
+                if outer.delay_s:
+                    time.sleep(outer.delay_s)                 # slow, but takes the message
+                outer.received.append({"query": query, "headers": dict(self.headers), "at": time.monotonic(),
                                        "body": json.loads(body)})
                 self._answer(200, {"errcode": 0, "errmsg": "ok"})
 
@@ -118,6 +135,10 @@ class Receiver:
     def unique_received(self) -> set:
         """Message ids as a de-duplicating receiver keeps them."""
         return {m["headers"].get("X-Trimtab-Message-Id") for m in self.received}
+
+    def counts(self) -> collections.Counter:
+        """How many times each message id was taken — every delivery, repeats included."""
+        return collections.Counter(m["headers"].get("X-Trimtab-Message-Id") for m in list(self.received))
 
     def close(self):
         self.server.shutdown()

@@ -14,44 +14,10 @@ import pytest
 from conftest import ROOT
 from receivers import Receiver
 from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from workerkit import PrivateRedis, clear_queue, eventually, stop
 from server.app import create_app
 
 REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
-
-
-def eventually(check, timeout_s: float = 15.0) -> bool:
-    """True once `check()` is; a receiver can see a message a moment before the worker's
-    transaction marking it sent commits."""
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def clear_queue(redis_url: str) -> None:
-    """Remove what a test's workers left on the shared Redis: queued and scheduled jobs that
-    point at the test's (dropped) database."""
-    import redis
-    from rq import Queue
-    from rq.registry import ScheduledJobRegistry
-    queue = Queue("trimtab", connection=redis.Redis.from_url(redis_url))
-    registry = ScheduledJobRegistry(queue=queue)
-    for job_id in registry.get_job_ids():
-        registry.remove(job_id, delete_job=True)
-    queue.empty()
-
-
-def stop(worker: subprocess.Popen) -> None:
-    """SIGTERM (RQ's warm shutdown), then SIGKILL if it lingers."""
-    if worker.poll() is not None:
-        return
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
 
 
 def test_alert_through_rq_worker(tmp_path, monkeypatch):
@@ -165,37 +131,6 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
         clear_queue(REDIS)
         receiver.close()
         cleanup()
-
-
-class PrivateRedis:
-    """A real redis-server of this machine's, on its own port, that a test may stop and start
-    again without disturbing the shared one."""
-
-    def __init__(self, tmp_path):
-        import socket
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url, self.dir, self.proc = f"redis://127.0.0.1:{self.port}/0", tmp_path, None
-
-    def start(self):
-        import redis
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(self.url).ping()
-                return
-            except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
 
 
 @pytest.mark.parametrize("worker_listening", [True, False], ids=["stopped-under-worker", "stopped-at-start"])
@@ -315,10 +250,9 @@ def test_schedules_run_on_rqs_scheduler(tmp_path):
         fire = registry.get_scheduled_time(next_run)
         assert fire > dt.datetime.now(dt.timezone.utc) and next_run == f"trimtab-schedules-{int(fire.timestamp())}"
         # A run put on the scheduler a moment ahead is run by the worker's scheduler.
-        args = (url, str(ROOT / "rules"), str(tmp_path / "none.yaml"), "Asia/Shanghai", "zh", server.url)
         with sessions() as s, s.begin():
             s.get(ScheduleRun, "周一行动建议").last_run_at = utcnow() - dt.timedelta(weeks=1)
-        schedule_next(server.url, utcnow() + dt.timedelta(seconds=2), args)
+        schedule_next(server.url, utcnow() + dt.timedelta(seconds=2))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and runs == 2:
             time.sleep(0.3)
@@ -331,3 +265,30 @@ def test_schedules_run_on_rqs_scheduler(tmp_path):
             stop(worker)
         server.stop()
         cleanup()
+
+
+def test_jobs_carry_no_database_url_or_secret(tmp_path):
+    """What goes to Redis is a function name and plain flags: the worker knows the database."""
+    import datetime as dt
+
+    import redis
+    from rq import Queue
+    from rq.registry import ScheduledJobRegistry
+    from server.jobs import enqueue_dispatch, schedule_next
+    server = PrivateRedis(tmp_path)
+    server.start()
+    try:
+        assert enqueue_dispatch(server.url)
+        schedule_next(server.url, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+                      + dt.timedelta(hours=1))
+        conn = redis.Redis.from_url(server.url)
+        queue = Queue("trimtab", connection=conn)
+        jobs = queue.get_jobs() + [queue.fetch_job(i) for i in ScheduledJobRegistry(queue=queue).get_job_ids()]
+        assert len(jobs) == 2
+        for job in jobs:
+            assert job.args in ((), (True,)) and job.kwargs == {}
+        stored = b"".join(v for key in conn.keys("rq:job:*") for v in conn.hgetall(key).values()
+                          if isinstance(v, bytes))
+        assert b"postgresql" not in stored and b"sqlite" not in stored and b"://" not in stored
+    finally:
+        server.stop()
