@@ -202,3 +202,41 @@ def test_a_feishu_retry_encrypted_afresh_is_the_same_delivery(tmp_path):
     finally:
         app.extensions["trimtab.engine"].dispose()
         cleanup()
+
+
+@pytest.mark.parametrize("platform,column,platform_id", [
+    ("feishu_bitable", "feishu_open_id", "ou_7d8a6e6df7621556ce0d21922b676706"),
+    ("jiandaoyun", "jiandaoyun_username", "lidong"),
+    ("yida", "dingtalk_userid", "0112345678901234")])
+def test_a_member_field_with_the_platforms_user_id_maps_to_the_person(platform, column, platform_id, tmp_path):
+    """The trust issue's reproduction: a 飞书 person field carrying an open_id was 422
+    unknown_subject; the org chart's platform-id columns now map it to the person."""
+    from sqlalchemy import select
+    from server.models import Fact
+    app, client, cleanup = make_app(tmp_path)
+    try:
+        sim = Simulator(platform, client, SECRETS[platform], app.config["TZ"])
+        r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep=platform_id))
+        assert r.status_code == 422, r.json          # no one holds that id yet
+        people = [dict(p, **{column: platform_id}) if p["id"] == "east.li" else p for p in ORG["people"]]
+        assert client.post("/v1/org/people", json={"people": people}).status_code == 200
+        r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep=platform_id))
+        assert r.status_code == 200, r.json
+        with app.extensions["trimtab.sessions"]() as s:
+            [fact] = s.scalars(select(Fact)).all()
+        assert (fact.subject, fact.rep) == ("east.li", "east.li") and platform_id not in fact.payload
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
+
+
+def test_an_unmapped_feishu_open_id_is_named_as_such(tmp_path):
+    app, client, cleanup = make_app(tmp_path)
+    try:
+        sim = Simulator("feishu_bitable", client, SECRETS["feishu_bitable"], app.config["TZ"])
+        r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep="ou_nobody"))
+        assert r.status_code == 422 and r.json["error"]["code"] == "unknown_platform_user"
+        assert "feishu_open_id" in r.json["error"]["message"]
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
-MEMBER_FIELDS = {"rep", "reviewer", "actor", "owner"}     # person ids in the organisation chart
+MEMBER_FIELDS = {"rep", "reviewer", "actor", "owner", "requested_by"}   # person ids in the chart
 DEPARTMENT_FIELDS = {"region", "team"}
 ATTACHMENT_FIELDS = {"evidence"}
 

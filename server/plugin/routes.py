@@ -18,8 +18,9 @@ from ..errors import DomainError
 from ..intake import accept, parse_json
 from ..rulesets import active
 from .convert import record_to_facts
+from .people import resolve_members
 # The platforms' checks live in signed.py: the approval callbacks use them too.
-from .signed import lark_decrypt, open_lark, verify_jdy  # noqa: F401  (lark_decrypt: for callers)
+from .signed import open_lark, verify_jdy  # noqa: F401  (lark_decrypt: for callers)
 from .signed import platform_secret as _secret, unauthorized as _unauthorized
 
 bp = Blueprint("platforms", __name__, url_prefix="/platforms")
@@ -39,7 +40,8 @@ def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str
     schema = _schema(form)
     mapping = current_app.extensions["trimtab.mappings"].get(platform, form) if mapped else \
         _by_name(schema)
-    facts = record_to_facts(record, mapping, schema, current_app.config["TZ"], path)
+    facts = resolve_members(platform, record_to_facts(record, mapping, schema,
+                                                      current_app.config["TZ"], path), path)
     # Stored as the generic JSON the form describes (history reads it back by field name).
     payload = json.dumps(plain(facts), ensure_ascii=False)
     return accept(form, facts, raw, payload, platform, delivery_id)
