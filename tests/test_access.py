@@ -247,6 +247,24 @@ def test_lists_show_only_what_the_role_sees(world, role):
     assert sum(sum(m["counts"].values()) for m in lights) == len(statuses)
 
 
+@pytest.mark.parametrize("role", ["rep", "manager", "hrbp", "it"])
+def test_no_get_route_shows_an_east_role_anything_of_the_west(world, role):
+    """Every GET that answers 200, with every filter the table uses: west.wu, his manager and
+    his HRBP appear nowhere (reports, dashboards, briefs and counts included)."""
+    app, values = world
+    client = app.test_client()
+    for method, path, *_ in ACCESS:
+        if method != "GET" or path in ("/openapi.json", "/auth/login", "/metrics"):
+            continue
+        for key, value in values.items():
+            path = path.replace(key, str(value))
+        r = client.get(path, headers=headers_for(app, role))
+        if r.status_code == 200 and r.is_json:
+            text = r.get_data(as_text=True)
+            for secret in ("west.wu", "吴西", "west.mgr", "hr.west"):
+                assert secret not in text, (role, path)
+
+
 def test_admin_sees_everyone(world):
     app, _ = world
     client = app.test_client()
