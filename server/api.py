@@ -43,14 +43,16 @@ def text(data: dict, name: str, default=None, required: bool = False):
 
 
 def page_args():
-    try:
-        limit = int(request.args.get("limit", 50))
-        after = int(request.args.get("after", 0))
-    except ValueError:
-        raise DomainError(400, "bad_request", "limit and after are whole numbers", "$.limit") from None
-    if not 1 <= limit <= 500:
-        raise DomainError(400, "bad_request", "limit must be between 1 and 500", "$.limit")
-    return limit, after
+    """(limit, after) of a list route: 1 ≤ limit ≤ 500, 0 ≤ after < 2^63."""
+    from .http import MAX_ID
+    values = {}
+    for name, default, low, high in (("limit", 50, 1, 500), ("after", 0, 0, MAX_ID)):
+        text = request.args.get(name, str(default))
+        if not (text.isascii() and text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
+            raise DomainError(400, "bad_request", f"{name} is a whole number from {low} to {high}",
+                              f"$.{name}")
+        values[name] = int(text)
+    return values["limit"], values["after"]
 
 
 # ---------------------------------------------------------------------- dry run
@@ -210,7 +212,7 @@ def notifications():
     return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
-@bp.post("/notifications/<int:message_id>/retry")
+@bp.post("/notifications/<id:message_id>/retry")
 @requires("admin")
 def retry_notification(message_id: int):
     """Put a dead-lettered message back in the queue (same message id: receivers de-duplicate)."""

@@ -19,6 +19,7 @@ DEFAULTS = {
     "ADMIN_TOKEN": None,
     "TIMEZONE": "Asia/Shanghai",
     "SIGNATURE_TOLERANCE_S": 300,
+    "SIGNATURE_V1_UNTIL": None,   # a date: signatures without the delivery id refused after it
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "LANG": "zh",
     "MIGRATE": True,              # upgrade the schema on start
@@ -78,6 +79,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .rulesets import init_app as init_rules
     init_rules(app)
     errors.init_app(app)
+    from . import http
+    http.init_app(app)          # before any blueprint: routes use its `<id:…>` converter
     from . import auth
     auth.init_app(app)
     if app.config["TRUSTED_PROXIES"]:

@@ -94,7 +94,7 @@ def _waiting_for(session):
         or_(ApprovalStep.approver_id == me, ApprovalStep.approver_id.in_(delegators)))
 
 
-@bp.get("/approvals/<int:approval_id>")
+@bp.get("/approvals/<id:approval_id>")
 @requires("person")
 def get_approval(approval_id: int):
     with sessions() as session:
@@ -106,7 +106,7 @@ def get_approval(approval_id: int):
         return jsonify(approval_flow.approval_json(a))
 
 
-@bp.post("/approvals/<int:approval_id>/decision")
+@bp.post("/approvals/<id:approval_id>/decision")
 @requires("person")
 def decide(approval_id: int):
     """The signed-in person approves or rejects the step waiting for them."""
@@ -128,7 +128,7 @@ def decide(approval_id: int):
         return jsonify(approval_flow.approval_json(approval))
 
 
-@bp.post("/approvals/<int:approval_id>/links")
+@bp.post("/approvals/<id:approval_id>/links")
 @requires("it")
 def link(approval_id: int):
     """{platform, external_id}: the platform's approval instance (钉钉 processInstanceId, 飞书
@@ -211,7 +211,7 @@ def list_delegations():
         return jsonify({"items": [delegation_json(d) for d in session.scalars(q)]})
 
 
-@bp.delete("/delegations/<int:delegation_id>")
+@bp.delete("/delegations/<id:delegation_id>")
 @requires("person")
 def revoke_delegation(delegation_id: int):
     principal = current_principal()

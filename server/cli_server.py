@@ -75,7 +75,7 @@ def cmd_send(args) -> int:
     import requests
 
     from server.config import from_env
-    from server.security import sign
+    from server.security import signature_header
     clients = from_env(migrate=False)["CLIENTS"] if not args.secret else {args.client: args.secret}
     client = args.client or next(iter(clients))
     secret = clients.get(client)
@@ -84,10 +84,11 @@ def cmd_send(args) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     body = Path(args.facts).read_bytes() if args.facts != "-" else sys.stdin.buffer.read()
-    stamp = str(int(time.time()))
+    stamp, delivery = str(int(time.time())), args.delivery or uuid.uuid4().hex
     headers = {"Content-Type": "application/json", "X-Trimtab-Client": client,
-               "X-Trimtab-Timestamp": stamp, "X-Trimtab-Signature": "sha256=" + sign(secret, stamp, body),
-               "X-Trimtab-Delivery": args.delivery or uuid.uuid4().hex, "Accept-Language": args.lang}
+               "X-Trimtab-Timestamp": stamp,
+               "X-Trimtab-Signature": signature_header(secret, stamp, delivery, body),
+               "X-Trimtab-Delivery": delivery, "Accept-Language": args.lang}
     try:
         r = requests.post(f"{args.url.rstrip('/')}/hooks/{args.form}", data=body, headers=headers,
                           timeout=30)

@@ -17,6 +17,7 @@
 | TRIMTAB_DINGTALK_EVENTS_AES_KEY | (钉钉 refused) | the event subscription's 43-character EncodingAESKey |
 | TRIMTAB_DINGTALK_EVENTS_APP_KEY | (钉钉 refused) | the app key (an internal app's subscription) or corp id the events are encrypted for |
 | TRIMTAB_MAPPINGS | (none) | a folder of your platforms' field mappings, `<platform>/<form>.json` |
+| TRIMTAB_SIGNATURE_V1_UNTIL | 2027-06-30 | last day webhook signatures without the delivery id (scheme v1) are accepted |
 | TRIMTAB_SECRET_KEY | generated into var/secret_key | signs browser sessions (the same in every process) |
 | TRIMTAB_TRUSTED_PROXIES | 0 | how many proxies in front set X-Forwarded-For/-Proto/-Host |
 | TRIMTAB_AUTH_FAILURE_LIMIT | 10/minute | failed sign-ins and tokens per client address |
@@ -86,6 +87,7 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
                       if env.get(name)},
         "MAPPINGS_PATH": env.get("TRIMTAB_MAPPINGS") or None,
         "SECRET_KEY": secret_key,
+        "SIGNATURE_V1_UNTIL": _date(env.get("TRIMTAB_SIGNATURE_V1_UNTIL") or "2027-06-30"),
         "TRUSTED_PROXIES": int(env.get("TRIMTAB_TRUSTED_PROXIES") or 0),
         "AUTH_FAILURE_LIMIT": env.get("TRIMTAB_AUTH_FAILURE_LIMIT") or "10/minute",
         "SESSION_COOKIE_SECURE": env.get("TRIMTAB_INSECURE_COOKIES") != "1",
@@ -121,6 +123,14 @@ PLATFORM_SECRETS = {"jiandaoyun": "TRIMTAB_JDY_SECRET", "mingdao": "TRIMTAB_MING
                     "dingtalk_events_token": "TRIMTAB_DINGTALK_EVENTS_TOKEN",
                     "dingtalk_events_aes_key": "TRIMTAB_DINGTALK_EVENTS_AES_KEY",
                     "dingtalk_events_app_key": "TRIMTAB_DINGTALK_EVENTS_APP_KEY"}
+
+
+def _date(text: str):
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"`{text}` is not a date (YYYY-MM-DD)") from None
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -28,7 +28,11 @@ def init_app(app: Flask) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
                 400: "bad_request"}.get(err.code, "http_error")
         message = "request body is larger than 1 MB" if err.code == 413 else err.description
-        return jsonify(error_body(code, message, None)), err.code
+        response = jsonify(error_body(code, message, None))
+        for name, value in err.get_headers():          # e.g. a 405's `Allow`
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, err.code
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from . import pg_intake, security, service
 from .auth import requires
 from .errors import DomainError
+from .http import MAX_JSON_DEPTH, depth
 from .models import Delivery, utcnow
 
 INSERT_DELIVERY = insert(Delivery.__table__)    # Core, not the ORM: this is the hot path
@@ -40,10 +41,18 @@ def loads_exact(text):
 
 
 def parse_json(raw: bytes):
+    """The body as JSON with exact decimals; 400 when it is not JSON, not UTF-8, or nested
+    deeper than http.MAX_JSON_DEPTH (deep nesting would exhaust the stack further on)."""
     try:
-        return loads_exact(raw.decode("utf-8"))
+        value = loads_exact(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
         raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
+    except RecursionError:
+        value = None
+    else:
+        if depth(value):
+            return value
+    raise DomainError(400, "too_deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels", "$")
 
 
 _VALIDATORS: dict = {}      # id of a schema's dict -> (dict, fast check, full validator)
@@ -89,19 +98,22 @@ def validate(schema, facts):
 def hook(form: str):
     raw = request.get_data(cache=False)
     cfg = current_app.config
-    client = security.verify(request.headers, raw, cfg["CLIENTS"], cfg["SIGNATURE_TOLERANCE_S"])
+    client, proof = security.verify(request.headers, raw, cfg["CLIENTS"], cfg["SIGNATURE_TOLERANCE_S"],
+                                    v1_until=cfg.get("SIGNATURE_V1_UNTIL"))
     delivery_id = request.headers.get(security.DELIVERY)
     if not delivery_id:
         raise DomainError(400, "delivery_id_missing", f"{security.DELIVERY} header is required")
     if form not in active().schemas:
         raise DomainError(400, "unknown_form", f"no form `{form}`", f"/hooks/{form}")
-    return accept(form, parse_json(raw), raw, raw.decode("utf-8"), client, delivery_id)
+    return accept(form, parse_json(raw), raw, raw.decode("utf-8"), client, delivery_id, proof)
 
 
-def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id: str):
+def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id: str,
+           proof: str | None = None):
     """An authenticated submission of `form` → the response: stored with its decisions, or
     the earlier answer to the same delivery.  `raw` is what arrived (a retry must bring the
-    same bytes), `payload` the facts as JSON text, as they are stored."""
+    same bytes), `payload` the facts as JSON text, as they are stored; `proof` the request's
+    signature, good for this delivery id only (None where the platform signs nothing)."""
     cfg = current_app.config
     digest = hashlib.sha256(raw).hexdigest()
     sessions = current_app.extensions["trimtab.sessions"]
@@ -114,7 +126,7 @@ def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id:
     for attempt in (1, 2):
         try:
             outcome = _store_and_decide(sessions, ruleset, form, facts, payload, client,
-                                        delivery_id, digest, cfg)
+                                        (delivery_id, proof), digest, cfg)
             break
         except DBAPIError as err:
             # Pooled connections are not pinged before use (a round trip on every webhook); one
@@ -137,17 +149,18 @@ def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id:
     return current_app.response_class(text, status=200, mimetype="application/json")
 
 
-def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery_id, digest, cfg):
+def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery, digest, cfg):
     """The webhook's writes, all or nothing → (response body, its JSON text), or the earlier
-    answer for a retry."""
+    answer for a retry.  `delivery`: (delivery id, proof)."""
     lang = request_lang()
+    delivery_id, proof = delivery
     try:
         validate(ruleset.schemas[form], facts)
         earlier = None
         direct = current_app.extensions["trimtab.pg_direct"]
         if direct is not None and pg_intake.handles(form):
             outcome = pg_intake.submit(direct, ruleset, form, facts, payload, client,
-                                       delivery_id, digest, cfg["TZ"], lang,
+                                       delivery, digest, cfg["TZ"], lang,
                                        current_app.extensions["trimtab.routes"])
             if isinstance(outcome, tuple):
                 return outcome
@@ -161,7 +174,7 @@ def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery_
             text = json.dumps(body, ensure_ascii=False)
             session.connection().execute(INSERT_DELIVERY, {
                 "client": client, "delivery_id": delivery_id, "body_sha256": digest,
-                "status": 200, "response": text, "created_at": utcnow()})
+                "status": 200, "response": text, "created_at": utcnow(), "proof": proof})
         return body, text
     except (IntegrityError, DomainError):
         # The delivery's unique key is the idempotency check: a retry is rare, so it is not
@@ -171,6 +184,11 @@ def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery_
         with sessions() as session:
             seen = session.scalars(select(Delivery).where(
                 Delivery.client == client, Delivery.delivery_id == delivery_id)).first()
+            replayed = seen is None and proof is not None and session.scalars(select(Delivery.id).where(
+                Delivery.client == client, Delivery.proof == proof)).first() is not None
+        if replayed:
+            raise DomainError(409, "replayed_request", "this signed request was already delivered "
+                              "under another delivery id; nothing was stored", "$") from None
         if seen is None:
             raise
         return _replayed(seen, digest)

@@ -105,7 +105,7 @@ def list_meetings():
     return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
-@bp.get("/meetings/<int:meeting_id>/brief")
+@bp.get("/meetings/<id:meeting_id>/brief")
 @requires("person")
 def brief(meeting_id: int):
     """The pre-meeting brief as it stands now: JSON for the platform, markdown for people."""

@@ -91,9 +91,11 @@ class ApprovalLink(Base):
 
 
 class Delivery(Base):
-    """One webhook delivery per (client, delivery id): a retry gets the same answer."""
+    """One webhook delivery per (client, delivery id): a retry gets the same answer.  `proof`
+    is the request's signature as sent (when the platform signs): a signature is good for one
+    delivery id, so a captured request sent again under another id is refused."""
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("client", "delivery_id"),)
+    __table_args__ = (UniqueConstraint("client", "delivery_id"), UniqueConstraint("client", "proof"))
     id: Mapped[int] = mapped_column(primary_key=True)
     client: Mapped[str] = mapped_column(String(64))
     delivery_id: Mapped[str] = mapped_column(String(200))
@@ -101,6 +103,7 @@ class Delivery(Base):
     status: Mapped[int]
     response: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    proof: Mapped[Optional[str]] = mapped_column(String(80))
 
 
 class Fact(Base):

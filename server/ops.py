@@ -50,7 +50,7 @@ def openapi():
     doc = json.loads(OPENAPI.read_text(encoding="utf-8"))
     for rule in current_app.url_map.iter_rules():
         need = getattr(current_app.view_functions[rule.endpoint], "access", None)
-        path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+        path = rule.rule.replace("<id:", "{").replace("<", "{").replace(">", "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             op = doc["paths"].get(path, {}).get(method.lower())
             if op is not None and need is not None:

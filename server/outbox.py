@@ -175,8 +175,9 @@ class _Run:
                 raise ChannelError(f"channel `{name}` is not configured")
             channel.send(claimed.message_id, claimed.payload)
         except ChannelError as err:
+            reason = str(err)           # bound here: the lambda may run after `err` is gone
             outcome = self.write(lambda: claims.record_failed(
-                self.sessions, claimed, str(err), self.clock(), self.rng), timeout, claimed)
+                self.sessions, claimed, reason, self.clock(), self.rng), timeout, claimed)
             if outcome:
                 self.count(outcome)
         else:
@@ -222,7 +223,8 @@ class _Run:
         try:
             channel.send(digest_id, payload)
         except ChannelError as err:
-            self.write(lambda: claims.release(self.sessions, rest, f"digest: {err}",
+            reason = f"digest: {err}"
+            self.write(lambda: claims.release(self.sessions, rest, reason,
                                               self.clock() + backoff(1, self.rng)),
                        channel.timeout_s, rest[0])
             return len(rest)

@@ -58,8 +58,8 @@ WITH fact AS (
          WITH ORDINALITY AS d(rule, kind, fired, result, error_code, n)
     ORDER BY d.n
 )
-INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, created_at)
-VALUES (%(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s)
+INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, created_at, proof)
+VALUES (%(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s, %(proof)s)
 """
 DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
 
@@ -78,7 +78,7 @@ def handles(form: str) -> bool:
 
 
 def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
-           delivery_id: str, digest: str, tz, lang: str, routes: dict | None):
+           delivery: tuple, digest: str, tz, lang: str, routes: dict | None):
     """(body, text) when stored here; else the history already read, as a list, for the
     transactional path.  A retried delivery fails on its unique key (IntegrityError) and
     stores nothing, as a DomainError does.
@@ -87,6 +87,7 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
     SQLAlchemy's execution layer cost as much as the statements.  Its errors are raised as
     SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection, 503 — is
     the same on every path."""
+    delivery_id, proof = delivery             # the id, and the signature good for it only
     schema = ruleset.schemas[form]
     day = service.occurred_on(schema, facts, tz)
     subject = service.subject_of(schema, facts)
@@ -130,7 +131,7 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
                                                service.owner_of(facts).items()},
                 "decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
                                         ensure_ascii=False),
-                "delivery_id": delivery_id, "digest": digest, "response": text})
+                "delivery_id": delivery_id, "digest": digest, "response": text, "proof": proof})
             return body, text
         finally:
             if not conn.broken:

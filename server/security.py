@@ -1,11 +1,19 @@
-"""Webhook signatures: HMAC-SHA256 over `timestamp + "." + raw body`, one secret per client.
+"""Webhook signatures, one secret per client.
 
 Headers:  X-Trimtab-Client (client name), X-Trimtab-Timestamp (Unix seconds),
-          X-Trimtab-Signature (hex digest, optionally prefixed "sha256="),
-          X-Trimtab-Delivery (unique per delivery; a retry repeats it).
+          X-Trimtab-Signature, X-Trimtab-Delivery (unique per delivery; a retry repeats it).
+
+Scheme v2 (current): `X-Trimtab-Signature: v2=<hex HMAC-SHA256 of
+"v2:" + timestamp + "." + delivery id + "." + raw body>` — the delivery id is signed, so a
+captured request sent again under another id does not verify.
+Scheme v1 (accepted until config SIGNATURE_V1_UNTIL, then refused): `sha256=<hex HMAC-SHA256
+of timestamp + "." + raw body>` or the bare hex.  Its delivery id is not signed; every accepted
+signature is kept with its delivery (`deliveries.proof`, unique per client), so the same
+signature under another delivery id is refused (409 replayed_request) and stores nothing.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import time
@@ -16,12 +24,32 @@ CLIENT, TIMESTAMP, SIGNATURE, DELIVERY = ("X-Trimtab-Client", "X-Trimtab-Timesta
                                           "X-Trimtab-Signature", "X-Trimtab-Delivery")
 
 
+def same(given, expected) -> bool:
+    """Constant-time equality of a secret someone sent and ours.  As bytes: `compare_digest`
+    raises on non-ASCII text, and a header or a URL may carry any character."""
+    def raw(value) -> bytes:
+        return value if isinstance(value, bytes) else str(value).encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(raw(given), raw(expected))
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Scheme v1 (legacy): the delivery id is not covered."""
     return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def verify(headers, body: bytes, clients: dict, tolerance_s: int, now: float | None = None) -> str:
-    """The client name, or DomainError(401) — nothing about which part failed leaks beyond it."""
+def sign_v2(secret: str, timestamp: str, delivery: str, body: bytes) -> str:
+    base = b"v2:" + timestamp.encode() + b"." + delivery.encode("utf-8", "surrogatepass") + b"." + body
+    return hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, timestamp: str, delivery: str, body: bytes) -> str:
+    return "v2=" + sign_v2(secret, timestamp, delivery, body)
+
+
+def verify(headers, body: bytes, clients: dict, tolerance_s: int, now: float | None = None,
+           v1_until: dt.date | None = None) -> tuple[str, str]:
+    """(the client name, the signature as sent — kept against replays), or DomainError(401):
+    nothing about which part failed leaks beyond it."""
     client, stamp, given = headers.get(CLIENT), headers.get(TIMESTAMP), headers.get(SIGNATURE)
     if not client or not stamp or not given:
         raise DomainError(401, "signature_missing",
@@ -36,7 +64,15 @@ def verify(headers, body: bytes, clients: dict, tolerance_s: int, now: float | N
     if age > tolerance_s:
         raise DomainError(401, "signature_expired",
                           f"timestamp is {int(age)} s away from now (tolerance {tolerance_s} s)")
-    given = given.removeprefix("sha256=").strip().lower()
-    if not hmac.compare_digest(sign(secret, stamp, body), given):
+    given = given.strip()
+    if given.startswith("v2="):
+        expected = sign_v2(secret, stamp, headers.get(DELIVERY) or "", body)
+        if not same(given[3:].lower(), expected):
+            raise DomainError(401, "signature_invalid", "unknown client or wrong signature")
+        return client, given.lower()
+    if v1_until is not None and dt.date.today() > v1_until:
+        raise DomainError(401, "signature_scheme_retired", f"signatures without the delivery id "
+                          f"were accepted until {v1_until}; sign with scheme v2")
+    if not same(given.removeprefix("sha256=").lower(), sign(secret, stamp, body)):
         raise DomainError(401, "signature_invalid", "unknown client or wrong signature")
-    return client
+    return client, "v1=" + given.removeprefix("sha256=").lower()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from server.security import sign
+from server.security import sign, signature_header
 
 PG_ADMIN = os.environ.get("TRIMTAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CLIENT, SECRET, ADMIN = "platform", "s3cret-for-tests", "admin-token-for-tests"
@@ -37,11 +37,16 @@ class Hooks:
     def __init__(self, client):
         self.client = client
 
-    def headers(self, body: bytes, delivery=None, secret=SECRET, stamp=None, client=CLIENT):
+    def headers(self, body: bytes, delivery=None, secret=SECRET, stamp=None, client=CLIENT,
+                scheme="v2"):
+        """Signed as a client signs: scheme v2 covers the delivery id; v1 is the legacy one."""
         stamp = str(int(time.time()) if stamp is None else stamp)
+        delivery = delivery or uuid.uuid4().hex
+        signature = signature_header(secret, stamp, delivery, body) if scheme == "v2" else \
+            "sha256=" + sign(secret, stamp, body)
         return {"X-Trimtab-Client": client, "X-Trimtab-Timestamp": stamp,
-                "X-Trimtab-Signature": "sha256=" + sign(secret, stamp, body),
-                "X-Trimtab-Delivery": delivery or uuid.uuid4().hex, "Content-Type": "application/json"}
+                "X-Trimtab-Signature": signature,
+                "X-Trimtab-Delivery": delivery, "Content-Type": "application/json"}
 
     def post(self, form, facts, delivery=None, lang="en", **kw):
         body = facts if isinstance(facts, bytes) else json.dumps(facts, ensure_ascii=False).encode()

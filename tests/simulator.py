@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from server.plugin.fields import field_kind
-from server.security import sign
+from server.security import signature_header
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "plugin_manifests"
@@ -65,7 +65,7 @@ class Simulator:
         body = _dumps(facts)
         stamp = str(int(time.time()))
         return body, {"Content-Type": "application/json", "X-Trimtab-Client": self.client_name,
-                      "X-Trimtab-Timestamp": stamp, "X-Trimtab-Signature": sign(self.secret, stamp, body),
+                      "X-Trimtab-Timestamp": stamp, "X-Trimtab-Signature": signature_header(self.secret, stamp, delivery, body),
                       "X-Trimtab-Delivery": delivery}
 
     def _jiandaoyun(self, form, facts, delivery):

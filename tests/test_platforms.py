@@ -189,7 +189,7 @@ def test_a_feishu_retry_encrypted_afresh_is_the_same_delivery(tmp_path):
         first = sim.push("weekly_metrics", week(1, 5, 0.9), delivery="evt-1")
         assert first.status_code == 200, first.json
         url, body, _ = sim.sent[-1]
-        from server.plugin.routes import lark_decrypt
+        from server.plugin.signed import lark_decrypt
         clear = lark_decrypt(json.loads(body)["encrypt"], key)
         again = json.dumps({"encrypt": lark_encrypt(clear, key)}).encode()
         assert again != body

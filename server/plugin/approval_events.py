@@ -13,7 +13,6 @@ nothing (a task started, transferred, a URL check) are answered as the platform 
 change nothing."""
 from __future__ import annotations
 
-import hmac
 import time
 
 from flask import Blueprint, jsonify, request
@@ -22,6 +21,7 @@ from ..approval_flow import approval_json
 from ..approvals import serialised, today
 from ..auth import requires
 from ..errors import DomainError
+from ..security import same
 from ..intake import loads_exact, parse_json
 from ..platform_approvals import PlatformDecision, decide
 from . import dingtalk_crypto
@@ -75,7 +75,7 @@ def _dingtalk_event(token: str, aes_key: str, app_key: str) -> dict:
     if not isinstance(encrypted, str):
         raise DomainError(422, "schema_violation", "a 钉钉 push is {\"encrypt\": …}", "$.encrypt")
     fresh(stamp)
-    if not hmac.compare_digest(given, dingtalk_crypto.signature(token, stamp, nonce, encrypted)):
+    if not same(given, dingtalk_crypto.signature(token, stamp, nonce, encrypted)):
         unauthorized("msg_signature does not match the push")
     try:
         event = loads_exact(dingtalk_crypto.decrypt(encrypted, aes_key, app_key))

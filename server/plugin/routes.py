@@ -6,7 +6,6 @@ to intake.accept — the same transaction, decisions and idempotency as the gene
 The platforms' secrets come from the environment (server/config.py)."""
 from __future__ import annotations
 
-import hmac
 import json
 
 from flask import Blueprint, current_app, jsonify, request
@@ -15,12 +14,13 @@ from dsl.decision import plain
 
 from ..auth import requires
 from ..errors import DomainError
+from ..security import same
 from ..intake import accept, parse_json
 from ..rulesets import active
 from .convert import record_to_facts
 from .people import resolve_members
 # The platforms' checks live in signed.py: the approval callbacks use them too.
-from .signed import open_lark, verify_jdy  # noqa: F401  (lark_decrypt: for callers)
+from .signed import open_lark, verify_jdy
 from .signed import platform_secret as _secret, unauthorized as _unauthorized
 
 bp = Blueprint("platforms", __name__, url_prefix="/platforms")
@@ -34,7 +34,9 @@ def _schema(form: str) -> dict:
 
 
 def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str | None,
-            path: str, mapped: bool = True):
+            path: str, mapped: bool = True, proof: str | None = None):
+    """`proof`: the request's signature where it does not cover the delivery id (简道云), so
+    the same signed request under another id is refused as a replay."""
     if not delivery_id:
         raise DomainError(400, "delivery_id_missing", f"{platform}: the push carries no delivery id")
     schema = _schema(form)
@@ -44,7 +46,7 @@ def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str
                                                       current_app.config["TZ"], path), path)
     # Stored as the generic JSON the form describes (history reads it back by field name).
     payload = json.dumps(plain(facts), ensure_ascii=False)
-    return accept(form, facts, raw, payload, platform, delivery_id)
+    return accept(form, facts, raw, payload, platform, delivery_id, proof)
 
 
 _BY_NAME: dict = {}         # id of a schema's dict -> (dict, identity mapping); schemas never change
@@ -76,7 +78,7 @@ def jiandaoyun(form: str):
     if push.get("op") not in ("data_create", "data_update"):
         return jsonify({"ignored": push.get("op")})      # removals and tests change no facts
     return _submit("jiandaoyun", form, push["data"], raw, request.headers.get("X-JDY-DeliverId"),
-                   "$.data")
+                   "$.data", proof=request.headers.get("X-JDY-Signature", "").lower()[:80])
 
 
 # ---------------------------------------------------------------------- 明道云
@@ -84,7 +86,7 @@ def jiandaoyun(form: str):
 @requires("webhook")
 def mingdao(form: str, token: str):
     raw = request.get_data(cache=False)
-    if not hmac.compare_digest(token, _secret("mingdao")):
+    if not same(token, _secret("mingdao")):
         _unauthorized("the token in the URL is not this server's 明道云 token")
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
@@ -102,7 +104,7 @@ def _text_id(value) -> str | None:
 @requires("webhook")
 def yida(form: str):
     raw = request.get_data(cache=False)
-    if not hmac.compare_digest(request.headers.get("X-Api-Key", ""), _secret("yida")):
+    if not same(request.headers.get("X-Api-Key", ""), _secret("yida")):
         _unauthorized("X-Api-Key is not this server's 宜搭 key")
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("formData"), dict):

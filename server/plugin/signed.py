@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import time
 
 from flask import current_app, request
 
 from ..config import PLATFORM_SECRETS
 from ..errors import DomainError
+from ..security import same
 from ..intake import loads_exact, parse_json
 
 
@@ -52,7 +52,7 @@ def verify_jdy(raw: bytes) -> None:
     if not (nonce and stamp and given):
         unauthorized("简道云 push without nonce, timestamp or X-JDY-Signature", "signature_missing")
     fresh(stamp)
-    if not hmac.compare_digest(given, jdy_signature(nonce, raw, secret, stamp)):
+    if not same(given, jdy_signature(nonce, raw, secret, stamp)):
         unauthorized("X-JDY-Signature does not match the body")
 
 
@@ -87,7 +87,7 @@ def open_lark(raw: bytes) -> tuple[dict, bytes]:
     signed = bool(stamp and nonce and given)
     if signed:
         fresh(stamp)
-        if not hmac.compare_digest(given, lark_signature(stamp, nonce, key, raw)):
+        if not same(given, lark_signature(stamp, nonce, key, raw)):
             unauthorized("X-Lark-Signature does not match the body")
     envelope, clear = _lark_clear(raw, key, signed)
     if not signed and not (isinstance(envelope, dict) and clear is not raw

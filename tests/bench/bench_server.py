@@ -115,7 +115,7 @@ def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
                            "new_customers": 3 + k % 2, "new_visit_records": k % 4,
                            "contract_amount": 540000, "negative_feedback": k % 2}).encode()
         headers = {"Content-Type": "application/json", "X-Trimtab-Client": CLIENT,
-                   "X-Trimtab-Timestamp": now, "X-Trimtab-Signature": sign(SECRET, now, body),
+                   "X-Trimtab-Timestamp": now, "X-Trimtab-Signature": "sha256=" + sign(SECRET, now, body),
                    "X-Trimtab-Delivery": f"bench-{k}"}
         out.append((body, headers))
     return out

@@ -1,0 +1,164 @@
+"""Hostile input at the edge (issue 13's reproductions that the HTTP layer refuses): no 500,
+no stall — a 4xx with code, message and path, and nothing stored."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from serverkit import ADMIN, Hooks, as_admin, running_app, week
+from server.models import Fact
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def world(request, tmp_path):
+    with running_app(request.param, tmp_path, LANG="en",
+                     PLATFORMS={"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd",
+                                "feishu_bitable": "lark"}) as (app, hooks):
+        yield app, hooks
+
+
+def facts(app) -> int:
+    with app.extensions["trimtab.sessions"]() as s:
+        return s.scalar(select(func.count()).select_from(Fact))
+
+
+NON_ASCII = "中文".encode().decode("latin-1")      # what a header carrying UTF-8 bytes reads as
+
+
+@pytest.mark.parametrize("header", ["Authorization", "X-Trimtab-Signature", "X-Api-Key",
+                                    "X-JDY-Signature", "X-Lark-Signature"])
+def test_a_non_ascii_secret_header_is_401_not_500(world, header):
+    app, hooks = world
+    client = app.test_client()
+    body = b'{"rep": "east.li"}'
+    targets = {"Authorization": "/v1/me", "X-Trimtab-Signature": "/hooks/weekly_metrics",
+               "X-Api-Key": "/platforms/yida/hooks/weekly_metrics",
+               "X-JDY-Signature": "/platforms/jiandaoyun/hooks/weekly_metrics?nonce=1&timestamp=1",
+               "X-Lark-Signature": "/platforms/feishu/hooks/weekly_metrics"}
+    headers = dict(Hooks(None).headers(body)) if header == "X-Trimtab-Signature" else {}
+    headers[header] = NON_ASCII
+    if header == "X-Lark-Signature":
+        import time
+        headers.update({"X-Lark-Request-Timestamp": str(int(time.time())), "X-Lark-Request-Nonce": "n"})
+    method = client.get if header == "Authorization" else client.post
+    r = method(targets[header], data=body, headers=headers)
+    assert r.status_code == 401, (r.status_code, r.get_json(silent=True))
+    assert facts(app) == 0
+
+
+def test_a_non_ascii_mingdao_url_token_is_401(world):
+    app, _ = world
+    r = app.test_client().post("/platforms/mingdao/hooks/weekly_metrics/%E4%B8%AD", json={})
+    assert r.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/v1/approvals/99999999999999999999",
+                                  "/v1/approvals/9223372036854775808/decision",
+                                  "/v1/meetings/99999999999999999999/brief",
+                                  "/v1/delegations/0"])
+def test_ids_beyond_64_bits_are_404(world, path):
+    app, _ = world
+    client = as_admin(app.test_client())
+    r = client.delete(path) if "delegations" in path else \
+        client.post(path, json={"decision": "approve"}) if path.endswith("decision") else client.get(path)
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("route", ["/v1/audit", "/v1/decisions", "/v1/notifications", "/v1/meetings"])
+def test_a_cursor_beyond_64_bits_or_nul_in_a_filter_is_400(world, route):
+    app, _ = world
+    client = as_admin(app.test_client())
+    assert client.get(f"{route}?after=99999999999999999999").status_code == 400
+    r = client.get(f"{route}?subject=a%00b&kind=a%00b")
+    assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("route", ["/hooks/weekly_metrics", "/v1/evaluate"])
+def test_deeply_nested_json_is_400(world, route):
+    app, hooks = world
+    body = b"[" * 100_000 + b"]" * 100_000
+    if route.startswith("/hooks"):
+        r = hooks.client.post(route, data=body, headers=Hooks(None).headers(body))
+    else:
+        r = as_admin(app.test_client()).post(route, data=body, content_type="application/json")
+    assert r.status_code == 400 and r.json["error"]["code"] in ("too_deep", "malformed_json")
+    assert facts(app) == 0
+
+
+def test_a_method_not_allowed_says_which_are(world):
+    app, _ = world
+    r = app.test_client().delete("/healthz")
+    assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) >= {"GET"}
+
+
+def test_a_chunked_body_over_the_limit_is_413_and_a_small_one_works(world):
+    """Through a real server: the test client does not send chunked bodies."""
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+    app, _ = world
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.port}/hooks/weekly_metrics"
+        for body, status in ((b'{"rep": "' + b"x" * (2 * 1024 * 1024) + b'"}', 413),
+                             (__import__("json").dumps(week(1, 5, 0.9)).encode(), 200)):
+            chunks = (body[i:i + 65536] for i in range(0, len(body), 65536))
+            r = requests.post(url, data=chunks, headers=Hooks(None).headers(body), timeout=30)
+            assert r.status_code == status, r.text[:300]
+    finally:
+        server.shutdown()
+    assert facts(app) == 1
+
+
+# ---------------------------------------------------------------------- replays
+def test_a_captured_request_under_a_new_delivery_id_is_refused(world):
+    """Scheme v2 signs the delivery id: the same bytes under another id do not verify."""
+    import json
+    app, hooks = world
+    body = json.dumps(week(1, 5, 0.9)).encode()
+    headers = Hooks(None).headers(body, delivery="d-1")
+    assert hooks.client.post("/hooks/weekly_metrics", data=body, headers=headers).status_code == 200
+    again = dict(headers, **{"X-Trimtab-Delivery": "d-2"})
+    r = hooks.client.post("/hooks/weekly_metrics", data=body, headers=again)
+    assert r.status_code == 401 and r.json["error"]["code"] == "signature_invalid"
+    assert facts(app) == 1
+    same = hooks.client.post("/hooks/weekly_metrics", data=body, headers=headers)
+    assert same.status_code == 200 and same.headers["X-Trimtab-Replayed"] == "true"
+
+
+def test_a_legacy_signature_is_good_for_one_delivery_id(world):
+    """Scheme v1 does not sign the delivery id: the signature is remembered with its delivery."""
+    import json
+    app, hooks = world
+    body = json.dumps(week(1, 5, 0.9)).encode()
+    headers = Hooks(None).headers(body, delivery="d-1", scheme="v1")
+    assert hooks.client.post("/hooks/weekly_metrics", data=body, headers=headers).status_code == 200
+    r = hooks.client.post("/hooks/weekly_metrics", data=body,
+                          headers=dict(headers, **{"X-Trimtab-Delivery": "d-2"}))
+    assert r.status_code == 409 and r.json["error"]["code"] == "replayed_request"
+    assert facts(app) == 1
+
+
+def test_legacy_signatures_are_refused_after_their_date(tmp_path):
+    import datetime as dt
+    import json
+    with running_app("sqlite", tmp_path, SIGNATURE_V1_UNTIL=dt.date(2020, 1, 1)) as (app, hooks):
+        body = json.dumps(week(1, 5, 0.9)).encode()
+        r = hooks.client.post("/hooks/weekly_metrics", data=body,
+                              headers=Hooks(None).headers(body, scheme="v1"))
+        assert r.status_code == 401 and r.json["error"]["code"] == "signature_scheme_retired"
+        assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
+
+
+def test_a_captured_jiandaoyun_push_under_a_new_deliver_id_is_refused(world):
+    from simulator import Simulator
+    app, _ = world
+    client = as_admin(app.test_client())
+    sim = Simulator("jiandaoyun", client, "jdy", app.config["TZ"])
+    assert sim.push("weekly_metrics", week(1, 5, 0.9), delivery="jdy-1").status_code == 200
+    url, body, headers = sim.sent[-1]
+    r = client.post(url, data=body, headers=dict(headers, **{"X-JDY-DeliverId": "jdy-2"}))
+    assert r.status_code == 409 and r.json["error"]["code"] == "replayed_request"
+    assert facts(app) == 1
