@@ -42,6 +42,16 @@ def text(data: dict, name: str, default=None, required: bool = False):
     return value
 
 
+def visible_or_refused(session, model, row_id: int, what: str, may_see=lambda row: True):
+    """The row, or 404 when there is none and 403 when the caller may not see it."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise DomainError(404, "not_found", f"no {what} {row_id}", "$.id")
+    if not may_see(row):
+        raise DomainError(403, "out_of_scope", f"{what} {row_id} is not yours to see")
+    return row
+
+
 def page_args():
     """(limit, after) of a list route: 1 ≤ limit ≤ 500, 0 ≤ after < 2^63."""
     from .http import MAX_ID

@@ -23,7 +23,7 @@ from sqlalchemy import or_, select
 from dsl.decision import plain
 
 from . import approval_flow, platform_approvals, rulesets
-from .api import body, page_args, sessions, text
+from .api import body, page_args, sessions, text, visible_or_refused
 from .auth import current_principal, requires, scope
 from .errors import DomainError
 from .models import Approval, ApprovalStep, Delegation, Person, Target, utcnow
@@ -98,11 +98,7 @@ def _waiting_for(session):
 @requires("person")
 def get_approval(approval_id: int):
     with sessions() as session:
-        a = session.get(Approval, approval_id)
-        if a is None:
-            raise DomainError(404, "not_found", f"no approval {approval_id}", "$.id")
-        if not visible(a):
-            raise DomainError(403, "out_of_scope", f"approval {approval_id} is not yours to see")
+        a = visible_or_refused(session, Approval, approval_id, "approval", visible)
         return jsonify(approval_flow.approval_json(a))
 
 

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from . import reports
-from .api import body, page_args, sessions, text
+from .api import body, page_args, sessions, text, visible_or_refused
 from .auth import current_principal, requires, scope
 from .errors import DomainError
 from .intake import request_lang
@@ -113,11 +113,7 @@ def brief(meeting_id: int):
     if lang not in ("zh", "en"):
         raise DomainError(400, "bad_request", "lang is zh or en", "$.lang")
     with sessions() as session:
-        meeting = session.get(Meeting, meeting_id)
-        if meeting is None:
-            raise DomainError(404, "not_found", f"no meeting {meeting_id}", "$.id")
-        if not _may_see(meeting):
-            raise DomainError(403, "out_of_scope", f"meeting {meeting_id} is not yours to see")
+        meeting = visible_or_refused(session, Meeting, meeting_id, "meeting", _may_see)
         report = reports.calibration_brief(session, meeting, active().schemas,
                                            current_app.config["TZ"])
     title, markdown = reports.render(report, lang)
