@@ -78,8 +78,9 @@ class Decision(tuple):
             # A clause that is a single comparison was already shown with its values, unless
             # it is a streak, whose verdict is more than this period's comparison.
             node = self.compiled.nodes[rec[0]]
-            if not (len(rec) == 2 and previous is not None and len(previous) == 4
-                    and previous[0] == rec[0] and getattr(node, "consecutive", None) is None):
+            if not (len(rec) == 2 and previous is not None and previous[0] == rec[0] and (
+                    len(previous) == 4 and getattr(node, "consecutive", None) is None
+                    or previous[1] in ("missing", "no_history"))):
                 lines.append(render_record(self.compiled, rec, lang))
             previous = rec
         return lines
@@ -317,6 +318,9 @@ def render_record(compiled, rec, lang) -> str:
             return f"· {text}: {period} {show(left, ty)} {op} {show(right, ty)} ({where})"
         return (f"{mark} {text}: {show(left, ty)} {op} {show(right, ty)} {verdict} ({where})")
     value = rec[1]
+    if value == "missing":
+        return _t(lang, f"✗ {text}: nothing was submitted for {rec[2]} ({where})",
+                  f"✗ {text}：{rec[2]} 未提交（{where}）")
     if value == "no_history":
         return _t(lang, f"✗ {text}: not enough history ({where})", f"✗ {text}：历史数据不足（{where}）")
     if isinstance(node, A.PointsLine):

@@ -13,10 +13,11 @@ from pathlib import Path
 from . import ast as A
 from .build_ast import build
 from .checker import CheckedRuleSet, check
-from .compiler import compile_rule
+from .compiler import compile_rule, reads_periods
 from .decision import Decision
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
 from .parser import parse
+from .periods import timeline
 from .schemas import FormSchema, load_schemas
 
 
@@ -32,7 +33,23 @@ class CompiledRule:
         self.rule, self.form, self.nodes, self.lines, self.source = rule, form, nodes, lines, source
         self.decide, self.traced = functions
         self.name, self.kind = rule.name, rule.kind
+        self.reads_periods = reads_periods(nodes)
+        if self.reads_periods:
+            self.decide, self.traced = _on_calendar(self, *functions)
         self.evaluate = _evaluator(self, self.traced)
+
+
+def _on_calendar(compiled, decide, traced):
+    """The rule's functions, given history laid out on the calendar (periods.timeline): a
+    period nobody submitted is a gap, not skipped.  A Timeline passes through as it is."""
+    form, name = compiled.form, compiled.name
+
+    def decide_on_calendar(facts, history=()):
+        return decide(facts, timeline(form, facts, history, name))
+
+    def traced_on_calendar(facts, history, records):
+        return traced(facts, timeline(form, facts, history, name), records)
+    return decide_on_calendar, traced_on_calendar
 
 
 def _evaluator(compiled, traced):
@@ -109,7 +126,14 @@ class RuleSet:
             raise EvalError("eval.bad_facts")
         if not isinstance(history, (list, tuple)) or any(not isinstance(e, dict) for e in history):
             raise EvalError("eval.bad_history")
-        return [r.evaluate(facts, history, trace) for r in self.in_force(form, as_of)]
+        rules = self.in_force(form, as_of)
+        calendar = history
+        if sum(1 for r in rules if r.reads_periods) > 1:
+            try:        # laid out once for every rule; a fact that cannot be dated is each one's error
+                calendar = timeline(self.schemas[form], facts, history)
+            except EvalError:
+                pass
+        return [r.evaluate(facts, calendar if r.reads_periods else history, trace) for r in rules]
 
 
 def _today() -> str:
