@@ -65,7 +65,8 @@ class Decision(tuple):
     def headline(self, lang: str = "en") -> str:
         if self.error is not None:
             return self.error.message(lang)
-        return HEADLINES[self.kind](self, lang)
+        own = getattr(self[0], "headline", None)
+        return own(self, lang) if own is not None else HEADLINES[self.kind](self, lang)
 
     def explain_lines(self, lang: str = "en") -> list[str]:
         lines, previous = [], None
@@ -137,6 +138,9 @@ def render_message(template: str, values: dict) -> str:
 
 # ---------------------------------------------------------------------- building
 def make_details(compiled, facts: dict, detail: tuple) -> dict:
+    own = getattr(compiled, "make_details", None)      # a rule kind with its own (silence.py)
+    if own is not None:
+        return own(facts, detail)
     rule = compiled.rule
     details: dict = {}
     kind = rule.kind
@@ -318,6 +322,8 @@ def render_record(compiled, rec, lang) -> str:
             return f"· {text}: {period} {show(left, ty)} {op} {show(right, ty)} ({where})"
         return (f"{mark} {text}: {show(left, ty)} {op} {show(right, ty)} {verdict} ({where})")
     value = rec[1]
+    if value == "silent":
+        return compiled.render(rec, text, where, lang)
     if value == "missing":
         return _t(lang, f"✗ {text}: nothing was submitted for {rec[2]} ({where})",
                   f"✗ {text}：{rec[2]} 未提交（{where}）")
