@@ -110,7 +110,7 @@ def day_of(form, facts: dict, rule: str = "") -> dt.date:
         if field and value is not None:
             if value.__class__ is not str:
                 raise ValueError
-            return local_date(value, zone(getattr(form, "timezone", None)))
+            return local_date(value, zone(form.timezone))
         if facts.get("month").__class__ is str:
             field, value = "month", facts["month"]
             y, m = value.split("-")
