@@ -94,6 +94,16 @@ class Consecutive:
 
 
 @dataclass(eq=False)
+class Silence:
+    """`when no FORM for N consecutive weeks`: the form did not arrive, N periods running."""
+    form: str
+    n: int
+    unit: str
+    loc: Loc = field(repr=False, compare=False)
+    node_id: int = field(default=-1, repr=False, compare=False)
+
+
+@dataclass(eq=False)
 class Compare(Expr):
     op: str = "<"                   # < <= > >= = !=
     left: Expr = None
@@ -231,6 +241,7 @@ class Alert(Rule):
     conditions: list = field(default_factory=list)
     at_least: Optional[int] = None                  # None: a single `when`
     when_loc: Optional[Loc] = None
+    silence: Optional[Silence] = None               # when no FORM …: run by the scheduler
     notify: list = field(default_factory=list)
     notify_loc: Optional[Loc] = None
     message: Optional[str] = None

@@ -241,12 +241,19 @@ class _Builder(Transformer):
 
     # ---------------------------------------------------------------- alert clauses
     def when(self, children):
-        return ("when", None, [children[-1]], self._span(children))
+        return ("when", None, [children[-1]], self._span(children), None)
 
     def when_at_least(self, children):
         phrase = _tokens(children, "AT_LEAST_OF")[0]
         conds = [c for c in children if isinstance(c, A.Expr)]
-        return ("when", int(_number_in(phrase)), conds, self._span(children))
+        return ("when", int(_number_in(phrase)), conds, self._span(children), None)
+
+    def when_silent(self, children):
+        phrase = _tokens(children, "CONSECUTIVE")[0]
+        form = _tokens(children, "NAME")[0]
+        silence = A.Silence(str(form), int(_number_in(phrase)), _period_in(phrase),
+                            self._span(children[1:]))
+        return ("when", None, [], self._span(children), silence)
 
     def notify(self, children):
         return ("notify", children[-1], self._span(children))
@@ -444,6 +451,7 @@ class _Builder(Transformer):
                     rule.extra.append(("when", c[3]))
                 else:
                     rule.at_least, rule.conditions, rule.when_loc = c[1], c[2], c[3]
+                    rule.silence = c[4]
             elif tag == "notify":
                 rule.notify, rule.notify_loc = rule.notify + c[1], c[2]
             elif tag == "say":

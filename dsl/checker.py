@@ -27,6 +27,7 @@ WEEKDAYS = {
     "星期一": 0, "星期二": 1, "星期三": 2, "星期四": 3, "星期五": 4, "星期六": 5, "星期日": 6,
 }
 PLACEHOLDERS = ("matched", "rule", "level", "subject")
+SILENCE_PLACEHOLDERS = ("rule", "level", "subject", "form", "periods")   # no facts to name
 
 
 class CheckedRuleSet:
@@ -137,6 +138,8 @@ class Checker(ExprChecks):
     def check_alert(self, rule: A.Alert, scope: Scope):
         if rule.when_loc is None:
             self.error("check.missing_clause", rule.loc, kind="alert", rule=rule.name, clause="when")
+        if rule.silence is not None:
+            self.check_silence(rule, scope)
         for cond in rule.conditions:
             self.condition(cond, scope)
         if rule.at_least is not None and not 1 <= rule.at_least <= len(rule.conditions):
@@ -146,7 +149,23 @@ class Checker(ExprChecks):
             self.error("check.missing_clause", rule.loc, kind="alert", rule=rule.name, clause="notify")
         self.check_roles(rule.notify, rule.notify_loc)
         if rule.message is not None:
-            self.check_placeholders(rule.message, rule.message_loc, scope)
+            self.check_placeholders(rule.message, rule.message_loc, scope,
+                                    SILENCE_PLACEHOLDERS if rule.silence is not None else None)
+
+    def check_silence(self, rule: A.Alert, scope: Scope):
+        """`when no FORM for N consecutive weeks`: the rule's own form, a periodic one, its
+        period word, at least one period."""
+        s, form = rule.silence, scope.form
+        s.node_id = self.node_id(s, scope)
+        if s.form != form.name:
+            self.error("check.silence_other_form", s.loc, name=s.form, form=form.name)
+        elif form.period is None:
+            self.error("check.no_history_for_form", s.loc, what="no", form=form.name)
+        elif s.unit != form.period:
+            self.error("check.period_mismatch", s.loc, form=form.name, actual=form.period,
+                       wanted=s.unit)
+        if s.n < 1:
+            self.error("check.bad_interval", s.loc, what="no", unit=s.unit)
 
     def check_score(self, rule: A.Score, scope: Scope):
         if not rule.lines:
@@ -403,9 +422,10 @@ class Checker(ExprChecks):
             if role not in self.roles:
                 self.error("check.unknown_role", loc, name=role, suggestion=suggest(role, self.roles))
 
-    def check_placeholders(self, message: str, loc: A.Loc, scope: Scope):
+    def check_placeholders(self, message: str, loc: A.Loc, scope: Scope, only=None):
         import string
-        known = set(PLACEHOLDERS) | set(scope.form.fields) | set(scope.formulas)
+        known = set(only) if only is not None else \
+            set(PLACEHOLDERS) | set(scope.form.fields) | set(scope.formulas)
         try:
             names = [f for _t, f, _s, _c in string.Formatter().parse(message) if f]
         except ValueError:

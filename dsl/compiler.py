@@ -155,8 +155,8 @@ class RuleCompiler:
             n = node.consecutive.n
             inner = Ctx("h[i]", "h[:i]")
             test = self.compare_plain(node, inner)
-            code = f"consecutive({code}, h, {self.const(n)}, lambda i: {test})"
-        if uses_history(node):
+            code = f"consecutive({code}, h, {self.const(n)}, lambda i: {test}, R)"
+        if uses_history(node) or (node.consecutive is not None and ctx.entry is None):
             if self.traced and ctx.entry is None:
                 return f"guarded_traced(T, {node.node_id}, lambda: {code})"
             return f"guarded(lambda: {code})"
@@ -223,14 +223,15 @@ class RuleCompiler:
         current = self.gen(arg, ctx)
         earlier = n - 1
         entry = Ctx("h[i]", "h[:i]")
+        # The window is the calendar's last N periods: a Gap in it contributes nothing.
         rng = f"range(max(0, len(h) - {self.const(earlier)}), len(h))"
         if node.func == "count":
             test = self.gen(arg, entry)
-            tail = f" + sum(1 for i in {rng} if {test})" if earlier else ""
+            tail = f" + sum(1 for i in {rng} if present(h[i]) and {test})" if earlier else ""
             return f"(int(bool({current})){tail})"
         values = f"[{current}]"
         if earlier:
-            values = f"([{current}] + [{self.gen(arg, entry)} for i in {rng}])"
+            values = f"([{current}] + [{self.gen(arg, entry)} for i in {rng} if present(h[i])])"
         if node.func == "sum":
             return f"sum({values})"
         helper = {"average": "average", "min": "minimum", "max": "maximum"}[node.func]
@@ -434,6 +435,17 @@ def uses_history(node) -> bool:
         if isinstance(node, A.Expr):
             node._uses_history = cached
     return cached
+
+
+def reads_periods(nodes) -> bool:
+    """Does a rule (its nodes) look at earlier periods — a streak, a window or a history
+    function?  Then its history is laid out on the calendar (periods.timeline) first."""
+    for node in nodes:
+        if isinstance(node, A.Compare) and node.consecutive is not None:
+            return True
+        if isinstance(node, A.Call) and (node.window is not None or node.func in HISTORY_FUNCS):
+            return True
+    return False
 
 
 def _uses_history(node) -> bool:

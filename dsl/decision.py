@@ -65,7 +65,8 @@ class Decision(tuple):
     def headline(self, lang: str = "en") -> str:
         if self.error is not None:
             return self.error.message(lang)
-        return HEADLINES[self.kind](self, lang)
+        own = getattr(self[0], "headline", None)
+        return own(self, lang) if own is not None else HEADLINES[self.kind](self, lang)
 
     def explain_lines(self, lang: str = "en") -> list[str]:
         lines, previous = [], None
@@ -78,8 +79,9 @@ class Decision(tuple):
             # A clause that is a single comparison was already shown with its values, unless
             # it is a streak, whose verdict is more than this period's comparison.
             node = self.compiled.nodes[rec[0]]
-            if not (len(rec) == 2 and previous is not None and len(previous) == 4
-                    and previous[0] == rec[0] and getattr(node, "consecutive", None) is None):
+            if not (len(rec) == 2 and previous is not None and previous[0] == rec[0] and (
+                    len(previous) == 4 and getattr(node, "consecutive", None) is None
+                    or previous[1] in ("missing", "no_history"))):
                 lines.append(render_record(self.compiled, rec, lang))
             previous = rec
         return lines
@@ -136,6 +138,9 @@ def render_message(template: str, values: dict) -> str:
 
 # ---------------------------------------------------------------------- building
 def make_details(compiled, facts: dict, detail: tuple) -> dict:
+    own = getattr(compiled, "make_details", None)      # a rule kind with its own (silence.py)
+    if own is not None:
+        return own(facts, detail)
     rule = compiled.rule
     details: dict = {}
     kind = rule.kind
@@ -317,6 +322,11 @@ def render_record(compiled, rec, lang) -> str:
             return f"· {text}: {period} {show(left, ty)} {op} {show(right, ty)} ({where})"
         return (f"{mark} {text}: {show(left, ty)} {op} {show(right, ty)} {verdict} ({where})")
     value = rec[1]
+    if value == "silent":
+        return compiled.render(rec, text, where, lang)
+    if value == "missing":
+        return _t(lang, f"✗ {text}: nothing was submitted for {rec[2]} ({where})",
+                  f"✗ {text}：{rec[2]} 未提交（{where}）")
     if value == "no_history":
         return _t(lang, f"✗ {text}: not enough history ({where})", f"✗ {text}：历史数据不足（{where}）")
     if isinstance(node, A.PointsLine):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import ast as A
+from . import periods
 from . import runtime as rt
 from .check_exprs import HISTORY_FUNCS
 from .diagnostics import EvalError
@@ -19,17 +20,31 @@ def _scale(field):
 
 
 class Env:
-    def __init__(self, rule, facts, history, formulas=None, item=None):
+    """Facts, their raw history, and — once a rule asks — the calendar: the facts' period
+    number and the latest earlier submission of each period ({number: facts}); a period
+    missing from that dict had no submission."""
+
+    def __init__(self, rule, facts, history, formulas=None, item=None, form=None, calendar=None):
         self.rule, self.facts, self.history = rule, facts, history
         self.formulas = formulas if formulas is not None else {}
         self.item = item
+        self.form = form
+        self.calendar = calendar
 
     def with_item(self, item):
-        return Env(self.rule, self.facts, self.history, self.formulas, item)
+        return Env(self.rule, self.facts, self.history, self.formulas, item, self.form,
+                   self.calendar)
 
-    def at(self, index):
-        """The environment of history entry `index` (its own earlier history before it)."""
-        env = Env(self.rule, self.history[index], self.history[:index], {}, None)
+    def periods(self):
+        if self.calendar is None:
+            self.calendar = periods.dated(self.form, self.facts, self.history, self.rule.name)
+        return self.calendar
+
+    def at(self, number):
+        """The environment of the period `number` (with the periods before it)."""
+        _current, past = self.periods()
+        earlier = {k: v for k, v in past.items() if k < number}
+        env = Env(self.rule, past[number], [], {}, None, self.form, (number, earlier))
         for f in self.rule.formulas:
             env.formulas[f.name] = evaluate(f.expr, env)
         return env
@@ -94,34 +109,38 @@ def compare(node: A.Compare, env: Env) -> bool:
         return False
     if node.consecutive is None:
         return True
-    n = node.consecutive.n
-    if len(env.history) < n - 1:
+    current, past = env.periods()
+    before = range(current - (node.consecutive.n - 1), current)
+    if any(k not in past for k in before):      # a period without a submission breaks it
         return False
-    return all(once(env.at(i)) for i in range(len(env.history) - (n - 1), len(env.history)))
+    return all(once(env.at(k)) for k in before)
 
 
 def call(node: A.Call, env: Env):
     f, line = node.func, node.loc.line
     if node.window is not None:
-        n = node.window.n
-        envs = [env] + [env.at(i) for i in range(max(0, len(env.history) - (n - 1)), len(env.history))]
+        current, past = env.periods()
+        envs = [env] + [env.at(k) for k in range(current - (node.window.n - 1), current) if k in past]
         if f == "count":
             return sum(1 for e in envs if evaluate(node.args[0], e))
         values = [evaluate(node.args[0], e) for e in envs]
         return aggregate(f, values, env, line)
     if f in HISTORY_FUNCS:
         field = node.args[0].binding.field
-        if not env.history:
+        number, past = env.periods()
+        if not past:
             raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
-        prior = read(env, env.history[-1], field)
+        if f == "baseline":
+            values = [read(env, e, field) for e in past.values()]
+            return Decimal(sum(values)) / len(values)
+        if number - 1 not in past:
+            raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
+        prior = read(env, past[number - 1], field)
         current = read(env, env.facts, field)
         if f == "previous":
             return prior
         if f == "change":
             return current - prior
-        if f == "baseline":
-            values = [read(env, e, field) for e in env.history]
-            return Decimal(sum(values)) / len(values)
         if prior == 0:
             raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
         return Decimal(current - prior) / prior
@@ -160,7 +179,7 @@ def aggregate(f, values, env, line):
 def run(compiled, facts: dict, history=()):
     """The detail tuple the compiled evaluator returns, computed by walking the AST."""
     rule, form = compiled.rule, compiled.form
-    env = Env(rule, facts, list(history))
+    env = Env(rule, facts, list(history), form=form)
     try:
         for formula in rule.formulas:
             env.formulas[formula.name] = evaluate(formula.expr, env)

@@ -59,6 +59,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "REMIND": ("remind", "提醒"),
     "TO": ("to", "发给"),
     "SUBMIT": ("submit", "提交"),
+    "NO": ("no", "未提交"),                  # when no FORM for N consecutive weeks (silence)
     # expressions
     "AND": ("and", "且", "并且"),
     "OR": ("or", "或"),

@@ -120,4 +120,8 @@ MESSAGES.update({
                            "zh": "示例只适用于预警、积分、状态、目标和审批规则，不适用于 {kind}"},
     "check.too_complex": {"en": "rule `{rule}` nests its expressions too deeply to compile; split it with named formulas",
                           "zh": "规则「{rule}」的表达式嵌套过深，无法编译；请用命名公式拆开"},
+    "eval.missing_period": {"en": "rule `{rule}`: no `{field}` for {period} (nothing was submitted for that period)",
+                            "zh": "规则「{rule}」：{period} 没有 `{field}`（该期未提交）"},
+    "check.silence_other_form": {"en": "`no {name}` must name the rule's own form `{form}` (its `on` clause)",
+                                 "zh": "`未提交 {name}` 必须是本规则针对的表单 `{form}`"},
 })

@@ -13,10 +13,12 @@ from pathlib import Path
 from . import ast as A
 from .build_ast import build
 from .checker import CheckedRuleSet, check
-from .compiler import compile_rule
+from .compiler import compile_rule, reads_periods
 from .decision import Decision
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
 from .parser import parse
+from .periods import timeline
+from .silence import CompiledSilence
 from .schemas import FormSchema, load_schemas
 
 
@@ -32,7 +34,23 @@ class CompiledRule:
         self.rule, self.form, self.nodes, self.lines, self.source = rule, form, nodes, lines, source
         self.decide, self.traced = functions
         self.name, self.kind = rule.name, rule.kind
+        self.reads_periods = reads_periods(nodes)
+        if self.reads_periods:
+            self.decide, self.traced = _on_calendar(self, *functions)
         self.evaluate = _evaluator(self, self.traced)
+
+
+def _on_calendar(compiled, decide, traced):
+    """The rule's functions, given history laid out on the calendar (periods.timeline): a
+    period nobody submitted is a gap, not skipped.  A Timeline passes through as it is."""
+    form, name = compiled.form, compiled.name
+
+    def decide_on_calendar(facts, history=()):
+        return decide(facts, timeline(form, facts, history, name))
+
+    def traced_on_calendar(facts, history, records):
+        return traced(facts, timeline(form, facts, history, name), records)
+    return decide_on_calendar, traced_on_calendar
 
 
 def _evaluator(compiled, traced):
@@ -60,9 +78,12 @@ class RuleSet:
     by_form: dict = field(default_factory=dict)
     shapes: int = 0                 # distinct compiled rule shapes (rules can share code)
 
+    silent_by_form: dict = field(default_factory=dict)      # silence alerts: the scheduler's
+
     def __post_init__(self):
         for r in self.rules:
-            self.by_form.setdefault(r.form.name, []).append(r)
+            pool = self.silent_by_form if isinstance(r, CompiledSilence) else self.by_form
+            pool.setdefault(r.form.name, []).append(r)
         self.version = self.version or self.digest[:12]
         self._in_force: dict = {}
 
@@ -73,23 +94,25 @@ class RuleSet:
     def forms(self):
         return sorted(self.by_form)
 
-    def in_force(self, form: str, as_of: str | None = None) -> list[CompiledRule]:
+    def in_force(self, form: str, as_of: str | None = None, silent: bool = False) -> list:
         """The rules listening to `form` on date `as_of` (ISO, default today): of each rule's
-        versions, the one with the latest effective date on or before it; in file order."""
+        versions, the one with the latest effective date on or before it; in file order.
+        `silent`: the silence alerts about `form` instead (run by the scheduler)."""
         as_of = as_of or _today()
-        key = (form, as_of)
+        key = (form, as_of, silent)
         cached = self._in_force.get(key)
         if cached is not None:
             return cached
+        pool = self.silent_by_form if silent else self.by_form
         chosen: dict[str, CompiledRule] = {}
-        for r in self.by_form.get(form, ()):
+        for r in pool.get(form, ()):
             eff = r.rule.effective or ""
             if eff > as_of:
                 continue
             current = chosen.get(r.name)
             if current is None or (current.rule.effective or "") < eff:
                 chosen[r.name] = r
-        result = [r for r in self.by_form.get(form, ()) if chosen.get(r.name) is r]
+        result = [r for r in pool.get(form, ()) if chosen.get(r.name) is r]
         if len(self._in_force) < 4096:          # bounded: dates are few, forms fewer
             self._in_force[key] = result
         return result
@@ -109,7 +132,22 @@ class RuleSet:
             raise EvalError("eval.bad_facts")
         if not isinstance(history, (list, tuple)) or any(not isinstance(e, dict) for e in history):
             raise EvalError("eval.bad_history")
-        return [r.evaluate(facts, history, trace) for r in self.in_force(form, as_of)]
+        rules = self.in_force(form, as_of)
+        calendar = history
+        if sum(1 for r in rules if r.reads_periods) > 1:
+            try:        # laid out once for every rule; a fact that cannot be dated is each one's error
+                calendar = timeline(self.schemas[form], facts, history)
+            except EvalError:
+                pass
+        return [r.evaluate(facts, calendar if r.reads_periods else history, trace) for r in rules]
+
+
+    def evaluate_silences(self, form: str, subject: str, today, last=None, watch_from=None,
+                          trace: bool = True) -> list[Decision]:
+        """The silence alerts about `form` in force on `today` (a date), for `subject` who last
+        submitted for the date `last` (None: never; then counting from `watch_from`)."""
+        return [r.evaluate(subject, today, last, watch_from, trace)
+                for r in self.in_force(form, today.isoformat(), silent=True)]
 
 
 def _today() -> str:
@@ -157,6 +195,9 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str) -> Rule
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
         form = schemas[rule.on.form]
+        if getattr(rule, "silence", None) is not None:      # nothing to compile: see silence.py
+            rules.append(CompiledSilence(rule, form, checked.nodes[rule], texts[rule.loc.file]))
+            continue
         try:
             decide, traced, src = compile_rule(rule, form, code_cache)
         except (SyntaxError, RecursionError, MemoryError):

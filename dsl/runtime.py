@@ -5,12 +5,25 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation
 
 from .diagnostics import EvalError
+from .periods import Gap
 
 D = Decimal
 
 
 class NoHistory(EvalError):
     """Not enough earlier periods to compute a history value; a condition using it is false."""
+
+
+class MissingPeriod(NoHistory):
+    """A period the rule needs has no submission (a Gap in the timeline); the condition is
+    false and its explanation names the period."""
+
+    def __init__(self, rule, field, period):
+        super().__init__("eval.missing_period", rule=rule, field=field, period=period)
+        self.period = period
+
+
+_GAP = Gap
 
 
 _KIND_WORDS = {"integer": "a whole number", "number": "a number", "string": "a text",
@@ -117,15 +130,26 @@ def maximum(values, rule, line):
 
 
 def previous(history, name, kind, scale, rule):
+    """The field in the period just before (history is a periods.Timeline)."""
     if not history:
         raise NoHistory("eval.no_history", rule=rule, field=name)
-    return read(history[-1], name, kind, scale, rule)
+    entry = history[-1]
+    if entry.__class__ is _GAP:
+        raise MissingPeriod(rule, name, entry.period)
+    return read(entry, name, kind, scale, rule)
 
 
 def baseline(history, name, kind, scale, rule, line):
-    if not history:
+    """The mean over every earlier period that has a submission."""
+    values = [read(e, name, kind, scale, rule) for e in history if e.__class__ is not _GAP]
+    if not values:
         raise NoHistory("eval.no_history", rule=rule, field=name)
-    return average([read(e, name, kind, scale, rule) for e in history], rule, line)
+    return average(values, rule, line)
+
+
+def present(entry) -> bool:
+    """Does this timeline entry hold a submission (not a Gap)?"""
+    return entry.__class__ is not _GAP
 
 
 def growth(current, prior, rule, field):
@@ -145,18 +169,27 @@ def guarded(fn):
 def guarded_traced(T, node_id, fn):
     try:
         return fn()
+    except MissingPeriod as err:
+        T.append((node_id, "missing", err.period))
+        return False
     except NoHistory:
         T.append((node_id, "no_history"))
         return False
 
 
-def consecutive(current, history, n, test):
-    """True when `current` holds and so does `test(i)` for each of the n-1 latest periods."""
+def consecutive(current, history, n, test, rule=""):
+    """True when `current` holds and so does `test(i)` for each of the n-1 periods before it
+    on the calendar.  A Gap among them breaks the streak (MissingPeriod, newest first);
+    history that does not reach back far enough is NoHistory."""
     if not current:
         return False
-    if len(history) < n - 1:
-        return False
-    return all(test(i) for i in range(len(history) - (n - 1), len(history)))
+    start = len(history) - (n - 1)
+    for i in range(len(history) - 1, start - 1, -1):
+        if i < 0:
+            raise NoHistory("eval.no_history", rule=rule, field="")
+        if history[i].__class__ is _GAP:
+            raise MissingPeriod(rule, "", history[i].period)
+    return all(test(i) for i in range(start, len(history)))
 
 
 def is_blank(value) -> bool:
@@ -192,6 +225,8 @@ def cycle_count(facts, history, date_field, n, unit, anchor, rule):
     current = cycle_index(_date(facts.get(date_field), date_field, rule), n, unit, start)
     count = 0
     for entry in history:
+        if entry.__class__ is _GAP:
+            continue
         if entry.__class__ is not dict:
             raise EvalError("eval.bad_history")
         day = _date(entry.get(date_field), date_field, rule)

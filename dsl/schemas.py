@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Optional
 
 from .diagnostics import Diagnostic, DiagnosticError
+from .periods import zone
 from .units import FIELD_UNITS
 
 PERIODS = ("week", "biweek", "month", "quarter")
@@ -36,6 +37,7 @@ class FormSchema:
     subjects: list
     date_field: Optional[str]
     raw: dict
+    timezone: Optional[str] = None      # x-timezone: where a timestamp's day (and period) is read
 
     def list_field(self, name: str) -> Optional[FieldType]:
         """A list field by its own name or by its item name (`lead` → `leads`)."""
@@ -86,7 +88,10 @@ def parse_schema(name: str, text: str) -> FormSchema:
     subjects = raw.get("x-subject", [])
     if isinstance(subjects, str):
         subjects = [subjects]
-    return FormSchema(name, fields, period, list(subjects), raw.get("x-date-field"), raw)
+    timezone = raw.get("x-timezone")
+    if timezone is not None and (not isinstance(timezone, str) or zone(timezone) is None):
+        raise ValueError(f"x-timezone {timezone!r} is not a known time zone")
+    return FormSchema(name, fields, period, list(subjects), raw.get("x-date-field"), raw, timezone)
 
 
 def schemas_from_texts(files: list[tuple[str, str]]) -> dict[str, FormSchema]:

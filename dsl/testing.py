@@ -22,6 +22,7 @@ class Case:
     as_of: str | None = None
     expect: dict = field(default_factory=dict)      # rule name -> value or {field: value}
     only_rule: object = None        # for an inline example: the CompiledRule it belongs to
+    today: str | None = None        # a silence case: the day the scheduler looks (history: what came)
 
 
 @dataclass
@@ -133,11 +134,13 @@ def _evaluated(rule, clause, decision) -> bool:
 # ---------------------------------------------------------------------- running
 def run_case(ruleset, case: Case, coverage: Coverage | None = None, lang: str = "en") -> CaseResult:
     result = CaseResult(case)
-    if case.form not in ruleset.by_form:
+    if case.form not in ruleset.by_form and case.form not in ruleset.silent_by_form:
         result.error = f"no rules listen to form `{case.form}`"
         return result
     try:
-        if case.only_rule is not None:
+        if case.today is not None:
+            decisions = _silences(ruleset, case)
+        elif case.only_rule is not None:
             decisions = [case.only_rule.evaluate(case.facts, case.history)]
         else:
             decisions = ruleset.evaluate(case.form, case.facts, case.history, as_of=case.as_of)
@@ -165,6 +168,17 @@ def run_case(ruleset, case: Case, coverage: Coverage | None = None, lang: str = 
         elif not _same(got["value"], want):
             result.mismatches.append(Mismatch(rule_name, want, got["value"], d.explain(lang)))
     return result
+
+
+def _silences(ruleset, case: Case) -> list:
+    """Silence alerts on `case.today` for the subject in `case.facts`, who submitted `history`."""
+    import datetime as dt
+    from .periods import day_of
+    form = ruleset.schemas[case.form]
+    days = [day_of(form, entry) for entry in case.history]
+    subject = next((str(case.facts[s]) for s in form.subjects if case.facts.get(s)), "")
+    return ruleset.evaluate_silences(case.form, subject, dt.date.fromisoformat(case.today),
+                                     max(days, default=None))
 
 
 def _same(actual, expected) -> bool:

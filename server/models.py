@@ -127,7 +127,8 @@ class Decision(Base):
     """What a rule decided for a fact, under which rule-set version, and why."""
     __tablename__ = "decisions"
     id: Mapped[int] = mapped_column(primary_key=True)
-    fact_id: Mapped[int] = mapped_column(ForeignKey("facts.id"), index=True)
+    # None for a silence alert: it is about a form that did not arrive (server/silences.py).
+    fact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("facts.id"), index=True)
     form: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128), index=True)
     rule: Mapped[str] = mapped_column(String(200), index=True)
@@ -265,3 +266,17 @@ class Meeting(Base):
     attendees: Mapped[list] = mapped_column(JSON)                 # person ids
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     briefed_at: Mapped[Optional[dt.datetime]]                     # the brief went to the outbox
+
+
+class Silence(Base):
+    """A silent stretch already alerted: one per rule, person and stretch (its first missing
+    period), so the scheduler raises a silence once however often it looks."""
+    __tablename__ = "silences"
+    __table_args__ = (UniqueConstraint("rule", "subject", "since", name="uq_silences_stretch"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(128))
+    form: Mapped[str] = mapped_column(String(64))
+    since: Mapped[str] = mapped_column(String(32))          # 2026-W30: the stretch's first period
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

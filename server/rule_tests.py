@@ -8,6 +8,8 @@ A file holds `tests:`, a list of cases:
         as_of: "2026-08-03"          # optional: evaluate with the rules in force that day
         facts: {rep: east.li, …}
         history: [{…}, {…}]          # optional: earlier periods, oldest first
+        today: "2026-08-05"          # a silence test: the day the scheduler looks; `facts`
+                                     # names the person, `history` is what they submitted
         expect:
           健康度黄灯: true             # the decision's value …
           转化率下滑: {value: false}   # … or fields of its JSON (matched, notify, steps, …)
@@ -77,8 +79,9 @@ def load_test_file(path: Path, ruleset) -> list[Case]:
         facts, history = raw.get("facts"), raw.get("history", [])
         if not isinstance(facts, dict) or not isinstance(history, list):
             raise TestFileError(f"{where}: test “{name}”: `facts` is a mapping, `history` a list")
-        as_of = raw.get("as_of")
-        cases.append(Case(name, where, form, facts, history, str(as_of) if as_of else None, expect))
+        as_of, today = raw.get("as_of"), raw.get("today")
+        cases.append(Case(name, where, form, facts, history, str(as_of) if as_of else None, expect,
+                          today=str(today) if today else None))
     return cases
 
 

@@ -19,6 +19,7 @@ from dsl.schedule import occurrences
 from . import reports
 from .models import Meeting, Person, ScheduleRun, utcnow
 from .outbox import message
+from .silences import run_silences
 
 FIRST_LOOK_BACK = dt.timedelta(minutes=10)      # a new schedule does not replay the past
 
@@ -44,6 +45,8 @@ def run_due(sessions, ruleset, tz, routes: dict, now: dt.datetime | None = None,
             _run(session, schedule, fires[-1], tz, routes, channels, lang)
             _ran(session, schedule.name, now, row)
             ran.append(schedule.name)
+        # Silence alerts (`when no FORM …`): raised here, once per person and stretch.
+        run_silences(session, ruleset, tz, routes, channels, lang, now)
     return ran
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
+from dsl import periods
 
 from .errors import DomainError
 from .outbox import enqueue_alert
@@ -72,12 +73,9 @@ def occurred_on(schema, facts: dict, tz: ZoneInfo) -> dt.date:
 
 
 def period_key(schema, day: dt.date) -> str:
-    """ISO week, two-week block, month or quarter of `day`; the date itself without a period."""
-    iso = day.isocalendar()
-    return {"week": f"{iso.year}-W{iso.week:02d}",
-            "biweek": f"{iso.year}-B{(iso.week + 1) // 2:02d}",
-            "month": f"{day.year}-{day.month:02d}",
-            "quarter": f"{day.year}-Q{(day.month - 1) // 3 + 1}"}.get(schema.period, day.isoformat())
+    """ISO week, two-week block, month or quarter of `day`; the date itself without a period
+    (the language's calendar, dsl/periods.py, so stored periods and rules agree)."""
+    return periods.period_key(schema.period, day)
 
 
 def owner_of(facts: dict) -> dict:

@@ -1,7 +1,8 @@
 """Language cases as data: tests/cases/<topic>/*.yaml.
 
 Each case gives a rule `source`, a `form`, `input` facts (and `history`) and either `want`
-(rule name → decision value), `want_eval_error` (an `eval.*` code) or `want_error_code`
+(rule name → decision value; `want_explanation`: rule → {lang: text the explanation
+contains}), `want_eval_error` (an `eval.*` code) or `want_error_code`
 (a `parse.*`/`check.*` code, optionally at `want_error_line`).  Every evaluating case runs
 through the compiled evaluator (plain and traced) and the reference interpreter alike.
 """
@@ -88,6 +89,10 @@ def test_case(case, schemas):
         assert _numeric_equal(traced.value, want), f"traced {traced.value!r} != {want!r}"
         assert _numeric_equal(reference, want), f"reference {reference!r} != {want!r}"
         assert traced.explain("en") and traced.explain("zh")
+    for name, texts in case.get("want_explanation", {}).items():
+        decision = rules[name].evaluate(facts, history, trace=True)
+        for lang, text in texts.items():
+            assert text in decision.explain(lang), decision.explain(lang)
     for name, details in case.get("want_details", {}).items():
         got = rules[name].evaluate(facts, history).to_json("en")
         for key, value in details.items():

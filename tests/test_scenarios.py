@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from decimal import Decimal
 
@@ -30,7 +31,10 @@ def test_behaviour_example_scores_50(shipped):
 def _week(n, opportunities, coverage):
     spec = demo("fintech_week5")
     facts = dict(spec["facts"])
-    facts.update(week_start=f"2026-W{n}", new_opportunities=opportunities,
+    # Week 1 of the quarter's weeks here is the Monday 2026-07-06 (ISO 2026-W28); week 5 is
+    # the demo's 2026-08-03.  History is read on the calendar, so the dates must be real.
+    monday = dt.date(2026, 7, 6) + dt.timedelta(weeks=n - 1)
+    facts.update(week_start=monday.isoformat(), new_opportunities=opportunities,
                  pipeline_coverage=Decimal(str(coverage)))
     return facts
 

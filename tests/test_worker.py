@@ -2,12 +2,14 @@
 DingTalk-style receiver that checks the signature."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -103,7 +105,12 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
         client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
         workers.append(subprocess.Popen([trimtab, "worker"], env=env, cwd=tmp_path,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        r = Hooks(client).post("weekly_metrics", dict(week(1, 5, 0.9), negative_feedback=3))
+        # This week's numbers: a rep whose last week was months ago is also silent (周报断更),
+        # which the sweeper would raise beside the red alert this test counts.
+        today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        this_monday = (today - dt.timedelta(days=today.weekday())).isoformat()
+        r = Hooks(client).post("weekly_metrics", dict(week(1, 5, 0.9), negative_feedback=3,
+                                                      week_start=this_monday))
         queued = r.json["notifications_queued"]                 # red alert: three roles
         deadline = time.monotonic() + 30
         while not receiver.arrivals and time.monotonic() < deadline:

@@ -1,0 +1,182 @@
+"""Calendar periods: which week, fortnight, month or quarter a fact is about, and history laid
+out along the calendar so that a period without a submission is a gap, not skipped.
+
+A period has a key people read ("2026-W32", "2026-B16", "2026-08", "2026-Q3") and an ordinal:
+consecutive periods have consecutive ordinals, across year ends and ISO week 53 alike.
+Weeks are ISO weeks (Monday first); a fortnight is ISO weeks 2k-1 and 2k of an ISO year (week
+53 is a fortnight of its own, as the server has always keyed it).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .diagnostics import EvalError
+
+MAX_SPAN = 1040            # periods of history laid out at most: 20 years of weeks
+_EPOCH_YEAR = 2000
+_EPOCH_W01 = dt.date.fromisocalendar(_EPOCH_YEAR, 1, 1)
+
+
+# ---------------------------------------------------------------------- keys and ordinals
+def period_key(kind: str | None, day: dt.date) -> str:
+    """ISO week, two-week block, month or quarter of `day`; the date itself without a period."""
+    if kind == "week":
+        iso = day.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    if kind == "biweek":
+        iso = day.isocalendar()
+        return f"{iso.year}-B{(iso.week + 1) // 2:02d}"
+    if kind == "month":
+        return f"{day.year}-{day.month:02d}"
+    if kind == "quarter":
+        return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+    return day.isoformat()
+
+
+def _weeks_before(iso_year: int) -> int:
+    return (dt.date.fromisocalendar(iso_year, 1, 1) - _EPOCH_W01).days // 7
+
+
+def ordinal(kind: str, day: dt.date) -> int:
+    """The period of `day` as a number; the next period is the number after it."""
+    if kind == "week":
+        return (day.toordinal() - 1) // 7          # date(1, 1, 1) is a Monday
+    if kind == "month":
+        return day.year * 12 + day.month - 1
+    if kind == "quarter":
+        return day.year * 4 + (day.month - 1) // 3
+    if kind == "biweek":
+        iso = day.isocalendar()
+        # A year of 52 weeks has 26 blocks, one of 53 has 27: blocks = weeks - 26 per year.
+        return _weeks_before(iso.year) - 26 * (iso.year - _EPOCH_YEAR) + (iso.week - 1) // 2
+    raise ValueError(f"no calendar period {kind!r}")
+
+
+def key_of(kind: str, n: int) -> str:
+    """The key of period number `n` (the inverse of ordinal, for explanations)."""
+    if kind == "week":
+        return period_key(kind, dt.date.fromordinal(n * 7 + 1))
+    if kind == "month":
+        return f"{n // 12}-{n % 12 + 1:02d}"
+    if kind == "quarter":
+        return f"{n // 4}-Q{n % 4 + 1}"
+    year = _EPOCH_YEAR + n // 27                   # never later than the block's ISO year
+    while ordinal(kind, dt.date.fromisocalendar(year + 1, 1, 1)) <= n:
+        year += 1
+    while ordinal(kind, dt.date.fromisocalendar(year, 1, 1)) > n:
+        year -= 1
+    block = n - ordinal(kind, dt.date.fromisocalendar(year, 1, 1)) + 1
+    return f"{year}-B{block:02d}"
+
+
+def start_of(kind: str, n: int) -> dt.date:
+    """The first day of period number `n`."""
+    if kind == "week":
+        return dt.date.fromordinal(n * 7 + 1)
+    if kind == "month":
+        return dt.date(n // 12, n % 12 + 1, 1)
+    if kind == "quarter":
+        return dt.date(n // 4, 3 * (n % 4) + 1, 1)
+    year, block = key_of(kind, n).split("-B")
+    return dt.date.fromisocalendar(int(year), 2 * int(block) - 1, 1)
+
+
+# ---------------------------------------------------------------------- dating facts
+def zone(name: str | None):
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def local_date(text: str, tz=None) -> dt.date:
+    """A date or timestamp as the local date it names: a timestamp with an offset is moved
+    into `tz` (the form's time zone) first; without `tz`, its date is taken as written."""
+    if len(text) > 10:
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if stamp.tzinfo is not None and tz is not None:
+            stamp = stamp.astimezone(tz)
+        return stamp.date()
+    return dt.date.fromisoformat(text)
+
+
+def day_of(form, facts: dict, rule: str = "") -> dt.date:
+    """The local date a fact is about: its date field (x-date-field), else its `month`
+    ("2026-08") or `quarter` ("2026-Q3") field — as the server dates submissions."""
+    field = form.date_field
+    value = facts.get(field) if field else None
+    try:
+        if field and value is not None:
+            if value.__class__ is not str:
+                raise ValueError
+            return local_date(value, zone(form.timezone))
+        if facts.get("month").__class__ is str:
+            field, value = "month", facts["month"]
+            y, m = value.split("-")
+            return dt.date(int(y), int(m), 1)
+        if facts.get("quarter").__class__ is str:
+            field, value = "quarter", facts["quarter"]
+            y, q = value.split("-Q")
+            return dt.date(int(y), 3 * int(q) - 2, 1)
+    except (ValueError, TypeError, AttributeError):
+        raise EvalError("eval.wrong_type", rule=rule, field=field, expected="a date",
+                        found=str(value)) from None
+    raise EvalError("eval.missing_field", rule=rule, field=form.date_field or
+                    ("quarter" if form.period == "quarter" else "month"))
+
+
+# ---------------------------------------------------------------------- history on the calendar
+class Gap:
+    """A period without a submission, in history laid out on the calendar."""
+
+    __slots__ = ("period",)
+
+    def __init__(self, period: str):
+        self.period = period
+
+    def __repr__(self) -> str:
+        return f"Gap({self.period})"
+
+
+class Timeline(list):
+    """History laid out on the calendar: one entry per period from the oldest submitted one up
+    to the period before the current facts' — the latest submission of each, or a Gap."""
+
+
+def timeline(form, facts: dict, history, rule: str = "") -> Timeline:
+    """`history` (earlier facts, oldest first, any order of resubmissions) as a Timeline
+    ending just before the period of `facts`.  Entries of the current period or later are
+    left out; of several in one period, the last listed wins.  Already a Timeline: as is."""
+    if history.__class__ is Timeline:
+        return history
+    kind = form.period
+    current = ordinal(kind, day_of(form, facts, rule))
+    by_period: dict = {}
+    for entry in history:
+        if entry.__class__ is not dict:
+            raise EvalError("eval.bad_history")
+        n = ordinal(kind, day_of(form, entry, rule))
+        if current - MAX_SPAN <= n < current:
+            by_period[n] = entry
+    out = Timeline()
+    if by_period:
+        for n in range(min(by_period), current):
+            entry = by_period.get(n)
+            out.append(entry if entry is not None else Gap(key_of(kind, n)))
+    return out
+
+
+def dated(form, facts: dict, history, rule: str = "") -> tuple[int, dict]:
+    """(the current facts' period number, {period number: the latest earlier fact}) — the
+    plain form of a timeline, which the reference interpreter walks."""
+    kind = form.period
+    current = ordinal(kind, day_of(form, facts, rule))
+    found: dict = {}
+    for entry in history:
+        if not isinstance(entry, dict):
+            raise EvalError("eval.bad_history")
+        n = ordinal(kind, day_of(form, entry, rule))
+        if current - MAX_SPAN <= n < current:
+            found[n] = entry
+    return current, found

@@ -1,0 +1,109 @@
+"""Silence: `when no FORM for N consecutive weeks` — an alert about a form that did not arrive.
+
+No webhook brings such a fact, so these rules are not evaluated on submissions: the server's
+scheduler asks, for each person expected to submit, when they last did.  The rule, its
+decision details and its words live here together; the decision is an ordinary alert
+Decision (stored, explained and notified like any other).
+
+The missing stretch is the run of complete periods after the last submitted one (the current,
+unfinished period never counts).  For someone who never submitted, it runs from the period
+after `watch_from` (when they joined the chart).  `since` — the stretch's first period —
+identifies it: the same stretch raises one alert however often it is looked at.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import ast as A
+from .decision import Decision, render_message
+from .periods import key_of, ordinal
+
+LISTED = 4          # up to this many missing periods are named one by one
+
+
+class CompiledSilence:
+    """A silence alert, ready to evaluate (nothing to compile: it has no expressions)."""
+
+    reads_periods = False
+    source = ""
+
+    def __init__(self, rule: A.Alert, form, nodes: list, lines: list):
+        self.rule, self.form, self.nodes, self.lines = rule, form, nodes, lines
+        self.name, self.kind = rule.name, rule.kind
+
+    def evaluate(self, subject: str, today: dt.date, last: dt.date | None = None,
+                 watch_from: dt.date | None = None, trace: bool = True) -> Decision:
+        """Is `subject` silent on `today`, having last submitted for `last` (None: never)?"""
+        kind, n = self.form.period, self.rule.silence.n
+        current = ordinal(kind, today)
+        if last is not None:
+            first = ordinal(kind, last) + 1
+        elif watch_from is not None:
+            first = ordinal(kind, watch_from) + 1
+        else:
+            first = current - n
+        missing = tuple(key_of(kind, p) for p in range(first, current))
+        fired = len(missing) >= n
+        since = missing[0] if fired and (last is not None or watch_from is not None) else None
+        raw = (fired, 1 if fired else 0, missing, since,
+               key_of(kind, ordinal(kind, last)) if last is not None else None)
+        records = [(self.rule.silence.node_id, "silent", (missing, raw[4]))] if trace else []
+        facts = {self.rule.on.subject: subject}
+        return Decision.make(self, facts, raw, records)
+
+    # ------------------------------------------------------------------ decision hooks
+    def make_details(self, facts: dict, raw: tuple) -> dict:
+        rule = self.rule
+        fired, matched, missing, since, last = raw
+        details = {"fired": fired, "level": rule.level, "matched": matched, "needed": 1,
+                   "notify": list(rule.notify), "form": self.form.name, "missing": list(missing),
+                   "since": since, "last_submitted": last}
+        if rule.message and fired:
+            details["message"] = render_message(rule.message, {
+                "rule": rule.name, "level": rule.level, "form": self.form.name,
+                "subject": facts.get(rule.on.subject, ""), "periods": span(missing, "zh")})
+        return details
+
+    def headline(self, d: Decision, lang: str) -> str:
+        x, form = d.details, self.form.name
+        if x["fired"]:
+            text = _t(lang, f"{d.rule} ({x['level']}) fired: no {form} for "
+                            f"{span(x['missing'], lang)}; notify {', '.join(x['notify'])}",
+                      f"{d.rule}（{x['level']}）已触发：{span(x['missing'], lang)} 未提交 {form}；"
+                      f"通知 {'、'.join(x['notify'])}")
+            return text + (f" — {x['message']}" if x.get("message") else "")
+        return _t(lang, f"{d.rule} did not fire: {_last(x['last_submitted'], form, lang)}",
+                  f"{d.rule} 未触发：{_last(x['last_submitted'], form, lang)}")
+
+    def render(self, rec: tuple, text: str, where: str, lang: str) -> str:
+        missing, last = rec[2]
+        n = self.rule.silence.n
+        if len(missing) >= n:
+            return _t(lang, f"✓ {text}: nothing for {span(missing, lang)} ({where})",
+                      f"✓ {text}：{span(missing, lang)} 未提交（{where}）")
+        return _t(lang, f"✗ {text}: {len(missing)} period(s) missing, {n} needed; "
+                        f"{_last(last, self.form.name, lang)} ({where})",
+                  f"✗ {text}：缺 {len(missing)} 期，需连续 {n} 期；{_last(last, self.form.name, lang)}（{where}）")
+
+
+def span(keys, lang: str) -> str:
+    """"2026-W30 and 2026-W31"; a long run as "2026-W20 to 2026-W31 (12 periods)"."""
+    keys = list(keys)
+    if not keys:
+        return ""
+    if len(keys) > LISTED:
+        return _t(lang, f"{keys[0]} to {keys[-1]} ({len(keys)} periods)",
+                  f"{keys[0]} 至 {keys[-1]}（共 {len(keys)} 期）")
+    if lang == "zh":
+        return "、".join(keys)
+    return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
+
+
+def _last(key, form: str, lang: str) -> str:
+    if key is None:
+        return _t(lang, f"no {form} yet, nothing missing", f"尚无 {form}，无缺失")
+    return _t(lang, f"{form} last submitted for {key}", f"{form} 最近提交于 {key}")
+
+
+def _t(lang, en, zh):
+    return zh if lang == "zh" else en
