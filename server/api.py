@@ -160,9 +160,9 @@ def decisions():
     """Decisions about facts the caller may see, filtered before paging (no leak by count)."""
     limit, after = page_args()
     q = select(Decision).where(Decision.id > after).order_by(Decision.id).limit(limit)
-    visible = scope().facts_clause()
+    visible = scope().decisions_clause()
     if visible is not None:
-        q = q.join(Fact, Decision.fact_id == Fact.id).where(visible)
+        q = q.outerjoin(Fact, Decision.fact_id == Fact.id).where(visible)
     for arg, col in (("form", Decision.form), ("rule", Decision.rule), ("subject", Decision.subject),
                      ("version", Decision.ruleset_version)):
         if request.args.get(arg):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, fresh_database, week
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, bearer, fresh_database, week
 from server.app import create_app
 from server.models import Decision, OutboxMessage, Silence
 from server.rulesets import load_for
@@ -98,6 +98,11 @@ def test_a_rep_who_stops_submitting_is_raised_once_per_stretch(app):
     rows, outbox, stretches = _silences(app)
     assert [r.result["since"] for r in rows] == ["2026-W30", "2026-W35"]
     assert stretches == [("east.li", "2026-W30"), ("east.li", "2026-W35")] and len(outbox) == 4
+    # Silence alerts have no fact: their manager and the rep still see them, others do not.
+    client = app.test_client()
+    for person, expected in (("east.mgr", 2), ("east.li", 2), ("hr.east", 2), ("lead.1", 0)):
+        seen = client.get(f"/v1/decisions?rule={rows[0].rule}", headers=bearer(app, person))
+        assert len(seen.json["items"]) == expected, person
 
 
 def test_someone_who_never_submitted_counts_from_joining_the_chart(app):

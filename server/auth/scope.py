@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Fact, Person
+from ..models import Decision, Fact, Person
 from .principal import Principal
 
 
@@ -42,6 +42,15 @@ class Scope:
                    and_(fact.rep.is_(None),
                         or_(fact.subject.in_(self.people | self.regions),
                             fact.region.in_(self.regions))))
+
+
+    def decisions_clause(self):
+        """SQL over decisions outer-joined to their facts: a decision about a fact this scope
+        sees, or one without a fact (a silence alert) about a person or region it sees."""
+        if self.everything:
+            return None
+        return or_(self.facts_clause(),
+                   and_(Decision.fact_id.is_(None), Decision.subject.in_(self.people | self.regions)))
 
 
 EVERYTHING = Scope(True, frozenset(), frozenset())

@@ -1,13 +1,13 @@
 """deliveries remember the signature that proved them: one signature, one delivery id
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
