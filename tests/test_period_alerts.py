@@ -160,6 +160,21 @@ def test_clearing_notifies_only_where_the_rule_asks_and_a_new_raise_notifies_aga
                      "AND rule IN ('负面反馈集中', '合同额下滑') AND fired")[0][0] == 2
 
 
+def test_the_weekly_report_lists_each_alert_once(world):
+    for _ in range(3):
+        world.post(feedback(3))
+    r = world.hooks.client.get("/v1/reports/weekly_actions?lang=zh")
+    assert r.status_code == 200, r.json
+    [rep] = r.json["report"]["reps"]
+    assert sorted(a["rule"] for a in rep["alerts"]) == ["合同额下滑", "负面反馈集中"]
+    assert "2 条预警" in r.json["markdown"]
+    listed = world.hooks.client.get("/v1/decisions?rule=负面反馈集中").json["items"]
+    assert [d["current"] for d in listed] == [False, False, True]
+    assert {d["period"] for d in listed} == {"2026-W29"}
+    current = world.hooks.client.get("/v1/decisions?rule=负面反馈集中&current=true").json["items"]
+    assert [d["id"] for d in current] == [listed[-1]["id"]]
+
+
 @pytest.mark.parametrize("routes", [True, False], ids=["transactional", "two-statement"])
 def test_concurrent_resubmissions_keep_one_current_decision(world, routes, monkeypatch):
     """Eight resubmissions of one week at once, three times over.  With channels, the first
