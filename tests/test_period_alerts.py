@@ -175,6 +175,16 @@ def test_the_weekly_report_lists_each_alert_once(world):
     assert [d["id"] for d in current] == [listed[-1]["id"]]
 
 
+def test_the_traffic_lights_count_a_resubmitted_month_once(world):
+    kr = {"rep": "east.li", "month": "2026-07", "kr": "新客 12 家", "expected": 0.5,
+          "alignment": 0.9}
+    for progress in (0.1, 0.45, 0.5):                     # red, then corrected twice: green
+        r = world.hooks.post("kr_progress", dict(kr, progress=progress))
+        assert r.status_code == 200, r.json
+    lights = world.hooks.client.get("/v1/dashboards/traffic-lights").json["months"]
+    assert lights == [{"rule": "月度红绿灯", "period": "2026-07", "counts": {"green": 1}}]
+
+
 @pytest.mark.parametrize("routes", [True, False], ids=["transactional", "two-statement"])
 def test_concurrent_resubmissions_keep_one_current_decision(world, routes, monkeypatch):
     """Eight resubmissions of one week at once, three times over.  With channels, the first
