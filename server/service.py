@@ -180,10 +180,11 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
     decisions = evaluate(ruleset, form, facts, earlier, day)
     now = utcnow()
     rows, out = decision_rows(ruleset, form, subject, period, fact_id, decisions, lang, now)
-    # The period's earlier decisions step aside first: one is current per rule (unique index).
-    current = period_decisions.take(session, form, subject, period, [r["rule"] for r in rows],
-                                     now)
+    current = {}
     if rows:
+        # The period's earlier decisions step aside first: one is current per rule (an index).
+        current = period_decisions.take(session, form, subject, period,
+                                        [r["rule"] for r in rows], now)
         session.connection().execute(INSERT_DECISIONS, rows)
     queued = 0
     for d, change in period_decisions.changes(decisions, current):
