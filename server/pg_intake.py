@@ -53,7 +53,9 @@ ORDER BY h.period DESC, h.id DESC
 # count): the unique index of current decisions must not see the old beside the new.  If one
 # of them is no longer current, another writer got there first: the insert then fails on that
 # index and the webhook goes the transactional way.  The advisory lock queues this write behind
-# a transaction that has read the period's decisions (period_decisions.take).
+# a transaction that has read the period's decisions (period_decisions.take); it is taken
+# before anything is written, the delivery too — a retry of this delivery in such a
+# transaction would otherwise wait on this row while this statement waits on its lock.
 WRITE = """
 WITH locked AS MATERIALIZED (
     SELECT """ + period_decisions.LOCK_SQL.format(key="%(period_lock)s") + """ AS done
@@ -79,7 +81,8 @@ WITH locked AS MATERIALIZED (
     ORDER BY d.n
 )
 INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, created_at)
-VALUES (%(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s)
+SELECT %(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s
+WHERE (SELECT count(*) FROM locked) = 1
 """
 DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
 
