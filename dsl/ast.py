@@ -244,6 +244,8 @@ class Alert(Rule):
     silence: Optional[Silence] = None               # when no FORM …: run by the scheduler
     notify: list = field(default_factory=list)
     notify_loc: Optional[Loc] = None
+    notify_cleared: list = field(default_factory=list)     # `notify … when cleared`
+    notify_cleared_loc: Optional[Loc] = None
     message: Optional[str] = None
     message_loc: Optional[Loc] = None
 
@@ -316,7 +318,7 @@ class RuleFile:
 
 
 _NOT_MEANING = {"loc", "ty", "node_id", "binding", "spelled", "text", "item_locs", "facts", "expected",
-                "when_loc", "notify_loc", "message_loc", "total_loc", "weight_loc", "suggest_loc",
+                "when_loc", "notify_loc", "notify_cleared_loc", "message_loc", "total_loc", "weight_loc", "suggest_loc",
                 "divide_loc", "adjust_loc", "share_loc", "limit_loc", "cycle_loc", "require_loc"}
 
 

@@ -258,6 +258,10 @@ class _Builder(Transformer):
     def notify(self, children):
         return ("notify", children[-1], self._span(children))
 
+    def notify_cleared(self, children):
+        names = next(c for c in children if isinstance(c, _Names))
+        return ("notify_cleared", names, self._span(children))
+
     def say(self, children):
         return ("say", _unquote(children[-1]), self._span(children))
 
@@ -454,6 +458,9 @@ class _Builder(Transformer):
                     rule.silence = c[4]
             elif tag == "notify":
                 rule.notify, rule.notify_loc = rule.notify + c[1], c[2]
+            elif tag == "notify_cleared":
+                rule.notify_cleared = rule.notify_cleared + c[1]
+                rule.notify_cleared_loc = c[2]
             elif tag == "say":
                 self._set_once(rule, "message", c[1], c[2], "say")
                 rule.message_loc = rule.message_loc or c[2]

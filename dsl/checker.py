@@ -148,6 +148,7 @@ class Checker(ExprChecks):
         if not rule.notify:
             self.error("check.missing_clause", rule.loc, kind="alert", rule=rule.name, clause="notify")
         self.check_roles(rule.notify, rule.notify_loc)
+        self.check_roles(rule.notify_cleared, rule.notify_cleared_loc)
         if rule.message is not None:
             self.check_placeholders(rule.message, rule.message_loc, scope,
                                     SILENCE_PLACEHOLDERS if rule.silence is not None else None)

@@ -147,6 +147,8 @@ def make_details(compiled, facts: dict, detail: tuple) -> dict:
     if kind == "alert":
         details = {"fired": detail[0], "level": rule.level, "matched": detail[1],
                      "needed": rule.at_least or 1, "notify": list(rule.notify)}
+        if rule.notify_cleared:
+            details["notify_cleared"] = list(rule.notify_cleared)
         if rule.message and detail[0]:
             values = dict(facts)
             values.update(matched=detail[1], rule=rule.name, level=rule.level,

@@ -133,6 +133,9 @@ def _clauses(decl, lines) -> list[_Clause]:   # noqa: C901 — one branch per de
         for c in rule.conditions:
             add("condition", _anchor(c), canon(c), c)
         add("notify", "notify", repr(sorted(rule.notify)), text=", ".join(rule.notify))
+        if rule.notify_cleared:
+            add("notify", "notify when cleared", repr(sorted(rule.notify_cleared)),
+                text=", ".join(rule.notify_cleared))
         add("message", "message", repr(rule.message), text=f'"{rule.message or ""}"')
     elif isinstance(rule, A.Score):
         for ln in rule.lines:

@@ -26,6 +26,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "PER": ("per", "按", "每个"),
     "WHEN": ("when", "当", "如果"),
     "NOTIFY": ("notify", "通知"),
+    "WHEN_CLEARED": ("when cleared", "解除时"),
     "SAY": ("say", "提示"),
     "OTHERWISE": ("otherwise", "否则"),
     "WHERE": ("where", "满足"),

@@ -169,11 +169,16 @@ def decisions():
             q = q.where(col == request.args[arg])
     if request.args.get("fired") in ("true", "false"):
         q = q.where(Decision.fired.is_(request.args["fired"] == "true"))
+    if request.args.get("current") in ("true", "false"):      # the period's decision, or history
+        q = q.where(Decision.superseded_at.is_(None) if request.args["current"] == "true"
+                    else Decision.superseded_at.is_not(None))
     with sessions() as session:
         rows = session.scalars(q).all()
         items = [{"id": d.id, "fact_id": d.fact_id, "form": d.form, "subject": d.subject,
-                  "rule": d.rule, "kind": d.kind, "fired": d.fired, "error": d.error_code,
-                  "ruleset_version": d.ruleset_version, "at": d.created_at.isoformat() + "Z",
+                  "period": d.period, "rule": d.rule, "kind": d.kind, "fired": d.fired,
+                  "error": d.error_code, "ruleset_version": d.ruleset_version,
+                  "at": d.created_at.isoformat() + "Z", "current": d.superseded_at is None,
+                  "superseded_at": d.superseded_at.isoformat() + "Z" if d.superseded_at else None,
                   "result": d.result} for d in rows]
     return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
 

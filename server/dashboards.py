@@ -67,11 +67,13 @@ def health_radar():
 @bp.get("/traffic-lights")
 @requires("person")
 def traffic_lights():
-    """How many reps were green/yellow/red per month, by the status rules' stored decisions."""
+    """How many reps were green/yellow/red per month, by the status rules' current decisions
+    (a resubmitted period counts once)."""
     rule = request.args.get("rule")
     with _sessions() as s:
         q = select(Decision.rule, Decision.result, Fact.period).join(Fact).where(
-            Decision.kind == "status", Decision.error_code.is_(None))
+            Decision.kind == "status", Decision.error_code.is_(None),
+            Decision.superseded_at.is_(None))
         if rule:
             q = q.where(Decision.rule == rule)
         rows = s.execute(_visible(q)).all()
@@ -160,7 +162,7 @@ def account_heat():
         rows = s.execute(_visible(
             select(Decision.subject, Decision.rule, Decision.result, Fact.payload, Fact.id)
             .join(Fact).where(Decision.form == "account_status", Decision.kind == "status",
-                              Decision.error_code.is_(None)))
+                              Decision.error_code.is_(None), Decision.superseded_at.is_(None)))
             .order_by(Fact.period, Fact.id)).all()
     latest: dict = {}
     for subject, rule, result, payload, _id in rows:

@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -124,8 +124,13 @@ class Fact(Base):
 
 
 class Decision(Base):
-    """What a rule decided for a fact, under which rule-set version, and why."""
+    """What a rule decided for a fact, under which rule-set version, and why.  One decision per
+    rule, form, subject and period is current; a resubmission's decisions supersede the
+    earlier ones of its period, which stay as history (server/period_decisions.py)."""
     __tablename__ = "decisions"
+    __table_args__ = (Index("uq_decisions_current", "form", "subject", "period", "rule",
+                            unique=True, postgresql_where=text("superseded_at IS NULL"),
+                            sqlite_where=text("superseded_at IS NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     # None for a silence alert: it is about a form that did not arrive (server/silences.py).
     fact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("facts.id"), index=True)
@@ -138,6 +143,8 @@ class Decision(Base):
     error_code: Mapped[Optional[str]] = mapped_column(String(64))
     ruleset_version: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    period: Mapped[str] = mapped_column(String(32))        # the fact's period key
+    superseded_at: Mapped[Optional[dt.datetime]]           # None: the period's current decision
 
 
 class Target(Base):

@@ -31,22 +31,26 @@ MAX_SENDERS = 16        # threads per dispatch run, over all channels
 
 
 def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes: dict,
-                  channels: dict, resolve) -> int:
-    """One outbox row per recipient of a fired alert; returns how many were written."""
+                  channels: dict, resolve, change: str = "raised") -> int:
+    """One outbox row per recipient of an alert whose period's outcome changed — "raised",
+    "escalated" (to `notify`) or "cleared" (to `notify … when cleared`,
+    server/period_decisions.py); returns how many were written."""
     if not routes:
         return 0                                    # no channels configured: nothing to send
     details = decision.details
     subject = session.get(Person, str(facts.get("rep"))) if facts.get("rep") else None
-    payload = {"title": f"[{details['level']}] {decision.rule}", "rule": decision.rule,
+    tag = "cleared" if change == "cleared" else details["level"]
+    payload = {"title": f"[{tag}] {decision.rule}", "rule": decision.rule, "change": change,
                "level": details["level"], "text": details.get("message") or decision.headline("zh"),
                "explanation": decision.explain("zh"), "subject": subject.id if subject else None}
-    for role in details["notify"]:
+    roles = details.get("notify_cleared", []) if change == "cleared" else details["notify"]
+    for role in roles:
         person = resolve(session, role, subject) if subject is not None else None
         missing = None if person is not None else \
             f"no one holds role `{role}` for `{payload['subject']}` in the organisation chart"
         session.add(message(decision.rule, role, person, payload, routes, channels, fact_id,
                             missing))
-    return len(details["notify"])
+    return len(roles)
 
 
 def message(rule: str, role: str, person, payload: dict, routes: dict, channels: dict,

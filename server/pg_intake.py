@@ -2,17 +2,21 @@
 
 Most submissions — weekly metrics, visits, KR progress — store a fact, its decisions and the
 delivery, and nothing else.  On PostgreSQL they run in autocommit as
-1. one read: the next fact id, whether the rep is in the organisation chart, and the first
-   page of the subject's history (service.earlier_periods reads any further page);
-2. one write: fact, decisions and delivery in a single `WITH … INSERT` statement, which is
-   atomic as any statement is — so no BEGIN and COMMIT round trips.
-The transactional path takes six round trips through SQLAlchemy (BEGIN, history, fact,
-decisions, delivery, COMMIT); this one costs the worker and PostgreSQL much less CPU per
-webhook — README, "Performance", has the figures measured before and after.
+1. one read: the next fact id, whether the rep is in the organisation chart, the first
+   page of the subject's history (service.earlier_periods reads any further page) and the
+   period's current decisions (server/period_decisions.py);
+2. one write: fact, decisions (superseding the period's current ones) and delivery in a
+   single `WITH … INSERT` statement, which is atomic as any statement is — so no BEGIN and
+   COMMIT round trips.
+The transactional path takes more round trips through SQLAlchemy (BEGIN, history, fact, the
+period's lock and decisions, decisions, delivery, COMMIT); this one costs the worker and
+PostgreSQL much less CPU per webhook — README, "Performance", has the figures measured
+before and after.
 
-A submission that would queue notifications or open an approval, and target changes (whose
-history reads approvals), go through service.submit in a transaction, with the history
-already read.  Both paths store the same rows and answer the same body: tests/test_pg_intake.py
+A submission that would queue notifications (an alert raised, escalated or cleared for its
+period) or open an approval, one whose period was decided between the read and the write,
+and target changes (whose history reads approvals), go through service.submit in a
+transaction, with the history already read.  Both paths store the same rows and answer the same body: tests/test_pg_intake.py
 holds them (and SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
@@ -22,17 +26,20 @@ import json
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-from . import service
+from . import period_decisions, service
 from .models import utcnow
 
 # The next fact id comes first so the response — which names it, and is stored with the
 # delivery — can be written in the same statement as the fact.
 READ = """
-SELECT n.next_id, n.known, h.id, h.period, h.payload, n.region
+SELECT n.next_id, n.known, h.id, h.period, h.payload, n.region, n.current
 FROM (SELECT nextval(pg_get_serial_sequence('facts', 'id')) AS next_id,
              (%(rep)s::text IS NULL OR EXISTS (SELECT 1 FROM people WHERE id = %(rep)s::text))
              AS known,
-             (SELECT region FROM people WHERE id = %(rep)s::text) AS region) AS n
+             (SELECT region FROM people WHERE id = %(rep)s::text) AS region,
+             (SELECT json_agg(json_build_array(id, rule, fired, result->>'level'))
+              FROM decisions WHERE form = %(form)s AND subject = %(subject)s
+                AND period = %(period)s AND superseded_at IS NULL) AS current) AS n
 LEFT JOIN LATERAL (
     SELECT id, period, payload FROM facts
     WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
@@ -42,24 +49,40 @@ ORDER BY h.period DESC, h.id DESC
 
 # Decisions arrive as one JSON array, so the statement's text — and its prepared plan — is the
 # same however many rules a form has (and no array escaping on the way: a text parameter).
+# The period's current decisions that READ found are superseded first (the insert waits on that
+# count): the unique index of current decisions must not see the old beside the new.  If one
+# of them is no longer current, another writer got there first: the insert then fails on that
+# index and the webhook goes the transactional way.  The advisory lock queues this write behind
+# a transaction that has read the period's decisions (period_decisions.take); it is taken
+# before anything is written, the delivery too — a retry of this delivery in such a
+# transaction would otherwise wait on this row while this statement waits on its lock.
 WRITE = """
-WITH fact AS (
+WITH locked AS MATERIALIZED (
+    SELECT """ + period_decisions.LOCK_SQL.format(key="%(period_lock)s") + """ AS done
+), superseded AS (
+    UPDATE decisions SET superseded_at = %(now)s
+    WHERE id IN (SELECT value::bigint FROM json_array_elements_text(%(supersede)s::json))
+      AND superseded_at IS NULL AND (SELECT count(*) FROM locked) = 1
+    RETURNING id
+), fact AS (
     INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, received_at,
                        rep, region)
     VALUES (%(fact_id)s, %(form)s, %(subject)s, %(period)s, %(occurred_on)s, %(payload)s,
             %(client)s, %(now)s, %(owner_rep)s, %(owner_region)s)
 ), decided AS (
-    INSERT INTO decisions (fact_id, form, subject, rule, kind, fired, result, error_code,
+    INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result, error_code,
                            ruleset_version, created_at)
-    SELECT %(fact_id)s, %(form)s, %(subject)s, d.rule, d.kind, d.fired, d.result, d.error_code,
-           %(version)s, %(now)s
+    SELECT %(fact_id)s, %(form)s, %(subject)s, %(period)s, d.rule, d.kind, d.fired, d.result,
+           d.error_code, %(version)s, %(now)s
     FROM ROWS FROM (json_to_recordset(%(decisions)s::json)
                     AS (rule text, kind text, fired boolean, result json, error_code text))
          WITH ORDINALITY AS d(rule, kind, fired, result, error_code, n)
+    WHERE (SELECT count(*) FROM superseded) >= 0
     ORDER BY d.n
 )
 INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, created_at, proof)
-VALUES (%(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s, %(proof)s)
+SELECT %(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s, %(proof)s
+WHERE (SELECT count(*) FROM locked) = 1
 """
 DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
 
@@ -117,11 +140,12 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
                     lambda params: cursor.execute(NEXT_PAGE, params).fetchall()
                     if "last_id" in params else first)
             decisions = service.evaluate(ruleset, form, facts, earlier, day)
-            if service.needs_more_than_decisions(decisions, routes):
+            current = period_decisions.from_rows(rows[0][6] or [])
+            if service.needs_more_than_decisions(decisions, routes, current):
                 return earlier
             now = utcnow()
-            stored, out = service.decision_rows(ruleset, form, subject, fact_id, decisions,
-                                                lang, now)
+            stored, out = service.decision_rows(ruleset, form, subject, period, fact_id,
+                                                decisions, lang, now)
             body = service.response_body(fact_id, period, ruleset.version, out)
             text = json.dumps(body, ensure_ascii=False)
             cursor.execute(WRITE, {
@@ -129,10 +153,13 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
                 "occurred_on": day, "payload": payload, "client": client, "now": now,
                 "version": ruleset.version, **{f"owner_{k}": v for k, v in
                                                service.owner_of(facts).items()},
-                "decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
-                                        ensure_ascii=False),
-                "delivery_id": delivery_id, "digest": digest, "response": text, "proof": proof})
+                "delivery_id": delivery_id, "digest": digest, "response": text, "proof": proof,
+                **_decision_params(form, subject, period, stored, current)})
             return body, text
+        except psycopg.errors.UniqueViolation as err:
+            if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
+                raise
+            return earlier          # the period was decided meanwhile: decide it again, locked
         finally:
             if not conn.broken:
                 conn.autocommit = False     # as the pool hands connections to everyone else
@@ -140,6 +167,17 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
         raise _as_sqlalchemy(engine, pooled, err) from err
     finally:
         pooled.close()                      # back to the pool
+
+
+def _decision_params(form: str, subject: str, period: str, stored: list[dict],
+                     current: dict) -> dict:
+    """WRITE's parameters for the decisions: the rows, and the period's current decisions
+    (as READ found them) they supersede, under the period's lock."""
+    return {"decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
+                                    ensure_ascii=False),
+            "period_lock": period_decisions.lock_key(form, subject, period),
+            "supersede": json.dumps(period_decisions.superseded_ids(
+                current, [r["rule"] for r in stored]))}
 
 
 def _as_sqlalchemy(engine, pooled, err: psycopg.Error) -> DBAPIError:

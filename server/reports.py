@@ -24,10 +24,12 @@ TITLES = {"weekly_actions": {"zh": "本周行动建议", "en": "This week's acti
 
 
 def _fired_alerts(session: Session, start: dt.datetime, end: dt.datetime, sees=None):
-    """Alerts fired in [start, end) about subjects `sees` (a Scope; None: all)."""
+    """Alerts fired in [start, end) about subjects `sees` (a Scope; None: all): each period's
+    current decision, so a resubmitted period counts once."""
     rows = session.execute(
         select(Decision.subject, Decision.rule, Decision.result)
         .where(Decision.kind == "alert", Decision.fired.is_(True),
+               Decision.superseded_at.is_(None),
                Decision.created_at >= start, Decision.created_at < end)
         .order_by(Decision.id)).all()
     return rows if sees is None else [r for r in rows if sees.sees_subject(r.subject)]
@@ -101,6 +103,7 @@ def calibration_brief(session: Session, meeting, schemas: dict, tz) -> dict:
             select(Decision.subject, Decision.rule, Decision.result, Fact.period)
             .join(Fact, Fact.id == Decision.fact_id)
             .where(Decision.kind == "alert", Decision.fired.is_(True), Decision.subject.in_(reps),
+                   Decision.superseded_at.is_(None),
                    Fact.occurred_on >= first, Fact.occurred_on < day).order_by(Decision.id)):
         alerts[subject].append({"rule": rule, "level": result.get("level"), "period": period})
     pending = defaultdict(list)

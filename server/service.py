@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from dsl import periods
 
+from . import period_decisions
 from .errors import DomainError
 from .outbox import enqueue_alert
 from .approval_flow import approval_json, check_current_target, open_approval, resolve_role
@@ -175,15 +176,20 @@ def submit(session: Session, ruleset, form: str, facts: dict, payload: str, clie
         "payload": payload, "client": client, "received_at": utcnow(), **owner_of(facts)},
         facts.get("rep"))
     decisions = evaluate(ruleset, form, facts, earlier, day)
-    rows, out = decision_rows(ruleset, form, subject, fact_id, decisions, lang, utcnow())
+    now = utcnow()
+    rows, out = decision_rows(ruleset, form, subject, period, fact_id, decisions, lang, now)
+    current = {}
     if rows:
+        # The period's earlier decisions step aside first: one is current per rule (an index).
+        current = period_decisions.take(session, form, subject, period,
+                                        [r["rule"] for r in rows], now)
         session.connection().execute(INSERT_DECISIONS, rows)
     queued = 0
+    for d, change in period_decisions.changes(decisions, current):
+        queued += enqueue_alert(session, d, fact_id, facts, routes or {}, channels or {},
+                                resolve_role, change)
     approval = None
     for d in decisions:
-        if _acts(d, "alert"):
-            queued += enqueue_alert(session, d, fact_id, facts, routes or {}, channels or {},
-                                    resolve_role)
         if _acts(d, "approval") and approval is None:
             approval = open_approval(session, d, fact_id, facts, ruleset.version)
     return response_body(fact_id, period, ruleset.version, out,
@@ -202,20 +208,21 @@ def _acts(d, kind: str) -> bool:
     return d.kind == kind and d.error is None and bool(d.value)
 
 
-def needs_more_than_decisions(decisions, routes: dict | None) -> bool:
-    """Would `submit` also queue notifications (an alert fired and channels are configured) or
-    open an approval for these decisions?"""
-    return any(_acts(d, "approval") or (routes and _acts(d, "alert")) for d in decisions)
+def needs_more_than_decisions(decisions, routes: dict | None, current: dict) -> bool:
+    """Would `submit` also queue notifications (an alert's outcome for its period changes, as
+    against the `current` decisions, and channels are configured) or open an approval?"""
+    return any(_acts(d, "approval") for d in decisions) or \
+        bool(routes) and bool(period_decisions.changes(decisions, current))
 
 
-def decision_rows(ruleset, form: str, subject: str, fact_id: int, decisions, lang: str,
-                  now: dt.datetime) -> tuple[list[dict], list[dict]]:
+def decision_rows(ruleset, form: str, subject: str, period: str, fact_id: int, decisions,
+                  lang: str, now: dt.datetime) -> tuple[list[dict], list[dict]]:
     """(rows for the decisions table, the decisions as the response lists them)."""
     rows, out = [], []
     for d in decisions:
         doc = d.to_json(lang)
-        rows.append({"fact_id": fact_id, "form": form, "subject": subject, "rule": d.rule,
-                     "kind": d.kind, "fired": _fired(d), "result": doc,
+        rows.append({"fact_id": fact_id, "form": form, "subject": subject, "period": period,
+                     "rule": d.rule, "kind": d.kind, "fired": _fired(d), "result": doc,
                      "error_code": d.error.code if d.error else None,
                      "ruleset_version": ruleset.version, "created_at": now})
         out.append({k: doc.get(k) for k in RESPONSE_KEYS if k in doc})

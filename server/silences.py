@@ -78,6 +78,7 @@ def _store(session, ruleset, decision, person, since, routes, channels, lang, no
     try:
         with session.begin_nested():
             row = Decision(fact_id=None, form=decision.compiled.form.name, subject=person.id,
+                           period=since,        # the stretch: one current decision per stretch
                            rule=decision.rule, kind="alert", fired=True,
                            result=decision.to_json(lang), error_code=None,
                            ruleset_version=ruleset.version, created_at=now)

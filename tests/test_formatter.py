@@ -56,3 +56,14 @@ def test_field_named_like_a_keyword_is_not_translated():
     zh = format_text(text, "zh")
     assert "level = effective_visits" in zh and "当 level < 8" in zh
     assert meaning(zh) == meaning(text)
+
+
+def test_notify_when_cleared_round_trips_in_both_languages():
+    text = "alert a level yellow\n    on weekly_metrics per rep\n    when effective_visits < 8\n" \
+           "    notify hrbp, direct_manager\n    notify direct_manager when cleared\n"
+    zh = format_text(text, "zh")
+    assert "    通知 direct_manager 解除时\n" in zh
+    assert format_text(zh, "en") == format_text(text, "en") == text
+    assert meaning(zh) == meaning(text)
+    rule = build(parse(zh, "x.rules"), "x.rules", zh).decls[0]
+    assert (rule.notify, rule.notify_cleared) == (["hrbp", "direct_manager"], ["direct_manager"])

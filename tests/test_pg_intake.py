@@ -53,9 +53,11 @@ def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
                                      Fact.occurred_on, Fact.payload, Fact.client)
                               .order_by(Fact.id)).all()
             decisions = s.execute(select(Decision.fact_id, Decision.form, Decision.subject,
-                                         Decision.rule, Decision.kind, Decision.fired,
-                                         Decision.result, Decision.error_code,
-                                         Decision.ruleset_version).order_by(Decision.id)).all()
+                                         Decision.period, Decision.rule, Decision.kind,
+                                         Decision.fired, Decision.result, Decision.error_code,
+                                         Decision.ruleset_version,
+                                         Decision.superseded_at.is_(None).label("current"))
+                                  .order_by(Decision.id)).all()
             deliveries = s.execute(select(Delivery.client, Delivery.delivery_id,
                                           Delivery.body_sha256, Delivery.status,
                                           Delivery.response).order_by(Delivery.id)).all()
@@ -75,6 +77,9 @@ def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
     facts, decisions, deliveries = fast_rows
     assert len(facts) == len(deliveries) == len(SUBMISSIONS)
     assert any(d.kind == "alert" and d.fired for d in decisions)
+    # The correction of week 2 took its period's place: one current decision per rule.
+    week2 = [d for d in decisions if d.form == "weekly_metrics" and d.period == "2026-W29"]
+    assert [d.current for d in week2] == [False] * (len(week2) // 2) + [True] * (len(week2) // 2)
     assert all(d.result["trace"] for d in decisions if d.error_code is None)
 
 

@@ -2,13 +2,13 @@
 each alerted stretch once per rule and person
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"       # the newest when written; the merge re-chains it
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
