@@ -278,11 +278,12 @@ def current_ruleset():
 def reload_ruleset():
     data = body() if request.get_data() else {}
     try:
-        rs = rulesets.reload(text(data, "rev"))
+        who = current_principal()
+        rs = rulesets.reload(text(data, "rev"), who.person_id or who.name)
     except VersionError as err:
         raise DomainError(422, err.code, str(err), "$.rev") from None
     except DiagnosticError as err:
         lang = request_lang()
         raise DomainError(422, "ruleset_invalid", "the rule set does not load; the current one keeps serving",
                           "$.rev", diagnostics=[d.to_json(lang) for d in err.diagnostics]) from None
-    return jsonify({"version": rs.version, "rules": len(rs.rules)})
+    return jsonify({"version": rs.version, "rules": len(rs.rules)})    # every process within RULES_CHECK_S

@@ -156,7 +156,7 @@ def cmd_worker(args) -> int:
     print(f"trimtab worker on {config['REDIS_URL']} (queue trimtab)", file=sys.stderr)
     run_worker(config["REDIS_URL"], config["DATABASE_URL"], str(_P(channels).resolve()),
                sweep_s=args.sweep_s, burst=args.burst, rules_path=config["RULES_PATH"],
-               timezone=config["TIMEZONE"], lang=config["LANG"])
+               timezone=config["TIMEZONE"], lang=config["LANG"], rules_rev=config["RULES_REV"])
     return EXIT_OK
 
 

@@ -39,6 +39,22 @@ class Person(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ActiveRuleset(Base):
+    """The rule-set version every process serves: one row (id 1).  A reload writes it; each web
+    worker and `trimtab worker` read it and load `rev` (a commit id, or WORKTREE for the files on
+    disk).  `generation` grows by one on every write, so a process notices a change cheaply.
+    `configured` is the deployment's own setting (TRIMTAB_RULES_REV, or WORKTREE) when written:
+    a server started with another one makes its own active."""
+    __tablename__ = "active_ruleset"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(128))
+    configured: Mapped[str] = mapped_column(String(256))
+    generation: Mapped[int]
+    activated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    activated_by: Mapped[str] = mapped_column(String(128))
+
+
 class PersonIdentity(Base):
     """A person's id on a platform (DingTalk userid, Feishu open_id/union_id, 简道云 username,
     e-mail, mobile): how a platform's callback or sign-in is mapped to the organisation chart."""

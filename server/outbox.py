@@ -246,6 +246,7 @@ def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:
         from .schedules import run_due
         while not stop.wait(interval_s):
             try:
+                app.extensions["trimtab.rules_follower"].check()     # the active rule set
                 run_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.rules"].current,
                         app.config["TZ"], app.extensions["trimtab.routes"], lang=app.config["LANG"],
                         channels=app.extensions["trimtab.channels"])
