@@ -39,6 +39,9 @@ def cmd_serve(args) -> int:
     from server.app import create_app
     from server.versions import VersionError
     config = _server_config(args)
+    if config["METRICS_DIR"]:
+        from server.metrics import clean
+        clean(config["METRICS_DIR"])        # counts of an earlier run are not this one's
     try:
         app = create_app(config)
     except DiagnosticError as err:

@@ -28,6 +28,7 @@
 | TRIMTAB_DINGTALK_CLIENT_ID, _SECRET | (no 钉钉 sign-in) | the DingTalk app's Client ID (AppKey) and Client Secret (AppSecret) |
 | TRIMTAB_FEISHU_CLIENT_ID, _SECRET | (no 飞书 sign-in) | the Feishu app's App ID (cli_…) and App Secret |
 | TRIMTAB_{DINGTALK,FEISHU}_{AUTHORIZE,TOKEN,USERINFO}_URL | the providers' documented URLs | overrides, e.g. a private deployment or a test stand-in; DingTalk also _APP_TOKEN_URL, _USERID_URL |
+| PROMETHEUS_MULTIPROC_DIR | (counts per process) | where every process of the deployment writes its counts; gunicorn_conf.py sets `var/metrics` |
 | TRIMTAB_OAUTH_REDIRECT_BASE | (the request's own scheme and host) | e.g. `https://trimtab.example.com`: callbacks are this + /auth/callback/<provider> |
 """
 from __future__ import annotations
@@ -97,6 +98,7 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "AUDIT_ANCHOR_URL": env.get("TRIMTAB_AUDIT_ANCHOR_URL") or None,
         "OAUTH": oauth_from_env(env),
         "OAUTH_REDIRECT_BASE": env.get("TRIMTAB_OAUTH_REDIRECT_BASE") or None,
+        "METRICS_DIR": env.get("PROMETHEUS_MULTIPROC_DIR") or None,
     }
 
 
