@@ -117,7 +117,8 @@ def get_people():
         if not seen.everything:
             q = q.where(Person.id.in_(seen.people))
         return jsonify({"people": [{"id": p.id, "name": p.name, "role": p.role, "region": p.region,
-                                    "manager": p.manager_id, "hrbp": p.hrbp_id, "email": p.email}
+                                    "manager": p.manager_id, "hrbp": p.hrbp_id, "email": p.email,
+                                    "lang": p.lang}
                                    for p in session.scalars(q)]})
 
 

@@ -108,7 +108,7 @@ def dispatch_job() -> dict:
     """Deliver the notifications that are due (an RQ job)."""
     from .outbox import dispatch_due
     cfg = settings()
-    return dispatch_due(_sessions(cfg.database_url), _channels(cfg.channels_path))
+    return dispatch_due(_sessions(cfg.database_url), _channels(cfg.channels_path), lang=cfg.lang)
 
 
 @lru_cache(maxsize=4)

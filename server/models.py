@@ -36,6 +36,8 @@ class Person(Base):
     # (rule sets); comma-separated.  And the regions an HRBP covers besides their own.
     grants: Mapped[Optional[str]] = mapped_column(String(64))
     covers: Mapped[Optional[str]] = mapped_column(String(512))
+    # The language of the person's own notifications (zh, en); none: the deployment's LANG.
+    lang: Mapped[Optional[str]] = mapped_column(String(8))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
