@@ -71,6 +71,9 @@ def record(sessions, ruleset, rev: str, configured_rev: str, by: str, audited: b
         try:
             with sessions() as session, session.begin():
                 row = session.get(ActiveRuleset, ROW, with_for_update=True)
+                if row is not None and not audited and \
+                        (row.rev, row.version, row.configured) == (rev, ruleset.version, configured_rev):
+                    return row.generation       # workers starting together: no change to follow
                 if row is None:
                     row = ActiveRuleset(id=ROW, generation=0)
                     session.add(row)
