@@ -1,12 +1,12 @@
 """people.lang: the language a person's own notifications are written in (zh, en)
 
-Revision ID: 0012
+Revision ID: 0014
 Revises: 0011
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0014"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
