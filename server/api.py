@@ -129,7 +129,8 @@ def get_people():
         if not seen.everything:
             q = q.where(Person.id.in_(seen.people))
         return jsonify({"people": [{"id": p.id, "name": p.name, "role": p.role, "region": p.region,
-                                    "manager": p.manager_id, "hrbp": p.hrbp_id, "email": p.email}
+                                    "manager": p.manager_id, "hrbp": p.hrbp_id, "email": p.email,
+                                    "lang": p.lang}
                                    for p in session.scalars(q)]})
 
 
@@ -295,11 +296,12 @@ def current_ruleset():
 def reload_ruleset():
     data = body() if request.get_data() else {}
     try:
-        rs = rulesets.reload(text(data, "rev"))
+        who = current_principal()
+        rs = rulesets.reload(text(data, "rev"), who.person_id or who.name)
     except VersionError as err:
         raise DomainError(422, err.code, str(err), "$.rev") from None
     except DiagnosticError as err:
         lang = request_lang()
         raise DomainError(422, "ruleset_invalid", "the rule set does not load; the current one keeps serving",
                           "$.rev", diagnostics=[d.to_json(lang) for d in err.diagnostics]) from None
-    return jsonify({"version": rs.version, "rules": len(rs.rules)})
+    return jsonify({"version": rs.version, "rules": len(rs.rules)})    # every process within RULES_CHECK_S

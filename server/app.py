@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from zoneinfo import ZoneInfo
 
 from flask import Flask
@@ -15,6 +14,7 @@ DEFAULTS = {
     "RULES_PATH": "rules",
     "SCHEMAS_PATH": None,
     "RULES_REV": None,            # None: the files on disk (git-versioned when in a repository)
+    "RULES_CHECK_S": 0.5,         # how often a process looks for a new active rule set
     "CLIENTS": {},                # client name -> webhook secret
     "ADMIN_TOKEN": None,
     "TIMEZONE": "Asia/Shanghai",
@@ -35,6 +35,7 @@ DEFAULTS = {
     "AUDIT_KEY": None,            # HMAC key of the audit chain; None: one for this process only
     "AUDIT_ANCHOR_PATH": None,    # append-only JSON lines of signed chain heads; None: log only
     "AUDIT_ANCHOR_URL": None,     # also POST each anchor there
+    "METRICS_DIR": None,          # PROMETHEUS_MULTIPROC_DIR: counts of every process (metrics.py)
     "OAUTH_REDIRECT_BASE": None,  # callbacks are this + /auth/callback/<provider>; None: the request's host
 }
 
@@ -64,7 +65,8 @@ def create_app(config: dict | None = None) -> Flask:
                                               AuditSettings.from_config(app.config))
     # PostgreSQL: most webhooks are two statements on the pool's connection (pg_intake.py)
     app.extensions["trimtab.pg_direct"] = engine if engine.dialect.name == "postgresql" else None
-    app.extensions["trimtab.metrics"] = Metrics()
+    from . import metrics
+    metrics.init_app(app)
 
     from pathlib import Path
     from .channels import load_channels
@@ -108,15 +110,3 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(approval_events_bp)
     return app
 
-
-class Metrics:
-    """Counters for /metrics (Prometheus text format); per process."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.counters: dict[tuple, int] = {}
-
-    def inc(self, name: str, **labels):
-        key = (name, tuple(sorted(labels.items())))
-        with self._lock:
-            self.counters[key] = self.counters.get(key, 0) + 1

@@ -16,6 +16,10 @@ DingTalk channels take `format: actioncard` and Feishu channels `format: card` f
 a button; `link` is the button's URL, with {message_id}, {rule} and {subject} filled in.
 
 An e-mail channel without `to` writes to each recipient's address from the organisation chart.
+
+A message goes out in its receiver's language: a person's (the org chart's `lang`) on a channel
+that reaches that person, the deployment's (TRIMTAB_LANG) on a group's — DingTalk, Feishu and
+WeCom robots and an e-mail channel with a fixed `to`, unless the channel says `group: false`.
 """
 from __future__ import annotations
 
@@ -60,6 +64,7 @@ class Channel:
     link: str | None = None             # a card's button: URL with {message_id} {rule} {subject}
     timeout_s: float = TIMEOUT_S        # per request: a receiver that hangs is a failed attempt
     concurrency: int = CONCURRENCY      # at most this many of its messages in flight at once
+    group: bool = False                 # read by a group: the deployment's language, not a person's
 
     def send(self, message_id: str, payload: dict) -> None:
         if self.problem:
@@ -117,14 +122,19 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
         except (TypeError, ValueError):
             concurrency = CONCURRENCY
             problem = problem or f"channel `{name}`: concurrency must be a whole number"
+        group = spec.get("group")
+        if group is None:       # robots post to a group chat; a fixed `to` is a shared mailbox
+            group = kind in GROUP_TYPES or bool(options and options["to"])
         channels[name] = Channel(name, kind, url, secret, problem, rate, options, fmt,
-                                 spec.get("link"), timeout, concurrency)
+                                 spec.get("link"), timeout, concurrency, bool(group))
     routes = {str(k): str(v) for k, v in (doc.get("routes") or {}).items()}
     routes.update({PERSON + str(k): str(v) for k, v in (doc.get("people") or {}).items()})
     return channels, routes
 
 
 CARD_FORMATS = {"dingtalk": ("markdown", "actioncard"), "feishu": ("post", "card")}
+GROUP_TYPES = ("dingtalk", "feishu", "wecom")       # group robots, unless `group: false`
+OPEN = {"zh": "查看详情", "en": "Open"}               # a card's button, in the message's language
 PERSON = "person:"          # routes key prefix of a person's own channel
 
 
@@ -145,6 +155,11 @@ def button_url(ch: Channel, message_id: str, payload: dict) -> str:
                            ch.link)
 
 
+def _open(payload: dict) -> str:
+    """The button's label: in the message's language; both when it names none."""
+    return OPEN.get(payload.get("lang") or "", f"{OPEN['zh']} / {OPEN['en']}")
+
+
 def dingtalk_signature(secret: str, timestamp_ms: str) -> str:
     """DingTalk robot: base64 HMAC-SHA256 keyed by the secret over "timestamp\\nsecret"."""
     digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
@@ -161,7 +176,7 @@ def _send_dingtalk(ch: Channel, message_id: str, payload: dict) -> None:
     if ch.format == "actioncard":        # a card with one button into the platform
         body = {"msgtype": "actionCard", "actionCard": {
             "title": payload["title"], "text": text, "btnOrientation": "0",
-            "singleTitle": "查看详情 / Open", "singleURL": button_url(ch, message_id, payload)}}
+            "singleTitle": _open(payload), "singleURL": button_url(ch, message_id, payload)}}
     else:
         body = {"msgtype": "markdown", "markdown": {"title": payload["title"], "text": text}}
     _post(ch, url, json.dumps(body, ensure_ascii=False).encode(), {"X-Trimtab-Message-Id": message_id},
@@ -184,7 +199,7 @@ def _send_feishu(ch: Channel, message_id: str, payload: dict) -> None:
                 {"tag": "markdown", "content": payload["text"]},
                 {"tag": "action", "actions": [{
                     "tag": "button", "type": "primary", "url": button_url(ch, message_id, payload),
-                    "text": {"tag": "plain_text", "content": "查看详情 / Open"}}]},
+                    "text": {"tag": "plain_text", "content": _open(payload)}}]},
                 {"tag": "note", "elements": [{"tag": "plain_text", "content": f"id: {message_id}"}]}]}}
     else:
         body = {"msg_type": "post", "content": {"post": {"zh_cn": {

@@ -39,6 +39,9 @@ def cmd_serve(args) -> int:
     from server.app import create_app
     from server.versions import VersionError
     config = _server_config(args)
+    if config["METRICS_DIR"]:
+        from server.metrics import clean
+        clean(config["METRICS_DIR"])        # counts of an earlier run are not this one's
     try:
         app = create_app(config)
     except DiagnosticError as err:
@@ -157,7 +160,7 @@ def cmd_worker(args) -> int:
     print(f"trimtab worker on {config['REDIS_URL']} (queue trimtab)", file=sys.stderr)
     run_worker(config["REDIS_URL"], config["DATABASE_URL"], str(_P(channels).resolve()),
                sweep_s=args.sweep_s, burst=args.burst, rules_path=config["RULES_PATH"],
-               timezone=config["TIMEZONE"], lang=config["LANG"])
+               timezone=config["TIMEZONE"], lang=config["LANG"], rules_rev=config["RULES_REV"])
     return EXIT_OK
 
 

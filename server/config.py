@@ -4,7 +4,8 @@
 |---|---|---|
 | DATABASE_URL | sqlite:///var/trimtab.db | SQLAlchemy URL; postgresql://… uses psycopg |
 | TRIMTAB_RULES | rules | rules directory (form_schemas/ beside it) |
-| TRIMTAB_RULES_REV | (files on disk) | a git revision to serve instead |
+| TRIMTAB_RULES_REV | (files on disk) | a git revision to serve instead (until a reload makes another active) |
+| TRIMTAB_RULES_CHECK_S | 0.5 | how often each process looks for a newly activated rule set |
 | TRIMTAB_CLIENTS | generated into var/clients.json | webhook clients, `name:secret,name2:secret2` |
 | TRIMTAB_ADMIN_TOKEN | generated into var/admin_token | bearer token for admin routes |
 | TRIMTAB_TIMEZONE | Asia/Shanghai | where weeks and months begin |
@@ -28,6 +29,7 @@
 | TRIMTAB_DINGTALK_CLIENT_ID, _SECRET | (no 钉钉 sign-in) | the DingTalk app's Client ID (AppKey) and Client Secret (AppSecret) |
 | TRIMTAB_FEISHU_CLIENT_ID, _SECRET | (no 飞书 sign-in) | the Feishu app's App ID (cli_…) and App Secret |
 | TRIMTAB_{DINGTALK,FEISHU}_{AUTHORIZE,TOKEN,USERINFO}_URL | the providers' documented URLs | overrides, e.g. a private deployment or a test stand-in; DingTalk also _APP_TOKEN_URL, _USERID_URL |
+| PROMETHEUS_MULTIPROC_DIR | (counts per process) | where every process of the deployment writes its counts; gunicorn_conf.py sets `var/metrics` |
 | TRIMTAB_OAUTH_REDIRECT_BASE | (the request's own scheme and host) | e.g. `https://trimtab.example.com`: callbacks are this + /auth/callback/<provider> |
 """
 from __future__ import annotations
@@ -76,6 +78,7 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "DATABASE_URL": _sqlalchemy_url(env.get("DATABASE_URL") or f"sqlite:///{var / 'trimtab.db'}"),
         "RULES_PATH": env.get("TRIMTAB_RULES", "rules"),
         "RULES_REV": env.get("TRIMTAB_RULES_REV") or None,
+        "RULES_CHECK_S": float(env.get("TRIMTAB_RULES_CHECK_S") or 0.5),
         "CLIENTS": clients,
         "ADMIN_TOKEN": admin,
         "TIMEZONE": env.get("TRIMTAB_TIMEZONE", "Asia/Shanghai"),
@@ -97,6 +100,7 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "AUDIT_ANCHOR_URL": env.get("TRIMTAB_AUDIT_ANCHOR_URL") or None,
         "OAUTH": oauth_from_env(env),
         "OAUTH_REDIRECT_BASE": env.get("TRIMTAB_OAUTH_REDIRECT_BASE") or None,
+        "METRICS_DIR": env.get("PROMETHEUS_MULTIPROC_DIR") or None,
     }
 
 

@@ -141,10 +141,9 @@ def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id:
     if body.get("notifications_queued") and cfg.get("REDIS_URL"):
         from .jobs import enqueue_dispatch       # after the commit: the rows exist for the worker
         enqueue_dispatch(cfg["REDIS_URL"])      # the job names nothing: the worker knows where
-    metrics.inc("trimtab_webhooks_total", form=form, status="200")
-    for d in body["decisions"]:
+    for d in body["decisions"]:         # the answer itself is counted with every other one
         if d.get("kind") == "alert" and d.get("value"):
-            metrics.inc("trimtab_alerts_fired_total", rule=d["rule"])
+            metrics.fired(d["rule"])
     # The stored text itself: serialised once, and a retry's answer is byte for byte the same.
     return current_app.response_class(text, status=200, mimetype="application/json")
 

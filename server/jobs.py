@@ -33,6 +33,7 @@ class WorkerSettings:
     timezone: str = "Asia/Shanghai"
     lang: str = "zh"
     redis_url: str | None = None
+    rules_rev: str | None = None        # until a reload records another in the database
 
 
 _SETTINGS: list = []        # the worker's settings, set before it forks job processes
@@ -53,7 +54,7 @@ def settings() -> WorkerSettings:
         channels = config["CHANNELS_PATH"] or str(Path(config["RULES_PATH"]) / "channels.yaml")
         configure(WorkerSettings(config["DATABASE_URL"], str(Path(channels).resolve()),
                                  config["RULES_PATH"], config["TIMEZONE"], config["LANG"],
-                                 config.get("REDIS_URL")))
+                                 config.get("REDIS_URL"), config["RULES_REV"]))
     return _SETTINGS[0]
 
 
@@ -70,32 +71,44 @@ def _channels(channels_path: str):
     return load_channels(channels_path)[0]
 
 
-_RULESETS: dict = {}       # rules path -> (file signature, rule set)
+_RULESETS: dict = {}       # (rules path, revision) -> (file signature, rule set)
 
 
-def _ruleset(rules_path: str):
-    """The rule set at `rules_path`, loaded again only when one of its files changed (the
-    sweeper asks every few seconds; parsing and compiling each time would be waste)."""
+def _ruleset(rules_path: str, rules_rev: str | None = None, sessions=None):
+    """The rule set the web servers serve: the revision recorded as active in the database
+    (server/rulesets.py), else the configured one.  A commit is loaded once; the files on disk
+    again only when one of them changed (the sweeper asks every few seconds; parsing and
+    compiling each time would be waste)."""
+    from .rulesets import load_for, read
+    from .versions import WORKTREE
+    rev = rules_rev or WORKTREE
+    seen = read(sessions) if sessions is not None else None
+    if seen is not None:
+        rev = seen.rev
+    signature = _signature(rules_path) if rev == WORKTREE else rev
+    cached = _RULESETS.get((rules_path, rev))
+    if cached is None or cached[0] != signature:
+        if len(_RULESETS) > 8:
+            _RULESETS.clear()
+        cached = _RULESETS[(rules_path, rev)] = (signature, load_for(
+            {"RULES_PATH": rules_path, "SCHEMAS_PATH": None, "RULES_REV": None}, rev))
+    return cached[1]
+
+
+def _signature(rules_path: str) -> tuple:
     from pathlib import Path
 
     from dsl.ruleset import default_schemas_dir
-
-    from .rulesets import load_for
     files = sorted(Path(rules_path).rglob("*.rules")) + \
         sorted(default_schemas_dir(rules_path).glob("*.json"))
-    signature = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
-    cached = _RULESETS.get(rules_path)
-    if cached is None or cached[0] != signature:
-        cached = _RULESETS[rules_path] = (signature, load_for(
-            {"RULES_PATH": rules_path, "SCHEMAS_PATH": None, "RULES_REV": None}))
-    return cached[1]
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
 
 
 def dispatch_job() -> dict:
     """Deliver the notifications that are due (an RQ job)."""
     from .outbox import dispatch_due
     cfg = settings()
-    return dispatch_due(_sessions(cfg.database_url), _channels(cfg.channels_path))
+    return dispatch_due(_sessions(cfg.database_url), _channels(cfg.channels_path), lang=cfg.lang)
 
 
 @lru_cache(maxsize=4)
@@ -130,7 +143,8 @@ def schedules_job(chain: bool = False) -> list:
     if not cfg.rules_path:
         return []
     channels, routes = load_channels(cfg.channels_path)
-    sessions, ruleset = _sessions(cfg.database_url), _ruleset(cfg.rules_path)
+    sessions = _sessions(cfg.database_url)
+    ruleset = _ruleset(cfg.rules_path, cfg.rules_rev, sessions)
     tz = ZoneInfo(cfg.timezone)
     ran = run_due(sessions, ruleset, tz, routes, lang=cfg.lang, channels=channels)
     if chain and cfg.redis_url:
@@ -198,7 +212,7 @@ def _sweeper(stop: threading.Event, sweep_s: float) -> None:
                         str(err).splitlines()[0][:200] if str(err) else "", wait.failed())
 
 
-def _warm_up(database_url: str, channels_path: str, rules_path: str | None) -> None:
+def _warm_up(cfg: WorkerSettings) -> None:
     """Before any thread starts or job forks, import and open what a sweep uses: a fork while
     the sweeper thread holds an import lock leaves the job process waiting on it for ever.
     The rule set parsed here is inherited by every job process.  Nothing is sent."""
@@ -210,12 +224,12 @@ def _warm_up(database_url: str, channels_path: str, rules_path: str | None) -> N
     from . import claims, outbox, schedules  # noqa: F401
     from .models import utcnow
     try:
-        _channels(channels_path)
-        if rules_path:
-            _ruleset(rules_path)
-        sessions = _sessions(database_url)
+        _channels(cfg.channels_path)
+        sessions = _sessions(cfg.database_url)
         with sessions() as s:
             s.execute(text("SELECT 1"))
+        if cfg.rules_path:
+            _ruleset(cfg.rules_path, cfg.rules_rev, sessions)
         claims.due_channels(sessions, utcnow())
     except Exception as err:
         log.warning("worker start: %s; the sweeper goes on trying", err.__class__.__name__)
@@ -223,7 +237,7 @@ def _warm_up(database_url: str, channels_path: str, rules_path: str | None) -> N
 
 def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,
                burst: bool = False, rules_path: str | None = None, timezone: str = "Asia/Shanghai",
-               lang: str = "zh") -> None:
+               lang: str = "zh", rules_rev: str | None = None) -> None:
     """An RQ worker on the trimtab queue with RQ's scheduler, which runs the rule set's
     schedules at their times (each run schedules the next), plus a sweeper that delivers what
     was queued while Redis or every worker was down and runs any schedule a scheduled run
@@ -232,8 +246,10 @@ def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: f
     from redis.exceptions import ConnectionError as RedisConnectionError
     from rq import Worker
     stop = threading.Event()
-    configure(WorkerSettings(database_url, channels_path, rules_path, timezone, lang, redis_url))
-    _warm_up(database_url, channels_path, rules_path)
+    cfg = WorkerSettings(database_url, channels_path, rules_path, timezone, lang, redis_url,
+                         rules_rev)
+    configure(cfg)
+    _warm_up(cfg)
     if not burst:
         threading.Thread(target=_sweeper, name="trimtab-sweeper", daemon=True,
                          args=(stop, sweep_s)).start()

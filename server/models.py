@@ -36,7 +36,25 @@ class Person(Base):
     # (rule sets); comma-separated.  And the regions an HRBP covers besides their own.
     grants: Mapped[Optional[str]] = mapped_column(String(64))
     covers: Mapped[Optional[str]] = mapped_column(String(512))
+    # The language of the person's own notifications (zh, en); none: the deployment's LANG.
+    lang: Mapped[Optional[str]] = mapped_column(String(8))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ActiveRuleset(Base):
+    """The rule-set version every process serves: one row (id 1).  A reload writes it; each web
+    worker and `trimtab worker` read it and load `rev` (a commit id, or WORKTREE for the files on
+    disk).  `generation` grows by one on every write, so a process notices a change cheaply.
+    `configured` is the deployment's own setting (TRIMTAB_RULES_REV, or WORKTREE) when written:
+    a server started with another one makes its own active."""
+    __tablename__ = "active_ruleset"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rev: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(128))
+    configured: Mapped[str] = mapped_column(String(256))
+    generation: Mapped[int]
+    activated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    activated_by: Mapped[str] = mapped_column(String(128))
 
 
 class PersonIdentity(Base):

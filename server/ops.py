@@ -25,13 +25,10 @@ def healthz():
 @bp.get("/metrics")
 @requires("it")
 def metrics():
-    lines = ["# TYPE trimtab_webhooks_total counter", "# TYPE trimtab_alerts_fired_total counter"]
-    for (name, labels), value in sorted(current_app.extensions["trimtab.metrics"].counters.items()):
-        label_text = ",".join(f'{k}="{v}"' for k, v in labels)
-        lines.append(f"{name}{{{label_text}}} {value}")
-    lines.append("# TYPE trimtab_rules gauge")
-    lines.append(f"trimtab_rules {len(active().rules)}")
-    return current_app.response_class("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
+    """Prometheus text format, written by prometheus_client (server/metrics.py)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from .metrics import scrape
+    return current_app.response_class(scrape(), content_type=CONTENT_TYPE_LATEST)
 
 
 SECURITY = {"public": [], "webhook": [{"webhookSignature": []}],

@@ -1,7 +1,8 @@
 """The organisation chart from CSV or Excel: one person a row; all rows or none.
 
 Columns (English or Chinese headers): id/工号, name/姓名, role/角色, region/区域,
-manager/直属上级, hrbp/HRBP, email/邮箱, mobile/手机 (optional); grants/权限 (`admin`, `it`,
+manager/直属上级, hrbp/HRBP, email/邮箱, mobile/手机 (optional); lang/语言 (`zh` or `en`: the
+language of the person's notifications; empty: the deployment's); grants/权限 (`admin`, `it`,
 comma-separated) and covers/覆盖区域 (more regions an HRBP covers); the person's platform ids:
 dingtalk_userid/钉钉userid, feishu_open_id/飞书open_id, feishu_union_id/飞书union_id,
 jiandaoyun_username/简道云账号.  Template: server/templates/org_chart.csv and .xlsx.
@@ -15,7 +16,8 @@ from .errors import DomainError
 
 COLUMNS = {"id": ("id", "工号"), "name": ("name", "姓名"), "role": ("role", "角色"),
            "region": ("region", "区域"), "manager": ("manager", "直属上级"), "hrbp": ("hrbp", "hrbp"),
-           "email": ("email", "邮箱"), "mobile": ("mobile", "手机"), "grants": ("grants", "权限"),
+           "email": ("email", "邮箱"), "mobile": ("mobile", "手机"), "lang": ("lang", "语言"),
+           "grants": ("grants", "权限"),
            "covers": ("covers", "覆盖区域"), "dingtalk_userid": ("dingtalk_userid", "钉钉userid"),
            "feishu_open_id": ("feishu_open_id", "飞书open_id"),
            "feishu_union_id": ("feishu_union_id", "飞书union_id"),
@@ -104,15 +106,15 @@ def write_templates(directory) -> None:
     """(Re)write the CSV and Excel templates with a worked example."""
     import openpyxl
     from pathlib import Path
-    header = ["工号", "姓名", "角色", "区域", "直属上级", "HRBP", "邮箱", "手机", "权限", "覆盖区域",
+    header = ["工号", "姓名", "角色", "区域", "直属上级", "HRBP", "邮箱", "手机", "语言", "权限", "覆盖区域",
               "钉钉userid", "飞书open_id", "飞书union_id", "简道云账号"]
     example = [["east.mgr", "王经理", "regional_manager", "east", "sales.dir", "", "east.mgr@example.com",
-                "13800000001", "", "", "manager0001", "ou_3f1e2d0c9b8a7f6e5d4c3b2a1f0e9d8c", "", "wangjl"],
+                "13800000001", "", "", "", "manager0001", "ou_3f1e2d0c9b8a7f6e5d4c3b2a1f0e9d8c", "", "wangjl"],
                ["hr.east", "陈HRBP", "hrbp", "east", "", "", "hr.east@example.com", "13800000002",
-                "", "south", "hrbp0002", "ou_8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f", "", "chenhr"],
-               ["east.li", "李东", "rep", "east", "east.mgr", "hr.east", "", "13800000003", "", "",
+                "en", "", "south", "hrbp0002", "ou_8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f", "", "chenhr"],
+               ["east.li", "李东", "rep", "east", "east.mgr", "hr.east", "", "13800000003", "", "", "",
                 "rep0003", "ou_1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d", "", "lidong"],
-               ["sales.dir", "销售总监", "sales_director", "", "", "", "", "", "", "", "", "", "", ""]]
+               ["sales.dir", "销售总监", "sales_director", "", "", "", "", "", "", "", "", "", "", "", ""]]
     d = Path(directory)
     with (d / "org_chart.csv").open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([header] + example)
@@ -134,11 +136,22 @@ def problem_of(p: dict) -> tuple[str, str] | None:
             return key, f"`{key}` is a text"
     if p.get("email") and "@" not in p["email"]:
         return "email", "`email` is not an e-mail address"
+    if p.get("lang") and language(p["lang"]) is None:
+        return "lang", f"`lang` is zh or en, not `{p['lang']}`"
     unknown = [g for g in (p.get("grants") or "").replace("，", ",").split(",")
                if g.strip() and g.strip() not in GRANTS]
     if unknown:
         return "grants", f"unknown grant `{unknown[0].strip()}` (admin, it)"
     return None
+
+
+LANGS = {"zh": "zh", "中文": "zh", "en": "en", "english": "en", "英文": "en"}
+
+
+def language(value: str) -> str | None:
+    """zh or en from what a chart may say (zh-CN, en_US, 中文, English …); None if neither."""
+    text = value.strip().lower().replace("_", "-")
+    return LANGS.get(text) or LANGS.get(text.split("-")[0])
 
 
 def store_people(session, people: list[dict]) -> None:
@@ -159,6 +172,7 @@ def store_people(session, people: list[dict]) -> None:
                               ("email", "email"), ("mobile", "mobile"), ("grants", "grants"),
                               ("covers", "covers")):
             setattr(row, column, (p.get(field) or "").replace("，", ",").strip() or None)
+        row.lang = language(p["lang"]) if p.get("lang") else None
         session.add(row)
         for kind in IDENTITY_KINDS:
             value = (p.get(kind) or "").strip()

@@ -28,6 +28,7 @@ from .models import OutboxMessage, Person, utcnow
 log = logging.getLogger("trimtab.outbox")
 BUDGET_S = 45.0         # a dispatch run claims nothing new after this (RQ's job timeout: 120 s)
 MAX_SENDERS = 16        # threads per dispatch run, over all channels
+LANGS = ("zh", "en")    # a message is written in each; sent in its receiver's
 
 
 def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes: dict,
@@ -40,9 +41,11 @@ def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes:
     details = decision.details
     subject = session.get(Person, str(facts.get("rep"))) if facts.get("rep") else None
     tag = "cleared" if change == "cleared" else details["level"]
+    texts = {lang: {"text": alert_text(decision, lang), "explanation": decision.explain(lang)}
+             for lang in LANGS}
     payload = {"title": f"[{tag}] {decision.rule}", "rule": decision.rule, "change": change,
-               "level": details["level"], "text": details.get("message") or decision.headline("zh"),
-               "explanation": decision.explain("zh"), "subject": subject.id if subject else None}
+               "level": details["level"], **texts["zh"], "texts": texts,
+               "subject": subject.id if subject else None}
     roles = details.get("notify_cleared", []) if change == "cleared" else details["notify"]
     for role in roles:
         person = resolve(session, role, subject) if subject is not None else None
@@ -51,6 +54,28 @@ def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes:
         session.add(message(decision.rule, role, person, payload, routes, channels, fact_id,
                             missing))
     return len(roles)
+
+
+def alert_text(decision, lang: str) -> str:
+    """A rule's `say` text as written; in English after an English summary of what fired."""
+    message = decision.details.get("message")
+    return message if message and lang == "zh" else decision.headline(lang)
+
+
+def localized(payload: dict, lang: str) -> dict:
+    """The payload as sent: title and texts in `lang` when the message has them (`texts`, by
+    language, written when it was queued), and the language named."""
+    texts = payload.get("texts") or {}
+    chosen = texts.get(lang) or {}
+    return {**{k: v for k, v in payload.items() if k != "texts"}, **chosen, "lang": lang}
+
+
+def language_for(payload: dict, channel, default: str) -> str:
+    """A person's channel speaks their language (the org chart's `lang`), a group's the
+    deployment's (TRIMTAB_LANG)."""
+    if channel is None or channel.group:
+        return default
+    return payload.get("recipient_lang") or default
 
 
 def message(rule: str, role: str, person, payload: dict, routes: dict, channels: dict,
@@ -71,17 +96,19 @@ def message(rule: str, role: str, person, payload: dict, routes: dict, channels:
     return OutboxMessage(message_id=uuid.uuid4().hex, fact_id=fact_id, rule=rule, role=role,
                          recipient=recipient, channel=name or "-",
                          payload={**payload, "recipient": recipient,
-                                  "recipient_email": person.email if person else None},
+                                  "recipient_email": person.email if person else None,
+                                  "recipient_lang": person.lang if person else None},
                          status="dead" if problem else "pending", attempts=0, last_error=problem)
 
 
 def dispatch_due(sessions, channels: dict, now=None, limit: int = 200, rng=random,
-                 budget_s: float = BUDGET_S) -> dict:
+                 budget_s: float = BUDGET_S, lang: str = "zh") -> dict:
     """Deliver due messages, each once; returns counts.  Safe to run in several threads and
     processes at once: every message is claimed before it is sent.  Each channel gets its own
     senders; while a slow one is still at work, channels with new messages get theirs.  Stops
-    claiming after `limit` messages or `budget_s` seconds; the rest waits for the next run."""
-    run = _Run(sessions, channels, now or utcnow(), limit, rng, budget_s)
+    claiming after `limit` messages or `budget_s` seconds; the rest waits for the next run.
+    `lang`: the deployment's language (group channels, and people the org chart gives none)."""
+    run = _Run(sessions, channels, now or utcnow(), limit, rng, budget_s, lang)
     busy: dict[str, set] = {}
     handled: dict[str, int] = {}
     stuck = set()           # due, but nothing to send this run (a rate window spent, …)
@@ -108,8 +135,9 @@ def dispatch_due(sessions, channels: dict, now=None, limit: int = 200, rng=rando
 class _Run:
     """One dispatch run: who claims (`holder`), its clock, the messages it may still take."""
 
-    def __init__(self, sessions, channels, now, limit, rng, budget_s):
+    def __init__(self, sessions, channels, now, limit, rng, budget_s, lang="zh"):
         self.sessions, self.channels, self.now, self.rng = sessions, channels, now, rng
+        self.lang = lang
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.counts = {"sent": 0, "retry": 0, "dead": 0, "digested": 0}
         self.left, self.budget_s, self.started = limit, budget_s, time.monotonic()
@@ -177,7 +205,8 @@ class _Run:
         try:
             if channel is None:
                 raise ChannelError(f"channel `{name}` is not configured")
-            channel.send(claimed.message_id, claimed.payload)
+            channel.send(claimed.message_id, localized(
+                claimed.payload, language_for(claimed.payload, channel, self.lang)))
         except ChannelError as err:
             reason = str(err)           # bound here: the lambda may run after `err` is gone
             outcome = self.write(lambda: claims.record_failed(
@@ -221,8 +250,10 @@ class _Run:
         if not rest:
             return 0
         digest_id = uuid.uuid4().hex
-        payload = {"title": f"{len(rest)} 条预警汇总 / {len(rest)} alerts",
-                   "text": "\n".join(f"- {c.payload.get('title')}: {c.payload.get('text')}" for c in rest)}
+        lines = [localized(c.payload, self.lang) for c in rest]     # a group: the default
+        payload = {"title": f"{len(rest)} 条预警汇总" if self.lang == "zh" else f"{len(rest)} alerts",
+                   "text": "\n".join(f"- {p.get('title')}: {p.get('text')}" for p in lines),
+                   "lang": self.lang}
         ids = [c.id for c in rest]
         try:
             channel.send(digest_id, payload)
@@ -252,10 +283,12 @@ def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:
         from .schedules import run_due
         while not stop.wait(interval_s):
             try:
+                app.extensions["trimtab.rules_follower"].check()     # the active rule set
                 run_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.rules"].current,
                         app.config["TZ"], app.extensions["trimtab.routes"], lang=app.config["LANG"],
                         channels=app.extensions["trimtab.channels"])
-                dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
+                dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"],
+                             lang=app.config["LANG"])
             except Exception:                       # keep delivering after a bad moment
                 log.exception("outbox dispatcher")
     threading.Thread(target=loop, name="trimtab-outbox", daemon=True).start()

@@ -181,6 +181,13 @@ def render(report: dict, lang: str) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
+def payload(report: dict, lang: str) -> dict:
+    """A report as an outbox message: rendered in every language (the dispatcher sends the
+    receiver's), `lang`'s on top."""
+    texts = {each: dict(zip(("title", "text"), render(report, each))) for each in ("zh", "en")}
+    return {**texts[lang], "report": report, "texts": texts}
+
+
 def _render_brief(report: dict, title: str, zh: bool) -> list[str]:
     m = report["meeting"]
     pct = lambda x: f"{x * 100:.1f}%"

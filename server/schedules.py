@@ -67,13 +67,11 @@ def _run_before_meetings(session, schedule, ruleset, tz, routes, channels, now, 
         .order_by(Meeting.starts_at).with_for_update()).all()
     for meeting in due:
         report = reports.calibration_brief(session, meeting, ruleset.schemas, tz)
-        title, text = reports.render(report, lang)
+        rendered = reports.payload(report, lang)
         for action in schedule.actions:
             for role in action.to:
                 for person in _recipients(session, role, meeting):
-                    session.add(message(schedule.name, role, person,
-                                        {"title": title, "text": text, "report": report},
-                                        routes, channels))
+                    session.add(message(schedule.name, role, person, rendered, routes, channels))
         meeting.briefed_at = now
     return len(due)
 
@@ -104,9 +102,7 @@ def _run(session, schedule, fired_at: dt.datetime, tz, routes: dict, channels: d
                     report = {"report": "snapshot_reminder", "form": action.what}
                 else:
                     continue                    # a report only a dated event has (the brief)
-                title, text = reports.render(report, lang)
-                session.add(message(schedule.name, role, person,
-                                    {"title": title, "text": text, "report": report},
+                session.add(message(schedule.name, role, person, reports.payload(report, lang),
                                     routes, channels))
 
 

@@ -1,0 +1,21 @@
+"""gunicorn settings for trimtab:  gunicorn -c python:server.gunicorn_conf -w 4 server.wsgi:app
+
+Every worker is a process of its own.  For `/metrics` to show the whole deployment whichever
+worker answers, prometheus_client's multiprocess mode needs a directory shared by the workers
+and named before any of them starts: PROMETHEUS_MULTIPROC_DIR, `var/metrics` (beside the
+deployment's other state) unless set.  The master empties it when it starts and tells
+prometheus_client when a worker has died.  Other gunicorn settings come on the command line.
+"""
+import os
+
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.abspath(os.path.join("var", "metrics")))
+
+
+def on_starting(server):
+    from server.metrics import clean
+    clean(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)

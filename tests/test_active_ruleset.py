@@ -1,0 +1,95 @@
+"""One rule-set version for every process: the active one is recorded in the database, each
+app (a gunicorn worker) and the RQ worker follow it."""
+from __future__ import annotations
+
+import pytest
+
+from gitrepo import RulesRepo
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, fresh_database
+from server.app import create_app
+from server.rulesets import read
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_apps(request, tmp_path):
+    """A rules repository with two commits (the second raises the yellow-alert threshold), the
+    working tree edited on top, and a factory of apps on one database: processes of a server."""
+    repo = RulesRepo(tmp_path / "repo")
+    first = repo.git("rev-parse", "HEAD")
+    repo.edit("rules/alerts.rules", "days_outstanding > 60 days", "days_outstanding > 45 days")
+    second = repo.commit("45 days")
+    repo.edit("rules/alerts.rules", "days_outstanding > 45 days", "days_outstanding > 30 days")
+    url, cleanup = fresh_database(request.param, tmp_path)
+    apps = []
+
+    def make(**config):
+        app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                          "RULES_PATH": str(repo.rules), "LANG": "en", "RULES_CHECK_S": 0,
+                          **config})
+        apps.append(app)
+        return app
+    yield make, repo, first, second
+    for app in apps:
+        app.extensions["trimtab.engine"].dispose()
+    cleanup()
+
+
+def version_of(client) -> tuple[str, str]:
+    r = client.get("/healthz")
+    return r.json["ruleset_version"], r.headers["X-Trimtab-Ruleset-Version"]
+
+
+def test_a_reload_in_one_process_is_served_by_the_others(two_apps):
+    make, repo, first, second = two_apps
+    a, b = make(RULES_REV=first), make(RULES_REV=first)
+    ca, cb = as_admin(a.test_client()), as_admin(b.test_client())
+    assert version_of(ca) == version_of(cb) == (first, first)
+    r = ca.post("/v1/rulesets/reload", json={"rev": "main"}, headers=ADMIN_HEADERS)
+    assert r.status_code == 200 and r.json["version"] == second
+    assert r.headers["X-Trimtab-Ruleset-Version"] == second
+    assert version_of(cb) == (second, second)           # the other process, at its next request
+    assert cb.post("/v1/org/people", json=ORG).status_code == 200
+    facts = {"account": "a", "rep": "east.li", "date": "2026-07-01",
+             "amount": 1, "days_outstanding": 50}
+    r = Hooks(cb).post("receivables", facts)
+    assert r.json["ruleset_version"] == second
+    assert {d["rule"]: d["value"] for d in r.json["decisions"]}["应收超期"] is True   # 50 > 45
+    seen = read(a.extensions["trimtab.sessions"])
+    assert (seen.rev, seen.version, seen.configured) == (second, second, first)
+    assert seen.generation == 2                         # the first start, then the reload
+    audit = ca.get("/v1/audit?action=ruleset.activate").json["items"]
+    assert [(e["actor"], e["rev"]) for e in audit] == [("admin token", second)]
+
+
+def test_a_restart_keeps_the_reloaded_version_unless_the_deployment_changed(two_apps):
+    make, repo, first, second = two_apps
+    a = make(RULES_REV=first)
+    as_admin(a.test_client()).post("/v1/rulesets/reload", json={"rev": second})
+    assert version_of(make(RULES_REV=first).test_client())[0] == second   # same deployment
+    again = make(RULES_REV=second + "^")                                  # another setting
+    assert version_of(again.test_client())[0] == first
+    assert version_of(a.test_client())[0] == first      # and the running process follows it
+
+
+def test_a_revision_that_does_not_load_here_keeps_the_current_one(two_apps):
+    from server.rulesets import record
+    make, repo, first, second = two_apps
+    app = make(RULES_REV=first)
+    rs = app.extensions["trimtab.rules"].current
+    with app.app_context():
+        record(app.extensions["trimtab.sessions"], rs, "0" * 40, first, "test")
+    assert version_of(app.test_client())[0] == first
+    assert app.extensions["trimtab.rules_follower"].failed is not None
+
+
+def test_the_worker_serves_the_active_revision_not_the_working_tree(two_apps):
+    """`trimtab worker` (its schedules, rendered reports) uses the revision the web servers
+    serve — not the files on disk, which here hold an uncommitted edit."""
+    from server.jobs import _ruleset
+    make, repo, first, second = two_apps
+    app = make(RULES_REV=first)
+    sessions = app.extensions["trimtab.sessions"]
+    assert "+dirty." in _ruleset(str(repo.rules)).version            # the files on disk
+    assert _ruleset(str(repo.rules), None, sessions).version == first
+    as_admin(app.test_client()).post("/v1/rulesets/reload", json={"rev": "main"})
+    assert _ruleset(str(repo.rules), None, sessions).version == second

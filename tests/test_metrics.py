@@ -1,0 +1,71 @@
+"""/metrics is written by prometheus_client and counts every answer: 2xx, 4xx and 5xx per
+route and form, alerts fired, the outbox by status, the rule set served."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import ROOT
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, fresh_database, week
+from server.app import create_app
+
+
+def samples(text: str) -> dict:
+    """{(sample name, sorted labels): value} of a scrape, read by prometheus_client's parser."""
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(scrape: dict, name: str, **labels) -> float:
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture
+def app(tmp_path):
+    url, cleanup = fresh_database("sqlite", tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
+    yield app
+    app.extensions["trimtab.engine"].dispose()
+    cleanup()
+
+
+def test_every_status_is_counted_per_route_and_form(app, monkeypatch):
+    client = as_admin(app.test_client())
+    assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
+    hooks = Hooks(client)
+    for n in (3, 4, 5):
+        assert hooks.post("weekly_metrics", week(n, 2, 0.7)).status_code == 200
+    assert hooks.post("weekly_metrics", week(6, 2, 0.7), secret="wrong").status_code == 401
+    assert hooks.post("weekly_metrics", {**week(7, 2, 0.7), "pipeline_coverage": "x"}).status_code == 422
+    assert hooks.post("no_such_form", week(8, 2, 0.7)).status_code == 400
+    assert client.get("/no/such/path").status_code == 404
+
+    def boom():
+        raise RuntimeError("a bug")
+    monkeypatch.setitem(app.view_functions, "api.forms", boom)
+    assert client.get("/v1/forms").status_code == 500
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.mimetype == "text/plain"
+    scrape = samples(r.get_data(as_text=True))
+    route = "/hooks/<form>"
+    assert [value(scrape, "trimtab_http_requests_total", route=route, method="POST", status=s)
+            for s in ("200", "401", "422", "400")] == [3, 1, 1, 1]
+    assert value(scrape, "trimtab_webhooks_total", form="weekly_metrics", status="200") == 3
+    assert value(scrape, "trimtab_webhooks_total", form="weekly_metrics", status="401") == 1
+    assert value(scrape, "trimtab_webhooks_total", form="-", status="400") == 1   # not the name sent
+    assert value(scrape, "trimtab_http_requests_total", route="-", method="GET", status="404") == 1
+    assert value(scrape, "trimtab_http_requests_total", route="/v1/forms", method="GET",
+                 status="500") == 1
+    assert value(scrape, "trimtab_alerts_fired_total", rule="健康度黄灯") >= 1
+    version = app.extensions["trimtab.rules"].current.version
+    assert value(scrape, "trimtab_rules", version=version) == len(app.extensions["trimtab.rules"].current.rules)
+    assert ("trimtab_outbox_messages" in {f.name for f in text_string_to_metric_families(
+        r.get_data(as_text=True))})
+
+
+def test_metrics_need_it_or_admin(app):
+    assert app.test_client().get("/metrics").status_code == 401
+    assert json.loads(app.test_client().get("/metrics").get_data())["error"]["code"] == "unauthenticated"

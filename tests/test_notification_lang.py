@@ -1,0 +1,134 @@
+"""Notifications in the receiver's language: the org chart's `lang` for a channel that reaches
+the person, the deployment's (TRIMTAB_LANG) for a group's and for people without one — in the
+server's own dispatcher and in `trimtab worker`."""
+from __future__ import annotations
+
+import json
+
+import copy
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from receivers import Receiver
+from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, fresh_database, week
+from workerkit import PrivateRedis, eventually, stop
+from server.app import create_app
+from server.outbox import start_dispatcher
+
+CHANNELS = ("channels:\n"
+            "  own: {type: webhook, url_env: T_LANG_OWN}\n"              # reaches one person
+            "  group: {type: dingtalk, url_env: T_LANG_GROUP}\n"         # a group's robot
+            "routes:\n  direct_manager: own\n  hrbp: group\n  default: own\n")
+
+
+def org(**langs) -> dict:
+    chart = copy.deepcopy(ORG)
+    for person in chart["people"]:
+        if person["id"] in langs:
+            person["lang"] = langs[person["id"]]
+    return chart
+
+
+@pytest.fixture
+def receivers(tmp_path, monkeypatch):
+    own, group = Receiver(scheme="webhook"), Receiver()
+    (tmp_path / "channels.yaml").write_text(CHANNELS, encoding="utf-8")
+    monkeypatch.setenv("T_LANG_OWN", own.url)
+    monkeypatch.setenv("T_LANG_GROUP", group.url)
+    yield own, group
+    own.close()
+    group.close()
+
+
+def english(text: str) -> bool:
+    return "fired:" in text and "已触发" not in text
+
+
+@pytest.mark.parametrize("kind,default,manager,expected", [
+    ("sqlite", "zh", "en", "en"), ("sqlite", "en", None, "en"), ("sqlite", "en", "zh-CN", "zh"),
+    ("postgresql", "zh", "en", "en")])
+def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default, manager, expected,
+                                                                   tmp_path, receivers):
+    own, group = receivers
+    url, cleanup = fresh_database(kind, tmp_path)
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(tmp_path / "channels.yaml"),
+                      "LANG": default})
+    stopping = None
+    try:
+        client = as_admin(app.test_client())
+        assert client.post("/v1/org/people", json=org(**{"east.mgr": manager, "hr.east": "en"}),
+                           headers=ADMIN_HEADERS).status_code == 200
+        people = {p["id"]: p["lang"] for p in client.get("/v1/org/people").json["people"]}
+        assert people["east.mgr"] == (manager[:2] if manager else None)
+        hooks = Hooks(client)
+        for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
+            r = hooks.post("weekly_metrics", w, lang="zh")     # the submitter's language: not this
+        assert r.json["notifications_queued"] == 2
+        stopping = start_dispatcher(app, interval_s=0.1)
+        assert eventually(lambda: own.received and group.received)
+        # The yellow alert (the silence rule also finds these July weeks long past: not this)
+        [mine] = [m for m in own.received if m["body"].get("rule") == "健康度黄灯"]
+        [ours] = [m for m in group.received
+                  if "周报断更" not in json.dumps(m["body"], ensure_ascii=False)]
+        assert mine["body"]["recipient"] == "east.mgr" and mine["body"]["lang"] == expected
+        assert english(mine["body"]["text"]) == (expected == "en")
+        assert english(mine["body"]["explanation"]) == (expected == "en")
+        assert "texts" not in mine["body"]                  # one language per message
+        text = ours["body"]["markdown"]["text"]             # hr.east reads English, the group not
+        assert ("本周有 2 项健康指标低于阈值" in text) and (english(text) == (default == "en"))
+    finally:
+        if stopping is not None:
+            stopping.set()
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
+
+
+def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(tmp_path, receivers):
+    """TRIMTAB_LANG=en for `trimtab worker`; east.mgr reads Chinese, everyone else the default:
+    the weekly report to east.mgr is in Chinese, the one to headquarters in English."""
+    from server.models import ScheduleRun, utcnow
+    own, group = receivers
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    url, cleanup = fresh_database("postgresql", tmp_path)
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis.url, "TRIMTAB_RULES": str(ROOT / "rules"),
+           "TRIMTAB_CHANNELS": str(tmp_path / "channels.yaml"), "TRIMTAB_LANG": "en",
+           "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN, "PYTHONPATH": str(ROOT)}
+    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                      "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(tmp_path / "channels.yaml"),
+                      "REDIS_URL": redis.url, "LANG": "zh"})    # the web server's setting: not this
+    worker = None
+    try:
+        client = as_admin(app.test_client())
+        client.post("/v1/org/people", json=org(**{"east.mgr": "zh"}), headers=ADMIN_HEADERS)
+        with app.extensions["trimtab.sessions"]() as s, s.begin():
+            s.add(ScheduleRun(name="周一行动建议", last_run_at=utcnow() - dt.timedelta(weeks=2), runs=1))
+        hooks = Hooks(client)
+        for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
+            hooks.post("weekly_metrics", w)
+        worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker", "--sweep-s", "1"],
+                                  env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert eventually(lambda: len(own.received) >= 3 and group.received, timeout_s=40)
+        by = {(m["body"]["recipient"], m["body"].get("rule") or m["body"]["report"]["report"]): m["body"]
+              for m in own.received}
+        alert = by[("east.mgr", "健康度黄灯")]
+        assert alert["lang"] == "zh" and not english(alert["text"])
+        report = by[("east.mgr", "weekly_actions")]
+        assert report["lang"] == "zh" and report["title"] == "本周行动建议"
+        hq = by[("hq.1", "resource_hints")]
+        assert hq["lang"] == "en" and hq["title"] == "Cross-region resource hints"
+        assert english(group.received[0]["body"]["markdown"]["text"])      # the group: en
+    finally:
+        if worker is not None:
+            stop(worker)
+        app.extensions["trimtab.engine"].dispose()
+        redis.stop()
+        cleanup()

@@ -1,0 +1,120 @@
+"""Several processes, one truth: under `gunicorn -w 4` a reload reaches every worker within a
+second, and /metrics shows the whole deployment whichever worker answers."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from gitrepo import RulesRepo
+from gunicornkit import Gunicorn
+from serverkit import ADMIN_HEADERS, ORG, Hooks, fresh_database, week
+from test_metrics import samples, value
+
+REQUESTS_IN_A_ROW = 100
+
+
+def hammer(base: str, clients: int, stop: threading.Event, answers: list) -> list:
+    """`clients` threads asking /healthz until `stop`, each on a new connection every time, so
+    every worker is kept busy; each answer as (time it arrived, version named)."""
+    def loop():
+        while not stop.is_set():
+            asked = time.monotonic()
+            r = requests.get(base + "/healthz", timeout=10)
+            assert r.headers["X-Trimtab-Ruleset-Version"] == r.json()["ruleset_version"]
+            answers.append((time.monotonic(), r.json()["ruleset_version"], time.monotonic() - asked))
+    threads = [threading.Thread(target=loop) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
+def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_second(kind, tmp_path):
+    """8 clients ask all the time; the reload is answered; from the moment its answer arrived,
+    how long until every answer names the new version (and at least 100 in a row do)?"""
+    repo = RulesRepo(tmp_path / "repo")
+    first = repo.git("rev-parse", "HEAD")
+    repo.edit("rules/alerts.rules", "days_outstanding > 60 days", "days_outstanding > 45 days")
+    second = repo.commit("45 days")
+    url, cleanup = fresh_database(kind, tmp_path)
+    server = Gunicorn(tmp_path, url, workers=4, TRIMTAB_RULES=str(repo.rules), TRIMTAB_RULES_REV=first)
+    stop, answers, threads = threading.Event(), [], []
+    try:
+        server.start()
+        threads = hammer(server.base, 8, stop, answers)
+        time.sleep(1.0)
+        assert answers and {v for _, v, _ in answers} == {first}
+        r = requests.post(server.base + "/v1/rulesets/reload", json={"rev": second},
+                          headers=ADMIN_HEADERS, timeout=30)
+        reloaded = time.monotonic()
+        assert r.status_code == 200 and r.json()["version"] == second
+        time.sleep(3.0)
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+        after = [(t - reloaded, v) for t, v, _ in sorted(answers) if t > reloaded]
+        slowest = max(took for t, _, took in answers if t > reloaded)
+        old = [t for t, v in after if v != second]
+        last_old = max(old, default=0.0)
+        new_in_a_row = len([t for t, v in after if t > last_old])
+        print(f"\n{kind}: after the reload answered, {len(old)} answers named the old version, "
+              f"the last {last_old * 1000:.0f} ms after; then {new_in_a_row} in a row named the new "
+              f"one ({len(after)} answers in {after[-1][0]:.1f} s; the slowest took "
+              f"{slowest * 1000:.0f} ms: a worker loads the new set before it answers)")
+        assert last_old < 1.0 and new_in_a_row >= REQUESTS_IN_A_ROW
+        answered = {p.name for p in server.metrics_dir.glob("counter_*.db")}
+        assert len(answered) == 4, answered         # all four workers took requests
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=15)
+        server.stop()
+        cleanup()
+
+
+def test_metrics_count_every_worker_whichever_answers(tmp_path):
+    url, cleanup = fresh_database("postgresql", tmp_path)
+    server = Gunicorn(tmp_path, url, workers=4)
+    hooks = Hooks(None)
+    try:
+        server.start()
+        assert requests.post(server.base + "/v1/org/people", json=ORG, headers=ADMIN_HEADERS,
+                             timeout=10).status_code == 200
+        n, refused = 24, 5
+        for i in range(n):
+            body = json.dumps(week(1 + i % 20, 2 + i % 3, 0.9), ensure_ascii=False).encode()
+            r = requests.post(server.base + "/hooks/weekly_metrics", data=body,
+                              headers=hooks.headers(body), timeout=10)
+            assert r.status_code == 200, r.text
+        for _ in range(refused):
+            body = json.dumps(week(1, 2, 0.9)).encode()
+            requests.post(server.base + "/hooks/weekly_metrics", data=body,
+                          headers=hooks.headers(body, secret="wrong"), timeout=10)
+        writers = len(list(server.metrics_dir.glob("counter_*.db")))
+        assert writers >= 2, "the webhooks all went to one worker"
+        seen = set()
+        for _ in range(12):                          # whichever worker answers
+            scrape = samples(requests.get(server.base + "/metrics", headers=ADMIN_HEADERS,
+                                          timeout=10).text)
+            seen.add((value(scrape, "trimtab_webhooks_total", form="weekly_metrics", status="200"),
+                      value(scrape, "trimtab_webhooks_total", form="weekly_metrics", status="401")))
+        assert seen == {(n, refused)}
+        victim = server.worker_pids()[0]             # a worker dies; gunicorn starts another
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while victim in server.worker_pids() or len(server.worker_pids()) < 4:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        scrape = samples(requests.get(server.base + "/metrics", headers=ADMIN_HEADERS, timeout=10).text)
+        assert value(scrape, "trimtab_webhooks_total", form="weekly_metrics", status="200") == n
+        print(f"\n{n} webhooks and {refused} refused over {writers} workers: every scrape showed "
+              f"them; still {n} after a worker was killed")
+    finally:
+        server.stop()
+        cleanup()
