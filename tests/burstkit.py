@@ -54,9 +54,11 @@ def free_port() -> int:
 
 class Deployment:
     """Everything issue 12's burst runs against.  `receivers`: channel name -> Receiver;
-    `routes`: role -> channel name; `timeouts`: channel name -> timeout_s."""
+    `routes`: role -> channel name, `people`: person -> channel name (before their role's);
+    `timeouts`: channel name -> timeout_s."""
 
-    def __init__(self, tmp_path, receivers: dict, routes: dict, timeouts: dict, sweep_s: float):
+    def __init__(self, tmp_path, receivers: dict, routes: dict, people: dict, timeouts: dict,
+                 sweep_s: float):
         self.tmp, self.receivers, self.sweep_s = tmp_path, receivers, sweep_s
         self.workers, self.killed, self.gunicorn = [], [], None
         self.url, self._drop = fresh_database("postgresql", tmp_path)
@@ -66,7 +68,8 @@ class Deployment:
         channels = tmp_path / "channels.yaml"
         lines = ["channels:"] + [
             f"  {name}: {{type: webhook, url_env: T_BURST_{name.upper()}, timeout_s: {timeouts[name]}}}"
-            for name in receivers] + ["routes:"] + [f"  {role}: {ch}" for role, ch in routes.items()]
+            for name in receivers] + ["routes:"] + [f"  {role}: {ch}" for role, ch in routes.items()] \
+            + ["people:"] + [f"  {person}: {ch}" for person, ch in people.items()]
         channels.write_text("\n".join(lines) + "\n", encoding="utf-8")
         self.env = {**os.environ, "DATABASE_URL": self.url, "REDIS_URL": self.redis.url,
                     "TRIMTAB_CHANNELS": str(channels), "TRIMTAB_RULES": str(ROOT / "rules"),

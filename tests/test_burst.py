@@ -36,9 +36,11 @@ SEED = 12
 REPS = 50
 REDIS_DOWN_S = 60.0
 DRAIN_S = 180.0
-# role -> channel: a red alert goes to a, slow and b; a yellow one to a and b.
+# role -> channel: a red alert goes to a, slow and b; a yellow one to a and b — except that
+# the west and north HRBPs have channel c of their own.
 ROUTES = {"direct_manager": "a", "hrbp": "b", "regional_manager": "slow",
           "regional_supervisor": "c", "default": "c"}
+PEOPLE = {"hr.west": "c", "hr.north": "c"}
 TIMEOUTS = {"a": 2, "b": 2, "c": 2, "slow": 3}
 
 
@@ -206,7 +208,7 @@ def receivers() -> dict:
 
 @pytest.fixture
 def deployment(tmp_path):
-    d = Deployment(tmp_path, receivers(), ROUTES, TIMEOUTS, sweep_s=1.0)
+    d = Deployment(tmp_path, receivers(), ROUTES, PEOPLE, TIMEOUTS, sweep_s=1.0)
     yield d
     d.close()
 
@@ -222,6 +224,15 @@ def duplicate_alerts(d: Deployment) -> list:
     return d.sql("SELECT d.rule, d.subject, f.period, count(*) FROM decisions d "
                  "JOIN facts f ON f.id = d.fact_id WHERE d.fired AND d.kind = 'alert' "
                  "GROUP BY 1, 2, 3 HAVING count(*) > 1 ORDER BY 4 DESC, 1, 2, 3")
+
+
+def duplicate_fired_by_kind(d: Deployment) -> dict:
+    """kind -> how many rule/subject/periods hold more than one fired decision of it (a score
+    is `fired` whenever it was computed)."""
+    return dict(d.sql("SELECT kind, count(*) FROM (SELECT d.kind FROM decisions d "
+                      "JOIN facts f ON f.id = d.fact_id WHERE d.fired "
+                      "GROUP BY d.kind, d.rule, d.subject, f.period HAVING count(*) > 1) AS x "
+                      "GROUP BY kind ORDER BY kind"))
 
 
 @pytest.mark.slow
@@ -289,6 +300,7 @@ def figures(d: Deployment, clients: Clients, faults: Faults) -> dict:
         "redis_down_s": round(down[1] - down[0], 1) if down[0] else None,
         "delivered_while_redis_down": sum(down[0] <= t <= down[1] for t in taken) if down[0] else None,
         "duplicate_alert_periods": len(duplicate_alerts(d)),
+        "duplicate_fired_by_kind": duplicate_fired_by_kind(d),
         "tracebacks": d.tracebacks(),
     }
     print("FIGURES", json.dumps(found, ensure_ascii=False, default=str))
