@@ -6,6 +6,7 @@ import collections
 import hashlib
 import hmac
 import json
+import random
 import threading
 import time
 import urllib.parse
@@ -15,15 +16,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Receiver:
     """Records every message it is sent (`received`, one entry per accepted POST, repeats
     included); checks DingTalk's signature when given the secret; can fail, hang, or take
-    `delay_s` before answering (a slow receiver that still takes every message)."""
+    `delay_s` before answering (a slow receiver that still takes every message).  A flaky one
+    (`flaky=(rate, seed, stall_s)`) fails that share of first attempts, drawn from a seeded
+    RNG: half answer 500, half hang `stall_s` and take nothing (the sender times out)."""
 
     def __init__(self, secret: str | None = None, fail_with: int | None = None, scheme: str = "dingtalk",
-                 stall_first_s: float = 0.0, stall_s: float = 0.0, delay_s: float = 0.0):
+                 stall_first_s: float = 0.0, stall_s: float = 0.0, delay_s: float = 0.0,
+                 flaky: tuple | None = None):
         self.secret, self.fail_with, self.received, self.rejected = secret, fail_with, [], []
         self.scheme, self.stall_first_s, self.arrivals = scheme, stall_first_s, []
         self.stall_s = stall_s                                # every request: a hung receiver
         self.delay_s, self.in_flight, self.most_in_flight = delay_s, 0, 0
         self._lock = threading.Lock()
+        self.flaky, self.failures, self._tried = flaky, collections.Counter(), set()
+        self._rng = random.Random(flaky[1]) if flaky else None
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,6 +53,12 @@ class Receiver:
                 if outer.stall_s:
                     time.sleep(outer.stall_s)                 # the sender gives up meanwhile
                     return
+                failure = outer.fails(self.headers.get("X-Trimtab-Message-Id"))
+                if failure == "timeout":
+                    time.sleep(outer.flaky[2])                # hung: the sender gives up
+                    return
+                if failure == "500":
+                    return self._answer(500, {"error": "flaky receiver"})
                 if outer.fail_with:
                     return self._answer(outer.fail_with, {"errcode": 1})
                 doc = json.loads(body)
@@ -85,6 +97,21 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?access_token=t"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def fails(self, message_id) -> str | None:
+        """A flaky receiver's answer to this attempt: "500", "timeout" or None.  Only a
+        message's first attempt may fail (its retry comes one backoff later)."""
+        if self.flaky is None:
+            return None
+        with self._lock:
+            if message_id in self._tried:
+                return None
+            self._tried.add(message_id)
+            if self._rng.random() >= self.flaky[0]:
+                return None
+            kind = "500" if self._rng.random() < 0.5 else "timeout"
+            self.failures[kind] += 1
+            return kind
 
     # What each platform's robot requires of a message, by type (its documented fields).
     REQUIRED = {

@@ -248,3 +248,26 @@ def test_redis_stopped_and_restarted_mid_burst(make_rig):
     rig.figures("redis-restart")
     assert_each_once(rig)
     assert all(w.poll() is None for w in rig.workers), rig.logs()[-3000:]
+
+
+def test_redis_killed_while_a_job_runs(make_rig):
+    """Redis dies while an RQ job is sending (the sweeper is far off): the job finishes its
+    messages, each process logs a WARNING rather than a traceback, and the worker listens
+    again once Redis is back.  (RQ alone ended its loop with a traceback here.)"""
+    rig = make_rig(**receivers(delay_s=2.0), _opts={"timeout_s": 6})
+    rig.start_workers(1, sweep_s=120)
+    assert rig.burst(2) == 6
+    busy = lambda: any(r.in_flight for r in rig.receivers.values())
+    assert eventually(busy, 20), rig.logs()
+    rig.redis.proc.kill()
+    rig.redis.proc.wait(timeout=10)
+    assert eventually(lambda: len(rig.deliveries()) == 6, 20), rig.logs()
+    time.sleep(2.0)                             # the job has ended, Redis still away
+    rig.redis.start()
+    listening = lambda: redis.Redis.from_url(rig.redis.url).keys("rq:worker:*")
+    assert eventually(listening, 30), rig.logs()
+    assert rig.wait_all_sent(10), rig.figures("redis-killed-mid-job")
+    rig.figures("redis-killed-mid-job")
+    assert_each_once(rig)
+    assert "Traceback" not in rig.logs(), rig.logs()[-3000:]
+    assert rig.workers[0].poll() is None

@@ -48,14 +48,17 @@ def test_alert_through_rq_worker(tmp_path, monkeypatch):
         for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
             r = hooks.post("weekly_metrics", w)
         assert r.json["notifications_queued"] == 2
+        # The yellow alert's two messages (east.li's July weeks are long past, so the sweeper
+        # also raises 周报断更 for him: those messages are not counted here).
+        def yellow():
+            return [m for m in receiver.received if m["body"]["markdown"]["title"] == "[yellow] 健康度黄灯"]
         deadline = time.monotonic() + 30
-        while len(receiver.received) < 2 and time.monotonic() < deadline:
+        while len(yellow()) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert len(receiver.received) == 2, worker.stdout.read1().decode(errors="replace") if worker.poll() else ""
+        assert len(yellow()) == 2, worker.stdout.read1().decode(errors="replace") if worker.poll() else ""
         assert receiver.rejected == []
-        assert {m["body"]["markdown"]["title"] for m in receiver.received} == {"[yellow] 健康度黄灯"}
         time.sleep(1.0)
-        assert len(receiver.received) == 2                  # each message once
+        assert len(yellow()) == 2                           # each message once
         app.extensions["trimtab.engine"].dispose()
     finally:
         if worker is not None:
