@@ -268,7 +268,7 @@ def _example_cell(name: str, spec: dict):
     if spec.get("format") == "date":
         return dt.date(2026, 7, 6)
     if "pattern" in spec:
-        return {r"^\d{4}-\d{2}$": "2026-07", r"^\d{4}-Q[1-4]$": "2026-Q3"}.get(spec["pattern"], "")
+        return "2026-Q3" if "Q" in spec["pattern"] else "2026-07"      # a quarter or a month
     if "enum" in spec:
         return spec["enum"][0]
     if spec.get("type") == "integer":
