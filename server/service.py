@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
+from dsl.ruleset import MAX_HISTORY
+
 
 from .errors import DomainError
 from .outbox import enqueue_alert
@@ -203,7 +205,8 @@ def evaluate(ruleset, form: str, facts: dict, earlier: list, day: dt.date) -> li
     """Every rule on `form` in force on `day`, traced."""
     if form not in ruleset.by_form:
         return []
-    return ruleset.evaluate(form, facts, earlier, trace=True, as_of=day.isoformat())
+    # The latest periods only: one webhook's work is bounded however long the history grows.
+    return ruleset.evaluate(form, facts, earlier[-MAX_HISTORY:], trace=True, as_of=day.isoformat())
 
 
 def _acts(d, kind: str) -> bool:
