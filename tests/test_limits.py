@@ -109,3 +109,33 @@ def test_evaluate_refuses_huge_numbers_at_once(world, literal):
                           headers={**bearer(app, "east.mgr"), "Content-Type": "application/json"})
     assert time.monotonic() - started < 1
     assert r.status_code == 422 and r.json["error"]["path"] == "$.facts.closed_amount", r.json
+
+
+# ---------------------------------------------------------------------- constant work (part 2)
+def test_evaluate_is_rate_limited_per_person(tmp_path):
+    with running_app("sqlite", tmp_path, LANG="en", EVALUATE_LIMIT="3/minute") as (app, hooks):
+        body = {"form": "region_monthly", "facts": MONTHLY}
+        statuses = [hooks.client.post("/v1/evaluate", json=body, headers=bearer(app, "east.mgr")).status_code
+                    for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        other = hooks.client.post("/v1/evaluate", json=body, headers=bearer(app, "hr.east"))
+        assert other.status_code == 200          # per person, not for everyone
+
+
+def test_evaluate_refuses_a_history_longer_than_the_limit(world):
+    from dsl.ruleset import MAX_HISTORY
+    app, hooks = world
+    body = {"form": "region_monthly", "facts": MONTHLY, "history": [MONTHLY] * (MAX_HISTORY + 1)}
+    r = hooks.client.post("/v1/evaluate", json=body, headers=bearer(app, "hr.east"))
+    assert r.status_code == 422 and r.json["error"]["code"] == "eval.history_too_long", r.json
+
+
+def test_an_evaluation_over_its_budget_stops_naming_the_rule(world):
+    from dsl.diagnostics import EvalError
+    from server.rulesets import active
+    app, _ = world
+    with app.app_context():
+        ruleset = active()
+    with pytest.raises(EvalError) as stopped:
+        ruleset.evaluate("weekly_metrics", week(1, 3, 0.8), [], budget_s=-1)
+    assert stopped.value.code == "eval.budget_exceeded" and stopped.value.args_["rule"]
