@@ -15,7 +15,7 @@ from decimal import Decimal
 from .errors import DomainError
 
 MAX_NUMBER = 10 ** 15            # |x| < 10^15: NUMERIC(20,4) and a double hold it the same
-MAX_DECIMALS = 12                # decimal places of any number (ratios); money says 4 itself
+MAX_DECIMALS = 30                # decimal places of any number: a float's repr (0.8999999999999999) fits; money says 4
 MAX_INT_DIGITS = 30              # a longer digit string is kept as a Decimal, never int()ed
 MAX_TEXT = 4000                  # characters of any text in a body
 MAX_ID_TEXT = 128                # a person id (rep, requested_by, account): people.id
