@@ -106,6 +106,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "eval.unknown_form": {"en": "no rules listen to form `{form}`", "zh": "没有规则针对表单 `{form}`"},
     "eval.bad_history": {"en": "history must be a list of earlier periods' facts (objects)",
                          "zh": "历史数据必须是以往各期数据（对象）组成的列表"},
+    "eval.history_too_long": {"en": "history holds {count} periods; at most {limit} are read",
+                              "zh": "历史数据有 {count} 期，最多读取 {limit} 期"},
+    "eval.budget_exceeded": {"en": "evaluation stopped before rule `{rule}`: over its budget of {seconds} s",
+                             "zh": "评估超出 {seconds} 秒预算，在规则 `{rule}` 之前停止"},
 }
 MESSAGES.update({
     "eval.no_history": {"en": "rule `{rule}`: not enough earlier periods of `{field}`",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from .parser import parse
 from .periods import timeline
 from .silence import CompiledSilence
 from .schemas import FormSchema, load_schemas
+
+EVAL_BUDGET_S = 2.0         # wall-clock budget of one evaluation of a form's rules
+MAX_HISTORY = 520           # earlier periods one evaluation reads: ten years of weeks
 
 
 _new_decision = tuple.__new__      # C-level: a Decision costs a tuple, not a Python call
@@ -124,14 +128,20 @@ class RuleSet:
         return max(versions, key=lambda r: r.rule.effective or "", default=None)
 
     def evaluate(self, form: str, facts, history=(), trace: bool = True,
-                 as_of: str | None = None) -> list[Decision]:
-        """Every rule in force listening to `form`, in file order.  Unknown form → EvalError."""
+                 as_of: str | None = None, budget_s: float = EVAL_BUDGET_S) -> list[Decision]:
+        """Every rule in force listening to `form`, in file order.  Unknown form → EvalError.
+
+        The evaluation's budget: when `budget_s` seconds have passed before a rule starts, the
+        evaluation stops with eval.budget_exceeded naming that rule (one request never holds a
+        worker for long; each rule's own work is bounded by the input limits)."""
         if form not in self.by_form:
             raise EvalError("eval.unknown_form", form=form)
         if not isinstance(facts, dict):
             raise EvalError("eval.bad_facts")
         if not isinstance(history, (list, tuple)) or any(not isinstance(e, dict) for e in history):
             raise EvalError("eval.bad_history")
+        if len(history) > MAX_HISTORY:
+            raise EvalError("eval.history_too_long", count=len(history), limit=MAX_HISTORY)
         rules = self.in_force(form, as_of)
         calendar = history
         if sum(1 for r in rules if r.reads_periods) > 1:
@@ -139,7 +149,13 @@ class RuleSet:
                 calendar = timeline(self.schemas[form], facts, history)
             except EvalError:
                 pass
-        return [r.evaluate(facts, calendar if r.reads_periods else history, trace) for r in rules]
+        deadline = time.monotonic() + budget_s
+        decisions = []
+        for r in rules:
+            if time.monotonic() > deadline:
+                raise EvalError("eval.budget_exceeded", rule=r.name, seconds=budget_s)
+            decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace))
+        return decisions
 
 
     def evaluate_silences(self, form: str, subject: str, today, last=None, watch_from=None,

@@ -69,6 +69,7 @@ def page_args():
 @bp.post("/evaluate")
 @requires("person")
 def evaluate():
+    current_app.extensions["trimtab.evaluate_limit"].hit(current_principal())
     data = body()
     ruleset = rulesets.active()
     form, facts, history = text(data, "form", required=True), data.get("facts"), data.get("history", [])

@@ -30,6 +30,7 @@ DEFAULTS = {
     "MAPPINGS_PATH": None,        # the deployment's own field mappings, before the generated
     "SECRET_KEY": None,           # signs browser sessions; None: a new one per process
     "AUTH_FAILURE_LIMIT": "10/minute",   # failed sign-ins / tokens per client address
+    "EVALUATE_LIMIT": "120/minute",      # dry runs (/v1/evaluate) per signed-in person
     "TRUSTED_PROXIES": 0,         # how many proxies' X-Forwarded-* headers to believe
     "OAUTH": {},                  # provider -> {client_id, client_secret, urls…} (auth/oauth.py)
     "AUDIT_KEY": None,            # HMAC key of the audit chain; None: one for this process only

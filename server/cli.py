@@ -56,7 +56,27 @@ def read_json(path: str):
     """JSON facts with exact decimals (no float ever enters a rule; NaN and Infinity, which
     Python's json would read, are refused)."""
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    return json.loads(text, parse_float=Decimal, parse_constant=_not_a_number)
+    return _loads(text, path)
+
+
+def _loads(text: str, where: str):
+    """JSON within the server's limits (server.limits: depth, number size, text) — what a
+    webhook would refuse, the CLI refuses too; ValueError naming the place."""
+    from .errors import DomainError
+    from .http import depth
+    from . import limits
+    try:
+        value = json.loads(text, parse_float=Decimal, parse_int=limits.parse_int,
+                           parse_constant=_not_a_number)
+    except RecursionError:
+        value = None
+    if not depth(value):
+        raise ValueError(f"{where}: the JSON is nested too deep")
+    try:
+        limits.check(value)
+    except DomainError as err:
+        raise ValueError(f"{where}: {err.path}: {err.message}") from None
+    return value
 
 
 def _not_a_number(constant: str):
@@ -246,13 +266,13 @@ def read_records(path: str):
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     stripped = text.lstrip()
     if stripped.startswith("["):
-        records = json.loads(text, parse_float=Decimal)
+        records = _loads(text, path)
     else:
         records = []
         for number, line in enumerate(text.splitlines(), 1):
             if line.strip():
                 try:
-                    records.append(json.loads(line, parse_float=Decimal))
+                    records.append(_loads(line, f"line {number}"))
                 except ValueError as err:
                     raise ValueError(f"{path}:{number}: {err}") from None
     if not isinstance(records, list) or any(not isinstance(r, dict) for r in records):

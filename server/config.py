@@ -22,6 +22,7 @@
 | TRIMTAB_SECRET_KEY | generated into var/secret_key | signs browser sessions (the same in every process) |
 | TRIMTAB_TRUSTED_PROXIES | 0 | how many proxies in front set X-Forwarded-For/-Proto/-Host |
 | TRIMTAB_AUTH_FAILURE_LIMIT | 10/minute | failed sign-ins and tokens per client address |
+| TRIMTAB_EVALUATE_LIMIT | 120/minute | dry runs (`POST /v1/evaluate`) per signed-in person |
 | TRIMTAB_INSECURE_COOKIES | (unset) | `1`: session cookies without Secure (plain-HTTP tests only) |
 | TRIMTAB_AUDIT_KEY | generated into var/audit_key | HMAC key of the audit chain (keep it out of the database's backups) |
 | TRIMTAB_AUDIT_ANCHORS | var/audit_anchors.jsonl | append-only file of signed audit chain heads |
@@ -93,6 +94,7 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "SIGNATURE_V1_UNTIL": _date(env.get("TRIMTAB_SIGNATURE_V1_UNTIL") or "2027-06-30"),
         "TRUSTED_PROXIES": int(env.get("TRIMTAB_TRUSTED_PROXIES") or 0),
         "AUTH_FAILURE_LIMIT": env.get("TRIMTAB_AUTH_FAILURE_LIMIT") or "10/minute",
+        "EVALUATE_LIMIT": env.get("TRIMTAB_EVALUATE_LIMIT") or "120/minute",
         "SESSION_COOKIE_SECURE": env.get("TRIMTAB_INSECURE_COOKIES") != "1",
         "AUDIT_KEY": env.get("TRIMTAB_AUDIT_KEY") or _generated(var / "audit_key",
                                                                lambda: secrets.token_urlsafe(32)),

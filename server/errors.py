@@ -5,6 +5,8 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError, InterfaceError
 from werkzeug.exceptions import HTTPException
 
+from dsl.diagnostics import EvalError
+
 
 class DomainError(Exception):
     def __init__(self, status: int, code: str, message: str, path: str | None = None, **extra):
@@ -22,6 +24,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
         return jsonify(error_body(err.code, err.message, err.path, **err.extra)), err.status
+
+    @app.errorhandler(EvalError)
+    def _eval(err: EvalError):
+        # An evaluation that cannot finish (over its budget, history too long): the request's
+        # fault or the rules', never a crash; nothing of the request was stored.
+        extra = {k: v for k, v in err.to_json().items() if k in ("rule", "field")}
+        return jsonify(error_body(err.code, err.message(), "$", **extra)), 422
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from . import pg_intake, security, service
+from . import limits, pg_intake, security, service
 from .auth import requires
 from .errors import DomainError
 from .http import MAX_JSON_DEPTH, depth
@@ -36,21 +36,34 @@ def _not_json(constant: str):
 
 
 def loads_exact(text):
-    """JSON with exact decimals and without NaN/Infinity (ValueError for those)."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_not_json)
+    """JSON with exact decimals and without NaN/Infinity (ValueError for those); a digit string
+    too long for any allowed number stays a Decimal (limits.parse_int): nothing converts it."""
+    return json.loads(text, parse_float=Decimal, parse_int=limits.parse_int,
+                      parse_constant=_not_json)
 
 
 def parse_json(raw: bytes):
     """The body as JSON with exact decimals; 400 when it is not JSON, not UTF-8, or nested
-    deeper than http.MAX_JSON_DEPTH (deep nesting would exhaust the stack further on)."""
+    deeper than http.MAX_JSON_DEPTH (deep nesting would exhaust the stack further on); 422
+    naming the path of a number or text outside server.limits."""
     try:
-        value = loads_exact(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
+    return parse_text(text)
+
+
+def parse_text(text: str):
+    """parse_json of a text (a decrypted payload, say)."""
+    try:
+        value = loads_exact(text)
+    except ValueError as err:
         raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
     except RecursionError:
         value = None
     else:
         if depth(value):
+            limits.check(value)
             return value
     raise DomainError(400, "too_deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels", "$")
 
@@ -83,6 +96,7 @@ def validate(schema, facts):
     fast, full = _validators(schema)
     try:
         fast(facts)
+        limits.check_decimals(schema.raw, facts)
         return
     except fastjsonschema.JsonSchemaException:
         pass
@@ -123,6 +137,9 @@ def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id:
         raise DomainError(400, "unknown_form", f"no form `{form}`", "$")
     if not isinstance(facts, dict):
         raise DomainError(422, "schema_violation", "the body must be a JSON object", "$")
+    if len(delivery_id) > limits.MAX_DELIVERY_ID:
+        raise DomainError(400, "delivery_id_too_long", f"a delivery id is at most "
+                          f"{limits.MAX_DELIVERY_ID} characters", security.DELIVERY)
     for attempt in (1, 2):
         try:
             outcome = _store_and_decide(sessions, ruleset, form, facts, payload, client,

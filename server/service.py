@@ -11,6 +11,8 @@ from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
 from dsl import periods
+from dsl.ruleset import MAX_HISTORY
+
 
 from . import period_decisions
 from .errors import DomainError
@@ -64,12 +66,19 @@ def occurred_on(schema, facts: dict, tz: ZoneInfo) -> dt.date:
             return dt.date.fromisoformat(text)
         except ValueError:
             raise DomainError(422, "invalid_date", f"`{text}` is not a date", f"$.{field}") from None
-    if isinstance(facts.get("month"), str):
-        y, m = facts["month"].split("-")
-        return dt.date(int(y), int(m), 1)
-    if isinstance(facts.get("quarter"), str):
-        y, q = facts["quarter"].split("-Q")
-        return dt.date(int(y), 3 * int(q) - 2, 1)
+    for field, sep, first_month in (("month", "-", lambda m: m), ("quarter", "-Q", lambda q: 3 * q - 2)):
+        text = facts.get(field)
+        if isinstance(text, str):
+            # The form schema's pattern should have refused a month 13 or a year 0 already; a
+            # deployment's own schema may be laxer.
+            try:
+                y, n = text.split(sep)
+                if not (len(y) == 4 and y.isdigit() and n.isdigit() and len(n) <= 2):
+                    raise ValueError(text)
+                return dt.date(int(y), first_month(int(n)), 1)
+            except ValueError:
+                raise DomainError(422, "invalid_period", f"`{text}` is not a {field}",
+                                  f"$.{field}") from None
     return dt.datetime.now(tz).date()
 
 
@@ -200,7 +209,8 @@ def evaluate(ruleset, form: str, facts: dict, earlier: list, day: dt.date) -> li
     """Every rule on `form` in force on `day`, traced."""
     if form not in ruleset.by_form:
         return []
-    return ruleset.evaluate(form, facts, earlier, trace=True, as_of=day.isoformat())
+    # The latest periods only: one webhook's work is bounded however long the history grows.
+    return ruleset.evaluate(form, facts, earlier[-MAX_HISTORY:], trace=True, as_of=day.isoformat())
 
 
 def _acts(d, kind: str) -> bool:

@@ -220,9 +220,11 @@ def drained(d: Deployment) -> bool:
 
 def duplicate_fired(d: Deployment) -> list:
     """(kind, rule, subject, period, n) where more than one fired decision stands for one rule,
-    subject and period (a score counts as fired whenever it was computed)."""
+    subject and period (a score counts as fired whenever it was computed).  A resubmission's
+    decisions supersede the period's earlier ones, which stay as history (`superseded_at`): the
+    decisions that stand are the current ones."""
     return d.sql("SELECT d.kind, d.rule, d.subject, f.period, count(*) FROM decisions d "
-                 "JOIN facts f ON f.id = d.fact_id WHERE d.fired "
+                 "JOIN facts f ON f.id = d.fact_id WHERE d.fired AND d.superseded_at IS NULL "
                  "GROUP BY 1, 2, 3, 4 HAVING count(*) > 1 ORDER BY 5 DESC, 1, 2, 3, 4")
 
 

@@ -77,6 +77,17 @@ def test_eval_malformed_json_exits_1():
     assert r.returncode == 1 and "cannot read facts" in r.stderr
 
 
+@pytest.mark.parametrize("literal,path", [("1e999999", "$.effective_visits"),
+                                          ("9" * 5000, "$.effective_visits"),
+                                          ('"\\ud800"', "$.rep")])
+def test_eval_facts_outside_the_limits_exit_1_at_once(literal, path):
+    facts = '{"rep": "r1", "month": "2026-07", "needs_report": "none", "leads": [], ' \
+            '"effective_visits": 3}'.replace('"r1"' if path == "$.rep" else "3", literal)
+    r = trimtab("eval", "--form", "behavior_log", "--facts", "-", "--lang", "en", stdin=facts)
+    assert r.returncode == 1 and "cannot read facts" in r.stderr and path in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+
+
 @pytest.mark.parametrize("args", [[], ["frobnicate"], ["eval"], ["fmt", "--lang", "fr"]])
 def test_usage_errors_exit_2(args):
     r = trimtab(*args)

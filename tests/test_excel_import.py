@@ -175,3 +175,23 @@ def test_imported_targets_record_who_when_and_the_rule_version(app, monkeypatch,
     assert {(t.source, t.set_by, t.ruleset_version) for t in targets} == {("import", "hr.east", version)}
     assert {(e.actor, e.ruleset_version) for e in entries} == {("hr.east", version)}
     assert all(t.updated_at is not None for t in targets)
+
+
+@pytest.mark.parametrize("value", ["1e20", "1e999999", "80.12345", "9" * 5000])
+def test_a_target_outside_the_limits_is_a_row_problem(app, value):
+    data = edited(TEMPLATES / "targets.xlsx", 0, "C2", value)
+    with pytest.raises(ImportRefused) as refused:
+        run(app, import_targets, data)
+    assert [(p["row"], p["column"]) for p in refused.value.problems] == [(2, "C")]
+    assert count(app, Target) == 0
+
+
+@pytest.mark.parametrize("cell,value,column", [("F2", "1e999999", "F"), ("F2", "9" * 5000, "F"),
+                                               ("A2", "a" * 129, "A")])
+def test_history_cells_outside_the_limits_are_row_problems(app, cell, value, column):
+    ruleset, tz = load_for(app.config), app.config["TZ"]
+    data = edited(TEMPLATES / "history.xlsx", 0, cell, value)
+    with pytest.raises(ImportRefused) as refused:
+        run(app, import_history, ruleset, data, tz)
+    assert [(p["row"], p["column"]) for p in refused.value.problems] == [(2, column)]
+    assert count(app, Fact) == 0

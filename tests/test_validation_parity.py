@@ -15,11 +15,12 @@ from conftest import SCHEMAS
 from server.intake import _validators
 
 FORMS = sorted(p.stem for p in SCHEMAS.glob("*.json"))
-PATTERN_EXAMPLES = {r"^\d{4}-\d{2}$": "2026-07", r"^\d{4}-Q[1-4]$": "2026-Q3"}
+PATTERN_EXAMPLES = {r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$": "2026-07", r"^(19|2[01])\d{2}-Q[1-4]$": "2026-Q3"}
 # Values that sit on the edges where two validators could differ.
 EDGES = [None, True, False, 0, -1, 1, Decimal("1.0"), Decimal("0.5"), Decimal("-0.01"), 1e308,
          10**20, "", " ", "x" * 300, "2026-13-45", "2026-02-30", "2026-07-06", "20260706",
          "2026-07-06T09:00:00", "2026-7", "2026-Q5", "2026-Q3\n", "2026-07\n", "中文", "\u0000",
+         "2026-13", "2026-00", "0000-Q1", "0000-01", "9999-12-31", 10**15, -(10**15), "r" * 129,
          [], [1, "a"], ["证据"], {}, {"a": 1}]
 
 

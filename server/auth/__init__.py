@@ -7,7 +7,7 @@ import secrets
 
 from flask import Flask
 
-from .access import FailureLimiter, current_principal, require_principal, requires
+from .access import FailureLimiter, PersonLimiter, current_principal, require_principal, requires
 from .principal import Principal
 from .scope import Scope, scope_of
 
@@ -37,6 +37,9 @@ def init_app(app: Flask) -> None:
     app.extensions["trimtab.auth_failures"] = FailureLimiter(
         app.config.get("AUTH_FAILURE_LIMIT", "10/minute"),
         app.config.get("REDIS_URL") or "memory://")
+    app.extensions["trimtab.evaluate_limit"] = PersonLimiter(
+        app.config.get("EVALUATE_LIMIT", "120/minute"), app.config.get("REDIS_URL") or "memory://",
+        "/v1/evaluate")
     manager = LoginManager()
     manager.init_app(app)
     manager.session_protection = "strong"

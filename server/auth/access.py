@@ -140,3 +140,26 @@ class FailureLimiter:
             self.window.hit(self.item, "auth-failures", address)
         except Exception:
             log.warning("auth failure counter unavailable")
+
+
+class PersonLimiter:
+    """Requests per signed-in person to a costly route (/v1/evaluate), with the `limits`
+    library's moving window, in memory or in Redis as FailureLimiter."""
+
+    def __init__(self, limit: str, storage_uri: str, route: str):
+        from limits import parse
+        from limits.storage import storage_from_string
+        from limits.strategies import MovingWindowRateLimiter
+        self.item, self.route = parse(limit), route
+        self.window = MovingWindowRateLimiter(storage_from_string(storage_uri))
+
+    def hit(self, principal) -> None:
+        who = principal.person_id or f"({principal.via})"
+        try:
+            allowed = self.window.hit(self.item, self.route, who)
+        except Exception:            # the shared store is down: serve rather than refuse all
+            log.warning("%s rate counter unavailable; not limiting", self.route)
+            return
+        if not allowed:
+            raise DomainError(429, "rate_limited", f"more than {self.item} requests to "
+                              f"{self.route} from {who}; wait a little", "$")

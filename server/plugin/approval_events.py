@@ -22,7 +22,7 @@ from ..approvals import serialised, today
 from ..auth import requires
 from ..errors import DomainError
 from ..security import same
-from ..intake import loads_exact, parse_json
+from ..intake import parse_json, parse_text
 from ..platform_approvals import PlatformDecision, decide
 from . import dingtalk_crypto
 from .signed import fresh, open_lark, platform_secret, unauthorized, verify_jdy
@@ -78,7 +78,7 @@ def _dingtalk_event(token: str, aes_key: str, app_key: str) -> dict:
     if not same(given, dingtalk_crypto.signature(token, stamp, nonce, encrypted)):
         unauthorized("msg_signature does not match the push")
     try:
-        event = loads_exact(dingtalk_crypto.decrypt(encrypted, aes_key, app_key))
+        event = parse_text(dingtalk_crypto.decrypt(encrypted, aes_key, app_key))
     except ValueError:                  # CryptoError, or not JSON
         raise DomainError(400, "bad_encryption", "the `encrypt` field does not decrypt with this "
                           "server's EncodingAESKey and app key", "$.encrypt") from None

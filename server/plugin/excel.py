@@ -22,7 +22,8 @@ from sqlalchemy import select
 
 from dsl.decision import plain
 
-from .. import audit
+from .. import audit, limits
+from ..errors import DomainError
 from ..models import Fact, Person, Target, utcnow
 from ..orgchart import _column_letter
 from ..service import owner_of
@@ -107,9 +108,14 @@ def import_targets(session, data: bytes, partial: bool = False, actor: str = "ex
         metric = str(metric).strip() if metric not in (None, "") else ""
         if not metric:
             row_problems.append(where("metric", "`metric` is empty"))
+        elif len(metric) > 64:
+            row_problems.append(where("metric", "`metric` is longer than 64 characters"))
         number_value = _decimal(value)
         if number_value is None or number_value < 0:
             row_problems.append(where("value", f"`{value}` is not a target (a number ≥ 0)"))
+        elif limits.number_problem(number_value) or limits.decimal_places(number_value) > 4:
+            row_problems.append(where("value", f"`{value}` is not a target: below 10^15, at most "
+                                               "4 decimal places"))
         key = (rep, metric)
         if not row_problems and key in seen:
             row_problems.append(where("rep", f"{rep} · {metric} is already on row {seen[key]}"))
@@ -177,11 +183,14 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
                 if value is not None:
                     facts[name] = value
             column_of = {name: _column_letter(i) for name, i in columns.items()}
-            row_problems = []
-            for err in sorted(full.iter_errors(facts), key=lambda e: list(e.absolute_path)):
+            row_problems = _limit_problems(sheet, number, column_of, schema.raw, facts)
+            for err in [] if row_problems else \
+                    sorted(full.iter_errors(facts), key=lambda e: list(e.absolute_path)):
                 field = err.absolute_path[0] if err.absolute_path else None
                 row_problems.append({"sheet": sheet, "row": number, "column": column_of.get(field, "-"),
                                      "message": err.message})
+            if not row_problems:
+                row_problems = _limit_problems(sheet, number, column_of, schema.raw, facts, decimals=True)
             if not row_problems and "rep" in facts and str(facts["rep"]) not in people:
                 row_problems.append({"sheet": sheet, "row": number, "column": column_of["rep"],
                                      "message": f"`{facts['rep']}` is not in the organisation chart"})
@@ -205,6 +214,21 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
     return report
 
 
+def _limit_problems(sheet, row, column_of, schema, facts, decimals=False) -> list[dict]:
+    """A row's values outside server.limits (checked before the schema: nothing converts a huge
+    number), or, with `decimals`, money with more decimal places than its field allows."""
+    try:
+        if decimals:
+            limits.check_decimals(schema, facts)
+        else:
+            limits.check(facts)
+    except DomainError as err:
+        field = err.path[2:].split(".")[0].split("[")[0]
+        return [{"sheet": sheet, "row": row, "column": column_of.get(field, "-"),
+                 "message": f"{field}: {err.message}"}]
+    return []
+
+
 def _cell(value, spec: dict):
     """An Excel cell → the schema's type: dates from date cells, numbers from number or text
     cells, text stripped; empty cells are left out (the schema says if they were required)."""
@@ -216,8 +240,9 @@ def _cell(value, spec: dict):
         number = _decimal(value)
         if number is None:
             return str(value)                  # the schema check words the problem
-        if spec.get("type") == "integer" and number == number.to_integral_value():
-            return int(number)
+        if spec.get("type") == "integer" and limits.number_problem(number) is None \
+                and number == number.to_integral_value():
+            return int(number)                 # within 10^15: never int() of a huge exponent
         return number
     if spec.get("type") == "array":
         return [part.strip() for part in str(value).split(";") if part.strip()]
@@ -268,7 +293,7 @@ def _example_cell(name: str, spec: dict):
     if spec.get("format") == "date":
         return dt.date(2026, 7, 6)
     if "pattern" in spec:
-        return {r"^\d{4}-\d{2}$": "2026-07", r"^\d{4}-Q[1-4]$": "2026-Q3"}.get(spec["pattern"], "")
+        return "2026-Q3" if "Q" in spec["pattern"] else "2026-07"      # a quarter or a month
     if "enum" in spec:
         return spec["enum"][0]
     if spec.get("type") == "integer":

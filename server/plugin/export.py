@@ -96,7 +96,8 @@ def _fields(platform: str, schema: dict) -> list:
 def _bounds(spec: dict) -> dict:
     rules = {}
     for key, name in (("minimum", "min"), ("maximum", "max"), ("minLength", "minLength"),
-                      ("minItems", "minItems"), ("pattern", "pattern")):
+                      ("maxLength", "maxLength"), ("minItems", "minItems"),
+                      ("maxItems", "maxItems"), ("pattern", "pattern"), ("x-decimals", "precision")):
         if key in spec:
             rules[name] = spec[key]
     return rules

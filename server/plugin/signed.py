@@ -12,7 +12,7 @@ from flask import current_app, request
 from ..config import PLATFORM_SECRETS
 from ..errors import DomainError
 from ..security import same
-from ..intake import loads_exact, parse_json
+from ..intake import parse_json, parse_text
 
 
 def platform_secret(platform: str) -> str:
@@ -110,7 +110,7 @@ def _lark_clear(raw: bytes, key: str, signed: bool):
         return envelope, raw
     try:
         clear = lark_decrypt(envelope["encrypt"], key)
-        return loads_exact(clear), clear
+        return parse_text(clear), clear
     except (ValueError, TypeError):
         if not signed:
             unauthorized("飞书 event without X-Lark-Signature", "signature_missing")
