@@ -104,6 +104,25 @@ def _signature(rules_path: str) -> tuple:
     return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
 
 
+def one_line_on_failure(job):
+    """A job that fails logs one WARNING line, not RQ's traceback: every job is safe to run
+    again, and the sweeper runs the same work at its next pass (a lock wait cut short, a
+    backend terminated under it, a moment without the database)."""
+    import functools
+
+    @functools.wraps(job)
+    def run(*args, **kwargs):
+        try:
+            return job(*args, **kwargs)
+        except Exception as err:                # noqa: BLE001 — said in one line, retried later
+            first = str(err).splitlines()[0][:200] if str(err) else ""
+            log.warning("%s failed: %s: %s; the next sweep runs it again", job.__name__,
+                        err.__class__.__name__, first)
+            return None
+    return run
+
+
+@one_line_on_failure
 def dispatch_job() -> dict:
     """Deliver the notifications that are due (an RQ job)."""
     from .outbox import dispatch_due
@@ -132,6 +151,7 @@ def enqueue_dispatch(redis_url: str) -> bool:
         return False
 
 
+@one_line_on_failure
 def schedules_job(chain: bool = False) -> list:
     """Run the rule set's schedules that are due (reports and reminders into the outbox); with
     `chain`, put the next run on RQ's scheduler at the time the next schedule fires."""
@@ -204,8 +224,10 @@ def _sweeper(stop: threading.Event, sweep_s: float) -> None:
     wait = Backoff(sweep_s)
     while not stop.wait(wait.pause):
         try:
-            dispatch_job()                                  # what waits first, then schedules
-            schedules_job()
+            # The jobs' own bodies: a failure here backs the sweeper off (the RQ jobs say one
+            # line and end instead).
+            dispatch_job.__wrapped__()                      # what waits first, then schedules
+            schedules_job.__wrapped__()
             wait.ok()
         except Exception as err:        # the database away, or a bad moment: say so, go on
             log.warning("outbox sweep: %s: %s; again in %.0f s", err.__class__.__name__,
