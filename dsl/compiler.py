@@ -14,10 +14,15 @@ from decimal import Decimal
 
 from . import ast as A
 from .check_exprs import HISTORY_FUNCS
+from .limits import MAX_RULE_SOURCE
 from .runtime import namespace
 from .units import UNITS
 
 _PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class TooComplex(Exception):
+    """The rule's generated code would exceed MAX_RULE_SOURCE characters."""
 
 
 class Ctx:
@@ -107,7 +112,10 @@ class RuleCompiler:
 
     # ------------------------------------------------------------------ expressions
     def gen(self, node: A.Expr, ctx: Ctx = CURRENT) -> str:
-        return getattr(self, "gen_" + type(node).__name__)(node, ctx)
+        code = getattr(self, "gen_" + type(node).__name__)(node, ctx)
+        if len(code) > MAX_RULE_SOURCE:     # windows and formulas inside windows repeat code
+            raise TooComplex(self.rule.name)
+        return code
 
     def gen_Num(self, node: A.Num, ctx) -> str:
         return self.const(node.value)
@@ -506,6 +514,8 @@ def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
         parts.append(comp.source(form))
         consts.update(comp.consts)      # names carry the variant's prefix: no clashes
     body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())
+    if len(body) > 2 * MAX_RULE_SOURCE:
+        raise TooComplex(rule.name)
     returned = "value, traced" if len(variants) == 2 else "traced"
     src = f"def make({', '.join(consts)}):\n{body}\n    return {returned}\n"
     code = code_cache.get(src) if code_cache is not None else None
