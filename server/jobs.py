@@ -189,13 +189,21 @@ def _sweeper(stop: threading.Event, sweep_s: float) -> None:
     """Every `sweep_s`: run the schedules that are due, deliver what waits in the outbox."""
     wait = Backoff(sweep_s)
     while not stop.wait(wait.pause):
-        try:
-            dispatch_job()                                  # what waits first, then schedules
-            schedules_job()
+        failed = []
+        # What waits first, then schedules; each on its own, so that one failing (the database
+        # away, a bad moment, a schedule in trouble) never stops the other.
+        for what, job in (("outbox sweep", dispatch_job), ("schedules", schedules_job)):
+            try:
+                job()
+            except Exception as err:
+                failed.append((what, err))
+        if not failed:
             wait.ok()
-        except Exception as err:        # the database away, or a bad moment: say so, go on
-            log.warning("outbox sweep: %s: %s; again in %.0f s", err.__class__.__name__,
-                        str(err).splitlines()[0][:200] if str(err) else "", wait.failed())
+            continue
+        pause = wait.failed()
+        for what, err in failed:
+            log.warning("%s: %s: %s; again in %.0f s", what, err.__class__.__name__,
+                        str(err).splitlines()[0][:200] if str(err) else "", pause)
 
 
 def _warm_up(database_url: str, channels_path: str, rules_path: str | None) -> None:
