@@ -26,9 +26,16 @@ def active():
     return current_app.extensions["trimtab.rules"].current
 
 
-def reload(rev: str | None):
+def reload(rev: str | None, guard=None):
+    """Load and swap in; `guard(current, new)` may refuse the new set by raising."""
     holder = current_app.extensions["trimtab.rules"]
     config = dict(current_app.config)
     if rev:
         config["RULES_REV"] = rev
-    return holder.swap(lambda: load_for(config))    # raises before anything is swapped
+
+    def load():
+        new = load_for(config)
+        if guard is not None:
+            guard(holder.current, new)
+        return new
+    return holder.swap(load)                        # raises before anything is swapped
