@@ -427,7 +427,10 @@ class RuleCompiler:
         text += ["    except KeyError as e:",
                  "        raise EvalError('eval.missing_field', rule=R, field=e.args[0]) from None",
                  "    except (TypeError, AttributeError) as e:",
-                 "        raise EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e)) from None"]
+                 "        raise EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e)) from None",
+                 # decimal.Overflow, InvalidOperation (NaN), int() of a huge value: no result
+                 "    except (ArithmeticError, ValueError) as e:",
+                 "        raise EvalError('eval.out_of_range', rule=R, detail=e.__class__.__name__) from None"]
         return "\n".join(text) + "\n"
 
 

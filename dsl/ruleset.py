@@ -65,6 +65,10 @@ def _evaluator(compiled, traced):
             raw = traced(facts, history, records)
         except EvalError as err:
             return _new_decision(Decision, (compiled, facts, None, records if trace else [], err))
+        except Exception as err:        # total: a bug of ours is still this rule's own error
+            err = EvalError("eval.internal", rule=compiled.name, line=compiled.rule.loc.line,
+                            detail=f"{err.__class__.__name__}: {str(err)[:120]}")
+            return _new_decision(Decision, (compiled, facts, None, records if trace else [], err))
         return _new_decision(Decision, (compiled, facts, raw, records if trace else [], None))
     return evaluate
 
