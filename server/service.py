@@ -15,6 +15,7 @@ from dsl import periods
 from .errors import DomainError
 from .outbox import enqueue_alert
 from .approval_flow import approval_json, check_current_target, open_approval, resolve_role
+from .history_check import valid_history
 from .models import Approval, Decision, Fact, Person, utcnow
 
 HISTORY_PERIODS = 60
@@ -194,6 +195,7 @@ def evaluate(ruleset, form: str, facts: dict, earlier: list, day: dt.date) -> li
     """Every rule on `form` in force on `day`, traced."""
     if form not in ruleset.by_form:
         return []
+    earlier = valid_history(ruleset.schemas[form], earlier)     # stored payloads, as facts are
     return ruleset.evaluate(form, facts, earlier, trace=True, as_of=day.isoformat())
 
 
