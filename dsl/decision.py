@@ -126,8 +126,8 @@ def show(value, ty=None) -> str:
 
 
 def _trim(d: Decimal) -> str:
-    if not d.is_finite() or abs(d.adjusted()) > 30:     # no amount: said as it is, at once
-        return str(d)
+    if not d.is_finite() or not -30 <= d.adjusted() <= 24:
+        return str(d)       # no amount: as it is, at once (quantize past 28 digits raises)
     q = d.quantize(Decimal("0.01")) if d != d.to_integral_value() else d
     text = format(q.normalize(), "f")
     return text
