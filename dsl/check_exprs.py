@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from . import ast as A
 from .diagnostics import suggest
 from .keywords import FUNCTIONS
+from .limits import MAX_EXPR_DEPTH
 from .schemas import FormSchema
 from .types import BOOL, INTEGER, NUMBER, STRING, Ty
 from .units import dimension
@@ -64,7 +65,15 @@ class ExprChecks:
     # ------------------------------------------------------------------ expressions
     def expr(self, node: A.Expr, scope: Scope, allow_word: bool = False) -> Ty:
         node.node_id = self.node_id(node, scope)
-        node.ty = getattr(self, "expr_" + type(node).__name__)(node, scope)
+        if self.depth >= MAX_EXPR_DEPTH:
+            # Refused here, before code generation or Python's compiler meet the depth.
+            self.error("check.too_deep", node.loc, limit=MAX_EXPR_DEPTH)
+            raise TooDeep
+        self.depth += 1
+        try:
+            node.ty = getattr(self, "expr_" + type(node).__name__)(node, scope)
+        finally:
+            self.depth -= 1
         if not allow_word and _is_word(node):
             # Only a comparison with an enumerated field can give a bare word a meaning.
             self.unresolved_word(node, scope)
@@ -72,6 +81,7 @@ class ExprChecks:
         return node.ty
 
     def expr_Num(self, node: A.Num, scope) -> Ty:
+        self.limit_num(node)
         dim = dimension(node.unit)
         return Ty("number", dim, literal=dim is None, integer=isinstance(node.value, int))
 
@@ -159,6 +169,7 @@ class ExprChecks:
             self.check_enum_literal(node.left, node.right, lt, rt, scope)
         if node.consecutive is not None:
             self.needs_history(node.consecutive.unit, node.consecutive.loc, "consecutive", scope)
+            self.limit_count(node.consecutive.n, node.consecutive.loc, "N", low=0)
         return BOOL
 
     def resolve_words(self, node, lt, rt, lw, rw, scope):
@@ -297,6 +308,8 @@ class ExprChecks:
         self.needs_history(node.window.unit, node.window.loc, node.spelled, scope)
         if node.window.n < 1:
             self.error("check.bad_interval", node.window.loc, what="window", unit=node.window.unit)
+        else:
+            self.limit_count(node.window.n, node.window.loc, "N")
         if len(node.args) != 1 or node.where is not None:
             self.error("check.bad_arguments", node.loc, name=node.spelled,
                        expected="(field, last N periods)")
@@ -352,6 +365,10 @@ _ARG_HELP = {
     "any": "(list where condition)", "all": "(list where condition)",
     "abs": "(number)",
 }
+
+
+class TooDeep(Exception):
+    """Unwinds the checks of a rule whose expression is too deep, once that is reported."""
 
 
 def _is_word(node) -> bool:

@@ -13,7 +13,9 @@ from decimal import Decimal
 from . import ast as A
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, suggest
 from .canon import canon
-from .check_exprs import BOOL_WORDS, ExprChecks, Scope
+from .check_exprs import BOOL_WORDS, ExprChecks, Scope, TooDeep
+from .check_limits import LimitChecks
+from .limits import MAX_EXPR_DEPTH, internal
 from .schemas import FormSchema
 from .types import Ty
 from .units import UNITS, dimension
@@ -43,14 +45,16 @@ class CheckedRuleSet:
         self.nodes = {}                       # rule (object) -> its nodes by node id
 
 
-class Checker(ExprChecks):
-    def __init__(self, files: list[A.RuleFile], schemas: dict[str, FormSchema]):
+class Checker(ExprChecks, LimitChecks):
+    def __init__(self, files: list[A.RuleFile], schemas: dict[str, FormSchema], budget=None):
         self.files = files
+        self.budget = budget
         self.schemas = schemas
         self.diags: list[Diagnostic] = []
         self.texts = {f.path: f.text.splitlines() for f in files}
         self.references: dict[str, A.Reference] = {}
         self.roles: dict[str, str | None] = {r: None for r in BUILTIN_ROLES}
+        self.depth = 0                        # of the expression being typed (check_exprs)
 
     # ------------------------------------------------------------------ reporting
     def error(self, code: str, loc: A.Loc | None, width: int | None = None, **args):
@@ -70,13 +74,31 @@ class Checker(ExprChecks):
         self.collect_declarations()
         checked = CheckedRuleSet(self.files, self.schemas, self.references, self.roles)
         for rule in checked.rules:
-            checked.nodes[rule] = self.check_rule(rule)
+            checked.nodes[rule] = self.guarded(self.check_rule, rule) or []
         self.check_rating_weights(checked.rules)
         for sched in checked.schedules:
-            self.check_schedule(sched)
+            self.guarded(self.check_schedule, sched)
         if self.diags:
             raise DiagnosticError(self.diags)
         return checked
+
+    def guarded(self, check, decl):
+        """One declaration's checks; an unexpected error of ours becomes `internal.error` at
+        the declaration, and the time budget is looked at between declarations."""
+        if self.budget is not None:
+            self.budget.spend("checking", decl.loc.file)
+        try:
+            return check(decl)
+        except TooDeep:
+            pass                                # reported where it was found
+        except RecursionError:
+            self.error("check.too_deep", decl.loc, limit=MAX_EXPR_DEPTH)
+        except Exception as err:
+            lines = self.texts.get(decl.loc.file, [])
+            src = lines[decl.loc.line - 1] if 0 < decl.loc.line <= len(lines) else ""
+            self.diags.append(internal(err, "checking", decl.loc.file, decl.loc.line,
+                                       decl.loc.column, src))
+        return None
 
     def collect_declarations(self):
         """Pass 1: names of rules, references and roles across every file."""
@@ -88,6 +110,7 @@ class Checker(ExprChecks):
                         self.error("check.duplicate_rule", d.loc, name=d.name,
                                    other=str(self.references[d.name].loc))
                     self.references[d.name] = d
+                    self.check_reference_limits(d)
                 elif isinstance(d, A.RoleDecl):
                     self.roles[d.name] = d.label
                 else:
@@ -105,6 +128,7 @@ class Checker(ExprChecks):
             self.error("check.duplicate_clause", loc, clause=clause)
         if rule.effective:
             self.check_date(rule.effective, rule.loc)
+        self.check_rule_limits(rule)
         if rule.on is None:
             self.error("check.missing_clause", rule.loc, kind=rule.kind, rule=rule.name, clause="on")
             return []
@@ -397,6 +421,13 @@ class Checker(ExprChecks):
 
     def check_schedule(self, sched: A.Schedule):
         t = sched.timing
+        before = len(self.diags)
+        self.check_schedule_fields(sched)
+        if len(self.diags) == before and self.check_schedule_limits(sched):
+            self.check_schedule_runs(sched)
+
+    def check_schedule_fields(self, sched: A.Schedule):
+        t = sched.timing
         if t.weekday is not None and t.weekday.lower() not in WEEKDAYS:
             self.error("check.unknown_weekday", t.loc, name=t.weekday,
                        suggestion=suggest(t.weekday.lower(), WEEKDAYS))
@@ -521,5 +552,5 @@ def _linear(node):
     return canon(node.left), node.op, canon(right), Decimal(1)
 
 
-def check(files: list[A.RuleFile], schemas: dict[str, FormSchema]) -> CheckedRuleSet:
-    return Checker(files, schemas).run()
+def check(files: list[A.RuleFile], schemas: dict[str, FormSchema], budget=None) -> CheckedRuleSet:
+    return Checker(files, schemas, budget).run()

@@ -14,10 +14,15 @@ from decimal import Decimal
 
 from . import ast as A
 from .check_exprs import HISTORY_FUNCS
+from .limits import MAX_RULE_SOURCE
 from .runtime import namespace
 from .units import UNITS
 
 _PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+class TooComplex(Exception):
+    """The rule's generated code would exceed MAX_RULE_SOURCE characters."""
 
 
 class Ctx:
@@ -107,7 +112,10 @@ class RuleCompiler:
 
     # ------------------------------------------------------------------ expressions
     def gen(self, node: A.Expr, ctx: Ctx = CURRENT) -> str:
-        return getattr(self, "gen_" + type(node).__name__)(node, ctx)
+        code = getattr(self, "gen_" + type(node).__name__)(node, ctx)
+        if len(code) > MAX_RULE_SOURCE:     # windows and formulas inside windows repeat code
+            raise TooComplex(self.rule.name)
+        return code
 
     def gen_Num(self, node: A.Num, ctx) -> str:
         return self.const(node.value)
@@ -419,7 +427,10 @@ class RuleCompiler:
         text += ["    except KeyError as e:",
                  "        raise EvalError('eval.missing_field', rule=R, field=e.args[0]) from None",
                  "    except (TypeError, AttributeError) as e:",
-                 "        raise EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e)) from None"]
+                 "        raise EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e)) from None",
+                 # decimal.Overflow, InvalidOperation (NaN), int() of a huge value: no result
+                 "    except (ArithmeticError, ValueError) as e:",
+                 "        raise EvalError('eval.out_of_range', rule=R, detail=e.__class__.__name__) from None"]
         return "\n".join(text) + "\n"
 
 
@@ -506,6 +517,8 @@ def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
         parts.append(comp.source(form))
         consts.update(comp.consts)      # names carry the variant's prefix: no clashes
     body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())
+    if len(body) > 2 * MAX_RULE_SOURCE:
+        raise TooComplex(rule.name)
     returned = "value, traced" if len(variants) == 2 else "traced"
     src = f"def make({', '.join(consts)}):\n{body}\n    return {returned}\n"
     code = code_cache.get(src) if code_cache is not None else None

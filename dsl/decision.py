@@ -99,7 +99,7 @@ def _record_id(record) -> int:
 def plain(value):
     """JSON-ready: Decimals become ints when whole, else exact decimal strings → float-free."""
     if isinstance(value, Decimal):
-        if not value.is_finite():
+        if not value.is_finite() or value.adjusted() > 30:      # int() of 1E+600000: minutes
             return str(value)
         if value == value.to_integral_value():
             return int(value)
@@ -126,6 +126,8 @@ def show(value, ty=None) -> str:
 
 
 def _trim(d: Decimal) -> str:
+    if not d.is_finite() or not -30 <= d.adjusted() <= 24:
+        return str(d)       # no amount: as it is, at once (quantize past 28 digits raises)
     q = d.quantize(Decimal("0.01")) if d != d.to_integral_value() else d
     text = format(q.normalize(), "f")
     return text
@@ -170,19 +172,17 @@ def make_details(compiled, facts: dict, detail: tuple) -> dict:
     elif kind == "split":
         finals, bases, viol = detail
         lst = compiled.form.list_field(rule.across)
-        items = facts.get(lst.name) or []
-        key = lst.key_field
+        items, key = _items(facts, lst.name), lst.key_field
         details = {"ok": not viol, "total": sum(finals), "shares": [
-            {"key": it.get(key) if key else i, "base": b, "final": f}
+            {"key": _key(it, key, i), "base": b, "final": f}
             for i, (it, b, f) in enumerate(zip(items, bases, finals))],
             "violations": [{"key": k, "adjustment": a} for k, a in viol]}
     elif kind == "pool":
         shares, size, cs = detail
         lst = compiled.form.list_field(rule.among)
-        items = facts.get(lst.name) or []
-        key = lst.key_field
+        items, key = _items(facts, lst.name), lst.key_field
         details = {"size": size, "shares": [
-            {"key": it.get(key) if key else i, "contribution": c, "share": s}
+            {"key": _key(it, key, i), "contribution": c, "share": s}
             for i, (it, c, s) in enumerate(zip(items, cs, shares))]}
     elif kind == "approval":
         allowed, viol, steps, used = detail
@@ -190,6 +190,19 @@ def make_details(compiled, facts: dict, detail: tuple) -> dict:
                      "violations": [_approval_violation(rule, v) for v in viol],
                      "steps": [{"type": t, "roles": list(roles)} for t, roles in steps]}
     return details
+
+
+def _items(facts, name) -> list:
+    items = facts.get(name) if isinstance(facts, dict) else None
+    return items if isinstance(items, list) else []
+
+
+def _key(item, key, i):
+    """An item's name for the details: its key field (None if it has none; an item that is not
+    an object has none), or its place in the list when the list has no key field."""
+    if not key:
+        return i
+    return item.get(key) if isinstance(item, dict) else None
 
 
 def _approval_violation(rule, v) -> dict:

@@ -186,6 +186,8 @@ def run(compiled, facts: dict, history=()):
         return KINDS[rule.kind](rule, form, env)
     except KeyError as err:
         raise EvalError("eval.missing_field", rule=rule.name, field=err.args[0]) from None
+    except (ArithmeticError, ValueError) as err:     # as the compiled rules say it
+        raise EvalError("eval.out_of_range", rule=rule.name, detail=err.__class__.__name__) from None
 
 
 def run_alert(rule, form, env):
@@ -198,7 +200,7 @@ def run_score(rule, form, env):
     for line in rule.lines:
         if line.kind == "every":
             value = evaluate(line.field, env)
-            p = line.points * int((Decimal(value) / line.n).to_integral_value(rounding="ROUND_FLOOR"))
+            p = line.points * rt.floor_div(value if isinstance(value, int) else Decimal(value), line.n)
         elif line.kind == "per":
             p = line.points * evaluate(line.field, env)
         elif line.kind == "when":

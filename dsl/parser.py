@@ -11,6 +11,7 @@ from lark.indenter import DedentError, Indenter
 
 from .diagnostics import Diagnostic, DiagnosticError
 from .keywords import KEYWORDS, PERIOD_WORDS, PHRASES
+from .limits import MAX_DIGITS, MAX_FILE_CHARS
 
 GRAMMAR_FILE = Path(__file__).with_name("grammar.lark")
 
@@ -135,11 +136,14 @@ def _describe_expected(expected, lang: str = "en") -> str:
 
 def parse(text: str, filename: str = "<input>"):
     """Parse one rule file.  Raises DiagnosticError with a `parse.*` diagnostic on bad syntax."""
+    if len(text) > MAX_FILE_CHARS:
+        raise DiagnosticError([Diagnostic("parse.file_too_large", {"limit": MAX_FILE_CHARS,
+                                                                   "size": len(text)}, filename)])
     if not text.endswith("\n"):
         text += "\n"
     lines = text.splitlines()
     try:
-        return get_parser().parse(text)
+        tree = get_parser().parse(text)
     except UnexpectedInput as err:
         raise DiagnosticError([_syntax_diagnostic(err, text, lines, filename)]) from None
     except DedentError as err:
@@ -148,6 +152,28 @@ def parse(text: str, filename: str = "<input>"):
         column = len(src) - len(src.lstrip(" \t")) + 1
         raise DiagnosticError([Diagnostic("parse.bad_indentation", {}, filename, line, column,
                                           src)]) from None
+    if _LONG_DIGITS.search(text):
+        _refuse_long_numbers(tree, lines, filename)
+    return tree
+
+
+_LONG_DIGITS = re.compile(r"\d{%d,}" % (MAX_DIGITS + 1))
+_TEXT_TOKENS = ("STRING", "NAME")
+
+
+def _refuse_long_numbers(tree, lines, filename: str) -> None:
+    """A number of more than MAX_DIGITS digits is refused here, before any stage converts it
+    (Python's int() of a 4,301-digit text raises; of a million digits, it takes seconds).
+    Digits in texts and comments are left alone."""
+    diags = []
+    for tok in tree.scan_values(lambda v: isinstance(v, Token)):
+        if base_type(tok.type) in _TEXT_TOKENS or not _LONG_DIGITS.search(str(tok)):
+            continue
+        src = lines[tok.line - 1] if 0 < tok.line <= len(lines) else ""
+        diags.append(Diagnostic("parse.number_too_long", {"limit": MAX_DIGITS}, filename,
+                                tok.line, tok.column, src, min(len(str(tok)), 80)))
+    if diags:
+        raise DiagnosticError(diags)
 
 
 def _syntax_diagnostic(err: UnexpectedInput, text: str, lines, filename: str) -> Diagnostic:

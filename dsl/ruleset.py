@@ -14,9 +14,10 @@ from pathlib import Path
 from . import ast as A
 from .build_ast import build
 from .checker import CheckedRuleSet, check
-from .compiler import compile_rule, reads_periods
+from .compiler import TooComplex, compile_rule, reads_periods
 from .decision import Decision
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
+from .limits import Budget, internal
 from .parser import parse
 from .periods import timeline
 from .silence import CompiledSilence
@@ -67,6 +68,10 @@ def _evaluator(compiled, traced):
         try:
             raw = traced(facts, history, records)
         except EvalError as err:
+            return _new_decision(Decision, (compiled, facts, None, records if trace else [], err))
+        except Exception as err:        # total: a bug of ours is still this rule's own error
+            err = EvalError("eval.internal", rule=compiled.name, line=compiled.rule.loc.line,
+                            detail=f"{err.__class__.__name__}: {str(err)[:120]}")
             return _new_decision(Decision, (compiled, facts, None, records if trace else [], err))
         return _new_decision(Decision, (compiled, facts, raw, records if trace else [], None))
     return evaluate
@@ -188,7 +193,7 @@ def read_rule_files(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-def parse_files(sources: list[tuple[str, str]]) -> list[A.RuleFile]:
+def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None) -> list[A.RuleFile]:
     """Parse every file, collecting syntax errors from all of them before giving up."""
     files, diags = [], []
     for name, text in sources:
@@ -198,6 +203,10 @@ def parse_files(sources: list[tuple[str, str]]) -> list[A.RuleFile]:
             diags.extend(err.diagnostics)
         except RecursionError:
             diags.append(Diagnostic("parse.too_deep", {}, name))
+        except Exception as err:        # a bug of ours: said with the file, never a traceback
+            diags.append(internal(err, "parsing", name))
+        if budget is not None:
+            budget.spend("parsing", name)
         if len(diags) >= MAX_DIAGNOSTICS:
             break
     if diags:
@@ -205,7 +214,8 @@ def parse_files(sources: list[tuple[str, str]]) -> list[A.RuleFile]:
     return files
 
 
-def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str) -> RuleSet:
+def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
+                    budget: Budget | None = None) -> RuleSet:
     rules, diags = [], []
     code_cache: dict = {}          # generated source → code: one compile per rule shape
     texts = {f.path: f.text.splitlines() for f in checked.files}
@@ -214,9 +224,16 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str) -> Rule
         if getattr(rule, "silence", None) is not None:      # nothing to compile: see silence.py
             rules.append(CompiledSilence(rule, form, checked.nodes[rule], texts[rule.loc.file]))
             continue
+        if budget is not None:
+            budget.spend("compiling", rule.loc.file)
         try:
             decide, traced, src = compile_rule(rule, form, code_cache)
-        except (SyntaxError, RecursionError, MemoryError):
+        except Exception as err:
+            if not isinstance(err, (SyntaxError, RecursionError, MemoryError, TooComplex)):
+                lines = texts[rule.loc.file]
+                diags.append(internal(err, "compiling", rule.loc.file, rule.loc.line,
+                                      rule.loc.column, lines[rule.loc.line - 1]))
+                continue
             # CPython refuses very deep nesting (e.g. 200 parentheses) in generated code.
             lines = texts[rule.loc.file]
             diags.append(Diagnostic("check.too_complex", {"rule": rule.name}, rule.loc.file,
@@ -246,14 +263,25 @@ def load_sources(sources: list[tuple[str, str]], schemas: dict[str, FormSchema])
 
 
 def _load_sources(sources, schemas) -> RuleSet:
-    files = parse_files(sources)
-    checked = check(files, schemas)
+    budget = Budget()
+    try:
+        return _stages(sources, schemas, budget)
+    except DiagnosticError:
+        raise
+    except Exception as err:            # outside any one file's stage: name the first file
+        raise DiagnosticError([internal(err, "loading", sources[0][0] if sources else "<rules>")]) \
+            from None
+
+
+def _stages(sources, schemas, budget: Budget) -> RuleSet:
+    files = parse_files(sources, budget)
+    checked = check(files, schemas, budget)
     digest = hashlib.sha256()
     for name, text in sources:
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     for name in sorted(schemas):
         digest.update(repr(schemas[name].raw).encode())
-    return compile_checked(checked, schemas, digest.hexdigest())
+    return compile_checked(checked, schemas, digest.hexdigest(), budget)
 
 
 def load(rules_path, schemas_dir) -> RuleSet:

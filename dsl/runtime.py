@@ -47,9 +47,20 @@ def as_number(value, name, rule):
     raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a number", found=_found(value))
 
 
+HUGE_EXPONENT = 30      # |x| ≥ 10^31 is no amount a form holds: refused before int() (quadratic)
+
+
+def out_of_range(value, name, rule):
+    """`value` (a Decimal) is too large to compute with exactly, or not a number at all."""
+    return EvalError("eval.out_of_range", rule=rule, field=name,
+                     detail=f"`{name}` = {str(value)[:24]}")
+
+
 def as_integer(value, name, rule):
     v = as_number(value, name, rule)
     if v.__class__ is D:
+        if not v.is_finite() or v.adjusted() > HUGE_EXPONENT:
+            raise out_of_range(v, name, rule)
         if v != v.to_integral_value():
             raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a whole number",
                             found=str(v))
@@ -104,6 +115,8 @@ def div(a, b, rule, line):
 def floor_div(a, n):
     if a.__class__ is int:
         return a // n
+    if not a.is_finite() or a.adjusted() > HUGE_EXPONENT:
+        raise OverflowError("too large to count")          # the rule's code says eval.out_of_range
     return int((a / n).to_integral_value(rounding=ROUND_FLOOR))
 
 
@@ -244,5 +257,6 @@ def namespace() -> dict:
                                 "any": any, "all": all, "int": int, "range": range, "zip": zip,
                                 "list": list, "dict": dict, "KeyError": KeyError,
                                 "TypeError": TypeError, "AttributeError": AttributeError,
+                                "ArithmeticError": ArithmeticError, "ValueError": ValueError,
                                 "str": str, "bool": bool}})
     return ns

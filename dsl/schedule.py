@@ -21,17 +21,30 @@ def occurrences(schedule: A.Schedule, start: dt.datetime, end: dt.datetime, tz,
     t = schedule.timing
     if t.kind == "before_event":
         lead = dt.timedelta(hours=float(t.lead.value))       # durations are kept in hours
-        return sorted(e - lead for e in events if start < e - lead <= end)
+        return sorted(fire for fire in (_before(e, lead) for e in events)
+                      if fire is not None and start < fire <= end)
     weekday = WEEKDAYS[t.weekday.lower()]
     hh, mm = (int(x) for x in t.time.split(":"))
     every = t.every if t.kind == "every_weeks" else 1
     out = []
-    day = start.astimezone(tz).date() - dt.timedelta(days=1)
-    last = end.astimezone(tz).date()
-    while day <= last:
-        if day.weekday() == weekday and ((day - ANCHOR_MONDAY).days // 7) % every == 0:
-            fire = dt.datetime(day.year, day.month, day.day, hh, mm, tzinfo=tz)
-            if start < fire <= end:
-                out.append(fire)
-        day += dt.timedelta(days=1)
+    try:
+        day = start.astimezone(tz).date() - dt.timedelta(days=1)
+        last = end.astimezone(tz).date()
+        day += dt.timedelta(days=(weekday - day.weekday()) % 7)      # the first such weekday
+        while day <= last:
+            if ((day - ANCHOR_MONDAY).days // 7) % every == 0:
+                fire = dt.datetime(day.year, day.month, day.day, hh, mm, tzinfo=tz)
+                if start < fire <= end:
+                    out.append(fire)
+            day += dt.timedelta(days=7)
+    except OverflowError:       # the calendar ends (years 1 and 9999): nothing fires beyond
+        pass
     return out
+
+
+def _before(event: dt.datetime, lead: dt.timedelta) -> dt.datetime | None:
+    """The fire time `lead` before `event`; None before the calendar's first day."""
+    try:
+        return event - lead
+    except OverflowError:
+        return None

@@ -15,6 +15,7 @@ from .auth import current_principal, requires, scope
 from .errors import DomainError
 from .intake import parse_json, request_lang
 from .orgchart import problem_of, store_people
+from .reload_guard import RemovalsNeedConfirmation, refuse_removals
 from .models import AuditEntry, Decision, Fact, Person, Target
 from .versions import VersionError
 
@@ -296,9 +297,17 @@ def current_ruleset():
 @requires("it")
 def reload_ruleset():
     data = body() if request.get_data() else {}
+    allow = data.get("allow_removals", False)
+    if not isinstance(allow, bool):
+        raise DomainError(422, "schema_violation", "`allow_removals` must be true or false",
+                          "$.allow_removals")
     try:
         who = current_principal()
-        rs = rulesets.reload(text(data, "rev"), who.person_id or who.name)
+        rs = rulesets.reload(text(data, "rev"), who.person_id or who.name,
+                             guard=None if allow else refuse_removals)
+    except RemovalsNeedConfirmation as err:
+        raise DomainError(409, "removals_need_confirmation", str(err), "$.allow_removals",
+                          removed=err.removed) from None
     except VersionError as err:
         raise DomainError(422, err.code, str(err), "$.rev") from None
     except DiagnosticError as err:

@@ -49,7 +49,14 @@ def _load_or_report(args, rev=None):
         if rev:
             print(f"revision {rev} does not load:", file=sys.stderr)
         _print_diagnostics(err, args.lang)
+    except Exception as err:            # a bug of ours: a diagnostic with the path, no traceback
+        _print_diagnostics(_internal(err, args.path), args.lang)
     return None
+
+
+def _internal(err: Exception, path) -> DiagnosticError:
+    from dsl.limits import internal
+    return DiagnosticError([internal(err, "loading", str(path))])
 
 
 def read_json(path: str):
@@ -91,7 +98,11 @@ def cmd_check(args) -> int:
         except DiagnosticError as err:
             _print_diagnostics(err, args.lang, True)
             return EXIT_ERRORS
-        except Exception as err:          # VersionError: reported below like any other
+        except Exception as err:
+            from server.versions import VersionError
+            if not isinstance(err, VersionError):       # a bug of ours: never a traceback
+                _print_diagnostics(_internal(err, args.path), args.lang, True)
+                return EXIT_ERRORS
             print(f"trimtab: {err}", file=sys.stderr)
             return EXIT_ERRORS
     else:

@@ -223,15 +223,21 @@ def _sweeper(stop: threading.Event, sweep_s: float) -> None:
     """Every `sweep_s`: run the schedules that are due, deliver what waits in the outbox."""
     wait = Backoff(sweep_s)
     while not stop.wait(wait.pause):
-        try:
-            # The jobs' own bodies: a failure here backs the sweeper off (the RQ jobs say one
-            # line and end instead).
-            dispatch_job.__wrapped__()                      # what waits first, then schedules
-            schedules_job.__wrapped__()
+        failed = []
+        # What waits first, then schedules; each on its own, so that one failing (the database
+        # away, a bad moment, a schedule in trouble) never stops the other.
+        for what, job in (("outbox sweep", dispatch_job), ("schedules", schedules_job)):
+            try:
+                job.__wrapped__()           # its body: a failure here is said below
+            except Exception as err:
+                failed.append((what, err))
+        if not failed:
             wait.ok()
-        except Exception as err:        # the database away, or a bad moment: say so, go on
-            log.warning("outbox sweep: %s: %s; again in %.0f s", err.__class__.__name__,
-                        str(err).splitlines()[0][:200] if str(err) else "", wait.failed())
+            continue
+        pause = wait.failed()
+        for what, err in failed:
+            log.warning("%s: %s: %s; again in %.0f s", what, err.__class__.__name__,
+                        str(err).splitlines()[0][:200] if str(err) else "", pause)
 
 
 REDIS_DOWN_WAIT_S = 10.0        # the longest pause between pings while Redis is away

@@ -167,12 +167,15 @@ class Follower:
         finally:
             self.lock.release()
 
-    def reload(self, rev: str | None, by: str):
+    def reload(self, rev: str | None, by: str, guard=None):
         """Load `rev` (default: the configured revision), record it as active, swap it in.
-        Raises VersionError or DiagnosticError before anything is recorded."""
+        Raises VersionError or DiagnosticError — or what `guard(current, new)` raises — before
+        anything is recorded."""
         with self.lock:
             asked = rev or configured(self.config)
             ruleset = load_for(self.config, asked)
+            if guard is not None:
+                guard(self.holder.current, ruleset)
             self.generation = record(self.sessions, ruleset, recorded_rev(ruleset, asked),
                                      configured(self.config), by, audited=True)
             self.next_at = time.monotonic() + self.every_s
@@ -205,8 +208,10 @@ def active():
     return ruleset or current_app.extensions["trimtab.rules"].current
 
 
-def reload(rev: str | None, by: str):
-    ruleset = current_app.extensions["trimtab.rules_follower"].reload(rev, by)
+def reload(rev: str | None, by: str, guard=None):
+    """Load `rev`, record it as active, swap it in; `guard(current, new)` may refuse the new
+    set by raising, before anything is recorded."""
+    ruleset = current_app.extensions["trimtab.rules_follower"].reload(rev, by, guard)
     if has_request_context():
         g.trimtab_ruleset = ruleset
     return ruleset

@@ -11,6 +11,7 @@ meeting set up less than 48 hours ahead is briefed at once, and one already unde
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import select
 
@@ -21,33 +22,54 @@ from .models import Meeting, Person, ScheduleRun, utcnow
 from .outbox import message
 from .silences import run_silences
 
+log = logging.getLogger("trimtab.schedules")
+
 FIRST_LOOK_BACK = dt.timedelta(minutes=10)      # a new schedule does not replay the past
 
 
 def run_due(sessions, ruleset, tz, routes: dict, now: dt.datetime | None = None,
             lang: str = "zh", channels: dict | None = None) -> list[str]:
-    """Run every schedule with an occurrence since its last run; returns the names run."""
+    """Run every schedule with an occurrence since its last run; returns the names run.
+
+    Each schedule runs in its own transaction: one that fails (logged in one line) rolls
+    back only its own messages and never stops the others, the silences or dispatch."""
     now = now or utcnow()                                       # naive UTC, as stored
     channels = channels or {}
     ran = []
-    with sessions() as session, session.begin():
-        for schedule in ruleset.schedules:
-            if schedule.timing.kind == "before_event":
-                if _run_before_meetings(session, schedule, ruleset, tz, routes, channels, now, lang):
-                    _ran(session, schedule.name, now)
+    for schedule in ruleset.schedules:
+        try:
+            with sessions() as session, session.begin():
+                if _run_one(session, schedule, ruleset, tz, routes, channels, now, lang):
                     ran.append(schedule.name)
-                continue
-            row = session.get(ScheduleRun, schedule.name, with_for_update=True)
-            since = row.last_run_at if row else now - FIRST_LOOK_BACK
-            fires = occurrences(schedule, _aware(since), _aware(now), tz)
-            if not fires:
-                continue
-            _run(session, schedule, fires[-1], tz, routes, channels, lang)
-            _ran(session, schedule.name, now, row)
-            ran.append(schedule.name)
-        # Silence alerts (`when no FORM …`): raised here, once per person and stretch.
-        run_silences(session, ruleset, tz, routes, channels, lang, now)
+        except Exception as err:        # this schedule only: the next one still runs
+            _log_failure(f"schedule {schedule.name}", err)
+    try:        # Silence alerts (`when no FORM …`): raised here, once per person and stretch.
+        with sessions() as session, session.begin():
+            run_silences(session, ruleset, tz, routes, channels, lang, now)
+    except Exception as err:
+        _log_failure("silence alerts", err)
     return ran
+
+
+def _run_one(session, schedule, ruleset, tz, routes, channels, now, lang) -> bool:
+    if schedule.timing.kind == "before_event":
+        if _run_before_meetings(session, schedule, ruleset, tz, routes, channels, now, lang):
+            _ran(session, schedule.name, now)
+            return True
+        return False
+    row = session.get(ScheduleRun, schedule.name, with_for_update=True)
+    since = row.last_run_at if row else now - FIRST_LOOK_BACK
+    fires = occurrences(schedule, _aware(since), _aware(now), tz)
+    if not fires:
+        return False
+    _run(session, schedule, fires[-1], tz, routes, channels, lang)
+    _ran(session, schedule.name, now, row)
+    return True
+
+
+def _log_failure(what: str, err: Exception) -> None:
+    text = str(err).splitlines()[0][:200] if str(err) else ""
+    log.warning("%s failed: %s: %s", what, err.__class__.__name__, text)
 
 
 def _ran(session, name: str, now: dt.datetime, row=None) -> None:
@@ -112,16 +134,23 @@ def next_due(sessions, ruleset, tz, now: dt.datetime | None = None) -> dt.dateti
     now = now or utcnow()
     times = []
     for schedule in ruleset.schedules:
-        if schedule.timing.kind == "before_event":
-            lead = dt.timedelta(hours=float(schedule.timing.lead.value))
-            with sessions() as session:
-                first = session.scalar(select(Meeting.starts_at).where(
-                    Meeting.kind == schedule.timing.event, Meeting.briefed_at.is_(None),
-                    Meeting.starts_at > now + lead).order_by(Meeting.starts_at).limit(1))
-            if first is not None:
-                times.append(first - lead)
+        try:
+            found = _next_of(sessions, schedule, tz, now)
+        except Exception as err:        # one schedule's trouble never hides the others' times
+            _log_failure(f"schedule {schedule.name} (next run)", err)
             continue
-        fires = occurrences(schedule, _aware(now), _aware(now + dt.timedelta(days=15)), tz)
-        if fires:
-            times.append(fires[0].astimezone(dt.timezone.utc).replace(tzinfo=None))
+        if found is not None:
+            times.append(found)
     return min(times) if times else None
+
+
+def _next_of(sessions, schedule, tz, now: dt.datetime) -> dt.datetime | None:
+    if schedule.timing.kind == "before_event":
+        lead = dt.timedelta(hours=float(schedule.timing.lead.value))
+        with sessions() as session:
+            first = session.scalar(select(Meeting.starts_at).where(
+                Meeting.kind == schedule.timing.event, Meeting.briefed_at.is_(None),
+                Meeting.starts_at > now + lead).order_by(Meeting.starts_at).limit(1))
+        return None if first is None else first - lead
+    fires = occurrences(schedule, _aware(now), _aware(now + dt.timedelta(days=15)), tz)
+    return fires[0].astimezone(dt.timezone.utc).replace(tzinfo=None) if fires else None

@@ -18,6 +18,7 @@ from . import period_decisions
 from .errors import DomainError
 from .outbox import enqueue_alert
 from .approval_flow import approval_json, check_current_target, open_approval, resolve_role
+from .history_check import valid_history
 from .models import Approval, Decision, Fact, Person, utcnow
 
 HISTORY_PERIODS = 60
@@ -209,6 +210,7 @@ def evaluate(ruleset, form: str, facts: dict, earlier: list, day: dt.date) -> li
     """Every rule on `form` in force on `day`, traced."""
     if form not in ruleset.by_form:
         return []
+    earlier = valid_history(ruleset.schemas[form], earlier)     # stored payloads, as facts are
     # The latest periods only: one webhook's work is bounded however long the history grows.
     return ruleset.evaluate(form, facts, earlier[-MAX_HISTORY:], trace=True, as_of=day.isoformat())
 

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, jsonify
 
 from . import rulesets, service
 from .errors import DomainError
+from .history_check import valid_history
 from .intake import request_lang, validate
 from .api import body, text
 from .auth import requires, scope
@@ -51,8 +52,8 @@ def suggest():
                               "$.facts")
         with current_app.extensions["trimtab.sessions"]() as session:
             day = service.occurred_on(schema, facts, current_app.config["TZ"])
-            history = service.history(session, form, service.subject_of(schema, facts),
-                                      service.period_key(schema, day))
+            history = valid_history(schema, service.history(
+                session, form, service.subject_of(schema, facts), service.period_key(schema, day)))
     lang = request_lang()
     out = []
     for r in rules:

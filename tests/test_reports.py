@@ -179,3 +179,49 @@ def test_reports_as_the_platform_reads_them(app):
     assert client.get("/v1/reports/nothing").status_code == 404
     bad = client.get("/v1/reports/weekly_actions?to=someday")
     assert bad.status_code == 422 and bad.json["error"]["path"] == "$.to"
+
+
+def test_a_failing_schedule_never_stops_the_others(app, monkeypatch, caplog):
+    # Issue 13: one schedule raising OverflowError stopped every schedule and the silences.
+    sessions, ruleset, tz = app.extensions["trimtab.sessions"], load_for(app.config), app.config["TZ"]
+    monday = dt.datetime(2026, 8, 31, 1, 30)
+    with sessions() as s, s.begin():
+        for name in ("周一行动建议", "双周目标快照"):
+            s.add(ScheduleRun(name=name, last_run_at=monday - dt.timedelta(weeks=3), runs=1))
+
+    def broken(*args, **kwargs):
+        raise OverflowError("date value out of range")
+    monkeypatch.setattr(reports, "weekly_actions", broken)
+    with caplog.at_level("WARNING", logger="trimtab.schedules"):
+        ran = run_due(sessions, ruleset, tz, {"default": "dt"}, now=monday)
+    assert ran == ["双周目标快照"]
+    assert [r.getMessage() for r in caplog.records if r.name == "trimtab.schedules"] == [
+        "schedule 周一行动建议 failed: OverflowError: date value out of range"]
+    with sessions() as s:
+        assert s.get(ScheduleRun, "周一行动建议").runs == 1          # rolled back: tried again
+        assert s.scalars(select(OutboxMessage).where(OutboxMessage.rule == "周一行动建议")).all() == []
+        assert s.scalars(select(OutboxMessage).where(OutboxMessage.rule == "双周目标快照")).all()
+
+
+def test_the_sweeper_runs_schedules_and_dispatch_each_on_its_own(monkeypatch):
+    import threading
+    from server import jobs
+    calls = {"dispatch": 0, "schedules": 0}
+
+    def job(name, fails):
+        def run():
+            calls[name] += 1
+            if fails:
+                raise OverflowError(name)
+        return run
+    monkeypatch.setattr(jobs, "dispatch_job", job("dispatch", True))
+    monkeypatch.setattr(jobs, "schedules_job", job("schedules", False))
+    stop = threading.Event()
+    sweeper = threading.Thread(target=jobs._sweeper, args=(stop, 0.01))
+    sweeper.start()
+    deadline = dt.datetime.now() + dt.timedelta(seconds=5)
+    while calls["schedules"] < 2 and dt.datetime.now() < deadline:
+        stop.wait(0.05)
+    stop.set()
+    sweeper.join()
+    assert calls["schedules"] >= 2 and calls["dispatch"] >= 2

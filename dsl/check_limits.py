@@ -1,0 +1,116 @@
+"""The checker's limits pass: numbers, counts and durations a rule set may state (dsl/limits.py).
+
+A mixin of Checker (checker.py), like check_exprs.  Expression literals are checked where they
+are typed (ExprChecks.expr_Num); this pass covers the numbers that clauses carry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import ast as A
+from .limits import MAX_ABS, MAX_COUNT, MAX_DECIMALS, MAX_DURATION_HOURS, decimals_written
+from .units import UNITS
+
+_HOURS = {unit: factor for unit, (dim, factor) in UNITS.items() if dim == "duration"}
+
+
+class LimitChecks:
+    # ------------------------------------------------------------------ single values
+    def limit_number(self, value, loc, text: str | None = None) -> bool:
+        """|value| < 10^15 and at most MAX_DECIMALS decimals as written; False after an error."""
+        shown = text if text is not None else str(value)
+        if not -MAX_ABS < value < MAX_ABS:
+            self.error("check.number_out_of_range", loc, value=_short(shown))
+            return False
+        if text is not None and decimals_written(text) > MAX_DECIMALS:
+            self.error("check.too_many_decimals", loc, value=_short(shown), limit=MAX_DECIMALS)
+            return False
+        return True
+
+    def limit_num(self, num: A.Num) -> bool:
+        return self.limit_number(num.value, num.loc, num.text or None)
+
+    def limit_count(self, n, loc, what: str, low: int = 1) -> bool:
+        if not low <= n <= MAX_COUNT:
+            self.error("check.count_out_of_range", loc, what=what, low=low, high=f"{MAX_COUNT:,}",
+                       value=_short(str(n)))
+            return False
+        return True
+
+    def limit_duration(self, n, unit: str, loc, what: str) -> bool:
+        if unit in _HOURS and n * _HOURS[unit] > MAX_DURATION_HOURS:
+            self.error("check.duration_out_of_range", loc, what=what, value=f"{_short(str(n))} {unit}")
+            return False
+        return True
+
+    def limit_example(self, value):
+        if isinstance(value, A.Num):
+            self.limit_num(value)
+        elif isinstance(value, list):
+            for item in value:
+                for v in (item.values() if isinstance(item, dict) else ()):
+                    self.limit_example(v)
+
+    # ------------------------------------------------------------------ per declaration
+    def check_reference_limits(self, ref: A.Reference):
+        for num in ref.items.values():
+            self.limit_num(num)
+
+    def check_rule_limits(self, rule: A.Rule):
+        """The numbers a rule's clauses carry (not its expressions: those are typed)."""
+        for ex in rule.examples:
+            for value in [*ex.fields.values(), ex.result]:
+                self.limit_example(value)
+        if isinstance(rule, A.Score):
+            for line in rule.lines:
+                self.limit_number(line.points, line.loc)
+                if line.kind == "every":
+                    self.limit_count(line.n, line.loc, "N")
+                if line.cap is not None:
+                    self.limit_number(line.cap, line.loc)
+            for total in (rule.total_max, rule.total_min):
+                if total is not None:
+                    self.limit_number(total, rule.total_loc)
+        elif isinstance(rule, A.Alert) and rule.silence is not None:
+            self.limit_count(rule.silence.n, rule.silence.loc, "N", low=0)
+        elif isinstance(rule, A.Approval):
+            if rule.limit is not None:
+                self.limit_count(rule.limit, rule.limit_loc, "N", low=0)
+            if rule.cycle is not None:
+                n, unit, _anchor = rule.cycle
+                self.limit_duration(n, unit, rule.cycle_loc, "cycle")
+
+    def check_schedule_limits(self, sched: A.Schedule) -> bool:
+        t = sched.timing
+        if t.kind == "every_weeks":
+            return self.limit_duration(t.every, t.every_unit, t.loc, "every")
+        if t.kind == "before_event" and t.lead is not None:
+            if t.lead.value > MAX_DURATION_HOURS:      # kept in hours
+                self.error("check.duration_out_of_range", t.lead.loc, what="lead time",
+                           value=_short(t.lead.text))
+                return False
+        return True
+
+    def check_schedule_runs(self, sched: A.Schedule):
+        """The schedule's next run can be computed: one occurrence found from a fixed start."""
+        from .schedule import occurrences
+        t = sched.timing
+        start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+        events = ()
+        try:
+            if t.kind == "before_event":
+                end = start + dt.timedelta(hours=float(t.lead.value) + 1)
+                events = [end]
+            else:                           # a week, or a cycle of `every` weeks
+                end = start + dt.timedelta(weeks=(t.every if t.kind == "every_weeks" else 1) + 1)
+            found = occurrences(sched, start, end, dt.timezone.utc, events)
+            detail = None if found else "no occurrence"
+        except (ArithmeticError, ValueError, KeyError) as err:
+            detail = err.__class__.__name__
+        if detail:
+            self.error("check.schedule_unrunnable", t.loc, name=sched.name, detail=detail)
+
+
+def _short(text: str) -> str:
+    """A number as written, cut to a readable length for a message."""
+    return text if len(text) <= 24 else text[:20] + "…"

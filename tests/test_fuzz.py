@@ -1,0 +1,182 @@
+"""The language fuzz campaign (issue 13, part 6): parse → check → compile → evaluate.
+
+- the shipped rules, evaluated on facts and history drawn from the form schemas (and
+  validated by them, as the server does), with decisions rendered in both languages;
+- the shipped schedules' occurrences over random intervals;
+- random rule files (grammar-shaped, keywords from dsl/keywords.py) and mutated shipped files.
+
+Each input must end in decisions, the project's own errors (`eval.*`, or diagnostics `parse.*`,
+`check.*`, `load.*` — never `internal.*`) and within MAX_SECONDS.  The CI run is bounded (about
+20,000 inputs); `scripts/fuzz.sh` runs the same with TRIMTAB_FUZZ_SCALE for a longer campaign.
+Hypothesis runs derandomized unless TRIMTAB_FUZZ_SEED is set: the same inputs every CI run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+import fuzzkit
+from conftest import RULES, shared_sources
+from dsl.diagnostics import DiagnosticError, EvalError
+from dsl.ruleset import load_sources
+from dsl.schedule import occurrences
+
+MAX_SECONDS = 1.0
+# Hypothesis examples per part in CI.  An evaluate example is a submission with its history:
+# it is evaluated as drawn and so is each earlier submission with the ones before it (about
+# four evaluations, each an input timed on its own).  With these, CI runs > 20,000 inputs.
+CI_EXAMPLES = {"evaluate": 5_000, "schedules": 2_500, "rule_files": 3_000}
+FLOORS = {"evaluate": 15_000, "schedules": 2_500, "rule_files": 3_000}     # inputs, at scale 1
+TOTALS: dict = {}
+
+
+def _scale() -> float:
+    return float(os.environ.get("TRIMTAB_FUZZ_SCALE", "1"))
+
+
+def _examples(part: str) -> int:
+    return int(CI_EXAMPLES[part] * _scale())
+
+
+def _settings(part: str):
+    seed = os.environ.get("TRIMTAB_FUZZ_SEED")
+    return settings(max_examples=_examples(part), deadline=None, database=None,
+                    derandomize=seed is None, print_blob=True,
+                    suppress_health_check=list(HealthCheck))
+
+
+def _seeded(test):
+    seed = os.environ.get("TRIMTAB_FUZZ_SEED")
+    return test if seed is None else __import__("hypothesis").seed(int(seed))(test)
+
+
+class Tally:
+    """Inputs, the slowest one, and what crashed (kept, not raised, so a run reports all)."""
+
+    def __init__(self, part: str):
+        self.part, self.inputs, self.slowest, self.crashes = part, 0, (0.0, None), []
+
+    def timed(self, what, fn):
+        started = time.perf_counter()
+        try:
+            fn()
+        except Exception as err:            # anything but the project's own error types
+            self.crashes.append((what, f"{err.__class__.__name__}: {err}"[:300]))
+        took = time.perf_counter() - started
+        self.inputs += 1
+        if took > self.slowest[0]:
+            self.slowest = (took, what)
+
+    def check(self, floor: int):
+        TOTALS[self.part] = (self.inputs, self.slowest[0], len(self.crashes))
+        print(f"\nfuzz {self.part}: {self.inputs} inputs, slowest {self.slowest[0]:.3f} s, "
+              f"{len(self.crashes)} crashes")
+        assert not self.crashes, self.crashes[:5]
+        assert self.slowest[0] < MAX_SECONDS, self.slowest
+        assert self.inputs >= floor
+
+
+def _validator(schema):
+    return jsonschema.Draft202012Validator(schema.raw, format_checker=jsonschema.FormatChecker())
+
+
+def _evaluate(ruleset, form, facts, history):
+    try:
+        decisions = ruleset.evaluate(form, facts, history, trace=True)
+    except EvalError as err:
+        assert err.code.startswith("eval.") and err.code != "eval.internal", err.code
+        return
+    for d in decisions:
+        if d.error is not None:
+            assert d.error.code.startswith("eval.") and d.error.code != "eval.internal", \
+                d.error.to_json()
+        d.to_json("en")
+        d.to_json("zh")
+
+
+def test_fuzz_shipped_rules_evaluate(shipped):
+    tally = Tally("evaluate")
+    forms = [f for f in shipped.forms()]
+    validator = {f: _validator(shipped.schemas[f]) for f in forms}
+
+    @_seeded
+    @_settings("evaluate")
+    @given(st.sampled_from(forms).flatmap(lambda f: st.tuples(
+        st.just(f), st.one_of(fuzzkit.submissions(shipped.schemas[f]).map(lambda p: (True, p)),
+                              fuzzkit.spoiled(fuzzkit.submissions(shipped.schemas[f]))
+                              .map(lambda p: (False, p))))))
+    def run(drawn):
+        form, (valid, (facts, history)) = drawn
+        if valid:       # as the server takes them: facts and stored history pass the schema
+            check = validator[form]
+            assume(check.is_valid(facts) and all(check.is_valid(h) for h in history))
+        for current, earlier in [(facts, history)] + [(h, history[:i]) for i, h in enumerate(history)]:
+            tally.timed((form, current, earlier), lambda: _evaluate(shipped, form, current, earlier))
+    run()
+    tally.check(int(FLOORS["evaluate"] * _scale()))
+
+
+def test_fuzz_shipped_schedules(shipped):
+    tally = Tally("schedules")
+    from zoneinfo import ZoneInfo
+    zones = [dt.timezone.utc, ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York")]
+    moments = st.datetimes(dt.datetime(1, 1, 2), dt.datetime(9999, 12, 30),
+                           timezones=st.just(dt.timezone.utc))
+
+    @_seeded
+    @_settings("schedules")
+    @given(st.sampled_from(shipped.schedules), moments, st.integers(0, 400 * 24),
+           st.sampled_from(zones), st.lists(moments, max_size=3))
+    def run(schedule, start, hours, tz, events):
+        def fire():
+            try:
+                end = start + dt.timedelta(hours=hours)
+            except OverflowError:
+                return                                  # beyond the calendar: no interval
+            occurrences(schedule, start, end, tz, events)
+        tally.timed((schedule.name, start, hours, tz, events), fire)
+    run()
+    tally.check(int(FLOORS["schedules"] * _scale()))
+
+
+def _load_and_run(schemas, text, data):
+    try:
+        ruleset = load_sources(shared_sources() + [("fuzz.rules", text)], schemas)
+    except DiagnosticError as err:
+        for d in err.diagnostics:
+            assert d.code.split(".")[0] in ("parse", "check", "load"), d.format("en")
+            d.format("en")
+            d.format("zh")
+        return
+    for form in ruleset.forms()[:1]:
+        facts, history = data.draw(fuzzkit.submissions(schemas[form]))
+        _evaluate(ruleset, form, facts, history)
+
+
+def test_fuzz_rule_files(schemas):
+    tally = Tally("rule_files")
+    shipped_texts = [p.read_text(encoding="utf-8") for p in sorted(RULES.glob("*.rules"))]
+    files = st.one_of(fuzzkit.rule_files(schemas), fuzzkit.mutated(shipped_texts))
+
+    @_seeded
+    @_settings("rule_files")
+    @given(files, st.data())
+    def run(text, data):
+        tally.timed(text, lambda: _load_and_run(schemas, text, data))
+    run()
+    tally.check(int(FLOORS["rule_files"] * _scale()))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _summary():
+    yield
+    if TOTALS:
+        inputs = sum(n for n, _s, _c in TOTALS.values())
+        print(f"\nfuzz total: {inputs} inputs, slowest "
+              f"{max(s for _n, s, _c in TOTALS.values()):.3f} s, "
+              f"{sum(c for _n, _s, c in TOTALS.values())} crashes")
