@@ -7,6 +7,7 @@ from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .errors import DomainError
+from .limits import MAX_TEXT
 
 MAX_ID = 2 ** 63 - 1              # BIGINT on PostgreSQL, INTEGER on SQLite
 MAX_JSON_DEPTH = 32
@@ -42,6 +43,9 @@ def _check_request() -> None:
         if not (clean_text(name) and clean_text(value)):
             raise DomainError(400, "bad_request", "a query parameter holds NUL or a character "
                               "that is not UTF-8", f"$.{name}" if clean_text(name) else "$")
+        if len(value) > MAX_TEXT:
+            raise DomainError(400, "bad_request", f"a query parameter is longer than {MAX_TEXT} "
+                              "characters", f"$.{name}")
     if not clean_text(request.path):
         raise DomainError(400, "bad_request", "the path holds NUL or a character that is not UTF-8")
     length = request.content_length
