@@ -98,6 +98,14 @@ def test_query_parameters_the_openapi_forbids_are_400(world, query):
     assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
 
 
+@pytest.mark.parametrize("query", ["to=", "lang="])
+def test_an_empty_report_date_or_language_is_400(world, query):
+    """Schemathesis: `to=` (not a date-time) and `lang=` (not zh or en) were read as absent."""
+    app, _ = world
+    r = as_admin(app.test_client()).get(f"/v1/reports/weekly_actions?{query}")
+    assert r.status_code in (400, 422) and r.json["error"]["path"] == "$." + query[:-1]
+
+
 @pytest.mark.parametrize("route", ["/v1/audit", "/v1/decisions", "/v1/notifications", "/v1/meetings"])
 def test_a_cursor_beyond_64_bits_or_nul_in_a_filter_is_400(world, route):
     app, _ = world
