@@ -7,7 +7,9 @@ from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .errors import DomainError
-from .limits import MAX_TEXT
+from .limits import MAX_ID_TEXT, MAX_TEXT
+
+PERSON_PARAMS = {"subject", "rep"}     # filters on a person id column (String(128))
 
 MAX_ID = 2 ** 31 - 1              # the id columns are INTEGER: 32 bits on PostgreSQL
 MAX_JSON_DEPTH = 32
@@ -47,6 +49,9 @@ def _check_request() -> None:
         if not (clean_text(name) and clean_text(value)):
             raise DomainError(400, "bad_request", "a query parameter holds NUL or a character "
                               "that is not UTF-8", f"$.{name}" if clean_text(name) else "$")
+        if name in PERSON_PARAMS and len(value) > MAX_ID_TEXT:
+            raise DomainError(400, "bad_request", f"{name} is a person id, at most {MAX_ID_TEXT} "
+                              "characters", f"$.{name}")
         if len(value) > MAX_TEXT:
             raise DomainError(400, "bad_request", f"a query parameter is longer than {MAX_TEXT} "
                               "characters", f"$.{name}")
