@@ -54,7 +54,7 @@ def visible_or_refused(session, model, row_id: int, what: str, may_see=lambda ro
 
 
 def page_args():
-    """(limit, after) of a list route: 1 ≤ limit ≤ 500, 0 ≤ after < 2^63."""
+    """(limit, after) of a list route: 1 ≤ limit ≤ 500, 0 ≤ after < 2^31."""
     from .http import MAX_ID
     values = {}
     for name, default, low, high in (("limit", 50, 1, 500), ("after", 0, 0, MAX_ID)):

@@ -65,6 +65,8 @@ def list_approvals():
     ?status=pending|approved|rejected; ?subject=."""
     limit, after = page_args()
     q = select(Approval).where(Approval.id > after).order_by(Approval.id)
+    if request.args.get("status") not in (None, "pending", "approved", "rejected"):
+        raise DomainError(400, "bad_request", "status is pending, approved or rejected", "$.status")
     if request.args.get("status"):
         q = q.where(Approval.status == request.args["status"])
     if request.args.get("subject"):

@@ -1,4 +1,4 @@
-"""What every request must be before a route sees it: ids within 64 bits, no NUL or lone
+"""What every request must be before a route sees it: ids within the id columns (32 bits), no NUL or lone
 surrogate in the path, query or headers, a body within the limit even when chunked, JSON no
 deeper than MAX_JSON_DEPTH.  Refusals are 4xx with code, message and path."""
 from __future__ import annotations
@@ -7,13 +7,16 @@ from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .errors import DomainError
+from .limits import MAX_ID_TEXT, MAX_TEXT
 
-MAX_ID = 2 ** 63 - 1              # BIGINT on PostgreSQL, INTEGER on SQLite
+PERSON_PARAMS = {"subject", "rep"}     # filters on a person id column (String(128))
+
+MAX_ID = 2 ** 31 - 1              # the id columns are INTEGER: 32 bits on PostgreSQL
 MAX_JSON_DEPTH = 32
 
 
 class IdConverter(BaseConverter):
-    """`<id:name>`: a row id, 1 … 2^63−1; anything else is a 404, never a database error."""
+    """`<id:name>`: a row id, 1 … 2^31−1; anything else is a 404, never a database error."""
     regex = r"[0-9]{1,19}"
 
     def to_python(self, value: str) -> int:
@@ -38,10 +41,20 @@ def clean_text(value: str) -> bool:
 
 
 def _check_request() -> None:
+    for name, values in request.args.lists():
+        if len(values) > 1:       # no operation takes a list: the OpenAPI declares one value each
+            raise DomainError(400, "bad_request", "a query parameter is given more than once",
+                              f"$.{name}" if clean_text(name) else "$")
     for name, value in request.args.items(multi=True):
         if not (clean_text(name) and clean_text(value)):
             raise DomainError(400, "bad_request", "a query parameter holds NUL or a character "
                               "that is not UTF-8", f"$.{name}" if clean_text(name) else "$")
+        if name in PERSON_PARAMS and len(value) > MAX_ID_TEXT:
+            raise DomainError(400, "bad_request", f"{name} is a person id, at most {MAX_ID_TEXT} "
+                              "characters", f"$.{name}")
+        if len(value) > MAX_TEXT:
+            raise DomainError(400, "bad_request", f"a query parameter is longer than {MAX_TEXT} "
+                              "characters", f"$.{name}")
     if not clean_text(request.path):
         raise DomainError(400, "bad_request", "the path holds NUL or a character that is not UTF-8")
     length = request.content_length

@@ -228,7 +228,7 @@ def _sweeper(stop: threading.Event, sweep_s: float) -> None:
         # away, a bad moment, a schedule in trouble) never stops the other.
         for what, job in (("outbox sweep", dispatch_job), ("schedules", schedules_job)):
             try:
-                job.__wrapped__()           # its body: a failure here is said below
+                getattr(job, "__wrapped__", job)()      # its body: a failure is said below
             except Exception as err:
                 failed.append((what, err))
         if not failed:

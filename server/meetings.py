@@ -124,10 +124,10 @@ def brief(meeting_id: int):
 @requires("person")
 def report(name: str):
     """weekly_actions (?region=), resource_hints, over the 7 days before `to` (default now)."""
-    lang = request.args.get("lang") or request_lang()
+    lang = request.args["lang"] if "lang" in request.args else request_lang()
     if lang not in ("zh", "en"):
         raise DomainError(400, "bad_request", "lang is zh or en", "$.lang")
-    end = _starts_at(request.args["to"], "$.to") if request.args.get("to") else \
+    end = _starts_at(request.args["to"], "$.to") if "to" in request.args else \
         dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(days=7)
     with sessions() as session:

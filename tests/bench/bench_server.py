@@ -81,12 +81,14 @@ def cpu_seconds(master_pid: int) -> float:
         except OSError:
             continue
         if int(fields[1]) == master_pid:               # ppid
-            total += (int(fields[11]) + int(fields[12])) / hz
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / hz
     return total
 
 
 def postgres_cpu_seconds() -> float:
-    """User + system CPU of every PostgreSQL process so far (backends, WAL writer, …)."""
+    """User + system CPU of every PostgreSQL process so far (backends, WAL writer, …), and of
+    the backends that already exited (the postmaster's reaped children: cutime + cstime) — so
+    a backend ending during a round, ours or another client's, never makes the sum go down."""
     hz, total = os.sysconf("SC_CLK_TCK"), 0.0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -95,7 +97,7 @@ def postgres_cpu_seconds() -> float:
             continue
         if head.split("(", 1)[-1].startswith("postgres"):
             fields = rest.split()
-            total += (int(fields[11]) + int(fields[12])) / hz
+            total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / hz
     return total
 
 
