@@ -10,7 +10,7 @@ from sqlalchemy import select
 from dsl.decision import plain
 from dsl.diagnostics import DiagnosticError, EvalError
 
-from . import rulesets
+from . import gate, rulesets
 from .auth import current_principal, requires, scope
 from .errors import DomainError
 from .intake import parse_json, request_lang
@@ -77,13 +77,14 @@ def evaluate():
     as_of = text(data, "as_of")
     if form not in ruleset.by_form:
         raise DomainError(400, "unknown_form", f"no rules listen to form `{form}`", "$.form")
-    try:
-        decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
-    except EvalError as err:
-        raise DomainError(422, err.code, err.message(request_lang()), "$.facts") from None
     lang = request_lang()
-    return jsonify({"ruleset_version": ruleset.version,
-                    "decisions": [d.to_json(lang) for d in decisions]})
+    with gate.turn(request.content_length or 0):
+        try:
+            decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
+        except EvalError as err:
+            raise DomainError(422, err.code, err.message(lang), "$.facts") from None
+        return jsonify({"ruleset_version": ruleset.version,
+                        "decisions": [d.to_json(lang) for d in decisions]})
 
 
 # ---------------------------------------------------------------------- organisation chart

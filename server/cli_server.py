@@ -66,6 +66,8 @@ def cmd_serve(args) -> int:
         start_dispatcher(app)           # in-process delivery (no Redis needed)
         print(f"  notifications: {', '.join(app.extensions['trimtab.channels'])}", file=sys.stderr)
     from werkzeug.serving import run_simple
+    from server.gate import share_the_gil_often
+    share_the_gil_often()
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return EXIT_OK
 

@@ -19,3 +19,8 @@ def on_starting(server):
 def child_exit(server, worker):
     from prometheus_client import multiprocess
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    from server.gate import share_the_gil_often
+    share_the_gil_often()

@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from . import limits, pg_intake, security, service
+from . import gate, limits, pg_intake, security, service
 from .auth import requires
 from .errors import DomainError
 from .http import MAX_JSON_DEPTH, depth
@@ -50,7 +50,8 @@ def parse_json(raw: bytes):
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
-    return parse_text(text)
+    with gate.turn(len(raw)):
+        return parse_text(text)
 
 
 def parse_text(text: str):

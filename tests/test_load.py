@@ -1,6 +1,7 @@
-"""/healthz keeps answering while 8 maximal requests are in flight (issue 13 part 2; its 100 ms target is reported, not yet met):
-gunicorn as deployed, 8 dry runs at a time, each as large as the limits allow (numbers at
-their bound, the longest history), and one signed webhook with a number at 10^999999 among them."""
+"""/healthz answers within 100 ms while 8 maximal requests are in flight (issue 13 part 2):
+under gunicorn as deployed and under `trimtab serve`, 7 dry runs at a time, each as large as
+the limits allow (the longest history, numbers at their bound, the body just under 1 MiB), and
+one signed webhook with a number at 10^999999 among them.  What makes it hold: server/gate.py."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from conftest import ROOT
@@ -22,20 +24,30 @@ IN_FLIGHT = 8
 
 
 def maximal_body() -> bytes:
-    """A dry run of weekly_metrics as costly as the limits allow, near the 1 MB body limit."""
+    """A dry run of weekly_metrics as costly as the limits allow: the longest history, numbers at
+    their bound, the body filled to just under the 1 MiB limit."""
     big = {k: (999999999999999 if isinstance(v, int) else v) for k, v in week(1, 3, 0.8).items()}
     big.update(contract_amount="@@", weighted_pipeline="@@", pipeline_coverage="@@")
     history = [dict(big, week_start=f"20{10 + i // 52}-01-0{1 + i % 7}") for i in range(MAX_HISTORY)]
     text = json.dumps({"form": "weekly_metrics", "facts": big, "history": history})
-    return text.replace('"@@"', "999999999999999.9999").encode()
+    text = text.replace('"@@"', "999999999999999.9999")
+    # The rest of the 1 MiB as numbers at their bound: a number is the costliest byte to check.
+    room = (1024 * 1024 - 4096 - len(text)) // len("999999999999999.9999,")
+    return (text[:-1] + ', "padding": [' + ",".join(["999999999999999.9999"] * room) + "]}").encode()
 
 
-def serve(env, tmp_path):
+def serve(server, env, tmp_path):
+    """gunicorn as deployed (its config, two gthread workers) or `trimtab serve`."""
     bindir = Path(sys.executable).parent
     port = free_port()
-    proc = subprocess.Popen([str(bindir / "gunicorn"), "-w", "2", "-k", "gthread", "--threads", "8",
-                             "-b", f"127.0.0.1:{port}", "--timeout", "60", "server.wsgi:app"],
-                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if server == "gunicorn":
+        argv = [str(bindir / "gunicorn"), "-c", "python:server.gunicorn_conf", "-w", "2",
+                "-k", "gthread", "--threads", "8", "-b", f"127.0.0.1:{port}", "--timeout", "60",
+                "server.wsgi:app"]
+    else:
+        argv = [str(bindir / "trimtab"), "serve", "--port", str(port)]
+    proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -45,14 +57,12 @@ def serve(env, tmp_path):
         except requests.RequestException:
             time.sleep(0.2)
     proc.kill()
-    raise AssertionError("gunicorn did not start")
+    raise AssertionError(f"{server} did not start")
 
 
-def test_healthz_keeps_answering_while_8_maximal_requests_are_in_flight(tmp_path):
-    """No stall (the issue measured 41 s, and no answer under `trimtab serve`): every probe
-    answers within 500 ms.  Issue 13's target is 100 ms; the figures printed here are what the
-    issue's note reports — on this shared 2-core machine the 90th percentile was 51–103 ms and
-    the slowest probe 69–215 ms, so the 100 ms target is not yet met and not asserted."""
+@pytest.mark.parametrize("server", ["gunicorn", "serve"])
+def test_healthz_answers_within_100_ms_while_8_maximal_requests_are_in_flight(server, tmp_path):
+    """The issue measured 41 s under gunicorn and no answer at all under `trimtab serve`."""
     url, cleanup = fresh_database("sqlite", tmp_path)
     env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
@@ -60,7 +70,7 @@ def test_healthz_keeps_answering_while_8_maximal_requests_are_in_flight(tmp_path
     bindir = Path(sys.executable).parent
     assert subprocess.run([str(bindir / "trimtab"), "migrate"], env=env, cwd=tmp_path,
                           capture_output=True, timeout=60).returncode == 0
-    proc, base = serve(env, tmp_path)
+    proc, base = serve(server, env, tmp_path)
     admin = {"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"}
     try:
         assert requests.post(base + "/v1/org/people", json=ORG, headers=admin, timeout=10).ok
@@ -101,7 +111,7 @@ def test_healthz_keeps_answering_while_8_maximal_requests_are_in_flight(tmp_path
               f"p90 {p90 * 1000:.0f} ms, max {waits[-1] * 1000:.0f} ms; "
               f"{len(statuses)} requests answered {sorted(set(statuses))}")
         assert set(statuses) <= {200, 422}, statuses
-        assert waits[-1] < 0.5, waits
+        assert waits[-1] < 0.1, [round(w * 1000) for w in waits]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
