@@ -1,5 +1,7 @@
 """gunicorn settings for trimtab:  gunicorn -c python:server.gunicorn_conf -w 4 server.wsgi:app
 
+Workers are threaded (gthread, 8 threads each) unless the command line says otherwise.
+
 Every worker is a process of its own.  For `/metrics` to show the whole deployment whichever
 worker answers, prometheus_client's multiprocess mode needs a directory shared by the workers
 and named before any of them starts: PROMETHEUS_MULTIPROC_DIR, `var/metrics` (beside the
@@ -7,6 +9,11 @@ deployment's other state) unless set.  The master empties it when it starts and 
 prometheus_client when a worker has died.  Other gunicorn settings come on the command line.
 """
 import os
+
+# Threaded workers, so a health probe or a small webhook never queues behind a worker busy with
+# a large request (server/gate.py keeps those from crowding the GIL).  `-k sync` still works.
+worker_class = "gthread"
+threads = 8
 
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.abspath(os.path.join("var", "metrics")))
 

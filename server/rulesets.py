@@ -107,6 +107,7 @@ class Follower:
         self.lock = threading.Lock()
         self.next_at = 0.0
         self.unreachable = False
+        self.loading = False                     # a check() is loading a new version
 
     def start(self, by: str = "start"):
         """Load the version to serve at start (see the module's notes)."""
@@ -144,7 +145,14 @@ class Follower:
     def check(self) -> None:
         """Swap to the recorded version if it changed since this process last looked."""
         now = time.monotonic()
-        if now < self.next_at or not self.lock.acquire(blocking=False):
+        if now < self.next_at:
+            return
+        if not self.lock.acquire(blocking=False):
+            if self.loading:
+                # Another thread of this process is loading a new version: wait for it, as a
+                # single-threaded worker would, rather than answer with the old one meanwhile.
+                with self.lock:
+                    pass
             return
         try:
             self.next_at = now + self.every_s
@@ -152,6 +160,7 @@ class Follower:
             self.unreachable = False
             if seen is None or seen.generation in (self.generation, self.failed):
                 return
+            self.loading = True
             ruleset = self._load_recorded(seen)
             if ruleset is not None:
                 self.holder.swap(lambda: ruleset)
@@ -165,6 +174,7 @@ class Follower:
                             "process has", err.__class__.__name__)
             self.unreachable = True
         finally:
+            self.loading = False
             self.lock.release()
 
     def reload(self, rev: str | None, by: str, guard=None):
