@@ -29,7 +29,7 @@ def sessions():
 def body() -> dict:
     data = parse_json(request.get_data())
     if not isinstance(data, dict):
-        raise DomainError(400, "bad_request", "the body must be a JSON object", "$")
+        raise DomainError("bad_request", "the body must be a JSON object", "$")
     return data
 
 
@@ -39,7 +39,7 @@ def text(data: dict, name: str, default=None, required: bool = False):
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value:
-        raise DomainError(422, "schema_violation", f"`{name}` must be a non-empty text", f"$.{name}")
+        raise DomainError("schema_violation", f"`{name}` must be a non-empty text", f"$.{name}")
     return value
 
 
@@ -47,9 +47,9 @@ def visible_or_refused(session, model, row_id: int, what: str, may_see=lambda ro
     """The row, or 404 when there is none and 403 when the caller may not see it."""
     row = session.get(model, row_id)
     if row is None:
-        raise DomainError(404, "not_found", f"no {what} {row_id}", "$.id")
+        raise DomainError("not_found", f"no {what} {row_id}", "$.id")
     if not may_see(row):
-        raise DomainError(403, "out_of_scope", f"{what} {row_id} is not yours to see")
+        raise DomainError("out_of_scope", f"{what} {row_id} is not yours to see")
     return row
 
 
@@ -60,7 +60,7 @@ def page_args():
     for name, default, low, high in (("limit", 50, 1, 500), ("after", 0, 0, MAX_ID)):
         text = request.args.get(name, str(default))
         if not (text.isascii() and text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
-            raise DomainError(400, "bad_request", f"{name} is a whole number from {low} to {high}",
+            raise DomainError("bad_request", f"{name} is a whole number from {low} to {high}",
                               f"$.{name}")
         values[name] = int(text)
     return values["limit"], values["after"]
@@ -76,13 +76,13 @@ def evaluate():
     form, facts, history = text(data, "form", required=True), data.get("facts"), data.get("history", [])
     as_of = text(data, "as_of")
     if form not in ruleset.by_form:
-        raise DomainError(400, "unknown_form", f"no rules listen to form `{form}`", "$.form")
+        raise DomainError("unknown_form", f"no rules listen to form `{form}`", "$.form")
     lang = request_lang()
     with gate.turn(request.content_length or 0):
         try:
             decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
         except EvalError as err:
-            raise DomainError(422, err.code, err.message(lang), "$.facts") from None
+            raise DomainError(err.code, err.message(lang), "$.facts") from None
         return jsonify({"ruleset_version": ruleset.version,
                         "decisions": [d.to_json(lang) for d in decisions]})
 
@@ -93,14 +93,14 @@ def evaluate():
 def put_people():
     people = body().get("people")
     if not isinstance(people, list):
-        raise DomainError(422, "schema_violation", "`people` must be a list", "$.people")
+        raise DomainError("schema_violation", "`people` must be a list", "$.people")
     with sessions() as session, session.begin():
         for i, p in enumerate(people):
             if not isinstance(p, dict):
-                raise DomainError(422, "schema_violation", "each person is an object", f"$.people[{i}]")
+                raise DomainError("schema_violation", "each person is an object", f"$.people[{i}]")
             problem = problem_of(p)
             if problem:
-                raise DomainError(422, "schema_violation", problem[1], f"$.people[{i}].{problem[0]}")
+                raise DomainError("schema_violation", problem[1], f"$.people[{i}].{problem[0]}")
         store_people(session, people)
     return jsonify({"stored": len(people)})
 
@@ -239,9 +239,9 @@ def retry_notification(message_id: int):
     with sessions() as session, session.begin():
         m = session.get(OutboxMessage, message_id)
         if m is None:
-            raise DomainError(404, "not_found", f"no notification {message_id}", "$.id")
+            raise DomainError("not_found", f"no notification {message_id}", "$.id")
         if m.status != "dead":
-            raise DomainError(409, "not_dead", f"notification {message_id} is {m.status}")
+            raise DomainError("not_dead", f"notification {message_id} is {m.status}")
         m.status, m.attempts, m.next_attempt_at, m.last_error = "pending", 0, utcnow(), None
     return jsonify({"id": message_id, "status": "pending"})
 
@@ -263,7 +263,7 @@ def form(form: str):
     from dsl.derive import derived_form
     ruleset = rulesets.active()
     if form not in ruleset.schemas:
-        raise DomainError(404, "not_found", f"no form `{form}`", f"/v1/forms/{form}")
+        raise DomainError("not_found", f"no form `{form}`", f"/v1/forms/{form}")
     return jsonify(derived_form(ruleset, form))
 
 
@@ -280,7 +280,7 @@ def workflow(name: str):
     from dsl.derive import workflows
     found = [w for w in workflows(rulesets.active(), current_app.config["TIMEZONE"]) if w["name"] == name]
     if not found:
-        raise DomainError(404, "not_found", f"no workflow `{name}`", f"/v1/workflows/{name}")
+        raise DomainError("not_found", f"no workflow `{name}`", f"/v1/workflows/{name}")
     return jsonify(found[0])
 
 
@@ -300,19 +300,19 @@ def reload_ruleset():
     data = body() if request.get_data() else {}
     allow = data.get("allow_removals", False)
     if not isinstance(allow, bool):
-        raise DomainError(422, "schema_violation", "`allow_removals` must be true or false",
+        raise DomainError("schema_violation", "`allow_removals` must be true or false",
                           "$.allow_removals")
     try:
         who = current_principal()
         rs = rulesets.reload(text(data, "rev"), who.person_id or who.name,
                              guard=None if allow else refuse_removals)
     except RemovalsNeedConfirmation as err:
-        raise DomainError(409, "removals_need_confirmation", str(err), "$.allow_removals",
+        raise DomainError("removals_need_confirmation", str(err), "$.allow_removals",
                           removed=err.removed) from None
     except VersionError as err:
-        raise DomainError(422, err.code, str(err), "$.rev") from None
+        raise DomainError(err.code, str(err), "$.rev") from None
     except DiagnosticError as err:
         lang = request_lang()
-        raise DomainError(422, "ruleset_invalid", "the rule set does not load; the current one keeps serving",
+        raise DomainError("ruleset_invalid", "the rule set does not load; the current one keeps serving",
                           "$.rev", diagnostics=[d.to_json(lang) for d in err.diagnostics]) from None
     return jsonify({"version": rs.version, "rules": len(rs.rules)})    # every process within RULES_CHECK_S

@@ -71,7 +71,7 @@ def independent(session: Session, named: Person, role: str, conflicted: dict,
         other = _holder(session, candidate, subject.region, exclude=set(conflicted))
         if other is not None:
             return other, reason
-    raise DomainError(422, "no_independent_approver",
+    raise DomainError("no_independent_approver",
                       f"`{named.id}` may not approve this change ({reason}) and no one above "
                       f"them, nor another {role}, can take the step", "$.rep")
 
@@ -86,12 +86,12 @@ def check_current_target(session: Session, facts: dict) -> None:
     stored = session.scalars(select(Target).where(Target.subject == str(facts["rep"]),
                                                   Target.metric == metric)).first()
     if stored is None:
-        raise DomainError(409, "no_current_target",
+        raise DomainError("no_current_target",
                           f"`{facts['rep']}` has no stored {metric} target: set or import it "
                           f"first (a change needs the figure it changes)", "$.current_target")
     held = Decimal(stored.value)
     if Decimal(str(facts["current_target"])) != held:
-        raise DomainError(409, "stale_current_target",
+        raise DomainError("stale_current_target",
                           f"the stored {metric} target of `{facts['rep']}` is {plain(held)}, not "
                           f"{plain(facts['current_target'])}", "$.current_target",
                           stored=plain(held))
@@ -101,10 +101,10 @@ def check_current_target(session: Session, facts: dict) -> None:
 def open_approval(session: Session, decision, fact_id: int, facts: dict, version: str) -> Approval:
     subject = person(session, facts.get("rep"))
     if subject is None:
-        raise DomainError(422, "unknown_subject", "the change names no known rep", "$.rep")
+        raise DomainError("unknown_subject", "the change names no known rep", "$.rep")
     requester = facts.get("requested_by")
     if requester is not None and person(session, requester) is None:
-        raise DomainError(422, "unknown_subject", f"`{requester}` is not in the organisation chart",
+        raise DomainError("unknown_subject", f"`{requester}` is not in the organisation chart",
                           "$.requested_by")
     conflicted = {str(requester): "requested_by"} if requester is not None else {}
     conflicted[subject.id] = "subject"          # the stronger reason when both hold
@@ -121,7 +121,7 @@ def open_approval(session: Session, decision, fact_id: int, facts: dict, version
         for role in step["roles"]:
             named = resolve_role(session, role, subject)
             if named is None:
-                raise DomainError(422, "unresolved_role",
+                raise DomainError("unresolved_role",
                                   f"no one holds role `{role}` for `{subject.id}` in the organisation chart",
                                   "$.rep")
             who, why = independent(session, named, role, conflicted, subject)
@@ -161,7 +161,7 @@ def lock(session: Session, approval_id: int) -> Approval:
     approval = session.scalars(select(Approval).where(Approval.id == approval_id)
                                .with_for_update()).first()
     if approval is None:
-        raise DomainError(404, "not_found", f"no approval {approval_id}", "$.id")
+        raise DomainError("not_found", f"no approval {approval_id}", "$.id")
     return approval
 
 
@@ -171,9 +171,9 @@ def decide(session: Session, approval_id: int, verdict: str, actor: str, comment
     when the approval or their step was decided meanwhile."""
     approval = lock(session, approval_id)
     if approval.status != "pending":
-        raise DomainError(409, "approval_closed", f"approval {approval_id} is already {approval.status}")
+        raise DomainError("approval_closed", f"approval {approval_id} is already {approval.status}")
     if actor in (approval.subject, approval.requested_by):
-        raise DomainError(403, "separation_of_duties",
+        raise DomainError("separation_of_duties",
                           f"`{actor}` may not decide a change that "
                           f"{'concerns them' if actor == approval.subject else 'they requested'}")
     current = [s for s in approval.steps if s.position == approval.position]
@@ -182,9 +182,9 @@ def decide(session: Session, approval_id: int, verdict: str, actor: str, comment
         mine = _delegated_step(session, current, actor, today)
     if mine is None:
         if any(s.status != "waiting" and actor in (s.approver_id, s.acted_by) for s in approval.steps):
-            raise DomainError(409, "step_decided", f"`{actor}` has already decided their step")
+            raise DomainError("step_decided", f"`{actor}` has already decided their step")
         waiting = ", ".join(s.approver_id for s in current if s.status == "waiting")
-        raise DomainError(403, "not_the_approver",
+        raise DomainError("not_the_approver",
                           f"`{actor}` is not the approver of the current step (waiting for {waiting})")
     mine.status, mine.comment, mine.evidence, mine.acted_at = (
         "approved" if verdict == "approve" else "rejected", comment, evidence, utcnow())

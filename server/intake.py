@@ -49,7 +49,7 @@ def parse_json(raw: bytes):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
+        raise DomainError("malformed_json", f"the body is not JSON: {err}", "$") from None
     with gate.turn(len(raw)):
         return parse_text(text)
 
@@ -59,14 +59,14 @@ def parse_text(text: str):
     try:
         value = loads_exact(text)
     except ValueError as err:
-        raise DomainError(400, "malformed_json", f"the body is not JSON: {err}", "$") from None
+        raise DomainError("malformed_json", f"the body is not JSON: {err}", "$") from None
     except RecursionError:
         value = None
     else:
         if depth(value):
             limits.check(value)
             return value
-    raise DomainError(400, "too_deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels", "$")
+    raise DomainError("too_deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels", "$")
 
 
 _VALIDATORS: dict = {}      # id of a schema's dict -> (dict, fast check, full validator)
@@ -104,7 +104,7 @@ def validate(schema, facts):
     problems = sorted(full.iter_errors(facts), key=lambda e: list(e.absolute_path))
     if problems:
         first = problems[0]
-        raise DomainError(422, "schema_violation", first.message, first.json_path,
+        raise DomainError("schema_violation", first.message, first.json_path,
                           problems=[{"path": p.json_path, "message": p.message} for p in problems[:20]])
 
 
@@ -117,9 +117,9 @@ def hook(form: str):
                                     v1_until=cfg.get("SIGNATURE_V1_UNTIL"))
     delivery_id = request.headers.get(security.DELIVERY)
     if not delivery_id:
-        raise DomainError(400, "delivery_id_missing", f"{security.DELIVERY} header is required")
+        raise DomainError("delivery_id_missing", f"{security.DELIVERY} header is required")
     if form not in active().schemas:
-        raise DomainError(400, "unknown_form", f"no form `{form}`", f"/hooks/{form}")
+        raise DomainError("unknown_form", f"no form `{form}`", f"/hooks/{form}")
     return accept(form, parse_json(raw), raw, raw.decode("utf-8"), client, delivery_id, proof)
 
 
@@ -135,11 +135,11 @@ def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id:
     metrics = current_app.extensions["trimtab.metrics"]
     ruleset = active()
     if form not in ruleset.schemas:
-        raise DomainError(400, "unknown_form", f"no form `{form}`", "$")
+        raise DomainError("unknown_form", f"no form `{form}`", "$")
     if not isinstance(facts, dict):
-        raise DomainError(422, "schema_violation", "the body must be a JSON object", "$")
+        raise DomainError("schema_violation", "the body must be a JSON object", "$")
     if len(delivery_id) > limits.MAX_DELIVERY_ID:
-        raise DomainError(400, "delivery_id_too_long", f"a delivery id is at most "
+        raise DomainError("delivery_id_too_long", f"a delivery id is at most "
                           f"{limits.MAX_DELIVERY_ID} characters", security.DELIVERY)
     for attempt in (1, 2):
         try:
@@ -204,7 +204,7 @@ def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery,
             replayed = seen is None and proof is not None and session.scalars(select(Delivery.id).where(
                 Delivery.client == client, Delivery.proof == proof)).first() is not None
         if replayed:
-            raise DomainError(409, "replayed_request", "this signed request was already delivered "
+            raise DomainError("replayed_request", "this signed request was already delivered "
                               "under another delivery id; nothing was stored", "$") from None
         if seen is None:
             raise
@@ -213,7 +213,7 @@ def _store_and_decide(sessions, ruleset, form, facts, payload, client, delivery,
 
 def _replayed(seen: Delivery, digest: str):
     if seen.body_sha256 != digest:
-        raise DomainError(409, "delivery_conflict",
+        raise DomainError("delivery_conflict",
                           "this delivery id was used before with a different body", "$")
     resp = current_app.response_class(seen.response, status=seen.status, mimetype="application/json")
     resp.headers["X-Trimtab-Replayed"] = "true"

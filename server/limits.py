@@ -74,16 +74,16 @@ def check(value, path: str = "$") -> None:
         if isinstance(item, dict):
             for key, inner in item.items():
                 if (problem := text_problem(key)) is not None:
-                    raise DomainError(422, "text_out_of_range", f"a key {problem}", where)
+                    raise DomainError("text_out_of_range", f"a key {problem}", where)
                 todo.append((inner, _step(where, key)))
         elif isinstance(item, list):
             todo.extend((inner, _step(where, i)) for i, inner in enumerate(item))
         elif isinstance(item, str):
             if (problem := text_problem(item)) is not None:
-                raise DomainError(422, "text_out_of_range", f"the text {problem}", where)
+                raise DomainError("text_out_of_range", f"the text {problem}", where)
         elif isinstance(item, (int, float, Decimal)):
             if (problem := number_problem(item)) is not None:
-                raise DomainError(422, "number_out_of_range", f"the number {problem}", where)
+                raise DomainError("number_out_of_range", f"the number {problem}", where)
 
 
 def check_decimals(schema: dict, facts, path: str = "$") -> None:
@@ -99,7 +99,7 @@ def check_decimals(schema: dict, facts, path: str = "$") -> None:
             check_decimals(schema["items"], item, _step(path, i))
     elif isinstance(facts, Decimal) and "x-decimals" in schema and facts.is_finite() \
             and decimal_places(facts) > schema["x-decimals"]:
-        raise DomainError(422, "schema_violation",
+        raise DomainError("schema_violation",
                           f"{facts} has more than {schema['x-decimals']} decimal places", path)
 
 

@@ -33,11 +33,11 @@ def _events() -> set[str]:
 def _starts_at(value, path: str = "$.starts_at") -> dt.datetime:
     """An ISO 8601 time → naive UTC; without an offset it is local to the configured timezone."""
     if not isinstance(value, str):
-        raise DomainError(422, "schema_violation", f"`{path[2:]}` must be an ISO 8601 date-time", path)
+        raise DomainError("schema_violation", f"`{path[2:]}` must be an ISO 8601 date-time", path)
     try:
         stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise DomainError(422, "schema_violation", f"`{value}` is not an ISO 8601 date-time",
+        raise DomainError("schema_violation", f"`{value}` is not an ISO 8601 date-time",
                           path) from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=current_app.config["TZ"])
@@ -59,25 +59,25 @@ def create_meeting():
     kind = text(data, "kind", default="calibration_meeting")
     events = _events()
     if kind not in events:
-        raise DomainError(422, "unknown_event",
+        raise DomainError("unknown_event",
                           f"no schedule runs before `{kind}` (known: {', '.join(sorted(events)) or 'none'})",
                           "$.kind")
     title = text(data, "title", required=True)
     region = text(data, "region")
     if not principal.is_admin and not (principal.is_hrbp and region in principal.covers):
-        raise DomainError(403, "out_of_scope", "meetings are set by admins, or by the HRBP of "
+        raise DomainError("out_of_scope", "meetings are set by admins, or by the HRBP of "
                           "the meeting's region", "$.region")
     attendees = data.get("attendees")
     if not isinstance(attendees, list) or not attendees or \
             not all(isinstance(a, str) and a for a in attendees):
-        raise DomainError(422, "schema_violation", "`attendees` must be a non-empty list of person ids",
+        raise DomainError("schema_violation", "`attendees` must be a non-empty list of person ids",
                           "$.attendees")
     starts_at = _starts_at(data.get("starts_at"))
     with sessions() as session, session.begin():
         known = set(session.scalars(select(Person.id).where(Person.id.in_(attendees))))
         for i, person in enumerate(attendees):
             if person not in known:
-                raise DomainError(422, "unknown_subject",
+                raise DomainError("unknown_subject",
                                   f"`{person}` is not in the organisation chart", f"$.attendees[{i}]")
         meeting = Meeting(kind=kind, title=title, starts_at=starts_at, region=region,
                           attendees=list(dict.fromkeys(attendees)))
@@ -111,7 +111,7 @@ def brief(meeting_id: int):
     """The pre-meeting brief as it stands now: JSON for the platform, markdown for people."""
     lang = request.args.get("lang") or request_lang()
     if lang not in ("zh", "en"):
-        raise DomainError(400, "bad_request", "lang is zh or en", "$.lang")
+        raise DomainError("bad_request", "lang is zh or en", "$.lang")
     with sessions() as session:
         meeting = visible_or_refused(session, Meeting, meeting_id, "meeting", _may_see)
         report = reports.calibration_brief(session, meeting, active().schemas,
@@ -126,7 +126,7 @@ def report(name: str):
     """weekly_actions (?region=), resource_hints, over the 7 days before `to` (default now)."""
     lang = request.args["lang"] if "lang" in request.args else request_lang()
     if lang not in ("zh", "en"):
-        raise DomainError(400, "bad_request", "lang is zh or en", "$.lang")
+        raise DomainError("bad_request", "lang is zh or en", "$.lang")
     end = _starts_at(request.args["to"], "$.to") if "to" in request.args else \
         dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(days=7)
@@ -137,7 +137,7 @@ def report(name: str):
         elif name == "resource_hints":
             doc = reports.resource_hints(session, start, end, scope())
         else:
-            raise DomainError(404, "not_found", f"no report `{name}` (weekly_actions, resource_hints; "
+            raise DomainError("not_found", f"no report `{name}` (weekly_actions, resource_hints; "
                               "briefs are at /v1/meetings/<id>/brief)", "$.name")
     title, markdown = reports.render(doc, lang)
     return jsonify({"title": title, "markdown": markdown, "report": doc})

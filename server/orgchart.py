@@ -34,7 +34,7 @@ def rows_from_csv(data: bytes) -> tuple[str, list[list[str]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DomainError(422, "bad_file", "the CSV file is not UTF-8", "$") from None
+        raise DomainError("bad_file", "the CSV file is not UTF-8", "$") from None
     return "csv", [row for row in csv.reader(io.StringIO(text))]
 
 
@@ -43,7 +43,7 @@ def rows_from_xlsx(data: bytes) -> tuple[str, list[list[str]]]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:                       # openpyxl raises many kinds for a broken file
-        raise DomainError(422, "bad_file", "the file is not an Excel workbook (.xlsx)", "$") from None
+        raise DomainError("bad_file", "the file is not an Excel workbook (.xlsx)", "$") from None
     sheet = book.worksheets[0]
     rows = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
     return sheet.title, rows
@@ -52,11 +52,11 @@ def rows_from_xlsx(data: bytes) -> tuple[str, list[list[str]]]:
 def people_from_rows(sheet: str, rows: list[list[str]]) -> list[dict]:
     """Validated people, or DomainError(422) listing every bad row (sheet, row, column)."""
     if not rows:
-        raise DomainError(422, "bad_file", "the file is empty", "$")
+        raise DomainError("bad_file", "the file is empty", "$")
     header = [HEADER_TO_FIELD.get(h.strip().lower()) for h in rows[0]]
     missing = [f for f in ("id", "role") if f not in header]
     if missing:
-        raise DomainError(422, "bad_file", f"missing column(s): {', '.join(missing)}",
+        raise DomainError("bad_file", f"missing column(s): {', '.join(missing)}",
                           f"{sheet}!1")
     people, problems, seen = [], [], {}
     for number, row in enumerate(rows[1:], start=2):
@@ -87,7 +87,7 @@ def people_from_rows(sheet: str, rows: list[list[str]]) -> list[dict]:
                                  "message": f"{field} `{p[field]}` is not in the file"})
     if problems:
         first = problems[0]
-        raise DomainError(422, "bad_rows", f"{len(problems)} bad row(s); nothing imported — "
+        raise DomainError("bad_rows", f"{len(problems)} bad row(s); nothing imported — "
                           f"{first['sheet']} row {first['row']} column {first['column']}: {first['message']}",
                           f"{first['sheet']}!{first['column']}{first['row']}", problems=problems)
     return people
@@ -182,7 +182,7 @@ def store_people(session, people: list[dict]) -> None:
             owner = claimed.get(key) or session.scalars(select(PersonIdentity.person_id).where(
                 PersonIdentity.kind == key[0], PersonIdentity.value == key[1])).first()
             if owner not in (None, row.id):
-                raise DomainError(422, "identity_taken", f"{kind} `{value}` is already `{owner}`'s",
+                raise DomainError("identity_taken", f"{kind} `{value}` is already `{owner}`'s",
                                   f"$.people[{ids.index(row.id)}].{kind}")
             claimed[key] = row.id
             session.add(PersonIdentity(person_id=row.id, kind=key[0], value=key[1]))

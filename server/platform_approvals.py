@@ -38,7 +38,7 @@ def linked_approval(session: Session, platform: str, instance: str) -> int:
     link = session.scalars(select(ApprovalLink.approval_id).where(
         ApprovalLink.platform == platform, ApprovalLink.external_id == instance)).first()
     if link is None:
-        raise DomainError(404, "unknown_approval_instance",
+        raise DomainError("unknown_approval_instance",
                           f"no approval is linked to {PLATFORM_NAMES[platform]} instance `{instance}` "
                           f"(POST /v1/approvals/<id>/links records which one it is)", "$.instance",
                           platform=platform, external_id=instance)
@@ -51,7 +51,7 @@ def mapped_person(session: Session, platform: str, kind: str, value: str) -> str
     found = session.scalars(select(PersonIdentity.person_id).where(
         PersonIdentity.kind == kind, PersonIdentity.value == key)).first()
     if found is None or session.get(Person, found) is None:
-        raise DomainError(422, "unknown_platform_user",
+        raise DomainError("unknown_platform_user",
                           f"{PLATFORM_NAMES[platform]} user `{value}` is no one in the organisation "
                           f"chart: fill the `{kind}` ({COLUMN_HEADERS.get(kind, kind)}) column of "
                           f"that person's row and import the chart again", "$.user",
@@ -82,11 +82,11 @@ def add_link(session: Session, approval_id: int, platform: str, external_id: str
     """(the link, whether it is new).  The same link again is no change; an instance linked to
     another approval is 409."""
     if session.get(Approval, approval_id) is None:
-        raise DomainError(404, "not_found", f"no approval {approval_id}", "$.id")
+        raise DomainError("not_found", f"no approval {approval_id}", "$.id")
     held = session.scalars(select(ApprovalLink).where(
         ApprovalLink.platform == platform, ApprovalLink.external_id == external_id)).first()
     if held is not None and held.approval_id != approval_id:
-        raise DomainError(409, "link_taken", f"{PLATFORM_NAMES[platform]} instance `{external_id}` "
+        raise DomainError("link_taken", f"{PLATFORM_NAMES[platform]} instance `{external_id}` "
                           f"is linked to approval {held.approval_id}", "$.external_id")
     if held is None:
         session.add(ApprovalLink(approval_id=approval_id, platform=platform, external_id=external_id))

@@ -52,27 +52,27 @@ def verify(headers, body: bytes, clients: dict, tolerance_s: int, now: float | N
     nothing about which part failed leaks beyond it."""
     client, stamp, given = headers.get(CLIENT), headers.get(TIMESTAMP), headers.get(SIGNATURE)
     if not client or not stamp or not given:
-        raise DomainError(401, "signature_missing",
+        raise DomainError("signature_missing",
                           f"{CLIENT}, {TIMESTAMP} and {SIGNATURE} headers are required")
     secret = clients.get(client)
     if secret is None:
-        raise DomainError(401, "signature_invalid", "unknown client or wrong signature")
+        raise DomainError("signature_invalid", "unknown client or wrong signature")
     try:
         age = abs((now or time.time()) - int(stamp))
     except ValueError:
-        raise DomainError(401, "signature_invalid", f"{TIMESTAMP} must be Unix seconds") from None
+        raise DomainError("signature_invalid", f"{TIMESTAMP} must be Unix seconds") from None
     if age > tolerance_s:
-        raise DomainError(401, "signature_expired",
+        raise DomainError("signature_expired",
                           f"timestamp is {int(age)} s away from now (tolerance {tolerance_s} s)")
     given = given.strip()
     if given.startswith("v2="):
         expected = sign_v2(secret, stamp, headers.get(DELIVERY) or "", body)
         if not same(given[3:].lower(), expected):
-            raise DomainError(401, "signature_invalid", "unknown client or wrong signature")
+            raise DomainError("signature_invalid", "unknown client or wrong signature")
         return client, given.lower()
     if v1_until is not None and dt.date.today() > v1_until:
-        raise DomainError(401, "signature_scheme_retired", f"signatures without the delivery id "
+        raise DomainError("signature_scheme_retired", f"signatures without the delivery id "
                           f"were accepted until {v1_until}; sign with scheme v2")
     if not same(given.removeprefix("sha256=").lower(), sign(secret, stamp, body)):
-        raise DomainError(401, "signature_invalid", "unknown client or wrong signature")
+        raise DomainError("signature_invalid", "unknown client or wrong signature")
     return client, "v1=" + given.removeprefix("sha256=").lower()

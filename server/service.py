@@ -66,7 +66,7 @@ def occurred_on(schema, facts: dict, tz: ZoneInfo) -> dt.date:
                 return stamp.date()
             return dt.date.fromisoformat(text)
         except ValueError:
-            raise DomainError(422, "invalid_date", f"`{text}` is not a date", f"$.{field}") from None
+            raise DomainError("invalid_date", f"`{text}` is not a date", f"$.{field}") from None
     for field, sep, first_month in (("month", "-", lambda m: m), ("quarter", "-Q", lambda q: 3 * q - 2)):
         text = facts.get(field)
         if isinstance(text, str):
@@ -78,7 +78,7 @@ def occurred_on(schema, facts: dict, tz: ZoneInfo) -> dt.date:
                     raise ValueError(text)
                 return dt.date(int(y), first_month(int(n)), 1)
             except ValueError:
-                raise DomainError(422, "invalid_period", f"`{text}` is not a {field}",
+                raise DomainError("invalid_period", f"`{text}` is not a {field}",
                                   f"$.{field}") from None
     return dt.datetime.now(tz).date()
 
@@ -266,9 +266,9 @@ def check_org_relation(held: tuple | None, rep, region) -> None:
     """The organisation chart owns who a rep is and where they work: an unknown rep is a 422,
     a region that is not theirs a 409 naming the one held.  `held`: (the rep's region,) or None."""
     if held is None:
-        raise DomainError(422, "unknown_subject", f"`{rep}` is not in the organisation chart", "$.rep")
+        raise DomainError("unknown_subject", f"`{rep}` is not in the organisation chart", "$.rep")
     if region is not None and held[0] is not None and held[0] != region:
-        raise DomainError(409, "stale_org_relation", f"`{rep}` works in region `{held[0]}` by the "
+        raise DomainError("stale_org_relation", f"`{rep}` works in region `{held[0]}` by the "
                           f"organisation chart, not `{region}`", "$.region", stored=held[0])
 
 

@@ -19,9 +19,9 @@ def _rules_of(kind: str, form: str, name: str | None):
     if name:
         rules = [r for r in rules if r.name == name]
         if not rules:
-            raise DomainError(404, "not_found", f"no {kind} rule `{name}` on form `{form}`", "$.rule")
+            raise DomainError("not_found", f"no {kind} rule `{name}` on form `{form}`", "$.rule")
     if not rules:
-        raise DomainError(404, "not_found", f"no {kind} rule listens to form `{form}`", "$.form")
+        raise DomainError("not_found", f"no {kind} rule listens to form `{form}`", "$.form")
     return rs, rules
 
 
@@ -32,7 +32,7 @@ def _request(kind: str, default_form: str):
     rs, rules = _rules_of(kind, form, text(data, "rule"))
     facts = data.get("facts")
     if not isinstance(facts, dict):
-        raise DomainError(422, "schema_violation", "`facts` is an object", "$.facts")
+        raise DomainError("schema_violation", "`facts` is an object", "$.facts")
     validate(rs.schemas[form], facts)
     return rs, rules, form, facts, data
 
@@ -48,7 +48,7 @@ def suggest():
     if history is None:
         subject = service.subject_of(schema, facts)
         if not scope().sees_subject(subject):
-            raise DomainError(403, "out_of_scope", f"`{subject}`'s history is not yours to read",
+            raise DomainError("out_of_scope", f"`{subject}`'s history is not yours to read",
                               "$.facts")
         with current_app.extensions["trimtab.sessions"]() as session:
             day = service.occurred_on(schema, facts, current_app.config["TZ"])
@@ -59,7 +59,7 @@ def suggest():
     for r in rules:
         d = r.evaluate(facts, history)
         if d.error is not None:
-            raise DomainError(422, d.error.code, d.error.message(lang), "$.facts")
+            raise DomainError(d.error.code, d.error.message(lang), "$.facts")
         out.append(d.to_json(lang))
     return jsonify({"ruleset_version": rs.version, "history_periods": len(history), "suggestions": out})
 
@@ -73,13 +73,13 @@ def split():
     lang = request_lang()
     d = rules[0].evaluate(facts)
     if d.error is not None:
-        raise DomainError(422, d.error.code, d.error.message(lang), "$.facts")
+        raise DomainError(d.error.code, d.error.message(lang), "$.facts")
     doc = d.to_json(lang)
     if not doc["ok"]:
         bad = doc["violations"][0]
         items = facts.get(rules[0].rule.across, [])
         index = next((i for i, it in enumerate(items) if it.get("name") == bad["key"]), 0)
-        raise DomainError(422, "reason_required",
+        raise DomainError("reason_required",
                           doc["explanation"], f"$.{rules[0].rule.across}[{index}].reason",
                           violations=doc["violations"])
     return jsonify({"ruleset_version": rs.version, "split": doc})
@@ -92,7 +92,7 @@ def target_history(subject: str):
     from sqlalchemy import select
     from .models import AuditEntry
     if not scope().sees_subject(subject):
-        raise DomainError(403, "out_of_scope", f"`{subject}` is not yours to see", "$.subject")
+        raise DomainError("out_of_scope", f"`{subject}` is not yours to see", "$.subject")
     with current_app.extensions["trimtab.sessions"]() as session:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.subject == subject)
                                .order_by(AuditEntry.id.desc()).limit(200)).all()

@@ -33,9 +33,9 @@ def requires(need: str):
             if need not in ("public", "webhook"):
                 principal = require_principal()
                 if need == "admin" and not principal.is_admin:
-                    raise DomainError(403, "forbidden", "this route is for admins")
+                    raise DomainError("forbidden", "this route is for admins")
                 if need == "it" and not principal.is_it:
-                    raise DomainError(403, "forbidden", "this route is for IT (rule sets) or admins")
+                    raise DomainError("forbidden", "this route is for IT (rule sets) or admins")
             return view(*args, **kwargs)
         guarded.access = need
         return guarded
@@ -45,7 +45,7 @@ def requires(need: str):
 def require_principal() -> Principal:
     principal = current_principal()
     if principal is None:
-        raise DomainError(401, "unauthenticated",
+        raise DomainError("unauthenticated",
                           "sign in, or send `Authorization: Bearer <token>` "
                           "(`trimtab people token PERSON` issues one)")
     return principal
@@ -80,7 +80,7 @@ def check_csrf() -> None:
         current_app.extensions["trimtab.csrf"].protect()
     except CSRFError as err:
         log.warning("CSRF check failed from %s: %s", client_address(), err.description)
-        raise DomainError(403, "csrf_failed", "this change needs the session's CSRF token "
+        raise DomainError("csrf_failed", "this change needs the session's CSRF token "
                           "(header X-CSRFToken or form field csrf_token)") from None
 
 
@@ -106,7 +106,7 @@ def _refuse(reason: str, token: str):
     current_app.extensions["trimtab.auth_failures"].hit(address)
     shown = token[:7] + "…" if tokens.SHAPE.fullmatch(token) else "(not a trimtab token)"
     log.warning("authentication refused from %s: %s, token %s", address, reason, shown)
-    raise DomainError(401, "invalid_token", "the token is unknown, revoked or expired")
+    raise DomainError("invalid_token", "the token is unknown, revoked or expired")
 
 
 def client_address() -> str:
@@ -132,7 +132,7 @@ class FailureLimiter:
             return
         if not allowed:
             log.warning("authentication attempts from %s refused: too many failures", address)
-            raise DomainError(429, "too_many_attempts",
+            raise DomainError("too_many_attempts",
                               "too many failed sign-ins or tokens from this address; wait a minute")
 
     def hit(self, address: str) -> None:
@@ -161,5 +161,5 @@ class PersonLimiter:
             log.warning("%s rate counter unavailable; not limiting", self.route)
             return
         if not allowed:
-            raise DomainError(429, "rate_limited", f"more than {self.item} requests to "
+            raise DomainError("rate_limited", f"more than {self.item} requests to "
                               f"{self.route} from {who}; wait a little", "$")

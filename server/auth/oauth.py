@@ -16,7 +16,7 @@ from flask import (Flask, abort, current_app, make_response, redirect, render_te
                    request, session, url_for)
 from sqlalchemy import select
 
-from ..errors import DomainError
+from ..errors import DomainError, status_of
 from . import providers
 from .access import client_address, log, requires
 from .principal import of_person
@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
 def _client(provider: str):
     client = current_app.extensions["trimtab.oauth"].create_client(provider)
     if client is None or providers.settings(current_app, provider) is None:
-        raise DomainError(404, "not_found", f"sign-in with `{provider}` is not configured")
+        raise DomainError("not_found", f"sign-in with `{provider}` is not configured")
     return client
 
 
@@ -76,11 +76,11 @@ def oauth_callback(provider: str):
         identity = providers.identify(provider, client, providers.settings(current_app, provider),
                                       token)
     except ProviderError as err:
-        return _refuse(401, "oauth_refused", f"{TITLES[provider]} did not say who signed in",
+        return _refuse("oauth_refused", f"{TITLES[provider]} did not say who signed in",
                        f"{provider}: {err}")
     principal = _principal_for(identity)
     if principal is None:
-        return _refuse(403, "oauth_unknown_person",
+        return _refuse("oauth_unknown_person",
                        f"you signed in to {TITLES[provider]}, but no one in the organisation "
                        "chart has that account; ask an admin to add your platform id",
                        f"{provider}: no person for {identity.label}")
@@ -105,15 +105,15 @@ def _exchange(provider: str, client) -> dict:
     try:
         return client.authorize_access_token()
     except MismatchingStateError:
-        _refuse(403, "oauth_state_mismatch", "this sign-in was not started here, or it was "
+        _refuse("oauth_state_mismatch", "this sign-in was not started here, or it was "
                 "already used; start again from the sign-in page",
                 f"{provider}: wrong or missing state")
     except OAuthError as err:
-        _refuse(401, "oauth_refused", f"{TITLES[provider]} refused the sign-in ({err.error})",
+        _refuse("oauth_refused", f"{TITLES[provider]} refused the sign-in ({err.error})",
                 f"{provider}: code refused: {err.error}")
     except requests.RequestException as err:
         log.warning("%s sign-in: provider unreachable: %s", provider, err.__class__.__name__)
-        raise DomainError(502, "oauth_unavailable",
+        raise DomainError("oauth_unavailable",
                           f"{TITLES[provider]} could not be reached; try again") from None
 
 
@@ -130,7 +130,7 @@ def _principal_for(identity: providers.Identity):
     return None
 
 
-def _refuse(status: int, code: str, message: str, reason: str):
+def _refuse(code: str, message: str, reason: str):
     """Log (no codes, tokens or secrets), count, and answer a page or JSON."""
     address = client_address()
     current_app.extensions["trimtab.auth_failures"].hit(address)
@@ -139,5 +139,5 @@ def _refuse(status: int, code: str, message: str, reason: str):
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         page = render_template_string(LOGIN_PAGE, providers=configured_providers(current_app),
                                       next="/v1/me", error=message)
-        abort(make_response(page, status))
-    raise DomainError(status, code, message)
+        abort(make_response(page, status_of(code)))
+    raise DomainError(code, message)

@@ -64,7 +64,7 @@ def token_sign_in():
     if principal is None:
         failures.hit(client_address())
         log.warning("sign-in refused from %s: bad token", client_address())
-        raise DomainError(401, "invalid_token", "the token is unknown, revoked or expired")
+        raise DomainError("invalid_token", "the token is unknown, revoked or expired")
     start_session(principal)
     log.info("signed in: %s (token) from %s", principal.person_id, client_address())
     return redirect(safe_next(request.form.get("next")), 303)

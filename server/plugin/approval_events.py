@@ -45,7 +45,7 @@ def _text(value) -> str | None:
 def _required(value, what: str, path: str) -> str:
     found = _text(value)
     if found is None:
-        raise DomainError(422, "schema_violation", f"the event names no {what}", path)
+        raise DomainError("schema_violation", f"the event names no {what}", path)
     return found
 
 
@@ -73,17 +73,17 @@ def _dingtalk_event(token: str, aes_key: str, app_key: str) -> dict:
     body = parse_json(request.get_data(cache=False))
     encrypted = body.get("encrypt") if isinstance(body, dict) else None
     if not isinstance(encrypted, str):
-        raise DomainError(422, "schema_violation", "a 钉钉 push is {\"encrypt\": …}", "$.encrypt")
+        raise DomainError("schema_violation", "a 钉钉 push is {\"encrypt\": …}", "$.encrypt")
     fresh(stamp)
     if not same(given, dingtalk_crypto.signature(token, stamp, nonce, encrypted)):
         unauthorized("msg_signature does not match the push")
     try:
         event = parse_text(dingtalk_crypto.decrypt(encrypted, aes_key, app_key))
     except ValueError:                  # CryptoError, or not JSON
-        raise DomainError(400, "bad_encryption", "the `encrypt` field does not decrypt with this "
+        raise DomainError("bad_encryption", "the `encrypt` field does not decrypt with this "
                           "server's EncodingAESKey and app key", "$.encrypt") from None
     if not isinstance(event, dict):
-        raise DomainError(422, "schema_violation", "a 钉钉 event is a JSON object", "$")
+        raise DomainError("schema_violation", "a 钉钉 event is a JSON object", "$")
     return event
 
 
@@ -129,7 +129,7 @@ def _feishu_decision(envelope: dict) -> PlatformDecision | str:
         if _text(event.get(field)):
             return PlatformDecision("feishu", instance, kind, _text(event[field]), verdict, None)
     if _text(event.get("user_id")):
-        raise DomainError(422, "unknown_platform_user",
+        raise DomainError("unknown_platform_user",
                           f"飞书 user_id `{_text(event['user_id'])}` cannot be mapped: the organisation "
                           "chart holds open_id (feishu_open_id) and union_id (feishu_union_id); "
                           "send the event with the operator's open_id", "$.event.open_id",
@@ -151,7 +151,7 @@ def jiandaoyun():
     verify_jdy(raw)
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
-        raise DomainError(422, "schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
+        raise DomainError("schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
     if push.get("op") != "data_update":
         return jsonify({"ignored": push.get("op")})
     decision = _jdy_decision(push["data"])
@@ -165,7 +165,7 @@ def _jdy_decision(data: dict) -> PlatformDecision | None:
     if said is None:
         return None
     if said not in VERDICTS:
-        raise DomainError(422, "schema_violation", f"trimtab_decision `{said}` is not one of "
+        raise DomainError("schema_violation", f"trimtab_decision `{said}` is not one of "
                           f"{', '.join(VERDICTS)}", "$.data.trimtab_decision")
     updater = data.get("updater") if isinstance(data.get("updater"), dict) else {}
     return PlatformDecision(

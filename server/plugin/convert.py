@@ -38,10 +38,10 @@ class Mappings:
                     try:
                         doc = json.loads(path.read_text(encoding="utf-8"))
                     except ValueError as err:
-                        raise DomainError(500, "bad_mapping", f"{path}: not JSON ({err})") from None
+                        raise DomainError("bad_mapping", f"{path}: not JSON ({err})") from None
                     found = self._cache[path] = (stamp, doc)
                 return found[1]
-        raise DomainError(400, "no_mapping", f"no field mapping for `{form}` on {platform}", "$")
+        raise DomainError("no_mapping", f"no field mapping for `{form}` on {platform}", "$")
 
 
 def record_to_facts(record: dict, mapping: dict, schema: dict, tz, path: str = "$.data") -> dict:
@@ -52,21 +52,21 @@ def record_to_facts(record: dict, mapping: dict, schema: dict, tz, path: str = "
 
 def _record(record, keys: dict, subforms: dict, props: dict, tz, path: str) -> dict:
     if not isinstance(record, dict):
-        raise DomainError(422, "schema_violation", "a record must be an object", path)
+        raise DomainError("schema_violation", "a record must be an object", path)
     facts = {}
     for key, value in record.items():
         if key in SYSTEM_KEYS:
             continue
         name = keys.get(key)
         if name is None:
-            raise DomainError(422, "unknown_widget",
+            raise DomainError("unknown_widget",
                               f"`{key}` is not a field of this form (not in its mapping file)",
                               f"{path}.{key}")
         spec = props.get(name, {})
         where = f"{path}.{key}"
         if field_kind(name, spec) == "subform":
             if not isinstance(value, list):
-                raise DomainError(422, "schema_violation", "a sub-form is a list of records", where)
+                raise DomainError("schema_violation", "a sub-form is a list of records", where)
             item_props = (spec.get("items") or {}).get("properties", {})
             facts[name] = [_record(item, subforms.get(name, {}), {}, item_props, tz, f"{where}[{i}]")
                            for i, item in enumerate(value)]
@@ -105,11 +105,11 @@ def _number(value, spec: dict, where: str):
         try:
             value = Decimal(value.strip().replace(",", ""))
         except InvalidOperation:
-            raise DomainError(422, "schema_violation", f"`{value}` is not a number", where) from None
+            raise DomainError("schema_violation", f"`{value}` is not a number", where) from None
     if isinstance(value, float):
         value = Decimal(repr(value))
     if isinstance(value, Decimal) and not value.is_finite():     # NaN, Infinity: not numbers
-        raise DomainError(422, "schema_violation", f"`{value}` is not a number", where)
+        raise DomainError("schema_violation", f"`{value}` is not a number", where)
     if isinstance(value, Decimal) and value == value.to_integral_value() and spec.get("type") == "integer":
         return int(value)
     return value
@@ -131,7 +131,7 @@ def _date(value, tz, where: str) -> str:
             return dt.date.fromisoformat(value).isoformat()
     except (ValueError, OverflowError, OSError):
         pass
-    raise DomainError(422, "schema_violation", f"`{value}` is not a date", where)
+    raise DomainError("schema_violation", f"`{value}` is not a date", where)
 
 
 def _text(value, where: str) -> str:
@@ -142,12 +142,12 @@ def _text(value, where: str) -> str:
             return _text(value[0], where)
         if all(isinstance(v, dict) and "text" in v for v in value):
             return "".join(str(v["text"]) for v in value)
-        raise DomainError(422, "schema_violation", "one value expected, got several", where)
+        raise DomainError("schema_violation", "one value expected, got several", where)
     if isinstance(value, dict):
         for key in ("username", "user_id", "id", "name", "text", "value"):
             if value.get(key) not in (None, ""):
                 return str(value[key])
-        raise DomainError(422, "schema_violation", "an object without a usable value", where)
+        raise DomainError("schema_violation", "an object without a usable value", where)
     return value if isinstance(value, str) else str(value)
 
 

@@ -44,7 +44,7 @@ def _person_for(session, platform: str, kinds: tuple, value: str, where: str) ->
         if kind in found:
             return found[kind]
     if value.startswith(PLATFORM_SHAPES.get(platform, ())):
-        raise DomainError(422, "unknown_platform_user",
+        raise DomainError("unknown_platform_user",
                           f"`{value}` is no one in the organisation chart: fill the "
                           f"{' or '.join(kinds[:2])} column of that person's row", where)
     return value                # not a platform id: the chart check names it as unknown

@@ -29,7 +29,7 @@ bp = Blueprint("platforms", __name__, url_prefix="/platforms")
 def _schema(form: str) -> dict:
     schemas = active().schemas
     if form not in schemas:
-        raise DomainError(400, "unknown_form", f"no form `{form}`", "$")
+        raise DomainError("unknown_form", f"no form `{form}`", "$")
     return schemas[form].raw
 
 
@@ -38,7 +38,7 @@ def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str
     """`proof`: the request's signature where it does not cover the delivery id (简道云), so
     the same signed request under another id is refused as a replay."""
     if not delivery_id:
-        raise DomainError(400, "delivery_id_missing", f"{platform}: the push carries no delivery id")
+        raise DomainError("delivery_id_missing", f"{platform}: the push carries no delivery id")
     schema = _schema(form)
     mapping = current_app.extensions["trimtab.mappings"].get(platform, form) if mapped else \
         _by_name(schema)
@@ -74,7 +74,7 @@ def jiandaoyun(form: str):
     verify_jdy(raw)
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
-        raise DomainError(422, "schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
+        raise DomainError("schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
     if push.get("op") not in ("data_create", "data_update"):
         return jsonify({"ignored": push.get("op")})      # removals and tests change no facts
     return _submit("jiandaoyun", form, push["data"], raw, request.headers.get("X-JDY-DeliverId"),
@@ -90,7 +90,7 @@ def mingdao(form: str, token: str):
         _unauthorized("the token in the URL is not this server's 明道云 token")
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
-        raise DomainError(422, "schema_violation", "a 明道云 request is {delivery_id, data}", "$.data")
+        raise DomainError("schema_violation", "a 明道云 request is {delivery_id, data}", "$.data")
     return _submit("mingdao", form, push["data"], raw, _text_id(push.get("delivery_id")), "$.data",
                    mapped=False)
 
@@ -108,7 +108,7 @@ def yida(form: str):
         _unauthorized("X-Api-Key is not this server's 宜搭 key")
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("formData"), dict):
-        raise DomainError(422, "schema_violation", "a 宜搭 request is {formInstId, formData}", "$.formData")
+        raise DomainError("schema_violation", "a 宜搭 request is {formInstId, formData}", "$.formData")
     delivery = request.headers.get("X-Yida-Request-Id") or _text_id(push.get("formInstId"))
     return _submit("yida", form, push["formData"], raw, delivery, "$.formData", mapped=False)
 
@@ -122,7 +122,7 @@ def feishu(form: str):
         return jsonify({"challenge": envelope.get("challenge")})
     header, event = envelope.get("header"), envelope.get("event")
     if not isinstance(header, dict) or not isinstance(event, dict) or not isinstance(event.get("fields"), dict):
-        raise DomainError(422, "schema_violation", "a 飞书 event is {schema, header, event{fields}}",
+        raise DomainError("schema_violation", "a 飞书 event is {schema, header, event{fields}}",
                           "$.event.fields")
     return _submit("feishu_bitable", form, event["fields"], clear, _text_id(header.get("event_id")),
                    "$.event.fields")
@@ -136,7 +136,7 @@ def export(platform: str, form: str):
     from dsl.derive import derived_form
     from .export import TYPES, export_form
     if platform not in TYPES and platform != "generic":
-        raise DomainError(404, "not_found", f"no platform `{platform}` (generic, "
+        raise DomainError("not_found", f"no platform `{platform}` (generic, "
                           f"{', '.join(sorted(TYPES))})", "$.platform")
     _schema(form)
     return jsonify(export_form(platform, form, derived_form(active(), form)))

@@ -18,13 +18,13 @@ from ..intake import parse_json, parse_text
 def platform_secret(platform: str) -> str:
     secret = current_app.config["PLATFORMS"].get(platform)
     if not secret:
-        raise DomainError(401, "platform_not_configured",
+        raise DomainError("platform_not_configured",
                           f"{platform} pushes are not accepted: set {PLATFORM_SECRETS[platform]}")
     return secret
 
 
 def unauthorized(message: str, code: str = "signature_invalid"):
-    raise DomainError(401, code, message)
+    raise DomainError(code, message)
 
 
 def fresh(stamp: str) -> None:
@@ -95,7 +95,7 @@ def open_lark(raw: bytes) -> tuple[dict, bytes]:
         unauthorized("飞书 event without X-Lark-Signature, -Request-Timestamp or -Request-Nonce",
                      "signature_missing")
     if not isinstance(envelope, dict):
-        raise DomainError(422, "schema_violation", "a 飞书 event is a JSON object", "$")
+        raise DomainError("schema_violation", "a 飞书 event is a JSON object", "$")
     return envelope, clear
 
 
@@ -114,5 +114,5 @@ def _lark_clear(raw: bytes, key: str, signed: bool):
     except (ValueError, TypeError):
         if not signed:
             unauthorized("飞书 event without X-Lark-Signature", "signature_missing")
-        raise DomainError(400, "bad_encryption", "the `encrypt` field does not decrypt with "
+        raise DomainError("bad_encryption", "the `encrypt` field does not decrypt with "
                           "this server's encrypt key", "$.encrypt") from None
