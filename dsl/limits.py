@@ -2,7 +2,7 @@
 
 A rule set that loads must evaluate in bounded time with numbers that fit the storage (the
 server keeps NUMERIC(20,4) and JSON), and a load must end quickly even on a hostile file.
-These constants are the one place the limits live; the README's language section states them.
+These constants are the one place the limits live; docs/language.md ("Limits") states them.
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    """Serve the rules over HTTP (development server; see README for gunicorn)."""
+    """Serve the rules over HTTP (development server; see docs/server.md for gunicorn)."""
     from server.app import create_app
     from server.versions import VersionError
     config = _server_config(args)

@@ -10,7 +10,7 @@ delivery, and nothing else.  On PostgreSQL they run in autocommit as
    COMMIT round trips.
 The transactional path takes more round trips through SQLAlchemy (BEGIN, history, fact, the
 period's lock and decisions, decisions, delivery, COMMIT); this one costs the worker and
-PostgreSQL much less CPU per webhook — README, "Performance", has the figures measured
+PostgreSQL much less CPU per webhook — docs/performance.md has the figures measured
 before and after.
 
 A submission that would queue notifications (an alert raised, escalated or cleared for its

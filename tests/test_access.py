@@ -290,7 +290,7 @@ def test_the_openapi_document_says_who_may_call_each_route(world):
     assert spec["paths"]["/v1/decisions"]["get"]["security"] == [{"bearerToken": []}, {"sessionCookie": []}]
 
 
-# ---------------------------------------------------------------------- the README's table
+# --------------------------------------------------- the table in docs/server.md
 NOTES = {"{east}": "east.li's change", "{zhao}": "east.zhao's change, waiting for east.lead",
          "{west}": "west.wu's change", "{meeting}": "an east meeting", "{delegation}": "east.li's"}
 SHOWN_ROLES = {"anonymous": "no credentials", "rep": "rep east.li", "manager": "manager east.mgr",
@@ -298,7 +298,7 @@ SHOWN_ROLES = {"anonymous": "no credentials", "rep": "rep east.li", "manager": "
 
 
 def access_table() -> str:
-    """The route × role table as the README shows it: ✓ for 2xx, else the status."""
+    """The route × role table as docs/server.md shows it: ✓ for 2xx, else the status."""
     lines = ["| route | " + " | ".join(SHOWN_ROLES.values()) + " |",
              "|---|" + "---|" * len(SHOWN_ROLES)]
     for method, path, body, special, default in ACCESS:
@@ -319,9 +319,9 @@ def access_table() -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_the_readme_shows_this_table():
+def test_the_server_doc_shows_this_table():
     from conftest import ROOT
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert access_table() in readme, "README's route × role table is stale: paste " \
+    page = (ROOT / "docs" / "server.md").read_text(encoding="utf-8")
+    assert access_table() in page, "docs/server.md's route × role table is stale: paste " \
         "`python -c 'import sys; sys.path.insert(0, \"tests\"); import test_access; " \
         "print(test_access.access_table())'`"

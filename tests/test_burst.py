@@ -5,7 +5,7 @@ attempts (500 or a hang past the channel's timeout) and one that takes 1.5 s per
 mid-burst one worker is SIGKILLed (and replaced, as a supervisor would), one PostgreSQL
 backend of the web workers is terminated and Redis is killed for 60 s.  Then: every outbox
 row delivered exactly once by id (every POST counted), one fired decision per rule, subject
-and period, no traceback in any log.  It prints a FIGURES line (pytest -s); README, "Exactly
+and period, no traceback in any log.  It prints a FIGURES line (pytest -s); docs/notifications.md, "Exactly
 once under a burst", has a dated run.
 
 TRIMTAB_BURST_WEBHOOKS sets the number of webhooks (default 2000), TRIMTAB_BURST_CLIENTS the

@@ -5,7 +5,7 @@ each request signed (scheme v2) under a fresh delivery id. No server error, ever
 documented, positive data accepted and negative data refused.
 
 The CI run is seeded and bounded (TRIMTAB_SCHEMATHESIS_CASES, 1,200 by default, per database);
-scripts/campaign.sh runs the same campaign longer (the README's "Campaigns" has its figures).
+scripts/campaign.sh runs the same campaign longer (docs/testing.md, "Campaigns", has its figures).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ C = schemathesis.checks
 CHECKS = [C.not_a_server_error, C.status_code_conformance, C.content_type_conformance,
           C.response_schema_conformance, C.response_headers_conformance,
           C.negative_data_rejection, C.positive_data_acceptance]
-# Failures of these titles are counted and reported but do not fail the run (see the README's
+# Failures of these titles are counted and reported but do not fail the run (see docs/testing.md,
 # "Campaigns": the rejections the schema cannot express, e.g. a person missing from the org chart).
 REPORTED_ONLY = {"Schema-valid request rejected"}
 
@@ -48,7 +48,7 @@ def campaign_document(client, headers) -> dict:
     """The served document, with an operation per form: POST /hooks/<form>, body = the form's
     schema (form_schemas/<form>.json, limits included), which is what the intake validates.
     GET /v1/forms/<form> adds the rules' bounds (`region_factor within ±15%` → 0.85–1.15) for
-    form designers; the intake does not refuse outside them (the README's "Campaigns")."""
+    form designers; the intake does not refuse outside them (docs/testing.md, "Campaigns")."""
     doc = client.get("/openapi.json").get_json()
     generic = doc["paths"]["/hooks/{form}"]["post"]
     # The signing hook supplies the X-Trimtab-* headers: generated (or mutated) ones would be

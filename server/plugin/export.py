@@ -1,7 +1,7 @@
 """Each form in the shape a platform's import or API takes (fields, types, required, bounds,
 options), from the derived form schema (rule constraints merged in).
 
-Where each shape comes from (the README says the same):
+Where each shape comes from (docs/plugin.md says the same):
 - 飞书多维表格: the body of the Bitable open API "新增数据表"
   (POST /open-apis/bitable/v1/apps/:app_token/tables): {table: {name, default_view_name,
   fields: [{field_name, type, property}]}}, types 1 text, 2 number, 3 single select,
