@@ -166,6 +166,15 @@ class Deployment:
     def outbox(self) -> dict:
         return dict(self.sql("SELECT message_id, status FROM outbox"))
 
+    def messages(self) -> list:
+        """(message id, fact id, rule, role, subject) of every outbox row."""
+        return self.sql("SELECT message_id, fact_id, rule, role, payload->>'subject' FROM outbox")
+
+    def silences(self) -> list:
+        """(rule, subject, the roles it notifies) of every silence alert raised."""
+        return self.sql("SELECT s.rule, s.subject, d.result->'notify' FROM silences s "
+                        "JOIN decisions d ON d.id = s.decision_id")
+
     def deliveries(self) -> collections.Counter:
         total = collections.Counter()
         for receiver in self.receivers.values():
