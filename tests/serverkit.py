@@ -58,6 +58,18 @@ class Hooks:
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
+def samples(text: str) -> dict:
+    """{(sample name, sorted labels): value} of a /metrics scrape, read by prometheus_client's
+    parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(scrape: dict, name: str, **labels) -> float:
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
 def as_admin(client):
     """A test client whose requests carry the admin token unless a test gives other headers."""
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {ADMIN}"

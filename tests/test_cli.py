@@ -3,18 +3,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, RULES, SCHEMAS
-
-
-def trimtab(*args, cwd=ROOT, stdin=None):
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)})
+from clikit import trimtab
+from conftest import RULES, SCHEMAS
 
 
 def test_check_shipped_rules_exits_0():

@@ -14,8 +14,8 @@ from pathlib import Path
 import requests
 
 from conftest import ROOT
+from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, week
-from test_gunicorn import free_port
 from dsl.ruleset import MAX_HISTORY
 
 IN_FLIGHT = 8

@@ -13,8 +13,7 @@ import requests
 
 from gitrepo import RulesRepo
 from gunicornkit import Gunicorn
-from serverkit import ADMIN_HEADERS, ORG, Hooks, fresh_database, week
-from test_metrics import samples, value
+from serverkit import ADMIN_HEADERS, ORG, Hooks, fresh_database, samples, value, week
 
 REQUESTS_IN_A_ROW = 100
 

@@ -7,7 +7,7 @@ import pytest
 
 from factgen import weekly_records
 from gitrepo import RulesRepo
-from test_cli import trimtab
+from clikit import trimtab
 from dsl import interpreter
 from dsl.diagnostics import EvalError
 from dsl.replay import replay

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import RULES, SCHEMAS
-from test_cli import trimtab
+from clikit import trimtab
 
 
 def test_shipped_rules_pass_with_full_rule_coverage():
