@@ -15,9 +15,8 @@ import pytest
 
 from conftest import ROOT
 from receivers import Receiver
-from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from serverkit import ADMIN, CLIENT, SECRET, Hooks, fresh_database, load_org, make_app, week
 from workerkit import PrivateRedis, clear_queue, eventually, stop
-from server.app import create_app
 
 REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -37,11 +36,8 @@ def test_alert_through_rq_worker(tmp_path, monkeypatch):
     monkeypatch.setenv("T_RQ_SECRET", "SECrq")
     worker = None
     try:
-        app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS, "CHANNELS_PATH": str(channels),
-                          "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                          "RULES_PATH": str(ROOT / "rules")})
-        client = as_admin(app.test_client())
-        client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+        app = make_app(url, REDIS_URL=REDIS, CHANNELS_PATH=str(channels))
+        client = load_org(app)
         worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker"], env=env,
                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         hooks = Hooks(client)
@@ -73,11 +69,8 @@ def test_webhooks_answer_when_redis_is_unreachable(tmp_path):
     channels = tmp_path / "channels.yaml"
     channels.write_text("channels:\n  dt: {type: dingtalk, url: 'http://127.0.0.1:9/x'}\n"
                         "routes:\n  default: dt\n", encoding="utf-8")
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": "redis://127.0.0.1:1/0",
-                      "CHANNELS_PATH": str(channels), "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules")})
-    client = as_admin(app.test_client())
-    client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+    app = make_app(url, REDIS_URL="redis://127.0.0.1:1/0", CHANNELS_PATH=str(channels))
+    client = load_org(app)
     hooks = Hooks(client)
     for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
         r = hooks.post("weekly_metrics", w)
@@ -102,10 +95,8 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
     trimtab = str(Path(sys.executable).parent / "trimtab")
     workers = []
     try:
-        app = create_app({"DATABASE_URL": url, "REDIS_URL": REDIS, "CHANNELS_PATH": str(channels),
-                          "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN, "RULES_PATH": str(ROOT / "rules")})
-        client = as_admin(app.test_client())
-        client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+        app = make_app(url, REDIS_URL=REDIS, CHANNELS_PATH=str(channels))
+        client = load_org(app)
         workers.append(subprocess.Popen([trimtab, "worker"], env=env, cwd=tmp_path,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         # This week's numbers: a rep whose last week was months ago is also silent (周报断更),
@@ -162,10 +153,8 @@ def test_redis_stopped_while_webhooks_arrive(tmp_path, monkeypatch, worker_liste
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN}
     worker = None
     try:
-        app = create_app({"DATABASE_URL": url, "REDIS_URL": server.url, "CHANNELS_PATH": str(channels),
-                          "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN, "RULES_PATH": str(ROOT / "rules")})
-        client = as_admin(app.test_client())
-        client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+        app = make_app(url, REDIS_URL=server.url, CHANNELS_PATH=str(channels))
+        client = load_org(app)
         worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker",
                                    "--sweep-s", "3600"], env=env, cwd=tmp_path,
                                   stdout=open(tmp_path / "worker.log", "wb"), stderr=subprocess.STDOUT)
@@ -232,9 +221,8 @@ def test_schedules_run_on_rqs_scheduler(tmp_path):
            "TRIMTAB_CHANNELS": str(tmp_path / "none.yaml")}
     worker = None
     try:
-        app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                          "RULES_PATH": str(ROOT / "rules")})
-        app.test_client().post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+        app = make_app(url)
+        load_org(app)
         sessions = app.extensions["trimtab.sessions"]
         with sessions() as s, s.begin():
             s.add(ScheduleRun(name="周一行动建议", last_run_at=utcnow() - dt.timedelta(weeks=2), runs=1))
