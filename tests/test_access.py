@@ -214,7 +214,8 @@ def test_every_route_has_cells(world):
 def _matches(rule: str, path: str) -> bool:
     import re
     pattern = re.sub(r"<(?:[a-z]+:)?[a-z_]+>", "[^/]+", rule)
-    return re.fullmatch(pattern, path) is not None or re.fullmatch(pattern, re.sub(r"\{[a-z]+\}", "1", path)) is not None
+    return re.fullmatch(pattern, path) is not None or \
+        re.fullmatch(pattern, re.sub(r"\{[a-z]+\}", "1", path)) is not None
 
 
 # ---------------------------------------------------------------------- no leaks

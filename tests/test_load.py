@@ -1,6 +1,7 @@
-"""/healthz keeps answering while 8 maximal requests are in flight (issue 13 part 2; its 100 ms target is reported, not yet met):
-gunicorn as deployed, 8 dry runs at a time, each as large as the limits allow (numbers at
-their bound, the longest history), and one signed webhook with a number at 10^999999 among them."""
+"""/healthz keeps answering while 8 maximal requests are in flight (issue 13 part 2; its 100 ms
+target is reported, not yet met): gunicorn as deployed, 8 dry runs at a time, each as large as
+the limits allow (numbers at their bound, the longest history), and one signed webhook with a
+number at 10^999999 among them."""
 from __future__ import annotations
 
 import json

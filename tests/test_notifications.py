@@ -84,7 +84,7 @@ def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(s
         hooks.post("weekly_metrics", w)
     sessions, channels = app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"]
     now = dt.datetime.utcnow()
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for _attempt in range(1, MAX_ATTEMPTS + 1):
         now += dt.timedelta(days=1)                        # past any backoff
         counts = dispatch_due(sessions, channels, now=now)
         assert counts["sent"] == 0

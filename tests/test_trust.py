@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from serverkit import ADMIN, ORG, as_admin, bearer, running_app, set_target
+from serverkit import ORG, as_admin, bearer, running_app, set_target
 from server.models import Approval, ApprovalStep, AuditEntry, Fact, Target
 
 CHANGE = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers", "current_target": 80,
