@@ -38,6 +38,18 @@ def shipped(schemas):
     return load(RULES, SCHEMAS)
 
 
+# The language suite: modules that test dsl/ in process (no server, database or subprocess).
+# `pytest -m "language and not slow"` runs them alone, in seconds.
+LANGUAGE_MODULES = {"test_cases", "test_effective_dates", "test_formatter", "test_fuzz", "test_golden",
+                    "test_periods", "test_robustness", "test_scenarios", "test_schedule"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module is not None and item.module.__name__ in LANGUAGE_MODULES:
+            item.add_marker(pytest.mark.language)
+
+
 def shared_sources():
     """Roles and reference values every case may name, as shipped."""
     return [(str(RULES / n), (RULES / n).read_text(encoding="utf-8"))

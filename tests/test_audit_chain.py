@@ -278,6 +278,7 @@ def test_concurrent_writers_form_one_line(app):
 
 
 # ---------------------------------------------------------------------- anchors elsewhere
+@pytest.mark.slow
 def test_anchors_go_to_the_log_and_the_configured_url(tmp_path, caplog):
     sink = Receiver(scheme="anchor")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", "AUDIT_KEY": KEY,

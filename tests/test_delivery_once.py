@@ -22,6 +22,8 @@ from receivers import Receiver
 from serverkit import ADMIN, CLIENT, PG_ADMIN, SECRET, Hooks, fresh_database, load_org, make_app, week
 from workerkit import PrivateRedis, eventually, stop
 
+pytestmark = pytest.mark.slow          # every test here takes over ~3 s
+
 TRIMTAB = str(Path(sys.executable).parent / "trimtab")
 ROUTES = {"direct_manager": "a", "hrbp": "b", "regional_manager": "c"}   # a red alert: 3 messages
 

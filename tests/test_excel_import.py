@@ -100,6 +100,7 @@ def test_imported_history_feeds_the_history_rules(app, org):
     assert {d["rule"]: d["value"] for d in r.json["decisions"]}["健康度黄灯"] is True
 
 
+@pytest.mark.slow
 def test_cli_import_all_or_nothing_and_partial(tmp_path):
     url, cleanup = fresh_database("sqlite", tmp_path)
     env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_ADMIN_TOKEN": ADMIN,

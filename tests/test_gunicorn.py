@@ -18,6 +18,7 @@ from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, week
 from server.security import sign
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_gunicorn_serves_signed_webhooks(kind, tmp_path):
     url, cleanup = fresh_database(kind, tmp_path)

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from conftest import ROOT
@@ -49,6 +50,7 @@ def serve(env, tmp_path):
     raise AssertionError("gunicorn did not start")
 
 
+@pytest.mark.slow
 def test_healthz_keeps_answering_while_8_maximal_requests_are_in_flight(tmp_path):
     """No stall (the issue measured 41 s, and no answer under `trimtab serve`): every probe
     answers within 500 ms.  Issue 13's target is 100 ms; the figures printed here are what the

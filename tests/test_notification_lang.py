@@ -52,6 +52,7 @@ def english(text: str) -> bool:
 @pytest.mark.parametrize("kind,default,manager,expected", [
     ("sqlite", "zh", "en", "en"), ("sqlite", "en", None, "en"), ("sqlite", "en", "zh-CN", "zh"),
     ("postgresql", "zh", "en", "en")])
+@pytest.mark.slow
 def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default, manager, expected,
                                                                    tmp_path, receivers):
     own, group = receivers
@@ -85,6 +86,7 @@ def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default,
         cleanup()
 
 
+@pytest.mark.slow
 def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(tmp_path, receivers):
     """TRIMTAB_LANG=en for `trimtab worker`; east.mgr reads Chinese, everyone else the default:
     the weekly report to east.mgr is in Chinese, the one to headquarters in English."""

@@ -68,6 +68,7 @@ def test_yellow_alert_reaches_the_signed_receiver_once(setup):
     assert {(m["role"], m["recipient"]) for m in sent} == {("direct_manager", "east.mgr"), ("hrbp", "hr.east")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["HTTP 500", "ReadTimeout"])
 def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(setup, fault):
     """A receiver that answers 500, or hangs past the channel's timeout: retried with backoff,
@@ -243,6 +244,7 @@ def test_email_channel_over_smtp(tmp_path):
         closed["mail"].send("m-11", {"title": "t", "text": "x"})
 
 
+@pytest.mark.slow
 def test_people_get_alerts_by_their_own_route_and_address(database, tmp_path, monkeypatch):
     """channels.yaml routes a person before their role; an e-mail channel without `to` writes
     to the recipient's address from the organisation chart, and a recipient without one is a

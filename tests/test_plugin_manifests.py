@@ -42,6 +42,7 @@ def test_a_broken_manifest_is_refused(validator):
     assert paths == ["$.auth.type", "$.plugin.name"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu_bitable"])
 def test_form_export_carries_fields_types_required_bounds_and_options(platform, shipped, tmp_path):
     from serverkit import as_admin, fresh_database, make_app

@@ -169,6 +169,7 @@ def report(kind, figures) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_schemathesis_campaign(kind, tmp_path):
     figures = run_campaign(kind, tmp_path)

@@ -306,6 +306,7 @@ def test_the_audit_log_refuses_updates_and_deletes(app):
     assert count(app, AuditEntry) == 1
 
 
+@pytest.mark.slow
 def test_a_webhook_survives_the_database_dropping_its_connections(tmp_path):
     """A database restart drops pooled connections; the next webhook still answers 200 and the
     fact is stored once (the pool does not ping, so the webhook retries on a fresh connection)."""

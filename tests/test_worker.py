@@ -21,6 +21,7 @@ from workerkit import PrivateRedis, clear_queue, eventually, stop
 REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
+@pytest.mark.slow
 def test_alert_through_rq_worker(tmp_path, monkeypatch):
     import redis
     redis.Redis.from_url(REDIS).ping()              # a missing Redis fails here, never skips
@@ -80,6 +81,7 @@ def test_webhooks_answer_when_redis_is_unreachable(tmp_path):
     cleanup()
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
     """The first worker dies while the receiver holds its request; the claim is rolled back,
     the next worker delivers, and the receiver sees one message id."""
@@ -134,6 +136,7 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
         cleanup()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("worker_listening", [True, False], ids=["stopped-under-worker", "stopped-at-start"])
 def test_redis_stopped_while_webhooks_arrive(tmp_path, monkeypatch, worker_listening):
     """Redis stops: webhooks still answer 200 and their notifications wait in the outbox; the
@@ -201,6 +204,7 @@ def test_redis_stopped_while_webhooks_arrive(tmp_path, monkeypatch, worker_liste
 
 
 
+@pytest.mark.slow
 def test_schedules_run_on_rqs_scheduler(tmp_path):
     """The worker's RQ scheduler runs the rule set's schedules: a Monday report missed for two
     weeks runs once, and the next run waits in RQ's scheduled registry at the next fire time
