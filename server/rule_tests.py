@@ -13,12 +13,19 @@ A file holds `tests:`, a list of cases:
         expect:
           健康度黄灯: true             # the decision's value …
           转化率下滑: {value: false}   # … or fields of its JSON (matched, notify, steps, …)
+
+The file's schema is rule_tests.schema.json beside this module (checked on reading); the
+language's own cases (tests/cases) are files of the same schema that also carry the rule
+`source` and may expect an error instead of decisions.
 """
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 from dsl.diagnostics import suggest
@@ -45,7 +52,18 @@ def find_test_files(rules_path: Path) -> list[Path]:
     return sorted(p for ext in ("*.yaml", "*.yml") for p in (base / "tests").glob(ext))
 
 
-def load_test_file(path: Path, ruleset) -> list[Case]:
+SCHEMA = Path(__file__).with_name("rule_tests.schema.json")
+LANGUAGE_ONLY = ("source", "expect_error", "expect_eval_error", "expect_explanation")
+
+
+@cache
+def _validator():
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def read_test_file(path: Path) -> list[tuple[str, dict]]:
+    """(where, test) for each test of the file, read as YAML and checked against the schema."""
     text = path.read_text(encoding="utf-8")
     try:
         doc = yaml.load(text, Loader=_Loader)
@@ -56,29 +74,50 @@ def load_test_file(path: Path, ruleset) -> list[Case]:
         raise TestFileError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("tests"), list):
         raise TestFileError(f"{path}: expected a mapping with a `tests:` list")
+    wheres = [f"{path}:{lines[i] if i < len(lines) else 1}" for i in range(len(doc["tests"]))]
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(doc))
+    if error is not None:
+        raise TestFileError(_schema_message(path, doc, wheres, error))
+    return list(zip(wheres, doc["tests"]))
+
+
+def _schema_message(path: Path, doc: dict, wheres: list, error) -> str:
+    place = list(error.absolute_path)
+    where, name = str(path), ""
+    if len(place) >= 2 and place[0] == "tests":
+        where = wheres[place[1]]
+        raw = doc["tests"][place[1]]
+        name = f"test “{raw.get('name') or f'test #{place[1] + 1}'}”: " if isinstance(raw, dict) else ""
+    if error.validator == "oneOf" and len(place) == 2:
+        message = "needs one of `expect:`, `expect_error:` or `expect_eval_error:`"
+    elif error.validator == "type" and len(place) == 2:
+        message = "each test is a mapping (name, form, facts, expect)"
+    else:
+        message = error.message
+    return f"{where}: {name}{message} (at {error.json_path})"
+
+
+def load_test_file(path: Path, ruleset) -> list[Case]:
     rule_names = {r.name for r in ruleset.rules}
     cases = []
-    for i, raw in enumerate(doc["tests"]):
-        where = f"{path}:{lines[i] if i < len(lines) else 1}"
-        if not isinstance(raw, dict):
-            raise TestFileError(f"{where}: each test is a mapping (name, form, facts, expect)")
+    for i, (where, raw) in enumerate(read_test_file(path)):
         name = str(raw.get("name") or f"test #{i + 1}")
+        extra = [key for key in LANGUAGE_ONLY if key in raw]
+        if extra:
+            raise TestFileError(f"{where}: test “{name}”: `{extra[0]}` belongs to the language's "
+                                "own cases (tests/cases); a rule test runs the rules beside it")
         form = raw.get("form")
         if form not in ruleset.by_form:
             hint = suggest(str(form), ruleset.by_form)
             raise TestFileError(f"{where}: test “{name}” names unknown form `{form}`"
                                 + (f" — did you mean `{hint}`?" if hint else ""))
-        expect = raw.get("expect")
-        if not isinstance(expect, dict) or not expect:
-            raise TestFileError(f"{where}: test “{name}” needs `expect:` with rule names")
+        expect = raw["expect"]                      # the schema: a non-empty mapping here
         for rule in expect:
             if rule not in rule_names:
                 hint = suggest(str(rule), rule_names)
                 raise TestFileError(f"{where}: test “{name}” names unknown rule `{rule}`"
                                     + (f" — did you mean `{hint}`?" if hint else ""))
-        facts, history = raw.get("facts"), raw.get("history", [])
-        if not isinstance(facts, dict) or not isinstance(history, list):
-            raise TestFileError(f"{where}: test “{name}”: `facts` is a mapping, `history` a list")
+        facts, history = raw["facts"], raw.get("history", [])
         as_of, today = raw.get("as_of"), raw.get("today")
         cases.append(Case(name, where, form, facts, history, str(as_of) if as_of else None, expect,
                           today=str(today) if today else None))

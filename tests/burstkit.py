@@ -18,6 +18,7 @@ import redis
 import requests
 
 from conftest import ROOT
+from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, PG_ADMIN, SECRET, fresh_database
 from workerkit import PrivateRedis, eventually, stop
 
@@ -44,12 +45,6 @@ def org_chart(reps: int = 50) -> dict:
         people.append({"id": f"rep{n:02d}", "name": f"代表{n:02d}", "role": "rep", "region": region,
                        "manager": f"{region}.dm{1 + n // len(REGIONS) % 2}", "hrbp": f"hr.{region}"})
     return {"people": people}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Deployment:

@@ -1,4 +1,5 @@
-"""Shared fixtures: the repository's paths, its form schemas, the shipped rule set."""
+"""Shared fixtures: the repository's paths, its form schemas, the shipped rule set; the server
+(`app`, `client`, `hooks`, `org`) on each database."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -37,7 +38,79 @@ def shipped(schemas):
     return load(RULES, SCHEMAS)
 
 
+# The language suite: modules that test dsl/ in process (no server, database or subprocess).
+# `pytest -m "language and not slow"` runs them alone, in seconds.
+LANGUAGE_MODULES = {"test_cases", "test_effective_dates", "test_formatter", "test_fuzz", "test_golden",
+                    "test_periods", "test_robustness", "test_scenarios", "test_schedule"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.module is not None and item.module.__name__ in LANGUAGE_MODULES:
+            item.add_marker(pytest.mark.language)
+
+
 def shared_sources():
     """Roles and reference values every case may name, as shipped."""
     return [(str(RULES / n), (RULES / n).read_text(encoding="utf-8"))
             for n in ("roles.rules", "references.rules")]
+
+
+# ------------------------------------------------------------------ server fixtures (flaskr-style)
+# A test that asks for `app`, `client` or `hooks` runs once on SQLite and once on PostgreSQL.
+# A module narrows that with its own `db_kind` fixture, a test with
+# `@pytest.mark.parametrize("db_kind", ["sqlite"])`; a module changes the app's configuration
+# by overriding `app_config`.
+
+DB_KINDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="module", params=DB_KINDS)
+def db_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def database(db_kind, tmp_path) -> str:
+    """The URL of a fresh, empty database of `db_kind`, dropped after the test."""
+    from serverkit import fresh_database
+    url, cleanup = fresh_database(db_kind, tmp_path)
+    yield url
+    cleanup()
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Configuration the `app` fixture adds to serverkit.make_app's (a module overrides it)."""
+    return {}
+
+
+@pytest.fixture
+def app(database, app_config):
+    """The server on a fresh database with the shipped rules; no org chart yet (see `org`)."""
+    from serverkit import make_app
+    app = make_app(database, **app_config)
+    yield app
+    app.extensions["trimtab.engine"].dispose()
+
+
+@pytest.fixture
+def org(app) -> dict:
+    """The org chart (serverkit.ORG), loaded into `app` through the API."""
+    from serverkit import ORG, load_org
+    load_org(app, ORG)
+    return ORG
+
+
+@pytest.fixture
+def client(app, org):
+    """A test client of `app` whose requests carry the admin token; the org chart is loaded."""
+    from serverkit import as_admin
+    return as_admin(app.test_client())
+
+
+@pytest.fixture
+def hooks(client):
+    """Signed webhooks to `app`, as the platform client sends them."""
+    from serverkit import Hooks
+    return Hooks(client)

@@ -58,6 +58,18 @@ class Hooks:
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN}"}
 
 
+def samples(text: str) -> dict:
+    """{(sample name, sorted labels): value} of a /metrics scrape, read by prometheus_client's
+    parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def value(scrape: dict, name: str, **labels) -> float:
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
 def as_admin(client):
     """A test client whose requests carry the admin token unless a test gives other headers."""
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {ADMIN}"
@@ -108,18 +120,30 @@ def week(n: int, opportunities: int, coverage: float) -> dict:
             "new_visit_records": 6, "contract_amount": 540000, "negative_feedback": 0}
 
 
+def make_app(url: str, **config):
+    """The app the server tests build: database `url`, the test client's secret, the admin
+    token and the shipped rules, then `config` on top (e.g. LANG="en")."""
+    from server.app import create_app
+    return create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
+                       "RULES_PATH": str(Path(__file__).resolve().parents[1] / "rules"), **config})
+
+
+def load_org(app, org: dict = ORG):
+    """Load the org chart through the API, as an admin does; returns the admin client used."""
+    client = as_admin(app.test_client())
+    r = client.post("/v1/org/people", json=org, headers=ADMIN_HEADERS)
+    assert r.status_code == 200, r.get_json()
+    return client
+
+
 @contextmanager
 def running_app(kind: str, tmp_path, **config):
     """(app, Hooks) on a fresh database of `kind` with the shipped rules and ORG loaded;
     the database is dropped afterwards."""
-    from server.app import create_app
     url, cleanup = fresh_database(kind, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(Path(__file__).resolve().parents[1] / "rules"), **config})
+    app = make_app(url, **config)
     try:
-        client = as_admin(app.test_client())
-        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
-        yield app, Hooks(client)
+        yield app, Hooks(load_org(app))
     finally:
         app.extensions["trimtab.engine"].dispose()
         cleanup()

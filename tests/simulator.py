@@ -65,7 +65,8 @@ class Simulator:
         body = _dumps(facts)
         stamp = str(int(time.time()))
         return body, {"Content-Type": "application/json", "X-Trimtab-Client": self.client_name,
-                      "X-Trimtab-Timestamp": stamp, "X-Trimtab-Signature": signature_header(self.secret, stamp, delivery, body),
+                      "X-Trimtab-Timestamp": stamp,
+                      "X-Trimtab-Signature": signature_header(self.secret, stamp, delivery, body),
                       "X-Trimtab-Delivery": delivery}
 
     def _jiandaoyun(self, form, facts, delivery):
@@ -206,4 +207,5 @@ def _example(spec: dict):
 
 
 def _dumps(doc) -> bytes:
-    return json.dumps(doc, ensure_ascii=False, default=lambda d: float(d) if isinstance(d, Decimal) else str(d)).encode()
+    return json.dumps(doc, ensure_ascii=False,
+                      default=lambda d: float(d) if isinstance(d, Decimal) else str(d)).encode()

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conftest import RULES
-from serverkit import ADMIN, CLIENT, SECRET, Hooks, as_admin, bearer, fresh_database, set_target, week
+from serverkit import ADMIN, Hooks, bearer, fresh_database, load_org, make_app, set_target, week
 
 ORG = {"people": [
     {"id": "east.li", "name": "李东", "role": "rep", "region": "east", "manager": "east.mgr",
@@ -132,17 +132,14 @@ MEETING = {"kind": "calibration_meeting", "title": "Q3 校准会", "starts_at": 
 SPLIT = json.loads((RULES / "demo" / "medical_split.json").read_text(encoding="utf-8"))["facts"]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def world(db_kind, tmp_path_factory):
     """One app per database with the org above, facts for three reps, a pending change for an
     east and a west rep, a meeting and a delegation."""
-    from server.app import create_app
-    url, cleanup = fresh_database(request.param, tmp_path_factory.mktemp("access"))
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": "rules", "LANG": "en", "AUTH_FAILURE_LIMIT": "10000/minute",
-                      "OAUTH": {"dingtalk": {"client_id": "ding-id", "client_secret": "ding-secret"}}})
-    admin = as_admin(app.test_client())
-    assert admin.post("/v1/org/people", json=ORG).status_code == 200
+    url, cleanup = fresh_database(db_kind, tmp_path_factory.mktemp("access"))
+    app = make_app(url, LANG="en", AUTH_FAILURE_LIMIT="10000/minute",
+                   OAUTH={"dingtalk": {"client_id": "ding-id", "client_secret": "ding-secret"}})
+    admin = load_org(app, ORG)
     hooks = Hooks(admin)
     for rep, region in (("east.li", "east"), ("east.zhao", "east"), ("west.wu", "west")):
         for n in (1, 2):
@@ -217,7 +214,8 @@ def test_every_route_has_cells(world):
 def _matches(rule: str, path: str) -> bool:
     import re
     pattern = re.sub(r"<(?:[a-z]+:)?[a-z_]+>", "[^/]+", rule)
-    return re.fullmatch(pattern, path) is not None or re.fullmatch(pattern, re.sub(r"\{[a-z]+\}", "1", path)) is not None
+    return re.fullmatch(pattern, path) is not None or \
+        re.fullmatch(pattern, re.sub(r"\{[a-z]+\}", "1", path)) is not None
 
 
 # ---------------------------------------------------------------------- no leaks

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pytest
 
 from gitrepo import RulesRepo
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, fresh_database
-from server.app import create_app
+from serverkit import ADMIN_HEADERS, ORG, Hooks, as_admin, make_app
 from server.rulesets import read
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def two_apps(request, tmp_path):
+@pytest.fixture
+def two_apps(database, tmp_path):
     """A rules repository with two commits (the second raises the yellow-alert threshold), the
     working tree edited on top, and a factory of apps on one database: processes of a server."""
     repo = RulesRepo(tmp_path / "repo")
@@ -19,19 +18,16 @@ def two_apps(request, tmp_path):
     repo.edit("rules/alerts.rules", "days_outstanding > 60 days", "days_outstanding > 45 days")
     second = repo.commit("45 days")
     repo.edit("rules/alerts.rules", "days_outstanding > 45 days", "days_outstanding > 30 days")
-    url, cleanup = fresh_database(request.param, tmp_path)
     apps = []
 
     def make(**config):
-        app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                          "RULES_PATH": str(repo.rules), "LANG": "en", "RULES_CHECK_S": 0,
-                          **config})
+        app = make_app(database, **{"RULES_PATH": str(repo.rules), "LANG": "en", "RULES_CHECK_S": 0,
+                                    **config})
         apps.append(app)
         return app
     yield make, repo, first, second
     for app in apps:
         app.extensions["trimtab.engine"].dispose()
-    cleanup()
 
 
 def version_of(client) -> tuple[str, str]:

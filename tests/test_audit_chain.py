@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from conftest import ROOT
 from receivers import Receiver
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, fresh_database
+from serverkit import fresh_database
 from server import audit
 from server.app import create_app
 from server.audit_verify import verify
@@ -21,16 +21,9 @@ KEY = "audit-key-for-tests"
 ENTRIES = 8
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, tmp_path):
-    url, cleanup = fresh_database(request.param, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "AUDIT_KEY": KEY,
-                      "AUDIT_ANCHOR_PATH": str(tmp_path / "anchors.jsonl")})
-    app.test_client().post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
-    yield app
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
+@pytest.fixture
+def app_config(tmp_path):
+    return {"AUDIT_KEY": KEY, "AUDIT_ANCHOR_PATH": str(tmp_path / "anchors.jsonl")}
 
 
 def write(app, n: int = ENTRIES, per_transaction: int = 1):
@@ -241,7 +234,7 @@ def test_sqlite_drop_trigger_then_update_and_delete(tmp_path):
     engine.dispose()
 
 
-def test_an_approval_writes_a_verified_entry(app):
+def test_an_approval_writes_a_verified_entry(app, org):
     """The approvals' writer (service._audit) goes through the chain."""
     from serverkit import Hooks, as_admin, bearer, set_target
     client = as_admin(app.test_client())
@@ -285,6 +278,7 @@ def test_concurrent_writers_form_one_line(app):
 
 
 # ---------------------------------------------------------------------- anchors elsewhere
+@pytest.mark.slow
 def test_anchors_go_to_the_log_and_the_configured_url(tmp_path, caplog):
     sink = Receiver(scheme="anchor")
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", "AUDIT_KEY": KEY,

@@ -8,7 +8,11 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pytest
+
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow          # every test here takes over ~3 s
 
 
 def test_quick_benchmark_runs_and_agrees(tmp_path, capsys):

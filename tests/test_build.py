@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from conftest import ROOT
-from test_cli import trimtab
+from clikit import trimtab
 from dsl.derive import derived_form, workflows
 
 

@@ -1,10 +1,12 @@
 """Language cases as data: tests/cases/<topic>/*.yaml.
 
-Each case gives a rule `source`, a `form`, `input` facts (and `history`) and either `want`
-(rule name → decision value; `want_explanation`: rule → {lang: text the explanation
-contains}), `want_eval_error` (an `eval.*` code) or `want_error_code`
-(a `parse.*`/`check.*` code, optionally at `want_error_line`).  Every evaluating case runs
-through the compiled evaluator (plain and traced) and the reference interpreter alike.
+The files have the schema of every trimtab test file (server/rule_tests.schema.json, the one
+`trimtab test` reads rules/tests with, through the same reader): each test gives a rule `source`,
+a `form`, `facts` (and `history`) and either `expect` (rule name → the decision's value, or
+{value: …, field of its JSON: …}), `expect_eval_error` ({rule, code: eval.*, field}) or
+`expect_error` ({code: parse.*/check.*, line}); `expect_explanation` gives rule → {lang: text
+the explanation contains}.  Every evaluating case runs through the compiled evaluator (plain
+and traced) and the reference interpreter alike.
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import load_yaml, shared_sources
+from conftest import shared_sources
 from dsl import interpreter
 from dsl.diagnostics import DiagnosticError, EvalError
 from dsl.ruleset import load_sources
+from server.rule_tests import read_test_file
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -23,9 +26,8 @@ CASES_DIR = Path(__file__).parent / "cases"
 def _collect():
     out = []
     for path in sorted(CASES_DIR.glob("*/*.yaml")):
-        doc = load_yaml(path)
-        for i, case in enumerate(doc["cases"]):
-            case_id = f"{path.parent.name}/{path.stem}#{i}:{case.get('note', '')}"
+        for i, (_where, case) in enumerate(read_test_file(path)):
+            case_id = f"{path.parent.name}/{path.stem}#{i}:{case.get('name', '')}"
             out.append(pytest.param(case, id=case_id))
     return out
 
@@ -51,35 +53,38 @@ def _numeric_equal(a, b) -> bool:
 
 @pytest.mark.parametrize("case", CASES)
 def test_case(case, schemas):
-    if "want_error_code" in case:
+    if "expect_error" in case:
+        want = case["expect_error"]
         with pytest.raises(DiagnosticError) as info:
             _load(case, schemas)
         codes = [(d.code, d.line) for d in info.value.diagnostics if d.file == "case.rules"]
-        assert any(code == case["want_error_code"] for code, _ in codes), codes
-        if "want_error_line" in case:
-            assert (case["want_error_code"], case["want_error_line"]) in codes, codes
+        assert any(code == want["code"] for code, _ in codes), codes
+        if "line" in want:
+            assert (want["code"], want["line"]) in codes, codes
         for d in info.value.diagnostics:      # every diagnostic has a place and both languages
             assert d.line > 0 and d.column > 0
             assert d.message("zh") != d.message("en")
         return
     rs = _load(case, schemas)
-    facts, history = case["input"], case.get("history", [])
+    facts, history = case["facts"], case.get("history", [])
     rules = {r.name: r for r in rs.by_form[case["form"]]}
-    if "want_eval_error" in case:
-        name = case["rule"]
+    if "expect_eval_error" in case:
+        want = case["expect_eval_error"]
+        name = want["rule"]
         with pytest.raises(EvalError) as info:
             rules[name].decide(facts, history)
-        assert info.value.code == case["want_eval_error"]
+        assert info.value.code == want["code"]
         with pytest.raises(EvalError) as info2:
             interpreter.run(rules[name], facts, history)
-        assert info2.value.code == case["want_eval_error"]
+        assert info2.value.code == want["code"]
         decision = rules[name].evaluate(facts, history, trace=True)
-        assert decision.error is not None and decision.error.code == case["want_eval_error"]
-        if "field" in case:
-            assert decision.error.args_.get("field") == case["field"]
+        assert decision.error is not None and decision.error.code == want["code"]
+        if "field" in want:
+            assert decision.error.args_.get("field") == want["field"]
         return
-    assert case["want"], "a case must expect something"
-    for name, want in case["want"].items():
+    assert case["expect"], "a case must expect something"
+    for name, expected in case["expect"].items():
+        want, details = _split(expected)
         compiled = rules[name]
         fast = compiled.decide(facts, history)
         traced = compiled.evaluate(facts, history, trace=True)
@@ -89,14 +94,23 @@ def test_case(case, schemas):
         assert _numeric_equal(traced.value, want), f"traced {traced.value!r} != {want!r}"
         assert _numeric_equal(reference, want), f"reference {reference!r} != {want!r}"
         assert traced.explain("en") and traced.explain("zh")
-    for name, texts in case.get("want_explanation", {}).items():
+        if details:
+            got = compiled.evaluate(facts, history).to_json("en")
+            for key, value in details.items():
+                assert _numeric_equal(_plainish(got[key]), _plainish(value)), (key, got[key], value)
+    for name, texts in case.get("expect_explanation", {}).items():
         decision = rules[name].evaluate(facts, history, trace=True)
         for lang, text in texts.items():
             assert text in decision.explain(lang), decision.explain(lang)
-    for name, details in case.get("want_details", {}).items():
-        got = rules[name].evaluate(facts, history).to_json("en")
-        for key, value in details.items():
-            assert _numeric_equal(_plainish(got[key]), _plainish(value)), (key, got[key], value)
+
+
+def _split(expected):
+    """(value, other fields of the decision's JSON) of one `expect` entry: a mapping names
+    fields (its `value` is the decision's value), anything else is the value itself."""
+    if isinstance(expected, dict):
+        assert "value" in expected, f"a case names the decision's value: {expected!r}"
+        return expected["value"], {k: v for k, v in expected.items() if k != "value"}
+    return expected, {}
 
 
 def _plainish(v):

@@ -3,18 +3,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from conftest import ROOT, RULES, SCHEMAS
-
-
-def trimtab(*args, cwd=ROOT, stdin=None):
-    return subprocess.run([sys.executable, "-m", "server.cli", *args], cwd=cwd, input=stdin,
-                          capture_output=True, text=True, timeout=60,
-                          env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)})
+from clikit import trimtab
+from conftest import RULES, SCHEMAS
 
 
 def test_check_shipped_rules_exits_0():
@@ -23,6 +16,7 @@ def test_check_shipped_rules_exits_0():
     assert r.stdout.startswith("ok: ")
 
 
+@pytest.mark.slow
 def test_misspelt_field_in_a_copy_exits_1_with_location_and_suggestion(tmp_path):
     for name in ("roles.rules", "references.rules"):
         shutil.copy(RULES / name, tmp_path / name)
@@ -39,6 +33,7 @@ def test_misspelt_field_in_a_copy_exits_1_with_location_and_suggestion(tmp_path)
     assert "是否想写 `effective_visits`" in zh.stderr
 
 
+@pytest.mark.slow
 def test_eval_behaviour_example_prints_50_with_trace(tmp_path):
     spec = json.loads((RULES / "demo" / "behavior_scoring.json").read_text(encoding="utf-8"))
     facts = tmp_path / "facts.json"
@@ -106,6 +101,7 @@ def test_fmt_check_passes_on_shipped_rules():
     assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.slow
 def test_fmt_check_fails_on_unformatted_file(tmp_path):
     f = tmp_path / "x.rules"
     f.write_text("role   sales_director\n", encoding="utf-8")
@@ -126,6 +122,7 @@ def test_check_empty_directory_exits_1(tmp_path):
     assert r.returncode == 1 and "no rule files" in r.stderr
 
 
+@pytest.mark.slow
 def test_demo_runs():
     r = trimtab("demo", "--lang", "en")
     assert r.returncode == 0, r.stderr

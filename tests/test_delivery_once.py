@@ -19,9 +19,10 @@ import redis
 
 from conftest import ROOT
 from receivers import Receiver
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, PG_ADMIN, SECRET, Hooks, fresh_database, week
+from serverkit import ADMIN, CLIENT, PG_ADMIN, SECRET, Hooks, fresh_database, load_org, make_app, week
 from workerkit import PrivateRedis, eventually, stop
-from server.app import create_app
+
+pytestmark = pytest.mark.slow          # every test here takes over ~3 s
 
 TRIMTAB = str(Path(sys.executable).parent / "trimtab")
 ROUTES = {"direct_manager": "a", "hrbp": "b", "regional_manager": "c"}   # a red alert: 3 messages
@@ -48,13 +49,9 @@ class Rig:
                     "PYTHONPATH": str(ROOT), "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}",
                     "TRIMTAB_ADMIN_TOKEN": ADMIN,
                     **{f"T_ONCE_{n.upper()}": r.url for n, r in receivers.items()}}
-        self.app = create_app({"DATABASE_URL": self.url,
-                               "REDIS_URL": self.redis.url, "CHANNELS_PATH": str(channels),
-                               "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                               "RULES_PATH": str(ROOT / "rules")})
-        client = self.app.test_client()
-        assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
-        self.hooks = Hooks(client)
+        self.app = make_app(self.url, REDIS_URL=self.redis.url, CHANNELS_PATH=str(channels))
+        load_org(self.app)
+        self.hooks = Hooks(self.app.test_client())
 
     def start_workers(self, n: int = 2, sweep_s: float = 0.5) -> None:
         """`n` workers, each in its own process group (a SIGKILL takes its job process too)."""

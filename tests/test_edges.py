@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from serverkit import ADMIN, Hooks, as_admin, running_app, week
+from serverkit import Hooks, as_admin, running_app, week
 from server.models import Fact
 
 

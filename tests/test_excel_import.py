@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, fresh_database, week
-from server.app import create_app
+from serverkit import ADMIN, CLIENT, SECRET, Hooks, fresh_database, load_org, make_app, week
 from server.models import AuditEntry, Fact, Target
 from server.plugin.excel import ImportRefused, import_history, import_targets
 from server.rulesets import load_for
@@ -22,15 +21,9 @@ from server.rulesets import load_for
 TEMPLATES = ROOT / "server" / "templates"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, tmp_path):
-    url, cleanup = fresh_database(request.param, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
-    app.test_client().post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
-    yield app
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
+@pytest.fixture
+def app_config():
+    return {"LANG": "en"}
 
 
 def run(app, fn, *args, **kw):
@@ -51,7 +44,7 @@ def edited(path: Path, sheet_index: int, cell: str, value) -> bytes:
     return out.getvalue()
 
 
-def test_the_shipped_templates_import(app):
+def test_the_shipped_templates_import(app, org):
     ruleset, tz = load_for(app.config), app.config["TZ"]
     report = run(app, import_targets, (TEMPLATES / "targets.xlsx").read_bytes())
     assert report == {"imported": 2, "skipped": []}
@@ -62,7 +55,7 @@ def test_the_shipped_templates_import(app):
     assert count(app, Fact) == sheets
 
 
-def test_one_bad_row_refuses_the_file_and_names_the_row(app):
+def test_one_bad_row_refuses_the_file_and_names_the_row(app, org):
     ruleset, tz = load_for(app.config), app.config["TZ"]
     book = openpyxl.load_workbook(TEMPLATES / "history.xlsx")
     weekly = next(i for i, ws in enumerate(book.worksheets) if ws.title == "周度销售指标")
@@ -79,7 +72,7 @@ def test_one_bad_row_refuses_the_file_and_names_the_row(app):
     assert report["imported"] == len(book.worksheets) - 1 and report["skipped"] == [problem]
 
 
-def test_a_target_that_already_differs_is_refused_on_its_row(app):
+def test_a_target_that_already_differs_is_refused_on_its_row(app, org):
     run(app, import_targets, (TEMPLATES / "targets.xlsx").read_bytes())
     data = edited(TEMPLATES / "targets.xlsx", 0, "C2", 70)
     with pytest.raises(ImportRefused) as refused:
@@ -89,7 +82,7 @@ def test_a_target_that_already_differs_is_refused_on_its_row(app):
     assert run(app, import_targets, (TEMPLATES / "targets.xlsx").read_bytes())["imported"] == 2  # same values: fine
 
 
-def test_imported_history_feeds_the_history_rules(app):
+def test_imported_history_feeds_the_history_rules(app, org):
     """Weeks 1–4 of the fintech case from Excel, week 5 by webhook: the yellow alert fires as
     it does when every week came by webhook (it needs the weeks before)."""
     ruleset, tz = load_for(app.config), app.config["TZ"]
@@ -107,13 +100,14 @@ def test_imported_history_feeds_the_history_rules(app):
     assert {d["rule"]: d["value"] for d in r.json["decisions"]}["健康度黄灯"] is True
 
 
+@pytest.mark.slow
 def test_cli_import_all_or_nothing_and_partial(tmp_path):
     url, cleanup = fresh_database("sqlite", tmp_path)
     env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_ADMIN_TOKEN": ADMIN,
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}"}
     trimtab = [str(Path(sys.executable).parent / "trimtab")]
-    app = create_app({"DATABASE_URL": url, "ADMIN_TOKEN": ADMIN, "RULES_PATH": str(ROOT / "rules")})
-    app.test_client().post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+    app = make_app(url)
+    load_org(app)
     bad = tmp_path / "targets.xlsx"
     bad.write_bytes(edited(TEMPLATES / "targets.xlsx", 0, "A3", "nobody"))
     r = subprocess.run(trimtab + ["import", str(bad), "--rules", str(ROOT / "rules")], env=env,
@@ -140,7 +134,7 @@ def test_the_shipped_templates_match_the_forms(tmp_path, shipped):
                [[[c.value for c in row] for row in ws.iter_rows()] for ws in kept.worksheets]
 
 
-def test_cells_that_read_as_nan_or_infinity_are_bad_rows(app):
+def test_cells_that_read_as_nan_or_infinity_are_bad_rows(app, org):
     ruleset, tz = load_for(app.config), app.config["TZ"]
     book = openpyxl.load_workbook(TEMPLATES / "history.xlsx")
     weekly = next(i for i, ws in enumerate(book.worksheets) if ws.title == "周度销售指标")
@@ -156,7 +150,7 @@ def test_cells_that_read_as_nan_or_infinity_are_bad_rows(app):
     assert refused.value.problems[0]["column"] == "C" and "not a target" in refused.value.problems[0]["message"]
 
 
-def test_imported_targets_record_who_when_and_the_rule_version(app, monkeypatch, capsys, tmp_path):
+def test_imported_targets_record_who_when_and_the_rule_version(app, org, monkeypatch, capsys, tmp_path):
     """`trimtab import targets.xlsx --as PERSON`: the person, the time and the version, not `-`."""
     from server.cli import main
     from server.models import AuditEntry
@@ -178,7 +172,7 @@ def test_imported_targets_record_who_when_and_the_rule_version(app, monkeypatch,
 
 
 @pytest.mark.parametrize("value", ["1e20", "1e999999", "80.12345", "9" * 5000])
-def test_a_target_outside_the_limits_is_a_row_problem(app, value):
+def test_a_target_outside_the_limits_is_a_row_problem(app, org, value):
     data = edited(TEMPLATES / "targets.xlsx", 0, "C2", value)
     with pytest.raises(ImportRefused) as refused:
         run(app, import_targets, data)
@@ -188,7 +182,7 @@ def test_a_target_outside_the_limits_is_a_row_problem(app, value):
 
 @pytest.mark.parametrize("cell,value,column", [("F2", "1e999999", "F"), ("F2", "9" * 5000, "F"),
                                                ("A2", "a" * 129, "A")])
-def test_history_cells_outside_the_limits_are_row_problems(app, cell, value, column):
+def test_history_cells_outside_the_limits_are_row_problems(app, org, cell, value, column):
     ruleset, tz = load_for(app.config), app.config["TZ"]
     data = edited(TEMPLATES / "history.xlsx", 0, cell, value)
     with pytest.raises(ImportRefused) as refused:

@@ -99,6 +99,7 @@ def _evaluate(ruleset, form, facts, history):
         d.to_json("zh")
 
 
+@pytest.mark.slow
 def test_fuzz_shipped_rules_evaluate(shipped):
     tally = Tally("evaluate")
     forms = [f for f in shipped.forms()]
@@ -121,6 +122,7 @@ def test_fuzz_shipped_rules_evaluate(shipped):
     tally.check(int(FLOORS["evaluate"] * _scale()))
 
 
+@pytest.mark.slow
 def test_fuzz_shipped_schedules(shipped):
     tally = Tally("schedules")
     from zoneinfo import ZoneInfo
@@ -158,6 +160,7 @@ def _load_and_run(schemas, text, data):
         _evaluate(ruleset, form, facts, history)
 
 
+@pytest.mark.slow
 def test_fuzz_rule_files(schemas):
     tally = Tally("rule_files")
     shipped_texts = [p.read_text(encoding="utf-8") for p in sorted(RULES.glob("*.rules"))]

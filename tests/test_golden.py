@@ -1,7 +1,7 @@
 """Golden diagnostics: what `trimtab check` prints for broken files, in en and zh.
 
-Set UPDATE_GOLDEN=1 to rewrite the expected files after an intended change of wording; the
-diff then shows in review.
+Set UPDATE_GOLDEN=1 to rewrite the expected files after an intended change of wording: each
+test whose file it rewrites fails (so such a run is never green), the diff then shows in review.
 """
 from __future__ import annotations
 
@@ -32,8 +32,11 @@ def test_golden(name, lang, schemas):
     path = GOLDEN / f"{name}.rules"
     got = render(path, schemas, lang)
     expected_file = GOLDEN / f"{name}.{lang}.txt"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
+    if os.environ.get("UPDATE_GOLDEN") == "1" and \
+            (not expected_file.exists() or expected_file.read_text(encoding="utf-8") != got):
         expected_file.write_text(got, encoding="utf-8")
+        pytest.fail(f"rewrote {expected_file.name}: review its diff, then run again without "
+                    "UPDATE_GOLDEN (a rewriting run never passes)")
     assert expected_file.exists(), f"run with UPDATE_GOLDEN=1 to create {expected_file.name}"
     assert got == expected_file.read_text(encoding="utf-8")
     assert got != "ok\n", "a golden file must hold at least one diagnostic"

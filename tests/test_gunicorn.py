@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,12 @@ import pytest
 import requests
 
 from conftest import ROOT
+from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, week
 from server.security import sign
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_gunicorn_serves_signed_webhooks(kind, tmp_path):
     url, cleanup = fresh_database(kind, tmp_path)

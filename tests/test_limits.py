@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from serverkit import Hooks, bearer, running_app, set_target, week
+from serverkit import bearer, running_app, set_target, week
 from server.models import Approval, Delivery, Fact
 
 

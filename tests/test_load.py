@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from conftest import ROOT
+from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, week
-from test_gunicorn import free_port
 from dsl.ruleset import MAX_HISTORY
 
 IN_FLIGHT = 8
@@ -60,6 +60,7 @@ def serve(server, env, tmp_path):
     raise AssertionError(f"{server} did not start")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", ["gunicorn", "serve"])
 def test_healthz_answers_within_100_ms_while_8_maximal_requests_are_in_flight(server, tmp_path):
     """The issue measured 41 s under gunicorn and no answer at all under `trimtab serve`."""

@@ -7,29 +7,17 @@ import json
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, fresh_database, week
-from server.app import create_app
+from serverkit import ADMIN_HEADERS, ORG, Hooks, as_admin, samples, value, week
 
 
-def samples(text: str) -> dict:
-    """{(sample name, sorted labels): value} of a scrape, read by prometheus_client's parser."""
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def value(scrape: dict, name: str, **labels) -> float:
-    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+@pytest.fixture(scope="module")
+def db_kind():
+    return "sqlite"
 
 
 @pytest.fixture
-def app(tmp_path):
-    url, cleanup = fresh_database("sqlite", tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
-    yield app
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
+def app_config():
+    return {"LANG": "en"}
 
 
 def test_every_status_is_counted_per_route_and_form(app, monkeypatch):

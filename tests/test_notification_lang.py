@@ -10,16 +10,14 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
 from receivers import Receiver
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, fresh_database, week
+from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, load_org, make_app, week
 from workerkit import PrivateRedis, eventually, stop
-from server.app import create_app
 from server.outbox import start_dispatcher
 
 CHANNELS = ("channels:\n"
@@ -54,18 +52,15 @@ def english(text: str) -> bool:
 @pytest.mark.parametrize("kind,default,manager,expected", [
     ("sqlite", "zh", "en", "en"), ("sqlite", "en", None, "en"), ("sqlite", "en", "zh-CN", "zh"),
     ("postgresql", "zh", "en", "en")])
+@pytest.mark.slow
 def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default, manager, expected,
                                                                    tmp_path, receivers):
     own, group = receivers
     url, cleanup = fresh_database(kind, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(tmp_path / "channels.yaml"),
-                      "LANG": default})
+    app = make_app(url, CHANNELS_PATH=str(tmp_path / "channels.yaml"), LANG=default)
     stopping = None
     try:
-        client = as_admin(app.test_client())
-        assert client.post("/v1/org/people", json=org(**{"east.mgr": manager, "hr.east": "en"}),
-                           headers=ADMIN_HEADERS).status_code == 200
+        client = load_org(app, org(**{"east.mgr": manager, "hr.east": "en"}))
         people = {p["id"]: p["lang"] for p in client.get("/v1/org/people").json["people"]}
         assert people["east.mgr"] == (manager[:2] if manager else None)
         hooks = Hooks(client)
@@ -91,6 +86,7 @@ def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default,
         cleanup()
 
 
+@pytest.mark.slow
 def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(tmp_path, receivers):
     """TRIMTAB_LANG=en for `trimtab worker`; east.mgr reads Chinese, everyone else the default:
     the weekly report to east.mgr is in Chinese, the one to headquarters in English."""
@@ -102,13 +98,11 @@ def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(tmp_pat
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis.url, "TRIMTAB_RULES": str(ROOT / "rules"),
            "TRIMTAB_CHANNELS": str(tmp_path / "channels.yaml"), "TRIMTAB_LANG": "en",
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN, "PYTHONPATH": str(ROOT)}
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(tmp_path / "channels.yaml"),
-                      "REDIS_URL": redis.url, "LANG": "zh"})    # the web server's setting: not this
+    app = make_app(url, CHANNELS_PATH=str(tmp_path / "channels.yaml"), REDIS_URL=redis.url,
+                   LANG="zh")                                 # the web server's setting: not this
     worker = None
     try:
-        client = as_admin(app.test_client())
-        client.post("/v1/org/people", json=org(**{"east.mgr": "zh"}), headers=ADMIN_HEADERS)
+        client = load_org(app, org(**{"east.mgr": "zh"}))
         with app.extensions["trimtab.sessions"]() as s, s.begin():
             s.add(ScheduleRun(name="周一行动建议", last_run_at=utcnow() - dt.timedelta(weeks=2), runs=1))
         hooks = Hooks(client)

@@ -3,39 +3,42 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from conftest import ROOT
 from receivers import Receiver
-from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
-from server.app import create_app
+from serverkit import ADMIN_HEADERS, ORG, Hooks, load_org, make_app, week
 from server.channels import ChannelError, load_channels
 from server.models import OutboxMessage
 from server.outbox import MAX_ATTEMPTS, backoff, dispatch_due
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def setup(request, tmp_path, monkeypatch):
-    url, cleanup = fresh_database(request.param, tmp_path)
+@pytest.fixture
+def receiver():
     good = Receiver(secret="SECtest")
+    yield good
+    good.close()
+
+
+@pytest.fixture
+def app_config(tmp_path, monkeypatch, receiver):
     config = tmp_path / "channels.yaml"
     config.write_text("channels:\n"
                       "  dingtalk: {type: dingtalk, url_env: T_DT_URL, secret_env: T_DT_SECRET}\n"
                       "  broken: {type: dingtalk, url_env: T_MISSING_URL}\n"
                       "routes:\n  direct_manager: dingtalk\n  hrbp: dingtalk\n  regional_manager: broken\n",
                       encoding="utf-8")
-    monkeypatch.setenv("T_DT_URL", good.url)
+    monkeypatch.setenv("T_DT_URL", receiver.url)
     monkeypatch.setenv("T_DT_SECRET", "SECtest")
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(config), "LANG": "en"})
-    client = as_admin(app.test_client())
-    client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
-    yield app, client, good, config
-    good.close()
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
+    return {"CHANNELS_PATH": str(config), "LANG": "en"}
+
+
+@pytest.fixture
+def setup(app, client, receiver, app_config):
+    return app, client, receiver, Path(app_config["CHANNELS_PATH"])
 
 
 def outbox(app):
@@ -65,6 +68,7 @@ def test_yellow_alert_reaches_the_signed_receiver_once(setup):
     assert {(m["role"], m["recipient"]) for m in sent} == {("direct_manager", "east.mgr"), ("hrbp", "hr.east")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["HTTP 500", "ReadTimeout"])
 def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(setup, fault):
     """A receiver that answers 500, or hangs past the channel's timeout: retried with backoff,
@@ -81,7 +85,7 @@ def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(s
         hooks.post("weekly_metrics", w)
     sessions, channels = app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"]
     now = dt.datetime.utcnow()
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for _attempt in range(1, MAX_ATTEMPTS + 1):
         now += dt.timedelta(days=1)                        # past any backoff
         counts = dispatch_due(sessions, channels, now=now)
         assert counts["sent"] == 0
@@ -240,27 +244,24 @@ def test_email_channel_over_smtp(tmp_path):
         closed["mail"].send("m-11", {"title": "t", "text": "x"})
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_people_get_alerts_by_their_own_route_and_address(kind, tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_people_get_alerts_by_their_own_route_and_address(database, tmp_path, monkeypatch):
     """channels.yaml routes a person before their role; an e-mail channel without `to` writes
     to the recipient's address from the organisation chart, and a recipient without one is a
     dead message with the reason — the other recipient still gets theirs."""
     from receivers import SmtpSink
     sink = SmtpSink()
-    url, cleanup = fresh_database(kind, tmp_path)
     config = tmp_path / "channels.yaml"
     config.write_text("channels:\n  personal: {type: email, url_env: T_SMTP, from: trimtab@example.invalid}\n"
                       "  group: {type: webhook, url: http://127.0.0.1:9/unused}\n"
                       "routes:\n  default: group\n"
                       "people:\n  hr.east: personal\n  east.mgr: personal\n", encoding="utf-8")
     monkeypatch.setenv("T_SMTP", sink.url)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "CHANNELS_PATH": str(config), "LANG": "en"})
+    app = make_app(database, CHANNELS_PATH=str(config), LANG="en")
     try:
-        client = as_admin(app.test_client())
         people = [dict(p, email="hr.east@example.invalid") if p["id"] == "hr.east" else p
                   for p in ORG["people"]]
-        assert client.post("/v1/org/people", json={"people": people}, headers=ADMIN_HEADERS).status_code == 200
+        client = load_org(app, {"people": people})
         hooks = Hooks(client)
         for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
             hooks.post("weekly_metrics", w)
@@ -273,7 +274,6 @@ def test_people_get_alerts_by_their_own_route_and_address(kind, tmp_path, monkey
     finally:
         sink.close()
         app.extensions["trimtab.engine"].dispose()
-        cleanup()
 
 
 def test_the_shipped_channels_example_loads_clean():

@@ -224,6 +224,7 @@ def test_concurrent_resubmissions_keep_one_current_decision(world, routes, monke
     print("FIGURES declined", sum(declined), "of", len(declined))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_the_migration_keeps_the_latest_decision_of_each_period_current(kind, tmp_path):
     import datetime as dt
@@ -275,6 +276,7 @@ def test_the_migration_keeps_the_latest_decision_of_each_period_current(kind, tm
         cleanup()
 
 
+@pytest.mark.slow
 def test_a_two_statement_write_waits_for_the_period_before_writing_its_delivery(tmp_path):
     """A transaction holding the period's lock (as service.submit does) that then stores the
     same delivery id: the two-statement write must wait for the lock before it writes anything,

@@ -64,6 +64,7 @@ def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
     return answers, (facts, decisions, deliveries), sum(stored_here)
 
 
+@pytest.mark.slow
 def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
     fast_answers, fast_rows, fast_count = run("postgresql", tmp_path, True, monkeypatch)
     slow_answers, slow_rows, slow_count = run("postgresql", tmp_path, False, monkeypatch)
@@ -83,6 +84,7 @@ def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
     assert all(d.result["trace"] for d in decisions if d.error_code is None)
 
 
+@pytest.mark.slow
 def test_refused_submissions_store_nothing(tmp_path):
     with running_app("postgresql", tmp_path) as (app, hooks):
         r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), rep="nobody"), delivery="d-1")
@@ -99,6 +101,7 @@ def test_refused_submissions_store_nothing(tmp_path):
 
 @pytest.mark.parametrize("kind,two_statements", [("sqlite", False), ("postgresql", True),
                                                  ("postgresql", False)])
+@pytest.mark.slow
 def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_statements):
     """With 3 periods of history kept and pages of 4 rows, resubmissions push the periods
     needed onto later pages; the rules still see the latest submission of each of the 3."""

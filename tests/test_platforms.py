@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+import serverkit
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, as_admin, bearer, set_target, CLIENT, ORG, SECRET, fresh_database, week
-from server.app import create_app
+from serverkit import bearer, set_target, CLIENT, ORG, SECRET, fresh_database, week
 from simulator import Simulator
 
 SECRETS = {"generic": SECRET, "jiandaoyun": "jdy-secret", "mingdao": "md-token-123",
@@ -15,13 +15,11 @@ WEEKS = [(5, 0.9), (5, 0.88), (3, 0.85), (3, 0.8), (2, 0.7), (4, 0.9)]
 
 
 def make_app(tmp_path, kind="sqlite"):
+    """(app, admin client, cleanup): every platform configured, the org chart loaded."""
     url, cleanup = fresh_database(kind, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "LANG": "zh",
-                      "PLATFORMS": {k: v for k, v in SECRETS.items() if k != "generic"}})
-    client = as_admin(app.test_client())
-    assert client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
-    return app, client, cleanup
+    app = serverkit.make_app(url, LANG="zh",
+                             PLATFORMS={k: v for k, v in SECRETS.items() if k != "generic"})
+    return app, serverkit.load_org(app), cleanup
 
 
 def play_fintech_q3(sim: Simulator, app, client) -> list:

@@ -42,12 +42,12 @@ def test_a_broken_manifest_is_refused(validator):
     assert paths == ["$.auth.type", "$.plugin.name"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu_bitable"])
 def test_form_export_carries_fields_types_required_bounds_and_options(platform, shipped, tmp_path):
-    from serverkit import ADMIN, as_admin, fresh_database
-    from server.app import create_app
+    from serverkit import as_admin, fresh_database, make_app
     url, cleanup = fresh_database("sqlite", tmp_path)
-    app = create_app({"DATABASE_URL": url, "RULES_PATH": str(ROOT / "rules"), "ADMIN_TOKEN": ADMIN})
+    app = make_app(url)
     client = as_admin(app.test_client())
     doc = client.get(f"/platforms/{platform}/forms/target_change").json
     assert doc == json.loads((MANIFESTS / "exports" / platform / "target_change.json").read_text(encoding="utf-8"))

@@ -13,8 +13,7 @@ import requests
 
 from gitrepo import RulesRepo
 from gunicornkit import Gunicorn
-from serverkit import ADMIN_HEADERS, ORG, Hooks, fresh_database, week
-from test_metrics import samples, value
+from serverkit import ADMIN_HEADERS, ORG, Hooks, fresh_database, samples, value, week
 
 REQUESTS_IN_A_ROW = 100
 
@@ -34,6 +33,7 @@ def hammer(base: str, clients: int, stop: threading.Event, answers: list) -> lis
     return threads
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
 def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_second(kind, tmp_path):
     """8 clients ask all the time; the reload is answered; from the moment its answer arrived,
@@ -78,6 +78,7 @@ def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_secon
         cleanup()
 
 
+@pytest.mark.slow
 def test_metrics_count_every_worker_whichever_answers(tmp_path):
     url, cleanup = fresh_database("postgresql", tmp_path)
     server = Gunicorn(tmp_path, url, workers=4)

@@ -7,7 +7,7 @@ import pytest
 
 from factgen import weekly_records
 from gitrepo import RulesRepo
-from test_cli import trimtab
+from clikit import trimtab
 from dsl import interpreter
 from dsl.diagnostics import EvalError
 from dsl.replay import replay
@@ -47,6 +47,7 @@ def brute_force(old_set, new_set, records):
     return flips
 
 
+@pytest.mark.slow
 def test_replay_reports_exactly_the_flips(two_commits):
     repo, first, second = two_commits
     old_set, new_set = load_revision(repo.rules, first), load_revision(repo.rules, second)

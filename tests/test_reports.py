@@ -7,27 +7,20 @@ import pytest
 from sqlalchemy import select
 
 from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
+from serverkit import ADMIN_HEADERS, as_admin, Hooks, load_org, week
 from server import reports
-from server.app import create_app
 from server.models import OutboxMessage, ScheduleRun
 from server.rulesets import load_for
 from server.schedules import run_due
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, tmp_path):
-    url, cleanup = fresh_database(request.param, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules")})
-    client = as_admin(app.test_client())
-    client.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
-    hooks = Hooks(client)
+@pytest.fixture
+def app(app):
+    """The conftest app with the org chart and east.li's weeks 3-5 (the fintech yellow alert)."""
+    hooks = Hooks(load_org(app))
     for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:     # the fintech yellow alert
-        hooks.post("weekly_metrics", w)
-    yield app
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
+        assert hooks.post("weekly_metrics", w).status_code == 200
+    return app
 
 
 def test_monday_report_renders_in_both_languages(app):

@@ -47,6 +47,7 @@ def test_damaged_files_give_diagnostics_only(path, schemas):
     seen_errors = 0
     for damaged in mutations(text, rng, 60):
         sources = [s for s in shared_sources() if s[0] != str(path)] + [(str(path), damaged)]
+        lines = {name: text.count("\n") + 1 for name, text in sources}
         try:
             load_sources(sources, schemas)
         except DiagnosticError as err:
@@ -54,7 +55,9 @@ def test_damaged_files_give_diagnostics_only(path, schemas):
             for d in err.diagnostics:
                 assert d.code.split(".")[0] in ("parse", "check", "load")
                 assert d.message("en") and d.message("zh")
-                assert d.line >= 0
+                # Located: in a file that was loaded, on one of its lines, at a column.
+                assert d.file in lines and 1 <= d.line <= lines[d.file] and d.column >= 1, \
+                    (d.code, d.file, d.line, d.column)
     assert seen_errors > 0
 
 

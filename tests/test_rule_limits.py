@@ -79,7 +79,7 @@ def test_check_prints_no_traceback_on_an_internal_error(monkeypatch, capsys, as_
 ])
 def test_check_on_huge_numbers_prints_diagnostics_not_tracebacks(tmp_path, line):
     # Measured before: a >4,300-digit number here made `trimtab check` print a traceback.
-    from test_cli import trimtab
+    from clikit import trimtab
     for name in ("roles.rules", "references.rules"):
         (tmp_path / name).write_text((RULES / name).read_text(encoding="utf-8"), encoding="utf-8")
     body = line.format(big="9" * 4301)

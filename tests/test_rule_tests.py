@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from conftest import RULES, SCHEMAS
-from test_cli import trimtab
+from clikit import trimtab
 
 
 def test_shipped_rules_pass_with_full_rule_coverage():
@@ -87,3 +87,33 @@ def test_json_output(rules_copy):
     doc = json.loads(r.stdout)
     assert doc["failed"] == 0 and doc["passed"] >= 30
     assert doc["coverage"]["rules"]["percent"] == 100.0
+
+
+def test_one_schema_for_every_test_file():
+    """rules/tests and the language's cases (tests/cases) are read by one reader against one
+    JSON Schema; the schema is itself valid."""
+    from jsonschema import Draft202012Validator
+
+    from server.rule_tests import SCHEMA, read_test_file
+    Draft202012Validator.check_schema(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    files = sorted((RULES / "tests").glob("*.yaml")) + sorted((RULES.parent / "tests" / "cases").glob("*/*.yaml"))
+    assert len(files) >= 20
+    counts = {f: len(read_test_file(f)) for f in files}
+    assert all(counts.values()), counts
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("    expect:\n      健康度黄灯: false", "    expcet:\n      健康度黄灯: false",
+     "Additional properties are not allowed ('expcet' was unexpected) (at $.tests[0])"),
+    ("    facts: *healthy\n", "    facts: [1, 2]\n", "[1, 2] is not of type 'object' (at $.tests[0].facts)"),
+    ("    facts: *healthy\n", "    facts: *healthy\n    source: alert x\n",
+     "`source` belongs to the language's own cases (tests/cases)"),
+], ids=["misspelt key", "facts not a mapping", "a language case's source"])
+def test_a_test_file_outside_the_schema_is_a_located_error(rules_copy, old, new, message):
+    f = rules_copy / "tests" / "weekly.yaml"
+    text = f.read_text(encoding="utf-8")
+    assert old in text
+    f.write_text(text.replace(old, new, 1), encoding="utf-8")
+    r = run_test(rules_copy)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert message in r.stderr and "weekly.yaml:22: test “a healthy week raises nothing”: " in r.stderr, r.stderr

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.core import NotSet  # noqa: E402
 
-from serverkit import ADMIN_HEADERS, CLIENT, ORG, SECRET, fresh_database  # noqa: E402
+from serverkit import CLIENT, ORG, SECRET, fresh_database  # noqa: E402
 from server.security import signature_header  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,6 +169,7 @@ def report(kind, figures) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_schemathesis_campaign(kind, tmp_path):
     figures = run_campaign(kind, tmp_path)

@@ -7,32 +7,15 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT
-from serverkit import (ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, bearer,
-                       fresh_database, running_app, set_target, week)
+from serverkit import (ADMIN_HEADERS, CLIENT, SECRET, Hooks, as_admin, bearer,
+                       running_app, set_target, week)
 from server.app import create_app
 from server.models import Decision, Delivery, Fact
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, tmp_path):
-    url, cleanup = fresh_database(request.param, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
-    yield app
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
-
-
 @pytest.fixture
-def client(app):
-    c = as_admin(app.test_client())
-    assert c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS).status_code == 200
-    return c
-
-
-@pytest.fixture
-def hooks(client):
-    return Hooks(client)
+def app_config():
+    return {"LANG": "en"}
 
 
 def count(app, model) -> int:
@@ -323,6 +306,7 @@ def test_the_audit_log_refuses_updates_and_deletes(app):
     assert count(app, AuditEntry) == 1
 
 
+@pytest.mark.slow
 def test_a_webhook_survives_the_database_dropping_its_connections(tmp_path):
     """A database restart drops pooled connections; the next webhook still answers 200 and the
     fact is stored once (the pool does not ping, so the webhook retries on a fresh connection)."""

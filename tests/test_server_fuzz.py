@@ -1,14 +1,13 @@
 """No input makes a 500: seeded junk at every route, signed and unsigned."""
 from __future__ import annotations
 
+import collections
 import json
 import random
 
 import pytest
 
-from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, as_admin, CLIENT, ORG, SECRET, Hooks, fresh_database, week
-from server.app import create_app
+from serverkit import ADMIN_HEADERS, Hooks, load_org, make_app, running_app, week
 
 JUNK = [None, True, 0, -1, 1e308, "", "x" * 300, [], {}, [1, "a"], {"a": {"b": []}},
         "2026-13-45", "NaN", 12.5, {"$ref": "#"}, "中文", "\u0000"]
@@ -33,14 +32,15 @@ def mutate(facts: dict, rng) -> dict:
 
 
 @pytest.fixture(scope="module")
+def db_kind():
+    return "sqlite"
+
+
+@pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    url, cleanup = fresh_database("sqlite", tmp_path_factory.mktemp("fuzz"))
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
-    c = as_admin(app.test_client())
-    c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
-    yield c
-    cleanup()
+    """One app for the module's junk (it keeps what it accepted), the org chart loaded."""
+    with running_app("sqlite", tmp_path_factory.mktemp("fuzz"), LANG="en") as (_app, hooks):
+        yield hooks.client
 
 
 def assert_not_500(r):
@@ -84,22 +84,20 @@ def test_junk_api_bodies(client):
         assert_not_500(client.get(path))
 
 
-def test_junk_through_every_platform_adapter(tmp_path):
+def test_junk_through_every_platform_adapter(database):
     """Correctly signed pushes carrying junk values, junk records and junk envelopes: a clear
     4xx, never a 500."""
     import hashlib
     import time
     from simulator import Simulator
     secrets = {"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd", "feishu_bitable": "fs"}
-    url, cleanup = fresh_database("sqlite", tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules"), "PLATFORMS": secrets})
-    c = as_admin(app.test_client())
-    c.post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
+    app = make_app(database, PLATFORMS=secrets)
+    c = load_org(app)
     rng = random.Random(11)
     samples = {"weekly_metrics": week(1, 5, 0.9),
                "target_plan": {"region": "s", "quarter": "2026-Q3", "total_target": 100, "provinces": [
                    {"name": "a", "market_potential": 1, "staffing_strength": 1, "strategic_priority": 1}]}}
+    sent, unshaped = collections.Counter(), collections.Counter()
     for i in range(160):
         platform = rng.choice(list(secrets))
         sim = Simulator(platform, c, secrets[platform], app.config["TZ"])
@@ -108,8 +106,13 @@ def test_junk_through_every_platform_adapter(tmp_path):
         try:
             r = sim.push(form, facts, delivery=f"pf-{i}")
         except (KeyError, TypeError, ValueError, AttributeError):
-            continue                        # the simulator cannot even shape this junk
+            unshaped[platform] += 1         # the simulator cannot even shape this junk
+            continue
         assert_not_500(r)
+        sent[platform] += 1
+    # Most junk reaches the server, through every adapter: the skips above stay the exception.
+    print(f"\njunk pushes sent per platform {dict(sent)}, not shaped {dict(unshaped)}")
+    assert sum(sent.values()) >= 120 and all(sent[p] >= 20 for p in secrets), (sent, unshaped)
     # Envelopes that are not what the platform sends, correctly signed.
     for body in (b"[]", b'{"op": "data_create", "data": []}', b'{"encrypt": "not base64!"}',
                  b'{"encrypt": "AAAA"}', b'{"schema": "2.0", "header": {}, "event": {"fields": 3}}', b"\xff"):

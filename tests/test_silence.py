@@ -5,28 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from sqlalchemy import select
 
-from conftest import ROOT
-from serverkit import ADMIN, ADMIN_HEADERS, CLIENT, ORG, SECRET, Hooks, as_admin, bearer, fresh_database, week
-from server.app import create_app
+from serverkit import Hooks, as_admin, bearer, week
 from server.models import Decision, OutboxMessage, Silence
 from server.rulesets import load_for
 from server.schedules import run_due
 
 ROUTES = {"default": "dt"}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, tmp_path):
-    url, cleanup = fresh_database(request.param, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
-                      "RULES_PATH": str(ROOT / "rules")})
-    as_admin(app.test_client()).post("/v1/org/people", json=ORG, headers=ADMIN_HEADERS)
-    yield app
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
 
 
 def _monday(day: str, **changes) -> dict:
@@ -46,7 +32,7 @@ def _stored(app, rule):
         return s.scalars(select(Decision).where(Decision.rule == rule).order_by(Decision.id)).all()
 
 
-def test_a_week_nobody_submitted_breaks_a_streak(app):
+def test_a_week_nobody_submitted_breaks_a_streak(app, org):
     hooks = Hooks(as_admin(app.test_client()))
     _quiet(hooks, "2025-12-15")                                   # 2025-W51
     w01 = _quiet(hooks, "2025-12-29")                             # 2026-W01; W52 never came
@@ -68,7 +54,7 @@ def _silences(app):
         return rows, outbox, [(x.subject, x.since) for x in stretches]
 
 
-def test_a_rep_who_stops_submitting_is_raised_once_per_stretch(app):
+def test_a_rep_who_stops_submitting_is_raised_once_per_stretch(app, org):
     hooks = Hooks(as_admin(app.test_client()))
     sessions, ruleset, tz = app.extensions["trimtab.sessions"], load_for(app.config), app.config["TZ"]
     for day in ("2026-07-06", "2026-07-13"):                      # W28, W29; then nothing
@@ -105,7 +91,7 @@ def test_a_rep_who_stops_submitting_is_raised_once_per_stretch(app):
         assert len(seen.json["items"]) == expected, person
 
 
-def test_someone_who_never_submitted_counts_from_joining_the_chart(app):
+def test_someone_who_never_submitted_counts_from_joining_the_chart(app, org):
     sessions, ruleset, tz = app.extensions["trimtab.sessions"], load_for(app.config), app.config["TZ"]
     now = dt.datetime.utcnow()
     run_due(sessions, ruleset, tz, ROUTES, now=now)               # east.li just joined: nothing

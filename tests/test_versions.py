@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from gitrepo import RulesRepo
-from test_cli import trimtab
+from clikit import trimtab
 from dsl.diagnostics import DiagnosticError
 from dsl.diff import diff
 from server.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
