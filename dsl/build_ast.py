@@ -433,7 +433,7 @@ class _Builder(Transformer):
             return
         setattr(rule, attr, value)
 
-    def _attach(self, rule, c):
+    def _attach(self, rule, c):   # noqa: C901 — a flat dispatch over clause shapes
         if isinstance(c, A.OnForm):
             self._set_once(rule, "on", c, c.loc, "on")
         elif isinstance(c, A.Formula):

@@ -529,7 +529,7 @@ def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
     ns = dict(_NAMESPACE)
     ns["R"] = rule.name
     ns["FORM"] = form.name
-    exec(code, ns)
+    exec(code, ns)  # noqa: S102 — source generated from our templates only (see module doc)
     made = ns["make"](*consts.values())
     if len(variants) == 2:
         value, traced = made

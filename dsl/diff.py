@@ -98,7 +98,7 @@ def _text(node, lines) -> str:
     return "`" + re.sub(r"\s+", " ", piece.split("#")[0]).strip() + "`"
 
 
-def _clauses(decl, lines) -> list[_Clause]:
+def _clauses(decl, lines) -> list[_Clause]:   # noqa: C901 — one branch per declaration kind
     out: list[_Clause] = []
 
     def add(label, key, meaning, node=None, text=None):
