@@ -17,7 +17,7 @@ from .intake import parse_json, request_lang
 from .orgchart import problem_of, store_people
 from .reload_guard import RemovalsNeedConfirmation, refuse_removals
 from .models import AuditEntry, Decision, Fact, Person, Target
-from .versions import VersionError
+from dsl.versions import VersionError
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 

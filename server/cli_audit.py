@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from .cli import EXIT_ERRORS, EXIT_OK
+from dsl.commands import EXIT_ERRORS, EXIT_OK
 
 
 def _config():

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from dsl.diagnostics import DiagnosticError
 
-from .cli import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, _load_or_report, _print_diagnostics
+from dsl.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
+from dsl.commands.common import load_or_report as _load_or_report
+from dsl.commands.common import print_diagnostics as _print_diagnostics
 
 
 def _server_config(args, migrate=True):
@@ -37,7 +39,7 @@ def cmd_migrate(args) -> int:
 def cmd_serve(args) -> int:
     """Serve the rules over HTTP (development server; see docs/server.md for gunicorn)."""
     from server.app import create_app
-    from server.versions import VersionError
+    from dsl.versions import VersionError
     config = _server_config(args)
     if config["METRICS_DIR"]:
         from server.metrics import clean

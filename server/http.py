@@ -7,12 +7,12 @@ from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
 from .errors import DomainError
-from .limits import MAX_ID_TEXT, MAX_TEXT
+from dsl.values import MAX_ID_TEXT, MAX_JSON_DEPTH, MAX_TEXT  # noqa: F401
+from dsl.values import depth_ok as depth  # noqa: F401  (intake, the CLI)
 
 PERSON_PARAMS = {"subject", "rep"}     # filters on a person id column (String(128))
 
 MAX_ID = 2 ** 31 - 1              # the id columns are INTEGER: 32 bits on PostgreSQL
-MAX_JSON_DEPTH = 32
 
 
 class IdConverter(BaseConverter):
@@ -71,15 +71,3 @@ def _check_request() -> None:
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
     app.before_request(_check_request)
-
-
-def depth(value, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Is `value` (parsed JSON) nested no deeper than `limit`?  Iterative: no recursion."""
-    todo = [(value, 1)]
-    while todo:
-        item, level = todo.pop()
-        if isinstance(item, (dict, list)):
-            if level > limit:
-                return False
-            todo.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
-    return True

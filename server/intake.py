@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from decimal import Decimal
 
 import fastjsonschema
 import jsonschema
@@ -14,7 +13,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from . import gate, limits, pg_intake, security, service
 from .auth import requires
 from .errors import DomainError
-from .http import MAX_JSON_DEPTH, depth
+from dsl.values import MAX_JSON_DEPTH, loads_exact
+from dsl.values import depth_ok as depth
 from .models import Delivery, utcnow
 
 INSERT_DELIVERY = insert(Delivery.__table__)    # Core, not the ORM: this is the hot path
@@ -28,18 +28,6 @@ def request_lang() -> str:
     if accept:
         return "zh" if accept.lower().startswith("zh") else "en"
     return current_app.config["LANG"]
-
-
-def _not_json(constant: str):
-    # Python's json reads NaN and Infinity; JSON has no such numbers and no rule should see one.
-    raise ValueError(f"{constant} is not a JSON number")
-
-
-def loads_exact(text):
-    """JSON with exact decimals and without NaN/Infinity (ValueError for those); a digit string
-    too long for any allowed number stays a Decimal (limits.parse_int): nothing converts it."""
-    return json.loads(text, parse_float=Decimal, parse_int=limits.parse_int,
-                      parse_constant=_not_json)
 
 
 def parse_json(raw: bytes):

@@ -80,7 +80,7 @@ def _ruleset(rules_path: str, rules_rev: str | None = None, sessions=None):
     again only when one of them changed (the sweeper asks every few seconds; parsing and
     compiling each time would be waste)."""
     from .rulesets import load_for, read
-    from .versions import WORKTREE
+    from dsl.versions import WORKTREE
     rev = rules_rev or WORKTREE
     seen = read(sessions) if sessions is not None else None
     if seen is not None:

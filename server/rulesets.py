@@ -26,7 +26,7 @@ from dsl.diagnostics import DiagnosticError
 from dsl.ruleset import default_schemas_dir, load
 
 from .models import ActiveRuleset, utcnow
-from .versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
+from dsl.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
 
 log = logging.getLogger("trimtab.rulesets")
 ROW = 1                     # the one row of active_ruleset

@@ -1,6 +1,6 @@
 """Language cases as data: tests/cases/<topic>/*.yaml.
 
-The files have the schema of every trimtab test file (server/rule_tests.schema.json, the one
+The files have the schema of every trimtab test file (dsl/rule_tests.schema.json, the one
 `trimtab test` reads rules/tests with, through the same reader): each test gives a rule `source`,
 a `form`, `facts` (and `history`) and either `expect` (rule name → the decision's value, or
 {value: …, field of its JSON: …}), `expect_eval_error` ({rule, code: eval.*, field}) or
@@ -18,7 +18,7 @@ from conftest import shared_sources
 from dsl import interpreter
 from dsl.diagnostics import DiagnosticError, EvalError
 from dsl.ruleset import load_sources
-from server.rule_tests import read_test_file
+from dsl.rule_tests import read_test_file
 
 CASES_DIR = Path(__file__).parent / "cases"
 

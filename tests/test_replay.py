@@ -11,7 +11,7 @@ from clikit import trimtab
 from dsl import interpreter
 from dsl.diagnostics import EvalError
 from dsl.replay import replay
-from server.versions import load_revision
+from dsl.versions import load_revision
 
 
 @pytest.fixture(scope="module")

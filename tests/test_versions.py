@@ -7,7 +7,7 @@ from gitrepo import RulesRepo
 from clikit import trimtab
 from dsl.diagnostics import DiagnosticError
 from dsl.diff import diff
-from server.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
+from dsl.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
 
 FACTS = {"account": "a", "rep": "r", "date": "2026-07-01", "amount": 1, "days_outstanding": 75}
 

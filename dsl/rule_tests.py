@@ -28,8 +28,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from dsl.diagnostics import suggest
-from dsl.testing import Case
+from .diagnostics import suggest
+from .testing import Case
 
 
 class TestFileError(Exception):

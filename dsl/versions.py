@@ -19,9 +19,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from dsl.diagnostics import DiagnosticError
-from dsl.ruleset import RuleSet, load_sources
-from dsl.schemas import schemas_from_texts
+from .diagnostics import DiagnosticError
+from .ruleset import RuleSet, load_sources
+from .schemas import schemas_from_texts
 
 WORKTREE = "WORKTREE"          # the revision name that means "the files as they are on disk"
 GIT_TIMEOUT_S = 60

@@ -1,0 +1,118 @@
+"""trimtab check, fmt, eval and demo: a rule set checked, formatted, and run on facts."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..diagnostics import DiagnosticError, EvalError
+from .common import (EXIT_ERRORS, EXIT_OK, EXIT_USAGE, internal_error, load_or_report,
+                     load_rules, print_diagnostics, read_json)
+
+
+def cmd_check(args) -> int:
+    if args.json:
+        try:
+            rs = load_rules(args.path, args.schemas, args.rev)
+        except DiagnosticError as err:
+            print_diagnostics(err, args.lang, True)
+            return EXIT_ERRORS
+        except Exception as err:
+            from ..versions import VersionError
+            if not isinstance(err, VersionError):       # a bug of ours: never a traceback
+                print_diagnostics(internal_error(err, args.path), args.lang, True)
+                return EXIT_ERRORS
+            print(f"trimtab: {err}", file=sys.stderr)
+            return EXIT_ERRORS
+    else:
+        rs = load_or_report(args)
+        if rs is None:
+            return EXIT_ERRORS
+    if args.json:
+        print(json.dumps({"ok": True, "rules": len(rs.rules), "schedules": len(rs.schedules),
+                          "version": rs.version}, ensure_ascii=False))
+    else:
+        msg = (f"ok: {len(rs.rules)} rules, {len(rs.schedules)} schedules, forms {', '.join(rs.forms())}"
+               if args.lang == "en" else
+               f"通过：{len(rs.rules)} 条规则，{len(rs.schedules)} 个日程，表单 {', '.join(rs.forms())}")
+        if args.rev:
+            msg += f" (version {rs.version})" if args.lang == "en" else f"（版本 {rs.version}）"
+        print(msg)
+    return EXIT_OK
+
+
+def cmd_fmt(args) -> int:
+    from ..formatter import format_text
+    path = Path(args.path)
+    files = [path] if path.is_file() else sorted(path.rglob("*.rules"))
+    if not files:
+        print(f"no *.rules under {path}", file=sys.stderr)
+        return EXIT_USAGE
+    stale, errors = [], []
+    for p in files:
+        text = p.read_text(encoding="utf-8")
+        try:
+            out = format_text(text, args.lang_keywords, str(p))
+        except DiagnosticError as err:
+            errors.append(err)
+            continue
+        if args.check:
+            if out != (text if text.endswith("\n") else text + "\n"):
+                stale.append(p)
+        elif args.write:
+            if out != text:
+                p.write_text(out, encoding="utf-8")
+        else:
+            sys.stdout.write(out)
+    for err in errors:
+        print_diagnostics(err, args.lang)
+    for p in stale:
+        print(f"{p}: not formatted (run `trimtab fmt --write {p}`)", file=sys.stderr)
+    return EXIT_ERRORS if errors or stale else EXIT_OK
+
+
+def cmd_eval(args) -> int:
+    rs = load_or_report(args)
+    if rs is None:
+        return EXIT_ERRORS
+    try:
+        facts = read_json(args.facts)
+        history = read_json(args.history) if args.history else []
+    except (OSError, ValueError) as err:
+        print(f"cannot read facts: {err}", file=sys.stderr)
+        return EXIT_ERRORS
+    try:
+        decisions = rs.evaluate(args.form, facts, history, trace=True, as_of=args.as_of)
+    except EvalError as err:
+        print(err.message(args.lang), file=sys.stderr)
+        return EXIT_ERRORS
+    if args.rule:
+        decisions = [d for d in decisions if d.rule == args.rule]
+    failed = any(d.error is not None for d in decisions)
+    if args.json:
+        print(json.dumps({"version": rs.version, "form": args.form,
+                          "decisions": [d.to_json(args.lang) for d in decisions]},
+                         ensure_ascii=False, indent=2, default=str))
+    else:
+        for d in decisions:
+            print(d.explain(args.lang))
+    for d in decisions:
+        if d.error is not None:
+            print(d.error.message(args.lang), file=sys.stderr)
+    return EXIT_ERRORS if failed else EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    """Check the shipped rules, then evaluate every demo facts file beside them."""
+    if cmd_check(args) != EXIT_OK:
+        return EXIT_ERRORS
+    rs = load_rules(args.path, args.schemas)
+    demo_dir = Path(args.path) / "demo"
+    status = EXIT_OK
+    for facts_file in sorted(demo_dir.glob("*.json")):
+        spec = read_json(str(facts_file))
+        print(f"\n== {facts_file.name}: {spec['form']}")
+        for d in rs.evaluate(spec["form"], spec["facts"], spec.get("history", []), trace=True):
+            print(d.explain(args.lang))
+            status = status or (EXIT_ERRORS if d.error else EXIT_OK)
+    return status
