@@ -63,7 +63,7 @@ def cmd_serve(args) -> int:
           file=sys.stderr)
     from server.audit import start_daily_anchor
     start_daily_anchor(app.extensions["trimtab.sessions"])
-    from server.outbox import start_dispatcher
+    from server.dispatcher import start_dispatcher
     if app.extensions["trimtab.channels"] and not config.get("REDIS_URL"):
         start_dispatcher(app)           # in-process delivery (no Redis needed)
         print(f"  notifications: {', '.join(app.extensions['trimtab.channels'])}", file=sys.stderr)

@@ -273,23 +273,3 @@ def lease_s(timeout_s: float) -> float:
     """How long a claim lasts: the send's timeout, time to write the result after it (with
     retries on a lost connection), and a margin — then another dispatcher may send it."""
     return 2 * timeout_s + 10
-
-
-def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:
-    """In-process delivery for `trimtab serve` without Redis: a daemon thread."""
-    stop = threading.Event()
-
-    def loop():
-        from .schedules import run_due
-        while not stop.wait(interval_s):
-            try:
-                app.extensions["trimtab.rules_follower"].check()     # the active rule set
-                run_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.rules"].current,
-                        app.config["TZ"], app.extensions["trimtab.routes"], lang=app.config["LANG"],
-                        channels=app.extensions["trimtab.channels"])
-                dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"],
-                             lang=app.config["LANG"])
-            except Exception:                       # keep delivering after a bad moment
-                log.exception("outbox dispatcher")
-    threading.Thread(target=loop, name="trimtab-outbox", daemon=True).start()
-    return stop

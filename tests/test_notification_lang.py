@@ -18,7 +18,7 @@ from conftest import ROOT
 from receivers import Receiver
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, load_org, make_app, week
 from workerkit import PrivateRedis, eventually, stop
-from server.outbox import start_dispatcher
+from server.dispatcher import start_dispatcher
 
 CHANNELS = ("channels:\n"
             "  own: {type: webhook, url_env: T_LANG_OWN}\n"              # reaches one person
