@@ -94,16 +94,6 @@ class Consecutive:
 
 
 @dataclass(eq=False)
-class Silence:
-    """`when no FORM for N consecutive weeks`: the form did not arrive, N periods running."""
-    form: str
-    n: int
-    unit: str
-    loc: Loc = field(repr=False, compare=False)
-    node_id: int = field(default=-1, repr=False, compare=False)
-
-
-@dataclass(eq=False)
 class Compare(Expr):
     op: str = "<"                   # < <= > >= = !=
     left: Expr = None
@@ -139,38 +129,19 @@ class Bound:
 
 
 @dataclass(eq=False)
+class Effective:
+    """`effective DATE`: in a rule, when it takes effect; alone at the top of a file, the date of
+    every rule below it that states none."""
+    date: str
+    loc: Loc
+    top: bool = False
+
+
+@dataclass(eq=False)
 class Formula:
     name: str
     expr: Expr
     bound: Optional[Bound]
-    loc: Loc
-
-
-@dataclass(eq=False)
-class PointsLine:
-    kind: str                       # every | per | when | each
-    points: int
-    loc: Loc
-    n: int = 1                      # for every N
-    field: Optional[Ref] = None     # every / per
-    cond: Optional[Expr] = None     # when / each
-    item: Optional[str] = None      # each: the list field's item name as written
-    cap: Optional[int] = None
-    node_id: int = -1
-
-
-@dataclass(eq=False)
-class Case:
-    name: str
-    cond: Optional[Expr]            # None for `otherwise`
-    loc: Loc
-
-
-@dataclass(eq=False)
-class Step:
-    roles: list                     # one role for a step, several for a countersign
-    cond: Optional[Expr]
-    countersign: bool
     loc: Loc
 
 
@@ -226,82 +197,13 @@ class RoleDecl(Decl):
 
 @dataclass(eq=False)
 class Rule(Decl):
-    """Everything that evaluates facts of one form."""
+    """Everything that evaluates facts of one form; each kind's node (kinds/) extends it."""
     kind: str = ""
     on: Optional[OnForm] = None
     effective: Optional[str] = None
     formulas: list = field(default_factory=list)
     examples: list = field(default_factory=list)
     extra: list = field(default_factory=list)       # clauses seen twice, for the checker
-
-
-@dataclass(eq=False)
-class Alert(Rule):
-    level: str = ""
-    conditions: list = field(default_factory=list)
-    at_least: Optional[int] = None                  # None: a single `when`
-    when_loc: Optional[Loc] = None
-    silence: Optional[Silence] = None               # when no FORM …: run by the scheduler
-    notify: list = field(default_factory=list)
-    notify_loc: Optional[Loc] = None
-    notify_cleared: list = field(default_factory=list)     # `notify … when cleared`
-    notify_cleared_loc: Optional[Loc] = None
-    message: Optional[str] = None
-    message_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Score(Rule):
-    lines: list = field(default_factory=list)
-    total_max: Optional[int] = None
-    total_min: Optional[int] = None
-    total_loc: Optional[Loc] = None
-    weight: Optional[Decimal] = None
-    rating: Optional[str] = None
-    weight_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Status(Rule):
-    cases: list = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class Target(Rule):
-    suggest: Optional[Expr] = None
-    range_band: Optional[Decimal] = None
-    suggest_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Split(Rule):
-    total: Optional[Ref] = None
-    across: Optional[str] = None
-    divide_loc: Optional[Loc] = None
-    weights: list = field(default_factory=list)     # (item field, Decimal share, Loc)
-    adjust_band: Optional[Decimal] = None
-    reason_field: Optional[str] = None
-    adjust_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Pool(Rule):
-    size: Optional[Expr] = None
-    among: Optional[str] = None
-    by: Optional[Expr] = None
-    share_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Approval(Rule):
-    limit: Optional[int] = None
-    limit_message: Optional[str] = None
-    limit_loc: Optional[Loc] = None
-    cycle: Optional[tuple] = None                   # (n, unit, anchor date text or None)
-    cycle_loc: Optional[Loc] = None
-    require: list = field(default_factory=list)
-    require_loc: Optional[Loc] = None
-    steps: list = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -317,9 +219,7 @@ class RuleFile:
     decls: list = field(default_factory=list)
 
 
-_NOT_MEANING = {"loc", "ty", "node_id", "binding", "spelled", "text", "item_locs", "facts", "expected",
-                "when_loc", "notify_loc", "notify_cleared_loc", "message_loc", "total_loc", "weight_loc", "suggest_loc",
-                "divide_loc", "adjust_loc", "share_loc", "limit_loc", "cycle_loc", "require_loc"}
+_NOT_MEANING = {"loc", "ty", "node_id", "binding", "spelled", "text", "item_locs", "facts", "expected"}
 
 
 def structure(node):

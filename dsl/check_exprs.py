@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from . import ast as A
 from .diagnostics import suggest
-from .keywords import FUNCTIONS
+from .keywords import BOOL_WORDS, FUNCTIONS
 from .limits import MAX_EXPR_DEPTH
 from .schemas import FormSchema
 from .types import BOOL, INTEGER, NUMBER, STRING, Ty
@@ -16,7 +16,6 @@ from .units import dimension
 
 HISTORY_FUNCS = ("baseline", "previous", "change", "growth")
 AGGREGATES = ("average", "sum", "min", "max")
-BOOL_WORDS = {"true": True, "false": False, "是": True, "否": False}
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import ast as A
+from .kinds import KINDS
 from .limits import MAX_ABS, MAX_COUNT, MAX_DECIMALS, MAX_DURATION_HOURS, decimals_written
 from .units import UNITS
 
@@ -61,24 +62,7 @@ class LimitChecks:
         for ex in rule.examples:
             for value in [*ex.fields.values(), ex.result]:
                 self.limit_example(value)
-        if isinstance(rule, A.Score):
-            for line in rule.lines:
-                self.limit_number(line.points, line.loc)
-                if line.kind == "every":
-                    self.limit_count(line.n, line.loc, "N")
-                if line.cap is not None:
-                    self.limit_number(line.cap, line.loc)
-            for total in (rule.total_max, rule.total_min):
-                if total is not None:
-                    self.limit_number(total, rule.total_loc)
-        elif isinstance(rule, A.Alert) and rule.silence is not None:
-            self.limit_count(rule.silence.n, rule.silence.loc, "N", low=0)
-        elif isinstance(rule, A.Approval):
-            if rule.limit is not None:
-                self.limit_count(rule.limit, rule.limit_loc, "N", low=0)
-            if rule.cycle is not None:
-                n, unit, _anchor = rule.cycle
-                self.limit_duration(n, unit, rule.cycle_loc, "cycle")
+        KINDS[rule.kind].limits(self, rule)
 
     def check_schedule_limits(self, sched: A.Schedule) -> bool:
         t = sched.timing

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from . import ast as A
 from .check_exprs import HISTORY_FUNCS
+from .kinds import KINDS
 from .limits import MAX_RULE_SOURCE
 from .runtime import namespace
 from .units import UNITS
@@ -38,10 +39,6 @@ CURRENT = Ctx()
 
 def _scale(field) -> int | Decimal:
     return UNITS[field.unit][1] if field.unit and field.unit != "percent" else 1
-
-
-def _kind(field) -> str:
-    return field.kind
 
 
 class RuleCompiler:
@@ -247,10 +244,19 @@ class RuleCompiler:
 
     # ------------------------------------------------------------------ statements
     def emit(self, line: str):
-        stripped = line.lstrip()
-        if self.value_only and stripped.startswith("return ("):
-            line = line[: len(line) - len(stripped)] + _headline_return(stripped)
         self.lines.append(line)
+
+    def emit_return(self, *parts: str, indent: str = "") -> None:
+        """Return the kind's result (RES, a NamedTuple) — or, in the value-only variant, the
+        headline alone (the `decide` path skips building details)."""
+        if self.value_only:
+            self.emit(f"{indent}return {parts[0]}")
+        else:
+            self.emit(f"{indent}return NT(RES, ({', '.join(parts)},))")
+
+    def ty(self, node):
+        """The type the checker gave an expression."""
+        return node.ty
 
     def clause(self, node, code: str) -> str:
         """A clause-level value, recorded in the trace when tracing.  A plain comparison
@@ -268,155 +274,11 @@ class RuleCompiler:
             self.emit(f"{var} = {self.clause(formula.expr, self.gen(formula.expr))}")
             self.formula_vars[formula.name] = var
 
-    def body_alert(self, rule: A.Alert):
-        if rule.at_least is None:
-            cond = rule.conditions[0]
-            self.emit(f"fired = bool({self.clause(cond, self.gen(cond))})")
-            self.emit("return (fired, 1 if fired else 0)")
-            return
-        self.emit("m = 0")
-        for cond in rule.conditions:
-            self.emit(f"if {self.clause(cond, self.gen(cond))}: m += 1")
-        self.emit(f"return (m >= {self.const(rule.at_least)}, m)")
-
-    def body_score(self, rule: A.Score):
-        names = []
-        for i, line in enumerate(rule.lines):
-            p = f"p{i}"
-            names.append(p)
-            if line.kind == "every":
-                x = self.gen(line.field)
-                ty = line.field.ty
-                n = self.const(line.n)
-                units = f"({x} // {n})" if ty.integer else f"floor_div({x}, {n})"
-                code = f"{self.const(line.points)} * {units}"
-            elif line.kind == "per":
-                code = f"{self.const(line.points)} * {self.gen(line.field)}"
-            elif line.kind == "when":
-                code = f"({self.const(line.points)} if {self.gen(line.cond)} else 0)"
-            else:
-                lst = rule.on and self.list_for(line.item)
-                it = self.item_var()
-                self.depth += 1
-                cond = self.gen(line.cond)
-                self.depth -= 1
-                code = f"{self.const(line.points)} * sum(1 for {it} in {self.read_current(lst)} if {cond})"
-            if line.cap is not None:
-                code = f"{'min' if line.cap > 0 else 'max'}({code}, {self.const(line.cap)})"
-            self.emit(f"{p} = {code}")
-        # No trace records for the lines: their points are in the result, and the
-        # explanation reads them from there.
-        self.emit(f"s = {' + '.join(names) or '0'}")
-        if rule.total_max is not None:
-            cap = self.const(rule.total_max)
-            self.emit(f"if s > {cap}: s = {cap}")
-        if rule.total_min is not None:
-            floor = self.const(rule.total_min)
-            self.emit(f"if s < {floor}: s = {floor}")
-        self.emit(f"return (s, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
-
-    def list_for(self, item_name):
-        return self.form.list_field(item_name)
-
-    def body_status(self, rule: A.Status):
-        for case in rule.cases:
-            if case.cond is None:
-                self.emit(f"return ({self.const(case.name)},)")
-                return
-            self.emit(f"if {self.clause(case.cond, self.gen(case.cond))}:")
-            self.emit(f"    return ({self.const(case.name)},)")
-
-    def body_target(self, rule: A.Target):
-        self.emit("viol = []")
-        for formula in rule.formulas:
-            if formula.bound is None:
-                continue
-            var = self.formula_vars[formula.name]
-            centre = self.gen(formula.bound.of) if formula.bound.of is not None else "1"
-            band = self.const(formula.bound.band)
-            self.emit(f"c = {centre}")
-            self.emit(f"lo, hi = c - c * {band}, c + c * {band}")
-            self.emit(f"if not (lo <= {var} <= hi): viol.append(({self.const(formula.name)}, {var}, lo, hi))")
-        self.emit(f"s = {self.clause(rule.suggest, self.gen(rule.suggest))}")
-        if rule.range_band is not None:
-            band = self.const(rule.range_band)
-            self.emit(f"lo, hi = s - s * {band}, s + s * {band}")
-        else:
-            self.emit("lo, hi = s, s")
-        values = ", ".join(f"{self.const(f.name)}: {self.formula_vars[f.name]}" for f in rule.formulas)
-        self.emit(f"return (s, lo, hi, {{{values}}}, viol)")
-
-    def body_split(self, rule: A.Split):
-        lst = self.form.list_field(rule.across)
-        it = "it0"
-        self.depth = 1
-        terms = " + ".join(
-            f"{self.const(share)} * {self.read_entry(lst.items[name], it)}"
-            for name, share, _loc in rule.weights)
-        self.depth = 0
-        self.emit(f"L = {self.read_current(lst)}")
-        self.emit(f"total = {self.gen(rule.total)}")
-        self.emit(f"ws = [{terms} for {it} in L]")
-        self.emit("tw = D(sum(ws))")
-        self.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, "
-                  f"line={self.const(rule.divide_loc.line)})")
-        self.emit("bases = [total * w / tw for w in ws]")
-        if rule.adjust_band is None:
-            self.emit("return (bases, bases, [])")
-            return
-        adj = lst.items["adjustment"]
-        key = f"{it}.get({self.const(lst.key_field)})" if lst.key_field else "None"
-        self.emit("finals, viol = [], []")
-        self.emit(f"for {it}, b in zip(L, bases):")
-        self.emit(f"    a = {it}.get('adjustment')")
-        self.emit(f"    a = 0 if a is None else read({it}, 'adjustment', {self.const(adj.kind)}, 1, R)")
-        self.emit(f"    if abs(a) > {self.const(rule.adjust_band)} and "
-                  f"is_blank({it}.get({self.const(rule.reason_field)})):")
-        self.emit(f"        viol.append(({key}, a))")
-        self.emit("    finals.append(b + b * a)")
-        self.emit("return (finals, bases, viol)")
-
-    def body_pool(self, rule: A.Pool):
-        lst = self.form.list_field(rule.among)
-        self.emit(f"size = {self.clause(rule.size, self.gen(rule.size))}")
-        self.depth = 1
-        by = self.gen(rule.by)
-        self.depth = 0
-        self.emit(f"cs = [{by} for it0 in {self.read_current(lst)}]")
-        self.emit("tc = D(sum(cs))")
-        self.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, "
-                  f"line={self.const(rule.share_loc.line)})")
-        self.emit("return ([size * c / tc for c in cs], size, cs)")
-
-    def body_approval(self, rule: A.Approval):
-        self.emit("viol = []")
-        for name in rule.require:
-            key = self.const(name)
-            self.emit(f"if is_blank(f.get({key})): viol.append(('required', {key}))")
-        if rule.limit is not None:
-            n, unit, anchor = rule.cycle
-            date_field = self.form.date_field
-            args = ", ".join(self.const(x) for x in (date_field, n, unit, anchor))
-            self.emit(f"used = cycle_count(f, h, {args}, R)")
-            self.emit(f"if used >= {self.const(rule.limit)}: viol.append(('limit', used))")
-        else:
-            self.emit("used = 0")
-        self.emit("steps = []")
-        for step in rule.steps:
-            roles = self.const(tuple(step.roles))
-            kind = "'countersign'" if step.countersign else "'step'"
-            if step.cond is None:
-                self.emit(f"steps.append(({kind}, {roles}))")
-            else:
-                self.emit(f"if {self.clause(step.cond, self.gen(step.cond))}: "
-                          f"steps.append(({kind}, {roles}))")
-        self.emit("return (not viol, viol, steps, used)")
-
     # ------------------------------------------------------------------ the function
     def source(self, form) -> str:
         self.form = form
         self.formulas_block()
-        getattr(self, f"body_{self.rule.kind}")(self.rule)
+        KINDS[self.rule.kind].compile(self, self.rule)
         body = self.read_lines + self.lines
         name, args = ("traced", "f, h, T") if self.traced else \
             (("value", "f, h=()") if self.value_only else ("detail", "f, h=()"))
@@ -473,27 +335,6 @@ def _uses_history(node) -> bool:
     return False
 
 
-def _headline_return(line: str) -> str:
-    """`return (x, y, z)` → `return x`: the value-only variant skips building details."""
-    inner = line[len("return ("):-1]
-    depth, cut = 0, len(inner)
-    for i, ch in enumerate(inner):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            cut = i
-            break
-    return "return " + inner[:cut]
-
-
-# Kinds whose decisions take well under a microsecond get a separate untraced, value-only
-# function for `decide`; for the others the traced function serves both, since a trace costs
-# little beside their work, and one function less halves Python's compile time for them.
-VALUE_VARIANT_KINDS = ("alert", "score", "status")
-
-
 _NAMESPACE = namespace()    # the helpers generated code may call; copied per rule
 
 
@@ -509,7 +350,7 @@ def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
     rule-set load) lets rules of one shape share a single compile().
     """
     variants = [(True, False)]
-    if rule.kind in VALUE_VARIANT_KINDS:
+    if KINDS[rule.kind].value_variant:
         variants.insert(0, (False, True))
     parts, consts = [], {}
     for traced, value_only in variants:
@@ -529,6 +370,7 @@ def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
     ns = dict(_NAMESPACE)
     ns["R"] = rule.name
     ns["FORM"] = form.name
+    ns["RES"] = KINDS[rule.kind].result
     exec(code, ns)  # noqa: S102 — source generated from our templates only (see module doc)
     made = ns["make"](*consts.values())
     if len(variants) == 2:

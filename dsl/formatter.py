@@ -14,7 +14,7 @@ from lark import Lark, Token
 from .diagnostics import Diagnostic, DiagnosticError
 from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period_word, spelling
 from .parser import RuleIndenter, base_type, grammar_text, parse
-from .build_ast import _number_in, _period_in
+from .tokens import number_in as _number_in, period_in as _period_in
 
 _NO_SPACE_BEFORE = {"_COMMA", "_COLON", "RPAR", "_DOT", "_RBRACK", "_RBRACE"}
 _NO_SPACE_AFTER = {"LPAR", "_DOT", "SUB_SIGN", "_LBRACK", "_LBRACE"}
@@ -179,8 +179,4 @@ def _trailing_comment(lines, last: Token) -> str | None:
     return rest[idx:].strip() if idx >= 0 else None
 
 
-def check_formatted(text: str, lang: str | None, filename: str) -> bool:
-    return format_text(text, lang, filename) == (text if text.endswith("\n") else text + "\n")
-
-
-__all__ = ["format_text", "check_formatted", "detect_lang", "Diagnostic", "DiagnosticError"]
+__all__ = ["format_text", "detect_lang"]

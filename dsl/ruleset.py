@@ -17,6 +17,7 @@ from .checker import CheckedRuleSet, check
 from .compiler import TooComplex, compile_rule, reads_periods
 from .decision import Decision
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
+from .kinds import KINDS
 from .limits import Budget, internal
 from .parser import parse
 from .periods import timeline
@@ -39,6 +40,7 @@ class CompiledRule:
         self.rule, self.form, self.nodes, self.lines, self.source = rule, form, nodes, lines, source
         self.decide, self.traced = functions
         self.name, self.kind = rule.name, rule.kind
+        self.hooks = KINDS[rule.kind]         # its kind's details and headline, for Decision
         self.reads_periods = reads_periods(nodes)
         if self.reads_periods:
             self.decide, self.traced = _on_calendar(self, *functions)

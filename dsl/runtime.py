@@ -252,7 +252,7 @@ def namespace() -> dict:
     """Globals for compiled rule code: these helpers and nothing else (no builtins import)."""
     ns = {name: obj for name, obj in globals().items()
           if callable(obj) and not name.startswith("_") and name != "namespace"}
-    ns.update({"D": D, "EvalError": EvalError, "NoHistory": NoHistory,
+    ns.update({"D": D, "EvalError": EvalError, "NoHistory": NoHistory, "NT": tuple.__new__,
                "__builtins__": {"len": len, "sum": sum, "min": min, "max": max, "abs": abs,
                                 "any": any, "all": all, "int": int, "range": range, "zip": zip,
                                 "list": list, "dict": dict, "KeyError": KeyError,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import ast as A
-from .checker import WEEKDAYS
+from .keywords import WEEKDAYS
 
 ANCHOR_MONDAY = dt.date(2024, 1, 1)
 

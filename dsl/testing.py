@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from . import ast as A
 from .decision import plain
 from .diagnostics import EvalError
+from .kinds import KINDS
 
 
 @dataclass
@@ -105,30 +106,13 @@ def _ratio(hit: int, total: int) -> dict:
 
 def clauses(rule: A.Rule) -> list:
     """(clause node, its condition or None) for every clause a test can exercise."""
-    out = [(f, None) for f in rule.formulas]
-    if isinstance(rule, A.Alert):
-        out += [(c, c) for c in rule.conditions]
-    elif isinstance(rule, A.Score):
-        out += [(ln, ln.cond if ln.kind == "when" else None) for ln in rule.lines]
-    elif isinstance(rule, A.Status):
-        out += [(c, c.cond) for c in rule.cases]
-    elif isinstance(rule, A.Approval):
-        out += [(s, s.cond) for s in rule.steps]
-    elif isinstance(rule, A.Target):
-        out += [(rule.suggest, None)] if rule.suggest is not None else []
-    elif isinstance(rule, A.Pool):
-        out += [(x, None) for x in (rule.size, rule.by) if x is not None]
-    elif isinstance(rule, A.Split) and rule.total is not None:
-        out += [(rule.total, None)]
-    return out
+    return [(f, None) for f in rule.formulas] + KINDS[rule.kind].test_clauses(rule)
 
 
 def _evaluated(rule, clause, decision) -> bool:
-    """Was this clause reached?  Every clause is, except status cases after the match."""
-    if isinstance(rule, A.Status) and isinstance(clause, A.Case):
-        names = [c.name for c in rule.cases]
-        return names.index(clause.name) <= names.index(decision.value)
-    return True
+    """Was this clause reached?  Every clause is, unless its kind says otherwise (a status's
+    cases after the one that matched)."""
+    return KINDS[rule.kind].reached(rule, clause, decision.value)
 
 
 # ---------------------------------------------------------------------- running
