@@ -1,7 +1,9 @@
-"""Stage 2 output: typed AST nodes with source locations.
+"""Stage 2 output: typed AST nodes with source locations — expressions, the clauses every
+rule may carry, and the declarations.  Each rule kind's own node and clauses live in its
+module under kinds/.
 
-The checker fills in `ty` (and, for names, `binding`) on expression nodes; later stages read
-those annotations and never look at Lark trees.
+No stage writes into these nodes after the builder: what the checker learns (types, bindings,
+node ids) is kept beside them (annotations.py).  Later stages never look at Lark trees.
 """
 from __future__ import annotations
 
@@ -26,8 +28,6 @@ class Loc:
 @dataclass(eq=False)
 class Expr:
     loc: Loc = field(repr=False, compare=False)
-    ty: Any = field(default=None, init=False, repr=False, compare=False)
-    node_id: int = field(default=-1, init=False, repr=False, compare=False)
 
 
 @dataclass(eq=False)
@@ -45,7 +45,6 @@ class Str(Expr):
 @dataclass(eq=False)
 class Ref(Expr):
     parts: list = field(default_factory=list)   # e.g. ["industry", "effective_visits"]
-    binding: Any = field(default=None, init=False, repr=False)
 
     @property
     def dotted(self) -> str:
@@ -167,13 +166,12 @@ class Action:
 
 @dataclass(eq=False)
 class Example:
-    """`example "note": field = value, … → expected`; the checker fills facts and expected."""
+    """`example "note": field = value, … → expected`; the checker turns it into facts and an
+    expected value (annotations.Annotations.example)."""
     note: Optional[str]
     fields: dict                    # name -> value: Num, Str, ("word", name) or list of dicts
     result: object                  # the expected value, same shapes
     loc: Loc
-    facts: dict = field(default_factory=dict, repr=False)
-    expected: object = None
 
 
 # ------------------------------------------------------------------ declarations
@@ -219,7 +217,7 @@ class RuleFile:
     decls: list = field(default_factory=list)
 
 
-_NOT_MEANING = {"loc", "ty", "node_id", "binding", "spelled", "text", "item_locs", "facts", "expected"}
+_NOT_MEANING = {"loc", "spelled", "text", "item_locs"}
 
 
 def structure(node):

@@ -3,7 +3,8 @@ runs the domain checks an HRBP would otherwise find in production.
 
 It runs as named passes over all files of a rule set at once (so duplicate names and rating
 weights across files are caught) and collects diagnostics instead of stopping at the first.
-On success every expression node carries `ty`, every Ref a `binding`, and every node an id.
+On success each rule has its side tables (annotations.py): a node id for every node it
+looked at, the type of every expression and what every name stands for.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from . import ast as A
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, suggest
 from .keywords import BOOL_WORDS, WEEKDAYS
 from .kinds import KINDS
+from .annotations import Annotations
 from .check_exprs import ExprChecks, Scope, TooDeep
 from .check_limits import LimitChecks
 from .limits import MAX_EXPR_DEPTH, internal
@@ -36,7 +38,7 @@ class CheckedRuleSet:
         self.roles = roles                    # name -> label or None
         self.rules = [d for f in files for d in f.decls if isinstance(d, A.Rule)]
         self.schedules = [d for f in files for d in f.decls if isinstance(d, A.Schedule)]
-        self.nodes = {}                       # rule (object) -> its nodes by node id
+        self.annotations: dict = {}           # rule (object) -> its side tables (annotations.py)
 
 
 class Checker(ExprChecks, LimitChecks):
@@ -68,7 +70,7 @@ class Checker(ExprChecks, LimitChecks):
         self.collect_declarations()
         checked = CheckedRuleSet(self.files, self.schemas, self.references, self.roles)
         for rule in checked.rules:
-            checked.nodes[rule] = self.guarded(self.check_rule, rule) or []
+            checked.annotations[rule] = self.guarded(self.check_rule, rule) or Annotations()
         self.check_across(checked.rules)
         for sched in checked.schedules:
             self.guarded(self.check_schedule, sched)
@@ -150,20 +152,20 @@ class Checker(ExprChecks, LimitChecks):
         KINDS[rule.kind].check(self, rule, scope)
         for example in rule.examples:
             self.check_example(example, rule, scope)
-        return scope.nodes
+        return scope.ann
 
     # ------------------------------------------------------------------ examples
     def check_example(self, ex: A.Example, rule: A.Rule, scope: Scope):
         """Turn an example into facts and an expected value, or say what is wrong with it."""
-        ex.facts = {}
+        facts: dict = {}
         for name, value in ex.fields.items():
             f = scope.form.fields.get(name)
             if f is None:
                 self.error("check.unknown_field", ex.loc, name=name, form=scope.form.name,
                            suggestion=suggest(name, scope.form.fields))
                 continue
-            ex.facts[name] = self.example_value(value, f, ex.loc, scope.form.name)
-        ex.expected = KINDS[rule.kind].expected(self, ex, rule)
+            facts[name] = self.example_value(value, f, ex.loc, scope.form.name)
+        scope.ann.examples[id(ex)] = (facts, KINDS[rule.kind].expected(self, ex, rule))
 
     def example_value(self, value, f, loc, where):
         if isinstance(value, list):
@@ -282,13 +284,11 @@ class Checker(ExprChecks, LimitChecks):
         return f
 
     def node_id(self, node, scope: Scope) -> int:
-        scope.nodes.append(node)
-        node.node_id = len(scope.nodes) - 1
-        return node.node_id
+        return scope.ann.add(node)
 
     def item_scope(self, scope: Scope, lst) -> Scope:
         """The scope of a condition about each item of the list field `lst`."""
-        return Scope(scope.rule, scope.form, scope.formulas, lst, scope.nodes)
+        return Scope(scope.rule, scope.form, scope.formulas, lst, scope.ann)
 
 def _tidy_number(value: Decimal):
     return int(value) if value == value.to_integral_value() else value.normalize()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from . import ast as A
+from .annotations import Annotations
 from .check_exprs import HISTORY_FUNCS
 from .kinds import KINDS
 from .limits import MAX_RULE_SOURCE
@@ -42,8 +43,9 @@ def _scale(field) -> int | Decimal:
 
 
 class RuleCompiler:
-    def __init__(self, rule: A.Rule, traced: bool, value_only: bool = False):
+    def __init__(self, rule: A.Rule, ann: Annotations, traced: bool, value_only: bool = False):
         self.rule = rule
+        self.ann = ann                  # the checker's side tables: ids, types, bindings
         self.traced = traced
         self.value_only = value_only    # return the headline value alone (the `decide` path)
         self.const_prefix = "T" if traced else ("V" if value_only else "")
@@ -55,6 +57,7 @@ class RuleCompiler:
         self.depth = 0
         self.walrus = 0
         self.lines: list[str] = []
+        self.history_memo: dict[int, bool] = {}
 
     # ------------------------------------------------------------------ small pieces
     def const(self, value) -> str:
@@ -121,7 +124,7 @@ class RuleCompiler:
         return self.const(node.value)
 
     def gen_Ref(self, node: A.Ref, ctx) -> str:
-        b = node.binding
+        b = self.ann.binding(node)
         if b.kind == "const":
             return self.const(b.value)
         if b.kind == "formula":
@@ -161,9 +164,9 @@ class RuleCompiler:
             inner = Ctx("h[i]", "h[:i]")
             test = self.compare_plain(node, inner)
             code = f"consecutive({code}, h, {self.const(n)}, lambda i: {test}, R)"
-        if uses_history(node) or (node.consecutive is not None and ctx.entry is None):
+        if self.uses_history(node) or (node.consecutive is not None and ctx.entry is None):
             if self.traced and ctx.entry is None:
-                return f"guarded_traced(T, {node.node_id}, lambda: {code})"
+                return f"guarded_traced(T, {self.ann.id_of(node)}, lambda: {code})"
             return f"guarded(lambda: {code})"
         return code
 
@@ -174,7 +177,7 @@ class RuleCompiler:
         if self.traced and ctx.entry is None and self.depth == 0:
             # Inline record: (node id, left, right, result); no helper call on the hot path.
             left, right = self.gen(node.left, ctx), self.gen(node.right, ctx)
-            return (f"(ap(({node.node_id}, (tl := {left}), (tr := {right}), "
+            return (f"(ap(({self.ann.id_of(node)}, (tl := {left}), (tr := {right}), "
                     f"(tc := tl {_PY_OP[node.op]} tr))) or tc)")
         return self.compare_plain(node, ctx)
 
@@ -183,7 +186,7 @@ class RuleCompiler:
         if node.window is not None:
             return self.gen_window(node, ctx)
         if func in HISTORY_FUNCS:
-            field = node.args[0].binding.field
+            field = self.ann.binding(node.args[0]).field
             args = (f"{ctx.history}, {self.const(field.name)}, {self.const(field.kind)}, "
                     f"{self.const(_scale(field))}, R")
             if func == "baseline":
@@ -195,12 +198,12 @@ class RuleCompiler:
             if func == "change":
                 return f"({current} - {prior})"
             return f"growth({current}, {prior}, R, {self.const(field.name)})"
-        if func in ("abs", "min", "max") and node.args and not _is_list(node.args[0]):
+        if func in ("abs", "min", "max") and node.args and not self.is_list(node.args[0]):
             return f"{func}({', '.join(self.gen(a, ctx) for a in node.args)})"
         return self.gen_list_call(node, ctx)
 
     def gen_list_call(self, node: A.Call, ctx) -> str:
-        b = node.args[0].binding
+        b = self.ann.binding(node.args[0])
         lst = b.field if b.kind == "list" else b.list_field
         source = self.read_current(lst) if ctx.entry is None else self.read_entry(lst, ctx.entry)
         it = self.item_var()
@@ -242,6 +245,28 @@ class RuleCompiler:
         helper = {"average": "average", "min": "minimum", "max": "maximum"}[node.func]
         return f"{helper}({values}, R, {line})"
 
+    def is_list(self, node) -> bool:
+        b = self.ann.binding(node) if isinstance(node, A.Ref) else None
+        return b is not None and b.kind in ("list", "list_field")
+
+    def uses_history(self, node) -> bool:
+        """Does the expression read earlier periods (so it may lack them)?  Memoised per node."""
+        found = self.history_memo.get(id(node))
+        if found is None:
+            found = self.history_memo[id(node)] = self._uses_history(node)
+        return found
+
+    def _uses_history(self, node) -> bool:
+        if isinstance(node, A.Call):
+            return node.func in HISTORY_FUNCS or any(self.uses_history(a) for a in node.args)
+        for child in ("left", "right", "operand"):
+            sub = getattr(node, child, None)
+            if isinstance(sub, A.Expr) and self.uses_history(sub):
+                return True
+        if isinstance(node, A.BoolOp):
+            return any(self.uses_history(i) for i in node.items)
+        return False
+
     # ------------------------------------------------------------------ statements
     def emit(self, line: str):
         self.lines.append(line)
@@ -256,7 +281,7 @@ class RuleCompiler:
 
     def ty(self, node):
         """The type the checker gave an expression."""
-        return node.ty
+        return self.ann.ty(node)
 
     def clause(self, node, code: str) -> str:
         """A clause-level value, recorded in the trace when tracing.  A plain comparison
@@ -264,9 +289,9 @@ class RuleCompiler:
         or a history comparison does, since its result is more than the one comparison."""
         if not self.traced:
             return code
-        if isinstance(node, A.Compare) and node.consecutive is None and not uses_history(node):
+        if isinstance(node, A.Compare) and node.consecutive is None and not self.uses_history(node):
             return code
-        return f"(ap(({node.node_id}, (tv := {code}))) or tv)"
+        return f"(ap(({self.ann.id_of(node)}, (tv := {code}))) or tv)"
 
     def formulas_block(self):
         for i, formula in enumerate(self.rule.formulas):
@@ -296,20 +321,6 @@ class RuleCompiler:
         return "\n".join(text) + "\n"
 
 
-def _is_list(node) -> bool:
-    return isinstance(node, A.Ref) and node.binding is not None and node.binding.kind in ("list", "list_field")
-
-
-def uses_history(node) -> bool:
-    """Does the expression read earlier periods (so it may lack them)?  Memoised per node."""
-    cached = getattr(node, "_uses_history", None)
-    if cached is None:
-        cached = _uses_history(node)
-        if isinstance(node, A.Expr):
-            node._uses_history = cached
-    return cached
-
-
 def reads_periods(nodes) -> bool:
     """Does a rule (its nodes) look at earlier periods — a streak, a window or a history
     function?  Then its history is laid out on the calendar (periods.timeline) first."""
@@ -321,24 +332,10 @@ def reads_periods(nodes) -> bool:
     return False
 
 
-def _uses_history(node) -> bool:
-    if isinstance(node, A.Call):
-        if node.func in HISTORY_FUNCS:
-            return True
-        return any(uses_history(a) for a in node.args)
-    for child in ("left", "right", "operand"):
-        sub = getattr(node, child, None)
-        if isinstance(sub, A.Expr) and uses_history(sub):
-            return True
-    if isinstance(node, A.BoolOp):
-        return any(uses_history(i) for i in node.items)
-    return False
-
-
 _NAMESPACE = namespace()    # the helpers generated code may call; copied per rule
 
 
-def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
+def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
     """(decide, traced) functions and the generated source.
 
     decide(facts, history=()) → the headline value; traced(facts, history, records) → the
@@ -354,7 +351,7 @@ def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
         variants.insert(0, (False, True))
     parts, consts = [], {}
     for traced, value_only in variants:
-        comp = RuleCompiler(rule, traced, value_only)
+        comp = RuleCompiler(rule, ann, traced, value_only)
         parts.append(comp.source(form))
         consts.update(comp.consts)      # names carry the variant's prefix: no clashes
     body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())

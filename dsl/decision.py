@@ -73,7 +73,7 @@ class Decision(tuple):
         records = list(self.trace)
         extra = getattr(self[0].hooks, "extra", {}).get("records")
         if extra is not None and self.raw is not None:      # records a kind keeps in its result
-            records += extra(self[0], self.raw, lambda node: node.node_id)
+            records += extra(self[0], self.raw, self[0].ann.id_of)
         # Node ids follow the source, so sorting by id tells the story in the file's order.
         for rec in sorted(records, key=_record_id):
             # A clause that is a single comparison was already shown with its values, unless
@@ -125,7 +125,7 @@ def render_record(compiled, rec, lang) -> str:
         _i, left, right, ok = rec
         op = node.op if isinstance(node, A.Compare) else "?"
         mark = "✓" if ok else "✗"
-        ty = getattr(node.left, "ty", None)
+        ty = compiled.ann.ty(node.left)
         verdict = _t(lang, "holds" if ok else "does not hold", "成立" if ok else "不成立")
         if getattr(node, "consecutive", None) is not None:
             period = _t(lang, "this period", "本期")
@@ -149,4 +149,4 @@ def render_record(compiled, rec, lang) -> str:
     name = next((f.name for f in compiled.rule.formulas if f.expr is node), None)
     if name is not None and name != text:
         text = f"{name} = {text}"
-    return f"{text} → {show(value, getattr(node, 'ty', None))} ({where})"
+    return f"{text} → {show(value, compiled.ann.ty(node))} ({where})"

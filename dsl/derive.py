@@ -32,8 +32,9 @@ def derived_form(ruleset, form: str) -> dict:
     for r in ruleset.by_form.get(form, []):
         rule = r.rule
         for f in rule.formulas:
+            b = r.ann.binding(f.expr)
             if f.bound is not None and f.bound.of is None and isinstance(f.expr, A.Ref) \
-                    and f.expr.binding is not None and f.expr.binding.kind == "field":
+                    and b is not None and b.kind == "field":
                 field = props.setdefault(f.expr.parts[0], {})
                 field["minimum"] = _num(1 - f.bound.band)
                 field["maximum"] = _num(1 + f.bound.band)

@@ -25,8 +25,10 @@ class Env:
     number and the latest earlier submission of each period ({number: facts}); a period
     missing from that dict had no submission."""
 
-    def __init__(self, rule, facts, history, formulas=None, item=None, form=None, calendar=None):
+    def __init__(self, rule, facts, history, formulas=None, item=None, form=None, calendar=None,
+                 ann=None):
         self.rule, self.facts, self.history = rule, facts, history
+        self.ann = ann                  # the checker's side tables (bindings)
         self.formulas = formulas if formulas is not None else {}
         self.item = item
         self.form = form
@@ -42,7 +44,7 @@ class Env:
 
     def with_item(self, item):
         return Env(self.rule, self.facts, self.history, self.formulas, item, self.form,
-                   self.calendar)
+                   self.calendar, self.ann)
 
     def periods(self):
         if self.calendar is None:
@@ -53,7 +55,7 @@ class Env:
         """The environment of the period `number` (with the periods before it)."""
         _current, past = self.periods()
         earlier = {k: v for k, v in past.items() if k < number}
-        env = Env(self.rule, past[number], [], {}, None, self.form, (number, earlier))
+        env = Env(self.rule, past[number], [], {}, None, self.form, (number, earlier), self.ann)
         for f in self.rule.formulas:
             env.formulas[f.name] = evaluate(f.expr, env)
         return env
@@ -63,13 +65,13 @@ def read(env, entry, field):
     return rt.read(entry, field.name, field.kind, _scale(field), env.rule.name)
 
 
-def evaluate(node, env: Env):   # noqa: C901 — one branch per node type, on purpose
+def evaluate(node, env: Env):    # one branch per node type, on purpose
     if isinstance(node, A.Num):
         return node.value
     if isinstance(node, A.Str):
         return node.value
     if isinstance(node, A.Ref):
-        b = node.binding
+        b = env.ann.binding(node)
         if b.kind == "const":
             return b.value
         if b.kind == "formula":
@@ -135,7 +137,7 @@ def call(node: A.Call, env: Env):
         values = [evaluate(node.args[0], e) for e in envs]
         return aggregate(f, values, env, line)
     if f in HISTORY_FUNCS:
-        field = node.args[0].binding.field
+        field = env.ann.binding(node.args[0]).field
         number, past = env.periods()
         if not past:
             raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
@@ -154,7 +156,7 @@ def call(node: A.Call, env: Env):
             raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
         return Decimal(current - prior) / prior
     arg0 = node.args[0] if node.args else None
-    b = getattr(arg0, "binding", None)
+    b = env.ann.binding(arg0) if isinstance(arg0, A.Ref) else None
     if b is not None and b.kind in ("list", "list_field"):
         lst = b.field if b.kind == "list" else b.list_field
         items = read(env, env.facts, lst)
@@ -188,7 +190,7 @@ def aggregate(f, values, env, line):
 def run(compiled, facts: dict, history=()):
     """The detail tuple the compiled evaluator returns, computed by walking the AST."""
     rule, form = compiled.rule, compiled.form
-    env = Env(rule, facts, list(history), form=form)
+    env = Env(rule, facts, list(history), form=form, ann=compiled.ann)
     try:
         for formula in rule.formulas:
             env.formulas[formula.name] = evaluate(formula.expr, env)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ast as A
+from .annotations import Annotations
 from .build_ast import build
 from .checker import CheckedRuleSet, check
 from .compiler import TooComplex, compile_rule, reads_periods
@@ -35,13 +36,14 @@ class CompiledRule:
     """One rule, compiled.  `decide(facts, history=())` is the generated value-only function
     itself (no wrapper on the hot path); `evaluate` gives a Decision with its trace."""
 
-    def __init__(self, rule: A.Rule, form: FormSchema, functions, nodes: list, lines: list,
+    def __init__(self, rule: A.Rule, form: FormSchema, functions, ann: Annotations, lines: list,
                  source: str):
-        self.rule, self.form, self.nodes, self.lines, self.source = rule, form, nodes, lines, source
+        self.rule, self.form, self.ann, self.lines, self.source = rule, form, ann, lines, source
+        self.nodes = ann.nodes                # node id -> node
         self.decide, self.traced = functions
         self.name, self.kind = rule.name, rule.kind
         self.hooks = KINDS[rule.kind]         # its kind's details and headline, for Decision
-        self.reads_periods = reads_periods(nodes)
+        self.reads_periods = reads_periods(ann.nodes)
         if self.reads_periods:
             self.decide, self.traced = _on_calendar(self, *functions)
         self.evaluate = _evaluator(self, self.traced)
@@ -224,12 +226,12 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
     for rule in checked.rules:
         form = schemas[rule.on.form]
         if getattr(rule, "silence", None) is not None:      # nothing to compile: see silence.py
-            rules.append(CompiledSilence(rule, form, checked.nodes[rule], texts[rule.loc.file]))
+            rules.append(CompiledSilence(rule, form, checked.annotations[rule], texts[rule.loc.file]))
             continue
         if budget is not None:
             budget.spend("compiling", rule.loc.file)
         try:
-            decide, traced, src = compile_rule(rule, form, code_cache)
+            decide, traced, src = compile_rule(rule, form, checked.annotations[rule], code_cache)
         except Exception as err:
             if not isinstance(err, (SyntaxError, RecursionError, MemoryError, TooComplex)):
                 lines = texts[rule.loc.file]
@@ -242,7 +244,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
                                     rule.loc.line, rule.loc.column, lines[rule.loc.line - 1],
                                     len(lines[rule.loc.line - 1].rstrip())))
             continue
-        rules.append(CompiledRule(rule, form, (decide, traced), checked.nodes[rule],
+        rules.append(CompiledRule(rule, form, (decide, traced), checked.annotations[rule],
                                   texts[rule.loc.file], src))
     if diags:
         raise DiagnosticError(diags)

@@ -39,8 +39,9 @@ class CompiledSilence:
     reads_periods = False
     source = ""
 
-    def __init__(self, rule: Alert, form, nodes: list, lines: list):
-        self.rule, self.form, self.nodes, self.lines = rule, form, nodes, lines
+    def __init__(self, rule: Alert, form, ann, lines: list):
+        self.rule, self.form, self.ann, self.lines = rule, form, ann, lines
+        self.nodes = ann.nodes
         self.name, self.kind = rule.name, rule.kind
         self.hooks = self
 
@@ -60,7 +61,7 @@ class CompiledSilence:
         since = missing[0] if fired and (last is not None or watch_from is not None) else None
         raw = SilenceResult(fired, 1 if fired else 0, missing, since,
                             key_of(kind, ordinal(kind, last)) if last is not None else None)
-        records = [(self.rule.silence.node_id, "silent", (missing, raw[4]))] if trace else []
+        records = [(self.ann.id_of(self.rule.silence), "silent", (missing, raw[4]))] if trace else []
         facts = {self.rule.on.subject: subject}
         return Decision.make(self, facts, raw, records)
 

@@ -66,8 +66,9 @@ class Coverage:
             if not _evaluated(compiled.rule, clause, decision):
                 continue
             self.hit_clauses.add((rid, index))
-            if cond is not None and cond.node_id in by_id:
-                self.outcomes.setdefault((rid, index), set()).add(by_id[cond.node_id] is True)
+            nid = compiled.ann.ids.get(id(cond)) if cond is not None else None
+            if nid is not None and nid in by_id:
+                self.outcomes.setdefault((rid, index), set()).add(by_id[nid] is True)
 
     def report(self) -> dict:
         rules = list(self.rules.values())
@@ -184,6 +185,7 @@ def example_cases(ruleset) -> list[Case]:
     for r in ruleset.rules:
         for i, ex in enumerate(r.rule.examples):
             name = f"{r.name} example" + (f" “{ex.note}”" if ex.note else f" #{i + 1}")
-            out.append(Case(name, f"{ex.loc.file}:{ex.loc.line}", r.form.name, ex.facts,
-                            expect={r.name: ex.expected}, only_rule=r))
+            facts, expected = r.ann.example(ex)
+            out.append(Case(name, f"{ex.loc.file}:{ex.loc.line}", r.form.name, facts,
+                            expect={r.name: expected}, only_rule=r))
     return out
