@@ -175,10 +175,11 @@ class RuleCompiler:
 
     def compare_once(self, node: A.Compare, ctx) -> str:
         if self.traced and ctx.entry is None and self.depth == 0:
-            # Inline record: (node id, left, right, result); no helper call on the hot path.
+            # Inline record (trace.Compared: node id, left, right, result), built by
+            # tuple.__new__: no Python-level call on the hot path.
             left, right = self.gen(node.left, ctx), self.gen(node.right, ctx)
-            return (f"(ap(({self.ann.id_of(node)}, (tl := {left}), (tr := {right}), "
-                    f"(tc := tl {_PY_OP[node.op]} tr))) or tc)")
+            return (f"(ap(NT(CMP, ({self.ann.id_of(node)}, (tl := {left}), (tr := {right}), "
+                    f"(tc := tl {_PY_OP[node.op]} tr)))) or tc)")
         return self.compare_plain(node, ctx)
 
     def gen_Call(self, node: A.Call, ctx) -> str:
@@ -291,7 +292,7 @@ class RuleCompiler:
             return code
         if isinstance(node, A.Compare) and node.consecutive is None and not self.uses_history(node):
             return code
-        return f"(ap(({self.ann.id_of(node)}, (tv := {code}))) or tv)"
+        return f"(ap(NT(VAL, ({self.ann.id_of(node)}, (tv := {code})))) or tv)"
 
     def formulas_block(self):
         for i, formula in enumerate(self.rule.formulas):
@@ -308,7 +309,7 @@ class RuleCompiler:
         name, args = ("traced", "f, h, T") if self.traced else \
             (("value", "f, h=()") if self.value_only else ("detail", "f, h=()"))
         text = [f"def {name}({args}):", "    try:"]
-        if self.traced and any("ap((" in line for line in body):
+        if self.traced and any("ap(NT(" in line for line in body):
             text.append("        ap = T.append")
         text += [f"        {line}" for line in body]
         text += ["    except KeyError as e:",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from operator import itemgetter
 
 from . import ast as A
-from .kinds.score import PointsLine
+from .trace import Compared, Missing, Points, Short, Silent, Valued
 from .words import plain, render_message, show, t as _t
 
 __all__ = ["Decision", "plain", "render_message", "show", "source_text", "render_record"]
@@ -26,7 +26,7 @@ class Decision(tuple):
     compiled = property(itemgetter(0))
     facts = property(itemgetter(1))
     raw = property(itemgetter(2))        # the compiled function's result tuple, None on error
-    trace = property(itemgetter(3))      # (node id, value) and (node id, left, right, result)
+    trace = property(itemgetter(3))      # trace records (trace.py), in evaluation order
     error = property(itemgetter(4))      # an EvalError when the facts did not fit
 
     @property
@@ -76,12 +76,7 @@ class Decision(tuple):
             records += extra(self[0], self.raw, self[0].ann.id_of)
         # Node ids follow the source, so sorting by id tells the story in the file's order.
         for rec in sorted(records, key=_record_id):
-            # A clause that is a single comparison was already shown with its values, unless
-            # it is a streak, whose verdict is more than this period's comparison.
-            node = self.compiled.nodes[rec[0]]
-            if not (len(rec) == 2 and previous is not None and previous[0] == rec[0] and (
-                    len(previous) == 4 and getattr(node, "consecutive", None) is None
-                    or previous[1] in ("missing", "no_history"))):
+            if not _said_already(self.compiled, rec, previous):
                 lines.append(render_record(self.compiled, rec, lang))
             previous = rec
         return lines
@@ -93,6 +88,20 @@ class Decision(tuple):
 
 def _record_id(record) -> int:
     return record[0]
+
+
+def _said_already(compiled, rec, previous) -> bool:
+    """A clause's verdict after its own comparison was shown with its values (unless it is a
+    streak, whose verdict is more than this period's comparison), or after the record that
+    says why it could not hold (a missing period, too little history)."""
+    if previous is None or previous.node != rec.node or type(rec) not in _VERDICTS:
+        return False
+    if type(previous) is Compared:
+        return getattr(compiled.nodes[rec.node], "consecutive", None) is None
+    return type(previous) in (Missing, Short)
+
+
+_VERDICTS = (Valued, Short, Points)
 
 
 # ---------------------------------------------------------------------- trace records
@@ -120,32 +129,31 @@ def _label(compiled, node_id: int):
 
 
 def render_record(compiled, rec, lang) -> str:
-    node, text, where = _label(compiled, rec[0])
-    if len(rec) == 4:
-        _i, left, right, ok = rec
+    node, text, where = _label(compiled, rec.node)
+    kind = type(rec)
+    if kind is Compared:
         op = node.op if isinstance(node, A.Compare) else "?"
-        mark = "✓" if ok else "✗"
         ty = compiled.ann.ty(node.left)
-        verdict = _t(lang, "holds" if ok else "does not hold", "成立" if ok else "不成立")
+        left, right = show(rec.left, ty), show(rec.right, ty)
         if getattr(node, "consecutive", None) is not None:
-            period = _t(lang, "this period", "本期")
-            return f"· {text}: {period} {show(left, ty)} {op} {show(right, ty)} ({where})"
-        return (f"{mark} {text}: {show(left, ty)} {op} {show(right, ty)} {verdict} ({where})")
-    value = rec[1]
-    if value == "silent":
+            return f"· {text}: {_t(lang, 'this period', '本期')} {left} {op} {right} ({where})"
+        verdict = _t(lang, "holds" if rec.held else "does not hold", "成立" if rec.held else "不成立")
+        return f"{'✓' if rec.held else '✗'} {text}: {left} {op} {right} {verdict} ({where})"
+    if kind is Silent:
         return compiled.render(rec, text, where, lang)
-    if value == "missing":
-        return _t(lang, f"✗ {text}: nothing was submitted for {rec[2]} ({where})",
-                  f"✗ {text}：{rec[2]} 未提交（{where}）")
-    if value == "no_history":
+    if kind is Missing:
+        return _t(lang, f"✗ {text}: nothing was submitted for {rec.period} ({where})",
+                  f"✗ {text}：{rec.period} 未提交（{where}）")
+    if kind is Short:
         return _t(lang, f"✗ {text}: not enough history ({where})", f"✗ {text}：历史数据不足（{where}）")
-    if isinstance(node, PointsLine):
-        return _t(lang, f"{'+' if value >= 0 else ''}{show(value)} points from `{text}` ({where})",
-                  f"`{text}` 得 {'+' if value >= 0 else ''}{show(value)} 分（{where}）")
+    if kind is Points:
+        sign = "+" if rec.points >= 0 else ""
+        return _t(lang, f"{sign}{show(rec.points)} points from `{text}` ({where})",
+                  f"`{text}` 得 {sign}{show(rec.points)} 分（{where}）")
+    value = rec.value
     if isinstance(value, bool):
-        mark = "✓" if value else "✗"
         verdict = _t(lang, "holds" if value else "does not hold", "成立" if value else "不成立")
-        return f"{mark} {text} {verdict} ({where})"
+        return f"{'✓' if value else '✗'} {text} {verdict} ({where})"
     name = next((f.name for f in compiled.rule.formulas if f.expr is node), None)
     if name is not None and name != text:
         text = f"{name} = {text}"

@@ -6,6 +6,7 @@ from decimal import ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation
 
 from .diagnostics import EvalError
 from .periods import Gap
+from .trace import Compared, Missing, Short, Valued
 
 D = Decimal
 
@@ -183,10 +184,10 @@ def guarded_traced(T, node_id, fn):
     try:
         return fn()
     except MissingPeriod as err:
-        T.append((node_id, "missing", err.period))
+        T.append(Missing(node_id, err.period))
         return False
     except NoHistory:
-        T.append((node_id, "no_history"))
+        T.append(Short(node_id))
         return False
 
 
@@ -253,6 +254,7 @@ def namespace() -> dict:
     ns = {name: obj for name, obj in globals().items()
           if callable(obj) and not name.startswith("_") and name != "namespace"}
     ns.update({"D": D, "EvalError": EvalError, "NoHistory": NoHistory, "NT": tuple.__new__,
+               "CMP": Compared, "VAL": Valued,
                "__builtins__": {"len": len, "sum": sum, "min": min, "max": max, "abs": abs,
                                 "any": any, "all": all, "int": int, "range": range, "zip": zip,
                                 "list": list, "dict": dict, "KeyError": KeyError,

@@ -19,6 +19,7 @@ from typing import NamedTuple, Optional
 from .decision import Decision
 from .kinds.alert import Alert
 from .periods import key_of, ordinal
+from .trace import Silent
 from .words import render_message, t as _t
 
 LISTED = 4          # up to this many missing periods are named one by one
@@ -61,7 +62,7 @@ class CompiledSilence:
         since = missing[0] if fired and (last is not None or watch_from is not None) else None
         raw = SilenceResult(fired, 1 if fired else 0, missing, since,
                             key_of(kind, ordinal(kind, last)) if last is not None else None)
-        records = [(self.ann.id_of(self.rule.silence), "silent", (missing, raw[4]))] if trace else []
+        records = [Silent(self.ann.id_of(self.rule.silence), missing, raw[4])] if trace else []
         facts = {self.rule.on.subject: subject}
         return Decision.make(self, facts, raw, records)
 
@@ -89,8 +90,8 @@ class CompiledSilence:
         return _t(lang, f"{d.rule} did not fire: {_last(x['last_submitted'], form, lang)}",
                   f"{d.rule} 未触发：{_last(x['last_submitted'], form, lang)}")
 
-    def render(self, rec: tuple, text: str, where: str, lang: str) -> str:
-        missing, last = rec[2]
+    def render(self, rec: Silent, text: str, where: str, lang: str) -> str:
+        missing, last = rec.missing, rec.last
         n = self.rule.silence.n
         if len(missing) >= n:
             return _t(lang, f"✓ {text}: nothing for {span(missing, lang)} ({where})",

@@ -61,7 +61,7 @@ class Coverage:
         self.hit_rules.add(rid)
         by_id = {}
         for rec in decision.trace:
-            by_id[rec[0]] = rec[-1] if len(rec) == 4 else rec[1]
+            by_id[rec.node] = rec.outcome
         for index, (clause, cond) in enumerate(clauses(compiled.rule)):
             if not _evaluated(compiled.rule, clause, decision):
                 continue

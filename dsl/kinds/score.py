@@ -20,6 +20,7 @@ from .. import ast as A
 from .. import runtime as rt
 from ..canon import anchor
 from ..diagnostics import suggest
+from ..trace import Points
 from ..tokens import digits_in, number_in, tokens
 from ..units import parse_quantity
 from ..words import pct, show, t
@@ -301,7 +302,7 @@ def headline(d, lang: str) -> str:
 
 def records(compiled, raw: ScoreResult, node_id) -> list:
     """A score's points per line are part of its result, not separate trace records."""
-    return [(node_id(ln), p) for ln, p in zip(compiled.rule.lines, raw[1])]
+    return [Points(node_id(ln), p) for ln, p in zip(compiled.rule.lines, raw[1])]
 
 
 def diff(rule: Score, add, text) -> None:
