@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from lark import Lark, Token
 
-from .diagnostics import Diagnostic, DiagnosticError
+from .grammar_cache import cached_lark
 from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period_word, spelling
 from .parser import RuleIndenter, base_type, grammar_text, parse
 from .tokens import number_in as _number_in, period_in as _period_in
@@ -25,8 +25,10 @@ _ZH_CHARS = re.compile(r"[\u4e00-\u9fff]")
 
 @lru_cache(maxsize=1)
 def _token_parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), keep_all_tokens=True,
-                maybe_placeholders=False)
+    """The grammar keeping every token (punctuation too), built once per process and cached
+    on disk like the parser's (grammar_cache)."""
+    return cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), keep_all_tokens=True,
+                       maybe_placeholders=False)
 
 
 def _leaves(tree):

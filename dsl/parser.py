@@ -10,6 +10,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.indenter import DedentError, Indenter
 
 from .diagnostics import Diagnostic, DiagnosticError
+from .grammar_cache import cached_lark
 from .keywords import KEYWORDS, PERIOD_WORDS, PHRASES
 from .limits import MAX_DIGITS, MAX_FILE_CHARS
 
@@ -94,10 +95,10 @@ def base_type(term: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_parser() -> Lark:
-    """The LALR parser, built once per process (tables are cached by Lark on disk too)."""
+    """The LALR parser, built once per process and its tables cached on disk (grammar_cache)."""
     # No propagate_positions: build_ast computes spans from tokens for the nodes it keeps.
-    return Lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), propagate_positions=False,
-                maybe_placeholders=False, strict=False)
+    return cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(),
+                       propagate_positions=False, maybe_placeholders=False, strict=False)
 
 
 # Terminal names → words a person reads in an "expected …" list.
