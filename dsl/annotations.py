@@ -53,6 +53,18 @@ class Annotations:
         nid = self.ids.get(id(node))
         return None if nid is None else self.bindings.get(nid)
 
+    def bound(self, node: Any) -> Binding:
+        """The binding of a name the checker accepted."""
+        found = self.binding(node)
+        assert found is not None, "a checked name is bound"
+        return found
+
+    def typed(self, node: Any) -> Ty:
+        """The type of an expression the checker accepted."""
+        found = self.ty(node)
+        assert found is not None, "a checked expression is typed"
+        return found
+
     def bind(self, node: Any, binding: Binding) -> None:
         self.bindings[self.ids[id(node)]] = binding
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Optional, TypeVar
+
+T = TypeVar("T")
+
+
+def given(part: Optional[T]) -> T:
+    """A part the checker has made sure of (stages after it only see what it accepted)."""
+    assert part is not None, "a checked rule has this part"
+    return part
 
 
 @dataclass
@@ -32,7 +40,7 @@ class Expr:
 
 @dataclass(eq=False)
 class Num(Expr):
-    value: Decimal = Decimal(0)     # in the canonical unit of its dimension
+    value: Decimal | int = Decimal(0)   # in the canonical unit of its dimension
     unit: Optional[str] = None      # unit as written: percent, hour, day, week, month, yuan, wan
     text: str = ""
 
@@ -67,22 +75,22 @@ class Call(Expr):
     window: Optional[Window] = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Binary(Expr):
     op: str = "+"                   # + - * /
-    left: Expr = None
-    right: Expr = None
+    left: Expr
+    right: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Neg(Expr):
-    operand: Expr = None
+    operand: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class PercentOf(Expr):
-    percent: Num = None
-    operand: Expr = None
+    percent: Num
+    operand: Expr
 
 
 @dataclass(eq=False)
@@ -92,11 +100,11 @@ class Consecutive:
     loc: Loc = field(repr=False, compare=False)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Compare(Expr):
     op: str = "<"                   # < <= > >= = !=
-    left: Expr = None
-    right: Expr = None
+    left: Expr
+    right: Expr
     consecutive: Optional[Consecutive] = None
 
 
@@ -106,9 +114,9 @@ class BoolOp(Expr):
     items: list = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Not(Expr):
-    operand: Expr = None
+    operand: Expr
 
 
 # ------------------------------------------------------------------ clauses
@@ -204,9 +212,9 @@ class Rule(Decl):
     extra: list = field(default_factory=list)       # clauses seen twice, for the checker
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Schedule(Decl):
-    timing: Optional[Timing] = None
+    timing: Timing
     actions: list = field(default_factory=list)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Optional
 
 from lark import Token, Transformer, Tree
 
@@ -24,7 +25,8 @@ def _edge(items, index):
         if isinstance(x, Token):
             if x.line is None:
                 continue
-            return (x.line, x.column, x.end_line or x.line, x.end_column or x.column + len(x))
+            column = x.column or 0
+            return (x.line, column, x.end_line or x.line, x.end_column or column + len(x))
         loc = x[-1] if isinstance(x, tuple) and x and isinstance(x[-1], A.Loc) else getattr(x, "loc", None)
         if isinstance(loc, A.Loc) and loc.line:
             return (loc.line, loc.column, loc.end_line, loc.end_column)
@@ -37,17 +39,17 @@ def _edge(items, index):
 
 class _Names(list):
     """A name list that remembers where it stood."""
-    loc: A.Loc = None
+    loc: Optional[A.Loc] = None
 
 
 class _Fields(dict):
     """Example fields that remember where they stood."""
-    loc: A.Loc = None
+    loc: Optional[A.Loc] = None
 
 
 class _Items(list):
     """Example list items that remember where they stood."""
-    loc: A.Loc = None
+    loc: Optional[A.Loc] = None
 
 
 class _Builder(Transformer):
@@ -69,8 +71,8 @@ class _Builder(Transformer):
 
     # ---------------------------------------------------------------- locations
     def loc(self, tok: Token) -> A.Loc:
-        return A.Loc(self.file, tok.line, tok.column, tok.end_line or tok.line,
-                     tok.end_column or tok.column + len(tok))
+        line, column = tok.line or 0, tok.column or 0
+        return A.Loc(self.file, line, column, tok.end_line or line, tok.end_column or column + len(tok))
 
     def span(self, children) -> A.Loc:
         """From the first to the last token under `children` (the parser keeps no spans:
@@ -232,7 +234,7 @@ class _Builder(Transformer):
         _value, unit = parse_quantity(str(dur))
         return A.Timing("every_weeks", self.span(children), weekday=str(tokens(children, "NAME")[0]),
                         time=str(tokens(children, "TIME")[0]), every=int(number_in(dur)),
-                        every_unit=unit)
+                        every_unit=unit or "")
 
     def before_event(self, children):
         dur = tokens(children, "DURATION")[0]

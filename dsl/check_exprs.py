@@ -5,13 +5,14 @@ A mixin of Checker (checker.py): it uses the checker's error reporting and scope
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, TypeGuard
 
 from . import ast as A
 from .annotations import Annotations, Binding
 from .diagnostics import suggest
 from .keywords import BOOL_WORDS, FUNCTIONS
 from .limits import MAX_EXPR_DEPTH
-from .schemas import FormSchema
+from .schemas import FieldType, FormSchema
 from .types import BOOL, INTEGER, NUMBER, STRING, Ty
 from .units import dimension
 
@@ -24,11 +25,19 @@ class Scope:
     rule: A.Rule
     form: FormSchema
     formulas: dict = field(default_factory=dict)     # name -> Ty
-    item_list: object = None                         # FieldType of the list in a `where`
+    item_list: Optional[FieldType] = None            # the list field of a `where`
     ann: Annotations = field(default_factory=Annotations)   # the rule's side tables
 
 
 class ExprChecks:
+    if TYPE_CHECKING:       # provided by Checker and LimitChecks, which this mixes into
+        depth: int
+        references: dict[str, A.Reference]
+
+        def error(self, code: str, loc: A.Loc | None, width: int | None = None, **args: Any) -> None: ...
+        def limit_num(self, num: A.Num) -> bool: ...
+        def limit_count(self, n: int, loc: A.Loc, what: str, low: int = 1) -> bool: ...
+
     def condition(self, node: A.Expr, scope: Scope):
         ty = self.expr(node, scope)
         if ty.kind != "bool":
@@ -79,7 +88,7 @@ class ExprChecks:
     def expr_Str(self, node, scope) -> Ty:
         return STRING
 
-    def expr_Ref(self, node: A.Ref, scope: Scope) -> Ty:   # noqa: C901 — ordered lookups
+    def expr_Ref(self, node: A.Ref, scope: Scope) -> Ty:
         head, rest = node.parts[0], node.parts[1:]
         form = scope.form
         if scope.item_list is not None and head in scope.item_list.items and not rest:
@@ -250,7 +259,7 @@ class ExprChecks:
         self.error("check.unit_mismatch", node.loc, op="divide", left=a.describe(), right=b.describe())
         return NUMBER
 
-    def expr_Call(self, node: A.Call, scope: Scope) -> Ty:   # noqa: C901 — one branch per family
+    def expr_Call(self, node: A.Call, scope: Scope) -> Ty:
         func = node.func
         if not func:
             self.error("check.unknown_function", node.loc, width=len(node.spelled), name=node.spelled,
@@ -265,7 +274,7 @@ class ExprChecks:
                            expected="one numeric field of the form")
                 return NUMBER
             self.needs_history(None, node.loc, node.spelled, scope)
-            ty = scope.ann.ty(args[0])
+            ty = scope.ann.typed(args[0])
             return Ty("number", "ratio") if func == "growth" else Ty("number", ty.dim)
         if func in ("count", "any", "all") or (func in AGGREGATES and self.is_list_arg(args, scope)):
             return self.list_call(node, scope)
@@ -296,11 +305,12 @@ class ExprChecks:
         return head is not None and head.kind == "array"
 
     def window_call(self, node: A.Call, scope: Scope) -> Ty:
-        self.needs_history(node.window.unit, node.window.loc, node.spelled, scope)
-        if node.window.n < 1:
-            self.error("check.bad_interval", node.window.loc, what="window", unit=node.window.unit)
+        window = A.given(node.window)
+        self.needs_history(window.unit, window.loc, node.spelled, scope)
+        if window.n < 1:
+            self.error("check.bad_interval", window.loc, what="window", unit=window.unit)
         else:
-            self.limit_count(node.window.n, node.window.loc, "N")
+            self.limit_count(window.n, window.loc, "N")
         if len(node.args) != 1 or node.where is not None:
             self.error("check.bad_arguments", node.loc, name=node.spelled,
                        expected="(field, last N periods)")
@@ -362,7 +372,7 @@ class TooDeep(Exception):
     """Unwinds the checks of a rule whose expression is too deep, once that is reported."""
 
 
-def _is_word(node, scope: Scope) -> bool:
+def _is_word(node, scope: Scope) -> TypeGuard[A.Ref]:
     if not isinstance(node, A.Ref):
         return False
     b = scope.ann.binding(node)

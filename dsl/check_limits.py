@@ -6,6 +6,7 @@ are typed (ExprChecks.expr_Num); this pass covers the numbers that clauses carry
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from . import ast as A
 from .kinds import KINDS
@@ -16,6 +17,9 @@ _HOURS = {unit: factor for unit, (dim, factor) in UNITS.items() if dim == "durat
 
 
 class LimitChecks:
+    if TYPE_CHECKING:       # provided by Checker, which this mixes into
+        def error(self, code: str, loc: A.Loc | None, width: int | None = None, **args: Any) -> None: ...
+
     # ------------------------------------------------------------------ single values
     def limit_number(self, value, loc, text: str | None = None) -> bool:
         """|value| < 10^15 and at most MAX_DECIMALS decimals as written; False after an error."""
@@ -80,10 +84,10 @@ class LimitChecks:
         from .schedule import occurrences
         t = sched.timing
         start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-        events = ()
+        events: list[dt.datetime] = []
         try:
             if t.kind == "before_event":
-                end = start + dt.timedelta(hours=float(t.lead.value) + 1)
+                end = start + dt.timedelta(hours=float(A.given(t.lead).value) + 1)
                 events = [end]
             else:                           # a week, or a cycle of `every` weeks
                 end = start + dt.timedelta(weeks=(t.every if t.kind == "every_weeks" else 1) + 1)

@@ -98,7 +98,7 @@ class Checker(ExprChecks, LimitChecks):
 
     def collect_declarations(self):
         """Pass 1: names of rules, references and roles across every file."""
-        seen: dict[str, A.Loc] = {}
+        seen: dict[tuple, A.Loc] = {}
         for f in self.files:
             for d in f.decls:
                 if isinstance(d, A.Reference):
@@ -119,7 +119,7 @@ class Checker(ExprChecks, LimitChecks):
                     else:
                         seen[key] = d.loc
 
-    def check_rule(self, rule: A.Rule) -> list:
+    def check_rule(self, rule: A.Rule) -> Annotations:
         for clause, loc in rule.extra:
             self.error("check.duplicate_clause", loc, clause=clause)
         if rule.effective:
@@ -127,12 +127,12 @@ class Checker(ExprChecks, LimitChecks):
         self.check_rule_limits(rule)
         if rule.on is None:
             self.error("check.missing_clause", rule.loc, kind=rule.kind, rule=rule.name, clause="on")
-            return []
+            return Annotations()
         form = self.schemas.get(rule.on.form)
         if form is None:
             self.error("check.unknown_form", rule.on.loc, name=rule.on.form,
                        suggestion=suggest(rule.on.form, self.schemas))
-            return []
+            return Annotations()
         if rule.on.subject not in form.subjects and rule.on.subject not in form.fields:
             self.error("check.not_a_subject", rule.on.loc, name=rule.on.subject, form=form.name,
                        suggestion=suggest(rule.on.subject, form.subjects))
@@ -218,7 +218,6 @@ class Checker(ExprChecks, LimitChecks):
                 check_all(self, [r for r in rules if r.kind == kind.name])
 
     def check_schedule(self, sched: A.Schedule):
-        t = sched.timing
         before = len(self.diags)
         self.check_schedule_fields(sched)
         if len(self.diags) == before and self.check_schedule_limits(sched):
@@ -235,7 +234,8 @@ class Checker(ExprChecks, LimitChecks):
                 self.error("check.invalid_time", t.loc, value=t.time)
         if t.kind == "every_weeks" and (t.every_unit != "week" or t.every < 1):
             self.error("check.bad_interval", t.loc, what="every", unit="weeks")
-        if t.kind == "before_event" and (t.lead.unit not in ("hour", "day") or t.lead.value <= 0):
+        lead = t.lead
+        if t.kind == "before_event" and lead is not None and (lead.unit not in ("hour", "day") or lead.value <= 0):
             self.error("check.bad_interval", t.loc, what="lead time", unit="hours/days")
         for action in sched.actions:
             self.check_roles(action.to, action.loc)

@@ -124,7 +124,7 @@ class RuleCompiler:
         return self.const(node.value)
 
     def gen_Ref(self, node: A.Ref, ctx) -> str:
-        b = self.ann.binding(node)
+        b = self.ann.bound(node)
         if b.kind == "const":
             return self.const(b.value)
         if b.kind == "formula":
@@ -187,7 +187,7 @@ class RuleCompiler:
         if node.window is not None:
             return self.gen_window(node, ctx)
         if func in HISTORY_FUNCS:
-            field = self.ann.binding(node.args[0]).field
+            field = self.ann.bound(node.args[0]).field
             args = (f"{ctx.history}, {self.const(field.name)}, {self.const(field.kind)}, "
                     f"{self.const(_scale(field))}, R")
             if func == "baseline":
@@ -204,7 +204,7 @@ class RuleCompiler:
         return self.gen_list_call(node, ctx)
 
     def gen_list_call(self, node: A.Call, ctx) -> str:
-        b = self.ann.binding(node.args[0])
+        b = self.ann.bound(node.args[0])
         lst = b.field if b.kind == "list" else b.list_field
         source = self.read_current(lst) if ctx.entry is None else self.read_entry(lst, ctx.entry)
         it = self.item_var()
@@ -227,7 +227,8 @@ class RuleCompiler:
         return f"{helper}({values}, R, {line})"
 
     def gen_window(self, node: A.Call, ctx) -> str:
-        n, line = node.window.n, self.const(node.window.loc.line)
+        window = A.given(node.window)
+        n, line = window.n, self.const(window.loc.line)
         arg = node.args[0]
         current = self.gen(arg, ctx)
         earlier = n - 1
@@ -282,7 +283,7 @@ class RuleCompiler:
 
     def ty(self, node):
         """The type the checker gave an expression."""
-        return self.ann.ty(node)
+        return self.ann.typed(node)
 
     def clause(self, node, code: str) -> str:
         """A clause-level value, recorded in the trace when tracing.  A plain comparison
@@ -369,7 +370,7 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
     ns["R"] = rule.name
     ns["FORM"] = form.name
     ns["RES"] = KINDS[rule.kind].result
-    exec(code, ns)  # noqa: S102 — source generated from our templates only (see module doc)
+    exec(code, ns)
     made = ns["make"](*consts.values())
     if len(variants) == 2:
         value, traced = made

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from typing import Any
 
 from . import ast as A
 from .keywords import WEEKDAYS
@@ -62,13 +63,14 @@ def workflows(ruleset, timezone: str = "Asia/Shanghai") -> list[dict]:
 
 def _schedule(s: A.Schedule, timezone: str) -> dict:
     t = s.timing
+    trigger: dict[str, Any]
     if t.kind == "weekly":
-        trigger = {"type": "weekly", "weekday": _weekday(t.weekday), "time": t.time}
+        trigger = {"type": "weekly", "weekday": _weekday(A.given(t.weekday)), "time": t.time}
     elif t.kind == "every_weeks":
-        trigger = {"type": "every_n_weeks", "every": t.every, "weekday": _weekday(t.weekday),
+        trigger = {"type": "every_n_weeks", "every": t.every, "weekday": _weekday(A.given(t.weekday)),
                    "time": t.time}
     else:
-        trigger = {"type": "before_event", "event": t.event, "hours": _num(t.lead.value)}
+        trigger = {"type": "before_event", "event": t.event, "hours": _num(A.given(t.lead).value)}
     trigger["timezone"] = timezone
     actions = [{"type": a.kind, ("report" if a.kind == "report" else "form"): a.what, "to": list(a.to)}
                for a in s.actions]

@@ -175,6 +175,7 @@ def diff(old_set, new_set) -> list[Change]:
         o, n = old_decls.get(key), new_decls.get(key)
         name, kind = key[0], _kind(o or n)
         if o is None:
+            assert n is not None        # the key came from one of the two sets
             changes.append(Change(name, "rule_added", kind, None, None, n[0].loc.file, n[0].loc.line))
         elif n is None:
             changes.append(Change(name, "rule_removed", kind, None, None, o[0].loc.file, o[0].loc.line))

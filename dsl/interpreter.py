@@ -71,7 +71,7 @@ def evaluate(node, env: Env):    # one branch per node type, on purpose
     if isinstance(node, A.Str):
         return node.value
     if isinstance(node, A.Ref):
-        b = env.ann.binding(node)
+        b = env.ann.bound(node)
         if b.kind == "const":
             return b.value
         if b.kind == "formula":
@@ -137,7 +137,7 @@ def call(node: A.Call, env: Env):
         values = [evaluate(node.args[0], e) for e in envs]
         return aggregate(f, values, env, line)
     if f in HISTORY_FUNCS:
-        field = env.ann.binding(node.args[0]).field
+        field = env.ann.bound(node.args[0]).field
         number, past = env.periods()
         if not past:
             raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)

@@ -181,13 +181,14 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, lines, filename: str) ->
     line = getattr(err, "line", 0) or 0
     column = getattr(err, "column", 0) or 0
     if isinstance(err, UnexpectedCharacters):
-        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        pos = err.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
         code, args = "parse.unexpected_character", {"char": char}
     elif isinstance(err, UnexpectedToken):
         tok: Token = err.token
         if tok.type == "_INDENT":
             # The indent token borrows the position of the line break before it.
-            line = tok.line + 1
+            line = (tok.line or 0) + 1
             src = lines[line - 1] if 0 < line <= len(lines) else ""
             column = len(src) - len(src.lstrip(" \t")) + 1
             return Diagnostic("parse.unexpected_indent", {}, filename, line, column, src)

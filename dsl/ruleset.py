@@ -19,6 +19,7 @@ from .compiler import TooComplex, compile_rule, reads_periods
 from .decision import Decision
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
 from .kinds import KINDS
+from .kinds.alert import Alert
 from .limits import Budget, internal
 from .parser import parse
 from .periods import timeline
@@ -68,7 +69,7 @@ def _evaluator(compiled, traced):
     The details and words of a Decision are built lazily; an evaluation error becomes a
     Decision with `error` set, never an exception."""
     def evaluate(facts: dict, history=(), trace: bool = True) -> Decision:
-        records = []
+        records: list = []
         try:
             raw = traced(facts, history, records)
         except EvalError as err:
@@ -220,12 +221,13 @@ def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None) ->
 
 def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
                     budget: Budget | None = None) -> RuleSet:
-    rules, diags = [], []
+    rules: list = []
+    diags: list = []
     code_cache: dict = {}          # generated source → code: one compile per rule shape
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
-        form = schemas[rule.on.form]
-        if getattr(rule, "silence", None) is not None:      # nothing to compile: see silence.py
+        form = schemas[A.given(rule.on).form]
+        if isinstance(rule, Alert) and rule.silence is not None:    # nothing to compile: silence.py
             rules.append(CompiledSilence(rule, form, checked.annotations[rule], texts[rule.loc.file]))
             continue
         if budget is not None:

@@ -16,6 +16,7 @@ import datetime as dt
 
 from typing import NamedTuple, Optional
 
+from .ast import given
 from .decision import Decision
 from .kinds.alert import Alert
 from .periods import key_of, ordinal
@@ -49,7 +50,7 @@ class CompiledSilence:
     def evaluate(self, subject: str, today: dt.date, last: dt.date | None = None,
                  watch_from: dt.date | None = None, trace: bool = True) -> Decision:
         """Is `subject` silent on `today`, having last submitted for `last` (None: never)?"""
-        kind, n = self.form.period, self.rule.silence.n
+        kind, n = self.form.period, given(self.rule.silence).n
         current = ordinal(kind, today)
         if last is not None:
             first = ordinal(kind, last) + 1
@@ -63,7 +64,7 @@ class CompiledSilence:
         raw = SilenceResult(fired, 1 if fired else 0, missing, since,
                             key_of(kind, ordinal(kind, last)) if last is not None else None)
         records = [Silent(self.ann.id_of(self.rule.silence), missing, raw[4])] if trace else []
-        facts = {self.rule.on.subject: subject}
+        facts = {given(self.rule.on).subject: subject}
         return Decision.make(self, facts, raw, records)
 
     # ------------------------------------------------------------------ decision hooks
@@ -76,7 +77,7 @@ class CompiledSilence:
         if rule.message and fired:
             details["message"] = render_message(rule.message, {
                 "rule": rule.name, "level": rule.level, "form": self.form.name,
-                "subject": facts.get(rule.on.subject, ""), "periods": span(missing, "zh")})
+                "subject": facts.get(given(rule.on).subject, ""), "periods": span(missing, "zh")})
         return details
 
     def headline(self, d: Decision, lang: str) -> str:
@@ -92,7 +93,7 @@ class CompiledSilence:
 
     def render(self, rec: Silent, text: str, where: str, lang: str) -> str:
         missing, last = rec.missing, rec.last
-        n = self.rule.silence.n
+        n = given(self.rule.silence).n
         if len(missing) >= n:
             return _t(lang, f"✓ {text}: nothing for {span(missing, lang)} ({where})",
                       f"✓ {text}：{span(missing, lang)} 未提交（{where}）")

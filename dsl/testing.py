@@ -6,6 +6,7 @@ the rules) and the rule set; it returns results and coverage, and prints nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import ast as A
 from .decision import plain
@@ -22,7 +23,7 @@ class Case:
     history: list = field(default_factory=list)
     as_of: str | None = None
     expect: dict = field(default_factory=dict)      # rule name -> value or {field: value}
-    only_rule: object = None        # for an inline example: the CompiledRule it belongs to
+    only_rule: Any = None           # for an inline example: the CompiledRule it belongs to
     today: str | None = None        # a silence case: the day the scheduler looks (history: what came)
 
 
@@ -162,7 +163,7 @@ def _silences(ruleset, case: Case) -> list:
     form = ruleset.schemas[case.form]
     days = [day_of(form, entry) for entry in case.history]
     subject = next((str(case.facts[s]) for s in form.subjects if case.facts.get(s)), "")
-    return ruleset.evaluate_silences(case.form, subject, dt.date.fromisoformat(case.today),
+    return ruleset.evaluate_silences(case.form, subject, dt.date.fromisoformat(case.today or ""),
                                      max(days, default=None))
 
 

@@ -23,7 +23,8 @@ def number_in(token: Token) -> Decimal:
     return Decimal(found.group(0))
 
 
-def digits_in(token: Token) -> str:
+def digits_in(token: Token | str) -> str:
+    """The first number written in a token or text, as written ('12.5%' → '12.5')."""
     found = _DIGITS.search(str(token))
     assert found is not None, token
     return found.group(0)

@@ -154,7 +154,7 @@ def check(ck, rule: Alert, scope) -> None:
     for cond in rule.conditions:
         ck.condition(cond, scope)
     if rule.at_least is not None and not 1 <= rule.at_least <= len(rule.conditions):
-        ck.error("check.bad_percent", rule.when.loc, what="N", low=1,
+        ck.error("check.bad_percent", A.given(rule.when).loc, what="N", low=1,
                  high=len(rule.conditions), value=rule.at_least)
     if not rule.notify:
         missing(ck, rule, "notify")
@@ -168,7 +168,7 @@ def check(ck, rule: Alert, scope) -> None:
 def check_silence(ck, rule: Alert, scope) -> None:
     """`when no FORM for N consecutive weeks`: the rule's own form, a periodic one, its
     period word, at least one period."""
-    s, form = rule.silence, scope.form
+    s, form = A.given(rule.silence), scope.form
     ck.node_id(s, scope)
     if s.form != form.name:
         ck.error("check.silence_other_form", s.loc, name=s.form, form=form.name)
@@ -193,8 +193,9 @@ def check_placeholders(ck, say: Say, scope, only=None) -> None:
 
 
 def limits(ck, rule: Alert) -> None:
-    if rule.silence is not None:
-        ck.limit_count(rule.silence.n, rule.silence.loc, "N", low=0)
+    s = rule.silence
+    if s is not None:
+        ck.limit_count(s.n, s.loc, "N", low=0)
 
 
 # ---------------------------------------------------------------------- evaluating
@@ -225,7 +226,7 @@ def details(compiled, facts: dict, raw: AlertResult) -> dict:
     if rule.message and raw[0]:
         values = dict(facts)
         values.update(matched=raw[1], rule=rule.name, level=rule.level,
-                      subject=facts.get(rule.on.subject, ""))
+                      subject=facts.get(A.given(rule.on).subject, ""))
         out["message"] = render_message(rule.message, values)
     return out
 

@@ -81,7 +81,7 @@ def build_cycle(b, children):
     dur = tokens(children, "DURATION")[0]
     _value, unit = parse_quantity(str(dur))
     date = tokens(children, "DATE")
-    return Cycle(int(number_in(dur)), unit, str(date[0]) if date else None, b.span(children))
+    return Cycle(int(number_in(dur)), unit or "", str(date[0]) if date else None, b.span(children))
 
 
 def build_require(b, children):
@@ -134,7 +134,7 @@ def check(ck, rule: Approval, scope) -> None:
             ck.condition(step.cond, scope)
         ck.check_roles(step.roles, step.loc)
         for role in step.roles:
-            if role in ("subject", "rep", rule.on.subject):
+            if role in ("subject", "rep", A.given(rule.on).subject):
                 ck.error("check.self_approval", step.loc)
             if role in seen:
                 ck.error("check.repeated_role", step.loc, name=role, line=seen[role].line)
@@ -157,7 +157,7 @@ def compile_body(c, rule: Approval) -> None:
         key = c.const(name)
         c.emit(f"if is_blank(f.get({key})): viol.append(('required', {key}))")
     if rule.limit is not None:
-        cy = rule.cycle
+        cy = A.given(rule.cycle)
         args = ", ".join(c.const(x) for x in (c.form.date_field, cy.n, cy.unit, cy.anchor))
         c.emit(f"used = cycle_count(f, h, {args}, R)")
         c.emit(f"if used >= {c.const(rule.limit.limit)}: viol.append(('limit', used))")
@@ -179,7 +179,7 @@ def run(env, rule: Approval, form) -> ApprovalResult:
                         if rt.is_blank(env.facts.get(name))]
     used = 0
     if rule.limit is not None:
-        cy = rule.cycle
+        cy = A.given(rule.cycle)
         used = rt.cycle_count(env.facts, env.history, form.date_field, cy.n, cy.unit, cy.anchor,
                               rule.name)
         if used >= rule.limit.limit:
@@ -201,8 +201,8 @@ def details(compiled, facts: dict, raw: ApprovalResult) -> dict:
 def _violation(rule: Approval, v) -> dict:
     code, arg = v
     if code == "limit":
-        return {"code": "limit", "count": arg, "limit": rule.limit.limit,
-                "message": rule.limit.message or None}
+        lim = A.given(rule.limit)
+        return {"code": "limit", "count": arg, "limit": lim.limit, "message": lim.message or None}
     return {"code": "required", "field": arg}
 
 
@@ -265,13 +265,13 @@ def workflow(compiled, text) -> dict:
             step["when"] = text(compiled, s.cond)
         steps.append(step)
     doc: dict[str, Any] = {"name": rule.name, "kind": "approval",
-                           "trigger": {"form": rule.on.form, "subject": rule.on.subject},
+                           "trigger": {"form": A.given(rule.on).form, "subject": A.given(rule.on).subject},
                            "require": list(rule.require), "steps": steps,
                            "source": {"file": rule.loc.file, "line": rule.loc.line}}
     if rule.formulas:
         doc["formulas"] = {f.name: text(compiled, f.expr) for f in rule.formulas}
     if rule.limit is not None:
-        cy = rule.cycle
+        cy = A.given(rule.cycle)
         doc["limit"] = {"changes_per_cycle": rule.limit.limit,
                         "cycle": {"every": cy.n, "unit": cy.unit, "anchor": cy.anchor},
                         "message": rule.limit.message}

@@ -83,33 +83,35 @@ def limits(ck, rule: Pool) -> None:
 
 
 def compile_body(c, rule: Pool) -> None:
-    lst = c.form.list_field(rule.share.among)
-    size = rule.size.expr
+    share = A.given(rule.share)
+    lst = c.form.list_field(share.among)
+    size = A.given(rule.size).expr
     c.emit(f"size = {c.clause(size, c.gen(size))}")
     c.depth = 1
-    by = c.gen(rule.share.by)
+    by = c.gen(share.by)
     c.depth = 0
     c.emit(f"cs = [{by} for it0 in {c.read_current(lst)}]")
     c.emit("tc = D(sum(cs))")
     c.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, "
-           f"line={c.const(rule.share.loc.line)})")
+           f"line={c.const(share.loc.line)})")
     c.emit_return("[size * c / tc for c in cs]", "size", "cs")
 
 
 def run(env, rule: Pool, form) -> PoolResult:
-    lst = form.list_field(rule.share.among)
+    share = A.given(rule.share)
+    lst = form.list_field(share.among)
     items = env.read(env.facts, lst)
-    size = env.value(rule.size.expr)
-    contributions = [env.with_item(it).value(rule.share.by) for it in items]
+    size = env.value(A.given(rule.size).expr)
+    contributions = [env.with_item(it).value(share.by) for it in items]
     if sum(contributions) == 0:
-        raise EvalError("eval.division_by_zero", rule=rule.name, line=rule.share.loc.line)
+        raise EvalError("eval.division_by_zero", rule=rule.name, line=share.loc.line)
     return PoolResult([size * c / Decimal(sum(contributions)) for c in contributions], size,
                       contributions)
 
 
 def details(compiled, facts: dict, raw: PoolResult) -> dict:
     shares, size, cs = raw
-    lst = compiled.form.list_field(compiled.rule.share.among)
+    lst = compiled.form.list_field(A.given(compiled.rule.share).among)
     items, key = list_items(facts, lst.name), lst.key_field
     return {"size": size, "shares": [
         {"key": item_key(it, key, i), "contribution": c, "share": s}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 from .. import ast as A
 from .. import runtime as rt
@@ -117,18 +117,19 @@ def limits(ck, rule: Split) -> None:
 
 # ---------------------------------------------------------------------- evaluating
 def compile_body(c, rule: Split) -> None:
-    lst = c.form.list_field(rule.divide.across)
+    d = A.given(rule.divide)
+    lst = c.form.list_field(d.across)
     it = "it0"
     c.depth = 1
     terms = " + ".join(f"{c.const(w.share)} * {c.read_entry(lst.items[w.field], it)}"
                        for w in rule.weights)
     c.depth = 0
     c.emit(f"L = {c.read_current(lst)}")
-    c.emit(f"total = {c.gen(rule.divide.total)}")
+    c.emit(f"total = {c.gen(d.total)}")
     c.emit(f"ws = [{terms} for {it} in L]")
     c.emit("tw = D(sum(ws))")
     c.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, "
-           f"line={c.const(rule.divide.loc.line)})")
+           f"line={c.const(d.loc.line)})")
     c.emit("bases = [total * w / tw for w in ws]")
     if rule.adjust is None:
         c.emit_return("bases", "bases", "[]")
@@ -147,13 +148,14 @@ def compile_body(c, rule: Split) -> None:
 
 
 def run(env, rule: Split, form) -> SplitResult:
-    lst = form.list_field(rule.divide.across)
+    d = A.given(rule.divide)
+    lst = form.list_field(d.across)
     items = env.read(env.facts, lst)
-    total = env.value(rule.divide.total)
+    total = env.value(d.total)
     scores = [sum(w.share * env.read(it, lst.items[w.field]) for w in rule.weights)
               for it in items]
     if sum(scores) == 0:
-        raise EvalError("eval.division_by_zero", rule=rule.name, line=rule.divide.loc.line)
+        raise EvalError("eval.division_by_zero", rule=rule.name, line=d.loc.line)
     bases = [total * s / Decimal(sum(scores)) for s in scores]
     if rule.adjust is None:
         return SplitResult(bases, bases, [])
@@ -170,7 +172,7 @@ def run(env, rule: Split, form) -> SplitResult:
 # ---------------------------------------------------------------------- words
 def details(compiled, facts: dict, raw: SplitResult) -> dict:
     finals, bases, viol = raw
-    lst = compiled.form.list_field(compiled.rule.divide.across)
+    lst = compiled.form.list_field(A.given(compiled.rule.divide).across)
     items, key = list_items(facts, lst.name), lst.key_field
     return {"ok": not viol, "total": sum(finals), "shares": [
         {"key": item_key(it, key, i), "base": b, "final": f}

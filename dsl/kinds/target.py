@@ -82,7 +82,7 @@ def compile_body(c, rule: Target) -> None:
         c.emit(f"c = {centre}")
         c.emit(f"lo, hi = c - c * {band}, c + c * {band}")
         c.emit(f"if not (lo <= {var} <= hi): viol.append(({c.const(formula.name)}, {var}, lo, hi))")
-    s = rule.suggestion
+    s = A.given(rule.suggestion)
     c.emit(f"s = {c.clause(s.expr, c.gen(s.expr))}")
     if s.band is not None:
         band = c.const(s.band)
@@ -101,8 +101,9 @@ def run(env, rule: Target, form) -> TargetResult:
             lo, hi = centre * (1 - f.bound.band), centre * (1 + f.bound.band)
             if not lo <= env.formulas[f.name] <= hi:
                 violations.append((f.name, env.formulas[f.name], lo, hi))
-    s = env.value(rule.suggestion.expr)
-    band = rule.suggestion.band or 0
+    suggestion = A.given(rule.suggestion)
+    s = env.value(suggestion.expr)
+    band = suggestion.band or 0
     return TargetResult(s, s * (1 - band), s * (1 + band), dict(env.formulas), violations)
 
 
