@@ -81,15 +81,15 @@ class RuleCompiler:
         kind, scale = field.kind, _scale(field)
         if kind == "integer":
             self.read_lines.append(
-                f"if {var}.__class__ is not int: {var} = as_integer({var}, {name}, R)")
+                f"if type({var}) is not int: {var} = as_integer({var}, {name}, R)")
         elif kind == "number":
             self.read_lines.append(
-                f"if {var}.__class__ is not D and {var}.__class__ is not int: "
+                f"if type({var}) is not D and type({var}) is not int: "
                 f"{var} = as_number({var}, {name}, R)")
         else:
             cls = {"string": "str", "date": "str", "boolean": "bool", "array": "list"}[kind]
             self.read_lines.append(
-                f"if {var}.__class__ is not {cls}: {var} = as_kind({var}, {self.const(kind)}, {name}, R)")
+                f"if type({var}) is not {cls}: {var} = as_kind({var}, {self.const(kind)}, {name}, R)")
         if scale != 1:
             self.read_lines.append(f"{var} = {var} * {self.const(scale)}")
         return var
@@ -101,8 +101,8 @@ class RuleCompiler:
             w, key = f"w{self.walrus}", self.const(field.name)
             self.walrus += 1
             fix = "as_number" if field.kind == "number" else "as_integer"
-            ok = f"{w}.__class__ is int" if field.kind == "integer" else \
-                f"{w}.__class__ is D or {w}.__class__ is int"
+            ok = f"type({w}) is int" if field.kind == "integer" else \
+                f"type({w}) is D or type({w}) is int"
             return f"({w} if ({ok} if ({w} := {entry}[{key}]) is not None else False) " \
                    f"else {fix}({w}, {key}, R))"
         return f"read({entry}, {self.const(field.name)}, {self.const(field.kind)}, {self.const(scale)}, R)"
@@ -175,11 +175,11 @@ class RuleCompiler:
 
     def compare_once(self, node: A.Compare, ctx) -> str:
         if self.traced and ctx.entry is None and self.depth == 0:
-            # Inline record (trace.Compared: node id, left, right, result), built by
-            # tuple.__new__: no Python-level call on the hot path.
+            # Inline record: a plain tuple tagged with its type (trace.Compared: node id, left,
+            # right, result), typed when someone reads the trace; no call on the hot path.
             left, right = self.gen(node.left, ctx), self.gen(node.right, ctx)
-            return (f"(ap(NT(CMP, ({self.ann.id_of(node)}, (tl := {left}), (tr := {right}), "
-                    f"(tc := tl {_PY_OP[node.op]} tr)))) or tc)")
+            return (f"(ap((CMP, {self.ann.id_of(node)}, (tl := {left}), (tr := {right}), "
+                    f"(tc := tl {_PY_OP[node.op]} tr))) or tc)")
         return self.compare_plain(node, ctx)
 
     def gen_Call(self, node: A.Call, ctx) -> str:
@@ -274,12 +274,15 @@ class RuleCompiler:
         self.lines.append(line)
 
     def emit_return(self, *parts: str, indent: str = "") -> None:
-        """Return the kind's result (RES, a NamedTuple) — or, in the value-only variant, the
-        headline alone (the `decide` path skips building details)."""
+        """Return the kind's result, the fields of its NamedTuple as a plain tuple (typed when
+        someone reads it: Decision.raw) — or, in the value-only variant, the headline alone
+        (the `decide` path skips building details)."""
         if self.value_only:
             self.emit(f"{indent}return {parts[0]}")
+        elif self.traced:
+            self.emit(f"{indent}return NT(DEC, (SELF, f, ({', '.join(parts)},), T if trace else [], None))")
         else:
-            self.emit(f"{indent}return NT(RES, ({', '.join(parts)},))")
+            self.emit(f"{indent}return ({', '.join(parts)},)")
 
     def ty(self, node):
         """The type the checker gave an expression."""
@@ -293,7 +296,7 @@ class RuleCompiler:
             return code
         if isinstance(node, A.Compare) and node.consecutive is None and not self.uses_history(node):
             return code
-        return f"(ap(NT(VAL, ({self.ann.id_of(node)}, (tv := {code})))) or tv)"
+        return f"(ap((VAL, {self.ann.id_of(node)}, (tv := {code}))) or tv)"
 
     def formulas_block(self):
         for i, formula in enumerate(self.rule.formulas):
@@ -302,25 +305,45 @@ class RuleCompiler:
             self.formula_vars[formula.name] = var
 
     # ------------------------------------------------------------------ the function
-    def source(self, form) -> str:
+    def source(self, form, calendar: bool = False) -> str:
+        """The function's text: `value(f, h=())` (the headline) or, traced,
+        `evaluate(f, h=(), trace=True)` → a Decision, never an exception.  `calendar`: the
+        rule reads earlier periods, so history is laid out on the calendar first."""
         self.form = form
         self.formulas_block()
         KINDS[self.rule.kind].compile(self, self.rule)
         body = self.read_lines + self.lines
-        name, args = ("traced", "f, h, T") if self.traced else \
-            (("value", "f, h=()") if self.value_only else ("detail", "f, h=()"))
-        text = [f"def {name}({args}):", "    try:"]
-        if self.traced and any("ap(NT(" in line for line in body):
+        if not self.traced:
+            text = [f"def {'value' if self.value_only else 'detail'}(f, h=()):"]
+            if calendar:
+                text.append("    h = timeline(SCHEMA, f, h, R)")
+            text.append("    try:")
+            text += [f"        {line}" for line in body]
+            return "\n".join(text + [f"    {line}" for line in _RAISE]) + "\n"
+        text = ["def evaluate(f, h=(), trace=True):", "    T = []"]
+        if calendar:
+            text += ["    try:", "        h = timeline(SCHEMA, f, h, R)",
+                     "    except EvalError as e:", f"        return {_FAILED.format(error='e')}",
+                     "    except Exception as e:", f"        return {_FAILED.format(error=_INTERNAL)}"]
+        text.append("    try:")
+        if any("ap((" in line for line in body):
             text.append("        ap = T.append")
         text += [f"        {line}" for line in body]
-        text += ["    except KeyError as e:",
-                 "        raise EvalError('eval.missing_field', rule=R, field=e.args[0]) from None",
-                 "    except (TypeError, AttributeError) as e:",
-                 "        raise EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e)) from None",
-                 # decimal.Overflow, InvalidOperation (NaN), int() of a huge value: no result
-                 "    except (ArithmeticError, ValueError) as e:",
-                 "        raise EvalError('eval.out_of_range', rule=R, detail=e.__class__.__name__) from None"]
-        return "\n".join(text) + "\n"
+        return "\n".join(text + [f"    {line}" for line in _DECIDED]) + "\n"
+
+
+# An evaluation error of the facts (a missing field, a wrong type, no result) said as what
+# went wrong: raised by the value function, a Decision with its error from `evaluate`.
+_ERRORS = [("KeyError", "EvalError('eval.missing_field', rule=R, field=e.args[0])"),
+           ("(TypeError, AttributeError)", "EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e))"),
+           # decimal.Overflow, InvalidOperation (NaN), int() of a huge value: no result
+           ("(ArithmeticError, ValueError)", "EvalError('eval.out_of_range', rule=R, detail=e.__class__.__name__)")]
+_RAISE = [line for exc, err in _ERRORS for line in (f"except {exc} as e:", f"    raise {err} from None")]
+_FAILED = "NT(DEC, (SELF, f, None, T if trace else [], {error}))"
+_INTERNAL = "EvalError('eval.internal', rule=R, line=LINE, detail=f'{e.__class__.__name__}: {str(e)[:120]}')"
+# Total: a bug of ours is still this rule's own error, never an exception.
+_DECIDED = [line for exc, err in [("EvalError", "e"), *_ERRORS, ("Exception", _INTERNAL)]
+            for line in (f"except {exc} as e:", f"    return {_FAILED.format(error=err)}")]
 
 
 def reads_periods(nodes) -> bool:
@@ -338,10 +361,12 @@ _NAMESPACE = namespace()    # the helpers generated code may call; copied per ru
 
 
 def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
-    """(decide, traced) functions and the generated source.
+    """(decide, evaluate) functions, the generated source and the functions' globals.
 
-    decide(facts, history=()) → the headline value; traced(facts, history, records) → the
-    detail tuple, appending (node id, …) records to `records`.
+    decide(facts, history=()) → the headline value (EvalError when the facts do not fit);
+    evaluate(facts, history=(), trace=True) → a Decision (its error set when they do not
+    fit), with the trace records.  The caller puts the Decision type (DEC) and the compiled
+    rule (SELF) into the globals before calling them.
 
     The functions are made by a factory whose parameters are the rule's values: the body
     reads them as closure cells (as fast as locals), so the source depends only on the
@@ -351,15 +376,16 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
     variants = [(True, False)]
     if KINDS[rule.kind].value_variant:
         variants.insert(0, (False, True))
+    calendar = reads_periods(ann.nodes)
     parts, consts = [], {}
     for traced, value_only in variants:
         comp = RuleCompiler(rule, ann, traced, value_only)
-        parts.append(comp.source(form))
+        parts.append(comp.source(form, calendar))
         consts.update(comp.consts)      # names carry the variant's prefix: no clashes
     body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())
     if len(body) > 2 * MAX_RULE_SOURCE:
         raise TooComplex(rule.name)
-    returned = "value, traced" if len(variants) == 2 else "traced"
+    returned = "value, evaluate" if len(variants) == 2 else "evaluate"
     src = f"def make({', '.join(consts)}):\n{body}\n    return {returned}\n"
     code = code_cache.get(src) if code_cache is not None else None
     if code is None:
@@ -367,16 +393,17 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
         if code_cache is not None:
             code_cache[src] = code
     ns = dict(_NAMESPACE)
-    ns["R"] = rule.name
-    ns["FORM"] = form.name
-    ns["RES"] = KINDS[rule.kind].result
-    exec(code, ns)
+    ns.update(R=rule.name, FORM=form.name, SCHEMA=form, LINE=rule.loc.line)
+    exec(code, ns)      # source generated from our templates only (see module doc)
     made = ns["make"](*consts.values())
     if len(variants) == 2:
-        value, traced = made
-        return value, traced, src
-    traced = made
+        value, evaluate = made
+        return value, evaluate, src, ns
+    evaluate = made
 
     def decide(facts, history=()):
-        return traced(facts, history, [])[0]
-    return decide, traced, src
+        decision = evaluate(facts, history, False)
+        if decision[4] is not None:
+            raise decision[4]
+        return decision[2][0]
+    return decide, evaluate, src, ns

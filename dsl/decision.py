@@ -1,6 +1,7 @@
 """Decisions and their plain-language explanations (zh-CN and en)."""
 from __future__ import annotations
 
+from decimal import Decimal
 from operator import itemgetter
 
 from . import ast as A
@@ -25,9 +26,20 @@ class Decision(tuple):
 
     compiled = property(itemgetter(0))
     facts = property(itemgetter(1))
-    raw = property(itemgetter(2))        # the compiled function's result tuple, None on error
-    trace = property(itemgetter(3))      # trace records (trace.py), in evaluation order
     error = property(itemgetter(4))      # an EvalError when the facts did not fit
+
+    @property
+    def raw(self):
+        """The rule's result: its kind's NamedTuple (AlertResult, ScoreResult, …); None on
+        error.  Kept as a plain tuple until someone asks."""
+        raw = self[2]
+        return None if raw is None else self[0].hooks.result._make(raw)
+
+    @property
+    def trace(self) -> list:
+        """The trace records (trace.py), in evaluation order.  Kept as tagged tuples
+        (record type, fields…) until someone asks."""
+        return [rec[0]._make(rec[1:]) for rec in self[3]]
 
     @property
     def rule(self) -> str:
@@ -45,7 +57,31 @@ class Decision(tuple):
     @property
     def details(self) -> dict:
         """The decision in fields (its kind's `details` hook); {} after an error."""
-        return {} if self[2] is None else self[0].hooks.details(self[0], self[1], self[2])
+        return {} if self[2] is None else self[0].hooks.details(self[0], self[1], self.raw)
+
+    # ------------------------------------------------------------------ stored, explained later
+    def compact(self) -> dict:
+        """What to store to explain this decision later, JSON-ready and exact: the result and
+        the trace records as evaluated (no words).  `Decision.revive` with the same compiled
+        rule and facts gives a Decision whose details, headline and explanation are this one's."""
+        from .diagnostics import EvalError
+        error = self[4]
+        return {"rule": self[0].name, "raw": _pack(self[2]),
+                "trace": [[rec[0].__name__, *_pack(list(rec[1:]))] for rec in self[3]],
+                "error": None if error is None else
+                {"code": error.code, "args": _pack(error.args_)} if isinstance(error, EvalError) else None}
+
+    @classmethod
+    def revive(cls, compiled, facts, doc: dict) -> "Decision":
+        """The Decision `compact()` stored, for `compiled` (the same version of the rule)."""
+        from .diagnostics import EvalError
+        if doc.get("rule") != compiled.name:
+            raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
+        raw = _unpack(doc["raw"])
+        trace = [(RECORDS[rec[0]], *_unpack(rec[1:])) for rec in doc["trace"]]
+        err = doc.get("error")
+        error = None if err is None else EvalError(err["code"], **_unpack(err["args"]))
+        return tuple.__new__(cls, (compiled, facts, raw, trace, error))
 
     def __repr__(self) -> str:
         return f"Decision({self.rule!r}, value={self.value!r}, error={self.error!r})"
@@ -84,6 +120,34 @@ class Decision(tuple):
     def explain(self, lang: str = "en") -> str:
         lines = [self.headline(lang)] + ["  " + line for line in self.explain_lines(lang)]
         return "\n".join(lines)
+
+
+RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}
+
+
+def _pack(value):
+    """JSON-ready and exact: a Decimal is {"$d": "0.15"}, a tuple {"$t": [...]}."""
+    if isinstance(value, Decimal):
+        return {"$d": str(value)}
+    if isinstance(value, tuple):
+        return {"$t": [_pack(v) for v in value]}
+    if isinstance(value, list):
+        return [_pack(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _pack(v) for k, v in value.items()}
+    return value
+
+
+def _unpack(value):
+    if isinstance(value, list):
+        return [_unpack(v) for v in value]
+    if isinstance(value, dict):
+        if len(value) == 1 and "$d" in value:        # no formula or field is called `$d`
+            return Decimal(value["$d"])
+        if len(value) == 1 and "$t" in value:
+            return tuple(_unpack(v) for v in value["$t"])
+        return {k: _unpack(v) for k, v in value.items()}
+    return value
 
 
 def _record_id(record) -> int:

@@ -40,6 +40,7 @@ class CompiledSilence:
 
     reads_periods = False
     source = ""
+    result = SilenceResult          # the type of its decisions' results (Decision.raw)
 
     def __init__(self, rule: Alert, form, ann, lines: list):
         self.rule, self.form, self.ann, self.lines = rule, form, ann, lines
@@ -63,7 +64,7 @@ class CompiledSilence:
         since = missing[0] if fired and (last is not None or watch_from is not None) else None
         raw = SilenceResult(fired, 1 if fired else 0, missing, since,
                             key_of(kind, ordinal(kind, last)) if last is not None else None)
-        records = [Silent(self.ann.id_of(self.rule.silence), missing, raw[4])] if trace else []
+        records = [(Silent, self.ann.id_of(self.rule.silence), missing, raw[4])] if trace else []
         facts = {given(self.rule.on).subject: subject}
         return Decision.make(self, facts, raw, records)
 
