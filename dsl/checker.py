@@ -213,9 +213,8 @@ class Checker(ExprChecks, LimitChecks):
     def check_across(self, rules):
         """Checks over every rule of a kind at once (e.g. the weights toward one rating)."""
         for kind in KINDS.values():
-            check_all = kind.extra.get("check_all")
-            if check_all is not None:
-                check_all(self, [r for r in rules if r.kind == kind.name])
+            if kind.check_all is not None:
+                kind.check_all(self, [r for r in rules if r.kind == kind.name])
 
     def check_schedule(self, sched: A.Schedule):
         before = len(self.diags)

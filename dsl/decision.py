@@ -107,9 +107,9 @@ class Decision(tuple):
     def explain_lines(self, lang: str = "en") -> list[str]:
         lines, previous = [], None
         records = list(self.trace)
-        extra = getattr(self[0].hooks, "extra", {}).get("records")
-        if extra is not None and self.raw is not None:      # records a kind keeps in its result
-            records += extra(self[0], self.raw, self[0].ann.id_of)
+        kept = getattr(self[0].hooks, "records", None)
+        if kept is not None and self.raw is not None:       # records a kind keeps in its result
+            records += kept(self[0], self.raw, self[0].ann.id_of)
         # Node ids follow the source, so sorting by id tells the story in the file's order.
         for rec in sorted(records, key=_record_id):
             if not _said_already(self.compiled, rec, previous):

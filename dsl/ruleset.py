@@ -15,7 +15,8 @@ from . import ast as A
 from .annotations import Annotations
 from .build_ast import build
 from .checker import CheckedRuleSet, check
-from .compiler import TooComplex, compile_rule, reads_periods
+from .compiler import TooComplex
+from .functions import compile_rule, reads_periods
 from .decision import Decision
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
 from .kinds import KINDS

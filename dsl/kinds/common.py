@@ -8,7 +8,7 @@ so a kind imports no stage and no stage imports a kind's insides.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ..ast import Num, Str
@@ -42,7 +42,9 @@ class Kind:
     reached: Callable = _always     # (rule, clause, value): did an evaluation reach the clause?
     derive_form: Optional[Callable] = None  # (rule, props, required, notes): form constraints
     workflow: Optional[Callable] = None     # (compiled, text) → a workflow definition
-    extra: dict = field(default_factory=dict)
+    check_all: Optional[Callable] = None    # (checker, its rules): checks across the set
+    records: Optional[Callable] = None      # (compiled, result, node id of) → trace records
+                                            # a kind keeps in its result (a score's lines)
 
 
 def expect_truth(ck: Any, ex: Any) -> Any:

@@ -235,16 +235,22 @@ def _line_code(c, line: PointsLine) -> str:
 
 
 def compile_body(c, rule: Score) -> None:
-    names = []
+    names, codes = [], []
     for i, line in enumerate(rule.lines):
         code = _line_code(c, line)
         if line.cap is not None:
             code = f"{'min' if line.cap > 0 else 'max'}({code}, {c.const(line.cap)})"
         names.append(f"p{i}")
-        c.emit(f"p{i} = {code}")
+        codes.append(code)
     # No trace records for the lines: their points are in the result, and the
-    # explanation reads them from there (records(), below).
-    c.emit(f"s = {' + '.join(names) or '0'}")
+    # explanation reads them from there (records(), below).  The value-only variant needs
+    # the sum alone.
+    if c.value_only:
+        c.emit(f"s = {' + '.join(f'({code})' for code in codes) or '0'}")
+    else:
+        for name, code in zip(names, codes):
+            c.emit(f"{name} = {code}")
+        c.emit(f"s = {' + '.join(names) or '0'}")
     if rule.total_max is not None:
         cap = c.const(rule.total_max.amount)
         c.emit(f"if s > {cap}: s = {cap}")
@@ -330,4 +336,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True,
-    extra={"check_all": check_ratings, "records": records})
+    check_all=check_ratings, records=records)
