@@ -36,11 +36,12 @@ _KNOWN = {"type", "properties", "required", "additionalProperties", "items", "mi
 
 
 class DecodeError(ValueError):
-    """The body is not JSON, or not facts of the form: `path` says where (`$.leads[0].x`)."""
+    """The body is not JSON (`malformed`: the server's 400), or not facts of the form (its
+    422); `path` says where (`$.leads[0].x`)."""
 
-    def __init__(self, message: str, path: str = "$"):
+    def __init__(self, message: str, path: str = "$", malformed: bool = False):
         super().__init__(message)
-        self.message, self.path = message, path
+        self.message, self.path, self.malformed = message, path, malformed
 
 
 class _Field:
@@ -83,7 +84,7 @@ class FactsDecoder:
             message, _, path = str(err).rpartition(" - at `")
             raise DecodeError(message or str(err), path.rstrip("`") if message else "$") from None
         except (msgspec.DecodeError, ValueError) as err:      # ValueError: int() of 4,301 digits
-            raise DecodeError(f"the body is not JSON: {err}") from None
+            raise DecodeError(f"the body is not JSON: {err}", malformed=True) from None
         return _to_dict(self.root, value, "$")
 
     # ------------------------------------------------------------------ types from the schema

@@ -153,7 +153,10 @@ def test_a_refusal_names_the_path():
             b'"strategic_priority": "x"}]}')
     with pytest.raises(DecodeError) as info:
         decoder.decode(body)
-    assert info.value.path == "$.provinces[0].strategic_priority"
+    assert info.value.path == "$.provinces[0].strategic_priority" and not info.value.malformed
+    with pytest.raises(DecodeError) as info:
+        decoder.decode(b'{"region": ')
+    assert info.value.malformed
 
 
 def test_a_schema_with_keywords_it_cannot_state_is_refused_when_built():
