@@ -6,13 +6,20 @@ import datetime as dt
 import json
 import random
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from conftest import load_yaml
+from bodygen import spec_example
+from conftest import load_yaml, shared_sources
 from dsl.decision import Decision
+from dsl.ruleset import load_sources
 
-from test_cases import CASES_DIR, _load
+CASES_DIR = Path(__file__).parent / "cases"
+
+
+def _load(case, schemas):
+    return load_sources(shared_sources() + [("case.rules", case["source"])], schemas)
 
 
 def _documents(decision):
@@ -46,14 +53,13 @@ def test_every_case_file_decision_is_explained_alike_after_storing(schemas):
 
 
 def test_shipped_rules_on_seeded_facts_with_history(shipped):
-    from test_decode import _spec_example
     rng = random.Random(7)
     kinds = set()
     for form in shipped.forms():
         schema = shipped.schemas[form]
         for _ in range(15):
-            facts = json.loads(_spec_example(schema.raw, rng), parse_float=Decimal)
-            history = [json.loads(_spec_example(schema.raw, rng), parse_float=Decimal)
+            facts = json.loads(spec_example(schema.raw, rng), parse_float=Decimal)
+            history = [json.loads(spec_example(schema.raw, rng), parse_float=Decimal)
                        for _ in range(rng.randint(0, 4))]
             for decision in shipped.evaluate(form, facts, history, as_of="2026-12-31"):
                 _check(decision)
