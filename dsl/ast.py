@@ -1,13 +1,23 @@
-"""Stage 2 output: typed AST nodes with source locations.
+"""Stage 2 output: typed AST nodes with source locations — expressions, the clauses every
+rule may carry, and the declarations.  Each rule kind's own node and clauses live in its
+module under kinds/.
 
-The checker fills in `ty` (and, for names, `binding`) on expression nodes; later stages read
-those annotations and never look at Lark trees.
+No stage writes into these nodes after the builder: what the checker learns (types, bindings,
+node ids) is kept beside them (annotations.py).  Later stages never look at Lark trees.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Optional, TypeVar
+
+T = TypeVar("T")
+
+
+def given(part: Optional[T]) -> T:
+    """A part the checker has made sure of (stages after it only see what it accepted)."""
+    assert part is not None, "a checked rule has this part"
+    return part
 
 
 @dataclass
@@ -26,13 +36,11 @@ class Loc:
 @dataclass(eq=False)
 class Expr:
     loc: Loc = field(repr=False, compare=False)
-    ty: Any = field(default=None, init=False, repr=False, compare=False)
-    node_id: int = field(default=-1, init=False, repr=False, compare=False)
 
 
 @dataclass(eq=False)
 class Num(Expr):
-    value: Decimal = Decimal(0)     # in the canonical unit of its dimension
+    value: Decimal | int = Decimal(0)   # in the canonical unit of its dimension
     unit: Optional[str] = None      # unit as written: percent, hour, day, week, month, yuan, wan
     text: str = ""
 
@@ -45,7 +53,6 @@ class Str(Expr):
 @dataclass(eq=False)
 class Ref(Expr):
     parts: list = field(default_factory=list)   # e.g. ["industry", "effective_visits"]
-    binding: Any = field(default=None, init=False, repr=False)
 
     @property
     def dotted(self) -> str:
@@ -68,22 +75,22 @@ class Call(Expr):
     window: Optional[Window] = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Binary(Expr):
     op: str = "+"                   # + - * /
-    left: Expr = None
-    right: Expr = None
+    left: Expr
+    right: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Neg(Expr):
-    operand: Expr = None
+    operand: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class PercentOf(Expr):
-    percent: Num = None
-    operand: Expr = None
+    percent: Num
+    operand: Expr
 
 
 @dataclass(eq=False)
@@ -93,21 +100,11 @@ class Consecutive:
     loc: Loc = field(repr=False, compare=False)
 
 
-@dataclass(eq=False)
-class Silence:
-    """`when no FORM for N consecutive weeks`: the form did not arrive, N periods running."""
-    form: str
-    n: int
-    unit: str
-    loc: Loc = field(repr=False, compare=False)
-    node_id: int = field(default=-1, repr=False, compare=False)
-
-
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Compare(Expr):
     op: str = "<"                   # < <= > >= = !=
-    left: Expr = None
-    right: Expr = None
+    left: Expr
+    right: Expr
     consecutive: Optional[Consecutive] = None
 
 
@@ -117,9 +114,9 @@ class BoolOp(Expr):
     items: list = field(default_factory=list)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Not(Expr):
-    operand: Expr = None
+    operand: Expr
 
 
 # ------------------------------------------------------------------ clauses
@@ -139,38 +136,19 @@ class Bound:
 
 
 @dataclass(eq=False)
+class Effective:
+    """`effective DATE`: in a rule, when it takes effect; alone at the top of a file, the date of
+    every rule below it that states none."""
+    date: str
+    loc: Loc
+    top: bool = False
+
+
+@dataclass(eq=False)
 class Formula:
     name: str
     expr: Expr
     bound: Optional[Bound]
-    loc: Loc
-
-
-@dataclass(eq=False)
-class PointsLine:
-    kind: str                       # every | per | when | each
-    points: int
-    loc: Loc
-    n: int = 1                      # for every N
-    field: Optional[Ref] = None     # every / per
-    cond: Optional[Expr] = None     # when / each
-    item: Optional[str] = None      # each: the list field's item name as written
-    cap: Optional[int] = None
-    node_id: int = -1
-
-
-@dataclass(eq=False)
-class Case:
-    name: str
-    cond: Optional[Expr]            # None for `otherwise`
-    loc: Loc
-
-
-@dataclass(eq=False)
-class Step:
-    roles: list                     # one role for a step, several for a countersign
-    cond: Optional[Expr]
-    countersign: bool
     loc: Loc
 
 
@@ -196,13 +174,12 @@ class Action:
 
 @dataclass(eq=False)
 class Example:
-    """`example "note": field = value, … → expected`; the checker fills facts and expected."""
+    """`example "note": field = value, … → expected`; the checker turns it into facts and an
+    expected value (annotations.Annotations.example)."""
     note: Optional[str]
     fields: dict                    # name -> value: Num, Str, ("word", name) or list of dicts
     result: object                  # the expected value, same shapes
     loc: Loc
-    facts: dict = field(default_factory=dict, repr=False)
-    expected: object = None
 
 
 # ------------------------------------------------------------------ declarations
@@ -226,7 +203,7 @@ class RoleDecl(Decl):
 
 @dataclass(eq=False)
 class Rule(Decl):
-    """Everything that evaluates facts of one form."""
+    """Everything that evaluates facts of one form; each kind's node (kinds/) extends it."""
     kind: str = ""
     on: Optional[OnForm] = None
     effective: Optional[str] = None
@@ -235,78 +212,9 @@ class Rule(Decl):
     extra: list = field(default_factory=list)       # clauses seen twice, for the checker
 
 
-@dataclass(eq=False)
-class Alert(Rule):
-    level: str = ""
-    conditions: list = field(default_factory=list)
-    at_least: Optional[int] = None                  # None: a single `when`
-    when_loc: Optional[Loc] = None
-    silence: Optional[Silence] = None               # when no FORM …: run by the scheduler
-    notify: list = field(default_factory=list)
-    notify_loc: Optional[Loc] = None
-    notify_cleared: list = field(default_factory=list)     # `notify … when cleared`
-    notify_cleared_loc: Optional[Loc] = None
-    message: Optional[str] = None
-    message_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Score(Rule):
-    lines: list = field(default_factory=list)
-    total_max: Optional[int] = None
-    total_min: Optional[int] = None
-    total_loc: Optional[Loc] = None
-    weight: Optional[Decimal] = None
-    rating: Optional[str] = None
-    weight_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Status(Rule):
-    cases: list = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class Target(Rule):
-    suggest: Optional[Expr] = None
-    range_band: Optional[Decimal] = None
-    suggest_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Split(Rule):
-    total: Optional[Ref] = None
-    across: Optional[str] = None
-    divide_loc: Optional[Loc] = None
-    weights: list = field(default_factory=list)     # (item field, Decimal share, Loc)
-    adjust_band: Optional[Decimal] = None
-    reason_field: Optional[str] = None
-    adjust_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Pool(Rule):
-    size: Optional[Expr] = None
-    among: Optional[str] = None
-    by: Optional[Expr] = None
-    share_loc: Optional[Loc] = None
-
-
-@dataclass(eq=False)
-class Approval(Rule):
-    limit: Optional[int] = None
-    limit_message: Optional[str] = None
-    limit_loc: Optional[Loc] = None
-    cycle: Optional[tuple] = None                   # (n, unit, anchor date text or None)
-    cycle_loc: Optional[Loc] = None
-    require: list = field(default_factory=list)
-    require_loc: Optional[Loc] = None
-    steps: list = field(default_factory=list)
-
-
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class Schedule(Decl):
-    timing: Optional[Timing] = None
+    timing: Timing
     actions: list = field(default_factory=list)
 
 
@@ -317,9 +225,7 @@ class RuleFile:
     decls: list = field(default_factory=list)
 
 
-_NOT_MEANING = {"loc", "ty", "node_id", "binding", "spelled", "text", "item_locs", "facts", "expected",
-                "when_loc", "notify_loc", "notify_cleared_loc", "message_loc", "total_loc", "weight_loc", "suggest_loc",
-                "divide_loc", "adjust_loc", "share_loc", "limit_loc", "cycle_loc", "require_loc"}
+_NOT_MEANING = {"loc", "spelled", "text", "item_locs"}
 
 
 def structure(node):

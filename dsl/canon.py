@@ -35,3 +35,26 @@ def canon(node) -> str:
     if isinstance(node, A.Not):
         return f"not {canon(node.operand)}"
     return repr(node)
+
+
+def anchor(node) -> str:
+    """What a condition is about: its leftmost name (`pipeline_coverage < 75%` → pipeline_coverage)."""
+    while True:
+        if isinstance(node, A.Compare):
+            node = node.left
+        elif isinstance(node, A.BoolOp):
+            node = node.items[0]
+        elif isinstance(node, (A.Not, A.Neg)):
+            node = node.operand
+        elif isinstance(node, A.Binary):
+            node = node.left
+        elif isinstance(node, A.PercentOf):
+            node = node.operand
+        elif isinstance(node, A.Call):
+            node = node.args[0] if node.args else None
+            if node is None:
+                return "?"
+        elif isinstance(node, A.Ref):
+            return node.dotted
+        else:
+            return canon(node)

@@ -5,27 +5,19 @@ A mixin of Checker (checker.py): it uses the checker's error reporting and scope
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, TypeGuard
 
 from . import ast as A
+from .annotations import Annotations, Binding
 from .diagnostics import suggest
-from .keywords import FUNCTIONS
+from .keywords import BOOL_WORDS, FUNCTIONS
 from .limits import MAX_EXPR_DEPTH
-from .schemas import FormSchema
+from .schemas import FieldType, FormSchema
 from .types import BOOL, INTEGER, NUMBER, STRING, Ty
 from .units import dimension
 
 HISTORY_FUNCS = ("baseline", "previous", "change", "growth")
 AGGREGATES = ("average", "sum", "min", "max")
-BOOL_WORDS = {"true": True, "false": False, "是": True, "否": False}
-
-
-@dataclass
-class Binding:
-    kind: str                # field | item | list | list_field | formula | const
-    name: str = ""
-    field: object = None     # schemas.FieldType
-    list_field: object = None
-    value: object = None     # for const
 
 
 @dataclass
@@ -33,11 +25,19 @@ class Scope:
     rule: A.Rule
     form: FormSchema
     formulas: dict = field(default_factory=dict)     # name -> Ty
-    item_list: object = None                         # FieldType of the list in a `where`
-    nodes: list = field(default_factory=list)        # node_id -> node
+    item_list: Optional[FieldType] = None            # the list field of a `where`
+    ann: Annotations = field(default_factory=Annotations)   # the rule's side tables
 
 
 class ExprChecks:
+    if TYPE_CHECKING:       # provided by Checker and LimitChecks, which this mixes into
+        depth: int
+        references: dict[str, A.Reference]
+
+        def error(self, code: str, loc: A.Loc | None, width: int | None = None, **args: Any) -> None: ...
+        def limit_num(self, num: A.Num) -> bool: ...
+        def limit_count(self, n: int, loc: A.Loc, what: str, low: int = 1) -> bool: ...
+
     def condition(self, node: A.Expr, scope: Scope):
         ty = self.expr(node, scope)
         if ty.kind != "bool":
@@ -64,21 +64,21 @@ class ExprChecks:
 
     # ------------------------------------------------------------------ expressions
     def expr(self, node: A.Expr, scope: Scope, allow_word: bool = False) -> Ty:
-        node.node_id = self.node_id(node, scope)
+        nid = scope.ann.add(node)
         if self.depth >= MAX_EXPR_DEPTH:
             # Refused here, before code generation or Python's compiler meet the depth.
             self.error("check.too_deep", node.loc, limit=MAX_EXPR_DEPTH)
             raise TooDeep
         self.depth += 1
         try:
-            node.ty = getattr(self, "expr_" + type(node).__name__)(node, scope)
+            ty = scope.ann.types[nid] = getattr(self, "expr_" + type(node).__name__)(node, scope)
         finally:
             self.depth -= 1
-        if not allow_word and _is_word(node):
+        if not allow_word and _is_word(node, scope):
             # Only a comparison with an enumerated field can give a bare word a meaning.
             self.unresolved_word(node, scope)
-            node.binding = Binding("const", node.dotted, value=node.dotted)
-        return node.ty
+            scope.ann.bind(node, Binding("const", node.dotted, value=node.dotted))
+        return ty
 
     def expr_Num(self, node: A.Num, scope) -> Ty:
         self.limit_num(node)
@@ -88,23 +88,23 @@ class ExprChecks:
     def expr_Str(self, node, scope) -> Ty:
         return STRING
 
-    def expr_Ref(self, node: A.Ref, scope: Scope) -> Ty:   # noqa: C901 — ordered lookups
+    def expr_Ref(self, node: A.Ref, scope: Scope) -> Ty:
         head, rest = node.parts[0], node.parts[1:]
         form = scope.form
         if scope.item_list is not None and head in scope.item_list.items and not rest:
             f = scope.item_list.items[head]
-            node.binding = Binding("item", head, f)
+            scope.ann.bind(node, Binding("item", head, f))
             return self.field_ty(f)
         if head in scope.formulas and not rest:
-            node.binding = Binding("formula", head)
+            scope.ann.bind(node, Binding("formula", head))
             return scope.formulas[head]
         if head in form.fields:
             f = form.fields[head]
             if not rest:
-                node.binding = Binding("list" if f.kind == "array" else "field", head, f)
+                scope.ann.bind(node, Binding("list" if f.kind == "array" else "field", head, f))
                 return Ty("list") if f.kind == "array" else self.field_ty(f)
             if f.kind == "array" and len(rest) == 1 and rest[0] in f.items:
-                node.binding = Binding("list_field", rest[0], f.items[rest[0]], f)
+                scope.ann.bind(node, Binding("list_field", rest[0], f.items[rest[0]], f))
                 return Ty("list")
             self.error("check.unknown_item_field", node.loc, name=".".join(rest), list=head,
                        suggestion=suggest(rest[0], f.items))
@@ -116,14 +116,14 @@ class ExprChecks:
                 self.error("check.unknown_reference", node.loc, name=node.dotted,
                            suggestion=suggest(rest[0], ref.items))
                 return NUMBER
-            node.binding = Binding("const", node.dotted, value=num.value)
+            scope.ann.bind(node, Binding("const", node.dotted, value=num.value))
             return Ty("number", dimension(num.unit), integer=isinstance(num.value, int))
         if not rest and head in BOOL_WORDS:
-            node.binding = Binding("const", head, value=BOOL_WORDS[head])
+            scope.ann.bind(node, Binding("const", head, value=BOOL_WORDS[head]))
             return BOOL
         if not rest:
             # A bare word may be a value of an enumerated field: `needs_report = complete`.
-            node.binding = Binding("enum_word", head)
+            scope.ann.bind(node, Binding("enum_word", head))
             return Ty("string", enum=("?",))
         names = list(form.fields) + list(scope.formulas) + list(self.references)
         self.error("check.unknown_field", node.loc, name=node.dotted, form=form.name,
@@ -155,7 +155,7 @@ class ExprChecks:
     def expr_Compare(self, node: A.Compare, scope: Scope) -> Ty:
         lt = self.expr(node.left, scope, allow_word=True)
         rt = self.expr(node.right, scope, allow_word=True)
-        lw, rw = _is_word(node.left), _is_word(node.right)
+        lw, rw = _is_word(node.left, scope), _is_word(node.right, scope)
         if lw or rw:
             self.resolve_words(node, lt, rt, lw, rw, scope)
         elif lt.kind == "number" or rt.kind == "number":
@@ -175,25 +175,25 @@ class ExprChecks:
     def resolve_words(self, node, lt, rt, lw, rw, scope):
         if lw and rw:
             self.unresolved_word(node.left, scope)
-            node.left.binding = Binding("const", node.left.dotted, value=node.left.dotted)
+            scope.ann.bind(node.left, Binding("const", node.left.dotted, value=node.left.dotted))
             return
         word, other, other_ty = (node.left, node.right, rt) if lw else (node.right, node.left, lt)
         if other_ty.kind == "string" and other_ty.enum and word.dotted in other_ty.enum:
-            word.binding = Binding("const", word.dotted, value=word.dotted)
-            word.ty = Ty("string", enum=other_ty.enum)
+            scope.ann.bind(word, Binding("const", word.dotted, value=word.dotted))
+            scope.ann.types[scope.ann.id_of(word)] = Ty("string", enum=other_ty.enum)
         elif other_ty.kind == "string" and not other_ty.enum:
             self.unresolved_word(word, scope)
         else:
             self.unresolved_word(word, scope, other_ty.enum,
-                                 getattr(getattr(other, "binding", None), "name", "?"))
-        if word.binding.kind == "enum_word":
-            word.binding = Binding("const", word.dotted, value=word.dotted)
+                                 getattr(scope.ann.binding(other), "name", "?"))
+        if scope.ann.binding(word).kind == "enum_word":
+            scope.ann.bind(word, Binding("const", word.dotted, value=word.dotted))
 
     def check_enum_literal(self, left, right, lt, rt, scope):
         for lit, other_ty, other in ((right, lt, left), (left, rt, right)):
             if isinstance(lit, A.Str) and other_ty.enum and lit.value not in other_ty.enum:
                 self.error("check.enum_value", lit.loc, value=lit.value,
-                           field=getattr(getattr(other, "binding", None), "name", "?"),
+                           field=getattr(scope.ann.binding(other), "name", "?"),
                            options=", ".join(other_ty.enum), suggestion=suggest(lit.value, other_ty.enum))
 
     def needs_history(self, unit, loc, what, scope: Scope):
@@ -259,7 +259,7 @@ class ExprChecks:
         self.error("check.unit_mismatch", node.loc, op="divide", left=a.describe(), right=b.describe())
         return NUMBER
 
-    def expr_Call(self, node: A.Call, scope: Scope) -> Ty:   # noqa: C901 — one branch per family
+    def expr_Call(self, node: A.Call, scope: Scope) -> Ty:
         func = node.func
         if not func:
             self.error("check.unknown_function", node.loc, width=len(node.spelled), name=node.spelled,
@@ -274,7 +274,7 @@ class ExprChecks:
                            expected="one numeric field of the form")
                 return NUMBER
             self.needs_history(None, node.loc, node.spelled, scope)
-            ty = args[0].ty
+            ty = scope.ann.typed(args[0])
             return Ty("number", "ratio") if func == "growth" else Ty("number", ty.dim)
         if func in ("count", "any", "all") or (func in AGGREGATES and self.is_list_arg(args, scope)):
             return self.list_call(node, scope)
@@ -295,8 +295,8 @@ class ExprChecks:
 
     def is_form_number(self, arg, scope) -> bool:
         ty = self.expr(arg, scope)
-        return (isinstance(arg, A.Ref) and arg.binding is not None
-                and arg.binding.kind == "field" and ty.kind == "number")
+        b = scope.ann.binding(arg)
+        return isinstance(arg, A.Ref) and b is not None and b.kind == "field" and ty.kind == "number"
 
     def is_list_arg(self, args, scope) -> bool:
         if len(args) != 1 or not isinstance(args[0], A.Ref):
@@ -305,11 +305,12 @@ class ExprChecks:
         return head is not None and head.kind == "array"
 
     def window_call(self, node: A.Call, scope: Scope) -> Ty:
-        self.needs_history(node.window.unit, node.window.loc, node.spelled, scope)
-        if node.window.n < 1:
-            self.error("check.bad_interval", node.window.loc, what="window", unit=node.window.unit)
+        window = A.given(node.window)
+        self.needs_history(window.unit, window.loc, node.spelled, scope)
+        if window.n < 1:
+            self.error("check.bad_interval", window.loc, what="window", unit=window.unit)
         else:
-            self.limit_count(node.window.n, node.window.loc, "N")
+            self.limit_count(window.n, window.loc, "N")
         if len(node.args) != 1 or node.where is not None:
             self.error("check.bad_arguments", node.loc, name=node.spelled,
                        expected="(field, last N periods)")
@@ -335,7 +336,7 @@ class ExprChecks:
                        expected=_ARG_HELP[func])
             return NUMBER
         self.expr(args[0], scope)
-        b = args[0].binding
+        b = scope.ann.binding(args[0])
         if b is None or b.kind not in ("list", "list_field"):
             self.error("check.not_a_list", args[0].loc, name=args[0].dotted, form=scope.form.name,
                        suggestion=suggest(args[0].dotted, [n for n, f in scope.form.fields.items()
@@ -343,7 +344,7 @@ class ExprChecks:
             return NUMBER
         lst = b.field if b.kind == "list" else b.list_field
         if node.where is not None:
-            self.condition(node.where, Scope(scope.rule, scope.form, scope.formulas, lst, scope.nodes))
+            self.condition(node.where, Scope(scope.rule, scope.form, scope.formulas, lst, scope.ann))
         elif func in ("any", "all"):
             self.error("check.bad_arguments", node.loc, name=node.spelled, expected=_ARG_HELP[func])
         if func == "count":
@@ -371,5 +372,8 @@ class TooDeep(Exception):
     """Unwinds the checks of a rule whose expression is too deep, once that is reported."""
 
 
-def _is_word(node) -> bool:
-    return isinstance(node, A.Ref) and node.binding is not None and node.binding.kind == "enum_word"
+def _is_word(node, scope: Scope) -> TypeGuard[A.Ref]:
+    if not isinstance(node, A.Ref):
+        return False
+    b = scope.ann.binding(node)
+    return b is not None and b.kind == "enum_word"

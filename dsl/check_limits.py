@@ -6,8 +6,10 @@ are typed (ExprChecks.expr_Num); this pass covers the numbers that clauses carry
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 from . import ast as A
+from .kinds import KINDS
 from .limits import MAX_ABS, MAX_COUNT, MAX_DECIMALS, MAX_DURATION_HOURS, decimals_written
 from .units import UNITS
 
@@ -15,6 +17,9 @@ _HOURS = {unit: factor for unit, (dim, factor) in UNITS.items() if dim == "durat
 
 
 class LimitChecks:
+    if TYPE_CHECKING:       # provided by Checker, which this mixes into
+        def error(self, code: str, loc: A.Loc | None, width: int | None = None, **args: Any) -> None: ...
+
     # ------------------------------------------------------------------ single values
     def limit_number(self, value, loc, text: str | None = None) -> bool:
         """|value| < 10^15 and at most MAX_DECIMALS decimals as written; False after an error."""
@@ -61,24 +66,7 @@ class LimitChecks:
         for ex in rule.examples:
             for value in [*ex.fields.values(), ex.result]:
                 self.limit_example(value)
-        if isinstance(rule, A.Score):
-            for line in rule.lines:
-                self.limit_number(line.points, line.loc)
-                if line.kind == "every":
-                    self.limit_count(line.n, line.loc, "N")
-                if line.cap is not None:
-                    self.limit_number(line.cap, line.loc)
-            for total in (rule.total_max, rule.total_min):
-                if total is not None:
-                    self.limit_number(total, rule.total_loc)
-        elif isinstance(rule, A.Alert) and rule.silence is not None:
-            self.limit_count(rule.silence.n, rule.silence.loc, "N", low=0)
-        elif isinstance(rule, A.Approval):
-            if rule.limit is not None:
-                self.limit_count(rule.limit, rule.limit_loc, "N", low=0)
-            if rule.cycle is not None:
-                n, unit, _anchor = rule.cycle
-                self.limit_duration(n, unit, rule.cycle_loc, "cycle")
+        KINDS[rule.kind].limits(self, rule)
 
     def check_schedule_limits(self, sched: A.Schedule) -> bool:
         t = sched.timing
@@ -96,10 +84,10 @@ class LimitChecks:
         from .schedule import occurrences
         t = sched.timing
         start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-        events = ()
+        events: list[dt.datetime] = []
         try:
             if t.kind == "before_event":
-                end = start + dt.timedelta(hours=float(t.lead.value) + 1)
+                end = start + dt.timedelta(hours=float(A.given(t.lead).value) + 1)
                 events = [end]
             else:                           # a week, or a cycle of `every` weeks
                 end = start + dt.timedelta(weeks=(t.every if t.kind == "every_weeks" else 1) + 1)

@@ -1,24 +1,29 @@
 """Stage 4: checked AST → Python functions.
 
 Each rule becomes generated Python source, compiled once when the rule set loads.  Field
-reads are hoisted and type-checked once; decimal constants become globals; comparisons run
-as plain Python operators.  A second variant of the same function records a trace: the value
-of every comparison and clause, by node id, for the explanation.
+reads are hoisted and type-checked once; decimal constants become closure cells; comparisons
+run as plain Python operators.  The traced variant of the same body records a trace: the
+value of every comparison and clause, by node id, for the explanation.  This module writes
+the body (RuleCompiler, with each kind's compile hook); functions.py makes the functions.
 
 Safety: the source is built only from our own templates.  Names from rule files and schemas
 enter it only as values passed to the rule's factory (see const()); rule text never becomes code.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from . import ast as A
+from .annotations import Annotations
 from .check_exprs import HISTORY_FUNCS
+from .kinds import KINDS
 from .limits import MAX_RULE_SOURCE
-from .runtime import namespace
 from .units import UNITS
 
 _PY_OP = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_PY_KINDS = {"string": "str", "date": "str", "boolean": "bool", "array": "list"}
+_NAME = re.compile(r"[A-Za-z_]\w*")          # a bare name: a local or a constant
 
 
 class TooComplex(Exception):
@@ -40,24 +45,22 @@ def _scale(field) -> int | Decimal:
     return UNITS[field.unit][1] if field.unit and field.unit != "percent" else 1
 
 
-def _kind(field) -> str:
-    return field.kind
-
-
 class RuleCompiler:
-    def __init__(self, rule: A.Rule, traced: bool, value_only: bool = False):
+    def __init__(self, rule: A.Rule, ann: Annotations, traced: bool, value_only: bool = False):
         self.rule = rule
+        self.ann = ann                  # the checker's side tables: ids, types, bindings
         self.traced = traced
         self.value_only = value_only    # return the headline value alone (the `decide` path)
         self.const_prefix = "T" if traced else ("V" if value_only else "")
         self.consts: dict[str, object] = {}
         self.reads: dict[str, str] = {}         # field -> local variable
-        self.read_lines: list[str] = []
+        self.read_fields: list[tuple] = []      # (local variable, field, its name's constant)
         self.formulas: dict[str, A.Formula] = {f.name: f for f in rule.formulas}
         self.formula_vars: dict[str, str] = {}
         self.depth = 0
         self.walrus = 0
         self.lines: list[str] = []
+        self.history_memo: dict[int, bool] = {}
 
     # ------------------------------------------------------------------ small pieces
     def const(self, value) -> str:
@@ -71,28 +74,32 @@ class RuleCompiler:
         return key
 
     def read_current(self, field) -> str:
+        """A field of the current facts: read once, at the top of the function (read_block)."""
         var = self.reads.get(field.name)
-        if var is not None:
-            return var
-        var = f"x{len(self.reads)}"
-        self.reads[field.name] = var
-        name = self.const(field.name)
-        self.read_lines.append(f"{var} = f[{name}]")
-        kind, scale = field.kind, _scale(field)
-        if kind == "integer":
-            self.read_lines.append(
-                f"if {var}.__class__ is not int: {var} = as_integer({var}, {name}, R)")
-        elif kind == "number":
-            self.read_lines.append(
-                f"if {var}.__class__ is not D and {var}.__class__ is not int: "
-                f"{var} = as_number({var}, {name}, R)")
-        else:
-            cls = {"string": "str", "date": "str", "boolean": "bool", "array": "list"}[kind]
-            self.read_lines.append(
-                f"if {var}.__class__ is not {cls}: {var} = as_kind({var}, {self.const(kind)}, {name}, R)")
-        if scale != 1:
-            self.read_lines.append(f"{var} = {var} * {self.const(scale)}")
+        if var is None:
+            var = self.reads[field.name] = f"x{len(self.reads)}"
+            self.read_fields.append((var, field, self.const(field.name)))
         return var
+
+    def check_line(self, var: str, field, name: str) -> str:
+        """`var`, read from the facts, made the field's exact kind or an EvalError."""
+        if field.kind == "integer":
+            return f"if type({var}) is not int: {var} = as_integer({var}, {name}, R)"
+        if field.kind == "number":
+            return f"if type({var}) is not D and type({var}) is not int: {var} = as_number({var}, {name}, R)"
+        cls = _PY_KINDS[field.kind]
+        return f"if type({var}) is not {cls}: {var} = as_kind({var}, {self.const(field.kind)}, {name}, R)"
+
+    def read_block(self) -> list[str]:
+        """The reads of the current facts, at the top of the function, one by one in the
+        order the rule uses them, each checked and scaled to its canonical unit: a missing or
+        mistyped field is the rule's error whichever clause needs it.  (Reading them with one
+        itemgetter and checking their types against a set of signatures was measured: three
+        times slower.)"""
+        return [line for var, field, name in self.read_fields
+                for line in (f"{var} = f[{name}]", self.check_line(var, field, name),
+                             f"{var} = {var} * {self.const(_scale(field))}" if _scale(field) != 1 else "")
+                if line]
 
     def read_entry(self, field, entry: str) -> str:
         scale = _scale(field)
@@ -101,8 +108,8 @@ class RuleCompiler:
             w, key = f"w{self.walrus}", self.const(field.name)
             self.walrus += 1
             fix = "as_number" if field.kind == "number" else "as_integer"
-            ok = f"{w}.__class__ is int" if field.kind == "integer" else \
-                f"{w}.__class__ is D or {w}.__class__ is int"
+            ok = f"type({w}) is int" if field.kind == "integer" else \
+                f"type({w}) is D or type({w}) is int"
             return f"({w} if ({ok} if ({w} := {entry}[{key}]) is not None else False) " \
                    f"else {fix}({w}, {key}, R))"
         return f"read({entry}, {self.const(field.name)}, {self.const(field.kind)}, {self.const(scale)}, R)"
@@ -124,7 +131,7 @@ class RuleCompiler:
         return self.const(node.value)
 
     def gen_Ref(self, node: A.Ref, ctx) -> str:
-        b = node.binding
+        b = self.ann.bound(node)
         if b.kind == "const":
             return self.const(b.value)
         if b.kind == "formula":
@@ -164,9 +171,9 @@ class RuleCompiler:
             inner = Ctx("h[i]", "h[:i]")
             test = self.compare_plain(node, inner)
             code = f"consecutive({code}, h, {self.const(n)}, lambda i: {test}, R)"
-        if uses_history(node) or (node.consecutive is not None and ctx.entry is None):
+        if self.uses_history(node) or (node.consecutive is not None and ctx.entry is None):
             if self.traced and ctx.entry is None:
-                return f"guarded_traced(T, {node.node_id}, lambda: {code})"
+                return f"guarded_traced(T, {self.ann.id_of(node)}, lambda: {code})"
             return f"guarded(lambda: {code})"
         return code
 
@@ -175,10 +182,15 @@ class RuleCompiler:
 
     def compare_once(self, node: A.Compare, ctx) -> str:
         if self.traced and ctx.entry is None and self.depth == 0:
-            # Inline record: (node id, left, right, result); no helper call on the hot path.
+            # Inline record: a plain tuple tagged with its type (trace.Compared: node id, left,
+            # right, result), typed when someone reads the trace; no call on the hot path.
             left, right = self.gen(node.left, ctx), self.gen(node.right, ctx)
-            return (f"(ap(({node.node_id}, (tl := {left}), (tr := {right}), "
-                    f"(tc := tl {_PY_OP[node.op]} tr))) or tc)")
+            # A side that is a bare name (a local, a constant) is used as it is; another is
+            # computed once into tl / tr.
+            lv, rv = (x if _NAME.fullmatch(x) else t for x, t in ((left, "tl"), (right, "tr")))
+            lw, rw = (x if _NAME.fullmatch(x) else f"({t} := {x})" for x, t in ((left, "tl"), (right, "tr")))
+            return (f"(ap((CMP, {self.ann.id_of(node)}, {lw}, {rw}, "
+                    f"(tc := {lv} {_PY_OP[node.op]} {rv}))) or tc)")
         return self.compare_plain(node, ctx)
 
     def gen_Call(self, node: A.Call, ctx) -> str:
@@ -186,7 +198,7 @@ class RuleCompiler:
         if node.window is not None:
             return self.gen_window(node, ctx)
         if func in HISTORY_FUNCS:
-            field = node.args[0].binding.field
+            field = self.ann.bound(node.args[0]).field
             args = (f"{ctx.history}, {self.const(field.name)}, {self.const(field.kind)}, "
                     f"{self.const(_scale(field))}, R")
             if func == "baseline":
@@ -198,12 +210,12 @@ class RuleCompiler:
             if func == "change":
                 return f"({current} - {prior})"
             return f"growth({current}, {prior}, R, {self.const(field.name)})"
-        if func in ("abs", "min", "max") and node.args and not _is_list(node.args[0]):
+        if func in ("abs", "min", "max") and node.args and not self.is_list(node.args[0]):
             return f"{func}({', '.join(self.gen(a, ctx) for a in node.args)})"
         return self.gen_list_call(node, ctx)
 
     def gen_list_call(self, node: A.Call, ctx) -> str:
-        b = node.args[0].binding
+        b = self.ann.bound(node.args[0])
         lst = b.field if b.kind == "list" else b.list_field
         source = self.read_current(lst) if ctx.entry is None else self.read_entry(lst, ctx.entry)
         it = self.item_var()
@@ -226,7 +238,8 @@ class RuleCompiler:
         return f"{helper}({values}, R, {line})"
 
     def gen_window(self, node: A.Call, ctx) -> str:
-        n, line = node.window.n, self.const(node.window.loc.line)
+        window = A.given(node.window)
+        n, line = window.n, self.const(window.loc.line)
         arg = node.args[0]
         current = self.gen(arg, ctx)
         earlier = n - 1
@@ -245,12 +258,46 @@ class RuleCompiler:
         helper = {"average": "average", "min": "minimum", "max": "maximum"}[node.func]
         return f"{helper}({values}, R, {line})"
 
+    def is_list(self, node) -> bool:
+        b = self.ann.binding(node) if isinstance(node, A.Ref) else None
+        return b is not None and b.kind in ("list", "list_field")
+
+    def uses_history(self, node) -> bool:
+        """Does the expression read earlier periods (so it may lack them)?  Memoised per node."""
+        found = self.history_memo.get(id(node))
+        if found is None:
+            found = self.history_memo[id(node)] = self._uses_history(node)
+        return found
+
+    def _uses_history(self, node) -> bool:
+        if isinstance(node, A.Call):
+            return node.func in HISTORY_FUNCS or any(self.uses_history(a) for a in node.args)
+        for child in ("left", "right", "operand"):
+            sub = getattr(node, child, None)
+            if isinstance(sub, A.Expr) and self.uses_history(sub):
+                return True
+        if isinstance(node, A.BoolOp):
+            return any(self.uses_history(i) for i in node.items)
+        return False
+
     # ------------------------------------------------------------------ statements
     def emit(self, line: str):
-        stripped = line.lstrip()
-        if self.value_only and stripped.startswith("return ("):
-            line = line[: len(line) - len(stripped)] + _headline_return(stripped)
         self.lines.append(line)
+
+    def emit_return(self, *parts: str, indent: str = "") -> None:
+        """Return the kind's result, the fields of its NamedTuple as a plain tuple (typed when
+        someone reads it: Decision.raw) — or, in the value-only variant, the headline alone
+        (the `decide` path skips building details)."""
+        if self.value_only:
+            self.emit(f"{indent}return {parts[0]}")
+        elif self.traced:
+            self.emit(f"{indent}return DEC((SELF, f, ({', '.join(parts)},), TR, None))")
+        else:
+            self.emit(f"{indent}return ({', '.join(parts)},)")
+
+    def ty(self, node):
+        """The type the checker gave an expression."""
+        return self.ann.typed(node)
 
     def clause(self, node, code: str) -> str:
         """A clause-level value, recorded in the trace when tracing.  A plain comparison
@@ -258,9 +305,9 @@ class RuleCompiler:
         or a history comparison does, since its result is more than the one comparison."""
         if not self.traced:
             return code
-        if isinstance(node, A.Compare) and node.consecutive is None and not uses_history(node):
+        if isinstance(node, A.Compare) and node.consecutive is None and not self.uses_history(node):
             return code
-        return f"(ap(({node.node_id}, (tv := {code}))) or tv)"
+        return f"(ap((VAL, {self.ann.id_of(node)}, (tv := {code}))) or tv)"
 
     def formulas_block(self):
         for i, formula in enumerate(self.rule.formulas):
@@ -268,274 +315,10 @@ class RuleCompiler:
             self.emit(f"{var} = {self.clause(formula.expr, self.gen(formula.expr))}")
             self.formula_vars[formula.name] = var
 
-    def body_alert(self, rule: A.Alert):
-        if rule.at_least is None:
-            cond = rule.conditions[0]
-            self.emit(f"fired = bool({self.clause(cond, self.gen(cond))})")
-            self.emit("return (fired, 1 if fired else 0)")
-            return
-        self.emit("m = 0")
-        for cond in rule.conditions:
-            self.emit(f"if {self.clause(cond, self.gen(cond))}: m += 1")
-        self.emit(f"return (m >= {self.const(rule.at_least)}, m)")
-
-    def body_score(self, rule: A.Score):
-        names = []
-        for i, line in enumerate(rule.lines):
-            p = f"p{i}"
-            names.append(p)
-            if line.kind == "every":
-                x = self.gen(line.field)
-                ty = line.field.ty
-                n = self.const(line.n)
-                units = f"({x} // {n})" if ty.integer else f"floor_div({x}, {n})"
-                code = f"{self.const(line.points)} * {units}"
-            elif line.kind == "per":
-                code = f"{self.const(line.points)} * {self.gen(line.field)}"
-            elif line.kind == "when":
-                code = f"({self.const(line.points)} if {self.gen(line.cond)} else 0)"
-            else:
-                lst = rule.on and self.list_for(line.item)
-                it = self.item_var()
-                self.depth += 1
-                cond = self.gen(line.cond)
-                self.depth -= 1
-                code = f"{self.const(line.points)} * sum(1 for {it} in {self.read_current(lst)} if {cond})"
-            if line.cap is not None:
-                code = f"{'min' if line.cap > 0 else 'max'}({code}, {self.const(line.cap)})"
-            self.emit(f"{p} = {code}")
-        # No trace records for the lines: their points are in the result, and the
-        # explanation reads them from there.
-        self.emit(f"s = {' + '.join(names) or '0'}")
-        if rule.total_max is not None:
-            cap = self.const(rule.total_max)
-            self.emit(f"if s > {cap}: s = {cap}")
-        if rule.total_min is not None:
-            floor = self.const(rule.total_min)
-            self.emit(f"if s < {floor}: s = {floor}")
-        self.emit(f"return (s, ({', '.join(names)}{',' if len(names) == 1 else ''}))")
-
-    def list_for(self, item_name):
-        return self.form.list_field(item_name)
-
-    def body_status(self, rule: A.Status):
-        for case in rule.cases:
-            if case.cond is None:
-                self.emit(f"return ({self.const(case.name)},)")
-                return
-            self.emit(f"if {self.clause(case.cond, self.gen(case.cond))}:")
-            self.emit(f"    return ({self.const(case.name)},)")
-
-    def body_target(self, rule: A.Target):
-        self.emit("viol = []")
-        for formula in rule.formulas:
-            if formula.bound is None:
-                continue
-            var = self.formula_vars[formula.name]
-            centre = self.gen(formula.bound.of) if formula.bound.of is not None else "1"
-            band = self.const(formula.bound.band)
-            self.emit(f"c = {centre}")
-            self.emit(f"lo, hi = c - c * {band}, c + c * {band}")
-            self.emit(f"if not (lo <= {var} <= hi): viol.append(({self.const(formula.name)}, {var}, lo, hi))")
-        self.emit(f"s = {self.clause(rule.suggest, self.gen(rule.suggest))}")
-        if rule.range_band is not None:
-            band = self.const(rule.range_band)
-            self.emit(f"lo, hi = s - s * {band}, s + s * {band}")
-        else:
-            self.emit("lo, hi = s, s")
-        values = ", ".join(f"{self.const(f.name)}: {self.formula_vars[f.name]}" for f in rule.formulas)
-        self.emit(f"return (s, lo, hi, {{{values}}}, viol)")
-
-    def body_split(self, rule: A.Split):
-        lst = self.form.list_field(rule.across)
-        it = "it0"
-        self.depth = 1
-        terms = " + ".join(
-            f"{self.const(share)} * {self.read_entry(lst.items[name], it)}"
-            for name, share, _loc in rule.weights)
-        self.depth = 0
-        self.emit(f"L = {self.read_current(lst)}")
-        self.emit(f"total = {self.gen(rule.total)}")
-        self.emit(f"ws = [{terms} for {it} in L]")
-        self.emit("tw = D(sum(ws))")
-        self.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, "
-                  f"line={self.const(rule.divide_loc.line)})")
-        self.emit("bases = [total * w / tw for w in ws]")
-        if rule.adjust_band is None:
-            self.emit("return (bases, bases, [])")
-            return
-        adj = lst.items["adjustment"]
-        key = f"{it}.get({self.const(lst.key_field)})" if lst.key_field else "None"
-        self.emit("finals, viol = [], []")
-        self.emit(f"for {it}, b in zip(L, bases):")
-        self.emit(f"    a = {it}.get('adjustment')")
-        self.emit(f"    a = 0 if a is None else read({it}, 'adjustment', {self.const(adj.kind)}, 1, R)")
-        self.emit(f"    if abs(a) > {self.const(rule.adjust_band)} and "
-                  f"is_blank({it}.get({self.const(rule.reason_field)})):")
-        self.emit(f"        viol.append(({key}, a))")
-        self.emit("    finals.append(b + b * a)")
-        self.emit("return (finals, bases, viol)")
-
-    def body_pool(self, rule: A.Pool):
-        lst = self.form.list_field(rule.among)
-        self.emit(f"size = {self.clause(rule.size, self.gen(rule.size))}")
-        self.depth = 1
-        by = self.gen(rule.by)
-        self.depth = 0
-        self.emit(f"cs = [{by} for it0 in {self.read_current(lst)}]")
-        self.emit("tc = D(sum(cs))")
-        self.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, "
-                  f"line={self.const(rule.share_loc.line)})")
-        self.emit("return ([size * c / tc for c in cs], size, cs)")
-
-    def body_approval(self, rule: A.Approval):
-        self.emit("viol = []")
-        for name in rule.require:
-            key = self.const(name)
-            self.emit(f"if is_blank(f.get({key})): viol.append(('required', {key}))")
-        if rule.limit is not None:
-            n, unit, anchor = rule.cycle
-            date_field = self.form.date_field
-            args = ", ".join(self.const(x) for x in (date_field, n, unit, anchor))
-            self.emit(f"used = cycle_count(f, h, {args}, R)")
-            self.emit(f"if used >= {self.const(rule.limit)}: viol.append(('limit', used))")
-        else:
-            self.emit("used = 0")
-        self.emit("steps = []")
-        for step in rule.steps:
-            roles = self.const(tuple(step.roles))
-            kind = "'countersign'" if step.countersign else "'step'"
-            if step.cond is None:
-                self.emit(f"steps.append(({kind}, {roles}))")
-            else:
-                self.emit(f"if {self.clause(step.cond, self.gen(step.cond))}: "
-                          f"steps.append(({kind}, {roles}))")
-        self.emit("return (not viol, viol, steps, used)")
-
-    # ------------------------------------------------------------------ the function
-    def source(self, form) -> str:
+    # ------------------------------------------------------------------ the body
+    def body(self, form) -> list[str]:
+        """The function's statements: the reads of the facts, the formulas, the kind's own."""
         self.form = form
         self.formulas_block()
-        getattr(self, f"body_{self.rule.kind}")(self.rule)
-        body = self.read_lines + self.lines
-        name, args = ("traced", "f, h, T") if self.traced else \
-            (("value", "f, h=()") if self.value_only else ("detail", "f, h=()"))
-        text = [f"def {name}({args}):", "    try:"]
-        if self.traced and any("ap((" in line for line in body):
-            text.append("        ap = T.append")
-        text += [f"        {line}" for line in body]
-        text += ["    except KeyError as e:",
-                 "        raise EvalError('eval.missing_field', rule=R, field=e.args[0]) from None",
-                 "    except (TypeError, AttributeError) as e:",
-                 "        raise EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e)) from None",
-                 # decimal.Overflow, InvalidOperation (NaN), int() of a huge value: no result
-                 "    except (ArithmeticError, ValueError) as e:",
-                 "        raise EvalError('eval.out_of_range', rule=R, detail=e.__class__.__name__) from None"]
-        return "\n".join(text) + "\n"
-
-
-def _is_list(node) -> bool:
-    return isinstance(node, A.Ref) and node.binding is not None and node.binding.kind in ("list", "list_field")
-
-
-def uses_history(node) -> bool:
-    """Does the expression read earlier periods (so it may lack them)?  Memoised per node."""
-    cached = getattr(node, "_uses_history", None)
-    if cached is None:
-        cached = _uses_history(node)
-        if isinstance(node, A.Expr):
-            node._uses_history = cached
-    return cached
-
-
-def reads_periods(nodes) -> bool:
-    """Does a rule (its nodes) look at earlier periods — a streak, a window or a history
-    function?  Then its history is laid out on the calendar (periods.timeline) first."""
-    for node in nodes:
-        if isinstance(node, A.Compare) and node.consecutive is not None:
-            return True
-        if isinstance(node, A.Call) and (node.window is not None or node.func in HISTORY_FUNCS):
-            return True
-    return False
-
-
-def _uses_history(node) -> bool:
-    if isinstance(node, A.Call):
-        if node.func in HISTORY_FUNCS:
-            return True
-        return any(uses_history(a) for a in node.args)
-    for child in ("left", "right", "operand"):
-        sub = getattr(node, child, None)
-        if isinstance(sub, A.Expr) and uses_history(sub):
-            return True
-    if isinstance(node, A.BoolOp):
-        return any(uses_history(i) for i in node.items)
-    return False
-
-
-def _headline_return(line: str) -> str:
-    """`return (x, y, z)` → `return x`: the value-only variant skips building details."""
-    inner = line[len("return ("):-1]
-    depth, cut = 0, len(inner)
-    for i, ch in enumerate(inner):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            cut = i
-            break
-    return "return " + inner[:cut]
-
-
-# Kinds whose decisions take well under a microsecond get a separate untraced, value-only
-# function for `decide`; for the others the traced function serves both, since a trace costs
-# little beside their work, and one function less halves Python's compile time for them.
-VALUE_VARIANT_KINDS = ("alert", "score", "status")
-
-
-_NAMESPACE = namespace()    # the helpers generated code may call; copied per rule
-
-
-def compile_rule(rule: A.Rule, form, code_cache: dict | None = None):
-    """(decide, traced) functions and the generated source.
-
-    decide(facts, history=()) → the headline value; traced(facts, history, records) → the
-    detail tuple, appending (node id, …) records to `records`.
-
-    The functions are made by a factory whose parameters are the rule's values: the body
-    reads them as closure cells (as fast as locals), so the source depends only on the
-    rule's shape and `code_cache` (source → code object, owned by the caller: one per
-    rule-set load) lets rules of one shape share a single compile().
-    """
-    variants = [(True, False)]
-    if rule.kind in VALUE_VARIANT_KINDS:
-        variants.insert(0, (False, True))
-    parts, consts = [], {}
-    for traced, value_only in variants:
-        comp = RuleCompiler(rule, traced, value_only)
-        parts.append(comp.source(form))
-        consts.update(comp.consts)      # names carry the variant's prefix: no clashes
-    body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())
-    if len(body) > 2 * MAX_RULE_SOURCE:
-        raise TooComplex(rule.name)
-    returned = "value, traced" if len(variants) == 2 else "traced"
-    src = f"def make({', '.join(consts)}):\n{body}\n    return {returned}\n"
-    code = code_cache.get(src) if code_cache is not None else None
-    if code is None:
-        code = compile(src, "<rule>", "exec")
-        if code_cache is not None:
-            code_cache[src] = code
-    ns = dict(_NAMESPACE)
-    ns["R"] = rule.name
-    ns["FORM"] = form.name
-    exec(code, ns)  # noqa: S102 — source generated from our templates only (see module doc)
-    made = ns["make"](*consts.values())
-    if len(variants) == 2:
-        value, traced = made
-        return value, traced, src
-    traced = made
-
-    def decide(facts, history=()):
-        return traced(facts, history, [])[0]
-    return decide, traced, src
+        KINDS[self.rule.kind].compile(self, self.rule)
+        return self.read_block() + self.lines

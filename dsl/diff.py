@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from . import ast as A
 from .canon import canon
+from .kinds import KINDS
 
 
 @dataclass
@@ -98,7 +99,7 @@ def _text(node, lines) -> str:
     return "`" + re.sub(r"\s+", " ", piece.split("#")[0]).strip() + "`"
 
 
-def _clauses(decl, lines) -> list[_Clause]:   # noqa: C901 — one branch per declaration kind
+def _clauses(decl, lines) -> list[_Clause]:
     out: list[_Clause] = []
 
     def add(label, key, meaning, node=None, text=None):
@@ -127,77 +128,8 @@ def _clauses(decl, lines) -> list[_Clause]:   # noqa: C901 — one branch per de
         add("formula", f.name, canon(f.expr) + (f" ±{f.bound.band}" if f.bound else ""), f)
     for ex in rule.examples:
         add("example", ex.note or repr(sorted(ex.fields)), repr(A.structure(ex)), ex)
-    if isinstance(rule, A.Alert):
-        add("level", "level", rule.level, text=rule.level)
-        add("at_least", "at_least", repr(rule.at_least), text=str(rule.at_least or 1))
-        for c in rule.conditions:
-            add("condition", _anchor(c), canon(c), c)
-        add("notify", "notify", repr(sorted(rule.notify)), text=", ".join(rule.notify))
-        if rule.notify_cleared:
-            add("notify", "notify when cleared", repr(sorted(rule.notify_cleared)),
-                text=", ".join(rule.notify_cleared))
-        add("message", "message", repr(rule.message), text=f'"{rule.message or ""}"')
-    elif isinstance(rule, A.Score):
-        for ln in rule.lines:
-            key = f"{ln.kind} {ln.field.dotted if ln.field else ''}{ln.item or ''}{_anchor(ln.cond) if ln.cond else ''}"
-            add("line", key, repr(A.structure(ln)), ln)
-        add("total", "total", repr((rule.total_max, rule.total_min)), text=f"{rule.total_min} – {rule.total_max}")
-        add("counts", "counts", repr((rule.weight, rule.rating)),
-            text=f"{_pct(rule.weight or 0)} → {rule.rating}")
-    elif isinstance(rule, A.Status):
-        for c in rule.cases:
-            add("case", c.name, canon(c.cond) if c.cond else "otherwise", c)
-    elif isinstance(rule, A.Target):
-        add("suggest", "suggest", canon(rule.suggest) if rule.suggest else "", rule.suggest)
-        add("range", "range", repr(rule.range_band), text=f"±{_pct(rule.range_band or 0)}")
-    elif isinstance(rule, A.Split):
-        add("divide", "divide", repr((rule.total.dotted if rule.total else None, rule.across)),
-            text=f"{rule.total.dotted if rule.total else ''} → {rule.across}")
-        for name, share, loc in rule.weights:
-            add("weight", name, repr(share), text=f"{name} {_pct(share)}")
-        add("adjust", "adjust", repr((rule.adjust_band, rule.reason_field)),
-            text=f"±{_pct(rule.adjust_band or 0)}")
-    elif isinstance(rule, A.Pool):
-        add("size", "size", canon(rule.size) if rule.size else "", rule.size)
-        add("share", "share", repr((rule.among, canon(rule.by) if rule.by else "")), rule.by)
-    elif isinstance(rule, A.Approval):
-        add("limit", "limit", repr((rule.limit, rule.limit_message)), text=str(rule.limit))
-        add("cycle", "cycle", repr(rule.cycle), text=" ".join(str(x) for x in rule.cycle or ()))
-        add("require", "require", repr(sorted(rule.require)), text=", ".join(rule.require))
-        for s in rule.steps:
-            label = "countersign" if s.countersign else "step"
-            meaning = repr((s.roles, canon(s.cond) if s.cond else None))
-            text = "+".join(s.roles) + (f" (when {_text(s.cond, lines)})" if s.cond else "")
-            add(label, "+".join(s.roles), meaning, s, text)
+    KINDS[rule.kind].diff(rule, add, lambda node: _text(node, lines))
     return out
-
-
-def _pct(value) -> str:
-    from decimal import Decimal
-    return f"{(Decimal(value) * 100).normalize():f}%"
-
-
-def _anchor(node) -> str:
-    """What a condition is about: its leftmost name (`pipeline_coverage < 75%` → pipeline_coverage)."""
-    while True:
-        if isinstance(node, A.Compare):
-            node = node.left
-        elif isinstance(node, A.BoolOp):
-            node = node.items[0]
-        elif isinstance(node, (A.Not, A.Neg)):
-            node = node.operand
-        elif isinstance(node, A.Binary):
-            node = node.left
-        elif isinstance(node, A.PercentOf):
-            node = node.operand
-        elif isinstance(node, A.Call):
-            node = node.args[0] if node.args else None
-            if node is None:
-                return "?"
-        elif isinstance(node, A.Ref):
-            return node.dotted
-        else:
-            return canon(node)
 
 
 def _numbers_only(old, new):
@@ -243,6 +175,7 @@ def diff(old_set, new_set) -> list[Change]:
         o, n = old_decls.get(key), new_decls.get(key)
         name, kind = key[0], _kind(o or n)
         if o is None:
+            assert n is not None        # the key came from one of the two sets
             changes.append(Change(name, "rule_added", kind, None, None, n[0].loc.file, n[0].loc.line))
         elif n is None:
             changes.append(Change(name, "rule_removed", kind, None, None, o[0].loc.file, o[0].loc.line))

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any, Optional
 
 from lark import Lark, Token
 
-from .diagnostics import Diagnostic, DiagnosticError
+from .grammar_cache import cached_lark
 from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period_word, spelling
 from .parser import RuleIndenter, base_type, grammar_text, parse
-from .build_ast import _number_in, _period_in
+from .tokens import digits_in, number_in as _number_in, period_in as _period_in
 
 _NO_SPACE_BEFORE = {"_COMMA", "_COLON", "RPAR", "_DOT", "_RBRACK", "_RBRACE"}
 _NO_SPACE_AFTER = {"LPAR", "_DOT", "SUB_SIGN", "_LBRACK", "_LBRACE"}
@@ -25,8 +26,10 @@ _ZH_CHARS = re.compile(r"[\u4e00-\u9fff]")
 
 @lru_cache(maxsize=1)
 def _token_parser() -> Lark:
-    return Lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), keep_all_tokens=True,
-                maybe_placeholders=False)
+    """The grammar keeping every token (punctuation too), built once per process and cached
+    on disk like the parser's (grammar_cache)."""
+    return cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), keep_all_tokens=True,
+                       maybe_placeholders=False)
 
 
 def _leaves(tree):
@@ -57,7 +60,8 @@ def detect_lang(text: str) -> str:
 def _phrase(tok: Token, lang: str) -> str:
     template = PHRASES[tok.type][0 if lang == "en" else 1]
     text = str(tok)
-    n_text = re.search(r"\d+(?:\.\d+)?\s*[%％]?", text).group(0).replace(" ", "")
+    found = re.search(r"\d+(?:\.\d+)?\s*[%％]?", text)
+    n_text = found.group(0).replace(" ", "") if found else text
     if "{u}" in template:
         n = int(_number_in(tok))
         return template.format(n=n, u=period_word(_period_in(tok), n, lang))
@@ -73,14 +77,14 @@ _UNIT_WORDS = {"en": {"hour": ("hour", "hours"), "day": ("day", "days"), "week":
 def _quantity(text: str, lang: str) -> str:
     """'48h' → '48 hours' / '48 小时'; '25万' stays '25万'."""
     from .units import parse_quantity
-    digits = re.match(r"\d+(?:\.\d+)?", text).group(0)
+    digits = digits_in(text)
     word = text[len(digits):].strip()
     _value, unit = parse_quantity(text)
     if word in ("万元",):
         return digits + word
-    forms = _UNIT_WORDS[lang][unit]
+    forms = _UNIT_WORDS[lang][unit or ""]
     name = forms[0] if digits == "1" else forms[1]
-    return f"{digits}{name}" if unit in ("yuan", "wan") or lang == "zh" and False else f"{digits} {name}"
+    return f"{digits}{name}" if unit in ("yuan", "wan") else f"{digits} {name}"
 
 
 def _spell(tok: Token, nxt: Token | None, lang: str) -> str:
@@ -115,7 +119,9 @@ def format_text(text: str, lang: str | None = None, filename: str = "<input>") -
         (tokens[0].line - 1 if tokens else len(lines))
     head = lines[:head_end]
     pending = _comment_block("\n" + "\n".join(head)) if head else []
-    level, current, last = 0, [], None
+    level = 0
+    current: list[str] = []
+    last: Any = None                            # the previous token on this line
     for i, tok in enumerate(tokens):
         if tok.type == "_INDENT":
             level += 1
@@ -170,17 +176,13 @@ def _comment_block(nl_text: str) -> list[str]:
     return out
 
 
-def _trailing_comment(lines, last: Token) -> str | None:
+def _trailing_comment(lines, last: Optional[Token]) -> str | None:
     if last is None or not last.end_line:
         return None
     raw = lines[last.end_line - 1] if last.end_line <= len(lines) else ""
-    rest = raw[last.end_column - 1:]
+    rest = raw[(last.end_column or 1) - 1:]
     idx = rest.find("#")
     return rest[idx:].strip() if idx >= 0 else None
 
 
-def check_formatted(text: str, lang: str | None, filename: str) -> bool:
-    return format_text(text, lang, filename) == (text if text.endswith("\n") else text + "\n")
-
-
-__all__ = ["format_text", "check_formatted", "detect_lang", "Diagnostic", "DiagnosticError"]
+__all__ = ["format_text", "detect_lang"]

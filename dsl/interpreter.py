@@ -12,6 +12,7 @@ from . import periods
 from . import runtime as rt
 from .check_exprs import HISTORY_FUNCS
 from .diagnostics import EvalError
+from .kinds import KINDS
 from .units import UNITS
 
 
@@ -24,16 +25,26 @@ class Env:
     number and the latest earlier submission of each period ({number: facts}); a period
     missing from that dict had no submission."""
 
-    def __init__(self, rule, facts, history, formulas=None, item=None, form=None, calendar=None):
+    def __init__(self, rule, facts, history, formulas=None, item=None, form=None, calendar=None,
+                 ann=None):
         self.rule, self.facts, self.history = rule, facts, history
+        self.ann = ann                  # the checker's side tables (bindings)
         self.formulas = formulas if formulas is not None else {}
         self.item = item
         self.form = form
         self.calendar = calendar
 
+    def value(self, node):
+        """The value of an expression here."""
+        return evaluate(node, self)
+
+    def read(self, entry, field):
+        """A field of the facts, a history entry or a list item, checked and scaled."""
+        return read(self, entry, field)
+
     def with_item(self, item):
         return Env(self.rule, self.facts, self.history, self.formulas, item, self.form,
-                   self.calendar)
+                   self.calendar, self.ann)
 
     def periods(self):
         if self.calendar is None:
@@ -44,7 +55,7 @@ class Env:
         """The environment of the period `number` (with the periods before it)."""
         _current, past = self.periods()
         earlier = {k: v for k, v in past.items() if k < number}
-        env = Env(self.rule, past[number], [], {}, None, self.form, (number, earlier))
+        env = Env(self.rule, past[number], [], {}, None, self.form, (number, earlier), self.ann)
         for f in self.rule.formulas:
             env.formulas[f.name] = evaluate(f.expr, env)
         return env
@@ -54,13 +65,13 @@ def read(env, entry, field):
     return rt.read(entry, field.name, field.kind, _scale(field), env.rule.name)
 
 
-def evaluate(node, env: Env):   # noqa: C901 — one branch per node type, on purpose
+def evaluate(node, env: Env):    # one branch per node type, on purpose
     if isinstance(node, A.Num):
         return node.value
     if isinstance(node, A.Str):
         return node.value
     if isinstance(node, A.Ref):
-        b = node.binding
+        b = env.ann.bound(node)
         if b.kind == "const":
             return b.value
         if b.kind == "formula":
@@ -126,7 +137,7 @@ def call(node: A.Call, env: Env):
         values = [evaluate(node.args[0], e) for e in envs]
         return aggregate(f, values, env, line)
     if f in HISTORY_FUNCS:
-        field = node.args[0].binding.field
+        field = env.ann.bound(node.args[0]).field
         number, past = env.periods()
         if not past:
             raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
@@ -145,7 +156,7 @@ def call(node: A.Call, env: Env):
             raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
         return Decimal(current - prior) / prior
     arg0 = node.args[0] if node.args else None
-    b = getattr(arg0, "binding", None)
+    b = env.ann.binding(arg0) if isinstance(arg0, A.Ref) else None
     if b is not None and b.kind in ("list", "list_field"):
         lst = b.field if b.kind == "list" else b.list_field
         items = read(env, env.facts, lst)
@@ -179,109 +190,12 @@ def aggregate(f, values, env, line):
 def run(compiled, facts: dict, history=()):
     """The detail tuple the compiled evaluator returns, computed by walking the AST."""
     rule, form = compiled.rule, compiled.form
-    env = Env(rule, facts, list(history), form=form)
+    env = Env(rule, facts, list(history), form=form, ann=compiled.ann)
     try:
         for formula in rule.formulas:
             env.formulas[formula.name] = evaluate(formula.expr, env)
-        return KINDS[rule.kind](rule, form, env)
+        return KINDS[rule.kind].run(env, rule, form)
     except KeyError as err:
         raise EvalError("eval.missing_field", rule=rule.name, field=err.args[0]) from None
     except (ArithmeticError, ValueError) as err:     # as the compiled rules say it
         raise EvalError("eval.out_of_range", rule=rule.name, detail=err.__class__.__name__) from None
-
-
-def run_alert(rule, form, env):
-    held = sum(1 for c in rule.conditions if evaluate(c, env))
-    return (held >= (rule.at_least or 1), held)
-
-
-def run_score(rule, form, env):
-    points = []
-    for line in rule.lines:
-        if line.kind == "every":
-            value = evaluate(line.field, env)
-            p = line.points * rt.floor_div(value if isinstance(value, int) else Decimal(value), line.n)
-        elif line.kind == "per":
-            p = line.points * evaluate(line.field, env)
-        elif line.kind == "when":
-            p = line.points if evaluate(line.cond, env) else 0
-        else:
-            lst = form.list_field(line.item)
-            items = read(env, env.facts, lst)
-            p = line.points * sum(1 for it in items if evaluate(line.cond, env.with_item(it)))
-        if line.cap is not None:
-            p = min(p, line.cap) if line.cap > 0 else max(p, line.cap)
-        points.append(p)
-    total = sum(points)
-    if rule.total_max is not None:
-        total = min(total, rule.total_max)
-    if rule.total_min is not None:
-        total = max(total, rule.total_min)
-    return (total, tuple(points))
-
-
-def run_status(rule, form, env):
-    for case in rule.cases:
-        if case.cond is None or evaluate(case.cond, env):
-            return (case.name,)
-
-
-def run_target(rule, form, env):
-    violations = []
-    for f in rule.formulas:
-        if f.bound is not None:
-            centre = evaluate(f.bound.of, env) if f.bound.of is not None else 1
-            lo, hi = centre * (1 - f.bound.band), centre * (1 + f.bound.band)
-            if not lo <= env.formulas[f.name] <= hi:
-                violations.append((f.name, env.formulas[f.name], lo, hi))
-    s = evaluate(rule.suggest, env)
-    band = rule.range_band or 0
-    return (s, s * (1 - band), s * (1 + band), dict(env.formulas), violations)
-
-
-def run_split(rule, form, env):
-    lst = form.list_field(rule.across)
-    items = read(env, env.facts, lst)
-    total = evaluate(rule.total, env)
-    scores = [sum(share * read(env, it, lst.items[name]) for name, share, _ in rule.weights)
-              for it in items]
-    if sum(scores) == 0:
-        raise EvalError("eval.division_by_zero", rule=rule.name, line=rule.divide_loc.line)
-    bases = [total * s / Decimal(sum(scores)) for s in scores]
-    if rule.adjust_band is None:
-        return (bases, bases, [])
-    finals, violations = [], []
-    for it, base in zip(items, bases):
-        adj = it.get("adjustment")
-        adj = 0 if adj is None else read(env, it, lst.items["adjustment"])
-        if abs(adj) > rule.adjust_band and rt.is_blank(it.get(rule.reason_field)):
-            violations.append((it.get(lst.key_field) if lst.key_field else None, adj))
-        finals.append(base * (1 + adj))
-    return (finals, bases, violations)
-
-
-def run_pool(rule, form, env):
-    lst = form.list_field(rule.among)
-    items = read(env, env.facts, lst)
-    size = evaluate(rule.size, env)
-    contributions = [evaluate(rule.by, env.with_item(it)) for it in items]
-    if sum(contributions) == 0:
-        raise EvalError("eval.division_by_zero", rule=rule.name, line=rule.share_loc.line)
-    return ([size * c / Decimal(sum(contributions)) for c in contributions], size, contributions)
-
-
-def run_approval(rule, form, env):
-    violations = [("required", name) for name in rule.require if rt.is_blank(env.facts.get(name))]
-    used = 0
-    if rule.limit is not None:
-        n, unit, anchor = rule.cycle
-        used = rt.cycle_count(env.facts, env.history, form.date_field, n, unit, anchor, rule.name)
-        if used >= rule.limit:
-            violations.append(("limit", used))
-    steps = [("countersign" if s.countersign else "step", list(s.roles)) for s in rule.steps
-             if s.cond is None or evaluate(s.cond, env)]
-    return (not violations, violations, steps, used)
-
-
-KINDS = {"alert": run_alert, "score": run_score, "status": run_status, "target": run_target,
-         "split": run_split, "pool": run_pool, "approval": run_approval}

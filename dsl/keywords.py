@@ -121,3 +121,13 @@ def period_word(unit: str, n: int, lang: str) -> str:
     if lang == "zh":
         return words[2]
     return words[1] if n == 1 else words[0]
+
+# Words that are true and false in rule files and examples.
+BOOL_WORDS = {"true": True, "false": False, "是": True, "否": False}
+
+# Weekdays a schedule may name → Monday 0 … Sunday 6.
+WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6, "周一": 0, "周二": 1, "周三": 2, "周四": 3, "周五": 4, "周六": 5, "周日": 6,
+    "星期一": 0, "星期二": 1, "星期三": 2, "星期四": 3, "星期五": 4, "星期六": 5, "星期日": 6,
+}

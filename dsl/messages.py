@@ -122,7 +122,8 @@ MESSAGES.update({
     "parse.too_deep": {"en": "expression nested too deeply", "zh": "表达式嵌套过深"},
     "check.example_kind": {"en": "examples are for alert, score, status, target and approval rules, not {kind}",
                            "zh": "示例只适用于预警、积分、状态、目标和审批规则，不适用于 {kind}"},
-    "check.too_complex": {"en": "rule `{rule}` nests its expressions too deeply to compile; split it with named formulas",
+    "check.too_complex": {"en": "rule `{rule}` nests its expressions too deeply to compile; "
+                                "split it with named formulas",
                           "zh": "规则「{rule}」的表达式嵌套过深，无法编译；请用命名公式拆开"},
     "eval.missing_period": {"en": "rule `{rule}`: no `{field}` for {period} (nothing was submitted for that period)",
                             "zh": "规则「{rule}」：{period} 没有 `{field}`（该期未提交）"},

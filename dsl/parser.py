@@ -10,6 +10,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.indenter import DedentError, Indenter
 
 from .diagnostics import Diagnostic, DiagnosticError
+from .grammar_cache import cached_lark
 from .keywords import KEYWORDS, PERIOD_WORDS, PHRASES
 from .limits import MAX_DIGITS, MAX_FILE_CHARS
 
@@ -94,10 +95,10 @@ def base_type(term: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_parser() -> Lark:
-    """The LALR parser, built once per process (tables are cached by Lark on disk too)."""
+    """The LALR parser, built once per process and its tables cached on disk (grammar_cache)."""
     # No propagate_positions: build_ast computes spans from tokens for the nodes it keeps.
-    return Lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), propagate_positions=False,
-                maybe_placeholders=False, strict=False)
+    return cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(),
+                       propagate_positions=False, maybe_placeholders=False, strict=False)
 
 
 # Terminal names → words a person reads in an "expected …" list.
@@ -180,13 +181,14 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, lines, filename: str) ->
     line = getattr(err, "line", 0) or 0
     column = getattr(err, "column", 0) or 0
     if isinstance(err, UnexpectedCharacters):
-        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        pos = err.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
         code, args = "parse.unexpected_character", {"char": char}
     elif isinstance(err, UnexpectedToken):
         tok: Token = err.token
         if tok.type == "_INDENT":
             # The indent token borrows the position of the line break before it.
-            line = tok.line + 1
+            line = (tok.line or 0) + 1
             src = lines[line - 1] if 0 < line <= len(lines) else ""
             column = len(src) - len(src.lstrip(" \t")) + 1
             return Diagnostic("parse.unexpected_indent", {}, filename, line, column, src)

@@ -12,11 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ast as A
+from .annotations import Annotations
 from .build_ast import build
 from .checker import CheckedRuleSet, check
-from .compiler import TooComplex, compile_rule, reads_periods
+from .compiler import TooComplex
+from .functions import compile_rule, reads_periods
 from .decision import Decision
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
+from .kinds import KINDS
+from .kinds.alert import Alert
 from .limits import Budget, internal
 from .parser import parse
 from .periods import timeline
@@ -27,54 +31,21 @@ EVAL_BUDGET_S = 2.0         # wall-clock budget of one evaluation of a form's ru
 MAX_HISTORY = 520           # earlier periods one evaluation reads: ten years of weeks
 
 
-_new_decision = tuple.__new__      # C-level: a Decision costs a tuple, not a Python call
-
-
 class CompiledRule:
     """One rule, compiled.  `decide(facts, history=())` is the generated value-only function
-    itself (no wrapper on the hot path); `evaluate` gives a Decision with its trace."""
+    itself (no wrapper on the hot path) and `evaluate(facts, history=(), trace=True)` the
+    generated function that gives a Decision with its trace — never an exception: an
+    evaluation error is the Decision's `error`.  Details and words are built when read."""
 
-    def __init__(self, rule: A.Rule, form: FormSchema, functions, nodes: list, lines: list,
-                 source: str):
-        self.rule, self.form, self.nodes, self.lines, self.source = rule, form, nodes, lines, source
-        self.decide, self.traced = functions
+    def __init__(self, rule: A.Rule, form: FormSchema, compiled: tuple, ann: Annotations,
+                 lines: list, source: str):
+        self.rule, self.form, self.ann, self.lines, self.source = rule, form, ann, lines, source
+        self.nodes = ann.nodes                # node id -> node
         self.name, self.kind = rule.name, rule.kind
-        self.reads_periods = reads_periods(nodes)
-        if self.reads_periods:
-            self.decide, self.traced = _on_calendar(self, *functions)
-        self.evaluate = _evaluator(self, self.traced)
-
-
-def _on_calendar(compiled, decide, traced):
-    """The rule's functions, given history laid out on the calendar (periods.timeline): a
-    period nobody submitted is a gap, not skipped.  A Timeline passes through as it is."""
-    form, name = compiled.form, compiled.name
-
-    def decide_on_calendar(facts, history=()):
-        return decide(facts, timeline(form, facts, history, name))
-
-    def traced_on_calendar(facts, history, records):
-        return traced(facts, timeline(form, facts, history, name), records)
-    return decide_on_calendar, traced_on_calendar
-
-
-def _evaluator(compiled, traced):
-    """evaluate(facts, history=(), trace=True) → Decision, with its function bound in.
-
-    The details and words of a Decision are built lazily; an evaluation error becomes a
-    Decision with `error` set, never an exception."""
-    def evaluate(facts: dict, history=(), trace: bool = True) -> Decision:
-        records = []
-        try:
-            raw = traced(facts, history, records)
-        except EvalError as err:
-            return _new_decision(Decision, (compiled, facts, None, records if trace else [], err))
-        except Exception as err:        # total: a bug of ours is still this rule's own error
-            err = EvalError("eval.internal", rule=compiled.name, line=compiled.rule.loc.line,
-                            detail=f"{err.__class__.__name__}: {str(err)[:120]}")
-            return _new_decision(Decision, (compiled, facts, None, records if trace else [], err))
-        return _new_decision(Decision, (compiled, facts, raw, records if trace else [], None))
-    return evaluate
+        self.hooks = KINDS[rule.kind]         # its kind's details and headline, for Decision
+        self.reads_periods = reads_periods(ann.nodes)
+        self.decide, self.evaluate, env = compiled
+        env.update(SELF=self, DEC=Decision)   # what the generated evaluate() builds
 
 
 @dataclass
@@ -216,18 +187,19 @@ def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None) ->
 
 def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
                     budget: Budget | None = None) -> RuleSet:
-    rules, diags = [], []
+    rules: list = []
+    diags: list = []
     code_cache: dict = {}          # generated source → code: one compile per rule shape
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
-        form = schemas[rule.on.form]
-        if getattr(rule, "silence", None) is not None:      # nothing to compile: see silence.py
-            rules.append(CompiledSilence(rule, form, checked.nodes[rule], texts[rule.loc.file]))
+        form = schemas[A.given(rule.on).form]
+        if isinstance(rule, Alert) and rule.silence is not None:    # nothing to compile: silence.py
+            rules.append(CompiledSilence(rule, form, checked.annotations[rule], texts[rule.loc.file]))
             continue
         if budget is not None:
             budget.spend("compiling", rule.loc.file)
         try:
-            decide, traced, src = compile_rule(rule, form, code_cache)
+            decide, evaluate, src, env = compile_rule(rule, form, checked.annotations[rule], code_cache)
         except Exception as err:
             if not isinstance(err, (SyntaxError, RecursionError, MemoryError, TooComplex)):
                 lines = texts[rule.loc.file]
@@ -240,7 +212,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
                                     rule.loc.line, rule.loc.column, lines[rule.loc.line - 1],
                                     len(lines[rule.loc.line - 1].rstrip())))
             continue
-        rules.append(CompiledRule(rule, form, (decide, traced), checked.nodes[rule],
+        rules.append(CompiledRule(rule, form, (decide, evaluate, env), checked.annotations[rule],
                                   texts[rule.loc.file], src))
     if diags:
         raise DiagnosticError(diags)

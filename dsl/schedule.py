@@ -8,23 +8,24 @@ Times are local to the given timezone; results are timezone-aware datetimes.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Sequence
 
 from . import ast as A
-from .checker import WEEKDAYS
+from .keywords import WEEKDAYS
 
 ANCHOR_MONDAY = dt.date(2024, 1, 1)
 
 
 def occurrences(schedule: A.Schedule, start: dt.datetime, end: dt.datetime, tz,
-                events: list[dt.datetime] = ()) -> list[dt.datetime]:
+                events: Sequence[dt.datetime] = ()) -> list[dt.datetime]:
     """Fire times t with start < t <= end (aware datetimes), in order."""
     t = schedule.timing
     if t.kind == "before_event":
-        lead = dt.timedelta(hours=float(t.lead.value))       # durations are kept in hours
+        lead = dt.timedelta(hours=float(A.given(t.lead).value))     # durations are kept in hours
         return sorted(fire for fire in (_before(e, lead) for e in events)
                       if fire is not None and start < fire <= end)
-    weekday = WEEKDAYS[t.weekday.lower()]
-    hh, mm = (int(x) for x in t.time.split(":"))
+    weekday = WEEKDAYS[A.given(t.weekday).lower()]
+    hh, mm = (int(x) for x in A.given(t.time).split(":"))
     every = t.every if t.kind == "every_weeks" else 1
     out = []
     try:

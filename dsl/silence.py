@@ -14,27 +14,44 @@ from __future__ import annotations
 
 import datetime as dt
 
-from . import ast as A
-from .decision import Decision, render_message
+from typing import NamedTuple, Optional
+
+from .ast import given
+from .decision import Decision
+from .kinds.alert import Alert
 from .periods import key_of, ordinal
+from .trace import Silent
+from .words import render_message, t as _t
 
 LISTED = 4          # up to this many missing periods are named one by one
 
 
+class SilenceResult(NamedTuple):
+    fired: bool
+    matched: int                    # 1 when fired, as an alert's conditions
+    missing: tuple                  # the keys of the periods without a submission
+    since: Optional[str]            # the stretch's first period: what identifies it
+    last: Optional[str]             # the period last submitted for, if any
+
+
 class CompiledSilence:
-    """A silence alert, ready to evaluate (nothing to compile: it has no expressions)."""
+    """A silence alert, ready to evaluate (nothing to compile: it has no expressions).  It is
+    its own decision hooks (details, headline, render)."""
 
     reads_periods = False
     source = ""
+    result = SilenceResult          # the type of its decisions' results (Decision.raw)
 
-    def __init__(self, rule: A.Alert, form, nodes: list, lines: list):
-        self.rule, self.form, self.nodes, self.lines = rule, form, nodes, lines
+    def __init__(self, rule: Alert, form, ann, lines: list):
+        self.rule, self.form, self.ann, self.lines = rule, form, ann, lines
+        self.nodes = ann.nodes
         self.name, self.kind = rule.name, rule.kind
+        self.hooks = self
 
     def evaluate(self, subject: str, today: dt.date, last: dt.date | None = None,
                  watch_from: dt.date | None = None, trace: bool = True) -> Decision:
         """Is `subject` silent on `today`, having last submitted for `last` (None: never)?"""
-        kind, n = self.form.period, self.rule.silence.n
+        kind, n = self.form.period, given(self.rule.silence).n
         current = ordinal(kind, today)
         if last is not None:
             first = ordinal(kind, last) + 1
@@ -45,14 +62,14 @@ class CompiledSilence:
         missing = tuple(key_of(kind, p) for p in range(first, current))
         fired = len(missing) >= n
         since = missing[0] if fired and (last is not None or watch_from is not None) else None
-        raw = (fired, 1 if fired else 0, missing, since,
-               key_of(kind, ordinal(kind, last)) if last is not None else None)
-        records = [(self.rule.silence.node_id, "silent", (missing, raw[4]))] if trace else []
-        facts = {self.rule.on.subject: subject}
+        raw = SilenceResult(fired, 1 if fired else 0, missing, since,
+                            key_of(kind, ordinal(kind, last)) if last is not None else None)
+        records = [(Silent, self.ann.id_of(self.rule.silence), missing, raw[4])] if trace else []
+        facts = {given(self.rule.on).subject: subject}
         return Decision.make(self, facts, raw, records)
 
     # ------------------------------------------------------------------ decision hooks
-    def make_details(self, facts: dict, raw: tuple) -> dict:
+    def details(self, compiled, facts: dict, raw: SilenceResult) -> dict:
         rule = self.rule
         fired, matched, missing, since, last = raw
         details = {"fired": fired, "level": rule.level, "matched": matched, "needed": 1,
@@ -61,7 +78,7 @@ class CompiledSilence:
         if rule.message and fired:
             details["message"] = render_message(rule.message, {
                 "rule": rule.name, "level": rule.level, "form": self.form.name,
-                "subject": facts.get(rule.on.subject, ""), "periods": span(missing, "zh")})
+                "subject": facts.get(given(rule.on).subject, ""), "periods": span(missing, "zh")})
         return details
 
     def headline(self, d: Decision, lang: str) -> str:
@@ -75,9 +92,9 @@ class CompiledSilence:
         return _t(lang, f"{d.rule} did not fire: {_last(x['last_submitted'], form, lang)}",
                   f"{d.rule} 未触发：{_last(x['last_submitted'], form, lang)}")
 
-    def render(self, rec: tuple, text: str, where: str, lang: str) -> str:
-        missing, last = rec[2]
-        n = self.rule.silence.n
+    def render(self, rec: Silent, text: str, where: str, lang: str) -> str:
+        missing, last = rec.missing, rec.last
+        n = given(self.rule.silence).n
         if len(missing) >= n:
             return _t(lang, f"✓ {text}: nothing for {span(missing, lang)} ({where})",
                       f"✓ {text}：{span(missing, lang)} 未提交（{where}）")
@@ -103,7 +120,3 @@ def _last(key, form: str, lang: str) -> str:
     if key is None:
         return _t(lang, f"no {form} yet, nothing missing", f"尚无 {form}，无缺失")
     return _t(lang, f"{form} last submitted for {key}", f"{form} 最近提交于 {key}")
-
-
-def _t(lang, en, zh):
-    return zh if lang == "zh" else en

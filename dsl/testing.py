@@ -6,10 +6,12 @@ the rules) and the rule set; it returns results and coverage, and prints nothing
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import ast as A
 from .decision import plain
 from .diagnostics import EvalError
+from .kinds import KINDS
 
 
 @dataclass
@@ -21,7 +23,7 @@ class Case:
     history: list = field(default_factory=list)
     as_of: str | None = None
     expect: dict = field(default_factory=dict)      # rule name -> value or {field: value}
-    only_rule: object = None        # for an inline example: the CompiledRule it belongs to
+    only_rule: Any = None           # for an inline example: the CompiledRule it belongs to
     today: str | None = None        # a silence case: the day the scheduler looks (history: what came)
 
 
@@ -60,13 +62,14 @@ class Coverage:
         self.hit_rules.add(rid)
         by_id = {}
         for rec in decision.trace:
-            by_id[rec[0]] = rec[-1] if len(rec) == 4 else rec[1]
+            by_id[rec.node] = rec.outcome
         for index, (clause, cond) in enumerate(clauses(compiled.rule)):
             if not _evaluated(compiled.rule, clause, decision):
                 continue
             self.hit_clauses.add((rid, index))
-            if cond is not None and cond.node_id in by_id:
-                self.outcomes.setdefault((rid, index), set()).add(by_id[cond.node_id] is True)
+            nid = compiled.ann.ids.get(id(cond)) if cond is not None else None
+            if nid is not None and nid in by_id:
+                self.outcomes.setdefault((rid, index), set()).add(by_id[nid] is True)
 
     def report(self) -> dict:
         rules = list(self.rules.values())
@@ -105,30 +108,13 @@ def _ratio(hit: int, total: int) -> dict:
 
 def clauses(rule: A.Rule) -> list:
     """(clause node, its condition or None) for every clause a test can exercise."""
-    out = [(f, None) for f in rule.formulas]
-    if isinstance(rule, A.Alert):
-        out += [(c, c) for c in rule.conditions]
-    elif isinstance(rule, A.Score):
-        out += [(ln, ln.cond if ln.kind == "when" else None) for ln in rule.lines]
-    elif isinstance(rule, A.Status):
-        out += [(c, c.cond) for c in rule.cases]
-    elif isinstance(rule, A.Approval):
-        out += [(s, s.cond) for s in rule.steps]
-    elif isinstance(rule, A.Target):
-        out += [(rule.suggest, None)] if rule.suggest is not None else []
-    elif isinstance(rule, A.Pool):
-        out += [(x, None) for x in (rule.size, rule.by) if x is not None]
-    elif isinstance(rule, A.Split) and rule.total is not None:
-        out += [(rule.total, None)]
-    return out
+    return [(f, None) for f in rule.formulas] + KINDS[rule.kind].test_clauses(rule)
 
 
 def _evaluated(rule, clause, decision) -> bool:
-    """Was this clause reached?  Every clause is, except status cases after the match."""
-    if isinstance(rule, A.Status) and isinstance(clause, A.Case):
-        names = [c.name for c in rule.cases]
-        return names.index(clause.name) <= names.index(decision.value)
-    return True
+    """Was this clause reached?  Every clause is, unless its kind says otherwise (a status's
+    cases after the one that matched)."""
+    return KINDS[rule.kind].reached(rule, clause, decision.value)
 
 
 # ---------------------------------------------------------------------- running
@@ -177,7 +163,7 @@ def _silences(ruleset, case: Case) -> list:
     form = ruleset.schemas[case.form]
     days = [day_of(form, entry) for entry in case.history]
     subject = next((str(case.facts[s]) for s in form.subjects if case.facts.get(s)), "")
-    return ruleset.evaluate_silences(case.form, subject, dt.date.fromisoformat(case.today),
+    return ruleset.evaluate_silences(case.form, subject, dt.date.fromisoformat(case.today or ""),
                                      max(days, default=None))
 
 
@@ -200,6 +186,7 @@ def example_cases(ruleset) -> list[Case]:
     for r in ruleset.rules:
         for i, ex in enumerate(r.rule.examples):
             name = f"{r.name} example" + (f" “{ex.note}”" if ex.note else f" #{i + 1}")
-            out.append(Case(name, f"{ex.loc.file}:{ex.loc.line}", r.form.name, ex.facts,
-                            expect={r.name: ex.expected}, only_rule=r))
+            facts, expected = r.ann.example(ex)
+            out.append(Case(name, f"{ex.loc.file}:{ex.loc.line}", r.form.name, facts,
+                            expect={r.name: expected}, only_rule=r))
     return out

@@ -63,7 +63,10 @@ def parse_quantity(text: str) -> tuple[Decimal | int, str | None]:
 
 def parse_band(text: str) -> Decimal:
     """'±15%' → Decimal('0.15')."""
-    digits = re.search(r"\d+(?:\.\d+)?", text).group(0)
+    found = re.search(r"\d+(?:\.\d+)?", text)
+    if found is None:
+        raise ValueError(text)
+    digits = found.group(0)
     return Decimal(digits) / 100
 
 

@@ -45,11 +45,13 @@ def test_a_file_over_the_size_limit_is_refused(schemas):
 
 
 def test_an_unexpected_error_is_an_internal_diagnostic_with_its_file(schemas, monkeypatch):
-    from dsl.checker import Checker
+    import dataclasses
 
-    def broken(self, rule, scope):
+    from dsl.kinds import KINDS
+
+    def broken(checker, rule, scope):
         raise ZeroDivisionError("a bug")
-    monkeypatch.setattr(Checker, "check_alert", broken)
+    monkeypatch.setitem(KINDS, "alert", dataclasses.replace(KINDS["alert"], check=broken))
     with pytest.raises(DiagnosticError) as info:
         load_sources(shared_sources() + [("a.rules", ALERT.format(expr="effective_visits < 3"))],
                      schemas)

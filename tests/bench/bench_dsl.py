@@ -9,6 +9,14 @@ split over 5 regions), measured side by side in one process:
   trimtab+trace    CompiledRule.evaluate(facts, trace=True): the trace of every comparison
   zen-expression   zen-engine's expression VM (zen.compile_expression), its own float inputs
 
+And from the same JSON bytes (what a webhook brings) to a decision:
+
+  trimtab json     dsl.decode.FactsDecoder (msgspec, validating against the form schema,
+                   exact decimals) then CompiledRule.decide
+  today's json     json.loads(parse_float=Decimal) + fastjsonschema (the server's intake
+                   today) then CompiledRule.decide
+  zen json         json.loads (floats) then zen-engine's expression VM
+
 Facts are generated as the peers' benchmark does (seeded).  trimtab and the hand-written
 reference get numbers as a JSON parser with parse_float=Decimal gives them (ints stay ints,
 fractions are Decimal); zen-engine gets Python floats, its native input.  Both sides convert
@@ -41,11 +49,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dsl.decode import FactsDecoder  # noqa: E402
 from dsl.ruleset import load, load_sources  # noqa: E402
 from dsl.schemas import load_schemas  # noqa: E402
 
-TARGETS = {"trimtab_vs_python": 2.0, "zen_vs_trimtab": 3.0, "trace_vs_python": 5.0,
-           "load_1000_s": 1.0}
+TARGETS = {"trimtab_vs_python": 1.5, "zen_vs_trimtab": 3.0, "trace_vs_python": 3.0,
+           "zen_json_vs_trimtab_json": 2.0, "load_1000_s": 1.0}
+FORMS = {"scoring": "bench_scoring", "alert": "bench_alert", "split": "bench_split"}
 
 ZEN_EXPR = {   # the peers' zen_expr files, verbatim
     "scoring": "20 * floor(effective_visits / 3) + (needs_report_submitted ? 30 : 0) - 10 * stale_leads_over_48h",
@@ -160,6 +170,41 @@ def measure(decision: str, rules, n: int, rounds: int, rng) -> dict:
             "median_ns": {name: statistics.median(v) for name, v in samples.items()}}
 
 
+def measure_json(decision: str, rules, n: int, rounds: int, rng) -> dict:
+    """From the same JSON bytes to a decision (and to facts alone), side by side."""
+    import fastjsonschema
+    bodies = [json.dumps(GENERATORS[decision](rng)).encode() for _ in range(n)]
+    compiled = rules.rule(decision)
+    schema = rules.schemas[FORMS[decision]].raw
+    decoder, fast = FactsDecoder(schema), fastjsonschema.compile(schema)
+    decide, decode = compiled.decide, decoder.decode
+
+    def today(body):
+        facts = json.loads(body, parse_float=Decimal)
+        fast(facts)
+        return facts
+    impls = {"trimtab json": lambda b: decide(decode(b)),
+             "today's json": lambda b: decide(today(b)),
+             "decode only": decode, "today's decode only": today}
+    try:
+        import zen
+        expression = zen.compile_expression(ZEN_EXPR[decision]).evaluate
+        impls["zen json"] = lambda b: expression(json.loads(b))
+    except ImportError:
+        pass
+    # Agreement: the decoder's facts decide as json.loads(parse_float=Decimal)'s do.
+    disagree = sum(1 for b in bodies if decide(decode(b)) != decide(today(b)))
+    for fn in impls.values():
+        time_loop(fn, bodies[: max(1, n // 10)])
+    samples: dict = {name: [] for name in impls}
+    for _ in range(rounds):
+        for name, fn in impls.items():
+            samples[name].append(time_loop(fn, bodies))
+    return {"n": n, "rounds": rounds, "disagreements": disagree,
+            "ns": {name: min(v) for name, v in samples.items()},
+            "median_ns": {name: statistics.median(v) for name, v in samples.items()}}
+
+
 # ---------------------------------------------------------------------- 1,000 rules
 WEEKLY_INT = ["effective_visits", "stage_advances", "new_opportunities", "new_customers",
               "new_visit_records", "negative_feedback"]
@@ -248,6 +293,27 @@ def measure_load(count: int, repeats: int) -> dict:
 
 
 # ---------------------------------------------------------------------- report
+def report_json(from_json: dict) -> list:
+    """The JSON-bytes table; the verdicts of its targets."""
+    names = ["trimtab json", "today's json", "zen json", "decode only", "today's decode only"]
+    print("\nfrom the same JSON bytes: ns per decision, fastest round (median in brackets)\n")
+    print(f"{'decision':10}" + "".join(f"{x:>21}" for x in names) + f"{'zen/trimtab':>13}{'today/decoder':>15}")
+    verdicts = []
+    for d, r in from_json.items():
+        ns, med = r["ns"], r["median_ns"]
+        cells = "".join(f"{ns[x]:>12,.0f} ({med[x]:>6,.0f})" if x in ns else f"{'—':>21}" for x in names)
+        ratio = ns["zen json"] / ns["trimtab json"] if "zen json" in ns else None
+        decode = ns["today's decode only"] / ns["decode only"]
+        r["ratios"] = {"zen_json_vs_trimtab_json": ratio, "today_decode_vs_decoder": decode}
+        print(f"{d:10}{cells}" + (f"{ratio:>12.2f}×" if ratio else f"{'n/a':>13}") + f"{decode:>14.2f}×")
+        if ratio is not None:
+            verdicts.append(ratio >= TARGETS["zen_json_vs_trimtab_json"])
+        if r["disagreements"]:
+            print(f"  !! {r['disagreements']} decisions differ between the decoder's facts and json.loads'")
+            verdicts.append(False)
+    return verdicts
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: fewer facts and rounds")
@@ -258,6 +324,7 @@ def main(argv=None) -> int:
     rules = load(HERE / "rules", HERE / "forms")
     rng = random.Random(20261122)
     results = {d: measure(d, rules, n, rounds, rng) for d in ("scoring", "alert", "split")}
+    from_json = {d: measure_json(d, rules, n, rounds, rng) for d in ("scoring", "alert", "split")}
     load_result = measure_load(1000, 5)
 
     names = ["python-decimal", "trimtab", "trimtab+trace", "zen-expression"]
@@ -284,6 +351,7 @@ def main(argv=None) -> int:
         if r["disagreements"]:
             print(f"  !! {r['disagreements']} disagreements with the hand-written decimal code")
             verdicts.append(False)
+    verdicts += report_json(from_json)
     if not all("zen-expression" in r["ns"] for r in results.values()):
         print("\nzen-engine is not installed: `pip install -e '.[bench]'` for its column")
     ok_load = load_result["seconds"] <= TARGETS["load_1000_s"]
@@ -293,10 +361,12 @@ def main(argv=None) -> int:
           f"{load_result['seconds']:.3f} s (fastest of 5; median {load_result['median_seconds']:.3f} s)")
     print(f"\ntargets: trimtab ≤ {TARGETS['trimtab_vs_python']}× python, trace ≤ "
           f"{TARGETS['trace_vs_python']}× python, zen ≥ {TARGETS['zen_vs_trimtab']}× trimtab, "
+          f"from JSON bytes zen ≥ {TARGETS['zen_json_vs_trimtab_json']}× trimtab, "
           f"1,000-rule load ≤ {TARGETS['load_1000_s']} s → {'all met' if all(verdicts) else 'NOT all met'}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"decisions": results, "load": load_result,
-                                               "targets": TARGETS}, indent=2), encoding="utf-8")
+        Path(args.json).write_text(json.dumps({"decisions": results, "from_json": from_json,
+                                               "load": load_result, "targets": TARGETS}, indent=2),
+                                   encoding="utf-8")
     return 1 if args.check and not all(verdicts) else 0
 
 

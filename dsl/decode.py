@@ -1,0 +1,260 @@
+"""From JSON bytes to facts in one pass: decoded straight into exact decimals and validated
+against the form's JSON Schema, with msgspec types generated from the schema.
+
+What the server does today takes three passes over a submission: `json.loads` with
+`parse_float=Decimal` (server.intake.loads_exact), the limits every value keeps
+(server.limits.check: |x| < 10^15, at most 30 decimal places, no NUL, texts of at most 4,000
+characters) and the schema (fastjsonschema, then jsonschema for the words; `x-decimals` after).
+`FactsDecoder(schema).decode(body)` gives the same facts — a dict with ints for integer
+literals and Decimals for the rest, absent fields absent — or refuses with a `DecodeError`
+naming the JSON path, for every body one of those passes refuses.
+
+The schema keywords it reads: type (object, array, string, integer, number, boolean),
+properties, required, additionalProperties (false), items, minItems, maxItems, minLength,
+maxLength, pattern, format, enum, minimum, maximum, exclusiveMinimum, exclusiveMaximum and
+x-decimals.  A schema using anything else is refused when the decoder is built (ValueError),
+so the decoder never silently accepts what the schema would refuse.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Optional, Union
+
+import msgspec
+
+MAX_NUMBER = 10 ** 15           # |x| < 10^15 for every number (server.limits.MAX_NUMBER)
+MAX_DECIMALS = 30               # decimal places of any number (server.limits.MAX_DECIMALS)
+MAX_TEXT = 4000                 # characters of any text (server.limits.MAX_TEXT)
+_NO_NUL = "^[^\x00]*$"          # a text without NUL (server.limits.text_problem)
+
+_KNOWN = {"type", "properties", "required", "additionalProperties", "items", "minItems",
+          "maxItems", "minLength", "maxLength", "pattern", "format", "enum", "minimum",
+          "maximum", "exclusiveMinimum", "exclusiveMaximum", "x-decimals",
+          # annotations that do not constrain
+          "$schema", "$id", "title", "description"}
+
+
+class DecodeError(ValueError):
+    """The body is not JSON (`malformed`: the server's 400), or not facts of the form (its
+    422); `path` says where (`$.leads[0].x`)."""
+
+    def __init__(self, message: str, path: str = "$", malformed: bool = False):
+        super().__init__(message)
+        self.message, self.path, self.malformed = message, path, malformed
+
+
+class _Field:
+    """How one decoded value becomes a fact: checks msgspec cannot state, and the shape."""
+
+    __slots__ = ("name", "decimals", "bounds", "date", "item", "object")
+
+    def __init__(self, name: str, decimals: Optional[int] = None, bounds: Optional[dict] = None,
+                 date: bool = False, item: Optional[_Object] = None, obj: Optional[_Object] = None):
+        self.name, self.decimals, self.date = name, decimals, date
+        self.bounds = bounds                      # a number's bounds, for Decimals (ge, gt, le, lt)
+        self.item, self.object = item, obj        # an array of objects / an object
+
+
+class _Object:
+    """A generated msgspec Struct type and what turns its instances into dicts."""
+
+    __slots__ = ("type", "fields", "plain")
+
+    def __init__(self, type_: Any, fields: list[_Field]):
+        self.type, self.fields = type_, fields
+        # Fields that need nothing beyond msgspec's own checks are copied as they are.
+        self.plain = all(f.decimals is None and not f.date and f.item is None and f.object is None
+                         for f in fields)
+
+
+class FactsDecoder:
+    """Decodes and validates submissions of one form (its JSON Schema, FormSchema.raw)."""
+
+    def __init__(self, schema: dict):
+        self._count = 0
+        self.root = self._object(schema, "$")
+        self._decoder = msgspec.json.Decoder(self.root.type, float_hook=Decimal)
+
+    def decode(self, data: bytes | str) -> dict:
+        """The facts in `data` (UTF-8 JSON), or DecodeError."""
+        try:
+            value = self._decoder.decode(data)
+        except msgspec.ValidationError as err:
+            message, _, path = str(err).rpartition(" - at `")
+            raise DecodeError(message or str(err), path.rstrip("`") if message else "$") from None
+        except (msgspec.DecodeError, ValueError) as err:      # ValueError: int() of 4,301 digits
+            raise DecodeError(f"the body is not JSON: {err}", malformed=True) from None
+        return _to_dict(self.root, value, "$")
+
+    # ------------------------------------------------------------------ types from the schema
+    def _object(self, spec: dict, path: str) -> _Object:
+        _known(spec, path)
+        if spec.get("type") != "object" or spec.get("additionalProperties", True) is not False:
+            raise ValueError(f"{path}: only objects without additional properties are supported")
+        required = set(spec.get("required", ()))
+        struct_fields: list = []
+        fields = []
+        for name, prop in spec.get("properties", {}).items():
+            where = f"{path}.{name}"
+            ty, field = self._value(name, prop, where)
+            if name in required:
+                struct_fields.append((name, ty))
+            else:
+                struct_fields.append((name, ty if ty is Any else Union[ty, msgspec.UnsetType],
+                                      msgspec.UNSET))
+            fields.append(field)
+        # Required fields first, as a Struct wants them; the dict keeps the JSON's own order.
+        struct_fields.sort(key=lambda f: len(f) == 3)
+        self._count += 1
+        type_ = msgspec.defstruct(f"Facts{self._count}", struct_fields, forbid_unknown_fields=True,
+                                  gc=False)
+        return _Object(type_, fields)
+
+    def _value(self, name: str, spec: dict, path: str) -> tuple[Any, _Field]:
+        _known(spec, path)
+        kind = spec.get("type")
+        if "enum" in spec:
+            values = spec["enum"]
+            if kind != "string" or not all(isinstance(v, str) and "\x00" not in v and len(v) <= MAX_TEXT
+                                           for v in values):
+                raise ValueError(f"{path}: only enums of texts are supported")
+            return Literal[tuple(values)], _Field(name)
+        if kind == "string":
+            return self._string(spec, path), _Field(name, date=spec.get("format") == "date")
+        if kind == "integer":
+            return Annotated[int, msgspec.Meta(**_bounds(spec, path))], _Field(name)
+        if kind == "number":
+            # msgspec's Decimal type would take a text too ("12.5"): a number field is decoded
+            # untyped, its fractions by float_hook into exact Decimals (json.loads with
+            # parse_float=Decimal does the same), and checked after decoding.
+            decimals = min(spec.get("x-decimals", MAX_DECIMALS), MAX_DECIMALS)
+            return Any, _Field(name, decimals=decimals, bounds=_bounds(spec, path))
+        if kind == "boolean":
+            return bool, _Field(name)
+        if kind == "array":
+            items = spec.get("items", {})
+            limits = {k: spec[j] for k, j in (("min_length", "minItems"), ("max_length", "maxItems"))
+                      if j in spec}
+            if items.get("type") == "object":
+                obj = self._object(items, f"{path}[]")
+                return _sequence(obj.type, limits), _Field(name, item=obj)
+            ty, inner = self._value(name, items, f"{path}[]")
+            if inner.decimals is not None or inner.date:
+                raise ValueError(f"{path}: arrays of numbers or dates are not supported")
+            return _sequence(ty, limits), _Field(name)
+        if kind == "object":
+            obj = self._object(spec, path)
+            return obj.type, _Field(name, obj=obj)
+        raise ValueError(f"{path}: type {kind!r} is not supported")
+
+    def _string(self, spec: dict, path: str) -> Any:
+        fmt = spec.get("format")
+        if fmt not in (None, "date"):
+            raise ValueError(f"{path}: format {fmt!r} is not supported")
+        pattern = spec.get("pattern")
+        if pattern is not None:
+            re.compile(pattern)
+            if _matches_nul(pattern):
+                raise ValueError(f"{path}: a pattern that admits NUL is not supported")
+        meta = {"max_length": min(spec.get("maxLength", MAX_TEXT), MAX_TEXT),
+                "pattern": pattern if pattern is not None else _NO_NUL}
+        if "minLength" in spec:
+            meta["min_length"] = spec["minLength"]
+        return Annotated[str, msgspec.Meta(**meta)]
+
+
+def _sequence(item: Any, limits: dict) -> Any:
+    """list[item] with its length limits (types made at run time, so built as values)."""
+    list_of: Any = list
+    return Annotated[list_of[item], msgspec.Meta(**limits)]
+
+
+def _known(spec: dict, path: str) -> None:
+    unknown = sorted(k for k in spec if k not in _KNOWN and not k.startswith("x-"))
+    if unknown:
+        raise ValueError(f"{path}: schema keywords {', '.join(unknown)} are not supported")
+
+
+def _matches_nul(pattern: str) -> bool:
+    return re.search(pattern, "\x00") is not None or re.search(pattern, "0\x00") is not None
+
+
+def _bounds(spec: dict, path: str) -> dict:
+    """The schema's bounds, within the limit every number keeps (|x| < 10^15)."""
+    out: dict[str, Any] = {}
+    for key, inclusive, exclusive, limit, tighter in (
+            ("low", "minimum", "exclusiveMinimum", -MAX_NUMBER, max),
+            ("high", "maximum", "exclusiveMaximum", MAX_NUMBER, min)):
+        bounds = [(limit, False)]
+        for word, incl in ((inclusive, True), (exclusive, False)):
+            if word in spec:
+                value = spec[word]
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise ValueError(f"{path}: only whole-number bounds are supported")
+                bounds.append((value, incl))
+        # The tightest bound; at equal values the exclusive one is tighter.
+        value, incl = tighter(bounds, key=lambda b: (b[0], (not b[1]) if key == "low" else b[1]))
+        if key == "low":
+            out["ge" if incl else "gt"] = value
+        else:
+            out["le" if incl else "lt"] = value
+    return out
+
+
+def _places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    return max(0, -int(value.normalize().as_tuple().exponent))
+
+
+def _to_dict(obj: _Object, value: Any, path: str) -> dict:
+    """A decoded Struct as facts: present fields only, in the order of the schema's properties."""
+    items = msgspec.structs.asdict(value)
+    unset = msgspec.UNSET
+    if obj.plain:
+        return {k: v for k, v in items.items() if v is not unset}
+    out = {}
+    for field in obj.fields:
+        v = items[field.name]
+        if v is unset:
+            continue
+        if field.decimals is not None:
+            _check_number(v, field, path)
+        elif field.date and not _is_date(v):
+            raise DecodeError(f"{v!r} is not a 'date'", f"{path}.{field.name}")
+        elif field.item is not None:
+            v = [_to_dict(field.item, x, f"{path}.{field.name}[{i}]") for i, x in enumerate(v)]
+        elif field.object is not None:
+            v = _to_dict(field.object, v, f"{path}.{field.name}")
+        out[field.name] = v
+    return out
+
+
+def _check_number(v: Any, field: _Field, path: str) -> None:
+    """A number field's value: an int or a Decimal, within its bounds and decimal places."""
+    cls = v.__class__
+    if cls is not int and cls is not Decimal:
+        raise DecodeError(f"{v!r} is not of type 'number'", f"{path}.{field.name}")
+    b = field.bounds or {}
+    if not (("ge" not in b or v >= b["ge"]) and ("gt" not in b or v > b["gt"])
+            and ("le" not in b or v <= b["le"]) and ("lt" not in b or v < b["lt"])):
+        raise DecodeError(f"{v} is outside the field's bounds", f"{path}.{field.name}")
+    if cls is int:
+        return
+    exponent = v.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > (field.decimals or 0) and _places(v) > (field.decimals or 0):
+        raise DecodeError(f"{v} has more than {field.decimals} decimal places", f"{path}.{field.name}")
+
+
+def _is_date(text: str) -> bool:
+    """jsonschema's `date` format: a full-date of RFC 3339 (YYYY-MM-DD), a real day."""
+    import datetime as dt
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, flags=re.ASCII):
+        return False
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

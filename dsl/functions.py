@@ -1,0 +1,121 @@
+"""Stage 4, second half: a rule's generated functions, assembled around the bodies the rule
+compiler writes (compiler.py) and compiled once per rule shape.
+
+    value(f, h=())                  the headline value alone (`decide`); an EvalError when
+                                    the facts do not fit
+    evaluate(f, h=(), trace=True)   a Decision with its trace records; never an exception:
+                                    what went wrong is the Decision's error
+
+A rule that reads earlier periods lays its history out on the calendar first
+(periods.timeline).  The functions are made by a factory whose parameters are the rule's
+values: the body reads them as closure cells (as fast as locals), so the source depends only
+on the rule's shape and a code cache (source → code object, owned by the caller: one per
+rule-set load) lets rules of one shape share a single compile().
+"""
+from __future__ import annotations
+
+from . import ast as A
+from .annotations import Annotations
+from .check_exprs import HISTORY_FUNCS
+from .compiler import RuleCompiler, TooComplex
+from .kinds import KINDS
+from .limits import MAX_RULE_SOURCE
+from .runtime import namespace
+
+# An evaluation error of the facts (a missing field, a wrong type, no result) said as what
+# went wrong: raised by the value function, a Decision with its error from `evaluate`.
+_ERRORS = [("KeyError", "EvalError('eval.missing_field', rule=R, field=e.args[0])"),
+           ("(TypeError, AttributeError)", "EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e))"),
+           # decimal.Overflow, InvalidOperation (NaN), int() of a huge value: no result
+           ("(ArithmeticError, ValueError)", "EvalError('eval.out_of_range', rule=R, detail=e.__class__.__name__)")]
+_RAISE = [line for exc, err in _ERRORS for line in (f"except {exc} as e:", f"    raise {err} from None")]
+_FAILED = "DEC((SELF, f, None, TR, {error}))"
+_INTERNAL = "EvalError('eval.internal', rule=R, line=LINE, detail=f'{e.__class__.__name__}: {str(e)[:120]}')"
+# Total: a bug of ours is still this rule's own error, never an exception.
+_DECIDED = [line for exc, err in [("EvalError", "e"), *_ERRORS, ("Exception", _INTERNAL)]
+            for line in (f"except {exc} as e:", f"    return {_FAILED.format(error=err)}")]
+
+
+def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
+    """One function around the body `comp` writes: `value` (or `detail`), or `evaluate`
+    when `comp` traces.  `calendar`: the rule reads earlier periods."""
+    body = comp.body(form)
+    if not comp.traced:
+        text = [f"def {'value' if comp.value_only else 'detail'}(f, h=()):"]
+        if calendar:
+            text.append("    h = timeline(SCHEMA, f, h, R)")
+        text.append("    try:")
+        text += [f"        {line}" for line in body]
+        return "\n".join(text + [f"    {line}" for line in _RAISE]) + "\n"
+    # The records, T; what the Decision keeps, TR: T itself, or nothing when trace=False.  A
+    # rule whose evaluation records nothing shares one empty tuple (no list to make).
+    records = any("ap((" in line or "guarded_traced(T" in line for line in body)
+    text = ["def evaluate(f, h=(), trace=True):"]
+    text += ["    T = []", "    TR = T if trace else []"] if records else ["    TR = ()"]
+    if calendar:
+        text += ["    try:", "        h = timeline(SCHEMA, f, h, R)",
+                 "    except EvalError as e:", f"        return {_FAILED.format(error='e')}",
+                 "    except Exception as e:", f"        return {_FAILED.format(error=_INTERNAL)}"]
+    text.append("    try:")
+    if any("ap((" in line for line in body):
+        text.append("        ap = T.append")
+    text += [f"        {line}" for line in body]
+    return "\n".join(text + [f"    {line}" for line in _DECIDED]) + "\n"
+
+
+def reads_periods(nodes) -> bool:
+    """Does a rule (its nodes) look at earlier periods — a streak, a window or a history
+    function?  Then its history is laid out on the calendar (periods.timeline) first."""
+    for node in nodes:
+        if isinstance(node, A.Compare) and node.consecutive is not None:
+            return True
+        if isinstance(node, A.Call) and (node.window is not None or node.func in HISTORY_FUNCS):
+            return True
+    return False
+
+
+_NAMESPACE = namespace()    # the helpers generated code may call; copied per rule
+
+
+def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
+    """(decide, evaluate) functions, the generated source and the functions' globals.
+
+    decide(facts, history=()) → the headline value (EvalError when the facts do not fit);
+    evaluate(facts, history=(), trace=True) → a Decision (its error set when they do not
+    fit), with the trace records.  The caller puts the Decision type (DEC) and the compiled
+    rule (SELF) into the globals before calling them.
+    """
+    variants = [(True, False)]
+    if KINDS[rule.kind].value_variant:
+        variants.insert(0, (False, True))
+    calendar = reads_periods(ann.nodes)
+    parts, consts = [], {}
+    for traced, value_only in variants:
+        comp = RuleCompiler(rule, ann, traced, value_only)
+        parts.append(function_text(comp, form, calendar))
+        consts.update(comp.consts)      # names carry the variant's prefix: no clashes
+    body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())
+    if len(body) > 2 * MAX_RULE_SOURCE:
+        raise TooComplex(rule.name)
+    returned = "value, evaluate" if len(variants) == 2 else "evaluate"
+    src = f"def make({', '.join(consts)}):\n{body}\n    return {returned}\n"
+    code = code_cache.get(src) if code_cache is not None else None
+    if code is None:
+        code = compile(src, "<rule>", "exec")
+        if code_cache is not None:
+            code_cache[src] = code
+    ns = dict(_NAMESPACE)
+    ns.update(R=rule.name, FORM=form.name, SCHEMA=form, LINE=rule.loc.line)
+    exec(code, ns)      # source generated from our templates only (see module doc)
+    made = ns["make"](*consts.values())
+    if len(variants) == 2:
+        value, evaluate = made
+        return value, evaluate, src, ns
+    evaluate = made
+
+    def decide(facts, history=()):
+        decision = evaluate(facts, history, False)
+        if decision[4] is not None:
+            raise decision[4]
+        return decision[2][0]
+    return decide, evaluate, src, ns

@@ -1,0 +1,271 @@
+"""alert: `when` conditions (or `at least N of` them) raise a level and notify roles.
+
+    alert 健康度黄灯 level yellow
+        on weekly_metrics per rep
+        when at least 2 of:
+            new_opportunities < 3 for 2 consecutive weeks
+            pipeline_coverage < 75%
+        notify direct_manager, hrbp
+        say "{rep}: {matched} indicators are low"
+
+`when no FORM for N consecutive weeks` makes a silence alert: the scheduler evaluates it
+(silence.py), since no submission brings its facts.
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Optional
+
+from .. import ast as A
+from ..canon import anchor, canon
+from ..diagnostics import suggest
+from ..tokens import number_in, period_in, tokens, unquote
+from ..words import render_message, t
+from .common import Kind, expect_truth, missing, set_once
+
+PLACEHOLDERS = ("matched", "rule", "level", "subject")
+SILENCE_PLACEHOLDERS = ("rule", "level", "subject", "form", "periods")   # no facts to name
+
+
+# ---------------------------------------------------------------------- nodes
+@dataclass(eq=False)
+class Silence:
+    """`when no FORM for N consecutive weeks`: the form did not arrive, N periods running."""
+    form: str
+    n: int
+    unit: str
+    loc: A.Loc = field(repr=False, compare=False)
+
+
+@dataclass(eq=False)
+class When:
+    conditions: list                # the conditions; one for a plain `when`
+    at_least: Optional[int]         # None: a single `when`
+    silence: Optional[Silence]
+    loc: A.Loc
+
+
+@dataclass(eq=False)
+class Notify:
+    roles: list
+    cleared: bool                   # `notify … when cleared`
+    loc: A.Loc
+
+
+@dataclass(eq=False)
+class Say:
+    text: str
+    loc: A.Loc
+
+
+@dataclass(eq=False)
+class Alert(A.Rule):
+    level: str = ""
+    when: Optional[When] = None
+    notices: list = field(default_factory=list)     # Notify clauses, in order
+    say: Optional[Say] = None
+
+    @property
+    def conditions(self) -> list:
+        return self.when.conditions if self.when is not None else []
+
+    @property
+    def at_least(self) -> Optional[int]:
+        return self.when.at_least if self.when is not None else None
+
+    @property
+    def silence(self) -> Optional[Silence]:
+        return self.when.silence if self.when is not None else None
+
+    @property
+    def message(self) -> Optional[str]:
+        return self.say.text if self.say is not None else None
+
+    @property
+    def notify(self) -> list:
+        return [r for n in self.notices if not n.cleared for r in n.roles]
+
+    @property
+    def notify_cleared(self) -> list:
+        return [r for n in self.notices if n.cleared for r in n.roles]
+
+    def notify_loc(self, cleared: bool = False) -> Optional[A.Loc]:
+        locs = [n.loc for n in self.notices if n.cleared == cleared]
+        return locs[-1] if locs else None
+
+
+class AlertResult(NamedTuple):
+    fired: bool
+    matched: int                    # how many conditions held
+
+
+# ---------------------------------------------------------------------- building
+def build_alert(b, children):
+    level = tokens(children, "NAME")[1]
+    return b.rule(Alert, children, level=str(level))
+
+
+def build_when(b, children):
+    return When([children[-1]], None, None, b.span(children))
+
+
+def build_when_at_least(b, children):
+    phrase = tokens(children, "AT_LEAST_OF")[0]
+    conds = [c for c in children if isinstance(c, A.Expr)]
+    return When(conds, int(number_in(phrase)), None, b.span(children))
+
+
+def build_when_silent(b, children):
+    phrase = tokens(children, "CONSECUTIVE")[0]
+    form = tokens(children, "NAME")[0]
+    silence = Silence(str(form), int(number_in(phrase)), period_in(phrase), b.span(children[1:]))
+    return When([], None, silence, b.span(children))
+
+
+def build_notify(b, children):
+    return Notify(list(children[-1]), False, b.span(children))
+
+
+def build_notify_cleared(b, children):
+    names = next(c for c in children if isinstance(c, list))
+    return Notify(list(names), True, b.span(children))
+
+
+def build_say(b, children):
+    return Say(unquote(children[-1]), b.span(children))
+
+
+def attach(rule: Alert, c) -> None:
+    if isinstance(c, When):
+        set_once(rule, "when", c, "when")
+    elif isinstance(c, Notify):
+        rule.notices.append(c)
+    elif isinstance(c, Say):
+        set_once(rule, "say", c, "say")
+
+
+# ---------------------------------------------------------------------- checking
+def check(ck, rule: Alert, scope) -> None:
+    if rule.when is None:
+        missing(ck, rule, "when")
+    if rule.silence is not None:
+        check_silence(ck, rule, scope)
+    for cond in rule.conditions:
+        ck.condition(cond, scope)
+    if rule.at_least is not None and not 1 <= rule.at_least <= len(rule.conditions):
+        ck.error("check.bad_percent", A.given(rule.when).loc, what="N", low=1,
+                 high=len(rule.conditions), value=rule.at_least)
+    if not rule.notify:
+        missing(ck, rule, "notify")
+    ck.check_roles(rule.notify, rule.notify_loc())
+    ck.check_roles(rule.notify_cleared, rule.notify_loc(cleared=True))
+    if rule.say is not None:
+        check_placeholders(ck, rule.say, scope,
+                           SILENCE_PLACEHOLDERS if rule.silence is not None else None)
+
+
+def check_silence(ck, rule: Alert, scope) -> None:
+    """`when no FORM for N consecutive weeks`: the rule's own form, a periodic one, its
+    period word, at least one period."""
+    s, form = A.given(rule.silence), scope.form
+    ck.node_id(s, scope)
+    if s.form != form.name:
+        ck.error("check.silence_other_form", s.loc, name=s.form, form=form.name)
+    elif form.period is None:
+        ck.error("check.no_history_for_form", s.loc, what="no", form=form.name)
+    elif s.unit != form.period:
+        ck.error("check.period_mismatch", s.loc, form=form.name, actual=form.period, wanted=s.unit)
+    if s.n < 1:
+        ck.error("check.bad_interval", s.loc, what="no", unit=s.unit)
+
+
+def check_placeholders(ck, say: Say, scope, only=None) -> None:
+    known = set(only) if only is not None else \
+        set(PLACEHOLDERS) | set(scope.form.fields) | set(scope.formulas)
+    try:
+        names = [f for _t, f, _s, _c in string.Formatter().parse(say.text) if f]
+    except ValueError:
+        names = []
+    for name in names:
+        if name not in known:
+            ck.error("check.unknown_placeholder", say.loc, name=name, suggestion=suggest(name, known))
+
+
+def limits(ck, rule: Alert) -> None:
+    s = rule.silence
+    if s is not None:
+        ck.limit_count(s.n, s.loc, "N", low=0)
+
+
+# ---------------------------------------------------------------------- evaluating
+def compile_body(c, rule: Alert) -> None:
+    if rule.at_least is None:
+        cond = rule.conditions[0]
+        c.emit(f"fired = bool({c.clause(cond, c.gen(cond))})")
+        c.emit_return("fired", "1 if fired else 0")
+        return
+    c.emit("m = 0")
+    for cond in rule.conditions:
+        c.emit(f"if {c.clause(cond, c.gen(cond))}: m += 1")
+    c.emit_return(f"m >= {c.const(rule.at_least)}", "m")
+
+
+def run(env, rule: Alert, form) -> AlertResult:
+    held = sum(1 for c in rule.conditions if env.value(c))
+    return AlertResult(held >= (rule.at_least or 1), held)
+
+
+# ---------------------------------------------------------------------- words
+def details(compiled, facts: dict, raw: AlertResult) -> dict:
+    rule = compiled.rule
+    out: dict[str, Any] = {"fired": raw[0], "level": rule.level, "matched": raw[1],
+                           "needed": rule.at_least or 1, "notify": rule.notify}
+    if rule.notify_cleared:
+        out["notify_cleared"] = rule.notify_cleared
+    if rule.message and raw[0]:
+        values = dict(facts)
+        values.update(matched=raw[1], rule=rule.name, level=rule.level,
+                      subject=facts.get(A.given(rule.on).subject, ""))
+        out["message"] = render_message(rule.message, values)
+    return out
+
+
+def headline(d, lang: str) -> str:
+    x, name, n = d.details, d.rule, len(d.compiled.rule.conditions)
+    if x["fired"]:
+        text = t(lang, f"{name} ({x['level']}) fired: {x['matched']} of {n} conditions held "
+                       f"(needs {x['needed']}); notify {', '.join(x['notify'])}",
+                 f"{name}（{x['level']}）已触发：{n} 项条件中 {x['matched']} 项成立"
+                 f"（需 {x['needed']} 项）；通知 {'、'.join(x['notify'])}")
+        if x.get("message"):
+            text += f" — {x['message']}"
+        return text
+    return t(lang, f"{name} did not fire: {x['matched']} of {n} conditions held (needs {x['needed']})",
+             f"{name} 未触发：{n} 项条件中 {x['matched']} 项成立（需 {x['needed']} 项）")
+
+
+def diff(rule: Alert, add, text) -> None:
+    add("level", "level", rule.level, text=rule.level)
+    add("at_least", "at_least", repr(rule.at_least), text=str(rule.at_least or 1))
+    for c in rule.conditions:
+        add("condition", anchor(c), canon(c), c)
+    add("notify", "notify", repr(sorted(rule.notify)), text=", ".join(rule.notify))
+    if rule.notify_cleared:
+        add("notify", "notify when cleared", repr(sorted(rule.notify_cleared)),
+            text=", ".join(rule.notify_cleared))
+    add("message", "message", repr(rule.message), text=f'"{rule.message or ""}"')
+
+
+def test_clauses(rule: Alert) -> list:
+    return [(c, c) for c in rule.conditions]
+
+
+KIND = Kind(
+    name="alert", node=Alert, result=AlertResult,
+    build={"alert": build_alert, "when": build_when, "when_at_least": build_when_at_least,
+           "when_silent": build_when_silent, "notify": build_notify,
+           "notify_cleared": build_notify_cleared, "say": build_say},
+    attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
+    compile=compile_body, run=run, details=details, headline=headline, diff=diff,
+    test_clauses=test_clauses, value_variant=True)

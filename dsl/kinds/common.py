@@ -1,0 +1,92 @@
+"""What every rule kind provides, and the few helpers kinds share.
+
+A kind is one module (alert.py, score.py, …) holding its AST node and clause nodes, its typed
+result, and one hook per stage; it describes itself with a `Kind` the stages find in the
+registry (kinds/__init__.py).  The hooks are given the stage they serve (the builder, the
+checker, the rule compiler, the interpreter's environment, the compiled rule) as an argument,
+so a kind imports no stage and no stage imports a kind's insides.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from ..ast import Num, Str
+from ..keywords import BOOL_WORDS
+
+
+def _always(rule: Any, clause: Any, value: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str                   # the keyword: alert, score, …
+    node: type                  # the AST node (a subclass of ast.Rule)
+    result: type                # the typed result its compiled function returns (a NamedTuple)
+    build: dict                 # grammar rule → builder(b, children) → AST node or clause node
+    attach: Callable            # (rule, clause) → None: a built clause into its rule
+    check: Callable             # (checker, rule, scope): names, types, domain checks
+    limits: Callable            # (checker, rule): the numbers its clauses carry
+    expected: Callable          # (checker, example, rule) → an example's expected value
+    compile: Callable           # (rule compiler, rule): the body of the generated function
+    run: Callable               # (env, rule, form) → result: the reference interpreter
+    details: Callable           # (compiled, facts, result) → the decision's details
+    headline: Callable          # (decision, lang) → one line of words
+    diff: Callable              # (rule, add, text): its clauses for `trimtab diff`
+    test_clauses: Callable      # (rule) → [(clause, its condition or None)] for coverage
+    # Kinds whose decisions take well under a microsecond get a separate untraced, value-only
+    # function for `decide`; for the others the traced function serves both, since a trace
+    # costs little beside their work, and one function less halves Python's compile time.
+    value_variant: bool = False
+    reached: Callable = _always     # (rule, clause, value): did an evaluation reach the clause?
+    derive_form: Optional[Callable] = None  # (rule, props, required, notes): form constraints
+    workflow: Optional[Callable] = None     # (compiled, text) → a workflow definition
+    check_all: Optional[Callable] = None    # (checker, its rules): checks across the set
+    records: Optional[Callable] = None      # (compiled, result, node id of) → trace records
+                                            # a kind keeps in its result (a score's lines)
+
+
+def expect_truth(ck: Any, ex: Any) -> Any:
+    """An example of a kind whose value is true or false."""
+    result = ex.result
+    if isinstance(result, tuple) and result[1] in BOOL_WORDS:
+        return BOOL_WORDS[result[1]]
+    ck.error("check.type_mismatch", ex.loc, expected="true or false", found=shown(result))
+    return None
+
+
+def expect_number(ck: Any, ex: Any) -> Any:
+    """An example of a kind whose value is a number."""
+    if isinstance(ex.result, Num):
+        return ex.result.value
+    ck.error("check.type_mismatch", ex.loc, expected="a number", found=shown(ex.result))
+    return None
+
+
+def no_examples(ck: Any, ex: Any, rule: Any) -> Any:
+    ck.error("check.example_kind", ex.loc, kind=rule.kind)
+    return None
+
+
+def shown(value: Any) -> str:
+    """An example's written value, for a message."""
+    if isinstance(value, tuple):
+        return value[1]
+    if isinstance(value, Num):
+        return value.text
+    if isinstance(value, Str):
+        return value.value
+    return "a list"
+
+
+def missing(ck: Any, rule: Any, clause: str, loc: Any = None) -> None:
+    ck.error("check.missing_clause", loc or rule.loc, kind=rule.kind, rule=rule.name, clause=clause)
+
+
+def set_once(rule: Any, attr: str, clause: Any, word: str) -> None:
+    """A clause a rule states once: a repeat is kept aside for the checker to report."""
+    if getattr(rule, attr) is not None:
+        rule.extra.append((word, clause.loc))
+        return
+    setattr(rule, attr, clause)

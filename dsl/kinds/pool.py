@@ -1,0 +1,146 @@
+"""pool: a pool's size shared among a list's items by their contributions.
+
+    pool 季度奖金池
+        on incentive_pool per team
+        size profit × 5%
+        share among members by contribution_score
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple, Optional
+
+from .. import ast as A
+from ..canon import canon
+from ..diagnostics import EvalError
+from ..tokens import tokens
+from ..words import item_key, list_items, show, t
+from .common import Kind, missing, no_examples, set_once
+
+
+@dataclass(eq=False)
+class Size:
+    expr: A.Expr
+    loc: A.Loc
+
+
+@dataclass(eq=False)
+class Share:
+    among: str                      # the list field (or its item name)
+    by: A.Expr                      # each item's contribution
+    loc: A.Loc
+
+
+@dataclass(eq=False)
+class Pool(A.Rule):
+    size: Optional[Size] = None
+    share: Optional[Share] = None
+
+
+class PoolResult(NamedTuple):
+    shares: list
+    size: Any
+    contributions: list
+
+
+def build_size(b, children):
+    return Size(children[-1], b.span(children))
+
+
+def build_share(b, children):
+    return Share(str(tokens(children, "NAME")[0]), children[-1], b.span(children))
+
+
+def attach(rule: Pool, c) -> None:
+    if isinstance(c, Size):
+        set_once(rule, "size", c, "size")
+    elif isinstance(c, Share):
+        set_once(rule, "share", c, "share")
+
+
+def check(ck, rule: Pool, scope) -> None:
+    if rule.size is None:
+        missing(ck, rule, "size")
+    else:
+        ty = ck.expr(rule.size.expr, scope)
+        if ty.kind != "number":
+            ck.error("check.type_mismatch", rule.size.expr.loc, expected="a number",
+                     found=ty.describe())
+    if rule.share is None:
+        missing(ck, rule, "share")
+        return
+    lst = ck.list_named(rule.share.among, rule.share.loc, scope)
+    if lst is not None:
+        by = rule.share.by
+        ty = ck.expr(by, ck.item_scope(scope, lst))
+        if ty.kind != "number":
+            ck.error("check.type_mismatch", by.loc, expected="a number", found=ty.describe())
+
+
+def limits(ck, rule: Pool) -> None:
+    pass
+
+
+def compile_body(c, rule: Pool) -> None:
+    share = A.given(rule.share)
+    lst = c.form.list_field(share.among)
+    size = A.given(rule.size).expr
+    c.emit(f"size = {c.clause(size, c.gen(size))}")
+    c.depth = 1
+    by = c.gen(share.by)
+    c.depth = 0
+    c.emit(f"cs = [{by} for it0 in {c.read_current(lst)}]")
+    c.emit("tc = D(sum(cs))")
+    c.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, "
+           f"line={c.const(share.loc.line)})")
+    c.emit_return("[size * c / tc for c in cs]", "size", "cs")
+
+
+def run(env, rule: Pool, form) -> PoolResult:
+    share = A.given(rule.share)
+    lst = form.list_field(share.among)
+    items = env.read(env.facts, lst)
+    size = env.value(A.given(rule.size).expr)
+    contributions = [env.with_item(it).value(share.by) for it in items]
+    if sum(contributions) == 0:
+        raise EvalError("eval.division_by_zero", rule=rule.name, line=share.loc.line)
+    return PoolResult([size * c / Decimal(sum(contributions)) for c in contributions], size,
+                      contributions)
+
+
+def details(compiled, facts: dict, raw: PoolResult) -> dict:
+    shares, size, cs = raw
+    lst = compiled.form.list_field(A.given(compiled.rule.share).among)
+    items, key = list_items(facts, lst.name), lst.key_field
+    return {"size": size, "shares": [
+        {"key": item_key(it, key, i), "contribution": c, "share": s}
+        for i, (it, c, s) in enumerate(zip(items, cs, shares))]}
+
+
+def headline(d, lang: str) -> str:
+    x = d.details
+    shares = ", ".join(f"{s['key']} {show(s['share'])}" for s in x["shares"])
+    return t(lang, f"{d.rule}: pool {show(x['size'])} → {shares}",
+             f"{d.rule}：奖池 {show(x['size'])} → {shares}")
+
+
+def diff(rule: Pool, add, text) -> None:
+    size = rule.size.expr if rule.size else None
+    by = rule.share.by if rule.share else None
+    add("size", "size", canon(size) if size else "", size)
+    add("share", "share", repr((rule.share.among if rule.share else None,
+                                canon(by) if by else "")), by)
+
+
+def test_clauses(rule: Pool) -> list:
+    return [(x, None) for x in (rule.size.expr if rule.size else None,
+                                rule.share.by if rule.share else None) if x is not None]
+
+
+KIND = Kind(
+    name="pool", node=Pool, result=PoolResult,
+    build={"pool": lambda b, children: b.rule(Pool, children), "pool_size": build_size,
+           "pool_share": build_share},
+    attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
+    run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses)

@@ -1,0 +1,339 @@
+"""score: points from lines, capped, optionally counted toward a rating.
+
+    score 行为分
+        on behavior_log per rep
+        +20 for every 3 effective_visits, at most 100
+        +30 when needs_report = complete
+        -10 for each lead where hours_since_followup > 48h
+        total at most 150
+        counts 40% toward 季度评级
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, NamedTuple, Optional
+
+from lark import Tree
+
+from .. import ast as A
+from .. import runtime as rt
+from ..canon import anchor
+from ..diagnostics import suggest
+from ..trace import Points
+from ..tokens import digits_in, number_in, tokens
+from ..units import parse_quantity
+from ..words import pct, show, t
+from .common import Kind, expect_number, missing, set_once
+
+
+# ---------------------------------------------------------------------- nodes
+@dataclass(eq=False)
+class PointsLine:
+    kind: str                       # every | per | when | each
+    points: int
+    loc: A.Loc
+    n: int = 1                      # for every N
+    field: Optional[A.Ref] = None   # every / per
+    cond: Optional[A.Expr] = None   # when / each
+    item: Optional[str] = None      # each: the list field's item name as written
+    cap: Optional[int] = None
+
+
+@dataclass(eq=False)
+class Total:
+    amount: int
+    at_most: bool                   # `total at most`; else `total at least`
+    loc: A.Loc
+
+
+@dataclass(eq=False)
+class CountsToward:
+    weight: Decimal                 # 0.4 for `counts 40% toward`
+    rating: str
+    loc: A.Loc
+
+
+@dataclass(eq=False)
+class Score(A.Rule):
+    lines: list = field(default_factory=list)
+    total_max: Optional[Total] = None
+    total_min: Optional[Total] = None
+    counts: Optional[CountsToward] = None
+
+    @property
+    def weight(self) -> Optional[Decimal]:
+        return self.counts.weight if self.counts is not None else None
+
+    @property
+    def rating(self) -> Optional[str]:
+        return self.counts.rating if self.counts is not None else None
+
+    @property
+    def total_loc(self) -> Optional[A.Loc]:
+        """Where the totals are stated (the later of the two lines)."""
+        locs = [x.loc for x in (self.total_max, self.total_min) if x is not None]
+        return max(locs, key=lambda loc: (loc.line, loc.column)) if locs else None
+
+
+class ScoreResult(NamedTuple):
+    points: Any                     # the total, capped
+    lines: tuple                    # points from each line, in order
+
+
+# ---------------------------------------------------------------------- building
+def _cap(children) -> Optional[int]:
+    cap = next((c for c in children if isinstance(c, Tree) and c.data == "cap"), None)
+    return None if cap is None else int(str(cap.children[-1]).replace("−", "-"))
+
+
+def _points(children) -> int:
+    return int(str(tokens(children, "POINTS")[0]).replace("−", "-"))
+
+
+def build_cap(b, children):
+    return Tree("cap", children)
+
+
+def build_every(b, children):
+    phrase = tokens(children, "FOR_EVERY")[0]
+    ref = next(c for c in children if isinstance(c, A.Ref))
+    return PointsLine("every", _points(children), b.span(children), n=int(number_in(phrase)),
+                      field=ref, cap=_cap(children))
+
+
+def build_per(b, children):
+    ref = next(c for c in children if isinstance(c, A.Ref))
+    return PointsLine("per", _points(children), b.span(children), field=ref, cap=_cap(children))
+
+
+def build_when(b, children):
+    cond = next(c for c in children if isinstance(c, A.Expr))
+    return PointsLine("when", _points(children), b.span(children), cond=cond, cap=_cap(children))
+
+
+def build_each(b, children):
+    item = str(tokens(children, "NAME")[0])
+    cond = next(c for c in children if isinstance(c, A.Expr))
+    return PointsLine("each", _points(children), b.span(children), cond=cond, item=item,
+                      cap=_cap(children))
+
+
+def _amount(children) -> int:
+    tok = [c for c in children if getattr(c, "type", None) in ("POINTS", "INT")][-1]
+    return int(str(tok).replace("−", "-"))
+
+
+def build_total_max(b, children):
+    return Total(_amount(children), True, b.span(children))
+
+
+def build_total_min(b, children):
+    return Total(_amount(children), False, b.span(children))
+
+
+def build_weight_into(b, children):
+    phrase, name = children
+    value, _unit = parse_quantity(digits_in(phrase) + "%")
+    return CountsToward(Decimal(value), str(name), b.span(children))
+
+
+def attach(rule: Score, c) -> None:
+    if isinstance(c, PointsLine):
+        rule.lines.append(c)
+    elif isinstance(c, Total):
+        set_once(rule, "total_max" if c.at_most else "total_min", c, "total")
+    elif isinstance(c, CountsToward):
+        set_once(rule, "counts", c, "counts")
+
+
+# ---------------------------------------------------------------------- checking
+def check(ck, rule: Score, scope) -> None:
+    if not rule.lines:
+        missing(ck, rule, "+N …")
+    for line in rule.lines:
+        ck.node_id(line, scope)
+        if line.kind in ("every", "per"):
+            ty = ck.expr(line.field, scope)
+            if ty.kind != "number":
+                ck.error("check.type_mismatch", line.field.loc, expected="a number",
+                         found=ty.describe())
+            if line.n < 1:
+                ck.error("check.bad_interval", line.loc, what="N", unit="")
+        elif line.kind == "when":
+            ck.condition(line.cond, scope)
+        else:
+            lst = scope.form.list_field(line.item)
+            if lst is None:
+                ck.error("check.not_a_list", line.loc, name=line.item, form=scope.form.name,
+                         suggestion=suggest(line.item, [n for n, f in scope.form.fields.items()
+                                                        if f.kind == "array"]))
+                continue
+            ck.condition(line.cond, ck.item_scope(scope, lst))
+        _check_cap(ck, line)
+    if rule.total_max is not None and rule.total_min is not None \
+            and rule.total_min.amount > rule.total_max.amount:
+        ck.error("check.bad_total_caps", rule.total_loc, low=rule.total_min.amount,
+                 high=rule.total_max.amount)
+    if rule.counts is not None:
+        ck.check_percent(rule.counts.weight, rule.counts.loc, "weight", Decimal(0), Decimal(1))
+
+
+def _check_cap(ck, line: PointsLine) -> None:
+    if line.cap is None:
+        return
+    why = None
+    if (line.cap > 0) != (line.points > 0):
+        why = "sign"
+    elif abs(line.cap) < abs(line.points):
+        why = "smaller than one award"
+    if why:
+        ck.error("check.bad_cap", line.loc, cap=line.cap, points=line.points, why=why)
+
+
+def check_ratings(ck, rules: list) -> None:
+    """Across the set: the weights counted toward one rating add up to at most 100%."""
+    totals: dict[str, tuple[Decimal, A.Loc]] = {}
+    for r in rules:
+        if r.counts is not None:
+            prev = totals.get(r.counts.rating, (Decimal(0), r.counts.loc))[0]
+            totals[r.counts.rating] = (prev + r.counts.weight, r.counts.loc)
+    for rating, (total, loc) in totals.items():
+        if total > 1:
+            ck.error("check.rating_weights_sum", loc, rating=rating, total=pct(total))
+
+
+def limits(ck, rule: Score) -> None:
+    for line in rule.lines:
+        ck.limit_number(line.points, line.loc)
+        if line.kind == "every":
+            ck.limit_count(line.n, line.loc, "N")
+        if line.cap is not None:
+            ck.limit_number(line.cap, line.loc)
+    for total in (rule.total_max, rule.total_min):
+        if total is not None:
+            ck.limit_number(total.amount, rule.total_loc)
+
+
+# ---------------------------------------------------------------------- evaluating
+def _line_code(c, line: PointsLine) -> str:
+    points = c.const(line.points)
+    if line.kind == "every":
+        x, n = c.gen(line.field), c.const(line.n)
+        units = f"({x} // {n})" if c.ty(line.field).integer else f"floor_div({x}, {n})"
+        return f"{points} * {units}"
+    if line.kind == "per":
+        return f"{points} * {c.gen(line.field)}"
+    if line.kind == "when":
+        return f"({points} if {c.gen(line.cond)} else 0)"
+    lst = c.form.list_field(line.item)
+    it = c.item_var()
+    c.depth += 1
+    cond = c.gen(line.cond)
+    c.depth -= 1
+    return f"{points} * sum(1 for {it} in {c.read_current(lst)} if {cond})"
+
+
+def compile_body(c, rule: Score) -> None:
+    names, codes = [], []
+    for i, line in enumerate(rule.lines):
+        code = _line_code(c, line)
+        if line.cap is not None:
+            code = f"{'min' if line.cap > 0 else 'max'}({code}, {c.const(line.cap)})"
+        names.append(f"p{i}")
+        codes.append(code)
+    # No trace records for the lines: their points are in the result, and the
+    # explanation reads them from there (records(), below).  The value-only variant needs
+    # the sum alone.
+    if c.value_only:
+        c.emit(f"s = {' + '.join(f'({code})' for code in codes) or '0'}")
+    else:
+        for name, code in zip(names, codes):
+            c.emit(f"{name} = {code}")
+        c.emit(f"s = {' + '.join(names) or '0'}")
+    if rule.total_max is not None:
+        cap = c.const(rule.total_max.amount)
+        c.emit(f"if s > {cap}: s = {cap}")
+    if rule.total_min is not None:
+        floor = c.const(rule.total_min.amount)
+        c.emit(f"if s < {floor}: s = {floor}")
+    c.emit_return("s", f"({', '.join(names)}{',' if len(names) == 1 else ''})")
+
+
+def run(env, rule: Score, form) -> ScoreResult:
+    points = []
+    for line in rule.lines:
+        if line.kind == "every":
+            value = env.value(line.field)
+            p = line.points * rt.floor_div(value if isinstance(value, int) else Decimal(value), line.n)
+        elif line.kind == "per":
+            p = line.points * env.value(line.field)
+        elif line.kind == "when":
+            p = line.points if env.value(line.cond) else 0
+        else:
+            items = env.read(env.facts, form.list_field(line.item))
+            p = line.points * sum(1 for it in items if env.with_item(it).value(line.cond))
+        if line.cap is not None:
+            p = min(p, line.cap) if line.cap > 0 else max(p, line.cap)
+        points.append(p)
+    total = sum(points)
+    if rule.total_max is not None:
+        total = min(total, rule.total_max.amount)
+    if rule.total_min is not None:
+        total = max(total, rule.total_min.amount)
+    return ScoreResult(total, tuple(points))
+
+
+# ---------------------------------------------------------------------- words
+def details(compiled, facts: dict, raw: ScoreResult) -> dict:
+    rule = compiled.rule
+    out: dict[str, Any] = {"points": raw[0], "lines": [
+        {"line": ln.loc.line, "points": p} for ln, p in zip(rule.lines, raw[1])]}
+    if rule.counts is not None:
+        out.update(rating=rule.counts.rating, weight=rule.counts.weight,
+                   weighted=raw[0] * rule.counts.weight)
+    return out
+
+
+def headline(d, lang: str) -> str:
+    x = d.details
+    parts = " ".join(f"{'+' if p['points'] >= 0 else ''}{show(p['points'])}" for p in x["lines"])
+    text = t(lang, f"{d.rule} = {show(x['points'])} points ({parts})",
+             f"{d.rule} = {show(x['points'])} 分（{parts}）")
+    if "weight" in x:
+        text += t(lang, f"; counts {show(x['weight'] * 100)}% toward {x['rating']} → {show(x['weighted'])}",
+                  f"；按 {show(x['weight'] * 100)}% 计入 {x['rating']} → {show(x['weighted'])}")
+    return text
+
+
+def records(compiled, raw: ScoreResult, node_id) -> list:
+    """A score's points per line are part of its result, not separate trace records."""
+    return [Points(node_id(ln), p) for ln, p in zip(compiled.rule.lines, raw[1])]
+
+
+def diff(rule: Score, add, text) -> None:
+    for ln in rule.lines:
+        key = f"{ln.kind} {ln.field.dotted if ln.field else ''}{ln.item or ''}" \
+              f"{anchor(ln.cond) if ln.cond else ''}"
+        add("line", key, repr(A.structure(ln)), ln)
+    high = rule.total_max.amount if rule.total_max else None
+    low = rule.total_min.amount if rule.total_min else None
+    add("total", "total", repr((high, low)), text=f"{low} – {high}")
+    add("counts", "counts", repr((rule.weight, rule.rating)),
+        text=f"{pct(rule.weight or 0)} → {rule.rating}")
+
+
+def test_clauses(rule: Score) -> list:
+    return [(ln, ln.cond if ln.kind == "when" else None) for ln in rule.lines]
+
+
+KIND = Kind(
+    name="score", node=Score, result=ScoreResult,
+    build={"score": lambda b, children: b.rule(Score, children), "cap": build_cap,
+           "points_every": build_every, "points_per": build_per, "points_when": build_when,
+           "points_each": build_each, "total_max": build_total_max,
+           "total_min": build_total_min, "weight_into": build_weight_into},
+    attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
+    compile=compile_body, run=run, details=details, headline=headline, diff=diff,
+    test_clauses=test_clauses, value_variant=True,
+    check_all=check_ratings, records=records)

@@ -1,0 +1,74 @@
+"""Values as people read them and as JSON carries them: the small vocabulary that decisions,
+rule kinds, diffs and derived documents share."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def t(lang: str, en: str, zh: str) -> str:
+    """The text in the reader's language."""
+    return zh if lang == "zh" else en
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: Decimals become ints when whole, else exact decimal strings → float-free."""
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value.adjusted() > 30:      # int() of 1E+600000: minutes
+            return str(value)
+        if value == value.to_integral_value():
+            return int(value)
+        return float(value) if abs(int(value.as_tuple().exponent)) <= 12 and \
+            len(value.as_tuple().digits) <= 15 else str(value.normalize())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def show(value: Any, ty: Any = None) -> str:
+    """A value as a person reads it: percentages for ratios, trimmed decimals otherwise."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if type(value) is int and (ty is None or getattr(ty, "dim", None) != "ratio"):
+        return str(value)                       # what _trim gives a whole number, sooner
+    if isinstance(value, (int, Decimal)):
+        if ty is not None and getattr(ty, "dim", None) == "ratio":
+            return _trim(Decimal(value) * 100) + "%"
+        return _trim(Decimal(value))
+    return str(value)
+
+
+def _trim(d: Decimal) -> str:
+    if not d.is_finite() or not -30 <= d.adjusted() <= 24:
+        return str(d)       # no amount: as it is, at once (quantize past 28 digits raises)
+    q = d.quantize(Decimal("0.01")) if d != d.to_integral_value() else d
+    return format(q.normalize(), "f")
+
+
+def pct(value: Any) -> str:
+    """0.15 → '15%'."""
+    return f"{(Decimal(value) * 100).normalize():f}%"
+
+
+def render_message(template: str, values: dict) -> str:
+    # Our own substitution, not str.format: a rule's message can name values, nothing else.
+    return _PLACEHOLDER.sub(lambda m: show(values.get(m.group(1), m.group(0))), template)
+
+
+def list_items(facts: Any, name: str) -> list:
+    """The list field `name` of the facts, or [] when it is not a list."""
+    items = facts.get(name) if isinstance(facts, dict) else None
+    return items if isinstance(items, list) else []
+
+
+def item_key(item: Any, key: str | None, i: int) -> Any:
+    """An item's name for the details: its key field (None if it has none; an item that is not
+    an object has none), or its place in the list when the list has no key field."""
+    if not key:
+        return i
+    return item.get(key) if isinstance(item, dict) else None
