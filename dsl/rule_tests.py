@@ -25,8 +25,8 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-import jsonschema
-import yaml
+import jsonschema  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped]
 
 from .diagnostics import suggest
 from .testing import Case
@@ -119,7 +119,7 @@ def load_test_file(path: Path, ruleset) -> list[Case]:
                                     + (f" — did you mean `{hint}`?" if hint else ""))
         facts, history = raw["facts"], raw.get("history", [])
         as_of, today = raw.get("as_of"), raw.get("today")
-        cases.append(Case(name, where, form, facts, history, str(as_of) if as_of else None, expect,
+        cases.append(Case(name, where, str(form), facts, history, str(as_of) if as_of else None, expect,
                           today=str(today) if today else None))
     return cases
 

@@ -121,6 +121,7 @@ def first_problem(value, path: str = "$") -> Problem | None:
 def decimal_places(value: Decimal) -> int:
     """Decimal places of a finite Decimal that passed number_problem (bounded exponent)."""
     exponent = value.as_tuple().exponent
-    if exponent >= 0:
+    if not isinstance(exponent, int) or exponent >= 0:     # 'n', 'N', 'F': not finite
         return 0
-    return max(0, -value.normalize().as_tuple().exponent)
+    normal = value.normalize().as_tuple().exponent
+    return max(0, -normal) if isinstance(normal, int) else 0

@@ -64,8 +64,8 @@ def cmd_fmt(args) -> int:
                 p.write_text(out, encoding="utf-8")
         else:
             sys.stdout.write(out)
-    for err in errors:
-        print_diagnostics(err, args.lang)
+    for problem in errors:
+        print_diagnostics(problem, args.lang)
     for p in stale:
         print(f"{p}: not formatted (run `trimtab fmt --write {p}`)", file=sys.stderr)
     return EXIT_ERRORS if errors or stale else EXIT_OK
