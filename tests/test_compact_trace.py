@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bodygen import spec_example
-from conftest import load_yaml, shared_sources
+from conftest import shared_sources
 from dsl.decision import Decision
+from dsl.rule_tests import read_test_file
 from dsl.ruleset import load_sources
 
 CASES_DIR = Path(__file__).parent / "cases"
@@ -42,11 +43,11 @@ def _check(decision):
 def test_every_case_file_decision_is_explained_alike_after_storing(schemas):
     checked = 0
     for path in sorted(CASES_DIR.glob("*/*.yaml")):
-        for case in load_yaml(path)["cases"]:
-            if "want_error_code" in case:
+        for _, case in read_test_file(path):
+            if "expect_error" in case:
                 continue
             rs = _load(case, schemas)
-            for decision in rs.evaluate(case["form"], case["input"], case.get("history", [])):
+            for decision in rs.evaluate(case["form"], case["facts"], case.get("history", [])):
                 _check(decision)
                 checked += 1
     assert checked > 60
