@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from .errors import DomainError
+from .validation import validate
 
 log = logging.getLogger("trimtab.history")
 
@@ -33,7 +34,6 @@ def valid_history(schema, entries: list) -> list:
 
 
 def _valid(schema, entry) -> bool:
-    from .intake import validate            # intake imports service, which imports this
     try:
         validate(schema, entry)
         return True

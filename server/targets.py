@@ -6,7 +6,8 @@ from flask import Blueprint, current_app, jsonify
 from . import rulesets, service
 from .errors import DomainError
 from .history_check import valid_history
-from .intake import request_lang, validate
+from .intake import request_lang
+from .validation import validate
 from .api import body, text
 from .auth import requires, scope
 

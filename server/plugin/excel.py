@@ -152,7 +152,7 @@ def _decimal(value):
 # ---------------------------------------------------------------------- history
 def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> dict:
     """Facts from a sheet per periodic form; validated like webhooks (JSON Schema, known reps)."""
-    from ..intake import _validators
+    from ..validation import validators
     from ..service import occurred_on, period_key, subject_of
     by_name = {}
     for form, schema in ruleset.schemas.items():
@@ -175,7 +175,7 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
             continue
         columns, header_problems = _header(sheet, rows[0], aliases)
         problems += header_problems
-        _fast, full = _validators(schema)
+        _fast, full = validators(schema)
         for number, row in _rows(rows):
             facts = {}
             for name, i in columns.items():

@@ -1,0 +1,139 @@
+"""The submission service: an authenticated submission of a form → its answer.
+
+validate → read what the rules need → evaluate once → a plan → one writer; then the effects
+that wait for the commit (the notification job, the metrics).  A retried delivery answers what
+the first one answered, byte for byte; a captured request sent again under another delivery id
+is refused.  No HTTP here: the webhook route and the platform adapters turn requests into a
+`Submission` and an `Answer` into a response."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import NamedTuple
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from . import limits, pg_intake, security, service
+from .errors import DomainError
+from .models import Delivery, utcnow
+from .validation import validate
+
+INSERT_DELIVERY = insert(Delivery.__table__)    # Core, not the ORM: this is the hot path
+
+
+class Submission(NamedTuple):
+    """What arrived: `raw` the bytes (a retry must bring the same), `payload` the facts as JSON
+    text, as they are stored; `proof` the request's signature, good for this delivery id only
+    (None where the platform signs nothing); `lang` the answer's language."""
+    form: str
+    facts: object
+    raw: bytes
+    payload: str
+    client: str
+    delivery_id: str
+    proof: str | None
+    lang: str
+
+
+class Answer(NamedTuple):
+    """The response: its JSON text and status; `replayed` when it is an earlier delivery's."""
+    text: str
+    status: int = 200
+    replayed: bool = False
+
+
+def submit(app, ruleset, sub: Submission) -> Answer:
+    """Store `sub` with its decisions under `ruleset`, or answer as its delivery did before.
+    `app`: the Flask app whose configuration and extensions (sessions, engine, channels,
+    routes, metrics) serve it."""
+    if sub.form not in ruleset.schemas:
+        raise DomainError(400, "unknown_form", f"no form `{sub.form}`", "$")
+    if not isinstance(sub.facts, dict):
+        raise DomainError(422, "schema_violation", "the body must be a JSON object", "$")
+    if len(sub.delivery_id) > limits.MAX_DELIVERY_ID:
+        raise DomainError(400, "delivery_id_too_long", f"a delivery id is at most "
+                          f"{limits.MAX_DELIVERY_ID} characters", security.DELIVERY)
+    digest = hashlib.sha256(sub.raw).hexdigest()
+    for attempt in (1, 2):
+        try:
+            outcome = _store_and_decide(app, ruleset, sub, digest)
+            break
+        except DBAPIError as err:
+            # Pooled connections are not pinged before use (a round trip on every webhook); one
+            # the database dropped — a restart — fails here, the pool discards its siblings, and
+            # the webhook runs again on a fresh connection.  Safe: if the first attempt did
+            # commit, the delivery key turns the second into a replay.
+            if attempt == 2 or not err.connection_invalidated:
+                raise
+    if isinstance(outcome, Answer):
+        return outcome                              # a replayed answer
+    body, text = outcome
+    cfg = app.config
+    if body.get("notifications_queued") and cfg.get("REDIS_URL"):
+        from .jobs import enqueue_dispatch       # after the commit: the rows exist for the worker
+        enqueue_dispatch(cfg["REDIS_URL"])      # the job names nothing: the worker knows where
+    metrics = app.extensions["trimtab.metrics"]
+    for d in body["decisions"]:         # the answer itself is counted with every other one
+        if d.get("kind") == "alert" and d.get("value"):
+            metrics.fired(d["rule"])
+    # The stored text itself: serialised once, and a retry's answer is byte for byte the same.
+    return Answer(text)
+
+
+def _store_and_decide(app, ruleset, sub: Submission, digest: str):
+    """The webhook's writes, all or nothing → (response body, its JSON text), or the earlier
+    answer for a retry."""
+    cfg, ext = app.config, app.extensions
+    sessions = ext["trimtab.sessions"]
+    form, facts, client, delivery_id, proof = sub.form, sub.facts, sub.client, sub.delivery_id, sub.proof
+    try:
+        validate(ruleset.schemas[form], facts)
+        earlier = None
+        direct = ext["trimtab.pg_direct"]
+        if direct is not None and pg_intake.handles(form):
+            outcome = pg_intake.submit(direct, ruleset, form, facts, sub.payload, client,
+                                       (delivery_id, proof), digest, cfg["TZ"], sub.lang,
+                                       ext["trimtab.routes"])
+            if isinstance(outcome, tuple):
+                return outcome
+            earlier = outcome                   # more than decisions to store: a transaction
+        with sessions() as session, session.begin():
+            # One transaction: the fact, its decisions, its notifications or approval and
+            # this delivery are stored together or not at all.
+            body = service.submit(session, ruleset, form, facts, sub.payload, client, cfg["TZ"],
+                                  sub.lang, ext["trimtab.channels"], ext["trimtab.routes"], earlier)
+            text = json.dumps(body, ensure_ascii=False)
+            session.connection().execute(INSERT_DELIVERY, {
+                "client": client, "delivery_id": delivery_id, "body_sha256": digest,
+                "status": 200, "response": text, "created_at": utcnow(), "proof": proof})
+        return body, text
+    except (IntegrityError, DomainError):
+        # The delivery's unique key is the idempotency check: a retry is rare, so it is not
+        # looked up first (a round trip fewer per webhook); a retry fails on the key, stores
+        # nothing, and answers as the first delivery did — perhaps racing it on another
+        # worker, even if the organisation chart or the rules changed since.
+        answer = _earlier_answer(sessions, client, delivery_id, proof, digest)
+        if answer is None:
+            raise
+        return answer
+
+
+def _earlier_answer(sessions, client: str, delivery_id: str, proof: str | None,
+                    digest: str) -> Answer | None:
+    """The stored answer to this delivery id (409 if it came with another body); 409 if this
+    signed request was delivered under another id; None if neither."""
+    with sessions() as session:
+        seen = session.scalars(select(Delivery).where(
+            Delivery.client == client, Delivery.delivery_id == delivery_id)).first()
+        replayed = seen is None and proof is not None and session.scalars(select(Delivery.id).where(
+            Delivery.client == client, Delivery.proof == proof)).first() is not None
+    if replayed:
+        raise DomainError(409, "replayed_request", "this signed request was already delivered "
+                          "under another delivery id; nothing was stored", "$") from None
+    if seen is None:
+        return None
+    if seen.body_sha256 != digest:
+        raise DomainError(409, "delivery_conflict",
+                          "this delivery id was used before with a different body", "$")
+    return Answer(seen.response, seen.status, replayed=True)
