@@ -3,7 +3,7 @@
 Most submissions — weekly metrics, visits, KR progress — store a fact, its decisions and the
 delivery, and nothing else.  On PostgreSQL they run in autocommit as
 1. one read: the next fact id, whether the rep is in the organisation chart, the first
-   page of the subject's history (service.earlier_periods reads any further page) and the
+   page of the subject's history (history.latest_periods reads any further page) and the
    period's current decisions (server/period_decisions.py);
 2. one write: fact, decisions (superseding the period's current ones) and delivery in a
    single `WITH … INSERT` statement, which is atomic as any statement is — so no BEGIN and
@@ -13,11 +13,13 @@ period's lock and decisions, decisions, delivery, COMMIT); this one costs the wo
 PostgreSQL much less CPU per webhook — README, "Performance", has the figures measured
 before and after.
 
-A submission that would queue notifications (an alert raised, escalated or cleared for its
-period) or open an approval, one whose period was decided between the read and the write,
-and target changes (whose history reads approvals), go through service.submit in a
-transaction, with the history already read.  Both paths store the same rows and answer the same body: tests/test_pg_intake.py
-holds them (and SQLite) to that, and the server tests run on SQLite and PostgreSQL.
+The read comes first, whichever writer stores the plan (server/plan.py): a plan that would
+queue notifications (an alert raised, escalated or cleared for its period) or open an
+approval, and one whose period was decided between the read and the write, go to the
+transactional writer (server/tx_writer.py) with the fact id and history already read.  Forms
+whose history is "requests" (server/history.py) are read and written in a transaction.  Both
+writers store the same rows and answer the same body: tests/test_pg_intake.py holds them (and
+SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
@@ -26,8 +28,13 @@ import json
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-from . import period_decisions, service
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from . import history, period_decisions
+from .filing import Filing, check_org_relation
 from .models import utcnow
+from .plan import Plan
 
 # The next fact id comes first so the response — which names it, and is stored with the
 # delivery — can be written in the same statement as the fact.
@@ -87,7 +94,7 @@ WHERE (SELECT count(*) FROM locked) = 1
 DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
 
 
-# Later history pages, when resubmissions crowd the first (service.earlier_periods).
+# Later history pages, when resubmissions crowd the first (history.latest_periods).
 NEXT_PAGE = """
 SELECT id, period, payload FROM facts
 WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
@@ -96,26 +103,73 @@ ORDER BY period DESC, id DESC LIMIT %(page)s
 """
 
 
-def handles(form: str) -> bool:
-    return form != "target_change"          # its history reads approvals: service.history
+class Declined(Exception):
+    """The period was decided between the read and the write: nothing was stored; the plan
+    goes to the transactional writer, which waits for the period's lock."""
 
 
-def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
-           delivery: tuple, digest: str, tz, lang: str, routes: dict | None):
-    """(body, text) when stored here; else the history already read, as a list, for the
-    transactional path.  A retried delivery fails on its unique key (IntegrityError) and
-    stores nothing, as a DomainError does.
+class Read(NamedTuple):
+    fact_id: int                # the fact's id, taken from its sequence
+    history: list               # history.PERIODS, oldest first ([] when not asked for)
+    current: dict               # the period's current decisions: period_decisions.Current by rule
 
-    The pool's psycopg connection is used directly, in autocommit for these two statements:
-    SQLAlchemy's execution layer cost as much as the statements.  Its errors are raised as
-    SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection, 503 — is
-    the same on every path."""
-    delivery_id, proof = delivery             # the id, and the signature good for it only
-    schema = ruleset.schemas[form]
-    day = service.occurred_on(schema, facts, tz)
-    subject = service.subject_of(schema, facts)
-    period = service.period_key(schema, day)
-    rep = facts.get("rep")
+
+class Direct:
+    """The pool's psycopg connection, in autocommit for READ and WRITE (SQLAlchemy's execution
+    layer cost as much as the statements)."""
+
+    def __init__(self, conn, parsed):
+        self.cursor, self.parsed = conn.cursor(), parsed
+
+    def read(self, form: str, facts: dict, filing: Filing, with_history: bool) -> Read:
+        """The fact's id, the organisation chart's check of its rep (DomainError), the
+        subject's history before the period (if asked) and the period's current decisions."""
+        rep, cursor = facts.get("rep"), self.cursor
+        rows = cursor.execute(READ, {
+            "rep": None if rep is None else str(rep), "form": form, "subject": filing.subject,
+            "period": filing.period,
+            "page": history.HISTORY_PAGE_ROWS if with_history else 0}).fetchall()
+        fact_id, known = rows[0][0], rows[0][1]
+        if rep is not None:
+            check_org_relation((rows[0][5],) if known else None, rep, filing.owner["region"])
+        earlier = []
+        if with_history:
+            first = [r[2:5] for r in rows if r[2] is not None]
+            earlier = history.latest_periods(
+                form, filing.subject, filing.period,
+                lambda params: cursor.execute(NEXT_PAGE, params).fetchall()
+                if "last_id" in params else first, self.parsed)
+        return Read(fact_id, earlier, period_decisions.from_rows(rows[0][6] or []))
+
+    def write(self, plan: Plan, read: Read) -> tuple[dict, str]:
+        """Store the plan's fact, decisions and delivery in one statement → (the answer, its
+        JSON text).  Declined when the period was decided since the read; a retried delivery
+        fails on its unique key (IntegrityError) and stores nothing."""
+        now, f, sub = utcnow(), plan.filing, plan.sub
+        stored = plan.decision_rows(read.fact_id, now)
+        body = plan.body(read.fact_id)
+        text = json.dumps(body, ensure_ascii=False)
+        try:
+            self.cursor.execute(WRITE, {
+                "fact_id": read.fact_id, "form": sub.form, "subject": f.subject,
+                "period": f.period, "occurred_on": f.day, "payload": sub.payload,
+                "client": sub.client, "now": now, "version": plan.version,
+                **{f"owner_{k}": v for k, v in f.owner.items()},
+                "delivery_id": sub.delivery_id, "digest": plan.digest, "response": text,
+                "proof": sub.proof,
+                **_decision_params(sub.form, f.subject, f.period, stored, read.current)})
+        except psycopg.errors.UniqueViolation as err:
+            if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
+                raise
+            raise Declined() from None
+        return body, text
+
+
+@contextmanager
+def connect(engine, parsed):
+    """A Direct on a pooled connection, back to the pool afterwards.  psycopg's errors are
+    raised as SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection,
+    503 — is the same on every path."""
     try:
         pooled = engine.raw_connection()
     except psycopg.Error as err:            # the database is down: raw_connection does not wrap
@@ -124,42 +178,7 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
     try:
         conn.autocommit = True
         try:
-            cursor = conn.cursor()
-            rows = cursor.execute(READ, {
-                "rep": None if rep is None else str(rep), "form": form, "subject": subject,
-                "period": period, "page": service.HISTORY_PAGE_ROWS}).fetchall()
-            fact_id, known = rows[0][0], rows[0][1]
-            if rep is not None:
-                service.check_org_relation((rows[0][5],) if known else None, rep,
-                                           service.owner_of(facts)["region"])
-            earlier = []
-            if form in ruleset.by_form:
-                first = [r[2:5] for r in rows if r[2] is not None]
-                earlier = service.earlier_periods(
-                    str(engine.url), form, subject, period,
-                    lambda params: cursor.execute(NEXT_PAGE, params).fetchall()
-                    if "last_id" in params else first)
-            decisions = service.evaluate(ruleset, form, facts, earlier, day)
-            current = period_decisions.from_rows(rows[0][6] or [])
-            if service.needs_more_than_decisions(decisions, routes, current):
-                return earlier
-            now = utcnow()
-            stored, out = service.decision_rows(ruleset, form, subject, period, fact_id,
-                                                decisions, lang, now)
-            body = service.response_body(fact_id, period, ruleset.version, out)
-            text = json.dumps(body, ensure_ascii=False)
-            cursor.execute(WRITE, {
-                "fact_id": fact_id, "form": form, "subject": subject, "period": period,
-                "occurred_on": day, "payload": payload, "client": client, "now": now,
-                "version": ruleset.version, **{f"owner_{k}": v for k, v in
-                                               service.owner_of(facts).items()},
-                "delivery_id": delivery_id, "digest": digest, "response": text, "proof": proof,
-                **_decision_params(form, subject, period, stored, current)})
-            return body, text
-        except psycopg.errors.UniqueViolation as err:
-            if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
-                raise
-            return earlier          # the period was decided meanwhile: decide it again, locked
+            yield Direct(conn, parsed)
         finally:
             if not conn.broken:
                 conn.autocommit = False     # as the pool hands connections to everyone else

@@ -8,32 +8,27 @@ is refused.  No HTTP here: the webhook route and the platform adapters turn requ
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from . import limits, pg_intake, security, service
+from . import history, limits, pg_intake, plan as plans, security, tx_writer
 from .errors import DomainError
-from .models import Delivery, utcnow
+from .filing import file
+from .models import Delivery
+from .plan import Submission
 from .validation import validate
 
-INSERT_DELIVERY = insert(Delivery.__table__)    # Core, not the ORM: this is the hot path
+__all__ = ["Answer", "Submission", "init_app", "submit"]
 
 
-class Submission(NamedTuple):
-    """What arrived: `raw` the bytes (a retry must bring the same), `payload` the facts as JSON
-    text, as they are stored; `proof` the request's signature, good for this delivery id only
-    (None where the platform signs nothing); `lang` the answer's language."""
-    form: str
-    facts: object
-    raw: bytes
-    payload: str
-    client: str
-    delivery_id: str
-    proof: str | None
-    lang: str
+def init_app(app) -> None:
+    """PostgreSQL: most webhooks are two statements on the pool's connection (pg_intake.py);
+    stored facts are parsed once per process (history.Parsed)."""
+    engine = app.extensions["trimtab.engine"]
+    app.extensions["trimtab.pg_direct"] = engine if engine.dialect.name == "postgresql" else None
+    app.extensions["trimtab.parsed"] = history.Parsed()
 
 
 class Answer(NamedTuple):
@@ -84,39 +79,48 @@ def submit(app, ruleset, sub: Submission) -> Answer:
 def _store_and_decide(app, ruleset, sub: Submission, digest: str):
     """The webhook's writes, all or nothing → (response body, its JSON text), or the earlier
     answer for a retry."""
-    cfg, ext = app.config, app.extensions
+    ext = app.extensions
     sessions = ext["trimtab.sessions"]
-    form, facts, client, delivery_id, proof = sub.form, sub.facts, sub.client, sub.delivery_id, sub.proof
     try:
-        validate(ruleset.schemas[form], facts)
-        earlier = None
-        direct = ext["trimtab.pg_direct"]
-        if direct is not None and pg_intake.handles(form):
-            outcome = pg_intake.submit(direct, ruleset, form, facts, sub.payload, client,
-                                       (delivery_id, proof), digest, cfg["TZ"], sub.lang,
-                                       ext["trimtab.routes"])
-            if isinstance(outcome, tuple):
-                return outcome
-            earlier = outcome                   # more than decisions to store: a transaction
-        with sessions() as session, session.begin():
-            # One transaction: the fact, its decisions, its notifications or approval and
-            # this delivery are stored together or not at all.
-            body = service.submit(session, ruleset, form, facts, sub.payload, client, cfg["TZ"],
-                                  sub.lang, ext["trimtab.channels"], ext["trimtab.routes"], earlier)
-            text = json.dumps(body, ensure_ascii=False)
-            session.connection().execute(INSERT_DELIVERY, {
-                "client": client, "delivery_id": delivery_id, "body_sha256": digest,
-                "status": 200, "response": text, "created_at": utcnow(), "proof": proof})
-        return body, text
+        schema = ruleset.schemas[sub.form]
+        validate(schema, sub.facts)
+        filing = file(schema, sub.facts, app.config["TZ"])
+        return _plan_and_write(ext, ruleset, sub, digest, filing)
     except (IntegrityError, DomainError):
         # The delivery's unique key is the idempotency check: a retry is rare, so it is not
         # looked up first (a round trip fewer per webhook); a retry fails on the key, stores
         # nothing, and answers as the first delivery did — perhaps racing it on another
         # worker, even if the organisation chart or the rules changed since.
-        answer = _earlier_answer(sessions, client, delivery_id, proof, digest)
+        answer = _earlier_answer(sessions, sub.client, sub.delivery_id, sub.proof, digest)
         if answer is None:
             raise
         return answer
+
+
+def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing):
+    """Read what the rules need, evaluate once, and store the plan with the writer it calls
+    for → (the answer, its JSON text)."""
+    sessions, routes, channels = ext["trimtab.sessions"], ext["trimtab.routes"], ext["trimtab.channels"]
+    which = history.kind(ruleset, sub.form)
+    direct = ext["trimtab.pg_direct"]
+    if direct is not None and which != history.REQUESTS:
+        with pg_intake.connect(direct, ext["trimtab.parsed"]) as pg:
+            read = pg.read(sub.form, sub.facts, filing, which is not None)
+            plan = plans.make(ruleset, sub, digest, filing, read.history)
+            if not plan.needs_transaction(read.current, routes):
+                try:
+                    return pg.write(plan, read)
+                except pg_intake.Declined:
+                    pass            # the period was decided meanwhile: decide it again, locked
+        with sessions() as session, session.begin():
+            return tx_writer.write(session, plan, read.fact_id, channels, routes)
+    with sessions() as session, session.begin():
+        # One transaction: the fact, its decisions, its notifications or approval and this
+        # delivery are stored together or not at all.
+        earlier = history.read(session, ruleset, sub.form, filing.subject, filing.period,
+                               ext["trimtab.parsed"])
+        plan = plans.make(ruleset, sub, digest, filing, earlier)
+        return tx_writer.write(session, plan, None, channels, routes)
 
 
 def _earlier_answer(sessions, client: str, delivery_id: str, proof: str | None,

@@ -26,7 +26,7 @@ from .. import audit, limits
 from ..errors import DomainError
 from ..models import Fact, Person, Target, utcnow
 from ..orgchart import _column_letter
-from ..service import owner_of
+from ..filing import owner_of
 
 TARGET_COLUMNS = {"rep": ("rep", "销售代表"), "metric": ("metric", "指标"), "value": ("value", "目标值")}
 IMPORT_CLIENT = "excel-import"
@@ -153,7 +153,7 @@ def _decimal(value):
 def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> dict:
     """Facts from a sheet per periodic form; validated like webhooks (JSON Schema, known reps)."""
     from ..validation import validators
-    from ..service import occurred_on, period_key, subject_of
+    from ..filing import occurred_on, period_key, subject_of
     by_name = {}
     for form, schema in ruleset.schemas.items():
         by_name[form.lower()] = form
