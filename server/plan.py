@@ -14,7 +14,6 @@ from dsl.ruleset import MAX_HISTORY
 
 from . import period_decisions
 from .filing import Filing
-from .history_check import valid_history
 
 
 class Submission(NamedTuple):
@@ -87,10 +86,10 @@ def make(ruleset, sub: Submission, digest: str, filing: Filing, history: list) -
 
 
 def evaluate(ruleset, form: str, facts: dict, history: list, day: dt.date) -> list:
-    """Every rule on `form` in force on `day`, traced."""
+    """Every rule on `form` in force on `day`, traced; `history` as server/history.py reads
+    it: checked against the form already."""
     if form not in ruleset.by_form:
         return []
-    history = valid_history(ruleset.schemas[form], history)     # stored payloads, as facts are
     # The latest periods only: one webhook's work is bounded however long the history grows.
     return ruleset.evaluate(form, facts, history[-MAX_HISTORY:], trace=True, as_of=day.isoformat())
 

@@ -25,10 +25,12 @@ __all__ = ["Answer", "Submission", "init_app", "submit"]
 
 def init_app(app) -> None:
     """PostgreSQL: most webhooks are two statements on the pool's connection (pg_intake.py);
-    stored facts are parsed once per process (history.Parsed)."""
+    subjects' histories are kept per process, extended with new facts only (history.Cache;
+    HISTORY_CACHE_ENTRIES bounds it)."""
     engine = app.extensions["trimtab.engine"]
     app.extensions["trimtab.pg_direct"] = engine if engine.dialect.name == "postgresql" else None
-    app.extensions["trimtab.parsed"] = history.Parsed()
+    app.extensions["trimtab.history"] = history.Cache(
+        int(app.config.get("HISTORY_CACHE_ENTRIES", history.CACHE_ENTRIES)))
 
 
 class Answer(NamedTuple):
@@ -104,8 +106,9 @@ def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing):
     which = history.kind(ruleset, sub.form)
     direct = ext["trimtab.pg_direct"]
     if direct is not None and which != history.REQUESTS:
-        with pg_intake.connect(direct, ext["trimtab.parsed"]) as pg:
-            read = pg.read(sub.form, sub.facts, filing, which is not None)
+        with pg_intake.connect(direct, ext["trimtab.history"]) as pg:
+            read = pg.read(sub.form, sub.facts, filing,
+                           None if which is None else ruleset.schemas[sub.form])
             plan = plans.make(ruleset, sub, digest, filing, read.history)
             if not plan.needs_transaction(read.current, routes):
                 try:
@@ -118,7 +121,7 @@ def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing):
         # One transaction: the fact, its decisions, its notifications or approval and this
         # delivery are stored together or not at all.
         earlier = history.read(session, ruleset, sub.form, filing.subject, filing.period,
-                               ext["trimtab.parsed"])
+                               ext["trimtab.history"])
         plan = plans.make(ruleset, sub, digest, filing, earlier)
         return tx_writer.write(session, plan, None, channels, routes)
 

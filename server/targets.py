@@ -6,7 +6,6 @@ from flask import Blueprint, current_app, jsonify
 from . import history as histories, rulesets
 from .filing import occurred_on, period_key, subject_of
 from .errors import DomainError
-from .history_check import valid_history
 from .intake import request_lang
 from .validation import validate
 from .api import body, text
@@ -54,8 +53,7 @@ def suggest():
                               "$.facts")
         with current_app.extensions["trimtab.sessions"]() as session:
             day = occurred_on(schema, facts, current_app.config["TZ"])
-            history = valid_history(schema, histories.read(
-                session, rs, form, subject, period_key(schema, day)))
+            history = histories.read(session, rs, form, subject, period_key(schema, day))
     lang = request_lang()
     out = []
     for r in rules:
