@@ -54,8 +54,7 @@ def submit(app, ruleset, sub: Submission) -> Answer:
     digest = hashlib.sha256(sub.raw).hexdigest()
     for attempt in (1, 2):
         try:
-            outcome = _store_and_decide(app, ruleset, sub, digest)
-            break
+            return _store_and_decide(app, ruleset, sub, digest)
         except DBAPIError as err:
             # Pooled connections are not pinged before use (a round trip on every webhook); one
             # the database dropped — a restart — fails here, the pool discards its siblings, and
@@ -63,40 +62,43 @@ def submit(app, ruleset, sub: Submission) -> Answer:
             # commit, the delivery key turns the second into a replay.
             if attempt == 2 or not err.connection_invalidated:
                 raise
-    if isinstance(outcome, Answer):
-        return outcome                              # a replayed answer
-    body, text = outcome
-    cfg = app.config
-    if body.get("notifications_queued") and cfg.get("REDIS_URL"):
-        from .jobs import enqueue_dispatch       # after the commit: the rows exist for the worker
-        enqueue_dispatch(cfg["REDIS_URL"])      # the job names nothing: the worker knows where
-    metrics = app.extensions["trimtab.metrics"]
-    for d in body["decisions"]:         # the answer itself is counted with every other one
-        if d.get("kind") == "alert" and d.get("value"):
-            metrics.fired(d["rule"])
-    # The stored text itself: serialised once, and a retry's answer is byte for byte the same.
-    return Answer(text)
+    raise AssertionError("unreachable")
 
 
-def _store_and_decide(app, ruleset, sub: Submission, digest: str):
-    """The webhook's writes, all or nothing → (response body, its JSON text), or the earlier
-    answer for a retry."""
+def _store_and_decide(app, ruleset, sub: Submission, digest: str) -> Answer:
+    """The webhook's writes, all or nothing, then what waits for their commit → the answer;
+    or the earlier answer for a retry."""
     ext = app.extensions
-    sessions = ext["trimtab.sessions"]
     try:
         schema = ruleset.schemas[sub.form]
         validate(schema, sub.facts)
         filing = file(schema, sub.facts, app.config["TZ"])
-        return _plan_and_write(ext, ruleset, sub, digest, filing)
+        body, text = _plan_and_write(ext, ruleset, sub, digest, filing)
     except (IntegrityError, DomainError):
         # The delivery's unique key is the idempotency check: a retry is rare, so it is not
         # looked up first (a round trip fewer per webhook); a retry fails on the key, stores
         # nothing, and answers as the first delivery did — perhaps racing it on another
         # worker, even if the organisation chart or the rules changed since.
-        answer = _earlier_answer(sessions, sub.client, sub.delivery_id, sub.proof, digest)
+        answer = _earlier_answer(ext["trimtab.sessions"], sub.client, sub.delivery_id,
+                                 sub.proof, digest)
         if answer is None:
             raise
         return answer
+    _after_commit(app, body)
+    # The stored text itself: serialised once, and a retry's answer is byte for byte the same.
+    return Answer(text)
+
+
+def _after_commit(app, body: dict) -> None:
+    """The notification job (the rows exist for the worker now) and the metrics."""
+    cfg = app.config
+    if body.get("notifications_queued") and cfg.get("REDIS_URL"):
+        from .jobs import enqueue_dispatch
+        enqueue_dispatch(cfg["REDIS_URL"])      # the job names nothing: the worker knows where
+    metrics = app.extensions["trimtab.metrics"]
+    for d in body["decisions"]:         # the answer itself is counted with every other one
+        if d.get("kind") == "alert" and d.get("value"):
+            metrics.fired(d["rule"])
 
 
 def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing):
