@@ -13,7 +13,8 @@ from dsl.diagnostics import DiagnosticError, EvalError
 from . import gate, rulesets
 from .auth import current_principal, requires, scope
 from .errors import DomainError
-from .intake import parse_json, request_lang
+from .intake import request_lang
+from .validation import parse_json
 from .orgchart import problem_of, store_people
 from .reload_guard import RemovalsNeedConfirmation, refuse_removals
 from .models import AuditEntry, Decision, Fact, Person, Target

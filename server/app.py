@@ -64,8 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .audit import AuditSettings, bind
     app.extensions["trimtab.sessions"] = bind(session_factory(engine),
                                               AuditSettings.from_config(app.config))
-    # PostgreSQL: most webhooks are two statements on the pool's connection (pg_intake.py)
-    app.extensions["trimtab.pg_direct"] = engine if engine.dialect.name == "postgresql" else None
+    from . import submission
+    submission.init_app(app)
     from . import metrics
     metrics.init_app(app)
 

@@ -114,7 +114,7 @@ def brief(meeting_id: int):
         raise DomainError("bad_request", "lang is zh or en", "$.lang")
     with sessions() as session:
         meeting = visible_or_refused(session, Meeting, meeting_id, "meeting", _may_see)
-        report = reports.calibration_brief(session, meeting, active().schemas,
+        report = reports.calibration_brief(session, meeting, active(),
                                            current_app.config["TZ"])
     title, markdown = reports.render(report, lang)
     return jsonify({"title": title, "markdown": markdown, "report": report})

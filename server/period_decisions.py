@@ -1,6 +1,6 @@
 """One current decision per rule, form, subject and period.
 
-A resubmission of a period (same form, subject and period key: service.period_key) is decided
+A resubmission of a period (same form, subject and period key: filing.period_key) is decided
 again; its decisions replace the period's current ones, which stay in the table as history
 with `superseded_at` set.  A partial unique index (models.Decision) holds every key to one
 current decision, whoever writes.

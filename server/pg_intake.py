@@ -2,9 +2,9 @@
 
 Most submissions — weekly metrics, visits, KR progress — store a fact, its decisions and the
 delivery, and nothing else.  On PostgreSQL they run in autocommit as
-1. one read: the next fact id, whether the rep is in the organisation chart, the first
-   page of the subject's history (service.earlier_periods reads any further page) and the
-   period's current decisions (server/period_decisions.py);
+1. one read: the next fact id, whether the rep is in the organisation chart, the subject's
+   facts stored since the history cache last saw it (server/history.py) and the period's
+   current decisions (server/period_decisions.py);
 2. one write: fact, decisions (superseding the period's current ones) and delivery in a
    single `WITH … INSERT` statement, which is atomic as any statement is — so no BEGIN and
    COMMIT round trips.
@@ -13,11 +13,13 @@ period's lock and decisions, decisions, delivery, COMMIT); this one costs the wo
 PostgreSQL much less CPU per webhook — docs/performance.md has the figures measured
 before and after.
 
-A submission that would queue notifications (an alert raised, escalated or cleared for its
-period) or open an approval, one whose period was decided between the read and the write,
-and target changes (whose history reads approvals), go through service.submit in a
-transaction, with the history already read.  Both paths store the same rows and answer the same body: tests/test_pg_intake.py
-holds them (and SQLite) to that, and the server tests run on SQLite and PostgreSQL.
+The read comes first, whichever writer stores the plan (server/plan.py): a plan that would
+queue notifications (an alert raised, escalated or cleared for its period) or open an
+approval, and one whose period was decided between the read and the write, go to the
+transactional writer (server/tx_writer.py) with the fact id and history already read.  Forms
+whose history is "requests" (server/history.py) are read and written in a transaction.  Both
+writers store the same rows and answer the same body: tests/test_pg_intake.py holds them (and
+SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
@@ -26,13 +28,32 @@ import json
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-from . import period_decisions, service
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from . import history, period_decisions
+from .filing import Filing, check_org_relation
+from .history_check import valid_history
 from .models import utcnow
+from .plan import Plan
 
 # The next fact id comes first so the response — which names it, and is stored with the
-# delivery — can be written in the same statement as the fact.
+# delivery — can be written in the same statement as the fact.  The history comes as the
+# history cache asks (history.Cache.history): counts of the subject's facts, and its facts
+# above the highest id the cache has seen (all of them, newest period first, for a subject it
+# has not seen), at most a page.
+_HISTORY = """
+CROSS JOIN (SELECT count(*) FILTER (WHERE id <= %(seen_max)s) AS seen, count(*) AS total,
+                   max(id) AS top
+            FROM facts WHERE form = %(form)s AND subject = %(subject)s AND %(page)s > 0) AS c
+LEFT JOIN LATERAL (
+    SELECT id, period, payload FROM facts
+    WHERE form = %(form)s AND subject = %(subject)s AND id > %(seen_max)s
+    ORDER BY period DESC, id DESC LIMIT %(page)s) AS h ON true
+ORDER BY h.period DESC, h.id DESC
+"""
 READ = """
-SELECT n.next_id, n.known, h.id, h.period, h.payload, n.region, n.current
+SELECT n.next_id, n.known, n.region, n.current, c.seen, c.total, c.top, h.id, h.period, h.payload
 FROM (SELECT nextval(pg_get_serial_sequence('facts', 'id')) AS next_id,
              (%(rep)s::text IS NULL OR EXISTS (SELECT 1 FROM people WHERE id = %(rep)s::text))
              AS known,
@@ -40,11 +61,17 @@ FROM (SELECT nextval(pg_get_serial_sequence('facts', 'id')) AS next_id,
              (SELECT json_agg(json_build_array(id, rule, fired, result->>'level'))
               FROM decisions WHERE form = %(form)s AND subject = %(subject)s
                 AND period = %(period)s AND superseded_at IS NULL) AS current) AS n
-LEFT JOIN LATERAL (
-    SELECT id, period, payload FROM facts
-    WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
-    ORDER BY period DESC, id DESC LIMIT %(page)s) AS h ON true
-ORDER BY h.period DESC, h.id DESC
+""" + _HISTORY
+# The same history alone: a subject whose facts changed below what the cache had seen.
+READ_HISTORY = """
+SELECT c.seen, c.total, c.top, h.id, h.period, h.payload FROM (SELECT 1) AS n
+""" + _HISTORY
+# A history older than the cache keeps (a late resubmission of an old period), a page at a
+# time (history.latest_periods).
+PAGE = """
+SELECT id, period, payload FROM facts
+WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
+ORDER BY period DESC, id DESC LIMIT %(page)s
 """
 
 # Decisions arrive as one JSON array, so the statement's text — and its prepared plan — is the
@@ -87,7 +114,6 @@ WHERE (SELECT count(*) FROM locked) = 1
 DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
 
 
-# Later history pages, when resubmissions crowd the first (service.earlier_periods).
 NEXT_PAGE = """
 SELECT id, period, payload FROM facts
 WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
@@ -96,26 +122,87 @@ ORDER BY period DESC, id DESC LIMIT %(page)s
 """
 
 
-def handles(form: str) -> bool:
-    return form != "target_change"          # its history reads approvals: service.history
+class Declined(Exception):
+    """The period was decided between the read and the write: nothing was stored; the plan
+    goes to the transactional writer, which waits for the period's lock."""
 
 
-def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
-           delivery: tuple, digest: str, tz, lang: str, routes: dict | None):
-    """(body, text) when stored here; else the history already read, as a list, for the
-    transactional path.  A retried delivery fails on its unique key (IntegrityError) and
-    stores nothing, as a DomainError does.
+class Read(NamedTuple):
+    fact_id: int                # the fact's id, taken from its sequence
+    history: list               # history.PERIODS, oldest first ([] when not asked for)
+    current: dict               # the period's current decisions: period_decisions.Current by rule
 
-    The pool's psycopg connection is used directly, in autocommit for these two statements:
-    SQLAlchemy's execution layer cost as much as the statements.  Its errors are raised as
-    SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection, 503 — is
-    the same on every path."""
-    delivery_id, proof = delivery             # the id, and the signature good for it only
-    schema = ruleset.schemas[form]
-    day = service.occurred_on(schema, facts, tz)
-    subject = service.subject_of(schema, facts)
-    period = service.period_key(schema, day)
-    rep = facts.get("rep")
+
+class Direct:
+    """The pool's psycopg connection, in autocommit for READ and WRITE (SQLAlchemy's execution
+    layer cost as much as the statements)."""
+
+    def __init__(self, conn, cache: history.Cache):
+        self.cursor, self.cache = conn.cursor(), cache
+
+    def read(self, form: str, facts: dict, filing: Filing, schema) -> Read:
+        """The fact's id, the organisation chart's check of its rep (DomainError), the
+        subject's history before the period (`schema`: the form's, None when no rule reads
+        history) and the period's current decisions."""
+        rep, cursor, subject = facts.get("rep"), self.cursor, filing.subject
+        seen = 0 if schema is None else self.cache.seen(form, subject, schema)
+        rows = cursor.execute(READ, {
+            "rep": None if rep is None else str(rep), "form": form, "subject": subject,
+            "period": filing.period, "seen_max": seen,
+            "page": 0 if schema is None else history.HISTORY_PAGE_ROWS}).fetchall()
+        fact_id, known, region, current = rows[0][:4]
+        if rep is not None:
+            check_org_relation((region,) if known else None, rep, filing.owner["region"])
+        earlier = [] if schema is None else self._history(form, filing, schema, rows, 4)
+        return Read(fact_id, earlier, period_decisions.from_rows(current or []))
+
+    def _history(self, form: str, filing: Filing, schema, rows, at: int) -> list:
+        """The history from a read's rows (counts at `at`, then id, period, payload)."""
+        subject, period = filing.subject, filing.period
+        found = self.cache.history(form, subject, period, schema, rows[0][at:at + 3],
+                                   [r[at + 3:] for r in rows if r[at + 3] is not None])
+        if found is None and not self.cache.seen(form, subject, schema):
+            # The subject's facts changed below what the cache had seen: read it afresh.
+            rows = self.cursor.execute(READ_HISTORY, {
+                "form": form, "subject": subject, "seen_max": 0,
+                "page": history.HISTORY_PAGE_ROWS}).fetchall()
+            found = self.cache.history(form, subject, period, schema, rows[0][:3],
+                                       [r[3:] for r in rows if r[3] is not None])
+        if found is None:                   # older than the cache keeps: page by page
+            found = valid_history(schema, history.latest_periods(
+                form, subject, period, lambda params: self.cursor.execute(
+                    NEXT_PAGE if "last_id" in params else PAGE, params).fetchall()))
+        return found
+
+    def write(self, plan: Plan, read: Read) -> tuple[dict, str]:
+        """Store the plan's fact, decisions and delivery in one statement → (the answer, its
+        JSON text).  Declined when the period was decided since the read; a retried delivery
+        fails on its unique key (IntegrityError) and stores nothing."""
+        now, f, sub = utcnow(), plan.filing, plan.sub
+        stored = plan.decision_rows(read.fact_id, now)
+        body = plan.body(read.fact_id)
+        text = json.dumps(body, ensure_ascii=False)
+        try:
+            self.cursor.execute(WRITE, {
+                "fact_id": read.fact_id, "form": sub.form, "subject": f.subject,
+                "period": f.period, "occurred_on": f.day, "payload": sub.payload,
+                "client": sub.client, "now": now, "version": plan.version,
+                **{f"owner_{k}": v for k, v in f.owner.items()},
+                "delivery_id": sub.delivery_id, "digest": plan.digest, "response": text,
+                "proof": sub.proof,
+                **_decision_params(sub.form, f.subject, f.period, stored, read.current)})
+        except psycopg.errors.UniqueViolation as err:
+            if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
+                raise
+            raise Declined() from None
+        return body, text
+
+
+@contextmanager
+def connect(engine, cache: history.Cache):
+    """A Direct on a pooled connection, back to the pool afterwards.  psycopg's errors are
+    raised as SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection,
+    503 — is the same on every path."""
     try:
         pooled = engine.raw_connection()
     except psycopg.Error as err:            # the database is down: raw_connection does not wrap
@@ -124,42 +211,7 @@ def submit(engine, ruleset, form: str, facts: dict, payload: str, client: str,
     try:
         conn.autocommit = True
         try:
-            cursor = conn.cursor()
-            rows = cursor.execute(READ, {
-                "rep": None if rep is None else str(rep), "form": form, "subject": subject,
-                "period": period, "page": service.HISTORY_PAGE_ROWS}).fetchall()
-            fact_id, known = rows[0][0], rows[0][1]
-            if rep is not None:
-                service.check_org_relation((rows[0][5],) if known else None, rep,
-                                           service.owner_of(facts)["region"])
-            earlier = []
-            if form in ruleset.by_form:
-                first = [r[2:5] for r in rows if r[2] is not None]
-                earlier = service.earlier_periods(
-                    str(engine.url), form, subject, period,
-                    lambda params: cursor.execute(NEXT_PAGE, params).fetchall()
-                    if "last_id" in params else first)
-            decisions = service.evaluate(ruleset, form, facts, earlier, day)
-            current = period_decisions.from_rows(rows[0][6] or [])
-            if service.needs_more_than_decisions(decisions, routes, current):
-                return earlier
-            now = utcnow()
-            stored, out = service.decision_rows(ruleset, form, subject, period, fact_id,
-                                                decisions, lang, now)
-            body = service.response_body(fact_id, period, ruleset.version, out)
-            text = json.dumps(body, ensure_ascii=False)
-            cursor.execute(WRITE, {
-                "fact_id": fact_id, "form": form, "subject": subject, "period": period,
-                "occurred_on": day, "payload": payload, "client": client, "now": now,
-                "version": ruleset.version, **{f"owner_{k}": v for k, v in
-                                               service.owner_of(facts).items()},
-                "delivery_id": delivery_id, "digest": digest, "response": text, "proof": proof,
-                **_decision_params(form, subject, period, stored, current)})
-            return body, text
-        except psycopg.errors.UniqueViolation as err:
-            if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
-                raise
-            return earlier          # the period was decided meanwhile: decide it again, locked
+            yield Direct(conn, cache)
         finally:
             if not conn.broken:
                 conn.autocommit = False     # as the pool hands connections to everyone else

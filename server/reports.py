@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from .models import Approval, Decision, Fact, Person, Target
 
-BAND = Decimal("0.15")          # a target moves by at most ±15% without a special reason
+OFF_PACE = Decimal("0.05")      # projected off the target by more than this: suggest a change
 AGENDA = {"zh": ["外部环境是否有重大变化？", "团队资源是否匹配当前目标？", "是否需要向上/平行部门协同支持？"],
           "en": ["Has the outside environment changed materially?",
                  "Do the team's resources match the current target?",
@@ -73,11 +73,24 @@ def quarter_of(day: dt.date) -> tuple[dt.date, dt.date]:
     return first, after - dt.timedelta(days=1)
 
 
-def calibration_brief(session: Session, meeting, schemas: dict, tz) -> dict:
+def free_band(ruleset, day: dt.date) -> Decimal | None:
+    """How far a target may move without a written reason, as the rules in force on `day`
+    state it (a split's `adjust within ±15%, beyond require reason`; the narrowest if several
+    do); None when no rule states one."""
+    bands = [r.rule.adjust_band for form in ruleset.by_form
+             for r in ruleset.in_force(form, day.isoformat())
+             if r.kind == "split" and getattr(r.rule, "adjust_band", None) is not None]
+    return min(bands, default=None)
+
+
+def calibration_brief(session: Session, meeting, ruleset, tz) -> dict:
     """The pre-meeting brief (seed 000): for each rep in the meeting's scope and each target,
     progress in the cycle so far, the risks (alerts, pending changes) and a suggested
-    adjustment — the projection at the current pace, kept within the ±15% band."""
+    adjustment — the projection at the current pace, kept within the band the rules state for
+    a change without a written reason (free_band; unbounded when none does)."""
+    schemas = ruleset.schemas
     day = meeting.starts_at.replace(tzinfo=dt.timezone.utc).astimezone(tz).date()
+    band = free_band(ruleset, day)
     first, last = quarter_of(day)
     elapsed = Decimal((day - first).days) / Decimal((last - first).days + 1)
     cycle = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
@@ -120,10 +133,12 @@ def calibration_brief(session: Session, meeting, schemas: dict, tz) -> dict:
                "projected": None, "suggested_target": None, "suggested_change": None}
         if done is not None and target.value and elapsed > 0:
             projected = done / elapsed
-            change = max(-BAND, min(BAND, projected / target.value - 1))
+            change = projected / target.value - 1
+            if band is not None:
+                change = max(-band, min(band, change))
             row.update(actual=_num(done), completion=_num(_round(done / target.value, "0.001")),
                        projected=_num(_round(projected, "1")))
-            if abs(projected / target.value - 1) > BAND / 3:      # off pace by more than 5%
+            if abs(projected / target.value - 1) > OFF_PACE:
                 row.update(suggested_change=_num(_round(change, "0.001")),
                            suggested_target=_num(_round(target.value * (1 + change), "1")))
         rows.append(row)
@@ -132,7 +147,8 @@ def calibration_brief(session: Session, meeting, schemas: dict, tz) -> dict:
                 "starts_at": meeting.starts_at.isoformat() + "Z", "attendees": meeting.attendees,
                 "local_time": meeting.starts_at.replace(tzinfo=dt.timezone.utc).astimezone(tz)
                 .strftime("%Y-%m-%d %H:%M") + f" ({tz.key})"},
-            "cycle": cycle, "elapsed": _num(_round(elapsed, "0.001")), "progress": rows,
+            "cycle": cycle, "elapsed": _num(_round(elapsed, "0.001")),
+            "band": _num(band), "progress": rows,
             "risks": [{"rep": rep, "name": people[rep].name, "alerts": alerts.get(rep, []),
                        "pending_changes": pending.get(rep, [])}
                       for rep in reps if alerts.get(rep) or pending.get(rep)]}
@@ -215,11 +231,14 @@ def _render_brief(report: dict, title: str, zh: bool) -> list[str]:
         lines.append("- 无" if zh else "- none")
     lines += ["", "**建议调整幅度**" if zh else "**Suggested adjustment**"]
     suggestions = [r for r in report["progress"] if r["suggested_target"] is not None]
+    band = report.get("band")
+    within = "" if band is None else \
+        (f"，±{_num(Decimal(str(band)) * 100)}% 以内" if zh else f", within ±{_num(Decimal(str(band)) * 100)}%")
     for r in suggestions:
         lines.append(f"- {r['name']} · {r['metric']}：{r['target']} → {r['suggested_target']}"
-                     f"（{r['suggested_change'] * 100:+.1f}%，±15% 以内）" if zh else
+                     f"（{r['suggested_change'] * 100:+.1f}%{within}）" if zh else
                      f"- {r['name']} · {r['metric']}: {r['target']} → {r['suggested_target']} "
-                     f"({r['suggested_change'] * 100:+.1f}%, within ±15%)")
+                     f"({r['suggested_change'] * 100:+.1f}%{within})")
     if not suggestions:
         lines.append("- 保持目标不变" if zh else "- keep the targets as they are")
     lines += ["", "**会上只讨论三个问题**" if zh else "**The meeting discusses three questions only**"]

@@ -88,7 +88,7 @@ def _run_before_meetings(session, schedule, ruleset, tz, routes, channels, now, 
         Meeting.starts_at > now, Meeting.starts_at <= now + lead)
         .order_by(Meeting.starts_at).with_for_update()).all()
     for meeting in due:
-        report = reports.calibration_brief(session, meeting, ruleset.schemas, tz)
+        report = reports.calibration_brief(session, meeting, ruleset, tz)
         rendered = reports.payload(report, lang)
         for action in schedule.actions:
             for role in action.to:

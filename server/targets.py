@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
-from . import rulesets, service
+from . import history as histories, rulesets
+from .filing import occurred_on, period_key, subject_of
 from .errors import DomainError
-from .history_check import valid_history
-from .intake import request_lang, validate
+from .intake import request_lang
+from .validation import validate
 from .api import body, text
 from .auth import requires, scope
 
@@ -46,14 +47,13 @@ def suggest():
     schema = rs.schemas[form]
     history = data.get("history")
     if history is None:
-        subject = service.subject_of(schema, facts)
+        subject = subject_of(schema, facts)
         if not scope().sees_subject(subject):
             raise DomainError("out_of_scope", f"`{subject}`'s history is not yours to read",
                               "$.facts")
         with current_app.extensions["trimtab.sessions"]() as session:
-            day = service.occurred_on(schema, facts, current_app.config["TZ"])
-            history = valid_history(schema, service.history(
-                session, form, service.subject_of(schema, facts), service.period_key(schema, day)))
+            day = occurred_on(schema, facts, current_app.config["TZ"])
+            history = histories.read(session, rs, form, subject, period_key(schema, day))
     lang = request_lang()
     out = []
     for r in rules:

@@ -31,13 +31,13 @@ def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
     here = tmp_path / f"{kind}-{two_statements}"
     here.mkdir()
     stored_here = []
-    real = pg_intake.submit
+    real = pg_intake.Direct.write
 
     def counting(*args, **kw):
-        outcome = real(*args, **kw)
-        stored_here.append(isinstance(outcome, tuple))
+        outcome = real(*args, **kw)         # raises when it declines or fails
+        stored_here.append(True)
         return outcome
-    monkeypatch.setattr(pg_intake, "submit", counting)
+    monkeypatch.setattr(pg_intake.Direct, "write", counting)
     with running_app(kind, here, LANG="zh") as (app, hooks):
         if not two_statements:
             app.extensions["trimtab.pg_direct"] = None
@@ -105,12 +105,12 @@ def test_refused_submissions_store_nothing(tmp_path):
 def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_statements):
     """With 3 periods of history kept and pages of 4 rows, resubmissions push the periods
     needed onto later pages; the rules still see the latest submission of each of the 3."""
-    from server import service
-    monkeypatch.setattr(service, "HISTORY_PERIODS", 3)
-    monkeypatch.setattr(service, "HISTORY_PAGE_ROWS", 4)
+    from server import history, plan
+    monkeypatch.setattr(history, "HISTORY_PERIODS", 3)
+    monkeypatch.setattr(history, "HISTORY_PAGE_ROWS", 4)
     seen = []
-    real = service.evaluate
-    monkeypatch.setattr(service, "evaluate", lambda ruleset, form, facts, earlier, day: (
+    real = plan.evaluate
+    monkeypatch.setattr(plan, "evaluate", lambda ruleset, form, facts, earlier, day: (
         seen.append([(e["week_start"], e["effective_visits"]) for e in earlier]),
         real(ruleset, form, facts, earlier, day))[1])
     with running_app(kind, tmp_path) as (app, hooks):

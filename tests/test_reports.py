@@ -113,6 +113,30 @@ def test_the_calibration_brief_has_progress_risks_and_a_suggested_adjustment(app
     assert "1. 外部环境是否有重大变化？" in zh["markdown"]
 
 
+def test_the_brief_keeps_to_the_band_the_rules_state(app, tmp_path):
+    """The band comes from the rules in force (the split's `adjust within ±N%`), not the code."""
+    import shutil
+    from server.models import Meeting
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("tests", "demo"))
+    text = (rules / "targets.rules").read_text(encoding="utf-8")
+    assert "adjust within ±15%, beyond require reason" in text
+    (rules / "targets.rules").write_text(text.replace("adjust within ±15%", "adjust within ±10%"),
+                                         encoding="utf-8")
+    narrower = load_for({**app.config, "RULES_PATH": str(rules), "RULES_REV": None})
+    client = calibration_setup(app)
+    meeting_id = client.post("/v1/meetings", json=MEETING, headers=ADMIN_HEADERS).json["id"]
+    with app.extensions["trimtab.sessions"]() as s:
+        meeting = s.get(Meeting, meeting_id)
+        shipped = reports.calibration_brief(s, meeting, load_for(app.config), app.config["TZ"])
+        report = reports.calibration_brief(s, meeting, narrower, app.config["TZ"])
+    assert (shipped["band"], shipped["progress"][0]["suggested_change"]) == (0.15, -0.15)
+    assert (report["band"], report["progress"][0]["suggested_change"]) == (0.1, -0.1)
+    assert report["progress"][0]["suggested_target"] == 72
+    assert "- 李东 · new_customers: 80 → 72 (-10.0%, within ±10%)" in reports.render(report, "en")[1]
+    assert "- 李东 · new_customers：80 → 72（-10.0%，±10% 以内）" in reports.render(report, "zh")[1]
+
+
 def test_bad_meetings_are_refused_with_the_path(app):
     client = as_admin(app.test_client())
     bad = [({**MEETING, "attendees": ["east.mgr", "nobody"]}, 422, "$.attendees[1]"),

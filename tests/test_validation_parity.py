@@ -1,6 +1,6 @@
 """The webhook's fast schema check (fastjsonschema) accepts what jsonschema accepts.
 
-intake.validate trusts the fast check when it accepts, so for every shipped form and thousands
+validation.validate trusts the fast check when it accepts, so for every shipped form and thousands
 of seeded valid and broken submissions, what the fast check accepts jsonschema accepts too; and
 what it refuses jsonschema refuses, but for one difference named below."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ import fastjsonschema
 import pytest
 
 from conftest import SCHEMAS
-from server.intake import _validators
+from server.validation import validators
 
 FORMS = sorted(p.stem for p in SCHEMAS.glob("*.json"))
 PATTERN_EXAMPLES = {r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$": "2026-07", r"^(19|2[01])\d{2}-Q[1-4]$": "2026-Q3"}
@@ -77,7 +77,7 @@ def mutations(value, rng, depth=0):
 @pytest.mark.parametrize("form", FORMS)
 def test_fast_check_accepts_exactly_what_jsonschema_accepts(form, schemas):
     schema = schemas[form]
-    fast, full = _validators(schema)
+    fast, full = validators(schema)
     rng = random.Random(form)
     checked = accepted = newline_only = 0
     for _ in range(60):

@@ -22,7 +22,7 @@ from ..approvals import serialised, today
 from ..auth import requires
 from ..errors import DomainError
 from ..security import same
-from ..intake import parse_json, parse_text
+from ..validation import parse_json, parse_text
 from ..platform_approvals import PlatformDecision, decide
 from . import dingtalk_crypto
 from .signed import fresh, open_lark, platform_secret, unauthorized, verify_jdy

@@ -26,7 +26,7 @@ from .. import audit, limits
 from ..errors import DomainError
 from ..models import Fact, Person, Target, utcnow
 from ..orgchart import _column_letter
-from ..service import owner_of
+from ..filing import owner_of
 
 TARGET_COLUMNS = {"rep": ("rep", "销售代表"), "metric": ("metric", "指标"), "value": ("value", "目标值")}
 IMPORT_CLIENT = "excel-import"
@@ -152,8 +152,8 @@ def _decimal(value):
 # ---------------------------------------------------------------------- history
 def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> dict:
     """Facts from a sheet per periodic form; validated like webhooks (JSON Schema, known reps)."""
-    from ..intake import _validators
-    from ..service import occurred_on, period_key, subject_of
+    from ..validation import validators
+    from ..filing import occurred_on, period_key, subject_of
     by_name = {}
     for form, schema in ruleset.schemas.items():
         by_name[form.lower()] = form
@@ -175,7 +175,7 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
             continue
         columns, header_problems = _header(sheet, rows[0], aliases)
         problems += header_problems
-        _fast, full = _validators(schema)
+        _fast, full = validators(schema)
         for number, row in _rows(rows):
             facts = {}
             for name, i in columns.items():

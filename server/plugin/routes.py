@@ -15,7 +15,8 @@ from dsl.decision import plain
 from ..auth import requires
 from ..errors import DomainError
 from ..security import same
-from ..intake import accept, parse_json
+from ..intake import accept
+from ..validation import parse_json
 from ..rulesets import active
 from .convert import record_to_facts
 from .people import resolve_members

@@ -12,7 +12,7 @@ from flask import current_app, request
 from ..config import PLATFORM_SECRETS
 from ..errors import DomainError
 from ..security import same
-from ..intake import parse_json, parse_text
+from ..validation import parse_json, parse_text
 
 
 def platform_secret(platform: str) -> str:

@@ -1,0 +1,105 @@
+"""The per-worker history cache (server/history.py): extended with new facts only, yet exact —
+a fact committed late under a lower id, and a resubmission older than the cache keeps, are
+seen; its memory is bounded."""
+from __future__ import annotations
+
+import json
+import tracemalloc
+
+import pytest
+from sqlalchemy import text
+
+from serverkit import running_app, week
+from server import history, plan
+from server.history import Cache
+
+
+def watching(monkeypatch) -> list:
+    """The (week, visits) of each history the rules are given, webhook by webhook."""
+    seen = []
+    real = plan.evaluate
+    monkeypatch.setattr(plan, "evaluate", lambda ruleset, form, facts, earlier, day: (
+        seen.append([(e["week_start"], e["effective_visits"]) for e in earlier]),
+        real(ruleset, form, facts, earlier, day))[1])
+    return seen
+
+
+def post(hooks, n: int, visits: int):
+    r = hooks.post("weekly_metrics", dict(week(n, 5, 0.9), effective_visits=visits))
+    assert r.status_code == 200, r.json
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_fact_stored_late_under_a_lower_id_is_seen(kind, tmp_path, monkeypatch):
+    seen = watching(monkeypatch)
+    with running_app(kind, tmp_path) as (app, hooks):
+        for n in (1, 2, 3):
+            post(hooks, n, n)
+        # As a transaction that took its id before the others and committed after them: the
+        # cache has seen ids above it already.
+        with app.extensions["trimtab.engine"].begin() as conn:
+            conn.execute(text(
+                "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
+                "received_at) VALUES (0, 'weekly_metrics', 'east.li', '2026-W31', :day, :payload, "
+                "'platform', CURRENT_TIMESTAMP)"),
+                {"day": week(4, 5, 0.9)["week_start"],
+                 "payload": json.dumps(dict(week(4, 5, 0.9), effective_visits=4))})
+        post(hooks, 5, 5)
+    assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_resubmission_older_than_the_cache_keeps_reads_its_history(kind, tmp_path, monkeypatch):
+    monkeypatch.setattr(history, "HISTORY_PERIODS", 2)
+    monkeypatch.setattr(history, "KEEP_PERIODS", 3)
+    seen = watching(monkeypatch)
+    with running_app(kind, tmp_path) as (_app, hooks):
+        for n in range(1, 8):
+            post(hooks, n, n)
+        assert seen[-1] == [("2026-08-03", 5), ("2026-08-10", 6)]
+        post(hooks, 3, 30)              # week 3 again: the cache keeps weeks 4–7 only
+        assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2)]
+        post(hooks, 8, 8)               # the correction of week 3 is the latest of its period
+        assert seen[-1] == [("2026-08-10", 6), ("2026-08-17", 7)]
+        post(hooks, 4, 40)
+        assert seen[-1] == [("2026-07-13", 2), ("2026-07-20", 30)]
+
+
+def test_the_cache_is_bounded_and_forgets_the_least_recently_used(tmp_path):
+    with running_app("sqlite", tmp_path) as (app, _hooks):
+        schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]
+    cache = Cache(limit=100)
+    for s in range(12):                 # 12 subjects of 10 weeks: 120 entries
+        subject = f"rep{s}"
+        rows = [(s * 100 + n, f"2026-W{10 + n:02d}",
+                 json.dumps(dict(week(n + 1, 5, 0.9), rep=subject))) for n in range(10)][::-1]
+        assert cache.seen("weekly_metrics", subject, schema) == 0
+        found = cache.history("weekly_metrics", subject, "2026-W30", schema,
+                              (0, len(rows), rows[0][0]), rows)
+        assert [e["rep"] for e in found] == [subject] * 10
+        if s == 3:
+            cache.history("weekly_metrics", "rep0", "2026-W30", schema, (10, 10, 9), [])  # used
+    assert cache.size <= 100
+    held = [s for s in range(12) if cache.seen("weekly_metrics", f"rep{s}", schema)]
+    assert held == [0] + list(range(3, 12))       # rep1 and rep2 were the least recently used
+
+
+def test_a_cached_entry_costs_about_a_kibibyte(tmp_path):
+    """Keys are interned: an entry of weekly_metrics costs about half what json.loads makes."""
+    with running_app("sqlite", tmp_path) as (app, _hooks):
+        schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]
+    cache = Cache(limit=10_000)
+    payloads = [json.dumps(dict(week(n % 50 + 1, 5 + n % 7, 0.9), rep=f"rep{n // 50}",
+                                weighted_pipeline=1200000.5 + n)) for n in range(5000)]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for s in range(100):
+            rows = [(s * 50 + n, f"2026-W{n + 1:02d}", payloads[s * 50 + n]) for n in range(50)][::-1]
+            cache.history("weekly_metrics", f"rep{s}", "2027-W01", schema, (0, 50, rows[0][0]), rows)
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / cache.size
+    finally:
+        tracemalloc.stop()
+    assert cache.size == 5000
+    print(f"FIGURES history cache: {per_entry:.0f} bytes per entry")
+    assert per_entry < 1600
