@@ -52,20 +52,19 @@ class _Field:
     def __init__(self, name: str, decimals: Optional[int] = None, bounds: Optional[dict] = None,
                  date: bool = False, item: Optional[_Object] = None, obj: Optional[_Object] = None):
         self.name, self.decimals, self.date = name, decimals, date
-        self.bounds = bounds                      # a number's bounds, for Decimals (ge, gt, le, lt)
+        self.bounds = bounds                      # a number's bounds (ge, gt, le, lt)
         self.item, self.object = item, obj        # an array of objects / an object
 
 
 class _Object:
-    """A generated msgspec Struct type and what turns its instances into dicts."""
+    """A generated msgspec Struct type and the generated function that turns its instances
+    into facts (present fields only, the checks msgspec cannot state made inline)."""
 
-    __slots__ = ("type", "fields", "plain")
+    __slots__ = ("type", "fields", "convert")
 
     def __init__(self, type_: Any, fields: list[_Field]):
         self.type, self.fields = type_, fields
-        # Fields that need nothing beyond msgspec's own checks are copied as they are.
-        self.plain = all(f.decimals is None and not f.date and f.item is None and f.object is None
-                         for f in fields)
+        self.convert = _converter(self)
 
 
 class FactsDecoder:
@@ -74,18 +73,20 @@ class FactsDecoder:
     def __init__(self, schema: dict):
         self._count = 0
         self.root = self._object(schema, "$")
-        self._decoder = msgspec.json.Decoder(self.root.type, float_hook=Decimal)
+        self._decoder = msgspec.json.Decoder(self.root.type, float_hook=_fraction)
 
     def decode(self, data: bytes | str) -> dict:
         """The facts in `data` (UTF-8 JSON), or DecodeError."""
         try:
             value = self._decoder.decode(data)
+        except DecodeError:
+            raise
         except msgspec.ValidationError as err:
             message, _, path = str(err).rpartition(" - at `")
             raise DecodeError(message or str(err), path.rstrip("`") if message else "$") from None
         except (msgspec.DecodeError, ValueError) as err:      # ValueError: int() of 4,301 digits
             raise DecodeError(f"the body is not JSON: {err}", malformed=True) from None
-        return _to_dict(self.root, value, "$")
+        return self.root.convert(value, ("$",))
 
     # ------------------------------------------------------------------ types from the schema
     def _object(self, spec: dict, path: str) -> _Object:
@@ -209,43 +210,75 @@ def _places(value: Decimal) -> int:
     return max(0, -int(value.normalize().as_tuple().exponent))
 
 
-def _to_dict(obj: _Object, value: Any, path: str) -> dict:
-    """A decoded Struct as facts: present fields only, in the order of the schema's properties."""
-    items = msgspec.structs.asdict(value)
-    unset = msgspec.UNSET
-    if obj.plain:
-        return {k: v for k, v in items.items() if v is not unset}
-    out = {}
-    for field in obj.fields:
-        v = items[field.name]
-        if v is unset:
-            continue
+def _fraction(text: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, exactly (msgspec's float_hook).  Every
+    number keeps at most MAX_DECIMALS decimal places: a text of at most 32 characters without
+    an exponent cannot have more, so only longer ones are looked at."""
+    value = Decimal(text)
+    if (len(text) > 32 or "e" in text or "E" in text) and _places(value) > MAX_DECIMALS:
+        raise DecodeError(f"the number {text[:40]} has more than {MAX_DECIMALS} decimal places")
+    return value
+
+
+def _where(where: tuple) -> str:
+    """("$",) → "$"; (parent, "leads", 2) → "$.leads[2]"; (parent, "x", None) → "$.x"."""
+    if len(where) == 1:
+        return where[0]
+    parent, name, index = where
+    return f"{_where(parent)}.{name}" + (f"[{index}]" if index is not None else "")
+
+
+def _refuse(message: str, where: tuple, name: str):
+    raise DecodeError(message, f"{_where(where)}.{name}")
+
+
+def _converter(obj: _Object):
+    """The function (struct, where) → facts for one Struct type, generated: a call and a
+    loop per field would cost more than msgspec's whole decoding."""
+    position = {name: i for i, name in enumerate(obj.type.__struct_fields__)}
+    env: dict[str, Any] = {"__builtins__": {"enumerate": enumerate, "repr": repr, "str": str},
+                           "astuple": msgspec.structs.astuple,
+                           "UNSET": msgspec.UNSET, "D": Decimal, "int": int, "refuse": _refuse,
+                           "is_date": _is_date, "places": _places}
+    lines = ["def convert(s, where):", "    t = astuple(s)", "    d = {}"]
+    for n, field in enumerate(obj.fields):
+        name = f"N{n}"
+        env[name] = field.name
+        lines += [f"    v = t[{position[field.name]}]", "    if v is not UNSET:"]
         if field.decimals is not None:
-            _check_number(v, field, path)
-        elif field.date and not _is_date(v):
-            raise DecodeError(f"{v!r} is not a 'date'", f"{path}.{field.name}")
+            lines += _number_lines(field, n, env)
+        elif field.date:
+            lines.append(f"        if not is_date(v): refuse(repr(v) + \" is not a 'date'\", where, {name})")
         elif field.item is not None:
-            v = [_to_dict(field.item, x, f"{path}.{field.name}[{i}]") for i, x in enumerate(v)]
+            env[f"C{n}"] = field.item.convert
+            lines.append(f"        v = [C{n}(x, (where, {name}, i)) for i, x in enumerate(v)]")
         elif field.object is not None:
-            v = _to_dict(field.object, v, f"{path}.{field.name}")
-        out[field.name] = v
-    return out
+            env[f"C{n}"] = field.object.convert
+            lines.append(f"        v = C{n}(v, (where, {name}, None))")
+        lines.append(f"        d[{name}] = v")
+    lines.append("    return d")
+    exec("\n".join(lines) + "\n", env)          # generated from our templates only
+    return env["convert"]
 
 
-def _check_number(v: Any, field: _Field, path: str) -> None:
+_OPS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def _number_lines(field: _Field, n: int, env: dict) -> list[str]:
     """A number field's value: an int or a Decimal, within its bounds and decimal places."""
-    cls = v.__class__
-    if cls is not int and cls is not Decimal:
-        raise DecodeError(f"{v!r} is not of type 'number'", f"{path}.{field.name}")
-    b = field.bounds or {}
-    if not (("ge" not in b or v >= b["ge"]) and ("gt" not in b or v > b["gt"])
-            and ("le" not in b or v <= b["le"]) and ("lt" not in b or v < b["lt"])):
-        raise DecodeError(f"{v} is outside the field's bounds", f"{path}.{field.name}")
-    if cls is int:
-        return
-    exponent = v.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > (field.decimals or 0) and _places(v) > (field.decimals or 0):
-        raise DecodeError(f"{v} has more than {field.decimals} decimal places", f"{path}.{field.name}")
+    bounds = field.bounds or {}
+    for key, value in bounds.items():
+        env[f"I{n}{key}"], env[f"D{n}{key}"] = value, Decimal(value)     # Decimal beside Decimal
+    within = " and ".join(f"v {_OPS[k]} {{p}}{n}{k}" for k in bounds) or "True"
+    outside = f"refuse(str(v) + ' is outside the field\\'s bounds', where, N{n})"
+    lines = ["        c = v.__class__",
+             "        if c is int:", f"            if not ({within.format(p='I')}): {outside}",
+             "        elif c is D:", f"            if not ({within.format(p='D')}): {outside}"]
+    if (field.decimals or 0) < MAX_DECIMALS:        # x-decimals: the places of this field
+        lines.append(f"            if places(v) > {field.decimals}: refuse(str(v) + ' has more than "
+                     f"{field.decimals} decimal places', where, N{n})")
+    lines += ["        else:", f"            refuse(repr(v) + \" is not of type 'number'\", where, N{n})"]
+    return lines
 
 
 def _is_date(text: str) -> bool:
