@@ -57,14 +57,12 @@ class _Field:
 
 
 class _Object:
-    """A generated msgspec Struct type and the generated function that turns its instances
-    into facts (present fields only, the checks msgspec cannot state made inline)."""
+    """A generated msgspec Struct type and its fields (what _converter turns into facts)."""
 
-    __slots__ = ("type", "fields", "convert")
+    __slots__ = ("type", "fields")
 
     def __init__(self, type_: Any, fields: list[_Field]):
         self.type, self.fields = type_, fields
-        self.convert = _converter(self)
 
 
 class FactsDecoder:
@@ -73,6 +71,7 @@ class FactsDecoder:
     def __init__(self, schema: dict):
         self._count = 0
         self.root = self._object(schema, "$")
+        self._convert = _converter(self.root)
         self._decoder = msgspec.json.Decoder(self.root.type, float_hook=_fraction)
 
     def decode(self, data: bytes | str) -> dict:
@@ -86,7 +85,7 @@ class FactsDecoder:
             raise DecodeError(message or str(err), path.rstrip("`") if message else "$") from None
         except (msgspec.DecodeError, ValueError) as err:      # ValueError: int() of 4,301 digits
             raise DecodeError(f"the body is not JSON: {err}", malformed=True) from None
-        return self.root.convert(value, ("$",))
+        return self._convert(value, ("$",))
 
     # ------------------------------------------------------------------ types from the schema
     def _object(self, spec: dict, path: str) -> _Object:
@@ -233,51 +232,66 @@ def _refuse(message: str, where: tuple, name: str):
 
 
 def _converter(obj: _Object):
-    """The function (struct, where) → facts for one Struct type, generated: a call and a
-    loop per field would cost more than msgspec's whole decoding."""
-    position = {name: i for i, name in enumerate(obj.type.__struct_fields__)}
+    """The function (struct, where) → facts for one Struct type, generated, with the items of
+    its lists of objects converted inline: a call and a loop per field would cost more than
+    msgspec's whole decoding."""
     env: dict[str, Any] = {"__builtins__": {"enumerate": enumerate, "repr": repr, "str": str},
                            "astuple": msgspec.structs.astuple,
                            "UNSET": msgspec.UNSET, "D": Decimal, "int": int, "refuse": _refuse,
                            "is_date": _is_date, "places": _places}
-    lines = ["def convert(s, where):", "    t = astuple(s)", "    d = {}"]
-    for n, field in enumerate(obj.fields):
-        name = f"N{n}"
-        env[name] = field.name
-        lines += [f"    v = t[{position[field.name]}]", "    if v is not UNSET:"]
-        if field.decimals is not None:
-            lines += _number_lines(field, n, env)
-        elif field.date:
-            lines.append(f"        if not is_date(v): refuse(repr(v) + \" is not a 'date'\", where, {name})")
-        elif field.item is not None:
-            env[f"C{n}"] = field.item.convert
-            lines.append(f"        v = [C{n}(x, (where, {name}, i)) for i, x in enumerate(v)]")
-        elif field.object is not None:
-            env[f"C{n}"] = field.object.convert
-            lines.append(f"        v = C{n}(v, (where, {name}, None))")
-        lines.append(f"        d[{name}] = v")
-    lines.append("    return d")
+    body = _fields_code(obj, "s", "d", "where", env, "")
+    lines = ["def convert(s, where):"] + [f"    {line}" for line in body] + ["    return d"]
     exec("\n".join(lines) + "\n", env)          # generated from our templates only
     return env["convert"]
+
+
+def _fields_code(obj: _Object, struct: str, out: str, where: str, env: dict, pfx: str) -> list[str]:
+    """Lines that fill the dict `out` from the Struct `struct`; `where` is an expression of
+    the JSON path (evaluated only to say where a refusal is).  `pfx` keeps the names of
+    nested levels apart."""
+    position = {name: i for i, name in enumerate(obj.type.__struct_fields__)}
+    t, v = f"t{pfx}", f"v{pfx}"
+    lines = [f"{t} = astuple({struct})", f"{out} = {{}}"]
+    for n, field in enumerate(obj.fields):
+        name = f"N{pfx}_{n}"
+        env[name] = field.name
+        lines += [f"{v} = {t}[{position[field.name]}]", f"if {v} is not UNSET:"]
+        if field.decimals is not None:
+            lines += [f"    {line}" for line in _number_lines(field, f"{pfx}_{n}", v, where, env)]
+        elif field.date:
+            lines.append(f"    if not is_date({v}): refuse(repr({v}) + \" is not a 'date'\", {where}, {name})")
+        elif field.item is not None:
+            inner = f"{pfx}{n}i"
+            lines += [f"    l{inner} = []", f"    for i{inner}, x{inner} in enumerate({v}):"]
+            lines += [f"        {line}" for line in _fields_code(
+                field.item, f"x{inner}", f"d{inner}", f"({where}, {name}, i{inner})", env, inner)]
+            lines += [f"        l{inner}.append(d{inner})", f"    {v} = l{inner}"]
+        elif field.object is not None:
+            inner = f"{pfx}{n}o"
+            lines += [f"    {line}" for line in _fields_code(
+                field.object, v, f"d{inner}", f"({where}, {name}, None)", env, inner)]
+            lines.append(f"    {v} = d{inner}")
+        lines.append(f"    {out}[{name}] = {v}")
+    return lines
 
 
 _OPS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
 
 
-def _number_lines(field: _Field, n: int, env: dict) -> list[str]:
+def _number_lines(field: _Field, key: str, v: str, where: str, env: dict) -> list[str]:
     """A number field's value: an int or a Decimal, within its bounds and decimal places."""
     bounds = field.bounds or {}
-    for key, value in bounds.items():
-        env[f"I{n}{key}"], env[f"D{n}{key}"] = value, Decimal(value)     # Decimal beside Decimal
-    within = " and ".join(f"v {_OPS[k]} {{p}}{n}{k}" for k in bounds) or "True"
-    outside = f"refuse(str(v) + ' is outside the field\\'s bounds', where, N{n})"
-    lines = ["        c = v.__class__",
-             "        if c is int:", f"            if not ({within.format(p='I')}): {outside}",
-             "        elif c is D:", f"            if not ({within.format(p='D')}): {outside}"]
+    for k, value in bounds.items():
+        env[f"I{key}{k}"], env[f"D{key}{k}"] = value, Decimal(value)     # Decimal beside Decimal
+    within = " and ".join(f"{v} {_OPS[k]} {{p}}{key}{k}" for k in bounds) or "True"
+    outside = f"refuse(str({v}) + ' is outside the field\\'s bounds', {where}, N{key})"
+    lines = [f"c = {v}.__class__",
+             "if c is int:", f"    if not ({within.format(p='I')}): {outside}",
+             "elif c is D:", f"    if not ({within.format(p='D')}): {outside}"]
     if (field.decimals or 0) < MAX_DECIMALS:        # x-decimals: the places of this field
-        lines.append(f"            if places(v) > {field.decimals}: refuse(str(v) + ' has more than "
-                     f"{field.decimals} decimal places', where, N{n})")
-    lines += ["        else:", f"            refuse(repr(v) + \" is not of type 'number'\", where, N{n})"]
+        lines.append(f"    if places({v}) > {field.decimals}: refuse(str({v}) + ' has more than "
+                     f"{field.decimals} decimal places', {where}, N{key})")
+    lines += ["else:", f"    refuse(repr({v}) + \" is not of type 'number'\", {where}, N{key})"]
     return lines
 
 
