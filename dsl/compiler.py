@@ -84,11 +84,12 @@ class RuleCompiler:
     def check_line(self, var: str, field, name: str) -> str:
         """`var`, read from the facts, made the field's exact kind or an EvalError."""
         if field.kind == "integer":
-            return f"if type({var}) is not int: {var} = as_integer({var}, {name}, R)"
+            return f"if {var}.__class__ is not int: {var} = as_integer({var}, {name}, R)"
         if field.kind == "number":
-            return f"if type({var}) is not D and type({var}) is not int: {var} = as_number({var}, {name}, R)"
+            return (f"if {var}.__class__ is not D and {var}.__class__ is not int: "
+                    f"{var} = as_number({var}, {name}, R)")
         cls = _PY_KINDS[field.kind]
-        return f"if type({var}) is not {cls}: {var} = as_kind({var}, {self.const(field.kind)}, {name}, R)"
+        return f"if {var}.__class__ is not {cls}: {var} = as_kind({var}, {self.const(field.kind)}, {name}, R)"
 
     def read_block(self) -> list[str]:
         """The reads of the current facts, at the top of the function, one by one in the
@@ -108,8 +109,8 @@ class RuleCompiler:
             w, key = f"w{self.walrus}", self.const(field.name)
             self.walrus += 1
             fix = "as_number" if field.kind == "number" else "as_integer"
-            ok = f"type({w}) is int" if field.kind == "integer" else \
-                f"type({w}) is D or type({w}) is int"
+            ok = f"{w}.__class__ is int" if field.kind == "integer" else \
+                f"{w}.__class__ is D or {w}.__class__ is int"
             return f"({w} if ({ok} if ({w} := {entry}[{key}]) is not None else False) " \
                    f"else {fix}({w}, {key}, R))"
         return f"read({entry}, {self.const(field.name)}, {self.const(field.kind)}, {self.const(scale)}, R)"

@@ -52,20 +52,17 @@ class _Field:
     def __init__(self, name: str, decimals: Optional[int] = None, bounds: Optional[dict] = None,
                  date: bool = False, item: Optional[_Object] = None, obj: Optional[_Object] = None):
         self.name, self.decimals, self.date = name, decimals, date
-        self.bounds = bounds                      # a number's bounds, for Decimals (ge, gt, le, lt)
+        self.bounds = bounds                      # a number's bounds (ge, gt, le, lt)
         self.item, self.object = item, obj        # an array of objects / an object
 
 
 class _Object:
-    """A generated msgspec Struct type and what turns its instances into dicts."""
+    """A generated msgspec Struct type and its fields (what _converter turns into facts)."""
 
-    __slots__ = ("type", "fields", "plain")
+    __slots__ = ("type", "fields")
 
     def __init__(self, type_: Any, fields: list[_Field]):
         self.type, self.fields = type_, fields
-        # Fields that need nothing beyond msgspec's own checks are copied as they are.
-        self.plain = all(f.decimals is None and not f.date and f.item is None and f.object is None
-                         for f in fields)
 
 
 class FactsDecoder:
@@ -74,18 +71,21 @@ class FactsDecoder:
     def __init__(self, schema: dict):
         self._count = 0
         self.root = self._object(schema, "$")
-        self._decoder = msgspec.json.Decoder(self.root.type, float_hook=Decimal)
+        self._convert = _converter(self.root)
+        self._decoder = msgspec.json.Decoder(self.root.type, float_hook=_fraction)
 
     def decode(self, data: bytes | str) -> dict:
         """The facts in `data` (UTF-8 JSON), or DecodeError."""
         try:
             value = self._decoder.decode(data)
+        except DecodeError:
+            raise
         except msgspec.ValidationError as err:
             message, _, path = str(err).rpartition(" - at `")
             raise DecodeError(message or str(err), path.rstrip("`") if message else "$") from None
         except (msgspec.DecodeError, ValueError) as err:      # ValueError: int() of 4,301 digits
             raise DecodeError(f"the body is not JSON: {err}", malformed=True) from None
-        return _to_dict(self.root, value, "$")
+        return self._convert(value, ("$",))
 
     # ------------------------------------------------------------------ types from the schema
     def _object(self, spec: dict, path: str) -> _Object:
@@ -209,43 +209,90 @@ def _places(value: Decimal) -> int:
     return max(0, -int(value.normalize().as_tuple().exponent))
 
 
-def _to_dict(obj: _Object, value: Any, path: str) -> dict:
-    """A decoded Struct as facts: present fields only, in the order of the schema's properties."""
-    items = msgspec.structs.asdict(value)
-    unset = msgspec.UNSET
-    if obj.plain:
-        return {k: v for k, v in items.items() if v is not unset}
-    out = {}
-    for field in obj.fields:
-        v = items[field.name]
-        if v is unset:
-            continue
+def _fraction(text: str) -> Decimal:
+    """A JSON number with a fraction or an exponent, exactly (msgspec's float_hook).  Every
+    number keeps at most MAX_DECIMALS decimal places: a text of at most 32 characters without
+    an exponent cannot have more, so only longer ones are looked at."""
+    value = Decimal(text)
+    if (len(text) > 32 or "e" in text or "E" in text) and _places(value) > MAX_DECIMALS:
+        raise DecodeError(f"the number {text[:40]} has more than {MAX_DECIMALS} decimal places")
+    return value
+
+
+def _where(where: tuple) -> str:
+    """("$",) → "$"; (parent, "leads", 2) → "$.leads[2]"; (parent, "x", None) → "$.x"."""
+    if len(where) == 1:
+        return where[0]
+    parent, name, index = where
+    return f"{_where(parent)}.{name}" + (f"[{index}]" if index is not None else "")
+
+
+def _refuse(message: str, where: tuple, name: str):
+    raise DecodeError(message, f"{_where(where)}.{name}")
+
+
+def _converter(obj: _Object):
+    """The function (struct, where) → facts for one Struct type, generated, with the items of
+    its lists of objects converted inline: a call and a loop per field would cost more than
+    msgspec's whole decoding."""
+    env: dict[str, Any] = {"__builtins__": {"enumerate": enumerate, "repr": repr, "str": str},
+                           "astuple": msgspec.structs.astuple,
+                           "UNSET": msgspec.UNSET, "D": Decimal, "int": int, "refuse": _refuse,
+                           "is_date": _is_date, "places": _places}
+    body = _fields_code(obj, "s", "d", "where", env, "")
+    lines = ["def convert(s, where):"] + [f"    {line}" for line in body] + ["    return d"]
+    exec("\n".join(lines) + "\n", env)          # generated from our templates only
+    return env["convert"]
+
+
+def _fields_code(obj: _Object, struct: str, out: str, where: str, env: dict, pfx: str) -> list[str]:
+    """Lines that fill the dict `out` from the Struct `struct`; `where` is an expression of
+    the JSON path (evaluated only to say where a refusal is).  `pfx` keeps the names of
+    nested levels apart."""
+    position = {name: i for i, name in enumerate(obj.type.__struct_fields__)}
+    t, v = f"t{pfx}", f"v{pfx}"
+    lines = [f"{t} = astuple({struct})", f"{out} = {{}}"]
+    for n, field in enumerate(obj.fields):
+        name = f"N{pfx}_{n}"
+        env[name] = field.name
+        lines += [f"{v} = {t}[{position[field.name]}]", f"if {v} is not UNSET:"]
         if field.decimals is not None:
-            _check_number(v, field, path)
-        elif field.date and not _is_date(v):
-            raise DecodeError(f"{v!r} is not a 'date'", f"{path}.{field.name}")
+            lines += [f"    {line}" for line in _number_lines(field, f"{pfx}_{n}", v, where, env)]
+        elif field.date:
+            lines.append(f"    if not is_date({v}): refuse(repr({v}) + \" is not a 'date'\", {where}, {name})")
         elif field.item is not None:
-            v = [_to_dict(field.item, x, f"{path}.{field.name}[{i}]") for i, x in enumerate(v)]
+            inner = f"{pfx}{n}i"
+            lines += [f"    l{inner} = []", f"    for i{inner}, x{inner} in enumerate({v}):"]
+            lines += [f"        {line}" for line in _fields_code(
+                field.item, f"x{inner}", f"d{inner}", f"({where}, {name}, i{inner})", env, inner)]
+            lines += [f"        l{inner}.append(d{inner})", f"    {v} = l{inner}"]
         elif field.object is not None:
-            v = _to_dict(field.object, v, f"{path}.{field.name}")
-        out[field.name] = v
-    return out
+            inner = f"{pfx}{n}o"
+            lines += [f"    {line}" for line in _fields_code(
+                field.object, v, f"d{inner}", f"({where}, {name}, None)", env, inner)]
+            lines.append(f"    {v} = d{inner}")
+        lines.append(f"    {out}[{name}] = {v}")
+    return lines
 
 
-def _check_number(v: Any, field: _Field, path: str) -> None:
+_OPS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+
+
+def _number_lines(field: _Field, key: str, v: str, where: str, env: dict) -> list[str]:
     """A number field's value: an int or a Decimal, within its bounds and decimal places."""
-    cls = v.__class__
-    if cls is not int and cls is not Decimal:
-        raise DecodeError(f"{v!r} is not of type 'number'", f"{path}.{field.name}")
-    b = field.bounds or {}
-    if not (("ge" not in b or v >= b["ge"]) and ("gt" not in b or v > b["gt"])
-            and ("le" not in b or v <= b["le"]) and ("lt" not in b or v < b["lt"])):
-        raise DecodeError(f"{v} is outside the field's bounds", f"{path}.{field.name}")
-    if cls is int:
-        return
-    exponent = v.as_tuple().exponent
-    if isinstance(exponent, int) and -exponent > (field.decimals or 0) and _places(v) > (field.decimals or 0):
-        raise DecodeError(f"{v} has more than {field.decimals} decimal places", f"{path}.{field.name}")
+    bounds = field.bounds or {}
+    for k, value in bounds.items():
+        env[f"I{key}{k}"], env[f"D{key}{k}"] = value, Decimal(value)     # Decimal beside Decimal
+    within = " and ".join(f"{v} {_OPS[k]} {{p}}{key}{k}" for k in bounds) or "True"
+    outside = f"refuse(str({v}) + ' is outside the field\\'s bounds', {where}, N{key})"
+    lines = [f"c = {v}.__class__",
+             "if c is int:", f"    if not ({within.format(p='I')}): {outside}",
+             "elif c is D:", f"    if not ({within.format(p='D')}): {outside}"]
+    if (field.decimals or 0) < MAX_DECIMALS:        # x-decimals: the places of this field
+        lines.append(f"    if places({v}) > {field.decimals}: refuse(str({v}) + ' has more than "
+                     f"{field.decimals} decimal places', {where}, N{key})")
+    lines += ["else:", f"    refuse(repr({v}) + \" is not of type 'number'\", {where}, N{key})"]
+    return lines
 
 
 def _is_date(text: str) -> bool:

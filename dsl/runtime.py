@@ -37,7 +37,7 @@ def _found(value) -> str:
 
 def as_number(value, name, rule):
     """A JSON number as an exact value: ints stay ints, floats become the decimal they print as."""
-    cls = type(value)
+    cls = value.__class__
     if cls is int or cls is D:
         return value
     if cls is float:
@@ -59,7 +59,7 @@ def out_of_range(value, name, rule):
 
 def as_integer(value, name, rule):
     v = as_number(value, name, rule)
-    if type(v) is D:
+    if v.__class__ is D:
         if not v.is_finite() or v.adjusted() > HUGE_EXPONENT:
             raise out_of_range(v, name, rule)
         if v != v.to_integral_value():
@@ -75,7 +75,7 @@ def as_kind(value, kind, name, rule):
     if kind == "integer":
         return as_integer(value, name, rule)
     expected = {"string": str, "date": str, "boolean": bool, "array": list}[kind]
-    if type(value) is not expected:
+    if value.__class__ is not expected:
         raise EvalError("eval.wrong_type", rule=rule, field=name, expected=_KIND_WORDS[kind],
                         found=_found(value))
     return value
@@ -86,13 +86,13 @@ _NUMERIC_KINDS = frozenset({"number", "integer"})
 
 def read(entry, name, kind, scale, rule):
     """A field of a history entry or list item, checked and scaled to its canonical unit."""
-    if type(entry) is not dict:
+    if entry.__class__ is not dict:
         raise EvalError("eval.bad_history")
     try:
         value = entry[name]
     except KeyError:
         raise EvalError("eval.missing_field", rule=rule, field=name) from None
-    cls = type(value)
+    cls = value.__class__
     if scale == 1 and (cls is D and kind == "number" or cls is int and kind in _NUMERIC_KINDS):
         return value            # the common case: already exact, nothing to convert
     if value is None:
@@ -104,7 +104,7 @@ def read(entry, name, kind, scale, rule):
 def div(a, b, rule, line):
     if not b:
         raise EvalError("eval.division_by_zero", rule=rule, line=line)
-    if type(a) is int and type(b) is int:
+    if a.__class__ is int and b.__class__ is int:
         q, r = divmod(a, b)
         return q if not r else D(a) / b
     try:
@@ -114,7 +114,7 @@ def div(a, b, rule, line):
 
 
 def floor_div(a, n):
-    if type(a) is int:
+    if a.__class__ is int:
         return a // n
     if not a.is_finite() or a.adjusted() > HUGE_EXPONENT:
         raise OverflowError("too large to count")          # the rule's code says eval.out_of_range
@@ -126,7 +126,7 @@ def average(values, rule, line, func="average"):
         raise EvalError("eval.empty_window", rule=rule, line=line, func=func)
     total = sum(values)
     n = len(values)
-    if type(total) is int and total % n == 0:
+    if total.__class__ is int and total % n == 0:
         return total // n
     return D(total) / n
 
@@ -148,14 +148,14 @@ def previous(history, name, kind, scale, rule):
     if not history:
         raise NoHistory("eval.no_history", rule=rule, field=name)
     entry = history[-1]
-    if type(entry) is _GAP:
+    if entry.__class__ is _GAP:
         raise MissingPeriod(rule, name, entry.period)
     return read(entry, name, kind, scale, rule)
 
 
 def baseline(history, name, kind, scale, rule, line):
     """The mean over every earlier period that has a submission."""
-    values = [read(e, name, kind, scale, rule) for e in history if type(e) is not _GAP]
+    values = [read(e, name, kind, scale, rule) for e in history if e.__class__ is not _GAP]
     if not values:
         raise NoHistory("eval.no_history", rule=rule, field=name)
     return average(values, rule, line)
@@ -163,7 +163,7 @@ def baseline(history, name, kind, scale, rule, line):
 
 def present(entry) -> bool:
     """Does this timeline entry hold a submission (not a Gap)?"""
-    return type(entry) is not _GAP
+    return entry.__class__ is not _GAP
 
 
 def growth(current, prior, rule, field):
@@ -201,14 +201,14 @@ def consecutive(current, history, n, test, rule=""):
     for i in range(len(history) - 1, start - 1, -1):
         if i < 0:
             raise NoHistory("eval.no_history", rule=rule, field="")
-        if type(history[i]) is _GAP:
+        if history[i].__class__ is _GAP:
             raise MissingPeriod(rule, "", history[i].period)
     return all(test(i) for i in range(start, len(history)))
 
 
 def is_blank(value) -> bool:
     return value is None or value == "" or value == [] or (
-        type(value) is str and not value.strip())
+        value.__class__ is str and not value.strip())
 
 
 DEFAULT_CYCLE_ANCHOR = "2024-01-01"     # a Monday; cycles of N weeks count from here
@@ -216,7 +216,7 @@ DEFAULT_CYCLE_ANCHOR = "2024-01-01"     # a Monday; cycles of N weeks count from
 
 def _date(value, name, rule):
     import datetime as dt
-    if type(value) is not str:
+    if value.__class__ is not str:
         raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a date",
                         found=_found(value))
     try:
@@ -239,9 +239,9 @@ def cycle_count(facts, history, date_field, n, unit, anchor, rule):
     current = cycle_index(_date(facts.get(date_field), date_field, rule), n, unit, start)
     count = 0
     for entry in history:
-        if type(entry) is _GAP:
+        if entry.__class__ is _GAP:
             continue
-        if type(entry) is not dict:
+        if entry.__class__ is not dict:
             raise EvalError("eval.bad_history")
         day = _date(entry.get(date_field), date_field, rule)
         if cycle_index(day, n, unit, start) == current:
@@ -261,5 +261,5 @@ def namespace() -> dict:
                                 "list": list, "dict": dict, "KeyError": KeyError,
                                 "TypeError": TypeError, "AttributeError": AttributeError,
                                 "ArithmeticError": ArithmeticError, "ValueError": ValueError,
-                                "str": str, "bool": bool, "type": type, "Exception": Exception}})
+                                "str": str, "bool": bool, "Exception": Exception}})
     return ns
