@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The schemathesis campaign of tests/test_schemathesis.py, longer (issue 13 part 6): the served
 # OpenAPI plus one signed webhook operation per form, on SQLite and PostgreSQL.
-#   scripts/campaign.sh                 100,000 cases per database, seed 20261129
+#   scripts/campaign.sh                 100,000 distinct cases per database, seed 20261129 (and the
+#                                       next seeds while small operations run out of inputs)
 #   CASES=10000 SEED=7 scripts/campaign.sh sqlite
 # PostgreSQL: TRIMTAB_TEST_PG (default postgresql://postgres@127.0.0.1:5432/test).
-# Exits non-zero on any server error or a failed check that the CI run asserts.
+# Exits non-zero on any server error, a failed check that the CI run asserts, or fewer cases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
