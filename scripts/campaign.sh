@@ -12,4 +12,4 @@ cd "$(dirname "$0")/.."
 ensure_venv test
 export TRIMTAB_SCHEMATHESIS_CASES="${CASES:-100000}" TRIMTAB_SCHEMATHESIS_SEED="${SEED:-20261129}"
 cd tests
-exec nice -n 10 ../.venv/bin/python test_schemathesis.py "$@" 2> >(grep -v "CSRF check failed\|AUDIT_KEY is not set" >&2)
+exec nice -n 10 ../.venv/bin/python test_schemathesis.py "$@" 2> >(grep --line-buffered -v "CSRF check failed\|AUDIT_KEY is not set" >&2)

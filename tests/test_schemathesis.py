@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 import uuid
 from collections import Counter
@@ -36,6 +37,7 @@ CASES = int(os.environ.get("TRIMTAB_SCHEMATHESIS_CASES", "1200"))
 SEED = int(os.environ.get("TRIMTAB_SCHEMATHESIS_SEED", "20261129"))
 ADMIN_PERSON = {"id": "it.admin", "name": "系统管理员", "role": "headquarters", "grants": "admin"}
 FORM_WEIGHT = 3          # a form's webhook gets this many times an ordinary operation's share
+PROGRESS = 5000         # a progress line on stderr every this many cases
 TOP_UP_MIN = 20          # cases asked of each unit in a top-up pass (the first is always a repeat)
 
 C = schemathesis.checks
@@ -162,6 +164,9 @@ def _run_operation(op, mode, n, auth, seed_, figures) -> tuple[int, int]:
             figures["distinct"] += 1
         kwargs = signed(case) if webhook else {"headers": dict(auth)}
         figures["cases"] += 1
+        if figures["cases"] % PROGRESS == 0:
+            print(f"  … {figures['cases']} cases ({figures['distinct']} distinct), seed {seed_}, "
+                  f"{op.label}, {figures['server_errors']} server errors", file=sys.stderr, flush=True)
         try:
             response = case.call(**kwargs)
         except Exception as exc:   # the app raised: a server error
@@ -217,7 +222,6 @@ def test_schemathesis_campaign(kind, tmp_path):
 
 
 if __name__ == "__main__":      # scripts/campaign.sh: the same campaign, longer
-    import sys
     import tempfile
     failed = False
     for kind in sys.argv[1:] or ["sqlite", "postgresql"]:
