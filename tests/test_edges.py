@@ -215,3 +215,20 @@ def test_a_captured_jiandaoyun_push_under_a_new_deliver_id_is_refused(world):
     r = client.post(url, data=body, headers=dict(headers, **{"X-JDY-DeliverId": "jdy-2"}))
     assert r.status_code == 409 and r.json["error"]["code"] == "replayed_request"
     assert facts(app) == 1
+
+
+@pytest.mark.parametrize("body, code", [
+    (b"id,role\nsales.x\rsales.y,rep\n", "bad_rows"),            # a lone CR: a line end, row 3 lacks its role
+    (b"id,role\n" + b"x" * 140_000 + b",rep\n", "bad_file")])    # a field over csv's field size limit
+def test_an_org_csv_the_csv_module_raised_on_is_422(world, body, code):
+    """Schemathesis (100,000-case run): a CSV that csv.reader raised on was a 500."""
+    app, _ = world
+    r = as_admin(app.test_client()).post("/v1/org/import", data=body, content_type="text/csv")
+    assert r.status_code == 422 and r.json["error"]["code"] == code, r.json
+
+
+def test_an_org_csv_with_cr_line_ends_imports(world):
+    app, _ = world
+    body = b"id,role\rcr.one,rep\rcr.two,rep\r"
+    r = as_admin(app.test_client()).post("/v1/org/import", data=body, content_type="text/csv")
+    assert r.status_code == 200 and r.json == {"stored": 2}, r.json
