@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import time
 
 import jsonschema
@@ -56,32 +57,71 @@ def _seeded(test):
 
 
 class Tally:
-    """Inputs, the slowest one, those over MAX_SECONDS and what crashed (kept, not raised, so a
-    run reports all)."""
+    """Inputs, the slowest, those over MAX_SECONDS and what crashed (kept, not raised, so a run
+    reports all).  Time is wall-clock; noise only adds time, so an input whose first timing
+    reaches MAX_SECONDS is run again (up to RETIMES more times) and keeps its fastest timing —
+    on a shared machine a descheduled process otherwise reads as a slow input.  The first
+    timings over MAX_SECONDS are counted and the slowest of them printed beside the result."""
+
+    RETIMES = 2
 
     def __init__(self, part: str):
-        self.part, self.inputs, self.slowest, self.crashes, self.slow = part, 0, (0.0, None), [], []
+        self.part, self.inputs, self.crashes, self.slow = part, 0, [], []
+        self.slowest, self.cpu, self.retimed, self.first = (0.0, None), 0.0, 0, 0.0
 
-    def timed(self, what, fn):
-        started = time.perf_counter()
+    def _once(self, what, fn) -> tuple[float, float, bool]:
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             fn()
+            ok = True
         except Exception as err:            # anything but the project's own error types
             self.crashes.append((what, f"{err.__class__.__name__}: {err}"[:300]))
-        took = time.perf_counter() - started
+            ok = False
+        return time.perf_counter() - started, time.thread_time() - cpu, ok
+
+    def timed(self, what, fn):
+        took, cpu, ok = self._once(what, fn)
         self.inputs += 1
+        if took >= MAX_SECONDS and ok:
+            self.retimed, self.first = self.retimed + 1, max(self.first, took)
+            for _ in range(self.RETIMES):
+                again, cpu_again, ok = self._once(what, fn)
+                took, cpu = min(took, again), min(cpu, cpu_again)
+                if took < MAX_SECONDS or not ok:
+                    break
         if took >= MAX_SECONDS:
-            self.slow.append((round(took, 3), what))
+            self.slow.append((round(took, 3), round(cpu, 3), what))
+        self.cpu = max(self.cpu, cpu)
         if took > self.slowest[0]:
             self.slowest = (took, what)
 
     def check(self, floor: int):
         TOTALS[self.part] = (self.inputs, self.slowest[0], len(self.crashes), len(self.slow))
-        print(f"\nfuzz {self.part}: {self.inputs} inputs, slowest {self.slowest[0]:.3f} s, "
-              f"{len(self.slow)} over {MAX_SECONDS:g} s, {len(self.crashes)} crashes")
+        print(f"\nfuzz {self.part}: {self.inputs} inputs, slowest {self.slowest[0]:.3f} s "
+              f"(most CPU {self.cpu:.3f} s), {len(self.slow)} over {MAX_SECONDS:g} s, "
+              f"{len(self.crashes)} crashes; {self.retimed} timed again after a first timing "
+              f"over {MAX_SECONDS:g} s (the slowest first timing {self.first:.3f} s)")
+        for what, error in self.crashes[:5]:
+            print(f"crash: {error}\n  input: {what!r}")
+        for took, cpu, what in self.slow[:5]:
+            print(f"slow: {took} s (CPU {cpu} s)\n  input: {what!r}")
         assert not self.crashes, self.crashes[:5]
         assert not self.slow, self.slow[:5]
         assert self.inputs >= floor
+
+
+def test_the_tally_times_a_slow_input_again_and_keeps_its_fastest(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "MAX_SECONDS", 0.05)
+    tally, calls = Tally("self-check"), []
+
+    def slow_once():                 # a descheduled first run: fast when timed again
+        calls.append(1)
+        time.sleep(0.08 if len(calls) == 1 else 0)
+    tally.timed("once", slow_once)
+    tally.timed("always", lambda: time.sleep(0.08))
+    assert len(calls) == 2 and tally.retimed == 2 and tally.first >= 0.08
+    assert [what for _took, _cpu, what in tally.slow] == ["always"]
+    assert tally.inputs == 2 and tally.cpu < 0.05
 
 
 def _validator(schema):
@@ -147,7 +187,7 @@ def test_fuzz_shipped_schedules(shipped):
     tally.check(int(FLOORS["schedules"] * _scale()))
 
 
-def _load_and_run(schemas, text, data):
+def _load_and_run(schemas, text, draw):
     try:
         ruleset = load_sources(shared_sources() + [("fuzz.rules", text)], schemas)
     except DiagnosticError as err:
@@ -157,7 +197,7 @@ def _load_and_run(schemas, text, data):
             d.format("zh")
         return
     for form in ruleset.forms()[:1]:
-        facts, history = data.draw(fuzzkit.submissions(schemas[form]))
+        facts, history = draw(form)
         _evaluate(ruleset, form, facts, history)
 
 
@@ -170,7 +210,13 @@ def test_fuzz_rule_files(schemas):
     @_settings("rule_files")
     @given(files, st.data())
     def run(text, data):
-        tally.timed(text, lambda: _load_and_run(schemas, text, data))
+        drawn = []          # facts drawn once, so that a second timing runs the same input
+
+        def draw(form):
+            if not drawn:
+                drawn.append(data.draw(fuzzkit.submissions(schemas[form])))
+            return drawn[0]
+        tally.timed((text, drawn), lambda: _load_and_run(schemas, text, draw))
     run()
     tally.check(int(FLOORS["rule_files"] * _scale()))
 
