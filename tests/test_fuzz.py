@@ -13,6 +13,7 @@ Hypothesis runs derandomized unless TRIMTAB_FUZZ_SEED is set: the same inputs ev
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import sys
 import time
@@ -67,40 +68,46 @@ class Tally:
 
     def __init__(self, part: str):
         self.part, self.inputs, self.crashes, self.slow = part, 0, [], []
-        self.slowest, self.cpu, self.retimed, self.first = (0.0, None), 0.0, 0, 0.0
+        self.slowest, self.cpu, self.retimed = (0.0, None), 0.0, []
 
-    def _once(self, what, fn) -> tuple[float, float, bool]:
-        started, cpu = time.perf_counter(), time.thread_time()
+    def _once(self, what, fn) -> tuple[float, float, int, bool]:
+        """Wall-clock and thread CPU seconds of one run, full garbage collections during it."""
+        full, started, cpu = gc.get_stats()[2]["collections"], time.perf_counter(), time.thread_time()
         try:
             fn()
             ok = True
         except Exception as err:            # anything but the project's own error types
             self.crashes.append((what, f"{err.__class__.__name__}: {err}"[:300]))
             ok = False
-        return time.perf_counter() - started, time.thread_time() - cpu, ok
+        return (time.perf_counter() - started, time.thread_time() - cpu,
+                gc.get_stats()[2]["collections"] - full, ok)
 
     def timed(self, what, fn):
-        took, cpu, ok = self._once(what, fn)
+        took, cpu, full, ok = self._once(what, fn)
         self.inputs += 1
+        self.cpu = max(self.cpu, cpu)
         if took >= MAX_SECONDS and ok:
-            self.retimed, self.first = self.retimed + 1, max(self.first, took)
+            first = (took, cpu, full)
             for _ in range(self.RETIMES):
-                again, cpu_again, ok = self._once(what, fn)
+                again, cpu_again, _full, ok = self._once(what, fn)
                 took, cpu = min(took, again), min(cpu, cpu_again)
                 if took < MAX_SECONDS or not ok:
                     break
+            self.retimed.append((*first, took, what))
         if took >= MAX_SECONDS:
             self.slow.append((round(took, 3), round(cpu, 3), what))
-        self.cpu = max(self.cpu, cpu)
         if took > self.slowest[0]:
             self.slowest = (took, what)
 
     def check(self, floor: int):
         TOTALS[self.part] = (self.inputs, self.slowest[0], len(self.crashes), len(self.slow))
         print(f"\nfuzz {self.part}: {self.inputs} inputs, slowest {self.slowest[0]:.3f} s "
-              f"(most CPU {self.cpu:.3f} s), {len(self.slow)} over {MAX_SECONDS:g} s, "
-              f"{len(self.crashes)} crashes; {self.retimed} timed again after a first timing "
-              f"over {MAX_SECONDS:g} s (the slowest first timing {self.first:.3f} s)")
+              f"(most CPU in one timing {self.cpu:.3f} s), {len(self.slow)} over "
+              f"{MAX_SECONDS:g} s, {len(self.crashes)} crashes; {len(self.retimed)} timed again "
+              f"after a first timing over {MAX_SECONDS:g} s")
+        for took, cpu, full, best, what in self.retimed[:10]:
+            print(f"timed again: first {took:.3f} s ({cpu:.3f} s CPU, {full} full garbage "
+                  f"collection(s)), fastest {best:.3f} s\n  input: {what!r}")
         for what, error in self.crashes[:5]:
             print(f"crash: {error}\n  input: {what!r}")
         for took, cpu, what in self.slow[:5]:
@@ -119,7 +126,8 @@ def test_the_tally_times_a_slow_input_again_and_keeps_its_fastest(monkeypatch):
         time.sleep(0.08 if len(calls) == 1 else 0)
     tally.timed("once", slow_once)
     tally.timed("always", lambda: time.sleep(0.08))
-    assert len(calls) == 2 and tally.retimed == 2 and tally.first >= 0.08
+    assert len(calls) == 2 and [r[-1] for r in tally.retimed] == ["once", "always"]
+    assert all(first >= 0.08 for first, *_rest in tally.retimed)
     assert [what for _took, _cpu, what in tally.slow] == ["always"]
     assert tally.inputs == 2 and tally.cpu < 0.05
 
