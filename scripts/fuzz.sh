@@ -4,8 +4,10 @@
 # SCALE multiplies CI's Hypothesis examples (default 5: about 115,000 inputs — shipped rules
 # evaluated on schema-drawn facts and history, schedule occurrences, generated and mutated
 # rule files).  SEED (default: random) makes a run repeatable; without it each run explores
-# new inputs.  It prints inputs, the slowest input and crashes per part; a crash prints the
-# input (and Hypothesis' reproduction blob) so it can become a case under tests/cases/.
+# new inputs.  It prints inputs, the slowest input, the inputs over 1 s (an input whose first
+# timing reaches 1 s is timed twice more and keeps its fastest: noise only adds time) and
+# crashes per part; a crash or a slow input prints the input in full so it can become a case
+# under tests/cases/.
 # It uses one core: leave the other to whoever shares the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."

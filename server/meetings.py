@@ -30,6 +30,11 @@ def _events() -> set[str]:
     return {s.timing.event for s in active().schedules if s.timing.kind == "before_event"}
 
 
+# Meeting and report times, naive UTC, [EARLIEST, LATEST): a week before (a report's span), the
+# local date in any timezone and the end of its quarter (a brief) stay on the calendar.
+EARLIEST, LATEST = dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1)
+
+
 def _starts_at(value, path: str = "$.starts_at") -> dt.datetime:
     """An ISO 8601 time → naive UTC; without an offset it is local to the configured timezone."""
     if not isinstance(value, str):
@@ -41,7 +46,14 @@ def _starts_at(value, path: str = "$.starts_at") -> dt.datetime:
                           path) from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=current_app.config["TZ"])
-    return stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    try:
+        utc = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:           # 0001-01-01T00:00+01:00: before the calendar's first day in UTC
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise DomainError("schema_violation", f"`{value}` is outside 1900-01-01 to 9998-12-31 "
+                          "(UTC)", path)
+    return utc
 
 
 def _may_see(m: Meeting) -> bool:

@@ -35,7 +35,12 @@ def rows_from_csv(data: bytes) -> tuple[str, list[list[str]]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DomainError("bad_file", "the CSV file is not UTF-8", "$") from None
-    return "csv", [row for row in csv.reader(io.StringIO(text))]
+    reader = csv.reader(io.StringIO(text, newline=""))     # CR, LF or CRLF line ends
+    try:
+        return "csv", list(reader)
+    except csv.Error as err:       # e.g. a field over csv's field size limit
+        raise DomainError("bad_file", f"the CSV file cannot be read: {err}",
+                          f"csv!{reader.line_num}") from None
 
 
 def rows_from_xlsx(data: bytes) -> tuple[str, list[list[str]]]:

@@ -215,3 +215,53 @@ def test_a_captured_jiandaoyun_push_under_a_new_deliver_id_is_refused(world):
     r = client.post(url, data=body, headers=dict(headers, **{"X-JDY-DeliverId": "jdy-2"}))
     assert r.status_code == 409 and r.json["error"]["code"] == "replayed_request"
     assert facts(app) == 1
+
+
+@pytest.mark.parametrize("body, code", [
+    (b"id,role\nsales.x\rsales.y,rep\n", "bad_rows"),            # a lone CR: a line end, row 3 lacks its role
+    (b"id,role\n" + b"x" * 140_000 + b",rep\n", "bad_file")])    # a field over csv's field size limit
+def test_an_org_csv_the_csv_module_raised_on_is_422(world, body, code):
+    """Schemathesis (100,000-case run): a CSV that csv.reader raised on was a 500."""
+    app, _ = world
+    r = as_admin(app.test_client()).post("/v1/org/import", data=body, content_type="text/csv")
+    assert r.status_code == 422 and r.json["error"]["code"] == code, r.json
+
+
+def test_an_org_csv_with_cr_line_ends_imports(world):
+    app, _ = world
+    body = b"id,role\rcr.one,rep\rcr.two,rep\r"
+    r = as_admin(app.test_client()).post("/v1/org/import", data=body, content_type="text/csv")
+    assert r.status_code == 200 and r.json == {"stored": 2}, r.json
+
+
+MEETING = {"title": "t", "region": "east", "attendees": ["east.mgr"]}
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+                                   "0001-01-01T05:00:00", "9999-12-31T23:00:00Z",
+                                   "9999-12-31T20:00:00", "1899-12-31T23:59:59Z"])
+def test_a_meeting_time_beyond_the_calendar_is_422(world, stamp):
+    """Schemathesis (100,000-case run): a time whose UTC (or local) form is off the calendar was
+    a 500 when stored, or later when its brief was asked for."""
+    app, _ = world
+    client = as_admin(app.test_client())
+    r = client.post("/v1/meetings", json={**MEETING, "starts_at": stamp})
+    assert r.status_code == 422 and r.json["error"]["path"] == "$.starts_at", r.json
+    assert client.get("/v1/meetings").json["items"] == []
+
+
+@pytest.mark.parametrize("stamp", ["1900-01-01T00:00:00Z", "9998-12-31T23:59:59+08:00"])
+def test_a_meeting_at_the_ends_of_the_range_is_stored_and_briefed(world, stamp):
+    app, _ = world
+    client = as_admin(app.test_client())
+    r = client.post("/v1/meetings", json={**MEETING, "starts_at": stamp})
+    assert r.status_code == 201, r.json
+    assert client.get(f"/v1/meetings/{r.json['id']}/brief?lang=en").status_code == 200
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00%2B01:00", "0001-01-02T00:00:00Z",
+                                   "9999-12-31T23:00:00-05:00"])
+def test_a_report_end_beyond_the_calendar_is_422(world, stamp):
+    app, _ = world
+    r = as_admin(app.test_client()).get(f"/v1/reports/weekly_actions?to={stamp}")
+    assert r.status_code == 422 and r.json["error"]["path"] == "$.to", r.json

@@ -13,7 +13,9 @@ Hypothesis runs derandomized unless TRIMTAB_FUZZ_SEED is set: the same inputs ev
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
+import sys
 import time
 
 import jsonschema
@@ -56,29 +58,78 @@ def _seeded(test):
 
 
 class Tally:
-    """Inputs, the slowest one, and what crashed (kept, not raised, so a run reports all)."""
+    """Inputs, the slowest, those over MAX_SECONDS and what crashed (kept, not raised, so a run
+    reports all).  Time is wall-clock; noise only adds time, so an input whose first timing
+    reaches MAX_SECONDS is run again (up to RETIMES more times) and keeps its fastest timing —
+    on a shared machine a descheduled process otherwise reads as a slow input.  The first
+    timings over MAX_SECONDS are counted and the slowest of them printed beside the result."""
+
+    RETIMES = 2
 
     def __init__(self, part: str):
-        self.part, self.inputs, self.slowest, self.crashes = part, 0, (0.0, None), []
+        self.part, self.inputs, self.crashes, self.slow = part, 0, [], []
+        self.slowest, self.cpu, self.retimed = (0.0, None), 0.0, []
 
-    def timed(self, what, fn):
-        started = time.perf_counter()
+    def _once(self, what, fn) -> tuple[float, float, int, bool]:
+        """Wall-clock and thread CPU seconds of one run, full garbage collections during it."""
+        full, started, cpu = gc.get_stats()[2]["collections"], time.perf_counter(), time.thread_time()
         try:
             fn()
+            ok = True
         except Exception as err:            # anything but the project's own error types
             self.crashes.append((what, f"{err.__class__.__name__}: {err}"[:300]))
-        took = time.perf_counter() - started
+            ok = False
+        return (time.perf_counter() - started, time.thread_time() - cpu,
+                gc.get_stats()[2]["collections"] - full, ok)
+
+    def timed(self, what, fn):
+        took, cpu, full, ok = self._once(what, fn)
         self.inputs += 1
+        self.cpu = max(self.cpu, cpu)
+        if took >= MAX_SECONDS and ok:
+            first = (took, cpu, full)
+            for _ in range(self.RETIMES):
+                again, cpu_again, _full, ok = self._once(what, fn)
+                took, cpu = min(took, again), min(cpu, cpu_again)
+                if took < MAX_SECONDS or not ok:
+                    break
+            self.retimed.append((*first, took, what))
+        if took >= MAX_SECONDS:
+            self.slow.append((round(took, 3), round(cpu, 3), what))
         if took > self.slowest[0]:
             self.slowest = (took, what)
 
     def check(self, floor: int):
-        TOTALS[self.part] = (self.inputs, self.slowest[0], len(self.crashes))
-        print(f"\nfuzz {self.part}: {self.inputs} inputs, slowest {self.slowest[0]:.3f} s, "
-              f"{len(self.crashes)} crashes")
+        TOTALS[self.part] = (self.inputs, self.slowest[0], len(self.crashes), len(self.slow))
+        print(f"\nfuzz {self.part}: {self.inputs} inputs, slowest {self.slowest[0]:.3f} s "
+              f"(most CPU in one timing {self.cpu:.3f} s), {len(self.slow)} over "
+              f"{MAX_SECONDS:g} s, {len(self.crashes)} crashes; {len(self.retimed)} timed again "
+              f"after a first timing over {MAX_SECONDS:g} s")
+        for took, cpu, full, best, what in self.retimed[:10]:
+            print(f"timed again: first {took:.3f} s ({cpu:.3f} s CPU, {full} full garbage "
+                  f"collection(s)), fastest {best:.3f} s\n  input: {what!r}")
+        for what, error in self.crashes[:5]:
+            print(f"crash: {error}\n  input: {what!r}")
+        for took, cpu, what in self.slow[:5]:
+            print(f"slow: {took} s (CPU {cpu} s)\n  input: {what!r}")
         assert not self.crashes, self.crashes[:5]
-        assert self.slowest[0] < MAX_SECONDS, self.slowest
+        assert not self.slow, self.slow[:5]
         assert self.inputs >= floor
+
+
+def test_the_tally_times_a_slow_input_again_and_keeps_its_fastest(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "MAX_SECONDS", 0.05)
+    tally, calls = Tally("self-check"), []
+
+    def slow_once():                 # a descheduled first run: fast when timed again
+        calls.append(1)
+        time.sleep(0.08 if len(calls) == 1 else 0)
+    tally.timed("once", slow_once)
+    tally.timed("always", lambda: time.sleep(0.08))
+    assert len(calls) == 2 and [r[-1] for r in tally.retimed] == ["once", "always"]
+    assert all(first >= 0.08 for first, *_rest in tally.retimed)
+    assert [what for _took, _cpu, what in tally.slow] == ["always"]
+    assert tally.inputs == 2 and tally.cpu < 0.05
 
 
 def _validator(schema):
@@ -146,7 +197,7 @@ def test_fuzz_shipped_schedules(shipped):
     tally.check(int(FLOORS["schedules"] * _scale()))
 
 
-def _load_and_run(schemas, text, data):
+def _load_and_run(schemas, text, draw):
     try:
         ruleset = load_sources(shared_sources() + [("fuzz.rules", text)], schemas)
     except DiagnosticError as err:
@@ -156,7 +207,7 @@ def _load_and_run(schemas, text, data):
             d.format("zh")
         return
     for form in ruleset.forms()[:1]:
-        facts, history = data.draw(fuzzkit.submissions(schemas[form]))
+        facts, history = draw(form)
         _evaluate(ruleset, form, facts, history)
 
 
@@ -170,7 +221,13 @@ def test_fuzz_rule_files(schemas):
     @_settings("rule_files")
     @given(files, st.data())
     def run(text, data):
-        tally.timed(text, lambda: _load_and_run(schemas, text, data))
+        drawn = []          # facts drawn once, so that a second timing runs the same input
+
+        def draw(form):
+            if not drawn:
+                drawn.append(data.draw(fuzzkit.submissions(schemas[form])))
+            return drawn[0]
+        tally.timed((text, drawn), lambda: _load_and_run(schemas, text, draw))
     run()
     tally.check(int(FLOORS["rule_files"] * _scale()))
 
@@ -179,7 +236,6 @@ def test_fuzz_rule_files(schemas):
 def _summary():
     yield
     if TOTALS:
-        inputs = sum(n for n, _s, _c in TOTALS.values())
-        print(f"\nfuzz total: {inputs} inputs, slowest "
-              f"{max(s for _n, s, _c in TOTALS.values()):.3f} s, "
-              f"{sum(c for _n, _s, c in TOTALS.values())} crashes")
+        inputs, slowest, crashes, slow = zip(*TOTALS.values())
+        print(f"\nfuzz total: {sum(inputs)} inputs, slowest {max(slowest):.3f} s, "
+              f"{sum(slow)} over {MAX_SECONDS:g} s, {sum(crashes)} crashes")
