@@ -1,4 +1,4 @@
-"""Stage 2: Lark parse tree → typed AST (dsl.ast).  Pure shape-building; no name lookups."""
+"""Stage 2: Lark parse tree → typed AST (dsl/ast.py).  Pure shape-building; no name lookups."""
 from __future__ import annotations
 
 from functools import partial

@@ -135,8 +135,8 @@ def load_revision(rules_path="rules", rev: str = WORKTREE, schemas_path=None) ->
 
 
 def _load_worktree(source: Source) -> RuleSet:
-    from dsl.ruleset import read_rule_files
-    from dsl.schemas import load_schemas
+    from .ruleset import read_rule_files
+    from .schemas import load_schemas
     rules_dir = source.repo / source.rules
     sources = [(Path(p).relative_to(source.repo).as_posix(), text)
                for p, text in read_rule_files(rules_dir)]

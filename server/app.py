@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from . import errors
-from .db import make_engine, session_factory, upgrade
+from trimtab.server.web import errors
+from trimtab.server.storage.db import make_engine, session_factory, upgrade
 
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///var/trimtab.db",
@@ -43,7 +43,7 @@ DEFAULTS = {
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
-    from .auth import SESSION_DEFAULTS
+    from trimtab.server.auth import SESSION_DEFAULTS
     app.config.update(DEFAULTS)
     app.config.update(SESSION_DEFAULTS)  # over Flask's own (a cookie named `session`, not Secure)
     app.config.update(config or {})
@@ -61,45 +61,45 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["MIGRATE"]:
         upgrade(engine, audit_key=app.config["AUDIT_KEY"])
     app.extensions["trimtab.engine"] = engine
-    from .audit import AuditSettings, bind
+    from trimtab.server.domain.audit import AuditSettings, bind
     app.extensions["trimtab.sessions"] = bind(session_factory(engine),
                                               AuditSettings.from_config(app.config))
-    from . import submission
+    from trimtab.server.domain import submission
     submission.init_app(app)
-    from . import metrics
+    from trimtab.server.web import metrics
     metrics.init_app(app)
 
     from pathlib import Path
-    from .channels import load_channels
+    from trimtab.server.jobs.channels import load_channels
     channels_path = app.config["CHANNELS_PATH"] or Path(app.config["RULES_PATH"]) / "channels.yaml"
     app.config["CHANNELS_PATH"] = str(Path(channels_path).resolve())
     app.extensions["trimtab.channels"], app.extensions["trimtab.routes"] = load_channels(channels_path)
 
-    from .plugin.convert import Mappings
+    from trimtab.server.plugin.convert import Mappings
     plugin_path = app.config["PLUGIN_PATH"] or Path(app.config["RULES_PATH"]).resolve().parent / "plugin_manifests"
     app.extensions["trimtab.mappings"] = Mappings(app.config["MAPPINGS_PATH"], Path(plugin_path) / "mappings")
 
-    from .rulesets import init_app as init_rules
+    from trimtab.server.domain.rulesets import init_app as init_rules
     init_rules(app)
     errors.init_app(app)
-    from . import http
+    from trimtab.server.web import http
     http.init_app(app)          # before any blueprint: routes use its `<id:…>` converter
-    from . import auth
+    from trimtab.server import auth
     auth.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
-    from .intake import bp as hooks_bp
-    from .api import bp as api_bp
-    from .ops import bp as ops_bp
-    from .targets import bp as targets_bp
-    from .dashboards import bp as dashboards_bp
-    from .meetings import bp as meetings_bp
-    from .plugin.routes import bp as platforms_bp
-    from .approvals import bp as approvals_bp
-    from .plugin.approval_events import bp as approval_events_bp
+    from trimtab.server.web.intake import bp as hooks_bp
+    from trimtab.server.web.api import bp as api_bp
+    from trimtab.server.web.ops import bp as ops_bp
+    from trimtab.server.web.targets import bp as targets_bp
+    from trimtab.server.web.dashboards import bp as dashboards_bp
+    from trimtab.server.web.meetings import bp as meetings_bp
+    from trimtab.server.plugin.routes import bp as platforms_bp
+    from trimtab.server.web.approvals import bp as approvals_bp
+    from trimtab.server.plugin.approval_events import bp as approval_events_bp
     app.register_blueprint(approvals_bp)
     app.register_blueprint(targets_bp)
     app.register_blueprint(dashboards_bp)

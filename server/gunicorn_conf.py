@@ -1,4 +1,4 @@
-"""gunicorn settings for trimtab:  gunicorn -c python:server.gunicorn_conf -w 4 server.wsgi:app
+"""gunicorn settings for trimtab:  gunicorn -c python:trimtab.server.gunicorn_conf -w 4 trimtab.server.wsgi:app
 
 Workers are threaded (gthread, 8 threads each) unless the command line says otherwise.
 
@@ -11,7 +11,7 @@ prometheus_client when a worker has died.  Other gunicorn settings come on the c
 import os
 
 # Threaded workers, so a health probe or a small webhook never queues behind a worker busy with
-# a large request (server/gate.py keeps those from crowding the GIL).  `-k sync` still works.
+# a large request (server/web/gate.py keeps those from crowding the GIL).  `-k sync` still works.
 worker_class = "gthread"
 threads = 8
 
@@ -19,7 +19,7 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.abspath(os.path.join("
 
 
 def on_starting(server):
-    from server.metrics import clean
+    from trimtab.server.web.metrics import clean
     clean(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 
@@ -29,5 +29,5 @@ def child_exit(server, worker):
 
 
 def post_fork(server, worker):
-    from server.gate import share_the_gil_often
+    from trimtab.server.web.gate import share_the_gil_often
     share_the_gil_often()

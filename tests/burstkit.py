@@ -87,7 +87,8 @@ class Deployment:
         log = open(self.tmp / "gunicorn.log", "wb")
         self.gunicorn = subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
-             "--no-control-socket", "server.wsgi:app"], env=env, cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT)
+             "--no-control-socket", "trimtab.server.wsgi:app"],
+            env=env, cwd=self.tmp, stdout=log, stderr=subprocess.STDOUT)
         self.base = f"http://127.0.0.1:{port}"
 
         def up():

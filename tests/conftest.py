@@ -28,13 +28,13 @@ def load_yaml(path: Path):
 
 @pytest.fixture(scope="session")
 def schemas():
-    from dsl.schemas import load_schemas
+    from trimtab.dsl.schemas import load_schemas
     return load_schemas(SCHEMAS)
 
 
 @pytest.fixture(scope="session")
 def shipped(schemas):
-    from dsl.ruleset import load
+    from trimtab.dsl.ruleset import load
     return load(RULES, SCHEMAS)
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from dsl.keywords import FUNCTIONS, KEYWORDS
+from trimtab.dsl.keywords import FUNCTIONS, KEYWORDS
 
 # ---------------------------------------------------------------------- facts
 BIG = Decimal(10) ** 15

@@ -25,7 +25,7 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """`trimtab migrate`, then `gunicorn -c python:server.gunicorn_conf -w N server.wsgi:app`
+    """`trimtab migrate`, then `gunicorn -c python:trimtab.server.gunicorn_conf -w N trimtab.server.wsgi:app`
     in `cwd` (its var/ holds the metrics directory)."""
 
     def __init__(self, cwd: Path, database_url: str, workers: int = 4, **env):
@@ -46,8 +46,8 @@ class Gunicorn:
         assert migrate.returncode == 0, migrate.stderr
         self.log = open(self.cwd / "gunicorn.log", "wb")
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-c", "python:server.gunicorn_conf", "-w", str(self.workers),
-             "-b", f"127.0.0.1:{self.port}", "--timeout", "30", "server.wsgi:app"],
+            [str(BIN / "gunicorn"), "-c", "python:trimtab.server.gunicorn_conf", "-w", str(self.workers),
+             "-b", f"127.0.0.1:{self.port}", "--timeout", "30", "trimtab.server.wsgi:app"],
             env=self.env, cwd=self.cwd, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60             # every worker loads the rules as it boots
         while len(self.worker_pids()) < self.workers or not self._answers():

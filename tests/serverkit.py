@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from server.security import sign, signature_header
+from trimtab.server.web.security import sign, signature_header
 
 PG_ADMIN = os.environ.get("TRIMTAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CLIENT, SECRET, ADMIN = "platform", "s3cret-for-tests", "admin-token-for-tests"
@@ -79,7 +79,7 @@ def as_admin(client):
 def bearer(app, person: str) -> dict:
     """Headers with a personal token of `person` (issued once per app, as `trimtab people
     token` would)."""
-    from server.auth import tokens
+    from trimtab.server.auth import tokens
     issued = app.extensions.setdefault("tests.tokens", {})
     if person not in issued:
         with app.extensions["trimtab.sessions"]() as session, session.begin():
@@ -91,7 +91,7 @@ def set_target(app, subject: str, metric: str, value) -> None:
     """A stored target, as an import would leave it (a change is judged against it)."""
     from decimal import Decimal
 
-    from server.models import Target
+    from trimtab.server.storage.models import Target
     with app.extensions["trimtab.sessions"]() as session, session.begin():
         session.add(Target(subject=subject, metric=metric, value=Decimal(str(value)),
                            source="import", set_by="tests", ruleset_version="-"))
@@ -123,7 +123,7 @@ def week(n: int, opportunities: int, coverage: float) -> dict:
 def make_app(url: str, **config):
     """The app the server tests build: database `url`, the test client's secret, the admin
     token and the shipped rules, then `config` on top (e.g. LANG="en")."""
-    from server.app import create_app
+    from trimtab.server.app import create_app
     return create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": ADMIN,
                        "RULES_PATH": str(Path(__file__).resolve().parents[1] / "rules"), **config})
 

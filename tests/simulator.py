@@ -16,8 +16,8 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from server.plugin.fields import field_kind
-from server.security import signature_header
+from trimtab.server.plugin.fields import field_kind
+from trimtab.server.web.security import signature_header
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "plugin_manifests"

@@ -6,7 +6,7 @@ import pytest
 
 from gitrepo import RulesRepo
 from serverkit import ADMIN_HEADERS, ORG, Hooks, as_admin, make_app
-from server.rulesets import read
+from trimtab.server.domain.rulesets import read
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_a_restart_keeps_the_reloaded_version_unless_the_deployment_changed(two_
 
 
 def test_a_revision_that_does_not_load_here_keeps_the_current_one(two_apps):
-    from server.rulesets import record
+    from trimtab.server.domain.rulesets import record
     make, repo, first, second = two_apps
     app = make(RULES_REV=first)
     rs = app.extensions["trimtab.rules"].current
@@ -81,7 +81,7 @@ def test_a_revision_that_does_not_load_here_keeps_the_current_one(two_apps):
 def test_the_worker_serves_the_active_revision_not_the_working_tree(two_apps):
     """`trimtab worker` (its schedules, rendered reports) uses the revision the web servers
     serve — not the files on disk, which here hold an uncommitted edit."""
-    from server.jobs import _ruleset
+    from trimtab.server.jobs.worker import _ruleset
     make, repo, first, second = two_apps
     app = make(RULES_REV=first)
     sessions = app.extensions["trimtab.sessions"]

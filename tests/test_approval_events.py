@@ -142,10 +142,10 @@ def open_change(world, platform: str, **person) -> tuple[int, str]:
 
 def state(world, approval_id: int) -> tuple[dict, str | None]:
     """(the stored approval, the subject's stored target)."""
-    from dsl.decision import plain
+    from trimtab.dsl.decision import plain
     app, hooks = world
     approval = hooks.client.get(f"/v1/approvals/{approval_id}").json
-    from server.models import Target
+    from trimtab.server.storage.models import Target
     with app.extensions["trimtab.sessions"]() as session:
         target = session.query(Target).filter_by(subject=approval["subject"], metric="new_customers").one()
         return approval, str(plain(target.value))
@@ -248,7 +248,7 @@ def test_a_delegate_takes_the_step_from_dingtalk_and_is_recorded(world):
     sender = Platform("dingtalk", hooks.client)
     r = sender.decide(instance, IDS["dingtalk"]["sales.dir"], "approve")
     assert r.status_code == 403, r.json                      # that delegation is over
-    from server.approvals import today as server_today
+    from trimtab.server.web.approvals import today as server_today
     with app.test_request_context():
         day = server_today().isoformat()
     r = app.test_client().post("/v1/delegations", headers=bearer(app, "east.mgr"), json={

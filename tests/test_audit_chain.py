@@ -12,10 +12,10 @@ from sqlalchemy import func, select, text
 from conftest import ROOT
 from receivers import Receiver
 from serverkit import fresh_database
-from server import audit
-from server.app import create_app
-from server.audit_verify import verify
-from server.models import AuditEntry
+from trimtab.server.domain import audit
+from trimtab.server.app import create_app
+from trimtab.server.domain.audit_verify import verify
+from trimtab.server.storage.models import AuditEntry
 
 KEY = "audit-key-for-tests"
 ENTRIES = 8
@@ -302,7 +302,7 @@ def test_anchors_go_to_the_log_and_the_configured_url(tmp_path, caplog):
 
 # ---------------------------------------------------------------------- the commands
 def test_the_commands_say_ok_or_name_the_entry(app, monkeypatch, capsys, tmp_path):
-    from server.cli import main
+    from trimtab.server.cli.main import main
     write(app)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
@@ -319,7 +319,7 @@ def test_the_commands_say_ok_or_name_the_entry(app, monkeypatch, capsys, tmp_pat
 
 
 def test_the_commands_refuse_without_a_key_or_a_chain(monkeypatch, capsys, tmp_path):
-    from server.cli import main
+    from trimtab.server.cli.main import main
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TRIMTAB_AUDIT_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
@@ -340,7 +340,7 @@ def test_the_migration_chains_the_entries_already_there(kind, tmp_path):
 
     import sqlalchemy as sa
     from alembic import command
-    from server.db import alembic_config, make_engine, upgrade
+    from trimtab.server.storage.db import alembic_config, make_engine, upgrade
     url, cleanup = fresh_database(kind, tmp_path)
     engine = make_engine(url)
     legacy = sa.table("audit_log", sa.column("at", sa.DateTime), sa.column("action", sa.String),

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from clikit import trimtab
-from dsl.derive import derived_form, workflows
+from trimtab.dsl.derive import derived_form, workflows
 
 
 def test_generated_files_are_fresh():

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_sources
-from dsl import interpreter
-from dsl.diagnostics import DiagnosticError, EvalError
-from dsl.ruleset import load_sources
-from dsl.rule_tests import read_test_file
+from trimtab.dsl import interpreter
+from trimtab.dsl.diagnostics import DiagnosticError, EvalError
+from trimtab.dsl.ruleset import load_sources
+from trimtab.dsl.rule_tests import read_test_file
 
 CASES_DIR = Path(__file__).parent / "cases"
 
@@ -114,5 +114,5 @@ def _split(expected):
 
 
 def _plainish(v):
-    from dsl.decision import plain
+    from trimtab.dsl.decision import plain
     return plain(v)

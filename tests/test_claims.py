@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from receivers import Receiver
 from serverkit import running_app
-from server.channels import load_channels
-from server.models import OutboxMessage, utcnow
-from server.outbox import dispatch_due
+from trimtab.server.jobs.channels import load_channels
+from trimtab.server.storage.models import OutboxMessage, utcnow
+from trimtab.server.jobs.outbox import dispatch_due
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

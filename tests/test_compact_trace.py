@@ -12,9 +12,9 @@ import pytest
 
 from bodygen import spec_example
 from conftest import shared_sources
-from dsl.decision import Decision
-from dsl.rule_tests import read_test_file
-from dsl.ruleset import load_sources
+from trimtab.dsl.decision import Decision
+from trimtab.dsl.rule_tests import read_test_file
+from trimtab.dsl.ruleset import load_sources
 
 CASES_DIR = Path(__file__).parent / "cases"
 

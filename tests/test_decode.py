@@ -1,8 +1,8 @@
 """The facts decoder (dsl/decode.py) refuses exactly what the server's intake refuses, and
 gives the same facts for what it accepts.
 
-The intake's three passes — server.intake.parse_json (JSON with exact decimals, no NaN, depth,
-server.limits.check) then server.intake.validate (fastjsonschema, jsonschema, x-decimals) —
+The intake's three passes — server/domain/validation.py's parse_json (JSON with exact decimals,
+no NaN, depth, the value limits) then its validate (fastjsonschema, jsonschema, x-decimals) —
 are the reference.  For every shipped form schema, seeded bodies: valid ones, ones with a
 field replaced by an edge value, removed or added (at the top and inside list items), and
 byte-level damage.  Equal facts means equal types too (an int stays an int, Decimal('3.0')
@@ -16,10 +16,10 @@ import pytest
 
 from bodygen import spec_example
 from conftest import SCHEMAS
-from dsl.decode import DecodeError, FactsDecoder
-from dsl.schemas import load_schemas
-from server.errors import DomainError
-from server.intake import parse_json, validate
+from trimtab.dsl.decode import DecodeError, FactsDecoder
+from trimtab.dsl.schemas import load_schemas
+from trimtab.server.web.errors import DomainError
+from trimtab.server.domain.validation import parse_json, validate
 
 FORMS = sorted(p.stem for p in SCHEMAS.glob("*.json"))
 

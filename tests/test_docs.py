@@ -146,7 +146,7 @@ def first_rule_section() -> tuple[str, list[str]]:
 def trimtab_as_shown(command: str, cwd: Path) -> subprocess.CompletedProcess:
     prefix = ".venv/bin/trimtab "
     assert command.startswith(prefix), command
-    return subprocess.run([sys.executable, "-m", "server.cli", *command[len(prefix):].split()],
+    return subprocess.run([sys.executable, "-m", "trimtab.server.cli.main", *command[len(prefix):].split()],
                           cwd=cwd, capture_output=True, text=True, timeout=60,
                           env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT)})
 

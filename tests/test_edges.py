@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from serverkit import Hooks, as_admin, running_app, week
-from server.models import Fact
+from trimtab.server.storage.models import Fact
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

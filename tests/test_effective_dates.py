@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from conftest import shared_sources
-from dsl.ruleset import load_sources
+from trimtab.dsl.ruleset import load_sources
 
 SOURCE = """
 alert 应收超期 level orange

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from conftest import ROOT
 from serverkit import ADMIN, CLIENT, SECRET, Hooks, fresh_database, load_org, make_app, week
-from server.models import AuditEntry, Fact, Target
-from server.plugin.excel import ImportRefused, import_history, import_targets
-from server.rulesets import load_for
+from trimtab.server.storage.models import AuditEntry, Fact, Target
+from trimtab.server.plugin.excel import ImportRefused, import_history, import_targets
+from trimtab.server.domain.rulesets import load_for
 
 TEMPLATES = ROOT / "server" / "templates"
 
@@ -126,7 +126,7 @@ def test_cli_import_all_or_nothing_and_partial(tmp_path):
 def test_the_shipped_templates_match_the_forms(tmp_path, shipped):
     """A form that gains a field must not leave the shipped template behind
     (refresh with `trimtab import --template server/templates`)."""
-    from server.plugin.excel import write_templates
+    from trimtab.server.plugin.excel import write_templates
     write_templates(tmp_path, shipped)
     for name in ("targets.xlsx", "history.xlsx"):
         fresh, kept = (openpyxl.load_workbook(d / name) for d in (tmp_path, TEMPLATES))
@@ -152,8 +152,8 @@ def test_cells_that_read_as_nan_or_infinity_are_bad_rows(app, org):
 
 def test_imported_targets_record_who_when_and_the_rule_version(app, org, monkeypatch, capsys, tmp_path):
     """`trimtab import targets.xlsx --as PERSON`: the person, the time and the version, not `-`."""
-    from server.cli import main
-    from server.models import AuditEntry
+    from trimtab.server.cli.main import main
+    from trimtab.server.storage.models import AuditEntry
     monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"].replace("+psycopg", ""))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rules").symlink_to(ROOT / "rules")

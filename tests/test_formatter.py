@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import RULES
-from dsl.ast import structure
-from dsl.build_ast import build
-from dsl.formatter import detect_lang, format_text
-from dsl.parser import parse
+from trimtab.dsl.ast import structure
+from trimtab.dsl.build_ast import build
+from trimtab.dsl.formatter import detect_lang, format_text
+from trimtab.dsl.parser import parse
 
 SHIPPED = sorted(RULES.glob("*.rules"))
 

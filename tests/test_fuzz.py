@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import fuzzkit
 from conftest import RULES, shared_sources
-from dsl.diagnostics import DiagnosticError, EvalError
-from dsl.ruleset import load_sources
-from dsl.schedule import occurrences
+from trimtab.dsl.diagnostics import DiagnosticError, EvalError
+from trimtab.dsl.ruleset import load_sources
+from trimtab.dsl.schedule import occurrences
 
 MAX_SECONDS = 1.0
 # Hypothesis examples per part in CI.  An evaluate example is a submission with its history:

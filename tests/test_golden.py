@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_sources
-from dsl.diagnostics import DiagnosticError
-from dsl.ruleset import load_sources
+from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.ruleset import load_sources
 
 GOLDEN = Path(__file__).parent / "golden"
 

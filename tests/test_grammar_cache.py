@@ -7,8 +7,8 @@ import os
 import pytest
 from lark.exceptions import UnexpectedInput
 
-from dsl import grammar_cache
-from dsl.parser import RuleIndenter, grammar_text
+from trimtab.dsl import grammar_cache
+from trimtab.dsl.parser import RuleIndenter, grammar_text
 
 SMALL = 'start: WORD+\n%import common.WORD\n%ignore " "\n'
 

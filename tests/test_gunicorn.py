@@ -15,7 +15,7 @@ import requests
 from conftest import ROOT
 from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, week
-from server.security import sign
+from trimtab.server.web.security import sign
 
 
 @pytest.mark.slow
@@ -32,7 +32,7 @@ def test_gunicorn_serves_signed_webhooks(kind, tmp_path):
         assert migrate.returncode == 0, migrate.stderr
         port = free_port()
         proc = subprocess.Popen([str(bindir / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
-                                 "--timeout", "30", "server.wsgi:app"], env=env, cwd=tmp_path,
+                                 "--timeout", "30", "trimtab.server.wsgi:app"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:

@@ -1,4 +1,4 @@
-"""The per-worker history cache (server/history.py): extended with new facts only, yet exact —
+"""The per-worker history cache (server/domain/history.py): extended with new facts only, yet exact —
 a fact committed late under a lower id, and a resubmission older than the cache keeps, are
 seen; its memory is bounded."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from serverkit import running_app, week
-from server import history, plan
-from server.history import Cache
+from trimtab.server.domain import history, plan
+from trimtab.server.domain.history import Cache
 
 
 def watching(monkeypatch) -> list:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from serverkit import running_app, week
-from server.models import Fact
+from trimtab.server.storage.models import Fact
 
 
 def by_rule(response) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from serverkit import bearer, running_app, set_target, week
-from server.models import Approval, Delivery, Fact
+from trimtab.server.storage.models import Approval, Delivery, Fact
 
 
 @pytest.fixture(params=["sqlite", "postgresql"], scope="module")
@@ -123,7 +123,7 @@ def test_evaluate_is_rate_limited_per_person(tmp_path):
 
 
 def test_evaluate_refuses_a_history_longer_than_the_limit(world):
-    from dsl.ruleset import MAX_HISTORY
+    from trimtab.dsl.ruleset import MAX_HISTORY
     app, hooks = world
     body = {"form": "region_monthly", "facts": MONTHLY, "history": [MONTHLY] * (MAX_HISTORY + 1)}
     r = hooks.client.post("/v1/evaluate", json=body, headers=bearer(app, "hr.east"))
@@ -131,8 +131,8 @@ def test_evaluate_refuses_a_history_longer_than_the_limit(world):
 
 
 def test_an_evaluation_over_its_budget_stops_naming_the_rule(world):
-    from dsl.diagnostics import EvalError
-    from server.rulesets import active
+    from trimtab.dsl.diagnostics import EvalError
+    from trimtab.server.domain.rulesets import active
     app, _ = world
     with app.app_context():
         ruleset = active()

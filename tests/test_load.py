@@ -1,7 +1,7 @@
 """/healthz answers within 100 ms while 8 maximal requests are in flight (issue 13 part 2):
 under gunicorn as deployed and under `trimtab serve`, 7 dry runs at a time, each as large as
 the limits allow (the longest history, numbers at their bound, the body just under 1 MiB), and
-one signed webhook with a number at 10^999999 among them.  What makes it hold: server/gate.py."""
+one signed webhook with a number at 10^999999 among them.  What makes it hold: server/web/gate.py."""
 from __future__ import annotations
 
 import json
@@ -18,7 +18,7 @@ import requests
 from conftest import ROOT
 from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, week
-from dsl.ruleset import MAX_HISTORY
+from trimtab.dsl.ruleset import MAX_HISTORY
 
 IN_FLIGHT = 8
 
@@ -41,9 +41,9 @@ def serve(server, env, tmp_path):
     bindir = Path(sys.executable).parent
     port = free_port()
     if server == "gunicorn":
-        argv = [str(bindir / "gunicorn"), "-c", "python:server.gunicorn_conf", "-w", "2",
+        argv = [str(bindir / "gunicorn"), "-c", "python:trimtab.server.gunicorn_conf", "-w", "2",
                 "-k", "gthread", "--threads", "8", "-b", f"127.0.0.1:{port}", "--timeout", "60",
-                "server.wsgi:app"]
+                "trimtab.server.wsgi:app"]
     else:
         argv = [str(bindir / "trimtab"), "serve", "--port", str(port)]
     proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,

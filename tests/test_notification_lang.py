@@ -18,7 +18,7 @@ from conftest import ROOT
 from receivers import Receiver
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, load_org, make_app, week
 from workerkit import PrivateRedis, eventually, stop
-from server.dispatcher import start_dispatcher
+from trimtab.server.jobs.dispatcher import start_dispatcher
 
 CHANNELS = ("channels:\n"
             "  own: {type: webhook, url_env: T_LANG_OWN}\n"              # reaches one person
@@ -90,7 +90,7 @@ def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default,
 def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(tmp_path, receivers):
     """TRIMTAB_LANG=en for `trimtab worker`; east.mgr reads Chinese, everyone else the default:
     the weekly report to east.mgr is in Chinese, the one to headquarters in English."""
-    from server.models import ScheduleRun, utcnow
+    from trimtab.server.storage.models import ScheduleRun, utcnow
     own, group = receivers
     redis = PrivateRedis(tmp_path)
     redis.start()

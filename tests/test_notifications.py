@@ -11,9 +11,9 @@ from sqlalchemy import select
 from conftest import ROOT
 from receivers import Receiver
 from serverkit import ADMIN_HEADERS, ORG, Hooks, load_org, make_app, week
-from server.channels import ChannelError, load_channels
-from server.models import OutboxMessage
-from server.outbox import MAX_ATTEMPTS, backoff, dispatch_due
+from trimtab.server.jobs.channels import ChannelError, load_channels
+from trimtab.server.storage.models import OutboxMessage
+from trimtab.server.jobs.outbox import MAX_ATTEMPTS, backoff, dispatch_due
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_backoff_grows_with_jitter():
 
 @pytest.mark.parametrize("kind,url_suffix,secret", [("feishu", "", "fs-secret"), ("wecom", "&key=k-123", None)])
 def test_feishu_and_wecom_formats(kind, url_suffix, secret):
-    from server.channels import Channel, ChannelError
+    from trimtab.server.jobs.channels import Channel, ChannelError
     receiver = Receiver(secret=secret, scheme=kind)
     try:
         ch = Channel("c", kind, receiver.url + url_suffix, secret)
@@ -181,7 +181,7 @@ def test_dingtalk_action_card_and_feishu_interactive_card(tmp_path):
             channels["typo"].send("m-4", payload)
         # A message the platform would refuse for a missing field is refused here too
         # (unsigned: this receiver stops checking the signature).
-        from server.channels import _post
+        from trimtab.server.jobs.channels import _post
         ding.secret = None
         with pytest.raises(ChannelError, match="缺少参数 actionCard.singleTitle"):
             _post(channels["ding"], ding.url, b'{"msgtype": "actionCard", "actionCard": {"title": "t", "text": "x"}}',
@@ -194,7 +194,7 @@ def test_dingtalk_action_card_and_feishu_interactive_card(tmp_path):
 def test_a_burst_beyond_the_rate_limit_goes_out_as_a_digest(setup):
     """DingTalk takes 20 messages a minute: 25 due → 19 single messages and one digest of 6."""
     app, client, receiver, _ = setup
-    from server.models import OutboxMessage, utcnow
+    from trimtab.server.storage.models import OutboxMessage, utcnow
     with app.extensions["trimtab.sessions"]() as s, s.begin():
         for i in range(25):
             s.add(OutboxMessage(message_id=f"m{i:02d}", rule="r", role="hrbp", recipient="hr.east",
@@ -220,7 +220,7 @@ def test_a_burst_beyond_the_rate_limit_goes_out_as_a_digest(setup):
 def test_email_channel_over_smtp(tmp_path):
     from email import message_from_bytes, policy
     from receivers import SmtpSink
-    from server.channels import ChannelError
+    from trimtab.server.jobs.channels import ChannelError
     sink = SmtpSink()
     try:
         config = tmp_path / "channels.yaml"

@@ -136,7 +136,7 @@ def test_a_session_changes_only_with_its_csrf_token_and_ends_at_logout(app, stan
 def counts(app) -> tuple:
     from sqlalchemy import func, select
 
-    from server.models import ApiToken, Person, PersonIdentity
+    from trimtab.server.storage.models import ApiToken, Person, PersonIdentity
     with app.extensions["trimtab.sessions"]() as db:
         return tuple(db.scalar(select(func.count()).select_from(m)) for m in (Person, PersonIdentity, ApiToken))
 
@@ -223,7 +223,7 @@ def test_redirect_base_from_config(standin, tmp_path):
 
 
 def test_providers_come_from_the_environment(tmp_path):
-    from server.config import from_env
+    from trimtab.server.config import from_env
     env = {"TRIMTAB_DINGTALK_CLIENT_ID": "dingabc", "TRIMTAB_DINGTALK_CLIENT_SECRET": "s1",
            "TRIMTAB_FEISHU_CLIENT_ID": "cli_abc", "TRIMTAB_FEISHU_CLIENT_SECRET": "s2",
            "TRIMTAB_FEISHU_TOKEN_URL": "https://open.feishu.example/token",

@@ -14,8 +14,8 @@ from sqlalchemy import inspect, text
 from conftest import ROOT
 from receivers import Receiver
 from serverkit import ADMIN_HEADERS, as_admin, running_app, week
-from server import tx_writer
-from server.outbox import dispatch_due
+from trimtab.server.storage import tx_writer
+from trimtab.server.jobs.outbox import dispatch_due
 
 # A yellow alert that also tells the manager when it clears, and a red one that does not ask.
 EXTRA = """
@@ -231,7 +231,7 @@ def test_the_migration_keeps_the_latest_decision_of_each_period_current(kind, tm
     import sqlalchemy as sa
     from alembic import command
     from serverkit import fresh_database
-    from server.db import alembic_config, make_engine, upgrade
+    from trimtab.server.storage.db import alembic_config, make_engine, upgrade
     url, cleanup = fresh_database(kind, tmp_path)
     engine = make_engine(url)
     at = [dt.datetime(2026, 7, 13, 9, i) for i in range(6)]
@@ -285,7 +285,7 @@ def test_a_two_statement_write_waits_for_the_period_before_writing_its_delivery(
     import json
 
     import psycopg
-    from server import period_decisions
+    from trimtab.server.domain import period_decisions
     facts = feedback(0)
     body = json.dumps(facts, ensure_ascii=False).encode()
     with running_app("postgresql", tmp_path) as (app, hooks):

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from dsl import periods
-from dsl.schemas import parse_schema
+from trimtab.dsl import periods
+from trimtab.dsl.schemas import parse_schema
 
 
 @pytest.mark.parametrize("kind", ["week", "biweek", "month", "quarter"])

@@ -1,4 +1,4 @@
-"""PostgreSQL's two-statement webhook path (server/pg_intake.py) stores exactly what the
+"""PostgreSQL's two-statement webhook path (server/storage/pg_intake.py) stores exactly what the
 transactional path stores, and answers exactly the same."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from serverkit import running_app, week
-from server import pg_intake
-from server.models import Decision, Delivery, Fact
+from trimtab.server.storage import pg_intake
+from trimtab.server.storage.models import Decision, Delivery, Fact
 
 SUBMISSIONS = [
     ("weekly_metrics", dict(week(1, 5, 0.9), new_visit_records=0)),
@@ -105,7 +105,7 @@ def test_refused_submissions_store_nothing(tmp_path):
 def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_statements):
     """With 3 periods of history kept and pages of 4 rows, resubmissions push the periods
     needed onto later pages; the rules still see the latest submission of each of the 3."""
-    from server import history, plan
+    from trimtab.server.domain import history, plan
     monkeypatch.setattr(history, "HISTORY_PERIODS", 3)
     monkeypatch.setattr(history, "HISTORY_PAGE_ROWS", 4)
     seen = []

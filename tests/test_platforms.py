@@ -72,7 +72,7 @@ def test_fintech_q3_through_a_platform_matches_the_generic_webhook(platform, tmp
 
 def facts_count(app) -> int:
     from sqlalchemy import func, select
-    from server.models import Fact
+    from trimtab.server.storage.models import Fact
     with app.extensions["trimtab.sessions"]() as s:
         return s.scalar(select(func.count()).select_from(Fact))
 
@@ -187,7 +187,7 @@ def test_a_feishu_retry_encrypted_afresh_is_the_same_delivery(tmp_path):
         first = sim.push("weekly_metrics", week(1, 5, 0.9), delivery="evt-1")
         assert first.status_code == 200, first.json
         url, body, _ = sim.sent[-1]
-        from server.plugin.signed import lark_decrypt
+        from trimtab.server.plugin.signed import lark_decrypt
         clear = lark_decrypt(json.loads(body)["encrypt"], key)
         again = json.dumps({"encrypt": lark_encrypt(clear, key)}).encode()
         assert again != body
@@ -210,7 +210,7 @@ def test_a_member_field_with_the_platforms_user_id_maps_to_the_person(platform, 
     """The trust issue's reproduction: a 飞书 person field carrying an open_id was 422
     unknown_subject; the org chart's platform-id columns now map it to the person."""
     from sqlalchemy import select
-    from server.models import Fact
+    from trimtab.server.storage.models import Fact
     app, client, cleanup = make_app(tmp_path)
     try:
         sim = Simulator(platform, client, SECRETS[platform], app.config["TZ"])

@@ -7,7 +7,7 @@ import shutil
 
 from conftest import ROOT, SCHEMAS
 from serverkit import ADMIN_HEADERS, as_admin, running_app
-from server.reload_guard import removals
+from trimtab.server.domain.reload_guard import removals
 
 
 def test_deleting_a_rule_file_needs_allow_removals(tmp_path):
@@ -42,7 +42,7 @@ def test_deleting_a_rule_file_needs_allow_removals(tmp_path):
 
 def test_removals_compares_names_and_files(shipped, schemas):
     from conftest import RULES
-    from dsl.ruleset import load_sources
+    from trimtab.dsl.ruleset import load_sources
     sources = [(str(p), p.read_text(encoding="utf-8")) for p in sorted(RULES.glob("*.rules"))
                if p.name != "cadence.rules"]
     smaller = load_sources(sources, schemas)

@@ -8,10 +8,10 @@ import pytest
 from factgen import weekly_records
 from gitrepo import RulesRepo
 from clikit import trimtab
-from dsl import interpreter
-from dsl.diagnostics import EvalError
-from dsl.replay import replay
-from dsl.versions import load_revision
+from trimtab.dsl import interpreter
+from trimtab.dsl.diagnostics import EvalError
+from trimtab.dsl.replay import replay
+from trimtab.dsl.versions import load_revision
 
 
 @pytest.fixture(scope="module")

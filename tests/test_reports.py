@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from conftest import ROOT
 from serverkit import ADMIN_HEADERS, as_admin, Hooks, load_org, week
-from server import reports
-from server.models import OutboxMessage, ScheduleRun
-from server.rulesets import load_for
-from server.schedules import run_due
+from trimtab.server.domain import reports
+from trimtab.server.storage.models import OutboxMessage, ScheduleRun
+from trimtab.server.domain.rulesets import load_for
+from trimtab.server.jobs.schedules import run_due
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_a_missed_monday_runs_once_on_recovery(app):
 
 def test_the_worker_reloads_rules_only_when_a_file_changes(tmp_path):
     import shutil
-    from server.jobs import _ruleset
+    from trimtab.server.jobs.worker import _ruleset
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     shutil.copytree(ROOT / "form_schemas", tmp_path / "form_schemas")
     first = _ruleset(str(tmp_path / "rules"))
@@ -74,7 +74,7 @@ def test_the_worker_reloads_rules_only_when_a_file_changes(tmp_path):
 def calibration_setup(app, weeks=range(1, 7)):
     """The fintech Q3 case up to the week-6 meeting: weekly metrics, a target of 80 new
     customers for east.li, and the meeting's attendees."""
-    from server.models import Target
+    from trimtab.server.storage.models import Target
     client = as_admin(app.test_client())
     hooks = Hooks(client)
     data = {1: (5, 0.9), 2: (5, 0.88), 3: (3, 0.85), 4: (3, 0.8), 5: (2, 0.7), 6: (4, 0.9)}
@@ -116,7 +116,7 @@ def test_the_calibration_brief_has_progress_risks_and_a_suggested_adjustment(app
 def test_the_brief_keeps_to_the_band_the_rules_state(app, tmp_path):
     """The band comes from the rules in force (the split's `adjust within ±N%`), not the code."""
     import shutil
-    from server.models import Meeting
+    from trimtab.server.storage.models import Meeting
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("tests", "demo"))
     text = (rules / "targets.rules").read_text(encoding="utf-8")
@@ -222,7 +222,7 @@ def test_a_failing_schedule_never_stops_the_others(app, monkeypatch, caplog):
 
 def test_the_sweeper_runs_schedules_and_dispatch_each_on_its_own(monkeypatch):
     import threading
-    from server import jobs
+    from trimtab.server.jobs import worker as jobs
     calls = {"dispatch": 0, "schedules": 0}
 
     def job(name, fails):

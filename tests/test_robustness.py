@@ -11,8 +11,8 @@ import random
 import pytest
 
 from conftest import RULES, shared_sources
-from dsl.diagnostics import DiagnosticError
-from dsl.ruleset import load_sources
+from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.ruleset import load_sources
 
 SHIPPED = sorted(RULES.glob("*.rules"))
 

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from conftest import RULES, SCHEMAS, shared_sources
-from dsl import limits
-from dsl.diagnostics import DiagnosticError
-from dsl.ruleset import load_sources
-from server import cli
+from trimtab.dsl import limits
+from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.ruleset import load_sources
+from trimtab.server.cli import main as cli
 
 ALERT = "alert a level yellow\n    on weekly_metrics per rep\n    when {expr}\n    notify hrbp\n"
 
@@ -47,7 +47,7 @@ def test_a_file_over_the_size_limit_is_refused(schemas):
 def test_an_unexpected_error_is_an_internal_diagnostic_with_its_file(schemas, monkeypatch):
     import dataclasses
 
-    from dsl.kinds import KINDS
+    from trimtab.dsl.kinds import KINDS
 
     def broken(checker, rule, scope):
         raise ZeroDivisionError("a bug")
@@ -62,11 +62,11 @@ def test_an_unexpected_error_is_an_internal_diagnostic_with_its_file(schemas, mo
 
 @pytest.mark.parametrize("as_json", [False, True])
 def test_check_prints_no_traceback_on_an_internal_error(monkeypatch, capsys, as_json):
-    import dsl.ruleset
+    import trimtab.dsl.ruleset
 
     def broken(*args, **kwargs):
         raise RuntimeError("outside every stage")
-    monkeypatch.setattr(dsl.ruleset, "load_sources", broken)
+    monkeypatch.setattr(trimtab.dsl.ruleset, "load_sources", broken)
     args = ["check", str(RULES), "--schemas", str(SCHEMAS), "--lang", "en"]
     assert cli.main(args + (["--json"] if as_json else [])) == 1
     out, err = capsys.readouterr()

@@ -94,7 +94,7 @@ def test_one_schema_for_every_test_file():
     JSON Schema; the schema is itself valid."""
     from jsonschema import Draft202012Validator
 
-    from dsl.rule_tests import SCHEMA, read_test_file
+    from trimtab.dsl.rule_tests import SCHEMA, read_test_file
     Draft202012Validator.check_schema(json.loads(SCHEMA.read_text(encoding="utf-8")))
     files = sorted((RULES / "tests").glob("*.yaml")) + sorted((RULES.parent / "tests" / "cases").glob("*/*.yaml"))
     assert len(files) >= 20

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 
 from conftest import RULES
-from dsl.decision import plain
+from trimtab.dsl.decision import plain
 
 
 def demo(name):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from dsl.schedule import occurrences
+from trimtab.dsl.schedule import occurrences
 
 SH = ZoneInfo("Asia/Shanghai")
 

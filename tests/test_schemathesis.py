@@ -30,7 +30,7 @@ from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.core import NotSet  # noqa: E402
 
 from serverkit import CLIENT, ORG, SECRET, fresh_database  # noqa: E402
-from server.security import signature_header  # noqa: E402
+from trimtab.server.web.security import signature_header  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = int(os.environ.get("TRIMTAB_SCHEMATHESIS_CASES", "1200"))
@@ -89,7 +89,7 @@ def signed(case) -> dict:
 
 def run_campaign(kind: str, tmp_path, cases: int = CASES, seed_: int = SEED) -> dict:
     """Run the campaign on a fresh database of `kind`; returns the figures."""
-    from server.app import create_app
+    from trimtab.server.app import create_app
     url, cleanup = fresh_database(kind, tmp_path)
     app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": "unused-" + uuid.uuid4().hex,
                       "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from conftest import ROOT
 from serverkit import (ADMIN_HEADERS, CLIENT, SECRET, Hooks, as_admin, bearer,
                        running_app, set_target, week)
-from server.app import create_app
-from server.models import Decision, Delivery, Fact
+from trimtab.server.app import create_app
+from trimtab.server.storage.models import Decision, Delivery, Fact
 
 
 @pytest.fixture
@@ -294,8 +294,8 @@ def test_funnel_and_account_heat(client, hooks):
 def test_the_audit_log_refuses_updates_and_deletes(app):
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
-    from server import audit
-    from server.models import AuditEntry
+    from trimtab.server.domain import audit
+    from trimtab.server.storage.models import AuditEntry
     with app.extensions["trimtab.sessions"]() as s, s.begin():
         audit.append(s, action="test", subject="x", actor="y", details={}, ruleset_version="v")
     for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):

@@ -8,9 +8,9 @@ import datetime as dt
 from sqlalchemy import select
 
 from serverkit import Hooks, as_admin, bearer, week
-from server.models import Decision, OutboxMessage, Silence
-from server.rulesets import load_for
-from server.schedules import run_due
+from trimtab.server.storage.models import Decision, OutboxMessage, Silence
+from trimtab.server.domain.rulesets import load_for
+from trimtab.server.jobs.schedules import run_due
 
 ROUTES = {"default": "dt"}
 

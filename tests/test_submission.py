@@ -1,4 +1,4 @@
-"""The submission service (server/submission.py): each webhook is evaluated once and stored by
+"""The submission service (server/domain/submission.py): each webhook is evaluated once and stored by
 the one writer its plan calls for; what history a form's rules see follows from the rules, not
 from the form's name."""
 from __future__ import annotations
@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from serverkit import bearer, running_app, set_target, week
-from server import plan, pg_intake, tx_writer
-from server.history import PERIODS, REQUESTS, kind
+from trimtab.server.domain import plan
+from trimtab.server.storage import pg_intake, tx_writer
+from trimtab.server.domain.history import PERIODS, REQUESTS, kind
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from serverkit import ORG, as_admin, bearer, running_app, set_target
-from server.models import Approval, ApprovalStep, AuditEntry, Fact, Target
+from trimtab.server.storage.models import Approval, ApprovalStep, AuditEntry, Fact, Target
 
 CHANGE = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers", "current_target": 80,
           "proposed_target": 70, "reason": "竞品低价套餐冲击", "meeting": "calibration",
@@ -216,7 +216,7 @@ def test_a_delegate_may_not_take_a_change_that_concerns_them(world):
 def test_a_revoked_or_expired_token_is_refused(world):
     app, _ = world
     import datetime as dt
-    from server.auth import tokens
+    from trimtab.server.auth import tokens
     with app.extensions["trimtab.sessions"]() as s, s.begin():
         live, _ = tokens.issue(s, "east.li", dt.timedelta(days=1))
         gone, _ = tokens.issue(s, "east.li")
@@ -286,7 +286,7 @@ def test_a_session_changes_only_with_its_csrf_token_and_ends_at_sign_out(world):
 
 
 def test_a_redirect_after_sign_in_stays_on_this_server(world):
-    from server.auth.routes import safe_next
+    from trimtab.server.auth.routes import safe_next
     assert safe_next("https://evil.example/") == "/v1/me"
     assert safe_next("//evil.example/") == "/v1/me"
     assert safe_next("/workbench/") == "/workbench/"

@@ -13,7 +13,7 @@ import fastjsonschema
 import pytest
 
 from conftest import SCHEMAS
-from server.validation import validators
+from trimtab.server.domain.validation import validators
 
 FORMS = sorted(p.stem for p in SCHEMAS.glob("*.json"))
 PATTERN_EXAMPLES = {r"^(19|2[01])\d{2}-(0[1-9]|1[0-2])$": "2026-07", r"^(19|2[01])\d{2}-Q[1-4]$": "2026-Q3"}

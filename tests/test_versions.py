@@ -5,9 +5,9 @@ import pytest
 
 from gitrepo import RulesRepo
 from clikit import trimtab
-from dsl.diagnostics import DiagnosticError
-from dsl.diff import diff
-from dsl.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
+from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.diff import diff
+from trimtab.dsl.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
 
 FACTS = {"account": "a", "rep": "r", "date": "2026-07-01", "amount": 1, "days_outstanding": 75}
 

@@ -121,7 +121,7 @@ def test_a_worker_killed_mid_delivery(tmp_path, monkeypatch):
             time.sleep(0.2)
         assert len(receiver.unique_received()) == queued        # every message, each id once
         assert receiver.arrivals[0] in receiver.unique_received()   # the interrupted one, same id
-        from server.models import OutboxMessage
+        from trimtab.server.storage.models import OutboxMessage
 
         def statuses():
             with app.extensions["trimtab.sessions"]() as s:
@@ -220,8 +220,8 @@ def test_schedules_run_on_rqs_scheduler(tmp_path):
     from rq import Queue
     from rq.registry import ScheduledJobRegistry
     from sqlalchemy import select
-    from server.jobs import schedule_next
-    from server.models import OutboxMessage, ScheduleRun, utcnow
+    from trimtab.server.jobs.worker import schedule_next
+    from trimtab.server.storage.models import OutboxMessage, ScheduleRun, utcnow
     server = PrivateRedis(tmp_path)
     server.start()
     url, cleanup = fresh_database("postgresql", tmp_path)
@@ -281,7 +281,7 @@ def test_jobs_carry_no_database_url_or_secret(tmp_path):
     import redis
     from rq import Queue
     from rq.registry import ScheduledJobRegistry
-    from server.jobs import enqueue_dispatch, schedule_next
+    from trimtab.server.jobs.worker import enqueue_dispatch, schedule_next
     server = PrivateRedis(tmp_path)
     server.start()
     try:

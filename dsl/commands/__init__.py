@@ -1,5 +1,5 @@
 """The language's own commands — check, fmt, eval, test, diff, replay, demo — as argparse
-sub-commands.  The `trimtab` program (server/cli.py) adds the server's commands beside them."""
+sub-commands.  The `trimtab` program (server/cli/main.py) adds the server's commands beside them."""
 from __future__ import annotations
 
 import argparse

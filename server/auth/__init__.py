@@ -7,9 +7,9 @@ import secrets
 
 from flask import Flask
 
-from .access import FailureLimiter, PersonLimiter, current_principal, require_principal, requires
-from .principal import Principal
-from .scope import Scope, scope_of
+from trimtab.server.auth.access import (FailureLimiter, PersonLimiter, current_principal, require_principal, requires)
+from trimtab.server.auth.principal import Principal
+from trimtab.server.auth.scope import Scope, scope_of
 
 __all__ = ["init_app", "requires", "current_principal", "require_principal", "Principal",
            "Scope", "scope_of", "scope"]
@@ -46,14 +46,14 @@ def init_app(app: Flask) -> None:
 
     @manager.user_loader
     def _load(person_id: str):
-        from ..models import Person
-        from .principal import of_person
+        from trimtab.server.storage.models import Person
+        from trimtab.server.auth.principal import of_person
         with app.extensions["trimtab.sessions"]() as session:
             person = session.get(Person, person_id)
             return of_person(person, "session") if person is not None else None
 
-    from . import oauth                  # adds the DingTalk and Feishu routes to the blueprint
-    from .routes import bp
+    from trimtab.server.auth import oauth  # adds the DingTalk and Feishu routes to the blueprint
+    from trimtab.server.auth.routes import bp
     oauth.init_app(app)
     app.register_blueprint(bp)
 

@@ -14,10 +14,10 @@ import logging
 
 from flask import current_app, g, request
 
-from ..errors import DomainError
-from ..security import same
-from . import tokens
-from .principal import ADMIN_TOKEN, Principal, of_person
+from trimtab.server.web.errors import DomainError
+from trimtab.server.web.security import same
+from trimtab.server.auth import tokens
+from trimtab.server.auth.principal import ADMIN_TOKEN, Principal, of_person
 
 log = logging.getLogger("trimtab.auth")
 NEEDS = ("public", "webhook", "person", "it", "admin")

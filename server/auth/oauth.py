@@ -16,12 +16,12 @@ from flask import (Flask, abort, current_app, make_response, redirect, render_te
                    request, session, url_for)
 from sqlalchemy import select
 
-from ..errors import DomainError, status_of
-from . import providers
-from .access import client_address, log, requires
-from .principal import of_person
-from .providers import TITLES, ProviderError, configured_providers
-from .routes import LOGIN_PAGE, bp, safe_next, start_session
+from trimtab.server.web.errors import DomainError, status_of
+from trimtab.server.auth import providers
+from trimtab.server.auth.access import client_address, log, requires
+from trimtab.server.auth.principal import of_person
+from trimtab.server.auth.providers import TITLES, ProviderError, configured_providers
+from trimtab.server.auth.routes import LOGIN_PAGE, bp, safe_next, start_session
 
 __all__ = ["init_app", "configured_providers"]
 NEXT_KEY = "trimtab.oauth_next"
@@ -119,7 +119,7 @@ def _exchange(provider: str, client) -> dict:
 
 def _principal_for(identity: providers.Identity):
     """The person the first known candidate names, as a session principal (or None)."""
-    from ..models import Person, PersonIdentity
+    from trimtab.server.storage.models import Person, PersonIdentity
     with current_app.extensions["trimtab.sessions"]() as db:
         for kind, value in identity.candidates:
             person_id = db.scalars(select(PersonIdentity.person_id).where(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template_string, request, session
 from flask_login import login_user, logout_user
 
-from ..errors import DomainError
-from . import tokens
-from .access import check_csrf, client_address, current_principal, log, requires
-from .principal import Principal, of_person
-from .providers import configured_providers
+from trimtab.server.web.errors import DomainError
+from trimtab.server.auth import tokens
+from trimtab.server.auth.access import check_csrf, client_address, current_principal, log, requires
+from trimtab.server.auth.principal import Principal, of_person
+from trimtab.server.auth.providers import configured_providers
 
 bp = Blueprint("auth", __name__)
 
@@ -85,7 +85,7 @@ def sign_out():
 @requires("person")
 def me():
     from flask_wtf.csrf import generate_csrf
-    from . import scope
+    from trimtab.server.auth import scope
     p = current_principal()
     s = scope()
     return jsonify({"person": p.person_id, "name": p.name, "role": p.role, "region": p.region,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import Decision, Fact, Person
-from .principal import Principal
+from trimtab.server.storage.models import Decision, Fact, Person
+from trimtab.server.auth.principal import Principal
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import ApiToken, Person, utcnow
+from trimtab.server.storage.models import ApiToken, Person, utcnow
 
 PREFIX = "tt_"
 SHAPE = re.compile(r"tt_[A-Za-z0-9_-]{43}")

@@ -17,15 +17,15 @@ import time
 
 from flask import Blueprint, jsonify, request
 
-from ..approval_flow import approval_json
-from ..approvals import serialised, today
-from ..auth import requires
-from ..errors import DomainError
-from ..security import same
-from ..validation import parse_json, parse_text
-from ..platform_approvals import PlatformDecision, decide
-from . import dingtalk_crypto
-from .signed import fresh, open_lark, platform_secret, unauthorized, verify_jdy
+from trimtab.server.domain.approval_flow import approval_json
+from trimtab.server.web.approvals import serialised, today
+from trimtab.server.auth import requires
+from trimtab.server.web.errors import DomainError
+from trimtab.server.web.security import same
+from trimtab.server.domain.validation import parse_json, parse_text
+from trimtab.server.domain.platform_approvals import PlatformDecision, decide
+from trimtab.server.plugin import dingtalk_crypto
+from trimtab.server.plugin.signed import fresh, open_lark, platform_secret, unauthorized, verify_jdy
 
 bp = Blueprint("approval_events", __name__, url_prefix="/platforms")
 

@@ -11,8 +11,8 @@ import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from ..errors import DomainError
-from .fields import field_kind
+from trimtab.server.web.errors import DomainError
+from trimtab.server.plugin.fields import field_kind
 
 # Keys platforms add to every record that are not form fields.
 SYSTEM_KEYS = {"_id", "appId", "entryId", "creator", "updater", "deleter", "createTime",

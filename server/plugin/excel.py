@@ -20,13 +20,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from dsl.decision import plain
+from trimtab.dsl.decision import plain
 
-from .. import audit, limits
-from ..errors import DomainError
-from ..models import Fact, Person, Target, utcnow
-from ..orgchart import _column_letter
-from ..filing import owner_of
+from trimtab.server.domain import audit
+from trimtab.server.web import limits
+from trimtab.server.web.errors import DomainError
+from trimtab.server.storage.models import Fact, Person, Target, utcnow
+from trimtab.server.domain.orgchart import _column_letter
+from trimtab.server.domain.filing import owner_of
 
 TARGET_COLUMNS = {"rep": ("rep", "销售代表"), "metric": ("metric", "指标"), "value": ("value", "目标值")}
 IMPORT_CLIENT = "excel-import"
@@ -152,8 +153,8 @@ def _decimal(value):
 # ---------------------------------------------------------------------- history
 def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> dict:
     """Facts from a sheet per periodic form; validated like webhooks (JSON Schema, known reps)."""
-    from ..validation import validators
-    from ..filing import occurred_on, period_key, subject_of
+    from trimtab.server.domain.validation import validators
+    from trimtab.server.domain.filing import occurred_on, period_key, subject_of
     by_name = {}
     for form, schema in ruleset.schemas.items():
         by_name[form.lower()] = form
@@ -215,7 +216,7 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
 
 
 def _limit_problems(sheet, row, column_of, schema, facts, decimals=False) -> list[dict]:
-    """A row's values outside server.limits (checked before the schema: nothing converts a huge
+    """A row's values outside trimtab.server.web.limits (checked before the schema: nothing converts a huge
     number), or, with `decimals`, money with more decimal places than its field allows."""
     try:
         if decimals:

@@ -19,7 +19,7 @@ Where each shape comes from (docs/plugin.md says the same):
 """
 from __future__ import annotations
 
-from .fields import field_kind, label
+from trimtab.server.plugin.fields import field_kind, label
 
 TYPES = {
     "feishu_bitable": {"text": 1, "multi_text": 1, "number": 2, "select": 3, "date": 5,

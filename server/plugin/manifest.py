@@ -8,7 +8,7 @@ version, so `trimtab build --check` tells stale from fresh.
 """
 from __future__ import annotations
 
-from .fields import field_kind, widget_id
+from trimtab.server.plugin.fields import field_kind, widget_id
 
 PLUGIN = {"id": "trimtab", "version": "0.1.0",
           "name": {"zh": "trimtab 目标动态校准", "en": "trimtab dynamic target calibration"},
@@ -149,8 +149,8 @@ def _platform_id(platform: str, form: str, path: str) -> str:
 
 def plugin_outputs(ruleset, root) -> dict:
     """Generated files under plugin_manifests/: {path: document}."""
-    from dsl.derive import derived_form
-    from .export import export_form
+    from trimtab.dsl.derive import derived_form
+    from trimtab.server.plugin.export import export_form
     out = {}
     for form in sorted(ruleset.schemas):
         derived = derived_form(ruleset, form)

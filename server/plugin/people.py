@@ -7,9 +7,9 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from ..errors import DomainError
-from ..models import Person, PersonIdentity
-from .fields import MEMBER_FIELDS
+from trimtab.server.web.errors import DomainError
+from trimtab.server.storage.models import Person, PersonIdentity
+from trimtab.server.plugin.fields import MEMBER_FIELDS
 
 # The ids each platform's member fields carry, in the order they are tried.
 KINDS = {"feishu_bitable": ("feishu_open_id", "feishu_union_id", "email", "mobile"),

@@ -10,19 +10,19 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
-from dsl.decision import plain
+from trimtab.dsl.decision import plain
 
-from ..auth import requires
-from ..errors import DomainError
-from ..security import same
-from ..intake import accept
-from ..validation import parse_json
-from ..rulesets import active
-from .convert import record_to_facts
-from .people import resolve_members
+from trimtab.server.auth import requires
+from trimtab.server.web.errors import DomainError
+from trimtab.server.web.security import same
+from trimtab.server.web.intake import accept
+from trimtab.server.domain.validation import parse_json
+from trimtab.server.domain.rulesets import active
+from trimtab.server.plugin.convert import record_to_facts
+from trimtab.server.plugin.people import resolve_members
 # The platforms' checks live in signed.py: the approval callbacks use them too.
-from .signed import open_lark, verify_jdy
-from .signed import platform_secret as _secret, unauthorized as _unauthorized
+from trimtab.server.plugin.signed import open_lark, verify_jdy
+from trimtab.server.plugin.signed import platform_secret as _secret, unauthorized as _unauthorized
 
 bp = Blueprint("platforms", __name__, url_prefix="/platforms")
 
@@ -134,8 +134,8 @@ def feishu(form: str):
 @requires("person")
 def export(platform: str, form: str):
     """A form in the shape the platform's import or API takes (see export.py)."""
-    from dsl.derive import derived_form
-    from .export import TYPES, export_form
+    from trimtab.dsl.derive import derived_form
+    from trimtab.server.plugin.export import TYPES, export_form
     if platform not in TYPES and platform != "generic":
         raise DomainError("not_found", f"no platform `{platform}` (generic, "
                           f"{', '.join(sorted(TYPES))})", "$.platform")

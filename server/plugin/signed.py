@@ -9,10 +9,10 @@ import time
 
 from flask import current_app, request
 
-from ..config import PLATFORM_SECRETS
-from ..errors import DomainError
-from ..security import same
-from ..validation import parse_json, parse_text
+from trimtab.server.config import PLATFORM_SECRETS
+from trimtab.server.web.errors import DomainError
+from trimtab.server.web.security import same
+from trimtab.server.domain.validation import parse_json, parse_text
 
 
 def platform_secret(platform: str) -> str:

@@ -5,7 +5,7 @@ import os
 from flask import Flask, request
 from sqlalchemy import create_engine, text
 
-from server.config import _sqlalchemy_url
+from trimtab.server.config import _sqlalchemy_url
 
 app = Flask(__name__)
 engine = create_engine(_sqlalchemy_url(os.environ["DATABASE_URL"]))   # pooled, as trimtab

@@ -11,7 +11,7 @@ split over 5 regions), measured side by side in one process:
 
 And from the same JSON bytes (what a webhook brings) to a decision:
 
-  trimtab json     dsl.decode.FactsDecoder (msgspec, validating against the form schema,
+  trimtab json     trimtab.dsl.decode.FactsDecoder (msgspec, validating against the form schema,
                    exact decimals) then CompiledRule.decide
   today's json     json.loads(parse_float=Decimal) + fastjsonschema (the server's intake
                    today) then CompiledRule.decide
@@ -49,9 +49,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dsl.decode import FactsDecoder  # noqa: E402
-from dsl.ruleset import load, load_sources  # noqa: E402
-from dsl.schemas import load_schemas  # noqa: E402
+from trimtab.dsl.decode import FactsDecoder  # noqa: E402
+from trimtab.dsl.ruleset import load, load_sources  # noqa: E402
+from trimtab.dsl.schemas import load_schemas  # noqa: E402
 
 TARGETS = {"trimtab_vs_python": 1.5, "zen_vs_trimtab": 3.0, "trace_vs_python": 3.0,
            "zen_json_vs_trimtab_json": 2.0, "load_1000_s": 1.0}

@@ -24,9 +24,9 @@ sys.path.insert(0, str(HERE.parent))
 
 from factgen import weekly_records  # noqa: E402
 from gitrepo import RulesRepo  # noqa: E402
-from dsl.replay import replay  # noqa: E402
-from dsl.commands.common import read_records  # noqa: E402
-from dsl.versions import load_revision  # noqa: E402
+from trimtab.dsl.replay import replay  # noqa: E402
+from trimtab.dsl.commands.common import read_records  # noqa: E402
+from trimtab.dsl.versions import load_revision  # noqa: E402
 
 TARGET_S = 20.0
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
 
 from serverkit import ADMIN, CLIENT, ORG, SECRET, fresh_database  # noqa: E402
-from server.security import sign  # noqa: E402
+from trimtab.server.web.security import sign  # noqa: E402
 
 WORKERS = 4
 REPS = 100          # a team: each webhook is one rep's week, as a platform sends them
@@ -202,7 +202,7 @@ def main(argv=None) -> int:
         subprocess.run([str(Path(sys.executable).parent / "trimtab"), "migrate"], env=env, cwd=tmp,
                        check=True, capture_output=True)
         from sqlalchemy import create_engine, text
-        from server.config import _sqlalchemy_url
+        from trimtab.server.config import _sqlalchemy_url
         setup = create_engine(_sqlalchemy_url(url))
         with setup.begin() as conn:
             conn.execute(text("CREATE TABLE raw_bodies (id SERIAL PRIMARY KEY, body TEXT NOT NULL)"))
@@ -210,7 +210,7 @@ def main(argv=None) -> int:
         bare_port, tt_port = free_port(), free_port()
         bare = start("bare_app:app", env, bare_port)
         servers.append(bare)
-        tt = start("server.wsgi:app", env, tt_port)
+        tt = start("trimtab.server.wsgi:app", env, tt_port)
         servers.append(tt)
         conn = http.client.HTTPConnection("127.0.0.1", tt_port)
         conn.request("POST", "/v1/org/people", body=json.dumps(TEAM),

@@ -1,0 +1,88 @@
+"""The `trimtab` command: the language's commands (dsl/commands/) and the server's.
+Exit codes: 0 ok, 1 rule or data errors, 2 usage errors."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from trimtab.dsl.commands import EXIT_ERRORS, EXIT_OK, EXIT_USAGE, Parser, add_commands, common  # noqa: F401
+from trimtab.dsl.diagnostics import default_lang
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from trimtab.server.cli import serve as ops
+    p = Parser(prog="trimtab", description="Rules for sales targets, alerts, scores and approvals.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    add_commands(sub)
+
+    b = sub.add_parser("build", help="write workflows/, form_schemas/derived/ and plugin_manifests/ from the rules")
+    common(b)
+    b.add_argument("--check", action="store_true", help="exit 1 when generated files are stale")
+    b.set_defaults(func=ops.cmd_build, rev=None)
+
+    sv = sub.add_parser("serve", help="serve the rules over HTTP (SQLite under ./var by default)")
+    common(sv)
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.set_defaults(func=ops.cmd_serve)
+
+    wk = sub.add_parser("worker", help="run an RQ worker delivering notifications (REDIS_URL)")
+    common(wk)
+    wk.add_argument("--burst", action="store_true", help="work off the queue, then exit")
+    wk.add_argument("--sweep-s", type=float, default=5.0, metavar="S",
+                    help="run due schedules and deliver what waits in the outbox every S seconds "
+                         "(what was written while Redis was down); default 5")
+    wk.set_defaults(func=ops.cmd_worker)
+
+    im = sub.add_parser("import", help="import targets or history from Excel (DATABASE_URL)")
+    im.add_argument("file", nargs="?", help="targets.xlsx or history.xlsx")
+    im.add_argument("--rules", dest="path", default="rules", metavar="PATH",
+                    help="the rule set whose forms the history rows are (default: rules)")
+    im.add_argument("--schemas", help="form schema directory (default: form_schemas beside PATH)")
+    im.add_argument("--lang", choices=("zh", "en"), default=None, help=argparse.SUPPRESS)
+    im.add_argument("--kind", choices=["targets", "history"], help="default: from the file name")
+    im.add_argument("--partial", action="store_true",
+                    help="import the good rows and list the skipped ones (default: all or none)")
+    im.add_argument("--template", metavar="DIR", help="write fresh templates into DIR instead")
+    im.add_argument("--as", dest="actor", metavar="PERSON",
+                    help="who imports (a person of the organisation chart; recorded with the "
+                         "targets); default: the system user running the command")
+    im.set_defaults(func=ops.cmd_import)
+
+    mg = sub.add_parser("migrate", help="bring the database schema up to date (DATABASE_URL)")
+    common(mg)
+    mg.set_defaults(func=ops.cmd_migrate)
+
+    se = sub.add_parser("send", help="sign and POST one form submission to a running server")
+    se.add_argument("--form", required=True)
+    se.add_argument("--facts", required=True, help="JSON file ('-' = stdin)")
+    se.add_argument("--url", default="http://127.0.0.1:8000")
+    se.add_argument("--client", help="client name (default: the first configured)")
+    se.add_argument("--secret", help="its secret (default: TRIMTAB_CLIENTS or var/clients.json)")
+    se.add_argument("--delivery", help="delivery id (default: a new one; repeat it to test retries)")
+    se.add_argument("--lang", choices=("zh", "en"), default="zh")
+    se.set_defaults(func=ops.cmd_send)
+
+    from trimtab.server.cli.people import add_parser as add_people
+    add_people(sub)
+    from trimtab.server.cli.audit import add_parser as add_audit
+    add_audit(sub, Parser)
+
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "lang", None) is None:
+        args.lang = default_lang()
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

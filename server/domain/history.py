@@ -1,0 +1,232 @@
+"""What the rules see of a subject's past: the history a submission is evaluated with.
+
+Its kind follows from the rules listening to the form, not from the form's name:
+- "periods": the latest submission of each of the HISTORY_PERIODS periods before the current
+  one (weekly metrics, visits, KR progress …);
+- "requests": on a form an approval rule listens to, every earlier request of the subject that
+  was neither rejected by its approvers nor refused by its rule — they count toward the rule's
+  `at most N … per cycle`.  Reading them reads approvals, so they are read in the writer's
+  transaction (server/storage/tx_writer.py), never on the two-statement path.
+
+"periods" history is kept per worker (Cache): a subject's latest submission per period,
+parsed and checked once, extended on each webhook with only the facts stored since — so a
+webhook reads a few rows however long the history grows.  Facts are never updated or deleted,
+so "nothing changed among the facts up to id M" is a count: the read returns how many of the
+subject's facts have an id ≤ M beside the rows above M, and a count that moved (a fact
+committed late under a lower id) sends the subject back to a full read.
+"""
+from __future__ import annotations
+
+import bisect
+import json
+import sys
+import threading
+from collections import OrderedDict
+from decimal import Decimal
+
+from sqlalchemy import bindparam, func, select
+
+from trimtab.server.domain.history_check import valid, valid_history
+from trimtab.server.storage.models import Approval, Decision, Fact
+
+HISTORY_PERIODS = 60
+HISTORY_PAGE_ROWS = HISTORY_PERIODS + 10    # room for a few resubmissions; then another page
+KEEP_PERIODS = HISTORY_PERIODS + 30         # periods a subject's cached history keeps
+CACHE_ENTRIES = 12_000                      # parsed entries a worker keeps (≈ 2 KiB each)
+PERIODS, REQUESTS = "periods", "requests"
+
+_F = Fact.__table__.c
+# Statements built once: building and cache-keying a statement per request cost as much as
+# running it.
+HISTORY_PAGE = (select(_F.id, _F.period, _F.payload)
+                .where(_F.form == bindparam("form"), _F.subject == bindparam("subject"),
+                       _F.period < bindparam("period"))
+                .order_by(_F.period.desc(), _F.id.desc()).limit(bindparam("page")))
+HISTORY_NEXT_PAGE = HISTORY_PAGE.where(
+    (_F.period < bindparam("last_period"))
+    | ((_F.period == bindparam("last_period")) & (_F.id < bindparam("last_id"))))
+_SUBJECT = (_F.form == bindparam("form")) & (_F.subject == bindparam("subject"))
+# What the cache needs, as pg_intake.READ reads it in its one statement.
+COUNTS = select(func.count().filter(_F.id <= bindparam("seen_max")), func.count(),
+                func.max(_F.id)).where(_SUBJECT)
+NEWER = (select(_F.id, _F.period, _F.payload).where(_SUBJECT, _F.id > bindparam("seen_max"))
+         .order_by(_F.period.desc(), _F.id.desc()).limit(bindparam("page")))
+
+
+def kind(ruleset, form: str) -> str | None:
+    """REQUESTS when an approval rule listens to `form`, PERIODS when other rules do, None
+    when no rule does (nothing to read)."""
+    rules = ruleset.by_form.get(form)
+    if not rules:
+        return None
+    return REQUESTS if any(r.kind == "approval" for r in rules) else PERIODS
+
+
+def parse(payload: str) -> dict:
+    """A stored payload as facts, with exact decimals; its keys interned (many entries share
+    them: half an entry's memory otherwise)."""
+    return {sys.intern(k): v for k, v in json.loads(payload, parse_float=Decimal).items()}
+
+
+class Subject:
+    """One subject's cached history on one form: the latest submission of each period from
+    `floor` on (None: from the first), as (fact id, entry or None when it does not fit)."""
+    __slots__ = ("schema", "count", "top", "floor", "periods", "latest")
+
+    def __init__(self, schema):
+        self.schema, self.count, self.top, self.floor = schema, 0, 0, None
+        self.periods: list[str] = []            # sorted
+        self.latest: dict[str, tuple] = {}
+
+    def add(self, rows, full_page: bool) -> int:
+        """Rows (id, period, payload) newest period first; `full_page`: more may be missing
+        below the last row's period.  → entries added."""
+        added = 0
+        for fid, per, payload in rows:
+            if self.floor is not None and per < self.floor:
+                continue
+            held = self.latest.get(per)
+            if held is None or held[0] < fid:
+                entry = parse(payload)
+                self.latest[per] = (fid, entry if valid(self.schema, entry) else None)
+                if held is None:
+                    bisect.insort(self.periods, per)
+                    added += 1
+        if full_page and rows:
+            added -= self.cut(max(self.floor or "", rows[-1][1]))
+        if len(self.periods) > KEEP_PERIODS:
+            added -= self.cut(self.periods[-KEEP_PERIODS])
+        return added
+
+    def cut(self, floor: str) -> int:
+        """Forget the periods before `floor` → how many."""
+        n = bisect.bisect_left(self.periods, floor)
+        for per in self.periods[:n]:
+            del self.latest[per]
+        del self.periods[:n]
+        self.floor = floor
+        return n
+
+    def before(self, period: str) -> list[dict] | None:
+        """The valid entries of the HISTORY_PERIODS latest periods before `period`, oldest
+        first; None when the periods kept do not reach back far enough."""
+        end = bisect.bisect_left(self.periods, period)
+        if end < HISTORY_PERIODS and self.floor is not None:
+            return None
+        out = []
+        for per in self.periods[max(0, end - HISTORY_PERIODS):end]:
+            entry = self.latest[per][1]
+            if entry is not None:
+                out.append(entry)
+        return out
+
+
+class Cache:
+    """Subjects' histories, least recently used out first once more than `limit` entries are
+    held.  One per app: fact ids name one database."""
+
+    def __init__(self, limit: int = CACHE_ENTRIES):
+        self.limit, self.size, self._subjects = limit, 0, OrderedDict()
+        self._lock = threading.Lock()           # a threaded server's requests share it
+
+    def seen(self, form: str, subject: str, schema) -> int:
+        """The highest fact id the cache has seen of (form, subject): read newer rows only."""
+        held = self._subjects.get((form, subject))
+        return held.top if held is not None and held.schema is schema else 0
+
+    def history(self, form: str, subject: str, period: str, schema, counts, rows) -> list | None:
+        """Extend the subject's history with what a read returned for seen(): `counts` (its
+        facts with an id up to seen(), all its facts, the highest id) and `rows` (id, period,
+        payload) above seen(), newest period first, at most HISTORY_PAGE_ROWS → the history
+        before `period`, or None: read it afresh (seen() is 0 then) or page by page."""
+        with self._lock:
+            return self._extend(form, subject, period, schema, counts, rows)
+
+    def _extend(self, form, subject, period, schema, counts, rows) -> list | None:
+        key = (form, subject)
+        held = self._subjects.pop(key, None)
+        if held is not None:
+            self.size -= len(held.periods)
+            if held.schema is not schema or counts[0] != held.count:
+                held = None                     # a reload, or a fact committed late: re-read
+        if held is None and counts[0]:
+            return None
+        held = held or Subject(schema)
+        held.add(rows, len(rows) >= HISTORY_PAGE_ROWS)
+        held.count, held.top = counts[1], counts[2] or 0
+        self._subjects[key] = held
+        self.size += len(held.periods)
+        while self.size > self.limit and len(self._subjects) > 1:
+            _key, old = self._subjects.popitem(last=False)
+            self.size -= len(old.periods)
+        return held.before(period)
+
+
+def read(session, ruleset, form: str, subject: str, period: str, cache: Cache | None = None
+         ) -> list[dict]:
+    """The history of `subject` on `form` before `period`, oldest first, checked against the
+    form, in the session's transaction."""
+    which = kind(ruleset, form)
+    if which is None:
+        return []
+    schema = ruleset.schemas[form]
+    if which == REQUESTS:
+        return valid_history(schema, requests(session, form, subject))
+    conn = session.connection()
+    params = {"form": form, "subject": subject}
+    if cache is not None:
+        for _attempt in (1, 2):
+            seen = cache.seen(form, subject, schema)
+            counts = conn.execute(COUNTS, {**params, "seen_max": seen}).one()
+            rows = conn.execute(NEWER, {**params, "seen_max": seen,
+                                        "page": HISTORY_PAGE_ROWS}).all()
+            found = cache.history(form, subject, period, schema, counts, rows)
+            if found is not None:
+                return found
+            if cache.seen(form, subject, schema):
+                break                           # kept, but not far enough back: page
+
+    def read_page(page):
+        return conn.execute(HISTORY_NEXT_PAGE if "last_id" in page else HISTORY_PAGE, page).all()
+    return valid_history(schema, latest_periods(form, subject, period, read_page))
+
+
+def latest_periods(form: str, subject: str, period: str, read_page) -> list[dict]:
+    """The latest submission of each of the HISTORY_PERIODS periods before `period`, oldest
+    first: newest first along the (form, subject, period) index, a page at a time, until
+    enough periods are found or the facts run out.  `read_page(params)` → rows (id, period,
+    payload) of HISTORY_PAGE, or of HISTORY_NEXT_PAGE once params hold `last_id`."""
+    found: dict[str, tuple] = {}
+    params = {"form": form, "subject": subject, "period": period, "page": HISTORY_PAGE_ROWS}
+    rows = read_page(params)
+    while True:
+        for fid, per, payload in rows:
+            if per not in found and len(found) < HISTORY_PERIODS:
+                found[per] = (fid, payload)
+        if len(found) >= HISTORY_PERIODS or len(rows) < HISTORY_PAGE_ROWS:
+            break
+        params.update(last_period=rows[-1][1], last_id=rows[-1][0])
+        rows = read_page(params)
+    return [parse(payload) for per, (fid, payload) in sorted(found.items())]
+
+
+def requests(session, form: str, subject: str) -> list[dict]:
+    """Every earlier request of `subject` on `form`, oldest first, that was neither rejected by
+    its approvers nor refused by its approval rule."""
+    rejected = set(session.scalars(select(Approval.fact_id).where(
+        Approval.subject == subject, Approval.status == "rejected")))
+    rows = session.execute(
+        select(Fact.id, Fact.payload).where(Fact.form == form, Fact.subject == subject)
+        .order_by(Fact.id)).all()
+    refused = _refused_fact_ids(session, [r.id for r in rows])
+    return [json.loads(p, parse_float=Decimal) for i, p in rows
+            if i not in rejected and i not in refused]
+
+
+def _refused_fact_ids(session, fact_ids) -> set:
+    """Requests whose approval rule refused them: they are not changes."""
+    if not fact_ids:
+        return set()
+    found = session.execute(select(Decision.fact_id).where(
+        Decision.fact_id.in_(fact_ids), Decision.kind == "approval", Decision.fired.is_(False)))
+    return {r.fact_id for r in found}

@@ -1,0 +1,107 @@
+"""A submission planned once: what arrived, where it is filed, the decisions its rules made
+(evaluated once, with the history already read) and the effects they may have.
+
+A writer stores a plan: the two-statement PostgreSQL writer (server/storage/pg_intake.py) when it is
+only a fact, its decisions and the delivery; the transactional one (server/storage/tx_writer.py) when an
+alert's outcome for its period changes and channels are configured (notifications to queue) or
+an approval opens.  Both render the same rows and the same answer from it."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import NamedTuple
+
+from trimtab.dsl.ruleset import MAX_HISTORY
+
+from trimtab.server.domain import period_decisions
+from trimtab.server.domain.filing import Filing
+
+
+class Submission(NamedTuple):
+    """What arrived: `raw` the bytes (a retry must bring the same), `payload` the facts as JSON
+    text, as they are stored; `proof` the request's signature, good for this delivery id only
+    (None where the platform signs nothing); `lang` the answer's language."""
+    form: str
+    facts: object
+    raw: bytes
+    payload: str
+    client: str
+    delivery_id: str
+    proof: str | None
+    lang: str
+
+
+RESPONSE_KEYS = ("rule", "kind", "value", "explanation", "error", "notify", "message", "level",
+                 "violations", "steps")
+
+
+class Plan(NamedTuple):
+    sub: Submission
+    digest: str             # sha256 of the raw body: a retry must match it
+    filing: Filing
+    version: str            # the rule set's
+    decisions: list         # dsl Decisions, in rule order
+    docs: list[dict]        # each decision's JSON document, as stored
+    out: list[dict]         # the decisions as the answer lists them
+
+    @property
+    def approval(self):
+        """The first allowed approval decision: an approval to open (None: none)."""
+        return next((d for d in self.decisions if _acts(d, "approval")), None)
+
+    def notifies(self, current: dict) -> list[tuple[object, str]]:
+        """(decision, change) for each alert whose period's outcome changes, as against the
+        period's `current` decisions (period_decisions.Current by rule)."""
+        return period_decisions.changes(self.decisions, current)
+
+    def needs_transaction(self, current: dict, routes: dict | None) -> bool:
+        """More to store than decisions: an approval to open, or notifications to queue
+        (an alert's outcome changes and channels are configured)."""
+        return self.approval is not None or bool(routes) and bool(self.notifies(current))
+
+    def fact_row(self, now: dt.datetime) -> dict:
+        f, sub = self.filing, self.sub
+        return {"form": sub.form, "subject": f.subject, "period": f.period, "occurred_on": f.day,
+                "payload": sub.payload, "client": sub.client, "received_at": now, **f.owner}
+
+    def decision_rows(self, fact_id: int, now: dt.datetime) -> list[dict]:
+        f, form = self.filing, self.sub.form
+        return [{"fact_id": fact_id, "form": form, "subject": f.subject, "period": f.period,
+                 "rule": d.rule, "kind": d.kind, "fired": _fired(d), "result": doc,
+                 "error_code": d.error.code if d.error else None,
+                 "ruleset_version": self.version, "created_at": now}
+                for d, doc in zip(self.decisions, self.docs)]
+
+    def body(self, fact_id: int, approval: dict | None = None, queued: int = 0) -> dict:
+        """The answer, as stored with the delivery."""
+        return {"fact_id": fact_id, "period": self.filing.period, "ruleset_version": self.version,
+                "decisions": self.out, "approval": approval, "notifications_queued": queued}
+
+
+def make(ruleset, sub: Submission, digest: str, filing: Filing, history: list) -> Plan:
+    """Evaluate every rule on the form in force on the filing's day, traced, once."""
+    decisions = evaluate(ruleset, sub.form, sub.facts, history, filing.day)
+    docs = [d.to_json(sub.lang) for d in decisions]
+    out = [{k: doc.get(k) for k in RESPONSE_KEYS if k in doc} for doc in docs]
+    return Plan(sub, digest, filing, ruleset.version, decisions, docs, out)
+
+
+def evaluate(ruleset, form: str, facts: dict, history: list, day: dt.date) -> list:
+    """Every rule on `form` in force on `day`, traced; `history` as server/domain/history.py reads
+    it: checked against the form already."""
+    if form not in ruleset.by_form:
+        return []
+    # The latest periods only: one webhook's work is bounded however long the history grows.
+    return ruleset.evaluate(form, facts, history[-MAX_HISTORY:], trace=True, as_of=day.isoformat())
+
+
+def _acts(d, kind: str) -> bool:
+    """A fired alert (notifications to queue) or an allowed change (an approval to open)."""
+    return d.kind == kind and d.error is None and bool(d.value)
+
+
+def _fired(d) -> bool:
+    if d.error is not None:
+        return False
+    if d.kind in ("alert", "approval"):
+        return bool(d.value)          # an alert fired; a change allowed
+    return True

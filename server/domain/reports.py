@@ -1,0 +1,246 @@
+"""Reports the schedules send: structured JSON for the platform and markdown in zh or en."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from trimtab.server.storage.models import Approval, Decision, Fact, Person, Target
+
+OFF_PACE = Decimal("0.05")      # projected off the target by more than this: suggest a change
+AGENDA = {"zh": ["外部环境是否有重大变化？", "团队资源是否匹配当前目标？", "是否需要向上/平行部门协同支持？"],
+          "en": ["Has the outside environment changed materially?",
+                 "Do the team's resources match the current target?",
+                 "Is support needed from above or from peer departments?"]}
+
+TITLES = {"weekly_actions": {"zh": "本周行动建议", "en": "This week's action suggestions"},
+          "resource_hints": {"zh": "跨区域资源提示", "en": "Cross-region resource hints"},
+          "snapshot_reminder": {"zh": "双周目标快照提醒", "en": "Bi-weekly goal snapshot reminder"},
+          "calibration_brief": {"zh": "目标执行简报", "en": "Target execution brief"}}
+
+
+def _fired_alerts(session: Session, start: dt.datetime, end: dt.datetime, sees=None):
+    """Alerts fired in [start, end) about subjects `sees` (a Scope; None: all): each period's
+    current decision, so a resubmitted period counts once."""
+    rows = session.execute(
+        select(Decision.subject, Decision.rule, Decision.result)
+        .where(Decision.kind == "alert", Decision.fired.is_(True),
+               Decision.superseded_at.is_(None),
+               Decision.created_at >= start, Decision.created_at < end)
+        .order_by(Decision.id)).all()
+    return rows if sees is None else [r for r in rows if sees.sees_subject(r.subject)]
+
+
+def weekly_actions(session: Session, region: str | None, start: dt.datetime, end: dt.datetime,
+                   sees=None) -> dict:
+    """Per rep of the region: the alerts that fired in [start, end) and what to do about them."""
+    people = {p.id: p for p in session.scalars(select(Person))}
+    reps: dict = defaultdict(list)
+    for subject, rule, result in _fired_alerts(session, start, end, sees):
+        person = people.get(subject)
+        if region is not None and (person is None or person.region != region):
+            continue
+        reps[subject].append({"rule": rule, "level": result.get("level"),
+                              "message": result.get("message") or result.get("explanation")})
+    return {"report": "weekly_actions", "region": region, "from": start.isoformat(),
+            "to": end.isoformat(), "reps": [
+                {"rep": rep, "name": people[rep].name if rep in people else rep, "alerts": alerts}
+                for rep, alerts in sorted(reps.items())]}
+
+
+def resource_hints(session: Session, start: dt.datetime, end: dt.datetime, sees=None) -> dict:
+    """Alerts per region by level; the regions under most pressure come first."""
+    people = {p.id: p for p in session.scalars(select(Person))}
+    per: dict = defaultdict(Counter)
+    for subject, rule, result in _fired_alerts(session, start, end, sees):
+        region = people[subject].region if subject in people else None
+        per[region or "-"][result.get("level")] += 1
+    weight = {"red": 3, "orange": 2, "yellow": 1}
+    regions = sorted(per.items(), key=lambda kv: -sum(weight.get(k, 0) * n for k, n in kv[1].items()))
+    return {"report": "resource_hints", "from": start.isoformat(), "to": end.isoformat(),
+            "regions": [{"region": r, "alerts": dict(c)} for r, c in regions]}
+
+
+def quarter_of(day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the calibration cycle (the quarter) holding `day`."""
+    q = (day.month - 1) // 3
+    first = dt.date(day.year, 3 * q + 1, 1)
+    after = dt.date(day.year + (q == 3), (3 * q + 3) % 12 + 1, 1)
+    return first, after - dt.timedelta(days=1)
+
+
+def free_band(ruleset, day: dt.date) -> Decimal | None:
+    """How far a target may move without a written reason, as the rules in force on `day`
+    state it (a split's `adjust within ±15%, beyond require reason`; the narrowest if several
+    do); None when no rule states one."""
+    bands = [r.rule.adjust.band for form in ruleset.by_form
+             for r in ruleset.in_force(form, day.isoformat())
+             if r.kind == "split" and r.rule.adjust is not None]
+    return min(bands, default=None)
+
+
+def calibration_brief(session: Session, meeting, ruleset, tz) -> dict:
+    """The pre-meeting brief (seed 000): for each rep in the meeting's scope and each target,
+    progress in the cycle so far, the risks (alerts, pending changes) and a suggested
+    adjustment — the projection at the current pace, kept within the band the rules state for
+    a change without a written reason (free_band; unbounded when none does)."""
+    schemas = ruleset.schemas
+    day = meeting.starts_at.replace(tzinfo=dt.timezone.utc).astimezone(tz).date()
+    band = free_band(ruleset, day)
+    first, last = quarter_of(day)
+    elapsed = Decimal((day - first).days) / Decimal((last - first).days + 1)
+    cycle = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    people = {p.id: p for p in session.scalars(select(Person))}
+    reps = sorted(p.id for p in people.values()
+                  if p.role == "rep" and (meeting.region is None or p.region == meeting.region))
+    # Actuals: weekly forms' fields named like the target's metric, the latest submission of
+    # each week, from the cycle's first day to the meeting.
+    weekly = [name for name, schema in schemas.items() if schema.period == "week"]
+    actual: dict = defaultdict(Decimal)
+    latest: dict = {}
+    for fid, form, subject, period, payload in session.execute(
+            select(Fact.id, Fact.form, Fact.subject, Fact.period, Fact.payload)
+            .where(Fact.form.in_(weekly), Fact.subject.in_(reps), Fact.occurred_on >= first,
+                   Fact.occurred_on < day).order_by(Fact.id)):
+        latest[(form, subject, period)] = payload
+    for (form, subject, _period), payload in latest.items():
+        for field, value in json.loads(payload, parse_float=Decimal).items():
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                actual[(subject, field)] += Decimal(value)
+    alerts: dict = defaultdict(list)        # alerts about the cycle's facts, by the facts' dates
+    for subject, rule, result, period in session.execute(
+            select(Decision.subject, Decision.rule, Decision.result, Fact.period)
+            .join(Fact, Fact.id == Decision.fact_id)
+            .where(Decision.kind == "alert", Decision.fired.is_(True), Decision.subject.in_(reps),
+                   Decision.superseded_at.is_(None),
+                   Fact.occurred_on >= first, Fact.occurred_on < day).order_by(Decision.id)):
+        alerts[subject].append({"rule": rule, "level": result.get("level"), "period": period})
+    pending = defaultdict(list)
+    for a in session.scalars(select(Approval).where(Approval.status == "pending",
+                                                    Approval.subject.in_(reps))):
+        pending[a.subject].append({"approval": a.id, "metric": a.metric,
+                                   "before": _num(a.before), "after": _num(a.after)})
+    rows = []
+    for target in session.scalars(select(Target).where(Target.subject.in_(reps))
+                                  .order_by(Target.subject, Target.metric)):
+        done = actual.get((target.subject, target.metric))
+        row = {"rep": target.subject, "name": people[target.subject].name, "metric": target.metric,
+               "target": _num(target.value), "actual": None, "completion": None,
+               "projected": None, "suggested_target": None, "suggested_change": None}
+        if done is not None and target.value and elapsed > 0:
+            projected = done / elapsed
+            change = projected / target.value - 1
+            if band is not None:
+                change = max(-band, min(band, change))
+            row.update(actual=_num(done), completion=_num(_round(done / target.value, "0.001")),
+                       projected=_num(_round(projected, "1")))
+            if abs(projected / target.value - 1) > OFF_PACE:
+                row.update(suggested_change=_num(_round(change, "0.001")),
+                           suggested_target=_num(_round(target.value * (1 + change), "1")))
+        rows.append(row)
+    return {"report": "calibration_brief", "meeting": {
+                "id": meeting.id, "title": meeting.title, "region": meeting.region,
+                "starts_at": meeting.starts_at.isoformat() + "Z", "attendees": meeting.attendees,
+                "local_time": meeting.starts_at.replace(tzinfo=dt.timezone.utc).astimezone(tz)
+                .strftime("%Y-%m-%d %H:%M") + f" ({tz.key})"},
+            "cycle": cycle, "elapsed": _num(_round(elapsed, "0.001")),
+            "band": _num(band), "progress": rows,
+            "risks": [{"rep": rep, "name": people[rep].name, "alerts": alerts.get(rep, []),
+                       "pending_changes": pending.get(rep, [])}
+                      for rep in reps if alerts.get(rep) or pending.get(rep)]}
+
+
+def _round(value: Decimal, step: str) -> Decimal:
+    return value.quantize(Decimal(step), rounding=ROUND_HALF_UP)
+
+
+def _num(value):
+    if value is None:
+        return None
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def render(report: dict, lang: str) -> tuple[str, str]:
+    """(title, markdown) of a report."""
+    title = TITLES[report["report"]][lang]
+    zh = lang == "zh"
+    lines = []
+    if report["report"] == "weekly_actions":
+        lines.append(f"**{title}** · {report['region'] or ('全部区域' if zh else 'all regions')}")
+        if not report["reps"]:
+            lines.append("本周没有预警，保持节奏。" if zh else "No alerts this week; keep the rhythm.")
+        for rep in report["reps"]:
+            names = "、".join(a["rule"] for a in rep["alerts"]) if zh else ", ".join(a["rule"] for a in rep["alerts"])
+            lines.append(f"- {rep['name']}（{rep['rep']}）：{len(rep['alerts'])} 条预警（{names}），建议本周一对一复盘"
+                         if zh else
+                         f"- {rep['name']} ({rep['rep']}): {len(rep['alerts'])} alert(s) ({names}); "
+                         f"suggest a one-to-one review this week")
+    elif report["report"] == "resource_hints":
+        lines.append(f"**{title}**")
+        for i, r in enumerate(report["regions"]):
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(r["alerts"].items()))
+            hint = ("（建议优先支援）" if zh else " (send support here first)") if i == 0 else ""
+            lines.append(f"- {r['region']}: {counts}{hint}")
+        if not report["regions"]:
+            lines.append("各区域本周均无预警。" if zh else "No region raised alerts this week.")
+    elif report["report"] == "calibration_brief":
+        lines += _render_brief(report, title, zh)
+    else:
+        lines.append(f"**{title}**")
+        lines.append(f"请在今天提交 {report['form']}：进展、障碍与资源需求。" if zh else
+                     f"Please submit {report['form']} today: progress, obstacles and resource needs.")
+    return title, "\n".join(lines)
+
+
+def payload(report: dict, lang: str) -> dict:
+    """A report as an outbox message: rendered in every language (the dispatcher sends the
+    receiver's), `lang`'s on top."""
+    texts = {each: dict(zip(("title", "text"), render(report, each))) for each in ("zh", "en")}
+    return {**texts[lang], "report": report, "texts": texts}
+
+
+def _render_brief(report: dict, title: str, zh: bool) -> list[str]:
+    m = report["meeting"]
+    pct = lambda x: f"{x * 100:.1f}%"
+    lines = [f"**{title}** · {m['title']} · {m['local_time']}",
+             (f"周期 {report['cycle']}，已过 {pct(report['elapsed'])}" if zh else
+              f"Cycle {report['cycle']}, {pct(report['elapsed'])} elapsed"),
+             "", "**当前进度**" if zh else "**Progress**"]
+    for r in report["progress"]:
+        if r["actual"] is None:
+            lines.append(f"- {r['name']} · {r['metric']}：目标 {r['target']}，暂无实际数据" if zh else
+                         f"- {r['name']} · {r['metric']}: target {r['target']}, no actuals yet")
+            continue
+        lines.append(f"- {r['name']} · {r['metric']}：{r['actual']} / {r['target']}（完成 {pct(r['completion'])}，"
+                     f"按当前节奏预计 {r['projected']}）" if zh else
+                     f"- {r['name']} · {r['metric']}: {r['actual']} of {r['target']} ({pct(r['completion'])} done; "
+                     f"{r['projected']} at the current pace)")
+    lines += ["", "**风险点**" if zh else "**Risks**"]
+    for r in report["risks"]:
+        bits = [f"{a['rule']}（{a['level']}，{a['period']}）" if zh else
+                f"{a['rule']} ({a['level']}, {a['period']})" for a in r["alerts"]]
+        bits += [(f"待审批目标调整 {p['before']} → {p['after']}" if zh else
+                  f"pending target change {p['before']} → {p['after']}") for p in r["pending_changes"]]
+        lines.append(f"- {r['name']}：{'、'.join(bits)}" if zh else f"- {r['name']}: {', '.join(bits)}")
+    if not report["risks"]:
+        lines.append("- 无" if zh else "- none")
+    lines += ["", "**建议调整幅度**" if zh else "**Suggested adjustment**"]
+    suggestions = [r for r in report["progress"] if r["suggested_target"] is not None]
+    band = report.get("band")
+    within = "" if band is None else \
+        (f"，±{_num(Decimal(str(band)) * 100)}% 以内" if zh else f", within ±{_num(Decimal(str(band)) * 100)}%")
+    for r in suggestions:
+        lines.append(f"- {r['name']} · {r['metric']}：{r['target']} → {r['suggested_target']}"
+                     f"（{r['suggested_change'] * 100:+.1f}%{within}）" if zh else
+                     f"- {r['name']} · {r['metric']}: {r['target']} → {r['suggested_target']} "
+                     f"({r['suggested_change'] * 100:+.1f}%{within})")
+    if not suggestions:
+        lines.append("- 保持目标不变" if zh else "- keep the targets as they are")
+    lines += ["", "**会上只讨论三个问题**" if zh else "**The meeting discusses three questions only**"]
+    lines += [f"{i}. {q}" for i, q in enumerate(AGENDA["zh" if zh else "en"], 1)]
+    return lines

@@ -1,0 +1,244 @@
+"""A webhook on PostgreSQL in two statements: one reads, one writes.
+
+Most submissions — weekly metrics, visits, KR progress — store a fact, its decisions and the
+delivery, and nothing else.  On PostgreSQL they run in autocommit as
+1. one read: the next fact id, whether the rep is in the organisation chart, the subject's
+   facts stored since the history cache last saw it (server/domain/history.py) and the period's
+   current decisions (server/domain/period_decisions.py);
+2. one write: fact, decisions (superseding the period's current ones) and delivery in a
+   single `WITH … INSERT` statement, which is atomic as any statement is — so no BEGIN and
+   COMMIT round trips.
+The transactional path takes more round trips through SQLAlchemy (BEGIN, history, fact, the
+period's lock and decisions, decisions, delivery, COMMIT); this one costs the worker and
+PostgreSQL much less CPU per webhook — docs/performance.md has the figures measured
+before and after.
+
+The read comes first, whichever writer stores the plan (server/domain/plan.py): a plan that would
+queue notifications (an alert raised, escalated or cleared for its period) or open an
+approval, and one whose period was decided between the read and the write, go to the
+transactional writer (server/storage/tx_writer.py) with the fact id and history already read.  Forms
+whose history is "requests" (server/domain/history.py) are read and written in a transaction.  Both
+writers store the same rows and answer the same body: tests/test_pg_intake.py holds them (and
+SQLite) to that, and the server tests run on SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+import json
+
+import psycopg
+from sqlalchemy.exc import DBAPIError
+
+from contextlib import contextmanager
+from typing import NamedTuple
+
+from trimtab.server.domain import history, period_decisions
+from trimtab.server.domain.filing import Filing, check_org_relation
+from trimtab.server.domain.history_check import valid_history
+from trimtab.server.storage.models import utcnow
+from trimtab.server.domain.plan import Plan
+
+# The next fact id comes first so the response — which names it, and is stored with the
+# delivery — can be written in the same statement as the fact.  The history comes as the
+# history cache asks (history.Cache.history): counts of the subject's facts, and its facts
+# above the highest id the cache has seen (all of them, newest period first, for a subject it
+# has not seen), at most a page.
+_HISTORY = """
+CROSS JOIN (SELECT count(*) FILTER (WHERE id <= %(seen_max)s) AS seen, count(*) AS total,
+                   max(id) AS top
+            FROM facts WHERE form = %(form)s AND subject = %(subject)s AND %(page)s > 0) AS c
+LEFT JOIN LATERAL (
+    SELECT id, period, payload FROM facts
+    WHERE form = %(form)s AND subject = %(subject)s AND id > %(seen_max)s
+    ORDER BY period DESC, id DESC LIMIT %(page)s) AS h ON true
+ORDER BY h.period DESC, h.id DESC
+"""
+READ = """
+SELECT n.next_id, n.known, n.region, n.current, c.seen, c.total, c.top, h.id, h.period, h.payload
+FROM (SELECT nextval(pg_get_serial_sequence('facts', 'id')) AS next_id,
+             (%(rep)s::text IS NULL OR EXISTS (SELECT 1 FROM people WHERE id = %(rep)s::text))
+             AS known,
+             (SELECT region FROM people WHERE id = %(rep)s::text) AS region,
+             (SELECT json_agg(json_build_array(id, rule, fired, result->>'level'))
+              FROM decisions WHERE form = %(form)s AND subject = %(subject)s
+                AND period = %(period)s AND superseded_at IS NULL) AS current) AS n
+""" + _HISTORY
+# The same history alone: a subject whose facts changed below what the cache had seen.
+READ_HISTORY = """
+SELECT c.seen, c.total, c.top, h.id, h.period, h.payload FROM (SELECT 1) AS n
+""" + _HISTORY
+# A history older than the cache keeps (a late resubmission of an old period), a page at a
+# time (history.latest_periods).
+PAGE = """
+SELECT id, period, payload FROM facts
+WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
+ORDER BY period DESC, id DESC LIMIT %(page)s
+"""
+
+# Decisions arrive as one JSON array, so the statement's text — and its prepared plan — is the
+# same however many rules a form has (and no array escaping on the way: a text parameter).
+# The period's current decisions that READ found are superseded first (the insert waits on that
+# count): the unique index of current decisions must not see the old beside the new.  If one
+# of them is no longer current, another writer got there first: the insert then fails on that
+# index and the webhook goes the transactional way.  The advisory lock queues this write behind
+# a transaction that has read the period's decisions (period_decisions.take); it is taken
+# before anything is written, the delivery too — a retry of this delivery in such a
+# transaction would otherwise wait on this row while this statement waits on its lock.
+WRITE = """
+WITH locked AS MATERIALIZED (
+    SELECT """ + period_decisions.LOCK_SQL.format(key="%(period_lock)s") + """ AS done
+), superseded AS (
+    UPDATE decisions SET superseded_at = %(now)s
+    WHERE id IN (SELECT value::bigint FROM json_array_elements_text(%(supersede)s::json))
+      AND superseded_at IS NULL AND (SELECT count(*) FROM locked) = 1
+    RETURNING id
+), fact AS (
+    INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, received_at,
+                       rep, region)
+    VALUES (%(fact_id)s, %(form)s, %(subject)s, %(period)s, %(occurred_on)s, %(payload)s,
+            %(client)s, %(now)s, %(owner_rep)s, %(owner_region)s)
+), decided AS (
+    INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result, error_code,
+                           ruleset_version, created_at)
+    SELECT %(fact_id)s, %(form)s, %(subject)s, %(period)s, d.rule, d.kind, d.fired, d.result,
+           d.error_code, %(version)s, %(now)s
+    FROM ROWS FROM (json_to_recordset(%(decisions)s::json)
+                    AS (rule text, kind text, fired boolean, result json, error_code text))
+         WITH ORDINALITY AS d(rule, kind, fired, result, error_code, n)
+    WHERE (SELECT count(*) FROM superseded) >= 0
+    ORDER BY d.n
+)
+INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, created_at, proof)
+SELECT %(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s, %(proof)s
+WHERE (SELECT count(*) FROM locked) = 1
+"""
+DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
+
+
+NEXT_PAGE = """
+SELECT id, period, payload FROM facts
+WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
+  AND (period < %(last_period)s OR (period = %(last_period)s AND id < %(last_id)s))
+ORDER BY period DESC, id DESC LIMIT %(page)s
+"""
+
+
+class Declined(Exception):
+    """The period was decided between the read and the write: nothing was stored; the plan
+    goes to the transactional writer, which waits for the period's lock."""
+
+
+class Read(NamedTuple):
+    fact_id: int                # the fact's id, taken from its sequence
+    history: list               # history.PERIODS, oldest first ([] when not asked for)
+    current: dict               # the period's current decisions: period_decisions.Current by rule
+
+
+class Direct:
+    """The pool's psycopg connection, in autocommit for READ and WRITE (SQLAlchemy's execution
+    layer cost as much as the statements)."""
+
+    def __init__(self, conn, cache: history.Cache):
+        self.cursor, self.cache = conn.cursor(), cache
+
+    def read(self, form: str, facts: dict, filing: Filing, schema) -> Read:
+        """The fact's id, the organisation chart's check of its rep (DomainError), the
+        subject's history before the period (`schema`: the form's, None when no rule reads
+        history) and the period's current decisions."""
+        rep, cursor, subject = facts.get("rep"), self.cursor, filing.subject
+        seen = 0 if schema is None else self.cache.seen(form, subject, schema)
+        rows = cursor.execute(READ, {
+            "rep": None if rep is None else str(rep), "form": form, "subject": subject,
+            "period": filing.period, "seen_max": seen,
+            "page": 0 if schema is None else history.HISTORY_PAGE_ROWS}).fetchall()
+        fact_id, known, region, current = rows[0][:4]
+        if rep is not None:
+            check_org_relation((region,) if known else None, rep, filing.owner["region"])
+        earlier = [] if schema is None else self._history(form, filing, schema, rows, 4)
+        return Read(fact_id, earlier, period_decisions.from_rows(current or []))
+
+    def _history(self, form: str, filing: Filing, schema, rows, at: int) -> list:
+        """The history from a read's rows (counts at `at`, then id, period, payload)."""
+        subject, period = filing.subject, filing.period
+        found = self.cache.history(form, subject, period, schema, rows[0][at:at + 3],
+                                   [r[at + 3:] for r in rows if r[at + 3] is not None])
+        if found is None and not self.cache.seen(form, subject, schema):
+            # The subject's facts changed below what the cache had seen: read it afresh.
+            rows = self.cursor.execute(READ_HISTORY, {
+                "form": form, "subject": subject, "seen_max": 0,
+                "page": history.HISTORY_PAGE_ROWS}).fetchall()
+            found = self.cache.history(form, subject, period, schema, rows[0][:3],
+                                       [r[3:] for r in rows if r[3] is not None])
+        if found is None:                   # older than the cache keeps: page by page
+            found = valid_history(schema, history.latest_periods(
+                form, subject, period, lambda params: self.cursor.execute(
+                    NEXT_PAGE if "last_id" in params else PAGE, params).fetchall()))
+        return found
+
+    def write(self, plan: Plan, read: Read) -> tuple[dict, str]:
+        """Store the plan's fact, decisions and delivery in one statement → (the answer, its
+        JSON text).  Declined when the period was decided since the read; a retried delivery
+        fails on its unique key (IntegrityError) and stores nothing."""
+        now, f, sub = utcnow(), plan.filing, plan.sub
+        stored = plan.decision_rows(read.fact_id, now)
+        body = plan.body(read.fact_id)
+        text = json.dumps(body, ensure_ascii=False)
+        try:
+            self.cursor.execute(WRITE, {
+                "fact_id": read.fact_id, "form": sub.form, "subject": f.subject,
+                "period": f.period, "occurred_on": f.day, "payload": sub.payload,
+                "client": sub.client, "now": now, "version": plan.version,
+                **{f"owner_{k}": v for k, v in f.owner.items()},
+                "delivery_id": sub.delivery_id, "digest": plan.digest, "response": text,
+                "proof": sub.proof,
+                **_decision_params(sub.form, f.subject, f.period, stored, read.current)})
+        except psycopg.errors.UniqueViolation as err:
+            if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
+                raise
+            raise Declined() from None
+        return body, text
+
+
+@contextmanager
+def connect(engine, cache: history.Cache):
+    """A Direct on a pooled connection, back to the pool afterwards.  psycopg's errors are
+    raised as SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection,
+    503 — is the same on every path."""
+    try:
+        pooled = engine.raw_connection()
+    except psycopg.Error as err:            # the database is down: raw_connection does not wrap
+        raise DBAPIError.instance(None, None, err, psycopg.Error, dialect=engine.dialect) from err
+    conn = pooled.driver_connection
+    try:
+        conn.autocommit = True
+        try:
+            yield Direct(conn, cache)
+        finally:
+            if not conn.broken:
+                conn.autocommit = False     # as the pool hands connections to everyone else
+    except psycopg.Error as err:
+        raise _as_sqlalchemy(engine, pooled, err) from err
+    finally:
+        pooled.close()                      # back to the pool
+
+
+def _decision_params(form: str, subject: str, period: str, stored: list[dict],
+                     current: dict) -> dict:
+    """WRITE's parameters for the decisions: the rows, and the period's current decisions
+    (as READ found them) they supersede, under the period's lock."""
+    return {"decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
+                                    ensure_ascii=False),
+            "period_lock": period_decisions.lock_key(form, subject, period),
+            "supersede": json.dumps(period_decisions.superseded_ids(
+                current, [r["rule"] for r in stored]))}
+
+
+def _as_sqlalchemy(engine, pooled, err: psycopg.Error) -> DBAPIError:
+    """The error SQLAlchemy would have raised.  A dropped connection is invalidated, with the
+    rest of the pool (a database restart drops them all), so the caller's retry connects
+    afresh."""
+    dropped = engine.dialect.is_disconnect(err, pooled.dbapi_connection, None)
+    if dropped:
+        pooled.invalidate(err)
+        engine.dispose(close=False)         # siblings are reconnected on their next checkout
+    return DBAPIError.instance(None, None, err, psycopg.Error, connection_invalidated=dropped,
+                               dialect=engine.dialect)

@@ -1,0 +1,112 @@
+"""Errors map to HTTP in one place: {"error": {"code", "message", "path"}}."""
+from __future__ import annotations
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError, InterfaceError
+from werkzeug.exceptions import HTTPException
+
+from trimtab.dsl.diagnostics import EvalError
+
+
+# Every refusal's code and its HTTP status, in one place.  A route raises DomainError(code, …);
+# which status a client sees is decided here.  tests/test_errors.py checks that every code the
+# server raises is listed.
+STATUS = {
+    # 400: the request is not well formed
+    "bad_encryption": 400, "bad_request": 400, "delivery_id_missing": 400,
+    "delivery_id_too_long": 400, "malformed_json": 400, "no_mapping": 400, "too_deep": 400,
+    "unknown_form": 400,
+    # 401: who is asking is not established
+    "invalid_token": 401, "platform_not_configured": 401, "signature_expired": 401,
+    "signature_invalid": 401, "signature_missing": 401, "signature_scheme_retired": 401,
+    "unauthenticated": 401, "oauth_refused": 401,
+    # 403: established, and not allowed
+    "actor_mismatch": 403, "csrf_failed": 403, "forbidden": 403, "not_a_person": 403,
+    "not_the_approver": 403, "out_of_scope": 403, "separation_of_duties": 403,
+    "oauth_unknown_person": 403, "oauth_state_mismatch": 403,
+    # 404
+    "not_found": 404, "unknown_approval_instance": 404,
+    # 405
+    "method_not_allowed": 405,
+    # 409: the request conflicts with what the server holds now
+    "approval_closed": 409, "delivery_conflict": 409, "link_taken": 409,
+    "no_current_target": 409, "not_dead": 409, "removals_need_confirmation": 409,
+    "replayed_request": 409, "stale_current_target": 409, "stale_org_relation": 409,
+    "step_decided": 409, "target_exists": 409,
+    # 413
+    "body_too_large": 413,
+    # 422: well formed, and the content is refused
+    "bad_file": 422, "bad_rows": 422, "identity_taken": 422, "invalid_date": 422,
+    "invalid_period": 422, "no_independent_approver": 422, "number_out_of_range": 422,
+    "reason_required": 422, "ruleset_invalid": 422, "schema_violation": 422,
+    "text_out_of_range": 422, "unknown_event": 422, "unknown_platform_user": 422,
+    "unknown_subject": 422, "unknown_widget": 422, "unresolved_role": 422,
+    # 429
+    "rate_limited": 429, "too_many_attempts": 429,
+    # 5xx: the server's side
+    "bad_mapping": 500, "internal": 500, "oauth_unavailable": 502, "database_unavailable": 503,
+}
+# Codes of the language's own errors (evaluation, versions, rules): the rules or the facts
+# given to them do not fit — the request's content, 422.
+STATUS_BY_PREFIX = {"eval.": 422, "git.": 422, "check.": 422, "parse.": 422, "load.": 422}
+
+
+def status_of(code: str) -> int:
+    """The HTTP status of a refusal code; KeyError for a code nobody listed (a server bug)."""
+    if code in STATUS:
+        return STATUS[code]
+    for prefix, status in STATUS_BY_PREFIX.items():
+        if code.startswith(prefix):
+            return status
+    raise KeyError(f"refusal code {code!r} has no HTTP status in server/web/errors.py")
+
+
+class DomainError(Exception):
+    """A refusal: its code (which decides the HTTP status), message and the body's path."""
+
+    def __init__(self, code: str, message: str, path: str | None = None, **extra):
+        super().__init__(message)
+        self.status = status_of(code)
+        self.code, self.message, self.path, self.extra = code, message, path, extra
+
+
+def error_body(code: str, message: str, path: str | None = None, **extra) -> dict:
+    body = {"code": code, "message": message, "path": path}
+    body.update(extra)
+    return {"error": body}
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(err: DomainError):
+        return jsonify(error_body(err.code, err.message, err.path, **err.extra)), err.status
+
+    @app.errorhandler(EvalError)
+    def _eval(err: EvalError):
+        # An evaluation that cannot finish (over its budget, history too long): the request's
+        # fault or the rules', never a crash; nothing of the request was stored.
+        extra = {k: v for k, v in err.to_json().items() if k in ("rule", "field")}
+        return jsonify(error_body(err.code, err.message(), "$", **extra)), status_of(err.code)
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
+                400: "bad_request"}.get(err.code, "http_error")     # werkzeug chose the status
+        message = "request body is larger than 1 MB" if err.code == 413 else err.description
+        response = jsonify(error_body(code, message, None))
+        for name, value in err.get_headers():          # e.g. a 405's `Allow`
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, err.code
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def _db_down(err):
+        app.logger.warning("database unavailable: %s", err.__class__.__name__)
+        return jsonify(error_body("database_unavailable", "the database is not reachable; "
+                                  "nothing was stored, retry later")), status_of("database_unavailable")
+
+    @app.errorhandler(Exception)
+    def _unexpected(err):                  # never a traceback to the client
+        app.logger.exception("unhandled error")
+        return jsonify(error_body("internal", "internal error; the server logged it")), status_of("internal")

@@ -1,0 +1,73 @@
+"""What every request must be before a route sees it: ids within the id columns (32 bits), no NUL or lone
+surrogate in the path, query or headers, a body within the limit even when chunked, JSON no
+deeper than MAX_JSON_DEPTH.  Refusals are 4xx with code, message and path."""
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.routing import BaseConverter, ValidationError
+
+from trimtab.server.web.errors import DomainError
+from trimtab.dsl.values import MAX_ID_TEXT, MAX_JSON_DEPTH, MAX_TEXT  # noqa: F401
+from trimtab.dsl.values import depth_ok as depth  # noqa: F401  (intake, the CLI)
+
+PERSON_PARAMS = {"subject", "rep"}     # filters on a person id column (String(128))
+
+MAX_ID = 2 ** 31 - 1              # the id columns are INTEGER: 32 bits on PostgreSQL
+
+
+class IdConverter(BaseConverter):
+    """`<id:name>`: a row id, 1 … 2^31−1; anything else is a 404, never a database error."""
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+def clean_text(value: str) -> bool:
+    """No NUL (PostgreSQL refuses it in text) and no lone surrogate (not UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_request() -> None:
+    for name, values in request.args.lists():
+        if len(values) > 1:       # no operation takes a list: the OpenAPI declares one value each
+            raise DomainError("bad_request", "a query parameter is given more than once",
+                              f"$.{name}" if clean_text(name) else "$")
+    for name, value in request.args.items(multi=True):
+        if not (clean_text(name) and clean_text(value)):
+            raise DomainError("bad_request", "a query parameter holds NUL or a character "
+                              "that is not UTF-8", f"$.{name}" if clean_text(name) else "$")
+        if name in PERSON_PARAMS and len(value) > MAX_ID_TEXT:
+            raise DomainError("bad_request", f"{name} is a person id, at most {MAX_ID_TEXT} "
+                              "characters", f"$.{name}")
+        if len(value) > MAX_TEXT:
+            raise DomainError("bad_request", f"a query parameter is longer than {MAX_TEXT} "
+                              "characters", f"$.{name}")
+    if not clean_text(request.path):
+        raise DomainError("bad_request", "the path holds NUL or a character that is not UTF-8")
+    length = request.content_length
+    limit = request.max_content_length
+    if limit is not None and length is None and request.headers.get("Transfer-Encoding"):
+        # A chunked body has no length up front, and werkzeug's stream would cut it at the
+        # limit without a word: read the server's own input, at most one byte past the limit.
+        data = request.environ["wsgi.input"].read(limit + 1)
+        if len(data) > limit:
+            raise DomainError("body_too_large", f"request body is larger than {limit // 1024} KB")
+        request._cached_data = data           # what get_data() returns from here on
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
+    app.before_request(_check_request)

@@ -1,0 +1,47 @@
+"""POST /hooks/<form>: a signed form submission → decisions (server/domain/submission.py)."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+
+from trimtab.server.web import security
+from trimtab.server.domain import submission
+from trimtab.server.auth import requires
+from trimtab.server.web.errors import DomainError
+from trimtab.server.domain.rulesets import active
+from trimtab.server.domain.validation import parse_json
+
+bp = Blueprint("hooks", __name__)
+
+
+def request_lang() -> str:
+    accept = request.headers.get("Accept-Language", "")
+    if accept:
+        return "zh" if accept.lower().startswith("zh") else "en"
+    return current_app.config["LANG"]
+
+
+@bp.post("/hooks/<form>")
+@requires("webhook")
+def hook(form: str):
+    raw = request.get_data(cache=False)
+    cfg = current_app.config
+    client, proof = security.verify(request.headers, raw, cfg["CLIENTS"], cfg["SIGNATURE_TOLERANCE_S"],
+                                    v1_until=cfg.get("SIGNATURE_V1_UNTIL"))
+    delivery_id = request.headers.get(security.DELIVERY)
+    if not delivery_id:
+        raise DomainError("delivery_id_missing", f"{security.DELIVERY} header is required")
+    if form not in active().schemas:
+        raise DomainError("unknown_form", f"no form `{form}`", f"/hooks/{form}")
+    return accept(form, parse_json(raw), raw, raw.decode("utf-8"), client, delivery_id, proof)
+
+
+def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id: str,
+           proof: str | None = None):
+    """An authenticated submission of `form` → the response: stored with its decisions, or
+    the earlier answer to the same delivery (submission.Submission says what each is)."""
+    answer = submission.submit(current_app, active(), submission.Submission(
+        form, facts, raw, payload, client, delivery_id, proof, request_lang()))
+    resp = current_app.response_class(answer.text, status=answer.status, mimetype="application/json")
+    if answer.replayed:
+        resp.headers["X-Trimtab-Replayed"] = "true"
+    return resp

@@ -1,0 +1,155 @@
+"""/v1/meetings: the dated events schedules run before (calibration meetings), and the brief
+each one gets 48 hours ahead; /v1/reports/<name>: the scheduled reports as they stand now,
+as JSON for the platform and markdown for people."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from trimtab.server.domain import reports
+from trimtab.server.web.api import body, page_args, sessions, text, visible_or_refused
+from trimtab.server.auth import current_principal, requires, scope
+from trimtab.server.web.errors import DomainError
+from trimtab.server.web.intake import request_lang
+from trimtab.server.storage.models import Meeting, Person
+from trimtab.server.domain.rulesets import active
+
+bp = Blueprint("meetings", __name__, url_prefix="/v1")
+
+
+def meeting_json(m: Meeting) -> dict:
+    return {"id": m.id, "kind": m.kind, "title": m.title, "starts_at": m.starts_at.isoformat() + "Z",
+            "region": m.region, "attendees": m.attendees,
+            "briefed_at": m.briefed_at.isoformat() + "Z" if m.briefed_at else None}
+
+
+def _events() -> set[str]:
+    """Event kinds the rule set's schedules run before."""
+    return {s.timing.event for s in active().schedules if s.timing.kind == "before_event"}
+
+
+# Meeting and report times, naive UTC, [EARLIEST, LATEST): a week before (a report's span), the
+# local date in any timezone and the end of its quarter (a brief) stay on the calendar.
+EARLIEST, LATEST = dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1)
+
+
+def _starts_at(value, path: str = "$.starts_at") -> dt.datetime:
+    """An ISO 8601 time → naive UTC; without an offset it is local to the configured timezone."""
+    if not isinstance(value, str):
+        raise DomainError("schema_violation", f"`{path[2:]}` must be an ISO 8601 date-time", path)
+    try:
+        stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise DomainError("schema_violation", f"`{value}` is not an ISO 8601 date-time",
+                          path) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=current_app.config["TZ"])
+    try:
+        utc = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except OverflowError:           # 0001-01-01T00:00+01:00: before the calendar's first day in UTC
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise DomainError("schema_violation", f"`{value}` is outside 1900-01-01 to 9998-12-31 "
+                          "(UTC)", path)
+    return utc
+
+
+def _may_see(m: Meeting) -> bool:
+    seen = scope()
+    return seen.everything or current_principal().person_id in (m.attendees or []) or \
+        (m.region is not None and m.region in seen.regions)
+
+
+@bp.post("/meetings")
+@requires("person")
+def create_meeting():
+    """Admins, or an HRBP for a region they cover."""
+    principal = current_principal()
+    data = body()
+    kind = text(data, "kind", default="calibration_meeting")
+    events = _events()
+    if kind not in events:
+        raise DomainError("unknown_event",
+                          f"no schedule runs before `{kind}` (known: {', '.join(sorted(events)) or 'none'})",
+                          "$.kind")
+    title = text(data, "title", required=True)
+    region = text(data, "region")
+    if not principal.is_admin and not (principal.is_hrbp and region in principal.covers):
+        raise DomainError("out_of_scope", "meetings are set by admins, or by the HRBP of "
+                          "the meeting's region", "$.region")
+    attendees = data.get("attendees")
+    if not isinstance(attendees, list) or not attendees or \
+            not all(isinstance(a, str) and a for a in attendees):
+        raise DomainError("schema_violation", "`attendees` must be a non-empty list of person ids",
+                          "$.attendees")
+    starts_at = _starts_at(data.get("starts_at"))
+    with sessions() as session, session.begin():
+        known = set(session.scalars(select(Person.id).where(Person.id.in_(attendees))))
+        for i, person in enumerate(attendees):
+            if person not in known:
+                raise DomainError("unknown_subject",
+                                  f"`{person}` is not in the organisation chart", f"$.attendees[{i}]")
+        meeting = Meeting(kind=kind, title=title, starts_at=starts_at, region=region,
+                          attendees=list(dict.fromkeys(attendees)))
+        session.add(meeting)
+        session.flush()
+        out = meeting_json(meeting)
+    return jsonify(out), 201
+
+
+@bp.get("/meetings")
+@requires("person")
+def list_meetings():
+    """Meetings the caller attends or whose region they see (admin: all)."""
+    limit, after = page_args()
+    q = select(Meeting).where(Meeting.id > after).order_by(Meeting.id)
+    if request.args.get("kind"):
+        q = q.where(Meeting.kind == request.args["kind"])
+    with sessions() as session:
+        items = []
+        for m in session.scalars(q):
+            if _may_see(m):
+                items.append(meeting_json(m))
+                if len(items) == limit:
+                    break
+    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
+
+
+@bp.get("/meetings/<id:meeting_id>/brief")
+@requires("person")
+def brief(meeting_id: int):
+    """The pre-meeting brief as it stands now: JSON for the platform, markdown for people."""
+    lang = request.args.get("lang") or request_lang()
+    if lang not in ("zh", "en"):
+        raise DomainError("bad_request", "lang is zh or en", "$.lang")
+    with sessions() as session:
+        meeting = visible_or_refused(session, Meeting, meeting_id, "meeting", _may_see)
+        report = reports.calibration_brief(session, meeting, active(),
+                                           current_app.config["TZ"])
+    title, markdown = reports.render(report, lang)
+    return jsonify({"title": title, "markdown": markdown, "report": report})
+
+
+@bp.get("/reports/<name>")
+@requires("person")
+def report(name: str):
+    """weekly_actions (?region=), resource_hints, over the 7 days before `to` (default now)."""
+    lang = request.args["lang"] if "lang" in request.args else request_lang()
+    if lang not in ("zh", "en"):
+        raise DomainError("bad_request", "lang is zh or en", "$.lang")
+    end = _starts_at(request.args["to"], "$.to") if "to" in request.args else \
+        dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    start = end - dt.timedelta(days=7)
+    with sessions() as session:
+        if name == "weekly_actions":
+            doc = reports.weekly_actions(session, request.args.get("region") or None, start, end,
+                                         scope())
+        elif name == "resource_hints":
+            doc = reports.resource_hints(session, start, end, scope())
+        else:
+            raise DomainError("not_found", f"no report `{name}` (weekly_actions, resource_hints; "
+                              "briefs are at /v1/meetings/<id>/brief)", "$.name")
+    title, markdown = reports.render(doc, lang)
+    return jsonify({"title": title, "markdown": markdown, "report": doc})

@@ -1,0 +1,101 @@
+"""Targets and splits: suggestions from the goal-pool rules, weighted splits with the band."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from trimtab.server.domain import history as histories, rulesets
+from trimtab.server.domain.filing import occurred_on, period_key, subject_of
+from trimtab.server.web.errors import DomainError
+from trimtab.server.web.intake import request_lang
+from trimtab.server.domain.validation import validate
+from trimtab.server.web.api import body, text
+from trimtab.server.auth import requires, scope
+
+bp = Blueprint("targets", __name__, url_prefix="/v1")
+
+
+def _rules_of(kind: str, form: str, name: str | None):
+    rs = rulesets.active()
+    rules = [r for r in rs.in_force(form) if r.kind == kind] if form in rs.by_form else []
+    if name:
+        rules = [r for r in rules if r.name == name]
+        if not rules:
+            raise DomainError("not_found", f"no {kind} rule `{name}` on form `{form}`", "$.rule")
+    if not rules:
+        raise DomainError("not_found", f"no {kind} rule listens to form `{form}`", "$.form")
+    return rs, rules
+
+
+def _request(kind: str, default_form: str):
+    """(rule set, rules, form, facts, request body) for a request naming facts of a form."""
+    data = body()
+    form = text(data, "form", default_form)
+    rs, rules = _rules_of(kind, form, text(data, "rule"))
+    facts = data.get("facts")
+    if not isinstance(facts, dict):
+        raise DomainError("schema_violation", "`facts` is an object", "$.facts")
+    validate(rs.schemas[form], facts)
+    return rs, rules, form, facts, data
+
+
+@bp.post("/targets/suggest")
+@requires("person")
+def suggest():
+    """Suggested targets (and their range) for one subject: the facts of this period, with the
+    earlier periods the server holds as history (or a `history` given in the request)."""
+    rs, rules, form, facts, data = _request("target", "region_monthly")
+    schema = rs.schemas[form]
+    history = data.get("history")
+    if history is None:
+        subject = subject_of(schema, facts)
+        if not scope().sees_subject(subject):
+            raise DomainError("out_of_scope", f"`{subject}`'s history is not yours to read",
+                              "$.facts")
+        with current_app.extensions["trimtab.sessions"]() as session:
+            day = occurred_on(schema, facts, current_app.config["TZ"])
+            history = histories.read(session, rs, form, subject, period_key(schema, day))
+    lang = request_lang()
+    out = []
+    for r in rules:
+        d = r.evaluate(facts, history)
+        if d.error is not None:
+            raise DomainError(d.error.code, d.error.message(lang), "$.facts")
+        out.append(d.to_json(lang))
+    return jsonify({"ruleset_version": rs.version, "history_periods": len(history), "suggestions": out})
+
+
+@bp.post("/splits")
+@requires("person")
+def split():
+    """Split a parent target by the split rule's weights; adjustments beyond the band without a
+    written reason are refused (422, naming the child)."""
+    rs, rules, form, facts, _data = _request("split", "target_plan")
+    lang = request_lang()
+    d = rules[0].evaluate(facts)
+    if d.error is not None:
+        raise DomainError(d.error.code, d.error.message(lang), "$.facts")
+    doc = d.to_json(lang)
+    if not doc["ok"]:
+        bad = doc["violations"][0]
+        items = facts.get(rules[0].rule.across, [])
+        index = next((i for i, it in enumerate(items) if it.get("name") == bad["key"]), 0)
+        raise DomainError("reason_required",
+                          doc["explanation"], f"$.{rules[0].rule.across}[{index}].reason",
+                          violations=doc["violations"])
+    return jsonify({"ruleset_version": rs.version, "split": doc})
+
+
+@bp.get("/targets/<subject>/history")
+@requires("person")
+def target_history(subject: str):
+    """A subject's approved and refused target changes, newest first (from the audit log)."""
+    from sqlalchemy import select
+    from trimtab.server.storage.models import AuditEntry
+    if not scope().sees_subject(subject):
+        raise DomainError("out_of_scope", f"`{subject}` is not yours to see", "$.subject")
+    with current_app.extensions["trimtab.sessions"]() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.subject == subject)
+                               .order_by(AuditEntry.id.desc()).limit(200)).all()
+        return jsonify({"subject": subject, "changes": [
+            {"at": a.at.isoformat() + "Z", "action": a.action, "ruleset_version": a.ruleset_version,
+             **a.details} for a in rows]})

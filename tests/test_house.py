@@ -1,0 +1,125 @@
+"""The house's shape (issue 14): no import circle among dsl/ and server/, dsl/ never imports
+server/, no module over 400 lines.  Imports are read from the code (all of them, also those
+inside functions), under the installed names trimtab.dsl.* and trimtab.server.*."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+MAX_LINES = 400
+FOLDERS = {"dsl": "trimtab.dsl", "server": "trimtab.server"}
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for folder, name in FOLDERS.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            rel = path.relative_to(ROOT / folder).with_suffix("").parts
+            parts = [name, *rel]
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            found[".".join(parts)] = path
+    return found
+
+
+def imports(name: str, path: Path, known) -> set[str]:
+    """The project's modules that `name` imports (a package's names resolved to its modules)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(up + ([base] if base else []))
+            # `from pkg import module` depends on the module; `from pkg import name`, on pkg
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
+                       for a in node.names]
+        else:
+            continue
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                out.add(target)
+    return out
+
+
+def graph():
+    known = modules()
+    return {name: imports(name, path, known) for name, path in known.items()}
+
+
+def circles(edges) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, iterative)."""
+    index, low, on, stack, out, counter = {}, {}, set(), [], [], [0]
+    for root in edges:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = counter[0]
+        counter[0] += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            node, children = work[-1]
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter[0]
+                    counter[0] += 1
+                    stack.append(child)
+                    on.add(child)
+                    work.append((child, iter(sorted(edges.get(child, ())))))
+                    break
+                if child in on:
+                    low[node] = min(low[node], index[child])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        out.append(sorted(group))
+    return out
+
+
+def test_no_import_circle():
+    found = circles(graph())
+    assert not found, found
+
+
+def test_the_circle_finder_finds_circles():
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_language_never_imports_the_server():
+    wrong = {name: sorted(t for t in targets if t.startswith("trimtab.server"))
+             for name, targets in graph().items() if name.startswith("trimtab.dsl")}
+    assert not {k: v for k, v in wrong.items() if v}
+
+
+def test_no_module_over_400_lines():
+    long = {str(path.relative_to(ROOT)): n for path in modules().values()
+            if (n := len(path.read_text().splitlines())) > MAX_LINES}
+    assert not long, long
+
+
+def test_the_graph_sees_the_imports():
+    edges = graph()
+    assert "trimtab.server.web.errors" in edges["trimtab.server.web.intake"]
+    assert "trimtab.dsl.diagnostics" in edges["trimtab.dsl.parser"] or \
+        any(t.startswith("trimtab.dsl") for t in edges["trimtab.dsl.parser"])
