@@ -12,6 +12,7 @@ from .annotations import Annotations, Binding
 from .diagnostics import suggest
 from .keywords import BOOL_WORDS, FUNCTIONS
 from .limits import MAX_EXPR_DEPTH
+from .rounding import ROUNDING, check_round
 from .schemas import FieldType, FormSchema
 from .types import BOOL, INTEGER, NUMBER, STRING, Ty
 from .units import dimension
@@ -283,6 +284,8 @@ class ExprChecks:
         if func == "abs" and len(args) == 1:
             ty = self.expr(args[0], scope)
             return ty if ty.kind == "number" else NUMBER
+        if func in ROUNDING:
+            return check_round(self, node, scope)
         if func in ("min", "max") and len(args) >= 2:
             tys = [self.expr(a, scope) for a in args]
             ty = tys[0]
@@ -365,6 +368,7 @@ _ARG_HELP = {
     "count": "(list [where …]) or (condition, last N periods)",
     "any": "(list where condition)", "all": "(list where condition)",
     "abs": "(number)",
+    "round": "(number, places)", "round_half_even": "(number, places)",
 }
 
 

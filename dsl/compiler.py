@@ -16,7 +16,9 @@ from decimal import Decimal
 
 from . import ast as A
 from .annotations import Annotations
+from .amounts import round_to
 from .check_exprs import HISTORY_FUNCS
+from .rounding import ROUNDING, round_scale
 from .kinds import KINDS
 from .limits import MAX_RULE_SOURCE
 from .units import UNITS
@@ -211,6 +213,9 @@ class RuleCompiler:
             if func == "change":
                 return f"({current} - {prior})"
             return f"growth({current}, {prior}, R, {self.const(field.name)})"
+        if func in ROUNDING:
+            scale = round_scale(node, self.ann)
+            return f"{self.const(round_to)}({self.gen(node.args[0], ctx)}, {self.const(scale)})"
         if func in ("abs", "min", "max") and node.args and not self.is_list(node.args[0]):
             return f"{func}({', '.join(self.gen(a, ctx) for a in node.args)})"
         return self.gen_list_call(node, ctx)

@@ -5,6 +5,7 @@ from decimal import Decimal
 from operator import itemgetter
 
 from . import ast as A
+from .amounts import Amount
 from .trace import Compared, Missing, Points, Short, Silent, Valued
 from .words import plain, render_message, show, t as _t
 
@@ -126,7 +127,10 @@ RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silen
 
 
 def _pack(value):
-    """JSON-ready and exact: a Decimal is {"$d": "0.15"}, a tuple {"$t": [...]}."""
+    """JSON-ready and exact: a Decimal is {"$d": "0.15"}, an Amount {"$a": "0.15"}, a tuple
+    {"$t": [...]}."""
+    if isinstance(value, Amount):
+        return {"$a": str(value)}
     if isinstance(value, Decimal):
         return {"$d": str(value)}
     if isinstance(value, tuple):
@@ -144,6 +148,8 @@ def _unpack(value):
     if isinstance(value, dict):
         if len(value) == 1 and "$d" in value:        # no formula or field is called `$d`
             return Decimal(value["$d"])
+        if len(value) == 1 and "$a" in value:
+            return Amount(value["$a"])
         if len(value) == 1 and "$t" in value:
             return tuple(_unpack(v) for v in value["$t"])
         return {k: _unpack(v) for k, v in value.items()}

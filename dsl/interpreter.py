@@ -10,7 +10,9 @@ from decimal import Decimal
 from . import ast as A
 from . import periods
 from . import runtime as rt
+from .amounts import round_to
 from .check_exprs import HISTORY_FUNCS
+from .rounding import ROUNDING, round_scale
 from .diagnostics import EvalError
 from .kinds import KINDS
 from .units import UNITS
@@ -170,6 +172,8 @@ def call(node: A.Call, env: Env):
             return all(evaluate(node.where, env.with_item(it)) for it in items)
         values = [read(env, it, b.field) for it in chosen]
         return aggregate(f, values, env, line)
+    if f in ROUNDING:
+        return round_to(evaluate(node.args[0], env), round_scale(node, env.ann))
     values = [evaluate(a, env) for a in node.args]
     if f == "abs":
         return abs(values[0])

@@ -48,6 +48,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     # ---- check: types and units
     "check.unit_mismatch": {"en": "cannot {op} {left} and {right}",
                             "zh": "{left}与{right}的单位不一致，不能比较或运算"},
+    "check.bad_scale": {"en": "`{text}` is not a scale to round to: write 元, 万, 0.01万 or a number like 0.01",
+                        "zh": "`{text}` 不是可舍入的单位：请写 元、万、0.01万 或 0.01 这样的数"},
+    "check.scale_not_money": {"en": "`{text}` is an amount of money, but what is shared here is not money",
+                              "zh": "`{text}` 是金额单位，但这里分配的不是金额"},
+    "check.band_order": {"en": "the hard limit ±{limit} is narrower than the free band ±{free}",
+                         "zh": "上限 ±{limit} 比无需理由的幅度 ±{free} 还窄"},
+    "check.round_places": {
+        "en": "`{name}` rounds to whole decimal places from -10 to 10 (`{name}(x, 2)`), or to 万, 元, 0.01万",
+        "zh": "`{name}` 的第二个参数应为 -10 到 10 的整数位数（如 `{name}(x, 2)`），或 万、元、0.01万"},
     "check.type_mismatch": {"en": "expected {expected} here, found {found}",
                             "zh": "此处应为{expected}，实际为{found}"},
     "check.not_a_condition": {"en": "this is {found}, not a condition that is true or false",

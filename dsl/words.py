@@ -6,6 +6,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from .amounts import Amount
+
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -15,7 +17,14 @@ def t(lang: str, en: str, zh: str) -> str:
 
 
 def plain(value: Any) -> Any:
-    """JSON-ready: Decimals become ints when whole, else exact decimal strings → float-free."""
+    """JSON-ready, the one encoder of values (decisions, the server, derived documents).
+
+    An Amount (a value rounded to a stated scale: split and pool shares, totals, pool sizes,
+    `round(…)` results) is a decimal string with exactly its places ("96428.57",
+    "10200000.00"); another Decimal an int when whole, a float when a double holds it
+    exactly as written, else its exact decimal string (docs/language.md, "Numbers in JSON")."""
+    if isinstance(value, Amount):
+        return format(value, "f")
     if isinstance(value, Decimal):
         if not value.is_finite() or value.adjusted() > 30:      # int() of 1E+600000: minutes
             return str(value)

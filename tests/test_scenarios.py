@@ -7,7 +7,6 @@ import json
 from decimal import Decimal
 
 from conftest import RULES
-from trimtab.dsl.decision import plain
 
 
 def demo(name):
@@ -72,13 +71,13 @@ def test_medical_devices_split_is_weighted_not_equal(shipped):
     spec = demo("medical_split")
     d = by_rule(shipped.evaluate("target_plan", spec["facts"]))["区域目标拆分"]
     assert d.error is None and d.details["ok"]
-    shares = {s["key"]: s for s in plain(d.details["shares"])}
-    bases = [Decimal(str(s["base"])) for s in shares.values()]
+    shares = {s["key"]: s for s in d.details["shares"]}     # amounts at 0.01 元
+    bases = [s["base"] for s in shares.values()]
     assert sum(bases) == 30_000_000                     # the bases split the whole target
     assert shares["广东"]["base"] > 6_000_000 > shares["海南"]["base"]   # not 600万 each
     # 广东: 0.5×0.40 + 0.3×0.30 + 0.2×0.25 = 0.34 of a total weight of 1.0 → 1,020万
     assert shares["广东"]["base"] == 10_200_000
-    assert shares["福建"]["final"] == shares["福建"]["base"] * 0.9     # −10%, within ±15%
+    assert shares["福建"]["final"] == shares["福建"]["base"] * Decimal("0.9")   # −10%, within ±15%
     # 江西 moves +20% with a written reason: allowed; without one it is refused.
     facts = copy.deepcopy(spec["facts"])
     del facts["provinces"][4]["reason"]

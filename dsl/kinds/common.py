@@ -9,10 +9,14 @@ so a kind imports no stage and no stage imports a kind's insides.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable, Optional
 
+from ..amounts import scale_from
 from ..ast import Num, Str
 from ..keywords import BOOL_WORDS
+from ..parser import base_type
+from ..units import parse_quantity
 
 
 def _always(rule: Any, clause: Any, value: Any) -> bool:
@@ -90,3 +94,49 @@ def set_once(rule: Any, attr: str, clause: Any, word: str) -> None:
         rule.extra.append((word, clause.loc))
         return
     setattr(rule, attr, clause)
+
+
+# ---------------------------------------------------------------------- rounding clause
+@dataclass(eq=False)
+class Rounding:
+    """`round to 万[, largest remainder]`: the scale a split's or a pool's children are rounded
+    to (by the largest-remainder method, the only remainder rule so far, also the default)."""
+    text: str                       # the scale as written: 万, 0.01万, 元, 0.01
+    step: Any                       # in the canonical unit (元 for money); None: not a scale
+    money: bool
+    mode: str                       # half_up | half_even
+    loc: Any
+
+
+def build_rounding(b: Any, children: list) -> Rounding:
+    word = next(c for c in children if base_type(c.type) in ("QUANTITY", "NUMBER", "NAME"))
+    mode = "half_even" if any(base_type(c.type) == "ROUND_EVEN_TO" for c in children) else "half_up"
+    text = str(word)
+    step, unit = None, None
+    if base_type(word.type) == "NAME":
+        unit = _SCALE_WORDS.get(text)
+        step = None if unit is None else parse_quantity("1" + text)[0]
+    else:
+        step, unit = parse_quantity(text)
+    return Rounding(text, None if step is None else Decimal(step), unit in ("yuan", "wan"), mode,
+                    b.span(children))
+
+
+_SCALE_WORDS = {"元": "yuan", "万": "wan", "万元": "wan"}
+
+
+def check_rounding(ck: Any, rounding: Any, money: bool) -> None:
+    """A stated scale is a positive step of the parent's kind: money for money."""
+    if rounding is None:
+        return
+    if rounding.step is None or rounding.step <= 0:
+        ck.error("check.bad_scale", rounding.loc, text=rounding.text)
+    elif rounding.money and not money:
+        ck.error("check.scale_not_money", rounding.loc, text=rounding.text)
+
+
+def scale_of(rounding: Any, money: bool) -> Any:
+    """The amounts.Scale a rule states, or the default for its kind of number."""
+    if rounding is None:
+        return scale_from(None, None, "half_up", money)
+    return scale_from(rounding.step, None, rounding.mode, money)

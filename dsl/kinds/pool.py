@@ -4,6 +4,10 @@
         on incentive_pool per team
         size profit × 5%
         share among members by contribution_score
+        round to 元
+
+The shares are rounded to the scale (0.01 元 by default) so that they sum to the size, itself
+rounded to the scale (amounts.allocate: largest remainder).
 """
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from ..canon import canon
 from ..diagnostics import EvalError
 from ..tokens import tokens
 from ..words import item_key, list_items, show, t
-from .common import Kind, missing, no_examples, set_once
+from ..amounts import allocate, round_to
+from .common import (Kind, Rounding, build_rounding, check_rounding, missing, no_examples,
+                     scale_of, set_once)
 
 
 @dataclass(eq=False)
@@ -36,6 +42,7 @@ class Share:
 class Pool(A.Rule):
     size: Optional[Size] = None
     share: Optional[Share] = None
+    rounding: Optional[Rounding] = None
 
 
 class PoolResult(NamedTuple):
@@ -57,6 +64,8 @@ def attach(rule: Pool, c) -> None:
         set_once(rule, "size", c, "size")
     elif isinstance(c, Share):
         set_once(rule, "share", c, "share")
+    elif isinstance(c, Rounding):
+        set_once(rule, "rounding", c, "round to")
 
 
 def check(ck, rule: Pool, scope) -> None:
@@ -67,6 +76,7 @@ def check(ck, rule: Pool, scope) -> None:
         if ty.kind != "number":
             ck.error("check.type_mismatch", rule.size.expr.loc, expected="a number",
                      found=ty.describe())
+        check_rounding(ck, rule.rounding, ty.dim == "money")
     if rule.share is None:
         missing(ck, rule, "share")
         return
@@ -94,7 +104,9 @@ def compile_body(c, rule: Pool) -> None:
     c.emit("tc = D(sum(cs))")
     c.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, "
            f"line={c.const(share.loc.line)})")
-    c.emit_return("[size * c / tc for c in cs]", "size", "cs")
+    shares = c.const(pool_shares)
+    c.emit(f"got = {shares}(size, cs, tc, {c.const(_scale(c.ann, rule))})")
+    c.emit_return("got[0]", "got[1]", "cs")
 
 
 def run(env, rule: Pool, form) -> PoolResult:
@@ -105,8 +117,19 @@ def run(env, rule: Pool, form) -> PoolResult:
     contributions = [env.with_item(it).value(share.by) for it in items]
     if sum(contributions) == 0:
         raise EvalError("eval.division_by_zero", rule=rule.name, line=share.loc.line)
-    return PoolResult([size * c / Decimal(sum(contributions)) for c in contributions], size,
-                      contributions)
+    shares, rounded = pool_shares(size, contributions, Decimal(sum(contributions)),
+                                  _scale(env.ann, rule))
+    return PoolResult(shares, rounded, contributions)
+
+
+def pool_shares(size, contributions, whole, scale):
+    """(shares, the size), both rounded to the scale: the shares sum to the size exactly."""
+    rounded = round_to(size, scale)
+    return allocate([size * c / whole for c in contributions], scale, rounded), rounded
+
+
+def _scale(ann, rule: Pool):
+    return scale_of(rule.rounding, ann.typed(A.given(rule.size).expr).dim == "money")
 
 
 def details(compiled, facts: dict, raw: PoolResult) -> dict:
@@ -131,6 +154,9 @@ def diff(rule: Pool, add, text) -> None:
     add("size", "size", canon(size) if size else "", size)
     add("share", "share", repr((rule.share.among if rule.share else None,
                                 canon(by) if by else "")), by)
+    r = rule.rounding
+    if r is not None:
+        add("round", "round", repr((r.step, r.mode)), text=f"{r.text} ({r.mode})")
 
 
 def test_clauses(rule: Pool) -> list:
@@ -141,6 +167,6 @@ def test_clauses(rule: Pool) -> list:
 KIND = Kind(
     name="pool", node=Pool, result=PoolResult,
     build={"pool": lambda b, children: b.rule(Pool, children), "pool_size": build_size,
-           "pool_share": build_share},
+           "pool_share": build_share, "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses)

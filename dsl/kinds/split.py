@@ -6,7 +6,14 @@
         weight market_potential 50%
         weight staffing 30%
         weight strategic 20%
-        adjust within ±10%, beyond require reason
+        adjust adjustment within ±10%, beyond require reason, never beyond ±30%, rebalance
+        round to 万, largest remainder
+
+Shares are exact, then rounded to the scale (0.01 元 by default) so they sum to the parent
+(amounts.allocate).  The band: free within `within`, a reason beyond it, refused beyond
+`never beyond`; `adjust at most ±15%, require reason` is the seeds' reading (every adjustment
+needs a reason, none may pass 15%).  `rebalance`: the children nobody adjusted absorb the
+difference, so the adjusted shares still sum to the parent.
 """
 from __future__ import annotations
 
@@ -18,9 +25,13 @@ from .. import ast as A
 from .. import runtime as rt
 from ..diagnostics import EvalError
 from ..tokens import tokens
+from ..amounts import allocate, amount_sum
 from ..units import parse_band, parse_quantity
 from ..words import item_key, list_items, pct, plain, show, t
-from .common import Kind, missing, no_examples, set_once
+from .common import (Kind, Rounding, build_rounding, check_rounding, missing, no_examples,
+                     scale_of, set_once)
+
+DEFAULT_ADJUST_FIELD = "adjustment"     # the item field when the rule names none
 
 
 @dataclass(eq=False)
@@ -39,9 +50,13 @@ class Weight:
 
 @dataclass(eq=False)
 class Adjust:
-    band: Decimal
+    band: Decimal                   # free band: within it no reason is needed
     reason_field: str
     loc: A.Loc
+    field: str = DEFAULT_ADJUST_FIELD   # the item field holding each child's adjustment
+    limit: Optional[Decimal] = None     # hard limit: never beyond it, reason or not
+    rebalance: bool = False             # the other children keep the parent's total
+    capped: bool = False                # written `adjust at most ±15%, require reason`
 
 
 @dataclass(eq=False)
@@ -49,6 +64,7 @@ class Split(A.Rule):
     divide: Optional[Divide] = None
     weights: list = field(default_factory=list)     # Weight clauses
     adjust: Optional[Adjust] = None
+    rounding: Optional[Rounding] = None
 
     @property
     def across(self) -> Optional[str]:
@@ -56,9 +72,9 @@ class Split(A.Rule):
 
 
 class SplitResult(NamedTuple):
-    finals: list                    # each item's share after its adjustment
-    bases: list                     # each item's share by the weights
-    violations: list                # (item key, adjustment) beyond the band without a reason
+    finals: list                    # each item's share after its adjustment (Amounts)
+    bases: list                     # each item's share by the weights (Amounts)
+    violations: list                # (item key, adjustment, code): reason_required | beyond_limit
 
 
 def build_divide(b, children):
@@ -71,9 +87,17 @@ def build_weight(b, children):
     return Weight(str(tokens(children, "NAME")[0]), Decimal(value), b.span(children))
 
 
-def build_adjust(b, children):
+def build_adjust(b, children, capped=False):
+    names = tokens(children, "NAME")
     band = parse_band(str(tokens(children, "SIGNED_PERCENT")[0]))
-    return Adjust(band, str(tokens(children, "NAME")[0]), b.span(children))
+    options = [c for c in children if isinstance(c, tuple)]
+    limit = next((o[1] for o in options if o[0] == "limit"), None)
+    adjust = Adjust(band, str(names[-1]), b.span(children),
+                    field=str(names[0]) if len(names) == 2 else DEFAULT_ADJUST_FIELD,
+                    limit=limit, rebalance=("rebalance",) in options)
+    if capped:      # at most ±15%, with a reason: every adjustment needs one
+        adjust.band, adjust.limit, adjust.capped = Decimal(0), band, True
+    return adjust
 
 
 def attach(rule: Split, c) -> None:
@@ -83,6 +107,8 @@ def attach(rule: Split, c) -> None:
         rule.weights.append(c)
     elif isinstance(c, Adjust):
         set_once(rule, "adjust", c, "adjust")
+    elif isinstance(c, Rounding):
+        set_once(rule, "rounding", c, "round to")
 
 
 # ---------------------------------------------------------------------- checking
@@ -94,6 +120,7 @@ def check(ck, rule: Split, scope) -> None:
     ty = ck.expr(d.total, scope)
     if ty.kind != "number":
         ck.error("check.type_mismatch", d.total.loc, expected="a number", found=ty.describe())
+    check_rounding(ck, rule.rounding, ty.dim == "money")
     lst = ck.list_named(d.across, d.loc, scope)
     if not rule.weights:
         missing(ck, rule, "weight")
@@ -106,13 +133,22 @@ def check(ck, rule: Split, scope) -> None:
         ck.item_field(lst, w.field, w.loc, d.across, numeric=True)
     if rule.adjust is not None:
         a = rule.adjust
-        ck.check_band(a.band, a.loc, "adjust")
-        ck.item_field(lst, "adjustment", a.loc, d.across, numeric=True)
+        if not a.capped:
+            ck.check_band(a.band, a.loc, "adjust")
+        if a.limit is not None:
+            ck.check_band(a.limit, a.loc, "adjust")
+            if a.limit < a.band:
+                ck.error("check.band_order", a.loc, free=pct(a.band), limit=pct(a.limit))
+        ck.item_field(lst, a.field, a.loc, d.across, numeric=True)
         ck.item_field(lst, a.reason_field, a.loc, d.across)
 
 
 def limits(ck, rule: Split) -> None:
     pass
+
+
+def _scale(ann, rule: Split):
+    return scale_of(rule.rounding, ann.typed(A.given(rule.divide).total).dim == "money")
 
 
 # ---------------------------------------------------------------------- evaluating
@@ -121,30 +157,28 @@ def compile_body(c, rule: Split) -> None:
     lst = c.form.list_field(d.across)
     it = "it0"
     c.depth = 1
-    terms = " + ".join(f"{c.const(w.share)} * {c.read_entry(lst.items[w.field], it)}"
-                       for w in rule.weights)
+    row = ", ".join(c.read_entry(lst.items[w.field], it) for w in rule.weights)
     c.depth = 0
     c.emit(f"L = {c.read_current(lst)}")
     c.emit(f"total = {c.gen(d.total)}")
-    c.emit(f"ws = [{terms} for {it} in L]")
-    c.emit("tw = D(sum(ws))")
-    c.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, "
+    c.emit(f"rows = [({row},) for {it} in L]")
+    a = rule.adjust
+    if a is None:
+        c.emit("adj = blank = keys = None")
+    else:
+        adj = lst.items[a.field]
+        name = c.const(a.field)
+        key = f"{it}.get({c.const(lst.key_field)})" if lst.key_field else "None"
+        c.emit(f"adj = [0 if {it}.get({name}) is None else "
+               f"read({it}, {name}, {c.const(adj.kind)}, 1, R) for {it} in L]")
+        c.emit(f"blank = [is_blank({it}.get({c.const(a.reason_field)})) for {it} in L]")
+        c.emit(f"keys = [{key} for {it} in L]")
+    shares = c.const(split_shares)
+    c.emit(f"got = {shares}(total, rows, {c.const([w.share for w in rule.weights])}, adj, blank, "
+           f"keys, {c.const(a)}, {c.const(_scale(c.ann, rule))})")
+    c.emit(f"if got is None: raise EvalError('eval.division_by_zero', rule=R, "
            f"line={c.const(d.loc.line)})")
-    c.emit("bases = [total * w / tw for w in ws]")
-    if rule.adjust is None:
-        c.emit_return("bases", "bases", "[]")
-        return
-    adj = lst.items["adjustment"]
-    key = f"{it}.get({c.const(lst.key_field)})" if lst.key_field else "None"
-    c.emit("finals, viol = [], []")
-    c.emit(f"for {it}, b in zip(L, bases):")
-    c.emit(f"    a = {it}.get('adjustment')")
-    c.emit(f"    a = 0 if a is None else read({it}, 'adjustment', {c.const(adj.kind)}, 1, R)")
-    c.emit(f"    if abs(a) > {c.const(rule.adjust.band)} and "
-           f"is_blank({it}.get({c.const(rule.adjust.reason_field)})):")
-    c.emit(f"        viol.append(({key}, a))")
-    c.emit("    finals.append(b + b * a)")
-    c.emit_return("finals", "bases", "viol")
+    c.emit_return("got[0]", "got[1]", "got[2]")
 
 
 def run(env, rule: Split, form) -> SplitResult:
@@ -152,32 +186,80 @@ def run(env, rule: Split, form) -> SplitResult:
     lst = form.list_field(d.across)
     items = env.read(env.facts, lst)
     total = env.value(d.total)
-    scores = [sum(w.share * env.read(it, lst.items[w.field]) for w in rule.weights)
-              for it in items]
-    if sum(scores) == 0:
+    rows = [[env.read(it, lst.items[w.field]) for w in rule.weights] for it in items]
+    adj = blank = keys = None
+    a = rule.adjust
+    if a is not None:
+        adj = [0 if it.get(a.field) is None else env.read(it, lst.items[a.field]) for it in items]
+        blank = [rt.is_blank(it.get(a.reason_field)) for it in items]
+        keys = [it.get(lst.key_field) if lst.key_field else None for it in items]
+    got = split_shares(total, rows, [w.share for w in rule.weights], adj, blank, keys, a,
+                       _scale(env.ann, rule))
+    if got is None:
         raise EvalError("eval.division_by_zero", rule=rule.name, line=d.loc.line)
-    bases = [total * s / Decimal(sum(scores)) for s in scores]
-    if rule.adjust is None:
-        return SplitResult(bases, bases, [])
-    finals, violations = [], []
-    for it, base in zip(items, bases):
-        adj = it.get("adjustment")
-        adj = 0 if adj is None else env.read(it, lst.items["adjustment"])
-        if abs(adj) > rule.adjust.band and rt.is_blank(it.get(rule.adjust.reason_field)):
-            violations.append((it.get(lst.key_field) if lst.key_field else None, adj))
-        finals.append(base * (1 + adj))
-    return SplitResult(finals, bases, violations)
+    return SplitResult(*got)
+
+
+def split_shares(total, rows, weights, adjustments, blanks, keys, adjust, scale):
+    """(finals, bases, violations), or None when no weight has any score to share by.
+
+    Each weight's column is normalised (a child's value over the column's sum), so raw inputs
+    (potential in 万, headcounts, priority points) count by the stated weights; a column that
+    is zero for every child drops out and the other weights share its part."""
+    sums = [sum((Decimal(r[j]) for r in rows), Decimal(0)) for j in range(len(weights))]
+    live = [j for j, s in enumerate(sums) if s]
+    tw = sum((weights[j] for j in live), Decimal(0))
+    if not tw:
+        return None
+    exact = [total * sum((weights[j] * r[j] / sums[j] for j in live), Decimal(0)) / tw
+             for r in rows]
+    bases = allocate(exact, scale, total)
+    if adjust is None:
+        return bases, bases, []
+    violations = []
+    for key, a, blank in zip(keys, adjustments, blanks):
+        if adjust.limit is not None and abs(a) > adjust.limit:
+            violations.append((key, a, "beyond_limit"))
+        elif abs(a) > adjust.band and blank:
+            violations.append((key, a, "reason_required"))
+    finals = [b * (1 + a) for b, a in zip(exact, adjustments)]
+    if not adjust.rebalance:
+        return allocate(finals, scale), bases, violations
+    return allocate(_rebalanced(finals, exact, adjustments, total), scale, total), bases, violations
+
+
+def _rebalanced(finals, bases, adjustments, total):
+    """The children nobody adjusted absorb the difference, in proportion to their shares; when
+    every child was adjusted (or the others have none), all are scaled to the total."""
+    free = {i for i, a in enumerate(adjustments) if not a}
+    room = sum((bases[i] for i in free), Decimal(0))
+    if room:
+        gap = total - sum(finals, Decimal(0))
+        return [f + gap * bases[i] / room if i in free else f for i, f in enumerate(finals)]
+    have = sum(finals, Decimal(0))
+    return [f * total / have for f in finals] if have else finals
 
 
 # ---------------------------------------------------------------------- words
 def details(compiled, facts: dict, raw: SplitResult) -> dict:
     finals, bases, viol = raw
-    lst = compiled.form.list_field(A.given(compiled.rule.divide).across)
+    rule = compiled.rule
+    lst = compiled.form.list_field(A.given(rule.divide).across)
     items, key = list_items(facts, lst.name), lst.key_field
-    return {"ok": not viol, "total": sum(finals), "shares": [
+    scale = _scale(compiled.ann, rule)
+    out = {"ok": not viol, "total": amount_sum(finals, scale.places), "shares": [
         {"key": item_key(it, key, i), "base": b, "final": f}
         for i, (it, b, f) in enumerate(zip(items, bases, finals))],
-        "violations": [{"key": k, "adjustment": a} for k, a in viol]}
+        "violations": [{"key": k, "adjustment": a, "code": code} for k, a, code in viol]}
+    if rule.adjust is not None:
+        out["band"] = band_of(rule.adjust)
+    return out
+
+
+def band_of(a: Adjust) -> dict:
+    """The band as integrators read it (the split's details, /v1/splits, derived forms)."""
+    return {"field": a.field, "free": a.band, "reason_field": a.reason_field,
+            "limit": a.limit, "rebalance": a.rebalance}
 
 
 def headline(d, lang: str) -> str:
@@ -185,8 +267,14 @@ def headline(d, lang: str) -> str:
     shares = ", ".join(f"{s['key']} {show(s['final'])}" for s in x["shares"])
     text = t(lang, f"{d.rule}: {shares}", f"{d.rule}：{shares}")
     for v in x["violations"]:
-        text += t(lang, f"; {v['key']} adjusted {show(v['adjustment'] * 100)}% without a reason",
-                  f"；{v['key']} 调整 {show(v['adjustment'] * 100)}% 但未填写理由")
+        p = show(v["adjustment"] * 100)
+        if v["code"] == "beyond_limit":
+            limit = pct(x["band"]["limit"])
+            text += t(lang, f"; {v['key']} adjusted {p}%, beyond the limit of ±{limit}",
+                      f"；{v['key']} 调整 {p}%，超出 ±{limit} 的上限")
+        else:
+            text += t(lang, f"; {v['key']} adjusted {p}% without a reason",
+                      f"；{v['key']} 调整 {p}% 但未填写理由")
     return text
 
 
@@ -195,9 +283,15 @@ def diff(rule: Split, add, text) -> None:
     add("divide", "divide", repr((total, rule.across)), text=f"{total or ''} → {rule.across}")
     for w in rule.weights:
         add("weight", w.field, repr(w.share), text=f"{w.field} {pct(w.share)}")
-    band = rule.adjust.band if rule.adjust else None
-    reason = rule.adjust.reason_field if rule.adjust else None
-    add("adjust", "adjust", repr((band, reason)), text=f"±{pct(band or 0)}")
+    a = rule.adjust
+    said = "" if a is None else f"{a.field} ±{pct(a.band)}" + \
+        (f", never beyond ±{pct(a.limit)}" if a.limit is not None else "") + \
+        (", rebalance" if a.rebalance else "")
+    add("adjust", "adjust", repr(None if a is None else tuple(band_of(a).values())),
+        text=said or "±0%")
+    r = rule.rounding
+    if r is not None:
+        add("round", "round", repr((r.step, r.mode)), text=f"{r.text} ({r.mode})")
 
 
 def test_clauses(rule: Split) -> list:
@@ -205,28 +299,40 @@ def test_clauses(rule: Split) -> list:
 
 
 def derive_form(rule: Split, schema: dict, props: dict, required: list, notes: list) -> None:
-    """Beyond the band, the reason field is required: a JSON Schema if/then per item."""
-    if rule.adjust is None:
+    """Beyond the free band, the reason field is required (a JSON Schema if/then per item);
+    beyond the hard limit, the adjustment is refused (its minimum and maximum)."""
+    a = rule.adjust
+    if a is None:
         return
     items = props.get(rule.across, {}).get("items")
     if not isinstance(items, dict):
         return
-    band = plain(Decimal(rule.adjust.band))
-    reason = rule.adjust.reason_field
+    band = plain(Decimal(a.band))
     items.setdefault("allOf", []).append({
-        "if": {"required": ["adjustment"],
-               "properties": {"adjustment": {"not": {"minimum": -band, "maximum": band}}}},
-        "then": {"required": [reason],
-                 "properties": {reason: {"type": "string", "minLength": 1}}}})
-    items.setdefault("properties", {}).setdefault("adjustment", {})["x-trimtab-free-band"] = band
-    notes.append({"rule": rule.name, "field": f"{rule.across}[].{reason}",
-                  "constraint": f"required beyond ±{plain(Decimal(rule.adjust.band * 100))}%"})
+        "if": {"required": [a.field],
+               "properties": {a.field: {"not": {"minimum": -band, "maximum": band}}}},
+        "then": {"required": [a.reason_field],
+                 "properties": {a.reason_field: {"type": "string", "minLength": 1}}}})
+    field_schema = items.setdefault("properties", {}).setdefault(a.field, {})
+    field_schema["x-trimtab-free-band"] = band
+    notes.append({"rule": rule.name, "field": f"{rule.across}[].{a.reason_field}",
+                  "constraint": f"required beyond ±{plain(Decimal(a.band * 100))}%"})
+    if a.limit is not None:
+        limit = plain(Decimal(a.limit))
+        field_schema.update({"minimum": -limit, "maximum": limit, "x-trimtab-limit": limit})
+        notes.append({"rule": rule.name, "field": f"{rule.across}[].{a.field}",
+                      "constraint": f"never beyond ±{plain(Decimal(a.limit * 100))}%"})
+    if a.rebalance:
+        field_schema["x-trimtab-rebalance"] = True
 
 
 KIND = Kind(
     name="split", node=Split, result=SplitResult,
     build={"split": lambda b, children: b.rule(Split, children), "divide": build_divide,
-           "split_weight": build_weight, "adjust": build_adjust},
+           "split_weight": build_weight, "adjust": build_adjust,
+           "adjust_at_most": lambda b, children: build_adjust(b, children, capped=True),
+           "hard_limit": lambda b, children: ("limit", parse_band(str(children[-1]))),
+           "rebalance": lambda b, children: ("rebalance",), "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses,
     derive_form=derive_form)
