@@ -209,7 +209,7 @@ def test_split_refuses_an_unexplained_adjustment(client):
     assert r.json["error"]["path"] == "$.provinces[1].reason"
     plan["provinces"][1]["reason"] = "新代理商签约"
     r = client.post("/v1/splits", json={"facts": plan})
-    assert r.status_code == 200 and r.json["split"]["value"] == [500000, 600000]
+    assert r.status_code == 200 and r.json["split"]["value"] == ["500000.00", "600000.00"]
 
 
 def test_forms_and_workflows_routes(client):

@@ -67,8 +67,10 @@ def suggest():
 @bp.post("/splits")
 @requires("person")
 def split():
-    """Split a parent target by the split rule's weights; adjustments beyond the band without a
-    written reason are refused (422, naming the child)."""
+    """Split a parent target by the split rule's weights, rounded so the shares sum to it.
+    The rule's band holds: an adjustment beyond the free band without a written reason is
+    refused (422 reason_required), one beyond the hard limit is refused with or without one
+    (422 adjustment_out_of_range); either names the child."""
     rs, rules, form, facts, _data = _request("split", "target_plan")
     lang = request_lang()
     d = rules[0].evaluate(facts)
@@ -77,10 +79,13 @@ def split():
     doc = d.to_json(lang)
     if not doc["ok"]:
         bad = doc["violations"][0]
+        band = doc["band"]
         items = facts.get(rules[0].rule.across, [])
-        index = next((i for i, it in enumerate(items) if it.get("name") == bad["key"]), 0)
-        raise DomainError("reason_required",
-                          doc["explanation"], f"$.{rules[0].rule.across}[{index}].reason",
+        key = rules[0].form.list_field(rules[0].rule.across).key_field or "name"
+        index = next((i for i, it in enumerate(items) if it.get(key) == bad["key"]), 0)
+        code, field = ("adjustment_out_of_range", band["field"]) if bad["code"] == "beyond_limit" \
+            else ("reason_required", band["reason_field"])
+        raise DomainError(code, doc["explanation"], f"$.{rules[0].rule.across}[{index}].{field}",
                           violations=doc["violations"])
     return jsonify({"ruleset_version": rs.version, "split": doc})
 
