@@ -40,10 +40,15 @@ def test_derived_forms_carry_rule_constraints(shipped):
     v = jsonschema.Draft202012Validator(plan)
     base = {"region": "s", "quarter": "2026-Q3", "total_target": 100,
             "provinces": [{"name": "a", "market_potential": 1, "staffing_strength": 1,
-                           "strategic_priority": 1, "adjustment": 0.2}]}
-    assert any("reason" in e.message for e in v.iter_errors(base))        # beyond the band
-    base["provinces"][0]["adjustment"] = 0.1
-    assert not list(v.iter_errors(base))                                   # within it: free
+                           "strategic_priority": 1, "adjustment": 0.1}]}
+    # The shipped split: at most ±15%, every adjustment with a reason (seed 004).
+    assert [e.message for e in v.iter_errors(base)] == ["'reason' is a required property"]
+    base["provinces"][0]["reason"] = "新品上市"
+    assert not list(v.iter_errors(base))                                   # with a reason: fine
+    base["provinces"][0]["adjustment"] = 0.2
+    assert [e.validator for e in v.iter_errors(base)] == ["maximum"]      # beyond: no reason helps
+    del base["provinces"][0]["adjustment"], base["provinces"][0]["reason"]
+    assert not list(v.iter_errors(base))                                   # no adjustment: free
     monthly = derived_form(shipped, "region_monthly")["properties"]["region_factor"]
     assert (monthly["minimum"], monthly["maximum"]) == (0.85, 1.15)
     change = derived_form(shipped, "target_change")

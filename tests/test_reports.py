@@ -114,14 +114,14 @@ def test_the_calibration_brief_has_progress_risks_and_a_suggested_adjustment(app
 
 
 def test_the_brief_keeps_to_the_band_the_rules_state(app, tmp_path):
-    """The band comes from the rules in force (the split's `adjust within ±N%`), not the code."""
+    """The band comes from the rules in force (the split's `adjust at most ±N%`), not the code."""
     import shutil
     from trimtab.server.storage.models import Meeting
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("tests", "demo"))
     text = (rules / "targets.rules").read_text(encoding="utf-8")
-    assert "adjust within ±15%, beyond require reason" in text
-    (rules / "targets.rules").write_text(text.replace("adjust within ±15%", "adjust within ±10%"),
+    assert "adjust at most ±15%, require reason" in text
+    (rules / "targets.rules").write_text(text.replace("adjust at most ±15%", "adjust at most ±10%"),
                                          encoding="utf-8")
     narrower = load_for({**app.config, "RULES_PATH": str(rules), "RULES_REV": None})
     client = calibration_setup(app)

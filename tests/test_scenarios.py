@@ -78,9 +78,15 @@ def test_medical_devices_split_is_weighted_not_equal(shipped):
     # 广东: 0.5×0.40 + 0.3×0.30 + 0.2×0.25 = 0.34 of a total weight of 1.0 → 1,020万
     assert shares["广东"]["base"] == 10_200_000
     assert shares["福建"]["final"] == shares["福建"]["base"] * Decimal("0.9")   # −10%, within ±15%
-    # 江西 moves +20% with a written reason: allowed; without one it is refused.
+    assert shares["江西"]["final"] == shares["江西"]["base"] * Decimal("1.12")   # +12%, with a reason
+    # Seed 004: ±15% at most, each with a written reason. 江西 without its reason is refused…
     facts = copy.deepcopy(spec["facts"])
     del facts["provinces"][4]["reason"]
     refused = by_rule(shipped.evaluate("target_plan", facts))["区域目标拆分"]
     assert not refused.details["ok"]
-    assert refused.details["violations"][0]["key"] == "江西"
+    assert [(v["key"], v["code"]) for v in refused.details["violations"]] == [("江西", "reason_required")]
+    # …and so is +20%, reason or not: no reason lifts the band.
+    facts = copy.deepcopy(spec["facts"])
+    facts["provinces"][4]["adjustment"] = 0.2
+    beyond = by_rule(shipped.evaluate("target_plan", facts))["区域目标拆分"]
+    assert [(v["key"], v["code"]) for v in beyond.details["violations"]] == [("江西", "beyond_limit")]

@@ -203,19 +203,24 @@ def test_split_refuses_an_unexplained_adjustment(client):
     plan = {"region": "south", "quarter": "2026-Q3", "total_target": 1000000, "provinces": [
         {"name": "广东", "market_potential": 1, "staffing_strength": 1, "strategic_priority": 1},
         {"name": "广西", "market_potential": 1, "staffing_strength": 1, "strategic_priority": 1,
-         "adjustment": 0.2}]}
+         "adjustment": 0.1}]}
     r = client.post("/v1/splits", json={"facts": plan})
     assert r.status_code == 422 and r.json["error"]["code"] == "reason_required"
     assert r.json["error"]["path"] == "$.provinces[1].reason"
     plan["provinces"][1]["reason"] = "新代理商签约"
     r = client.post("/v1/splits", json={"facts": plan})
-    assert r.status_code == 200 and r.json["split"]["value"] == ["500000.00", "600000.00"]
+    assert r.status_code == 200 and r.json["split"]["value"] == ["500000.00", "550000.00"]
+    plan["provinces"][1]["adjustment"] = 0.2          # the shipped band: ±15% at most, reason or not
+    r = client.post("/v1/splits", json={"facts": plan})
+    assert r.status_code == 422 and r.json["error"]["code"] == "adjustment_out_of_range"
+    assert r.json["error"]["path"] == "$.provinces[1].adjustment"
 
 
 def test_forms_and_workflows_routes(client):
     assert any(f["name"] == "weekly_metrics" for f in client.get("/v1/forms").json["forms"])
     plan = client.get("/v1/forms/target_plan").json
-    assert plan["x-trimtab-constraints"][0]["constraint"] == "required beyond ±15%"
+    assert [c["constraint"] for c in plan["x-trimtab-constraints"]] == [
+        "required for any adjustment", "never beyond ±15%"]
     names = [w["name"] for w in client.get("/v1/workflows").json["workflows"]]
     assert "目标变更" in names and "周一行动建议" in names
     assert client.get("/v1/workflows/目标变更").json["kind"] == "approval"

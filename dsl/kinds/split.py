@@ -316,7 +316,8 @@ def derive_form(rule: Split, schema: dict, props: dict, required: list, notes: l
     field_schema = items.setdefault("properties", {}).setdefault(a.field, {})
     field_schema["x-trimtab-free-band"] = band
     notes.append({"rule": rule.name, "field": f"{rule.across}[].{a.reason_field}",
-                  "constraint": f"required beyond ±{plain(Decimal(a.band * 100))}%"})
+                  "constraint": "required for any adjustment" if a.capped
+                  else f"required beyond ±{plain(Decimal(a.band * 100))}%"})
     if a.limit is not None:
         limit = plain(Decimal(a.limit))
         field_schema.update({"minimum": -limit, "maximum": limit, "x-trimtab-limit": limit})

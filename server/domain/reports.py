@@ -73,13 +73,14 @@ def quarter_of(day: dt.date) -> tuple[dt.date, dt.date]:
     return first, after - dt.timedelta(days=1)
 
 
-def free_band(ruleset, day: dt.date) -> Decimal | None:
-    """How far a target may move without a written reason, as the rules in force on `day`
-    state it (a split's `adjust within ±15%, beyond require reason`; the narrowest if several
-    do); None when no rule states one."""
-    bands = [r.rule.adjust.band for form in ruleset.by_form
+def adjustment_band(ruleset, day: dt.date) -> Decimal | None:
+    """How far a meeting may suggest moving a target, as the rules in force on `day` state it:
+    a split's free band (`adjust within ±15%, beyond require reason`), or its limit when every
+    adjustment needs a reason anyway (`adjust at most ±15%, require reason`: the meeting is
+    where the reason is given); the narrowest if several rules state one, None when none does."""
+    bands = [a.limit if a.capped else a.band for form in ruleset.by_form
              for r in ruleset.in_force(form, day.isoformat())
-             if r.kind == "split" and r.rule.adjust is not None]
+             if r.kind == "split" and (a := r.rule.adjust) is not None]
     return min(bands, default=None)
 
 
@@ -87,10 +88,10 @@ def calibration_brief(session: Session, meeting, ruleset, tz) -> dict:
     """The pre-meeting brief (seed 000): for each rep in the meeting's scope and each target,
     progress in the cycle so far, the risks (alerts, pending changes) and a suggested
     adjustment — the projection at the current pace, kept within the band the rules state for
-    a change without a written reason (free_band; unbounded when none does)."""
+    a meeting's change (adjustment_band; unbounded when no rule states one)."""
     schemas = ruleset.schemas
     day = meeting.starts_at.replace(tzinfo=dt.timezone.utc).astimezone(tz).date()
-    band = free_band(ruleset, day)
+    band = adjustment_band(ruleset, day)
     first, last = quarter_of(day)
     elapsed = Decimal((day - first).days) / Decimal((last - first).days + 1)
     cycle = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
