@@ -157,3 +157,46 @@ MESSAGES.update({     # limits (dsl/limits.py): what a rule set may say, and how
     "eval.internal": {"en": "rule `{rule}`: internal error ({detail}); please report it",
                       "zh": "规则「{rule}」：内部错误（{detail}）；请报告此问题"},
 })
+MESSAGES.update({     # versions (dsl/versions.py): a revision of the rules read from git
+    "git.missing": {"en": "the git command is not installed", "zh": "未安装 git 命令"},
+    "git.timeout": {"en": "git {command} took longer than {seconds} s",
+                    "zh": "git {command} 超过 {seconds} 秒仍未完成"},
+    "git.failed": {"en": "git {command} failed: {detail}", "zh": "git {command} 执行失败：{detail}"},
+    "git.no_path": {"en": "{path} does not exist", "zh": "{path} 不存在"},
+    "git.not_a_repository": {"en": "{path} is not inside a git repository", "zh": "{path} 不在 git 仓库中"},
+    "git.outside": {"en": "{path} is outside the repository {repo}", "zh": "{path} 不在仓库 {repo} 之内"},
+    "git.bad_revision": {"en": "`{rev}` is not a revision name", "zh": "`{rev}` 不是有效的版本名"},
+    "git.unknown_revision": {"en": "unknown revision `{rev}` in {repo}", "zh": "仓库 {repo} 中没有版本 `{rev}`"},
+    "git.bad_encoding": {"en": "{commit}:{path} is not UTF-8 text", "zh": "{commit}:{path} 不是 UTF-8 文本"},
+    "git.no_rules": {"en": "no *.rules under {dir}/ at {rev} ({commit})",
+                     "zh": "版本 {rev}（{commit}）的 {dir}/ 下没有规则文件（*.rules）"},
+})
+MESSAGES.update({     # rule test files (dsl/rule_tests.py): rules/tests/*.yaml
+    "test.bad_yaml": {"en": "not valid YAML: {detail}", "zh": "不是有效的 YAML：{detail}"},
+    "test.not_a_list": {"en": "expected a mapping with a `tests:` list",
+                        "zh": "应为带有 `tests:` 列表的映射"},
+    "test.file_schema": {"en": "{detail} (at {json_path})", "zh": "文件结构不符：{detail}（位置 {json_path}）"},
+    "test.schema": {"en": "test “{test}”: {detail} (at {json_path})",
+                    "zh": "测试「{test}」结构不符：{detail}（位置 {json_path}）"},
+    "test.needs_expect": {"en": "test “{test}”: needs one of `expect:`, `expect_error:` or `expect_eval_error:`",
+                          "zh": "测试「{test}」需要 `expect:`、`expect_error:` 或 `expect_eval_error:` 之一"},
+    "test.not_a_mapping": {"en": "test “{test}”: each test is a mapping (name, form, facts, expect)",
+                           "zh": "测试「{test}」：每个测试都应是映射（name、form、facts、expect）"},
+    "test.language_only": {"en": "test “{test}”: `{key}` belongs to the language's own cases "
+                                 "(tests/cases); a rule test runs the rules beside it",
+                           "zh": "测试「{test}」：`{key}` 只用于语言自身的用例（tests/cases）；"
+                                 "规则测试运行的是旁边的规则"},
+    "test.unknown_form": {"en": "test “{test}” names unknown form `{name}`",
+                          "zh": "测试「{test}」引用了未知表单 `{name}`"},
+    "test.unknown_rule": {"en": "test “{test}” names unknown rule `{name}`",
+                          "zh": "测试「{test}」引用了未知规则 `{name}`"},
+})
+MESSAGES.update({     # decoding a submission (dsl/decode.py): JSON bytes → facts of a form
+    "decode.malformed": {"en": "the body is not JSON: {detail}", "zh": "请求体不是合法的 JSON（第 {byte} 字节附近）"},
+    "decode.invalid": {"en": "{detail}", "zh": "`{path}` 的值不符合表单定义：{detail}"},
+    "decode.not_a_date": {"en": "{value} is not a 'date'", "zh": "{value} 不是日期"},
+    "decode.out_of_bounds": {"en": "{value} is outside the field's bounds", "zh": "{value} 超出该字段的取值范围"},
+    "decode.too_many_decimals": {"en": "{value} has more than {limit} decimal places",
+                                 "zh": "{value} 的小数超过 {limit} 位"},
+    "decode.not_a_number": {"en": "{value} is not of type 'number'", "zh": "{value} 不是数值"},
+})

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, Optional
 
 from .. import ast as A
 from ..canon import canon
-from ..diagnostics import EvalError
+from ..diagnostics import RuleError
 from ..tokens import tokens
 from ..words import item_key, list_items, show, t
 from .common import Kind, missing, no_examples, set_once
@@ -92,7 +92,7 @@ def compile_body(c, rule: Pool) -> None:
     c.depth = 0
     c.emit(f"cs = [{by} for it0 in {c.read_current(lst)}]")
     c.emit("tc = D(sum(cs))")
-    c.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, "
+    c.emit(f"if not tc: raise RuleError.of('eval.division_by_zero', rule=R, "
            f"line={c.const(share.loc.line)})")
     c.emit_return("[size * c / tc for c in cs]", "size", "cs")
 
@@ -104,7 +104,7 @@ def run(env, rule: Pool, form) -> PoolResult:
     size = env.value(A.given(rule.size).expr)
     contributions = [env.with_item(it).value(share.by) for it in items]
     if sum(contributions) == 0:
-        raise EvalError("eval.division_by_zero", rule=rule.name, line=share.loc.line)
+        raise RuleError.of("eval.division_by_zero", rule=rule.name, line=share.loc.line)
     return PoolResult([size * c / Decimal(sum(contributions)) for c in contributions], size,
                       contributions)
 

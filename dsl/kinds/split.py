@@ -16,7 +16,7 @@ from typing import NamedTuple, Optional
 
 from .. import ast as A
 from .. import runtime as rt
-from ..diagnostics import EvalError
+from ..diagnostics import RuleError
 from ..tokens import tokens
 from ..units import parse_band, parse_quantity
 from ..words import item_key, list_items, pct, plain, show, t
@@ -128,7 +128,7 @@ def compile_body(c, rule: Split) -> None:
     c.emit(f"total = {c.gen(d.total)}")
     c.emit(f"ws = [{terms} for {it} in L]")
     c.emit("tw = D(sum(ws))")
-    c.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, "
+    c.emit(f"if not tw: raise RuleError.of('eval.division_by_zero', rule=R, "
            f"line={c.const(d.loc.line)})")
     c.emit("bases = [total * w / tw for w in ws]")
     if rule.adjust is None:
@@ -155,7 +155,7 @@ def run(env, rule: Split, form) -> SplitResult:
     scores = [sum(w.share * env.read(it, lst.items[w.field]) for w in rule.weights)
               for it in items]
     if sum(scores) == 0:
-        raise EvalError("eval.division_by_zero", rule=rule.name, line=d.loc.line)
+        raise RuleError.of("eval.division_by_zero", rule=rule.name, line=d.loc.line)
     bases = [total * s / Decimal(sum(scores)) for s in scores]
     if rule.adjust is None:
         return SplitResult(bases, bases, [])
