@@ -1,8 +1,16 @@
-"""One diagnostic type for everything that has a location, and one way to print it.
+"""One diagnostic type for everything that has a location, one error type that carries them,
+and one way to print it.
 
-Codes are namespaced by the stage that found the problem (`parse.*`, `check.*`, `eval.*`,
-`load.*`).  Messages are looked up in a catalogue by code and language, so every stage says
+Codes are namespaced by the stage that found the problem (`parse.*`, `check.*`, `load.*`,
+`eval.*`, `git.*` for versions, `test.*` for rule-test files, `decode.*` for JSON bodies).
+Messages are looked up in a catalogue (messages.py) by code and language, so every stage says
 what went wrong in zh-CN and en with the same arguments.
+
+Every stage refuses with RuleError.  The earlier per-stage types are gone: DiagnosticError and
+EvalError (this module), VersionError (versions.py), TestFileError (rule_tests.py) and
+DecodeError (decode.py) — catch RuleError and look at `code`.  Two thin subclasses stay, in
+runtime.py, because the compiled rules catch them and nothing else: NoHistory (too few earlier
+periods: the condition is false) and its MissingPeriod.
 """
 from __future__ import annotations
 
