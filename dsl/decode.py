@@ -78,8 +78,7 @@ class FactsDecoder:
             raise
         except msgspec.ValidationError as err:
             message, _, path = str(err).rpartition(" - at `")
-            raise RuleError.of("decode.invalid", detail=message or str(err),
-                               path=path.rstrip("`") if message else "$") from None
+            raise _invalid(message or str(err), path.rstrip("`") if message else "$") from None
         except (msgspec.DecodeError, ValueError) as err:      # ValueError: int() of 4,301 digits
             raise _malformed(data, err) from None
         return self._convert(value, ("$",))
@@ -226,6 +225,20 @@ def _where(where: tuple) -> str:
 
 def _refuse(code: str, value: str, where: tuple, name: str, limit: int = 0):
     raise RuleError.of(code, value=value, limit=limit, path=f"{_where(where)}.{name}")
+
+
+# msgspec's refusals whose words we can say in both languages; the rest keep its own words.
+_VALIDATION = [(re.compile(r"Object missing required field `(?P<name>[^`]*)`$"), "decode.missing_field"),
+               (re.compile(r"Object contains unknown field `(?P<name>[^`]*)`$"), "decode.unknown_field"),
+               (re.compile(r"Expected `(?P<expected>\w+)`, got `(?P<found>\w+)`$"), "decode.wrong_type")]
+
+
+def _invalid(message: str, path: str) -> RuleError:
+    for pattern, code in _VALIDATION:
+        found = pattern.match(message)
+        if found:
+            return RuleError.of(code, path=path, **found.groupdict())
+    return RuleError.of("decode.invalid", detail=message, path=path)
 
 
 def _malformed(data: bytes | str, err: Exception) -> RuleError:

@@ -194,6 +194,10 @@ MESSAGES.update({     # rule test files (dsl/rule_tests.py): rules/tests/*.yaml
 MESSAGES.update({     # decoding a submission (dsl/decode.py): JSON bytes → facts of a form
     "decode.malformed": {"en": "the body is not JSON: {detail}", "zh": "请求体不是合法的 JSON（第 {byte} 字节附近）"},
     "decode.invalid": {"en": "{detail}", "zh": "`{path}` 的值不符合表单定义：{detail}"},
+    "decode.missing_field": {"en": "Object missing required field `{name}`", "zh": "`{path}` 缺少必填字段 `{name}`"},
+    "decode.unknown_field": {"en": "Object contains unknown field `{name}`", "zh": "`{path}` 含有未定义的字段 `{name}`"},
+    "decode.wrong_type": {"en": "Expected `{expected}`, got `{found}`",
+                          "zh": "`{path}` 应为 `{expected}` 类型，实际为 `{found}`"},
     "decode.not_a_date": {"en": "{value} is not a 'date'", "zh": "{value} 不是日期"},
     "decode.out_of_bounds": {"en": "{value} is outside the field's bounds", "zh": "{value} 超出该字段的取值范围"},
     "decode.too_many_decimals": {"en": "{value} has more than {limit} decimal places",

@@ -157,3 +157,13 @@ def test_the_cli_prints_every_stage_the_same_way(tmp_path):
             d["error"] for d in doc.get("decisions", []) if "error" in d]
         assert any(d["code"] == code and {"message", "file", "line", "column"} <= set(d)
                    for d in found), (code, r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("body, code", [(b'{"rep": 1}', "decode.wrong_type"),
+                                        (b'{"rep": "a", "extra": 1}', "decode.unknown_field"),
+                                        (b'{}', "decode.missing_field")])
+def test_a_body_that_does_not_fit_its_form_is_refused_in_both_languages(body, code):
+    schema = json.loads((SCHEMAS / "weekly_metrics.json").read_text(encoding="utf-8"))
+    err = _raised(lambda: FactsDecoder(schema).decode(body))
+    assert err.code == code and err.details["path"].startswith("$")
+    assert not re.search(r"Expected|Object|missing|unknown", err.message("zh")), err.message("zh")
