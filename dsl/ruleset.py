@@ -129,7 +129,9 @@ class RuleSet:
         decisions = []
         for r in rules:
             if time.monotonic() > deadline:
-                raise RuleError.of("eval.budget_exceeded", rule=r.name, seconds=budget_s)
+                loc = r.rule.loc
+                raise RuleError.of("eval.budget_exceeded", rule=r.name, seconds=budget_s).at(
+                    loc.file, loc.line, loc.column)
             decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace))
         return decisions
 

@@ -139,3 +139,4 @@ def test_an_evaluation_over_its_budget_stops_naming_the_rule(world):
     with pytest.raises(RuleError) as stopped:
         ruleset.evaluate("weekly_metrics", week(1, 3, 0.8), [], budget_s=-1)
     assert stopped.value.code == "eval.budget_exceeded" and stopped.value.details["rule"]
+    assert stopped.value.diagnostics[0].file.endswith(".rules")        # placed at that rule
