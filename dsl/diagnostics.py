@@ -46,7 +46,7 @@ class Diagnostic:
     def location(self) -> str:
         if self.line:       # a place known to the line only (an evaluation's clause): file:line
             return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
-        return self.file
+        return "trimtab" if self.file == UNPLACED else self.file   # nowhere in a file: the tool speaks
 
     def format(self, lang: str = "en") -> str:
         """`file:line:col: code: message`, then the source line and a caret under the spot."""
