@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 from . import ast as A
-from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, suggest
+from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, RuleError, suggest
 from .keywords import BOOL_WORDS, WEEKDAYS
 from .kinds import KINDS
 from .annotations import Annotations
@@ -75,7 +75,7 @@ class Checker(ExprChecks, LimitChecks):
         for sched in checked.schedules:
             self.guarded(self.check_schedule, sched)
         if self.diags:
-            raise DiagnosticError(self.diags)
+            raise RuleError(self.diags)
         return checked
 
     def guarded(self, check, decl):

@@ -84,7 +84,7 @@ class RuleCompiler:
         return var
 
     def check_line(self, var: str, field, name: str) -> str:
-        """`var`, read from the facts, made the field's exact kind or an EvalError."""
+        """`var`, read from the facts, made the field's exact kind or a RuleError."""
         if field.kind == "integer":
             return f"if {var}.__class__ is not int: {var} = as_integer({var}, {name}, R)"
         if field.kind == "number":

@@ -27,7 +27,7 @@ class Decision(tuple):
 
     compiled = property(itemgetter(0))
     facts = property(itemgetter(1))
-    error = property(itemgetter(4))      # an EvalError when the facts did not fit
+    error = property(itemgetter(4))      # a RuleError when the facts did not fit
 
     @property
     def raw(self):
@@ -65,23 +65,26 @@ class Decision(tuple):
         """What to store to explain this decision later, JSON-ready and exact: the result and
         the trace records as evaluated (no words).  `Decision.revive` with the same compiled
         rule and facts gives a Decision whose details, headline and explanation are this one's."""
-        from .diagnostics import EvalError
+        from .diagnostics import RuleError
         error = self[4]
         return {"rule": self[0].name, "raw": _pack(self[2]),
                 "trace": [[rec[0].__name__, *_pack(list(rec[1:]))] for rec in self[3]],
                 "error": None if error is None else
-                {"code": error.code, "args": _pack(error.args_)} if isinstance(error, EvalError) else None}
+                {"code": error.code, "args": _pack(error.details)} if isinstance(error, RuleError) else None}
 
     @classmethod
     def revive(cls, compiled, facts, doc: dict) -> "Decision":
         """The Decision `compact()` stored, for `compiled` (the same version of the rule)."""
-        from .diagnostics import EvalError
+        from .diagnostics import RuleError
+        from .runtime import in_rule
         if doc.get("rule") != compiled.name:
             raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
         raw = _unpack(doc["raw"])
         trace = [(RECORDS[rec[0]], *_unpack(rec[1:])) for rec in doc["trace"]]
         err = doc.get("error")
-        error = None if err is None else EvalError(err["code"], **_unpack(err["args"]))
+        loc = compiled.rule.loc
+        error = None if err is None else in_rule(RuleError.of(err["code"], **_unpack(err["args"])),
+                                                 loc.file, loc.line, loc.column)
         return tuple.__new__(cls, (compiled, facts, raw, trace, error))
 
     def __repr__(self) -> str:

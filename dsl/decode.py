@@ -6,8 +6,11 @@ What the server does today takes three passes over a submission: `json.loads` wi
 (trimtab.server.web.limits.check: |x| < 10^15, at most 30 decimal places, no NUL, texts of at most 4,000
 characters) and the schema (fastjsonschema, then jsonschema for the words; `x-decimals` after).
 `FactsDecoder(schema).decode(body)` gives the same facts — a dict with ints for integer
-literals and Decimals for the rest, absent fields absent — or refuses with a `DecodeError`
-naming the JSON path, for every body one of those passes refuses.
+literals and Decimals for the rest, absent fields absent — or refuses with a RuleError
+naming the JSON path, for every body one of those passes refuses.  (The refusal is the
+language's RuleError with a `decode.*` code: `decode.malformed` when the bytes are not JSON,
+placed at their line and column — the server's 400 — else the facts do not fit the form,
+with the JSON path in its details — its 422.)
 
 The schema keywords it reads: type (object, array, string, integer, number, boolean),
 properties, required, additionalProperties (false), items, minItems, maxItems, minLength,
@@ -23,6 +26,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 import msgspec
 
+from .diagnostics import RuleError
+
 MAX_NUMBER = 10 ** 15           # |x| < 10^15 for every number (trimtab.server.web.limits.MAX_NUMBER)
 MAX_DECIMALS = 30               # decimal places of any number (trimtab.server.web.limits.MAX_DECIMALS)
 MAX_TEXT = 4000                 # characters of any text (trimtab.server.web.limits.MAX_TEXT)
@@ -33,15 +38,6 @@ _KNOWN = {"type", "properties", "required", "additionalProperties", "items", "mi
           "maximum", "exclusiveMinimum", "exclusiveMaximum", "x-decimals",
           # annotations that do not constrain
           "$schema", "$id", "title", "description"}
-
-
-class DecodeError(ValueError):
-    """The body is not JSON (`malformed`: the server's 400), or not facts of the form (its
-    422); `path` says where (`$.leads[0].x`)."""
-
-    def __init__(self, message: str, path: str = "$", malformed: bool = False):
-        super().__init__(message)
-        self.message, self.path, self.malformed = message, path, malformed
 
 
 class _Field:
@@ -75,16 +71,16 @@ class FactsDecoder:
         self._decoder = msgspec.json.Decoder(self.root.type, float_hook=_fraction)
 
     def decode(self, data: bytes | str) -> dict:
-        """The facts in `data` (UTF-8 JSON), or DecodeError."""
+        """The facts in `data` (UTF-8 JSON), or a RuleError (decode.*)."""
         try:
             value = self._decoder.decode(data)
-        except DecodeError:
+        except RuleError:
             raise
         except msgspec.ValidationError as err:
             message, _, path = str(err).rpartition(" - at `")
-            raise DecodeError(message or str(err), path.rstrip("`") if message else "$") from None
+            raise _invalid(message or str(err), path.rstrip("`") if message else "$") from None
         except (msgspec.DecodeError, ValueError) as err:      # ValueError: int() of 4,301 digits
-            raise DecodeError(f"the body is not JSON: {err}", malformed=True) from None
+            raise _malformed(data, err) from None
         return self._convert(value, ("$",))
 
     # ------------------------------------------------------------------ types from the schema
@@ -215,7 +211,7 @@ def _fraction(text: str) -> Decimal:
     an exponent cannot have more, so only longer ones are looked at."""
     value = Decimal(text)
     if (len(text) > 32 or "e" in text or "E" in text) and _places(value) > MAX_DECIMALS:
-        raise DecodeError(f"the number {text[:40]} has more than {MAX_DECIMALS} decimal places")
+        raise RuleError.of("decode.too_many_decimals", value=text[:40], limit=MAX_DECIMALS, path="$")
     return value
 
 
@@ -227,8 +223,32 @@ def _where(where: tuple) -> str:
     return f"{_where(parent)}.{name}" + (f"[{index}]" if index is not None else "")
 
 
-def _refuse(message: str, where: tuple, name: str):
-    raise DecodeError(message, f"{_where(where)}.{name}")
+def _refuse(code: str, value: str, where: tuple, name: str, limit: int = 0):
+    raise RuleError.of(code, value=value, limit=limit, path=f"{_where(where)}.{name}")
+
+
+# msgspec's refusals whose words we can say in both languages; the rest keep its own words.
+_VALIDATION = [(re.compile(r"Object missing required field `(?P<name>[^`]*)`$"), "decode.missing_field"),
+               (re.compile(r"Object contains unknown field `(?P<name>[^`]*)`$"), "decode.unknown_field"),
+               (re.compile(r"Expected `(?P<expected>\w+)`, got `(?P<found>\w+)`$"), "decode.wrong_type")]
+
+
+def _invalid(message: str, path: str) -> RuleError:
+    for pattern, code in _VALIDATION:
+        found = pattern.match(message)
+        if found:
+            return RuleError.of(code, path=path, **found.groupdict())
+    return RuleError.of("decode.invalid", detail=message, path=path)
+
+
+def _malformed(data: bytes | str, err: Exception) -> RuleError:
+    """decode.malformed, placed at the line and column of the byte msgspec names (if any)."""
+    found = re.search(r"\(byte (\d+)\)", str(err))
+    byte = int(found.group(1)) if found else 0
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    before = raw[:byte].decode("utf-8", "replace")
+    line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+    return RuleError.of("decode.malformed", detail=str(err), byte=byte).at("<body>", line, column)
 
 
 def _converter(obj: _Object):
@@ -259,7 +279,7 @@ def _fields_code(obj: _Object, struct: str, out: str, where: str, env: dict, pfx
         if field.decimals is not None:
             lines += [f"    {line}" for line in _number_lines(field, f"{pfx}_{n}", v, where, env)]
         elif field.date:
-            lines.append(f"    if not is_date({v}): refuse(repr({v}) + \" is not a 'date'\", {where}, {name})")
+            lines.append(f"    if not is_date({v}): refuse('decode.not_a_date', repr({v}), {where}, {name})")
         elif field.item is not None:
             inner = f"{pfx}{n}i"
             lines += [f"    l{inner} = []", f"    for i{inner}, x{inner} in enumerate({v}):"]
@@ -284,14 +304,14 @@ def _number_lines(field: _Field, key: str, v: str, where: str, env: dict) -> lis
     for k, value in bounds.items():
         env[f"I{key}{k}"], env[f"D{key}{k}"] = value, Decimal(value)     # Decimal beside Decimal
     within = " and ".join(f"{v} {_OPS[k]} {{p}}{key}{k}" for k in bounds) or "True"
-    outside = f"refuse(str({v}) + ' is outside the field\\'s bounds', {where}, N{key})"
+    outside = f"refuse('decode.out_of_bounds', str({v}), {where}, N{key})"
     lines = [f"c = {v}.__class__",
              "if c is int:", f"    if not ({within.format(p='I')}): {outside}",
              "elif c is D:", f"    if not ({within.format(p='D')}): {outside}"]
     if (field.decimals or 0) < MAX_DECIMALS:        # x-decimals: the places of this field
-        lines.append(f"    if places({v}) > {field.decimals}: refuse(str({v}) + ' has more than "
-                     f"{field.decimals} decimal places', {where}, N{key})")
-    lines += ["else:", f"    refuse(repr({v}) + \" is not of type 'number'\", {where}, N{key})"]
+        lines.append(f"    if places({v}) > {field.decimals}: "
+                     f"refuse('decode.too_many_decimals', str({v}), {where}, N{key}, {field.decimals})")
+    lines += ["else:", f"    refuse('decode.not_a_number', repr({v}), {where}, N{key})"]
     return lines
 
 

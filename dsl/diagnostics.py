@@ -1,25 +1,34 @@
-"""One diagnostic type for everything that has a location, and one way to print it.
+"""One diagnostic type for everything that has a location, one error type that carries them,
+and one way to print it.
 
-Codes are namespaced by the stage that found the problem (`parse.*`, `check.*`, `eval.*`,
-`load.*`).  Messages are looked up in a catalogue by code and language, so every stage says
+Codes are namespaced by the stage that found the problem (`parse.*`, `check.*`, `load.*`,
+`eval.*`, `git.*` for versions, `test.*` for rule-test files, `decode.*` for JSON bodies).
+Messages are looked up in a catalogue (messages.py) by code and language, so every stage says
 what went wrong in zh-CN and en with the same arguments.
+
+Every stage refuses with RuleError.  The earlier per-stage types are gone: DiagnosticError and
+EvalError (this module), VersionError (versions.py), TestFileError (rule_tests.py) and
+DecodeError (decode.py) — catch RuleError and look at `code`.  Two thin subclasses stay, in
+runtime.py, because the compiled rules catch them and nothing else: NoHistory (too few earlier
+periods: the condition is false) and its MissingPeriod.
 """
 from __future__ import annotations
 
 import locale
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .messages import MESSAGES
 
 MAX_DIAGNOSTICS = 50   # per run: enough to fix a file in one go, not a wall of noise
+UNPLACED = "<input>"   # the file of a diagnostic not (yet) placed anywhere
 
 
 @dataclass(frozen=True)
 class Diagnostic:
     code: str                       # e.g. "check.unknown_field"
     args: dict = field(default_factory=dict, compare=False, hash=False)
-    file: str = "<input>"
+    file: str = UNPLACED
     line: int = 0                   # 1-based; 0 when the problem has no place in a file
     column: int = 0                 # 1-based
     source_line: str = ""           # the offending line, for the caret display
@@ -35,9 +44,9 @@ class Diagnostic:
         return render_message("hint.did_you_mean", {"suggestion": suggestion}, lang)
 
     def location(self) -> str:
-        if self.line:
-            return f"{self.file}:{self.line}:{self.column}"
-        return self.file
+        if self.line:       # a place known to the line only (an evaluation's clause): file:line
+            return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
+        return "trimtab" if self.file == UNPLACED else self.file   # nowhere in a file: the tool speaks
 
     def format(self, lang: str = "en") -> str:
         """`file:line:col: code: message`, then the source line and a caret under the spot."""
@@ -74,28 +83,59 @@ def render_message(code: str, args: dict, lang: str) -> str:
         return f"{template} {args}"
 
 
-class DiagnosticError(Exception):
-    """Raised by a stage that cannot go on; carries every diagnostic collected so far."""
+class RuleError(Exception):
+    """Everything the language refuses, at every stage: one or more located Diagnostics.
 
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = list(diagnostics)
-        super().__init__("\n".join(d.format("en") for d in self.diagnostics))
+    Build it from diagnostics collected by a stage (`RuleError(diags)`), or from one code and
+    its arguments and then place it: `raise RuleError.of("test.unknown_form", …).at(path, 12)`.
+    Its text is rendered only when someone asks (str, message, to_json), so an error raised
+    and caught in the normal flow of evaluation (NoHistory) costs no formatting.
+    """
 
+    def __init__(self, diagnostics: Diagnostic | list[Diagnostic]):
+        super().__init__()
+        self.diagnostics = [diagnostics] if isinstance(diagnostics, Diagnostic) else list(diagnostics)
 
-class EvalError(Exception):
-    """A fact did not fit a rule at evaluation time (missing field, wrong type, ÷0)."""
+    @classmethod
+    def of(cls, code: str, **args) -> RuleError:
+        return cls(Diagnostic(code, args))
 
-    def __init__(self, code: str, **args):
-        self.code = code
-        self.args_ = args
-        super().__init__(render_message(code, args, "en"))
+    def at(self, file: str, line: int = 0, column: int = 0, source_line: str = "") -> RuleError:
+        """This error, its diagnostics that have no place yet placed at file:line:column."""
+        self.diagnostics = [d if d.line or d.file != UNPLACED else
+                            replace(d, file=file, line=line, column=column, source_line=source_line)
+                            for d in self.diagnostics]
+        return self
+
+    @property
+    def code(self) -> str:
+        return self.diagnostics[0].code
+
+    @property
+    def details(self) -> dict:
+        """The first diagnostic's arguments (the rule, the field, the JSON path …)."""
+        return self.diagnostics[0].args
 
     def message(self, lang: str = "en") -> str:
-        return render_message(self.code, self.args_, lang)
+        return self.diagnostics[0].message(lang)
 
     def to_json(self, lang: str = "en") -> dict:
-        return {"code": self.code, "message": self.message(lang), **{
-            k: v for k, v in self.args_.items() if k in ("field", "rule", "line")}}
+        return self.diagnostics[0].to_json(lang)
+
+    def __str__(self) -> str:
+        return "\n".join(d.format("en") for d in self.diagnostics)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({', '.join(repr(d.code) for d in self.diagnostics)})"
+
+    def __reduce__(self):           # pickles with its diagnostics (and a subclass's fields)
+        return _rebuild, (self.__class__, self.__dict__)
+
+
+def _rebuild(cls, state: dict) -> RuleError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    return err
 
 
 def default_lang() -> str:

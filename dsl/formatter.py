@@ -105,7 +105,7 @@ def _spell(tok: Token, nxt: Token | None, lang: str) -> str:
 
 
 def format_text(text: str, lang: str | None = None, filename: str = "<input>") -> str:
-    """The canonical text of a rule file.  Raises DiagnosticError if it does not parse."""
+    """The canonical text of a rule file.  Raises RuleError if it does not parse."""
     parse(text, filename)                      # real diagnostics for a broken file
     if not text.endswith("\n"):
         text += "\n"

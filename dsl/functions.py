@@ -1,7 +1,7 @@
 """Stage 4, second half: a rule's generated functions, assembled around the bodies the rule
 compiler writes (compiler.py) and compiled once per rule shape.
 
-    value(f, h=())                  the headline value alone (`decide`); an EvalError when
+    value(f, h=())                  the headline value alone (`decide`); a RuleError when
                                     the facts do not fit
     evaluate(f, h=(), trace=True)   a Decision with its trace records; never an exception:
                                     what went wrong is the Decision's error
@@ -23,16 +23,19 @@ from .limits import MAX_RULE_SOURCE
 from .runtime import namespace
 
 # An evaluation error of the facts (a missing field, a wrong type, no result) said as what
-# went wrong: raised by the value function, a Decision with its error from `evaluate`.
-_ERRORS = [("KeyError", "EvalError('eval.missing_field', rule=R, field=e.args[0])"),
-           ("(TypeError, AttributeError)", "EvalError('eval.bad_shape', rule=R, form=FORM, detail=str(e))"),
+# went wrong: raised by the value function, a Decision with its error from `evaluate`.  Each is
+# placed in the rule (in_rule) when it is raised, never before: the happy path pays nothing.
+_ERRORS = [("KeyError", "RuleError.of('eval.missing_field', rule=R, field=e.args[0])"),
+           ("(TypeError, AttributeError)", "RuleError.of('eval.bad_shape', rule=R, form=FORM, detail=str(e))"),
            # decimal.Overflow, InvalidOperation (NaN), int() of a huge value: no result
-           ("(ArithmeticError, ValueError)", "EvalError('eval.out_of_range', rule=R, detail=e.__class__.__name__)")]
-_RAISE = [line for exc, err in _ERRORS for line in (f"except {exc} as e:", f"    raise {err} from None")]
-_FAILED = "DEC((SELF, f, None, TR, {error}))"
-_INTERNAL = "EvalError('eval.internal', rule=R, line=LINE, detail=f'{e.__class__.__name__}: {str(e)[:120]}')"
+           ("(ArithmeticError, ValueError)", "RuleError.of('eval.out_of_range', rule=R, detail=e.__class__.__name__)")]
+_RAISE = ["except RuleError as e:", "    raise in_rule(e, *PLACE)"] + [
+    line for exc, err in _ERRORS
+    for line in (f"except {exc} as e:", f"    raise in_rule({err}, *PLACE) from None")]
+_FAILED = "DEC((SELF, f, None, TR, in_rule({error}, *PLACE)))"
+_INTERNAL = "RuleError.of('eval.internal', rule=R, line=LINE, detail=f'{e.__class__.__name__}: {str(e)[:120]}')"
 # Total: a bug of ours is still this rule's own error, never an exception.
-_DECIDED = [line for exc, err in [("EvalError", "e"), *_ERRORS, ("Exception", _INTERNAL)]
+_DECIDED = [line for exc, err in [("RuleError", "e"), *_ERRORS, ("Exception", _INTERNAL)]
             for line in (f"except {exc} as e:", f"    return {_FAILED.format(error=err)}")]
 
 
@@ -41,10 +44,9 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
     when `comp` traces.  `calendar`: the rule reads earlier periods."""
     body = comp.body(form)
     if not comp.traced:
-        text = [f"def {'value' if comp.value_only else 'detail'}(f, h=()):"]
+        text = [f"def {'value' if comp.value_only else 'detail'}(f, h=()):", "    try:"]
         if calendar:
-            text.append("    h = timeline(SCHEMA, f, h, R)")
-        text.append("    try:")
+            text.append("        h = timeline(SCHEMA, f, h, R)")
         text += [f"        {line}" for line in body]
         return "\n".join(text + [f"    {line}" for line in _RAISE]) + "\n"
     # The records, T; what the Decision keeps, TR: T itself, or nothing when trace=False.  A
@@ -54,7 +56,7 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
     text += ["    T = []", "    TR = T if trace else []"] if records else ["    TR = ()"]
     if calendar:
         text += ["    try:", "        h = timeline(SCHEMA, f, h, R)",
-                 "    except EvalError as e:", f"        return {_FAILED.format(error='e')}",
+                 "    except RuleError as e:", f"        return {_FAILED.format(error='e')}",
                  "    except Exception as e:", f"        return {_FAILED.format(error=_INTERNAL)}"]
     text.append("    try:")
     if any("ap((" in line for line in body):
@@ -80,7 +82,7 @@ _NAMESPACE = namespace()    # the helpers generated code may call; copied per ru
 def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
     """(decide, evaluate) functions, the generated source and the functions' globals.
 
-    decide(facts, history=()) → the headline value (EvalError when the facts do not fit);
+    decide(facts, history=()) → the headline value (RuleError when the facts do not fit);
     evaluate(facts, history=(), trace=True) → a Decision (its error set when they do not
     fit), with the trace records.  The caller puts the Decision type (DEC) and the compiled
     rule (SELF) into the globals before calling them.
@@ -105,7 +107,8 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
         if code_cache is not None:
             code_cache[src] = code
     ns = dict(_NAMESPACE)
-    ns.update(R=rule.name, FORM=form.name, SCHEMA=form, LINE=rule.loc.line)
+    ns.update(R=rule.name, FORM=form.name, SCHEMA=form, LINE=rule.loc.line,
+              PLACE=(rule.loc.file, rule.loc.line, rule.loc.column))
     exec(code, ns)      # source generated from our templates only (see module doc)
     made = ns["make"](*consts.values())
     if len(variants) == 2:

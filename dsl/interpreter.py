@@ -12,8 +12,8 @@ from . import periods
 from . import runtime as rt
 from .amounts import round_to
 from .check_exprs import HISTORY_FUNCS
+from .diagnostics import RuleError
 from .rounding import ROUNDING, round_scale
-from .diagnostics import EvalError
 from .kinds import KINDS
 from .units import UNITS
 
@@ -90,7 +90,7 @@ def evaluate(node, env: Env):    # one branch per node type, on purpose
         if node.op == "*":
             return a * b
         if b == 0:
-            raise EvalError("eval.division_by_zero", rule=env.rule.name, line=node.loc.line)
+            raise RuleError.of("eval.division_by_zero", rule=env.rule.name, line=node.loc.line)
         return Decimal(a) / Decimal(b)
     if isinstance(node, A.Neg):
         return -evaluate(node.operand, env)
@@ -142,12 +142,12 @@ def call(node: A.Call, env: Env):
         field = env.ann.bound(node.args[0]).field
         number, past = env.periods()
         if not past:
-            raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
+            raise rt.NoHistory.of("eval.no_history", rule=env.rule.name, field=field.name)
         if f == "baseline":
             values = [read(env, e, field) for e in past.values()]
             return Decimal(sum(values)) / len(values)
         if number - 1 not in past:
-            raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
+            raise rt.NoHistory.of("eval.no_history", rule=env.rule.name, field=field.name)
         prior = read(env, past[number - 1], field)
         current = read(env, env.facts, field)
         if f == "previous":
@@ -155,7 +155,7 @@ def call(node: A.Call, env: Env):
         if f == "change":
             return current - prior
         if prior == 0:
-            raise rt.NoHistory("eval.no_history", rule=env.rule.name, field=field.name)
+            raise rt.NoHistory.of("eval.no_history", rule=env.rule.name, field=field.name)
         return Decimal(current - prior) / prior
     arg0 = node.args[0] if node.args else None
     b = env.ann.binding(arg0) if isinstance(arg0, A.Ref) else None
@@ -184,7 +184,7 @@ def aggregate(f, values, env, line):
     if f == "sum":
         return sum(values)
     if not values:
-        raise EvalError("eval.empty_window", rule=env.rule.name, line=line, func=f)
+        raise RuleError.of("eval.empty_window", rule=env.rule.name, line=line, func=f)
     if f == "average":
         return Decimal(sum(values)) / len(values)
     return min(values) if f == "min" else max(values)
@@ -199,7 +199,12 @@ def run(compiled, facts: dict, history=()):
         for formula in rule.formulas:
             env.formulas[formula.name] = evaluate(formula.expr, env)
         return KINDS[rule.kind].run(env, rule, form)
+    except RuleError as err:
+        rt.in_rule(err, rule.loc.file, rule.loc.line, rule.loc.column)
+        raise
     except KeyError as err:
-        raise EvalError("eval.missing_field", rule=rule.name, field=err.args[0]) from None
+        raise rt.in_rule(RuleError.of("eval.missing_field", rule=rule.name, field=err.args[0]),
+                         rule.loc.file, rule.loc.line, rule.loc.column) from None
     except (ArithmeticError, ValueError) as err:     # as the compiled rules say it
-        raise EvalError("eval.out_of_range", rule=rule.name, detail=err.__class__.__name__) from None
+        raise rt.in_rule(RuleError.of("eval.out_of_range", rule=rule.name, detail=err.__class__.__name__),
+                         rule.loc.file, rule.loc.line, rule.loc.column) from None

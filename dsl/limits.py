@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from .diagnostics import Diagnostic, DiagnosticError
+from .diagnostics import Diagnostic, RuleError
 
 # ---- literals (checked by the checker, `check.number_out_of_range` and friends)
 MAX_ABS = Decimal(10) ** 15          # every number, in its canonical unit: |x| < 10^15
@@ -54,7 +54,7 @@ class Budget:
 
     def spend(self, stage: str, file: str = "<rules>") -> None:
         if time.monotonic() > self.deadline:
-            raise DiagnosticError([Diagnostic("load.over_budget", {
+            raise RuleError([Diagnostic("load.over_budget", {
                 "budget": f"{self.seconds:g}", "stage": stage,
                 "stage_zh": STAGE_WORDS.get(stage, stage)}, file)])
 

@@ -9,7 +9,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.indenter import DedentError, Indenter
 
-from .diagnostics import Diagnostic, DiagnosticError
+from .diagnostics import Diagnostic, RuleError
 from .grammar_cache import cached_lark
 from .keywords import KEYWORDS, PERIOD_WORDS, PHRASES
 from .limits import MAX_DIGITS, MAX_FILE_CHARS
@@ -136,9 +136,9 @@ def _describe_expected(expected, lang: str = "en") -> str:
 
 
 def parse(text: str, filename: str = "<input>"):
-    """Parse one rule file.  Raises DiagnosticError with a `parse.*` diagnostic on bad syntax."""
+    """Parse one rule file.  Raises RuleError with a `parse.*` diagnostic on bad syntax."""
     if len(text) > MAX_FILE_CHARS:
-        raise DiagnosticError([Diagnostic("parse.file_too_large", {"limit": MAX_FILE_CHARS,
+        raise RuleError([Diagnostic("parse.file_too_large", {"limit": MAX_FILE_CHARS,
                                                                    "size": len(text)}, filename)])
     if not text.endswith("\n"):
         text += "\n"
@@ -146,12 +146,12 @@ def parse(text: str, filename: str = "<input>"):
     try:
         tree = get_parser().parse(text)
     except UnexpectedInput as err:
-        raise DiagnosticError([_syntax_diagnostic(err, text, lines, filename)]) from None
+        raise RuleError([_syntax_diagnostic(err, text, lines, filename)]) from None
     except DedentError as err:
         line = _dedent_line(text, str(err))
         src = lines[line - 1] if 0 < line <= len(lines) else ""
         column = len(src) - len(src.lstrip(" \t")) + 1
-        raise DiagnosticError([Diagnostic("parse.bad_indentation", {}, filename, line, column,
+        raise RuleError([Diagnostic("parse.bad_indentation", {}, filename, line, column,
                                           src)]) from None
     if _LONG_DIGITS.search(text):
         _refuse_long_numbers(tree, lines, filename)
@@ -174,7 +174,7 @@ def _refuse_long_numbers(tree, lines, filename: str) -> None:
         diags.append(Diagnostic("parse.number_too_long", {"limit": MAX_DIGITS}, filename,
                                 tok.line, tok.column, src, min(len(str(tok)), 80)))
     if diags:
-        raise DiagnosticError(diags)
+        raise RuleError(diags)
 
 
 def _syntax_diagnostic(err: UnexpectedInput, text: str, lines, filename: str) -> Diagnostic:

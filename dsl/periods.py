@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .diagnostics import EvalError
+from .diagnostics import RuleError
 
 MAX_SPAN = 1040            # periods of history laid out at most: 20 years of weeks
 _EPOCH_YEAR = 2000
@@ -120,9 +120,9 @@ def day_of(form, facts: dict, rule: str = "") -> dt.date:
             y, q = value.split("-Q")
             return dt.date(int(y), 3 * int(q) - 2, 1)
     except (ValueError, TypeError, AttributeError):
-        raise EvalError("eval.wrong_type", rule=rule, field=field, expected="a date",
+        raise RuleError.of("eval.wrong_type", rule=rule, field=field, expected="a date",
                         found=str(value)) from None
-    raise EvalError("eval.missing_field", rule=rule, field=form.date_field or
+    raise RuleError.of("eval.missing_field", rule=rule, field=form.date_field or
                     ("quarter" if form.period == "quarter" else "month"))
 
 
@@ -155,7 +155,7 @@ def timeline(form, facts: dict, history, rule: str = "") -> Timeline:
     by_period: dict = {}
     for entry in history:
         if entry.__class__ is not dict:
-            raise EvalError("eval.bad_history")
+            raise RuleError.of("eval.bad_history")
         n = ordinal(kind, day_of(form, entry, rule))
         if current - MAX_SPAN <= n < current:
             by_period[n] = entry
@@ -175,7 +175,7 @@ def dated(form, facts: dict, history, rule: str = "") -> tuple[int, dict]:
     found: dict = {}
     for entry in history:
         if not isinstance(entry, dict):
-            raise EvalError("eval.bad_history")
+            raise RuleError.of("eval.bad_history")
         n = ordinal(kind, day_of(form, entry, rule))
         if current - MAX_SPAN <= n < current:
             found[n] = entry

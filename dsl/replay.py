@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .decision import plain
-from .diagnostics import EvalError
+from .diagnostics import RuleError
 
 MAX_HISTORY = 60           # periods of history per subject: over a year of weeks, five of months
 
@@ -75,7 +75,7 @@ def _decide(rules, facts, history) -> dict:
     for r in rules:
         try:
             out[r.name] = r.decide(facts, history)
-        except EvalError as err:
+        except RuleError as err:
             out[r.name] = ("error", err.code)
     return out
 

@@ -28,12 +28,8 @@ from pathlib import Path
 import jsonschema  # type: ignore[import-untyped]
 import yaml  # type: ignore[import-untyped]
 
-from .diagnostics import suggest
+from .diagnostics import RuleError, suggest
 from .testing import Case
-
-
-class TestFileError(Exception):
-    """A test file that cannot be used: bad YAML, unknown rule or form, wrong shape."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -63,60 +59,62 @@ def _validator():
 
 
 def read_test_file(path: Path) -> list[tuple[str, dict]]:
-    """(where, test) for each test of the file, read as YAML and checked against the schema."""
+    """(where, test) for each test of the file, read as YAML and checked against the schema.
+    A file that cannot be used is a RuleError with a `test.*` code, placed at the test."""
+    return [(f"{path}:{line}", test) for line, test in _read_tests(path)]
+
+
+def _read_tests(path: Path) -> list[tuple[int, dict]]:
+    """(line, test) for each test of the file (read_test_file)."""
     text = path.read_text(encoding="utf-8")
     try:
         doc = yaml.load(text, Loader=_Loader)
         lines = _case_lines(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise TestFileError(f"{where}: not valid YAML: {getattr(err, 'problem', err)}") from None
+        raise RuleError.of("test.bad_yaml", detail=str(getattr(err, "problem", None) or err)).at(
+            str(path), mark.line + 1 if mark else 0, mark.column + 1 if mark else 0) from None
     if not isinstance(doc, dict) or not isinstance(doc.get("tests"), list):
-        raise TestFileError(f"{path}: expected a mapping with a `tests:` list")
-    wheres = [f"{path}:{lines[i] if i < len(lines) else 1}" for i in range(len(doc["tests"]))]
+        raise RuleError.of("test.not_a_list").at(str(path))
+    lines = [lines[i] if i < len(lines) else 1 for i in range(len(doc["tests"]))]
     error = jsonschema.exceptions.best_match(_validator().iter_errors(doc))
     if error is not None:
-        raise TestFileError(_schema_message(path, doc, wheres, error))
-    return list(zip(wheres, doc["tests"]))
+        raise _schema_error(path, doc, lines, error)
+    return list(zip(lines, doc["tests"]))
 
 
-def _schema_message(path: Path, doc: dict, wheres: list, error) -> str:
+def _schema_error(path: Path, doc: dict, lines: list, error) -> RuleError:
     place = list(error.absolute_path)
-    where, name = str(path), ""
-    if len(place) >= 2 and place[0] == "tests":
-        where = wheres[place[1]]
-        raw = doc["tests"][place[1]]
-        name = f"test “{raw.get('name') or f'test #{place[1] + 1}'}”: " if isinstance(raw, dict) else ""
+    if len(place) < 2 or place[0] != "tests":
+        return RuleError.of("test.file_schema", detail=error.message, json_path=error.json_path).at(str(path))
+    raw = doc["tests"][place[1]]
+    name = str(raw.get("name") or f"test #{place[1] + 1}") if isinstance(raw, dict) else f"test #{place[1] + 1}"
     if error.validator == "oneOf" and len(place) == 2:
-        message = "needs one of `expect:`, `expect_error:` or `expect_eval_error:`"
+        err = RuleError.of("test.needs_expect", test=name)
     elif error.validator == "type" and len(place) == 2:
-        message = "each test is a mapping (name, form, facts, expect)"
+        err = RuleError.of("test.not_a_mapping", test=name)
     else:
-        message = error.message
-    return f"{where}: {name}{message} (at {error.json_path})"
+        err = RuleError.of("test.schema", test=name, detail=error.message, json_path=error.json_path)
+    return err.at(str(path), lines[place[1]])
 
 
 def load_test_file(path: Path, ruleset) -> list[Case]:
     rule_names = {r.name for r in ruleset.rules}
     cases = []
-    for i, (where, raw) in enumerate(read_test_file(path)):
-        name = str(raw.get("name") or f"test #{i + 1}")
+    for i, (line, raw) in enumerate(_read_tests(path)):
+        name, where = str(raw.get("name") or f"test #{i + 1}"), f"{path}:{line}"
         extra = [key for key in LANGUAGE_ONLY if key in raw]
         if extra:
-            raise TestFileError(f"{where}: test “{name}”: `{extra[0]}` belongs to the language's "
-                                "own cases (tests/cases); a rule test runs the rules beside it")
+            raise RuleError.of("test.language_only", test=name, key=extra[0]).at(str(path), line)
         form = raw.get("form")
         if form not in ruleset.by_form:
-            hint = suggest(str(form), ruleset.by_form)
-            raise TestFileError(f"{where}: test “{name}” names unknown form `{form}`"
-                                + (f" — did you mean `{hint}`?" if hint else ""))
+            raise RuleError.of("test.unknown_form", test=name, name=str(form),
+                               suggestion=suggest(str(form), ruleset.by_form)).at(str(path), line)
         expect = raw["expect"]                      # the schema: a non-empty mapping here
         for rule in expect:
             if rule not in rule_names:
-                hint = suggest(str(rule), rule_names)
-                raise TestFileError(f"{where}: test “{name}” names unknown rule `{rule}`"
-                                    + (f" — did you mean `{hint}`?" if hint else ""))
+                raise RuleError.of("test.unknown_rule", test=name, name=str(rule),
+                                   suggestion=suggest(str(rule), rule_names)).at(str(path), line)
         facts, history = raw["facts"], raw.get("history", [])
         as_of, today = raw.get("as_of"), raw.get("today")
         cases.append(Case(name, where, str(form), facts, history, str(as_of) if as_of else None, expect,

@@ -1,6 +1,6 @@
 """Loading a rule set: read every *.rules file, parse, build the AST, check, compile.
 
-All or nothing: a set with any diagnostic raises DiagnosticError and yields no RuleSet, so a
+All or nothing: a set with any diagnostic raises RuleError and yields no RuleSet, so a
 broken set can never be half-used.  Evaluation touches only the compiled functions.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .checker import CheckedRuleSet, check
 from .compiler import TooComplex
 from .functions import compile_rule, reads_periods
 from .decision import Decision
-from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, DiagnosticError, EvalError
+from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, RuleError
 from .kinds import KINDS
 from .kinds.alert import Alert
 from .limits import Budget, internal
@@ -105,31 +105,33 @@ class RuleSet:
 
     def evaluate(self, form: str, facts, history=(), trace: bool = True,
                  as_of: str | None = None, budget_s: float = EVAL_BUDGET_S) -> list[Decision]:
-        """Every rule in force listening to `form`, in file order.  Unknown form → EvalError.
+        """Every rule in force listening to `form`, in file order.  Unknown form → RuleError.
 
         The evaluation's budget: when `budget_s` seconds have passed before a rule starts, the
         evaluation stops with eval.budget_exceeded naming that rule (one request never holds a
         worker for long; each rule's own work is bounded by the input limits)."""
         if form not in self.by_form:
-            raise EvalError("eval.unknown_form", form=form)
+            raise RuleError.of("eval.unknown_form", form=form)
         if not isinstance(facts, dict):
-            raise EvalError("eval.bad_facts")
+            raise RuleError.of("eval.bad_facts")
         if not isinstance(history, (list, tuple)) or any(not isinstance(e, dict) for e in history):
-            raise EvalError("eval.bad_history")
+            raise RuleError.of("eval.bad_history")
         if len(history) > MAX_HISTORY:
-            raise EvalError("eval.history_too_long", count=len(history), limit=MAX_HISTORY)
+            raise RuleError.of("eval.history_too_long", count=len(history), limit=MAX_HISTORY)
         rules = self.in_force(form, as_of)
         calendar = history
         if sum(1 for r in rules if r.reads_periods) > 1:
             try:        # laid out once for every rule; a fact that cannot be dated is each one's error
                 calendar = timeline(self.schemas[form], facts, history)
-            except EvalError:
+            except RuleError:
                 pass
         deadline = time.monotonic() + budget_s
         decisions = []
         for r in rules:
             if time.monotonic() > deadline:
-                raise EvalError("eval.budget_exceeded", rule=r.name, seconds=budget_s)
+                loc = r.rule.loc
+                raise RuleError.of("eval.budget_exceeded", rule=r.name, seconds=budget_s).at(
+                    loc.file, loc.line, loc.column)
             decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace))
         return decisions
 
@@ -155,12 +157,12 @@ def read_rule_files(path: Path) -> list[tuple[str, str]]:
         try:
             out.append((str(p), p.read_text(encoding="utf-8")))
         except UnicodeDecodeError:
-            raise DiagnosticError([Diagnostic("parse.bad_encoding", {}, str(p))]) from None
+            raise RuleError([Diagnostic("parse.bad_encoding", {}, str(p))]) from None
         except OSError as err:
-            raise DiagnosticError([Diagnostic("load.unreadable", {"path": str(p),
+            raise RuleError([Diagnostic("load.unreadable", {"path": str(p),
                                                                   "detail": err.strerror}, str(p))]) from None
     if not out:
-        raise DiagnosticError([Diagnostic("load.no_rules", {"path": str(path)}, str(path))])
+        raise RuleError([Diagnostic("load.no_rules", {"path": str(path)}, str(path))])
     return out
 
 
@@ -170,7 +172,7 @@ def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None) ->
     for name, text in sources:
         try:
             files.append(build(parse(text, name), name, text))
-        except DiagnosticError as err:
+        except RuleError as err:
             diags.extend(err.diagnostics)
         except RecursionError:
             diags.append(Diagnostic("parse.too_deep", {}, name))
@@ -181,7 +183,7 @@ def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None) ->
         if len(diags) >= MAX_DIAGNOSTICS:
             break
     if diags:
-        raise DiagnosticError(diags)
+        raise RuleError(diags)
     return files
 
 
@@ -215,7 +217,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
         rules.append(CompiledRule(rule, form, (decide, evaluate, env), checked.annotations[rule],
                                   texts[rule.loc.file], src))
     if diags:
-        raise DiagnosticError(diags)
+        raise RuleError(diags)
     ruleset = RuleSet(rules, checked, schemas, digest)
     ruleset.shapes = len(code_cache)
     return ruleset
@@ -238,10 +240,10 @@ def _load_sources(sources, schemas) -> RuleSet:
     budget = Budget()
     try:
         return _stages(sources, schemas, budget)
-    except DiagnosticError:
+    except RuleError:
         raise
     except Exception as err:            # outside any one file's stage: name the first file
-        raise DiagnosticError([internal(err, "loading", sources[0][0] if sources else "<rules>")]) \
+        raise RuleError([internal(err, "loading", sources[0][0] if sources else "<rules>")]) \
             from None
 
 

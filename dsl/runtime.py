@@ -1,18 +1,19 @@
-"""Helpers the compiled rules call.  Everything here is exact decimal and raises EvalError
+"""Helpers the compiled rules call.  Everything here is exact decimal and raises RuleError
 (never a bare Python exception) when facts do not fit."""
 from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation
 
-from .diagnostics import EvalError
+from .diagnostics import Diagnostic, RuleError
 from .periods import Gap, timeline
 from .trace import Compared, Missing, Short, Valued
 
 D = Decimal
 
 
-class NoHistory(EvalError):
-    """Not enough earlier periods to compute a history value; a condition using it is false."""
+class NoHistory(RuleError):
+    """Not enough earlier periods to compute a history value; a condition using it is false.
+    Its own type (a RuleError still) because the rules catch it, and only it, to say so."""
 
 
 class MissingPeriod(NoHistory):
@@ -20,11 +21,20 @@ class MissingPeriod(NoHistory):
     false and its explanation names the period."""
 
     def __init__(self, rule, field, period):
-        super().__init__("eval.missing_period", rule=rule, field=field, period=period)
+        super().__init__(Diagnostic("eval.missing_period", {"rule": rule, "field": field,
+                                                            "period": period}))
         self.period = period
 
 
 _GAP = Gap
+
+
+def in_rule(err: RuleError, file: str, line: int, column: int = 0) -> RuleError:
+    """An evaluation error placed in its rule: at the clause's line when the error names one
+    (÷0, an empty window), else at the rule's line and column.  Called only once an error is
+    raised, so the happy path builds no location."""
+    clause_line = err.details.get("line")
+    return err.at(file, clause_line, 0) if clause_line else err.at(file, line, column)
 
 
 _KIND_WORDS = {"integer": "a whole number", "number": "a number", "string": "a text",
@@ -42,10 +52,10 @@ def as_number(value, name, rule):
         return value
     if cls is float:
         if value != value or value in (float("inf"), float("-inf")):
-            raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a number",
+            raise RuleError.of("eval.wrong_type", rule=rule, field=name, expected="a number",
                             found="NaN/inf")
         return D(repr(value))
-    raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a number", found=_found(value))
+    raise RuleError.of("eval.wrong_type", rule=rule, field=name, expected="a number", found=_found(value))
 
 
 HUGE_EXPONENT = 30      # |x| ≥ 10^31 is no amount a form holds: refused before int() (quadratic)
@@ -53,7 +63,7 @@ HUGE_EXPONENT = 30      # |x| ≥ 10^31 is no amount a form holds: refused befor
 
 def out_of_range(value, name, rule):
     """`value` (a Decimal) is too large to compute with exactly, or not a number at all."""
-    return EvalError("eval.out_of_range", rule=rule, field=name,
+    return RuleError.of("eval.out_of_range", rule=rule, field=name,
                      detail=f"`{name}` = {str(value)[:24]}")
 
 
@@ -63,7 +73,7 @@ def as_integer(value, name, rule):
         if not v.is_finite() or v.adjusted() > HUGE_EXPONENT:
             raise out_of_range(v, name, rule)
         if v != v.to_integral_value():
-            raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a whole number",
+            raise RuleError.of("eval.wrong_type", rule=rule, field=name, expected="a whole number",
                             found=str(v))
         v = int(v)
     return v
@@ -76,7 +86,7 @@ def as_kind(value, kind, name, rule):
         return as_integer(value, name, rule)
     expected = {"string": str, "date": str, "boolean": bool, "array": list}[kind]
     if value.__class__ is not expected:
-        raise EvalError("eval.wrong_type", rule=rule, field=name, expected=_KIND_WORDS[kind],
+        raise RuleError.of("eval.wrong_type", rule=rule, field=name, expected=_KIND_WORDS[kind],
                         found=_found(value))
     return value
 
@@ -87,30 +97,30 @@ _NUMERIC_KINDS = frozenset({"number", "integer"})
 def read(entry, name, kind, scale, rule):
     """A field of a history entry or list item, checked and scaled to its canonical unit."""
     if entry.__class__ is not dict:
-        raise EvalError("eval.bad_history")
+        raise RuleError.of("eval.bad_history")
     try:
         value = entry[name]
     except KeyError:
-        raise EvalError("eval.missing_field", rule=rule, field=name) from None
+        raise RuleError.of("eval.missing_field", rule=rule, field=name) from None
     cls = value.__class__
     if scale == 1 and (cls is D and kind == "number" or cls is int and kind in _NUMERIC_KINDS):
         return value            # the common case: already exact, nothing to convert
     if value is None:
-        raise EvalError("eval.missing_field", rule=rule, field=name)
+        raise RuleError.of("eval.missing_field", rule=rule, field=name)
     value = as_kind(value, kind, name, rule)
     return value * scale if scale != 1 else value
 
 
 def div(a, b, rule, line):
     if not b:
-        raise EvalError("eval.division_by_zero", rule=rule, line=line)
+        raise RuleError.of("eval.division_by_zero", rule=rule, line=line)
     if a.__class__ is int and b.__class__ is int:
         q, r = divmod(a, b)
         return q if not r else D(a) / b
     try:
         return a / b
     except (DivisionByZero, InvalidOperation):
-        raise EvalError("eval.division_by_zero", rule=rule, line=line) from None
+        raise RuleError.of("eval.division_by_zero", rule=rule, line=line) from None
 
 
 def floor_div(a, n):
@@ -123,7 +133,7 @@ def floor_div(a, n):
 
 def average(values, rule, line, func="average"):
     if not values:
-        raise EvalError("eval.empty_window", rule=rule, line=line, func=func)
+        raise RuleError.of("eval.empty_window", rule=rule, line=line, func=func)
     total = sum(values)
     n = len(values)
     if total.__class__ is int and total % n == 0:
@@ -133,20 +143,20 @@ def average(values, rule, line, func="average"):
 
 def minimum(values, rule, line):
     if not values:
-        raise EvalError("eval.empty_window", rule=rule, line=line, func="min")
+        raise RuleError.of("eval.empty_window", rule=rule, line=line, func="min")
     return min(values)
 
 
 def maximum(values, rule, line):
     if not values:
-        raise EvalError("eval.empty_window", rule=rule, line=line, func="max")
+        raise RuleError.of("eval.empty_window", rule=rule, line=line, func="max")
     return max(values)
 
 
 def previous(history, name, kind, scale, rule):
     """The field in the period just before (history is a periods.Timeline)."""
     if not history:
-        raise NoHistory("eval.no_history", rule=rule, field=name)
+        raise NoHistory.of("eval.no_history", rule=rule, field=name)
     entry = history[-1]
     if entry.__class__ is _GAP:
         raise MissingPeriod(rule, name, entry.period)
@@ -157,7 +167,7 @@ def baseline(history, name, kind, scale, rule, line):
     """The mean over every earlier period that has a submission."""
     values = [read(e, name, kind, scale, rule) for e in history if e.__class__ is not _GAP]
     if not values:
-        raise NoHistory("eval.no_history", rule=rule, field=name)
+        raise NoHistory.of("eval.no_history", rule=rule, field=name)
     return average(values, rule, line)
 
 
@@ -168,7 +178,7 @@ def present(entry) -> bool:
 
 def growth(current, prior, rule, field):
     if not prior:
-        raise NoHistory("eval.no_history", rule=rule, field=field)
+        raise NoHistory.of("eval.no_history", rule=rule, field=field)
     return D(current - prior) / prior
 
 
@@ -200,7 +210,7 @@ def consecutive(current, history, n, test, rule=""):
     start = len(history) - (n - 1)
     for i in range(len(history) - 1, start - 1, -1):
         if i < 0:
-            raise NoHistory("eval.no_history", rule=rule, field="")
+            raise NoHistory.of("eval.no_history", rule=rule, field="")
         if history[i].__class__ is _GAP:
             raise MissingPeriod(rule, "", history[i].period)
     return all(test(i) for i in range(start, len(history)))
@@ -217,12 +227,12 @@ DEFAULT_CYCLE_ANCHOR = "2024-01-01"     # a Monday; cycles of N weeks count from
 def _date(value, name, rule):
     import datetime as dt
     if value.__class__ is not str:
-        raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a date",
+        raise RuleError.of("eval.wrong_type", rule=rule, field=name, expected="a date",
                         found=_found(value))
     try:
         return dt.date.fromisoformat(value[:10])
     except ValueError:
-        raise EvalError("eval.wrong_type", rule=rule, field=name, expected="a date",
+        raise RuleError.of("eval.wrong_type", rule=rule, field=name, expected="a date",
                         found=value) from None
 
 
@@ -242,7 +252,7 @@ def cycle_count(facts, history, date_field, n, unit, anchor, rule):
         if entry.__class__ is _GAP:
             continue
         if entry.__class__ is not dict:
-            raise EvalError("eval.bad_history")
+            raise RuleError.of("eval.bad_history")
         day = _date(entry.get(date_field), date_field, rule)
         if cycle_index(day, n, unit, start) == current:
             count += 1
@@ -253,7 +263,7 @@ def namespace() -> dict:
     """Globals for compiled rule code: these helpers and nothing else (no builtins import)."""
     ns = {name: obj for name, obj in globals().items()
           if callable(obj) and not name.startswith("_") and name != "namespace"}
-    ns.update({"D": D, "EvalError": EvalError, "NoHistory": NoHistory, "NT": tuple.__new__,
+    ns.update({"D": D, "RuleError": RuleError, "NoHistory": NoHistory, "NT": tuple.__new__,
                "timeline": timeline,
                "CMP": Compared, "VAL": Valued,
                "__builtins__": {"len": len, "sum": sum, "min": min, "max": max, "abs": abs,

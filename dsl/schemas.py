@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from .diagnostics import Diagnostic, DiagnosticError
+from .diagnostics import Diagnostic, RuleError
 from .periods import zone
 from .units import FIELD_UNITS
 
@@ -104,7 +104,7 @@ def schemas_from_texts(files: list[tuple[str, str]]) -> dict[str, FormSchema]:
         except (ValueError, AttributeError, TypeError) as err:
             problems.append(Diagnostic("load.bad_schema", {"path": path, "detail": str(err)}, path))
     if problems:
-        raise DiagnosticError(problems)
+        raise RuleError(problems)
     return schemas
 
 
@@ -115,6 +115,6 @@ def load_schemas(directory: Path) -> dict[str, FormSchema]:
         try:
             files.append((str(path), path.read_text(encoding="utf-8")))
         except (OSError, UnicodeDecodeError) as err:
-            raise DiagnosticError([Diagnostic("load.bad_schema", {"path": str(path),
+            raise RuleError([Diagnostic("load.bad_schema", {"path": str(path),
                                                                   "detail": str(err)}, str(path))]) from None
     return schemas_from_texts(files)

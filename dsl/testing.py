@@ -11,7 +11,7 @@ from typing import Any
 
 from . import ast as A
 from .decision import plain
-from .diagnostics import EvalError
+from .diagnostics import RuleError
 from .kinds import KINDS
 
 
@@ -122,7 +122,7 @@ def _evaluated(rule, clause, decision) -> bool:
 def run_case(ruleset, case: Case, coverage: Coverage | None = None, lang: str = "en") -> CaseResult:
     result = CaseResult(case)
     if case.form not in ruleset.by_form and case.form not in ruleset.silent_by_form:
-        result.error = f"no rules listen to form `{case.form}`"
+        result.error = RuleError.of("eval.unknown_form", form=case.form).message(lang)
         return result
     try:
         if case.today is not None:
@@ -131,8 +131,8 @@ def run_case(ruleset, case: Case, coverage: Coverage | None = None, lang: str = 
             decisions = [case.only_rule.evaluate(case.facts, case.history)]
         else:
             decisions = ruleset.evaluate(case.form, case.facts, case.history, as_of=case.as_of)
-    except EvalError as err:
-        result.error = err.message(lang)
+    except RuleError as err:
+        result.error = err.diagnostics[0].format(lang)
         return result
     by_rule = {d.rule: d for d in decisions}
     if coverage is not None:

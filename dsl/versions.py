@@ -9,7 +9,9 @@ through subprocess: git is on every machine that holds a rules repository, it re
 what the user's own git sees, and it adds no library to install.
 
 Loading is all or nothing: files are read, parsed, checked and compiled before anyone can
-use the result; `ActiveRuleSet.activate` swaps only a fully loaded set in.
+use the result; `ActiveRuleSet.activate` swaps only a fully loaded set in.  What cannot be
+read is a RuleError with a `git.*` code (catalogue: messages.py), placed at the path when
+there is one.
 """
 from __future__ import annotations
 
@@ -19,20 +21,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diagnostics import DiagnosticError
+from .diagnostics import RuleError
 from .ruleset import RuleSet, load_sources
 from .schemas import schemas_from_texts
 
 WORKTREE = "WORKTREE"          # the revision name that means "the files as they are on disk"
 GIT_TIMEOUT_S = 60
-
-
-class VersionError(Exception):
-    """A revision that cannot be read: not a repository, unknown revision, no rules there."""
-
-    def __init__(self, code: str, message: str):
-        self.code = code
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -47,12 +41,12 @@ def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
         proc = subprocess.run(["git", "-C", str(repo), *args], input=data, capture_output=True,
                               timeout=GIT_TIMEOUT_S, check=False)
     except FileNotFoundError:
-        raise VersionError("git.missing", "the git command is not installed") from None
+        raise RuleError.of("git.missing") from None
     except subprocess.TimeoutExpired:
-        raise VersionError("git.timeout", f"git {args[0]} took longer than {GIT_TIMEOUT_S} s") from None
+        raise RuleError.of("git.timeout", command=args[0], seconds=GIT_TIMEOUT_S) from None
     if proc.returncode != 0:
-        raise VersionError("git.failed", proc.stderr.decode("utf-8", "replace").strip()
-                           or f"git {args[0]} failed")
+        raise RuleError.of("git.failed", command=args[0],
+                           detail=proc.stderr.decode("utf-8", "replace").strip()[:300] or "-")
     return proc.stdout
 
 
@@ -61,18 +55,17 @@ def locate(rules_path, schemas_path=None) -> Source:
     rules = Path(rules_path).resolve()
     start = rules if rules.is_dir() else rules.parent
     if not start.exists():
-        raise VersionError("git.no_path", f"{rules_path} does not exist")
+        raise RuleError.of("git.no_path", path=str(rules_path)).at(str(rules_path))
     try:
         top = _git(start, "rev-parse", "--show-toplevel").decode().strip()
-    except VersionError:
-        raise VersionError("git.not_a_repository",
-                           f"{rules_path} is not inside a git repository") from None
+    except RuleError:
+        raise RuleError.of("git.not_a_repository", path=str(rules_path)).at(str(rules_path)) from None
     root = Path(top).resolve()
     schemas = Path(schemas_path).resolve() if schemas_path else (root / "form_schemas")
     try:
         return Source(root, rules.relative_to(root).as_posix(), schemas.relative_to(root).as_posix())
     except ValueError:
-        raise VersionError("git.outside", f"{schemas} is outside the repository {root}") from None
+        raise RuleError.of("git.outside", path=str(schemas), repo=str(root)).at(str(schemas)) from None
 
 
 _REV_OK = re.compile(r"^[A-Za-z0-9_./@{}^~:+-]{1,200}$")
@@ -82,12 +75,11 @@ def resolve(source: Source, rev: str) -> str:
     """The full commit id of `rev`, or a clear error.  A name that could be read as a git
     option (leading "-") or holds control characters is refused before git sees it."""
     if not isinstance(rev, str) or rev.startswith("-") or not _REV_OK.match(rev):
-        raise VersionError("git.bad_revision", f"`{rev!s:.80}` is not a revision name")
+        raise RuleError.of("git.bad_revision", rev=f"{rev!s:.80}")
     try:
         return _git(source.repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
-    except VersionError:
-        raise VersionError("git.unknown_revision",
-                           f"unknown revision `{rev}` in {source.repo}") from None
+    except RuleError:
+        raise RuleError.of("git.unknown_revision", rev=rev, repo=str(source.repo)) from None
 
 
 def read_tree(source: Source, commit: str, prefix: str, suffixes: tuple) -> list[tuple[str, str]]:
@@ -108,7 +100,7 @@ def read_tree(source: Source, commit: str, prefix: str, suffixes: tuple) -> list
         try:
             files.append((path, body.decode("utf-8")))
         except UnicodeDecodeError:
-            raise VersionError("git.bad_encoding", f"{commit[:12]}:{path} is not UTF-8 text") from None
+            raise RuleError.of("git.bad_encoding", commit=commit[:12], path=path).at(path) from None
     return files
 
 
@@ -120,14 +112,15 @@ def is_dirty(source: Source) -> bool:
 
 def load_revision(rules_path="rules", rev: str = WORKTREE, schemas_path=None) -> RuleSet:
     """Load, check and compile the rule set at `rev` (a commit, branch or tag; WORKTREE for
-    the files on disk).  Raises VersionError or DiagnosticError; never returns half a set."""
+    the files on disk).  Raises RuleError (git.*, parse.*, check.*, load.*); never returns
+    half a set."""
     source = locate(rules_path, schemas_path)
     if rev == WORKTREE:
         return _load_worktree(source)
     commit = resolve(source, rev)
     rules = read_tree(source, commit, source.rules, (".rules",))
     if not rules:
-        raise VersionError("git.no_rules", f"no *.rules under {source.rules}/ at {rev} ({commit[:12]})")
+        raise RuleError.of("git.no_rules", dir=source.rules, rev=rev, commit=commit[:12])
     schemas = schemas_from_texts(read_tree(source, commit, source.schemas, (".json",)))
     ruleset = load_sources(rules, schemas)
     ruleset.version = commit
@@ -150,7 +143,7 @@ def _has_commits(source: Source) -> bool:
     try:
         _git(source.repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
         return True
-    except VersionError:
+    except RuleError:
         return False
 
 
@@ -179,5 +172,4 @@ class ActiveRuleSet:
             return ruleset
 
 
-__all__ = ["ActiveRuleSet", "VersionError", "WORKTREE", "load_revision", "locate", "resolve",
-           "DiagnosticError"]
+__all__ = ["ActiveRuleSet", "WORKTREE", "load_revision", "locate", "resolve", "RuleError"]

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import shared_sources
 from trimtab.dsl import interpreter
-from trimtab.dsl.diagnostics import DiagnosticError, EvalError
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.ruleset import load_sources
 from trimtab.dsl.rule_tests import read_test_file
 
@@ -55,7 +55,7 @@ def _numeric_equal(a, b) -> bool:
 def test_case(case, schemas):
     if "expect_error" in case:
         want = case["expect_error"]
-        with pytest.raises(DiagnosticError) as info:
+        with pytest.raises(RuleError) as info:
             _load(case, schemas)
         codes = [(d.code, d.line) for d in info.value.diagnostics if d.file == "case.rules"]
         assert any(code == want["code"] for code, _ in codes), codes
@@ -71,16 +71,16 @@ def test_case(case, schemas):
     if "expect_eval_error" in case:
         want = case["expect_eval_error"]
         name = want["rule"]
-        with pytest.raises(EvalError) as info:
+        with pytest.raises(RuleError) as info:
             rules[name].decide(facts, history)
         assert info.value.code == want["code"]
-        with pytest.raises(EvalError) as info2:
+        with pytest.raises(RuleError) as info2:
             interpreter.run(rules[name], facts, history)
         assert info2.value.code == want["code"]
         decision = rules[name].evaluate(facts, history, trace=True)
         assert decision.error is not None and decision.error.code == want["code"]
         if "field" in want:
-            assert decision.error.args_.get("field") == want["field"]
+            assert decision.error.details.get("field") == want["field"]
         return
     assert case["expect"], "a case must expect something"
     for name, expected in case["expect"].items():

@@ -37,7 +37,8 @@ def _check(decision):
     again = _round_trip(decision)
     assert _documents(again) == _documents(decision)
     if decision.error is not None:
-        assert (again.error.code, again.error.args_) == (decision.error.code, decision.error.args_)
+        assert (again.error.code, again.error.details) == (decision.error.code, decision.error.details)
+        assert again.error.diagnostics == decision.error.diagnostics      # the same place
 
 
 def test_every_case_file_decision_is_explained_alike_after_storing(schemas):

@@ -16,7 +16,8 @@ import pytest
 
 from bodygen import spec_example
 from conftest import SCHEMAS
-from trimtab.dsl.decode import DecodeError, FactsDecoder
+from trimtab.dsl.decode import FactsDecoder
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.schemas import load_schemas
 from trimtab.server.web.errors import DomainError
 from trimtab.server.domain.validation import parse_json, validate
@@ -98,8 +99,8 @@ def test_the_decoder_accepts_and_refuses_what_the_intake_does(form):
         want = _reference(schema, body)
         try:
             got = decoder.decode(body)
-        except DecodeError as err:
-            assert want is None, (form, body, err.path, err.message)
+        except RuleError as err:
+            assert want is None, (form, body, err.details.get("path"), err.message())
             refused += 1
             continue
         assert want is not None, (form, body, got)
@@ -114,12 +115,13 @@ def test_a_refusal_names_the_path():
     body = (b'{"region": "east", "quarter": "2026-Q3", "total_target": 100, "provinces": '
             b'[{"name": "a", "market_potential": 1, "staffing_strength": 1, '
             b'"strategic_priority": "x"}]}')
-    with pytest.raises(DecodeError) as info:
+    with pytest.raises(RuleError) as info:
         decoder.decode(body)
-    assert info.value.path == "$.provinces[0].strategic_priority" and not info.value.malformed
-    with pytest.raises(DecodeError) as info:
+    assert info.value.details["path"] == "$.provinces[0].strategic_priority"
+    assert info.value.code == "decode.not_a_number"
+    with pytest.raises(RuleError) as info:
         decoder.decode(b'{"region": ')
-    assert info.value.malformed
+    assert info.value.code == "decode.malformed"
 
 
 def test_a_schema_with_keywords_it_cannot_state_is_refused_when_built():

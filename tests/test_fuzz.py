@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import fuzzkit
 from conftest import RULES, shared_sources
-from trimtab.dsl.diagnostics import DiagnosticError, EvalError
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.ruleset import load_sources
 from trimtab.dsl.schedule import occurrences
 
@@ -139,7 +139,7 @@ def _validator(schema):
 def _evaluate(ruleset, form, facts, history):
     try:
         decisions = ruleset.evaluate(form, facts, history, trace=True)
-    except EvalError as err:
+    except RuleError as err:
         assert err.code.startswith("eval.") and err.code != "eval.internal", err.code
         return
     for d in decisions:
@@ -200,7 +200,7 @@ def test_fuzz_shipped_schedules(shipped):
 def _load_and_run(schemas, text, draw):
     try:
         ruleset = load_sources(shared_sources() + [("fuzz.rules", text)], schemas)
-    except DiagnosticError as err:
+    except RuleError as err:
         for d in err.diagnostics:
             assert d.code.split(".")[0] in ("parse", "check", "load"), d.format("en")
             d.format("en")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import shared_sources
-from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.ruleset import load_sources
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -21,7 +21,7 @@ def render(path: Path, schemas, lang: str) -> str:
     sources = shared_sources() + [(path.name, path.read_text(encoding="utf-8"))]
     try:
         load_sources(sources, schemas)
-    except DiagnosticError as err:
+    except RuleError as err:
         return "\n".join(d.format(lang) for d in err.diagnostics) + "\n"
     return "ok\n"
 

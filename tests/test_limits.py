@@ -131,11 +131,12 @@ def test_evaluate_refuses_a_history_longer_than_the_limit(world):
 
 
 def test_an_evaluation_over_its_budget_stops_naming_the_rule(world):
-    from trimtab.dsl.diagnostics import EvalError
+    from trimtab.dsl.diagnostics import RuleError
     from trimtab.server.domain.rulesets import active
     app, _ = world
     with app.app_context():
         ruleset = active()
-    with pytest.raises(EvalError) as stopped:
+    with pytest.raises(RuleError) as stopped:
         ruleset.evaluate("weekly_metrics", week(1, 3, 0.8), [], budget_s=-1)
-    assert stopped.value.code == "eval.budget_exceeded" and stopped.value.args_["rule"]
+    assert stopped.value.code == "eval.budget_exceeded" and stopped.value.details["rule"]
+    assert stopped.value.diagnostics[0].file.endswith(".rules")        # placed at that rule

@@ -9,7 +9,7 @@ from factgen import weekly_records
 from gitrepo import RulesRepo
 from clikit import trimtab
 from trimtab.dsl import interpreter
-from trimtab.dsl.diagnostics import EvalError
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.replay import replay
 from trimtab.dsl.versions import load_revision
 
@@ -36,7 +36,7 @@ def brute_force(old_set, new_set, records):
             for r in rs.in_force("weekly_metrics"):
                 try:
                     out[r.name] = interpreter.run(r, facts, history[-60:])[0]
-                except EvalError as err:
+                except RuleError as err:
                     out[r.name] = ("error", err.code)
             values.append(out)
         for name in values[0]:

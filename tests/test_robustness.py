@@ -1,7 +1,7 @@
 """Broken input never escapes as a Python exception: every problem is a diagnostic.
 
 Shipped files are damaged in seeded, repeatable ways (a character dropped, a line cut, a
-token doubled, lines shuffled) and loaded; the only acceptable failure is DiagnosticError
+token doubled, lines shuffled) and loaded; the only acceptable failure is RuleError
 with located diagnostics.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import random
 import pytest
 
 from conftest import RULES, shared_sources
-from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.ruleset import load_sources
 
 SHIPPED = sorted(RULES.glob("*.rules"))
@@ -50,7 +50,7 @@ def test_damaged_files_give_diagnostics_only(path, schemas):
         lines = {name: text.count("\n") + 1 for name, text in sources}
         try:
             load_sources(sources, schemas)
-        except DiagnosticError as err:
+        except RuleError as err:
             seen_errors += 1
             for d in err.diagnostics:
                 assert d.code.split(".")[0] in ("parse", "check", "load")
@@ -69,7 +69,7 @@ def test_damaged_files_give_diagnostics_only(path, schemas):
 ])
 def test_deep_nesting_is_a_diagnostic(schemas, expr, code):
     src = f"alert a level yellow\n    on weekly_metrics per rep\n    when {expr} < 8\n    notify hrbp\n"
-    with pytest.raises(DiagnosticError) as info:
+    with pytest.raises(RuleError) as info:
         load_sources(shared_sources() + [("deep.rules", src)], schemas)
     assert [d.code for d in info.value.diagnostics] == [code]
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import RULES, SCHEMAS, shared_sources
 from trimtab.dsl import limits
-from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.ruleset import load_sources
 from trimtab.server.cli import main as cli
 
@@ -18,7 +18,7 @@ ALERT = "alert a level yellow\n    on weekly_metrics per rep\n    when {expr}\n 
 
 
 def _codes(sources, schemas):
-    with pytest.raises(DiagnosticError) as info:
+    with pytest.raises(RuleError) as info:
         load_sources(shared_sources() + sources, schemas)
     return [d.code for d in info.value.diagnostics]
 
@@ -52,7 +52,7 @@ def test_an_unexpected_error_is_an_internal_diagnostic_with_its_file(schemas, mo
     def broken(checker, rule, scope):
         raise ZeroDivisionError("a bug")
     monkeypatch.setitem(KINDS, "alert", dataclasses.replace(KINDS["alert"], check=broken))
-    with pytest.raises(DiagnosticError) as info:
+    with pytest.raises(RuleError) as info:
         load_sources(shared_sources() + [("a.rules", ALERT.format(expr="effective_visits < 3"))],
                      schemas)
     [d] = info.value.diagnostics

@@ -116,4 +116,5 @@ def test_a_test_file_outside_the_schema_is_a_located_error(rules_copy, old, new,
     f.write_text(text.replace(old, new, 1), encoding="utf-8")
     r = run_test(rules_copy)
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert message in r.stderr and "weekly.yaml:22: test “a healthy week raises nothing”: " in r.stderr, r.stderr
+    assert message in r.stderr and "weekly.yaml:22: test." in r.stderr
+    assert ": test “a healthy week raises nothing”: " in r.stderr, r.stderr

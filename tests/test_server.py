@@ -149,13 +149,20 @@ def test_evaluate_is_a_dry_run(app, client):
     assert r.status_code == 200
     assert {d["rule"]: d["value"] for d in r.json["decisions"]}["行为分"] == 50
     assert count(app, Fact) == 0 and count(app, Decision) == 0
+    r = client.post("/v1/evaluate", json={"form": "behavior_log", "facts": {"rep": "east.li"}},
+                    headers={"Accept-Language": "zh"})
+    error = {d["rule"]: d.get("error") for d in r.json["decisions"]}["行为分"]
+    assert error["code"] == "eval.missing_field" and "数据中没有" in error["message"]
+    assert error["file"].endswith("scoring.rules") and error["line"] > 0     # the rule's place
 
 
 def test_reload_needs_the_admin_token_and_refuses_a_bad_revision(app, client):
     assert app.test_client().post("/v1/rulesets/reload").status_code == 401
     before = client.get("/v1/rulesets/current").json["version"]
-    r = client.post("/v1/rulesets/reload", json={"rev": "no-such-rev"}, headers=ADMIN_HEADERS)
+    r = client.post("/v1/rulesets/reload", json={"rev": "no-such-rev"},
+                    headers={**ADMIN_HEADERS, "Accept-Language": "zh"})
     assert r.status_code == 422 and r.json["error"]["code"] == "git.unknown_revision"
+    assert "没有版本 `no-such-rev`" in r.json["error"]["message"] and r.json["error"]["path"] == "$.rev"
     assert client.get("/v1/rulesets/current").json["version"] == before
     r = client.post("/v1/rulesets/reload", headers=ADMIN_HEADERS)
     assert r.status_code == 200

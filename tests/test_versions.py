@@ -5,9 +5,9 @@ import pytest
 
 from gitrepo import RulesRepo
 from clikit import trimtab
-from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.diff import diff
-from trimtab.dsl.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
+from trimtab.dsl.versions import WORKTREE, ActiveRuleSet, load_revision
 
 FACTS = {"account": "a", "rep": "r", "date": "2026-07-01", "amount": 1, "days_outstanding": 75}
 
@@ -38,7 +38,7 @@ def test_a_breaking_commit_is_refused_and_the_previous_set_keeps_serving(repo):
     good = active.activate(repo.rules, "HEAD")
     repo.edit("rules/alerts.rules", "when days_outstanding > 60 days", "when days_outstandng > 60 days")
     bad_commit = repo.commit("typo")
-    with pytest.raises(DiagnosticError) as info:
+    with pytest.raises(RuleError) as info:
         active.activate(repo.rules, "HEAD")
     diag = info.value.diagnostics[0]
     assert diag.code == "check.unknown_field" and diag.file == "rules/alerts.rules"
@@ -49,11 +49,11 @@ def test_a_breaking_commit_is_refused_and_the_previous_set_keeps_serving(repo):
 
 
 def test_bad_revisions_and_places(repo, tmp_path):
-    with pytest.raises(VersionError) as info:
+    with pytest.raises(RuleError) as info:
         load_revision(repo.rules, "no-such-branch")
     assert info.value.code == "git.unknown_revision"
     (tmp_path / "plain" / "rules").mkdir(parents=True)
-    with pytest.raises(VersionError) as info:
+    with pytest.raises(RuleError) as info:
         load_revision(tmp_path / "plain" / "rules", "HEAD")
     assert info.value.code == "git.not_a_repository"
 
@@ -94,6 +94,6 @@ def test_diff_speaks_plain_words(repo):
 
 @pytest.mark.parametrize("rev", ["--output=/tmp/x", "-h", "a\x00b", "main branch", ""])
 def test_revision_names_that_are_not_revisions(repo, rev):
-    with pytest.raises(VersionError) as info:
+    with pytest.raises(RuleError) as info:
         load_revision(repo.rules, rev) if rev else load_revision(repo.rules, "\n")
     assert info.value.code == "git.bad_revision"

@@ -6,13 +6,15 @@ import json
 import sys
 from pathlib import Path
 
-from ..diagnostics import DiagnosticError
+from ..diagnostics import RuleError
 from ..values import depth_ok, first_problem, loads_exact
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 
 
-def print_diagnostics(err: DiagnosticError, lang: str, as_json: bool = False):
+def print_diagnostics(err: RuleError, lang: str, as_json: bool = False):
+    """Any stage's error, one way: `file:line:col: code: message` per diagnostic on stderr
+    (in `lang`), and with `as_json` the same fields as JSON on stdout."""
     if as_json:
         print(json.dumps({"ok": False, "diagnostics": [d.to_json(lang) for d in err.diagnostics]},
                          ensure_ascii=False, indent=2))
@@ -23,7 +25,7 @@ def print_diagnostics(err: DiagnosticError, lang: str, as_json: bool = False):
 
 
 def load_rules(path, schemas, rev=None):
-    """The rule set at PATH: from disk, or from git at `rev` (VersionError, DiagnosticError)."""
+    """The rule set at PATH: from disk, or from git at `rev` (RuleError when it does not load)."""
     if rev:
         from ..versions import load_revision
         return load_revision(path, rev, schemas)
@@ -33,7 +35,6 @@ def load_rules(path, schemas, rev=None):
 
 def load_or_report(args, rev=None):
     """The rule set, or None after printing why it could not be loaded."""
-    from ..versions import VersionError
     rev = rev if rev is not None else getattr(args, "rev", None)
     try:
         ruleset = load_rules(args.path, args.schemas, rev)
@@ -42,20 +43,19 @@ def load_or_report(args, rev=None):
                   if args.lang == "en" else
                   f"提示：{args.path} 有未提交的修改；按版本 {ruleset.version} 加载", file=sys.stderr)
         return ruleset
-    except VersionError as err:
-        print(f"trimtab: {err}", file=sys.stderr)
-    except DiagnosticError as err:
-        if rev:
-            print(f"revision {rev} does not load:", file=sys.stderr)
+    except RuleError as err:
+        if rev and not err.code.startswith("git."):
+            print(f"revision {rev} does not load:" if args.lang == "en" else f"版本 {rev} 无法加载：",
+                  file=sys.stderr)
         print_diagnostics(err, args.lang)
     except Exception as err:            # a bug of ours: a diagnostic with the path, no traceback
         print_diagnostics(internal_error(err, args.path), args.lang)
     return None
 
 
-def internal_error(err: Exception, path) -> DiagnosticError:
+def internal_error(err: Exception, path) -> RuleError:
     from ..limits import internal
-    return DiagnosticError([internal(err, "loading", str(path))])
+    return RuleError([internal(err, "loading", str(path))])
 
 
 def read_json(path: str):

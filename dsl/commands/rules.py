@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..diagnostics import DiagnosticError, EvalError
+from ..diagnostics import RuleError
 from .common import (EXIT_ERRORS, EXIT_OK, EXIT_USAGE, internal_error, load_or_report,
                      load_rules, print_diagnostics, read_json)
 
@@ -14,15 +14,11 @@ def cmd_check(args) -> int:
     if args.json:
         try:
             rs = load_rules(args.path, args.schemas, args.rev)
-        except DiagnosticError as err:
+        except RuleError as err:
             print_diagnostics(err, args.lang, True)
             return EXIT_ERRORS
-        except Exception as err:
-            from ..versions import VersionError
-            if not isinstance(err, VersionError):       # a bug of ours: never a traceback
-                print_diagnostics(internal_error(err, args.path), args.lang, True)
-                return EXIT_ERRORS
-            print(f"trimtab: {err}", file=sys.stderr)
+        except Exception as err:                        # a bug of ours: never a traceback
+            print_diagnostics(internal_error(err, args.path), args.lang, True)
             return EXIT_ERRORS
     else:
         rs = load_or_report(args)
@@ -53,7 +49,7 @@ def cmd_fmt(args) -> int:
         text = p.read_text(encoding="utf-8")
         try:
             out = format_text(text, args.lang_keywords, str(p))
-        except DiagnosticError as err:
+        except RuleError as err:
             errors.append(err)
             continue
         if args.check:
@@ -83,8 +79,8 @@ def cmd_eval(args) -> int:
         return EXIT_ERRORS
     try:
         decisions = rs.evaluate(args.form, facts, history, trace=True, as_of=args.as_of)
-    except EvalError as err:
-        print(err.message(args.lang), file=sys.stderr)
+    except RuleError as err:
+        print_diagnostics(err, args.lang, args.json)
         return EXIT_ERRORS
     if args.rule:
         decisions = [d for d in decisions if d.rule == args.rule]
@@ -98,7 +94,7 @@ def cmd_eval(args) -> int:
             print(d.explain(args.lang))
     for d in decisions:
         if d.error is not None:
-            print(d.error.message(args.lang), file=sys.stderr)
+            print(d.error.diagnostics[0].format(args.lang), file=sys.stderr)
     return EXIT_ERRORS if failed else EXIT_OK
 
 

@@ -6,13 +6,14 @@ import sys
 from pathlib import Path
 
 from ..decision import plain
-from .common import EXIT_ERRORS, EXIT_OK, load_or_report
+from ..diagnostics import RuleError
+from .common import EXIT_ERRORS, EXIT_OK, load_or_report, print_diagnostics
 
 
 def cmd_test(args) -> int:
     """Run rule tests (rules/tests/*.yaml) and inline examples; report, optionally coverage."""
     from ..testing import Coverage, example_cases, run_case
-    from ..rule_tests import TestFileError, find_test_files, load_test_file
+    from ..rule_tests import find_test_files, load_test_file
     rs = load_or_report(args)
     if rs is None:
         return EXIT_ERRORS
@@ -20,8 +21,8 @@ def cmd_test(args) -> int:
     try:
         for path in find_test_files(Path(args.path)):
             cases += load_test_file(path, rs)
-    except TestFileError as err:
-        print(str(err), file=sys.stderr)
+    except RuleError as err:
+        print_diagnostics(err, args.lang, args.json)
         return EXIT_ERRORS
     coverage = Coverage(rs)
     results = [run_case(rs, case, coverage, args.lang) for case in cases]

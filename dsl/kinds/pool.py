@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Optional
 
 from .. import ast as A
 from ..canon import canon
-from ..diagnostics import EvalError
+from ..diagnostics import RuleError
 from ..tokens import tokens
 from ..words import item_key, list_items, show, t
 from ..amounts import allocate, round_to
@@ -102,7 +102,7 @@ def compile_body(c, rule: Pool) -> None:
     c.depth = 0
     c.emit(f"cs = [{by} for it0 in {c.read_current(lst)}]")
     c.emit("tc = D(sum(cs))")
-    c.emit(f"if not tc: raise EvalError('eval.division_by_zero', rule=R, "
+    c.emit(f"if not tc: raise RuleError.of('eval.division_by_zero', rule=R, "
            f"line={c.const(share.loc.line)})")
     shares = c.const(pool_shares)
     c.emit(f"got = {shares}(size, cs, tc, {c.const(_scale(c.ann, rule))})")
@@ -116,7 +116,7 @@ def run(env, rule: Pool, form) -> PoolResult:
     size = env.value(A.given(rule.size).expr)
     contributions = [env.with_item(it).value(share.by) for it in items]
     if sum(contributions) == 0:
-        raise EvalError("eval.division_by_zero", rule=rule.name, line=share.loc.line)
+        raise RuleError.of("eval.division_by_zero", rule=rule.name, line=share.loc.line)
     shares, rounded = pool_shares(size, contributions, Decimal(sum(contributions)),
                                   _scale(env.ann, rule))
     return PoolResult(shares, rounded, contributions)

@@ -23,7 +23,7 @@ from typing import NamedTuple, Optional
 
 from .. import ast as A
 from .. import runtime as rt
-from ..diagnostics import EvalError
+from ..diagnostics import RuleError
 from ..tokens import tokens
 from ..amounts import allocate, amount_sum
 from ..units import parse_band, parse_quantity
@@ -176,7 +176,7 @@ def compile_body(c, rule: Split) -> None:
     shares = c.const(split_shares)
     c.emit(f"got = {shares}(total, rows, {c.const([w.share for w in rule.weights])}, adj, blank, "
            f"keys, {c.const(a)}, {c.const(_scale(c.ann, rule))})")
-    c.emit(f"if got is None: raise EvalError('eval.division_by_zero', rule=R, "
+    c.emit(f"if got is None: raise RuleError.of('eval.division_by_zero', rule=R, "
            f"line={c.const(d.loc.line)})")
     c.emit_return("got[0]", "got[1]", "got[2]")
 
@@ -196,7 +196,7 @@ def run(env, rule: Split, form) -> SplitResult:
     got = split_shares(total, rows, [w.share for w in rule.weights], adj, blank, keys, a,
                        _scale(env.ann, rule))
     if got is None:
-        raise EvalError("eval.division_by_zero", rule=rule.name, line=d.loc.line)
+        raise RuleError.of("eval.division_by_zero", rule=rule.name, line=d.loc.line)
     return SplitResult(*got)
 
 

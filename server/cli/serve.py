@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.diagnostics import RuleError
 
 from trimtab.dsl.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from trimtab.dsl.commands.common import load_or_report as _load_or_report
@@ -39,18 +39,14 @@ def cmd_migrate(args) -> int:
 def cmd_serve(args) -> int:
     """Serve the rules over HTTP (development server; see docs/server.md for gunicorn)."""
     from trimtab.server.app import create_app
-    from trimtab.dsl.versions import VersionError
     config = _server_config(args)
     if config["METRICS_DIR"]:
         from trimtab.server.web.metrics import clean
         clean(config["METRICS_DIR"])        # counts of an earlier run are not this one's
     try:
         app = create_app(config)
-    except DiagnosticError as err:
+    except RuleError as err:
         _print_diagnostics(err, args.lang)
-        return EXIT_ERRORS
-    except VersionError as err:
-        print(f"trimtab: {err}", file=sys.stderr)
         return EXIT_ERRORS
     except Exception as err:
         print(f"cannot start: {err.__class__.__name__}: {err}", file=sys.stderr)

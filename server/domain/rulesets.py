@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from flask import Flask, current_app, g, has_request_context
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from trimtab.dsl.diagnostics import DiagnosticError
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.ruleset import default_schemas_dir, load
 
 from trimtab.server.storage.models import ActiveRuleset, utcnow
-from trimtab.dsl.versions import WORKTREE, ActiveRuleSet, VersionError, load_revision
+from trimtab.dsl.versions import WORKTREE, ActiveRuleSet, load_revision
 
 log = logging.getLogger("trimtab.rulesets")
 ROW = 1                     # the one row of active_ruleset
@@ -51,7 +51,7 @@ def load_for(config, rev: str | None = None) -> object:
     rev = rev or configured(config)
     try:
         return load_revision(path, rev, schemas)
-    except VersionError as err:
+    except RuleError as err:
         if rev != WORKTREE or err.code != "git.not_a_repository":
             raise
     return load(path, schemas or default_schemas_dir(path))     # not in git: content-hash version
@@ -136,7 +136,7 @@ class Follower:
     def _load_recorded(self, seen: Recorded):
         try:
             return load_for(self.config, seen.rev)
-        except (VersionError, DiagnosticError) as err:
+        except RuleError as err:
             self.failed = seen.generation
             log.error("rule set: the active revision %s does not load in this process (%s); "
                       "serving what it has", seen.rev[:12], str(err).splitlines()[0][:200])
@@ -179,7 +179,7 @@ class Follower:
 
     def reload(self, rev: str | None, by: str, guard=None):
         """Load `rev` (default: the configured revision), record it as active, swap it in.
-        Raises VersionError or DiagnosticError — or what `guard(current, new)` raises — before
+        Raises RuleError — or what `guard(current, new)` raises — before
         anything is recorded."""
         with self.lock:
             asked = rev or configured(self.config)

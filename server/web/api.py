@@ -8,18 +8,16 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from trimtab.dsl.decision import plain
-from trimtab.dsl.diagnostics import DiagnosticError, EvalError
+from trimtab.dsl.diagnostics import RuleError
 
 from trimtab.server.web import gate
 from trimtab.server.domain import rulesets
 from trimtab.server.auth import current_principal, requires, scope
-from trimtab.server.web.errors import DomainError
-from trimtab.server.web.intake import request_lang
+from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
 from trimtab.server.domain.validation import parse_json
 from trimtab.server.domain.orgchart import problem_of, store_people
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals
 from trimtab.server.storage.models import AuditEntry, Decision, Fact, Person, Target
-from trimtab.dsl.versions import VersionError
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -83,8 +81,8 @@ def evaluate():
     with gate.turn(request.content_length or 0):
         try:
             decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
-        except EvalError as err:
-            raise DomainError(err.code, err.message(lang), "$.facts") from None
+        except RuleError as err:
+            raise from_rule_error(err, lang, "$.facts") from None
         return jsonify({"ruleset_version": ruleset.version,
                         "decisions": [d.to_json(lang) for d in decisions]})
 
@@ -311,10 +309,10 @@ def reload_ruleset():
     except RemovalsNeedConfirmation as err:
         raise DomainError("removals_need_confirmation", str(err), "$.allow_removals",
                           removed=err.removed) from None
-    except VersionError as err:
-        raise DomainError(err.code, str(err), "$.rev") from None
-    except DiagnosticError as err:
+    except RuleError as err:
         lang = request_lang()
+        if err.code.startswith("git."):         # the revision cannot be read
+            raise from_rule_error(err, lang, "$.rev") from None
         raise DomainError("ruleset_invalid", "the rule set does not load; the current one keeps serving",
                           "$.rev", diagnostics=[d.to_json(lang) for d in err.diagnostics]) from None
     return jsonify({"version": rs.version, "rules": len(rs.rules)})    # every process within RULES_CHECK_S

@@ -1,11 +1,11 @@
 """Errors map to HTTP in one place: {"error": {"code", "message", "path"}}."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError, InterfaceError
 from werkzeug.exceptions import HTTPException
 
-from trimtab.dsl.diagnostics import EvalError
+from trimtab.dsl.diagnostics import UNPLACED, RuleError
 
 
 # Every refusal's code and its HTTP status, in one place.  A route raises DomainError(code, …);
@@ -47,9 +47,11 @@ STATUS = {
     # 5xx: the server's side
     "bad_mapping": 500, "internal": 500, "oauth_unavailable": 502, "database_unavailable": 503,
 }
-# Codes of the language's own errors (evaluation, versions, rules): the rules or the facts
-# given to them do not fit — the request's content, 422.
-STATUS_BY_PREFIX = {"eval.": 422, "git.": 422, "check.": 422, "parse.": 422, "load.": 422}
+# Codes of the language's own errors (RuleError: evaluation, versions, rules, rule tests,
+# decoding): the rules or the facts given to them do not fit — the request's content, 422;
+# bytes that are not JSON at all are not well formed, 400.  The first matching prefix wins.
+STATUS_BY_PREFIX = {"decode.malformed": 400, "decode.": 422, "eval.": 422, "git.": 422,
+                    "check.": 422, "parse.": 422, "load.": 422, "test.": 422, "internal.": 500}
 
 
 def status_of(code: str) -> int:
@@ -71,6 +73,24 @@ class DomainError(Exception):
         self.code, self.message, self.path, self.extra = code, message, path, extra
 
 
+def from_rule_error(err: RuleError, lang: str, path: str | None) -> DomainError:
+    """The language's error as a refusal: its code and message (in `lang`), the rule and field
+    it names, and where it happened (file, line, column) when it has a place."""
+    extra = {k: v for k, v in err.details.items() if k in ("rule", "field")}
+    first = err.diagnostics[0]
+    if first.file != UNPLACED:
+        extra.update(file=first.file, line=first.line, column=first.column)
+    return DomainError(err.code, err.message(lang), path, **extra)
+
+
+def request_lang() -> str:
+    """The language of the answer: Accept-Language, else the deployment's LANG."""
+    accept = request.headers.get("Accept-Language", "")
+    if accept:
+        return "zh" if accept.lower().startswith("zh") else "en"
+    return current_app.config["LANG"]
+
+
 def error_body(code: str, message: str, path: str | None = None, **extra) -> dict:
     body = {"code": code, "message": message, "path": path}
     body.update(extra)
@@ -82,12 +102,13 @@ def init_app(app: Flask) -> None:
     def _domain(err: DomainError):
         return jsonify(error_body(err.code, err.message, err.path, **err.extra)), err.status
 
-    @app.errorhandler(EvalError)
-    def _eval(err: EvalError):
+    @app.errorhandler(RuleError)
+    def _rule_error(err: RuleError):
         # An evaluation that cannot finish (over its budget, history too long): the request's
         # fault or the rules', never a crash; nothing of the request was stored.
-        extra = {k: v for k, v in err.to_json().items() if k in ("rule", "field")}
-        return jsonify(error_body(err.code, err.message(), "$", **extra)), status_of(err.code)
+        refusal = from_rule_error(err, request_lang(), "$")
+        return jsonify(error_body(refusal.code, refusal.message, refusal.path, **refusal.extra)), \
+            refusal.status
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):

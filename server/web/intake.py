@@ -6,18 +6,11 @@ from flask import Blueprint, current_app, request
 from trimtab.server.web import security
 from trimtab.server.domain import submission
 from trimtab.server.auth import requires
-from trimtab.server.web.errors import DomainError
+from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.domain.rulesets import active
 from trimtab.server.domain.validation import parse_json
 
 bp = Blueprint("hooks", __name__)
-
-
-def request_lang() -> str:
-    accept = request.headers.get("Accept-Language", "")
-    if accept:
-        return "zh" if accept.lower().startswith("zh") else "en"
-    return current_app.config["LANG"]
 
 
 @bp.post("/hooks/<form>")

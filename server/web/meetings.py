@@ -11,8 +11,7 @@ from sqlalchemy import select
 from trimtab.server.domain import reports
 from trimtab.server.web.api import body, page_args, sessions, text, visible_or_refused
 from trimtab.server.auth import current_principal, requires, scope
-from trimtab.server.web.errors import DomainError
-from trimtab.server.web.intake import request_lang
+from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.storage.models import Meeting, Person
 from trimtab.server.domain.rulesets import active
 

@@ -5,8 +5,7 @@ from flask import Blueprint, current_app, jsonify
 
 from trimtab.server.domain import history as histories, rulesets
 from trimtab.server.domain.filing import occurred_on, period_key, subject_of
-from trimtab.server.web.errors import DomainError
-from trimtab.server.web.intake import request_lang
+from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.domain.validation import validate
 from trimtab.server.web.api import body, text
 from trimtab.server.auth import requires, scope

@@ -1,0 +1,170 @@
+"""One located error type across the language's stages (issue 14): parse, check, evaluation,
+versions, rule-test files and decoding each refuse with a RuleError whose code names the stage,
+whose message reads in zh and en from the catalogue, and which says where when there is a place."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from clikit import trimtab
+from conftest import RULES, SCHEMAS, shared_sources
+from gitrepo import RulesRepo
+from trimtab.dsl.decode import FactsDecoder
+from trimtab.dsl.diagnostics import UNPLACED, RuleError
+from trimtab.dsl.messages import MESSAGES
+from trimtab.dsl.rule_tests import load_test_file
+from trimtab.dsl.ruleset import load, load_sources
+from trimtab.dsl.versions import load_revision
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+MISSING_FIELD = {"rep": "east.li"}            # weekly_metrics facts without week_start …
+DIVIDES_BY_ZERO = """approval a
+    on target_change per rep
+    change = (proposed_target - current_target) / current_target
+    step hrbp
+"""
+ZERO_TARGET = {"rep": "r1", "date": "2026-08-12", "metric": "m", "current_target": 0,
+               "proposed_target": 70, "reason": "r", "meeting": "calibration", "requested_by": "m1"}
+
+
+def _rules_dir(tmp_path, text: str):
+    path = tmp_path / "rules"
+    path.mkdir()
+    (path / "bad.rules").write_text(text, encoding="utf-8")
+    return path
+
+
+def _raised(call) -> RuleError:
+    with pytest.raises(RuleError) as info:
+        call()
+    return info.value
+
+
+def _parse_error(tmp_path):
+    return _raised(lambda: load(_rules_dir(tmp_path, "alert x level yellow\n    when > 3\n"), SCHEMAS))
+
+
+def _check_error(tmp_path):
+    text = "alert x level yellow\n    on weekly_metrics per rep weekly\n    when effective_visitz < 3\n"
+    return _raised(lambda: load(_rules_dir(tmp_path, text), SCHEMAS))
+
+
+def _eval_error(tmp_path):
+    rule = next(r for r in load(RULES, SCHEMAS).rules if r.name == "转化率下滑")
+    return _raised(lambda: rule.decide(MISSING_FIELD))
+
+
+def _git_error(tmp_path):
+    repo = RulesRepo(tmp_path / "repo")
+    return _raised(lambda: load_revision(repo.rules, "no-such-branch"))
+
+
+def _test_file_error(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    path = rules / "tests" / "weekly.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("健康度黄灯: false", "健康度黄灯灯: false", 1),
+                    encoding="utf-8")
+    return _raised(lambda: load_test_file(path, load(rules, SCHEMAS)))
+
+
+def _decode_error(tmp_path):
+    schema = json.loads((SCHEMAS / "weekly_metrics.json").read_text(encoding="utf-8"))
+    return _raised(lambda: FactsDecoder(schema).decode(b'{"rep": "east.li",\n "week_start": }'))
+
+
+# stage → (how to raise it, its code namespace, where it must be placed: None for nowhere)
+STAGES = {
+    "parse": (_parse_error, "parse.", ("bad.rules", 2, 10)),
+    "check": (_check_error, "check.", ("bad.rules", 3, 10)),
+    "eval": (_eval_error, "eval.", ("rules/alerts.rules", 12, 1)),
+    "git": (_git_error, "git.", None),
+    "test": (_test_file_error, "test.", ("weekly.yaml", None, None)),
+    "decode": (_decode_error, "decode.", ("<body>", 2, 16)),
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_stage_refuses_with_one_located_type(stage, tmp_path):
+    make, prefix, place = STAGES[stage]
+    err = make(tmp_path)
+    assert type(err) is RuleError and err.diagnostics
+    d = err.diagnostics[0]
+    assert d.code.startswith(prefix) and d.code in MESSAGES, d.code
+    en, zh = d.message("en"), d.message("zh")
+    assert en != zh and CJK.search(zh) and not CJK.search(MESSAGES[d.code]["en"]), (en, zh)
+    assert not re.search(r"\{\w+\}", en + zh), (en, zh)       # every placeholder filled
+    if place is None:
+        assert d.file == UNPLACED and d.line == 0
+        return
+    file, line, column = place
+    assert d.file.endswith(file), d.file
+    assert d.line == line if line is not None else d.line > 0
+    assert d.column == column if column is not None else True
+    assert d.location() in d.format("zh") and d.code in d.format("zh")
+
+
+def test_an_evaluation_error_is_placed_at_its_clause_when_known(schemas):
+    rules = load_sources(shared_sources() + [("case.rules", DIVIDES_BY_ZERO)], schemas)
+    rule = next(r for r in rules.rules if r.name == "a")
+    decided = _raised(lambda: rule.decide(ZERO_TARGET))
+    evaluated = rule.evaluate(ZERO_TARGET).error
+    for err in (decided, evaluated):
+        assert err.code == "eval.division_by_zero"
+        assert err.diagnostics[0].location() == "case.rules:3"     # the formula's line
+
+
+def test_a_decisions_error_carries_its_place(shipped):
+    decision = next(d for d in shipped.evaluate("weekly_metrics", MISSING_FIELD) if d.rule == "转化率下滑")
+    doc = decision.to_json("zh")["error"]
+    assert (doc["code"], doc["line"]) == ("eval.missing_field", 12) and doc["file"].endswith("rules/alerts.rules")
+    assert CJK.search(doc["message"])
+
+
+def test_the_catalogue_says_everything_in_both_languages():
+    for code, entry in MESSAGES.items():
+        assert set(entry) == {"en", "zh"} and entry["en"] != entry["zh"], code
+        # en may quote the language's own words (`元`, `万`) in backticks, nothing else in Chinese
+        assert CJK.search(entry["zh"]) and not CJK.search(re.sub(r"`[^`]*`", "", entry["en"])), code
+
+
+def test_the_cli_prints_every_stage_the_same_way(tmp_path):
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    facts = tmp_path / "facts.json"
+    facts.write_text(json.dumps(MISSING_FIELD), encoding="utf-8")
+    tests = rules / "tests" / "weekly.yaml"
+    tests.write_text(tests.read_text(encoding="utf-8").replace("健康度黄灯: false", "健康度黄灯灯: false", 1),
+                     encoding="utf-8")
+    (tmp_path / "plain").mkdir()
+    runs = {
+        "eval.missing_field": ["eval", "--form", "weekly_metrics", "--facts", str(facts), str(rules),
+                               "--schemas", str(SCHEMAS)],
+        "test.unknown_rule": ["test", str(rules), "--schemas", str(SCHEMAS)],
+        "git.not_a_repository": ["check", str(tmp_path / "plain"), "--rev", "HEAD"],
+    }
+    for code, args in runs.items():
+        r = trimtab(*args, "--lang", "zh")
+        assert r.returncode == 1, (code, r.stderr)
+        line = next((ln for ln in r.stderr.splitlines() if f": {code}: " in ln), None)
+        assert line is not None and CJK.search(line), (code, r.stderr)
+        assert re.match(r"^\S+(:\d+){0,2}: " + re.escape(code), line), line
+        r = trimtab(*args, "--lang", "en", "--json")
+        doc = json.loads(r.stdout[r.stdout.index("{"):]) if "{" in r.stdout else {}
+        found = [d for d in doc.get("diagnostics", [])] + [
+            d["error"] for d in doc.get("decisions", []) if "error" in d]
+        assert any(d["code"] == code and {"message", "file", "line", "column"} <= set(d)
+                   for d in found), (code, r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("body, code", [(b'{"rep": 1}', "decode.wrong_type"),
+                                        (b'{"rep": "a", "extra": 1}', "decode.unknown_field"),
+                                        (b'{}', "decode.missing_field")])
+def test_a_body_that_does_not_fit_its_form_is_refused_in_both_languages(body, code):
+    schema = json.loads((SCHEMAS / "weekly_metrics.json").read_text(encoding="utf-8"))
+    err = _raised(lambda: FactsDecoder(schema).decode(body))
+    assert err.code == code and err.details["path"].startswith("$")
+    assert not re.search(r"Expected|Object|missing|unknown", err.message("zh")), err.message("zh")
