@@ -154,14 +154,18 @@ class Formula:
 
 @dataclass(eq=False)
 class Timing:
-    kind: str                       # weekly | every_weeks | before_event
+    # weekly | every_weeks | every_days | monthly_day | monthly_nth | before_event
+    kind: str
     loc: Loc
     weekday: Optional[str] = None
     time: Optional[str] = None
-    every: int = 1                  # every N weeks
+    every: int = 1                  # every N weeks; every N days (or weeks) from `anchor`
     every_unit: str = "week"
     lead: Optional[Num] = None      # 48 hours before …
     event: Optional[str] = None
+    anchor: Optional[str] = None    # every N days from DATE: the first day it fires
+    day: Optional[int] = None       # monthly on day D
+    nths: tuple = ()                # monthly on the 2nd and 4th <weekday>: (2, 4)
 
 
 @dataclass(eq=False)

@@ -11,7 +11,7 @@ from .keywords import FUNCTION_BY_SPELLING
 from .kinds import KINDS
 from .kinds.common import set_once
 from .parser import base_type
-from .tokens import number_in, period_in, tokens, unquote
+from .tokens import number_in, numbers_in, period_in, tokens, unquote
 from .units import parse_band, parse_quantity
 
 _COMPARE = {"≥": ">=", "≤": "<=", "≠": "!=", "==": "="}
@@ -235,6 +235,22 @@ class _Builder(Transformer):
         return A.Timing("every_weeks", self.span(children), weekday=str(tokens(children, "NAME")[0]),
                         time=str(tokens(children, "TIME")[0]), every=int(number_in(dur)),
                         every_unit=unit or "")
+
+    def every_days_at(self, children):
+        dur = tokens(children, "DURATION")[0]
+        _value, unit = parse_quantity(str(dur))
+        return A.Timing("every_days", self.span(children), time=str(tokens(children, "TIME")[0]),
+                        every=int(number_in(dur)), every_unit=unit or "",
+                        anchor=str(tokens(children, "DATE")[0]))
+
+    def monthly_day_at(self, children):
+        return A.Timing("monthly_day", self.span(children), time=str(tokens(children, "TIME")[0]),
+                        day=int(number_in(tokens(children, "DAY_OF_MONTH")[0])))
+
+    def monthly_nth_at(self, children):
+        nths = numbers_in(tokens(children, "NTH_WEEKDAYS")[0])
+        return A.Timing("monthly_nth", self.span(children), weekday=str(tokens(children, "NAME")[0]),
+                        time=str(tokens(children, "TIME")[0]), nths=nths)
 
     def before_event(self, children):
         dur = tokens(children, "DURATION")[0]

@@ -70,7 +70,7 @@ class LimitChecks:
 
     def check_schedule_limits(self, sched: A.Schedule) -> bool:
         t = sched.timing
-        if t.kind == "every_weeks":
+        if t.kind in ("every_weeks", "every_days"):
             return self.limit_duration(t.every, t.every_unit, t.loc, "every")
         if t.kind == "before_event" and t.lead is not None:
             if t.lead.value > MAX_DURATION_HOURS:      # kept in hours
@@ -81,17 +81,17 @@ class LimitChecks:
 
     def check_schedule_runs(self, sched: A.Schedule):
         """The schedule's next run can be computed: one occurrence found from a fixed start."""
-        from .schedule import occurrences
+        from .schedule import next_after, occurrences
         t = sched.timing
         start = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-        events: list[dt.datetime] = []
         try:
             if t.kind == "before_event":
                 end = start + dt.timedelta(hours=float(A.given(t.lead).value) + 1)
-                events = [end]
-            else:                           # a week, or a cycle of `every` weeks
-                end = start + dt.timedelta(weeks=(t.every if t.kind == "every_weeks" else 1) + 1)
-            found = occurrences(sched, start, end, dt.timezone.utc, events)
+                found = bool(occurrences(sched, start, end, dt.timezone.utc, [end]))
+            else:       # from its first day, if it starts later (every N days from DATE)
+                first = dt.datetime.fromisoformat(t.anchor).replace(tzinfo=dt.timezone.utc) \
+                    if t.anchor else start
+                found = next_after(sched, max(start, first - dt.timedelta(days=1)), dt.timezone.utc) is not None
             detail = None if found else "no occurrence"
         except (ArithmeticError, ValueError, KeyError) as err:
             detail = err.__class__.__name__

@@ -233,6 +233,15 @@ class Checker(ExprChecks, LimitChecks):
                 self.error("check.invalid_time", t.loc, value=t.time)
         if t.kind == "every_weeks" and (t.every_unit != "week" or t.every < 1):
             self.error("check.bad_interval", t.loc, what="every", unit="weeks")
+        if t.kind == "every_days":
+            if t.every_unit not in ("day", "week") or t.every < 1:
+                self.error("check.bad_every_days", t.loc, value=f"{t.every} {t.every_unit}")
+            self.check_date(A.given(t.anchor), t.loc)
+        if t.kind == "monthly_day" and not 1 <= A.given(t.day) <= 31:
+            self.error("check.bad_day_of_month", t.loc, value=t.day)
+        if t.kind == "monthly_nth" and (not all(1 <= n <= 5 for n in t.nths) or
+                                        len(set(t.nths)) != len(t.nths)):
+            self.error("check.bad_nth_weekday", t.loc, value=", ".join(map(str, t.nths)))
         lead = t.lead
         if t.kind == "before_event" and lead is not None and (lead.unit not in ("hour", "day") or lead.value <= 0):
             self.error("check.bad_interval", t.loc, what="lead time", unit="hours/days")

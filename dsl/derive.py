@@ -69,6 +69,14 @@ def _schedule(s: A.Schedule, timezone: str) -> dict:
     elif t.kind == "every_weeks":
         trigger = {"type": "every_n_weeks", "every": t.every, "weekday": _weekday(A.given(t.weekday)),
                    "time": t.time}
+    elif t.kind == "every_days":
+        days = t.every * (7 if t.every_unit == "week" else 1)
+        trigger = {"type": "every_n_days", "every": days, "from": t.anchor, "time": t.time}
+    elif t.kind == "monthly_day":       # a shorter month: on its last day
+        trigger = {"type": "monthly_on_day", "day": t.day, "time": t.time}
+    elif t.kind == "monthly_nth":
+        trigger = {"type": "monthly_nth_weekday", "which": list(t.nths),
+                   "weekday": _weekday(A.given(t.weekday)), "time": t.time}
     else:
         trigger = {"type": "before_event", "event": t.event, "hours": _num(A.given(t.lead).value)}
     trigger["timezone"] = timezone

@@ -116,7 +116,7 @@ def _clauses(decl, lines) -> list[_Clause]:
     if isinstance(decl, A.Schedule):
         t = decl.timing
         add("timing", "timing", repr((t.kind, t.weekday, t.time, t.every, canon(t.lead) if t.lead else None,
-                                      t.event)), t)
+                                      t.event, t.anchor, t.day, t.nths)), t)
         for a in decl.actions:
             add("action", f"{a.kind} {a.what}", repr((a.kind, a.what, a.to)), a)
         return out

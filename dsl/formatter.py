@@ -15,7 +15,7 @@ from lark import Lark, Token
 from .grammar_cache import cached_lark
 from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period_word, spelling
 from .parser import RuleIndenter, base_type, grammar_text, parse
-from .tokens import digits_in, number_in as _number_in, period_in as _period_in
+from .tokens import digits_in, number_in as _number_in, numbers_in, period_in as _period_in
 
 _NO_SPACE_BEFORE = {"_COMMA", "_COLON", "RPAR", "_DOT", "_RBRACK", "_RBRACE"}
 _NO_SPACE_AFTER = {"LPAR", "_DOT", "SUB_SIGN", "_LBRACK", "_LBRACE"}
@@ -57,9 +57,22 @@ def detect_lang(text: str) -> str:
     return "zh" if zh > en else "en"
 
 
+def _ordinals(numbers, lang: str) -> str:
+    """(2, 4) → '2nd and 4th' / '2、4'."""
+    if lang == "zh":
+        return "、".join(str(n) for n in numbers)
+    words = [f"{n}{_SUFFIX.get(n % 100, _SUFFIX.get(n % 10, 'th'))}" for n in numbers]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+_SUFFIX = {1: "st", 2: "nd", 3: "rd", 11: "th", 12: "th", 13: "th"}
+
+
 def _phrase(tok: Token, lang: str) -> str:
     template = PHRASES[tok.type][0 if lang == "en" else 1]
     text = str(tok)
+    if tok.type == "NTH_WEEKDAYS":
+        return template.format(n=_ordinals(numbers_in(tok), lang))
     found = re.search(r"\d+(?:\.\d+)?\s*[%％]?", text)
     n_text = found.group(0).replace(" ", "") if found else text
     if "{u}" in template:

@@ -106,6 +106,10 @@ PHRASES = {
     "LAST_WINDOW": ("last {n} {u}", "最近 {n} {u}"),
     "FOR_EVERY": ("for every {n}", "每 {n} 个"),
     "COUNTS_TOWARD": ("counts {n} toward", "按 {n} 计入"),
+    # schedules: `monthly on day 5` / `每月 5 号`; `monthly on the 2nd and 4th friday` /
+    # `每月 第 2、4 个 周五` ({n} is a list of ordinals here)
+    "DAY_OF_MONTH": ("on day {n}", "{n} 号"),
+    "NTH_WEEKDAYS": ("on the {n}", "第 {n} 个"),
 }
 
 # Period words inside phrases: canonical unit -> (english plural, english singular, chinese, ...)

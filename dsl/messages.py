@@ -97,6 +97,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "check.invalid_date": {"en": "`{value}` is not a valid date", "zh": "`{value}` 不是有效日期"},
     "check.bad_interval": {"en": "{what} must be a whole number of {unit}, at least 1",
                            "zh": "{what}必须是至少 1 的整{unit}数"},
+    "check.bad_every_days": {"en": "`every N … from a date` counts days or weeks, at least 1; found `{value}`",
+                             "zh": "“每 N … 起始 日期”按天或周计，至少为 1；实际为 `{value}`"},
+    "check.bad_day_of_month": {"en": "a day of the month is 1 to 31 (31 means the month's last day); found {value}",
+                               "zh": "每月的日期应为 1 到 31（31 表示当月最后一天）；实际为 {value}"},
+    "check.bad_nth_weekday": {"en": "which weekdays of the month: each of 1st to 5th, once; found {value}",
+                              "zh": "每月第几个星期几：只能是第 1 到第 5 个，且不重复；实际为 {value}"},
     "check.zero_divisor": {"en": "division by zero", "zh": "除以零"},
     "check.undefined_name": {"en": "`{name}` is used before it is defined", "zh": "`{name}` 在定义之前被使用"},
     # ---- load

@@ -62,12 +62,16 @@ def keyword_terminals() -> str:
             for i, word in enumerate(spellings):
                 lines.append(f'{term}{_SPELLING_SEP}{i}: "{word}"')
     num, period = r"\d+(?:\.\d+)?\s*[%％]?", _period_pattern()
+    nth = r"\d+(?:st|nd|rd|th)"
     phrase_regex = {
         "AT_LEAST_OF": [r"at\s+least\s+\d+\s+of(?!\w)", r"至少\s*\d+\s*项满足"],
         "CONSECUTIVE": [rf"for\s+\d+\s+consecutive\s+{period}(?!\w)", rf"连续\s*\d+\s*{period}"],
         "LAST_WINDOW": [rf"last\s+\d+\s+{period}(?!\w)", rf"最近\s*\d+\s*{period}"],
         "FOR_EVERY": [r"for\s+every\s+\d+(?!\d)", r"每\s*\d+\s*个"],
         "COUNTS_TOWARD": [rf"counts\s+{num}\s+toward(?!\w)", rf"按\s*{num}\s*计入"],
+        "DAY_OF_MONTH": [r"on\s+day\s+\d+(?!\d)", r"\d+\s*[号日]"],
+        "NTH_WEEKDAYS": [rf"on\s+the\s+{nth}(?:\s*(?:,|and)\s*{nth})*(?!\w)",
+                         r"第\s*\d+(?:\s*[、,，和]\s*第?\s*\d+)*\s*个"],
     }
     assert set(phrase_regex) == set(PHRASES)
     for term, regexes in phrase_regex.items():

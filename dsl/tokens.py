@@ -23,6 +23,11 @@ def number_in(token: Token) -> Decimal:
     return Decimal(found.group(0))
 
 
+def numbers_in(token: Token | str) -> tuple[int, ...]:
+    """Every whole number written in a token ('on the 2nd and 4th' → (2, 4))."""
+    return tuple(int(n) for n in re.findall(r"\d+", str(token)))
+
+
 def digits_in(token: Token | str) -> str:
     """The first number written in a token or text, as written ('12.5%' → '12.5')."""
     found = _DIGITS.search(str(token))
