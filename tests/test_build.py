@@ -21,7 +21,7 @@ def test_every_workflow_matches_its_schema(shipped):
     schema = json.loads((ROOT / "workflows" / "workflow.schema.json").read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     docs = workflows(shipped)
-    assert {d["kind"] for d in docs} == {"approval", "schedule"} and len(docs) == 4
+    assert {d["kind"] for d in docs} == {"approval", "schedule"} and len(docs) == 7
     for doc in docs:
         validator.validate(doc)
     approval = next(d for d in docs if d["kind"] == "approval")

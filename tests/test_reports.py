@@ -242,3 +242,31 @@ def test_the_sweeper_runs_schedules_and_dispatch_each_on_its_own(monkeypatch):
     stop.set()
     sweeper.join()
     assert calls["schedules"] >= 2 and calls["dispatch"] >= 2
+
+
+def test_the_scheduler_runs_every_10_days_monthly_and_nth_weekday_at_a_fixed_clock(app, monkeypatch):
+    from trimtab.server.jobs.schedules import next_due
+    sessions, ruleset, tz = app.extensions["trimtab.sessions"], load_for(app.config), app.config["TZ"]
+    new = ["旬度经营简报", "月度校准准备", "月度自动报表"]
+    with sessions() as s, s.begin():                    # last ran on 20 August
+        for name in new:
+            s.add(ScheduleRun(name=name, last_run_at=dt.datetime(2026, 8, 20), runs=1))
+    windows = []
+    real = reports.weekly_actions
+
+    def spy(session, region, start, end):
+        windows.append((start, end))
+        return real(session, region, start, end)
+    monkeypatch.setattr(reports, "weekly_actions", spy)
+    now = dt.datetime(2026, 9, 7, 1, 30)                # Monday 7 September, 09:30 in Shanghai
+    # Since 20 August: the 10-day brief on the 29th, the 1st of September, the first Monday.
+    assert run_due(sessions, ruleset, tz, {"default": "dt"}, now=now) == new
+    with sessions() as s:
+        sent = {(m.rule, m.role) for m in s.scalars(select(OutboxMessage).where(OutboxMessage.rule.in_(new)))}
+    assert sent == {("旬度经营简报", "regional_manager"), ("月度校准准备", "regional_manager"),
+                    ("月度自动报表", "headquarters")}
+    # The brief of 29 August 09:00 covers the ten days since the one of 19 August.
+    assert set(windows) == {(dt.datetime(2026, 8, 19, 1, 0), dt.datetime(2026, 8, 29, 1, 0))}
+    assert run_due(sessions, ruleset, tz, {"default": "dt"}, now=now + dt.timedelta(minutes=5)) == []
+    # Next: the 10-day brief on 8 September, 09:00 in Shanghai.
+    assert next_due(sessions, ruleset, tz, now=now) == dt.datetime(2026, 9, 8, 1, 0)

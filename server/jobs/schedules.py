@@ -15,7 +15,7 @@ import logging
 
 from sqlalchemy import select
 
-from trimtab.dsl.schedule import occurrences
+from trimtab.dsl.schedule import next_after, occurrences, previous_before
 
 from trimtab.server.domain import reports
 from trimtab.server.storage.models import Meeting, Person, ScheduleRun, utcnow
@@ -111,8 +111,10 @@ def _aware(naive_utc: dt.datetime) -> dt.datetime:
 
 def _run(session, schedule, fired_at: dt.datetime, tz, routes: dict, channels: dict,
          lang: str) -> None:
+    # A report covers the time since the schedule's previous run: a week, ten days, a month.
     end = fired_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    start = end - dt.timedelta(days=7)
+    before = previous_before(schedule, fired_at, tz)
+    start = before.astimezone(dt.timezone.utc).replace(tzinfo=None) if before else end - dt.timedelta(days=7)
     for action in schedule.actions:
         for role in action.to:
             for person in _recipients(session, role):
@@ -129,8 +131,9 @@ def _run(session, schedule, fired_at: dt.datetime, tz, routes: dict, channels: d
 
 
 def next_due(sessions, ruleset, tz, now: dt.datetime | None = None) -> dt.datetime | None:
-    """When the next schedule fires (naive UTC): the earliest weekly or fortnightly occurrence
-    after `now`, or the start of an unbriefed meeting's lead time — None if there is none."""
+    """When the next schedule fires (naive UTC): the earliest occurrence after `now` of a
+    timed schedule (weekly, every N weeks or days, monthly), or the start of an unbriefed
+    meeting's lead time — None if there is none."""
     now = now or utcnow()
     times = []
     for schedule in ruleset.schedules:
@@ -152,5 +155,5 @@ def _next_of(sessions, schedule, tz, now: dt.datetime) -> dt.datetime | None:
                 Meeting.kind == schedule.timing.event, Meeting.briefed_at.is_(None),
                 Meeting.starts_at > now + lead).order_by(Meeting.starts_at).limit(1))
         return None if first is None else first - lead
-    fires = occurrences(schedule, _aware(now), _aware(now + dt.timedelta(days=15)), tz)
-    return fires[0].astimezone(dt.timezone.utc).replace(tzinfo=None) if fires else None
+    fire = next_after(schedule, _aware(now), tz)
+    return fire.astimezone(dt.timezone.utc).replace(tzinfo=None) if fire else None
