@@ -100,12 +100,21 @@ class RuleCompiler:
         itemgetter and checking their types against a set of signatures was measured: three
         times slower.)"""
         return [line for var, field, name in self.read_fields
-                for line in (f"{var} = f[{name}]", self.check_line(var, field, name),
+                for line in (self.fetch_line(var, field, name), self.check_line(var, field, name),
                              f"{var} = {var} * {self.const(_scale(field))}" if _scale(field) != 1 else "")
                 if line]
 
+    def fetch_line(self, var: str, field, name: str) -> str:
+        """`var` = the field of the facts; missing, the form's default when it gives one."""
+        if field.default is None:
+            return f"{var} = f[{name}]"
+        return f"{var} = f.get({name}, {self.const(field.default)})"
+
     def read_entry(self, field, entry: str) -> str:
         scale = _scale(field)
+        if field.default is not None:
+            return f"read({entry}, {self.const(field.name)}, {self.const(field.kind)}, {self.const(scale)}, R, " \
+                   f"{self.const(field.default)})"
         if field.kind in ("number", "integer") and scale == 1 and entry.startswith("it"):
             # List items are read inline: a call per item field would double a split's cost.
             w, key = f"w{self.walrus}", self.const(field.name)
@@ -204,9 +213,10 @@ class RuleCompiler:
             field = self.ann.bound(node.args[0]).field
             args = (f"{ctx.history}, {self.const(field.name)}, {self.const(field.kind)}, "
                     f"{self.const(_scale(field))}, R")
+            default = "" if field.default is None else f", {self.const(field.default)}"
             if func == "baseline":
-                return f"baseline({args}, {line})"
-            prior = f"previous({args})"
+                return f"baseline({args}, {line}{default})"
+            prior = f"previous({args}{default})"
             if func == "previous":
                 return prior
             current = self.gen(node.args[0], ctx)

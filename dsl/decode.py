@@ -36,8 +36,8 @@ _NO_NUL = "^[^\x00]*$"          # a text without NUL (trimtab.server.web.limits.
 _KNOWN = {"type", "properties", "required", "additionalProperties", "items", "minItems",
           "maxItems", "minLength", "maxLength", "pattern", "format", "enum", "minimum",
           "maximum", "exclusiveMinimum", "exclusiveMaximum", "x-decimals",
-          # annotations that do not constrain
-          "$schema", "$id", "title", "description"}
+          # annotations that do not constrain ("default": filled in where a field is left out)
+          "$schema", "$id", "title", "description", "default"}
 
 
 class _Field:
@@ -96,9 +96,9 @@ class FactsDecoder:
             ty, field = self._value(name, prop, where)
             if name in required:
                 struct_fields.append((name, ty))
-            else:
+            else:       # left out: its `default` when it has one, as the intake's validator fills it
                 struct_fields.append((name, ty if ty is Any else Union[ty, msgspec.UnsetType],
-                                      msgspec.UNSET))
+                                      prop.get("default", msgspec.UNSET)))
             fields.append(field)
         # Required fields first, as a Struct wants them; the dict keeps the JSON's own order.
         struct_fields.sort(key=lambda f: len(f) == 3)

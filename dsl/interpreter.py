@@ -64,7 +64,7 @@ class Env:
 
 
 def read(env, entry, field):
-    return rt.read(entry, field.name, field.kind, _scale(field), env.rule.name)
+    return rt.read(entry, field.name, field.kind, _scale(field), env.rule.name, field.default)
 
 
 def evaluate(node, env: Env):    # one branch per node type, on purpose

@@ -94,14 +94,17 @@ def as_kind(value, kind, name, rule):
 _NUMERIC_KINDS = frozenset({"number", "integer"})
 
 
-def read(entry, name, kind, scale, rule):
-    """A field of a history entry or list item, checked and scaled to its canonical unit."""
+def read(entry, name, kind, scale, rule, default=None):
+    """A field of a history entry or list item, checked and scaled to its canonical unit;
+    missing, its form's `default` when the form gives one."""
     if entry.__class__ is not dict:
         raise RuleError.of("eval.bad_history")
     try:
         value = entry[name]
     except KeyError:
-        raise RuleError.of("eval.missing_field", rule=rule, field=name) from None
+        if default is None:
+            raise RuleError.of("eval.missing_field", rule=rule, field=name) from None
+        value = default
     cls = value.__class__
     if scale == 1 and (cls is D and kind == "number" or cls is int and kind in _NUMERIC_KINDS):
         return value            # the common case: already exact, nothing to convert
@@ -153,19 +156,19 @@ def maximum(values, rule, line):
     return max(values)
 
 
-def previous(history, name, kind, scale, rule):
+def previous(history, name, kind, scale, rule, default=None):
     """The field in the period just before (history is a periods.Timeline)."""
     if not history:
         raise NoHistory.of("eval.no_history", rule=rule, field=name)
     entry = history[-1]
     if entry.__class__ is _GAP:
         raise MissingPeriod(rule, name, entry.period)
-    return read(entry, name, kind, scale, rule)
+    return read(entry, name, kind, scale, rule, default)
 
 
-def baseline(history, name, kind, scale, rule, line):
+def baseline(history, name, kind, scale, rule, line, default=None):
     """The mean over every earlier period that has a submission."""
-    values = [read(e, name, kind, scale, rule) for e in history if e.__class__ is not _GAP]
+    values = [read(e, name, kind, scale, rule, default) for e in history if e.__class__ is not _GAP]
     if not values:
         raise NoHistory.of("eval.no_history", rule=rule, field=name)
     return average(values, rule, line)

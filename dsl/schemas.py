@@ -6,6 +6,7 @@ itself stays the contract for validating submissions (the server uses jsonschema
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -27,6 +28,7 @@ class FieldType:
     item_name: Optional[str] = None     # "lead" for the list `leads`
     key_field: Optional[str] = None     # the item field that names an item
     required: bool = False
+    default: object = None              # JSON Schema `default`: what a missing optional field reads as
 
 
 @dataclass
@@ -63,7 +65,8 @@ def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
         if unit not in FIELD_UNITS:
             raise ValueError(f"{where}.{name}: unknown x-unit {unit!r}")
         unit = FIELD_UNITS[unit]
-    ft = FieldType(name, kind, unit, spec.get("enum"), required=required)
+    ft = FieldType(name, kind, unit, spec.get("enum"), required=required,
+                   default=_default(name, spec, kind, required, where))
     if kind == "array":
         items = spec.get("items", {})
         if items.get("type") == "object":
@@ -74,6 +77,27 @@ def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
                                  if f.kind == "string" and f.required), None)
         ft.item_name = spec.get("x-item")
     return ft
+
+
+_DEFAULT_TYPES = {"integer": (int,), "number": (int, Decimal), "string": (str,), "date": (str,),
+                  "boolean": (bool,)}
+
+
+def _default(name: str, spec: dict, kind: str, required: bool, where: str):
+    """A field's `default`, checked: of the field's type (and among its enum), on an optional
+    field only (a required one is never missing), never a list."""
+    if "default" not in spec:
+        return None
+    value = spec["default"]
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    ok = type(value) in _DEFAULT_TYPES.get(kind, ()) and (not spec.get("enum") or value in spec["enum"])
+    if not ok:
+        raise ValueError(f"{where}.{name}: default {value!r} is not a {kind}"
+                         + (" of its enum" if spec.get("enum") else ""))
+    if required:
+        raise ValueError(f"{where}.{name}: a required field has no default (it is never missing)")
+    return value
 
 
 def parse_schema(name: str, text: str) -> FormSchema:

@@ -40,3 +40,21 @@ def test_a_timestamp_is_dated_in_the_forms_time_zone():
     assert periods.period_key("week", periods.day_of(as_written, stamp)) == "2026-W01"
     with pytest.raises(ValueError):
         parse_schema("f", raw % '"x-timezone": "Mars/Olympus", ')
+
+
+@pytest.mark.parametrize("spec,why", [
+    ('{"type": "integer", "default": "0"}', "is not a integer"),
+    ('{"type": "integer", "default": 0.5}', "is not a integer"),
+    ('{"type": "string", "enum": ["a", "b"], "default": "c"}', "of its enum"),
+    ('{"type": "array", "default": []}', "is not a array"),
+])
+def test_a_default_must_fit_its_field(spec, why):
+    with pytest.raises(ValueError, match=why):
+        parse_schema("f", '{"properties": {"x": %s}}' % spec)
+
+
+def test_a_required_field_has_no_default():
+    with pytest.raises(ValueError, match="required field has no default"):
+        parse_schema("f", '{"required": ["x"], "properties": {"x": {"type": "integer", "default": 0}}}')
+    ok = parse_schema("f", '{"properties": {"x": {"type": "number", "default": 0.5}}}')
+    assert str(ok.fields["x"].default) == "0.5"
