@@ -166,3 +166,15 @@ MESSAGES.update({     # limits (dsl/limits.py): what a rule set may say, and how
     "eval.internal": {"en": "rule `{rule}`: internal error ({detail}); please report it",
                       "zh": "规则「{rule}」：内部错误（{detail}）；请报告此问题"},
 })
+MESSAGES.update({     # percent fields hold fractions (dsl/percents.py)
+    "eval.percent_not_fraction": {
+        "en": "`{field}` is a percent field: a fraction from {low} to {high} ({low_pct} to {high_pct}); "
+              "{value} is outside it. Percent fields are fractions: {fraction} or \"{percent}\"",
+        "zh": "`{field}` 是百分比字段，应为 {low} 到 {high} 之间的小数（{low_pct} 到 {high_pct}），"
+              "{value} 超出此范围。百分比字段填小数：{fraction} 或 \"{percent}\""},
+    "eval.percent_out_of_range": {
+        "en": "`{field}` is {value}, outside its range of {low} to {high}",
+        "zh": "`{field}` 为 {value}，超出 {low} 到 {high} 的范围"},
+    "hint.percent_fraction": {"en": "percent fields are fractions: {fraction} or \"{percent}\"",
+                              "zh": "百分比字段填小数：{fraction} 或 \"{percent}\""},
+})

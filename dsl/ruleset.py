@@ -23,6 +23,7 @@ from .kinds import KINDS
 from .kinds.alert import Alert
 from .limits import Budget, internal
 from .parser import parse
+from .percents import PercentProblem, normalise
 from .periods import timeline
 from .silence import CompiledSilence
 from .schemas import FormSchema, load_schemas
@@ -118,6 +119,7 @@ class RuleSet:
             raise EvalError("eval.bad_history")
         if len(history) > MAX_HISTORY:
             raise EvalError("eval.history_too_long", count=len(history), limit=MAX_HISTORY)
+        facts, history = self.fractions(form, facts, history)
         rules = self.in_force(form, as_of)
         calendar = history
         if sum(1 for r in rules if r.reads_periods) > 1:
@@ -133,6 +135,18 @@ class RuleSet:
             decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace))
         return decisions
 
+
+    def fractions(self, form: str, facts: dict, history):
+        """Facts and history with percent texts as fractions ("75%" → 0.75); a bare number
+        outside a percent field's range is an EvalError with the fix (percents.py)."""
+        fields = self.schemas[form].percents
+        if not fields:
+            return facts, history
+        try:
+            return (normalise(fields, facts),
+                    [normalise(fields, entry) for entry in history])
+        except PercentProblem as problem:
+            raise EvalError(problem.code, path=problem.path, **problem.args_) from None
 
     def evaluate_silences(self, form: str, subject: str, today, last=None, watch_from=None,
                           trace: bool = True) -> list[Decision]:

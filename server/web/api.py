@@ -84,7 +84,9 @@ def evaluate():
         try:
             decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
         except EvalError as err:
-            raise DomainError(err.code, err.message(lang), "$.facts") from None
+            where = err.args_.get("path")           # a percent field's value: "$.x" → "$.facts.x"
+            raise DomainError(err.code, err.message(lang),
+                              "$.facts" + where[1:] if where else "$.facts") from None
         return jsonify({"ruleset_version": ruleset.version,
                         "decisions": [d.to_json(lang) for d in decisions]})
 
