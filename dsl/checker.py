@@ -18,6 +18,7 @@ from .kinds import KINDS
 from .annotations import Annotations
 from .check_exprs import ExprChecks, Scope, TooDeep
 from .check_limits import LimitChecks
+from .check_units import UnitChecks
 from .limits import MAX_EXPR_DEPTH, internal
 from .schemas import FormSchema
 from .types import Ty
@@ -41,7 +42,7 @@ class CheckedRuleSet:
         self.annotations: dict = {}           # rule (object) -> its side tables (annotations.py)
 
 
-class Checker(ExprChecks, LimitChecks):
+class Checker(ExprChecks, LimitChecks, UnitChecks):
     def __init__(self, files: list[A.RuleFile], schemas: dict[str, FormSchema], budget=None):
         self.files = files
         self.budget = budget

@@ -175,6 +175,11 @@ MESSAGES.update({     # percent fields hold fractions (dsl/percents.py)
     "eval.percent_out_of_range": {
         "en": "`{field}` is {value}, outside its range of {low} to {high}",
         "zh": "`{field}` 为 {value}，超出 {low} 到 {high} 的范围"},
+    "check.plain_number_vs_percent": {
+        "en": "`{value}` is a plain number, but {name} is a percentage (a fraction: 75% is 0.75), "
+              "so this means {shown}; write `{value}%` for {value} percent",
+        "zh": "`{value}` 是不带单位的数，而 {name_zh} 是百分比（按小数计：75% 即 0.75），"
+              "这样写表示 {shown}；若指百分之 {value}，请写 `{value}%`"},
     "hint.percent_fraction": {"en": "percent fields are fractions: {fraction} or \"{percent}\"",
                               "zh": "百分比字段填小数：{fraction} 或 \"{percent}\""},
 })
