@@ -203,7 +203,7 @@ def _duration_unit(compiled, node) -> str:
     """The unit a comparison of durations is shown in: the one its literal was written in
     (`> 60 天`), else its field's (x-unit), else hours."""
     for side in (node.right, node.left):
-        if isinstance(side, A.Num) and dimension(side.unit) == "duration":
+        if isinstance(side, A.Num) and side.unit and dimension(side.unit) == "duration":
             return side.unit
     for side in (node.left, node.right):
         f = getattr(compiled.ann.binding(side), "field", None)

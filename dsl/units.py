@@ -23,8 +23,9 @@ UNITS: dict[str, tuple[str, Decimal]] = {
 
 # How a field's `x-unit` in a form schema may be written.
 FIELD_UNITS = {
-    "percent": "percent", "ratio": "percent", "minutes": "minute", "minute": "minute", "hours": "hour", "hour": "hour", "days": "day",
-    "day": "day", "weeks": "week", "week": "week", "months": "month", "month": "month",
+    "percent": "percent", "ratio": "percent", "minutes": "minute", "minute": "minute",
+    "hours": "hour", "hour": "hour", "days": "day", "day": "day", "weeks": "week", "week": "week",
+    "months": "month", "month": "month",
     "yuan": "yuan", "元": "yuan", "wan": "wan", "万元": "wan", "万": "wan",
 }
 
