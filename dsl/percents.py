@@ -95,8 +95,13 @@ def _fraction(value, f: PercentField, path: str):
         return int(number) if number == number.to_integral_value() else number
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return value
+    try:
+        if f.low <= value <= f.high:        # the common case, compared without converting
+            return value
+    except ArithmeticError:                 # a signalling NaN: the limits refuse it elsewhere
+        return value
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    if number.is_finite() and not f.low <= number <= f.high:
+    if number.is_finite():
         shown = f"{number.normalize():f}"
         raise PercentProblem("eval.percent_not_fraction", path, field=f.name, value=shown,
                              low=f"{f.low.normalize():f}", high=f"{f.high.normalize():f}",

@@ -119,7 +119,7 @@ class RuleSet:
             raise EvalError("eval.bad_history")
         if len(history) > MAX_HISTORY:
             raise EvalError("eval.history_too_long", count=len(history), limit=MAX_HISTORY)
-        facts, history = self.fractions(form, facts, history)
+        facts = self.fractions(form, facts)
         rules = self.in_force(form, as_of)
         calendar = history
         if sum(1 for r in rules if r.reads_periods) > 1:
@@ -136,17 +136,24 @@ class RuleSet:
         return decisions
 
 
-    def fractions(self, form: str, facts: dict, history):
-        """Facts and history with percent texts as fractions ("75%" → 0.75); a bare number
-        outside a percent field's range is an EvalError with the fix (percents.py)."""
-        fields = self.schemas[form].percents
+    def fractions(self, form: str, facts: dict) -> dict:
+        """Facts with percent texts as fractions ("75%" → 0.75); a bare number outside a
+        percent field's range is an EvalError with the fix (percents.py)."""
+        fields = self.schemas[form].percents if form in self.schemas else ()
         if not fields:
-            return facts, history
+            return facts
         try:
-            return (normalise(fields, facts),
-                    [normalise(fields, entry) for entry in history])
+            return normalise(fields, facts)
         except PercentProblem as problem:
             raise EvalError(problem.code, path=problem.path, **problem.args_) from None
+
+    def given_history(self, form: str, history):
+        """A history given with a request (the CLI's --history, /v1/evaluate's `history`) with
+        its percent texts as fractions; the history the server stored went through fractions()
+        when it arrived, so evaluate() does not look at it again (it is on the webhook's path)."""
+        if not isinstance(history, (list, tuple)):
+            return history              # evaluate() refuses it
+        return [self.fractions(form, e) if isinstance(e, dict) else e for e in history]
 
     def evaluate_silences(self, form: str, subject: str, today, last=None, watch_from=None,
                           trace: bool = True) -> list[Decision]:

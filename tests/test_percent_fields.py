@@ -109,3 +109,10 @@ def test_platform_adapters_read_percent_texts():
     spec = {"type": "number", "x-unit": "percent", "minimum": 0, "maximum": 10}
     assert convert("75%", "pipeline_coverage", spec, dt.timezone.utc, "$") == Decimal("0.75")
     assert convert("0.75", "pipeline_coverage", spec, dt.timezone.utc, "$") == Decimal("0.75")
+
+
+def test_a_given_history_reads_percent_texts_and_the_facts_stay_untouched(shipped):
+    given = [week(1, 3, "75%"), week(2, 3, 0.8)]
+    first, second = shipped.given_history("weekly_metrics", given)
+    assert first["pipeline_coverage"] == Decimal("0.75") and second is given[1]
+    assert given[0]["pipeline_coverage"] == "75%"          # a copy, not the caller's dict

@@ -82,6 +82,7 @@ def cmd_eval(args) -> int:
         print(f"cannot read facts: {err}", file=sys.stderr)
         return EXIT_ERRORS
     try:
+        history = rs.given_history(args.form, history)
         decisions = rs.evaluate(args.form, facts, history, trace=True, as_of=args.as_of)
     except EvalError as err:
         print(err.message(args.lang), file=sys.stderr)

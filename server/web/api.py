@@ -82,6 +82,7 @@ def evaluate():
     lang = request_lang()
     with gate.turn(request.content_length or 0):
         try:
+            history = ruleset.given_history(form, history)
             decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
         except EvalError as err:
             where = err.args_.get("path")           # a percent field's value: "$.x" → "$.facts.x"
