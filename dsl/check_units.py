@@ -50,3 +50,13 @@ class UnitChecks:
                        name=name or "the other side", name_zh=name or "另一侧")
             return True
         return False
+
+    def plain_percent_example(self, num: A.Num, field: str) -> bool:
+        """`example pipeline_coverage = 70 → …`: the same trap in an example; True if reported."""
+        if num.unit is not None or reads_as_fraction(num):
+            return False
+        written = num.text or str(num.value)
+        self.error("check.plain_number_vs_percent", num.loc, value=written,
+                   shown=f"{(Decimal(num.value) * 100).normalize():f}%",
+                   name=f"`{field}`", name_zh=f"`{field}`")
+        return True

@@ -201,6 +201,8 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
             self.error("check.type_mismatch", loc, expected=f.kind, found="a number")
             return value.value
         written, field_unit = dimension(value.unit), f.unit
+        if field_unit == "percent" and self.plain_percent_example(value, f.name):
+            return value.value
         if value.unit is not None and written != dimension(field_unit) and not (
                 written == "ratio" and field_unit is None):
             self.error("check.unit_mismatch", loc, op="compare", left=self.field_ty(f).describe(),
