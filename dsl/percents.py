@@ -102,11 +102,13 @@ def _fraction(value, f: PercentField, path: str):
         return value
     number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     if number.is_finite():
-        shown = f"{number.normalize():f}"
+        shown, fraction = f"{number.normalize():f}", f"{(number / 100).normalize():f}"
+        if len(shown) > 24:                 # 10^1000 is not worth a screenful
+            shown, fraction = f"{number:.3E}", f"{number / 100:.3E}"
         raise PercentProblem("eval.percent_not_fraction", path, field=f.name, value=shown,
                              low=f"{f.low.normalize():f}", high=f"{f.high.normalize():f}",
                              low_pct=_pct(f.low), high_pct=_pct(f.high),
-                             fraction=f"{(number / 100).normalize():f}", percent=f"{shown}%")
+                             fraction=fraction, percent=f"{shown}%")
     return value
 
 
