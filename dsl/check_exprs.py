@@ -38,6 +38,7 @@ class ExprChecks:
         def error(self, code: str, loc: A.Loc | None, width: int | None = None, **args: Any) -> None: ...
         def limit_num(self, num: A.Num) -> bool: ...
         def limit_count(self, n: int, loc: A.Loc, what: str, low: int = 1) -> bool: ...
+        def plain_against_percent(self, left: A.Expr, lt: Ty, right: A.Expr, rt: Ty) -> bool: ...
 
     def condition(self, node: A.Expr, scope: Scope):
         ty = self.expr(node, scope)
@@ -160,7 +161,8 @@ class ExprChecks:
         if lw or rw:
             self.resolve_words(node, lt, rt, lw, rw, scope)
         elif lt.kind == "number" or rt.kind == "number":
-            self.same_unit(lt, rt, node.loc, "compare")
+            if not self.plain_against_percent(node.left, lt, node.right, rt):
+                self.same_unit(lt, rt, node.loc, "compare")
         elif lt.kind != rt.kind:
             self.error("check.type_mismatch", node.right.loc, expected=lt.describe(),
                        found=rt.describe())

@@ -18,6 +18,7 @@ from .kinds import KINDS
 from .annotations import Annotations
 from .check_exprs import ExprChecks, Scope, TooDeep
 from .check_limits import LimitChecks
+from .check_units import UnitChecks
 from .limits import MAX_EXPR_DEPTH, internal
 from .schemas import FormSchema
 from .types import Ty
@@ -41,7 +42,7 @@ class CheckedRuleSet:
         self.annotations: dict = {}           # rule (object) -> its side tables (annotations.py)
 
 
-class Checker(ExprChecks, LimitChecks):
+class Checker(ExprChecks, LimitChecks, UnitChecks):
     def __init__(self, files: list[A.RuleFile], schemas: dict[str, FormSchema], budget=None):
         self.files = files
         self.budget = budget
@@ -200,6 +201,8 @@ class Checker(ExprChecks, LimitChecks):
             self.error("check.type_mismatch", loc, expected=f.kind, found="a number")
             return value.value
         written, field_unit = dimension(value.unit), f.unit
+        if field_unit == "percent" and self.plain_percent_example(value, f.name):
+            return value.value
         if value.unit is not None and written != dimension(field_unit) and not (
                 written == "ratio" and field_unit is None):
             self.error("check.unit_mismatch", loc, op="compare", left=self.field_ty(f).describe(),

@@ -7,6 +7,7 @@ from operator import itemgetter
 from . import ast as A
 from .amounts import Amount
 from .trace import Compared, Missing, Points, Short, Silent, Valued
+from .units import UNIT_WORDS, dimension, in_unit
 from .words import plain, render_message, show, t as _t
 
 __all__ = ["Decision", "plain", "render_message", "show", "source_text", "render_record"]
@@ -201,13 +202,39 @@ def _label(compiled, node_id: int):
     return found
 
 
+def _duration_unit(compiled, node) -> str:
+    """The unit a comparison of durations is shown in: the one its literal was written in
+    (`> 60 天`), else its field's (x-unit), else hours."""
+    for side in (node.right, node.left):
+        if isinstance(side, A.Num) and side.unit and dimension(side.unit) == "duration":
+            return side.unit
+    for side in (node.left, node.right):
+        f = getattr(compiled.ann.binding(side), "field", None)
+        if f is not None and dimension(f.unit) == "duration":
+            return f.unit
+    return "hour"
+
+
+def in_words(value, unit: str, lang: str) -> str:
+    """A duration in `unit`, named: 1464 hours → '61 天' / '61 days'."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        return show(value)
+    number = show(in_unit(value, unit))
+    one, several = UNIT_WORDS[lang if lang in UNIT_WORDS else "en"][unit]
+    return f"{number} {one if number == '1' else several}"
+
+
 def render_record(compiled, rec, lang) -> str:
     node, text, where = _label(compiled, rec.node)
     kind = type(rec)
     if kind is Compared:
         op = node.op if isinstance(node, A.Compare) else "?"
         ty = compiled.ann.ty(node.left)
-        left, right = show(rec.left, ty), show(rec.right, ty)
+        if getattr(ty, "dim", None) == "duration":          # 61 天 > 60 天, not 1464 > 1440
+            unit = _duration_unit(compiled, node)
+            left, right = in_words(rec.left, unit, lang), in_words(rec.right, unit, lang)
+        else:
+            left, right = show(rec.left, ty), show(rec.right, ty)
         if getattr(node, "consecutive", None) is not None:
             return f"· {text}: {_t(lang, 'this period', '本期')} {left} {op} {right} ({where})"
         verdict = _t(lang, "holds" if rec.held else "does not hold", "成立" if rec.held else "不成立")

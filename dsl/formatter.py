@@ -81,21 +81,17 @@ def _phrase(tok: Token, lang: str) -> str:
     return template.format(n=n_text)
 
 
-_UNIT_WORDS = {"en": {"hour": ("hour", "hours"), "day": ("day", "days"), "week": ("week", "weeks"),
-                      "month": ("month", "months"), "yuan": ("元", "元"), "wan": ("万", "万")},
-               "zh": {"hour": ("小时", "小时"), "day": ("天", "天"), "week": ("周", "周"),
-                      "month": ("个月", "个月"), "yuan": ("元", "元"), "wan": ("万", "万")}}
 
 
 def _quantity(text: str, lang: str) -> str:
     """'48h' → '48 hours' / '48 小时'; '25万' stays '25万'."""
-    from .units import parse_quantity
+    from .units import UNIT_WORDS, parse_quantity
     digits = digits_in(text)
     word = text[len(digits):].strip()
     _value, unit = parse_quantity(text)
     if word in ("万元",):
         return digits + word
-    forms = _UNIT_WORDS[lang][unit or ""]
+    forms = UNIT_WORDS[lang][unit or ""]
     name = forms[0] if digits == "1" else forms[1]
     return f"{digits}{name}" if unit in ("yuan", "wan") else f"{digits} {name}"
 

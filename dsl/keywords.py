@@ -136,6 +136,11 @@ def period_word(unit: str, n: int, lang: str) -> str:
 # Words that are true and false in rule files and examples.
 BOOL_WORDS = {"true": True, "false": False, "是": True, "否": False}
 
+# Alert levels: a closed set, each with its Chinese spellings; a rule keeps the English name
+# (notification colours and escalation order go by it).
+LEVELS = {"yellow": "yellow", "orange": "orange", "red": "red",
+          "黄": "yellow", "黄色": "yellow", "橙": "orange", "橙色": "orange", "红": "red", "红色": "red"}
+
 # Weekdays a schedule may name → Monday 0 … Sunday 6.
 WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,

@@ -220,3 +220,22 @@ MESSAGES.update({     # decoding a submission (dsl/decode.py): JSON bytes → fa
                                  "zh": "{value} 的小数超过 {limit} 位"},
     "decode.not_a_number": {"en": "{value} is not of type 'number'", "zh": "{value} 不是数值"},
 })
+MESSAGES.update({     # percent fields hold fractions (dsl/percents.py)
+    "eval.percent_not_fraction": {
+        "en": "`{field}` is a percent field: a fraction from {low} to {high} ({low_pct} to {high_pct}); "
+              "{value} is outside it. Percent fields are fractions: {fraction} or \"{percent}\"",
+        "zh": "`{field}` 是百分比字段，应为 {low} 到 {high} 之间的小数（{low_pct} 到 {high_pct}），"
+              "{value} 超出此范围。百分比字段填小数：{fraction} 或 \"{percent}\""},
+    "eval.percent_out_of_range": {
+        "en": "`{field}` is {value}, outside its range of {low} to {high}",
+        "zh": "`{field}` 为 {value}，超出 {low} 到 {high} 的范围"},
+    "check.plain_number_vs_percent": {
+        "en": "`{value}` is a plain number, but {name} is a percentage (a fraction: 75% is 0.75), "
+              "so this means {shown}; write `{value}%` for {value} percent",
+        "zh": "`{value}` 是不带单位的数，而 {name_zh} 是百分比（按小数计：75% 即 0.75），"
+              "这样写表示 {shown}；若指百分之 {value}，请写 `{value}%`"},
+    "check.unknown_level": {"en": "`{name}` is not an alert level: write `yellow`, `orange` or `red` (`黄`, `橙`, `红`)",
+                            "zh": "`{name}` 不是预警级别：请写 `黄`、`橙`、`红`（`yellow`、`orange`、`red`）"},
+    "hint.percent_fraction": {"en": "percent fields are fractions: {fraction} or \"{percent}\"",
+                              "zh": "百分比字段填小数：{fraction} 或 \"{percent}\""},
+})

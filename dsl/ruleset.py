@@ -23,6 +23,7 @@ from .kinds import KINDS
 from .kinds.alert import Alert
 from .limits import Budget, internal
 from .parser import parse
+from .percents import normalise
 from .periods import timeline
 from .silence import CompiledSilence
 from .schemas import FormSchema, load_schemas
@@ -118,6 +119,7 @@ class RuleSet:
             raise RuleError.of("eval.bad_history")
         if len(history) > MAX_HISTORY:
             raise RuleError.of("eval.history_too_long", count=len(history), limit=MAX_HISTORY)
+        facts = self.fractions(form, facts)
         rules = self.in_force(form, as_of)
         calendar = history
         if sum(1 for r in rules if r.reads_periods) > 1:
@@ -135,6 +137,22 @@ class RuleSet:
             decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace))
         return decisions
 
+
+    def fractions(self, form: str, facts: dict) -> dict:
+        """Facts with percent texts as fractions ("75%" → 0.75); a bare number outside a
+        percent field's range is a RuleError with the fix (percents.py)."""
+        fields = self.schemas[form].percents if form in self.schemas else ()
+        if not fields:
+            return facts
+        return normalise(fields, facts)
+
+    def given_history(self, form: str, history):
+        """A history given with a request (the CLI's --history, /v1/evaluate's `history`) with
+        its percent texts as fractions; the history the server stored went through fractions()
+        when it arrived, so evaluate() does not look at it again (it is on the webhook's path)."""
+        if not isinstance(history, (list, tuple)):
+            return history              # evaluate() refuses it
+        return [self.fractions(form, e) if isinstance(e, dict) else e for e in history]
 
     def evaluate_silences(self, form: str, subject: str, today, last=None, watch_from=None,
                           trace: bool = True) -> list[Decision]:

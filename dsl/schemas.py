@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from .diagnostics import Diagnostic, RuleError
+from .percents import PercentField, percent_fields
 from .periods import zone
 from .units import FIELD_UNITS
 
@@ -40,6 +41,7 @@ class FormSchema:
     date_field: Optional[str]
     raw: dict
     timezone: Optional[str] = None      # x-timezone: where a timestamp's day (and period) is read
+    percents: tuple[PercentField, ...] = ()     # percent fields and their plausible ranges
 
     def list_field(self, name: str) -> Optional[FieldType]:
         """A list field by its own name or by its item name (`lead` → `leads`)."""
@@ -115,7 +117,8 @@ def parse_schema(name: str, text: str) -> FormSchema:
     timezone = raw.get("x-timezone")
     if timezone is not None and (not isinstance(timezone, str) or zone(timezone) is None):
         raise ValueError(f"x-timezone {timezone!r} is not a known time zone")
-    return FormSchema(name, fields, period, list(subjects), raw.get("x-date-field"), raw, timezone)
+    return FormSchema(name, fields, period, list(subjects), raw.get("x-date-field"), raw, timezone,
+                      percent_fields(raw))
 
 
 def schemas_from_texts(files: list[tuple[str, str]]) -> dict[str, FormSchema]:

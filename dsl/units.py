@@ -12,6 +12,7 @@ from decimal import Decimal
 # unit → (dimension, factor to the canonical unit)
 UNITS: dict[str, tuple[str, Decimal]] = {
     "percent": ("ratio", Decimal("0.01")),
+    "minute": ("duration", Decimal(1) / 60),   # 28 digits; a literal divides instead (exact)
     "hour": ("duration", Decimal(1)),
     "day": ("duration", Decimal(24)),
     "week": ("duration", Decimal(168)),
@@ -22,19 +23,29 @@ UNITS: dict[str, tuple[str, Decimal]] = {
 
 # How a field's `x-unit` in a form schema may be written.
 FIELD_UNITS = {
-    "percent": "percent", "ratio": "percent", "hours": "hour", "hour": "hour", "days": "day",
-    "day": "day", "weeks": "week", "week": "week", "months": "month", "month": "month",
+    "percent": "percent", "ratio": "percent", "minutes": "minute", "minute": "minute",
+    "hours": "hour", "hour": "hour", "days": "day", "day": "day", "weeks": "week", "week": "week",
+    "months": "month", "month": "month",
     "yuan": "yuan", "元": "yuan", "wan": "wan", "万元": "wan", "万": "wan",
 }
 
 _WORD_UNITS = {
     "%": "percent", "％": "percent",
+    "minute": "minute", "minutes": "minute", "分钟": "minute",
     "h": "hour", "hour": "hour", "hours": "hour", "小时": "hour",
     "day": "day", "days": "day", "天": "day",
     "week": "week", "weeks": "week", "周": "week",
     "month": "month", "months": "month", "个月": "month",
     "元": "yuan", "万": "wan", "万元": "wan",
 }
+
+# How a unit is named after a number: (one, several), per language.
+UNIT_WORDS = {"en": {"minute": ("minute", "minutes"), "hour": ("hour", "hours"), "day": ("day", "days"),
+                     "week": ("week", "weeks"), "month": ("month", "months"), "yuan": ("元", "元"),
+                     "wan": ("万", "万")},
+              "zh": {"minute": ("分钟", "分钟"), "hour": ("小时", "小时"), "day": ("天", "天"),
+                     "week": ("周", "周"), "month": ("个月", "个月"), "yuan": ("元", "元"),
+                     "wan": ("万", "万")}}
 
 DIMENSION_NAMES = {
     "en": {None: "a number", "ratio": "a percentage", "duration": "a duration",
@@ -57,8 +68,15 @@ def parse_quantity(text: str) -> tuple[Decimal | int, str | None]:
     if not word:
         return (int(number) if "." not in digits else number), None
     unit = _WORD_UNITS[word]
-    value = number * UNITS[unit][1]
+    value = number / 60 if unit == "minute" else number * UNITS[unit][1]
     return _tidy(value), unit
+
+
+def in_unit(value, unit: str) -> Decimal:
+    """A duration (or any quantity) from its canonical unit into `unit`: 1464 hours → 61 days."""
+    if unit == "minute":
+        return Decimal(value) * 60
+    return Decimal(value) / UNITS[unit][1]
 
 
 def parse_band(text: str) -> Decimal:

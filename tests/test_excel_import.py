@@ -3,9 +3,11 @@ with that row named; --partial imports the rest; imported history feeds history 
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -188,4 +190,39 @@ def test_history_cells_outside_the_limits_are_row_problems(app, org, cell, value
     with pytest.raises(ImportRefused) as refused:
         run(app, import_history, ruleset, data, tz)
     assert [(p["row"], p["column"]) for p in refused.value.problems] == [(2, column)]
+    assert count(app, Fact) == 0
+
+
+def _coverage_column(book) -> tuple[int, str]:
+    weekly = next(i for i, ws in enumerate(book.worksheets) if ws.title == "周度销售指标")
+    header = [c.value for c in book.worksheets[weekly][1]]
+    return weekly, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("管道覆盖率")]
+
+
+def test_the_template_shows_percent_columns_as_fractions():
+    book = openpyxl.load_workbook(TEMPLATES / "history.xlsx")
+    weekly, column = _coverage_column(book)
+    cell = book.worksheets[weekly][f"{column}2"]
+    assert cell.value == 0.75 and cell.number_format == "0%"
+
+
+def test_a_percent_text_cell_imports_as_its_fraction(app, org):
+    ruleset, tz = load_for(app.config), app.config["TZ"]
+    weekly, column = _coverage_column(openpyxl.load_workbook(TEMPLATES / "history.xlsx"))
+    data = edited(TEMPLATES / "history.xlsx", weekly, f"{column}2", "27%")
+    run(app, import_history, ruleset, data, tz)
+    with app.extensions["trimtab.sessions"]() as s:
+        payloads = [json.loads(p) for p in s.scalars(select(Fact.payload).where(Fact.form == "weekly_metrics"))]
+    assert [Decimal(str(p["pipeline_coverage"])) for p in payloads] == [Decimal("0.27")]
+
+
+def test_a_whole_number_in_a_percent_column_is_refused_with_the_fix(app, org):
+    ruleset, tz = load_for(app.config), app.config["TZ"]
+    weekly, column = _coverage_column(openpyxl.load_workbook(TEMPLATES / "history.xlsx"))
+    data = edited(TEMPLATES / "history.xlsx", weekly, f"{column}2", 100)
+    with pytest.raises(ImportRefused) as refused:
+        run(app, import_history, ruleset, data, tz)
+    [problem] = refused.value.problems
+    assert (problem["sheet"], problem["row"], problem["column"]) == ("周度销售指标", 2, column)
+    assert 'Percent fields are fractions: 1 or "100%"' in problem["message"]
     assert count(app, Fact) == 0

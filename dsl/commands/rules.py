@@ -78,6 +78,7 @@ def cmd_eval(args) -> int:
         print(f"cannot read facts: {err}", file=sys.stderr)
         return EXIT_ERRORS
     try:
+        history = rs.given_history(args.form, history)
         decisions = rs.evaluate(args.form, facts, history, trace=True, as_of=args.as_of)
     except RuleError as err:
         print_diagnostics(err, args.lang, args.json)

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Optional
 from .. import ast as A
 from ..canon import anchor, canon
 from ..diagnostics import suggest
+from ..keywords import LEVELS
 from ..tokens import number_in, period_in, tokens, unquote
 from ..words import render_message, t
 from .common import Kind, expect_truth, missing, set_once
@@ -61,7 +62,9 @@ class Say:
 
 @dataclass(eq=False)
 class Alert(A.Rule):
-    level: str = ""
+    level: str = ""                 # yellow | orange | red (keywords.LEVELS), as checked
+    level_word: str = ""            # as written: `黄`, `yellow` or a word the checker refuses
+    level_loc: Optional[A.Loc] = field(default=None, repr=False, compare=False)
     when: Optional[When] = None
     notices: list = field(default_factory=list)     # Notify clauses, in order
     say: Optional[Say] = None
@@ -103,7 +106,8 @@ class AlertResult(NamedTuple):
 # ---------------------------------------------------------------------- building
 def build_alert(b, children):
     level = tokens(children, "NAME")[1]
-    return b.rule(Alert, children, level=str(level))
+    return b.rule(Alert, children, level=LEVELS.get(str(level), str(level)), level_word=str(level),
+                  level_loc=b.loc(level))
 
 
 def build_when(b, children):
@@ -147,6 +151,9 @@ def attach(rule: Alert, c) -> None:
 
 # ---------------------------------------------------------------------- checking
 def check(ck, rule: Alert, scope) -> None:
+    if rule.level_word not in LEVELS:
+        ck.error("check.unknown_level", rule.level_loc, name=rule.level_word,
+                 suggestion=suggest(rule.level_word, LEVELS))
     if rule.when is None:
         missing(ck, rule, "when")
     if rule.silence is not None:

@@ -8,11 +8,13 @@ is refused.  No HTTP here: the webhook route and the platform adapters turn requ
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from trimtab.dsl.decision import plain
 from trimtab.server.domain import history, plan as plans
 from trimtab.server.web import limits, security
 from trimtab.server.storage import pg_intake, tx_writer
@@ -73,7 +75,8 @@ def _store_and_decide(app, ruleset, sub: Submission, digest: str) -> Answer:
     ext = app.extensions
     try:
         schema = ruleset.schemas[sub.form]
-        validate(schema, sub.facts)
+        if validate(schema, sub.facts, sub.lang):      # "75%" became 0.75: store the fraction
+            sub = sub._replace(payload=json.dumps(plain(sub.facts), ensure_ascii=False))
         filing = file(schema, sub.facts, app.config["TZ"])
         body, text = _plan_and_write(ext, ruleset, sub, digest, filing)
     except (IntegrityError, DomainError):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import fastjsonschema
 import jsonschema
 
+from trimtab.dsl.diagnostics import RuleError
+from trimtab.dsl.percents import normalise
 from trimtab.dsl.values import MAX_JSON_DEPTH, loads_exact
 from trimtab.dsl.values import depth_ok as depth
 
 from trimtab.server.web import gate, limits
-from trimtab.server.web.errors import DomainError
+from trimtab.server.web.errors import DomainError, from_rule_error
 
 
 def parse_json(raw: bytes):
@@ -60,17 +62,35 @@ def validators(schema):
     return found[1], found[2]
 
 
-def validate(schema, facts):
-    """JSON Schema errors → 422 naming the JSON path of the first problem (all listed).
+def fractions(schema, facts, lang: str = "en") -> bool:
+    """Percent texts in `facts` become fractions, in place ("75%" → 0.75); True when any did.
+    A bare number outside a percent field's range (70 for pipeline_coverage) is a 422 with
+    the fix, in `lang` (dsl/percents.py states the rule)."""
+    if not schema.percents or not isinstance(facts, dict):
+        return False
+    try:
+        fixed = normalise(schema.percents, facts)
+    except RuleError as problem:
+        raise from_rule_error(problem, lang, "$") from None
+    if fixed is facts:
+        return False
+    facts.update(fixed)
+    return True
+
+
+def validate(schema, facts, lang: str = "en") -> bool:
+    """JSON Schema errors → 422 naming the JSON path of the first problem (all listed); percent
+    texts become fractions first (True when any did: the caller stores the facts, not the text).
 
     fastjsonschema (schemas compiled to Python) answers the common case, a valid submission,
     in a tenth of jsonschema's time; only a submission it refuses goes through jsonschema, which
     lists every problem with its path — and has the last word."""
+    changed = fractions(schema, facts, lang)
     fast, full = validators(schema)
     try:
         fast(facts)
         limits.check_decimals(schema.raw, facts)
-        return
+        return changed
     except fastjsonschema.JsonSchemaException:
         pass
     problems = sorted(full.iter_errors(facts), key=lambda e: list(e.absolute_path))
@@ -78,3 +98,4 @@ def validate(schema, facts):
         first = problems[0]
         raise DomainError("schema_violation", first.message, first.json_path,
                           problems=[{"path": p.json_path, "message": p.message} for p in problems[:20]])
+    return changed

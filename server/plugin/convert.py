@@ -11,6 +11,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from trimtab.dsl.percents import percent_text
 from trimtab.server.web.errors import DomainError
 from trimtab.server.plugin.fields import field_kind
 
@@ -101,6 +102,10 @@ def convert(value, name: str, spec: dict, tz, where: str):
 def _number(value, spec: dict, where: str):
     if isinstance(value, bool):
         return value                                    # the schema check names it
+    if isinstance(value, str) and spec.get("x-unit") in ("percent", "ratio"):
+        fraction = percent_text(value)                  # "75%" → 0.75 (dsl/percents.py)
+        if fraction is not None:
+            return fraction
     if isinstance(value, str):
         try:
             value = Decimal(value.strip().replace(",", ""))

@@ -21,6 +21,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from trimtab.dsl.decision import plain
+from trimtab.dsl.percents import percent_text
 
 from trimtab.server.domain import audit
 from trimtab.server.web import limits
@@ -153,7 +154,7 @@ def _decimal(value):
 # ---------------------------------------------------------------------- history
 def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> dict:
     """Facts from a sheet per periodic form; validated like webhooks (JSON Schema, known reps)."""
-    from trimtab.server.domain.validation import validators
+    from trimtab.server.domain.validation import fractions, validators
     from trimtab.server.domain.filing import occurred_on, period_key, subject_of
     by_name = {}
     for form, schema in ruleset.schemas.items():
@@ -185,6 +186,8 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
                     facts[name] = value
             column_of = {name: _column_letter(i) for name, i in columns.items()}
             row_problems = _limit_problems(sheet, number, column_of, schema.raw, facts)
+            if not row_problems:
+                row_problems = _percent_problems(sheet, number, column_of, schema, facts, fractions)
             for err in [] if row_problems else \
                     sorted(full.iter_errors(facts), key=lambda e: list(e.absolute_path)):
                 field = err.absolute_path[0] if err.absolute_path else None
@@ -230,6 +233,17 @@ def _limit_problems(sheet, row, column_of, schema, facts, decimals=False) -> lis
     return []
 
 
+def _percent_problems(sheet, row, column_of, schema, facts, fractions) -> list[dict]:
+    """A bare number in a percent column outside its range (75 for 75%), with the fix."""
+    try:
+        fractions(schema, facts)
+    except DomainError as err:
+        field = err.path[2:].split(".")[0].split("[")[0]
+        return [{"sheet": sheet, "row": row, "column": column_of.get(field, "-"),
+                 "message": err.message}]
+    return []
+
+
 def _cell(value, spec: dict):
     """An Excel cell → the schema's type: dates from date cells, numbers from number or text
     cells, text stripped; empty cells are left out (the schema says if they were required)."""
@@ -239,6 +253,8 @@ def _cell(value, spec: dict):
         return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
     if spec.get("type") in ("number", "integer"):
         number = _decimal(value)
+        if number is None and isinstance(value, str) and spec.get("x-unit") in ("percent", "ratio"):
+            number = percent_text(value)        # a text cell "27%" is 0.27 (dsl/percents.py)
         if number is None:
             return str(value)                  # the schema check words the problem
         if spec.get("type") == "integer" and limits.number_problem(number) is None \
@@ -277,6 +293,9 @@ def write_templates(directory, ruleset) -> list:
         names = [k for k, spec in props.items() if field_kind_is_flat(spec)]
         sheet.append([props[k].get("x-label-zh") or k for k in names])
         sheet.append([_example_cell(k, props[k]) for k in names])
+        for column, k in enumerate(names, start=1):
+            if props[k].get("x-unit") == "percent":     # a fraction, shown as 75%
+                sheet.cell(row=2, column=column).number_format = "0%"
     book.save(d / "history.xlsx")
     return [d / "targets.xlsx", d / "history.xlsx"]
 
@@ -299,6 +318,8 @@ def _example_cell(name: str, spec: dict):
         return spec["enum"][0]
     if spec.get("type") == "integer":
         return max(spec.get("minimum", 0), 3)
+    if spec.get("x-unit") == "percent":
+        return 0.75                             # percent fields are fractions: 0.75 is 75%
     if spec.get("type") == "number":
         high = spec.get("maximum")
         return 0.5 if high is not None and high <= 1 else max(spec.get("minimum", 0), 100)

@@ -80,6 +80,7 @@ def evaluate():
     lang = request_lang()
     with gate.turn(request.content_length or 0):
         try:
+            history = ruleset.given_history(form, history)
             decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
         except RuleError as err:
             raise from_rule_error(err, lang, "$.facts") from None

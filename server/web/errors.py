@@ -5,7 +5,7 @@ from flask import Flask, current_app, jsonify, request
 from sqlalchemy.exc import OperationalError, InterfaceError
 from werkzeug.exceptions import HTTPException
 
-from trimtab.dsl.diagnostics import UNPLACED, RuleError
+from trimtab.dsl.diagnostics import UNPLACED, RuleError, render_message
 
 
 # Every refusal's code and its HTTP status, in one place.  A route raises DomainError(code, …);
@@ -77,6 +77,11 @@ def from_rule_error(err: RuleError, lang: str, path: str | None) -> DomainError:
     """The language's error as a refusal: its code and message (in `lang`), the rule and field
     it names, and where it happened (file, line, column) when it has a place."""
     extra = {k: v for k, v in err.details.items() if k in ("rule", "field")}
+    where = err.details.get("path")             # a value's own place in the body: "$.x"
+    if isinstance(where, str) and where.startswith("$"):
+        path = (path or "$") + where[1:]
+    if err.code == "eval.percent_not_fraction":     # the fix, apart from the message
+        extra["hint"] = render_message("hint.percent_fraction", err.details, lang)
     first = err.diagnostics[0]
     if first.file != UNPLACED:
         extra.update(file=first.file, line=first.line, column=first.column)
