@@ -1,10 +1,14 @@
 """Stage 4, second half: a rule's generated functions, assembled around the bodies the rule
 compiler writes (compiler.py) and compiled once per rule shape.
 
-    value(f, h=())                  the headline value alone (`decide`); an EvalError when
+    value(f, h=(), valid=False)     the headline value alone (`decide`); an EvalError when
                                     the facts do not fit
-    evaluate(f, h=(), trace=True)   a Decision with its trace records; never an exception:
+    evaluate(f, h=(), trace=True, valid=False)
+                                    a Decision with its trace records; never an exception:
                                     what went wrong is the Decision's error
+
+`valid=True`: the caller vouches that the facts were validated against the form's schema
+(compiler.RuleCompiler.read_block), so their fields' types are not checked again.
 
 A rule that reads earlier periods lays its history out on the calendar first
 (periods.timeline).  The functions are made by a factory whose parameters are the rule's
@@ -41,7 +45,7 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
     when `comp` traces.  `calendar`: the rule reads earlier periods."""
     body = comp.body(form)
     if not comp.traced:
-        text = [f"def {'value' if comp.value_only else 'detail'}(f, h=()):"]
+        text = [f"def {'value' if comp.value_only else 'detail'}(f, h=(), valid=False):"]
         if calendar:
             text.append("    h = timeline(SCHEMA, f, h, R)")
         text.append("    try:")
@@ -50,7 +54,7 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
     # The records, T; what the Decision keeps, TR: T itself, or nothing when trace=False.  A
     # rule whose evaluation records nothing shares one empty tuple (no list to make).
     records = any("ap((" in line or "guarded_traced(T" in line for line in body)
-    text = ["def evaluate(f, h=(), trace=True):"]
+    text = ["def evaluate(f, h=(), trace=True, valid=False):"]
     text += ["    T = []", "    TR = T if trace else []"] if records else ["    TR = ()"]
     if calendar:
         text += ["    try:", "        h = timeline(SCHEMA, f, h, R)",
@@ -80,8 +84,8 @@ _NAMESPACE = namespace()    # the helpers generated code may call; copied per ru
 def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
     """(decide, evaluate) functions, the generated source and the functions' globals.
 
-    decide(facts, history=()) → the headline value (EvalError when the facts do not fit);
-    evaluate(facts, history=(), trace=True) → a Decision (its error set when they do not
+    decide(facts, history=(), valid=False) → the headline value (EvalError when the facts do
+    not fit); evaluate(facts, history=(), trace=True, valid=False) → a Decision (its error set when they do not
     fit), with the trace records.  The caller puts the Decision type (DEC) and the compiled
     rule (SELF) into the globals before calling them.
     """
@@ -113,8 +117,8 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
         return value, evaluate, src, ns
     evaluate = made
 
-    def decide(facts, history=()):
-        decision = evaluate(facts, history, False)
+    def decide(facts, history=(), valid=False):
+        decision = evaluate(facts, history, False, valid)
         if decision[4] is not None:
             raise decision[4]
         return decision[2][0]

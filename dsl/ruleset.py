@@ -32,10 +32,12 @@ MAX_HISTORY = 520           # earlier periods one evaluation reads: ten years of
 
 
 class CompiledRule:
-    """One rule, compiled.  `decide(facts, history=())` is the generated value-only function
-    itself (no wrapper on the hot path) and `evaluate(facts, history=(), trace=True)` the
-    generated function that gives a Decision with its trace — never an exception: an
-    evaluation error is the Decision's `error`.  Details and words are built when read."""
+    """One rule, compiled.  `decide(facts, history=(), valid=False)` is the generated
+    value-only function itself (no wrapper on the hot path) and `evaluate(facts, history=(),
+    trace=True, valid=False)` the generated function that gives a Decision with its trace —
+    never an exception: an evaluation error is the Decision's `error`.  Details and words are
+    built when read.  `valid=True` only for facts validated against the rule's form schema
+    (the decoder's, the server's after validation): their field types are not checked again."""
 
     def __init__(self, rule: A.Rule, form: FormSchema, compiled: tuple, ann: Annotations,
                  lines: list, source: str):
@@ -104,8 +106,10 @@ class RuleSet:
         return max(versions, key=lambda r: r.rule.effective or "", default=None)
 
     def evaluate(self, form: str, facts, history=(), trace: bool = True,
-                 as_of: str | None = None, budget_s: float = EVAL_BUDGET_S) -> list[Decision]:
+                 as_of: str | None = None, budget_s: float = EVAL_BUDGET_S,
+                 valid: bool = False) -> list[Decision]:
         """Every rule in force listening to `form`, in file order.  Unknown form → EvalError.
+        `valid`: the caller vouches that `facts` are valid against the form's schema.
 
         The evaluation's budget: when `budget_s` seconds have passed before a rule starts, the
         evaluation stops with eval.budget_exceeded naming that rule (one request never holds a
@@ -130,7 +134,7 @@ class RuleSet:
         for r in rules:
             if time.monotonic() > deadline:
                 raise EvalError("eval.budget_exceeded", rule=r.name, seconds=budget_s)
-            decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace))
+            decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace, valid))
         return decisions
 
 

@@ -27,6 +27,9 @@ class FieldType:
     item_name: Optional[str] = None     # "lead" for the list `leads`
     key_field: Optional[str] = None     # the item field that names an item
     required: bool = False
+    # One JSON type, no null: a value valid against the schema has exactly this kind's Python
+    # type (int; int or Decimal; str; bool; list), so compiled rules may skip its check.
+    exact_type: bool = True
 
 
 @dataclass
@@ -63,7 +66,8 @@ def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
         if unit not in FIELD_UNITS:
             raise ValueError(f"{where}.{name}: unknown x-unit {unit!r}")
         unit = FIELD_UNITS[unit]
-    ft = FieldType(name, kind, unit, spec.get("enum"), required=required)
+    ft = FieldType(name, kind, unit, spec.get("enum"), required=required,
+                   exact_type=isinstance(spec.get("type"), str))
     if kind == "array":
         items = spec.get("items", {})
         if items.get("type") == "object":

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Instructions per decision under callgrind: the language bench's decisions, counted.
+
+Wall-clock time on a shared machine moves by ±30%; callgrind's instruction counts do not.
+This runs each implementation of bench_dsl.py's three decisions over the same facts, with a
+dump of callgrind's counters between them (`--dump-before=os_getppid`: each os.getppid()
+call closes a phase), and prints instructions per call, the loop included (as the bench's
+timing includes it):
+
+    bash: PYTHONHASHSEED=0 valgrind --tool=callgrind --dump-before=os_getppid \\
+              --callgrind-out-file=/tmp/cg.%p .venv/bin/python tests/bench/instr_dsl.py --run
+    .venv/bin/python tests/bench/instr_dsl.py            # does the above and reads the dumps
+
+Without valgrind (`--run` alone) it just runs the phases.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import bench_dsl as B  # noqa: E402
+
+DECISIONS = ("scoring", "alert", "split")
+
+
+def phases(n: int) -> list[tuple[str, object, list, bool]]:
+    """(name, function, inputs, valid) for every decision and implementation, in the order
+    run; `valid`: called as fn(facts, valid=True), as the bench's valid rows are."""
+    rules = B.load(HERE / "rules", HERE / "forms")
+    rng = random.Random(20261122)
+    out = []
+    for d in DECISIONS:
+        raw = [B.GENERATORS[d](rng) for _ in range(n)]
+        exact, valid = [B.as_decimal(f) for f in raw], B.decoded(d, rules, raw)
+        compiled = rules.rule(d)
+        out += [(f"{d} python-decimal", B.PYTHON[d], exact, False),
+                (f"{d} valid", compiled.decide, valid, True),
+                (f"{d} checked", compiled.decide, exact, False),
+                (f"{d} valid+trace", compiled.evaluate, valid, True),
+                (f"{d} checked+trace", compiled.evaluate, exact, False)]
+    return out
+
+
+def loop(fn, inputs) -> None:
+    for f in inputs:
+        fn(f)
+
+
+def loop_valid(fn, inputs) -> None:
+    for f in inputs:
+        fn(f, valid=True)
+
+
+def run(n: int) -> list[str]:
+    names = []
+    for name, fn, inputs, valid in phases(n):
+        calls = loop_valid if valid else loop
+        calls(fn, inputs[: n // 10])        # warm-up: the interpreter specialises its bytecode
+        os.getppid()                        # callgrind dumps here: setup and warm-up
+        calls(fn, inputs)
+        os.getppid()                        # … and here: this phase
+        names.append(name)
+    return names
+
+
+def measure(n: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        out = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--dump-before=os_getppid",
+             f"--callgrind-out-file={tmp}/cg.out", sys.executable, __file__, "--run", "-n", str(n)],
+            env=env, check=True, capture_output=True, text=True).stdout
+        names = json.loads(out.strip().splitlines()[-1])
+        counts = []
+        for path in sorted(glob.glob(f"{tmp}/cg.out.*"), key=lambda p: int(p.rsplit(".", 1)[1])):
+            text = Path(path).read_text()
+            counts.append(int(re.search(r"^(?:summary|totals): (\d+)", text, re.M).group(1)))
+    # Dumps: 1, 2 around the first phase's warm-up, then (phase, warm-up of the next) pairs.
+    timed = counts[1::2]
+    return {name: c / n for name, c in zip(names, timed)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--run", action="store_true", help="run the phases (under callgrind)")
+    ap.add_argument("-n", type=int, default=6000, help="calls per phase (6,000)")
+    args = ap.parse_args(argv)
+    if args.run:
+        print(json.dumps(run(args.n)))
+        return 0
+    per_call = measure(args.n)
+    for d in DECISIONS:
+        base = per_call[f"{d} python-decimal"]
+        cells = "  ".join(f"{name.split(' ', 1)[1]} {v:,.0f} ({v / base:.2f}×)"
+                          for name, v in per_call.items() if name.startswith(d + " "))
+        print(f"{d:8} {cells}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
