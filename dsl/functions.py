@@ -53,7 +53,7 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
         return "\n".join(text + [f"    {line}" for line in _RAISE]) + "\n"
     # The records, T; what the Decision keeps, TR: T itself, or nothing when trace=False.  A
     # rule whose evaluation records nothing shares one empty tuple (no list to make).
-    records = any("ap((" in line or "guarded_traced(T" in line for line in body)
+    records = any("T.append((" in line or "guarded_traced(T" in line for line in body)
     text = ["def evaluate(f, h=(), trace=True, valid=False):"]
     text += ["    T = []", "    TR = T if trace else []"] if records else ["    TR = ()"]
     if calendar:
@@ -61,8 +61,6 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
                  "    except EvalError as e:", f"        return {_FAILED.format(error='e')}",
                  "    except Exception as e:", f"        return {_FAILED.format(error=_INTERNAL)}"]
     text.append("    try:")
-    if any("ap((" in line for line in body):
-        text.append("        ap = T.append")
     text += [f"        {line}" for line in body]
     return "\n".join(text + [f"    {line}" for line in _DECIDED]) + "\n"
 

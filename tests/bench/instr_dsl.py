@@ -35,8 +35,8 @@ DECISIONS = ("scoring", "alert", "split")
 
 
 def phases(n: int) -> list[tuple[str, object, list, bool]]:
-    """(name, function, inputs, valid) for every decision and implementation, in the order
-    run; `valid`: called as fn(facts, valid=True), as the bench's valid rows are."""
+    """(name, function, inputs, loop) for every decision and implementation, in the order
+    run; the loop calls as the bench's loop for that row does."""
     rules = B.load(HERE / "rules", HERE / "forms")
     rng = random.Random(20261122)
     out = []
@@ -44,11 +44,11 @@ def phases(n: int) -> list[tuple[str, object, list, bool]]:
         raw = [B.GENERATORS[d](rng) for _ in range(n)]
         exact, valid = [B.as_decimal(f) for f in raw], B.decoded(d, rules, raw)
         compiled = rules.rule(d)
-        out += [(f"{d} python-decimal", B.PYTHON[d], exact, False),
-                (f"{d} valid", compiled.decide, valid, True),
-                (f"{d} checked", compiled.decide, exact, False),
-                (f"{d} valid+trace", compiled.evaluate, valid, True),
-                (f"{d} checked+trace", compiled.evaluate, exact, False)]
+        out += [(f"{d} python-decimal", B.PYTHON[d], exact, loop),
+                (f"{d} valid", compiled.decide, valid, loop_valid),
+                (f"{d} checked", compiled.decide, exact, loop),
+                (f"{d} valid+trace", compiled.evaluate, valid, loop_valid_trace),
+                (f"{d} checked+trace", compiled.evaluate, exact, loop)]
     return out
 
 
@@ -59,13 +59,17 @@ def loop(fn, inputs) -> None:
 
 def loop_valid(fn, inputs) -> None:
     for f in inputs:
-        fn(f, valid=True)
+        fn(f, (), True)
+
+
+def loop_valid_trace(fn, inputs) -> None:
+    for f in inputs:
+        fn(f, (), True, True)
 
 
 def run(n: int) -> list[str]:
     names = []
-    for name, fn, inputs, valid in phases(n):
-        calls = loop_valid if valid else loop
+    for name, fn, inputs, calls in phases(n):
         calls(fn, inputs[: n // 10])        # warm-up: the interpreter specialises its bytecode
         os.getppid()                        # callgrind dumps here: setup and warm-up
         calls(fn, inputs)
