@@ -306,7 +306,11 @@ class RuleCompiler:
         if self.value_only:
             self.emit(f"{indent}return {parts[0]}")
         elif self.traced:
-            self.emit(f"{indent}return DEC((SELF, f, ({', '.join(parts)},), TR, None))")
+            # A result of constants alone (a status's case) is one constant tuple, not a
+            # tuple built on every evaluation.
+            raw = self.const(tuple(self.consts[p] for p in parts)) \
+                if all(p in self.consts for p in parts) else f"({', '.join(parts)},)"
+            self.emit(f"{indent}return DEC((SELF, f, {raw}, TR, None))")
         else:
             self.emit(f"{indent}return ({', '.join(parts)},)")
 
