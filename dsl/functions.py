@@ -11,12 +11,14 @@ compiler writes (compiler.py) and compiled once per rule shape.
 (compiler.RuleCompiler.read_block), so their fields' types are not checked again.
 
 A rule that reads earlier periods lays its history out on the calendar first
-(periods.timeline).  The functions are made by a factory whose parameters are the rule's
-values: the body reads them as closure cells (as fast as locals), so the source depends only
-on the rule's shape and a code cache (source → code object, owned by the caller: one per
-rule-set load) lets rules of one shape share a single compile().
+(periods.timeline).  The rule's values are globals of the functions' namespace (one per
+rule), so the source depends only on the rule's shape and a code cache (source → code
+object, owned by the caller: one per rule-set load) lets rules of one shape share a single
+compile(); each rule runs its own copy of that code (_own_copy).
 """
 from __future__ import annotations
+
+from types import CodeType
 
 from . import ast as A
 from .annotations import Annotations
@@ -79,6 +81,16 @@ def reads_periods(nodes) -> bool:
 _NAMESPACE = namespace()    # the helpers generated code may call; copied per rule
 
 
+def _own_copy(code: CodeType) -> CodeType:
+    """The same code as a separate object, nested functions (lambdas) included.  A rule's
+    values are globals of its own namespace (read as fast as closure cells, and no cell to
+    copy into every call's frame); CPython keeps what it learned about a global read in the
+    code object, so rules sharing a shape's code would keep unlearning each other's
+    namespaces: each rule gets its own copy of the compiled code (no compile: a copy)."""
+    return code.replace(co_consts=tuple(_own_copy(c) if isinstance(c, CodeType) else c
+                                        for c in code.co_consts))
+
+
 def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
     """(decide, evaluate) functions, the generated source and the functions' globals.
 
@@ -96,20 +108,22 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
         comp = RuleCompiler(rule, ann, traced, value_only)
         parts.append(function_text(comp, form, calendar))
         consts.update(comp.consts)      # names carry the variant's prefix: no clashes
-    body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())
-    if len(body) > 2 * MAX_RULE_SOURCE:
+    src = "".join(parts)
+    if len(src) > 2 * MAX_RULE_SOURCE:
         raise TooComplex(rule.name)
-    returned = "value, evaluate" if len(variants) == 2 else "evaluate"
-    src = f"def make({', '.join(consts)}):\n{body}\n    return {returned}\n"
     code = code_cache.get(src) if code_cache is not None else None
     if code is None:
         code = compile(src, "<rule>", "exec")
         if code_cache is not None:
             code_cache[src] = code
     ns = dict(_NAMESPACE)
+    ns.update(consts)
     ns.update(R=rule.name, FORM=form.name, SCHEMA=form, LINE=rule.loc.line)
     exec(code, ns)      # source generated from our templates only (see module doc)
-    made = ns["make"](*consts.values())
+    for fn in (ns.get("value"), ns["evaluate"]):
+        if fn is not None:
+            fn.__code__ = _own_copy(fn.__code__)
+    made = (ns["value"], ns["evaluate"]) if len(variants) == 2 else ns["evaluate"]
     if len(variants) == 2:
         value, evaluate = made
         return value, evaluate, src, ns
