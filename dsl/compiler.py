@@ -61,6 +61,7 @@ class RuleCompiler:
         self.walrus = 0
         self.lines: list[str] = []
         self.history_memo: dict[int, bool] = {}
+        self.folded: dict[int, A.Expr] = {}     # clause node id -> a verdict left unrecorded
 
     # ------------------------------------------------------------------ small pieces
     def const(self, value) -> str:
@@ -321,12 +322,25 @@ class RuleCompiler:
     def clause(self, node, code: str) -> str:
         """A clause-level value, recorded in the trace when tracing.  A plain comparison
         already left its own record (values and result), so it needs no second one; a streak
-        or a history comparison does, since its result is more than the one comparison."""
+        or a history comparison does, since its result is more than the one comparison.  Nor
+        does `and` / `or` / `not` over plain comparisons: its verdict follows from their
+        records, so it is folded (self.folded) and Decision.trace adds it when read."""
         if not self.traced:
             return code
         if isinstance(node, A.Compare) and node.consecutive is None and not self.uses_history(node):
             return code
+        if self.depth == 0 and isinstance(node, (A.BoolOp, A.Not)) and self.recorded(node):
+            self.folded[self.ann.id_of(node)] = node
+            return code
         return f"(T.append((VAL, {self.ann.id_of(node)}, (tv := {code}))) or tv)"
+
+    def recorded(self, node) -> bool:
+        """Is the expression's value determined by its comparisons' own trace records?"""
+        if isinstance(node, A.Compare):
+            return node.consecutive is None and not self.uses_history(node)
+        if isinstance(node, A.Not):
+            return self.recorded(node.operand)
+        return isinstance(node, A.BoolOp) and all(self.recorded(i) for i in node.items)
 
     def formulas_block(self):
         for i, formula in enumerate(self.rule.formulas):

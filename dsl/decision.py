@@ -38,8 +38,12 @@ class Decision(tuple):
     @property
     def trace(self) -> list:
         """The trace records (trace.py), in evaluation order.  Kept as tagged tuples
-        (record type, fields…) until someone asks."""
-        return [rec[0]._make(rec[1:]) for rec in self[3]]
+        (record type, fields…) until someone asks; the verdicts of clauses folded at compile
+        time (`and` / `or` / `not` over comparisons) are added here."""
+        folded = self[0].folded
+        if not folded:
+            return [rec[0]._make(rec[1:]) for rec in self[3]]
+        return _with_verdicts(folded, self[3])
 
     @property
     def rule(self) -> str:
@@ -67,7 +71,7 @@ class Decision(tuple):
         from .diagnostics import EvalError
         error = self[4]
         return {"rule": self[0].name, "raw": _pack(self[2]),
-                "trace": [[rec[0].__name__, *_pack(list(rec[1:]))] for rec in self[3]],
+                "trace": [[type(rec).__name__, *_pack(list(rec))] for rec in self.trace],
                 "error": None if error is None else
                 {"code": error.code, "args": _pack(error.args_)} if isinstance(error, EvalError) else None}
 
@@ -78,7 +82,8 @@ class Decision(tuple):
         if doc.get("rule") != compiled.name:
             raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
         raw = _unpack(doc["raw"])
-        trace = [(RECORDS[rec[0]], *_unpack(rec[1:])) for rec in doc["trace"]]
+        trace = [(RECORDS[rec[0]], *_unpack(rec[1:])) for rec in doc["trace"]
+                 if not (rec[0] == "Valued" and _is_folded(compiled.folded, rec[1]))]
         err = doc.get("error")
         error = None if err is None else EvalError(err["code"], **_unpack(err["args"]))
         return tuple.__new__(cls, (compiled, facts, raw, trace, error))
@@ -123,6 +128,64 @@ class Decision(tuple):
 
 
 RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}
+
+
+# ---------------------------------------------------------------------- folded verdicts
+def folded_by_comparison(ann, folded: dict) -> dict:
+    """{comparison's node id: (clause's node id, clause, the comparison)} for the clauses the
+    compiler left unrecorded (compiler.RuleCompiler.clause: `and` / `or` / `not` over
+    comparisons)."""
+    def comparisons(node):
+        if isinstance(node, A.Compare):
+            yield node
+        elif isinstance(node, A.Not):
+            yield from comparisons(node.operand)
+        else:
+            for item in node.items:
+                yield from comparisons(item)
+    return {ann.id_of(leaf): (clause_id, clause, leaf) for clause_id, clause in folded.items()
+            for leaf in comparisons(clause)}
+
+
+def _is_folded(folded: dict, node_id: int) -> bool:
+    return any(clause_id == node_id for clause_id, _, _ in folded.values())
+
+
+def _with_verdicts(folded: dict, raw: list) -> list:
+    """Typed records, each folded clause's Valued record placed where evaluating it would
+    have put it: right after its last comparison's record — unless a comparison it needs has
+    no record (the evaluation stopped inside the clause)."""
+    out, held = [], {}
+    for i, rec in enumerate(raw):
+        out.append(rec[0]._make(rec[1:]))
+        found = folded.get(rec[1]) if rec[0] is Compared else None
+        if found is None:
+            continue
+        held[found[2]] = rec[4]
+        following = raw[i + 1] if i + 1 < len(raw) else None
+        if following is None or following[0] is not Compared or \
+                folded.get(following[1], (None,))[0] != found[0]:
+            try:
+                out.append(Valued(found[0], _verdict(found[1], held)))
+            except KeyError:
+                pass
+            held = {}
+    return out
+
+
+def _verdict(node, held: dict):
+    """The clause's value as the generated code computes it (Python's and / or / not), from
+    its comparisons' results (comparison -> held); KeyError if one it needs was not reached."""
+    if isinstance(node, A.Compare):
+        return held[node]
+    if isinstance(node, A.Not):
+        return not _verdict(node.operand, held)
+    value = None
+    for item in node.items:
+        value = _verdict(item, held)
+        if (not value) if node.op == "and" else value:
+            return value
+    return value
 
 
 def _pack(value):

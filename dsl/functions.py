@@ -92,7 +92,8 @@ def _own_copy(code: CodeType) -> CodeType:
 
 
 def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
-    """(decide, evaluate) functions, the generated source and the functions' globals.
+    """(decide, evaluate) functions, the generated source, the functions' globals and the
+    clauses whose verdicts the trace leaves to be folded in when read (node id -> node).
 
     decide(facts, history=(), valid=False) → the headline value (EvalError when the facts do
     not fit); evaluate(facts, history=(), trace=True, valid=False) → a Decision (its error set when they do not
@@ -103,11 +104,12 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
     if KINDS[rule.kind].value_variant:
         variants.insert(0, (False, True))
     calendar = reads_periods(ann.nodes)
-    parts, consts = [], {}
+    parts, consts, folded = [], {}, {}
     for traced, value_only in variants:
         comp = RuleCompiler(rule, ann, traced, value_only)
         parts.append(function_text(comp, form, calendar))
         consts.update(comp.consts)      # names carry the variant's prefix: no clashes
+        folded.update(comp.folded)
     src = "".join(parts)
     if len(src) > 2 * MAX_RULE_SOURCE:
         raise TooComplex(rule.name)
@@ -123,15 +125,13 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
     for fn in (ns.get("value"), ns["evaluate"]):
         if fn is not None:
             fn.__code__ = _own_copy(fn.__code__)
-    made = (ns["value"], ns["evaluate"]) if len(variants) == 2 else ns["evaluate"]
+    evaluate = ns["evaluate"]
     if len(variants) == 2:
-        value, evaluate = made
-        return value, evaluate, src, ns
-    evaluate = made
+        return ns["value"], evaluate, src, ns, folded
 
     def decide(facts, history=(), valid=False):
         decision = evaluate(facts, history, False, valid)
         if decision[4] is not None:
             raise decision[4]
         return decision[2][0]
-    return decide, evaluate, src, ns
+    return decide, evaluate, src, ns, folded

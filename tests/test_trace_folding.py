@@ -1,0 +1,54 @@
+"""Verdicts folded at compile time: a clause of `and` / `or` / `not` over comparisons leaves no
+record of its own when evaluated (its comparisons' records determine it); Decision.trace puts
+it back.  The trace read, the compact form and the explanations must be exactly those of the
+same rule compiled to record every verdict.
+"""
+from __future__ import annotations
+
+from conftest import ROOT, shared_sources
+from test_cases import CASES
+from trimtab.dsl.compiler import RuleCompiler
+from trimtab.dsl.ruleset import load, load_sources
+
+
+def _seen(decision):
+    return ([(type(r).__name__, *r) for r in decision.trace], decision.compact(),
+            decision.explain("en"), decision.explain("zh"))
+
+
+def test_folded_verdicts_read_as_recorded_ones(schemas, monkeypatch):
+    folded_clauses = 0
+    for param in CASES:
+        case = param.values[0]
+        if "expect_error" in case:
+            continue
+        sources = shared_sources() + [("case.rules", case["source"])]
+        folding = load_sources(sources, schemas)
+        with monkeypatch.context() as m:
+            m.setattr(RuleCompiler, "recorded", lambda self, node: False)
+            recording = load_sources(sources, schemas)
+        history = case.get("history", [])
+        for a, b in zip(folding.by_form[case["form"]], recording.by_form[case["form"]]):
+            assert not b.folded
+            folded_clauses += len({clause_id for clause_id, _, _ in a.folded.values()})
+            got, want = a.evaluate(case["facts"], history), b.evaluate(case["facts"], history)
+            assert _seen(got) == _seen(want), (param.id, a.name)
+    assert folded_clauses >= 5, folded_clauses
+
+
+def test_the_peers_alert_on_seeded_facts(monkeypatch):
+    """`(a and b) or c` over 500 seeded facts: every way its evaluation can stop."""
+    import random
+    import sys
+    sys.path.insert(0, str(ROOT / "tests" / "bench"))
+    import bench_dsl
+    bench = ROOT / "tests" / "bench"
+    folding = load(bench / "rules", bench / "forms").rule("alert")
+    with monkeypatch.context() as m:
+        m.setattr(RuleCompiler, "recorded", lambda self, node: False)
+        recording = load(bench / "rules", bench / "forms").rule("alert")
+    assert folding.folded and not recording.folded
+    rng = random.Random(14)
+    for _ in range(500):
+        facts = bench_dsl.as_decimal(bench_dsl.gen_alert(rng))
+        assert _seen(folding.evaluate(facts)) == _seen(recording.evaluate(facts)), facts
