@@ -197,16 +197,17 @@ class RuleCompiler:
     def compare_once(self, node: A.Compare, ctx) -> str:
         if self.traced and ctx.entry is None and self.depth == 0:
             # Inline record: a plain tuple tagged with its type (trace.Compared: node id, left,
-            # right, result), typed when someone reads the trace.  `T.append(…)` written out
-            # each time is specialised by CPython 3.11 to a direct append, cheaper than a bound
+            # right), typed when someone reads the trace, which works out the result from the
+            # two sides again (Decision.trace).  `T.append(…)` written out each time is
+            # specialised by CPython 3.11 to a direct append, cheaper than a bound
             # `ap = T.append` (a method object per call, a generic call per record).
             left, right = self.gen(node.left, ctx), self.gen(node.right, ctx)
             # A side that is a bare name (a local, a constant) is used as it is; another is
             # computed once into tl / tr.
             lv, rv = (x if _NAME.fullmatch(x) else t for x, t in ((left, "tl"), (right, "tr")))
             lw, rw = (x if _NAME.fullmatch(x) else f"({t} := {x})" for x, t in ((left, "tl"), (right, "tr")))
-            return (f"(T.append((CMP, {self.ann.id_of(node)}, {lw}, {rw}, "
-                    f"(tc := {lv} {_PY_OP[node.op]} {rv}))) or tc)")
+            return (f"(T.append((CMP, {self.ann.id_of(node)}, {lw}, {rw})) "
+                    f"or {lv} {_PY_OP[node.op]} {rv})")
         return self.compare_plain(node, ctx)
 
     def gen_Call(self, node: A.Call, ctx) -> str:

@@ -1,6 +1,7 @@
 """Decisions and their plain-language explanations (zh-CN and en)."""
 from __future__ import annotations
 
+import operator
 from decimal import Decimal
 from operator import itemgetter
 
@@ -40,10 +41,7 @@ class Decision(tuple):
         """The trace records (trace.py), in evaluation order.  Kept as tagged tuples
         (record type, fields…) until someone asks; the verdicts of clauses folded at compile
         time (`and` / `or` / `not` over comparisons) are added here."""
-        folded = self[0].folded
-        if not folded:
-            return [rec[0]._make(rec[1:]) for rec in self[3]]
-        return _with_verdicts(folded, self[3])
+        return _typed(self[0], self[3])
 
     @property
     def rule(self) -> str:
@@ -82,7 +80,8 @@ class Decision(tuple):
         if doc.get("rule") != compiled.name:
             raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
         raw = _unpack(doc["raw"])
-        trace = [(RECORDS[rec[0]], *_unpack(rec[1:])) for rec in doc["trace"]
+        trace = [(RECORDS[rec[0]], *_unpack(rec[1:4] if rec[0] == "Compared" else rec[1:]))
+                 for rec in doc["trace"]          # as evaluate() records: see _typed
                  if not (rec[0] == "Valued" and _is_folded(compiled.folded, rec[1]))]
         err = doc.get("error")
         error = None if err is None else EvalError(err["code"], **_unpack(err["args"]))
@@ -151,20 +150,43 @@ def _is_folded(folded: dict, node_id: int) -> bool:
     return any(clause_id == node_id for clause_id, _, _ in folded.values())
 
 
-def _with_verdicts(folded: dict, raw: list) -> list:
-    """Typed records, each folded clause's Valued record placed where evaluating it would
-    have put it: right after its last comparison's record — unless a comparison it needs has
-    no record (the evaluation stopped inside the clause)."""
-    out, held = [], {}
-    for i, rec in enumerate(raw):
-        out.append(rec[0]._make(rec[1:]))
-        found = folded.get(rec[1]) if rec[0] is Compared else None
+_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+        ">": operator.gt, ">=": operator.ge}
+
+
+def _typed(compiled, raw: list) -> list:
+    """The records evaluate() left, typed.  A comparison's record holds its two sides; its
+    result is worked out here as the generated code did.  One that raises is the comparison
+    that stopped the evaluation (its record was made just before): its result was never known,
+    so it is left out, as the evaluation recorded nothing for it before records were made so."""
+    out = []
+    for rec in raw:
+        kind = rec[0]
+        if kind is Compared:
+            try:
+                held = _OPS[compiled.nodes[rec[1]].op](rec[2], rec[3])
+            except (ArithmeticError, TypeError):
+                break
+            out.append(Compared(rec[1], rec[2], rec[3], held))
+        else:
+            out.append(kind._make(rec[1:]))
+    return _with_verdicts(compiled.folded, out) if compiled.folded else out
+
+
+def _with_verdicts(folded: dict, records: list) -> list:
+    """Each folded clause's Valued record placed where evaluating it would have put it: right
+    after its last comparison's record — unless a comparison it needs has no record (the
+    evaluation stopped inside the clause)."""
+    out: list = []
+    held: dict = {}
+    for i, rec in enumerate(records):
+        out.append(rec)
+        found = folded.get(rec.node) if type(rec) is Compared else None
         if found is None:
             continue
-        held[found[2]] = rec[4]
-        following = raw[i + 1] if i + 1 < len(raw) else None
-        if following is None or following[0] is not Compared or \
-                folded.get(following[1], (None,))[0] != found[0]:
+        held[found[2]] = rec.held
+        following = records[i + 1] if i + 1 < len(records) else None
+        if type(following) is not Compared or folded.get(following.node, (None,))[0] != found[0]:
             try:
                 out.append(Valued(found[0], _verdict(found[1], held)))
             except KeyError:

@@ -1,7 +1,8 @@
-"""Verdicts folded at compile time: a clause of `and` / `or` / `not` over comparisons leaves no
-record of its own when evaluated (its comparisons' records determine it); Decision.trace puts
-it back.  The trace read, the compact form and the explanations must be exactly those of the
-same rule compiled to record every verdict.
+"""What evaluate() leaves out of its trace records and Decision.trace works out when read: the
+verdict of a clause of `and` / `or` / `not` over comparisons (its comparisons' records
+determine it) and each comparison's result (its two sides do).  The trace read, the compact
+form and the explanations must be exactly those of the same rule compiled to record every
+verdict; a comparison that raised has no result and no record.
 """
 from __future__ import annotations
 
@@ -52,3 +53,18 @@ def test_the_peers_alert_on_seeded_facts(monkeypatch):
     for _ in range(500):
         facts = bench_dsl.as_decimal(bench_dsl.gen_alert(rng))
         assert _seen(folding.evaluate(facts)) == _seen(recording.evaluate(facts)), facts
+
+
+def test_a_comparison_that_raised_has_no_record():
+    """Decimal NaN (only a library caller can pass one) cannot be ordered: the evaluation
+    stops at the first comparison, and its trace is empty, as it was when records held
+    their results."""
+    from decimal import Decimal
+    bench = ROOT / "tests" / "bench"
+    rule = load(bench / "rules", bench / "forms").rule("alert")
+    facts = {"milestone_delay_days": 1, "conversion_rate": Decimal("0.1"),
+             "baseline_conversion": Decimal("0.2"), "weeks_below": 1,
+             "contract_amount_change_pct": Decimal("NaN"), "receivables_days": 3}
+    decision = rule.evaluate(facts)
+    assert decision.error is not None and decision.error.code == "eval.out_of_range"
+    assert decision.trace == [] and decision.compact()["trace"] == []
