@@ -115,8 +115,12 @@ class RuleCompiler:
         return (["if valid:"] + [f"    {line}" for line in trusted]
                 + ["else:"] + [f"    {line}" for line in checked])
 
-    def read_entry(self, field, entry: str) -> str:
+    def read_entry(self, field, entry: str, valid: bool = False) -> str:
+        """A field of a list item or history entry; `valid`: of facts the caller vouches for
+        (read_block), so a list item's field of one exact type is read as it is."""
         scale = _scale(field)
+        if valid and field.exact_type and scale == 1 and entry.startswith("it"):
+            return f"{entry}[{self.const(field.name)}]"
         if field.kind in ("number", "integer") and scale == 1 and entry.startswith("it"):
             # List items are read inline: a call per item field would double a split's cost.
             w, key = f"w{self.walrus}", self.const(field.name)

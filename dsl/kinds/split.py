@@ -121,12 +121,15 @@ def compile_body(c, rule: Split) -> None:
     lst = c.form.list_field(d.across)
     it = "it0"
     c.depth = 1
-    terms = " + ".join(f"{c.const(w.share)} * {c.read_entry(lst.items[w.field], it)}"
-                       for w in rule.weights)
+    terms, valid_terms = (" + ".join(f"{c.const(w.share)} * {c.read_entry(lst.items[w.field], it, valid)}"
+                                     for w in rule.weights) for valid in (False, True))
     c.depth = 0
     c.emit(f"L = {c.read_current(lst)}")
     c.emit(f"total = {c.gen(d.total)}")
-    c.emit(f"ws = [{terms} for {it} in L]")
+    if valid_terms != terms:        # validated facts: the items' fields need no checks
+        c.emit(f"ws = [{valid_terms} for {it} in L] if valid else [{terms} for {it} in L]")
+    else:
+        c.emit(f"ws = [{terms} for {it} in L]")
     c.emit("tw = D(sum(ws))")
     c.emit(f"if not tw: raise EvalError('eval.division_by_zero', rule=R, "
            f"line={c.const(d.loc.line)})")
