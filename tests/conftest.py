@@ -50,6 +50,14 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.language)
 
 
+def evaluating_cases():
+    """(id, case) of every case under tests/cases that evaluates facts (no expect_error)."""
+    from trimtab.dsl.rule_tests import read_test_file
+    return [(f"{path.parent.name}/{path.stem}#{i}", case)
+            for path in sorted((ROOT / "tests" / "cases").glob("*/*.yaml"))
+            for i, (_where, case) in enumerate(read_test_file(path)) if "expect_error" not in case]
+
+
 def shared_sources():
     """Roles and reference values every case may name, as shipped."""
     return [(str(RULES / n), (RULES / n).read_text(encoding="utf-8"))

@@ -10,8 +10,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from conftest import shared_sources
-from test_cases import CASES
+from conftest import evaluating_cases, shared_sources
 from trimtab.dsl.decode import DecodeError, FactsDecoder
 from trimtab.dsl.diagnostics import EvalError
 from trimtab.dsl.ruleset import load_sources
@@ -39,10 +38,7 @@ def _decoded(schema, facts):
 
 def test_valid_facts_decide_as_checked_facts(schemas):
     compared = 0
-    for param in CASES:
-        case = param.values[0]
-        if "expect_error" in case:
-            continue
+    for case_id, case in evaluating_cases():
         facts = _decoded(schemas[case["form"]], case["facts"])
         if facts is None:
             continue
@@ -50,7 +46,7 @@ def test_valid_facts_decide_as_checked_facts(schemas):
         history = case.get("history", [])
         for compiled in rs.by_form[case["form"]]:
             checked = _outcome(compiled, case["facts"], history, False)
-            assert _outcome(compiled, facts, history, True) == checked, (param.id, compiled.name)
+            assert _outcome(compiled, facts, history, True) == checked, (case_id, compiled.name)
             compared += 1
     assert compared >= 40, compared
 

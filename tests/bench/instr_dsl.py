@@ -49,7 +49,22 @@ def phases(n: int) -> list[tuple[str, object, list, bool]]:
                 (f"{d} checked", compiled.decide, exact, loop),
                 (f"{d} valid+trace", compiled.evaluate, valid, loop_valid_trace),
                 (f"{d} checked+trace", compiled.evaluate, exact, loop)]
+        out += json_phases(d, compiled, rules, raw)
     return out
+
+
+def json_phases(d: str, compiled, rules, raw: list) -> list:
+    """From the same JSON bytes, as the bench's JSON rows: the decoder then decide on the
+    valid path, and zen-engine's expression VM given json.loads' floats (if installed)."""
+    bodies = [json.dumps(f).encode() for f in raw]
+    decode, decide = B.FactsDecoder(rules.schemas[B.FORMS[d]].raw).decode, compiled.decide
+    out = [(f"{d} json: decoder+decide", lambda b: decide(decode(b), (), True), bodies, loop)]
+    try:
+        import zen
+    except ImportError:
+        return out
+    expression, loads = zen.compile_expression(B.ZEN_EXPR[d]).evaluate, json.loads
+    return out + [(f"{d} json: zen", lambda b: expression(loads(b)), bodies, loop)]
 
 
 def loop(fn, inputs) -> None:
@@ -107,8 +122,12 @@ def main(argv=None) -> int:
     for d in DECISIONS:
         base = per_call[f"{d} python-decimal"]
         cells = "  ".join(f"{name.split(' ', 1)[1]} {v:,.0f} ({v / base:.2f}×)"
-                          for name, v in per_call.items() if name.startswith(d + " "))
+                          for name, v in per_call.items() if name.startswith(d + " ") and "json" not in name)
         print(f"{d:8} {cells}")
+    for d in DECISIONS:
+        ours, zen = per_call[f"{d} json: decoder+decide"], per_call.get(f"{d} json: zen")
+        print(f"{d:8} from JSON bytes: decoder+decide {ours:,.0f}" +
+              (f", zen {zen:,.0f} (zen ÷ trimtab {zen / ours:.2f}×)" if zen else ""))
     return 0
 
 
