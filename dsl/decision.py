@@ -156,9 +156,9 @@ _OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le
 
 def _typed(compiled, raw: list) -> list:
     """The records evaluate() left, typed.  A comparison's record holds its two sides; its
-    result is worked out here as the generated code did.  One that raises is the comparison
-    that stopped the evaluation (its record was made just before): its result was never known,
-    so it is left out, as the evaluation recorded nothing for it before records were made so."""
+    result is worked out here as the generated code did.  A comparison that raises here raised
+    there too, stopping the evaluation just after its record was made: it has no result, and
+    is left out (a trace shows only comparisons that were decided)."""
     out = []
     for rec in raw:
         kind = rec[0]
