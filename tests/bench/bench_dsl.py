@@ -405,7 +405,7 @@ def main(argv=None) -> int:
     print(f"\nparse + check + compile of {load_result['rules']:,} generated rules "
           f"({load_result['lines']:,} lines, {load_result['shapes']} distinct compiled shapes): "
           f"{load_result['seconds']:.3f} s (fastest of 5; median {load_result['median_seconds']:.3f} s)")
-    print(f"\ntargets (the valid path): trimtab ≤ {TARGETS['trimtab_vs_python']}× python, trace ≤ "
+    print(f"\ntargets: trimtab (the valid path) ≤ {TARGETS['trimtab_vs_python']}× python, trace ≤ "
           f"{TARGETS['trace_vs_python']}× python, zen ≥ {TARGETS['zen_vs_trimtab']}× trimtab, "
           f"from JSON bytes zen ≥ {TARGETS['zen_json_vs_trimtab_json']}× trimtab, "
           f"1,000-rule load ≤ {TARGETS['load_1000_s']} s → {'all met' if all(verdicts) else 'NOT all met'}")
