@@ -63,6 +63,7 @@ class RuleCompiler:
         self.walrus = 0
         self.lines: list[str] = []
         self.history_memo: dict[int, bool] = {}
+        self.folded: dict[int, A.Expr] = {}     # clause node id -> a verdict left unrecorded
 
     # ------------------------------------------------------------------ small pieces
     def const(self, value) -> str:
@@ -98,11 +99,23 @@ class RuleCompiler:
         order the rule uses them, each checked and scaled to its canonical unit: a missing or
         mistyped field is the rule's error whichever clause needs it.  (Reading them with one
         itemgetter and checking their types against a set of signatures was measured: three
-        times slower.)"""
-        return [line for var, field, name in self.read_fields
-                for line in (self.fetch_line(var, field, name), self.check_line(var, field, name),
-                             f"{var} = {var} * {self.const(_scale(field))}" if _scale(field) != 1 else "")
-                if line]
+        times slower.)
+
+        Facts the caller vouches for (`valid`: validated against the form's schema, e.g. by
+        dsl/decode.py's decoder or the server's intake) already have each field's exact type,
+        so that branch reads without the checks — about 130 instructions a field — except
+        for a field whose schema admits more than one type (null, say)."""
+        checked, trusted = [], []
+        for var, field, name in self.read_fields:
+            read = self.fetch_line(var, field, name)
+            scale = [f"{var} = {var} * {self.const(_scale(field))}"] if _scale(field) != 1 else []
+            check = [self.check_line(var, field, name)]
+            checked += [read, *check, *scale]
+            trusted += [read, *(check if not field.exact_type else []), *scale]
+        if trusted == checked:
+            return checked
+        return (["if valid:"] + [f"    {line}" for line in trusted]
+                + ["else:"] + [f"    {line}" for line in checked])
 
     def fetch_line(self, var: str, field, name: str) -> str:
         """`var` = the field of the facts; missing, the form's default when it gives one."""
@@ -110,11 +123,15 @@ class RuleCompiler:
             return f"{var} = f[{name}]"
         return f"{var} = f.get({name}, {self.const(field.default)})"
 
-    def read_entry(self, field, entry: str) -> str:
+    def read_entry(self, field, entry: str, valid: bool = False) -> str:
+        """A field of a list item or history entry; `valid`: of facts the caller vouches for
+        (read_block), so a list item's field of one exact type is read as it is."""
         scale = _scale(field)
         if field.default is not None:
             return f"read({entry}, {self.const(field.name)}, {self.const(field.kind)}, {self.const(scale)}, R, " \
                    f"{self.const(field.default)})"
+        if valid and field.exact_type and scale == 1 and entry.startswith("it"):
+            return f"{entry}[{self.const(field.name)}]"
         if field.kind in ("number", "integer") and scale == 1 and entry.startswith("it"):
             # List items are read inline: a call per item field would double a split's cost.
             w, key = f"w{self.walrus}", self.const(field.name)
@@ -195,14 +212,17 @@ class RuleCompiler:
     def compare_once(self, node: A.Compare, ctx) -> str:
         if self.traced and ctx.entry is None and self.depth == 0:
             # Inline record: a plain tuple tagged with its type (trace.Compared: node id, left,
-            # right, result), typed when someone reads the trace; no call on the hot path.
+            # right), typed when someone reads the trace, which works out the result from the
+            # two sides again (Decision.trace).  `T.append(…)` written out each time is
+            # specialised by CPython 3.11 to a direct append, cheaper than a bound
+            # `ap = T.append` (a method object per call, a generic call per record).
             left, right = self.gen(node.left, ctx), self.gen(node.right, ctx)
             # A side that is a bare name (a local, a constant) is used as it is; another is
             # computed once into tl / tr.
             lv, rv = (x if _NAME.fullmatch(x) else t for x, t in ((left, "tl"), (right, "tr")))
             lw, rw = (x if _NAME.fullmatch(x) else f"({t} := {x})" for x, t in ((left, "tl"), (right, "tr")))
-            return (f"(ap((CMP, {self.ann.id_of(node)}, {lw}, {rw}, "
-                    f"(tc := {lv} {_PY_OP[node.op]} {rv}))) or tc)")
+            return (f"(T.append((CMP, {self.ann.id_of(node)}, {lw}, {rw})) "
+                    f"or {lv} {_PY_OP[node.op]} {rv})")
         return self.compare_plain(node, ctx)
 
     def gen_Call(self, node: A.Call, ctx) -> str:
@@ -307,7 +327,11 @@ class RuleCompiler:
         if self.value_only:
             self.emit(f"{indent}return {parts[0]}")
         elif self.traced:
-            self.emit(f"{indent}return DEC((SELF, f, ({', '.join(parts)},), TR, None))")
+            # A result of constants alone (a status's case) is one constant tuple, not a
+            # tuple built on every evaluation.
+            raw = self.const(tuple(self.consts[p] for p in parts)) \
+                if all(p in self.consts for p in parts) else f"({', '.join(parts)},)"
+            self.emit(f"{indent}return DEC((SELF, f, {raw}, TR, None))")
         else:
             self.emit(f"{indent}return ({', '.join(parts)},)")
 
@@ -318,12 +342,25 @@ class RuleCompiler:
     def clause(self, node, code: str) -> str:
         """A clause-level value, recorded in the trace when tracing.  A plain comparison
         already left its own record (values and result), so it needs no second one; a streak
-        or a history comparison does, since its result is more than the one comparison."""
+        or a history comparison does, since its result is more than the one comparison.  Nor
+        does `and` / `or` / `not` over plain comparisons: its verdict follows from their
+        records, so it is folded (self.folded) and Decision.trace adds it when read."""
         if not self.traced:
             return code
         if isinstance(node, A.Compare) and node.consecutive is None and not self.uses_history(node):
             return code
-        return f"(ap((VAL, {self.ann.id_of(node)}, (tv := {code}))) or tv)"
+        if self.depth == 0 and isinstance(node, (A.BoolOp, A.Not)) and self.recorded(node):
+            self.folded[self.ann.id_of(node)] = node
+            return code
+        return f"(T.append((VAL, {self.ann.id_of(node)}, (tv := {code}))) or tv)"
+
+    def recorded(self, node) -> bool:
+        """Is the expression's value determined by its comparisons' own trace records?"""
+        if isinstance(node, A.Compare):
+            return node.consecutive is None and not self.uses_history(node)
+        if isinstance(node, A.Not):
+            return self.recorded(node.operand)
+        return isinstance(node, A.BoolOp) and all(self.recorded(i) for i in node.items)
 
     def formulas_block(self):
         for i, formula in enumerate(self.rule.formulas):

@@ -1,18 +1,24 @@
 """Stage 4, second half: a rule's generated functions, assembled around the bodies the rule
 compiler writes (compiler.py) and compiled once per rule shape.
 
-    value(f, h=())                  the headline value alone (`decide`); a RuleError when
+    value(f, h=(), valid=False)     the headline value alone (`decide`); a RuleError when
                                     the facts do not fit
-    evaluate(f, h=(), trace=True)   a Decision with its trace records; never an exception:
+    evaluate(f, h=(), trace=True, valid=False)
+                                    a Decision with its trace records; never an exception:
                                     what went wrong is the Decision's error
 
+`valid=True`: the caller vouches that the facts were validated against the form's schema
+(compiler.RuleCompiler.read_block), so their fields' types are not checked again.
+
 A rule that reads earlier periods lays its history out on the calendar first
-(periods.timeline).  The functions are made by a factory whose parameters are the rule's
-values: the body reads them as closure cells (as fast as locals), so the source depends only
-on the rule's shape and a code cache (source → code object, owned by the caller: one per
-rule-set load) lets rules of one shape share a single compile().
+(periods.timeline).  The rule's values are globals of the functions' namespace (one per
+rule), so the source depends only on the rule's shape and a code cache (source → code
+object, owned by the caller: one per rule-set load) lets rules of one shape share a single
+compile(); each rule runs its own copy of that code (_own_copy).
 """
 from __future__ import annotations
+
+from types import CodeType
 
 from . import ast as A
 from .annotations import Annotations
@@ -44,23 +50,21 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
     when `comp` traces.  `calendar`: the rule reads earlier periods."""
     body = comp.body(form)
     if not comp.traced:
-        text = [f"def {'value' if comp.value_only else 'detail'}(f, h=()):", "    try:"]
+        text = [f"def {'value' if comp.value_only else 'detail'}(f, h=(), valid=False):", "    try:"]
         if calendar:
             text.append("        h = timeline(SCHEMA, f, h, R)")
         text += [f"        {line}" for line in body]
         return "\n".join(text + [f"    {line}" for line in _RAISE]) + "\n"
     # The records, T; what the Decision keeps, TR: T itself, or nothing when trace=False.  A
     # rule whose evaluation records nothing shares one empty tuple (no list to make).
-    records = any("ap((" in line or "guarded_traced(T" in line for line in body)
-    text = ["def evaluate(f, h=(), trace=True):"]
+    records = any("T.append((" in line or "guarded_traced(T" in line for line in body)
+    text = ["def evaluate(f, h=(), trace=True, valid=False):"]
     text += ["    T = []", "    TR = T if trace else []"] if records else ["    TR = ()"]
     if calendar:
         text += ["    try:", "        h = timeline(SCHEMA, f, h, R)",
                  "    except RuleError as e:", f"        return {_FAILED.format(error='e')}",
                  "    except Exception as e:", f"        return {_FAILED.format(error=_INTERNAL)}"]
     text.append("    try:")
-    if any("ap((" in line for line in body):
-        text.append("        ap = T.append")
     text += [f"        {line}" for line in body]
     return "\n".join(text + [f"    {line}" for line in _DECIDED]) + "\n"
 
@@ -79,46 +83,58 @@ def reads_periods(nodes) -> bool:
 _NAMESPACE = namespace()    # the helpers generated code may call; copied per rule
 
 
-def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
-    """(decide, evaluate) functions, the generated source and the functions' globals.
+def _own_copy(code: CodeType) -> CodeType:
+    """The same code as a separate object, nested functions (lambdas) included.  A rule's
+    values are globals of its own namespace (read as fast as closure cells, and no cell to
+    copy into every call's frame); CPython keeps what it learned about a global read in the
+    code object, so rules sharing a shape's code would keep unlearning each other's
+    namespaces: each rule gets its own copy of the compiled code (no compile: a copy)."""
+    return code.replace(co_consts=tuple(_own_copy(c) if isinstance(c, CodeType) else c
+                                        for c in code.co_consts))
 
-    decide(facts, history=()) → the headline value (RuleError when the facts do not fit);
-    evaluate(facts, history=(), trace=True) → a Decision (its error set when they do not
-    fit), with the trace records.  The caller puts the Decision type (DEC) and the compiled
+
+def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
+    """(decide, evaluate) functions, the generated source, the functions' globals and the
+    clauses whose verdicts the trace leaves to be folded in when read (node id -> node).
+
+    decide(facts, history=(), valid=False) → the headline value (RuleError when the facts
+    do not fit); evaluate(facts, history=(), trace=True, valid=False) → a Decision (its error
+    set when they do not fit), with the trace records.  The caller puts the Decision type (DEC) and the compiled
     rule (SELF) into the globals before calling them.
     """
     variants = [(True, False)]
     if KINDS[rule.kind].value_variant:
         variants.insert(0, (False, True))
     calendar = reads_periods(ann.nodes)
-    parts, consts = [], {}
+    parts, consts, folded = [], {}, {}
     for traced, value_only in variants:
         comp = RuleCompiler(rule, ann, traced, value_only)
         parts.append(function_text(comp, form, calendar))
         consts.update(comp.consts)      # names carry the variant's prefix: no clashes
-    body = "\n".join("    " + line if line else line for p in parts for line in p.splitlines())
-    if len(body) > 2 * MAX_RULE_SOURCE:
+        folded.update(comp.folded)
+    src = "".join(parts)
+    if len(src) > 2 * MAX_RULE_SOURCE:
         raise TooComplex(rule.name)
-    returned = "value, evaluate" if len(variants) == 2 else "evaluate"
-    src = f"def make({', '.join(consts)}):\n{body}\n    return {returned}\n"
     code = code_cache.get(src) if code_cache is not None else None
     if code is None:
         code = compile(src, "<rule>", "exec")
         if code_cache is not None:
             code_cache[src] = code
     ns = dict(_NAMESPACE)
+    ns.update(consts)
     ns.update(R=rule.name, FORM=form.name, SCHEMA=form, LINE=rule.loc.line,
               PLACE=(rule.loc.file, rule.loc.line, rule.loc.column))
     exec(code, ns)      # source generated from our templates only (see module doc)
-    made = ns["make"](*consts.values())
+    for fn in (ns.get("value"), ns["evaluate"]):
+        if fn is not None:
+            fn.__code__ = _own_copy(fn.__code__)
+    evaluate = ns["evaluate"]
     if len(variants) == 2:
-        value, evaluate = made
-        return value, evaluate, src, ns
-    evaluate = made
+        return ns["value"], evaluate, src, ns, folded
 
-    def decide(facts, history=()):
-        decision = evaluate(facts, history, False)
+    def decide(facts, history=(), valid=False):
+        decision = evaluate(facts, history, False, valid)
         if decision[4] is not None:
             raise decision[4]
         return decision[2][0]
-    return decide, evaluate, src, ns
+    return decide, evaluate, src, ns, folded

@@ -234,7 +234,8 @@ MESSAGES.update({     # percent fields hold fractions (dsl/percents.py)
               "so this means {shown}; write `{value}%` for {value} percent",
         "zh": "`{value}` 是不带单位的数，而 {name_zh} 是百分比（按小数计：75% 即 0.75），"
               "这样写表示 {shown}；若指百分之 {value}，请写 `{value}%`"},
-    "check.unknown_level": {"en": "`{name}` is not an alert level: write `yellow`, `orange` or `red` (`黄`, `橙`, `红`)",
+    "check.unknown_level": {"en": "`{name}` is not an alert level: write `yellow`, `orange` or `red` "
+                                  "(`黄`, `橙`, `红`)",
                             "zh": "`{name}` 不是预警级别：请写 `黄`、`橙`、`红`（`yellow`、`orange`、`red`）"},
     "hint.percent_fraction": {"en": "percent fields are fractions: {fraction} or \"{percent}\"",
                               "zh": "百分比字段填小数：{fraction} 或 \"{percent}\""},

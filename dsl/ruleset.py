@@ -17,7 +17,7 @@ from .build_ast import build
 from .checker import CheckedRuleSet, check
 from .compiler import TooComplex
 from .functions import compile_rule, reads_periods
-from .decision import Decision
+from .decision import Decision, folded_by_comparison
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, RuleError
 from .kinds import KINDS
 from .kinds.alert import Alert
@@ -33,10 +33,12 @@ MAX_HISTORY = 520           # earlier periods one evaluation reads: ten years of
 
 
 class CompiledRule:
-    """One rule, compiled.  `decide(facts, history=())` is the generated value-only function
-    itself (no wrapper on the hot path) and `evaluate(facts, history=(), trace=True)` the
-    generated function that gives a Decision with its trace — never an exception: an
-    evaluation error is the Decision's `error`.  Details and words are built when read."""
+    """One rule, compiled.  `decide(facts, history=(), valid=False)` is the generated
+    value-only function itself (no wrapper on the hot path) and `evaluate(facts, history=(),
+    trace=True, valid=False)` the generated function that gives a Decision with its trace —
+    never an exception: an evaluation error is the Decision's `error`.  Details and words are
+    built when read.  `valid=True` only for facts validated against the rule's form schema
+    (the decoder's, the server's after validation): their field types are not checked again."""
 
     def __init__(self, rule: A.Rule, form: FormSchema, compiled: tuple, ann: Annotations,
                  lines: list, source: str):
@@ -45,8 +47,9 @@ class CompiledRule:
         self.name, self.kind = rule.name, rule.kind
         self.hooks = KINDS[rule.kind]         # its kind's details and headline, for Decision
         self.reads_periods = reads_periods(ann.nodes)
-        self.decide, self.evaluate, env = compiled
+        self.decide, self.evaluate, env, folded = compiled
         env.update(SELF=self, DEC=Decision)   # what the generated evaluate() builds
+        self.folded = folded_by_comparison(ann, folded)     # for Decision.trace
 
 
 @dataclass
@@ -105,8 +108,10 @@ class RuleSet:
         return max(versions, key=lambda r: r.rule.effective or "", default=None)
 
     def evaluate(self, form: str, facts, history=(), trace: bool = True,
-                 as_of: str | None = None, budget_s: float = EVAL_BUDGET_S) -> list[Decision]:
+                 as_of: str | None = None, budget_s: float = EVAL_BUDGET_S,
+                 valid: bool = False) -> list[Decision]:
         """Every rule in force listening to `form`, in file order.  Unknown form → RuleError.
+        `valid`: the caller vouches that `facts` are valid against the form's schema.
 
         The evaluation's budget: when `budget_s` seconds have passed before a rule starts, the
         evaluation stops with eval.budget_exceeded naming that rule (one request never holds a
@@ -134,7 +139,7 @@ class RuleSet:
                 loc = r.rule.loc
                 raise RuleError.of("eval.budget_exceeded", rule=r.name, seconds=budget_s).at(
                     loc.file, loc.line, loc.column)
-            decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace))
+            decisions.append(r.evaluate(facts, calendar if r.reads_periods else history, trace, valid))
         return decisions
 
 
@@ -219,7 +224,8 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
         if budget is not None:
             budget.spend("compiling", rule.loc.file)
         try:
-            decide, evaluate, src, env = compile_rule(rule, form, checked.annotations[rule], code_cache)
+            decide, evaluate, src, env, folded = compile_rule(rule, form, checked.annotations[rule],
+                                                              code_cache)
         except Exception as err:
             if not isinstance(err, (SyntaxError, RecursionError, MemoryError, TooComplex)):
                 lines = texts[rule.loc.file]
@@ -232,7 +238,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
                                     rule.loc.line, rule.loc.column, lines[rule.loc.line - 1],
                                     len(lines[rule.loc.line - 1].rstrip())))
             continue
-        rules.append(CompiledRule(rule, form, (decide, evaluate, env), checked.annotations[rule],
+        rules.append(CompiledRule(rule, form, (decide, evaluate, env, folded), checked.annotations[rule],
                                   texts[rule.loc.file], src))
     if diags:
         raise RuleError(diags)

@@ -30,6 +30,9 @@ class FieldType:
     key_field: Optional[str] = None     # the item field that names an item
     required: bool = False
     default: object = None              # JSON Schema `default`: what a missing optional field reads as
+    # One JSON type, no null: a value valid against the schema has exactly this kind's Python
+    # type (int; int or Decimal; str; bool; list), so compiled rules may skip its check.
+    exact_type: bool = True
 
 
 @dataclass
@@ -68,7 +71,8 @@ def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
             raise ValueError(f"{where}.{name}: unknown x-unit {unit!r}")
         unit = FIELD_UNITS[unit]
     ft = FieldType(name, kind, unit, spec.get("enum"), required=required,
-                   default=_default(name, spec, kind, required, where))
+                   default=_default(name, spec, kind, required, where),
+                   exact_type=isinstance(spec.get("type"), str))
     if kind == "array":
         items = spec.get("items", {})
         if items.get("type") == "object":

@@ -47,6 +47,7 @@ class CompiledSilence:
         self.nodes = ann.nodes
         self.name, self.kind = rule.name, rule.kind
         self.hooks = self
+        self.folded: dict = {}      # no clause verdicts to fold in (decision.Decision.trace)
 
     def evaluate(self, subject: str, today: dt.date, last: dt.date | None = None,
                  watch_from: dt.date | None = None, trace: bool = True) -> Decision:

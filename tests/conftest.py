@@ -42,13 +42,21 @@ def shipped(schemas):
 # `pytest -m "language and not slow"` runs them alone, in seconds.
 LANGUAGE_MODULES = {"test_allocation_property", "test_cases", "test_effective_dates", "test_formatter",
                     "test_fuzz", "test_golden", "test_periods", "test_robustness", "test_scenarios",
-                    "test_schedule"}
+                    "test_schedule", "test_trace_folding", "test_valid_facts"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.module is not None and item.module.__name__ in LANGUAGE_MODULES:
             item.add_marker(pytest.mark.language)
+
+
+def evaluating_cases():
+    """(id, case) of every case under tests/cases that evaluates facts (no expect_error)."""
+    from trimtab.dsl.rule_tests import read_test_file
+    return [(f"{path.parent.name}/{path.stem}#{i}", case)
+            for path in sorted((ROOT / "tests" / "cases").glob("*/*.yaml"))
+            for i, (_where, case) in enumerate(read_test_file(path)) if "expect_error" not in case]
 
 
 def shared_sources():

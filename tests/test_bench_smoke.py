@@ -25,7 +25,8 @@ def test_quick_benchmark_runs_and_agrees(tmp_path, capsys):
     for decision in ("scoring", "alert", "split"):
         result = figures["decisions"][decision]
         assert result["disagreements"] == 0
-        assert result["ns"]["trimtab"] > 0 and result["ns"]["python-decimal"] > 0
+        assert result["ns"]["valid"] > 0 and result["ns"]["checked"] > 0
+        assert result["ns"]["python-decimal"] > 0
         from_json = figures["from_json"][decision]      # the decoder's facts decide alike
         assert from_json["disagreements"] == 0 and from_json["ns"]["trimtab json"] > 0
     assert figures["load"]["rules"] == 1000

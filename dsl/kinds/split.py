@@ -157,11 +157,15 @@ def compile_body(c, rule: Split) -> None:
     lst = c.form.list_field(d.across)
     it = "it0"
     c.depth = 1
-    row = ", ".join(c.read_entry(lst.items[w.field], it) for w in rule.weights)
+    row, valid_row = (", ".join(c.read_entry(lst.items[w.field], it, valid) for w in rule.weights)
+                      for valid in (False, True))
     c.depth = 0
     c.emit(f"L = {c.read_current(lst)}")
     c.emit(f"total = {c.gen(d.total)}")
-    c.emit(f"rows = [({row},) for {it} in L]")
+    if valid_row != row:            # validated facts: the items' fields need no checks
+        c.emit(f"rows = [({valid_row},) for {it} in L] if valid else [({row},) for {it} in L]")
+    else:
+        c.emit(f"rows = [({row},) for {it} in L]")
     a = rule.adjust
     if a is None:
         c.emit("adj = blank = keys = None")

@@ -86,12 +86,14 @@ def make(ruleset, sub: Submission, digest: str, filing: Filing, history: list) -
 
 
 def evaluate(ruleset, form: str, facts: dict, history: list, day: dt.date) -> list:
-    """Every rule on `form` in force on `day`, traced; `history` as server/domain/history.py reads
-    it: checked against the form already."""
+    """Every rule on `form` in force on `day`, traced; `facts` validated against the form's
+    schema (submission.py validates before it plans: the rules need not check their types
+    again); `history` as server/domain/history.py reads it: checked against the form already."""
     if form not in ruleset.by_form:
         return []
     # The latest periods only: one webhook's work is bounded however long the history grows.
-    return ruleset.evaluate(form, facts, history[-MAX_HISTORY:], trace=True, as_of=day.isoformat())
+    return ruleset.evaluate(form, facts, history[-MAX_HISTORY:], trace=True, as_of=day.isoformat(),
+                            valid=True)
 
 
 def _acts(d, kind: str) -> bool:
