@@ -52,14 +52,17 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
     """Store `plan` in the session's transaction → (the answer, its JSON text)."""
     facts, f = plan.sub.facts, plan.filing
     check_current_target(session, facts)
-    fact_id = store_fact(session, plan.fact_row(utcnow()), facts.get("rep"), fact_id)
     now = utcnow()
-    rows = plan.decision_rows(fact_id, now)
     current = {}
-    if rows:
+    if plan.decisions:
         # The period's earlier decisions step aside first: one is current per rule (an index).
+        # Its lock comes before the fact's insert, as in pg_intake.WRITE: the insert locks the
+        # subject's counter row (fact_counts), and the two writers must take them in one order.
         current = period_decisions.take(session, plan.sub.form, f.subject, f.period,
-                                        [r["rule"] for r in rows], now)
+                                        [d.rule for d in plan.decisions], now)
+    fact_id = store_fact(session, plan.fact_row(utcnow()), facts.get("rep"), fact_id)
+    rows = plan.decision_rows(fact_id, now)
+    if rows:
         session.connection().execute(INSERT_DECISIONS, rows)
     queued = 0
     for d, change in plan.notifies(current):
