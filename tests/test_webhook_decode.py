@@ -1,0 +1,32 @@
+"""A webhook's body is decoded and checked in one pass (dsl/decode.py through
+server/domain/validation.decode), and so are the history entries read back; a body the decoder
+refuses goes the passes' way, so refusals are worded as before (tests/test_decode.py holds the
+two to the same verdicts)."""
+from __future__ import annotations
+
+import pytest
+
+from serverkit import running_app, week
+from trimtab.server.domain import history, submission
+
+
+def counting(monkeypatch, module, name) -> list:
+    calls = []
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: (calls.append(a), real(*a, **k))[1])
+    return calls
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_valid_bodies_and_history_take_one_pass(kind, tmp_path, monkeypatch):
+    validated = counting(monkeypatch, submission, "validate")
+    parsed = counting(monkeypatch, history, "parse")
+    with running_app(kind, tmp_path) as (_app, hooks):
+        for n in (1, 2, 3):
+            r = hooks.post("weekly_metrics", week(n, 5, 0.9))
+            assert r.status_code == 200, r.json
+        assert validated == [] and parsed == []
+        r = hooks.post("weekly_metrics", dict(week(4, 5, 0.9), effective_visits="many"))
+    assert r.status_code == 422 and r.json["error"]["code"] == "schema_violation"
+    assert r.json["error"]["path"] == "$.effective_visits"
+    assert len(validated) == 1
