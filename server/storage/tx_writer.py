@@ -52,17 +52,18 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
     """Store `plan` in the session's transaction → (the answer, its JSON text)."""
     facts, f = plan.sub.facts, plan.filing
     check_current_target(session, facts)
-    now = utcnow()
-    current = {}
     if plan.decisions:
-        # The period's earlier decisions step aside first: one is current per rule (an index).
-        # Its lock comes before the fact's insert, as in pg_intake.WRITE: the insert locks the
-        # subject's counter row (fact_counts), and the two writers must take them in one order.
-        current = period_decisions.take(session, plan.sub.form, f.subject, f.period,
-                                        [d.rule for d in plan.decisions], now)
+        # The period's lock before the fact's insert, as in pg_intake.WRITE: the insert locks
+        # the subject's counter row (fact_counts), and the writers take the two in one order.
+        period_decisions.lock(session, plan.sub.form, f.subject, f.period)
     fact_id = store_fact(session, plan.fact_row(utcnow()), facts.get("rep"), fact_id)
+    now = utcnow()
     rows = plan.decision_rows(fact_id, now)
+    current = {}
     if rows:
+        # The period's earlier decisions step aside first: one is current per rule (an index).
+        current = period_decisions.take(session, plan.sub.form, f.subject, f.period,
+                                        [r["rule"] for r in rows], now)
         session.connection().execute(INSERT_DECISIONS, rows)
     queued = 0
     for d, change in plan.notifies(current):
