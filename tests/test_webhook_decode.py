@@ -30,3 +30,17 @@ def test_valid_bodies_and_history_take_one_pass(kind, tmp_path, monkeypatch):
     assert r.status_code == 422 and r.json["error"]["code"] == "schema_violation"
     assert r.json["error"]["path"] == "$.effective_visits"
     assert len(validated) == 1
+
+
+@pytest.mark.parametrize("kind", ["sqlite"])
+def test_a_request_without_a_cookie_builds_no_session_signer(kind, tmp_path, monkeypatch):
+    """Sessions look for their cookie first (server/auth CookieFirstSessions): a webhook carries
+    none, so the signing serializer is not built; a request with one is read as before."""
+    with running_app(kind, tmp_path) as (app, hooks):
+        built = counting(monkeypatch, app.session_interface, "get_signing_serializer")
+        r = hooks.post("weekly_metrics", week(1, 5, 0.9))
+        assert r.status_code == 200, r.json
+        assert built == []
+        hooks.client.set_cookie(app.config["SESSION_COOKIE_NAME"], "not-a-signed-session")
+        assert hooks.client.get("/healthz").status_code == 200
+        assert len(built) >= 1
