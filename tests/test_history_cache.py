@@ -103,3 +103,24 @@ def test_a_cached_entry_costs_about_a_kibibyte(tmp_path):
     assert cache.size == 5000
     print(f"FIGURES history cache: {per_entry:.0f} bytes per entry")
     assert per_entry < 1600
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_database_counts_each_subjects_facts(kind, tmp_path):
+    """fact_counts (a trigger's, migration 0015) is what the history read checks the cache
+    with: it must follow every insert, the webhook's and any other."""
+    with running_app(kind, tmp_path) as (app, hooks):
+        for n in (1, 2, 3, 2):
+            post(hooks, n, n)
+        with app.extensions["trimtab.engine"].begin() as conn:
+            conn.execute(text(
+                "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
+                "received_at) VALUES (1000, 'visits', 'east.li', '2026-07-08', :day, '{}', "
+                "'platform', CURRENT_TIMESTAMP)"), {"day": "2026-07-08"})
+            counted = conn.execute(text(
+                "SELECT form, subject, n, top FROM fact_counts ORDER BY form")).all()
+            actual = conn.execute(text(
+                "SELECT form, subject, count(*), max(id) FROM facts GROUP BY form, subject "
+                "ORDER BY form")).all()
+    assert [tuple(r) for r in counted] == [tuple(r) for r in actual]
+    assert [r[2] for r in counted] == [1, 4]

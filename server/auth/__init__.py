@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from trimtab.server.auth.access import (FailureLimiter, PersonLimiter, current_principal, require_principal, requires)
 from trimtab.server.auth.principal import Principal
@@ -27,6 +28,17 @@ SESSION_DEFAULTS = {
 }
 
 
+class CookieFirstSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the cookie looked for first: a request without one
+    (every webhook, every token call) gets the same empty session without building the
+    signing serializer (about 70,000 instructions, 1.5% of a webhook, by callgrind)."""
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     from flask_login import LoginManager
     from flask_wtf.csrf import CSRFProtect
@@ -40,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.extensions["trimtab.evaluate_limit"] = PersonLimiter(
         app.config.get("EVALUATE_LIMIT", "120/minute"), app.config.get("REDIS_URL") or "memory://",
         "/v1/evaluate")
+    app.session_interface = CookieFirstSessions()
     manager = LoginManager()
     manager.init_app(app)
     manager.session_protection = "strong"

@@ -27,6 +27,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, select
 
 from trimtab.server.domain.history_check import valid, valid_history
+from trimtab.server.domain.validation import decode
 from trimtab.server.storage.models import Approval, Decision, Fact
 
 HISTORY_PERIODS = 60
@@ -68,6 +69,16 @@ def parse(payload: str) -> dict:
     return {sys.intern(k): v for k, v in json.loads(payload, parse_float=Decimal).items()}
 
 
+def checked_entry(schema, payload: str) -> dict | None:
+    """A stored payload as facts if it fits the form (in one pass when the form's decoder
+    takes it), else None (parse and the history check word why, in the log)."""
+    entry = decode(schema, payload)
+    if entry is not None:
+        return entry
+    entry = parse(payload)
+    return entry if valid(schema, entry) else None
+
+
 class Subject:
     """One subject's cached history on one form: the latest submission of each period from
     `floor` on (None: from the first), as (fact id, entry or None when it does not fit)."""
@@ -87,8 +98,7 @@ class Subject:
                 continue
             held = self.latest.get(per)
             if held is None or held[0] < fid:
-                entry = parse(payload)
-                self.latest[per] = (fid, entry if valid(self.schema, entry) else None)
+                self.latest[per] = (fid, checked_entry(self.schema, payload))
                 if held is None:
                     bisect.insort(self.periods, per)
                     added += 1

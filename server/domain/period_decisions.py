@@ -49,6 +49,14 @@ def lock_key(form: str, subject: str, period: str) -> str:
     return f"{form}\x1f{subject}\x1f{period}"
 
 
+def lock(session: Session, form: str, subject: str, period: str) -> None:
+    """Wait for the period's other writers, until the caller's transaction ends (PostgreSQL;
+    SQLite has one writer at a time already).  Taken again, it is held already."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(LOCK, {"key": lock_key(form, subject, period)})
+
+
 def from_rows(rows) -> dict[str, Current]:
     """Rows (id, rule, fired, level) → rule → Current."""
     return {rule: Current(i, bool(fired), level) for i, rule, fired, level in rows}
@@ -60,8 +68,7 @@ def take(session: Session, form: str, subject: str, period: str, rules, now: dt.
     current decisions and supersede those of `rules` (about to be decided again).  Returns
     what was current, by rule — every rule's, for `change`."""
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        conn.execute(LOCK, {"key": lock_key(form, subject, period)})
+    lock(session, form, subject, period)
     current = from_rows(conn.execute(READ_CURRENT, {"form": form, "subject": subject,
                                                     "period": period}).all())
     ids = superseded_ids(current, rules)

@@ -28,6 +28,7 @@ class Submission(NamedTuple):
     delivery_id: str
     proof: str | None
     lang: str
+    checked: bool = False   # the facts were decoded against the form's schema already
 
 
 RESPONSE_KEYS = ("rule", "kind", "value", "explanation", "error", "notify", "message", "level",

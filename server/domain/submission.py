@@ -75,8 +75,8 @@ def _store_and_decide(app, ruleset, sub: Submission, digest: str) -> Answer:
     ext = app.extensions
     try:
         schema = ruleset.schemas[sub.form]
-        if validate(schema, sub.facts, sub.lang):      # "75%" became 0.75: store the fraction
-            sub = sub._replace(payload=json.dumps(plain(sub.facts), ensure_ascii=False))
+        if not sub.checked and validate(schema, sub.facts, sub.lang):   # "75%" became 0.75:
+            sub = sub._replace(payload=json.dumps(plain(sub.facts), ensure_ascii=False))  # store that
         filing = file(schema, sub.facts, app.config["TZ"])
         body, text = _plan_and_write(ext, ruleset, sub, digest, filing)
     except (IntegrityError, DomainError):

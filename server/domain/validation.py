@@ -6,6 +6,7 @@ from __future__ import annotations
 import fastjsonschema
 import jsonschema
 
+from trimtab.dsl.decode import FactsDecoder
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.percents import normalise
 from trimtab.dsl.values import MAX_JSON_DEPTH, loads_exact
@@ -99,3 +100,37 @@ def validate(schema, facts, lang: str = "en") -> bool:
         raise DomainError("schema_violation", first.message, first.json_path,
                           problems=[{"path": p.json_path, "message": p.message} for p in problems[:20]])
     return changed
+
+
+_DECODERS: dict = {}        # id of a schema's dict -> (dict, FactsDecoder or None)
+
+
+def decoder(schema) -> FactsDecoder | None:
+    """The form's one-pass decoder (dsl/decode.py), built once; None when its schema uses a
+    keyword the decoder does not support (then only the passes above check it)."""
+    key = id(schema.raw)
+    found = _DECODERS.get(key)
+    if found is None or found[0] is not schema.raw:
+        if len(_DECODERS) > 256:            # reloads replace schemas; keep the cache bounded
+            _DECODERS.clear()
+        try:
+            made = FactsDecoder(schema.raw)
+        except ValueError:
+            made = None
+        found = _DECODERS[key] = (schema.raw, made)
+    return found[1]
+
+
+def decode(schema, raw: bytes | str):
+    """The facts of a body of `schema`'s form, checked: limits and schema in one pass
+    (tests/test_decode.py holds it to refuse exactly what parse_json and validate refuse).
+    None when the decoder refuses it or cannot serve the schema: the caller then goes the
+    passes' way, which words the refusal as it always has."""
+    found = decoder(schema)
+    if found is None:
+        return None
+    with gate.turn(len(raw)):
+        try:
+            return found.decode(raw)
+        except RuleError:            # refused: the passes word it
+            return None

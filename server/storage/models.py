@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -127,7 +127,7 @@ class Delivery(Base):
 class Fact(Base):
     """A form submission as it arrived."""
     __tablename__ = "facts"
-    __table_args__ = (Index("ix_facts_history", "form", "subject", "period"),)
+    __table_args__ = (Index("ix_facts_history", "form", "subject", "period", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     form: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
@@ -139,6 +139,16 @@ class Fact(Base):
     # Whose fact it is, for who may see it: the `rep` and `region` fields as they arrived.
     rep: Mapped[Optional[str]] = mapped_column(String(128), index=True)
     region: Mapped[Optional[str]] = mapped_column(String(64))
+
+
+class FactCount(Base):
+    """How many facts a (form, subject) has and its highest fact id: kept by a trigger on
+    facts (migration 0015), read by the webhook's history check (server/storage/pg_intake.py)."""
+    __tablename__ = "fact_counts"
+    form: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+    top: Mapped[int] = mapped_column(BigInteger)
 
 
 class Decision(Base):

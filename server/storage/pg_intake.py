@@ -41,11 +41,18 @@ from trimtab.server.domain.plan import Plan
 # delivery — can be written in the same statement as the fact.  The history comes as the
 # history cache asks (history.Cache.history): counts of the subject's facts, and its facts
 # above the highest id the cache has seen (all of them, newest period first, for a subject it
-# has not seen), at most a page.
+# has not seen), at most a page.  The counts are the database's own (fact_counts, kept by a
+# trigger on facts: migration 0015) less the facts above that id, which the index
+# ix_facts_history (form, subject, period, id) finds without visiting the table for the rest
+# — so the read does not grow with the subject's history.
 _HISTORY = """
-CROSS JOIN (SELECT count(*) FILTER (WHERE id <= %(seen_max)s) AS seen, count(*) AS total,
-                   max(id) AS top
-            FROM facts WHERE form = %(form)s AND subject = %(subject)s AND %(page)s > 0) AS c
+CROSS JOIN (SELECT coalesce(k.n, 0) - (
+                       SELECT count(*) FROM facts
+                       WHERE form = %(form)s AND subject = %(subject)s AND id > %(seen_max)s
+                         AND %(page)s > 0) AS seen,
+                   coalesce(k.n, 0) AS total, k.top AS top
+            FROM (SELECT 1) AS one LEFT JOIN fact_counts AS k
+                 ON k.form = %(form)s AND k.subject = %(subject)s AND %(page)s > 0) AS c
 LEFT JOIN LATERAL (
     SELECT id, period, payload FROM facts
     WHERE form = %(form)s AND subject = %(subject)s AND id > %(seen_max)s

@@ -52,6 +52,10 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
     """Store `plan` in the session's transaction → (the answer, its JSON text)."""
     facts, f = plan.sub.facts, plan.filing
     check_current_target(session, facts)
+    if plan.decisions:
+        # The period's lock before the fact's insert, as in pg_intake.WRITE: the insert locks
+        # the subject's counter row (fact_counts), and the writers take the two in one order.
+        period_decisions.lock(session, plan.sub.form, f.subject, f.period)
     fact_id = store_fact(session, plan.fact_row(utcnow()), facts.get("rep"), fact_id)
     now = utcnow()
     rows = plan.decision_rows(fact_id, now)

@@ -8,7 +8,7 @@ from trimtab.server.domain import submission
 from trimtab.server.auth import requires
 from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.domain.rulesets import active
-from trimtab.server.domain.validation import parse_json
+from trimtab.server.domain.validation import decode, parse_json
 
 bp = Blueprint("hooks", __name__)
 
@@ -25,15 +25,21 @@ def hook(form: str):
         raise DomainError("delivery_id_missing", f"{security.DELIVERY} header is required")
     if form not in active().schemas:
         raise DomainError("unknown_form", f"no form `{form}`", f"/hooks/{form}")
-    return accept(form, parse_json(raw), raw, raw.decode("utf-8"), client, delivery_id, proof)
+    # One pass from bytes to checked facts; a body it refuses goes the passes' way (parse,
+    # then validate), which words the error as before.
+    facts = decode(active().schemas[form], raw)
+    checked = facts is not None
+    if not checked:
+        facts = parse_json(raw)
+    return accept(form, facts, raw, raw.decode("utf-8"), client, delivery_id, proof, checked)
 
 
 def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id: str,
-           proof: str | None = None):
+           proof: str | None = None, checked: bool = False):
     """An authenticated submission of `form` → the response: stored with its decisions, or
     the earlier answer to the same delivery (submission.Submission says what each is)."""
     answer = submission.submit(current_app, active(), submission.Submission(
-        form, facts, raw, payload, client, delivery_id, proof, request_lang()))
+        form, facts, raw, payload, client, delivery_id, proof, request_lang(), checked))
     resp = current_app.response_class(answer.text, status=answer.status, mimetype="application/json")
     if answer.replayed:
         resp.headers["X-Trimtab-Replayed"] = "true"
