@@ -15,7 +15,7 @@ from .diagnostics import Diagnostic, RuleError
 from .periods import zone
 from .units import FIELD_UNITS
 
-PERIODS = ("week", "biweek", "month", "quarter")
+PERIODS = ("day", "week", "biweek", "month", "quarter")
 
 
 @dataclass
