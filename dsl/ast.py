@@ -61,9 +61,10 @@ class Ref(Expr):
 
 @dataclass(eq=False)
 class Window:
-    n: int
+    n: int             # periods, the current one included (0 with so_far: known only then)
     unit: str          # week | month | quarter
     loc: Loc = field(repr=False, compare=False)
+    so_far: bool = False    # `this month`: the form's periods so far inside the current `unit`
 
 
 @dataclass(eq=False)

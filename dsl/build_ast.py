@@ -152,6 +152,8 @@ class _Builder(Transformer):
                 expect_where = True
             elif isinstance(c, Token) and c.type == "LAST_WINDOW":
                 window = A.Window(int(number_in(c)), period_in(c), self.loc(c))
+            elif isinstance(c, Token) and c.type == "THIS_PERIOD":
+                window = A.Window(0, period_in(c), self.loc(c), so_far=True)
             elif expect_where:
                 where, expect_where = c, False
             else:

@@ -17,7 +17,8 @@ def canon(node) -> str:
         if node.where is not None:
             parts.append("where " + canon(node.where))
         if node.window is not None:
-            parts.append(f"last {node.window.n} {node.window.unit}")
+            window = node.window
+            parts.append(f"this {window.unit}" if window.so_far else f"last {window.n} {window.unit}")
         return f"{node.func or node.spelled}({', '.join(parts)})"
     if isinstance(node, A.Binary):
         return f"({canon(node.left)} {node.op} {canon(node.right)})"

@@ -12,12 +12,14 @@ from .annotations import Annotations, Binding
 from .diagnostics import suggest
 from .keywords import BOOL_WORDS, FUNCTIONS
 from .limits import MAX_EXPR_DEPTH
+from .periods import INSIDE
 from .rounding import ROUNDING, check_round
 from .schemas import FieldType, FormSchema
 from .types import BOOL, INTEGER, NUMBER, STRING, Ty
 from .units import dimension
 
 HISTORY_FUNCS = ("baseline", "previous", "change", "growth")
+PERIOD_ZH = {"day": "日", "week": "周", "biweek": "双周", "month": "月", "quarter": "季度"}
 AGGREGATES = ("average", "sum", "min", "max")
 
 
@@ -208,6 +210,16 @@ class ExprChecks:
         elif unit is not None and unit != form.period:
             self.error("check.period_mismatch", loc, form=form.name, actual=form.period, wanted=unit)
 
+    def needs_coarser(self, window: A.Window, what: str, scope: Scope):
+        """`this month` adds up the form's periods inside the current month: the form must
+        have periods, and they must lie inside months (days do; weeks straddle them)."""
+        self.needs_history(None, window.loc, what, scope)
+        actual = scope.form.period
+        if actual is not None and window.unit not in INSIDE.get(actual, ()):
+            self.error("check.window_not_coarser", window.loc, form=scope.form.name,
+                       unit=window.unit, unit_zh=PERIOD_ZH[window.unit],
+                       actual=actual, actual_zh=PERIOD_ZH.get(actual, actual))
+
     def expr_BoolOp(self, node: A.BoolOp, scope) -> Ty:
         for item in node.items:
             self.condition(item, scope)
@@ -311,11 +323,14 @@ class ExprChecks:
 
     def window_call(self, node: A.Call, scope: Scope) -> Ty:
         window = A.given(node.window)
-        self.needs_history(window.unit, window.loc, node.spelled, scope)
-        if window.n < 1:
-            self.error("check.bad_interval", window.loc, what="window", unit=window.unit)
+        if window.so_far:
+            self.needs_coarser(window, node.spelled, scope)
         else:
-            self.limit_count(window.n, window.loc, "N")
+            self.needs_history(window.unit, window.loc, node.spelled, scope)
+            if window.n < 1:
+                self.error("check.bad_interval", window.loc, what="window", unit=window.unit)
+            else:
+                self.limit_count(window.n, window.loc, "N")
         if len(node.args) != 1 or node.where is not None:
             self.error("check.bad_arguments", node.loc, name=node.spelled,
                        expected="(field, last N periods)")

@@ -282,6 +282,9 @@ class RuleCompiler:
         entry = Ctx("h[i]", "h[:i]")
         # The window is the calendar's last N periods: a Gap in it contributes nothing.
         rng = f"range(max(0, len(h) - {self.const(earlier)}), len(h))"
+        if window.so_far:       # `this month`: as many as lie in it before the current period
+            earlier = 1
+            rng = f"range(max(0, len(h) - so_far(SCHEMA, f, {self.const(window.unit)}, R)), len(h))"
         if node.func == "count":
             test = self.gen(arg, entry)
             tail = f" + sum(1 for i in {rng} if present(h[i]) and {test})" if earlier else ""

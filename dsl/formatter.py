@@ -13,7 +13,7 @@ from typing import Any, Optional
 from lark import Lark, Token
 
 from .grammar_cache import cached_lark
-from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, period_word, spelling
+from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, THIS_WORDS, period_word, spelling
 from .parser import RuleIndenter, base_type, grammar_text, parse
 from .tokens import digits_in, number_in as _number_in, numbers_in, period_in as _period_in
 
@@ -73,6 +73,8 @@ def _phrase(tok: Token, lang: str) -> str:
     text = str(tok)
     if tok.type == "NTH_WEEKDAYS":
         return template.format(n=_ordinals(numbers_in(tok), lang))
+    if tok.type == "THIS_PERIOD":
+        return THIS_WORDS[_period_in(tok)][0 if lang == "en" else 1]
     found = re.search(r"\d+(?:\.\d+)?\s*[%％]?", text)
     n_text = found.group(0).replace(" ", "") if found else text
     if "{u}" in template:

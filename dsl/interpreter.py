@@ -133,7 +133,11 @@ def call(node: A.Call, env: Env):
     f, line = node.func, node.loc.line
     if node.window is not None:
         current, past = env.periods()
-        envs = [env] + [env.at(k) for k in range(current - (node.window.n - 1), current) if k in past]
+        earlier = node.window.n - 1
+        if node.window.so_far:
+            earlier = periods.earlier_inside(env.form.period, node.window.unit,
+                                             periods.day_of(env.form, env.facts, env.rule.name))
+        envs = [env] + [env.at(k) for k in range(current - earlier, current) if k in past]
         if f == "count":
             return sum(1 for e in envs if evaluate(node.args[0], e))
         values = [evaluate(node.args[0], e) for e in envs]

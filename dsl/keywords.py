@@ -104,6 +104,8 @@ PHRASES = {
     "AT_LEAST_OF": ("at least {n} of", "至少 {n} 项满足"),
     "CONSECUTIVE": ("for {n} consecutive {u}", "连续 {n} {u}"),
     "LAST_WINDOW": ("last {n} {u}", "最近 {n} {u}"),
+    # `sum(effective_visits, this month)`: the form's periods so far in the current month
+    "THIS_PERIOD": ("this {u}", "本{u}"),
     "FOR_EVERY": ("for every {n}", "每 {n} 个"),
     "COUNTS_TOWARD": ("counts {n} toward", "按 {n} 计入"),
     # schedules: `monthly on day 5` / `每月 5 号`; `monthly on the 2nd and 4th friday` /
@@ -118,6 +120,9 @@ PERIOD_WORDS = {
     "month": ("months", "month", "个月", "月"),
     "quarter": ("quarters", "quarter", "个季度", "季度"),
 }
+# `this month` / `本月`: the phrase THIS_PERIOD spelled whole, per period.
+THIS_WORDS = {"week": ("this week", "本周"), "month": ("this month", "本月"),
+              "quarter": ("this quarter", "本季度")}
 PERIOD_BY_WORD = {w: unit for unit, words in PERIOD_WORDS.items() for w in words}
 
 

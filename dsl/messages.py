@@ -68,6 +68,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "zh": "`满足` 只能跟在列表字段后"},
     "check.window_needs_field": {"en": "a window like `last 6 months` needs a field of the form",
                                  "zh": "`最近 N 个月` 这样的窗口只能用于表单字段"},
+    "check.window_not_coarser": {"en": "`this {unit}` adds up the periods of form `{form}` inside one {unit}, "
+                                       "but its periods ({actual}) do not lie inside a {unit}",
+                                 "zh": "`本{unit_zh}` 累计表单 `{form}` 在一个{unit_zh}之内的各期，"
+                                       "但它的周期（{actual_zh}）不落在一个{unit_zh}之内"},
     "check.history_in_item": {"en": "history functions cannot be used inside a per-item condition",
                               "zh": "逐条条件中不能使用历史函数"},
     "check.bad_percent": {"en": "{what} must be between {low} and {high}, found {value}",

@@ -67,6 +67,7 @@ def keyword_terminals() -> str:
         "AT_LEAST_OF": [r"at\s+least\s+\d+\s+of(?!\w)", r"至少\s*\d+\s*项满足"],
         "CONSECUTIVE": [rf"for\s+\d+\s+consecutive\s+{period}(?!\w)", rf"连续\s*\d+\s*{period}"],
         "LAST_WINDOW": [rf"last\s+\d+\s+{period}(?!\w)", rf"最近\s*\d+\s*{period}"],
+        "THIS_PERIOD": [r"this\s+(?:week|month|quarter)(?!\w)", r"本\s*(?:周|月|季度)(?!\w)"],
         "FOR_EVERY": [r"for\s+every\s+\d+(?!\d)", r"每\s*\d+\s*个"],
         "COUNTS_TOWARD": [rf"counts\s+{num}\s+toward(?!\w)", rf"按\s*{num}\s*计入"],
         "DAY_OF_MONTH": [r"on\s+day\s+\d+(?!\d)", r"\d+\s*[号日]"],

@@ -1,7 +1,7 @@
-"""Calendar periods: which week, fortnight, month or quarter a fact is about, and history laid
+"""Calendar periods: which day, week, fortnight, month or quarter a fact is about, and history laid
 out along the calendar so that a period without a submission is a gap, not skipped.
 
-A period has a key people read ("2026-W32", "2026-B16", "2026-08", "2026-Q3") and an ordinal:
+A period has a key people read ("2026-08-03", "2026-W32", "2026-B16", "2026-08", "2026-Q3") and an ordinal:
 consecutive periods have consecutive ordinals, across year ends and ISO week 53 alike.
 Weeks are ISO weeks (Monday first); a fortnight is ISO weeks 2k-1 and 2k of an ISO year (week
 53 is a fortnight of its own, as the server has always keyed it).
@@ -40,6 +40,8 @@ def _weeks_before(iso_year: int) -> int:
 
 def ordinal(kind: str, day: dt.date) -> int:
     """The period of `day` as a number; the next period is the number after it."""
+    if kind == "day":
+        return day.toordinal()
     if kind == "week":
         return (day.toordinal() - 1) // 7          # date(1, 1, 1) is a Monday
     if kind == "month":
@@ -55,6 +57,8 @@ def ordinal(kind: str, day: dt.date) -> int:
 
 def key_of(kind: str, n: int) -> str:
     """The key of period number `n` (the inverse of ordinal, for explanations)."""
+    if kind == "day":
+        return dt.date.fromordinal(n).isoformat()
     if kind == "week":
         return period_key(kind, dt.date.fromordinal(n * 7 + 1))
     if kind == "month":
@@ -72,6 +76,8 @@ def key_of(kind: str, n: int) -> str:
 
 def start_of(kind: str, n: int) -> dt.date:
     """The first day of period number `n`."""
+    if kind == "day":
+        return dt.date.fromordinal(n)
     if kind == "week":
         return dt.date.fromordinal(n * 7 + 1)
     if kind == "month":
@@ -80,6 +86,17 @@ def start_of(kind: str, n: int) -> dt.date:
         return dt.date(n // 4, 3 * (n % 4) + 1, 1)
     year, block = key_of(kind, n).split("-B")
     return dt.date.fromisocalendar(int(year), 2 * int(block) - 1, 1)
+
+
+# Which periods lie inside which: a day in its week, month and quarter, a month in its quarter.
+# (A week may straddle two months, so weeks lie inside nothing coarser.)
+INSIDE = {"day": ("week", "month", "quarter"), "month": ("quarter",)}
+
+
+def earlier_inside(kind: str, unit: str, day: dt.date) -> int:
+    """How many periods of `kind` before the one of `day` lie in the same `unit` (a coarser
+    period, see INSIDE): 3 on 2026-08-04 for days in the month."""
+    return ordinal(kind, day) - ordinal(kind, start_of(unit, ordinal(unit, day)))
 
 
 # ---------------------------------------------------------------------- dating facts

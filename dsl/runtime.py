@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation
 
 from .diagnostics import Diagnostic, RuleError
-from .periods import Gap, timeline
+from .periods import Gap, day_of, earlier_inside, timeline
 from .trace import Compared, Missing, Short, Valued
 
 D = Decimal
@@ -260,6 +260,11 @@ def cycle_count(facts, history, date_field, n, unit, anchor, rule):
         if cycle_index(day, n, unit, start) == current:
             count += 1
     return count
+
+
+def so_far(form, facts, unit, rule) -> int:
+    """How many of the form's periods before the facts' lie inside the current `unit`."""
+    return earlier_inside(form.period, unit, day_of(form, facts, rule))
 
 
 def namespace() -> dict:

@@ -16,7 +16,7 @@ from .percents import PercentField, percent_fields
 from .periods import zone
 from .units import FIELD_UNITS
 
-PERIODS = ("week", "biweek", "month", "quarter")
+PERIODS = ("day", "week", "biweek", "month", "quarter")
 
 
 @dataclass
