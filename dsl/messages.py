@@ -25,7 +25,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "zh": "`{header}` 开启了一个段落，但下面没有缩进的行：请在它下面写出缩进 4 格的内容"},
     "parse.extra_text": {"en": "`{token}` is too much: the line should end before it",
                          "zh": "多出了 `{token}`：这一行应在它之前结束"},
-    "parse.fullwidth_char": {"en": "{name} `{char}`: {fix}", "zh": "{name_zh} `{char}`：{fix_zh}"},
+    "parse.fullwidth_char": {"en": "{name} `{char}`: {fix}", "zh": "此处有{name_zh} `{char}`：{fix_zh}"},
     "parse.syntax_error": {"en": "syntax error: {detail}", "zh": "语法错误：{detail}"},
     "parse.bad_encoding": {"en": "the file is not UTF-8 text", "zh": "文件不是 UTF-8 文本"},
     # ---- check: names and forms
