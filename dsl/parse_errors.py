@@ -66,9 +66,11 @@ def syntax_errors(lark: Lark, text: str, lines: list[str], filename: str) -> lis
     reading = text.splitlines()
     starts = _declaration_starts(lark, reading)
     diags: list[Diagnostic] = []
+    reader = _Reader(lark, REREAD_FACTOR * len(text) + REREAD_CHARS)
     for first, end in zip([1] + starts, starts + [len(reading) + 1]):
         if first < end:
-            diags.extend(_declaration_errors(lark, reading, first, end, lines, filename))
+            diags.extend(_declaration_errors(reader, reading, first, end, lines, filename,
+                                             MAX_DIAGNOSTICS - len(diags)))
         if len(diags) >= MAX_DIAGNOSTICS:
             break
     return diags[:MAX_DIAGNOSTICS]
@@ -84,16 +86,16 @@ def _declaration_starts(lark: Lark, reading: list[str]) -> list[int]:
             if raw[:1].strip() and raw.split(None, 1)[0] in words]
 
 
-def _declaration_errors(lark, reading, first, end, lines, filename) -> list[Diagnostic]:
-    """The errors of lines first…end-1, read as one piece."""
+def _declaration_errors(reader, reading, first, end, lines, filename, room: int) -> list[Diagnostic]:
+    """The errors of lines first…end-1, read as one piece (at most `room` of them)."""
     piece = {n: reading[n - 1] for n in range(first, end)}
     set_aside: list[int] = []          # indentations of the lines set aside so far
     out: list[Diagnostic] = []
-    while True:
-        err = _first_error(lark, piece, first, end)
-        if err is None:
+    while len(out) < room:
+        err = reader.first_error(piece, first, end, again=bool(out))
+        if err is None or err is OVER:
             return out
-        diag, line = _diagnose(lark, err, piece, first, end, lines, filename)
+        diag, line = _diagnose(reader, err, piece, first, end, lines, filename)
         width = _indent(piece.get(line, ""))
         if set_aside and (diag.code not in _LOCAL or width < min(set_aside)):
             return out                   # may come from what was set aside: say nothing
@@ -103,6 +105,7 @@ def _declaration_errors(lark, reading, first, end, lines, filename) -> list[Diag
         set_aside.append(width)
         for n in _block_of(piece, line, end):
             piece[n] = ""
+    return out
 
 
 # Errors on one line, which setting that line aside gets past.
@@ -114,12 +117,35 @@ def _text(piece: dict, first: int, end: int) -> str:
     return "\n" * (first - 1) + "\n".join(piece[n] for n in range(first, end)) + "\n"
 
 
-def _first_error(lark, piece, first, end):
-    try:
-        lark.parse(_text(piece, first, end))
-    except (UnexpectedInput, DedentError) as err:
-        return err
-    return None
+# Reading a declaration again (after setting a line aside, or to try an indentation) costs
+# a parse of it; all of them together read at most this many times the file, plus this many
+# characters, so a huge broken block cannot keep the parser busy: past that, a declaration's
+# first error is still said, without the indentation tried and without the errors after it.
+REREAD_FACTOR = 2
+REREAD_CHARS = 300_000
+
+
+OVER = object()
+
+
+class _Reader:
+    def __init__(self, lark: Lark, budget: int):
+        self.lark, self.left = lark, budget
+
+    def first_error(self, piece, first, end, again: bool = True):
+        """The first error of lines first…end-1 of `piece` (None: they read); a reading
+        `again` past the budget is not made (OVER)."""
+        if again and self.left < 0:
+            return OVER
+        text = _text(piece, first, end)
+        try:
+            self.lark.parse(text)
+        except (UnexpectedInput, DedentError) as err:
+            # The parser stops at the error: what it read is what it cost.
+            self.left -= (getattr(err, "pos_in_stream", None) or len(text)) if again else 0
+            return err
+        self.left -= len(text) if again else 0
+        return None
 
 
 def _indent(raw: str) -> int:
@@ -180,7 +206,7 @@ def _expected(err: UnexpectedToken) -> set:
         return set(err.expected or ())
 
 
-def _diagnose(lark, err, piece, first, end, lines, filename) -> tuple[Diagnostic, int]:
+def _diagnose(reader, err, piece, first, end, lines, filename) -> tuple[Diagnostic, int]:
     """The diagnostic of the first error of a piece, and the line it stands on."""
     def at(code, args, line, column=0, width=1):
         src = lines[line - 1] if 0 < line <= len(lines) else ""
@@ -206,7 +232,7 @@ def _diagnose(lark, err, piece, first, end, lines, filename) -> tuple[Diagnostic
     # A line that reads at another indentation is a layout mistake, wherever the parser
     # stumbled on it (`notify` under `when at least 1 of:` reads as a field name first).
     if line > first:
-        fix = _try_widths(lark, piece, first, end, line)
+        fix = _try_widths(reader, piece, first, end, line)
         if fix is not None:
             return at(*_layout_fix(piece, first, line, fix, tok.type == "_INDENT"), line)
     if "_INDENT" in expected:
@@ -235,7 +261,7 @@ def _keyword_like(word: str, expected) -> str | None:
     return found[0] if found else None
 
 
-def _try_widths(lark, piece, first, end, line):
+def _try_widths(reader, piece, first, end, line):
     """The indentation at which `line` (with its block) reads, nearest first, if any does."""
     width = _indent(piece[line])
     whole = _block_of(piece, line, end)
@@ -250,7 +276,9 @@ def _try_widths(lark, piece, first, end, line):
         for n in block:
             if not _blank(piece[n]):
                 trial[n] = " " * max(0, _indent(piece[n]) + w - width) + piece[n].lstrip(" \t")
-        err = _first_error(lark, trial, first, end)
+        err = reader.first_error(trial, first, end)
+        if err is OVER:
+            return None
         if err is None or (isinstance(err, UnexpectedInput) and (err.line or 0) > block[-1]):
             return w
     return None
