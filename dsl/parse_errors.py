@@ -224,6 +224,11 @@ def _diagnose(reader, err, piece, first, end, lines, filename) -> tuple[Diagnost
         if args:
             return at("parse.fullwidth_char", args, err.line, err.column)
         return at("parse.unexpected_character", {"char": char}, err.line, err.column)
+    return at(*_token_error(reader, err, piece, first, end))
+
+
+def _token_error(reader, err: UnexpectedToken, piece, first, end) -> tuple:
+    """(code, args, line, column, width) of an unexpected token."""
     tok: Token = err.token
     expected = _expected(err)
     last = max((n for n in piece if not _blank(piece[n])), default=first)
@@ -231,28 +236,26 @@ def _diagnose(reader, err, piece, first, end, lines, filename) -> tuple[Diagnost
     line = where if tok.type not in _LAYOUT else _next_line(piece, where, end)
     # A line that reads at another indentation is a layout mistake, wherever the parser
     # stumbled on it (`notify` under `when at least 1 of:` reads as a field name first).
-    if line > first:
-        fix = _try_widths(reader, piece, first, end, line)
-        if fix is not None:
-            return at(*_layout_fix(piece, first, line, fix, tok.type == "_INDENT"), line)
+    fix = _try_widths(reader, piece, first, end, line) if line > first else None
+    if fix is not None:
+        return *_layout_fix(piece, first, line, fix, tok.type == "_INDENT"), line, 0, 1
     if "_INDENT" in expected:
         head = _above(piece, line or last + 1, first)
-        return at("parse.empty_block", {"header": _quote(piece, head)}, head)
+        return "parse.empty_block", {"header": _quote(piece, head)}, head, 0, 1
     if tok.type == "_INDENT":
-        above = _above(piece, line, first)
-        return at("parse.unexpected_indent", {"above": _quote(piece, above),
-                                              "sibling": _quote(piece, above)}, line)
+        above = _quote(piece, _above(piece, line, first))
+        return "parse.unexpected_indent", {"above": above, "sibling": above}, line, 0, 1
     words = {"expected": describe_expected(expected), "expected_zh": describe_expected(expected, "zh")}
     if tok.type in _LAYOUT:
         end_line = where if tok.type != "$END" else last
-        return at("parse.unexpected_end", words, end_line, len(piece[end_line].rstrip()) + 1)
+        return "parse.unexpected_end", words, end_line, len(piece[end_line].rstrip()) + 1, 1
     args = {"token": str(tok).strip() or tok.type, **words}
     if not {base_type(t) for t in expected} - {"_NL", "$END", "_DEDENT"}:
-        return at("parse.extra_text", args, tok.line, tok.column, len(str(tok)))
+        return "parse.extra_text", args, tok.line, tok.column, len(str(tok))
     suggestion = _keyword_like(str(tok), expected)
     if suggestion:
         args["suggestion"] = suggestion
-    return at("parse.unexpected_token", args, tok.line, tok.column, len(str(tok)))
+    return "parse.unexpected_token", args, tok.line, tok.column, len(str(tok))
 
 
 def _keyword_like(word: str, expected) -> str | None:

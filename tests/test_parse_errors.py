@@ -64,7 +64,8 @@ def test_one_typo_gives_one_error_and_two_files_with_one_each_give_two():
 
 
 def test_every_error_of_a_file_placed_with_its_caret():
-    rule = "alert a{i} level yellow\n    on weekly_metrics per rep\n    when effective_visits < 8 8\n    notify hrbp\n\n"
+    rule = ("alert a{i} level yellow\n    on weekly_metrics per rep\n    when effective_visits < 8 8\n"
+            "    notify hrbp\n\n")
     text = "".join(rule.format(i=i) for i in range(5))
     with pytest.raises(RuleError) as info:
         parse(text, "five.rules")
