@@ -248,14 +248,48 @@ def _token_error(reader, err: UnexpectedToken, piece, first, end) -> tuple:
     words = {"expected": describe_expected(expected), "expected_zh": describe_expected(expected, "zh")}
     if tok.type in _LAYOUT:
         end_line = where if tok.type != "$END" else last
+        spaced = _spaced_keyword(piece[end_line])
+        if spaced:
+            words["suggestion"] = spaced
         return "parse.unexpected_end", words, end_line, len(piece[end_line].rstrip()) + 1, 1
     args = {"token": str(tok).strip() or tok.type, **words}
     if not {base_type(t) for t in expected} - {"_NL", "$END", "_DEDENT"}:
         return "parse.extra_text", args, tok.line, tok.column, len(str(tok))
-    suggestion = _keyword_like(str(tok), expected)
+    suggestion = (_keyword_like(str(tok), expected) or _misspelt_first_word(piece.get(tok.line, ""))
+                  or _spaced_keyword(piece.get(tok.line, "")))
     if suggestion:
         args["suggestion"] = suggestion
     return "parse.unexpected_token", args, tok.line, tok.column, len(str(tok))
+
+
+_ZH_SPELLINGS = sorted((w for spellings in KEYWORDS.values() for w in spellings if not w.isascii()),
+                       key=len, reverse=True)
+
+
+def _spaced_keyword(raw: str) -> str | None:
+    """`当 effective_visits` for a line that begins `当effective_visits`: a Chinese keyword run
+    into the next word reads as one name."""
+    words = raw.split(None, 1)
+    if not words:
+        return None
+    for spelling in _ZH_SPELLINGS:
+        rest = words[0][len(spelling):]
+        if words[0].startswith(spelling) and rest[:1].isascii() and rest[:1].isalnum():
+            return f"{spelling} {rest}"
+    return None
+
+
+_SPELLINGS = {w for spellings in KEYWORDS.values() for w in spellings}
+
+
+def _misspelt_first_word(raw: str) -> str | None:
+    """`notify` for a line that begins `notfy hrbp`: the parser took the misspelt keyword for
+    a name (a formula's) and stumbled on the word after it."""
+    words = raw.split(None, 1)
+    if not words or words[0] in _SPELLINGS:
+        return None
+    found = difflib.get_close_matches(words[0], _SPELLINGS, n=1, cutoff=0.75)
+    return found[0] if found else None
 
 
 def _keyword_like(word: str, expected) -> str | None:

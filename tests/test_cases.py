@@ -65,7 +65,7 @@ def test_case(case, schemas):
             assert len(codes) == want["count"], codes
         found = next(d for d in info.value.diagnostics if d.code == want["code"])
         for lang, text in want.get("says", {}).items():
-            assert text in found.message(lang), found.message(lang)
+            assert text in found.format(lang), found.format(lang)
         for d in info.value.diagnostics:      # every diagnostic has a place and both languages
             assert d.line > 0 and d.column > 0
             assert d.message("zh") != d.message("en")
