@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from lark import Lark, Token
 
+from .fullwidth import ascii_twins
 from .grammar_cache import cached_lark
 from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, THIS_WORDS, period_word, spelling
 from .parser import RuleIndenter, base_type, grammar_text, parse
@@ -46,7 +47,7 @@ def _leaves(tree):
 
 def detect_lang(text: str) -> str:
     """The keyword language a file is mostly written in."""
-    tokens = _leaves(_token_parser().parse(text if text.endswith("\n") else text + "\n"))
+    tokens = _leaves(_token_parser().parse(ascii_twins(text if text.endswith("\n") else text + "\n")))
     zh = en = 0
     for tok in tokens:
         if base_type(tok.type) in KEYWORDS or tok.type in PHRASES:
@@ -122,7 +123,7 @@ def format_text(text: str, lang: str | None = None, filename: str = "<input>") -
         text += "\n"
     lang = lang or detect_lang(text)
     lines = text.splitlines()
-    tokens = [t for t in _leaves(_token_parser().parse(text)) if t.type != "$END"]
+    tokens = [t for t in _leaves(_token_parser().parse(ascii_twins(text))) if t.type != "$END"]
     out: list[str] = []
     # Comments on the first lines: the lexer drops a comment on line 1, and a newline token
     # carries the rest.

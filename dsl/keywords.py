@@ -96,6 +96,15 @@ FUNCTIONS: dict[str, tuple[str, ...]] = {
     "growth": ("growth", "增长率"),
 }
 
+# The parser names one terminal per spelling of a one-word keyword: ALERT__0 "alert", ALERT__1 "预警".
+_SPELLING_SEP = "__"
+
+
+def base_type(term: str) -> str:
+    """ALERT__1 → ALERT."""
+    return term.split(_SPELLING_SEP, 1)[0] if _SPELLING_SEP in term else term
+
+
 FUNCTION_BY_SPELLING = {s: canon for canon, spellings in FUNCTIONS.items() for s in spellings}
 
 # Phrase tokens carry a number inside them, so that the two languages may order words freely.

@@ -9,10 +9,23 @@ MESSAGES: dict[str, dict[str, str]] = {
                                "zh": "此处不应出现 `{token}`；应为 {expected_zh}"},
     "parse.unexpected_end": {"en": "the line or block ends too early; expected {expected}",
                              "zh": "该行或该段提前结束；应为 {expected_zh}"},
-    "parse.unexpected_indent": {"en": "this line is indented, but the line above does not open a block",
-                                "zh": "此行有缩进，但上一行并不开启新的段落"},
-    "parse.bad_indentation": {"en": "indentation does not match any outer block",
-                              "zh": "缩进与外层的任何段落都对不上"},
+    "parse.unexpected_indent": {"en": "this line is indented, but `{above}` does not open a block: "
+                                      "line it up with `{sibling}`",
+                                "zh": "这一行有缩进，但 `{above}` 并不开启段落：请与 `{sibling}` 对齐"},
+    "parse.bad_indentation": {"en": "this line is indented by {width} spaces, which matches no block: "
+                                    "indent it by {deeper} like `{deeper_line}`, or by {outer} like `{outer_line}`",
+                              "zh": "这一行缩进了 {width} 格，与任何段落都对不上：请像 `{deeper_line}` 一样缩进 "
+                                    "{deeper} 格，或像 `{outer_line}` 一样缩进 {outer} 格"},
+    "parse.missing_indent": {"en": "indent this line under `{header}`",
+                             "zh": "请把这一行缩进到 `{header}` 之下"},
+    "parse.misplaced_line": {"en": "this line does not belong under `{block}`: line it up with `{sibling}`",
+                             "zh": "这一行不属于 `{block}` 之下：请与 `{sibling}` 对齐"},
+    "parse.empty_block": {"en": "`{header}` opens a block, but no line is indented under it: "
+                                "write its lines below it, indented by 4 spaces",
+                          "zh": "`{header}` 开启了一个段落，但下面没有缩进的行：请在它下面写出缩进 4 格的内容"},
+    "parse.extra_text": {"en": "`{token}` is too much: the line should end before it",
+                         "zh": "多出了 `{token}`：这一行应在它之前结束"},
+    "parse.fullwidth_char": {"en": "{name} `{char}`: {fix}", "zh": "此处有{name_zh} `{char}`：{fix_zh}"},
     "parse.syntax_error": {"en": "syntax error: {detail}", "zh": "语法错误：{detail}"},
     "parse.bad_encoding": {"en": "the file is not UTF-8 text", "zh": "文件不是 UTF-8 文本"},
     # ---- check: names and forms

@@ -6,13 +6,16 @@ from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput
 from lark.indenter import DedentError, Indenter
 
 from .diagnostics import Diagnostic, RuleError
+from .fullwidth import ascii_twins
 from .grammar_cache import cached_lark
-from .keywords import KEYWORDS, PERIOD_WORDS, PHRASES
+# base_type is used here and read from here by the later stages.
+from .keywords import _SPELLING_SEP, KEYWORDS, PERIOD_WORDS, PHRASES, base_type
 from .limits import MAX_DIGITS, MAX_FILE_CHARS
+from .parse_errors import syntax_errors
 
 GRAMMAR_FILE = Path(__file__).with_name("grammar.lark")
 
@@ -42,7 +45,6 @@ def _period_pattern() -> str:
 
 
 MULTIWORD = {t for t, spellings in KEYWORDS.items() if any(" " in x for x in spellings)}
-_SPELLING_SEP = "__"
 
 
 def keyword_terminals() -> str:
@@ -93,51 +95,12 @@ def grammar_text() -> str:
     return expand_keywords(GRAMMAR_FILE.read_text(encoding="utf-8")) + "\n" + keyword_terminals()
 
 
-def base_type(term: str) -> str:
-    """ALERT__1 → ALERT."""
-    return term.split(_SPELLING_SEP, 1)[0] if _SPELLING_SEP in term else term
-
-
 @lru_cache(maxsize=1)
 def get_parser() -> Lark:
     """The LALR parser, built once per process and its tables cached on disk (grammar_cache)."""
     # No propagate_positions: build_ast computes spans from tokens for the nodes it keeps.
     return cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(),
                        propagate_positions=False, maybe_placeholders=False, strict=False)
-
-
-# Terminal names → words a person reads in an "expected …" list.
-_TERMINAL_WORDS = {   # terminal → (en, zh)
-    "_NL": ("end of line", "行尾"), "_INDENT": ("an indented block", "缩进的段落"),
-    "_DEDENT": ("end of block", "段落结束"), "_COLON": ("':'", "'：'"), "_COMMA": ("','", "'，'"),
-    "LPAR": ("'('", "'（'"), "RPAR": ("')'", "'）'"), "_EQ": ("'='", "'='"), "_DOT": ("'.'", "'.'"),
-    "NAME": ("a name", "名称"), "STRING": ("a quoted text", "带引号的文本"),
-    "NUMBER": ("a number", "数字"), "INT": ("a whole number", "整数"),
-    "PERCENT": ("a percentage", "百分比"), "SIGNED_PERCENT": ("a band like ±15%", "如 ±15% 的幅度"),
-    "QUANTITY": ("a quantity like 48h or 25万", "如 48小时、25万 的数量"),
-    "DURATION": ("a duration like 2 weeks", "如 2 周 的时长"),
-    "TIME": ("a time like 09:00", "如 09:00 的时刻"), "DATE": ("a date like 2025-07-01", "如 2025-07-01 的日期"),
-    "POINTS": ("points like +20", "如 +20 的分值"), "COMPARE": ("a comparison like <", "如 < 的比较"),
-    "ADD_OP": ("'+' or '-'", "'+' 或 '-'"), "SUB_SIGN": ("'-'", "'-'"), "MUL_OP": ("'×' or '÷'", "'×' 或 '÷'"),
-    "$END": ("end of file", "文件结尾"),
-}
-
-
-def _describe_expected(expected, lang: str = "en") -> str:
-    words = []
-    for term in sorted({base_type(t) for t in expected}):
-        if term in KEYWORDS:
-            en, zh = KEYWORDS[term][:2]
-            words.append(f"'{en}'" if lang == "en" else f"'{zh}'")
-        elif term in PHRASES:
-            words.append(f"'{PHRASES[term][0 if lang == 'en' else 1].format(n='N', u='…')}'")
-        else:
-            pair = _TERMINAL_WORDS.get(term, (term, term))
-            words.append(pair[0] if lang == "en" else pair[1])
-    words = list(dict.fromkeys(words))
-    if len(words) > 8:   # past a handful, a list of everything helps nobody
-        words = words[:8] + ["…"]
-    return (", " if lang == "en" else "、").join(words)
 
 
 def parse(text: str, filename: str = "<input>"):
@@ -148,16 +111,11 @@ def parse(text: str, filename: str = "<input>"):
     if not text.endswith("\n"):
         text += "\n"
     lines = text.splitlines()
+    reading = ascii_twins(text)
     try:
-        tree = get_parser().parse(text)
-    except UnexpectedInput as err:
-        raise RuleError([_syntax_diagnostic(err, text, lines, filename)]) from None
-    except DedentError as err:
-        line = _dedent_line(text, str(err))
-        src = lines[line - 1] if 0 < line <= len(lines) else ""
-        column = len(src) - len(src.lstrip(" \t")) + 1
-        raise RuleError([Diagnostic("parse.bad_indentation", {}, filename, line, column,
-                                          src)]) from None
+        tree = get_parser().parse(reading)
+    except (UnexpectedInput, DedentError):
+        raise RuleError(syntax_errors(get_parser(), reading, lines, filename)) from None
     if _LONG_DIGITS.search(text):
         _refuse_long_numbers(tree, lines, filename)
     return tree
@@ -180,54 +138,3 @@ def _refuse_long_numbers(tree, lines, filename: str) -> None:
                                 tok.line, tok.column, src, min(len(str(tok)), 80)))
     if diags:
         raise RuleError(diags)
-
-
-def _syntax_diagnostic(err: UnexpectedInput, text: str, lines, filename: str) -> Diagnostic:
-    line = getattr(err, "line", 0) or 0
-    column = getattr(err, "column", 0) or 0
-    if isinstance(err, UnexpectedCharacters):
-        pos = err.pos_in_stream or 0
-        char = text[pos] if pos < len(text) else ""
-        code, args = "parse.unexpected_character", {"char": char}
-    elif isinstance(err, UnexpectedToken):
-        tok: Token = err.token
-        if tok.type == "_INDENT":
-            # The indent token borrows the position of the line break before it.
-            line = (tok.line or 0) + 1
-            src = lines[line - 1] if 0 < line <= len(lines) else ""
-            column = len(src) - len(src.lstrip(" \t")) + 1
-            return Diagnostic("parse.unexpected_indent", {}, filename, line, column, src)
-        if tok.type == "$END" or tok.type in ("_DEDENT", "_NL") and not str(tok).strip():
-            code, args = "parse.unexpected_end", {"expected": _describe_expected(err.expected),
-                                                  "expected_zh": _describe_expected(err.expected, "zh")}
-            if tok.type == "_NL" or line <= 0:
-                line = line if line > 0 else len(lines)
-        else:
-            code = "parse.unexpected_token"
-            args = {"token": str(tok).strip() or tok.type,
-                    "expected": _describe_expected(err.expected),
-                    "expected_zh": _describe_expected(err.expected, "zh")}
-    else:
-        code, args = "parse.syntax_error", {"detail": str(err).splitlines()[0]}
-    if line <= 0:
-        line, column = len(lines), 1
-    src = lines[line - 1] if 0 < line <= len(lines) else ""
-    return Diagnostic(code, args, filename, line, max(column, 1), src)
-
-
-def _dedent_line(text: str, message: str) -> int:
-    """The first line whose indentation matches no open block (Lark does not say which)."""
-    stack = [0]
-    for number, raw in enumerate(text.splitlines(), 1):
-        body = raw.split("#", 1)[0]
-        if not body.strip():
-            continue
-        width = len(raw) - len(raw.lstrip(" \t"))
-        if width > stack[-1]:
-            stack.append(width)
-            continue
-        while width < stack[-1]:
-            stack.pop()
-        if width != stack[-1]:
-            return number
-    return 0

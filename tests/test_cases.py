@@ -61,6 +61,11 @@ def test_case(case, schemas):
         assert any(code == want["code"] for code, _ in codes), codes
         if "line" in want:
             assert (want["code"], want["line"]) in codes, codes
+        if "count" in want:
+            assert len(codes) == want["count"], codes
+        found = next(d for d in info.value.diagnostics if d.code == want["code"])
+        for lang, text in want.get("says", {}).items():
+            assert text in found.format(lang), found.format(lang)
         for d in info.value.diagnostics:      # every diagnostic has a place and both languages
             assert d.line > 0 and d.column > 0
             assert d.message("zh") != d.message("en")

@@ -118,3 +118,15 @@ def test_a_test_file_outside_the_schema_is_a_located_error(rules_copy, old, new,
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert message in r.stderr and "weekly.yaml:22: test." in r.stderr
     assert ": test “a healthy week raises nothing”: " in r.stderr, r.stderr
+
+
+def test_a_new_rule_no_test_names_is_not_covered(rules_copy):
+    """Issue #15: a rule added beside the shipped ones is evaluated by every case on its form,
+    but no case checks it, so it is not covered and --min-coverage 100 fails."""
+    with (rules_copy / "alerts.rules").open("a", encoding="utf-8") as f:
+        f.write("\nalert 新规则无测试 level yellow\n    on weekly_metrics per rep\n"
+                "    when effective_visits < 3\n    notify hrbp\n")
+    r = run_test(rules_copy, "--coverage", "--min-coverage", "100")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "below --min-coverage 100" in r.stderr
+    assert "新规则无测试" in r.stdout
