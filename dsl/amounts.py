@@ -12,7 +12,9 @@ JSON carries as a decimal string with exactly those places (words.plain).
 """
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+import math
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import NamedTuple, Optional, Sequence
 
 MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
@@ -70,10 +72,15 @@ def allocate(values: Sequence, scale: Scale, total=None) -> list:
     sum) rounded to the scale — the largest-remainder method (see the module's doc)."""
     exact = [Decimal(v) for v in values]
     whole = sum(exact, Decimal(0)) if total is None else Decimal(total)
-    units = [v / scale.step for v in exact]
-    floors = [u.to_integral_value(rounding=ROUND_FLOOR) for u in units]
-    wanted = (whole / scale.step).to_integral_value(rounding=MODES[scale.mode])
-    left = int(wanted - sum(floors, Decimal(0)))
+    shift = _power_of_ten(scale.step)
+    if shift is not None:           # a step of 10^-shift: the units are an exact shift away
+        units = [v.scaleb(shift) for v in exact]
+        wanted = whole.scaleb(shift)
+    else:
+        units = [v / scale.step for v in exact]
+        wanted = whole / scale.step
+    floors = [math.floor(u) for u in units]             # ints
+    left = int(wanted.to_integral_value(rounding=MODES[scale.mode])) - sum(floors)
     if units:
         # Largest remainder first; sorted() is stable, so ties go to the item listed first.
         order = sorted(range(len(units)), key=lambda i: floors[i] - units[i])
@@ -81,12 +88,20 @@ def allocate(values: Sequence, scale: Scale, total=None) -> list:
             order = order[::-1]
         for k in range(abs(left)):
             floors[order[k % len(order)]] += 1 if left > 0 else -1
+    # quantize, not scaleb: an amount past 28 digits must fail here (the rule's out_of_range)
     return [_written(f * scale.step, scale.places) for f in floors]
 
 
 def amount_sum(values: Sequence, places: int) -> Amount:
     """The sum of amounts, written with their places."""
     return _written(sum(values, Decimal(0)), places)
+
+
+@lru_cache(maxsize=64)
+def _power_of_ten(step: Decimal) -> Optional[int]:
+    """-e when `step` is 10^e (0.01 → 2): dividing by it is then an exact, cheap shift."""
+    sign, digits, exponent = step.normalize().as_tuple()
+    return -exponent if digits == (1,) and not sign and isinstance(exponent, int) else None
 
 
 def _written(value: Decimal, places: int) -> Amount:

@@ -215,8 +215,10 @@ def split_shares(total, rows, weights, adjustments, blanks, keys, adjust, scale)
     tw = sum((weights[j] for j in live), Decimal(0))
     if not tw:
         return None
-    exact = [total * sum((weights[j] * r[j] / sums[j] for j in live), Decimal(0)) / tw
-             for r in rows]
+    # Per column, one factor: the parent's share per unit of that column's score (a division
+    # per column instead of one per child and column; allocation absorbs the last digit).
+    factors = [(j, total * weights[j] / (sums[j] * tw)) for j in live]
+    exact = [sum([k * r[j] for j, k in factors]) for r in rows]
     bases = allocate(exact, scale, total)
     if adjust is None:
         return bases, bases, []

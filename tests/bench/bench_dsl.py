@@ -45,11 +45,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import random
 import statistics
 import sys
 import time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -129,11 +130,20 @@ def py_alert(f):
 
 
 def py_split(f):
-    ws = [D05 * r["market_potential"] + D03 * r["staffing"] + D02 * r["strategic"]
-          for r in f["regions"]]
-    total = Decimal(sum(ws))
-    t = f["total_target"]
-    return [t * w / total for w in ws]
+    """The split as trimtab's `split` states it (issue 15): each weight's column normalised,
+    exact shares, then rounded to 0.01 by the largest remainder so the shares sum to the
+    total exactly (ties to the region listed first)."""
+    regions, t = f["regions"], f["total_target"]
+    cols = [(D05, "market_potential"), (D03, "staffing"), (D02, "strategic")]
+    live = [(w, k, s) for w, k in cols if (s := sum(r[k] for r in regions))]
+    tw = sum(w for w, _, _ in live)
+    exact = [t * sum(w * r[k] / s for w, k, s in live) / tw for r in regions]
+    cents = [e * 100 for e in exact]
+    floors = [math.floor(c) for c in cents]
+    left = int((Decimal(t) * 100).to_integral_value(rounding=ROUND_HALF_UP)) - sum(floors)
+    for i in sorted(range(len(cents)), key=lambda i: floors[i] - cents[i])[:left]:
+        floors[i] += 1
+    return [Decimal(c).scaleb(-2) for c in floors]
 
 
 PYTHON = {"scoring": py_scoring, "alert": py_alert, "split": py_split}
