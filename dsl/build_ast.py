@@ -309,7 +309,8 @@ class _Builder(Transformer):
             elif isinstance(c, A.Decl):
                 if isinstance(c, A.Rule) and c.effective is None and effective is not None:
                     c.effective = effective
-                decls.append(c)
+                versions = KINDS[c.kind].versions if isinstance(c, A.Rule) else None
+                decls.extend(versions(c) if versions is not None else [c])
         return decls
 
 

@@ -18,6 +18,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "POOL": ("pool", "激励池"),
     "APPROVAL": ("approval", "审批"),
     "SCHEDULE": ("schedule", "日程"),
+    "RATING": ("rating", "评级"),
     # clauses
     "EFFECTIVE": ("effective", "生效"),
     "EXAMPLE": ("example", "示例"),
@@ -52,6 +53,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "SHARE": ("share", "分配"),
     "AMONG": ("among", "给"),
     "BY": ("by", "依据"),
+    "PART": ("part", "分项"),
     "CHANGES_PER_CYCLE": ("changes per cycle", "次变更每周期", "change per cycle"),
     "ELSE": ("else", "否则提示"),
     "CYCLE": ("cycle", "周期"),
