@@ -32,6 +32,7 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "OTHERWISE": ("otherwise", "否则"),
     "WHERE": ("where", "满足"),
     "FOR_EACH": ("for each", "每一个"),
+    "DOUBLED_WHERE": ("doubled where", "加倍条件"),
     "TOTAL": ("total", "总分"),
     "AT_MOST": ("at most", "至多"),
     "AT_LEAST": ("at least", "至少"),
