@@ -66,7 +66,8 @@ _LABELS = {
            "reference": "reference value", "role": "role", "threshold": "threshold",
            "alert": "alert", "score": "score", "status": "status", "target": "target",
            "split": "split", "pool": "pool", "approval": "approval", "schedule": "schedule",
-           "rating": "rating", "part": "rating part"},
+           "rating": "rating", "part": "rating part",
+           "reward": "reward above range"},
     "zh": {"condition": "条件", "step": "审批步骤", "countersign": "会签", "line": "积分项",
            "case": "状态", "formula": "公式", "weight": "权重", "notify": "通知对象",
            "message": "提示语", "level": "级别", "at_least": "需满足项数", "on": "表单",
@@ -77,7 +78,7 @@ _LABELS = {
            "role": "角色", "threshold": "阈值", "alert": "预警", "score": "积分",
            "status": "状态", "target": "目标", "split": "拆分", "pool": "激励池",
            "approval": "审批", "schedule": "日程",
-           "rating": "评级", "part": "评级分项"},
+           "rating": "评级", "part": "评级分项", "reward": "超出区间奖励"},
 }
 
 

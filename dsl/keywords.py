@@ -39,6 +39,8 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "SUGGEST": ("suggest", "建议"),
     "RANGE": ("range", "区间"),
     "WITHIN": ("within", "限于"),
+    "REWARD": ("reward", "奖励"),
+    "ABOVE_RANGE": ("above range", "超出区间部分"),
     "DIVIDE": ("divide", "拆分总额"),
     "ACROSS": ("across", "到"),
     "WEIGHT": ("weight", "权重"),
