@@ -251,7 +251,7 @@ def _line_code(c, line: PointsLine) -> str:
     if line.kind == "per":
         return f"{points} * {c.gen(line.field)}"
     if line.kind == "when":
-        return f"({points} if {c.gen(line.cond)} else 0)"
+        return f"({points} if {c.clause(line.cond, c.gen(line.cond))} else 0)"
     lst = c.form.list_field(line.item)
     it = c.item_var()
     c.depth += 1
