@@ -302,7 +302,8 @@ class _Builder(Transformer):
 
     def start(self, children):
         # A top-level `effective DATE` dates the rules after it that carry no date of their own.
-        decls, effective = [], None
+        decls: list = []
+        effective = None
         for c in children:
             if isinstance(c, A.Effective):
                 effective = c.date

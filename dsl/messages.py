@@ -76,7 +76,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "zh": "拆分权重合计为 {total}，不是 100%"},
     "check.rating_weights_sum": {"en": "scores counting toward `{rating}` add up to {total}, more than 100%",
                                  "zh": "计入 `{rating}` 的积分权重合计 {total}，超过 100%"},
-    "check.rating_parts_sum": {"en": "the parts of rating `{rating}` in force here weigh {total} in all; they must add up to 100%",
+    "check.rating_parts_sum": {"en": "the parts of rating `{rating}` in force here weigh {total} in all; "
+                                     "they must add up to 100%",
                                "zh": "评级 `{rating}` 此时生效的分项权重合计 {total}，应为 100%"},
     "check.duplicate_part": {"en": "part `{part}` already has a weight from the same date (line {line})",
                              "zh": "分项 `{part}` 在同一日期已有权重（第 {line} 行）"},

@@ -121,8 +121,8 @@ def build_when(b, children):
 def build_each(b, children):
     item = str(tokens(children, "NAME")[0])
     cond = next((c for c in children if isinstance(c, A.Expr)), None)
-    doubled = next((c.children[-1] for c in children if isinstance(c, Tree) and c.data == "doubled"),
-                   None)
+    doubled = next((c.children[-1] for c in children if isinstance(c, Tree) and c.data == "doubled"
+                    and isinstance(c.children[-1], A.Expr)), None)
     return PointsLine("each", _points(children), b.span(children), cond=cond, item=item,
                       cap=_cap(children), doubled=doubled)
 
