@@ -155,7 +155,8 @@ def headline(d, lang: str) -> str:
 
 def diff(rule: Rating, add, text) -> None:
     for p in rule.in_force:
-        add("part", p.ref.dotted, repr(p.weight), p, text=f"{p.ref.dotted} {pct(p.weight)}")
+        add("part", p.ref.dotted, repr((p.ref.dotted, p.weight)), p,
+            text=f"{p.ref.dotted} {pct(p.weight)}")
 
 
 def test_clauses(rule: Rating) -> list:

@@ -185,7 +185,7 @@ def diff(rule: Target, add, text) -> None:
     band = s.band if s else None
     add("range", "range", repr(band), text=f"±{pct(band or 0)}")
     r = rule.reward
-    add("reward", "reward", repr((r.rate, r.actual.dotted) if r else None),
+    add("reward", "reward", repr(("reward", r.rate, r.actual.dotted) if r else ("reward", None)),
         text=f"{pct(r.rate)} {r.actual.dotted}" if r else "-")
 
 
