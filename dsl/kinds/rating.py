@@ -74,11 +74,10 @@ def _latest(parts: list, date: Optional[str]) -> list:
     """Each part's line with the latest `from` date on or before `date` (None: undated only)."""
     chosen: dict[str, Part] = {}
     for p in parts:
-        since = p.since or ""
-        if since > (date or "") and p.since is not None:
+        if p.since is not None and p.since > (date or ""):
             continue
         held = chosen.get(p.ref.dotted)
-        if held is None or (held.since or "") <= since:
+        if held is None or (held.since or "") <= (p.since or ""):
             chosen[p.ref.dotted] = p
     return list(chosen.values())
 
