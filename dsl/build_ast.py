@@ -320,14 +320,16 @@ class _Builder(Transformer):
 
     def start(self, children):
         # A top-level `effective DATE` dates the rules after it that carry no date of their own.
-        decls, effective = [], None
+        decls: list = []
+        effective = None
         for c in children:
             if isinstance(c, A.Effective):
                 effective = c.date
             elif isinstance(c, A.Decl):
                 if isinstance(c, A.Rule) and c.effective is None and effective is not None:
                     c.effective = effective
-                decls.append(c)
+                versions = KINDS[c.kind].versions if isinstance(c, A.Rule) else None
+                decls.extend(versions(c) if versions is not None else [c])
         return decls
 
 

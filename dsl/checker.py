@@ -76,7 +76,8 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
         for sched in checked.schedules:
             self.guarded(self.check_schedule, sched)
         if self.diags:
-            raise RuleError(self.diags)
+            # The dated versions of one rule (a rating's) share their lines: say each once.
+            raise RuleError(list(dict.fromkeys(self.diags)))
         return checked
 
     def guarded(self, check, decl):

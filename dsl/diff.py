@@ -65,7 +65,9 @@ _LABELS = {
            "require": "required fields", "timing": "timing", "action": "action", "example": "example",
            "reference": "reference value", "role": "role", "threshold": "threshold",
            "alert": "alert", "score": "score", "status": "status", "target": "target",
-           "split": "split", "pool": "pool", "approval": "approval", "schedule": "schedule"},
+           "split": "split", "pool": "pool", "approval": "approval", "schedule": "schedule",
+           "rating": "rating", "part": "rating part",
+           "reward": "reward above range"},
     "zh": {"condition": "条件", "step": "审批步骤", "countersign": "会签", "line": "积分项",
            "case": "状态", "formula": "公式", "weight": "权重", "notify": "通知对象",
            "message": "提示语", "level": "级别", "at_least": "需满足项数", "on": "表单",
@@ -75,7 +77,8 @@ _LABELS = {
            "timing": "时间", "action": "动作", "example": "示例", "reference": "参照值",
            "role": "角色", "threshold": "阈值", "alert": "预警", "score": "积分",
            "status": "状态", "target": "目标", "split": "拆分", "pool": "激励池",
-           "approval": "审批", "schedule": "日程"},
+           "approval": "审批", "schedule": "日程",
+           "rating": "评级", "part": "评级分项", "reward": "超出区间奖励"},
 }
 
 

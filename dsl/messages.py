@@ -93,6 +93,11 @@ MESSAGES: dict[str, dict[str, str]] = {
                           "zh": "拆分权重合计为 {total}，不是 100%"},
     "check.rating_weights_sum": {"en": "scores counting toward `{rating}` add up to {total}, more than 100%",
                                  "zh": "计入 `{rating}` 的积分权重合计 {total}，超过 100%"},
+    "check.rating_parts_sum": {"en": "the parts of rating `{rating}` in force here weigh {total} in all; "
+                                     "they must add up to 100%",
+                               "zh": "评级 `{rating}` 此时生效的分项权重合计 {total}，应为 100%"},
+    "check.duplicate_part": {"en": "part `{part}` already has a weight from the same date (line {line})",
+                             "zh": "分项 `{part}` 在同一日期已有权重（第 {line} 行）"},
     "check.dead_case": {"en": "case `{case}` can never be reached: `{earlier}` (line {line}) already covers it",
                         "zh": "状态 `{case}` 永远不会命中：前面的 `{earlier}`（第 {line} 行）已覆盖它"},
     "check.case_after_otherwise": {"en": "case `{case}` comes after `otherwise` and can never be reached",

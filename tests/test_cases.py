@@ -2,7 +2,7 @@
 
 The files have the schema of every trimtab test file (dsl/rule_tests.schema.json, the one
 `trimtab test` reads rules/tests with, through the same reader): each test gives a rule `source`,
-a `form`, `facts` (and `history`) and either `expect` (rule name → the decision's value, or
+a `form`, `facts` (and `history`, `as_of`) and either `expect` (rule name → the decision's value, or
 {value: …, field of its JSON: …}), `expect_eval_error` ({rule, code: eval.*, field}) or
 `expect_error` ({code: parse.*/check.*, line}); `expect_explanation` gives rule → {lang: text
 the explanation contains}.  Every evaluating case runs through the compiled evaluator (plain
@@ -72,7 +72,9 @@ def test_case(case, schemas):
         return
     rs = _load(case, schemas)
     facts, history = case["facts"], case.get("history", [])
-    rules = {r.name: r for r in rs.by_form[case["form"]]}
+    # `as_of`: the versions in force that day (dated rules and a rating's dated weights)
+    in_force = rs.in_force(case["form"], case["as_of"]) if "as_of" in case else rs.by_form[case["form"]]
+    rules = {r.name: r for r in in_force}
     if "expect_eval_error" in case:
         want = case["expect_eval_error"]
         name = want["rule"]

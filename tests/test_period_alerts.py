@@ -126,7 +126,8 @@ def test_a_correction_that_still_fires_at_the_same_level_notifies_no_one(world):
     world.post(feedback(4))
     assert (world.outbox(), world.deliver()) == (4, 4)
     assert duplicate_current(world) == []
-    current = world.sql("SELECT count(*) FROM decisions WHERE fired AND superseded_at IS NULL")
+    current = world.sql("SELECT count(*) FROM decisions WHERE fired AND kind = 'alert' "
+                        "AND superseded_at IS NULL")
     assert current[0][0] == 2
 
 

@@ -16,6 +16,10 @@ def test_shipped_rules_pass_with_full_rule_coverage():
     assert r.returncode == 0, r.stdout + r.stderr
     hit, total = re.search(r"coverage: rules +(\d+)/(\d+) \(100.0%\)", r.stdout).groups()
     assert hit == total and int(total) >= 17
+    # a points line's condition counts as seen both ways even when it is not a plain comparison
+    # (`+20 when not (stage_advances = 0 for 2 consecutive weeks)`, the health score)
+    hit, total = re.search(r"conditions seen true and false +(\d+)/(\d+)", r.stdout).groups()
+    assert hit == total, r.stdout
     assert r.stdout.strip().endswith("0 failed")
 
 

@@ -92,6 +92,26 @@ def test_diff_speaks_plain_words(repo):
     assert "目标变更: step added: sales_director (when `abs(change) > 15%`)" in back.stdout
 
 
+def test_diff_of_a_reward_and_a_dated_weight_names_only_them(repo):
+    first = repo.git("rev-parse", "HEAD")
+    repo.edit("rules/targets.rules", "reward 10% of closed_amount above range",
+              "reward 12% of closed_amount above range")
+    repo.edit("rules/targets.rules", "× factor, range ±10%\n",
+              "× factor, range ±10%\n    reward 5% of closed_amount above range\n")
+    repo.edit("rules/rating.rules", "part contract_points 50% from 2026-08-05\n",
+              "part contract_points 45% from 2026-08-05\n")
+    repo.edit("rules/rating.rules", "part customer_points 10% from 2026-08-05\n",
+              "part customer_points 15% from 2026-08-05\n")
+    second = repo.commit("reward and weights")
+    changes = [c.words("en") for c in diff(load_revision(repo.rules, first),
+                                           load_revision(repo.rules, second))]
+    assert sorted(changes) == sorted([
+        "季度评级: rating part contract_points 50% → contract_points 45%",
+        "季度评级: rating part customer_points 10% → customer_points 15%",
+        "动态目标池: reward above range - → 5% closed_amount",
+        "滚动预测: reward above range 10% closed_amount → 12% closed_amount"]), changes
+
+
 @pytest.mark.parametrize("rev", ["--output=/tmp/x", "-h", "a\x00b", "main branch", ""])
 def test_revision_names_that_are_not_revisions(repo, rev):
     with pytest.raises(RuleError) as info:

@@ -6,10 +6,11 @@ Adding a kind is adding a module here; adding a clause touches its kind's module
 """
 from __future__ import annotations
 
-from . import alert, approval, pool, score, split, status, target
+from . import alert, approval, pool, rating, score, split, status, target
 from .common import Kind
 
 KINDS: dict[str, Kind] = {k.name: k for k in (
-    alert.KIND, score.KIND, status.KIND, target.KIND, split.KIND, pool.KIND, approval.KIND)}
+    alert.KIND, score.KIND, status.KIND, target.KIND, split.KIND, pool.KIND, approval.KIND,
+    rating.KIND)}
 
 __all__ = ["KINDS", "Kind"]

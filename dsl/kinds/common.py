@@ -49,6 +49,8 @@ class Kind:
     check_all: Optional[Callable] = None    # (checker, its rules): checks across the set
     records: Optional[Callable] = None      # (compiled, result, node id of) → trace records
                                             # a kind keeps in its result (a score's lines)
+    versions: Optional[Callable] = None     # (rule) → the rule as dated versions (a rating's
+                                            # `part … from DATE` lines)
 
 
 def expect_truth(ck: Any, ex: Any) -> Any:

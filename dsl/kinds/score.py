@@ -3,6 +3,7 @@
     score 行为分
         on behavior_log per rep
         +20 for every 3 effective_visits, at most 100
+        +10 for each order, doubled where amount > 25万
         +30 when needs_report = complete
         -10 for each lead where hours_since_followup > 48h
         total at most 150
@@ -35,7 +36,8 @@ class PointsLine:
     loc: A.Loc
     n: int = 1                      # for every N
     field: Optional[A.Ref] = None   # every / per
-    cond: Optional[A.Expr] = None   # when / each
+    cond: Optional[A.Expr] = None   # when / each (each: None counts every item)
+    doubled: Optional[A.Expr] = None    # each: items meeting it earn twice the points
     item: Optional[str] = None      # each: the list field's item name as written
     cap: Optional[int] = None
 
@@ -95,6 +97,10 @@ def build_cap(b, children):
     return Tree("cap", children)
 
 
+def build_doubled(b, children):
+    return Tree("doubled", children)
+
+
 def build_every(b, children):
     phrase = tokens(children, "FOR_EVERY")[0]
     ref = next(c for c in children if isinstance(c, A.Ref))
@@ -114,9 +120,11 @@ def build_when(b, children):
 
 def build_each(b, children):
     item = str(tokens(children, "NAME")[0])
-    cond = next(c for c in children if isinstance(c, A.Expr))
+    cond = next((c for c in children if isinstance(c, A.Expr)), None)
+    doubled = next((c.children[-1] for c in children if isinstance(c, Tree) and c.data == "doubled"
+                    and isinstance(c.children[-1], A.Expr)), None)
     return PointsLine("each", _points(children), b.span(children), cond=cond, item=item,
-                      cap=_cap(children))
+                      cap=_cap(children), doubled=doubled)
 
 
 def _amount(children) -> int:
@@ -169,7 +177,9 @@ def check(ck, rule: Score, scope) -> None:
                          suggestion=suggest(line.item, [n for n, f in scope.form.fields.items()
                                                         if f.kind == "array"]))
                 continue
-            ck.condition(line.cond, ck.item_scope(scope, lst))
+            for cond in (line.cond, line.doubled):
+                if cond is not None:
+                    ck.condition(cond, ck.item_scope(scope, lst))
         _check_cap(ck, line)
     if rule.total_max is not None and rule.total_min is not None \
             and rule.total_min.amount > rule.total_max.amount:
@@ -192,15 +202,31 @@ def _check_cap(ck, line: PointsLine) -> None:
 
 
 def check_ratings(ck, rules: list) -> None:
-    """Across the set: the weights counted toward one rating add up to at most 100%."""
-    totals: dict[str, tuple[Decimal, A.Loc]] = {}
+    """Across the set: the weights counted toward one rating add up to at most 100% on every
+    date.  A dated version of a score replaces the earlier one from its date, so on each date
+    only the version then in force counts (30% then 50% is 50% from the date, not 80%)."""
+    by_rating: dict[str, list] = {}
     for r in rules:
         if r.counts is not None:
-            prev = totals.get(r.counts.rating, (Decimal(0), r.counts.loc))[0]
-            totals[r.counts.rating] = (prev + r.counts.weight, r.counts.loc)
-    for rating, (total, loc) in totals.items():
-        if total > 1:
-            ck.error("check.rating_weights_sum", loc, rating=rating, total=pct(total))
+            by_rating.setdefault(r.counts.rating, []).append(r)
+    for rating, counted in by_rating.items():
+        for date in sorted({r.effective or "" for r in counted}):
+            in_force = _in_force(counted, date)
+            total = sum((r.counts.weight for r in in_force), Decimal(0))
+            if total > 1:
+                loc = max((r.counts.loc for r in in_force), key=lambda loc: (loc.file, loc.line))
+                ck.error("check.rating_weights_sum", loc, rating=rating, total=pct(total))
+                break
+
+
+def _in_force(rules: list, date: str) -> list:
+    """Of each rule's versions, the one with the latest effective date on or before `date`."""
+    chosen: dict[str, Any] = {}
+    for r in rules:
+        eff = r.effective or ""
+        if eff <= date and (r.name not in chosen or (chosen[r.name].effective or "") < eff):
+            chosen[r.name] = r
+    return list(chosen.values())
 
 
 def limits(ck, rule: Score) -> None:
@@ -225,13 +251,14 @@ def _line_code(c, line: PointsLine) -> str:
     if line.kind == "per":
         return f"{points} * {c.gen(line.field)}"
     if line.kind == "when":
-        return f"({points} if {c.gen(line.cond)} else 0)"
+        return f"({points} if {c.clause(line.cond, c.gen(line.cond))} else 0)"
     lst = c.form.list_field(line.item)
     it = c.item_var()
     c.depth += 1
-    cond = c.gen(line.cond)
+    cond = f" if {c.gen(line.cond)}" if line.cond is not None else ""
+    award = f"(2 if {c.gen(line.doubled)} else 1)" if line.doubled is not None else "1"
     c.depth -= 1
-    return f"{points} * sum(1 for {it} in {c.read_current(lst)} if {cond})"
+    return f"{points} * sum({award} for {it} in {c.read_current(lst)}{cond})"
 
 
 def compile_body(c, rule: Score) -> None:
@@ -272,7 +299,7 @@ def run(env, rule: Score, form) -> ScoreResult:
             p = line.points if env.value(line.cond) else 0
         else:
             items = env.read(env.facts, form.list_field(line.item))
-            p = line.points * sum(1 for it in items if env.with_item(it).value(line.cond))
+            p = line.points * sum(_award(env.with_item(it), line) for it in items)
         if line.cap is not None:
             p = min(p, line.cap) if line.cap > 0 else max(p, line.cap)
         points.append(p)
@@ -282,6 +309,13 @@ def run(env, rule: Score, form) -> ScoreResult:
     if rule.total_min is not None:
         total = max(total, rule.total_min.amount)
     return ScoreResult(total, tuple(points))
+
+
+def _award(env, line: PointsLine) -> int:
+    """How many awards one item of a `for each` line earns: none, one, or two when doubled."""
+    if line.cond is not None and not env.value(line.cond):
+        return 0
+    return 2 if line.doubled is not None and env.value(line.doubled) else 1
 
 
 # ---------------------------------------------------------------------- words
@@ -331,7 +365,7 @@ KIND = Kind(
     name="score", node=Score, result=ScoreResult,
     build={"score": lambda b, children: b.rule(Score, children), "cap": build_cap,
            "points_every": build_every, "points_per": build_per, "points_when": build_when,
-           "points_each": build_each, "total_max": build_total_max,
+           "points_each": build_each, "doubled": build_doubled, "total_max": build_total_max,
            "total_min": build_total_min, "weight_into": build_weight_into},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,

@@ -5,6 +5,10 @@
         base = average(closed_amount, last 6 months)
         factor = region_factor within ±15%
         suggest base × (1 + industry_growth) × factor, range ±10%
+        reward 10% of closed_amount above range
+
+`reward R% of ACTUAL above range`: the part of the actual above the range's top earns R% of
+itself as an extra reward (seed 002: 允许±15%浮动空间，超出部分额外奖励), rounded to 0.01 元.
 """
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Optional
 
 from .. import ast as A
+from ..amounts import default_scale, round_to
 from ..canon import canon
 from ..tokens import tokens
-from ..units import parse_band
+from ..units import parse_band, parse_quantity
 from ..words import pct, show, t
 from .common import Kind, expect_number, missing, set_once
 
@@ -28,8 +33,16 @@ class Suggest:
 
 
 @dataclass(eq=False)
+class Reward:
+    rate: Decimal                   # 0.1 for `reward 10% of …`
+    actual: A.Ref                   # what is compared with the range's top
+    loc: A.Loc
+
+
+@dataclass(eq=False)
 class Target(A.Rule):
     suggestion: Optional[Suggest] = None
+    reward: Optional[Reward] = None
 
     @property
     def suggest(self) -> Optional[A.Expr]:
@@ -42,6 +55,8 @@ class TargetResult(NamedTuple):
     high: Any
     formulas: dict                  # name → value
     violations: list                # (formula, value, low, high) outside its bound
+    excess: Any = None              # `reward`: the actual above the range's top (0 if not)
+    reward: Any = None              # … and the reward it earns
 
 
 def build_suggest(b, children):
@@ -50,9 +65,17 @@ def build_suggest(b, children):
     return Suggest(expr, parse_band(str(bands[0])) if bands else None, b.span(children))
 
 
+def build_reward(b, children):
+    value, _unit = parse_quantity(str(tokens(children, "PERCENT")[0]))
+    ref = next(c for c in children if isinstance(c, A.Ref))
+    return Reward(Decimal(value), ref, b.span(children))
+
+
 def attach(rule: Target, c) -> None:
     if isinstance(c, Suggest):
         set_once(rule, "suggestion", c, "suggest")
+    elif isinstance(c, Reward):
+        set_once(rule, "reward", c, "reward")
 
 
 def check(ck, rule: Target, scope) -> None:
@@ -65,6 +88,16 @@ def check(ck, rule: Target, scope) -> None:
         ck.error("check.type_mismatch", s.expr.loc, expected="a number", found=ty.describe())
     if s.band is not None:
         ck.check_band(s.band, s.loc, "range")
+    if rule.reward is not None:
+        _check_reward(ck, rule.reward, ty, scope)
+
+
+def _check_reward(ck, reward: Reward, suggested, scope) -> None:
+    ck.check_percent(reward.rate, reward.loc, "reward", Decimal(0), Decimal(1))
+    ty = ck.expr(reward.actual, scope)
+    if ty.kind != "number" or (ty.dim and suggested.dim and ty.dim != suggested.dim):
+        ck.error("check.type_mismatch", reward.actual.loc, expected=suggested.describe(),
+                 found=ty.describe())
 
 
 def limits(ck, rule: Target) -> None:
@@ -90,7 +123,17 @@ def compile_body(c, rule: Target) -> None:
     else:
         c.emit("lo, hi = s, s")
     values = ", ".join(f"{c.const(f.name)}: {c.formula_vars[f.name]}" for f in rule.formulas)
-    c.emit_return("s", "lo", "hi", f"{{{values}}}", "viol")
+    if rule.reward is None:
+        c.emit_return("s", "lo", "hi", f"{{{values}}}", "viol", "None", "None")
+        return
+    c.emit(f"ex, rw = {c.const(excess_reward)}({c.gen(rule.reward.actual)}, hi, {c.const(rule.reward.rate)})")
+    c.emit_return("s", "lo", "hi", f"{{{values}}}", "viol", "ex", "rw")
+
+
+def excess_reward(actual, high, rate) -> tuple:
+    """(the actual above the range's top, never below 0; the reward on it, to 0.01)."""
+    excess = max(actual - high, 0)
+    return excess, round_to(excess * rate, default_scale(True))
 
 
 def run(env, rule: Target, form) -> TargetResult:
@@ -104,13 +147,20 @@ def run(env, rule: Target, form) -> TargetResult:
     suggestion = A.given(rule.suggestion)
     s = env.value(suggestion.expr)
     band = suggestion.band or 0
-    return TargetResult(s, s * (1 - band), s * (1 + band), dict(env.formulas), violations)
+    low, high = s * (1 - band), s * (1 + band)
+    if rule.reward is None:
+        return TargetResult(s, low, high, dict(env.formulas), violations)
+    excess, reward = excess_reward(env.value(rule.reward.actual), high, rule.reward.rate)
+    return TargetResult(s, low, high, dict(env.formulas), violations, excess, reward)
 
 
 def details(compiled, facts: dict, raw: TargetResult) -> dict:
-    s, lo, hi, formulas, viol = raw
-    return {"suggested": s, "range": [lo, hi], "formulas": formulas, "ok": not viol,
-            "violations": [{"formula": n, "value": v, "low": a, "high": b} for n, v, a, b in viol]}
+    s, lo, hi, formulas, viol, excess, reward = raw
+    out = {"suggested": s, "range": [lo, hi], "formulas": formulas, "ok": not viol,
+           "violations": [{"formula": n, "value": v, "low": a, "high": b} for n, v, a, b in viol]}
+    if compiled.rule.reward is not None:
+        out.update(above_range=excess, reward=reward, reward_rate=compiled.rule.reward.rate)
+    return out
 
 
 def headline(d, lang: str) -> str:
@@ -118,6 +168,11 @@ def headline(d, lang: str) -> str:
     lo, hi = x["range"]
     text = t(lang, f"{d.rule} suggests {show(x['suggested'])} (range {show(lo)} – {show(hi)})",
              f"{d.rule} 建议 {show(x['suggested'])}（区间 {show(lo)} – {show(hi)}）")
+    if "reward" in x:
+        text += t(lang, f"; {show(x['above_range'])} above the range earns {show(x['reward'])}"
+                        f" ({pct(x['reward_rate'])})",
+                  f"；超出区间 {show(x['above_range'])}，额外奖励 {show(x['reward'])}"
+                  f"（{pct(x['reward_rate'])}）")
     for v in x["violations"]:
         text += t(lang, f"; {v['formula']} = {show(v['value'])} is outside {show(v['low'])} – {show(v['high'])}",
                   f"；{v['formula']} = {show(v['value'])} 超出 {show(v['low'])} – {show(v['high'])}")
@@ -129,6 +184,9 @@ def diff(rule: Target, add, text) -> None:
     add("suggest", "suggest", canon(s.expr) if s else "", s.expr if s else None)
     band = s.band if s else None
     add("range", "range", repr(band), text=f"±{pct(band or 0)}")
+    r = rule.reward
+    add("reward", "reward", repr(("reward", r.rate, r.actual.dotted) if r else ("reward", None)),
+        text=f"{pct(r.rate)} {r.actual.dotted}" if r else "-")
 
 
 def test_clauses(rule: Target) -> list:
@@ -137,7 +195,8 @@ def test_clauses(rule: Target) -> list:
 
 KIND = Kind(
     name="target", node=Target, result=TargetResult,
-    build={"target": lambda b, children: b.rule(Target, children), "suggest": build_suggest},
+    build={"target": lambda b, children: b.rule(Target, children), "suggest": build_suggest,
+           "reward": build_reward},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses)
