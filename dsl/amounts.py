@@ -86,8 +86,12 @@ def allocate(values: Sequence, scale: Scale, total=None) -> list:
         order = sorted(range(len(units)), key=lambda i: floors[i] - units[i])
         if left < 0:                # only when `total` is below the values' sum
             order = order[::-1]
-        for k in range(abs(left)):
-            floors[order[k % len(order)]] += 1 if left > 0 else -1
+        # Usually |left| < len(units); a total far from the values' sum (28 digits cannot hold
+        # it at this step) spreads the whole rounds evenly first — never a loop per unit.
+        rounds, extra = divmod(abs(left), len(order))
+        step = 1 if left > 0 else -1
+        for k, i in enumerate(order):
+            floors[i] += step * (rounds + (k < extra))
     # quantize, not scaleb: an amount past 28 digits must fail here (the rule's out_of_range)
     return [_written(f * scale.step, scale.places) for f in floors]
 

@@ -80,3 +80,16 @@ def test_pool_shares_sum_to_the_size():
         assert sum(shares) == rounded and _on_scale(shares, scale), (case, size, contributions, scale)
         checked += 1
     assert checked > CASES * 0.99     # the zero-contribution skip stays rare
+
+
+def test_a_total_far_from_the_values_is_spread_without_a_loop_per_unit():
+    """Found by tests/test_fuzz.py: values of 1E-20 against a total of 1E14 left 10^16 cents to
+    hand out one by one (the fuzz hung). Whole rounds go to every child first."""
+    import time
+    from trimtab.dsl.amounts import allocate
+    started = time.process_time()
+    got = allocate([Decimal("1E-20"), Decimal("2E-20"), Decimal(0)], Scale(Decimal("0.01"), 2),
+                   Decimal("1E14"))
+    assert sum(got) == Decimal("1E14") and time.process_time() - started < 0.5
+    got = allocate([Decimal(5), Decimal(5)], Scale(Decimal("0.01"), 2), Decimal("-3"))
+    assert sum(got) == Decimal(-3)
