@@ -13,13 +13,14 @@ JSON carries as a decimal string with exactly those places (words.plain).
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple, Optional, Sequence
 
 MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN}
 MONEY_PLACES = 2                    # 元 with 分: money is always written with two places
 CENT = Decimal("0.01")
+AMOUNT_DIGITS = 28                  # the decimal context's precision: an amount's units fit in it
 
 
 class Amount(Decimal):
@@ -79,6 +80,10 @@ def allocate(values: Sequence, scale: Scale, total=None) -> list:
     else:
         units = [v / scale.step for v in exact]
         wanted = whole / scale.step
+    if wanted.adjusted() >= AMOUNT_DIGITS or any(u.adjusted() >= AMOUNT_DIGITS for u in units):
+        # past what an amount holds at this step (quantize would refuse it too): the rule's
+        # eval.out_of_range, before an int of a million digits is made
+        raise InvalidOperation(f"an amount beyond {AMOUNT_DIGITS} digits at step {scale.step}")
     floors = [math.floor(u) for u in units]             # ints
     left = int(wanted.to_integral_value(rounding=MODES[scale.mode])) - sum(floors)
     if units:

@@ -4,9 +4,11 @@
 interpreter call (kinds/split.split_shares, kinds/pool.pool_shares)."""
 from __future__ import annotations
 
-from decimal import Decimal
 import random
+from decimal import Decimal
 from types import SimpleNamespace
+
+import pytest
 
 from trimtab.dsl.amounts import Scale, round_to
 from trimtab.dsl.kinds.pool import pool_shares
@@ -93,3 +95,14 @@ def test_a_total_far_from_the_values_is_spread_without_a_loop_per_unit():
     assert sum(got) == Decimal("1E14") and time.process_time() - started < 0.5
     got = allocate([Decimal(5), Decimal(5)], Scale(Decimal("0.01"), 2), Decimal("-3"))
     assert sum(got) == Decimal(-3)
+
+
+def test_an_amount_past_28_digits_is_refused_at_once():
+    """Found by tests/test_fuzz.py: a share of 1E+300000 made an int of 300,000 digits (seconds of CPU)."""
+    import time
+    from trimtab.dsl.amounts import allocate
+    started = time.process_time()
+    for huge in (Decimal("1E+300000"), Decimal("1E+40")):     # compiled rules: eval.out_of_range
+        with pytest.raises(ArithmeticError):
+            allocate([huge, Decimal(1)], Scale(Decimal("0.01"), 2), Decimal(5))
+    assert time.process_time() - started < 0.5
