@@ -27,10 +27,11 @@ def maximal_body() -> bytes:
     """A dry run of weekly_metrics as costly as the limits allow: the longest history, numbers at
     their bound, the body filled to just under the 1 MiB limit."""
     big = {k: (999999999999999 if isinstance(v, int) else v) for k, v in week(1, 3, 0.8).items()}
-    big.update(contract_amount="@@", weighted_pipeline="@@", pipeline_coverage="@@")
+    big.update(contract_amount="@@", weighted_pipeline="@@", pipeline_coverage="%%")
     history = [dict(big, week_start=f"20{10 + i // 52}-01-0{1 + i % 7}") for i in range(MAX_HISTORY)]
     text = json.dumps({"form": "weekly_metrics", "facts": big, "history": history})
-    text = text.replace('"@@"', "999999999999999.9999")
+    # A percent field's bound is its schema's range (a fraction up to 10 for coverage), not 10^15.
+    text = text.replace('"@@"', "999999999999999.9999").replace('"%%"', "9.999999999999999999")
     # The rest of the 1 MiB as numbers at their bound: a number is the costliest byte to check.
     room = (1024 * 1024 - 4096 - len(text)) // len("999999999999999.9999,")
     return (text[:-1] + ', "padding": [' + ",".join(["999999999999999.9999"] * room) + "]}").encode()
