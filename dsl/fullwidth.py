@@ -20,6 +20,9 @@ TWINS = {
 
 # Refused with their name and the fix: each could mean more than one thing.
 # char → (English name, Chinese name, what to do in en, in zh)
+# What to write instead of a quotation mark rules do not read (en, zh).
+USE_DOUBLE_QUOTES = ("write texts in double quotes: \"…\" or “…”", "文本请用双引号：\"…\" 或 “…”")
+
 NAMED = {
     "；": ("full-width semicolon", "全角分号",
           "rules use no semicolons: delete it (a line that opens a block ends with `:`)",
@@ -30,14 +33,10 @@ NAMED = {
     "。": ("full stop", "句号",
           "a rule line needs no full stop: delete it (a decimal point is `.`)",
           "规则行末不需要句号，请删除（小数点请用 `.`）"),
-    "‘": ("single quotation mark", "单引号", "write texts in double quotes: \"…\" or “…”",
-          "文本请用双引号：\"…\" 或 “…”"),
-    "’": ("single quotation mark", "单引号", "write texts in double quotes: \"…\" or “…”",
-          "文本请用双引号：\"…\" 或 “…”"),
-    "「": ("corner bracket", "直角引号", "write texts in double quotes: \"…\" or “…”",
-          "文本请用双引号：\"…\" 或 “…”"),
-    "」": ("corner bracket", "直角引号", "write texts in double quotes: \"…\" or “…”",
-          "文本请用双引号：\"…\" 或 “…”"),
+    "‘": ("single quotation mark", "单引号", *USE_DOUBLE_QUOTES),
+    "’": ("single quotation mark", "单引号", *USE_DOUBLE_QUOTES),
+    "「": ("corner bracket", "直角引号", *USE_DOUBLE_QUOTES),
+    "」": ("corner bracket", "直角引号", *USE_DOUBLE_QUOTES),
     "＂": ("full-width quotation mark", "全角引号", "write texts in \"…\" or “…”",
           "文本请用 \"…\" 或 “…”"),
     "＃": ("full-width number sign", "全角井号", "a comment starts with `#`",
