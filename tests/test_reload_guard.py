@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from conftest import ROOT, SCHEMAS
 from serverkit import ADMIN_HEADERS, as_admin, running_app
 from trimtab.server.domain.reload_guard import removals
@@ -51,3 +53,14 @@ def test_removals_compares_names_and_files(shipped, schemas):
     assert gone["schedules"] == sorted(s.name for s in shipped.schedules)
     assert removals(shipped, shipped) == {"rules": [], "schedules": [], "files": []}
     assert removals(None, shipped) == {"rules": [], "schedules": [], "files": []}
+
+
+@pytest.mark.parametrize("body", [{"rev": None}, {"rev": ""}, {"rev": 7}])
+def test_a_revision_that_is_not_text_is_refused(client, body):
+    """Schemathesis found `{"rev": null}` taken as "no revision given" and answered 200; the
+    schema admits a non-empty text or nothing at all."""
+    before = client.get("/v1/rulesets/current", headers=ADMIN_HEADERS).json["version"]
+    r = client.post("/v1/rulesets/reload", json=body, headers=ADMIN_HEADERS)
+    assert r.status_code == 422, r.json
+    assert r.json["error"]["code"] == "schema_violation" and r.json["error"]["path"] == "$.rev"
+    assert client.get("/v1/rulesets/current", headers=ADMIN_HEADERS).json["version"] == before

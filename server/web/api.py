@@ -34,10 +34,11 @@ def body() -> dict:
 
 
 def text(data: dict, name: str, default=None, required: bool = False):
-    """A text field of a request body, or a 422 naming it."""
-    value = data.get(name, default)
-    if value is None and not required:
-        return None
+    """A text field of a request body, or a 422 naming it.  Left out, it takes `default`; an
+    explicit null is refused like any other non-text (no schema here admits null)."""
+    if name not in data and not required:
+        return default
+    value = data.get(name)
     if not isinstance(value, str) or not value:
         raise DomainError("schema_violation", f"`{name}` must be a non-empty text", f"$.{name}")
     return value
