@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The language fuzz campaign, longer than CI's (issue 13).  Usage:
 #   bash scripts/fuzz.sh [SCALE] [SEED]
-# SCALE multiplies CI's Hypothesis examples (default 5: about 115,000 inputs — shipped rules
+# SCALE multiplies CI's Hypothesis examples (default 10: about 115,000 inputs — shipped rules
 # evaluated on schema-drawn facts and history, schedule occurrences, generated and mutated
 # rule files).  SEED (default: random) makes a run repeatable; without it each run explores
 # new inputs.  It prints inputs, the slowest input, the inputs over 1 s (an input whose first
@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/venv.sh
 ensure_venv test
-export TRIMTAB_FUZZ_SCALE="${1:-5}"
+export TRIMTAB_FUZZ_SCALE="${1:-10}"
 export TRIMTAB_FUZZ_SEED="${2:-$RANDOM$RANDOM}"
 echo "fuzz: scale $TRIMTAB_FUZZ_SCALE, seed $TRIMTAB_FUZZ_SEED ($(date -u +%Y-%m-%dT%H:%MZ))"
 exec nice .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
