@@ -14,6 +14,7 @@ import logging
 
 from flask import current_app, g, request
 
+from trimtab.server.web.access_log import PERSON
 from trimtab.server.web.errors import DomainError
 from trimtab.server.web.security import same
 from trimtab.server.auth import tokens
@@ -54,6 +55,8 @@ def require_principal() -> Principal:
 def current_principal() -> Principal | None:
     if "trimtab_principal" not in g:
         g.trimtab_principal = _authenticate()
+        if g.trimtab_principal is not None:         # who asked, for the access log
+            request.environ[PERSON] = g.trimtab_principal.label
     return g.trimtab_principal
 
 

@@ -1,11 +1,12 @@
 """Errors map to HTTP in one place: {"error": {"code", "message", "path"}}."""
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, has_request_context, jsonify, request
 from sqlalchemy.exc import OperationalError, InterfaceError
 from werkzeug.exceptions import HTTPException
 
 from trimtab.dsl.diagnostics import UNPLACED, RuleError, render_message
+from trimtab.server.web.access_log import ERROR_CODE
 
 
 # Every refusal's code and its HTTP status, in one place.  A route raises DomainError(code, …);
@@ -97,6 +98,8 @@ def request_lang() -> str:
 
 
 def error_body(code: str, message: str, path: str | None = None, **extra) -> dict:
+    if has_request_context():               # the access log names the refusal
+        request.environ[ERROR_CODE] = code
     body = {"code": code, "message": message, "path": path}
     body.update(extra)
     return {"error": body}
