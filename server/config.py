@@ -4,6 +4,8 @@
 |---|---|---|
 | DATABASE_URL | sqlite:///var/trimtab.db | SQLAlchemy URL; postgresql://… uses psycopg |
 | TRIMTAB_RULES | rules | rules directory (form_schemas/ beside it) |
+| TRIMTAB_HOST, TRIMTAB_PORT | 127.0.0.1, 8000 | where `trimtab serve` listens and where `trimtab send` posts |
+| TRIMTAB_ACCESS_LOG | 1 | `0`: no access log (JSON lines on stderr from `serve` and gunicorn) |
 | TRIMTAB_RULES_REV | (files on disk) | a git revision to serve instead (until a reload makes another active) |
 | TRIMTAB_RULES_CHECK_S | 0.5 | how often each process looks for a newly activated rule set |
 | TRIMTAB_CLIENTS | generated into var/clients.json | webhook clients, `name:secret,name2:secret2` |
@@ -103,7 +105,26 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "OAUTH": oauth_from_env(env),
         "OAUTH_REDIRECT_BASE": env.get("TRIMTAB_OAUTH_REDIRECT_BASE") or None,
         "METRICS_DIR": env.get("PROMETHEUS_MULTIPROC_DIR") or None,
+        "HOST": env.get("TRIMTAB_HOST") or "127.0.0.1",
+        "PORT": _port(env.get("TRIMTAB_PORT") or "8000"),
+        "ACCESS_LOG": env.get("TRIMTAB_ACCESS_LOG", "1") != "0",
     }
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"TRIMTAB_PORT is a port number from 1 to 65535, got `{text}`")
+    return int(text)
+
+
+def server_url(config: dict) -> str:
+    """The address a client on this machine reaches `trimtab serve` at."""
+    host = config["HOST"]
+    if host in ("0.0.0.0", "::", ""):           # listening everywhere: this machine is one of them
+        host = "127.0.0.1"
+    elif ":" in host:                           # an IPv6 address goes in brackets
+        host = f"[{host}]"
+    return f"http://{host}:{config['PORT']}"
 
 
 OAUTH_URLS = {"dingtalk": ("authorize_url", "token_url", "userinfo_url", "app_token_url", "userid_url"),

@@ -23,8 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sv = sub.add_parser("serve", help="serve the rules over HTTP (SQLite under ./var by default)")
     common(sv)
-    sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--host", help="default: TRIMTAB_HOST, else 127.0.0.1")
+    sv.add_argument("--port", type=int, help="default: TRIMTAB_PORT, else 8000")
     sv.set_defaults(func=ops.cmd_serve)
 
     wk = sub.add_parser("worker", help="run an RQ worker delivering notifications (REDIS_URL)")
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     se = sub.add_parser("send", help="sign and POST one form submission to a running server")
     se.add_argument("--form", required=True)
     se.add_argument("--facts", required=True, help="JSON file ('-' = stdin)")
-    se.add_argument("--url", default="http://127.0.0.1:8000")
+    se.add_argument("--url", help="the server (default: TRIMTAB_HOST and TRIMTAB_PORT, as `serve` reads them)")
     se.add_argument("--client", help="client name (default: the first configured)")
     se.add_argument("--secret", help="its secret (default: TRIMTAB_CLIENTS or var/clients.json)")
     se.add_argument("--delivery", help="delivery id (default: a new one; repeat it to test retries)")

@@ -51,8 +51,9 @@ def cmd_serve(args) -> int:
     except Exception as err:
         print(f"cannot start: {err.__class__.__name__}: {err}", file=sys.stderr)
         return EXIT_ERRORS
+    host, port = args.host or config["HOST"], args.port or config["PORT"]
     version = app.extensions["trimtab.rules"].current.version
-    print(f"trimtab serving rules {version[:12]} on http://{args.host}:{args.port}", file=sys.stderr)
+    print(f"trimtab serving rules {version[:12]} on http://{host}:{port}", file=sys.stderr)
     print(f"  database: {config['DATABASE_URL'].split('@')[-1]}", file=sys.stderr)
     print(f"  webhook clients: {', '.join(config['CLIENTS'])} (secrets in var/clients.json "
           f"or TRIMTAB_CLIENTS); admin token in var/admin_token or TRIMTAB_ADMIN_TOKEN",
@@ -66,7 +67,10 @@ def cmd_serve(args) -> int:
     from werkzeug.serving import run_simple
     from trimtab.server.web.gate import share_the_gil_often
     share_the_gil_often()
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    if config["ACCESS_LOG"]:
+        from trimtab.server.web.access_log import configure
+        configure()
+    run_simple(host, port, app, threaded=True, use_reloader=False)
     return EXIT_OK
 
 
@@ -77,9 +81,11 @@ def cmd_send(args) -> int:
 
     import requests
 
-    from trimtab.server.config import from_env
+    from trimtab.server.config import from_env, server_url
     from trimtab.server.web.security import signature_header
-    clients = from_env(migrate=False)["CLIENTS"] if not args.secret else {args.client: args.secret}
+    config = from_env(migrate=False)
+    clients = config["CLIENTS"] if not args.secret else {args.client: args.secret}
+    args.url = args.url or server_url(config)
     client = args.client or next(iter(clients))
     secret = clients.get(client)
     if secret is None:
