@@ -37,6 +37,7 @@ class CheckedRuleSet:
         self.schemas = schemas
         self.references = references          # name -> A.Reference
         self.roles = roles                    # name -> label or None
+        self.role_uses: dict[str, list[A.Loc]] = {}    # role -> where rules name it (roles_held.py)
         self.rules = [d for f in files for d in f.decls if isinstance(d, A.Rule)]
         self.schedules = [d for f in files for d in f.decls if isinstance(d, A.Schedule)]
         self.annotations: dict = {}           # rule (object) -> its side tables (annotations.py)
@@ -51,6 +52,7 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
         self.texts = {f.path: f.text.splitlines() for f in files}
         self.references: dict[str, A.Reference] = {}
         self.roles: dict[str, str | None] = {r: None for r in BUILTIN_ROLES}
+        self.role_uses: dict[str, list[A.Loc]] = {}
         self.depth = 0                        # of the expression being typed (check_exprs)
 
     # ------------------------------------------------------------------ reporting
@@ -70,6 +72,7 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
     def run(self) -> CheckedRuleSet:
         self.collect_declarations()
         checked = CheckedRuleSet(self.files, self.schemas, self.references, self.roles)
+        checked.role_uses = self.role_uses
         for rule in checked.rules:
             checked.annotations[rule] = self.guarded(self.check_rule, rule) or Annotations()
         self.check_across(checked.rules)
@@ -261,6 +264,7 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
     # ------------------------------------------------------------------ helpers
     def check_roles(self, roles, loc):
         for role in roles:
+            self.role_uses.setdefault(role, []).append(loc)
             if role not in self.roles:
                 self.error("check.unknown_role", loc, name=role, suggestion=suggest(role, self.roles))
 

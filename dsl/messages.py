@@ -38,6 +38,9 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "zh": "未知参照值 `{name}`"},
     "check.unknown_function": {"en": "unknown function `{name}`", "zh": "未知函数 `{name}`"},
     "check.unknown_role": {"en": "unknown role `{name}`", "zh": "未知角色 `{name}`"},
+    "warn.role_unheld": {"en": "nobody in the organisation chart holds the role `{name}`: "
+                               "what this sends to `{name}` reaches no one",
+                         "zh": "组织架构中没有人担任角色 `{name}`：发给 `{name}` 的消息无人接收"},
     "check.unknown_placeholder": {"en": "unknown placeholder `{{{name}}}` in message",
                                   "zh": "消息中的占位符 `{{{name}}}` 无法识别"},
     "check.unknown_report": {"en": "unknown report `{name}`", "zh": "未知报告 `{name}`"},
@@ -131,6 +134,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "load.no_rules": {"en": "no rule files (*.rules) under {path}", "zh": "{path} 下没有规则文件（*.rules）"},
     "load.bad_schema": {"en": "form schema {path} is not valid: {detail}", "zh": "表单定义 {path} 无效：{detail}"},
     "load.unreadable": {"en": "cannot read {path}: {detail}", "zh": "无法读取 {path}：{detail}"},
+    "load.org_no_role_column": {"en": "{path} has no `角色` or `role` column in its first row",
+                                "zh": "{path} 的第一行没有 `角色` 或 `role` 列"},
     # ---- eval
     "eval.missing_field": {"en": "rule `{rule}` needs field `{field}`, which the facts lack",
                            "zh": "规则「{rule}」需要字段 `{field}`，但数据中没有"},

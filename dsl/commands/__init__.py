@@ -37,6 +37,9 @@ def add_commands(sub) -> None:
     c = sub.add_parser("check", help="parse and check rule files against the form schemas")
     common(c)
     c.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    c.add_argument("--org", metavar="FILE",
+                   help="an organisation chart (CSV with a 角色/role column, or JSON people): "
+                        "warn where a rule names a role nobody in it holds")
     revision(c)
     c.set_defaults(func=cmd_check)
 

@@ -24,9 +24,15 @@ def cmd_check(args) -> int:
         rs = load_or_report(args)
         if rs is None:
             return EXIT_ERRORS
+    warnings = _org_warnings(rs, args)
+    if warnings is None:
+        return EXIT_ERRORS
+    for w in warnings:
+        print(w.format(args.lang), file=sys.stderr)
     if args.json:
         print(json.dumps({"ok": True, "rules": len(rs.rules), "schedules": len(rs.schedules),
-                          "version": rs.version}, ensure_ascii=False))
+                          "version": rs.version, "warnings": [w.to_json(args.lang) for w in warnings]},
+                         ensure_ascii=False))
     else:
         msg = (f"ok: {len(rs.rules)} rules, {len(rs.schedules)} schedules, forms {', '.join(rs.forms())}"
                if args.lang == "en" else
@@ -35,6 +41,18 @@ def cmd_check(args) -> int:
             msg += f" (version {rs.version})" if args.lang == "en" else f"（版本 {rs.version}）"
         print(msg)
     return EXIT_OK
+
+
+def _org_warnings(rs, args) -> list | None:
+    """Warnings for roles nobody in `--org` holds; None after reporting an unreadable file."""
+    if not getattr(args, "org", None):
+        return []
+    from ..roles_held import roles_in_org_file, unheld_roles
+    try:
+        return unheld_roles(rs, roles_in_org_file(args.org))
+    except RuleError as err:
+        print_diagnostics(err, args.lang, args.json)
+        return None
 
 
 def cmd_fmt(args) -> int:
