@@ -239,11 +239,12 @@ def test_org_chart_imports_from_the_shipped_templates(app):
     templates = ROOT / "server" / "templates"
     r = c.post("/v1/org/import", data=(templates / "org_chart.csv").read_bytes(),
                headers={**ADMIN_HEADERS, "Content-Type": "text/csv"})
-    assert r.status_code == 200 and r.json["stored"] == 4
+    assert r.status_code == 200 and r.json["stored"] == 9
     r = c.post("/v1/org/import", data=(templates / "org_chart.xlsx").read_bytes(), headers=ADMIN_HEADERS)
-    assert r.status_code == 200 and r.json["stored"] == 4
+    assert r.status_code == 200 and r.json["stored"] == 9
     people = {p["id"]: p for p in c.get("/v1/org/people").json["people"]}
     assert people["east.li"]["manager"] == "east.mgr" and people["east.li"]["hrbp"] == "hr.east"
+    assert people["east.sup"]["role"] == "regional_supervisor"
 
 
 def test_org_chart_with_a_bad_row_imports_nothing(app):

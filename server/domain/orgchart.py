@@ -119,7 +119,18 @@ def write_templates(directory) -> None:
                 "en", "", "south", "hrbp0002", "ou_8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f", "", "chenhr"],
                ["east.li", "李东", "rep", "east", "east.mgr", "hr.east", "", "13800000003", "", "", "",
                 "rep0003", "ou_1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d", "", "lidong"],
-               ["sales.dir", "销售总监", "sales_director", "", "", "", "", "", "", "", "", "", "", "", ""]]
+               ["sales.dir", "销售总监", "sales_director", "", "", "", "", "", "", "", "", "", "", "", ""],
+               # Someone for each further role the shipped rules name (`trimtab check --org`).
+               ["east.sup", "赵主管", "regional_supervisor", "east", "east.mgr", "", "", "", "", "", "",
+                "", "", "", ""],
+               ["east.lead", "周组长", "sales_lead", "east", "east.mgr", "", "", "", "", "", "", "", "",
+                "", ""],
+               ["east.prod", "吴产品", "product_rep", "east", "east.mgr", "", "", "", "", "", "", "", "",
+                "", ""],
+               ["fin.an", "郑分析", "finance_analyst", "", "sales.dir", "", "", "", "", "", "", "", "",
+                "", ""],
+               ["hq.ops", "总部运营", "headquarters", "", "sales.dir", "", "", "", "", "", "", "", "",
+                "", ""]]
     d = Path(directory)
     with (d / "org_chart.csv").open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([header] + example)

@@ -104,7 +104,16 @@ def put_people():
             if problem:
                 raise DomainError("schema_violation", problem[1], f"$.people[{i}].{problem[0]}")
         store_people(session, people)
-    return jsonify({"stored": len(people)})
+        return _stored_answer(session, len(people))
+
+
+def _stored_answer(session, stored: int):
+    """How many people were stored, and where the active rules name a role nobody now holds
+    (their messages would reach no one): warnings, since the chart itself is fine."""
+    from trimtab.dsl.roles_held import unheld_roles
+    held = set(session.scalars(select(Person.role).distinct()))
+    warnings = unheld_roles(rulesets.active(), held - {None})
+    return jsonify({"stored": stored, "warnings": [w.to_json(request_lang()) for w in warnings]})
 
 
 @bp.post("/org/import")
@@ -121,7 +130,7 @@ def import_people():
     people = people_from_rows(sheet, rows)
     with sessions() as session, session.begin():
         store_people(session, people)
-    return jsonify({"stored": len(people)})
+        return _stored_answer(session, len(people))
 
 
 @bp.get("/org/people")
