@@ -76,8 +76,8 @@ def _display_width(text: str) -> int:
 
 # Arguments that carry a word of ours (a type, a unit, a kind of rule, a clause, a stage) rather
 # than a name the user wrote: rendered in the message's language too.
-WORD_ARGS = frozenset({"expected", "found", "left", "right", "op", "kind", "clause", "what", "unit",
-                       "actual", "wanted", "why", "stage"})
+WORD_ARGS = frozenset({"expected", "found", "left", "right", "kind", "clause", "what", "unit",
+                       "actual", "wanted", "why"})
 
 
 def render_message(code: str, args: dict, lang: str) -> str:
@@ -86,7 +86,7 @@ def render_message(code: str, args: dict, lang: str) -> str:
         return f"{code} {args}"
     template = CATALOG.text(lang, source, code)
     if lang != "en":
-        args = {k: CATALOG.text(lang, v) if k in WORD_ARGS and isinstance(v, str) else v
+        args = {k: CATALOG.text(lang, v) if k in WORD_ARGS and isinstance(v, str) and v else v
                 for k, v in args.items()}
     try:
         return template.format(**args)

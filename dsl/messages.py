@@ -158,10 +158,12 @@ MESSAGES.update({     # decoding a submission (dsl/decode.py): JSON bytes → fa
 })
 MESSAGES.update({     # percent fields hold fractions (dsl/percents.py)
     "eval.percent_not_fraction": "`{field}` is a percent field: a fraction from {low} to {high} "
-                                 "({low_pct} to {high_pct}); {value} is outside it. Percent fields are fractions: {fraction} or \"{percent}\"",
+                                 "({low_pct} to {high_pct}); {value} is outside it. "
+                                 "Percent fields are fractions: {fraction} or \"{percent}\"",
     "eval.percent_out_of_range": "`{field}` is {value}, outside its range of {low} to {high}",
     "check.plain_number_vs_percent": "`{value}` is a plain number, but {name} is a percentage "
-                                     "(a fraction: 75% is 0.75), so this means {shown}; write `{value}%` for {value} percent",
+                                     "(a fraction: 75% is 0.75), so this means {shown}; "
+                                     "write `{value}%` for {value} percent",
     "check.unknown_level": "`{name}` is not an alert level: write `yellow`, `orange` or `red` "
                            "(`黄`, `橙`, `红`)",
     "hint.percent_fraction": "percent fields are fractions: {fraction} or \"{percent}\"",

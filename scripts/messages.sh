@@ -13,7 +13,6 @@ LOCALES="zh_CN"
 # domain, extraction config (its sections name the keywords), locale dir
 catalogs() {
     echo "trimtab_dsl babel-dsl.cfg dsl/locale"
-    echo "trimtab_server babel-server.cfg server/locale"
 }
 
 POT=$(mktemp -d)
@@ -34,6 +33,6 @@ if [ "${1:-}" != "compile" ]; then
     done
 fi
 # Fuzzy entries are not compiled (tests/test_catalogs.py refuses them): a translator confirms each.
-for po in dsl/locale/*/LC_MESSAGES/*.po server/locale/*/LC_MESSAGES/*.po; do
+for po in */locale/*/LC_MESSAGES/*.po; do
     .venv/bin/python -m trimtab.dsl.catalog_tools "$po"
 done
