@@ -11,9 +11,15 @@ from typing import TYPE_CHECKING, Any
 from . import ast as A
 from .kinds import KINDS
 from .limits import MAX_ABS, MAX_COUNT, MAX_DECIMALS, MAX_DURATION_HOURS, decimals_written
-from .units import UNITS
+from .units import _WORD_UNITS, UNIT_WORDS, UNITS
 
 _HOURS = {unit: factor for unit, (dim, factor) in UNITS.items() if dim == "duration"}
+
+
+def unit_in_zh(unit: str) -> str:
+    """A duration's unit as written (`weeks`, `周`) in Chinese."""
+    canonical = _WORD_UNITS.get(unit)
+    return UNIT_WORDS["zh"][canonical][0] if canonical in UNIT_WORDS["zh"] else unit
 
 
 class LimitChecks:
@@ -44,7 +50,8 @@ class LimitChecks:
 
     def limit_duration(self, n, unit: str, loc, what: str) -> bool:
         if unit in _HOURS and n * _HOURS[unit] > MAX_DURATION_HOURS:
-            self.error("check.duration_out_of_range", loc, what=what, value=f"{_short(str(n))} {unit}")
+            self.error("check.duration_out_of_range", loc, what=what, value=f"{_short(str(n))} {unit}",
+                       value_zh=f"{_short(str(n))} {unit_in_zh(unit)}")
             return False
         return True
 
@@ -75,7 +82,7 @@ class LimitChecks:
         if t.kind == "before_event" and t.lead is not None:
             if t.lead.value > MAX_DURATION_HOURS:      # kept in hours
                 self.error("check.duration_out_of_range", t.lead.loc, what="lead time",
-                           value=_short(t.lead.text))
+                           value=_short(t.lead.text), value_zh=_short(t.lead.text))   # as written
                 return False
         return True
 

@@ -9,7 +9,8 @@ from . import ast as A
 from .amounts import Amount
 from .trace import Compared, Missing, Points, Short, Silent, Valued
 from .units import UNIT_WORDS, dimension, in_unit
-from .words import plain, render_message, show, t as _t
+from .catalogs import tr
+from .words import plain, render_message, show
 
 __all__ = ["Decision", "plain", "render_message", "show", "source_text", "render_record"]
 
@@ -321,23 +322,23 @@ def render_record(compiled, rec, lang) -> str:
         else:
             left, right = show(rec.left, ty), show(rec.right, ty)
         if getattr(node, "consecutive", None) is not None:
-            return f"· {text}: {_t(lang, 'this period', '本期')} {left} {op} {right} ({where})"
-        verdict = _t(lang, "holds" if rec.held else "does not hold", "成立" if rec.held else "不成立")
+            this_period = tr(lang, "this period")
+            return f"· {text}: {this_period} {left} {op} {right} ({where})"
+        verdict = tr(lang, "holds") if rec.held else tr(lang, "does not hold")
         return f"{'✓' if rec.held else '✗'} {text}: {left} {op} {right} {verdict} ({where})"
     if kind is Silent:
         return compiled.render(rec, text, where, lang)
     if kind is Missing:
-        return _t(lang, f"✗ {text}: nothing was submitted for {rec.period} ({where})",
-                  f"✗ {text}：{rec.period} 未提交（{where}）")
+        return tr(lang, "✗ {text}: nothing was submitted for {period} ({where})").format(
+            text=text, period=rec.period, where=where)
     if kind is Short:
-        return _t(lang, f"✗ {text}: not enough history ({where})", f"✗ {text}：历史数据不足（{where}）")
+        return tr(lang, "✗ {text}: not enough history ({where})").format(text=text, where=where)
     if kind is Points:
-        sign = "+" if rec.points >= 0 else ""
-        return _t(lang, f"{sign}{show(rec.points)} points from `{text}` ({where})",
-                  f"`{text}` 得 {sign}{show(rec.points)} 分（{where}）")
+        points = ("+" if rec.points >= 0 else "") + show(rec.points)
+        return tr(lang, "{points} points from `{text}` ({where})").format(points=points, text=text, where=where)
     value = rec.value
     if isinstance(value, bool):
-        verdict = _t(lang, "holds" if value else "does not hold", "成立" if value else "不成立")
+        verdict = tr(lang, "holds") if value else tr(lang, "does not hold")
         return f"{'✓' if value else '✗'} {text} {verdict} ({where})"
     name = next((f.name for f in compiled.rule.formulas if f.expr is node), None)
     if name is not None and name != text:

@@ -3,8 +3,9 @@ and one way to print it.
 
 Codes are namespaced by the stage that found the problem (`parse.*`, `check.*`, `load.*`,
 `eval.*`, `git.*` for versions, `test.*` for rule-test files, `decode.*` for JSON bodies).
-Messages are looked up in a catalogue (messages.py) by code and language, so every stage says
-what went wrong in zh-CN and en with the same arguments.
+Messages are English texts in messages.py, translated through the gettext catalogs
+(catalogs.py) by code and language, so every stage says what went wrong in zh-CN and en with
+the same arguments.
 
 Every stage refuses with RuleError.  The earlier per-stage types are gone: DiagnosticError and
 EvalError (this module), VersionError (versions.py), TestFileError (rule_tests.py) and
@@ -18,6 +19,7 @@ import locale
 import os
 from dataclasses import dataclass, field, replace
 
+from .catalogs import CATALOG
 from .messages import MESSAGES
 
 MAX_DIAGNOSTICS = 50   # per run: enough to fix a file in one go, not a wall of noise
@@ -72,11 +74,20 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+# Arguments that carry a word of ours (a type, a unit, a kind of rule, a clause, a stage) rather
+# than a name the user wrote: rendered in the message's language too.
+WORD_ARGS = frozenset({"expected", "found", "left", "right", "kind", "clause", "what", "unit",
+                       "actual", "wanted", "why"})
+
+
 def render_message(code: str, args: dict, lang: str) -> str:
-    entry = MESSAGES.get(code)
-    if entry is None:
+    source = MESSAGES.get(code)
+    if source is None:
         return f"{code} {args}"
-    template = entry.get(lang) or entry["en"]
+    template = CATALOG.text(lang, source, code)
+    if lang != "en":
+        args = {k: CATALOG.text(lang, v) if k in WORD_ARGS and isinstance(v, str) and v else v
+                for k, v in args.items()}
     try:
         return template.format(**args)
     except (KeyError, IndexError):

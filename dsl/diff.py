@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from . import ast as A
 from .canon import canon
+from .catalogs import tr, word
 from .kinds import KINDS
 
 
@@ -30,20 +31,19 @@ class Change:
     context: str | None = None  # for a threshold: the clause it sits in
 
     def words(self, lang: str = "en") -> str:
-        label = _LABELS[lang].get(self.clause, self.clause)
+        label = tr(lang, _LABELS.get(self.clause, self.clause))
+        args = {"rule": self.rule, "label": label, "old": self.old, "new": self.new, "context": self.context}
         if self.what == "rule_added":
-            return _w(lang, f"{self.rule}: new {label}", f"{self.rule}：新增{label}")
+            return tr(lang, "{rule}: new {label}").format(**args)
         if self.what == "rule_removed":
-            return _w(lang, f"{self.rule}: {label} removed", f"{self.rule}：删除{label}")
+            return tr(lang, "{rule}: {label} removed").format(**args)
         if self.what == "added":
-            return _w(lang, f"{self.rule}: {label} added: {self.new}", f"{self.rule}：新增{label} {self.new}")
+            return tr(lang, "{rule}: {label} added: {new}").format(**args)
         if self.what == "removed":
-            return _w(lang, f"{self.rule}: {label} removed: {self.old}", f"{self.rule}：删除{label} {self.old}")
+            return tr(lang, "{rule}: {label} removed: {old}").format(**args)
         if self.clause == "threshold":
-            return _w(lang, f"{self.rule}: threshold of {self.context} {self.old} → {self.new}",
-                      f"{self.rule}：{self.context} 的阈值 {self.old} → {self.new}")
-        return f"{self.rule}: {label} {self.old} → {self.new}" if lang == "en" else \
-            f"{self.rule}：{label} {self.old} → {self.new}"
+            return tr(lang, "{rule}: threshold of {context} {old} → {new}").format(**args)
+        return tr(lang, "{rule}: {label} {old} → {new}").format(**args)
 
     def to_json(self, lang: str = "en") -> dict:
         return {"rule": self.rule, "what": self.what, "clause": self.clause, "old": self.old,
@@ -51,34 +51,21 @@ class Change:
                 "text": self.words(lang)}
 
 
-def _w(lang, en, zh):
-    return zh if lang == "zh" else en
-
-
+# What a clause is called (English; other languages through the catalog).
 _LABELS = {
-    "en": {"condition": "condition", "step": "step", "countersign": "countersign",
-           "line": "points line", "case": "case", "formula": "formula", "weight": "weight",
-           "notify": "recipients", "message": "message", "level": "level", "at_least": "needed",
-           "on": "form", "effective": "effective date", "total": "total cap", "counts": "rating weight",
-           "suggest": "suggestion", "range": "range", "divide": "split of", "adjust": "adjustment band",
-           "size": "pool size", "share": "sharing", "limit": "change limit", "cycle": "cycle",
-           "require": "required fields", "timing": "timing", "action": "action", "example": "example",
-           "reference": "reference value", "role": "role", "threshold": "threshold",
-           "alert": "alert", "score": "score", "status": "status", "target": "target",
-           "split": "split", "pool": "pool", "approval": "approval", "schedule": "schedule",
-           "rating": "rating", "part": "rating part",
-           "reward": "reward above range"},
-    "zh": {"condition": "条件", "step": "审批步骤", "countersign": "会签", "line": "积分项",
-           "case": "状态", "formula": "公式", "weight": "权重", "notify": "通知对象",
-           "message": "提示语", "level": "级别", "at_least": "需满足项数", "on": "表单",
-           "effective": "生效日期", "total": "总分上限", "counts": "计入权重", "suggest": "建议值",
-           "range": "区间", "divide": "拆分对象", "adjust": "调整幅度", "size": "奖池规模",
-           "share": "分配方式", "limit": "变更次数上限", "cycle": "周期", "require": "必填项",
-           "timing": "时间", "action": "动作", "example": "示例", "reference": "参照值",
-           "role": "角色", "threshold": "阈值", "alert": "预警", "score": "积分",
-           "status": "状态", "target": "目标", "split": "拆分", "pool": "激励池",
-           "approval": "审批", "schedule": "日程",
-           "rating": "评级", "part": "评级分项", "reward": "超出区间奖励"},
+    "condition": word("condition"), "step": word("step"), "countersign": word("countersign"),
+    "line": word("points line"), "case": word("case"), "formula": word("formula"), "weight": word("weight"),
+    "notify": word("recipients"), "message": word("message"), "level": word("level"),
+    "at_least": word("needed"), "on": word("form"), "effective": word("effective date"),
+    "total": word("total cap"), "counts": word("rating weight"), "suggest": word("suggestion"),
+    "range": word("range"), "divide": word("split of"), "adjust": word("adjustment band"),
+    "size": word("pool size"), "share": word("sharing"), "limit": word("change limit"), "cycle": word("cycle"),
+    "require": word("required fields"), "timing": word("timing"), "action": word("action"),
+    "example": word("example"), "reference": word("reference value"), "role": word("role"),
+    "threshold": word("threshold"), "alert": word("alert"), "score": word("score"), "status": word("status"),
+    "target": word("target"), "split": word("split"), "pool": word("pool"), "approval": word("approval"),
+    "schedule": word("schedule"), "rating": word("rating"), "part": word("rating part"),
+    "reward": word("reward above range"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation
 
+from .catalogs import word
 from .diagnostics import Diagnostic, RuleError
 from .periods import Gap, day_of, earlier_inside, timeline
 from .trace import Compared, Missing, Short, Valued
@@ -37,8 +38,11 @@ def in_rule(err: RuleError, file: str, line: int, column: int = 0) -> RuleError:
     return err.at(file, clause_line, 0) if clause_line else err.at(file, line, column)
 
 
-_KIND_WORDS = {"integer": "a whole number", "number": "a number", "string": "a text",
-               "boolean": "true/false", "array": "a list", "date": "a date"}
+_KIND_WORDS = {"integer": word("a whole number"), "number": word("a number"), "string": word("a text"),
+               "boolean": word("true/false"), "array": word("a list"), "date": word("a date")}
+# What `_found` names: a JSON value's Python type (the words in the catalog for the zh message).
+_FOUND_WORDS = (word("nothing"), word("str"), word("int"), word("float"), word("bool"), word("list"),
+                word("dict"), word("Decimal"))
 
 
 def _found(value) -> str:

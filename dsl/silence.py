@@ -21,7 +21,8 @@ from .decision import Decision
 from .kinds.alert import Alert
 from .periods import key_of, ordinal
 from .trace import Silent
-from .words import render_message, t as _t
+from .catalogs import tr
+from .words import render_message
 
 LISTED = 4          # up to this many missing periods are named one by one
 
@@ -85,23 +86,21 @@ class CompiledSilence:
     def headline(self, d: Decision, lang: str) -> str:
         x, form = d.details, self.form.name
         if x["fired"]:
-            text = _t(lang, f"{d.rule} ({x['level']}) fired: no {form} for "
-                            f"{span(x['missing'], lang)}; notify {', '.join(x['notify'])}",
-                      f"{d.rule}（{x['level']}）已触发：{span(x['missing'], lang)} 未提交 {form}；"
-                      f"通知 {'、'.join(x['notify'])}")
+            text = tr(lang, "{rule} ({level}) fired: no {form} for {span}; notify {notify}").format(
+                rule=d.rule, level=tr(lang, x["level"]), form=form, span=span(x["missing"], lang),
+                notify=tr(lang, ", ").join(x["notify"]))
             return text + (f" — {x['message']}" if x.get("message") else "")
-        return _t(lang, f"{d.rule} did not fire: {_last(x['last_submitted'], form, lang)}",
-                  f"{d.rule} 未触发：{_last(x['last_submitted'], form, lang)}")
+        return tr(lang, "{rule} did not fire: {last}").format(rule=d.rule,
+                                                            last=_last(x["last_submitted"], form, lang))
 
     def render(self, rec: Silent, text: str, where: str, lang: str) -> str:
         missing, last = rec.missing, rec.last
         n = given(self.rule.silence).n
         if len(missing) >= n:
-            return _t(lang, f"✓ {text}: nothing for {span(missing, lang)} ({where})",
-                      f"✓ {text}：{span(missing, lang)} 未提交（{where}）")
-        return _t(lang, f"✗ {text}: {len(missing)} period(s) missing, {n} needed; "
-                        f"{_last(last, self.form.name, lang)} ({where})",
-                  f"✗ {text}：缺 {len(missing)} 期，需连续 {n} 期；{_last(last, self.form.name, lang)}（{where}）")
+            return tr(lang, "✓ {text}: nothing for {span} ({where})").format(
+                text=text, span=span(missing, lang), where=where)
+        return tr(lang, "✗ {text}: {count} period(s) missing, {n} needed; {last} ({where})").format(
+            text=text, count=len(missing), n=n, last=_last(last, self.form.name, lang), where=where)
 
 
 def span(keys, lang: str) -> str:
@@ -110,8 +109,7 @@ def span(keys, lang: str) -> str:
     if not keys:
         return ""
     if len(keys) > LISTED:
-        return _t(lang, f"{keys[0]} to {keys[-1]} ({len(keys)} periods)",
-                  f"{keys[0]} 至 {keys[-1]}（共 {len(keys)} 期）")
+        return tr(lang, "{first} to {last} ({count} periods)").format(first=keys[0], last=keys[-1], count=len(keys))
     if lang == "zh":
         return "、".join(keys)
     return keys[0] if len(keys) == 1 else ", ".join(keys[:-1]) + " and " + keys[-1]
@@ -119,5 +117,5 @@ def span(keys, lang: str) -> str:
 
 def _last(key, form: str, lang: str) -> str:
     if key is None:
-        return _t(lang, f"no {form} yet, nothing missing", f"尚无 {form}，无缺失")
-    return _t(lang, f"{form} last submitted for {key}", f"{form} 最近提交于 {key}")
+        return tr(lang, "no {form} yet, nothing missing").format(form=form)
+    return tr(lang, "{form} last submitted for {key}").format(form=form, key=key)

@@ -7,6 +7,8 @@ a check error; arithmetic is exact decimal.
 from __future__ import annotations
 
 import re
+
+from .catalogs import word
 from decimal import Decimal
 
 # unit → (dimension, factor to the canonical unit)
@@ -48,9 +50,9 @@ UNIT_WORDS = {"en": {"minute": ("minute", "minutes"), "hour": ("hour", "hours"),
                      "wan": ("万", "万")}}
 
 DIMENSION_NAMES = {
-    "en": {None: "a number", "ratio": "a percentage", "duration": "a duration",
-           "money": "an amount of money", "bool": "a condition", "string": "a text",
-           "list": "a list"},
+    "en": {None: word("a number"), "ratio": word("a percentage"), "duration": word("a duration"),
+           "money": word("an amount of money"), "bool": word("a condition"), "string": word("a text"),
+           "list": word("a list")},
     "zh": {None: "数值", "ratio": "百分比", "duration": "时长", "money": "金额",
            "bool": "条件", "string": "文本", "list": "列表"},
 }

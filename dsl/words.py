@@ -11,11 +11,6 @@ from .amounts import Amount
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def t(lang: str, en: str, zh: str) -> str:
-    """The text in the reader's language."""
-    return zh if lang == "zh" else en
-
-
 def plain(value: Any) -> Any:
     """JSON-ready, the one encoder of values (decisions, the server, derived documents).
 

@@ -22,7 +22,8 @@ from ..canon import anchor, canon
 from ..diagnostics import suggest
 from ..keywords import LEVELS
 from ..tokens import number_in, period_in, tokens, unquote
-from ..words import render_message, t
+from ..catalogs import tr
+from ..words import render_message
 from .common import Kind, expect_truth, missing, set_once
 
 PLACEHOLDERS = ("matched", "rule", "level", "subject")
@@ -241,15 +242,14 @@ def details(compiled, facts: dict, raw: AlertResult) -> dict:
 def headline(d, lang: str) -> str:
     x, name, n = d.details, d.rule, len(d.compiled.rule.conditions)
     if x["fired"]:
-        text = t(lang, f"{name} ({x['level']}) fired: {x['matched']} of {n} conditions held "
-                       f"(needs {x['needed']}); notify {', '.join(x['notify'])}",
-                 f"{name}（{x['level']}）已触发：{n} 项条件中 {x['matched']} 项成立"
-                 f"（需 {x['needed']} 项）；通知 {'、'.join(x['notify'])}")
+        text = tr(lang, "{rule} ({level}) fired: {matched} of {n} conditions held (needs {needed}); "
+                        "notify {notify}").format(rule=name, level=tr(lang, x["level"]), matched=x["matched"],
+                                                  n=n, needed=x["needed"], notify=tr(lang, ", ").join(x["notify"]))
         if x.get("message"):
             text += f" — {x['message']}"
         return text
-    return t(lang, f"{name} did not fire: {x['matched']} of {n} conditions held (needs {x['needed']})",
-             f"{name} 未触发：{n} 项条件中 {x['matched']} 项成立（需 {x['needed']} 项）")
+    return tr(lang, "{rule} did not fire: {matched} of {n} conditions held (needs {needed})").format(
+        rule=name, matched=x["matched"], n=n, needed=x["needed"])
 
 
 def diff(rule: Alert, add, text) -> None:

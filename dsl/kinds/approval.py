@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
 
+from ..catalogs import tr
 from .. import ast as A
 from .. import runtime as rt
 from ..canon import canon
 from ..diagnostics import suggest
 from ..tokens import number_in, tokens, unquote
 from ..units import parse_quantity
-from ..words import t
 from .common import Kind, expect_truth, missing, set_once
 
 
@@ -210,17 +210,15 @@ def headline(d, lang: str) -> str:
     x = d.details
     chain = " → ".join("+".join(s["roles"]) for s in x["steps"])
     if x["allowed"]:
-        return t(lang, f"{d.rule}: may proceed; approvers {chain}", f"{d.rule}：可以提交；审批链 {chain}")
+        return tr(lang, "{rule}: may proceed; approvers {chain}").format(rule=d.rule, chain=chain)
     reasons = []
     for v in x["violations"]:
         if v["code"] == "limit":
-            reasons.append(v["message"] or t(lang, f"already {v['count']} change(s) this cycle "
-                                                   f"(at most {v['limit']})",
-                                             f"本周期已调整 {v['count']} 次（至多 {v['limit']} 次）"))
+            reasons.append(v["message"] or tr(lang, "already {count} change(s) this cycle (at most {limit})")
+                           .format(count=v["count"], limit=v["limit"]))
         else:
-            reasons.append(t(lang, f"`{v['field']}` is required", f"必须填写 `{v['field']}`"))
-    return t(lang, f"{d.rule}: refused — {'; '.join(reasons)}",
-             f"{d.rule}：不予受理 — {'；'.join(reasons)}")
+            reasons.append(tr(lang, "`{field}` is required").format(field=v["field"]))
+    return tr(lang, "{rule}: refused — {reasons}").format(rule=d.rule, reasons=tr(lang, "; ").join(reasons))
 
 
 def diff(rule: Approval, add, text) -> None:

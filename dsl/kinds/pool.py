@@ -19,7 +19,8 @@ from .. import ast as A
 from ..canon import canon
 from ..diagnostics import RuleError
 from ..tokens import tokens
-from ..words import item_key, list_items, show, t
+from ..catalogs import tr
+from ..words import item_key, list_items, show
 from ..amounts import allocate, round_to
 from .common import (Kind, Rounding, build_rounding, check_rounding, missing, no_examples,
                      scale_of, set_once)
@@ -144,8 +145,7 @@ def details(compiled, facts: dict, raw: PoolResult) -> dict:
 def headline(d, lang: str) -> str:
     x = d.details
     shares = ", ".join(f"{s['key']} {show(s['share'])}" for s in x["shares"])
-    return t(lang, f"{d.rule}: pool {show(x['size'])} → {shares}",
-             f"{d.rule}：奖池 {show(x['size'])} → {shares}")
+    return tr(lang, "{rule}: pool {size} → {shares}").format(rule=d.rule, size=show(x["size"]), shares=shares)
 
 
 def diff(rule: Pool, add, text) -> None:

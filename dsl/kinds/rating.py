@@ -25,7 +25,8 @@ from .. import ast as A
 from ..amounts import round_to
 from ..tokens import tokens
 from ..units import parse_quantity
-from ..words import pct, show, t
+from ..catalogs import tr
+from ..words import pct, show
 from .common import Kind, Rounding, build_rounding, check_rounding, expect_number, missing, \
     scale_of, set_once
 
@@ -148,8 +149,7 @@ def details(compiled, facts: dict, raw: RatingResult) -> dict:
 def headline(d, lang: str) -> str:
     x = d.details
     parts = " + ".join(f"{show(p['value'])}×{pct(p['weight'])}" for p in x["parts"])
-    return t(lang, f"{d.rule} = {show(x['rating'])} ({parts})",
-             f"{d.rule} = {show(x['rating'])}（{parts}）")
+    return tr(lang, "{rule} = {rating} ({parts})").format(rule=d.rule, rating=show(x["rating"]), parts=parts)
 
 
 def diff(rule: Rating, add, text) -> None:

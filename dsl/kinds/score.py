@@ -24,7 +24,8 @@ from ..diagnostics import suggest
 from ..trace import Points
 from ..tokens import digits_in, number_in, tokens
 from ..units import parse_quantity
-from ..words import pct, show, t
+from ..catalogs import tr
+from ..words import pct, show
 from .common import Kind, expect_number, missing, set_once
 
 
@@ -332,11 +333,11 @@ def details(compiled, facts: dict, raw: ScoreResult) -> dict:
 def headline(d, lang: str) -> str:
     x = d.details
     parts = " ".join(f"{'+' if p['points'] >= 0 else ''}{show(p['points'])}" for p in x["lines"])
-    text = t(lang, f"{d.rule} = {show(x['points'])} points ({parts})",
-             f"{d.rule} = {show(x['points'])} 分（{parts}）")
+    text = tr(lang, "{rule} = {points} points ({parts})").format(rule=d.rule, points=show(x["points"]),
+                                                                  parts=parts)
     if "weight" in x:
-        text += t(lang, f"; counts {show(x['weight'] * 100)}% toward {x['rating']} → {show(x['weighted'])}",
-                  f"；按 {show(x['weight'] * 100)}% 计入 {x['rating']} → {show(x['weighted'])}")
+        text += tr(lang, "; counts {weight}% toward {rating} → {weighted}").format(
+            weight=show(x["weight"] * 100), rating=x["rating"], weighted=show(x["weighted"]))
     return text
 
 

@@ -27,7 +27,8 @@ from ..diagnostics import RuleError
 from ..tokens import tokens
 from ..amounts import allocate, amount_sum
 from ..units import parse_band, parse_quantity
-from ..words import item_key, list_items, pct, plain, show, t
+from ..catalogs import tr
+from ..words import item_key, list_items, pct, plain, show
 from .common import (Kind, Rounding, build_rounding, check_rounding, missing, no_examples,
                      scale_of, set_once)
 
@@ -271,16 +272,14 @@ def band_of(a: Adjust) -> dict:
 def headline(d, lang: str) -> str:
     x = d.details
     shares = ", ".join(f"{s['key']} {show(s['final'])}" for s in x["shares"])
-    text = t(lang, f"{d.rule}: {shares}", f"{d.rule}：{shares}")
+    text = tr(lang, "{rule}: {shares}").format(rule=d.rule, shares=shares)
     for v in x["violations"]:
         p = show(v["adjustment"] * 100)
         if v["code"] == "beyond_limit":
-            limit = pct(x["band"]["limit"])
-            text += t(lang, f"; {v['key']} adjusted {p}%, beyond the limit of ±{limit}",
-                      f"；{v['key']} 调整 {p}%，超出 ±{limit} 的上限")
+            text += tr(lang, "; {key} adjusted {p}%, beyond the limit of ±{limit}").format(
+                key=v["key"], p=p, limit=pct(x["band"]["limit"]))
         else:
-            text += t(lang, f"; {v['key']} adjusted {p}% without a reason",
-                      f"；{v['key']} 调整 {p}% 但未填写理由")
+            text += tr(lang, "; {key} adjusted {p}% without a reason").format(key=v["key"], p=p)
     return text
 
 

@@ -21,7 +21,8 @@ from ..amounts import default_scale, round_to
 from ..canon import canon
 from ..tokens import tokens
 from ..units import parse_band, parse_quantity
-from ..words import pct, show, t
+from ..catalogs import tr
+from ..words import pct, show
 from .common import Kind, expect_number, missing, set_once
 
 
@@ -166,16 +167,14 @@ def details(compiled, facts: dict, raw: TargetResult) -> dict:
 def headline(d, lang: str) -> str:
     x = d.details
     lo, hi = x["range"]
-    text = t(lang, f"{d.rule} suggests {show(x['suggested'])} (range {show(lo)} – {show(hi)})",
-             f"{d.rule} 建议 {show(x['suggested'])}（区间 {show(lo)} – {show(hi)}）")
+    text = tr(lang, "{rule} suggests {suggested} (range {low} – {high})").format(
+        rule=d.rule, suggested=show(x["suggested"]), low=show(lo), high=show(hi))
     if "reward" in x:
-        text += t(lang, f"; {show(x['above_range'])} above the range earns {show(x['reward'])}"
-                        f" ({pct(x['reward_rate'])})",
-                  f"；超出区间 {show(x['above_range'])}，额外奖励 {show(x['reward'])}"
-                  f"（{pct(x['reward_rate'])}）")
+        text += tr(lang, "; {above} above the range earns {reward} ({rate})").format(
+            above=show(x["above_range"]), reward=show(x["reward"]), rate=pct(x["reward_rate"]))
     for v in x["violations"]:
-        text += t(lang, f"; {v['formula']} = {show(v['value'])} is outside {show(v['low'])} – {show(v['high'])}",
-                  f"；{v['formula']} = {show(v['value'])} 超出 {show(v['low'])} – {show(v['high'])}")
+        text += tr(lang, "; {formula} = {value} is outside {low} – {high}").format(
+            formula=v["formula"], value=show(v["value"]), low=show(v["low"]), high=show(v["high"]))
     return text
 
 
