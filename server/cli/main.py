@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from trimtab.server.cli.people import add_parser as add_people
     add_people(sub)
+    from trimtab.server.cli.sync import add_parser as add_sync
+    add_sync(sub)
     from trimtab.server.cli.audit import add_parser as add_audit
     add_audit(sub, Parser)
 

@@ -39,6 +39,10 @@ class Person(Base):
     # The language of the person's own notifications (zh, en); none: the deployment's LANG.
     lang: Mapped[Optional[str]] = mapped_column(String(8))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Someone who left the platform's directory (`trimtab sync org`): kept, for the history
+    # and audit that name them, but no longer active.
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    left_at: Mapped[Optional[dt.datetime]]
 
 
 class ActiveRuleset(Base):
@@ -288,6 +292,14 @@ class ScheduleRun(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_run_at: Mapped[dt.datetime]
     runs: Mapped[int] = mapped_column(default=0)
+
+
+class SyncState(Base):
+    """Where a connector got to: e.g. `salesforce` → the last SystemModstamp pulled."""
+    __tablename__ = "sync_state"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    watermark: Mapped[Optional[str]] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Meeting(Base):
