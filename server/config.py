@@ -33,6 +33,12 @@
 | TRIMTAB_FEISHU_CLIENT_ID, _SECRET | (no 飞书 sign-in) | the Feishu app's App ID (cli_…) and App Secret |
 | TRIMTAB_{DINGTALK,FEISHU}_{AUTHORIZE,TOKEN,USERINFO}_URL | the providers' documented URLs | overrides, e.g. a private deployment or a test stand-in; DingTalk also _APP_TOKEN_URL, _USERID_URL |
 | PROMETHEUS_MULTIPROC_DIR | (counts per process) | where every process of the deployment writes its counts; gunicorn_conf.py sets `var/metrics` |
+| TRIMTAB_DINGTALK_API_URL, TRIMTAB_FEISHU_API_URL | https://oapi.dingtalk.com, https://open.feishu.cn | where `trimtab sync org` reads the directory (with the sign-in app's _CLIENT_ID/_SECRET) |
+| TRIMTAB_ORG_MAPPING | org_mapping.yaml in TRIMTAB_RULES | departments → regions, titles/departments → roles, for `trimtab sync org` |
+| TRIMTAB_SALESFORCE_URL | (no CRM sync) | the login or My Domain URL `trimtab sync crm` takes a token from |
+| TRIMTAB_SALESFORCE_CLIENT_ID, _CLIENT_SECRET, _REFRESH_TOKEN | (no CRM sync) | the connected app; without a refresh token, the client-credentials flow |
+| TRIMTAB_SALESFORCE_API_VERSION | v59.0 | the REST API version queried |
+| TRIMTAB_SALESFORCE_EVERY_MIN | (pull once) | `trimtab sync crm` keeps running and pulls every N minutes |
 | TRIMTAB_OAUTH_REDIRECT_BASE | (the request's own scheme and host) | e.g. `https://trimtab.example.com`: callbacks are this + /auth/callback/<provider> |
 """
 from __future__ import annotations
