@@ -123,3 +123,18 @@ def test_feishu_loads_the_same_org(env, database):
         fei.members = [m for m in fei.members if m[0] != "rep003"]
         assert sync("feishu") == 0
         assert people(database)["rows"][open_id("rep003")].active is False
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_who_left_is_no_longer_a_recipient_or_an_approver(app):
+    from serverkit import ORG, load_org
+    from trimtab.server.domain.approval_flow import _holder
+    from trimtab.server.jobs.schedules import _recipients
+    load_org(app, ORG)
+    with app.extensions["trimtab.sessions"]() as s, s.begin():
+        assert _holder(s, "regional_manager", "east", ()).id == "east.mgr"
+        s.get(Person, "east.mgr").active = False            # as `trimtab sync org` leaves it
+        s.get(Person, "east.li").active = False
+    with app.extensions["trimtab.sessions"]() as s:
+        assert _holder(s, "regional_manager", "east", ()) is None
+        assert _recipients(s, "rep") == []

@@ -39,7 +39,7 @@ def resolve_role(session: Session, role: str, subject: Person) -> Person | None:
 def _holder(session: Session, role: str, region, exclude) -> Person | None:
     """Someone holding `role` in `region`, else HQ-wide (no region); not one of `exclude`."""
     for where in (Person.region == region, Person.region.is_(None)):
-        found = session.scalars(select(Person).where(Person.role == role, where,
+        found = session.scalars(select(Person).where(Person.role == role, where, Person.active.is_(True),
                                                      Person.id.not_in(list(exclude) or [""]))
                                 .order_by(Person.id)).first()
         if found is not None:

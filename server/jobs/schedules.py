@@ -102,7 +102,8 @@ def _recipients(session, role: str, meeting=None) -> list:
     if role == "attendees" and meeting is not None:
         found = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(meeting.attendees)))}
         return [found[i] for i in meeting.attendees if i in found]
-    return list(session.scalars(select(Person).where(Person.role == role).order_by(Person.id)))
+    return list(session.scalars(select(Person).where(Person.role == role, Person.active.is_(True))
+                                 .order_by(Person.id)))
 
 
 def _aware(naive_utc: dt.datetime) -> dt.datetime:

@@ -53,7 +53,8 @@ def _due(session, name: str, now: dt.datetime) -> bool:
 
 def _look(session, ruleset, rule, today, tz, routes, channels, lang, now) -> list[str]:
     form = rule.form.name
-    people = session.scalars(select(Person).where(Person.role == rule.rule.on.subject)
+    people = session.scalars(select(Person).where(Person.role == rule.rule.on.subject,
+                                                     Person.active.is_(True))  # not who left
                              .order_by(Person.id)).all()
     if not people:
         return []
