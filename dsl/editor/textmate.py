@@ -27,6 +27,7 @@ _DECLARATIONS = ("REFERENCE", "ROLE", "ALERT", "SCORE", "STATUS", "TARGET", "SPL
 _ZH_BEFORE = r"(?<![^\s,:(（，：、])"
 _ZH_AFTER = r"(?![^\s,:)），：、])"
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_ORDINAL = r"[0-9]+(?:st|nd|rd|th)"
 
 
 def _is_ascii_word(word: str) -> bool:
@@ -55,14 +56,15 @@ def _phrases() -> str:
     """Phrases that carry a number (`at least 2 of`, `连续 2 周`), as the parser reads them."""
     period = _alternation([w for ws in PERIOD_WORDS.values() for w in ws])
     return "|".join([
-        rf"\bat\s+least\s+[0-9]+\s+of\b", rf"至少\s*[0-9]+\s*项满足",
+        r"\bat\s+least\s+[0-9]+\s+of\b", r"至少\s*[0-9]+\s*项满足",
         rf"\bfor\s+[0-9]+\s+consecutive\s+(?:{period})\b", rf"连续\s*[0-9]+\s*(?:{period})",
         rf"\blast\s+[0-9]+\s+(?:{period})\b", rf"最近\s*[0-9]+\s*(?:{period})",
         r"\bthis\s+(?:week|month|quarter)\b", r"本(?:周|月|季度)",
         r"\bfor\s+every\s+[0-9]+\b", r"每\s*[0-9]+\s*个",
         rf"\bcounts\s+{_NUMBER}\s*%?\s+toward\b", rf"按\s*{_NUMBER}\s*%?\s*计入",
         r"\bon\s+day\s+[0-9]+\b", r"[0-9]+\s*[号日]",
-        r"第\s*[0-9]+(?:\s*[、,，和]\s*第?\s*[0-9]+)*\s*个", r"\bon\s+the\s+[0-9]+(?:st|nd|rd|th)(?:\s*(?:,|and)\s*[0-9]+(?:st|nd|rd|th))*\b",
+        r"第\s*[0-9]+(?:\s*[、,，和]\s*第?\s*[0-9]+)*\s*个",
+        rf"\bon\s+the\s+{_ORDINAL}(?:\s*(?:,|and)\s*{_ORDINAL})*\b",
     ])
 
 

@@ -4,7 +4,8 @@ texts laid over the files on disk.
 As `trimtab check` run at the workspace's root: a file under the workspace's `rules/` is
 checked with every other `*.rules` file there (a role declared in roles.rules is known in
 alerts.rules), against the form schemas found as the CLI finds them (form_schemas/ beside
-rules/).  A file anywhere else is checked alone, as `trimtab check FILE` would.
+rules/).  A file anywhere else is checked alone, as `trimtab check FILE` would.  An editor
+that opens a file without a workspace gets the rules/ folder the file stands in.
 """
 from __future__ import annotations
 
@@ -49,8 +50,11 @@ def rules_dir(root: Path | None) -> Path | None:
 
 
 def scope_of(path: Path, root: Path | None) -> Scope:
+    """The set `path` belongs to: the workspace's rules/ (without a workspace, the rules/
+    folder it stands in), else the file alone."""
     path = path.resolve()
-    rules = rules_dir(root)
+    rules = rules_dir(root) if root is not None else \
+        next((p for p in path.parents if p.name == "rules"), None)
     if rules is not None and path.is_relative_to(rules) and path.suffix == ".rules":
         return Scope(rules, default_schemas_dir(rules).resolve())
     return Scope(path, default_schemas_dir(path).resolve())
