@@ -31,7 +31,7 @@ class RulesServer(LanguageServer):
         super().__init__("trimtab", version("trimtab"))
         self.lang = default_lang()
         self.published: set[str] = set()            # URIs that have diagnostics on the client
-        self.pending: asyncio.Task | None = None
+        self.pending: dict[str, asyncio.Task] = {}       # a check waiting for a pause, by URI
 
     # ------------------------------------------------------------- where things are
     def root(self) -> Path | None:
@@ -102,12 +102,14 @@ class RulesServer(LanguageServer):
                             source="trimtab", data=data)
 
     def check_soon(self, uri: str) -> None:
-        if self.pending is not None:
-            self.pending.cancel()
-        self.pending = asyncio.ensure_future(self._check_later(uri))
+        waiting = self.pending.pop(uri, None)
+        if waiting is not None:
+            waiting.cancel()
+        self.pending[uri] = asyncio.ensure_future(self._check_later(uri))
 
     async def _check_later(self, uri: str) -> None:
         await asyncio.sleep(DEBOUNCE_S)
+        self.pending.pop(uri, None)
         self.check(uri)
 
 
