@@ -55,3 +55,22 @@ def test_completion_by_place_forms_levels_list_items_and_everything_else():
     assert {"yellow", "红"} <= {s.label for s in levels}
     anywhere = completions(rule, 2, 4)
     assert {"effective_visits", "合计", "sum", "每一个", "for each"} <= {s.label for s in anywhere}
+
+
+def test_without_pygls_trimtab_lsp_says_which_extra_to_install(monkeypatch, capsys):
+    import sys
+
+    from trimtab.dsl.commands.editor import cmd_lsp
+    monkeypatch.setitem(sys.modules, "trimtab.dsl.editor.server", None)     # as if pygls were absent
+    assert cmd_lsp(None) == 2
+    assert "pip install 'trimtab[lsp]'" in capsys.readouterr().err
+
+
+def test_semantic_tokens_of_a_file_being_typed_run_up_to_its_first_error():
+    from trimtab.dsl.editor.highlight import spans
+    text = ("alert x level yellow\n    on behavior_log per rep monthly\n    when effective_visits <\n"
+            "    notify hrbp\n")
+    found = [(s.line, s.text, s.kind) for s in spans(text)]
+    assert found[:4] == [(0, "alert", "keyword"), (0, "x", "function"), (0, "level", "keyword"),
+                         (0, "yellow", "enumMember")]
+    assert found[-2:] == [(2, "effective_visits", "property"), (2, "<", "operator")]

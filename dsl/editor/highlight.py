@@ -11,7 +11,7 @@ from typing import NamedTuple
 from lark import Token
 from lark.exceptions import LarkError
 
-from ..formatter import _leaves, _token_parser
+from ..formatter import _token_parser
 from ..fullwidth import ascii_twins
 from ..keywords import KEYWORDS, PHRASES, base_type
 
@@ -37,14 +37,11 @@ class Span(NamedTuple):
 
 
 def spans(text: str) -> list[Span]:
-    """Every token and comment of `text`, in order; [] when the text does not parse (the
-    TextMate grammar colours it meanwhile)."""
+    """Every token and comment of `text`, in order.  A file being typed rarely parses: then
+    the tokens the parser took before the first error (the TextMate grammar colours the rest)."""
     if not text.endswith("\n"):
         text += "\n"
-    try:
-        tokens = [t for t in _leaves(_token_parser().parse(ascii_twins(text))) if t.type not in _LAYOUT]
-    except LarkError:
-        return []
+    tokens = [t for t in _parsed_tokens(ascii_twins(text)) if t.type not in _LAYOUT]
     lines = text.split("\n")
     out: list[Span] = []
     previous: Token | None = None
@@ -58,6 +55,19 @@ def spans(text: str) -> list[Span]:
             out.append(Span(line, column, covered, kind, declares and kind != "keyword"))
         previous = tok
     return sorted(out + _comments(lines, out), key=lambda s: (s.line, s.column))
+
+
+def _parsed_tokens(reading: str) -> list[Token]:
+    """The tokens as the parser takes them (keywords told from names by the parser's state),
+    up to the first syntax error."""
+    taken: list[Token] = []
+    try:
+        for tok in _token_parser().parse_interactive(reading).iter_parse():
+            taken.append(tok)
+    except LarkError:
+        if taken:
+            taken.pop()             # the token it refused
+    return taken
 
 
 def _kind(tok: Token, previous: Token | None, following: Token | None) -> str | None:
