@@ -70,6 +70,11 @@ class Editor:
         self.change(uri, text, 99)
         return await self.format(uri)
 
+    async def code_actions(self, uri: str, diagnostics: list[T.Diagnostic]):
+        where = diagnostics[0].range if diagnostics else T.Range(T.Position(0, 0), T.Position(0, 0))
+        return await asyncio.wait_for(self.client.text_document_code_action_async(T.CodeActionParams(
+            T.TextDocumentIdentifier(uri=uri), where, T.CodeActionContext(diagnostics=diagnostics))), WAIT_S)
+
     async def complete(self, uri: str, line: int, character: int):
         return await asyncio.wait_for(self.client.text_document_completion_async(T.CompletionParams(
             T.TextDocumentIdentifier(uri=uri), T.Position(line, character))), WAIT_S)

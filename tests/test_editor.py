@@ -74,3 +74,11 @@ def test_semantic_tokens_of_a_file_being_typed_run_up_to_its_first_error():
     assert found[:4] == [(0, "alert", "keyword"), (0, "x", "function"), (0, "level", "keyword"),
                          (0, "yellow", "enumMember")]
     assert found[-2:] == [(2, "effective_visits", "property"), (2, "<", "operator")]
+
+
+def test_a_quick_fix_replaces_the_misspelt_word_only_not_the_whole_underlined_range():
+    from trimtab.dsl.editor.fixes import did_you_mean
+    line = "    notify direct_manager, regional_supervisr"
+    fix = did_you_mean(line, 7, 4, len(line), "regional_supervisor", "en")
+    assert line[fix.start:fix.end] == "regional_supervisr" and fix.text == "regional_supervisor"
+    assert did_you_mean("    notify hrbp", 0, 4, 15, "regional_supervisor", "en") is None

@@ -128,3 +128,23 @@ def test_semantic_tokens_cover_keywords_with_utf16_lengths_on_lines_with_chinese
     said = '"😀 {rep}：拜访偏少"'
     assert (4, 7, len(said) + 1, "string") in tokens
     assert (4, 7 + len(said) + 1 + 2, len("# 提醒 😀") + 1, "comment") in tokens
+
+
+def test_the_did_you_mean_is_a_quick_fix_and_the_keywords_can_be_translated():
+    uri = ALERTS.as_uri()
+
+    async def scenario():
+        async with Editor(ROOT, "zh-CN") as ed:
+            ed.open(uri, MISSPELT)
+            found = await ed.diagnostics(uri, 1)
+            return await ed.code_actions(uri, found)
+
+    fix, *translate = run(scenario)
+    (edit,) = fix.edit.changes[uri]
+    line = MISSPELT.split("\n").index("    when days_lat > 5 days")
+    assert fix.title == "改为 `days_late`" and edit.new_text == "days_late"
+    assert (edit.range.start.line, edit.range.start.character, edit.range.end.character) == (line, 9, 17)
+    from trimtab.dsl.formatter import format_text
+    (to_zh,) = translate                # an English file: to Chinese only (it parses, so it translates)
+    assert to_zh.title == "关键字改为中文"
+    assert to_zh.edit.changes[uri][0].new_text == format_text(MISSPELT, "zh")

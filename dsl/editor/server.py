@@ -16,7 +16,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from ..diagnostics import Diagnostic, RuleError, default_lang
-from . import completion, highlight, workspace
+from . import completion, fixes, highlight, workspace
 
 DEBOUNCE_S = 0.25           # a check after a pause in typing, not on every key
 _SEVERITY = T.DiagnosticSeverity.Error
@@ -141,6 +141,16 @@ def build_server() -> RulesServer:
     def formatting(ls: RulesServer, params: T.DocumentFormattingParams):
         return format_edits(ls, params.text_document.uri)
 
+    @server.feature(T.TEXT_DOCUMENT_CODE_ACTION, T.CodeActionOptions(
+        code_action_kinds=[T.CodeActionKind.QuickFix, T.CodeActionKind.Source]))
+    def code_actions(ls: RulesServer, params: T.CodeActionParams):
+        return actions(ls, params)
+
+    @server.feature(T.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def files_changed(ls: RulesServer, params: T.DidChangeWatchedFilesParams):
+        for uri in list(ls.workspace.text_documents):       # a checkout or a schema changed on disk
+            ls.check(uri)
+
     @server.feature(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=[".", " "]))
     def complete(ls: RulesServer, params: T.CompletionParams):
         return completion_items(ls, params)
@@ -170,6 +180,34 @@ def format_edits(ls: RulesServer, uri: str) -> list[T.TextEdit] | None:
     end = ls.workspace.position_codec.position_to_client_units(
         lines, T.Position(len(lines) - 1, len(lines[-1])))
     return [T.TextEdit(range=T.Range(T.Position(0, 0), end), new_text=formatted)]
+
+
+def actions(ls: RulesServer, params: T.CodeActionParams) -> list[T.CodeAction]:
+    """A quick fix per "did you mean" in the range asked about; the keywords translated."""
+    uri = params.text_document.uri
+    doc = ls.workspace.get_text_document(uri)
+    lines = doc.source.split("\n")
+    codec = ls.workspace.position_codec
+    out = []
+    for diag in params.context.diagnostics:
+        suggestion = (diag.data or {}).get("suggestion") if isinstance(diag.data, dict) else None
+        if not suggestion or diag.range.start.line >= len(lines):
+            continue
+        start = codec.position_from_client_units(lines, diag.range.start)
+        end = codec.position_from_client_units(lines, diag.range.end)
+        stop = end.character if end.line == start.line else len(lines[start.line])
+        fix = fixes.did_you_mean(lines[start.line], start.line, start.character, stop, suggestion, ls.lang)
+        if fix is not None:
+            rng = T.Range(codec.position_to_client_units(lines, T.Position(fix.line, fix.start)),
+                          codec.position_to_client_units(lines, T.Position(fix.line, fix.end)))
+            out.append(T.CodeAction(title=fix.title, kind=T.CodeActionKind.QuickFix, diagnostics=[diag],
+                                    is_preferred=True, edit=T.WorkspaceEdit(
+                                        changes={uri: [T.TextEdit(range=rng, new_text=fix.text)]})))
+    end_of_file = codec.position_to_client_units(lines, T.Position(len(lines) - 1, len(lines[-1])))
+    for title, text in fixes.translations(doc.source, ls.lang):
+        out.append(T.CodeAction(title=title, kind=T.CodeActionKind.Source, edit=T.WorkspaceEdit(
+            changes={uri: [T.TextEdit(range=T.Range(T.Position(0, 0), end_of_file), new_text=text)]})))
+    return out
 
 
 def completion_items(ls: RulesServer, params: T.CompletionParams) -> T.CompletionList:

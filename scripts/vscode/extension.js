@@ -18,6 +18,8 @@ async function activate(context) {
   const server = serverCommand();
   client = new LanguageClient("trimtab", "trimtab rules", { run: server, debug: server }, {
     documentSelector: [{ scheme: "file", language: "trimtab" }, { scheme: "untitled", language: "trimtab" }],
+    // A checkout or a form schema changed on disk: the server checks the open files again.
+    synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher("**/{*.rules,form_schemas/*.json}") },
   });
   context.subscriptions.push(
     vscode.commands.registerCommand("trimtab.restartServer", () => client.restart()));
