@@ -52,6 +52,10 @@ class Editor:
             T.VersionedTextDocumentIdentifier(uri=uri, version=version),
             [T.TextDocumentContentChangeWholeDocument(text=text)]))
 
+    def changed_on_disk(self, *paths: Path):
+        self.client.workspace_did_change_watched_files(T.DidChangeWatchedFilesParams(
+            [T.FileEvent(uri=p.as_uri(), type=T.FileChangeType.Changed) for p in paths]))
+
     async def diagnostics(self, uri: str, count: int) -> list[T.Diagnostic]:
         """The `count`-th publication for `uri` (1-based), waiting for it."""
         async def enough():

@@ -4,6 +4,7 @@ completion with the fields' labels and units, semantic tokens in UTF-16 units.""
 from __future__ import annotations
 
 import json
+import shutil
 
 from conftest import ROOT
 from lspkit import Editor, run
@@ -148,3 +149,22 @@ def test_the_did_you_mean_is_a_quick_fix_and_the_keywords_can_be_translated():
     (to_zh,) = translate                # an English file: to Chinese only (it parses, so it translates)
     assert to_zh.title == "关键字改为中文"
     assert to_zh.edit.changes[uri][0].new_text == format_text(MISSPELT, "zh")
+
+
+def test_a_rule_file_changed_on_disk_checks_the_open_files_again(tmp_path):
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    shutil.copytree(ROOT / "form_schemas", tmp_path / "form_schemas")
+    alerts, roles = tmp_path / "rules" / "alerts.rules", tmp_path / "rules" / "roles.rules"
+
+    async def scenario():
+        async with Editor(tmp_path, "en") as ed:
+            ed.open(alerts.as_uri(), alerts.read_text(encoding="utf-8"))
+            await ed.format(alerts.as_uri())            # the open was handled: nothing to publish
+            assert alerts.as_uri() not in ed.published
+            text = roles.read_text(encoding="utf-8")
+            roles.write_text(text.replace('role regional_supervisor "区域主管"\n', ""), encoding="utf-8")
+            ed.changed_on_disk(roles)                   # as after a checkout
+            return await ed.diagnostics(alerts.as_uri(), 1)
+
+    (found,) = run(scenario)
+    assert found.code == "check.unknown_role"
