@@ -168,3 +168,22 @@ def test_a_rule_file_changed_on_disk_checks_the_open_files_again(tmp_path):
 
     (found,) = run(scenario)
     assert found.code == "check.unknown_role"
+
+
+def test_diagnostics_go_to_the_uri_the_client_used_through_a_symlink_and_a_chinese_name(tmp_path):
+    real = tmp_path / "real"
+    shutil.copytree(ROOT / "form_schemas", real / "form_schemas")
+    (real / "rules").mkdir()
+    shutil.copy(ROOT / "rules" / "roles.rules", real / "rules" / "roles.rules")
+    (tmp_path / "link").symlink_to(real)
+    mine = tmp_path / "link" / "rules" / "新规则.rules"
+    text = ("预警 拜访偏少 级别 yellow\n    针对 behavior_log 按 rep 每月\n    当 effective_visit < 8\n"
+            "    通知 direct_manager\n")
+
+    async def scenario():
+        async with Editor(tmp_path / "link", "zh-CN") as ed:
+            ed.open(mine.as_uri(), text)                 # not saved yet, under the link's name
+            return await ed.diagnostics(mine.as_uri(), 1)
+
+    (found,) = run(scenario)
+    assert found.code == "check.unknown_field" and "effective_visits" in found.message

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from urllib.parse import unquote
 
 from lsprotocol import types as T
 from pygls.lsp.server import LanguageServer
@@ -47,15 +48,31 @@ class RulesServer(LanguageServer):
 
     def overlay(self) -> dict[Path, str]:
         out = {}
-        for uri, doc in self.workspace.text_documents.items():
-            path = to_fs_path(uri)
+        for doc in self.open_documents():
+            path = to_fs_path(doc.uri)
             if path:
                 out[Path(path).resolve()] = doc.source
         return out
 
+    def open_documents(self) -> list:
+        """The documents the client has open, each with the URI as the client spelt it (pygls
+        keys them by the URI unquoted)."""
+        return list(self.workspace.text_documents.values())
+
+    def open_document(self, uri: str):
+        return self.workspace.text_documents.get(unquote(uri))
+
+    def uri_of(self, path: Path) -> str | None:
+        """The URI the client calls `path` by when it has the file open (its spelling, which a
+        symlinked folder or another encoding would make differ from ours), else ours."""
+        for doc in self.open_documents():
+            fs = to_fs_path(doc.uri)
+            if fs and Path(fs).resolve() == path:
+                return doc.uri
+        return from_fs_path(str(path))
+
     def lines(self, path: Path) -> list[str]:
-        uri = from_fs_path(str(path)) or ""
-        doc = self.workspace.text_documents.get(uri)
+        doc = self.open_document(self.uri_of(path) or "")
         try:
             text = doc.source if doc is not None else path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -70,7 +87,7 @@ class RulesServer(LanguageServer):
         found = workspace.check(scope, self.overlay())
         now = set()
         for path, diags in found.items():
-            target = from_fs_path(str(path)) or uri
+            target = self.uri_of(path) or uri
             lines = self.lines(path)
             self.publish(target, [self.to_lsp(d, lines) for d in diags])
             now.add(target)
@@ -84,7 +101,7 @@ class RulesServer(LanguageServer):
         return path is not None and (scope.contains(Path(path).resolve()) or Path(path).suffix == ".json")
 
     def publish(self, uri: str, diagnostics: list[T.Diagnostic]) -> None:
-        doc = self.workspace.text_documents.get(uri)
+        doc = self.open_document(uri)
         self.text_document_publish_diagnostics(T.PublishDiagnosticsParams(
             uri=uri, diagnostics=diagnostics, version=doc.version if doc is not None else None))
 
@@ -148,8 +165,8 @@ def build_server() -> RulesServer:
 
     @server.feature(T.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def files_changed(ls: RulesServer, params: T.DidChangeWatchedFilesParams):
-        for uri in list(ls.workspace.text_documents):       # a checkout or a schema changed on disk
-            ls.check(uri)
+        for doc in ls.open_documents():          # a checkout or a schema changed on disk
+            ls.check(doc.uri)
 
     @server.feature(T.TEXT_DOCUMENT_COMPLETION, T.CompletionOptions(trigger_characters=[".", " "]))
     def complete(ls: RulesServer, params: T.CompletionParams):
