@@ -38,6 +38,10 @@ MESSAGES: dict[str, dict[str, str]] = {
                                 "zh": "未知参照值 `{name}`"},
     "check.unknown_function": {"en": "unknown function `{name}`", "zh": "未知函数 `{name}`"},
     "check.unknown_role": {"en": "unknown role `{name}`", "zh": "未知角色 `{name}`"},
+    "check.ambiguous_name": {"en": "`{name}` could mean {meanings}: a label names one thing only; "
+                                   "write the id, or give the forms or roles labels of their own",
+                             "zh": "`{name}` 可能指{meanings_zh}：一个名称只能指一样东西；"
+                                   "请写它的标识名，或给表单、角色各取不同的名称"},
     "check.unknown_placeholder": {"en": "unknown placeholder `{{{name}}}` in message",
                                   "zh": "消息中的占位符 `{{{name}}}` 无法识别"},
     "check.unknown_report": {"en": "unknown report `{name}`", "zh": "未知报告 `{name}`"},
