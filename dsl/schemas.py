@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Optional
 
 from .diagnostics import Diagnostic, RuleError
+from .keywords import KEYWORDS
 from .percents import PercentField, percent_fields
 from .periods import zone
 from .units import FIELD_UNITS
@@ -101,13 +102,14 @@ def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
 
 
 def _label(spec: dict, key: str) -> Optional[str]:
-    """A Chinese label or title that rules may write as a name: one word, as NAME reads it
-    (`KR 进度` cannot be)."""
+    """A Chinese label or title that rules may write as a name: one word, as NAME reads it,
+    and no keyword (`KR 进度` and `总额` cannot be)."""
     label = spec.get(key)
-    return label if isinstance(label, str) and _WORD.fullmatch(label) else None
+    return label if isinstance(label, str) and _WORD.fullmatch(label) and label not in _KEYWORDS else None
 
 
 _WORD = re.compile(r"[^\W\d]\w*")     # the grammar's NAME: only such labels can be written as names
+_KEYWORDS = {w for spellings in KEYWORDS.values() for w in spellings}   # read as keywords, not names
 
 _DEFAULT_TYPES = {"integer": (int,), "number": (int, Decimal), "string": (str,), "date": (str,),
                   "boolean": (bool,)}

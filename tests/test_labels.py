@@ -110,3 +110,9 @@ def test_weekdays_are_written_in_the_chosen_language():
     assert "日程 s 每 周一 在 09:00" in zh and "每月 第 2 个 周五 在 14:00" in zh
     assert format_text(zh, "en") == text
     assert structure(build(parse(zh, "x"), "x", zh)) == structure(build(parse(text, "x"), "x", text))
+
+
+def test_a_label_that_is_not_one_word_or_is_a_keyword_is_no_name():
+    schema = parse_schema("kr", json.dumps({"type": "object", "x-title-zh": "KR 进度", "properties": {
+        "size": {"type": "integer", "x-label-zh": "总额"}, "visits": {"type": "integer", "x-label-zh": "拜访"}}}))
+    assert (schema.title, schema.fields["size"].label, schema.fields["visits"].label) == (None, None, "拜访")
