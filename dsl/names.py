@@ -195,29 +195,29 @@ class Resolver:
         name = getattr(node, attr)
         if name is None:
             return after
-        found = names.find(name)
-        if found is None:
-            return after
-        if found[0] == "clash":
-            return self._ambiguous(loc, name, after, what, found[1])
-        if found[0] == "label":
-            self.changes.append((node, attr, found[1]))
-        return self._spell(loc, name, after, found[1], names.label(found[1]))
+        ident, after = self.resolve(loc, name, after, names, what)
+        if ident != name:
+            self.changes.append((node, attr, ident))
+        return after
 
     def _many(self, node, attr, loc, names: Names, what: str) -> int:
         after, out = 0, []
         for name in getattr(node, attr):
-            found = names.find(name)
-            out.append(found[1] if found is not None and found[0] == "label" else name)
-            if found is None:
-                continue
-            if found[0] == "clash":
-                after = self._ambiguous(loc, name, after, what, found[1])
-            else:
-                after = self._spell(loc, name, after, found[1], names.label(found[1]))
+            ident, after = self.resolve(loc, name, after, names, what)
+            out.append(ident)
         if out != getattr(node, attr):
             self.changes.append((node, attr, out))
         return after
+
+    def resolve(self, loc: A.Loc, name: str, after: int, names: Names, what: str) -> tuple[str, int]:
+        """(the id `name` stands for — itself when unknown or ambiguous —, the column after it),
+        its spellings recorded, or its ambiguity said."""
+        found = names.find(name)
+        if found is None:
+            return name, after
+        if found[0] == "clash":
+            return name, self._ambiguous(loc, name, after, what, found[1])
+        return found[1], self._spell(loc, name, after, found[1], names.label(found[1]))
 
     # ------------------------------------------------------------------ expressions
     def expr(self, node, items: FieldType | None = None) -> None:
@@ -241,43 +241,28 @@ class Resolver:
         if self.form is None or len(node.parts) > 2:
             return
         head = node.parts[0]
-        parts, after = list(node.parts), 0
-        if len(parts) == 1:
-            found, what = self.in_scope(head, items, node.loc)
-            if found is not None:
-                after = self._name(node.loc, head, found, what, parts, 0, items)
-        elif head not in self.references or head in self.form.fields:
-            found = self.field_names().find(head)
-            if found is not None:
-                after = self._name(node.loc, head, found, "field", parts, 0, None)
-            lst = self.form.fields.get(parts[0])
+        if len(node.parts) == 1:
+            names, what = self.scope_of(head, items)
+            parts = [self.resolve(node.loc, head, 0, names, what)[0] if names else head]
+        elif head in self.references and head not in self.form.fields:
+            return                          # a reference value: `industry.effective_visits`
+        else:                               # a list's item field: `deals.amount`
+            first, after = self.resolve(node.loc, head, 0, self.field_names(), "field")
+            lst, second = self.form.fields.get(first), node.parts[1]
             if lst is not None and lst.kind == "array":
-                item = self.item_names(lst).find(parts[1])
-                if item is not None:
-                    self._name(node.loc, parts[1], item, "item", parts, 1, lst, after)
+                second = self.resolve(node.loc, second, after, self.item_names(lst), "item")[0]
+            parts = [first, second]
         if parts != node.parts:
             self.changes.append((node, "parts", parts))
 
-    def in_scope(self, name: str, items: FieldType | None, loc: A.Loc):
-        """What a bare name means where it stands: an item field, a formula, a form field."""
-        if items is not None:
-            found = self.item_names(items).find(name)
-            if found is not None:
-                return found, "item"
+    def scope_of(self, name: str, items: FieldType | None) -> tuple[Optional[Names], str]:
+        """Where a bare name is looked up: the items' fields, else (unless it is a formula,
+        whose name formula_name holds to no label) the form's."""
+        if items is not None and self.item_names(items).find(name) is not None:
+            return self.item_names(items), "item"
         if name in self.formulas:
-            label_of = self.field_names().find(name)
-            if label_of is not None and label_of[0] != "id":
-                self._ambiguous(loc, name, 0, "field", ("formula", *_ids(label_of)))
             return None, ""
-        return self.field_names().find(name), "field"
-
-    def _name(self, loc, name, found, what, parts, index, lst, after=0) -> int:
-        if found[0] == "clash":
-            return self._ambiguous(loc, name, after, what, found[1])
-        if found[0] == "label":
-            parts[index] = found[1]
-        names = self.item_names(lst) if what == "item" and lst is not None else self.field_names()
-        return self._spell(loc, name, after, found[1], names.label(found[1]))
+        return self.field_names(), "field"
 
     def listed(self, arg) -> Optional[FieldType]:
         """The list a list call reads (`count(线索 where …)`), whichever name it was given."""
@@ -292,7 +277,8 @@ class Resolver:
         if not (isinstance(side, A.Ref) and len(side.parts) == 1 and isinstance(other, A.Ref)
                 and len(other.parts) == 1):
             return False
-        found, _what = self.in_scope(other.parts[0], items, other.loc)
+        names, _what = self.scope_of(other.parts[0], items)
+        found = names.find(other.parts[0]) if names is not None else None
         if found is None or found[0] == "clash" or self.form is None:
             return False
         f = (items.items if items is not None else {}).get(found[1]) or self.form.fields.get(found[1])
@@ -300,44 +286,29 @@ class Resolver:
 
     # ------------------------------------------------------------------ the rest of a rule
     def formula_name(self, formula: A.Formula) -> None:
+        """A formula named like a field's label would hide the field wherever the label is read."""
         found = self.field_names().find(formula.name)
         if found is not None and found[0] != "id":
             self._ambiguous(formula.loc, formula.name, 0, "field", ("formula", *_ids(found)))
 
     def example(self, ex: A.Example) -> None:
-        fields, after, changed = {}, 0, False
+        """`example 有效拜访数 = 7, 线索 = [{跟进间隔 = 50}] → …`: fields and item fields."""
+        fields, after = {}, 0
         for name, value in ex.fields.items():
-            found = self.field_names().find(name)
-            ident = name
-            if found is not None and found[0] == "clash":
-                after = self._ambiguous(ex.loc, name, after, "field", found[1])
-            elif found is not None:
-                ident = found[1]
-                after = self._spell(ex.loc, name, after, ident, self.field_names().label(ident))
-            lst = self.form.fields.get(ident) if self.form else None
+            ident, after = self.resolve(ex.loc, name, after, self.field_names(), "field")
+            lst = A.given(self.form).fields.get(ident)
             if isinstance(value, list) and lst is not None and lst.kind == "array":
-                value, after, items_changed = self.example_items(value, lst, ex.loc, after)
-                changed = changed or items_changed
-            changed = changed or ident != name
+                items = []
+                for item in value:
+                    converted = {}
+                    for key, v in item.items():
+                        key, after = self.resolve(ex.loc, key, after, self.item_names(lst), "item")
+                        converted[key] = v
+                    items.append(converted)
+                value = items
             fields[ident] = value
-        if changed:
+        if fields != ex.fields:
             self.changes.append((ex, "fields", fields))
-
-    def example_items(self, items: list, lst: FieldType, loc, after: int):
-        names, out, changed = self.item_names(lst), [], False
-        for item in items:
-            converted = {}
-            for name, value in item.items():
-                found = names.find(name)
-                ident = found[1] if found is not None and found[0] != "clash" else name
-                if found is not None and found[0] == "clash":
-                    after = self._ambiguous(loc, name, after, "item", found[1])
-                elif found is not None:
-                    after = self._spell(loc, name, after, ident, names.label(ident))
-                changed = changed or ident != name
-                converted[ident] = value
-            out.append(converted)
-        return out, after, changed
 
     def placeholders(self, node, attr: str) -> None:
         """`{有效拜访数}` in a message: the field's id, as its template reads."""
