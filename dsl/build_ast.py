@@ -7,7 +7,7 @@ from typing import Optional
 from lark import Token, Transformer, Tree
 
 from . import ast as A
-from .keywords import FUNCTION_BY_SPELLING
+from .keywords import FUNCTION_BY_SPELLING, weekday_spelling
 from .kinds import KINDS
 from .kinds.common import set_once
 from .parser import base_type
@@ -229,12 +229,12 @@ class _Builder(Transformer):
     # ---------------------------------------------------------------- schedule
     def weekly_at(self, children):
         names, time = tokens(children, "NAME"), tokens(children, "TIME")
-        return A.Timing("weekly", self.span(children), weekday=str(names[0]), time=str(time[0]))
+        return A.Timing("weekly", self.span(children), weekday=weekday_spelling(str(names[0])), time=str(time[0]))
 
     def every_weeks_at(self, children):
         dur = tokens(children, "DURATION")[0]
         _value, unit = parse_quantity(str(dur))
-        return A.Timing("every_weeks", self.span(children), weekday=str(tokens(children, "NAME")[0]),
+        return A.Timing("every_weeks", self.span(children), weekday=weekday_spelling(str(tokens(children, "NAME")[0])),
                         time=str(tokens(children, "TIME")[0]), every=int(number_in(dur)),
                         every_unit=unit or "")
 
@@ -251,7 +251,7 @@ class _Builder(Transformer):
 
     def monthly_nth_at(self, children):
         nths = numbers_in(tokens(children, "NTH_WEEKDAYS")[0])
-        return A.Timing("monthly_nth", self.span(children), weekday=str(tokens(children, "NAME")[0]),
+        return A.Timing("monthly_nth", self.span(children), weekday=weekday_spelling(str(tokens(children, "NAME")[0])),
                         time=str(tokens(children, "TIME")[0]), nths=nths)
 
     def before_event(self, children):

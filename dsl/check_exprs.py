@@ -14,7 +14,7 @@ from .keywords import BOOL_WORDS, FUNCTIONS
 from .limits import MAX_EXPR_DEPTH
 from .periods import INSIDE
 from .rounding import ROUNDING, check_round
-from .schemas import FieldType, FormSchema
+from .schemas import FieldType, FormSchema, spellings
 from .types import BOOL, INTEGER, NUMBER, STRING, Ty
 from .units import dimension
 
@@ -111,7 +111,7 @@ class ExprChecks:
                 scope.ann.bind(node, Binding("list_field", rest[0], f.items[rest[0]], f))
                 return Ty("list")
             self.error("check.unknown_item_field", node.loc, name=".".join(rest), list=head,
-                       suggestion=suggest(rest[0], f.items))
+                       suggestion=suggest(rest[0], spellings(f.items)))
             return NUMBER
         if head in self.references and len(rest) == 1:
             ref = self.references[head]
@@ -129,7 +129,7 @@ class ExprChecks:
             # A bare word may be a value of an enumerated field: `needs_report = complete`.
             scope.ann.bind(node, Binding("enum_word", head))
             return Ty("string", enum=("?",))
-        names = list(form.fields) + list(scope.formulas) + list(self.references)
+        names = spellings(form.fields) + list(scope.formulas) + list(self.references)
         self.error("check.unknown_field", node.loc, name=node.dotted, form=form.name,
                    suggestion=suggest(node.dotted, names))
         return NUMBER
@@ -145,9 +145,9 @@ class ExprChecks:
 
     def unresolved_word(self, node, scope, enum_options=None, field_name=None):
         """Report a bare word that is neither a field nor (when given) an allowed value."""
-        names = list(scope.form.fields) + list(scope.formulas)
+        names = spellings(scope.form.fields) + list(scope.formulas)
         if scope.item_list is not None:
-            names += list(scope.item_list.items)
+            names += spellings(scope.item_list.items)
         if enum_options:
             self.error("check.enum_value", node.loc, value=node.dotted, field=field_name,
                        options=", ".join(enum_options),
@@ -359,8 +359,7 @@ class ExprChecks:
         b = scope.ann.binding(args[0])
         if b is None or b.kind not in ("list", "list_field"):
             self.error("check.not_a_list", args[0].loc, name=args[0].dotted, form=scope.form.name,
-                       suggestion=suggest(args[0].dotted, [n for n, f in scope.form.fields.items()
-                                                           if f.kind == "array"]))
+                       suggestion=suggest(args[0].dotted, spellings(scope.form.fields, "array")))
             return NUMBER
         lst = b.field if b.kind == "list" else b.list_field
         if node.where is not None:

@@ -20,12 +20,11 @@ from .check_exprs import ExprChecks, Scope, TooDeep
 from .check_limits import LimitChecks
 from .check_units import UnitChecks
 from .limits import MAX_EXPR_DEPTH, internal
-from .schemas import FormSchema
+from .names import BUILTIN_ROLES, resolve_names
+from .schemas import FormSchema, form_spellings, spellings
 from .types import Ty
 from .units import UNITS, dimension
 
-BUILTIN_ROLES = ("subject", "rep", "direct_manager", "hrbp", "regional_manager",
-                 "headquarters", "attendees")
 REPORTS = ("weekly_actions", "resource_hints", "calibration_brief", "snapshot_reminder")
 
 
@@ -70,6 +69,9 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
 
     # ------------------------------------------------------------------ passes
     def run(self) -> CheckedRuleSet:
+        # Labels become ids first: every later pass, the compiler and the explanations see one
+        # rule whichever name it was written with.
+        self.files, _spellings = resolve_names(self.files, self.schemas, self.error)
         self.collect_declarations()
         checked = CheckedRuleSet(self.files, self.schemas, self.references, self.roles)
         checked.role_uses = self.role_uses
@@ -136,7 +138,7 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
         form = self.schemas.get(rule.on.form)
         if form is None:
             self.error("check.unknown_form", rule.on.loc, name=rule.on.form,
-                       suggestion=suggest(rule.on.form, self.schemas))
+                       suggestion=suggest(rule.on.form, form_spellings(self.schemas)))
             return Annotations()
         if rule.on.subject not in form.subjects and rule.on.subject not in form.fields:
             self.error("check.not_a_subject", rule.on.loc, name=rule.on.subject, form=form.name,
@@ -167,7 +169,7 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
             f = scope.form.fields.get(name)
             if f is None:
                 self.error("check.unknown_field", ex.loc, name=name, form=scope.form.name,
-                           suggestion=suggest(name, scope.form.fields))
+                           suggestion=suggest(name, spellings(scope.form.fields)))
                 continue
             facts[name] = self.example_value(value, f, ex.loc, scope.form.name)
         scope.ann.examples[id(ex)] = (facts, KINDS[rule.kind].expected(self, ex, rule))
@@ -184,7 +186,7 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
                     sub = f.items.get(name)
                     if sub is None:
                         self.error("check.unknown_item_field", loc, name=name, list=f.name,
-                                   suggestion=suggest(name, f.items))
+                                   suggestion=suggest(name, spellings(f.items)))
                         continue
                     converted[name] = self.example_value(v, sub, loc, where)
                 items.append(converted)
@@ -259,14 +261,15 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
                            suggestion=suggest(action.what, REPORTS))
             if action.kind == "remind" and action.what not in self.schemas:
                 self.error("check.unknown_form", action.loc, name=action.what,
-                           suggestion=suggest(action.what, self.schemas))
+                           suggestion=suggest(action.what, form_spellings(self.schemas)))
 
     # ------------------------------------------------------------------ helpers
     def check_roles(self, roles, loc):
         for role in roles:
             self.role_uses.setdefault(role, []).append(loc)
             if role not in self.roles:
-                self.error("check.unknown_role", loc, name=role, suggestion=suggest(role, self.roles))
+                self.error("check.unknown_role", loc, name=role, suggestion=suggest(
+                    role, [*self.roles, *(label for label in self.roles.values() if label)]))
 
     def check_band(self, band: Decimal, loc, what):
         self.check_percent(band, loc, what, Decimal(0), Decimal(1), low_open=True)
@@ -286,15 +289,14 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
         lst = scope.form.list_field(name)
         if lst is None or not lst.items:
             self.error("check.not_a_list", loc, name=name, form=scope.form.name,
-                       suggestion=suggest(name, [n for n, f in scope.form.fields.items()
-                                                 if f.kind == "array"]))
+                       suggestion=suggest(name, spellings(scope.form.fields, "array")))
         return lst
 
     def item_field(self, lst, name, loc, list_name, numeric=False):
         f = lst.items.get(name)
         if f is None:
             self.error("check.unknown_item_field", loc, name=name, list=list_name,
-                       suggestion=suggest(name, lst.items))
+                       suggestion=suggest(name, spellings(lst.items)))
         elif numeric and f.kind not in ("integer", "number"):
             self.error("check.type_mismatch", loc, expected="a number", found=f.kind)
         return f

@@ -159,7 +159,19 @@ def default_lang() -> str:
     return "zh" if loc.lower().startswith("zh") else "en"
 
 
-def suggest(name: str, candidates) -> str | None:
+def suggest(name: str, candidates, cutoff: float = 0.6) -> str | None:
+    """The candidate nearest `name`, in the script it was written in: a misspelt Chinese label
+    is offered a Chinese label (or keyword), an English id an English one; another script only
+    when nothing of its own is near."""
     import difflib
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    pool = list(candidates)
+    own = [c for c in pool if _is_chinese(c) == _is_chinese(name)]
+    for group in (own, pool):
+        matches = difflib.get_close_matches(name, group, n=1, cutoff=cutoff)
+        if matches:
+            return matches[0]
+    return None
+
+
+def _is_chinese(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)

@@ -14,7 +14,9 @@ from lark import Lark, Token
 
 from .fullwidth import ascii_twins
 from .grammar_cache import cached_lark
-from .keywords import FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, THIS_WORDS, period_word, spelling
+from .keywords import (FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, THIS_WORDS, period_word, spelling,
+                       weekday_spelling)
+from .names import Spellings
 from .parser import RuleIndenter, base_type, grammar_text, parse
 from .tokens import digits_in, number_in as _number_in, numbers_in, period_in as _period_in
 
@@ -99,7 +101,9 @@ def _quantity(text: str, lang: str) -> str:
     return f"{digits}{name}" if unit in ("yuan", "wan") else f"{digits} {name}"
 
 
-def _spell(tok: Token, nxt: Token | None, lang: str) -> str:
+def _spell(tok: Token, nxt: Token | None, lang: str, names: Spellings) -> str:
+    if tok.type == "NAME":
+        return _name(tok, nxt, lang, names)
     if base_type(tok.type) in KEYWORDS:
         return spelling(base_type(tok.type), lang)
     if tok.type in PHRASES:
@@ -108,16 +112,30 @@ def _spell(tok: Token, nxt: Token | None, lang: str) -> str:
         return _PUNCT[tok.type]
     if tok.type in ("QUANTITY", "DURATION"):
         return _quantity(str(tok), lang)
-    if tok.type == "NAME" and nxt is not None and nxt.type == "LPAR":
+    return str(tok)
+
+
+def _name(tok: Token, nxt: Token | None, lang: str, names: Spellings) -> str:
+    """A function's name, a weekday (always before `at`), or a field, form or role in the
+    language's spelling: its label in zh, its id in en (names.py found which is which)."""
+    if nxt is not None and nxt.type == "LPAR":
         canon = FUNCTION_BY_SPELLING.get(str(tok))
         if canon:
             forms = FUNCTIONS[canon]
             return forms[0] if lang == "en" else forms[1]
+    if nxt is not None and base_type(nxt.type) == "AT":
+        return weekday_spelling(str(tok), lang)
+    spelled = names.get((tok.line, tok.column))
+    if spelled is not None:
+        return spelled[0] if lang == "en" else spelled[1]
     return str(tok)
 
 
-def format_text(text: str, lang: str | None = None, filename: str = "<input>") -> str:
-    """The canonical text of a rule file.  Raises RuleError if it does not parse."""
+def format_text(text: str, lang: str | None = None, filename: str = "<input>",
+                names: Spellings | None = None) -> str:
+    """The canonical text of a rule file.  Raises RuleError if it does not parse.  `names`:
+    where the file names fields, forms and roles, with their ids and labels
+    (names.resolve_names), so they are written in `lang` too."""
     parse(text, filename)                      # real diagnostics for a broken file
     if not text.endswith("\n"):
         text += "\n"
@@ -156,7 +174,7 @@ def format_text(text: str, lang: str | None = None, filename: str = "<input>") -
                 out.append(("    " * level + c) if c else "")
             pending = []
         nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        word = _spell(tok, nxt, lang)
+        word = _spell(tok, nxt, lang, names or {})
         if base_type(tok.type) == "CHANGES_PER_CYCLE" and lang == "en" and last is not None and str(last) == "1":
             word = "change per cycle"
         if current and tok.type not in _NO_SPACE_BEFORE and last.type not in _NO_SPACE_AFTER \

@@ -166,3 +166,13 @@ WEEKDAYS = {
     "sunday": 6, "周一": 0, "周二": 1, "周三": 2, "周四": 3, "周五": 4, "周六": 5, "周日": 6,
     "星期一": 0, "星期二": 1, "星期三": 2, "星期四": 3, "星期五": 4, "星期六": 5, "星期日": 6,
 }
+# Each weekday's canonical spellings (en, zh), by number: what `fmt` writes, and what a parsed
+# rule keeps (`Monday`, `周一` and `星期一` mean one day, so they are one weekday in the AST).
+WEEKDAY_SPELLINGS = (("monday", "周一"), ("tuesday", "周二"), ("wednesday", "周三"), ("thursday", "周四"),
+                     ("friday", "周五"), ("saturday", "周六"), ("sunday", "周日"))
+
+
+def weekday_spelling(word: str, lang: str = "en") -> str:
+    """A weekday's canonical spelling in `lang`; a word that is no weekday as it was written."""
+    day = WEEKDAYS.get(word.lower())
+    return word if day is None else WEEKDAY_SPELLINGS[day][0 if lang == "en" else 1]

@@ -30,6 +30,8 @@ MESSAGES: dict[str, str] = {
     "check.unknown_reference": "unknown reference value `{name}`",
     "check.unknown_function": "unknown function `{name}`",
     "check.unknown_role": "unknown role `{name}`",
+    "check.ambiguous_name": "`{name}` could mean {meanings}: a label names one thing only; "
+                            "write the id, or give the forms or roles labels of their own",
     "warn.role_unheld": "nobody in the organisation chart holds the role `{name}`: "
                         "what this sends to `{name}` reaches no one",
     "check.unknown_placeholder": "unknown placeholder `{{{name}}}` in message",

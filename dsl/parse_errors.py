@@ -9,14 +9,13 @@ the indentations around it: the one that reads is the fix the message gives.
 """
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.indenter import DedentError
 
-from .diagnostics import MAX_DIAGNOSTICS, Diagnostic
+from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, suggest
 from .fullwidth import named
 from .keywords import KEYWORDS, PHRASES, base_type
 
@@ -288,14 +287,12 @@ def _misspelt_first_word(raw: str) -> str | None:
     words = raw.split(None, 1)
     if not words or words[0] in _SPELLINGS:
         return None
-    found = difflib.get_close_matches(words[0], _SPELLINGS, n=1, cutoff=0.75)
-    return found[0] if found else None
+    return suggest(words[0], _SPELLINGS, cutoff=0.75)
 
 
 def _keyword_like(word: str, expected) -> str | None:
     spellings = [w for t in {base_type(t) for t in expected} if t in KEYWORDS for w in KEYWORDS[t]]
-    found = difflib.get_close_matches(word, spellings, n=1, cutoff=0.6)
-    return found[0] if found else None
+    return suggest(word, spellings)
 
 
 def _try_widths(reader, piece, first, end, line):

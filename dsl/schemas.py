@@ -6,12 +6,14 @@ itself stays the contract for validating submissions (the server uses jsonschema
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from .diagnostics import Diagnostic, RuleError
+from .keywords import KEYWORDS
 from .percents import PercentField, percent_fields
 from .periods import zone
 from .units import FIELD_UNITS
@@ -33,6 +35,7 @@ class FieldType:
     # One JSON type, no null: a value valid against the schema has exactly this kind's Python
     # type (int; int or Decimal; str; bool; list), so compiled rules may skip its check.
     exact_type: bool = True
+    label: Optional[str] = None         # x-label-zh: a name rules may use for the field (names.py)
 
 
 @dataclass
@@ -45,6 +48,7 @@ class FormSchema:
     raw: dict
     timezone: Optional[str] = None      # x-timezone: where a timestamp's day (and period) is read
     percents: tuple[PercentField, ...] = ()     # percent fields and their plausible ranges
+    title: Optional[str] = None         # x-title-zh: a name rules may use for the form (names.py)
 
     def list_field(self, name: str) -> Optional[FieldType]:
         """A list field by its own name or by its item name (`lead` → `leads`)."""
@@ -55,6 +59,18 @@ class FormSchema:
             if f.kind == "array" and f.item_name == name:
                 return f
         return None
+
+
+def spellings(fields: dict, kind: str | None = None) -> list[str]:
+    """What a rule may call these fields (of `kind` only, when given), ids and labels: the
+    candidates of "did you mean"."""
+    chosen = [(n, f) for n, f in fields.items() if kind is None or f.kind == kind]
+    return [n for n, _f in chosen] + [f.label for _n, f in chosen if f.label]
+
+
+def form_spellings(schemas: dict) -> list[str]:
+    """The forms' ids and titles."""
+    return list(schemas) + [s.title for s in schemas.values() if s.title]
 
 
 def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
@@ -72,7 +88,7 @@ def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
         unit = FIELD_UNITS[unit]
     ft = FieldType(name, kind, unit, spec.get("enum"), required=required,
                    default=_default(name, spec, kind, required, where),
-                   exact_type=isinstance(spec.get("type"), str))
+                   exact_type=isinstance(spec.get("type"), str), label=_label(spec, "x-label-zh"))
     if kind == "array":
         items = spec.get("items", {})
         if items.get("type") == "object":
@@ -84,6 +100,16 @@ def _field(name: str, spec: dict, required: bool, where: str) -> FieldType:
         ft.item_name = spec.get("x-item")
     return ft
 
+
+def _label(spec: dict, key: str) -> Optional[str]:
+    """A Chinese label or title that rules may write as a name: one word, as NAME reads it,
+    and no keyword (`KR 进度` and `总额` cannot be)."""
+    label = spec.get(key)
+    return label if isinstance(label, str) and _WORD.fullmatch(label) and label not in _KEYWORDS else None
+
+
+_WORD = re.compile(r"[^\W\d]\w*")     # the grammar's NAME: only such labels can be written as names
+_KEYWORDS = {w for spellings in KEYWORDS.values() for w in spellings}   # read as keywords, not names
 
 _DEFAULT_TYPES = {"integer": (int,), "number": (int, Decimal), "string": (str,), "date": (str,),
                   "boolean": (bool,)}
@@ -122,7 +148,7 @@ def parse_schema(name: str, text: str) -> FormSchema:
     if timezone is not None and (not isinstance(timezone, str) or zone(timezone) is None):
         raise ValueError(f"x-timezone {timezone!r} is not a known time zone")
     return FormSchema(name, fields, period, list(subjects), raw.get("x-date-field"), raw, timezone,
-                      percent_fields(raw))
+                      percent_fields(raw), _label(raw, "x-title-zh"))
 
 
 def schemas_from_texts(files: list[tuple[str, str]]) -> dict[str, FormSchema]:

@@ -49,6 +49,23 @@ def test_eval_behaviour_example_prints_50_with_trace(tmp_path):
     assert decisions["行为分"]["trace"]
 
 
+def test_check_and_eval_read_names_written_as_labels(tmp_path):
+    """Issue 15: `当 有效拜访数 < 8` and `通知 销售总监` name the field and the declared role."""
+    shutil.copy(RULES / "roles.rules", tmp_path / "roles.rules")
+    (tmp_path / "a.rules").write_text("预警 拜访不足 级别 yellow\n    针对 weekly_metrics 按 rep\n"
+                                      "    当 有效拜访数 < 8\n    通知 销售总监\n", encoding="utf-8")
+    r = trimtab("check", str(tmp_path), "--schemas", str(SCHEMAS), "--lang", "en")
+    assert r.returncode == 0, r.stderr
+    facts = json.loads((RULES / "demo" / "fintech_week5.json").read_text(encoding="utf-8"))["facts"]
+    (tmp_path / "facts.json").write_text(json.dumps(dict(facts, effective_visits=5)), encoding="utf-8")
+    e = trimtab("eval", str(tmp_path), "--schemas", str(SCHEMAS), "--form", "weekly_metrics",
+                "--facts", str(tmp_path / "facts.json"), "--json", "--lang", "zh")
+    assert e.returncode == 0, e.stderr
+    decision = json.loads(e.stdout)["decisions"][0]
+    assert (decision["value"], decision["notify"]) == (True, ["sales_director"])
+    assert decision["trace"] == ["✓ 有效拜访数 < 8: 5 < 8 成立 (a.rules:3)"]
+
+
 def test_eval_reads_stdin_and_reports_missing_field():
     r = trimtab("eval", "--form", "behavior_log", "--facts", "-", "--lang", "en",
                 stdin='{"rep": "r1", "month": "2026-07", "needs_report": "none", "leads": []}')

@@ -7,6 +7,7 @@ from conftest import RULES
 from trimtab.dsl.ast import structure
 from trimtab.dsl.build_ast import build
 from trimtab.dsl.formatter import detect_lang, format_text
+from trimtab.dsl.names import resolve_names
 from trimtab.dsl.parser import parse
 
 SHIPPED = sorted(RULES.glob("*.rules"))
@@ -16,15 +17,40 @@ def meaning(text: str):
     return structure(build(parse(text, "x.rules"), "x.rules", text))
 
 
+def named(texts: dict, schemas) -> tuple[dict, dict]:
+    """{path: meaning with every name an id}, {path: where names stand, id and label}: the
+    rule set's texts read together (roles are declared in roles.rules)."""
+    files, spellings = resolve_names([build(parse(t, p), p, t) for p, t in texts.items()], schemas,
+                                     lambda *a, **k: None)
+    return {f.path: structure(f.decls) for f in files}, spellings
+
+
+@pytest.fixture(scope="module")
+def both_ways(schemas):
+    """The shipped texts, `fmt --lang zh` of them (labels for names), and `--lang en` of that."""
+    texts = {str(p): p.read_text(encoding="utf-8") for p in SHIPPED}
+    meanings, names = named(texts, schemas)
+    zh = {p: format_text(t, "zh", p, names[p]) for p, t in texts.items()}
+    zh_meanings, zh_names = named(zh, schemas)
+    en = {p: format_text(t, "en", p, zh_names[p]) for p, t in zh.items()}
+    return texts, meanings, zh, zh_meanings, en, named(en, schemas)[0]
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
-def test_zh_then_en_keeps_the_meaning(path):
-    text = path.read_text(encoding="utf-8")
-    zh = format_text(text, "zh")
-    en = format_text(zh, "en")
-    assert meaning(zh) == meaning(text)
-    assert meaning(en) == meaning(text)
-    assert en == format_text(text, "en")          # and the text comes back the same
-    assert (detect_lang(zh), detect_lang(en)) == ("zh", "en")    # each in its keywords
+def test_zh_then_en_keeps_the_meaning(path, both_ways):
+    texts, meanings, zh, zh_meanings, en, en_meanings = both_ways
+    p = str(path)
+    assert zh_meanings[p] == meanings[p]          # labels and Chinese keywords mean the same
+    assert en_meanings[p] == meanings[p]
+    assert en[p] == texts[p] == format_text(texts[p], "en")     # and the text comes back the same
+    assert (detect_lang(zh[p]), detect_lang(en[p])) == ("zh", "en")    # each in its keywords
+    assert meaning(format_text(texts[p], "zh")) == meaning(texts[p])   # keywords alone, no schemas
+
+
+def test_zh_writes_labels_for_names(both_ways):
+    zh = both_ways[2]
+    assert "        有效拜访数 < 80% 的 industry.effective_visits" in zh[str(RULES / "health.rules")]
+    assert "    通知 direct_manager, 财务分析师" in zh[str(RULES / "alerts.rules")]
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)

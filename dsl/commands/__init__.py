@@ -49,7 +49,10 @@ def add_commands(sub) -> None:
     f.add_argument("--check", action="store_true", help="exit 1 if a file is not formatted")
     f.add_argument("--write", action="store_true", help="rewrite files in place")
     f.add_argument("--lang", dest="lang_keywords", choices=("zh", "en"), default=None,
-                   help="keyword language (default: the file's own)")
+                   help="keyword language, and fields, forms and roles by label (zh) or id (en) "
+                        "(default: the file's own, names as written)")
+    f.add_argument("--schemas", help="form schema directory, for the labels (default: form_schemas "
+                                     "beside PATH)")
     f.set_defaults(func=cmd_fmt, lang=None)
 
     e = sub.add_parser("eval", help="evaluate facts of one form and print decisions with traces")

@@ -63,10 +63,11 @@ def cmd_fmt(args) -> int:
         print(f"no *.rules under {path}", file=sys.stderr)
         return EXIT_USAGE
     stale, errors = [], []
+    names = name_spellings(path, files, args.schemas) if args.lang_keywords else {}
     for p in files:
         text = p.read_text(encoding="utf-8")
         try:
-            out = format_text(text, args.lang_keywords, str(p))
+            out = format_text(text, args.lang_keywords, str(p), names.get(str(p)))
         except RuleError as err:
             errors.append(err)
             continue
@@ -83,6 +84,30 @@ def cmd_fmt(args) -> int:
     for p in stale:
         print(f"{p}: not formatted (run `trimtab fmt --write {p}`)", file=sys.stderr)
     return EXIT_ERRORS if errors or stale else EXIT_OK
+
+
+def name_spellings(path: Path, files: list[Path], schemas_dir) -> dict:
+    """Where each file names a field, form or role, with its id and label (names.py), read
+    with the rule set around it (roles are declared in another file) and the form schemas;
+    nothing when the schemas cannot be read: names are then written as they are."""
+    from ..build_ast import build
+    from ..names import resolve_names
+    from ..parser import parse
+    from ..ruleset import default_schemas_dir
+    from ..schemas import load_schemas
+    try:
+        schemas = load_schemas(Path(schemas_dir) if schemas_dir else default_schemas_dir(path))
+    except RuleError:
+        return {}
+    around = sorted(path.parent.glob("*.rules")) if path.is_file() else []
+    parsed = []
+    for p in dict.fromkeys([*files, *around]):
+        text = p.read_text(encoding="utf-8")
+        try:
+            parsed.append(build(parse(text, str(p)), str(p), text))
+        except RuleError:
+            continue                    # said when the file itself is formatted
+    return resolve_names(parsed, schemas, lambda *a, **k: None)[1]
 
 
 def cmd_eval(args) -> int:

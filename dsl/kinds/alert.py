@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Optional
 from .. import ast as A
 from ..canon import anchor, canon
 from ..diagnostics import suggest
+from ..schemas import spellings
 from ..keywords import LEVELS
 from ..tokens import number_in, period_in, tokens, unquote
 from ..catalogs import tr
@@ -190,7 +191,7 @@ def check_silence(ck, rule: Alert, scope) -> None:
 
 def check_placeholders(ck, say: Say, scope, only=None) -> None:
     known = set(only) if only is not None else \
-        set(PLACEHOLDERS) | set(scope.form.fields) | set(scope.formulas)
+        set(PLACEHOLDERS) | set(spellings(scope.form.fields)) | set(scope.formulas)
     try:
         names = [f for _t, f, _s, _c in string.Formatter().parse(say.text) if f]
     except ValueError:
@@ -268,6 +269,18 @@ def test_clauses(rule: Alert) -> list:
     return [(c, c) for c in rule.conditions]
 
 
+# ---------------------------------------------------------------------- names
+def names(r, rule: Alert) -> None:
+    for cond in rule.conditions:
+        r.expr(cond)
+    if rule.silence is not None:
+        r.form_at(rule.silence, "form", rule.silence.loc)
+    for notice in rule.notices:
+        r.roles_at(notice, "roles", notice.loc)
+    if rule.say is not None:
+        r.placeholders(rule.say, "text")
+
+
 KIND = Kind(
     name="alert", node=Alert, result=AlertResult,
     build={"alert": build_alert, "when": build_when, "when_at_least": build_when_at_least,
@@ -275,4 +288,4 @@ KIND = Kind(
            "notify_cleared": build_notify_cleared, "say": build_say},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, value_variant=True)
+    test_clauses=test_clauses, value_variant=True, names=names)

@@ -18,6 +18,7 @@ from .. import ast as A
 from .. import runtime as rt
 from ..canon import canon
 from ..diagnostics import suggest
+from ..schemas import spellings
 from ..tokens import number_in, tokens, unquote
 from ..units import parse_quantity
 from .common import Kind, expect_truth, missing, set_once
@@ -127,7 +128,7 @@ def check(ck, rule: Approval, scope) -> None:
         for name in req.names:
             if name not in form.fields:
                 ck.error("check.unknown_field", rule.requires[-1].loc, name=name, form=form.name,
-                         suggestion=suggest(name, form.fields))
+                         suggestion=suggest(name, spellings(form.fields)))
     seen: dict[str, A.Loc] = {}
     for step in rule.steps:
         if step.cond is not None:
@@ -278,6 +279,16 @@ def workflow(compiled, text) -> dict:
     return doc
 
 
+# ---------------------------------------------------------------------- names
+def names(r, rule: Approval) -> None:
+    for req in rule.requires:
+        r.fields_list_at(req, "names", req.loc)
+    for step in rule.steps:
+        r.roles_at(step, "roles", step.loc)
+        if step.cond is not None:
+            r.expr(step.cond)
+
+
 KIND = Kind(
     name="approval", node=Approval, result=ApprovalResult,
     build={"approval": lambda b, children: b.rule(Approval, children),
@@ -285,4 +296,4 @@ KIND = Kind(
            "step": build_step, "countersign": build_countersign},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, derive_form=derive_form, workflow=workflow)
+    test_clauses=test_clauses, derive_form=derive_form, workflow=workflow, names=names)

@@ -51,6 +51,8 @@ class Kind:
                                             # a kind keeps in its result (a score's lines)
     versions: Optional[Callable] = None     # (rule) → the rule as dated versions (a rating's
                                             # `part … from DATE` lines)
+    names: Optional[Callable] = None        # (resolver, rule): the names its clauses carry,
+                                            # ids or labels (names.py)
 
 
 def expect_truth(ck: Any, ex: Any) -> Any:

@@ -164,9 +164,17 @@ def test_clauses(rule: Pool) -> list:
                                 rule.share.by if rule.share else None) if x is not None]
 
 
+# ---------------------------------------------------------------------- names
+def names(r, rule: Pool) -> None:
+    if rule.size is not None:
+        r.expr(rule.size.expr)
+    if rule.share is not None:
+        r.expr(rule.share.by, r.list_at(rule.share, "among", rule.share.loc))
+
+
 KIND = Kind(
     name="pool", node=Pool, result=PoolResult,
     build={"pool": lambda b, children: b.rule(Pool, children), "pool_size": build_size,
            "pool_share": build_share, "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
-    run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses)
+    run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses, names=names)

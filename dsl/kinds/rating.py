@@ -162,10 +162,16 @@ def test_clauses(rule: Rating) -> list:
     return [(p, None) for p in rule.in_force]
 
 
+# ---------------------------------------------------------------------- names
+def names(r, rule: Rating) -> None:
+    for part in rule.parts:
+        r.expr(part.ref)
+
+
 KIND = Kind(
     name="rating", node=Rating, result=RatingResult,
     build={"rating": lambda b, children: b.rule(Rating, children), "rating_part": build_part,
            "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, value_variant=True, versions=versions)
+    test_clauses=test_clauses, value_variant=True, versions=versions, names=names)

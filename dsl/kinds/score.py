@@ -21,6 +21,7 @@ from .. import ast as A
 from .. import runtime as rt
 from ..canon import anchor
 from ..diagnostics import suggest
+from ..schemas import spellings
 from ..trace import Points
 from ..tokens import digits_in, number_in, tokens
 from ..units import parse_quantity
@@ -175,8 +176,7 @@ def check(ck, rule: Score, scope) -> None:
             lst = scope.form.list_field(line.item)
             if lst is None:
                 ck.error("check.not_a_list", line.loc, name=line.item, form=scope.form.name,
-                         suggestion=suggest(line.item, [n for n, f in scope.form.fields.items()
-                                                        if f.kind == "array"]))
+                         suggestion=suggest(line.item, spellings(scope.form.fields, "array")))
                 continue
             for cond in (line.cond, line.doubled):
                 if cond is not None:
@@ -362,6 +362,20 @@ def test_clauses(rule: Score) -> list:
     return [(ln, ln.cond if ln.kind == "when" else None) for ln in rule.lines]
 
 
+# ---------------------------------------------------------------------- names
+def names(r, rule: Score) -> None:
+    for line in rule.lines:
+        if line.field is not None:
+            r.expr(line.field)
+        if line.kind == "each":
+            lst = r.list_at(line, "item", line.loc, item_word=True)
+            for cond in (line.cond, line.doubled):
+                if cond is not None:
+                    r.expr(cond, lst)
+        elif line.cond is not None:
+            r.expr(line.cond)
+
+
 KIND = Kind(
     name="score", node=Score, result=ScoreResult,
     build={"score": lambda b, children: b.rule(Score, children), "cap": build_cap,
@@ -371,4 +385,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True,
-    check_all=check_ratings, records=records)
+    check_all=check_ratings, records=records, names=names)

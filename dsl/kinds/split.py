@@ -332,6 +332,22 @@ def derive_form(rule: Split, schema: dict, props: dict, required: list, notes: l
         field_schema["x-trimtab-rebalance"] = True
 
 
+# ---------------------------------------------------------------------- names
+def names(r, rule: Split) -> None:
+    d = rule.divide
+    lst = None
+    if d is not None:
+        r.expr(d.total)
+        lst = r.list_at(d, "across", d.loc)
+    if lst is None:
+        return
+    for w in rule.weights:
+        r.fields_at(w, "field", w.loc, lst=lst)
+    if rule.adjust is not None:
+        after = r.fields_at(rule.adjust, "field", rule.adjust.loc, lst=lst)
+        r.fields_at(rule.adjust, "reason_field", rule.adjust.loc, after, lst=lst)
+
+
 KIND = Kind(
     name="split", node=Split, result=SplitResult,
     build={"split": lambda b, children: b.rule(Split, children), "divide": build_divide,
@@ -341,4 +357,4 @@ KIND = Kind(
            "rebalance": lambda b, children: ("rebalance",), "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses,
-    derive_form=derive_form)
+    derive_form=derive_form, names=names)

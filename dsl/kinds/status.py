@@ -165,10 +165,17 @@ def derive_form(rule: Status, schema: dict, props: dict, required: list, notes: 
         "type": "string", "enum": [c.name for c in rule.cases]}
 
 
+# ---------------------------------------------------------------------- names
+def names(r, rule: Status) -> None:
+    for case in rule.cases:
+        if case.cond is not None:
+            r.expr(case.cond)
+
+
 KIND = Kind(
     name="status", node=Status, result=StatusResult,
     build={"status": lambda b, children: b.rule(Status, children), "case": build_case,
            "otherwise": build_otherwise},
     attach=attach, check=check, limits=limits, expected=expected, compile=compile_body, run=run,
     details=details, headline=headline, diff=diff, test_clauses=test_clauses,
-    value_variant=True, reached=reached, derive_form=derive_form)
+    value_variant=True, reached=reached, derive_form=derive_form, names=names)

@@ -192,10 +192,18 @@ def test_clauses(rule: Target) -> list:
     return [(rule.suggestion.expr, None)] if rule.suggestion is not None else []
 
 
+# ---------------------------------------------------------------------- names
+def names(r, rule: Target) -> None:
+    if rule.suggestion is not None:
+        r.expr(rule.suggestion.expr)
+    if rule.reward is not None:
+        r.expr(rule.reward.actual)
+
+
 KIND = Kind(
     name="target", node=Target, result=TargetResult,
     build={"target": lambda b, children: b.rule(Target, children), "suggest": build_suggest,
            "reward": build_reward},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses)
+    test_clauses=test_clauses, names=names)
