@@ -22,7 +22,7 @@ from trimtab.server.domain.plan import Plan
 FACTS, PEOPLE = Fact.__table__, Person.__table__
 _F = FACTS.c
 FACT_COLUMNS = ("form", "subject", "period", "occurred_on", "payload", "client", "received_at",
-                "rep", "region")
+                "rep", "region", "source_record")
 INSERT_DECISIONS = insert(Decision.__table__)
 INSERT_DELIVERY = insert(Delivery.__table__)
 
