@@ -213,6 +213,7 @@ def _answer(answer):
 
 # ---------------------------------------------------------------------- form export
 @bp.get("/feishu_bitable/forms/<form>")
+@requires("public")                     # a redirect only: the export itself asks who is asking
 def export_old_name(form: str):
     """飞书's platform name was `feishu_bitable` until 0.2: its export URL answers a permanent
     redirect for one release."""
