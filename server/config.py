@@ -152,7 +152,7 @@ def oauth_from_env(env) -> dict:
 
 
 PLATFORM_SECRETS = {"jiandaoyun": "TRIMTAB_JDY_SECRET", "mingdao": "TRIMTAB_MINGDAO_TOKEN",
-                    "yida": "TRIMTAB_YIDA_API_KEY", "feishu_bitable": "TRIMTAB_FEISHU_ENCRYPT_KEY",
+                    "yida": "TRIMTAB_YIDA_API_KEY", "feishu": "TRIMTAB_FEISHU_ENCRYPT_KEY",
                     "dingtalk_events_token": "TRIMTAB_DINGTALK_EVENTS_TOKEN",
                     "dingtalk_events_aes_key": "TRIMTAB_DINGTALK_EVENTS_AES_KEY",
                     "dingtalk_events_app_key": "TRIMTAB_DINGTALK_EVENTS_APP_KEY"}

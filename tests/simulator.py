@@ -31,6 +31,7 @@ class Simulator:
         self.hooks = {h["form"]: h for h in self.manifest["webhooks"]}
         self.actions = {a["id"]: a for a in self.manifest["actions"]}
         self.sent: list = []            # (url, body, headers) of every push, for retries
+        self.records: dict = {}         # form → the platform record ids sent, in order
 
     # ------------------------------------------------------------------ forms
     def schema(self, form: str) -> dict:
@@ -69,12 +70,13 @@ class Simulator:
                       "X-Trimtab-Signature": signature_header(self.secret, stamp, delivery, body),
                       "X-Trimtab-Delivery": delivery}
 
-    def _jiandaoyun(self, form, facts, delivery):
+    def _jiandaoyun(self, form, facts, delivery, op="data_create", record_id=None):
         mapping = self._mapping(form)
-        record = {"_id": uuid.uuid4().hex[:24], "appId": "app-trimtab", "entryId": f"entry-{form}",
-                  "creator": {"username": "platform-admin"}}
+        record = {"_id": record_id or uuid.uuid4().hex[:24], "appId": "app-trimtab",
+                  "entryId": f"entry-{form}", "creator": {"username": "platform-admin"}}
+        self.records.setdefault(form, []).append(record["_id"])
         record.update(self._record(form, facts, mapping["fields"], mapping["subforms"]))
-        body = _dumps({"op": "data_create", "data": record,
+        body = _dumps({"op": op, "data": record,
                        "opTime": int(time.time() * 1000)})
         stamp, nonce = str(int(time.time())), uuid.uuid4().hex[:12]
         signature = hashlib.sha1(f"{nonce}:".encode() + body + f":{self.secret}:{stamp}".encode()).hexdigest()
@@ -88,16 +90,49 @@ class Simulator:
         return _dumps({"formInstId": f"FINST-{delivery}", "formData": facts}), \
             {"Content-Type": "application/json", "X-Api-Key": self.secret, "X-Yida-Request-Id": delivery}
 
-    def _feishu_bitable(self, form, facts, delivery):
+    def _feishu(self, form, facts, delivery, action="record_added", record_id=None):
+        """A 飞书多维表格 record event as 飞书 documents it (drive.file.bitable_record_changed_v1:
+        field ids, field values JSON-serialised)."""
         mapping = self._mapping(form)
-        event = {"schema": "2.0", "header": {"event_id": delivery, "event_type": "trimtab.form.submitted",
-                                             "create_time": str(int(time.time() * 1000))},
-                 "event": {"fields": self._record(form, facts, mapping["fields"], mapping["subforms"])}}
+        record = self._record(form, facts, mapping["fields"], mapping["subforms"])
+        record_id = record_id or "rec" + uuid.uuid4().hex[:10]
+        self.records.setdefault(form, []).append(record_id)
+        values = [{"field_id": k, "field_value": json.dumps(v, ensure_ascii=False, default=_plain)}
+                  for k, v in record.items()]
+        change = {"record_id": record_id, "action": action}
+        change["before_value" if action == "record_deleted" else "after_value"] = values
+        return self._lark({"schema": "2.0", "header": {
+            "event_id": delivery, "token": "verification-token", "create_time": str(int(time.time() * 1000)),
+            "event_type": "drive.file.bitable_record_changed_v1", "tenant_key": "tenant", "app_id": "cli_trimtab"},
+            "event": {"file_token": "bascnTrimtab", "file_type": "bitable", "table_id": mapping["table_id"],
+                      "revision": 1, "operator_id": {"open_id": "ou_operator", "union_id": "on_operator",
+                                                     "user_id": "operator"},
+                      "action_list": [change], "subscriber_id_list": [], "update_time": int(time.time())}})
+
+    def lark_event(self, event: dict):
+        """Send a 飞书 event (a fixture, say) signed and encrypted as 飞书 does."""
+        url = "/platforms/feishu/events"
+        body, headers = self._lark(event)
+        self.sent.append((url, body, headers))
+        return self.client.post(url, data=body, headers=headers)
+
+    def _lark(self, event: dict):
         body = _dumps({"encrypt": lark_encrypt(_dumps(event), self.secret)})
         stamp, nonce = str(int(time.time())), uuid.uuid4().hex[:12]
         signature = hashlib.sha256((stamp + nonce + self.secret).encode() + body).hexdigest()
         return body, {"Content-Type": "application/json", "X-Lark-Signature": signature,
                       "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce}
+
+    def remove(self, form: str, facts: dict, record_id: str, delivery: str | None = None):
+        """The platform deletes a record it sent: 飞书 record_deleted, 简道云 data_remove."""
+        delivery = delivery or uuid.uuid4().hex
+        if self.platform == "feishu":
+            body, headers = self._feishu(form, facts, delivery, "record_deleted", record_id)
+        else:
+            body, headers = self._jiandaoyun(form, facts, delivery, "data_remove", record_id)
+        url = self.hooks[form]["url"] + headers.pop("?", "")
+        self.sent.append((url, body, headers))
+        return self.client.post(url, data=body, headers=headers)
 
     def _mapping(self, form: str) -> dict:
         return json.loads((MANIFESTS / self.hooks[form]["mapping"]).read_text(encoding="utf-8"))
@@ -114,8 +149,12 @@ class Simulator:
             if kind == "subform":
                 item_props = spec["items"].get("properties", {})
                 value = [self._record(form, item, subforms.get(name, {}), {}, item_props) for item in value]
+            elif kind == "member" and self.platform == "feishu":
+                value = [{"id": value, "name": value, "en_name": value}]
             elif kind == "member":
                 value = {"username": value, "name": value}
+            elif kind == "department" and self.platform == "feishu":     # Bitable: a text field
+                value = [{"type": "text", "text": value}]
             elif kind == "department":
                 value = {"dept_no": abs(hash(value)) % 1000, "name": value}
             elif kind == "date":
@@ -126,6 +165,10 @@ class Simulator:
             elif kind == "attachment":
                 value = [{"name": v, "url": f"https://files.example/{i}", "size": 1024, "mime": "application/pdf"}
                          for i, v in enumerate(value)]
+            if self.platform == "feishu" and kind == "subform":      # no sub-tables: a JSON text
+                value = [{"type": "text", "text": json.dumps(value, ensure_ascii=False, default=_plain)}]
+            elif self.platform == "feishu" and kind == "text":
+                value = [{"type": "text", "text": value}]
             out[widget.get(name, name)] = value
         return out
 
@@ -206,6 +249,9 @@ def _example(spec: dict):
     return "示例"
 
 
+def _plain(d):
+    return float(d) if isinstance(d, Decimal) else str(d)
+
+
 def _dumps(doc) -> bytes:
-    return json.dumps(doc, ensure_ascii=False,
-                      default=lambda d: float(d) if isinstance(d, Decimal) else str(d)).encode()
+    return json.dumps(doc, ensure_ascii=False, default=_plain).encode()

@@ -20,7 +20,7 @@ DT_TOKEN, DT_APP = "dt-callback-token", "dingoa1b2c3d4e5"
 DT_AES = "Q7cTj9mN2pL4xV8rW1sZ5yK3hF6dG0bA2eC4uI8oP1q"       # 43 characters, as DingTalk issues
 LARK_KEY, JDY_SECRET = "lark-encrypt-key", "jdy-secret"
 PLATFORMS = {"dingtalk_events_token": DT_TOKEN, "dingtalk_events_aes_key": DT_AES,
-             "dingtalk_events_app_key": DT_APP, "feishu_bitable": LARK_KEY, "jiandaoyun": JDY_SECRET}
+             "dingtalk_events_app_key": DT_APP, "feishu": LARK_KEY, "jiandaoyun": JDY_SECRET}
 # Each approver's id on each platform, as the org chart's columns carry them.
 IDS = {"dingtalk": {"east.mgr": "manager0471", "hr.east": "hrbp0932", "sales.dir": "dir0001"},
        "feishu": {"east.mgr": "ou_7d8a6e6df7621556ce0d21922b676706",

@@ -13,7 +13,7 @@ from trimtab.server.storage.models import Fact
 def world(request, tmp_path):
     with running_app(request.param, tmp_path, LANG="en",
                      PLATFORMS={"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd",
-                                "feishu_bitable": "lark"}) as (app, hooks):
+                                "feishu": "lark"}) as (app, hooks):
         yield app, hooks
 
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 MANIFESTS = ROOT / "plugin_manifests"
-PLATFORMS = ["generic", "jiandaoyun", "mingdao", "yida", "feishu_bitable"]
+PLATFORMS = ["generic", "jiandaoyun", "mingdao", "yida", "feishu"]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def test_a_broken_manifest_is_refused(validator):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu_bitable"])
+@pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu"])
 def test_form_export_carries_fields_types_required_bounds_and_options(platform, shipped, tmp_path):
     from serverkit import as_admin, fresh_database, make_app
     url, cleanup = fresh_database("sqlite", tmp_path)
@@ -52,12 +52,12 @@ def test_form_export_carries_fields_types_required_bounds_and_options(platform, 
     doc = client.get(f"/platforms/{platform}/forms/target_change").json
     assert doc == json.loads((MANIFESTS / "exports" / platform / "target_change.json").read_text(encoding="utf-8"))
     fields_of = {"jiandaoyun": lambda d: d["widgets"], "mingdao": lambda d: d["controls"],
-                 "yida": lambda d: d["components"], "feishu_bitable": lambda d: d["table"]["fields"]}[platform]
+                 "yida": lambda d: d["components"], "feishu": lambda d: d["table"]["fields"]}[platform]
     fields = fields_of(doc)
     assert len(fields) == len(shipped.schemas["target_change"].raw["properties"])
-    member = {"jiandaoyun": "user", "mingdao": 26, "yida": "EmployeeField", "feishu_bitable": 11}[platform]
+    member = {"jiandaoyun": "user", "mingdao": 26, "yida": "EmployeeField", "feishu": 11}[platform]
     assert fields[0]["type" if platform != "yida" else "componentName"] == member     # rep
-    if platform != "feishu_bitable":        # Bitable's create-table body has no required flag
+    if platform != "feishu":        # Bitable's create-table body has no required flag
         by_name = {f.get("name") or f.get("alias") or f.get("fieldId"): f for f in fields}
         assert by_name["reason"]["required"] is True                    # from the approval rule
         assert by_name["current_target"]["min"] == 0

@@ -90,7 +90,7 @@ def test_junk_through_every_platform_adapter(database):
     import hashlib
     import time
     from simulator import Simulator
-    secrets = {"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd", "feishu_bitable": "fs"}
+    secrets = {"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd", "feishu": "fs"}
     app = make_app(database, PLATFORMS=secrets)
     c = load_org(app)
     rng = random.Random(11)

@@ -11,7 +11,8 @@ Its kind follows from the rules listening to the form, not from the form's name:
 "periods" history is kept per worker (Cache): a subject's latest submission per period,
 parsed and checked once, extended on each webhook with only the facts stored since — so a
 webhook reads a few rows however long the history grows.  Facts are never updated or deleted,
-so "nothing changed among the facts up to id M" is a count: the read returns how many of the
+only retracted (server/domain/retraction.py: history reads live facts, and a retraction lowers
+the live count), so "nothing changed among the facts up to id M" is a count: the read returns how many of the
 subject's facts have an id ≤ M beside the rows above M, and a count that moved (a fact
 committed late under a lower id) sends the subject back to a full read.
 """
@@ -39,14 +40,15 @@ PERIODS, REQUESTS = "periods", "requests"
 _F = Fact.__table__.c
 # Statements built once: building and cache-keying a statement per request cost as much as
 # running it.
+_LIVE = _F.retracted_at.is_(None)       # a deleted record's facts are history no more
 HISTORY_PAGE = (select(_F.id, _F.period, _F.payload)
                 .where(_F.form == bindparam("form"), _F.subject == bindparam("subject"),
-                       _F.period < bindparam("period"))
+                       _F.period < bindparam("period"), _LIVE)
                 .order_by(_F.period.desc(), _F.id.desc()).limit(bindparam("page")))
 HISTORY_NEXT_PAGE = HISTORY_PAGE.where(
     (_F.period < bindparam("last_period"))
     | ((_F.period == bindparam("last_period")) & (_F.id < bindparam("last_id"))))
-_SUBJECT = (_F.form == bindparam("form")) & (_F.subject == bindparam("subject"))
+_SUBJECT = (_F.form == bindparam("form")) & (_F.subject == bindparam("subject")) & _LIVE
 # What the cache needs, as pg_intake.READ reads it in its one statement.
 COUNTS = select(func.count().filter(_F.id <= bindparam("seen_max")), func.count(),
                 func.max(_F.id)).where(_SUBJECT)
@@ -226,7 +228,8 @@ def requests(session, form: str, subject: str) -> list[dict]:
     rejected = set(session.scalars(select(Approval.fact_id).where(
         Approval.subject == subject, Approval.status == "rejected")))
     rows = session.execute(
-        select(Fact.id, Fact.payload).where(Fact.form == form, Fact.subject == subject)
+        select(Fact.id, Fact.payload).where(Fact.form == form, Fact.subject == subject,
+                                            Fact.retracted_at.is_(None))
         .order_by(Fact.id)).all()
     refused = _refused_fact_ids(session, [r.id for r in rows])
     return [json.loads(p, parse_float=Decimal) for i, p in rows

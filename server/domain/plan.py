@@ -29,6 +29,7 @@ class Submission(NamedTuple):
     proof: str | None
     lang: str
     checked: bool = False   # the facts were decoded against the form's schema already
+    source: str | None = None   # the platform record it came from (retraction.py)
 
 
 RESPONSE_KEYS = ("rule", "kind", "value", "explanation", "error", "notify", "message", "level",
@@ -62,7 +63,8 @@ class Plan(NamedTuple):
     def fact_row(self, now: dt.datetime) -> dict:
         f, sub = self.filing, self.sub
         return {"form": sub.form, "subject": f.subject, "period": f.period, "occurred_on": f.day,
-                "payload": sub.payload, "client": sub.client, "received_at": now, **f.owner}
+                "payload": sub.payload, "client": sub.client, "received_at": now,
+                "source_record": sub.source, **f.owner}
 
     def decision_rows(self, fact_id: int, now: dt.datetime) -> list[dict]:
         f, form = self.filing, self.sub.form

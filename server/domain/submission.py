@@ -24,7 +24,7 @@ from trimtab.server.storage.models import Delivery
 from trimtab.server.domain.plan import Submission
 from trimtab.server.domain.validation import validate
 
-__all__ = ["Answer", "Submission", "init_app", "submit"]
+__all__ = ["Answer", "Submission", "earlier_answer", "init_app", "submit"]
 
 
 def init_app(app) -> None:
@@ -84,17 +84,17 @@ def _store_and_decide(app, ruleset, sub: Submission, digest: str) -> Answer:
         # looked up first (a round trip fewer per webhook); a retry fails on the key, stores
         # nothing, and answers as the first delivery did — perhaps racing it on another
         # worker, even if the organisation chart or the rules changed since.
-        answer = _earlier_answer(ext["trimtab.sessions"], sub.client, sub.delivery_id,
+        answer = earlier_answer(ext["trimtab.sessions"], sub.client, sub.delivery_id,
                                  sub.proof, digest)
         if answer is None:
             raise
         return answer
-    _after_commit(app, body)
+    after_commit(app, body)
     # The stored text itself: serialised once, and a retry's answer is byte for byte the same.
     return Answer(text)
 
 
-def _after_commit(app, body: dict) -> None:
+def after_commit(app, body: dict) -> None:
     """The notification job (the rows exist for the worker now) and the metrics."""
     cfg = app.config
     if body.get("notifications_queued") and cfg.get("REDIS_URL"):
@@ -133,7 +133,7 @@ def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing):
         return tx_writer.write(session, plan, None, channels, routes)
 
 
-def _earlier_answer(sessions, client: str, delivery_id: str, proof: str | None,
+def earlier_answer(sessions, client: str, delivery_id: str, proof: str | None,
                     digest: str) -> Answer | None:
     """The stored answer to this delivery id (409 if it came with another body); 409 if this
     signed request was delivered under another id; None if neither."""

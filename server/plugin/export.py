@@ -22,7 +22,7 @@ from __future__ import annotations
 from trimtab.server.plugin.fields import field_kind, label
 
 TYPES = {
-    "feishu_bitable": {"text": 1, "multi_text": 1, "number": 2, "select": 3, "date": 5,
+    "feishu": {"text": 1, "multi_text": 1, "number": 2, "select": 3, "date": 5,
                        "boolean": 7, "member": 11, "department": 1, "attachment": 17, "subform": 1},
     "jiandaoyun": {"text": "text", "multi_text": "textarea", "number": "number", "select": "combo",
                    "date": "datetime", "boolean": "radiogroup", "member": "user", "department": "dept",
@@ -41,7 +41,7 @@ def export_form(platform: str, form: str, schema: dict) -> dict:
         return schema
     title = schema.get("x-title-zh") or schema.get("title") or form
     fields = _fields(platform, schema)
-    if platform == "feishu_bitable":
+    if platform == "feishu":
         return {"table": {"name": title, "default_view_name": "表格视图", "fields": fields}}
     if platform == "jiandaoyun":
         return {"name": title, "alias": form, "widgets": fields}
@@ -61,7 +61,7 @@ def _fields(platform: str, schema: dict) -> list:
         zh = label(name, spec, "zh")
         rules = _bounds(spec)
         options = [str(o) for o in spec.get("enum", [])] or (["是", "否"] if kind == "boolean" else [])
-        if platform == "feishu_bitable":
+        if platform == "feishu":
             field = {"field_name": zh, "type": t, "description": {"text": f"{name}: {spec.get('description', '')}"}}
             if options:
                 field["property"] = {"options": [{"name": o} for o in options]}
@@ -82,7 +82,7 @@ def _fields(platform: str, schema: dict) -> list:
                      **rules}
             if options:
                 field["dataSource"] = [{"text": o, "value": o} for o in options]
-        if kind == "subform" and platform == "feishu_bitable":
+        if kind == "subform" and platform == "feishu":
             field["description"]["text"] += " (Bitable has no sub-table: a JSON list of records)"
         elif kind == "subform":
             item = spec.get("items") or {}

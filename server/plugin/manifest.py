@@ -52,16 +52,20 @@ PLATFORMS = {
                  "headers": {"key": "X-Api-Key", "delivery": "X-Yida-Request-Id"}},
         "body": "HTTP connector: {formInstId, formData}, fields by name",
     },
-    "feishu_bitable": {
+    "feishu": {
         "name": {"zh": "飞书多维表格", "en": "Feishu Bitable"},
-        "hook": "/platforms/feishu/hooks/{form}",
+        # 飞书 sends every event of an app to the one request URL its console holds: the
+        # table id in the event picks the form (the mapping file's `table_id`).
+        "hook": "/platforms/feishu/events",
         "auth": {"type": "lark-event", "secret_env": "TRIMTAB_FEISHU_ENCRYPT_KEY",
                  "signed": "hex sha256 of timestamp + nonce + encrypt key + raw body",
                  "headers": {"signature": "X-Lark-Signature", "timestamp": "X-Lark-Request-Timestamp",
                              "nonce": "X-Lark-Request-Nonce"},
                  "encryption": "{\"encrypt\": base64(iv + AES-256-CBC(body))}, key = sha256(encrypt key)"},
-        "body": "event v2 {schema, header{event_id, event_type}, event{fields}}; field ids via mapping file",
-        "events": ["trimtab.form.submitted", "url_verification"],
+        "body": "event v2 drive.file.bitable_record_changed_v1 {header{event_id}, event{table_id, "
+                "action_list[{record_id, action, after_value[{field_id, field_value}]}]}}; "
+                "table and field ids via the mapping file",
+        "events": ["drive.file.bitable_record_changed_v1", "url_verification"],
         "mapping": True,
     },
 }
@@ -90,6 +94,8 @@ def manifest(platform: str, ruleset) -> dict:
                 "method": "POST", "url": spec["hook"].format(form=form, token="{token}"),
                 "schema": f"/v1/forms/{form}",
                 "rules": sorted(r.name for r in ruleset.by_form.get(form, []))}
+        if platform == "feishu":
+            hook["table_id"] = table_id(form)
         if spec.get("mapping"):
             hook["mapping"] = f"mappings/{platform}/{form}.json"
         if spec.get("events"):
@@ -136,10 +142,17 @@ def mapping(platform: str, form: str, schema: dict) -> dict:
         return out
     props = schema.get("properties", {})
     doc = {"platform": platform, "form": form, "fields": keys(props, ""), "subforms": {}}
+    if platform == "feishu":            # the table whose record events are this form's
+        doc = {"platform": platform, "form": form, "table_id": table_id(form), **doc}
     for name, spec in props.items():
         if field_kind(name, spec) == "subform":
             doc["subforms"][name] = keys(spec["items"].get("properties", {}), name + ".")
     return doc
+
+
+def table_id(form: str) -> str:
+    """A stand-in 飞书 table id for `form` (replace with the table's own, like the field ids)."""
+    return "tbl" + widget_id(form, "")[-13:]
 
 
 def _platform_id(platform: str, form: str, path: str) -> str:

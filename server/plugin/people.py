@@ -12,12 +12,12 @@ from trimtab.server.storage.models import Person, PersonIdentity
 from trimtab.server.plugin.fields import MEMBER_FIELDS
 
 # The ids each platform's member fields carry, in the order they are tried.
-KINDS = {"feishu_bitable": ("feishu_open_id", "feishu_union_id", "email", "mobile"),
+KINDS = {"feishu": ("feishu_open_id", "feishu_union_id", "email", "mobile"),
          "jiandaoyun": ("jiandaoyun_username", "email", "mobile"),
          "yida": ("dingtalk_userid", "mobile", "email"),
          "mingdao": ("email", "mobile")}
 # Ids that can only be a platform's: refused by name rather than as an unknown person.
-PLATFORM_SHAPES = {"feishu_bitable": ("ou_", "on_")}
+PLATFORM_SHAPES = {"feishu": ("ou_", "on_")}
 
 
 def resolve_members(platform: str, facts: dict, path: str) -> dict:

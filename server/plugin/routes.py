@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 
 from trimtab.dsl.decision import plain
 
 from trimtab.server.auth import requires
-from trimtab.server.web.errors import DomainError
+from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.web.security import same
 from trimtab.server.web.intake import accept
 from trimtab.server.domain.validation import parse_json
+from trimtab.server.domain import retraction, submission
 from trimtab.server.domain.rulesets import active
 from trimtab.server.plugin.convert import record_to_facts
+from trimtab.server.plugin import lark_records
 from trimtab.server.plugin.people import resolve_members
 # The platforms' checks live in signed.py: the approval callbacks use them too.
 from trimtab.server.plugin.signed import open_lark, verify_jdy
@@ -35,19 +37,28 @@ def _schema(form: str) -> dict:
 
 
 def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str | None,
-            path: str, mapped: bool = True, proof: str | None = None):
+            path: str, mapped: bool = True, proof: str | None = None, source: str | None = None):
     """`proof`: the request's signature where it does not cover the delivery id (简道云), so
-    the same signed request under another id is refused as a replay."""
+    the same signed request under another id is refused as a replay; `source`: the platform
+    record it is (retraction.py)."""
     if not delivery_id:
         raise DomainError("delivery_id_missing", f"{platform}: the push carries no delivery id")
+    facts = _facts(platform, form, record, path, mapped)
+    # Stored as the generic JSON the form describes (history reads it back by field name).
+    payload = json.dumps(plain(facts), ensure_ascii=False)
+    return accept(form, facts, raw, payload, platform, delivery_id, proof, source=source)
+
+
+def _facts(platform: str, form: str, record: dict, path: str, mapped: bool = True,
+           earlier: dict | None = None) -> dict:
+    """A platform record → the form's facts (laid over `earlier`, what an edit leaves as it was)."""
     schema = _schema(form)
     mapping = current_app.extensions["trimtab.mappings"].get(platform, form) if mapped else \
         _by_name(schema)
-    facts = resolve_members(platform, record_to_facts(record, mapping, schema,
-                                                      current_app.config["TZ"], path), path)
-    # Stored as the generic JSON the form describes (history reads it back by field name).
-    payload = json.dumps(plain(facts), ensure_ascii=False)
-    return accept(form, facts, raw, payload, platform, delivery_id, proof)
+    facts = record_to_facts(record, mapping, schema, current_app.config["TZ"], path)
+    if earlier:
+        facts = {k: v for k, v in {**earlier, **facts}.items() if v is not None}
+    return resolve_members(platform, facts, path)
 
 
 _BY_NAME: dict = {}         # id of a schema's dict -> (dict, identity mapping); schemas never change
@@ -76,10 +87,25 @@ def jiandaoyun(form: str):
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
         raise DomainError("schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
-    if push.get("op") not in ("data_create", "data_update"):
-        return jsonify({"ignored": push.get("op")})      # removals and tests change no facts
-    return _submit("jiandaoyun", form, push["data"], raw, request.headers.get("X-JDY-DeliverId"),
-                   "$.data", proof=request.headers.get("X-JDY-Signature", "").lower()[:80])
+    op, data, delivery = push.get("op"), push["data"], request.headers.get("X-JDY-DeliverId")
+    if op not in JDY_OPS:
+        # Form changes and other pushes carry no record: nothing to store, and a 200 so
+        # 简道云 does not retry them.
+        return jsonify({"ignored": op, "reason": "not a data push of a record"})
+    source = f"jiandaoyun:{form}:{data['_id']}" if isinstance(data.get("_id"), str) and data["_id"] else None
+    proof = request.headers.get("X-JDY-Signature", "").lower()[:80]
+    if op == "data_remove":
+        if source is None:
+            raise DomainError("schema_violation", "a data_remove push names its record (_id)", "$.data._id")
+        if not delivery:
+            raise DomainError("delivery_id_missing", "jiandaoyun: the push carries no delivery id")
+        return _answer(retraction.retract(current_app, active(), "jiandaoyun", delivery, source,
+                                          raw, request_lang()))
+    # data_recover brings the record back as it is now: stored afresh, its period decided again.
+    return _submit("jiandaoyun", form, data, raw, delivery, "$.data", proof=proof, source=source)
+
+
+JDY_OPS = ("data_create", "data_update", "data_remove", "data_recover")
 
 
 # ---------------------------------------------------------------------- 明道云
@@ -115,21 +141,85 @@ def yida(form: str):
 
 
 # ---------------------------------------------------------------------- 飞书
+@bp.post("/feishu/events")
+@requires("webhook")
+def feishu_events():
+    """飞书's one event URL: the table id picks the form (lark_records.table_form)."""
+    return _feishu(None)
+
+
 @bp.post("/feishu/hooks/<form>")
 @requires("webhook")
 def feishu(form: str):
+    """The form in the URL (a mapping file's table_id, when it names one, must match)."""
+    return _feishu(form)
+
+
+def _feishu(form: str | None):
     envelope, clear = open_lark(request.get_data(cache=False))
     if envelope.get("type") == "url_verification":
         return jsonify({"challenge": envelope.get("challenge")})
     header, event = envelope.get("header"), envelope.get("event")
-    if not isinstance(header, dict) or not isinstance(event, dict) or not isinstance(event.get("fields"), dict):
-        raise DomainError("schema_violation", "a 飞书 event is {schema, header, event{fields}}",
-                          "$.event.fields")
-    return _submit("feishu_bitable", form, event["fields"], clear, _text_id(header.get("event_id")),
-                   "$.event.fields")
+    if not isinstance(header, dict) or not isinstance(event, dict):
+        raise DomainError("schema_violation", "a 飞书 event is {schema, header, event}", "$.event")
+    event_id = _text_id(header.get("event_id"))
+    if form is not None and isinstance(event.get("fields"), dict):
+        # The shape the 0.1 manifest documented ({event{fields}}), for one release.
+        return _submit("feishu", form, event["fields"], clear, event_id, "$.event.fields")
+    if header.get("event_type") != lark_records.EVENT_TYPE:
+        return jsonify({"ignored": header.get("event_type"),
+                        "reason": f"only {lark_records.EVENT_TYPE} events carry records"})
+    if not event_id:
+        raise DomainError("delivery_id_missing", "feishu: the event carries no header.event_id")
+    mappings = current_app.extensions["trimtab.mappings"]
+    form = lark_records.table_form(mappings, active().schemas, event.get("table_id"), form)
+    answers = [_feishu_action(form, event, act, event_id, clear)
+               for act in lark_records.record_actions(event)]
+    resp = jsonify({"event_id": event_id, "form": form, "actions": [
+        {"record_id": act.record_id, "action": act.action, **json.loads(answer.text)}
+        for act, answer in answers]})
+    if all(answer.replayed for _act, answer in answers):
+        resp.headers["X-Trimtab-Replayed"] = "true"
+    return resp
+
+
+def _feishu_action(form: str, event: dict, act, event_id: str, clear: bytes):
+    """One record action as its own delivery (event id, record id, action): a submission, or
+    the record's retraction.  A refusal stops the event there; the actions before it are
+    stored, and a retry of the event answers them as before."""
+    source = f"feishu:{event['table_id']}:{act.record_id}"
+    delivery = f"{event_id}:{act.record_id}:{act.action}"
+    if act.action == "record_deleted":
+        return act, retraction.retract(current_app, active(), "feishu", delivery, source, clear,
+                                       request_lang())
+    mapping = current_app.extensions["trimtab.mappings"].get("feishu", form)
+    values = lark_records.unpack_subforms(act.values, mapping["fields"],
+                                          _schema(form).get("properties", {}), f"{act.path}.after_value")
+    earlier = None
+    if act.action == "record_edited":       # only the changed fields: over what the record held
+        earlier = retraction.record_facts(current_app.extensions["trimtab.sessions"], source)
+    facts = _facts("feishu", form, values, f"{act.path}.after_value", earlier=earlier)
+    payload = json.dumps(plain(facts), ensure_ascii=False)
+    return act, submission.submit(current_app, active(), submission.Submission(
+        form, facts, clear, payload, "feishu", delivery, None, request_lang(), source=source))
+
+
+def _answer(answer):
+    resp = current_app.response_class(answer.text, status=answer.status, mimetype="application/json")
+    if answer.replayed:
+        resp.headers["X-Trimtab-Replayed"] = "true"
+    return resp
 
 
 # ---------------------------------------------------------------------- form export
+@bp.get("/feishu_bitable/forms/<form>")
+@requires("public")                     # a redirect only: the export itself asks who is asking
+def export_old_name(form: str):
+    """飞书's platform name was `feishu_bitable` until 0.2: its export URL answers a permanent
+    redirect for one release."""
+    return redirect(url_for("platforms.export", platform="feishu", form=form), 308)
+
+
 @bp.get("/<platform>/forms/<form>")
 @requires("person")
 def export(platform: str, form: str):

@@ -80,7 +80,7 @@ def open_lark(raw: bytes) -> tuple[dict, bytes]:
     a retry afresh).  飞书 signs events but not the request-URL check ("安全校验 … 不包括请求
     网址校验", 接收事件 guide): an unsigned push is read only if it decrypts with this server's
     key to a url_verification, whose answer (the challenge) changes nothing."""
-    key = platform_secret("feishu_bitable")
+    key = platform_secret("feishu")
     stamp = request.headers.get("X-Lark-Request-Timestamp", "")
     nonce = request.headers.get("X-Lark-Request-Nonce", "")
     given = request.headers.get("X-Lark-Signature", "")

@@ -129,9 +129,13 @@ class Delivery(Base):
 
 
 class Fact(Base):
-    """A form submission as it arrived."""
+    """A form submission as it arrived.  A platform record's facts name it (`source_record`);
+    when the platform deletes the record they are retracted (`retracted_at`), never deleted,
+    and history reads live facts only (server/domain/retraction.py)."""
     __tablename__ = "facts"
-    __table_args__ = (Index("ix_facts_history", "form", "subject", "period", "id"),)
+    __table_args__ = (Index("ix_facts_history", "form", "subject", "period", "id",
+                            postgresql_where=text("retracted_at IS NULL"),
+                            sqlite_where=text("retracted_at IS NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     form: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
@@ -143,11 +147,15 @@ class Fact(Base):
     # Whose fact it is, for who may see it: the `rep` and `region` fields as they arrived.
     rep: Mapped[Optional[str]] = mapped_column(String(128), index=True)
     region: Mapped[Optional[str]] = mapped_column(String(64))
+    # The platform record it came from (feishu:<table>:<record>, jiandaoyun:<form>:<_id>).
+    source_record: Mapped[Optional[str]] = mapped_column(String(200), index=True)
+    retracted_at: Mapped[Optional[dt.datetime]]            # the record was deleted
 
 
 class FactCount(Base):
-    """How many facts a (form, subject) has and its highest fact id: kept by a trigger on
-    facts (migration 0015), read by the webhook's history check (server/storage/pg_intake.py)."""
+    """How many live facts a (form, subject) has and its highest fact id: kept by a trigger on
+    facts (migration 0015) and by retractions (server/domain/retraction.py), read by the
+    webhook's history check (server/storage/pg_intake.py)."""
     __tablename__ = "fact_counts"
     form: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject: Mapped[str] = mapped_column(String(128), primary_key=True)

@@ -49,13 +49,14 @@ _HISTORY = """
 CROSS JOIN (SELECT coalesce(k.n, 0) - (
                        SELECT count(*) FROM facts
                        WHERE form = %(form)s AND subject = %(subject)s AND id > %(seen_max)s
-                         AND %(page)s > 0) AS seen,
+                         AND retracted_at IS NULL AND %(page)s > 0) AS seen,
                    coalesce(k.n, 0) AS total, k.top AS top
             FROM (SELECT 1) AS one LEFT JOIN fact_counts AS k
                  ON k.form = %(form)s AND k.subject = %(subject)s AND %(page)s > 0) AS c
 LEFT JOIN LATERAL (
     SELECT id, period, payload FROM facts
     WHERE form = %(form)s AND subject = %(subject)s AND id > %(seen_max)s
+      AND retracted_at IS NULL
     ORDER BY period DESC, id DESC LIMIT %(page)s) AS h ON true
 ORDER BY h.period DESC, h.id DESC
 """
@@ -78,6 +79,7 @@ SELECT c.seen, c.total, c.top, h.id, h.period, h.payload FROM (SELECT 1) AS n
 PAGE = """
 SELECT id, period, payload FROM facts
 WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
+  AND retracted_at IS NULL
 ORDER BY period DESC, id DESC LIMIT %(page)s
 """
 
@@ -100,9 +102,9 @@ WITH locked AS MATERIALIZED (
     RETURNING id
 ), fact AS (
     INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, received_at,
-                       rep, region)
+                       rep, region, source_record)
     VALUES (%(fact_id)s, %(form)s, %(subject)s, %(period)s, %(occurred_on)s, %(payload)s,
-            %(client)s, %(now)s, %(owner_rep)s, %(owner_region)s)
+            %(client)s, %(now)s, %(owner_rep)s, %(owner_region)s, %(source_record)s)
 ), decided AS (
     INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result, error_code,
                            ruleset_version, created_at)
@@ -125,6 +127,7 @@ NEXT_PAGE = """
 SELECT id, period, payload FROM facts
 WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
   AND (period < %(last_period)s OR (period = %(last_period)s AND id < %(last_id)s))
+  AND retracted_at IS NULL
 ORDER BY period DESC, id DESC LIMIT %(page)s
 """
 
@@ -194,6 +197,7 @@ class Direct:
                 "fact_id": read.fact_id, "form": sub.form, "subject": f.subject,
                 "period": f.period, "occurred_on": f.day, "payload": sub.payload,
                 "client": sub.client, "now": now, "version": plan.version,
+                "source_record": sub.source,
                 **{f"owner_{k}": v for k, v in f.owner.items()},
                 "delivery_id": sub.delivery_id, "digest": plan.digest, "response": text,
                 "proof": sub.proof,

@@ -22,7 +22,7 @@ from trimtab.server.domain.plan import Plan
 FACTS, PEOPLE = Fact.__table__, Person.__table__
 _F = FACTS.c
 FACT_COLUMNS = ("form", "subject", "period", "occurred_on", "payload", "client", "received_at",
-                "rep", "region")
+                "rep", "region", "source_record")
 INSERT_DECISIONS = insert(Decision.__table__)
 INSERT_DELIVERY = insert(Delivery.__table__)
 
@@ -57,18 +57,7 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
         # the subject's counter row (fact_counts), and the writers take the two in one order.
         period_decisions.lock(session, plan.sub.form, f.subject, f.period)
     fact_id = store_fact(session, plan.fact_row(utcnow()), facts.get("rep"), fact_id)
-    now = utcnow()
-    rows = plan.decision_rows(fact_id, now)
-    current = {}
-    if rows:
-        # The period's earlier decisions step aside first: one is current per rule (an index).
-        current = period_decisions.take(session, plan.sub.form, f.subject, f.period,
-                                        [r["rule"] for r in rows], now)
-        session.connection().execute(INSERT_DECISIONS, rows)
-    queued = 0
-    for d, change in plan.notifies(current):
-        queued += enqueue_alert(session, d, fact_id, facts, routes or {}, channels or {},
-                                resolve_role, change)
+    queued = decide(session, plan, fact_id, channels, routes)
     approval = None
     if plan.approval is not None:
         approval = open_approval(session, plan.approval, fact_id, facts, plan.version)
@@ -79,6 +68,26 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
         "body_sha256": plan.digest, "status": 200, "response": text, "created_at": utcnow(),
         "proof": plan.sub.proof})
     return body, text
+
+
+def decide(session: Session, plan: Plan, fact_id: int, channels: dict | None = None,
+           routes: dict | None = None) -> int:
+    """The plan's decisions of `fact_id`, superseding its period's current ones (under the
+    period's lock), and the notifications their changes queue → how many were queued.  A
+    resubmission and a retraction's re-evaluation (server/domain/retraction.py) both end here."""
+    f, now = plan.filing, utcnow()
+    rows = plan.decision_rows(fact_id, now)
+    current = {}
+    if rows:
+        # The period's earlier decisions step aside first: one is current per rule (an index).
+        current = period_decisions.take(session, plan.sub.form, f.subject, f.period,
+                                        [r["rule"] for r in rows], now)
+        session.connection().execute(INSERT_DECISIONS, rows)
+    queued = 0
+    for d, change in plan.notifies(current):
+        queued += enqueue_alert(session, d, fact_id, plan.sub.facts, routes or {}, channels or {},
+                                resolve_role, change)
+    return queued
 
 
 def store_fact(session: Session, row: dict, rep, fact_id: int | None = None) -> int:

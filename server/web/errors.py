@@ -32,7 +32,7 @@ STATUS = {
     # 409: the request conflicts with what the server holds now
     "approval_closed": 409, "delivery_conflict": 409, "link_taken": 409,
     "no_current_target": 409, "not_dead": 409, "removals_need_confirmation": 409,
-    "replayed_request": 409, "stale_current_target": 409, "stale_org_relation": 409,
+    "replayed_request": 409, "retraction_refused": 409, "stale_current_target": 409, "stale_org_relation": 409,
     "step_decided": 409, "target_exists": 409,
     # 413
     "body_too_large": 413,
@@ -42,7 +42,7 @@ STATUS = {
     "number_out_of_range": 422,
     "reason_required": 422, "ruleset_invalid": 422, "schema_violation": 422,
     "text_out_of_range": 422, "unknown_event": 422, "unknown_platform_user": 422,
-    "unknown_subject": 422, "unknown_widget": 422, "unresolved_role": 422,
+    "unknown_subject": 422, "unknown_table": 422, "unknown_widget": 422, "unresolved_role": 422,
     # 429
     "rate_limited": 429, "too_many_attempts": 429,
     # 5xx: the server's side

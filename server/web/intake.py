@@ -35,11 +35,11 @@ def hook(form: str):
 
 
 def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id: str,
-           proof: str | None = None, checked: bool = False):
+           proof: str | None = None, checked: bool = False, source: str | None = None):
     """An authenticated submission of `form` → the response: stored with its decisions, or
     the earlier answer to the same delivery (submission.Submission says what each is)."""
     answer = submission.submit(current_app, active(), submission.Submission(
-        form, facts, raw, payload, client, delivery_id, proof, request_lang(), checked))
+        form, facts, raw, payload, client, delivery_id, proof, request_lang(), checked, source))
     resp = current_app.response_class(answer.text, status=answer.status, mimetype="application/json")
     if answer.replayed:
         resp.headers["X-Trimtab-Replayed"] = "true"
