@@ -2,7 +2,7 @@
 (a connector's watermark, e.g. the CRM's last SystemModstamp)
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 """
 import sqlalchemy as sa
 from alembic import op
