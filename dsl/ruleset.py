@@ -43,6 +43,7 @@ class CompiledRule:
     def __init__(self, rule: A.Rule, form: FormSchema, compiled: tuple, ann: Annotations,
                  lines: list, source: str):
         self.rule, self.form, self.ann, self.lines, self.source = rule, form, ann, lines, source
+        self.role_labels: dict = {}           # role -> its declared label (explanations in zh)
         self.nodes = ann.nodes                # node id -> node
         self.name, self.kind = rule.name, rule.kind
         self.hooks = KINDS[rule.kind]         # its kind's details and headline, for Decision
@@ -220,6 +221,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
         form = schemas[A.given(rule.on).form]
         if isinstance(rule, Alert) and rule.silence is not None:    # nothing to compile: silence.py
             rules.append(CompiledSilence(rule, form, checked.annotations[rule], texts[rule.loc.file]))
+            rules[-1].role_labels = checked.roles
             continue
         if budget is not None:
             budget.spend("compiling", rule.loc.file)
@@ -240,6 +242,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
             continue
         rules.append(CompiledRule(rule, form, (decide, evaluate, env, folded), checked.annotations[rule],
                                   texts[rule.loc.file], src))
+        rules[-1].role_labels = checked.roles
     if diags:
         raise RuleError(diags)
     ruleset = RuleSet(rules, checked, schemas, digest)

@@ -19,6 +19,7 @@ from typing import NamedTuple, Optional
 from .ast import given
 from .decision import Decision
 from .kinds.alert import Alert
+from .kinds.common import role_names
 from .periods import key_of, ordinal
 from .trace import Silent
 from .catalogs import tr
@@ -45,6 +46,7 @@ class CompiledSilence:
 
     def __init__(self, rule: Alert, form, ann, lines: list):
         self.rule, self.form, self.ann, self.lines = rule, form, ann, lines
+        self.role_labels: dict = {}           # role -> its declared label (explanations in zh)
         self.nodes = ann.nodes
         self.name, self.kind = rule.name, rule.kind
         self.hooks = self
@@ -88,7 +90,7 @@ class CompiledSilence:
         if x["fired"]:
             text = tr(lang, "{rule} ({level}) fired: no {form} for {span}; notify {notify}").format(
                 rule=d.rule, level=tr(lang, x["level"]), form=form, span=span(x["missing"], lang),
-                notify=tr(lang, ", ").join(x["notify"]))
+                notify=role_names(self, x["notify"], lang))
             return text + (f" — {x['message']}" if x.get("message") else "")
         return tr(lang, "{rule} did not fire: {last}").format(rule=d.rule,
                                                             last=_last(x["last_submitted"], form, lang))

@@ -26,3 +26,6 @@ FIELD_KINDS = (word("integer"), word("number"), word("string"), word("boolean"),
                word("date"), word("object"), word("null"))
 LEVELS = (word("yellow"), word("orange"), word("red"))
 SEPARATORS = (word(", "), word("; "))        # lists and reasons in explanations
+# Built-in roles as explanations name them (rules still write the ids; see roles.rules).
+BUILTIN_ROLES = (word("subject"), word("rep"), word("direct_manager"), word("hrbp"),
+                 word("regional_manager"), word("headquarters"), word("attendees"))

@@ -116,3 +116,21 @@ def test_a_label_that_is_not_one_word_or_is_a_keyword_is_no_name():
     schema = parse_schema("kr", json.dumps({"type": "object", "x-title-zh": "KR 进度", "properties": {
         "size": {"type": "integer", "x-label-zh": "总额"}, "visits": {"type": "integer", "x-label-zh": "拜访"}}}))
     assert (schema.title, schema.fields["size"].label, schema.fields["visits"].label) == (None, None, "拜访")
+
+
+def test_explanations_in_zh_name_roles_by_their_labels_and_english_keeps_ids(schemas):
+    """`通知 sales_director` read as English inside a Chinese sentence; a declared role's label
+    and a built-in role's word are what a Chinese reader expects (issue 15, Chinese all the way)."""
+    rule = ('预警 拜访不足 级别 黄\n    针对 周度销售指标 按 rep\n    当 有效拜访数 < 8\n'
+            '    通知 销售总监, direct_manager, hrbp\n')
+    sources = [p for p in shared_sources() if p[0].endswith("roles.rules")] + [("zz.rules", rule)]
+    rs = load_sources(sources, schemas)
+    facts = {"rep": "r1", "region": "east", "week_start": "2026-07-06", "effective_visits": 5,
+             "meeting_conversion": 0.2, "new_opportunity_amount": 0, "new_opportunities": 5,
+             "stage_advances": 1, "pipeline_coverage": 0.7, "weighted_pipeline": 0,
+             "conversion_rate": 0.3, "new_customers": 3, "new_visit_records": 4,
+             "contract_amount": 100000, "negative_feedback": 0}
+    [d] = [d for d in rs.evaluate("weekly_metrics", facts) if d.rule == "拜访不足"]
+    assert d.headline("zh").endswith("通知 销售总监、直属上级、HRBP")
+    assert d.headline("en").endswith("notify sales_director, direct_manager, hrbp")
+    assert d.details["notify"] == ["sales_director", "direct_manager", "hrbp"]

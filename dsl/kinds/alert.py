@@ -25,7 +25,7 @@ from ..keywords import LEVELS
 from ..tokens import number_in, period_in, tokens, unquote
 from ..catalogs import tr
 from ..words import render_message
-from .common import Kind, expect_truth, missing, set_once
+from .common import Kind, expect_truth, missing, role_names, set_once
 
 PLACEHOLDERS = ("matched", "rule", "level", "subject")
 SILENCE_PLACEHOLDERS = ("rule", "level", "subject", "form", "periods")   # no facts to name
@@ -245,7 +245,7 @@ def headline(d, lang: str) -> str:
     if x["fired"]:
         text = tr(lang, "{rule} ({level}) fired: {matched} of {n} conditions held (needs {needed}); "
                         "notify {notify}").format(rule=name, level=tr(lang, x["level"]), matched=x["matched"],
-                                                  n=n, needed=x["needed"], notify=tr(lang, ", ").join(x["notify"]))
+                                                  n=n, needed=x["needed"], notify=role_names(d.compiled, x["notify"], lang))
         if x.get("message"):
             text += f" — {x['message']}"
         return text

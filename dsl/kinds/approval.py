@@ -21,7 +21,7 @@ from ..diagnostics import suggest
 from ..schemas import spellings
 from ..tokens import number_in, tokens, unquote
 from ..units import parse_quantity
-from .common import Kind, expect_truth, missing, set_once
+from .common import Kind, expect_truth, missing, role_names, set_once
 
 
 @dataclass(eq=False)
@@ -209,7 +209,7 @@ def _violation(rule: Approval, v) -> dict:
 
 def headline(d, lang: str) -> str:
     x = d.details
-    chain = " → ".join("+".join(s["roles"]) for s in x["steps"])
+    chain = " → ".join(role_names(d.compiled, s["roles"], lang, "+") for s in x["steps"])
     if x["allowed"]:
         return tr(lang, "{rule}: may proceed; approvers {chain}").format(rule=d.rule, chain=chain)
     reasons = []

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any, Callable, Optional
 
 from ..amounts import scale_from
+from ..catalogs import tr
 from ..ast import Num, Str
 from ..keywords import BOOL_WORDS
 from ..parser import base_type
@@ -144,3 +145,13 @@ def scale_of(rounding: Any, money: bool) -> Any:
     if rounding is None:
         return scale_from(None, None, "half_up", money)
     return scale_from(rounding.step, None, rounding.mode, money)
+
+
+def role_names(compiled, roles, lang: str, sep: str | None = None) -> str:
+    """Roles as an explanation names them, joined by `sep` (a list's comma): ids in English;
+    in Chinese a declared role's label (`销售总监`) or a built-in role's word (`直属上级`)."""
+    sep = tr(lang, ", ") if sep is None else sep
+    if lang == "en":
+        return sep.join(roles)
+    labels = compiled.role_labels
+    return sep.join(labels.get(r) or tr(lang, r) for r in roles)
