@@ -231,7 +231,9 @@ def test_an_org_csv_with_cr_line_ends_imports(world):
     app, _ = world
     body = b"id,role\rcr.one,rep\rcr.two,rep\r"
     r = as_admin(app.test_client()).post("/v1/org/import", data=body, content_type="text/csv")
-    assert r.status_code == 200 and r.json == {"stored": 2}, r.json
+    assert r.status_code == 200 and r.json["stored"] == 2, r.json
+    people = {p["id"] for p in as_admin(app.test_client()).get("/v1/org/people").json["people"]}
+    assert {"cr.one", "cr.two"} <= people
 
 
 MEETING = {"title": "t", "region": "east", "attendees": ["east.mgr"]}
