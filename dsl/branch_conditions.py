@@ -229,7 +229,7 @@ def _field(c, node, number: bool) -> str:
     b = c.ann.binding(node) if isinstance(node, A.Ref) else None
     if b is None or b.kind != "field":
         what = "a formula" if b is not None and b.kind == "formula" else "a computed value"
-        raise _Refused(f"`{_shown(node)}` is {what}, not a form field")
+        raise _Refused(f"{_shown(node)} is {what}, not a form field")
     f = c.form.fields[b.name]
     if not f.required:
         raise _Refused(f"`{b.name}` is optional: a platform sees a blank where the rule reads its default")
@@ -266,10 +266,10 @@ def _number(value) -> Decimal:
 
 def _shown(node) -> str:
     if isinstance(node, A.Ref):
-        return node.dotted
+        return f"`{node.dotted}`"
     if isinstance(node, A.Call):
-        return node.spelled or node.func
-    return type(node).__name__.lower()
+        return f"`{node.spelled or node.func}(…)`"
+    return "the compared value"
 
 
 # ---------------------------------------------------------------------- steps
