@@ -101,6 +101,7 @@ def create_app(config: dict | None = None) -> Flask:
     from trimtab.server.web.meetings import bp as meetings_bp
     from trimtab.server.plugin.routes import bp as platforms_bp
     from trimtab.server.web.approvals import bp as approvals_bp
+    from trimtab.server.web.workflows import bp as workflows_bp
     from trimtab.server.plugin.approval_events import bp as approval_events_bp
     app.register_blueprint(approvals_bp)
     app.register_blueprint(targets_bp)
@@ -111,5 +112,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(meetings_bp)
     app.register_blueprint(platforms_bp)
     app.register_blueprint(approval_events_bp)
+    app.register_blueprint(workflows_bp)
     return app
 

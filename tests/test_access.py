@@ -119,6 +119,7 @@ ACCESS = [
     ("POST", "/platforms/dingtalk/approvals/events", "{week}", {}, 401),
     ("POST", "/platforms/feishu/approvals/events", "{week}", {}, 401),
     ("POST", "/platforms/jiandaoyun/approvals/events", "{week}", {}, 401),
+    ("POST", "/v1/workflows/目标变更/evaluate", "{week}", {}, 401),
 ]
 
 

@@ -70,7 +70,10 @@ def test_check_fails_when_a_rule_changes_and_build_fixes_it(project):
                  encoding="utf-8")
     r = trimtab("build", str(project / "rules"), "--check")
     assert r.returncode == 1 and "approval-目标变更.json: stale" in r.stderr
+    assert "workflows/dingtalk/approval-目标变更.json: stale" in r.stderr      # the platforms' too
     assert trimtab("build", str(project / "rules")).returncode == 0
     assert trimtab("build", str(project / "rules"), "--check").returncode == 0
     doc = json.loads((project / "workflows" / "approval-目标变更.json").read_text(encoding="utf-8"))
     assert ["headquarters"] in [s["roles"] for s in doc["steps"]]
+    feishu = json.loads((project / "workflows" / "feishu" / "approval-目标变更.json").read_text(encoding="utf-8"))
+    assert "step3" in [n["id"] for n in feishu["approval"]["node_list"]]

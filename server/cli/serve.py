@@ -113,9 +113,12 @@ def build_outputs(rs, root: Path) -> dict[Path, str]:
     plugin's manifests and field mappings under plugin_manifests/."""
     from trimtab.dsl.derive import derived_form, workflows
     from trimtab.server.plugin.manifest import plugin_outputs
+    from trimtab.server.plugin.workflow_export import platform_workflows
     out = {path: _json_text(doc) for path, doc in plugin_outputs(rs, root).items()}
     for wf in workflows(rs):
         out[root / "workflows" / f"{wf['kind']}-{wf['name']}.json"] = _json_text(wf)
+    for (platform, name), doc in platform_workflows(rs).items():
+        out[root / "workflows" / platform / f"approval-{name}.json"] = _json_text(doc)
     for form in sorted(rs.schemas):
         out[root / "form_schemas" / "derived" / f"{form}.json"] = _json_text(derived_form(rs, form))
     return out
@@ -132,10 +135,11 @@ def cmd_build(args) -> int:
         return EXIT_ERRORS
     root = Path(args.path).resolve().parent
     outputs = build_outputs(rs, root)
-    generated_dirs = {root / "workflows": "*-*.json", root / "form_schemas" / "derived": "*.json",
-                      root / "plugin_manifests": "*.json", root / "plugin_manifests" / "mappings": "*/*.json",
-                      root / "plugin_manifests" / "exports": "*/*.json"}
-    leftovers = [p for d, pattern in generated_dirs.items() for p in d.glob(pattern)
+    generated = [(root / "workflows", "*-*.json"), (root / "workflows", "*/approval-*.json"),
+                 (root / "form_schemas" / "derived", "*.json"), (root / "plugin_manifests", "*.json"),
+                 (root / "plugin_manifests" / "mappings", "*/*.json"),
+                 (root / "plugin_manifests" / "exports", "*/*.json")]
+    leftovers = [p for d, pattern in generated for p in d.glob(pattern)
                  if p not in outputs and not p.name.endswith(".schema.json")]   # schemas are written by hand
     stale = [p for p, text in outputs.items()
              if not p.exists() or p.read_text(encoding="utf-8") != text] + leftovers
