@@ -108,7 +108,7 @@ def rating(c: Clause, rule) -> None:
         labels = _labels(word("weight: {x}"), en, zh) if not since else \
             _labels(word("weight: {x} from {date}"), en, zh, date=p.since)
         c.add(c.first(p.loc, "PERCENT"), f"part.{p.ref.dotted}{since}", "weight", "weight",
-              labels, "percent", WEIGHT, group=f"{c.rule}/weights{since}")
+              labels, "percent", WEIGHT, group=f"{c.rule}/weights")
 
 
 def approval(c: Clause, rule) -> None:

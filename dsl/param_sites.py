@@ -124,6 +124,8 @@ class Sites:
         digits, base = spans[index], tok.start_pos or 0
         start, end = base + digits.start(), base + digits.end()
         value = Decimal(digits.group(0))
+        if base_type(tok.type) == "NTH_WEEKDAYS" and str(tok)[digits.end():digits.end() + 2] in _ORDINALS:
+            end += 2                        # `2nd`: the suffix follows the number
         if signed:
             start = base
             if str(tok)[0] in "-−":
@@ -152,6 +154,7 @@ def _unit_after(tok: Token, end: int) -> str:
     return str(tok)[end:].strip() if base_type(tok.type) in _UNIT_TOKENS else ""
 
 
+_ORDINALS = ("st", "nd", "rd", "th")
 _UNIT_TOKENS = {"PERCENT", "SIGNED_PERCENT", "QUANTITY", "DURATION"}
 
 

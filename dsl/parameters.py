@@ -79,7 +79,8 @@ def set_parameter(text: str, parameter_id: str, new_value, schemas: dict, *,
     character is kept.  `new_value` is a number in the parameter's notation (80 for 80%), or a
     text that may end in its unit (`"80%"`).  Refused with RuleError: `param.unknown`,
     `param.bad_value`, `param.out_of_range`, or whatever the load of the changed rule set says
-    (`sources`: the set's (file, text) pairs, this file among them; else this file alone)."""
+    (`sources`: the set's (file, text) pairs, this file among them or not; else this file
+    alone).  A value equal to the one written gives back `text` unchanged, without a load."""
     return set_parameters(text, {parameter_id: new_value}, schemas, filename=filename,
                           sources=sources)
 
@@ -99,6 +100,8 @@ def set_parameters(text: str, changes: dict, schemas: dict, *, filename: str = "
     new = text
     for start, end, chars in sorted(edits, reverse=True):
         new = new[:start] + chars + new[end:]
+    if new == text:                 # nothing changed: nothing new to check
+        return text
     others = [(name, src) for name, src in (sources or ()) if name != filename]
     load_sources([*others, (filename, new)], schemas)
     return new
@@ -167,9 +170,16 @@ def _written(text: str, p: Parameter, value: Decimal) -> str:
     if value == value.to_integral_value() and p.decimals == 0:
         digits = str(int(abs(value)))
     old = text[p.start:p.end]
+    if old[-2:] in ("st", "nd", "rd", "th"):
+        digits += _ordinal(int(value))
     if old[:1] in "+-−":
         minus = "−" if old[0] == "−" else "-"
         digits = ("+" if value >= 0 else minus) + digits
     if any("０" <= ch <= "９" for ch in old):
         digits = digits.translate(_FULL_WIDTH)
     return digits
+
+
+def _ordinal(n: int) -> str:
+    """The English ordinal's suffix: 1st, 2nd, 3rd, 4th (the grammar's nths are 1 to 5)."""
+    return "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
