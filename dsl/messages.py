@@ -173,3 +173,8 @@ MESSAGES.update({     # percent fields hold fractions (dsl/percents.py)
                            "(`黄`, `橙`, `红`)",
     "hint.percent_fraction": "percent fields are fractions: {fraction} or \"{percent}\"",
 })
+MESSAGES.update({     # no-code parameters (dsl/parameters.py): a rule's numbers set from a form
+    "param.unknown": "no parameter `{id}` in this file",
+    "param.bad_value": "{label}: `{value}` is not a number in this rule's notation",
+    "param.out_of_range": "{label}: {value} is outside what the rule allows ({allowed})",
+})

@@ -41,7 +41,7 @@ def shipped(schemas):
 # The language suite: modules that test dsl/ in process (no server, database or subprocess).
 # `pytest -m "language and not slow"` runs them alone, in seconds.
 LANGUAGE_MODULES = {"test_allocation_property", "test_cases", "test_editor", "test_effective_dates", "test_formatter",
-                    "test_labels",
+                    "test_labels", "test_parameters",
                     "test_fuzz", "test_golden", "test_parse_errors", "test_periods", "test_robustness",
                     "test_scenarios", "test_schedule", "test_textmate", "test_trace_folding", "test_valid_facts"}
 

@@ -1,4 +1,4 @@
-"""The language's own commands — check, fmt, eval, test, diff, replay, demo, lsp — as argparse
+"""The language's own commands — check, fmt, eval, test, diff, replay, demo, params, lsp — as argparse
 sub-commands.  The `trimtab` program (server/cli/main.py) adds the server's commands beside them."""
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 
 from .changes import cmd_diff, cmd_replay
 from .editor import cmd_lsp
+from .params import add_params_command
 from .common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE  # noqa: F401
 from .rules import cmd_check, cmd_demo, cmd_eval, cmd_fmt
 from .tests import cmd_test
@@ -102,6 +103,8 @@ def add_commands(sub) -> None:
     d = sub.add_parser("demo", help="check the shipped rules and evaluate the demo facts")
     common(d)
     d.set_defaults(func=cmd_demo, json=False, rev=None)
+
+    add_params_command(sub, common)
 
     ls = sub.add_parser("lsp", help="the language server for editors (LSP over stdio; needs the `lsp` extra)")
     ls.add_argument("--stdio", action="store_true",

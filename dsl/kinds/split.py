@@ -95,7 +95,7 @@ def build_adjust(b, children, capped=False):
     limit = next((o[1] for o in options if o[0] == "limit"), None)
     adjust = Adjust(band, str(names[-1]), b.span(children),
                     field=str(names[0]) if len(names) == 2 else DEFAULT_ADJUST_FIELD,
-                    limit=limit, rebalance=("rebalance",) in options)
+                    limit=limit, rebalance=any(o[0] == "rebalance" for o in options))
     if capped:      # at most ±15%, with a reason: every adjustment needs one
         adjust.band, adjust.limit, adjust.capped = Decimal(0), band, True
     return adjust
@@ -353,8 +353,9 @@ KIND = Kind(
     build={"split": lambda b, children: b.rule(Split, children), "divide": build_divide,
            "split_weight": build_weight, "adjust": build_adjust,
            "adjust_at_most": lambda b, children: build_adjust(b, children, capped=True),
-           "hard_limit": lambda b, children: ("limit", parse_band(str(children[-1]))),
-           "rebalance": lambda b, children: ("rebalance",), "rounding": build_rounding},
+           # with their spans, so that the clause's span covers them (build_ast._edge)
+           "hard_limit": lambda b, children: ("limit", parse_band(str(children[-1])), b.span(children)),
+           "rebalance": lambda b, children: ("rebalance", b.span(children)), "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses,
     derive_form=derive_form, names=names)
