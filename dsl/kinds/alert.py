@@ -245,7 +245,8 @@ def headline(d, lang: str) -> str:
     if x["fired"]:
         text = tr(lang, "{rule} ({level}) fired: {matched} of {n} conditions held (needs {needed}); "
                         "notify {notify}").format(rule=name, level=tr(lang, x["level"]), matched=x["matched"],
-                                                  n=n, needed=x["needed"], notify=role_names(d.compiled, x["notify"], lang))
+                                                  n=n, needed=x["needed"],
+                                                  notify=role_names(d.compiled, x["notify"], lang))
         if x.get("message"):
             text += f" — {x['message']}"
         return text
