@@ -43,7 +43,8 @@ STATUS = {
     "if_match_required": 428,
     # 422: well formed, and the content is refused
     "bad_file": 422, "bad_rows": 422, "identity_taken": 422, "invalid_date": 422,
-    "adjustment_out_of_range": 422, "draft_invalid": 422, "unknown_file": 422, "invalid_period": 422, "no_independent_approver": 422,
+    "adjustment_out_of_range": 422, "draft_invalid": 422, "invalid_period": 422,
+    "no_independent_approver": 422, "unknown_file": 422,
     "number_out_of_range": 422,
     "reason_required": 422, "ruleset_invalid": 422, "schema_violation": 422,
     "text_out_of_range": 422, "unknown_event": 422, "unknown_platform_user": 422,

@@ -11,7 +11,7 @@ from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.domain import draft_impact, drafts, review_flow, rulesets
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals
 from trimtab.server.storage.drafts import Draft
-from trimtab.server.web.api import body, page_args, sessions, text
+from trimtab.server.web.api import body, page_args, sessions
 from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
 
 bp = Blueprint("reviews", __name__, url_prefix="/v1")
