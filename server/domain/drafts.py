@@ -166,6 +166,11 @@ def diagnose(ruleset, files: list[DraftFile]) -> list[Diagnostic]:
     findings over the whole set — a file that does not parse stands in with its published
     text for the check, so one typo does not hide the other files' mistakes."""
     sources = sources_with(ruleset, files)
+    try:
+        load_sources(sources, ruleset.schemas)
+        return []                               # the common case, as an editor types: one load
+    except RuleError:
+        pass
     published = published_files(ruleset)
     found: list[Diagnostic] = []
     broken = set()
