@@ -286,3 +286,22 @@ def test_recorded_facts_export_and_why_a_decision(app, bench):
     assert why["explanation"] and why["ruleset_version"] == decisions[-1]["ruleset_version"]
     assert client.get(f"/v1/decisions/{decisions[-1]['id']}/why",
                       headers=as_(app, "hr.west")).status_code == 403
+
+
+def test_check_gives_every_file_its_diagnostics_when_one_does_not_parse(app, bench):
+    """A syntax error in one file does not hide a misspelt field in another: the broken file
+    stands in with its served text for the check."""
+    client, _ = bench
+    hr = as_(app, "hr.east")
+    r = client.post("/v1/drafts", json={"files": [ALERTS, "rules/health.rules"]}, headers=hr)
+    did, tags = r.get_json()["id"], {f["path"]: f["etag"] for f in r.get_json()["files"]}
+    for path, old, new in ((ALERTS, "when days_late > 5 days", "when days_late > > 5 days"),
+                           ("rules/health.rules", "pipeline_coverage < 75%", "pipeline_coverag < 75%")):
+        text = client.get(f"/v1/drafts/{did}/file?path={path}", headers=hr).get_json()["text"]
+        assert client.put(f"/v1/drafts/{did}/file?path={path}", json={"text": text.replace(old, new)},
+                          headers={**hr, "If-Match": tags[path]}).status_code == 200
+    found = client.get(f"/v1/drafts/{did}/check", headers=hr).get_json()["diagnostics"]
+    assert {(d["file"], d["code"].split(".")[0]) for d in found} == \
+        {(ALERTS, "parse"), ("rules/health.rules", "check")}
+    [typo] = [d for d in found if d["file"] == "rules/health.rules"]
+    assert typo["code"] == "check.unknown_field" and "pipeline_coverage" in typo["hint"]
