@@ -236,14 +236,14 @@ def test_accept_refuses_a_merge_that_drops_rules_and_nothing_moves(app, bench, r
 
 
 def test_writes_need_if_match_and_stay_within_limits(app, bench):
-    from trimtab.server.domain.drafts import MAX_FILE_BYTES, MAX_FILES
+    from trimtab.server.domain.drafts import MAX_FILE_CHARS, MAX_FILES
     client, _ = bench
     draft = open_alerts(app, client)
     did, tag = draft["id"], draft["files"][0]["etag"]
     url = f"/v1/drafts/{did}/file?path={ALERTS}"
     assert client.put(url, json={"text": "x"}, headers=as_(app, "hr.east")).status_code == 428
-    big = put(app, client, did, "#" * (MAX_FILE_BYTES + 1), tag)
-    assert big.status_code == 413 and big.get_json()["error"]["path"] == "$.text"
+    big = put(app, client, did, "#" * (MAX_FILE_CHARS + 1), tag)
+    assert big.status_code == 422 and big.get_json()["error"]["path"] == "$.text"
     many = client.post("/v1/drafts", json={"files": [ALERTS] * (MAX_FILES + 1)}, headers=as_(app, "hr.east"))
     assert many.status_code == 422
     unknown = client.post("/v1/drafts", json={"files": ["rules/nope.rules"]}, headers=as_(app, "hr.east"))

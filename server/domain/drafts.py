@@ -22,7 +22,7 @@ from trimtab.server.storage.drafts import Draft, DraftFile
 from trimtab.server.storage.models import utcnow
 from trimtab.server.web.errors import DomainError
 
-MAX_FILE_BYTES = 256 * 1024      # one file's text, UTF-8: the largest shipped file is ~6 KB
+MAX_FILE_CHARS = 65_536          # one file's text (≤ 256 KiB in UTF-8); shipped files are ~6 KB
 MAX_FILES = 20                   # files one draft holds
 MAX_OPEN_DRAFTS = 20             # drafts a person has open (or returned) at once
 MAX_TITLE = 200
@@ -119,10 +119,9 @@ def write_file(session, principal, draft_id: int, path: str, text, if_match: str
                           "made meanwhile is not overwritten")
     if not isinstance(text, str):
         raise DomainError("schema_violation", "`text` must be a text", "$.text")
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > MAX_FILE_BYTES:
-        raise DomainError("file_too_large", f"the file is {size} bytes; at most {MAX_FILE_BYTES}",
-                          "$.text")
+    if len(text) > MAX_FILE_CHARS:
+        raise DomainError("file_too_large", f"the file has {len(text)} characters; at most "
+                          f"{MAX_FILE_CHARS}", "$.text")
     if "\0" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
         raise DomainError("schema_violation", "the text holds characters a rule file cannot",
                           "$.text")

@@ -100,7 +100,7 @@ def get_file(draft_id: int):
 
 def _file_body() -> dict:
     """A file's body: JSON {"text": …}.  Not through body(): its limit on a text (4,000
-    characters, for facts) is not a rule file's (drafts.MAX_FILE_BYTES)."""
+    characters, for facts) is not a rule file's (drafts.MAX_FILE_CHARS)."""
     import json
     try:
         data = json.loads(request.get_data().decode("utf-8"))
