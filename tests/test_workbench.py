@@ -167,6 +167,12 @@ def test_an_hrbp_drafts_checks_tries_replays_submits_and_it_accepts(app, bench, 
     answer = hooks.post("weekly_metrics", week(5, 3, 0.9)).get_json()
     fired = {d["rule"]: d["value"] for d in answer["decisions"]}
     assert fired["合同额下滑"] is True
+    # why, for a decision before and one after: each with the rule as its version had it
+    decided = client.get("/v1/decisions?rule=合同额下滑", headers=hr).get_json()["items"]
+    before, after = (client.get(f"/v1/decisions/{d['id']}/why", headers=hr).get_json()
+                     for d in (decided[0], decided[-1]))
+    assert (before["ruleset_version"], after["ruleset_version"]) == (served, new)
+    assert "< -20%" in before["rule_text"]["text"] and "< 10%" in after["rule_text"]["text"]
 
 
 def test_a_rep_may_not_use_the_workbench(app, bench):
@@ -305,3 +311,60 @@ def test_check_gives_every_file_its_diagnostics_when_one_does_not_parse(app, ben
         {(ALERTS, "parse"), ("rules/health.rules", "check")}
     [typo] = [d for d in found if d["file"] == "rules/health.rules"]
     assert typo["code"] == "check.unknown_field" and "pipeline_coverage" in typo["hint"]
+
+
+def test_two_drafts_of_the_same_lines_the_second_accept_is_a_conflict(app, bench, repo):
+    """Two HRBPs change the same line from the same version: the first accepted wins; the
+    second's commit (its parent the version it started from) does not merge, nothing moves."""
+    from trimtab.server.storage.drafts import Draft
+    client, _ = bench
+    it = as_(app, "it.1")
+    drafts = {}
+    for person, new in (("hr.east", "growth(contract_amount) < 10%"),
+                        ("hr.it", "growth(contract_amount) < 5%")):
+        draft = open_alerts(app, client, person=person)
+        text = client.get(f"/v1/drafts/{draft['id']}/file?path={ALERTS}",
+                          headers=as_(app, person)).get_json()["text"]
+        assert put(app, client, draft["id"], text.replace(THRESHOLD[0], new), draft["files"][0]["etag"],
+                   person=person).status_code == 200
+        drafts[person] = draft["id"]
+    assert client.post(f"/v1/drafts/{drafts['hr.east']}/submit", headers=as_(app, "hr.east")).status_code == 200
+    assert client.post(f"/v1/reviews/{drafts['hr.east']}/accept", headers=it).status_code == 200
+    first = repo.git("rev-parse", "main")
+    later = client.get(f"/v1/drafts/{drafts['hr.it']}", headers=as_(app, "hr.it")).get_json()
+    assert later["stale"] is True
+    assert client.post(f"/v1/drafts/{drafts['hr.it']}/submit", headers=as_(app, "hr.it")).status_code == 200
+    r = client.post(f"/v1/reviews/{drafts['hr.it']}/accept", headers=it)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "review_conflict"
+    assert repo.git("rev-parse", "main") == first
+    assert client.get("/v1/rulesets/current", headers=it).get_json()["version"] == first
+    assert rows(app, Draft, Draft.id == drafts["hr.it"])[0].status == "submitted"
+
+
+def test_a_replay_job_runs_on_an_rq_worker(app, bench, monkeypatch, repo):
+    """With REDIS_URL the job is an RQ job that takes the replay's id; a worker with its own
+    settings (database, rules) runs it."""
+    import redis
+    from rq import Queue, SimpleWorker
+
+    from trimtab.server.jobs import replays, worker
+    url = "redis://127.0.0.1:6379/11"          # a database of its own: no other test's queue
+    conn = redis.Redis.from_url(url)
+    conn.flushdb()
+    monkeypatch.setitem(app.config, "REDIS_URL", url)
+    monkeypatch.setattr(replays, "INLINE_RECORDS", 1)
+    monkeypatch.setattr(worker, "_SETTINGS", [worker.WorkerSettings(
+        app.config["DATABASE_URL"], app.config["CHANNELS_PATH"], str(repo.rules), rules_rev="main")])
+    client, _ = bench
+    draft = open_alerts(app, client)
+    text = client.get(f"/v1/drafts/{draft['id']}/file?path={ALERTS}", headers=as_(app, "hr.east")).get_json()["text"]
+    put(app, client, draft["id"], text.replace(*THRESHOLD), draft["files"][0]["etag"])
+    r = client.post(f"/v1/drafts/{draft['id']}/replay", json={}, headers=as_(app, "hr.east"))
+    assert r.status_code == 202 and r.get_json()["status"] == "queued"
+    queue = Queue(worker.QUEUE, connection=conn)
+    [job] = queue.jobs
+    assert job.args == (r.get_json()["id"],)             # an id, nothing live
+    SimpleWorker([queue], connection=conn).work(burst=True)
+    done = client.get(r.headers["Location"], headers=as_(app, "hr.east")).get_json()
+    assert (done["status"], done["total"], done["result"]["by_rule"]) == ("done", 4, {"合同额下滑": 3})
+    conn.flushdb()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from trimtab.dsl.diagnostics import Diagnostic, RuleError
 from trimtab.dsl.ruleset import load_sources, parse_files
@@ -125,16 +125,16 @@ def write_file(session, principal, draft_id: int, path: str, text, if_match: str
     if "\0" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
         raise DomainError("schema_violation", "the text holds characters a rule file cannot",
                           "$.text")
-    row = session.scalars(select(DraftFile).where(DraftFile.draft_id == draft.id,
-                                                  DraftFile.path == path)
-                          .with_for_update()).first()
-    if row is None:
-        raise DomainError("not_found", f"draft {draft_id} has no file `{path}`", "$.path")
-    if if_match.strip().strip('"') != row.etag:
+    row = file_of(session, draft, path)
+    now, expected = utcnow(), if_match.strip().strip('"')
+    # Compare and swap in one statement: of two writes naming the same ETag, one wins.
+    done = session.execute(update(DraftFile).where(DraftFile.id == row.id, DraftFile.etag == expected)
+                           .values(text=text, etag=etag(text), updated_at=now)
+                           .execution_options(synchronize_session=False)).rowcount
+    session.refresh(row)
+    if not done:
         raise DomainError("stale_etag", "the file changed since you read it; read it again and "
                           "reapply your change", etag=row.etag)
-    now = utcnow()
-    row.text, row.etag, row.updated_at = text, etag(text), now
     draft.updated_at = now
     if draft.status == RETURNED:
         draft.status = OPEN

@@ -44,8 +44,12 @@ def submit(session, principal, draft_id: int, published, config, lang: str) -> D
     tests = draft_impact.rule_tests(draft_set, config["RULES_PATH"], lang)
     replay = latest_replay(session, draft.id)
     git = Git(config)
-    base = git.commit_of(draft.base_version if draft.base_version == published.version
-                         else published.version)
+    # The parent is what the HRBP started from, so accepting merges their change with whatever
+    # was accepted meanwhile (or finds the lines both changed), rather than overwriting it.
+    try:
+        base = git.commit_of(draft.base_version)
+    except DomainError:
+        base = git.commit_of(published.version)
     person = session.get(Person, draft.owner_id)
     changed = {f.path: f.text for f in files if f.etag != f.base_sha256}
     commit = git.commit_files(base, changed, message(draft, changes, replay, tests, lang),
