@@ -368,3 +368,39 @@ def test_a_replay_job_runs_on_an_rq_worker(app, bench, monkeypatch, repo):
     done = client.get(r.headers["Location"], headers=as_(app, "hr.east")).get_json()
     assert (done["status"], done["total"], done["result"]["by_rule"]) == ("done", 4, {"合同额下滑": 3})
     conn.flushdb()
+
+
+class TestServingTheFilesOnDisk:
+    """`trimtab serve` serves the files on disk (no TRIMTAB_RULES_REV): accepting moves the
+    checked-out branch and its files, and refuses while they hold uncommitted changes."""
+
+    @pytest.fixture
+    def app_config(self, repo):
+        return {"RULES_PATH": str(repo.rules), "LANG": "en"}
+
+    def submitted(self, app, client) -> int:
+        draft = open_alerts(app, client)
+        text = client.get(f"/v1/drafts/{draft['id']}/file?path={ALERTS}",
+                          headers=as_(app, "hr.east")).get_json()["text"]
+        assert put(app, client, draft["id"], text.replace(*THRESHOLD),
+                   draft["files"][0]["etag"]).status_code == 200
+        assert client.post(f"/v1/drafts/{draft['id']}/submit", headers=as_(app, "hr.east")).status_code == 200
+        return draft["id"]
+
+    def test_accept_fast_forwards_the_work_tree(self, app, bench, repo):
+        client, _ = bench
+        did = self.submitted(app, client)
+        r = client.post(f"/v1/reviews/{did}/accept", headers=as_(app, "it.1"))
+        assert r.status_code == 200, r.get_json()
+        assert r.get_json()["version"] == repo.git("rev-parse", "HEAD")
+        assert THRESHOLD[1] in (repo.rules / "alerts.rules").read_text(encoding="utf-8")
+        assert repo.git("status", "--porcelain") == ""
+
+    def test_uncommitted_changes_on_disk_refuse_the_accept(self, app, bench, repo):
+        client, _ = bench
+        did = self.submitted(app, client)
+        head = repo.git("rev-parse", "HEAD")
+        repo.edit("rules/alerts.rules", "days_late > 5 days", "days_late > 6 days")
+        r = client.post(f"/v1/reviews/{did}/accept", headers=as_(app, "it.1"))
+        assert r.status_code == 409 and r.get_json()["error"]["code"] == "rules_worktree_dirty"
+        assert repo.git("rev-parse", "HEAD") == head
