@@ -241,6 +241,26 @@ def test_accept_refuses_a_merge_that_drops_rules_and_nothing_moves(app, bench, r
     assert client.get("/v1/rulesets/current", headers=as_(app, "it.1")).get_json()["version"] == served
 
 
+def test_an_open_draft_is_discarded_with_its_files_and_replays_a_submitted_one_is_not(app, bench):
+    from trimtab.server.storage.drafts import Draft, DraftFile, ReplayJob
+    client, _ = bench
+    hr = as_(app, "hr.east")
+    draft = open_alerts(app, client)
+    did = draft["id"]
+    assert client.post(f"/v1/drafts/{did}/replay", json={}, headers=hr).status_code == 200
+    assert client.delete(f"/v1/drafts/{did}", headers=as_(app, "hr.west")).status_code == 404
+    assert client.delete(f"/v1/drafts/{did}", headers=hr).status_code == 200
+    assert not rows(app, Draft, Draft.id == did) and not rows(app, DraftFile, DraftFile.draft_id == did)
+    assert not rows(app, ReplayJob, ReplayJob.draft_id == did)
+    assert client.get(f"/v1/drafts/{did}", headers=hr).status_code == 404
+    draft = open_alerts(app, client)
+    text = client.get(f"/v1/drafts/{draft['id']}/file?path={ALERTS}", headers=hr).get_json()["text"]
+    put(app, client, draft["id"], text.replace(*THRESHOLD), draft["files"][0]["etag"])
+    assert client.post(f"/v1/drafts/{draft['id']}/submit", headers=hr).status_code == 200
+    r = client.delete(f"/v1/drafts/{draft['id']}", headers=hr)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "draft_not_editable"
+
+
 def test_writes_need_if_match_and_stay_within_limits(app, bench):
     from trimtab.server.domain.drafts import MAX_FILE_CHARS, MAX_FILES
     client, _ = bench

@@ -141,6 +141,17 @@ def write_file(session, principal, draft_id: int, path: str, text, if_match: str
     return row
 
 
+def discard(session, principal, draft_id: int) -> None:
+    """Delete the caller's own draft (open or sent back), its files and its replays."""
+    from sqlalchemy import delete
+
+    from trimtab.server.storage.drafts import ReplayJob
+    draft = owned(session, principal, draft_id)
+    session.execute(delete(ReplayJob).where(ReplayJob.draft_id == draft.id))
+    session.execute(delete(DraftFile).where(DraftFile.draft_id == draft.id))
+    session.delete(draft)
+
+
 # ---------------------------------------------------------------- the draft's rule set
 def sources_with(ruleset, files: list[DraftFile]) -> list[tuple[str, str]]:
     """The served set's files with the draft's put over them, in the served order."""

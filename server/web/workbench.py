@@ -85,6 +85,15 @@ def get_draft(draft_id: int):
         return _draft_answer(session, drafts.readable(session, current_principal(), draft_id))
 
 
+@bp.delete("/drafts/<id:draft_id>")
+@requires("hrbp")
+def discard_draft(draft_id: int):
+    """Discard your own draft (open or sent back; not while in review or once accepted)."""
+    with sessions() as session, session.begin():
+        drafts.discard(session, current_principal(), draft_id)
+    return jsonify({"id": draft_id, "discarded": True})
+
+
 @bp.get("/drafts/<id:draft_id>/file")
 @requires("workbench")
 def get_file(draft_id: int):
