@@ -115,6 +115,8 @@ ACCESS = [
     ("GET", "/v1/drafts", None, {"anonymous": 401, **NONE_BUT(("hrbp",) + ADMINS)}, None),
     ("GET", "/v1/drafts/999", None, {"anonymous": 401, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
     ("DELETE", "/v1/drafts/999", None, {"anonymous": 401, **NONE_BUT(("hrbp",) + ADMINS, status=404)}, None),
+    ("POST", "/v1/drafts/999/files", {"path": "rules/新规则.rules"},
+     {"anonymous": 401, **NONE_BUT(("hrbp",) + ADMINS, status=404)}, None),
     ("GET", "/v1/drafts/999/file?path=rules/alerts.rules", None,
      {"anonymous": 401, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
     ("PUT", "/v1/drafts/999/file?path=rules/alerts.rules", {"text": "x"},

@@ -261,6 +261,44 @@ def test_an_open_draft_is_discarded_with_its_files_and_replays_a_submitted_one_i
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "draft_not_editable"
 
 
+NEW_RULE = """预警 商机停滞 级别 yellow
+    针对 weekly_metrics 按 rep 每周
+    当 stage_advances = 0 连续 2 周
+    通知 direct_manager
+    提示 "{rep}：连续两周没有商机推进"
+"""
+
+
+def test_a_new_file_with_a_rule_in_chinese_joins_the_draft_and_its_commit(app, bench, repo):
+    client, _ = bench
+    hr = as_(app, "hr.east")
+    did = open_alerts(app, client)["id"]
+    path = "rules/商机.rules"
+    for bad, code in (("rules/../x.rules", "unknown_file"), ("elsewhere/a.rules", "unknown_file"),
+                      ("rules/a.txt", "unknown_file"), (ALERTS, "file_exists")):
+        r = client.post(f"/v1/drafts/{did}/files", json={"path": bad}, headers=hr)
+        assert r.get_json()["error"]["code"] == code, bad
+    r = client.post(f"/v1/drafts/{did}/files", json={"path": path}, headers=hr)
+    assert r.status_code == 201 and r.get_json()["new"] is True
+    assert client.post(f"/v1/drafts/{did}/files", json={"path": path}, headers=hr).status_code == 409
+    typo = NEW_RULE.replace("stage_advances", "stage_advance")
+    tag = client.put(f"/v1/drafts/{did}/file?path={path}", json={"text": typo},
+                     headers={**hr, "If-Match": r.get_json()["etag"]}).get_json()["etag"]
+    [diag] = client.get(f"/v1/drafts/{did}/check", headers=hr).get_json()["diagnostics"]
+    assert (diag["file"], diag["line"], diag["code"]) == (path, 3, "check.unknown_field")
+    assert client.put(f"/v1/drafts/{did}/file?path={path}", json={"text": NEW_RULE},
+                      headers={**hr, "If-Match": tag}).status_code == 200
+    assert client.get(f"/v1/drafts/{did}/check", headers=hr).get_json()["ok"] is True
+    assert client.get(f"/v1/drafts/{did}/diff", headers=hr).get_json()["words"] == ["商机停滞: new alert"]
+    week3 = client.post(f"/v1/drafts/{did}/evaluate", headers=hr, json={
+        "form": "weekly_metrics", "facts": week(3, 3, 0.9),
+        "history": [week(1, 3, 0.9), week(2, 3, 0.9)]}).get_json()
+    assert week3["changed"] == ["商机停滞"]
+    r = client.post(f"/v1/drafts/{did}/submit", headers=hr)
+    assert r.status_code == 200, r.get_json()
+    assert repo.git("show", f"{r.get_json()['review']['commit']}:{path}") == NEW_RULE.rstrip("\n")
+
+
 def test_writes_need_if_match_and_stay_within_limits(app, bench):
     from trimtab.server.domain.drafts import MAX_FILE_CHARS, MAX_FILES
     client, _ = bench

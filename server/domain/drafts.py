@@ -13,6 +13,7 @@ once it is submitted.  Domain functions take the principal; none reads an id fro
 from __future__ import annotations
 
 import hashlib
+import re
 
 from sqlalchemy import func, select, update
 
@@ -111,6 +112,32 @@ def open_draft(session, principal, ruleset, paths: list, title: str | None) -> D
     return draft
 
 
+NEW_FILE = re.compile(r"^[\w\u4e00-\u9fff-]{1,80}\.rules$")
+
+
+def add_file(session, principal, draft_id: int, ruleset, path) -> DraftFile:
+    """A new, empty rule file in the draft, beside the served ones (`rules/新规则.rules`)."""
+    draft = owned(session, principal, draft_id)
+    folders = {p.rpartition("/")[0] for p in published_files(ruleset)}
+    folder, _, name = path.rpartition("/") if isinstance(path, str) else ("", "", "")
+    if folder not in folders or not NEW_FILE.match(name):
+        raise DomainError("unknown_file", "a new file is a name ending in .rules (letters, digits, "
+                          f"_ or -) in the rules' folder, e.g. {sorted(folders)[0]}/新规则.rules",
+                          "$.path")
+    held = files_of(session, draft)
+    if path in published_files(ruleset) or any(f.path == path for f in held):
+        raise DomainError("file_exists", f"`{path}` is already a rule file; open it instead", "$.path")
+    if len(held) >= MAX_FILES:
+        raise DomainError("too_many_files", f"a draft holds at most {MAX_FILES} files", "$.path")
+    now = utcnow()
+    row = DraftFile(draft_id=draft.id, path=path, text="", etag=etag(""), base_sha256="",
+                    updated_at=now)
+    session.add(row)
+    draft.updated_at = now
+    session.flush()
+    return row
+
+
 def write_file(session, principal, draft_id: int, path: str, text, if_match: str | None) -> DraftFile:
     """Replace a file's text if the caller read the current one (`if_match`, its ETag)."""
     draft = owned(session, principal, draft_id)
@@ -156,7 +183,9 @@ def discard(session, principal, draft_id: int) -> None:
 def sources_with(ruleset, files: list[DraftFile]) -> list[tuple[str, str]]:
     """The served set's files with the draft's put over them, in the served order."""
     mine = {f.path: f.text for f in files}
-    return [(path, mine.get(path, text)) for path, text in published_files(ruleset).items()]
+    published = published_files(ruleset)
+    return [(path, mine.get(path, text)) for path, text in published.items()] + \
+        sorted((path, text) for path, text in mine.items() if path not in published)
 
 
 def load_draft(ruleset, files: list[DraftFile], lang: str = "en"):
@@ -190,7 +219,8 @@ def diagnose(ruleset, files: list[DraftFile]) -> list[Diagnostic]:
         except RuleError as err:
             found.extend(err.diagnostics)
             broken.add(name)
-    checked = [(name, published[name] if name in broken else text) for name, text in sources]
+    checked = [(name, published[name] if name in broken else text) for name, text in sources
+               if name in published or name not in broken]      # a new file that does not parse: left out
     try:
         load_sources(checked, ruleset.schemas)
     except RuleError as err:
@@ -203,6 +233,7 @@ def draft_json(draft: Draft, files: list[DraftFile], served_version: str) -> dic
             "base_version": draft.base_version, "stale": draft.base_version != served_version,
             "created_at": _at(draft.created_at), "updated_at": _at(draft.updated_at),
             "files": [{"path": f.path, "etag": f.etag, "changed": f.etag != f.base_sha256,
+                       "new": f.base_sha256 == "",
                        "bytes": len(f.text.encode("utf-8"))} for f in files],
             "review": {"branch": draft.review_branch, "commit": draft.review_commit,
                        "submitted_at": _at(draft.submitted_at), "reviewer": draft.reviewer_id,

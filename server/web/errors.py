@@ -34,7 +34,7 @@ STATUS = {
     "replayed_request": 409, "stale_current_target": 409, "stale_org_relation": 409,
     "step_decided": 409, "target_exists": 409,
     # … and the workbench's (drafts, reviews)
-    "draft_not_editable": 409, "nothing_to_submit": 409, "review_closed": 409,
+    "draft_not_editable": 409, "file_exists": 409, "nothing_to_submit": 409, "review_closed": 409,
     "review_conflict": 409, "rules_not_in_git": 409, "rules_not_on_a_branch": 409,
     "rules_worktree_dirty": 409, "stale_etag": 409, "too_many_drafts": 409,
     # 413
@@ -44,7 +44,8 @@ STATUS = {
     # 422: well formed, and the content is refused
     "bad_file": 422, "bad_rows": 422, "identity_taken": 422, "invalid_date": 422,
     "adjustment_out_of_range": 422, "draft_invalid": 422, "invalid_period": 422,
-    "file_too_large": 422, "no_independent_approver": 422, "unknown_file": 422,
+    "file_too_large": 422, "no_independent_approver": 422, "too_many_files": 422,
+    "unknown_file": 422,
     "number_out_of_range": 422,
     "reason_required": 422, "ruleset_invalid": 422, "schema_violation": 422,
     "text_out_of_range": 422, "unknown_event": 422, "unknown_platform_user": 422,

@@ -94,6 +94,18 @@ def discard_draft(draft_id: int):
     return jsonify({"id": draft_id, "discarded": True})
 
 
+@bp.post("/drafts/<id:draft_id>/files")
+@requires("hrbp")
+def add_file(draft_id: int):
+    """A new, empty rule file in your draft, beside the served ones."""
+    path = text(body(), "path", required=True)
+    with sessions() as session, session.begin():
+        row = drafts.add_file(session, current_principal(), draft_id, rulesets.active(), path)
+        answer = jsonify({"path": row.path, "etag": row.etag, "changed": True, "new": True})
+    answer.headers["ETag"] = f'"{row.etag}"'
+    return answer, 201
+
+
 @bp.get("/drafts/<id:draft_id>/file")
 @requires("workbench")
 def get_file(draft_id: int):
