@@ -286,9 +286,12 @@ def test_a_new_file_with_a_rule_in_chinese_joins_the_draft_and_its_commit(app, b
                      headers={**hr, "If-Match": r.get_json()["etag"]}).get_json()["etag"]
     [diag] = client.get(f"/v1/drafts/{did}/check", headers=hr).get_json()["diagnostics"]
     assert (diag["file"], diag["line"], diag["code"]) == (path, 3, "check.unknown_field")
-    assert client.put(f"/v1/drafts/{did}/file?path={path}", json={"text": NEW_RULE},
-                      headers={**hr, "If-Match": tag}).status_code == 200
+    tag = client.put(f"/v1/drafts/{did}/file?path={path}", json={"text": "# 草稿\n" + NEW_RULE},
+                     headers={**hr, "If-Match": tag}).get_json()["etag"]
     assert client.get(f"/v1/drafts/{did}/check", headers=hr).get_json()["ok"] is True
+    assert client.post(f"/v1/drafts/{did}/replay", json={}, headers=hr).get_json()["status"] == "done"
+    assert client.put(f"/v1/drafts/{did}/file?path={path}", json={"text": NEW_RULE},    # after it
+                      headers={**hr, "If-Match": tag}).status_code == 200
     assert client.get(f"/v1/drafts/{did}/diff", headers=hr).get_json()["words"] == ["商机停滞: new alert"]
     week3 = client.post(f"/v1/drafts/{did}/evaluate", headers=hr, json={
         "form": "weekly_metrics", "facts": week(3, 3, 0.9),
@@ -296,7 +299,9 @@ def test_a_new_file_with_a_rule_in_chinese_joins_the_draft_and_its_commit(app, b
     assert week3["changed"] == ["商机停滞"]
     r = client.post(f"/v1/drafts/{did}/submit", headers=hr)
     assert r.status_code == 200, r.get_json()
-    assert repo.git("show", f"{r.get_json()['review']['commit']}:{path}") == NEW_RULE.rstrip("\n")
+    commit = r.get_json()["review"]["commit"]
+    assert repo.git("show", f"{commit}:{path}") == NEW_RULE.rstrip("\n")
+    assert "Replay:\n  not run since the draft's last change" in repo.git("log", "-1", "--format=%B", commit)
 
 
 def test_writes_need_if_match_and_stay_within_limits(app, bench):

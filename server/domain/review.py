@@ -122,7 +122,7 @@ def message(draft, changes: dict, replay: dict | None, tests: dict, lang: str) -
     lines += [f"  {w}" for w in changes["words"]] or ["  (none)"]
     lines += ["", "Replay:"]
     if replay is None:
-        lines.append("  not run")
+        lines.append("  not run since the draft's last change")
     else:
         lines.append(f"  {replay['records']} records, {replay['decisions_compared']} decisions "
                      f"compared, {replay['decisions_changed']} changed")

@@ -27,9 +27,11 @@ def branch_of(draft_id: int) -> str:
     return f"review/draft-{draft_id}"
 
 
-def latest_replay(session, draft_id: int) -> dict | None:
-    job = session.scalars(select(ReplayJob).where(ReplayJob.draft_id == draft_id,
-                                                  ReplayJob.status == "done")
+def latest_replay(session, draft: Draft) -> dict | None:
+    """The report of the draft's latest replay started after its last change, if any."""
+    job = session.scalars(select(ReplayJob).where(ReplayJob.draft_id == draft.id,
+                                                  ReplayJob.status == "done",
+                                                  ReplayJob.created_at >= draft.updated_at)
                           .order_by(ReplayJob.id.desc()).limit(1)).first()
     return job.result if job is not None else None
 
@@ -42,7 +44,7 @@ def submit(session, principal, draft_id: int, published, config, lang: str) -> D
     draft_set = drafts.load_draft(published, files, lang)
     changes = draft_impact.changes(published, draft_set, lang)
     tests = draft_impact.rule_tests(draft_set, config["RULES_PATH"], lang)
-    replay = latest_replay(session, draft.id)
+    replay = latest_replay(session, draft)
     git = Git(config)
     # The parent is what the HRBP started from, so accepting merges their change with whatever
     # was accepted meanwhile (or finds the lines both changed), rather than overwriting it.
