@@ -226,23 +226,23 @@ def _send_email(ch: Channel, message_id: str, payload: dict) -> None:
     import smtplib
     from email.message import EmailMessage
     target = urllib.parse.urlparse(ch.url)
-    msg = EmailMessage()
-    msg["Subject"] = payload["title"]
-    msg["From"] = ch.options["from"]
+    mail = EmailMessage()
+    mail["Subject"] = payload["title"]
+    mail["From"] = ch.options["from"]
     to = ch.options["to"] or ([payload["recipient_email"]] if payload.get("recipient_email") else [])
     if not to:
         raise ChannelError(f"channel `{ch.name}`: no `to` and no e-mail address for "
                            f"`{payload.get('recipient')}` in the organisation chart")
-    msg["To"] = ", ".join(to)
-    msg["Message-ID"] = f"<{message_id}@trimtab>"
-    msg.set_content(payload["text"])
+    mail["To"] = ", ".join(to)
+    mail["Message-ID"] = f"<{message_id}@trimtab>"
+    mail.set_content(payload["text"])
     try:
         with smtplib.SMTP(target.hostname, target.port or 25, timeout=ch.timeout_s) as smtp:
             if ch.options["starttls"]:
                 smtp.starttls()
             if ch.options["user"]:
                 smtp.login(ch.options["user"], ch.options["password"] or "")
-            smtp.send_message(msg)
+            smtp.send_message(mail)
     except (OSError, smtplib.SMTPException) as err:
         raise ChannelError(f"channel `{ch.name}`: SMTP {err.__class__.__name__}") from None
 

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 from trimtab.dsl.decision import plain
 
 from trimtab.server.auth import requires
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 from trimtab.server.web.security import same
 from trimtab.server.web.intake import accept
@@ -30,7 +31,7 @@ bp = Blueprint("platforms", __name__, url_prefix="/platforms")
 def _schema(form: str) -> dict:
     schemas = active().schemas
     if form not in schemas:
-        raise DomainError("unknown_form", f"no form `{form}`", "$")
+        raise DomainError("unknown_form", msg("no form `{form}`", form=form), "$")
     return schemas[form].raw
 
 
@@ -39,7 +40,7 @@ def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str
     """`proof`: the request's signature where it does not cover the delivery id (简道云), so
     the same signed request under another id is refused as a replay."""
     if not delivery_id:
-        raise DomainError("delivery_id_missing", f"{platform}: the push carries no delivery id")
+        raise DomainError("delivery_id_missing", msg("{platform}: the push carries no delivery id", platform=platform))
     schema = _schema(form)
     mapping = current_app.extensions["trimtab.mappings"].get(platform, form) if mapped else \
         _by_name(schema)
@@ -75,7 +76,7 @@ def jiandaoyun(form: str):
     verify_jdy(raw)
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
-        raise DomainError("schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
+        raise DomainError("schema_violation", msg("a 简道云 push is {op, data, opTime}"), "$.data")
     if push.get("op") not in ("data_create", "data_update"):
         return jsonify({"ignored": push.get("op")})      # removals and tests change no facts
     return _submit("jiandaoyun", form, push["data"], raw, request.headers.get("X-JDY-DeliverId"),
@@ -88,10 +89,10 @@ def jiandaoyun(form: str):
 def mingdao(form: str, token: str):
     raw = request.get_data(cache=False)
     if not same(token, _secret("mingdao")):
-        _unauthorized("the token in the URL is not this server's 明道云 token")
+        _unauthorized(msg("the token in the URL is not this server's 明道云 token"))
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
-        raise DomainError("schema_violation", "a 明道云 request is {delivery_id, data}", "$.data")
+        raise DomainError("schema_violation", msg("a 明道云 request is {delivery_id, data}"), "$.data")
     return _submit("mingdao", form, push["data"], raw, _text_id(push.get("delivery_id")), "$.data",
                    mapped=False)
 
@@ -106,10 +107,10 @@ def _text_id(value) -> str | None:
 def yida(form: str):
     raw = request.get_data(cache=False)
     if not same(request.headers.get("X-Api-Key", ""), _secret("yida")):
-        _unauthorized("X-Api-Key is not this server's 宜搭 key")
+        _unauthorized(msg("X-Api-Key is not this server's 宜搭 key"))
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("formData"), dict):
-        raise DomainError("schema_violation", "a 宜搭 request is {formInstId, formData}", "$.formData")
+        raise DomainError("schema_violation", msg("a 宜搭 request is {formInstId, formData}"), "$.formData")
     delivery = request.headers.get("X-Yida-Request-Id") or _text_id(push.get("formInstId"))
     return _submit("yida", form, push["formData"], raw, delivery, "$.formData", mapped=False)
 
@@ -123,7 +124,7 @@ def feishu(form: str):
         return jsonify({"challenge": envelope.get("challenge")})
     header, event = envelope.get("header"), envelope.get("event")
     if not isinstance(header, dict) or not isinstance(event, dict) or not isinstance(event.get("fields"), dict):
-        raise DomainError("schema_violation", "a 飞书 event is {schema, header, event{fields}}",
+        raise DomainError("schema_violation", msg("a 飞书 event is {schema, header, event{fields}}"),
                           "$.event.fields")
     return _submit("feishu_bitable", form, event["fields"], clear, _text_id(header.get("event_id")),
                    "$.event.fields")
@@ -137,7 +138,7 @@ def export(platform: str, form: str):
     from trimtab.dsl.derive import derived_form
     from trimtab.server.plugin.export import TYPES, export_form
     if platform not in TYPES and platform != "generic":
-        raise DomainError("not_found", f"no platform `{platform}` (generic, "
-                          f"{', '.join(sorted(TYPES))})", "$.platform")
+        raise DomainError("not_found", msg("no platform `{platform}` (generic, {arg})",
+                                           platform=platform, arg=', '.join(sorted(TYPES))), "$.platform")
     _schema(form)
     return jsonify(export_form(platform, form, derived_form(active(), form)))
