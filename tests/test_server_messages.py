@@ -1,0 +1,120 @@
+"""The server's messages (docs/messages.md): every refusal the server raises is a message of its
+catalog with a zh-CN translation, every message renders in zh without English, and an answer
+is in the request's language."""
+from __future__ import annotations
+
+import ast
+import string
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from test_zh_messages import ALLOWED, SAMPLE, english_words
+from trimtab.dsl.catalog_tools import read_catalog
+from trimtab.server.messages import Msg, msg
+
+PO = ROOT / "server/locale/zh_CN/LC_MESSAGES/trimtab_server.po"
+CATALOG = [m for m in read_catalog(PO) if m.id]
+TRANSLATED = {m.id for m in CATALOG if m.string and not m.fuzzy}
+
+# Who builds a refusal from a message, and which argument the message is.  The helpers raise
+# DomainError with the message their callers give them: their callers are checked instead.
+BUILDERS = {"DomainError": 1, "unauthorized": 0, "_unauthorized": 0}
+OAUTH_BUILDERS = {**BUILDERS, "_refuse": 1}
+# Messages that are not the server's catalog's, each for its reason: a RuleError's (the
+# language's catalog, already in the request's language), a helper passing on its caller's
+# msg(...), a catalog lookup of the language's limit texts, jsonschema's wrapped per keyword.
+PASSED_ON = {
+    ("server/web/errors.py", "err.message(lang)"),
+    ("server/web/targets.py", "d.error.message(lang)"),
+    ("server/web/targets.py", "doc['explanation']"),
+    ("server/auth/oauth.py", "message"),
+    ("server/plugin/signed.py", "message"),
+    ("server/web/api.py", "message"),
+    ("server/web/api.py", "problem[1]"),                       # orgchart.problem_of: msg(...)
+    ("server/web/limits.py", "LIMIT_MESSAGES.get(problem.message, problem.message)"),
+    ("server/domain/validation.py", "problem_message(first)"),
+}
+
+
+def refusal_sites() -> list[tuple[str, str, int, ast.expr | None]]:
+    """(code or "", file, line, message expression) of every refusal built in server/."""
+    sites = []
+    for path in sorted((ROOT / "server").rglob("*.py")):
+        builders = OAUTH_BUILDERS if path.name == "oauth.py" else BUILDERS
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            name = getattr(node, "func", None) is not None and getattr(node.func, "id", None)
+            if not isinstance(node, ast.Call) or name not in builders:
+                continue
+            index = builders[name]
+            message = node.args[index] if len(node.args) > index else \
+                next((k.value for k in node.keywords if k.arg == "message"), None)
+            first = node.args[0] if node.args else None
+            code = first.value if name != "unauthorized" and isinstance(first, ast.Constant) else ""
+            sites.append((str(code), str(path.relative_to(ROOT)), node.lineno, message))
+    return sites
+
+
+SITES = refusal_sites()
+
+
+def test_the_scan_sees_the_servers_refusals():
+    assert len(SITES) > 150 and len({code for code, *_ in SITES if code}) > 40
+
+
+@pytest.mark.parametrize("code", sorted({code or "(a helper's caller)" for code, *_ in SITES}))
+def test_every_refusal_of_a_code_is_a_translated_catalog_message(code):
+    bad = []
+    for site_code, file, line, message in SITES:
+        if (site_code or "(a helper's caller)") != code:
+            continue
+        if isinstance(message, ast.Call) and getattr(message.func, "id", None) == "msg":
+            msgid = message.args[0].value if message.args and isinstance(message.args[0], ast.Constant) else None
+            if msgid not in TRANSLATED:
+                bad.append(f"{file}:{line}: msg({msgid!r}) has no zh translation (scripts/messages.sh)")
+        elif message is None or (file, ast.unparse(message)) not in PASSED_ON:
+            shown = ast.unparse(message) if message is not None else "no message"
+            bad.append(f"{file}:{line}: {shown} — write msg(\"English {{arg}}\", arg=…)")
+    assert not bad, "\n".join(bad)
+
+
+# Sample arguments beyond the language's: what a person or the server passes; words of ours
+# as the code passes them (a Msg); other programs' own text shown verbatim.
+SERVER_SAMPLE = {**SAMPLE, "who": "10.0.0.1", "id": "华东.李", "rep": "华东.李", "actor": "华东.李",
+                 "requester": "华东.李", "waiting": "华南.王", "held": "华东", "region": "华南",
+                 "provider": "钉钉", "platform_names": "飞书", "sheet": "人员", "column": "B", "row": "3",
+                 "message": "为空", "facts": "0.12345", "names": "`x`", "given": "1200"}
+WORD_SAMPLE = {"what": msg("meeting"), "field": msg("month"), "arg": msg("concerns them"),
+               "parts": [msg("{count} rules", count=2), msg("{count} files", count=1)]}
+VERBATIM = {"err", "error"}
+SERVER_ALLOWED = {"CSV", "Excel", "xlsx", "MB", "KB", "ISO", "UTC", "NUL", "CSRF", "Unix", "HRBP", "IT"}
+
+
+def placeholders(text: str) -> set[str]:
+    """The {named} arguments of a text; none when its braces are literal (a message without
+    arguments is not formatted: `a 简道云 push is {op, data, opTime}`)."""
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError:
+        return set()
+    return names if all(n.isidentifier() for n in names) else set()
+
+
+def server_args(msgid: str, zh: str) -> dict:
+    names = placeholders(msgid) | placeholders(zh)
+    return {n: "…" if n in VERBATIM else WORD_SAMPLE[n] if n in WORD_SAMPLE and f"{{{n}}}" in zh
+            and f"`{{{n}}}`" not in zh else SERVER_SAMPLE.get(n, "3") for n in names}
+
+
+@pytest.mark.parametrize("msgid", sorted(m.id for m in CATALOG))
+def test_every_server_message_renders_in_zh_without_english(msgid):
+    zh_template = next(m.string for m in CATALOG if m.id == msgid)
+    args = server_args(msgid, zh_template)
+    zh = Msg(msgid, args).render("zh")
+    assert not any("{%s}" % n in zh for n in args), zh
+    assert not [w for w in english_words(zh) if w not in SERVER_ALLOWED], f"{msgid} → {zh}"
+
+
+def test_the_allowed_names_stay_short():
+    assert len(ALLOWED | SERVER_ALLOWED) < 30
