@@ -118,3 +118,54 @@ def test_every_server_message_renders_in_zh_without_english(msgid):
 
 def test_the_allowed_names_stay_short():
     assert len(ALLOWED | SERVER_ALLOWED) < 30
+
+
+# ---------------------------------------------------------------- answers in the request's language
+
+def no_english(text: str) -> bool:
+    return not [w for w in english_words(text) if w not in SERVER_ALLOWED]
+
+
+def test_a_bad_signature_is_answered_in_chinese(hooks):
+    zh = hooks.post("weekly_metrics", b"{}", lang="zh-CN", secret="wrong")
+    en = hooks.post("weekly_metrics", b"{}", lang="en", secret="wrong")
+    assert zh.status_code == en.status_code == 401
+    assert zh.json["error"]["message"] == "未知的客户端或签名错误"
+    assert en.json["error"]["message"] == "unknown client or wrong signature"
+
+
+def test_an_unknown_form_is_answered_in_chinese(hooks):
+    zh = hooks.post("no_such_form", b"{}", lang="zh-CN").json["error"]
+    en = hooks.post("no_such_form", b"{}", lang="en").json["error"]
+    assert zh == {"code": "unknown_form", "message": "没有表单 `no_such_form`", "path": "/hooks/no_such_form"}
+    assert en == {"code": "unknown_form", "message": "no form `no_such_form`", "path": "/hooks/no_such_form"}
+
+
+def test_a_schema_violation_and_its_problems_are_answered_in_chinese(hooks):
+    body = {"rep": "sales.east.li", "week": "2026-W10", "effective_visits": "many"}
+    zh = hooks.post("weekly_metrics", body, lang="zh-CN")
+    en = hooks.post("weekly_metrics", body, lang="en")
+    assert zh.status_code == en.status_code == 422
+    assert zh.json["error"]["path"] == en.json["error"]["path"]
+    messages = [zh.json["error"]["message"]] + [p["message"] for p in zh.json["error"]["problems"]]
+    assert all(no_english(m) for m in messages), messages
+    # English is jsonschema's own text, word for word
+    assert en.json["error"]["message"].endswith(("is a required property", "is not of type 'integer'"))
+
+
+def test_an_org_import_with_bad_rows_is_answered_in_chinese(client):
+    body = b"id,role\nsales.x,\n"
+    zh = client.post("/v1/org/import", data=body, content_type="text/csv", headers={"Accept-Language": "zh-CN"})
+    en = client.post("/v1/org/import", data=body, content_type="text/csv", headers={"Accept-Language": "en"})
+    assert zh.status_code == en.status_code == 422
+    assert zh.json["error"]["problems"][0]["message"] == "`role` 为空"
+    assert en.json["error"]["problems"][0]["message"] == "`role` is empty"
+    assert zh.json["error"]["message"].startswith("有 1 行有误") and no_english(zh.json["error"]["message"])
+
+
+def test_werkzeugs_refusals_are_answered_in_chinese(client):
+    zh = client.get("/v1/no/such/route", headers={"Accept-Language": "zh-CN"})
+    en = client.get("/v1/no/such/route", headers={"Accept-Language": "en"})
+    assert zh.status_code == en.status_code == 404
+    assert zh.json["error"]["message"] == "此地址没有内容：请检查网址"
+    assert en.json["error"]["message"].startswith("The requested URL was not found")
