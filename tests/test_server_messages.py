@@ -169,3 +169,16 @@ def test_werkzeugs_refusals_are_answered_in_chinese(client):
     assert zh.status_code == en.status_code == 404
     assert zh.json["error"]["message"] == "此地址没有内容：请检查网址"
     assert en.json["error"]["message"].startswith("The requested URL was not found")
+
+
+def test_without_accept_language_a_signed_in_person_is_answered_in_their_language(app, client):
+    from serverkit import bearer
+    client.post("/v1/org/people", json={"people": [
+        {"id": "east.zh", "name": "赵", "role": "rep", "region": "east", "lang": "zh"},
+        {"id": "east.en", "name": "Ed", "role": "rep", "region": "east", "lang": "en"}]})
+    app.config["LANG"] = "en"
+    zh = client.get("/v1/meetings/999999/brief", headers=bearer(app, "east.zh"))
+    en = client.get("/v1/meetings/999999/brief", headers=bearer(app, "east.en"))
+    assert zh.status_code == en.status_code == 404, zh.json
+    assert zh.json["error"]["message"] == "没有会议 999999"
+    assert en.json["error"]["message"] == "no meeting 999999"

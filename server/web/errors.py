@@ -1,7 +1,7 @@
 """Errors map to HTTP in one place: {"error": {"code", "message", "path"}}."""
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, jsonify, request
+from flask import Flask, current_app, g, has_request_context, jsonify, request
 from sqlalchemy.exc import OperationalError, InterfaceError
 from werkzeug.exceptions import HTTPException
 
@@ -113,10 +113,14 @@ def localised(value, lang: str):
 
 
 def request_lang() -> str:
-    """The language of the answer: Accept-Language, else the deployment's LANG."""
+    """The language of the answer: Accept-Language, else the language of the person who signed
+    in (when the request got as far as knowing who), else the deployment's LANG."""
     accept = request.headers.get("Accept-Language", "")
     if accept:
         return "zh" if accept.lower().startswith("zh") else "en"
+    principal = g.get("trimtab_principal")
+    if principal is not None and principal.lang in ("zh", "en"):
+        return principal.lang
     return current_app.config["LANG"]
 
 
