@@ -181,3 +181,12 @@ def test_without_accept_language_a_signed_in_person_is_answered_in_their_languag
     assert zh.status_code == en.status_code == 404, zh.json
     assert zh.json["error"]["message"] == "没有会议 999999"
     assert en.json["error"]["message"] == "no meeting 999999"
+
+
+def test_an_excel_import_problem_is_told_in_the_readers_language():
+    from trimtab.server.plugin.excel import ImportRefused, problem_text, read_book
+    with pytest.raises(ImportRefused) as refused:
+        read_book(b"not a workbook")
+    problem = refused.value.problems[0]
+    assert problem_text(problem, "zh") == "-!-0: 该文件不是 Excel 工作簿（.xlsx）"
+    assert problem_text(problem) == "-!-0: the file is not an Excel workbook (.xlsx)"
