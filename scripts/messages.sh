@@ -13,6 +13,7 @@ LOCALES="zh_CN"
 # domain, extraction config (its sections name the keywords), locale dir
 catalogs() {
     echo "trimtab_dsl scripts/babel-dsl.cfg dsl/locale"
+    echo "trimtab_server scripts/babel-server.cfg server/locale"
 }
 
 POT=$(mktemp -d)

@@ -11,7 +11,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from trimtab.dsl.catalog_tools import compiled_bytes, read_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
-DOMAINS = {"trimtab_dsl": ("scripts/babel-dsl.cfg", "dsl")}
+DOMAINS = {"trimtab_dsl": ("scripts/babel-dsl.cfg", "dsl"), "trimtab_server": ("scripts/babel-server.cfg", "server")}
 POS = sorted(ROOT.glob("*/locale/*/LC_MESSAGES/*.po"))
 
 

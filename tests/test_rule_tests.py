@@ -134,3 +134,10 @@ def test_a_new_rule_no_test_names_is_not_covered(rules_copy):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "below --min-coverage 100" in r.stderr
     assert "新规则无测试" in r.stdout
+
+
+def test_the_runner_reports_in_chinese_with_lang_zh():
+    r = trimtab("test", "rules", "--coverage", "--lang", "zh")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip().endswith("个通过，0 个失败"), r.stdout[-200:]
+    assert re.search(r"覆盖率：规则 +(\d+)/\1（100.0%）", r.stdout), r.stdout

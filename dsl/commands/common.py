@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..catalogs import tr
 from ..diagnostics import RuleError
 from ..values import depth_ok, first_problem, loads_exact
 
@@ -21,7 +22,7 @@ def print_diagnostics(err: RuleError, lang: str, as_json: bool = False):
     for d in err.diagnostics:
         print(d.format(lang), file=sys.stderr)
     n = len(err.diagnostics)
-    print(f"{n} problem(s)" if lang == "en" else f"共 {n} 个问题", file=sys.stderr)
+    print(tr(lang, "{n} problem(s)").format(n=n), file=sys.stderr)
 
 
 def load_rules(path, schemas, rev=None):
@@ -39,14 +40,12 @@ def load_or_report(args, rev=None):
     try:
         ruleset = load_rules(args.path, args.schemas, rev)
         if "+dirty." in ruleset.version:
-            print(f"note: {args.path} has uncommitted changes; loaded as version {ruleset.version}"
-                  if args.lang == "en" else
-                  f"提示：{args.path} 有未提交的修改；按版本 {ruleset.version} 加载", file=sys.stderr)
+            print(tr(args.lang, "note: {path} has uncommitted changes; loaded as version {version}")
+                  .format(path=args.path, version=ruleset.version), file=sys.stderr)
         return ruleset
     except RuleError as err:
         if rev and not err.code.startswith("git."):
-            print(f"revision {rev} does not load:" if args.lang == "en" else f"版本 {rev} 无法加载：",
-                  file=sys.stderr)
+            print(tr(args.lang, "revision {rev} does not load:").format(rev=rev), file=sys.stderr)
         print_diagnostics(err, args.lang)
     except Exception as err:            # a bug of ours: a diagnostic with the path, no traceback
         print_diagnostics(internal_error(err, args.path), args.lang)

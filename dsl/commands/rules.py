@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..catalogs import tr
 from ..diagnostics import RuleError
 from .common import (EXIT_ERRORS, EXIT_OK, EXIT_USAGE, internal_error, load_or_report,
                      load_rules, print_diagnostics, read_json)
@@ -34,11 +35,10 @@ def cmd_check(args) -> int:
                           "version": rs.version, "warnings": [w.to_json(args.lang) for w in warnings]},
                          ensure_ascii=False))
     else:
-        msg = (f"ok: {len(rs.rules)} rules, {len(rs.schedules)} schedules, forms {', '.join(rs.forms())}"
-               if args.lang == "en" else
-               f"通过：{len(rs.rules)} 条规则，{len(rs.schedules)} 个日程，表单 {', '.join(rs.forms())}")
+        msg = tr(args.lang, "ok: {rules} rules, {schedules} schedules, forms {forms}").format(
+            rules=len(rs.rules), schedules=len(rs.schedules), forms=", ".join(rs.forms()))
         if args.rev:
-            msg += f" (version {rs.version})" if args.lang == "en" else f"（版本 {rs.version}）"
+            msg += tr(args.lang, " (version {version})").format(version=rs.version)
         print(msg)
     return EXIT_OK
 

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..catalogs import tr
 from ..decision import plain
 from ..diagnostics import RuleError
 from .common import EXIT_ERRORS, EXIT_OK, load_or_report, print_diagnostics
@@ -35,25 +36,27 @@ def cmd_test(args) -> int:
     else:
         for r in results:
             if r.ok and args.verbose:
-                print(f"PASS {r.case.where} › {r.case.name}")
+                print(tr(args.lang, "PASS {where} › {name}").format(where=r.case.where, name=r.case.name))
             elif not r.ok:
-                _print_failure(r)
+                _print_failure(r, args.lang)
         if args.coverage:
-            _print_coverage(report)
-        print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+            _print_coverage(report, args.lang)
+        print(tr(args.lang, "{passed} passed, {failed} failed").format(passed=len(results) - len(failed),
+                                                                         failed=len(failed)))
     below = args.min_coverage is not None and report["rules"]["percent"] < args.min_coverage
     if below:
-        print(f"rule coverage {report['rules']['percent']}% is below --min-coverage "
-              f"{args.min_coverage}%", file=sys.stderr)
+        print(tr(args.lang, "rule coverage {percent}% is below --min-coverage {minimum}%").format(
+            percent=report["rules"]["percent"], minimum=args.min_coverage), file=sys.stderr)
     return EXIT_ERRORS if failed or below else EXIT_OK
 
 
-def _print_failure(r):
-    print(f"FAIL {r.case.where} › {r.case.name}")
+def _print_failure(r, lang: str):
+    print(tr(lang, "FAIL {where} › {name}").format(where=r.case.where, name=r.case.name))
     if r.error:
         print(f"    {r.error}")
     for m in r.mismatches:
-        print(f"    {m.rule}: expected {_show(m.expected)}, got {_show(m.actual)}")
+        print("    " + tr(lang, "{rule}: expected {expected}, got {actual}").format(
+            rule=m.rule, expected=_show(m.expected), actual=_show(m.actual)))
         for line in m.explanation.splitlines():
             print(f"      {line}")
 
@@ -68,12 +71,13 @@ def _show(value) -> str:
     return json.dumps(plain(value), ensure_ascii=False, default=str)
 
 
-def _print_coverage(report):
-    for key, label in (("rules", "rules"), ("clauses", "clauses"), ("lines", "lines"),
-                       ("conditions_both_ways", "conditions seen true and false")):
+def _print_coverage(report, lang: str):
+    for key, label in (("rules", tr(lang, "rules")), ("clauses", tr(lang, "clauses")), ("lines", tr(lang, "lines")),
+                       ("conditions_both_ways", tr(lang, "conditions seen true and false"))):
         c = report[key]
-        print(f"coverage: {label:32} {c['hit']}/{c['total']} ({c['percent']}%)")
+        print(tr(lang, "coverage: {label:32} {hit}/{total} ({percent}%)").format(
+            label=label, hit=c["hit"], total=c["total"], percent=c["percent"]))
     for name in report["rules_not_run"]:
-        print(f"  not run: {name}")
+        print("  " + tr(lang, "not run: {name}").format(name=name))
     for where in report["clauses_not_run"][:20]:
-        print(f"  clause not reached: {where}")
+        print("  " + tr(lang, "clause not reached: {where}").format(where=where))

@@ -16,6 +16,7 @@ import logging
 from flask import current_app, g, request
 
 from trimtab.server.web.access_log import PERSON
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 from trimtab.server.web.security import same
 from trimtab.server.auth import tokens
@@ -35,13 +36,13 @@ def requires(need: str):
             if need not in ("public", "webhook"):
                 principal = require_principal()
                 if need == "admin" and not principal.is_admin:
-                    raise DomainError("forbidden", "this route is for admins")
+                    raise DomainError("forbidden", msg("this route is for admins"))
                 if need == "it" and not principal.is_it:
-                    raise DomainError("forbidden", "this route is for IT (rule sets) or admins")
+                    raise DomainError("forbidden", msg("this route is for IT (rule sets) or admins"))
                 if need == "hrbp" and not (principal.is_hrbp or principal.is_admin):
-                    raise DomainError("forbidden", "this route is for HRBPs (drafts of rules)")
+                    raise DomainError("forbidden", msg("this route is for HRBPs (drafts of rules)"))
                 if need == "workbench" and not (principal.is_hrbp or principal.is_it):
-                    raise DomainError("forbidden", "this route is for HRBPs and IT (the workbench)")
+                    raise DomainError("forbidden", msg("this route is for HRBPs and IT (the workbench)"))
             return view(*args, **kwargs)
         guarded.access = need
         return guarded
@@ -52,8 +53,8 @@ def require_principal() -> Principal:
     principal = current_principal()
     if principal is None:
         raise DomainError("unauthenticated",
-                          "sign in, or send `Authorization: Bearer <token>` "
-                          "(`trimtab people token PERSON` issues one)")
+                          msg("sign in, or send `Authorization: Bearer <token>` (`trimtab people token "
+                              "PERSON` issues one)"))
     return principal
 
 
@@ -88,8 +89,8 @@ def check_csrf() -> None:
         current_app.extensions["trimtab.csrf"].protect()
     except CSRFError as err:
         log.warning("CSRF check failed from %s: %s", client_address(), err.description)
-        raise DomainError("csrf_failed", "this change needs the session's CSRF token "
-                          "(header X-CSRFToken or form field csrf_token)") from None
+        raise DomainError("csrf_failed", msg("this change needs the session's CSRF token (header X-CSRFToken "
+                                             "or form field csrf_token)")) from None
 
 
 def _from_bearer(header: str) -> Principal:
@@ -114,7 +115,7 @@ def _refuse(reason: str, token: str):
     current_app.extensions["trimtab.auth_failures"].hit(address)
     shown = token[:7] + "…" if tokens.SHAPE.fullmatch(token) else "(not a trimtab token)"
     log.warning("authentication refused from %s: %s, token %s", address, reason, shown)
-    raise DomainError("invalid_token", "the token is unknown, revoked or expired")
+    raise DomainError("invalid_token", msg("the token is unknown, revoked or expired"))
 
 
 def client_address() -> str:
@@ -141,7 +142,7 @@ class FailureLimiter:
         if not allowed:
             log.warning("authentication attempts from %s refused: too many failures", address)
             raise DomainError("too_many_attempts",
-                              "too many failed sign-ins or tokens from this address; wait a minute")
+                              msg("too many failed sign-ins or tokens from this address; wait a minute"))
 
     def hit(self, address: str) -> None:
         try:
@@ -169,5 +170,6 @@ class PersonLimiter:
             log.warning("%s rate counter unavailable; not limiting", self.route)
             return
         if not allowed:
-            raise DomainError("rate_limited", f"more than {self.item} requests to "
-                              f"{self.route} from {who}; wait a little", "$")
+            raise DomainError("rate_limited", msg("more than {item} requests to {route} from {who}; wait a "
+                                                  "little",
+                                                  item=self.item, route=self.route, who=who), "$")

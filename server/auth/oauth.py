@@ -16,7 +16,8 @@ from flask import (Flask, abort, current_app, make_response, redirect, render_te
                    request, session, url_for)
 from sqlalchemy import select
 
-from trimtab.server.web.errors import DomainError, status_of
+from trimtab.server.web.errors import DomainError, request_lang, status_of
+from trimtab.server.messages import msg, render
 from trimtab.server.auth import providers
 from trimtab.server.auth.access import client_address, log, requires
 from trimtab.server.auth.principal import of_person
@@ -43,7 +44,7 @@ def init_app(app: Flask) -> None:
 def _client(provider: str):
     client = current_app.extensions["trimtab.oauth"].create_client(provider)
     if client is None or providers.settings(current_app, provider) is None:
-        raise DomainError("not_found", f"sign-in with `{provider}` is not configured")
+        raise DomainError("not_found", msg("sign-in with `{provider}` is not configured", provider=provider))
     return client
 
 
@@ -76,13 +77,13 @@ def oauth_callback(provider: str):
         identity = providers.identify(provider, client, providers.settings(current_app, provider),
                                       token)
     except ProviderError as err:
-        return _refuse("oauth_refused", f"{TITLES[provider]} did not say who signed in",
+        return _refuse("oauth_refused", msg("{provider} did not say who signed in", provider=TITLES[provider]),
                        f"{provider}: {err}")
     principal = _principal_for(identity)
     if principal is None:
         return _refuse("oauth_unknown_person",
-                       f"you signed in to {TITLES[provider]}, but no one in the organisation "
-                       "chart has that account; ask an admin to add your platform id",
+                       msg("you signed in to {provider}, but no one in the organisation chart has that "
+                           "account; ask an admin to add your platform id", provider=TITLES[provider]),
                        f"{provider}: no person for {identity.label}")
     target = safe_next(session.pop(NEXT_KEY, None))
     start_session(principal)
@@ -105,16 +106,17 @@ def _exchange(provider: str, client) -> dict:
     try:
         return client.authorize_access_token()
     except MismatchingStateError:
-        _refuse("oauth_state_mismatch", "this sign-in was not started here, or it was "
-                "already used; start again from the sign-in page",
+        _refuse("oauth_state_mismatch", msg("this sign-in was not started here, or it was already used; "
+                                            "start again from the sign-in page"),
                 f"{provider}: wrong or missing state")
     except OAuthError as err:
-        _refuse("oauth_refused", f"{TITLES[provider]} refused the sign-in ({err.error})",
+        _refuse("oauth_refused", msg("{provider} refused the sign-in ({error})", provider=TITLES[provider],
+                                     error=err.error),
                 f"{provider}: code refused: {err.error}")
     except requests.RequestException as err:
         log.warning("%s sign-in: provider unreachable: %s", provider, err.__class__.__name__)
         raise DomainError("oauth_unavailable",
-                          f"{TITLES[provider]} could not be reached; try again") from None
+                          msg("{provider} could not be reached; try again", provider=TITLES[provider])) from None
 
 
 def _principal_for(identity: providers.Identity):
@@ -138,6 +140,6 @@ def _refuse(code: str, message: str, reason: str):
     session.pop(NEXT_KEY, None)
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         page = render_template_string(LOGIN_PAGE, providers=configured_providers(current_app),
-                                      next="/v1/me", error=message)
+                                      next="/v1/me", error=render(message, request_lang()))
         abort(make_response(page, status_of(code)))
     raise DomainError(code, message)

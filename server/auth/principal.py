@@ -19,6 +19,7 @@ class Principal:
     grants: frozenset = field(default_factory=frozenset)
     covers: frozenset = field(default_factory=frozenset)   # regions an HRBP covers
     via: str = "token"             # token | session | admin_token | platform
+    lang: str | None = None        # the person's own language (zh, en); none: the deployment's
 
     # Flask-Login's user protocol (sessions store the person id)
     is_authenticated = True
@@ -56,7 +57,8 @@ def of_person(person, via: str) -> Principal:
     if person.role == "hrbp" and person.region:
         covers |= {person.region}
     return Principal(person_id=person.id, name=person.name, role=person.role, region=person.region,
-                     grants=parse_list(person.grants), covers=covers, via=via)
+                     grants=parse_list(person.grants), covers=covers, via=via,
+                     lang=getattr(person, "lang", None))
 
 
 ADMIN_TOKEN = Principal(person_id=None, name="admin token", grants=frozenset({"admin"}),

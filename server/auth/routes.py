@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template_str
 from flask_login import login_user, logout_user
 
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import msg
 from trimtab.server.auth import tokens
 from trimtab.server.auth.access import check_csrf, client_address, current_principal, log, requires
 from trimtab.server.auth.principal import Principal, of_person
@@ -64,7 +65,7 @@ def token_sign_in():
     if principal is None:
         failures.hit(client_address())
         log.warning("sign-in refused from %s: bad token", client_address())
-        raise DomainError("invalid_token", "the token is unknown, revoked or expired")
+        raise DomainError("invalid_token", msg("the token is unknown, revoked or expired"))
     start_session(principal)
     log.info("signed in: %s (token) from %s", principal.person_id, client_address())
     return redirect(safe_next(request.form.get("next")), 303)

@@ -12,6 +12,7 @@ from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from trimtab.dsl.commands.common import load_or_report as _load_or_report
 from trimtab.dsl.commands.common import print_diagnostics as _print_diagnostics
+from trimtab.server.messages import msg
 
 
 def _server_config(args, migrate=True):
@@ -229,14 +230,14 @@ def cmd_import(args) -> int:
                 import_history(session, rs, data, ZoneInfo(config["TIMEZONE"]), args.partial)
     except ImportRefused as refused:
         for p in refused.problems:
-            print(f"{path.name} {problem_text(p)}", file=sys.stderr)
-        print(f"{len(refused.problems)} bad row(s); nothing imported "
-              f"(--partial imports the good rows)", file=sys.stderr)
+            print(f"{path.name} {problem_text(p, args.lang)}", file=sys.stderr)
+        print(msg("{count} bad row(s); nothing imported (--partial imports the good rows)",
+                  count=len(refused.problems)).render(args.lang), file=sys.stderr)
         return EXIT_ERRORS
     finally:
         engine.dispose()
     for p in report["skipped"]:
-        print(f"skipped {path.name} {problem_text(p)}", file=sys.stderr)
+        print(f"skipped {path.name} {problem_text(p, args.lang)}", file=sys.stderr)
     print(f"imported {report['imported']} {kind} row(s) from {path.name}"
           + (f"; skipped {len(report['skipped'])}" if report["skipped"] else ""))
     return EXIT_OK

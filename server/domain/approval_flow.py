@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from trimtab.dsl.decision import plain
 
 from trimtab.server.domain import audit
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 from trimtab.server.storage.models import Approval, ApprovalStep, Delegation, Person, Target, utcnow
 
@@ -72,8 +73,9 @@ def independent(session: Session, named: Person, role: str, conflicted: dict,
         if other is not None:
             return other, reason
     raise DomainError("no_independent_approver",
-                      f"`{named.id}` may not approve this change ({reason}) and no one above "
-                      f"them, nor another {role}, can take the step", "$.rep")
+                      msg("`{id}` may not approve this change ({reason}) and no one above them, nor another "
+                          "{role}, can take the step",
+                          id=named.id, reason=reason, role=role), "$.rep")
 
 
 # ---------------------------------------------------------------------- the figures held
@@ -87,13 +89,14 @@ def check_current_target(session: Session, facts: dict) -> None:
                                                   Target.metric == metric)).first()
     if stored is None:
         raise DomainError("no_current_target",
-                          f"`{facts['rep']}` has no stored {metric} target: set or import it "
-                          f"first (a change needs the figure it changes)", "$.current_target")
+                          msg("`{rep}` has no stored {metric} target: set or import it first (a change needs "
+                              "the figure it changes)", rep=facts['rep'], metric=metric), "$.current_target")
     held = Decimal(stored.value)
     if Decimal(str(facts["current_target"])) != held:
         raise DomainError("stale_current_target",
-                          f"the stored {metric} target of `{facts['rep']}` is {plain(held)}, not "
-                          f"{plain(facts['current_target'])}", "$.current_target",
+                          msg("the stored {metric} target of `{rep}` is {held}, not {given}",
+                              metric=metric, rep=facts['rep'], held=plain(held),
+                              given=plain(facts['current_target'])), "$.current_target",
                           stored=plain(held))
 
 
@@ -101,10 +104,11 @@ def check_current_target(session: Session, facts: dict) -> None:
 def open_approval(session: Session, decision, fact_id: int, facts: dict, version: str) -> Approval:
     subject = person(session, facts.get("rep"))
     if subject is None:
-        raise DomainError("unknown_subject", "the change names no known rep", "$.rep")
+        raise DomainError("unknown_subject", msg("the change names no known rep"), "$.rep")
     requester = facts.get("requested_by")
     if requester is not None and person(session, requester) is None:
-        raise DomainError("unknown_subject", f"`{requester}` is not in the organisation chart",
+        raise DomainError("unknown_subject", msg("`{requester}` is not in the organisation chart",
+                                                 requester=requester),
                           "$.requested_by")
     conflicted = {str(requester): "requested_by"} if requester is not None else {}
     conflicted[subject.id] = "subject"          # the stronger reason when both hold
@@ -122,7 +126,8 @@ def open_approval(session: Session, decision, fact_id: int, facts: dict, version
             named = resolve_role(session, role, subject)
             if named is None:
                 raise DomainError("unresolved_role",
-                                  f"no one holds role `{role}` for `{subject.id}` in the organisation chart",
+                                  msg("no one holds role `{role}` for `{id}` in the organisation chart",
+                                      role=role, id=subject.id),
                                   "$.rep")
             who, why = independent(session, named, role, conflicted, subject)
             session.add(ApprovalStep(approval_id=approval.id, position=position, kind=step["type"],
@@ -161,7 +166,7 @@ def lock(session: Session, approval_id: int) -> Approval:
     approval = session.scalars(select(Approval).where(Approval.id == approval_id)
                                .with_for_update()).first()
     if approval is None:
-        raise DomainError("not_found", f"no approval {approval_id}", "$.id")
+        raise DomainError("not_found", msg("no approval {approval_id}", approval_id=approval_id), "$.id")
     return approval
 
 
@@ -171,21 +176,24 @@ def decide(session: Session, approval_id: int, verdict: str, actor: str, comment
     when the approval or their step was decided meanwhile."""
     approval = lock(session, approval_id)
     if approval.status != "pending":
-        raise DomainError("approval_closed", f"approval {approval_id} is already {approval.status}")
+        raise DomainError("approval_closed", msg("approval {approval_id} is already {status}",
+                                                 approval_id=approval_id, status=approval.status))
     if actor in (approval.subject, approval.requested_by):
         raise DomainError("separation_of_duties",
-                          f"`{actor}` may not decide a change that "
-                          f"{'concerns them' if actor == approval.subject else 'they requested'}")
+                          msg("`{actor}` may not decide a change that {arg}",
+                              actor=actor, arg=msg("concerns them") if actor == approval.subject
+                              else msg("they requested")))
     current = [s for s in approval.steps if s.position == approval.position]
     mine = next((s for s in current if s.approver_id == actor and s.status == "waiting"), None)
     if mine is None:
         mine = _delegated_step(session, current, actor, today)
     if mine is None:
         if any(s.status != "waiting" and actor in (s.approver_id, s.acted_by) for s in approval.steps):
-            raise DomainError("step_decided", f"`{actor}` has already decided their step")
+            raise DomainError("step_decided", msg("`{actor}` has already decided their step", actor=actor))
         waiting = ", ".join(s.approver_id for s in current if s.status == "waiting")
         raise DomainError("not_the_approver",
-                          f"`{actor}` is not the approver of the current step (waiting for {waiting})")
+                          msg("`{actor}` is not the approver of the current step (waiting for {waiting})",
+                              actor=actor, waiting=waiting))
     mine.status, mine.comment, mine.evidence, mine.acted_at = (
         "approved" if verdict == "approve" else "rejected", comment, evidence, utcnow())
     if mine.approver_id != actor:

@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 from trimtab.dsl import periods
 
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import msg
+
+PERIOD_WORDS = {"month": msg("month"), "quarter": msg("quarter")}     # a period field, in words
 
 
 class Filing(NamedTuple):
@@ -36,7 +39,7 @@ def occurred_on(schema, facts: dict, tz: ZoneInfo) -> dt.date:
                 return stamp.date()
             return dt.date.fromisoformat(text)
         except ValueError:
-            raise DomainError("invalid_date", f"`{text}` is not a date", f"$.{field}") from None
+            raise DomainError("invalid_date", msg("`{text}` is not a date", text=text), f"$.{field}") from None
     for field, sep, first_month in (("month", "-", lambda m: m), ("quarter", "-Q", lambda q: 3 * q - 2)):
         text = facts.get(field)
         if isinstance(text, str):
@@ -48,7 +51,8 @@ def occurred_on(schema, facts: dict, tz: ZoneInfo) -> dt.date:
                     raise ValueError(text)
                 return dt.date(int(y), first_month(int(n)), 1)
             except ValueError:
-                raise DomainError("invalid_period", f"`{text}` is not a {field}",
+                raise DomainError("invalid_period",
+                                  msg("`{text}` is not a {field}", text=text, field=PERIOD_WORDS[field]),
                                   f"$.{field}") from None
     return dt.datetime.now(tz).date()
 
@@ -77,7 +81,8 @@ def check_org_relation(held: tuple | None, rep, region) -> None:
     """The organisation chart owns who a rep is and where they work: an unknown rep is a 422,
     a region that is not theirs a 409 naming the one held.  `held`: (the rep's region,) or None."""
     if held is None:
-        raise DomainError("unknown_subject", f"`{rep}` is not in the organisation chart", "$.rep")
+        raise DomainError("unknown_subject", msg("`{rep}` is not in the organisation chart", rep=rep), "$.rep")
     if region is not None and held[0] is not None and held[0] != region:
-        raise DomainError("stale_org_relation", f"`{rep}` works in region `{held[0]}` by the "
-                          f"organisation chart, not `{region}`", "$.region", stored=held[0])
+        raise DomainError("stale_org_relation", msg("`{rep}` works in region `{held}` by the organisation "
+                                                    "chart, not `{region}`",
+                                                    rep=rep, held=held[0], region=region), "$.region", stored=held[0])

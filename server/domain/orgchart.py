@@ -13,6 +13,7 @@ import csv
 import io
 
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import Msg, msg
 
 COLUMNS = {"id": ("id", "工号"), "name": ("name", "姓名"), "role": ("role", "角色"),
            "region": ("region", "区域"), "manager": ("manager", "直属上级"), "hrbp": ("hrbp", "hrbp"),
@@ -34,12 +35,12 @@ def rows_from_csv(data: bytes) -> tuple[str, list[list[str]]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise DomainError("bad_file", "the CSV file is not UTF-8", "$") from None
+        raise DomainError("bad_file", msg("the CSV file is not UTF-8"), "$") from None
     reader = csv.reader(io.StringIO(text, newline=""))     # CR, LF or CRLF line ends
     try:
         return "csv", list(reader)
     except csv.Error as err:       # e.g. a field over csv's field size limit
-        raise DomainError("bad_file", f"the CSV file cannot be read: {err}",
+        raise DomainError("bad_file", msg("the CSV file cannot be read: {err}", err=err),
                           f"csv!{reader.line_num}") from None
 
 
@@ -48,7 +49,7 @@ def rows_from_xlsx(data: bytes) -> tuple[str, list[list[str]]]:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:                       # openpyxl raises many kinds for a broken file
-        raise DomainError("bad_file", "the file is not an Excel workbook (.xlsx)", "$") from None
+        raise DomainError("bad_file", msg("the file is not an Excel workbook (.xlsx)"), "$") from None
     sheet = book.worksheets[0]
     rows = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
     return sheet.title, rows
@@ -57,11 +58,11 @@ def rows_from_xlsx(data: bytes) -> tuple[str, list[list[str]]]:
 def people_from_rows(sheet: str, rows: list[list[str]]) -> list[dict]:
     """Validated people, or DomainError(422) listing every bad row (sheet, row, column)."""
     if not rows:
-        raise DomainError("bad_file", "the file is empty", "$")
+        raise DomainError("bad_file", msg("the file is empty"), "$")
     header = [HEADER_TO_FIELD.get(h.strip().lower()) for h in rows[0]]
     missing = [f for f in ("id", "role") if f not in header]
     if missing:
-        raise DomainError("bad_file", f"missing column(s): {', '.join(missing)}",
+        raise DomainError("bad_file", msg("missing column(s): {missing}", missing=', '.join(missing)),
                           f"{sheet}!1")
     people, problems, seen = [], [], {}
     for number, row in enumerate(rows[1:], start=2):
@@ -72,10 +73,11 @@ def people_from_rows(sheet: str, rows: list[list[str]]) -> list[dict]:
             if not person.get(field):
                 col = _column_letter(header.index(field))
                 problems.append({"sheet": sheet, "row": number, "column": col,
-                                 "message": f"`{field}` is empty"})
+                                 "message": msg("`{field}` is empty", field=field)})
         if person.get("id") in seen:
             problems.append({"sheet": sheet, "row": number, "column": _column_letter(header.index("id")),
-                             "message": f"id `{person['id']}` already on row {seen[person['id']]}"})
+                             "message": msg("id `{id}` already on row {row}", id=person["id"],
+                                            row=seen[person["id"]])})
         bad = problem_of({k: v for k, v in person.items() if v}) \
             if person.get("id") and person.get("role") else None
         if bad:
@@ -89,11 +91,11 @@ def people_from_rows(sheet: str, rows: list[list[str]]) -> list[dict]:
             if p.get(field) and p[field] not in ids:
                 problems.append({"sheet": sheet, "row": number,
                                  "column": _column_letter(header.index(field)),
-                                 "message": f"{field} `{p[field]}` is not in the file"})
+                                 "message": msg("{field} `{id}` is not in the file", field=field, id=p[field])})
     if problems:
         first = problems[0]
-        raise DomainError("bad_rows", f"{len(problems)} bad row(s); nothing imported — "
-                          f"{first['sheet']} row {first['row']} column {first['column']}: {first['message']}",
+        raise DomainError("bad_rows", msg("{count} bad row(s); nothing imported — {sheet} row {row} "
+                                          "column {column}: {message}", count=len(problems), **first),
                           f"{first['sheet']}!{first['column']}{first['row']}", problems=problems)
     return people
 
@@ -142,22 +144,22 @@ def write_templates(directory) -> None:
     book.save(d / "org_chart.xlsx")
 
 
-def problem_of(p: dict) -> tuple[str, str] | None:
+def problem_of(p: dict) -> tuple[str, Msg] | None:
     """(field, message) of the first thing wrong with one person's fields, or None."""
     for key in ("id", "role"):
         if not isinstance(p.get(key), str) or not p[key].strip():
-            return key, f"`{key}` is required (a text)"
+            return key, msg("`{key}` is required (a text)", key=key)
     for key in COLUMNS:
         if p.get(key) is not None and not isinstance(p[key], str):
-            return key, f"`{key}` is a text"
+            return key, msg("`{key}` is a text", key=key)
     if p.get("email") and "@" not in p["email"]:
-        return "email", "`email` is not an e-mail address"
+        return "email", msg("`email` is not an e-mail address")
     if p.get("lang") and language(p["lang"]) is None:
-        return "lang", f"`lang` is zh or en, not `{p['lang']}`"
+        return "lang", msg("`lang` is zh or en, not `{lang}`", lang=p["lang"])
     unknown = [g for g in (p.get("grants") or "").replace("，", ",").split(",")
                if g.strip() and g.strip() not in GRANTS]
     if unknown:
-        return "grants", f"unknown grant `{unknown[0].strip()}` (admin, it)"
+        return "grants", msg("unknown grant `{grant}` (admin, it)", grant=unknown[0].strip())
     return None
 
 
@@ -198,7 +200,8 @@ def store_people(session, people: list[dict]) -> None:
             owner = claimed.get(key) or session.scalars(select(PersonIdentity.person_id).where(
                 PersonIdentity.kind == key[0], PersonIdentity.value == key[1])).first()
             if owner not in (None, row.id):
-                raise DomainError("identity_taken", f"{kind} `{value}` is already `{owner}`'s",
+                raise DomainError("identity_taken", msg("{kind} `{value}` is already `{owner}`'s",
+                                                        kind=kind, value=value, owner=owner),
                                   f"$.people[{ids.index(row.id)}].{kind}")
             claimed[key] = row.id
             session.add(PersonIdentity(person_id=row.id, kind=key[0], value=key[1]))

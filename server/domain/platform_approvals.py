@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trimtab.server.domain import approval_flow
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 from trimtab.server.storage.models import Approval, ApprovalLink, Person, PersonIdentity
 
@@ -39,8 +40,9 @@ def linked_approval(session: Session, platform: str, instance: str) -> int:
         ApprovalLink.platform == platform, ApprovalLink.external_id == instance)).first()
     if link is None:
         raise DomainError("unknown_approval_instance",
-                          f"no approval is linked to {PLATFORM_NAMES[platform]} instance `{instance}` "
-                          f"(POST /v1/approvals/<id>/links records which one it is)", "$.instance",
+                          msg("no approval is linked to {platform_names} instance `{instance}` (POST "
+                              "/v1/approvals/<id>/links records which one it is)",
+                              platform_names=PLATFORM_NAMES[platform], instance=instance), "$.instance",
                           platform=platform, external_id=instance)
     return link
 
@@ -52,9 +54,10 @@ def mapped_person(session: Session, platform: str, kind: str, value: str) -> str
         PersonIdentity.kind == kind, PersonIdentity.value == key)).first()
     if found is None or session.get(Person, found) is None:
         raise DomainError("unknown_platform_user",
-                          f"{PLATFORM_NAMES[platform]} user `{value}` is no one in the organisation "
-                          f"chart: fill the `{kind}` ({COLUMN_HEADERS.get(kind, kind)}) column of "
-                          f"that person's row and import the chart again", "$.user",
+                          msg("{platform_names} user `{value}` is no one in the organisation chart: fill the "
+                              "`{kind}` ({header}) column of that person's row and import the chart again",
+                              platform_names=PLATFORM_NAMES[platform], value=value, kind=kind,
+                              header=COLUMN_HEADERS.get(kind, kind)), "$.user",
                           platform=platform, platform_user=value, column=kind)
     return found
 
@@ -82,12 +85,14 @@ def add_link(session: Session, approval_id: int, platform: str, external_id: str
     """(the link, whether it is new).  The same link again is no change; an instance linked to
     another approval is 409."""
     if session.get(Approval, approval_id) is None:
-        raise DomainError("not_found", f"no approval {approval_id}", "$.id")
+        raise DomainError("not_found", msg("no approval {approval_id}", approval_id=approval_id), "$.id")
     held = session.scalars(select(ApprovalLink).where(
         ApprovalLink.platform == platform, ApprovalLink.external_id == external_id)).first()
     if held is not None and held.approval_id != approval_id:
-        raise DomainError("link_taken", f"{PLATFORM_NAMES[platform]} instance `{external_id}` "
-                          f"is linked to approval {held.approval_id}", "$.external_id")
+        raise DomainError("link_taken", msg("{platform_names} instance `{external_id}` is linked to approval "
+                                            "{approval_id}",
+                                            platform_names=PLATFORM_NAMES[platform], external_id=external_id,
+                                            approval_id=held.approval_id), "$.external_id")
     if held is None:
         session.add(ApprovalLink(approval_id=approval_id, platform=platform, external_id=external_id))
     return {"approval_id": approval_id, "platform": platform, "external_id": external_id}, held is None

@@ -9,18 +9,18 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trimtab.server.messages import msg
 from trimtab.server.storage.models import Approval, Decision, Fact, Person, Target
 
 OFF_PACE = Decimal("0.05")      # projected off the target by more than this: suggest a change
-AGENDA = {"zh": ["外部环境是否有重大变化？", "团队资源是否匹配当前目标？", "是否需要向上/平行部门协同支持？"],
-          "en": ["Has the outside environment changed materially?",
-                 "Do the team's resources match the current target?",
-                 "Is support needed from above or from peer departments?"]}
+AGENDA = [msg("Has the outside environment changed materially?"),
+          msg("Do the team's resources match the current target?"),
+          msg("Is support needed from above or from peer departments?")]
 
-TITLES = {"weekly_actions": {"zh": "本周行动建议", "en": "This week's action suggestions"},
-          "resource_hints": {"zh": "跨区域资源提示", "en": "Cross-region resource hints"},
-          "snapshot_reminder": {"zh": "双周目标快照提醒", "en": "Bi-weekly goal snapshot reminder"},
-          "calibration_brief": {"zh": "目标执行简报", "en": "Target execution brief"}}
+TITLES = {"weekly_actions": msg("This week's action suggestions"),
+          "resource_hints": msg("Cross-region resource hints"),
+          "snapshot_reminder": msg("Bi-weekly goal snapshot reminder"),
+          "calibration_brief": msg("Target execution brief")}
 
 
 def _fired_alerts(session: Session, start: dt.datetime, end: dt.datetime, sees=None):
@@ -167,34 +167,32 @@ def _num(value):
 
 
 def render(report: dict, lang: str) -> tuple[str, str]:
-    """(title, markdown) of a report."""
-    title = TITLES[report["report"]][lang]
-    zh = lang == "zh"
+    """(title, markdown) of a report, in `lang` (the server's catalog: docs/messages.md)."""
+    title = TITLES[report["report"]].render(lang)
+    say = lambda text, **args: msg(text, **args).render(lang)
     lines = []
     if report["report"] == "weekly_actions":
-        lines.append(f"**{title}** · {report['region'] or ('全部区域' if zh else 'all regions')}")
+        region = report["region"] or say("all regions")
+        lines.append(f"**{title}** · {region}")
         if not report["reps"]:
-            lines.append("本周没有预警，保持节奏。" if zh else "No alerts this week; keep the rhythm.")
+            lines.append(say("No alerts this week; keep the rhythm."))
         for rep in report["reps"]:
-            names = "、".join(a["rule"] for a in rep["alerts"]) if zh else ", ".join(a["rule"] for a in rep["alerts"])
-            lines.append(f"- {rep['name']}（{rep['rep']}）：{len(rep['alerts'])} 条预警（{names}），建议本周一对一复盘"
-                         if zh else
-                         f"- {rep['name']} ({rep['rep']}): {len(rep['alerts'])} alert(s) ({names}); "
-                         f"suggest a one-to-one review this week")
+            lines.append(say("- {name} ({rep}): {count} alert(s) ({rules}); suggest a one-to-one review this week",
+                             name=rep["name"], rep=rep["rep"], count=len(rep["alerts"]),
+                             rules=[a["rule"] for a in rep["alerts"]]))
     elif report["report"] == "resource_hints":
         lines.append(f"**{title}**")
         for i, r in enumerate(report["regions"]):
             counts = ", ".join(f"{k} {v}" for k, v in sorted(r["alerts"].items()))
-            hint = ("（建议优先支援）" if zh else " (send support here first)") if i == 0 else ""
+            hint = say(" (send support here first)") if i == 0 else ""
             lines.append(f"- {r['region']}: {counts}{hint}")
         if not report["regions"]:
-            lines.append("各区域本周均无预警。" if zh else "No region raised alerts this week.")
+            lines.append(say("No region raised alerts this week."))
     elif report["report"] == "calibration_brief":
-        lines += _render_brief(report, title, zh)
+        lines += _render_brief(report, title, say)
     else:
         lines.append(f"**{title}**")
-        lines.append(f"请在今天提交 {report['form']}：进展、障碍与资源需求。" if zh else
-                     f"Please submit {report['form']} today: progress, obstacles and resource needs.")
+        lines.append(say("Please submit {form} today: progress, obstacles and resource needs.", form=report["form"]))
     return title, "\n".join(lines)
 
 
@@ -205,43 +203,40 @@ def payload(report: dict, lang: str) -> dict:
     return {**texts[lang], "report": report, "texts": texts}
 
 
-def _render_brief(report: dict, title: str, zh: bool) -> list[str]:
+def _render_brief(report: dict, title: str, say) -> list[str]:
     m = report["meeting"]
     pct = lambda x: f"{x * 100:.1f}%"
     lines = [f"**{title}** · {m['title']} · {m['local_time']}",
-             (f"周期 {report['cycle']}，已过 {pct(report['elapsed'])}" if zh else
-              f"Cycle {report['cycle']}, {pct(report['elapsed'])} elapsed"),
-             "", "**当前进度**" if zh else "**Progress**"]
+             say("Cycle {cycle}, {elapsed} elapsed", cycle=report["cycle"], elapsed=pct(report["elapsed"])),
+             "", say("**Progress**")]
     for r in report["progress"]:
         if r["actual"] is None:
-            lines.append(f"- {r['name']} · {r['metric']}：目标 {r['target']}，暂无实际数据" if zh else
-                         f"- {r['name']} · {r['metric']}: target {r['target']}, no actuals yet")
+            lines.append(say("- {name} · {metric}: target {target}, no actuals yet",
+                             name=r["name"], metric=r["metric"], target=r["target"]))
             continue
-        lines.append(f"- {r['name']} · {r['metric']}：{r['actual']} / {r['target']}（完成 {pct(r['completion'])}，"
-                     f"按当前节奏预计 {r['projected']}）" if zh else
-                     f"- {r['name']} · {r['metric']}: {r['actual']} of {r['target']} ({pct(r['completion'])} done; "
-                     f"{r['projected']} at the current pace)")
-    lines += ["", "**风险点**" if zh else "**Risks**"]
+        lines.append(say("- {name} · {metric}: {actual} of {target} ({completion} done; {projected} at the "
+                         "current pace)", name=r["name"], metric=r["metric"], actual=r["actual"],
+                         target=r["target"], completion=pct(r["completion"]), projected=r["projected"]))
+    lines += ["", say("**Risks**")]
     for r in report["risks"]:
-        bits = [f"{a['rule']}（{a['level']}，{a['period']}）" if zh else
-                f"{a['rule']} ({a['level']}, {a['period']})" for a in r["alerts"]]
-        bits += [(f"待审批目标调整 {p['before']} → {p['after']}" if zh else
-                  f"pending target change {p['before']} → {p['after']}") for p in r["pending_changes"]]
-        lines.append(f"- {r['name']}：{'、'.join(bits)}" if zh else f"- {r['name']}: {', '.join(bits)}")
+        bits = [msg("{rule} ({level}, {period})", rule=a["rule"], level=a["level"], period=a["period"])
+                for a in r["alerts"]]
+        bits += [msg("pending target change {before} → {after}", before=p["before"], after=p["after"])
+                 for p in r["pending_changes"]]
+        lines.append(say("- {name}: {risks}", name=r["name"], risks=bits))
     if not report["risks"]:
-        lines.append("- 无" if zh else "- none")
-    lines += ["", "**建议调整幅度**" if zh else "**Suggested adjustment**"]
+        lines.append(say("- none"))
+    lines += ["", say("**Suggested adjustment**")]
     suggestions = [r for r in report["progress"] if r["suggested_target"] is not None]
     band = report.get("band")
-    within = "" if band is None else \
-        (f"，±{_num(Decimal(str(band)) * 100)}% 以内" if zh else f", within ±{_num(Decimal(str(band)) * 100)}%")
+    within = "" if band is None else say(", within ±{band}%", band=_num(Decimal(str(band)) * 100))
     for r in suggestions:
-        lines.append(f"- {r['name']} · {r['metric']}：{r['target']} → {r['suggested_target']}"
-                     f"（{r['suggested_change'] * 100:+.1f}%{within}）" if zh else
-                     f"- {r['name']} · {r['metric']}: {r['target']} → {r['suggested_target']} "
-                     f"({r['suggested_change'] * 100:+.1f}%{within})")
+        change = f"{r['suggested_change'] * 100:+.1f}%"
+        lines.append(say("- {name} · {metric}: {target} → {suggested} ({change}{within})",
+                         name=r["name"], metric=r["metric"], target=r["target"], suggested=r["suggested_target"],
+                         change=change, within=within))
     if not suggestions:
-        lines.append("- 保持目标不变" if zh else "- keep the targets as they are")
-    lines += ["", "**会上只讨论三个问题**" if zh else "**The meeting discusses three questions only**"]
-    lines += [f"{i}. {q}" for i, q in enumerate(AGENDA["zh" if zh else "en"], 1)]
+        lines.append(say("- keep the targets as they are"))
+    lines += ["", say("**The meeting discusses three questions only**")]
+    lines += [f"{i}. {text}" for i, text in enumerate(map(say, AGENDA), 1)]
     return lines

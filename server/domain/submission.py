@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from trimtab.dsl.decision import plain
 from trimtab.server.domain import history, plan as plans
+from trimtab.server.messages import msg
 from trimtab.server.web import limits, security
 from trimtab.server.storage import pg_intake, tx_writer
 from trimtab.server.web.errors import DomainError
@@ -49,12 +50,12 @@ def submit(app, ruleset, sub: Submission) -> Answer:
     `app`: the Flask app whose configuration and extensions (sessions, engine, channels,
     routes, metrics) serve it."""
     if sub.form not in ruleset.schemas:
-        raise DomainError("unknown_form", f"no form `{sub.form}`", "$")
+        raise DomainError("unknown_form", msg("no form `{form}`", form=sub.form), "$")
     if not isinstance(sub.facts, dict):
-        raise DomainError("schema_violation", "the body must be a JSON object", "$")
+        raise DomainError("schema_violation", msg("the body must be a JSON object"), "$")
     if len(sub.delivery_id) > limits.MAX_DELIVERY_ID:
-        raise DomainError("delivery_id_too_long", f"a delivery id is at most "
-                          f"{limits.MAX_DELIVERY_ID} characters", security.DELIVERY)
+        raise DomainError("delivery_id_too_long", msg("a delivery id is at most {max_delivery_id} characters",
+                                                      max_delivery_id=limits.MAX_DELIVERY_ID), security.DELIVERY)
     digest = hashlib.sha256(sub.raw).hexdigest()
     for attempt in (1, 2):
         try:
@@ -143,11 +144,11 @@ def earlier_answer(sessions, client: str, delivery_id: str, proof: str | None,
         replayed = seen is None and proof is not None and session.scalars(select(Delivery.id).where(
             Delivery.client == client, Delivery.proof == proof)).first() is not None
     if replayed:
-        raise DomainError("replayed_request", "this signed request was already delivered "
-                          "under another delivery id; nothing was stored", "$") from None
+        raise DomainError("replayed_request", msg("this signed request was already delivered under another "
+                                                  "delivery id; nothing was stored"), "$") from None
     if seen is None:
         return None
     if seen.body_sha256 != digest:
         raise DomainError("delivery_conflict",
-                          "this delivery id was used before with a different body", "$")
+                          msg("this delivery id was used before with a different body"), "$")
     return Answer(seen.response, seen.status, replayed=True)

@@ -13,6 +13,8 @@ from trimtab.dsl.values import MAX_JSON_DEPTH, loads_exact
 from trimtab.dsl.values import depth_ok as depth
 
 from trimtab.server.web import gate, limits
+from trimtab.server.messages import msg
+from trimtab.server.domain.schema_problems import problem_message
 from trimtab.server.web.errors import DomainError, from_rule_error
 
 
@@ -23,7 +25,7 @@ def parse_json(raw: bytes):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise DomainError("malformed_json", f"the body is not JSON: {err}", "$") from None
+        raise DomainError("malformed_json", msg("the body is not JSON: {err}", err=err), "$") from None
     with gate.turn(len(raw)):          # a large body's decoding takes its turn (server/web/gate.py)
         return parse_text(text)
 
@@ -33,14 +35,15 @@ def parse_text(text: str):
     try:
         value = loads_exact(text)
     except ValueError as err:
-        raise DomainError("malformed_json", f"the body is not JSON: {err}", "$") from None
+        raise DomainError("malformed_json", msg("the body is not JSON: {err}", err=err), "$") from None
     except RecursionError:
         value = None
     else:
         if depth(value):
             limits.check(value)
             return value
-    raise DomainError("too_deep", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels", "$")
+    raise DomainError("too_deep", msg("the JSON is nested deeper than {max_json_depth} levels",
+                                      max_json_depth=MAX_JSON_DEPTH), "$")
 
 
 _VALIDATORS: dict = {}      # id of a schema's dict -> (dict, fast check, full validator)
@@ -97,8 +100,8 @@ def validate(schema, facts, lang: str = "en") -> bool:
     problems = sorted(full.iter_errors(facts), key=lambda e: list(e.absolute_path))
     if problems:
         first = problems[0]
-        raise DomainError("schema_violation", first.message, first.json_path,
-                          problems=[{"path": p.json_path, "message": p.message} for p in problems[:20]])
+        raise DomainError("schema_violation", problem_message(first), first.json_path,
+                          problems=[{"path": p.json_path, "message": problem_message(p)} for p in problems[:20]])
     return changed
 
 

@@ -38,6 +38,7 @@ import requests
 import yaml
 
 from trimtab.server.web.security import sign as sign_webhook
+from trimtab.server.messages import msg
 
 TIMEOUT_S = 10
 MAX_TIMEOUT_S = 30          # per message, well inside a delivery job's 120 s
@@ -134,7 +135,7 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
 
 CARD_FORMATS = {"dingtalk": ("markdown", "actioncard"), "feishu": ("post", "card")}
 GROUP_TYPES = ("dingtalk", "feishu", "wecom")       # group robots, unless `group: false`
-OPEN = {"zh": "查看详情", "en": "Open"}               # a card's button, in the message's language
+OPEN = msg("Open")                  # a card's button, in the message's language (the server's catalog)
 PERSON = "person:"          # routes key prefix of a person's own channel
 
 
@@ -157,7 +158,8 @@ def button_url(ch: Channel, message_id: str, payload: dict) -> str:
 
 def _open(payload: dict) -> str:
     """The button's label: in the message's language; both when it names none."""
-    return OPEN.get(payload.get("lang") or "", f"{OPEN['zh']} / {OPEN['en']}")
+    lang = payload.get("lang")
+    return OPEN.render(lang) if lang in ("zh", "en") else f"{OPEN.render('zh')} / {OPEN.render('en')}"
 
 
 def dingtalk_signature(secret: str, timestamp_ms: str) -> str:
@@ -226,23 +228,23 @@ def _send_email(ch: Channel, message_id: str, payload: dict) -> None:
     import smtplib
     from email.message import EmailMessage
     target = urllib.parse.urlparse(ch.url)
-    msg = EmailMessage()
-    msg["Subject"] = payload["title"]
-    msg["From"] = ch.options["from"]
+    mail = EmailMessage()
+    mail["Subject"] = payload["title"]
+    mail["From"] = ch.options["from"]
     to = ch.options["to"] or ([payload["recipient_email"]] if payload.get("recipient_email") else [])
     if not to:
         raise ChannelError(f"channel `{ch.name}`: no `to` and no e-mail address for "
                            f"`{payload.get('recipient')}` in the organisation chart")
-    msg["To"] = ", ".join(to)
-    msg["Message-ID"] = f"<{message_id}@trimtab>"
-    msg.set_content(payload["text"])
+    mail["To"] = ", ".join(to)
+    mail["Message-ID"] = f"<{message_id}@trimtab>"
+    mail.set_content(payload["text"])
     try:
         with smtplib.SMTP(target.hostname, target.port or 25, timeout=ch.timeout_s) as smtp:
             if ch.options["starttls"]:
                 smtp.starttls()
             if ch.options["user"]:
                 smtp.login(ch.options["user"], ch.options["password"] or "")
-            smtp.send_message(msg)
+            smtp.send_message(mail)
     except (OSError, smtplib.SMTPException) as err:
         raise ChannelError(f"channel `{ch.name}`: SMTP {err.__class__.__name__}") from None
 

@@ -18,6 +18,7 @@ import time
 from flask import Blueprint, jsonify, request
 
 from trimtab.server.domain.approval_flow import approval_json
+from trimtab.server.messages import msg
 from trimtab.server.web.approvals import serialised, today
 from trimtab.server.auth import requires
 from trimtab.server.web.errors import DomainError
@@ -45,7 +46,7 @@ def _text(value) -> str | None:
 def _required(value, what: str, path: str) -> str:
     found = _text(value)
     if found is None:
-        raise DomainError("schema_violation", f"the event names no {what}", path)
+        raise DomainError("schema_violation", msg("the event names no {what}", what=what), path)
     return found
 
 
@@ -69,21 +70,21 @@ def _dingtalk_event(token: str, aes_key: str, app_key: str) -> dict:
     given = args.get("msg_signature") or args.get("signature") or ""
     stamp, nonce = args.get("timestamp") or args.get("timeStamp") or "", args.get("nonce", "")
     if not (given and stamp and nonce):
-        unauthorized("钉钉 push without msg_signature, timestamp or nonce", "signature_missing")
+        unauthorized(msg("钉钉 push without msg_signature, timestamp or nonce"), "signature_missing")
     body = parse_json(request.get_data(cache=False))
     encrypted = body.get("encrypt") if isinstance(body, dict) else None
     if not isinstance(encrypted, str):
-        raise DomainError("schema_violation", "a 钉钉 push is {\"encrypt\": …}", "$.encrypt")
+        raise DomainError("schema_violation", msg("a 钉钉 push is {\"encrypt\": …}"), "$.encrypt")
     fresh(stamp)
     if not same(given, dingtalk_crypto.signature(token, stamp, nonce, encrypted)):
-        unauthorized("msg_signature does not match the push")
+        unauthorized(msg("msg_signature does not match the push"))
     try:
         event = parse_text(dingtalk_crypto.decrypt(encrypted, aes_key, app_key))
     except ValueError:                  # CryptoError, or not JSON
-        raise DomainError("bad_encryption", "the `encrypt` field does not decrypt with this "
-                          "server's EncodingAESKey and app key", "$.encrypt") from None
+        raise DomainError("bad_encryption", msg("the `encrypt` field does not decrypt with this server's "
+                                                "EncodingAESKey and app key"), "$.encrypt") from None
     if not isinstance(event, dict):
-        raise DomainError("schema_violation", "a 钉钉 event is a JSON object", "$")
+        raise DomainError("schema_violation", msg("a 钉钉 event is a JSON object"), "$")
     return event
 
 
@@ -130,9 +131,9 @@ def _feishu_decision(envelope: dict) -> PlatformDecision | str:
             return PlatformDecision("feishu", instance, kind, _text(event[field]), verdict, None)
     if _text(event.get("user_id")):
         raise DomainError("unknown_platform_user",
-                          f"飞书 user_id `{_text(event['user_id'])}` cannot be mapped: the organisation "
-                          "chart holds open_id (feishu_open_id) and union_id (feishu_union_id); "
-                          "send the event with the operator's open_id", "$.event.open_id",
+                          msg("飞书 user_id `{arg}` cannot be mapped: the organisation chart holds open_id "
+                              "(feishu_open_id) and union_id (feishu_union_id); send the event with the "
+                              "operator's open_id", arg=_text(event['user_id'])), "$.event.open_id",
                           platform="feishu", platform_user=_text(event["user_id"]), column="feishu_open_id")
     return "no operator (an automatic pass or rejection)"
 
@@ -151,7 +152,7 @@ def jiandaoyun():
     verify_jdy(raw)
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
-        raise DomainError("schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
+        raise DomainError("schema_violation", msg("a 简道云 push is {op, data, opTime}"), "$.data")
     if push.get("op") != "data_update":
         return jsonify({"ignored": push.get("op")})
     decision = _jdy_decision(push["data"])
@@ -165,8 +166,8 @@ def _jdy_decision(data: dict) -> PlatformDecision | None:
     if said is None:
         return None
     if said not in VERDICTS:
-        raise DomainError("schema_violation", f"trimtab_decision `{said}` is not one of "
-                          f"{', '.join(VERDICTS)}", "$.data.trimtab_decision")
+        raise DomainError("schema_violation", msg("trimtab_decision `{said}` is not one of {verdicts}",
+                                                  said=said, verdicts=', '.join(VERDICTS)), "$.data.trimtab_decision")
     updater = data.get("updater") if isinstance(data.get("updater"), dict) else {}
     return PlatformDecision(
         "jiandaoyun", _required(data.get("_id"), "record (_id)", "$.data._id"), "jiandaoyun_username",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from trimtab.dsl.percents import percent_text
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import msg
 from trimtab.server.plugin.fields import field_kind
 
 # Keys platforms add to every record that are not form fields.
@@ -39,10 +40,11 @@ class Mappings:
                     try:
                         doc = json.loads(path.read_text(encoding="utf-8"))
                     except ValueError as err:
-                        raise DomainError("bad_mapping", f"{path}: not JSON ({err})") from None
+                        raise DomainError("bad_mapping", msg("{path}: not JSON ({err})", path=path, err=err)) from None
                     found = self._cache[path] = (stamp, doc)
                 return found[1]
-        raise DomainError("no_mapping", f"no field mapping for `{form}` on {platform}", "$")
+        raise DomainError("no_mapping", msg("no field mapping for `{form}` on {platform}",
+                                            form=form, platform=platform), "$")
 
 
 def record_to_facts(record: dict, mapping: dict, schema: dict, tz, path: str = "$.data") -> dict:
@@ -53,7 +55,7 @@ def record_to_facts(record: dict, mapping: dict, schema: dict, tz, path: str = "
 
 def _record(record, keys: dict, subforms: dict, props: dict, tz, path: str) -> dict:
     if not isinstance(record, dict):
-        raise DomainError("schema_violation", "a record must be an object", path)
+        raise DomainError("schema_violation", msg("a record must be an object"), path)
     facts = {}
     for key, value in record.items():
         if key in SYSTEM_KEYS:
@@ -61,13 +63,13 @@ def _record(record, keys: dict, subforms: dict, props: dict, tz, path: str) -> d
         name = keys.get(key)
         if name is None:
             raise DomainError("unknown_widget",
-                              f"`{key}` is not a field of this form (not in its mapping file)",
+                              msg("`{key}` is not a field of this form (not in its mapping file)", key=key),
                               f"{path}.{key}")
         spec = props.get(name, {})
         where = f"{path}.{key}"
         if field_kind(name, spec) == "subform":
             if not isinstance(value, list):
-                raise DomainError("schema_violation", "a sub-form is a list of records", where)
+                raise DomainError("schema_violation", msg("a sub-form is a list of records"), where)
             item_props = (spec.get("items") or {}).get("properties", {})
             facts[name] = [_record(item, subforms.get(name, {}), {}, item_props, tz, f"{where}[{i}]")
                            for i, item in enumerate(value)]
@@ -110,11 +112,11 @@ def _number(value, spec: dict, where: str):
         try:
             value = Decimal(value.strip().replace(",", ""))
         except InvalidOperation:
-            raise DomainError("schema_violation", f"`{value}` is not a number", where) from None
+            raise DomainError("schema_violation", msg("`{value}` is not a number", value=value), where) from None
     if isinstance(value, float):
         value = Decimal(repr(value))
     if isinstance(value, Decimal) and not value.is_finite():     # NaN, Infinity: not numbers
-        raise DomainError("schema_violation", f"`{value}` is not a number", where)
+        raise DomainError("schema_violation", msg("`{value}` is not a number", value=value), where)
     if isinstance(value, Decimal) and value == value.to_integral_value() and spec.get("type") == "integer":
         return int(value)
     return value
@@ -136,7 +138,7 @@ def _date(value, tz, where: str) -> str:
             return dt.date.fromisoformat(value).isoformat()
     except (ValueError, OverflowError, OSError):
         pass
-    raise DomainError("schema_violation", f"`{value}` is not a date", where)
+    raise DomainError("schema_violation", msg("`{value}` is not a date", value=value), where)
 
 
 def _text(value, where: str) -> str:
@@ -147,12 +149,12 @@ def _text(value, where: str) -> str:
             return _text(value[0], where)
         if all(isinstance(v, dict) and "text" in v for v in value):
             return "".join(str(v["text"]) for v in value)
-        raise DomainError("schema_violation", "one value expected, got several", where)
+        raise DomainError("schema_violation", msg("one value expected, got several"), where)
     if isinstance(value, dict):
         for key in ("username", "user_id", "id", "name", "text", "value"):
             if value.get(key) not in (None, ""):
                 return str(value[key])
-        raise DomainError("schema_violation", "an object without a usable value", where)
+        raise DomainError("schema_violation", msg("an object without a usable value"), where)
     return value if isinstance(value, str) else str(value)
 
 

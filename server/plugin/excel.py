@@ -26,6 +26,8 @@ from trimtab.dsl.percents import percent_text
 from trimtab.server.domain import audit
 from trimtab.server.web import limits
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import msg, render
+from trimtab.server.domain.schema_problems import problem_message
 from trimtab.server.storage.models import Fact, Person, Target, utcnow
 from trimtab.server.domain.orgchart import _column_letter
 from trimtab.server.domain.filing import owner_of
@@ -36,12 +38,12 @@ IMPORT_CLIENT = "excel-import"
 
 class ImportRefused(Exception):
     def __init__(self, problems: list[dict]):
-        super().__init__(f"{len(problems)} bad row(s); nothing imported")
+        super().__init__(msg("{count} bad row(s); nothing imported", count=len(problems)))
         self.problems = problems
 
 
-def problem_text(p: dict) -> str:
-    return f"{p['sheet']}!{p['column']}{p['row']}: {p['message']}"
+def problem_text(p: dict, lang: str = "en") -> str:
+    return f"{p['sheet']}!{p['column']}{p['row']}: {render(p['message'], lang)}"
 
 
 def read_book(data: bytes) -> list[tuple[str, list[list]]]:
@@ -50,7 +52,7 @@ def read_book(data: bytes) -> list[tuple[str, list[list]]]:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:                       # openpyxl raises many kinds for a broken file
         raise ImportRefused([{"sheet": "-", "row": 0, "column": "-",
-                              "message": "the file is not an Excel workbook (.xlsx)"}]) from None
+                              "message": msg("the file is not an Excel workbook (.xlsx)")}]) from None
     return [(sheet.title, [list(r) for r in sheet.iter_rows(values_only=True)])
             for sheet in book.worksheets]
 
@@ -62,7 +64,7 @@ def _header(sheet: str, row: list, aliases: dict) -> tuple[dict, list]:
         name = aliases.get(str(cell).strip().lower()) if cell is not None else None
         if cell not in (None, "") and name is None:
             problems.append({"sheet": sheet, "row": 1, "column": _column_letter(i),
-                             "message": f"unknown column `{cell}`"})
+                             "message": msg("unknown column `{cell}`", cell=cell)})
         elif name is not None:
             columns[name] = i
     return columns, problems
@@ -87,12 +89,13 @@ def import_targets(session, data: bytes, partial: bool = False, actor: str = "ex
     sheet, rows = sheets[0]
     aliases = {a.lower(): f for f, names in TARGET_COLUMNS.items() for a in names}
     if not rows:
-        raise ImportRefused([{"sheet": sheet, "row": 1, "column": "A", "message": "the sheet is empty"}])
+        raise ImportRefused([{"sheet": sheet, "row": 1, "column": "A", "message": msg("the sheet is empty")}])
     columns, problems = _header(sheet, rows[0], aliases)
     missing = [f for f in TARGET_COLUMNS if f not in columns]
     if missing:
         raise ImportRefused(problems + [{"sheet": sheet, "row": 1, "column": "-",
-                                         "message": f"missing column(s): {', '.join(missing)}"}])
+                                         "message": msg("missing column(s): {missing}",
+                                                        missing=", ".join(missing))}])
     people = set(session.scalars(select(Person.id)))
     existing = {(t.subject, t.metric): t for t in session.scalars(select(Target))}
     seen, good = {}, []
@@ -104,27 +107,28 @@ def import_targets(session, data: bytes, partial: bool = False, actor: str = "ex
         row_problems = []
         rep = str(rep).strip() if rep not in (None, "") else ""
         if not rep:
-            row_problems.append(where("rep", "`rep` is empty"))
+            row_problems.append(where("rep", msg("`rep` is empty")))
         elif rep not in people:
-            row_problems.append(where("rep", f"`{rep}` is not in the organisation chart"))
+            row_problems.append(where("rep", msg("`{rep}` is not in the organisation chart", rep=rep)))
         metric = str(metric).strip() if metric not in (None, "") else ""
         if not metric:
-            row_problems.append(where("metric", "`metric` is empty"))
+            row_problems.append(where("metric", msg("`metric` is empty")))
         elif len(metric) > 64:
-            row_problems.append(where("metric", "`metric` is longer than 64 characters"))
+            row_problems.append(where("metric", msg("`metric` is longer than 64 characters")))
         number_value = _decimal(value)
         if number_value is None or number_value < 0:
-            row_problems.append(where("value", f"`{value}` is not a target (a number ≥ 0)"))
+            row_problems.append(where("value", msg("`{value}` is not a target (a number ≥ 0)", value=value)))
         elif limits.number_problem(number_value) or limits.decimal_places(number_value) > 4:
-            row_problems.append(where("value", f"`{value}` is not a target: below 10^15, at most "
-                                               "4 decimal places"))
+            row_problems.append(where("value", msg("`{value}` is not a target: below 10^15, at most 4 decimal "
+                                                   "places", value=value)))
         key = (rep, metric)
         if not row_problems and key in seen:
-            row_problems.append(where("rep", f"{rep} · {metric} is already on row {seen[key]}"))
+            row_problems.append(where("rep", msg("{rep} · {metric} is already on row {row}", rep=rep, metric=metric,
+                                                   row=seen[key])))
         elif not row_problems and key in existing and Decimal(existing[key].value) != number_value:
-            row_problems.append(where("value", f"{rep} already has a {metric} target of "
-                                               f"{plain(Decimal(existing[key].value))}; a change goes "
-                                               f"through the approval chain"))
+            row_problems.append(where("value", msg("{rep} already has a {metric} target of {held}; a change goes "
+                                                   "through the approval chain", rep=rep, metric=metric,
+                                                   held=plain(Decimal(existing[key].value)))))
         seen.setdefault(key, number)
         if row_problems:
             problems += row_problems
@@ -167,7 +171,7 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
         form = by_name.get(sheet.strip().lower())
         if form is None:
             problems.append({"sheet": sheet, "row": 1, "column": "-",
-                             "message": f"no form named `{sheet}` (name sheets by form)"})
+                             "message": msg("no form named `{sheet}` (name sheets by form)", sheet=sheet)})
             continue
         schema = ruleset.schemas[form]
         props = schema.raw.get("properties", {})
@@ -192,18 +196,19 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
                     sorted(full.iter_errors(facts), key=lambda e: list(e.absolute_path)):
                 field = err.absolute_path[0] if err.absolute_path else None
                 row_problems.append({"sheet": sheet, "row": number, "column": column_of.get(field, "-"),
-                                     "message": err.message})
+                                     "message": problem_message(err)})
             if not row_problems:
                 row_problems = _limit_problems(sheet, number, column_of, schema.raw, facts, decimals=True)
             if not row_problems and "rep" in facts and str(facts["rep"]) not in people:
                 row_problems.append({"sheet": sheet, "row": number, "column": column_of["rep"],
-                                     "message": f"`{facts['rep']}` is not in the organisation chart"})
+                                     "message": msg("`{rep}` is not in the organisation chart", rep=facts["rep"])})
             if not row_problems:
                 day = occurred_on(schema, facts, tz)
                 key = (form, subject_of(schema, facts), period_key(schema, day))
                 if key in seen:
                     row_problems.append({"sheet": sheet, "row": number, "column": "-",
-                                         "message": f"{key[1]} · {key[2]} is already on row {seen[key]}"})
+                                         "message": msg("{subject} · {period} is already on row {row}",
+                                                         subject=key[1], period=key[2], row=seen[key])})
                 seen.setdefault(key, number)
             if row_problems:
                 problems += row_problems
@@ -229,7 +234,7 @@ def _limit_problems(sheet, row, column_of, schema, facts, decimals=False) -> lis
     except DomainError as err:
         field = err.path[2:].split(".")[0].split("[")[0]
         return [{"sheet": sheet, "row": row, "column": column_of.get(field, "-"),
-                 "message": f"{field}: {err.message}"}]
+                 "message": msg("{field}: {message}", field=field, message=err.message)}]
     return []
 
 

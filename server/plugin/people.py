@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import msg
 from trimtab.server.storage.models import Person, PersonIdentity
 from trimtab.server.plugin.fields import MEMBER_FIELDS
 
@@ -45,6 +46,6 @@ def _person_for(session, platform: str, kinds: tuple, value: str, where: str) ->
             return found[kind]
     if value.startswith(PLATFORM_SHAPES.get(platform, ())):
         raise DomainError("unknown_platform_user",
-                          f"`{value}` is no one in the organisation chart: fill the "
-                          f"{' or '.join(kinds[:2])} column of that person's row", where)
+                          msg("`{value}` is no one in the organisation chart: fill the {arg} column of that "
+                              "person's row", value=value, arg=' or '.join(kinds[:2])), where)
     return value                # not a platform id: the chart check names it as unknown

@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from trimtab.dsl.decision import plain
 
 from trimtab.server.auth import requires
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.web.security import same
 from trimtab.server.web.intake import accept
@@ -32,7 +33,7 @@ bp = Blueprint("platforms", __name__, url_prefix="/platforms")
 def _schema(form: str) -> dict:
     schemas = active().schemas
     if form not in schemas:
-        raise DomainError("unknown_form", f"no form `{form}`", "$")
+        raise DomainError("unknown_form", msg("no form `{form}`", form=form), "$")
     return schemas[form].raw
 
 
@@ -42,7 +43,7 @@ def _submit(platform: str, form: str, record: dict, raw: bytes, delivery_id: str
     the same signed request under another id is refused as a replay; `source`: the platform
     record it is (retraction.py)."""
     if not delivery_id:
-        raise DomainError("delivery_id_missing", f"{platform}: the push carries no delivery id")
+        raise DomainError("delivery_id_missing", msg("{platform}: the push carries no delivery id", platform=platform))
     facts = _facts(platform, form, record, path, mapped)
     # Stored as the generic JSON the form describes (history reads it back by field name).
     payload = json.dumps(plain(facts), ensure_ascii=False)
@@ -86,7 +87,7 @@ def jiandaoyun(form: str):
     verify_jdy(raw)
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
-        raise DomainError("schema_violation", "a 简道云 push is {op, data, opTime}", "$.data")
+        raise DomainError("schema_violation", msg("a 简道云 push is {op, data, opTime}"), "$.data")
     op, data, delivery = push.get("op"), push["data"], request.headers.get("X-JDY-DeliverId")
     if op not in JDY_OPS:
         # Form changes and other pushes carry no record: nothing to store, and a 200 so
@@ -96,9 +97,9 @@ def jiandaoyun(form: str):
     proof = request.headers.get("X-JDY-Signature", "").lower()[:80]
     if op == "data_remove":
         if source is None:
-            raise DomainError("schema_violation", "a data_remove push names its record (_id)", "$.data._id")
+            raise DomainError("schema_violation", msg("a data_remove push names its record (_id)"), "$.data._id")
         if not delivery:
-            raise DomainError("delivery_id_missing", "jiandaoyun: the push carries no delivery id")
+            raise DomainError("delivery_id_missing", msg("{platform}: the push carries no delivery id", platform="jiandaoyun"))
         return _answer(retraction.retract(current_app, active(), "jiandaoyun", delivery, source,
                                           raw, request_lang()))
     # data_recover brings the record back as it is now: stored afresh, its period decided again.
@@ -114,10 +115,10 @@ JDY_OPS = ("data_create", "data_update", "data_remove", "data_recover")
 def mingdao(form: str, token: str):
     raw = request.get_data(cache=False)
     if not same(token, _secret("mingdao")):
-        _unauthorized("the token in the URL is not this server's 明道云 token")
+        _unauthorized(msg("the token in the URL is not this server's 明道云 token"))
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
-        raise DomainError("schema_violation", "a 明道云 request is {delivery_id, data}", "$.data")
+        raise DomainError("schema_violation", msg("a 明道云 request is {delivery_id, data}"), "$.data")
     return _submit("mingdao", form, push["data"], raw, _text_id(push.get("delivery_id")), "$.data",
                    mapped=False)
 
@@ -132,10 +133,10 @@ def _text_id(value) -> str | None:
 def yida(form: str):
     raw = request.get_data(cache=False)
     if not same(request.headers.get("X-Api-Key", ""), _secret("yida")):
-        _unauthorized("X-Api-Key is not this server's 宜搭 key")
+        _unauthorized(msg("X-Api-Key is not this server's 宜搭 key"))
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("formData"), dict):
-        raise DomainError("schema_violation", "a 宜搭 request is {formInstId, formData}", "$.formData")
+        raise DomainError("schema_violation", msg("a 宜搭 request is {formInstId, formData}"), "$.formData")
     delivery = request.headers.get("X-Yida-Request-Id") or _text_id(push.get("formInstId"))
     return _submit("yida", form, push["formData"], raw, delivery, "$.formData", mapped=False)
 
@@ -161,7 +162,7 @@ def _feishu(form: str | None):
         return jsonify({"challenge": envelope.get("challenge")})
     header, event = envelope.get("header"), envelope.get("event")
     if not isinstance(header, dict) or not isinstance(event, dict):
-        raise DomainError("schema_violation", "a 飞书 event is {schema, header, event}", "$.event")
+        raise DomainError("schema_violation", msg("a 飞书 event is {schema, header, event}"), "$.event")
     event_id = _text_id(header.get("event_id"))
     if form is not None and isinstance(event.get("fields"), dict):
         # The shape the 0.1 manifest documented ({event{fields}}), for one release.
@@ -170,7 +171,7 @@ def _feishu(form: str | None):
         return jsonify({"ignored": header.get("event_type"),
                         "reason": f"only {lark_records.EVENT_TYPE} events carry records"})
     if not event_id:
-        raise DomainError("delivery_id_missing", "feishu: the event carries no header.event_id")
+        raise DomainError("delivery_id_missing", msg("feishu: the event carries no header.event_id"))
     mappings = current_app.extensions["trimtab.mappings"]
     form = lark_records.table_form(mappings, active().schemas, event.get("table_id"), form)
     answers = [_feishu_action(form, event, act, event_id, clear)
@@ -227,7 +228,7 @@ def export(platform: str, form: str):
     from trimtab.dsl.derive import derived_form
     from trimtab.server.plugin.export import TYPES, export_form
     if platform not in TYPES and platform != "generic":
-        raise DomainError("not_found", f"no platform `{platform}` (generic, "
-                          f"{', '.join(sorted(TYPES))})", "$.platform")
+        raise DomainError("not_found", msg("no platform `{platform}` (generic, {arg})", platform=platform,
+                                           arg=", ".join(sorted(TYPES))), "$.platform")
     _schema(form)
     return jsonify(export_form(platform, form, derived_form(active(), form)))

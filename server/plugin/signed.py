@@ -10,6 +10,7 @@ import time
 from flask import current_app, request
 
 from trimtab.server.config import PLATFORM_SECRETS
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 from trimtab.server.web.security import same
 from trimtab.server.domain.validation import parse_json, parse_text
@@ -19,7 +20,8 @@ def platform_secret(platform: str) -> str:
     secret = current_app.config["PLATFORMS"].get(platform)
     if not secret:
         raise DomainError("platform_not_configured",
-                          f"{platform} pushes are not accepted: set {PLATFORM_SECRETS[platform]}")
+                          msg("{platform} pushes are not accepted: set {platform_secrets}",
+                              platform=platform, platform_secrets=PLATFORM_SECRETS[platform]))
     return secret
 
 
@@ -32,10 +34,10 @@ def fresh(stamp: str) -> None:
     try:
         value = int(stamp)
     except ValueError:
-        unauthorized("the timestamp is not a number of seconds")
+        unauthorized(msg("the timestamp is not a number of seconds"))
     seconds = value / 1000 if value > 10 ** 11 else value
     if abs(time.time() - seconds) > current_app.config["SIGNATURE_TOLERANCE_S"]:
-        unauthorized("the timestamp is more than 5 minutes away from now", "signature_expired")
+        unauthorized(msg("the timestamp is more than 5 minutes away from now"), "signature_expired")
 
 
 # ---------------------------------------------------------------------- 简道云
@@ -50,10 +52,10 @@ def verify_jdy(raw: bytes) -> None:
     nonce, stamp = request.args.get("nonce", ""), request.args.get("timestamp", "")
     given = request.headers.get("X-JDY-Signature", "")
     if not (nonce and stamp and given):
-        unauthorized("简道云 push without nonce, timestamp or X-JDY-Signature", "signature_missing")
+        unauthorized(msg("简道云 push without nonce, timestamp or X-JDY-Signature"), "signature_missing")
     fresh(stamp)
     if not same(given, jdy_signature(nonce, raw, secret, stamp)):
-        unauthorized("X-JDY-Signature does not match the body")
+        unauthorized(msg("X-JDY-Signature does not match the body"))
 
 
 # ---------------------------------------------------------------------- 飞书
@@ -88,14 +90,14 @@ def open_lark(raw: bytes) -> tuple[dict, bytes]:
     if signed:
         fresh(stamp)
         if not same(given, lark_signature(stamp, nonce, key, raw)):
-            unauthorized("X-Lark-Signature does not match the body")
+            unauthorized(msg("X-Lark-Signature does not match the body"))
     envelope, clear = _lark_clear(raw, key, signed)
     if not signed and not (isinstance(envelope, dict) and clear is not raw
                            and envelope.get("type") == "url_verification"):
-        unauthorized("飞书 event without X-Lark-Signature, -Request-Timestamp or -Request-Nonce",
+        unauthorized(msg("飞书 event without X-Lark-Signature, -Request-Timestamp or -Request-Nonce"),
                      "signature_missing")
     if not isinstance(envelope, dict):
-        raise DomainError("schema_violation", "a 飞书 event is a JSON object", "$")
+        raise DomainError("schema_violation", msg("a 飞书 event is a JSON object"), "$")
     return envelope, clear
 
 
@@ -104,7 +106,7 @@ def _lark_clear(raw: bytes, key: str, signed: bool):
         envelope = parse_json(raw)
     except DomainError:
         if not signed:
-            unauthorized("飞书 event without X-Lark-Signature", "signature_missing")
+            unauthorized(msg("飞书 event without X-Lark-Signature"), "signature_missing")
         raise
     if not (isinstance(envelope, dict) and isinstance(envelope.get("encrypt"), str)):
         return envelope, raw
@@ -113,6 +115,6 @@ def _lark_clear(raw: bytes, key: str, signed: bool):
         return parse_text(clear), clear
     except (ValueError, TypeError):
         if not signed:
-            unauthorized("飞书 event without X-Lark-Signature", "signature_missing")
-        raise DomainError("bad_encryption", "the `encrypt` field does not decrypt with "
-                          "this server's encrypt key", "$.encrypt") from None
+            unauthorized(msg("飞书 event without X-Lark-Signature"), "signature_missing")
+        raise DomainError("bad_encryption", msg("the `encrypt` field does not decrypt with this server's "
+                                                "encrypt key"), "$.encrypt") from None

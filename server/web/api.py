@@ -11,6 +11,7 @@ from trimtab.dsl.decision import plain
 from trimtab.dsl.diagnostics import RuleError
 
 from trimtab.server.web import gate
+from trimtab.server.messages import Msg, msg
 from trimtab.server.domain import rulesets
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
@@ -29,7 +30,7 @@ def sessions():
 def body() -> dict:
     data = parse_json(request.get_data())
     if not isinstance(data, dict):
-        raise DomainError("bad_request", "the body must be a JSON object", "$")
+        raise DomainError("bad_request", msg("the body must be a JSON object"), "$")
     return data
 
 
@@ -40,17 +41,17 @@ def text(data: dict, name: str, default=None, required: bool = False):
         return default
     value = data.get(name)
     if not isinstance(value, str) or not value:
-        raise DomainError("schema_violation", f"`{name}` must be a non-empty text", f"$.{name}")
+        raise DomainError("schema_violation", msg("`{name}` must be a non-empty text", name=name), f"$.{name}")
     return value
 
 
-def visible_or_refused(session, model, row_id: int, what: str, may_see=lambda row: True):
+def visible_or_refused(session, model, row_id: int, what: Msg, may_see=lambda row: True):
     """The row, or 404 when there is none and 403 when the caller may not see it."""
     row = session.get(model, row_id)
     if row is None:
-        raise DomainError("not_found", f"no {what} {row_id}", "$.id")
+        raise DomainError("not_found", msg("no {what} {row_id}", what=what, row_id=row_id), "$.id")
     if not may_see(row):
-        raise DomainError("out_of_scope", f"{what} {row_id} is not yours to see")
+        raise DomainError("out_of_scope", msg("{what} {row_id} is not yours to see", what=what, row_id=row_id))
     return row
 
 
@@ -61,7 +62,8 @@ def page_args():
     for name, default, low, high in (("limit", 50, 1, 500), ("after", 0, 0, MAX_ID)):
         text = request.args.get(name, str(default))
         if not (text.isascii() and text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
-            raise DomainError("bad_request", f"{name} is a whole number from {low} to {high}",
+            raise DomainError("bad_request", msg("{name} is a whole number from {low} to {high}",
+                                                 name=name, low=low, high=high),
                               f"$.{name}")
         values[name] = int(text)
     return values["limit"], values["after"]
@@ -77,7 +79,7 @@ def evaluate():
     form, facts, history = text(data, "form", required=True), data.get("facts"), data.get("history", [])
     as_of = text(data, "as_of")
     if form not in ruleset.by_form:
-        raise DomainError("unknown_form", f"no rules listen to form `{form}`", "$.form")
+        raise DomainError("unknown_form", msg("no rules listen to form `{form}`", form=form), "$.form")
     lang = request_lang()
     with gate.turn(request.content_length or 0):
         try:
@@ -95,11 +97,11 @@ def evaluate():
 def put_people():
     people = body().get("people")
     if not isinstance(people, list):
-        raise DomainError("schema_violation", "`people` must be a list", "$.people")
+        raise DomainError("schema_violation", msg("`people` must be a list"), "$.people")
     with sessions() as session, session.begin():
         for i, p in enumerate(people):
             if not isinstance(p, dict):
-                raise DomainError("schema_violation", "each person is an object", f"$.people[{i}]")
+                raise DomainError("schema_violation", msg("each person is an object"), f"$.people[{i}]")
             problem = problem_of(p)
             if problem:
                 raise DomainError("schema_violation", problem[1], f"$.people[{i}].{problem[0]}")
@@ -250,9 +252,10 @@ def retry_notification(message_id: int):
     with sessions() as session, session.begin():
         m = session.get(OutboxMessage, message_id)
         if m is None:
-            raise DomainError("not_found", f"no notification {message_id}", "$.id")
+            raise DomainError("not_found", msg("no notification {message_id}", message_id=message_id), "$.id")
         if m.status != "dead":
-            raise DomainError("not_dead", f"notification {message_id} is {m.status}")
+            raise DomainError("not_dead", msg("notification {message_id} is {status}",
+                                              message_id=message_id, status=m.status))
         m.status, m.attempts, m.next_attempt_at, m.last_error = "pending", 0, utcnow(), None
     return jsonify({"id": message_id, "status": "pending"})
 
@@ -274,7 +277,7 @@ def form(form: str):
     from trimtab.dsl.derive import derived_form
     ruleset = rulesets.active()
     if form not in ruleset.schemas:
-        raise DomainError("not_found", f"no form `{form}`", f"/v1/forms/{form}")
+        raise DomainError("not_found", msg("no form `{form}`", form=form), f"/v1/forms/{form}")
     return jsonify(derived_form(ruleset, form))
 
 
@@ -291,7 +294,7 @@ def workflow(name: str):
     from trimtab.dsl.derive import workflows
     found = [w for w in workflows(rulesets.active(), current_app.config["TIMEZONE"]) if w["name"] == name]
     if not found:
-        raise DomainError("not_found", f"no workflow `{name}`", f"/v1/workflows/{name}")
+        raise DomainError("not_found", msg("no workflow `{name}`", name=name), f"/v1/workflows/{name}")
     return jsonify(found[0])
 
 
@@ -311,19 +314,25 @@ def reload_ruleset():
     data = body() if request.get_data() else {}
     allow = data.get("allow_removals", False)
     if not isinstance(allow, bool):
-        raise DomainError("schema_violation", "`allow_removals` must be true or false",
+        raise DomainError("schema_violation", msg("`allow_removals` must be true or false"),
                           "$.allow_removals")
     try:
         who = current_principal()
         rs = rulesets.reload(text(data, "rev"), who.person_id or who.name,
                              guard=None if allow else refuse_removals)
     except RemovalsNeedConfirmation as err:
-        raise DomainError("removals_need_confirmation", str(err), "$.allow_removals",
+        gone = err.removed
+        counts = [msg("{count} rules", count=len(gone["rules"])) if gone.get("rules") else None,
+                  msg("{count} schedules", count=len(gone["schedules"])) if gone.get("schedules") else None,
+                  msg("{count} files", count=len(gone["files"])) if gone.get("files") else None]
+        message = msg("the new rule set removes {parts}; send allow_removals: true to confirm",
+                      parts=[c for c in counts if c is not None])
+        raise DomainError("removals_need_confirmation", message, "$.allow_removals",
                           removed=err.removed) from None
     except RuleError as err:
         lang = request_lang()
         if err.code.startswith("git."):         # the revision cannot be read
             raise from_rule_error(err, lang, "$.rev") from None
-        raise DomainError("ruleset_invalid", "the rule set does not load; the current one keeps serving",
+        raise DomainError("ruleset_invalid", msg("the rule set does not load; the current one keeps serving"),
                           "$.rev", diagnostics=[d.to_json(lang) for d in err.diagnostics]) from None
     return jsonify({"version": rs.version, "rules": len(rs.rules)})    # every process within RULES_CHECK_S

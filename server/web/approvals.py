@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from trimtab.dsl.decision import plain
 
 from trimtab.server.domain import approval_flow, platform_approvals, rulesets
+from trimtab.server.messages import msg
 from trimtab.server.web.api import body, page_args, sessions, text, visible_or_refused
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.web.errors import DomainError
@@ -44,8 +45,8 @@ def serialised():
 def acting_person() -> str:
     principal = current_principal()
     if principal.person_id is None:
-        raise DomainError("not_a_person", "the admin token acts for no one: sign in as a "
-                          "person of the organisation chart to decide or delegate")
+        raise DomainError("not_a_person", msg("the admin token acts for no one: sign in as a person of the "
+                                              "organisation chart to decide or delegate"))
     return principal.person_id
 
 
@@ -66,14 +67,14 @@ def list_approvals():
     limit, after = page_args()
     q = select(Approval).where(Approval.id > after).order_by(Approval.id)
     if request.args.get("status") not in (None, "pending", "approved", "rejected"):
-        raise DomainError("bad_request", "status is pending, approved or rejected", "$.status")
+        raise DomainError("bad_request", msg("status is pending, approved or rejected"), "$.status")
     if request.args.get("status"):
         q = q.where(Approval.status == request.args["status"])
     if request.args.get("subject"):
         q = q.where(Approval.subject == request.args["subject"])
     pending_for = request.args.get("pending_for")
     if pending_for not in (None, "me"):
-        raise DomainError("bad_request", "pending_for takes only `me`", "$.pending_for")
+        raise DomainError("bad_request", msg("pending_for takes only `me`"), "$.pending_for")
     with sessions() as session:
         if pending_for == "me":
             q = q.where(Approval.status == "pending", Approval.id.in_(_waiting_for(session)))
@@ -100,7 +101,7 @@ def _waiting_for(session):
 @requires("person")
 def get_approval(approval_id: int):
     with sessions() as session:
-        a = visible_or_refused(session, Approval, approval_id, "approval", visible)
+        a = visible_or_refused(session, Approval, approval_id, msg("approval"), visible)
         return jsonify(approval_flow.approval_json(a))
 
 
@@ -111,15 +112,15 @@ def decide(approval_id: int):
     data = body()
     verdict, comment, evidence = data.get("decision"), data.get("comment"), data.get("evidence") or []
     if verdict not in ("approve", "reject"):
-        raise DomainError("schema_violation", "decision is `approve` or `reject`", "$.decision")
+        raise DomainError("schema_violation", msg("decision is `approve` or `reject`"), "$.decision")
     if comment is not None and not isinstance(comment, str):
-        raise DomainError("schema_violation", "comment is a text", "$.comment")
+        raise DomainError("schema_violation", msg("comment is a text"), "$.comment")
     if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
-        raise DomainError("schema_violation", "evidence is a list of texts", "$.evidence")
+        raise DomainError("schema_violation", msg("evidence is a list of texts"), "$.evidence")
     actor = acting_person()
     if "actor" in data and data["actor"] != actor:
-        raise DomainError("actor_mismatch", "the actor is whoever signed in; "
-                          f"you are `{actor}`", "$.actor")
+        raise DomainError("actor_mismatch", msg("the actor is whoever signed in; you are `{actor}`", actor=actor),
+                          "$.actor")
     with serialised() as session:
         approval = approval_flow.decide(session, approval_id, verdict, actor, comment, evidence,
                                         today())
@@ -134,10 +135,10 @@ def link(approval_id: int):
     data = body()
     platform, external_id = text(data, "platform", required=True), text(data, "external_id", required=True)
     if platform not in platform_approvals.PLATFORMS:
-        raise DomainError("schema_violation", f"platform is one of "
-                          f"{', '.join(platform_approvals.PLATFORMS)}", "$.platform")
+        raise DomainError("schema_violation", msg("platform is one of {arg}",
+                                                  arg=', '.join(platform_approvals.PLATFORMS)), "$.platform")
     if len(external_id) > 200:
-        raise DomainError("schema_violation", "external_id has at most 200 characters",
+        raise DomainError("schema_violation", msg("external_id has at most 200 characters"),
                           "$.external_id")
     with sessions() as session, session.begin():
         out, new = platform_approvals.add_link(session, approval_id, platform, external_id)
@@ -152,7 +153,7 @@ def _day(data: dict, name: str) -> dt.date:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise DomainError("schema_violation", f"`{name}` is a date, YYYY-MM-DD", f"$.{name}")
+    raise DomainError("schema_violation", msg("`{name}` is a date, YYYY-MM-DD", name=name), f"$.{name}")
 
 
 def delegation_json(d: Delegation) -> dict:
@@ -171,21 +172,21 @@ def create_delegation():
     principal = current_principal()
     delegator = text(data, "delegator") or principal.person_id
     if delegator is None:
-        raise DomainError("schema_violation", "`delegator` is required with the admin token",
+        raise DomainError("schema_violation", msg("`delegator` is required with the admin token"),
                           "$.delegator")
     if delegator != principal.person_id and not principal.is_admin:
-        raise DomainError("actor_mismatch", "you delegate your own steps", "$.delegator")
+        raise DomainError("actor_mismatch", msg("you delegate your own steps"), "$.delegator")
     delegate, reason = text(data, "delegate", required=True), text(data, "reason", required=True)
     starts, ends = _day(data, "starts_on"), _day(data, "ends_on")
     if ends < starts or (ends - starts).days > 366:
-        raise DomainError("schema_violation", "ends_on is on or after starts_on, within a year",
+        raise DomainError("schema_violation", msg("ends_on is on or after starts_on, within a year"),
                           "$.ends_on")
     if delegate == delegator:
-        raise DomainError("schema_violation", "one cannot delegate to oneself", "$.delegate")
+        raise DomainError("schema_violation", msg("one cannot delegate to oneself"), "$.delegate")
     with sessions() as session, session.begin():
         for field, pid in (("delegator", delegator), ("delegate", delegate)):
             if session.get(Person, pid) is None:
-                raise DomainError("unknown_subject", f"`{pid}` is not in the organisation chart",
+                raise DomainError("unknown_subject", msg("`{pid}` is not in the organisation chart", pid=pid),
                                   f"$.{field}")
         d = Delegation(delegator_id=delegator, delegate_id=delegate, starts_on=starts, ends_on=ends,
                        reason=reason, created_by=principal.label)
@@ -216,9 +217,9 @@ def revoke_delegation(delegation_id: int):
     with sessions() as session, session.begin():
         d = session.get(Delegation, delegation_id)
         if d is None:
-            raise DomainError("not_found", f"no delegation {delegation_id}", "$.id")
+            raise DomainError("not_found", msg("no delegation {delegation_id}", delegation_id=delegation_id), "$.id")
         if not principal.is_admin and d.delegator_id != principal.person_id:
-            raise DomainError("out_of_scope", "only the delegator or an admin revokes it")
+            raise DomainError("out_of_scope", msg("only the delegator or an admin revokes it"))
         if d.revoked_at is None:
             d.revoked_at = utcnow()
             approval_flow.record(session, "delegation_revoked", d.delegator_id, principal.label,
@@ -240,19 +241,20 @@ def set_target():
         if not value.is_finite() or value < 0 or value.adjusted() > 15:
             raise InvalidOperation
     except InvalidOperation:
-        raise DomainError("schema_violation", "value is a number ≥ 0 below 10^16",
+        raise DomainError("schema_violation", msg("value is a number ≥ 0 below 10^16"),
                           "$.value") from None
     if not (principal.is_admin or (principal.is_hrbp and scope().sees_person(subject))):
-        raise DomainError("out_of_scope", "targets are set by admins or the subject's HRBP")
+        raise DomainError("out_of_scope", msg("targets are set by admins or the subject's HRBP"))
     version = rulesets.active().version
     with sessions() as session, session.begin():
         if session.get(Person, subject) is None:
-            raise DomainError("unknown_subject", f"`{subject}` is not in the organisation chart",
+            raise DomainError("unknown_subject", msg("`{subject}` is not in the organisation chart", subject=subject),
                               "$.subject")
         if session.scalars(select(Target).where(Target.subject == subject,
                                                 Target.metric == metric)).first() is not None:
-            raise DomainError("target_exists", f"`{subject}` has a {metric} target; a change "
-                              "goes through the approval chain", "$.metric")
+            raise DomainError("target_exists", msg("`{subject}` has a {metric} target; a change goes through "
+                                                   "the approval chain",
+                                                   subject=subject, metric=metric), "$.metric")
         session.add(Target(subject=subject, metric=metric, value=value, source="api",
                            set_by=principal.label, ruleset_version=version))
         approval_flow.record(session, "target_set", subject, principal.label, version,

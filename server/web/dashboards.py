@@ -12,6 +12,7 @@ from sqlalchemy import select
 from trimtab.dsl.decision import plain
 
 from trimtab.server.auth import requires, scope
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 from trimtab.server.storage.models import AuditEntry, Decision, Fact, Person
 from trimtab.server.domain.rulesets import active
@@ -43,14 +44,14 @@ def health_radar():
     """A rep's latest week against the industry reference (1.0 = the reference)."""
     rep = request.args.get("rep")
     if not rep:
-        raise DomainError("bad_request", "rep is required", "$.rep")
+        raise DomainError("bad_request", msg("rep is required"), "$.rep")
     if not scope().sees_person(rep):
-        raise DomainError("out_of_scope", f"`{rep}` is not yours to see", "$.rep")
+        raise DomainError("out_of_scope", msg("`{rep}` is not yours to see", rep=rep), "$.rep")
     with _sessions() as s:
         fact = s.scalars(select(Fact).where(Fact.form == "weekly_metrics", Fact.subject == rep)
                          .order_by(Fact.period.desc(), Fact.id.desc())).first()
     if fact is None:
-        raise DomainError("not_found", f"no weekly metrics for `{rep}`", "$.rep")
+        raise DomainError("not_found", msg("no weekly metrics for `{rep}`", rep=rep), "$.rep")
     facts = json.loads(fact.payload, parse_float=Decimal)
     industry = active().checked.references.get("industry")
     axes = []

@@ -1,11 +1,12 @@
 """Errors map to HTTP in one place: {"error": {"code", "message", "path"}}."""
 from __future__ import annotations
 
-from flask import Flask, current_app, has_request_context, jsonify, request
+from flask import Flask, current_app, g, has_request_context, jsonify, request
 from sqlalchemy.exc import OperationalError, InterfaceError
 from werkzeug.exceptions import HTTPException
 
 from trimtab.dsl.diagnostics import UNPLACED, RuleError, render_message
+from trimtab.server.messages import Msg, msg, render
 from trimtab.server.web.access_log import ERROR_CODE
 
 
@@ -63,6 +64,14 @@ STATUS_BY_PREFIX = {"decode.malformed": 400, "decode.": 422, "eval.": 422, "git.
                     "check.": 422, "parse.": 422, "load.": 422, "test.": 422, "internal.": 500}
 
 
+# werkzeug's refusals (its English descriptions are kept for English) in the other languages.
+HTTP_MESSAGES = {
+    400: msg("the request is not well formed"),
+    404: msg("nothing is at this address: check the URL"),
+    405: msg("this method is not allowed here; the Allow header names the ones that are"),
+}
+
+
 def status_of(code: str) -> int:
     """The HTTP status of a refusal code; KeyError for a code nobody listed (a server bug)."""
     if code in STATUS:
@@ -74,7 +83,10 @@ def status_of(code: str) -> int:
 
 
 class DomainError(Exception):
-    """A refusal: its code (which decides the HTTP status), message and the body's path."""
+    """A refusal: its code (which decides the HTTP status), message and the body's path.
+    The message is a `msg(...)` of the server's catalog (rendered in the request's language
+    when answered) or a text already in its language (a RuleError's); `extra` are more fields
+    of the error's JSON, whose messages are rendered the same way."""
 
     def __init__(self, code: str, message: str, path: str | None = None, **extra):
         super().__init__(message)
@@ -97,11 +109,26 @@ def from_rule_error(err: RuleError, lang: str, path: str | None) -> DomainError:
     return DomainError(err.code, err.message(lang), path, **extra)
 
 
+def localised(value, lang: str):
+    """`value` (an error's extra field) with every Msg in it rendered in `lang`."""
+    if isinstance(value, Msg):
+        return value.render(lang)
+    if isinstance(value, dict):
+        return {k: localised(v, lang) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [localised(v, lang) for v in value]
+    return value
+
+
 def request_lang() -> str:
-    """The language of the answer: Accept-Language, else the deployment's LANG."""
+    """The language of the answer: Accept-Language, else the language of the person who signed
+    in (when the request got as far as knowing who), else the deployment's LANG."""
     accept = request.headers.get("Accept-Language", "")
     if accept:
         return "zh" if accept.lower().startswith("zh") else "en"
+    principal = g.get("trimtab_principal")
+    if principal is not None and principal.lang in ("zh", "en"):
+        return principal.lang
     return current_app.config["LANG"]
 
 
@@ -116,7 +143,9 @@ def error_body(code: str, message: str, path: str | None = None, **extra) -> dic
 def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
-        return jsonify(error_body(err.code, err.message, err.path, **err.extra)), err.status
+        lang = request_lang()
+        return jsonify(error_body(err.code, render(err.message, lang), err.path,
+                                  **localised(err.extra, lang))), err.status
 
     @app.errorhandler(RuleError)
     def _rule_error(err: RuleError):
@@ -130,7 +159,10 @@ def init_app(app: Flask) -> None:
     def _http(err: HTTPException):
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large",
                 400: "bad_request"}.get(err.code, "http_error")     # werkzeug chose the status
-        message = "request body is larger than 1 MB" if err.code == 413 else err.description
+        lang = request_lang()
+        message = msg("request body is larger than 1 MB").render(lang) if err.code == 413 \
+            else err.description if lang == "en" or err.code not in HTTP_MESSAGES \
+            else HTTP_MESSAGES[err.code].render(lang)       # werkzeug's English, in other words
         response = jsonify(error_body(code, message, None))
         for name, value in err.get_headers():          # e.g. a 405's `Allow`
             if name.lower() != "content-type":
@@ -141,10 +173,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     def _db_down(err):
         app.logger.warning("database unavailable: %s", err.__class__.__name__)
-        return jsonify(error_body("database_unavailable", "the database is not reachable; "
-                                  "nothing was stored, retry later")), status_of("database_unavailable")
+        message = msg("the database is not reachable; nothing was stored, retry later")
+        return jsonify(error_body("database_unavailable", message.render(request_lang()))), \
+            status_of("database_unavailable")
 
     @app.errorhandler(Exception)
     def _unexpected(err):                  # never a traceback to the client
         app.logger.exception("unhandled error")
-        return jsonify(error_body("internal", "internal error; the server logged it")), status_of("internal")
+        message = msg("internal error; the server logged it")
+        return jsonify(error_body("internal", message.render(request_lang()))), status_of("internal")

@@ -7,6 +7,7 @@ from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import msg
 from trimtab.dsl.values import MAX_ID_TEXT, MAX_JSON_DEPTH, MAX_TEXT  # noqa: F401
 from trimtab.dsl.values import depth_ok as depth  # noqa: F401  (intake, the CLI)
 
@@ -43,20 +44,20 @@ def clean_text(value: str) -> bool:
 def _check_request() -> None:
     for name, values in request.args.lists():
         if len(values) > 1:       # no operation takes a list: the OpenAPI declares one value each
-            raise DomainError("bad_request", "a query parameter is given more than once",
+            raise DomainError("bad_request", msg("a query parameter is given more than once"),
                               f"$.{name}" if clean_text(name) else "$")
     for name, value in request.args.items(multi=True):
         if not (clean_text(name) and clean_text(value)):
-            raise DomainError("bad_request", "a query parameter holds NUL or a character "
-                              "that is not UTF-8", f"$.{name}" if clean_text(name) else "$")
+            raise DomainError("bad_request", msg("a query parameter holds NUL or a character that is not UTF-8"),
+                              f"$.{name}" if clean_text(name) else "$")
         if name in PERSON_PARAMS and len(value) > MAX_ID_TEXT:
-            raise DomainError("bad_request", f"{name} is a person id, at most {MAX_ID_TEXT} "
-                              "characters", f"$.{name}")
+            raise DomainError("bad_request", msg("{name} is a person id, at most {max_id_text} characters",
+                                                 name=name, max_id_text=MAX_ID_TEXT), f"$.{name}")
         if len(value) > MAX_TEXT:
-            raise DomainError("bad_request", f"a query parameter is longer than {MAX_TEXT} "
-                              "characters", f"$.{name}")
+            raise DomainError("bad_request", msg("a query parameter is longer than {max_text} characters",
+                                                 max_text=MAX_TEXT), f"$.{name}")
     if not clean_text(request.path):
-        raise DomainError("bad_request", "the path holds NUL or a character that is not UTF-8")
+        raise DomainError("bad_request", msg("the path holds NUL or a character that is not UTF-8"))
     length = request.content_length
     limit = request.max_content_length
     if limit is not None and length is None and request.headers.get("Transfer-Encoding"):
@@ -64,7 +65,7 @@ def _check_request() -> None:
         # limit without a word: read the server's own input, at most one byte past the limit.
         data = request.environ["wsgi.input"].read(limit + 1)
         if len(data) > limit:
-            raise DomainError("body_too_large", f"request body is larger than {limit // 1024} KB")
+            raise DomainError("body_too_large", msg("request body is larger than {arg} KB", arg=limit // 1024))
         request._cached_data = data           # what get_data() returns from here on
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, request
 
 from trimtab.server.web import security
+from trimtab.server.messages import msg
 from trimtab.server.domain import submission
 from trimtab.server.auth import requires
 from trimtab.server.web.errors import DomainError, request_lang
@@ -22,9 +23,9 @@ def hook(form: str):
                                     v1_until=cfg.get("SIGNATURE_V1_UNTIL"))
     delivery_id = request.headers.get(security.DELIVERY)
     if not delivery_id:
-        raise DomainError("delivery_id_missing", f"{security.DELIVERY} header is required")
+        raise DomainError("delivery_id_missing", msg("{delivery} header is required", delivery=security.DELIVERY))
     if form not in active().schemas:
-        raise DomainError("unknown_form", f"no form `{form}`", f"/hooks/{form}")
+        raise DomainError("unknown_form", msg("no form `{form}`", form=form), f"/hooks/{form}")
     # One pass from bytes to checked facts; a body it refuses goes the passes' way (parse,
     # then validate), which words the error as before.
     facts = decode(active().schemas[form], raw)

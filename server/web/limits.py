@@ -12,6 +12,20 @@ from trimtab.dsl.values import (  # noqa: F401  (the server's modules read the l
     decimal_places, first_problem, number_problem, parse_int, step, text_problem)
 
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import msg
+
+
+# The language's limit problems (dsl/values.py words them in English) as the server's messages.
+LIMIT_MESSAGES = {str(m): m for m in (
+    msg("the number must be smaller than 10^15 in magnitude"),
+    msg("the number must be a finite number"),
+    msg("the number must have at most {count} decimal places", count=MAX_DECIMALS),
+    msg("the text must be at most {count} characters", count=MAX_TEXT),
+    msg("the text must not contain NUL"),
+    msg("the text must not contain a lone surrogate (not UTF-8)"),
+    msg("a key must be at most {count} characters", count=MAX_TEXT),
+    msg("a key must not contain NUL"),
+    msg("a key must not contain a lone surrogate (not UTF-8)"))}
 
 
 def check(value, path: str = "$") -> None:
@@ -19,7 +33,7 @@ def check(value, path: str = "$") -> None:
     first one outside."""
     problem = first_problem(value, path)
     if problem is not None:
-        raise DomainError(problem.code, problem.message, problem.path)
+        raise DomainError(problem.code, LIMIT_MESSAGES.get(problem.message, problem.message), problem.path)
 
 
 def check_decimals(schema: dict, facts, path: str = "$") -> None:
@@ -36,4 +50,5 @@ def check_decimals(schema: dict, facts, path: str = "$") -> None:
     elif isinstance(facts, Decimal) and "x-decimals" in schema and facts.is_finite() \
             and decimal_places(facts) > schema["x-decimals"]:
         raise DomainError("schema_violation",
-                          f"{facts} has more than {schema['x-decimals']} decimal places", path)
+                          msg("{facts} has more than {decimals} decimal places",
+                              facts=facts, decimals=schema['x-decimals']), path)

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from trimtab.server.domain import reports
+from trimtab.server.messages import msg
 from trimtab.server.web.api import body, page_args, sessions, text, visible_or_refused
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.web.errors import DomainError, request_lang
@@ -37,11 +38,11 @@ EARLIEST, LATEST = dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1)
 def _starts_at(value, path: str = "$.starts_at") -> dt.datetime:
     """An ISO 8601 time → naive UTC; without an offset it is local to the configured timezone."""
     if not isinstance(value, str):
-        raise DomainError("schema_violation", f"`{path[2:]}` must be an ISO 8601 date-time", path)
+        raise DomainError("schema_violation", msg("`{path}` must be an ISO 8601 date-time", path=path[2:]), path)
     try:
         stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise DomainError("schema_violation", f"`{value}` is not an ISO 8601 date-time",
+        raise DomainError("schema_violation", msg("`{value}` is not an ISO 8601 date-time", value=value),
                           path) from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=current_app.config["TZ"])
@@ -50,8 +51,8 @@ def _starts_at(value, path: str = "$.starts_at") -> dt.datetime:
     except OverflowError:           # 0001-01-01T00:00+01:00: before the calendar's first day in UTC
         utc = None
     if utc is None or not EARLIEST <= utc < LATEST:
-        raise DomainError("schema_violation", f"`{value}` is outside 1900-01-01 to 9998-12-31 "
-                          "(UTC)", path)
+        raise DomainError("schema_violation", msg("`{value}` is outside 1900-01-01 to 9998-12-31 (UTC)", value=value),
+                          path)
     return utc
 
 
@@ -71,17 +72,18 @@ def create_meeting():
     events = _events()
     if kind not in events:
         raise DomainError("unknown_event",
-                          f"no schedule runs before `{kind}` (known: {', '.join(sorted(events)) or 'none'})",
+                          msg("no schedule runs before `{kind}` (known: {arg})",
+                              kind=kind, arg=', '.join(sorted(events)) or msg("none")),
                           "$.kind")
     title = text(data, "title", required=True)
     region = text(data, "region")
     if not principal.is_admin and not (principal.is_hrbp and region in principal.covers):
-        raise DomainError("out_of_scope", "meetings are set by admins, or by the HRBP of "
-                          "the meeting's region", "$.region")
+        raise DomainError("out_of_scope", msg("meetings are set by admins, or by the HRBP of the meeting's "
+                                              "region"), "$.region")
     attendees = data.get("attendees")
     if not isinstance(attendees, list) or not attendees or \
             not all(isinstance(a, str) and a for a in attendees):
-        raise DomainError("schema_violation", "`attendees` must be a non-empty list of person ids",
+        raise DomainError("schema_violation", msg("`attendees` must be a non-empty list of person ids"),
                           "$.attendees")
     starts_at = _starts_at(data.get("starts_at"))
     with sessions() as session, session.begin():
@@ -89,7 +91,8 @@ def create_meeting():
         for i, person in enumerate(attendees):
             if person not in known:
                 raise DomainError("unknown_subject",
-                                  f"`{person}` is not in the organisation chart", f"$.attendees[{i}]")
+                                  msg("`{person}` is not in the organisation chart", person=person),
+                                  f"$.attendees[{i}]")
         meeting = Meeting(kind=kind, title=title, starts_at=starts_at, region=region,
                           attendees=list(dict.fromkeys(attendees)))
         session.add(meeting)
@@ -122,9 +125,9 @@ def brief(meeting_id: int):
     """The pre-meeting brief as it stands now: JSON for the platform, markdown for people."""
     lang = request.args.get("lang") or request_lang()
     if lang not in ("zh", "en"):
-        raise DomainError("bad_request", "lang is zh or en", "$.lang")
+        raise DomainError("bad_request", msg("lang is zh or en"), "$.lang")
     with sessions() as session:
-        meeting = visible_or_refused(session, Meeting, meeting_id, "meeting", _may_see)
+        meeting = visible_or_refused(session, Meeting, meeting_id, msg("meeting"), _may_see)
         report = reports.calibration_brief(session, meeting, active(),
                                            current_app.config["TZ"])
     title, markdown = reports.render(report, lang)
@@ -137,7 +140,7 @@ def report(name: str):
     """weekly_actions (?region=), resource_hints, over the 7 days before `to` (default now)."""
     lang = request.args["lang"] if "lang" in request.args else request_lang()
     if lang not in ("zh", "en"):
-        raise DomainError("bad_request", "lang is zh or en", "$.lang")
+        raise DomainError("bad_request", msg("lang is zh or en"), "$.lang")
     end = _starts_at(request.args["to"], "$.to") if "to" in request.args else \
         dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(days=7)
@@ -148,7 +151,8 @@ def report(name: str):
         elif name == "resource_hints":
             doc = reports.resource_hints(session, start, end, scope())
         else:
-            raise DomainError("not_found", f"no report `{name}` (weekly_actions, resource_hints; "
-                              "briefs are at /v1/meetings/<id>/brief)", "$.name")
+            raise DomainError("not_found", msg("no report `{name}` (weekly_actions, resource_hints; briefs "
+                                               "are at /v1/meetings/<id>/brief)",
+                                               name=name), "$.name")
     title, markdown = reports.render(doc, lang)
     return jsonify({"title": title, "markdown": markdown, "report": doc})

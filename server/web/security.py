@@ -19,6 +19,7 @@ import hmac
 import time
 
 from trimtab.server.web.errors import DomainError
+from trimtab.server.messages import msg
 
 CLIENT, TIMESTAMP, SIGNATURE, DELIVERY = ("X-Trimtab-Client", "X-Trimtab-Timestamp",
                                           "X-Trimtab-Signature", "X-Trimtab-Delivery")
@@ -53,26 +54,29 @@ def verify(headers, body: bytes, clients: dict, tolerance_s: int, now: float | N
     client, stamp, given = headers.get(CLIENT), headers.get(TIMESTAMP), headers.get(SIGNATURE)
     if not client or not stamp or not given:
         raise DomainError("signature_missing",
-                          f"{CLIENT}, {TIMESTAMP} and {SIGNATURE} headers are required")
+                          msg("{client}, {timestamp} and {signature} headers are required",
+                              client=CLIENT, timestamp=TIMESTAMP, signature=SIGNATURE))
     secret = clients.get(client)
     if secret is None:
-        raise DomainError("signature_invalid", "unknown client or wrong signature")
+        raise DomainError("signature_invalid", msg("unknown client or wrong signature"))
     try:
         age = abs((now or time.time()) - int(stamp))
     except ValueError:
-        raise DomainError("signature_invalid", f"{TIMESTAMP} must be Unix seconds") from None
+        raise DomainError("signature_invalid", msg("{timestamp} must be Unix seconds", timestamp=TIMESTAMP)) from None
     if age > tolerance_s:
         raise DomainError("signature_expired",
-                          f"timestamp is {int(age)} s away from now (tolerance {tolerance_s} s)")
+                          msg("timestamp is {age} s away from now (tolerance {tolerance_s} s)",
+                              age=int(age), tolerance_s=tolerance_s))
     given = given.strip()
     if given.startswith("v2="):
         expected = sign_v2(secret, stamp, headers.get(DELIVERY) or "", body)
         if not same(given[3:].lower(), expected):
-            raise DomainError("signature_invalid", "unknown client or wrong signature")
+            raise DomainError("signature_invalid", msg("unknown client or wrong signature"))
         return client, given.lower()
     if v1_until is not None and dt.date.today() > v1_until:
-        raise DomainError("signature_scheme_retired", f"signatures without the delivery id "
-                          f"were accepted until {v1_until}; sign with scheme v2")
+        raise DomainError("signature_scheme_retired", msg("signatures without the delivery id were accepted "
+                                                          "until {v1_until}; sign with scheme v2",
+                                                          v1_until=v1_until))
     if not same(given.removeprefix("sha256=").lower(), sign(secret, stamp, body)):
-        raise DomainError("signature_invalid", "unknown client or wrong signature")
+        raise DomainError("signature_invalid", msg("unknown client or wrong signature"))
     return client, "v1=" + given.removeprefix("sha256=").lower()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from trimtab.server.domain import history as histories, rulesets
+from trimtab.server.messages import msg
 from trimtab.server.domain.filing import occurred_on, period_key, subject_of
 from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.domain.validation import validate
@@ -19,9 +20,10 @@ def _rules_of(kind: str, form: str, name: str | None):
     if name:
         rules = [r for r in rules if r.name == name]
         if not rules:
-            raise DomainError("not_found", f"no {kind} rule `{name}` on form `{form}`", "$.rule")
+            raise DomainError("not_found", msg("no {kind} rule `{name}` on form `{form}`",
+                                               kind=kind, name=name, form=form), "$.rule")
     if not rules:
-        raise DomainError("not_found", f"no {kind} rule listens to form `{form}`", "$.form")
+        raise DomainError("not_found", msg("no {kind} rule listens to form `{form}`", kind=kind, form=form), "$.form")
     return rs, rules
 
 
@@ -32,7 +34,7 @@ def _request(kind: str, default_form: str):
     rs, rules = _rules_of(kind, form, text(data, "rule"))
     facts = data.get("facts")
     if not isinstance(facts, dict):
-        raise DomainError("schema_violation", "`facts` is an object", "$.facts")
+        raise DomainError("schema_violation", msg("`facts` is an object"), "$.facts")
     validate(rs.schemas[form], facts)
     return rs, rules, form, facts, data
 
@@ -48,7 +50,7 @@ def suggest():
     if history is None:
         subject = subject_of(schema, facts)
         if not scope().sees_subject(subject):
-            raise DomainError("out_of_scope", f"`{subject}`'s history is not yours to read",
+            raise DomainError("out_of_scope", msg("`{subject}`'s history is not yours to read", subject=subject),
                               "$.facts")
         with current_app.extensions["trimtab.sessions"]() as session:
             day = occurred_on(schema, facts, current_app.config["TZ"])
@@ -96,7 +98,7 @@ def target_history(subject: str):
     from sqlalchemy import select
     from trimtab.server.storage.models import AuditEntry
     if not scope().sees_subject(subject):
-        raise DomainError("out_of_scope", f"`{subject}` is not yours to see", "$.subject")
+        raise DomainError("out_of_scope", msg("`{subject}` is not yours to see", subject=subject), "$.subject")
     with current_app.extensions["trimtab.sessions"]() as session:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.subject == subject)
                                .order_by(AuditEntry.id.desc()).limit(200)).all()
