@@ -123,14 +123,16 @@ def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing):
                 except pg_intake.Declined:
                     pass            # the period was decided meanwhile: decide it again, locked
         with sessions() as session, session.begin():
-            return tx_writer.write(session, plan, read.fact_id, channels, routes)
+            return tx_writer.write(session, plan, read.fact_id, channels, routes,
+                                   ext.get("trimtab.approval_effects"))
     with sessions() as session, session.begin():
         # One transaction: the fact, its decisions, its notifications or approval and this
         # delivery are stored together or not at all.
         earlier = history.read(session, ruleset, sub.form, filing.subject, filing.period,
                                ext["trimtab.history"])
         plan = plans.make(ruleset, sub, digest, filing, earlier)
-        return tx_writer.write(session, plan, None, channels, routes)
+        return tx_writer.write(session, plan, None, channels, routes,
+                               ext.get("trimtab.approval_effects"))
 
 
 def earlier_answer(sessions, client: str, delivery_id: str, proof: str | None,
