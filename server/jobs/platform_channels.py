@@ -53,6 +53,7 @@ def platform_channels(platforms: dict, sessions, timeout_s: float = TIMEOUT_S) -
     out = {}
     ding = platforms.get("dingtalk")
     if ding:
+        timeout_s = float(ding.get("timeout_s", timeout_s))
         app = DingTalkApp(ding, timeout_s)
         if ding.get("process_code"):
             out["dingtalk-approval"] = PlatformChannel("dingtalk-approval", "dingtalk-approval",
@@ -62,6 +63,7 @@ def platform_channels(platforms: dict, sessions, timeout_s: float = TIMEOUT_S) -
                                                      _dingtalk_notice(app), timeout_s)
     lark = platforms.get("feishu")
     if lark:
+        timeout_s = float(lark.get("timeout_s", timeout_s))
         app = FeishuApp(lark, timeout_s)
         if lark.get("approval_code"):
             out["feishu-approval"] = PlatformChannel("feishu-approval", "feishu-approval",
