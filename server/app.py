@@ -79,10 +79,6 @@ def create_app(config: dict | None = None) -> Flask:
     from trimtab.server.jobs.platform_channels import platform_channels
     app.extensions["trimtab.channels"].update(platform_channels(app.config["APPROVAL_PLATFORMS"],
                                                                 app.extensions["trimtab.sessions"]))
-    from trimtab.server.domain.approval_effects import Effects
-    app.extensions["trimtab.approval_effects"] = Effects(
-        app.extensions["trimtab.channels"], app.extensions["trimtab.routes"],
-        app.config["PUBLIC_URL"] or app.config["OAUTH_REDIRECT_BASE"] or "", app.config["LANG"])
 
     from trimtab.server.plugin.convert import Mappings
     plugin_path = app.config["PLUGIN_PATH"] or Path(app.config["RULES_PATH"]).resolve().parent / "plugin_manifests"

@@ -282,3 +282,17 @@ def test_pending_for_me_lists_exactly_the_callers_waiting_steps(tmp_path):
         assert mine("east.mgr") == [second["id"]] and mine("hr.east") == [first["id"]]
         r = client.get("/v1/approvals?pending_for=someone", headers=bearer(app, "east.mgr"))
         assert r.status_code in (400, 422) and r.json["error"]["path"] == "$.pending_for"
+
+
+def test_the_settings_say_what_each_platform_does():
+    from trimtab.server.config import approval_platforms_from_env
+    assert approval_platforms_from_env({"TRIMTAB_DINGTALK_CLIENT_ID": "k", "TRIMTAB_DINGTALK_CLIENT_SECRET": "s"}) == {}
+    got = approval_platforms_from_env({
+        "TRIMTAB_DINGTALK_CLIENT_ID": "k", "TRIMTAB_DINGTALK_CLIENT_SECRET": "s",
+        "TRIMTAB_DINGTALK_PROCESS_CODE": "PROC-1", "TRIMTAB_FEISHU_CLIENT_ID": "cli",
+        "TRIMTAB_FEISHU_CLIENT_SECRET": "fs", "TRIMTAB_FEISHU_NOTICES": "1",
+        "TRIMTAB_FEISHU_APPROVAL_NODES": "a, b"})
+    assert got["dingtalk"]["process_code"] == "PROC-1" and got["dingtalk"]["api_url"] == "https://api.dingtalk.com"
+    assert got["feishu"]["notices"] is True and got["feishu"]["nodes"] == ["a", "b"]
+    with pytest.raises(ValueError, match="TRIMTAB_FEISHU_CLIENT_ID"):
+        approval_platforms_from_env({"TRIMTAB_FEISHU_APPROVAL_CODE": "X"})

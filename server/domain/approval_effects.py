@@ -43,6 +43,13 @@ class Effects(NamedTuple):
     lang: str               # the deployment's language: the platform form's explanation
 
 
+def for_app(extensions: dict, config) -> Effects:
+    """The app's effects as they are now (its channels and routes, read at each use)."""
+    return Effects(extensions["trimtab.channels"], extensions["trimtab.routes"],
+                   config.get("PUBLIC_URL") or config.get("OAUTH_REDIRECT_BASE") or "",
+                   config.get("LANG") or "zh")
+
+
 def link(effects: Effects, approval: Approval) -> str:
     return f"{effects.base_url.rstrip('/')}/v1/approvals/{approval.id}"
 

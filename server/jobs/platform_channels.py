@@ -3,12 +3,13 @@ APPROVAL_PLATFORMS): delivered by the outbox like any message — claimed, sent,
 the same message id, dead-lettered — so opening a platform's approval instance happens once
 per approval, and a work notice once per approver and step.
 
-| channel | sends | the key that makes a retry safe |
-|---|---|---|
-| dingtalk-approval | an OA approval instance, then links it (ApprovalLink) | the message id in the form's `trimtab编号` field, searched before creating |
-| feishu-approval | an approval instance, then links it | the message id as the instance's `uuid` |
-| dingtalk-notice | a work notice (工作通知, an action card) to one person | DingTalk keeps one identical notice per person and day |
-| feishu-notice | an interactive card from the app's bot to one person | the message id as the message's `uuid` |
+- `dingtalk-approval`: an OA approval instance, then its link (ApprovalLink); a retry is safe
+  because the message id rides in the form's `trimtab编号` field and is searched for first;
+- `feishu-approval`: an approval instance, then its link; the message id is its `uuid`;
+- `dingtalk-notice`: a work notice (工作通知, an action card) to one person (DingTalk keeps one
+  identical notice per person and day);
+- `feishu-notice`: an interactive card from the app's bot to one person; the message id is
+  the message's `uuid`.
 
 The payloads are written when the approval opens or a step is decided
 (server/domain/approval_effects.py); they carry the platform's user ids already, so a

@@ -57,7 +57,7 @@ def announce(session, approval: Approval, position_before: int) -> int:
     """The messages a decision causes (the next approvers', the requester's), in its
     transaction → how many."""
     return approval_effects.decided(session, approval, position_before,
-                                    current_app.extensions.get("trimtab.approval_effects"))
+                                    approval_effects.for_app(current_app.extensions, current_app.config))
 
 
 def deliver_soon(queued: int) -> None:
