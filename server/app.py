@@ -38,6 +38,8 @@ DEFAULTS = {
     "AUDIT_ANCHOR_URL": None,     # also POST each anchor there
     "METRICS_DIR": None,          # PROMETHEUS_MULTIPROC_DIR: counts of every process (metrics.py)
     "OAUTH_REDIRECT_BASE": None,  # callbacks are this + /auth/callback/<provider>; None: the request's host
+    "APPROVAL_PLATFORMS": {},     # platform -> approvals there: instances, work notices (config.py)
+    "PUBLIC_URL": None,           # the server as people reach it (links); None: OAUTH_REDIRECT_BASE
 }
 
 
@@ -74,6 +76,9 @@ def create_app(config: dict | None = None) -> Flask:
     channels_path = app.config["CHANNELS_PATH"] or Path(app.config["RULES_PATH"]) / "channels.yaml"
     app.config["CHANNELS_PATH"] = str(Path(channels_path).resolve())
     app.extensions["trimtab.channels"], app.extensions["trimtab.routes"] = load_channels(channels_path)
+    from trimtab.server.jobs.platform_channels import platform_channels
+    app.extensions["trimtab.channels"].update(platform_channels(app.config["APPROVAL_PLATFORMS"],
+                                                                app.extensions["trimtab.sessions"]))
 
     from trimtab.server.plugin.convert import Mappings
     plugin_path = app.config["PLUGIN_PATH"] or Path(app.config["RULES_PATH"]).resolve().parent / "plugin_manifests"

@@ -40,6 +40,13 @@
 | TRIMTAB_SALESFORCE_API_VERSION | v59.0 | the REST API version queried |
 | TRIMTAB_SALESFORCE_EVERY_MIN | (pull once) | `trimtab sync crm` keeps running and pulls every N minutes |
 | TRIMTAB_OAUTH_REDIRECT_BASE | (the request's own scheme and host) | e.g. `https://trimtab.example.com`: callbacks are this + /auth/callback/<provider> |
+| TRIMTAB_PUBLIC_URL | TRIMTAB_OAUTH_REDIRECT_BASE, else http://HOST:PORT | the server's address as people reach it: links in approvals and their notices |
+| TRIMTAB_DINGTALK_PROCESS_CODE | (no 钉钉 OA approvals) | an approval rule's change opens an OA approval instance of this form (with the sign-in app's _CLIENT_ID/_SECRET) |
+| TRIMTAB_DINGTALK_AGENT_ID | (no 钉钉 work notices) | the app's AgentId: approvers get a work notice (工作通知) when no OA approval is configured |
+| TRIMTAB_DINGTALK_OPENAPI_URL | https://api.dingtalk.com | the new-style API (tokens, OA approval instances) |
+| TRIMTAB_FEISHU_APPROVAL_CODE | (no 飞书 approvals) | an approval rule's change opens an instance of this approval definition (with the sign-in app's _CLIENT_ID/_SECRET) |
+| TRIMTAB_FEISHU_APPROVAL_NODES | (none) | the definition's initiator-chosen nodes (custom node ids), one per step of the chain, in order |
+| TRIMTAB_FEISHU_NOTICES | (off) | `1`: approvers get a message from the 飞书 app's bot when no 飞书 approval is configured |
 """
 from __future__ import annotations
 
@@ -114,7 +121,36 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "HOST": env.get("TRIMTAB_HOST") or "127.0.0.1",
         "PORT": _port(env.get("TRIMTAB_PORT") or "8000"),
         "ACCESS_LOG": env.get("TRIMTAB_ACCESS_LOG", "1") != "0",
+        "APPROVAL_PLATFORMS": approval_platforms_from_env(env),
+        "PUBLIC_URL": env.get("TRIMTAB_PUBLIC_URL") or env.get("TRIMTAB_OAUTH_REDIRECT_BASE") or None,
     }
+
+
+def approval_platforms_from_env(env) -> dict:
+    """What each platform does for approvals: opens instances (a DingTalk process code, a
+    Feishu approval code) or sends approvers work notices (a DingTalk agent id, Feishu's bot);
+    with the sign-in app's credentials.  A platform with nothing to do is left out."""
+    out = {}
+    for name in ("dingtalk", "feishu"):
+        prefix = f"TRIMTAB_{name.upper()}_"
+        client_id, secret = env.get(prefix + "CLIENT_ID"), env.get(prefix + "CLIENT_SECRET")
+        if name == "dingtalk":
+            wants = {"process_code": env.get(prefix + "PROCESS_CODE") or None,
+                     "agent_id": env.get(prefix + "AGENT_ID") or None}
+            urls = {"api_url": env.get(prefix + "OPENAPI_URL") or "https://api.dingtalk.com",
+                    "oapi_url": env.get(prefix + "API_URL") or "https://oapi.dingtalk.com"}
+        else:
+            nodes = [n.strip() for n in (env.get(prefix + "APPROVAL_NODES") or "").split(",") if n.strip()]
+            wants = {"approval_code": env.get(prefix + "APPROVAL_CODE") or None, "nodes": nodes,
+                     "notices": env.get(prefix + "NOTICES") == "1"}
+            urls = {"api_url": env.get(prefix + "API_URL") or "https://open.feishu.cn"}
+        if not any(wants.values()):
+            continue
+        if not (client_id and secret):
+            raise ValueError(f"{prefix}CLIENT_ID and {prefix}CLIENT_SECRET are needed for "
+                             f"approvals and notices on {name}")
+        out[name] = {"app_key": client_id, "app_secret": secret, **wants, **urls}
+    return out
 
 
 def _port(text: str) -> int:

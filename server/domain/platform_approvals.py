@@ -70,15 +70,17 @@ def already_recorded(approval: Approval, person_id: str, verdict: str) -> bool:
                for s in approval.steps)
 
 
-def decide(session: Session, d: PlatformDecision, today: dt.date) -> tuple[Approval, bool]:
-    """(the approval, whether this was a redelivery that changed nothing).  404 unknown
-    instance, 422 unmapped user, then decide's own 403/409."""
+def decide(session: Session, d: PlatformDecision, today: dt.date) -> tuple[Approval, bool, int]:
+    """(the approval, whether this was a redelivery that changed nothing, the step that
+    waited before).  404 unknown instance, 422 unmapped user, then decide's own 403/409."""
     approval_id = linked_approval(session, d.platform, d.instance)
     person_id = mapped_person(session, d.platform, d.id_kind, d.user)
     approval = approval_flow.lock(session, approval_id)
+    before = approval.position
     if already_recorded(approval, person_id, d.verdict):
-        return approval, True
-    return approval_flow.decide(session, approval_id, d.verdict, person_id, d.comment, [], today), False
+        return approval, True, before
+    return (approval_flow.decide(session, approval_id, d.verdict, person_id, d.comment, [], today),
+            False, before)
 
 
 def add_link(session: Session, approval_id: int, platform: str, external_id: str) -> tuple[dict, bool]:

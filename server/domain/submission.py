@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from trimtab.dsl.decision import plain
-from trimtab.server.domain import history, plan as plans
+from trimtab.server.domain import approval_effects, history, plan as plans
 from trimtab.server.messages import msg
 from trimtab.server.web import limits, security
 from trimtab.server.storage import pg_intake, tx_writer
@@ -79,7 +79,7 @@ def _store_and_decide(app, ruleset, sub: Submission, digest: str) -> Answer:
         if not sub.checked and validate(schema, sub.facts, sub.lang):   # "75%" became 0.75:
             sub = sub._replace(payload=json.dumps(plain(sub.facts), ensure_ascii=False))  # store that
         filing = file(schema, sub.facts, app.config["TZ"])
-        body, text = _plan_and_write(ext, ruleset, sub, digest, filing)
+        body, text = _plan_and_write(ext, ruleset, sub, digest, filing, app.config)
     except (IntegrityError, DomainError):
         # The delivery's unique key is the idempotency check: a retry is rare, so it is not
         # looked up first (a round trip fewer per webhook); a retry fails on the key, stores
@@ -107,7 +107,7 @@ def after_commit(app, body: dict) -> None:
             metrics.fired(d["rule"])
 
 
-def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing):
+def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing, cfg):
     """Read what the rules need, evaluate once, and store the plan with the writer it calls
     for → (the answer, its JSON text)."""
     sessions, routes, channels = ext["trimtab.sessions"], ext["trimtab.routes"], ext["trimtab.channels"]
@@ -124,14 +124,16 @@ def _plan_and_write(ext, ruleset, sub: Submission, digest: str, filing):
                 except pg_intake.Declined:
                     pass            # the period was decided meanwhile: decide it again, locked
         with sessions() as session, session.begin():
-            return tx_writer.write(session, plan, read.fact_id, channels, routes)
+            return tx_writer.write(session, plan, read.fact_id, channels, routes,
+                                   approval_effects.for_app(ext, cfg))
     with sessions() as session, session.begin():
         # One transaction: the fact, its decisions, its notifications or approval and this
         # delivery are stored together or not at all.
         earlier = history.read(session, ruleset, sub.form, filing.subject, filing.period,
                                ext["trimtab.history"])
         plan = plans.make(ruleset, sub, digest, filing, earlier)
-        return tx_writer.write(session, plan, None, channels, routes)
+        return tx_writer.write(session, plan, None, channels, routes,
+                               approval_effects.for_app(ext, cfg))
 
 
 def earlier_answer(sessions, client: str, delivery_id: str, proof: str | None,

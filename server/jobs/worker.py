@@ -66,9 +66,18 @@ def _sessions(database_url: str):
 
 
 @lru_cache(maxsize=8)
-def _channels(channels_path: str):
+def _channels(channels_path: str, database_url: str | None = None):
+    """The deployment's channels and, with a database to link instances in, the platforms'
+    approval channels (their settings from the environment, as `trimtab serve` reads them)."""
+    import os
+
+    from trimtab.server.config import approval_platforms_from_env
     from trimtab.server.jobs.channels import load_channels
-    return load_channels(channels_path)[0]
+    from trimtab.server.jobs.platform_channels import platform_channels
+    channels = load_channels(channels_path)[0]
+    if database_url is not None:
+        channels.update(platform_channels(approval_platforms_from_env(os.environ), _sessions(database_url)))
+    return channels
 
 
 _RULESETS: dict = {}       # (rules path, revision) -> (file signature, rule set)
@@ -127,7 +136,8 @@ def dispatch_job() -> dict:
     """Deliver the notifications that are due (an RQ job)."""
     from trimtab.server.jobs.outbox import dispatch_due
     cfg = settings()
-    return dispatch_due(_sessions(cfg.database_url), _channels(cfg.channels_path), lang=cfg.lang)
+    return dispatch_due(_sessions(cfg.database_url), _channels(cfg.channels_path, cfg.database_url),
+                        lang=cfg.lang)
 
 
 @lru_cache(maxsize=4)
@@ -320,7 +330,7 @@ def _warm_up(cfg: WorkerSettings) -> None:
     from trimtab.server.jobs import claims, outbox, schedules  # noqa: F401
     from trimtab.server.storage.models import utcnow
     try:
-        _channels(cfg.channels_path)
+        _channels(cfg.channels_path, cfg.database_url)
         sessions = _sessions(cfg.database_url)
         with sessions() as s:
             s.execute(text("SELECT 1"))

@@ -19,7 +19,7 @@ from flask import Blueprint, jsonify, request
 
 from trimtab.server.domain.approval_flow import approval_json
 from trimtab.server.messages import msg
-from trimtab.server.web.approvals import serialised, today
+from trimtab.server.web.approvals import announce, deliver_soon, serialised, today
 from trimtab.server.auth import requires
 from trimtab.server.web.errors import DomainError
 from trimtab.server.web.security import same
@@ -33,8 +33,11 @@ bp = Blueprint("approval_events", __name__, url_prefix="/platforms")
 
 def _decide(d: PlatformDecision) -> dict:
     with serialised() as session:
-        approval, replayed = decide(session, d, today())
-        return {"approval": approval_json(approval), "replayed": replayed}
+        approval, replayed, before = decide(session, d, today())
+        queued = 0 if replayed else announce(session, approval, before)
+        out = {"approval": approval_json(approval), "replayed": replayed}
+    deliver_soon(queued)
+    return out
 
 
 def _text(value) -> str | None:

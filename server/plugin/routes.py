@@ -99,7 +99,8 @@ def jiandaoyun(form: str):
         if source is None:
             raise DomainError("schema_violation", msg("a data_remove push names its record (_id)"), "$.data._id")
         if not delivery:
-            raise DomainError("delivery_id_missing", msg("{platform}: the push carries no delivery id", platform="jiandaoyun"))
+            raise DomainError("delivery_id_missing",
+                              msg("{platform}: the push carries no delivery id", platform="jiandaoyun"))
         return _answer(retraction.retract(current_app, active(), "jiandaoyun", delivery, source,
                                           raw, request_lang()))
     # data_recover brings the record back as it is now: stored afresh, its period decided again.

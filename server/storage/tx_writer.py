@@ -10,7 +10,7 @@ import json
 from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
 
-from trimtab.server.domain import period_decisions
+from trimtab.server.domain import approval_effects, period_decisions
 from trimtab.server.domain.approval_flow import (approval_json, check_current_target, open_approval, resolve_role)
 from trimtab.server.domain.filing import check_org_relation
 from trimtab.server.storage.models import Decision, Delivery, Fact, Person, utcnow
@@ -48,8 +48,9 @@ INSERT_FACT = {(known, given): _insert_fact(("id",) * given + FACT_COLUMNS, know
 
 
 def write(session: Session, plan: Plan, fact_id: int | None = None, channels: dict | None = None,
-          routes: dict | None = None) -> tuple[dict, str]:
-    """Store `plan` in the session's transaction → (the answer, its JSON text)."""
+          routes: dict | None = None, effects=None) -> tuple[dict, str]:
+    """Store `plan` in the session's transaction → (the answer, its JSON text).  `effects`
+    (approval_effects.Effects): where an approval it opens is announced."""
     facts, f = plan.sub.facts, plan.filing
     check_current_target(session, facts)
     if plan.decisions:
@@ -61,6 +62,8 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
     approval = None
     if plan.approval is not None:
         approval = open_approval(session, plan.approval, fact_id, facts, plan.version)
+        queued += approval_effects.opened(session, approval, effects,
+                                          plan.approval.explain(effects.lang) if effects else "")
     body = plan.body(fact_id, approval_json(approval) if approval else None, queued)
     text = json.dumps(body, ensure_ascii=False)
     session.connection().execute(INSERT_DELIVERY, {

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select
 
 from trimtab.dsl.decision import plain
 
-from trimtab.server.domain import approval_flow, platform_approvals, rulesets
+from trimtab.server.domain import approval_effects, approval_flow, platform_approvals, rulesets
 from trimtab.server.messages import msg
 from trimtab.server.web.api import body, page_args, sessions, text, visible_or_refused
 from trimtab.server.auth import current_principal, requires, scope
@@ -52,6 +52,21 @@ def acting_person() -> str:
 
 def today() -> dt.date:
     return dt.datetime.now(current_app.config["TZ"]).date()
+
+
+def announce(session, approval: Approval, position_before: int) -> int:
+    """The messages a decision causes (the next approvers', the requester's), in its
+    transaction → how many."""
+    return approval_effects.decided(session, approval, position_before,
+                                    approval_effects.for_app(current_app.extensions, current_app.config))
+
+
+def deliver_soon(queued: int) -> None:
+    """With Redis, a dispatch job for what a decision queued (else the in-process dispatcher
+    or the worker's sweep finds it)."""
+    if queued and current_app.config.get("REDIS_URL"):
+        from trimtab.server.jobs.worker import enqueue_dispatch
+        enqueue_dispatch(current_app.config["REDIS_URL"])
 
 
 def visible(a: Approval) -> bool:
@@ -122,9 +137,13 @@ def decide(approval_id: int):
         raise DomainError("actor_mismatch", msg("the actor is whoever signed in; you are `{actor}`", actor=actor),
                           "$.actor")
     with serialised() as session:
+        before = approval_flow.lock(session, approval_id).position
         approval = approval_flow.decide(session, approval_id, verdict, actor, comment, evidence,
                                         today())
-        return jsonify(approval_flow.approval_json(approval))
+        queued = announce(session, approval, before)
+        out = approval_flow.approval_json(approval)
+    deliver_soon(queued)
+    return jsonify(out)
 
 
 @bp.post("/approvals/<id:approval_id>/links")
