@@ -80,12 +80,12 @@ def allocate(values: Sequence, scale: Scale, total=None) -> list:
     else:
         units = [v / scale.step for v in exact]
         wanted = whole / scale.step
-    if wanted.adjusted() >= AMOUNT_DIGITS or max([u.adjusted() for u in units], default=0) >= AMOUNT_DIGITS:
+    if wanted.adjusted() >= AMOUNT_DIGITS or (units and max([u.adjusted() for u in units]) >= AMOUNT_DIGITS):
         # past what an amount holds at this step (quantize would refuse it too): the rule's
         # eval.out_of_range, before an int of a million digits is made
         raise InvalidOperation(f"an amount beyond {AMOUNT_DIGITS} digits at step {scale.step}")
     floors = [math.floor(u) for u in units]             # ints
-    left = int(wanted.to_integral_value(rounding=MODES[scale.mode])) - sum(floors)
+    left = int(wanted.to_integral_value(MODES[scale.mode])) - sum(floors)     # positional: cheaper
     if units and left:
         # Largest remainder first; sorted() is stable, so ties go to the item listed first.
         below = [f - u for f, u in zip(floors, units)]
