@@ -71,7 +71,7 @@ def round_places(value, places: int, mode: str = "half_up") -> Amount:
 def allocate(values: Sequence, scale: Scale, total=None) -> list:
     """`values` rounded to the scale so that they sum exactly to `total` (default: their own
     sum) rounded to the scale — the largest-remainder method (see the module's doc)."""
-    exact = [Decimal(v) for v in values]
+    exact = [v if v.__class__ is Decimal else Decimal(v) for v in values]
     whole = sum(exact, Decimal(0)) if total is None else Decimal(total)
     shift = _power_of_ten(scale.step)
     if shift is not None:           # a step of 10^-shift: the units are an exact shift away
@@ -80,15 +80,16 @@ def allocate(values: Sequence, scale: Scale, total=None) -> list:
     else:
         units = [v / scale.step for v in exact]
         wanted = whole / scale.step
-    if wanted.adjusted() >= AMOUNT_DIGITS or any(u.adjusted() >= AMOUNT_DIGITS for u in units):
+    if wanted.adjusted() >= AMOUNT_DIGITS or (units and max([u.adjusted() for u in units]) >= AMOUNT_DIGITS):
         # past what an amount holds at this step (quantize would refuse it too): the rule's
         # eval.out_of_range, before an int of a million digits is made
         raise InvalidOperation(f"an amount beyond {AMOUNT_DIGITS} digits at step {scale.step}")
     floors = [math.floor(u) for u in units]             # ints
-    left = int(wanted.to_integral_value(rounding=MODES[scale.mode])) - sum(floors)
-    if units:
+    left = int(wanted.to_integral_value(MODES[scale.mode])) - sum(floors)     # positional: cheaper
+    if units and left:
         # Largest remainder first; sorted() is stable, so ties go to the item listed first.
-        order = sorted(range(len(units)), key=lambda i: floors[i] - units[i])
+        below = [f - u for f, u in zip(floors, units)]
+        order = sorted(range(len(units)), key=below.__getitem__)
         if left < 0:                # only when `total` is below the values' sum
             order = order[::-1]
         # Usually |left| < len(units); a total far from the values' sum (28 digits cannot hold
@@ -97,8 +98,24 @@ def allocate(values: Sequence, scale: Scale, total=None) -> list:
         step = 1 if left > 0 else -1
         for k, i in enumerate(order):
             floors[i] += step * (rounds + (k < extra))
-    # quantize, not scaleb: an amount past 28 digits must fail here (the rule's out_of_range)
+    return _all_written(floors, scale, shift)
+
+
+def _all_written(floors: list, scale: Scale, shift: Optional[int]) -> list:
+    """Each count of steps as an Amount.  quantize, not scaleb: an amount past 28 digits must
+    fail here (the rule's out_of_range).  For a step of 10^-shift, an amount that fits is
+    read from its digits instead, which gives the same Decimal (the step's exponent, or the
+    places' when they are more) at a fraction of the cost."""
+    if shift is not None and floors:
+        pad = scale.places - shift                  # zeros after the count's digits
+        if 0 <= pad <= AMOUNT_DIGITS and -_FITS[pad] < min(floors) and max(floors) < _FITS[pad]:
+            tail = "0" * pad + f"E-{scale.places}"
+            return [Amount(f"{f}{tail}") for f in floors]
     return [_written(f * scale.step, scale.places) for f in floors]
+
+
+# The counts of steps whose digits, padded with `pad` zeros, fit in an amount's 28 digits.
+_FITS = [10 ** (AMOUNT_DIGITS - pad) for pad in range(AMOUNT_DIGITS + 1)]
 
 
 def amount_sum(values: Sequence, places: int) -> Amount:

@@ -21,7 +21,7 @@ so the decoder never silently accepts what the schema would refuse.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Clamped, Context, Decimal, DecimalException, Inexact, Overflow, Rounded
 from typing import Annotated, Any, Literal, Optional, Union
 
 import msgspec
@@ -69,9 +69,21 @@ class FactsDecoder:
         self.root = self._object(schema, "$")
         self._convert = _converter(self.root)
         self._decoder = msgspec.json.Decoder(self.root.type, float_hook=_fraction)
+        # The fast pass: fractions read by a C callable that refuses (raises) whatever it
+        # cannot vouch for, so its facts skip the number limit's checks; the careful pass
+        # above decodes anything it refuses, with every check and message.
+        self._convert_quick = _converter(self.root, limit_vouched=True)
+        self._decoder_quick = msgspec.json.Decoder(self.root.type, float_hook=_vouched)
 
     def decode(self, data: bytes | str) -> dict:
         """The facts in `data` (UTF-8 JSON), or a RuleError (decode.*)."""
+        try:
+            value = self._decoder_quick.decode(data)
+        except (DecimalException, msgspec.ValidationError, msgspec.DecodeError, ValueError):
+            return self._decode_carefully(data)     # the same refusal, or a long number
+        return self._convert_quick(value, ("$",))
+
+    def _decode_carefully(self, data: bytes | str) -> dict:
         try:
             value = self._decoder.decode(data)
         except RuleError:
@@ -215,6 +227,16 @@ def _fraction(text: str) -> Decimal:
     return value
 
 
+# A JSON fraction read in this context keeps its digits and exponent (Decimal(text)) or
+# raises: more than 31 digits (Rounded), an exponent below -30 — more than 30 places, or
+# trailing zeros past them — (Inexact, Rounded or Clamped), |x| ≥ 10^15 (Overflow).  What it
+# returns is therefore within the limits every number keeps (MAX_NUMBER, MAX_DECIMALS);
+# what it refuses, _fraction and the generated checks decide as before.  Etiny = Emin -
+# prec + 1 = -30.
+_LIMITS = Context(prec=31, Emin=0, Emax=14, traps=[Rounded, Inexact, Clamped, Overflow])
+_vouched = _LIMITS.create_decimal
+
+
 def _where(where: tuple) -> str:
     """("$",) → "$"; (parent, "leads", 2) → "$.leads[2]"; (parent, "x", None) → "$.x"."""
     if len(where) == 1:
@@ -251,21 +273,23 @@ def _malformed(data: bytes | str, err: Exception) -> RuleError:
     return RuleError.of("decode.malformed", detail=str(err), byte=byte).at("<body>", line, column)
 
 
-def _converter(obj: _Object):
+def _converter(obj: _Object, limit_vouched: bool = False):
     """The function (struct, where) → facts for one Struct type, generated, with the items of
     its lists of objects converted inline: a call and a loop per field would cost more than
-    msgspec's whole decoding."""
+    msgspec's whole decoding.  `limit_vouched`: its Decimals came from _vouched, so a number
+    field with no bounds of its own needs no check that they are within MAX_NUMBER."""
     env: dict[str, Any] = {"__builtins__": {"enumerate": enumerate, "repr": repr, "str": str},
                            "astuple": msgspec.structs.astuple,
                            "UNSET": msgspec.UNSET, "D": Decimal, "int": int, "refuse": _refuse,
                            "is_date": _is_date, "places": _places}
-    body = _fields_code(obj, "s", "d", "where", env, "")
+    body = _fields_code(obj, "s", "d", "where", env, "", limit_vouched)
     lines = ["def convert(s, where):"] + [f"    {line}" for line in body] + ["    return d"]
     exec("\n".join(lines) + "\n", env)          # generated from our templates only
     return env["convert"]
 
 
-def _fields_code(obj: _Object, struct: str, out: str, where: str, env: dict, pfx: str) -> list[str]:
+def _fields_code(obj: _Object, struct: str, out: str, where: str, env: dict, pfx: str,
+                 vouched: bool) -> list[str]:
     """Lines that fill the dict `out` from the Struct `struct`; `where` is an expression of
     the JSON path (evaluated only to say where a refusal is).  `pfx` keeps the names of
     nested levels apart."""
@@ -277,37 +301,44 @@ def _fields_code(obj: _Object, struct: str, out: str, where: str, env: dict, pfx
         env[name] = field.name
         lines += [f"{v} = {t}[{position[field.name]}]", f"if {v} is not UNSET:"]
         if field.decimals is not None:
-            lines += [f"    {line}" for line in _number_lines(field, f"{pfx}_{n}", v, where, env)]
+            lines += [f"    {line}" for line in _number_lines(field, f"{pfx}_{n}", v, where, env,
+                                                                vouched)]
         elif field.date:
             lines.append(f"    if not is_date({v}): refuse('decode.not_a_date', repr({v}), {where}, {name})")
         elif field.item is not None:
             inner = f"{pfx}{n}i"
             lines += [f"    l{inner} = []", f"    for i{inner}, x{inner} in enumerate({v}):"]
             lines += [f"        {line}" for line in _fields_code(
-                field.item, f"x{inner}", f"d{inner}", f"({where}, {name}, i{inner})", env, inner)]
+                field.item, f"x{inner}", f"d{inner}", f"({where}, {name}, i{inner})", env, inner,
+                vouched)]
             lines += [f"        l{inner}.append(d{inner})", f"    {v} = l{inner}"]
         elif field.object is not None:
             inner = f"{pfx}{n}o"
             lines += [f"    {line}" for line in _fields_code(
-                field.object, v, f"d{inner}", f"({where}, {name}, None)", env, inner)]
+                field.object, v, f"d{inner}", f"({where}, {name}, None)", env, inner, vouched)]
             lines.append(f"    {v} = d{inner}")
         lines.append(f"    {out}[{name}] = {v}")
     return lines
 
 
 _OPS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_LIMIT_BOUNDS = {"gt": -MAX_NUMBER, "lt": MAX_NUMBER}     # a number field's own bounds: none
 
 
-def _number_lines(field: _Field, key: str, v: str, where: str, env: dict) -> list[str]:
+def _number_lines(field: _Field, key: str, v: str, where: str, env: dict,
+                  vouched: bool = False) -> list[str]:
     """A number field's value: an int or a Decimal, within its bounds and decimal places."""
     bounds = field.bounds or {}
     for k, value in bounds.items():
         env[f"I{key}{k}"], env[f"D{key}{k}"] = value, Decimal(value)     # Decimal beside Decimal
     within = " and ".join(f"{v} {_OPS[k]} {{p}}{key}{k}" for k in bounds) or "True"
     outside = f"refuse('decode.out_of_bounds', str({v}), {where}, N{key})"
+    decimal_check = f"    if not ({within.format(p='D')}): {outside}"
+    if vouched and bounds == _LIMIT_BOUNDS:
+        decimal_check = "    pass"               # _vouched keeps every Decimal within them
     lines = [f"c = {v}.__class__",
              "if c is int:", f"    if not ({within.format(p='I')}): {outside}",
-             "elif c is D:", f"    if not ({within.format(p='D')}): {outside}"]
+             "elif c is D:", decimal_check]
     if (field.decimals or 0) < MAX_DECIMALS:        # x-decimals: the places of this field
         lines.append(f"    if places({v}) > {field.decimals}: "
                      f"refuse('decode.too_many_decimals', str({v}), {where}, N{key}, {field.decimals})")

@@ -18,6 +18,7 @@ difference, so the adjusted shares still sum to the parent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Decimal
 from typing import NamedTuple, Optional
 
@@ -211,15 +212,21 @@ def split_shares(total, rows, weights, adjustments, blanks, keys, adjust, scale)
     Each weight's column is normalised (a child's value over the column's sum), so raw inputs
     (potential in 万, headcounts, priority points) count by the stated weights; a column that
     is zero for every child drops out and the other weights share its part."""
-    sums = [sum((Decimal(r[j]) for r in rows), Decimal(0)) for j in range(len(weights))]
+    if not rows:
+        return None
+    # Decimal + int converts the int exactly, as Decimal(int) would: the sums are the same.
+    sums = [sum(column, ZERO) for column in zip(*rows)]
     live = [j for j, s in enumerate(sums) if s]
-    tw = sum((weights[j] for j in live), Decimal(0))
+    tw = sum((weights[j] for j in live), ZERO)
     if not tw:
         return None
     # Per column, one factor: the parent's share per unit of that column's score (a division
     # per column instead of one per child and column; allocation absorbs the last digit).
-    factors = [(j, total * weights[j] / (sums[j] * tw)) for j in live]
-    exact = [sum([k * r[j] for j, k in factors]) for r in rows]
+    factors = [total * weights[j] / (sums[j] * tw) for j in live]
+    if len(live) == len(weights):       # each row's weighted sum, added in the column order
+        exact = _weighted_sums(len(weights))(rows, *factors)
+    else:
+        exact = [sum([k * r[j] for j, k in zip(live, factors)]) for r in rows]
     bases = allocate(exact, scale, total)
     if adjust is None:
         return bases, bases, []
@@ -233,6 +240,24 @@ def split_shares(total, rows, weights, adjustments, blanks, keys, adjust, scale)
     if not adjust.rebalance:
         return allocate(finals, scale), bases, violations
     return allocate(_rebalanced(finals, exact, adjustments, total), scale, total), bases, violations
+
+
+ZERO = Decimal(0)
+
+
+@lru_cache(maxsize=None)
+def _weighted_sums(width: int):
+    """rows, k0, k1, … → [k0 * r[0] + k1 * r[1] + …] for rows of `width` scores: one list
+    comprehension with the products written out (a generator and a sum per row cost more
+    than the arithmetic).  The additions are sum()'s, in its order, from its int 0 (which
+    gives a zero share the exponent sum() gives it: allocate's digit check reads it)."""
+    names = [f"r{j}" for j in range(width)]
+    expr = "0 + " + " + ".join(f"k{j} * {n}" for j, n in enumerate(names))
+    source = (f"def weighted(rows, {', '.join(f'k{j}' for j in range(width))}):\n"
+              f"    return [{expr} for {', '.join(names)}, in rows]\n")
+    space: dict = {}
+    exec(source, space)          # generated from the template above only
+    return space["weighted"]
 
 
 def _rebalanced(finals, bases, adjustments, total):
