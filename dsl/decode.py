@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 import msgspec
 
 from .diagnostics import RuleError
+from .values import decimal_places
 
 MAX_NUMBER = 10 ** 15           # |x| < 10^15 for every number (trimtab.server.web.limits.MAX_NUMBER)
 MAX_DECIMALS = 30               # decimal places of any number (trimtab.server.web.limits.MAX_DECIMALS)
@@ -210,11 +211,7 @@ def _bounds(spec: dict, path: str) -> dict:
     return out
 
 
-def _places(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    if not isinstance(exponent, int) or exponent >= 0:
-        return 0
-    return max(0, -int(value.normalize().as_tuple().exponent))
+_places = decimal_places         # the generated converters and _fraction count places alike
 
 
 def _fraction(text: str) -> Decimal:

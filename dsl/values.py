@@ -120,8 +120,10 @@ def first_problem(value, path: str = "$") -> Problem | None:
 
 def decimal_places(value: Decimal) -> int:
     """Decimal places of a finite Decimal that passed number_problem (bounded exponent)."""
-    exponent = value.as_tuple().exponent
+    _sign, digits, exponent = value.as_tuple()
     if not isinstance(exponent, int) or exponent >= 0:     # 'n', 'N', 'F': not finite
         return 0
-    normal = value.normalize().as_tuple().exponent
-    return max(0, -normal) if isinstance(normal, int) else 0
+    # Trailing zeros are not places (1.50 has one), counted on the digits themselves:
+    # normalize() would round to the context's 28 digits first and hide places beyond them.
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -exponent - zeros) if zeros < len(digits) else 0

@@ -27,7 +27,8 @@ FORMS = sorted(p.stem for p in SCHEMAS.glob("*.json"))
 # JSON texts that sit on the edges where the passes could differ.
 EDGES = ["null", "true", "false", "0", "-0", "-1", "1", "1.0", "1.50", "0.5", "-0.01", "1e3", "1E+2",
          "1e999999", "-1e-999999", "1e-40", "0." + "0" * 29 + "1", "0." + "0" * 30 + "1",
-         "12.12345", "12.1234", "12.12340", "999999999999999", "1000000000000000",
+         "12.12345", "12.1234", "12.12340", "0.1234567890123456789012345678901234",
+         "999999999999999", "1000000000000000",
          "-999999999999999", "-1000000000000000", "999999999999999.5", "1" * 40, "3e0", "NaN",
          "Infinity", '""', '" "', '"' + "x" * 300 + '"', '"' + "x" * 4001 + '"', '"2026-13-45"',
          '"2026-02-30"', '"2026-07-06"', '"20260706"', '"2026-07-06T09:00:00"', '"2026-7"',
@@ -107,6 +108,26 @@ def test_the_decoder_accepts_and_refuses_what_the_intake_does(form):
         assert _typed(got) == _typed(want), (form, body)
         accepted += 1
     assert accepted > 30 and refused > 30, (accepted, refused)      # both sides exercised
+
+
+@pytest.mark.parametrize("text, refused", [
+    ("0.1234567890123456789012345678901234", True),     # 34 places: more than the 30 allowed
+    ("0.123456789012345678901234567890", False),        # 30
+    ("1.5000000000000000000000000000000000", False),    # trailing zeros are not places
+])
+def test_decimal_places_are_counted_past_the_context_precision(text, refused):
+    """Both passes counted places after normalize(), which rounds to 28 digits: 34 places
+    passed as 28.  Found by the speed work on the decoder."""
+    body = ('{"region": "east", "month": "2026-07", "closed_amount": 100, "region_factor": 1, '
+            '"industry_growth": %s}' % text).encode()
+    decoder = FactsDecoder(load_schemas(SCHEMAS)["region_monthly"].raw)
+    if refused:
+        with pytest.raises(RuleError):
+            decoder.decode(body)
+        with pytest.raises(DomainError):
+            validate("region_monthly", parse_json(body))
+    else:
+        decoder.decode(body)
 
 
 def test_a_refusal_names_the_path():
