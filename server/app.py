@@ -113,5 +113,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(platforms_bp)
     app.register_blueprint(approval_events_bp)
     app.register_blueprint(workflows_bp)
+    from trimtab.server.web.workbench import bp as workbench_bp
+    from trimtab.server.web.reviews import bp as reviews_bp
+    app.register_blueprint(workbench_bp)
+    app.register_blueprint(reviews_bp)
     return app
 

@@ -1,7 +1,8 @@
-"""Every route says who may call it: `@requires("public" | "webhook" | "person" | "it" |
-"admin")`.  `webhook` routes check a platform's signature themselves; `person` is anyone
-signed in (a personal token, a browser session, or the bootstrap admin token); `it` and
-`admin` need that grant (admin implies it).
+"""Every route says who may call it: `@requires("public" | "webhook" | "person" | "hrbp" |
+"workbench" | "it" | "admin")`.  `webhook` routes check a platform's signature themselves;
+`person` is anyone signed in (a personal token, a browser session, or the bootstrap admin
+token); `it` and `admin` need that grant (admin implies it); `hrbp` is an HRBP of the chart
+(drafts of rules: the workbench) or an admin, `workbench` an HRBP, IT or an admin.
 
 The principal comes from the credentials only — `Authorization: Bearer` first, then the
 browser session — and is read once per request.  Failed attempts are counted per client
@@ -21,7 +22,7 @@ from trimtab.server.auth import tokens
 from trimtab.server.auth.principal import ADMIN_TOKEN, Principal, of_person
 
 log = logging.getLogger("trimtab.auth")
-NEEDS = ("public", "webhook", "person", "it", "admin")
+NEEDS = ("public", "webhook", "person", "hrbp", "workbench", "it", "admin")
 
 
 def requires(need: str):
@@ -37,6 +38,10 @@ def requires(need: str):
                     raise DomainError("forbidden", "this route is for admins")
                 if need == "it" and not principal.is_it:
                     raise DomainError("forbidden", "this route is for IT (rule sets) or admins")
+                if need == "hrbp" and not (principal.is_hrbp or principal.is_admin):
+                    raise DomainError("forbidden", "this route is for HRBPs (drafts of rules)")
+                if need == "workbench" and not (principal.is_hrbp or principal.is_it):
+                    raise DomainError("forbidden", "this route is for HRBPs and IT (the workbench)")
             return view(*args, **kwargs)
         guarded.access = need
         return guarded

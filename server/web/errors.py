@@ -34,11 +34,19 @@ STATUS = {
     "no_current_target": 409, "not_dead": 409, "removals_need_confirmation": 409,
     "replayed_request": 409, "retraction_refused": 409, "stale_current_target": 409, "stale_org_relation": 409,
     "step_decided": 409, "target_exists": 409,
+    # … and the workbench's (drafts, reviews)
+    "draft_not_editable": 409, "file_exists": 409, "nothing_to_submit": 409, "review_closed": 409,
+    "review_conflict": 409, "rules_not_in_git": 409, "rules_not_on_a_branch": 409,
+    "rules_worktree_dirty": 409, "stale_etag": 409, "too_many_drafts": 409,
     # 413
     "body_too_large": 413,
+    # 428: a write that must say which version it read
+    "if_match_required": 428,
     # 422: well formed, and the content is refused
     "bad_file": 422, "bad_rows": 422, "identity_taken": 422, "invalid_date": 422,
-    "adjustment_out_of_range": 422, "invalid_period": 422, "no_independent_approver": 422,
+    "adjustment_out_of_range": 422, "draft_invalid": 422, "invalid_period": 422,
+    "file_too_large": 422, "no_independent_approver": 422, "too_many_files": 422,
+    "unknown_file": 422,
     "number_out_of_range": 422,
     "reason_required": 422, "ruleset_invalid": 422, "schema_violation": 422,
     "text_out_of_range": 422, "unknown_event": 422, "unknown_platform_user": 422,
@@ -46,7 +54,7 @@ STATUS = {
     # 429
     "rate_limited": 429, "too_many_attempts": 429,
     # 5xx: the server's side
-    "bad_mapping": 500, "internal": 500, "oauth_unavailable": 502, "database_unavailable": 503,
+    "bad_mapping": 500, "git_failed": 500, "internal": 500, "oauth_unavailable": 502, "database_unavailable": 503,
 }
 # Codes of the language's own errors (RuleError: evaluation, versions, rules, rule tests,
 # decoding): the rules or the facts given to them do not fit — the request's content, 422;

@@ -33,9 +33,10 @@ def metrics():
 
 SECURITY = {"public": [], "webhook": [{"webhookSignature": []}],
             "person": [{"bearerToken": []}, {"sessionCookie": []}]}
-SECURITY["it"] = SECURITY["admin"] = SECURITY["person"]
+SECURITY["it"] = SECURITY["admin"] = SECURITY["hrbp"] = SECURITY["workbench"] = SECURITY["person"]
 WHO = {"public": "anyone", "webhook": "a platform, by its signature",
        "person": "anyone signed in; lists show only what the caller's role and scope allow",
+       "hrbp": "an HRBP (or admin)", "workbench": "an HRBP, IT or admin",
        "it": "IT or admin", "admin": "admin"}
 
 

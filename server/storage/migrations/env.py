@@ -3,6 +3,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from trimtab.server.storage.models import Base
+import trimtab.server.storage.drafts  # noqa: F401  (its tables are in the metadata too)
 
 config = context.config
 target_metadata = Base.metadata
