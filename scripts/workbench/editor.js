@@ -96,7 +96,7 @@ async function save(view) {
     if (!answer.ok) { status(doc.error ? doc.error.message : String(answer.status)); return; }
     state.etag = doc.etag; state.base = text;
     status(words.saved);
-    document.body.dispatchEvent(new CustomEvent("trimtab:file-saved", { bubbles: true }));
+    document.body.dispatchEvent(new CustomEvent("trimtab-file-saved", { bubbles: true }));
     await check(view);
   })();
   await state.saving;
@@ -148,7 +148,7 @@ async function load(view, keepMine) {
   document.getElementById("conflict").hidden = true;
   document.getElementById("conflict-note").textContent = "";
   if (text !== doc.text) await save(view); else await check(view);
-  document.body.dispatchEvent(new CustomEvent("trimtab:file-reloaded", { bubbles: true }));
+  document.body.dispatchEvent(new CustomEvent("trimtab-file-reloaded", { bubbles: true }));
   return true;
 }
 

@@ -94,8 +94,8 @@ def home():
 @bp.post("/drafts")
 def open_draft():
     paths = request.form.getlist("files")
-    title = request.form.get("title") or None
-    _, draft, _ = call(workbench.open_draft, method="POST", body={"files": paths, "title": title})
+    asked = {"files": paths, **({"title": request.form["title"]} if request.form.get("title") else {})}
+    _, draft, _ = call(workbench.open_draft, method="POST", body=asked)
     return redirect(url_for(".draft_page", draft_id=draft["id"]), 303)
 
 
