@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import lru_cache
 from typing import Any, Optional
 
 from lark import Lark, Token

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 from lark import Lark, Token
