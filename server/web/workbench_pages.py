@@ -10,7 +10,7 @@ import json
 from flask import (Blueprint, current_app, make_response, redirect, render_template, request,
                    url_for)
 
-from trimtab.server.auth import current_principal
+from trimtab.server.auth import current_principal, requires
 from trimtab.server.web import reviews, workbench
 from trimtab.server.web.errors import DomainError
 from trimtab.server.web.workbench_words import page_lang, words
@@ -84,6 +84,7 @@ def refused(err: Refused):
 
 # ---------------------------------------------------------------- files and drafts
 @bp.get("/")
+@requires("workbench")
 def home():
     who = current_principal()
     _, served, _ = call(workbench.served_files)
@@ -92,6 +93,7 @@ def home():
 
 
 @bp.post("/drafts")
+@requires("workbench")
 def open_draft():
     paths = request.form.getlist("files")
     asked = {"files": paths, **({"title": request.form["title"]} if request.form.get("title") else {})}
@@ -100,6 +102,7 @@ def open_draft():
 
 
 @bp.get("/drafts/<int:draft_id>")
+@requires("workbench")
 def draft_page(draft_id: int):
     _, draft, _ = call(workbench.get_draft, draft_id)
     paths = [f["path"] for f in draft["files"]]
@@ -118,6 +121,7 @@ def _forms() -> list[str]:
 
 # ---------------------------------------------------------------- IT's queue, why
 @bp.get("/reviews")
+@requires("workbench")
 def review_queue():
     status = request.args.get("status", "submitted")
     _, queue, _ = call(reviews.queue, query={"status": status})
@@ -125,6 +129,7 @@ def review_queue():
 
 
 @bp.get("/why/<int:decision_id>")
+@requires("workbench")
 def why_page(decision_id: int):
     _, doc, _ = call(reviews.why, decision_id)
     return render("why.html", doc=doc, decision_id=decision_id)

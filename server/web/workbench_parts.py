@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from flask import make_response, request
 
 from trimtab.dsl.diagnostics import RuleError
+from trimtab.server.auth import requires
 from trimtab.server.domain import drafts, rulesets
 from trimtab.server.web import reviews, workbench
 from trimtab.server.web.workbench_pages import Refused, bp, call, render
@@ -31,6 +32,7 @@ def _parameters(path: str, text: str):
 
 
 @bp.get("/drafts/<int:draft_id>/params")
+@requires("workbench")
 def params_part(draft_id: int):
     path = request.args.get("path", "")
     found, problem = _parameters(path, _file(draft_id, path)["text"])
@@ -38,6 +40,7 @@ def params_part(draft_id: int):
 
 
 @bp.post("/drafts/<int:draft_id>/params")
+@requires("workbench")
 def set_params(draft_id: int):
     """The numbers changed in the form, written into the file's text in the rule's notation
     (dsl/parameters.set_parameters, checked with the rest of the draft), saved with If-Match."""
@@ -85,6 +88,7 @@ def _number(text: str) -> Decimal | None:
 
 # ---------------------------------------------------------------- try it
 @bp.get("/drafts/<int:draft_id>/try")
+@requires("workbench")
 def try_form(draft_id: int):
     form = request.args.get("form", "")
     schema = rulesets.active().schemas.get(form)
@@ -98,6 +102,7 @@ def try_form(draft_id: int):
 
 
 @bp.post("/drafts/<int:draft_id>/try")
+@requires("workbench")
 def try_run(draft_id: int):
     form = request.form.get("form", "")
     picked = request.form.get("record")
@@ -136,12 +141,14 @@ def _typed_facts(form: str) -> dict:
 
 # ---------------------------------------------------------------- impact
 @bp.get("/drafts/<int:draft_id>/diff")
+@requires("workbench")
 def diff_part(draft_id: int):
     _, diff, _ = call(workbench.diff_draft, draft_id)
     return render("part_diff.html", diff=diff)
 
 
 @bp.post("/drafts/<int:draft_id>/replay")
+@requires("workbench")
 def replay_part(draft_id: int):
     asked = {k: request.form[k] for k in ("form", "from", "to", "group_by") if request.form.get(k)}
     _, job, _ = call(workbench.replay_draft, draft_id, method="POST", body=asked)
@@ -149,12 +156,14 @@ def replay_part(draft_id: int):
 
 
 @bp.get("/replays/<int:job_id>")
+@requires("workbench")
 def replay_progress(job_id: int):
     _, job, _ = call(workbench.replay_status, job_id)
     return render("part_replay.html", job=job)
 
 
 @bp.get("/drafts/<int:draft_id>/tests")
+@requires("workbench")
 def tests_part(draft_id: int):
     _, tests, _ = call(workbench.test_draft, draft_id)
     return render("part_tests.html", tests=tests)
@@ -162,12 +171,14 @@ def tests_part(draft_id: int):
 
 # ---------------------------------------------------------------- review
 @bp.post("/drafts/<int:draft_id>/submit")
+@requires("workbench")
 def submit_part(draft_id: int):
     _, draft, _ = call(reviews.submit, draft_id, method="POST", body={})
     return render("part_submitted.html", draft=draft)
 
 
 @bp.post("/reviews/<int:draft_id>/accept")
+@requires("workbench")
 def accept_part(draft_id: int):
     _, draft, _ = call(reviews.accept, draft_id, method="POST",
                        body={"allow_removals": request.form.get("allow_removals") == "on"})
@@ -175,6 +186,7 @@ def accept_part(draft_id: int):
 
 
 @bp.post("/reviews/<int:draft_id>/return")
+@requires("workbench")
 def return_part(draft_id: int):
     _, draft, _ = call(reviews.send_back, draft_id, method="POST",
                        body={"comment": request.form.get("comment", "")})
