@@ -7,7 +7,7 @@ tokens, four spaces per block level, comments and single blank lines kept where 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
 from typing import Any, Optional
 
 from lark import Lark, Token
@@ -27,12 +27,17 @@ _PUNCT = {"_COMMA": ",", "_COLON": ":", "LPAR": "(", "RPAR": ")", "_DOT": ".", "
 _ZH_CHARS = re.compile(r"[\u4e00-\u9fff]")
 
 
-@lru_cache(maxsize=1)
+_PER_THREAD = threading.local()
+
+
 def _token_parser() -> Lark:
-    """The grammar keeping every token (punctuation too), built once per process and cached
-    on disk like the parser's (grammar_cache)."""
-    return cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(), keep_all_tokens=True,
-                       maybe_placeholders=False)
+    """The grammar keeping every token (punctuation too), built once per thread (its indenter
+    keeps state, as parser.get_parser says) and cached on disk like the parser's."""
+    parser = getattr(_PER_THREAD, "parser", None)
+    if parser is None:
+        parser = _PER_THREAD.parser = cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(),
+                                                  keep_all_tokens=True, maybe_placeholders=False)
+    return parser
 
 
 def _leaves(tree):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 from lark import Lark, Token
@@ -95,12 +95,21 @@ def grammar_text() -> str:
     return expand_keywords(GRAMMAR_FILE.read_text(encoding="utf-8")) + "\n" + keyword_terminals()
 
 
-@lru_cache(maxsize=1)
+_PER_THREAD = threading.local()
+
+
 def get_parser() -> Lark:
-    """The LALR parser, built once per process and its tables cached on disk (grammar_cache)."""
-    # No propagate_positions: build_ast computes spans from tokens for the nodes it keeps.
-    return cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(),
-                       propagate_positions=False, maybe_placeholders=False, strict=False)
+    """The LALR parser, built once per thread and its tables cached on disk (grammar_cache).
+    One per thread: the indenter (postlex) keeps its indent and bracket levels on itself, so
+    two threads parsing through one parser mix their files (a threaded server loading drafts
+    lost rules that way)."""
+    parser = getattr(_PER_THREAD, "parser", None)
+    if parser is None:
+        # No propagate_positions: build_ast computes spans from tokens for the nodes it keeps.
+        parser = _PER_THREAD.parser = cached_lark(
+            grammar_text(), parser="lalr", postlex=RuleIndenter(), propagate_positions=False,
+            maybe_placeholders=False, strict=False)
+    return parser
 
 
 def parse(text: str, filename: str = "<input>"):

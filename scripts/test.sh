@@ -15,6 +15,13 @@ if command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 p
         --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
 fi
 
+# The workbench's browser tests drive Debian's chromium (playwright cannot download its own
+# browser here); CJK fonts so the Chinese pages render.  Missing, those tests fail.
+if [ "$(id -u)" = 0 ] && { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; }; then
+    apt-get install -y chromium fonts-noto-cjk >/dev/null || \
+        { apt-get update >/dev/null && apt-get install -y chromium fonts-noto-cjk >/dev/null; } || true
+fi
+
 set +e
 # The slowest tests are listed: the suite must stay under 15 minutes on a fresh clone.
 .venv/bin/python -m pytest --durations=20 "$@"

@@ -122,5 +122,9 @@ def create_app(config: dict | None = None) -> Flask:
     from trimtab.server.web.reviews import bp as reviews_bp
     app.register_blueprint(workbench_bp)
     app.register_blueprint(reviews_bp)
+    from trimtab.server.web.workbench_editor import bp as workbench_editor_bp
+    from trimtab.server.web.workbench_parts import bp as workbench_pages_bp
+    app.register_blueprint(workbench_editor_bp)
+    app.register_blueprint(workbench_pages_bp)
     return app
 

@@ -8,13 +8,13 @@ index-only; fact_counts.n counts live facts (the retraction lowers it, which sen
 worker's history cache back to a full read of that subject).
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """drafts, draft_files, replay_jobs: the HRBP workbench's working copies and replays
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
