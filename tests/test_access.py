@@ -41,6 +41,8 @@ SEES = {"rep": {"east.li"}, "manager": {"east.mgr", "east.lead", "east.li", "eas
 ALL, SIGNED_IN = 200, {"anonymous": 401}
 NONE_BUT = lambda ok, status=200, others=403: {r: (status if r in ok else others) for r in ROLES if r != "anonymous"}
 ADMINS = ("admin", "admin_token")
+# A workbench page: signed out, the sign-in page (302); else `who` (and admins) get `status`.
+PAGE = lambda who=("hrbp", "it"), status=200: {"anonymous": 302, **NONE_BUT(who + ADMINS, status=status)}
 
 # (method, path, body) → {role: status}; roles not named get `default`.
 ACCESS = [
@@ -138,22 +140,22 @@ ACCESS = [
     ("GET", "/v1/decisions/999999/why", None, {"anonymous": 401}, 404),
     # The workbench's pages (issue 16): HRBPs and IT; signed out, the sign-in page (302).
     ("GET", "/workbench/static/workbench.css", None, {}, ALL),
-    ("GET", "/workbench/", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS)}, None),
-    ("GET", "/workbench/reviews", None, {"anonymous": 302, **NONE_BUT(("it",) + ADMINS)}, None),
-    ("GET", "/workbench/drafts/999", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
-    ("GET", "/workbench/why/999999", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
+    ("GET", "/workbench/", None, PAGE(), None),
+    ("GET", "/workbench/reviews", None, PAGE(("it",)), None),
+    ("GET", "/workbench/drafts/999", None, PAGE(status=404), None),
+    ("GET", "/workbench/why/999999", None, PAGE(status=404), None),
     ("POST", "/workbench/drafts", None, {"anonymous": 302, **NONE_BUT(("hrbp", "admin"), status=422)}, None),
-    ("GET", "/workbench/drafts/999/params?path=rules/alerts.rules", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
-    ("POST", "/workbench/drafts/999/params?path=rules/alerts.rules", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
-    ("GET", "/workbench/drafts/999/try", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
-    ("POST", "/workbench/drafts/999/try", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
-    ("GET", "/workbench/drafts/999/diff", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
-    ("POST", "/workbench/drafts/999/replay", None, {"anonymous": 302, **NONE_BUT(("hrbp",) + ADMINS, status=404)}, None),
-    ("GET", "/workbench/replays/999", None, {"anonymous": 302, **NONE_BUT(("hrbp",) + ADMINS, status=404)}, None),
-    ("GET", "/workbench/drafts/999/tests", None, {"anonymous": 302, **NONE_BUT(("hrbp", "it") + ADMINS, status=404)}, None),
-    ("POST", "/workbench/drafts/999/submit", None, {"anonymous": 302, **NONE_BUT(("hrbp",) + ADMINS, status=404)}, None),
-    ("POST", "/workbench/reviews/999/accept", None, {"anonymous": 302, **NONE_BUT(("it",) + ADMINS, status=404)}, None),
-    ("POST", "/workbench/reviews/999/return", None, {"anonymous": 302, **NONE_BUT(("it",) + ADMINS, status=404)}, None),
+    ("GET", "/workbench/drafts/999/params?path=rules/alerts.rules", None, PAGE(status=404), None),
+    ("POST", "/workbench/drafts/999/params?path=rules/alerts.rules", None, PAGE(status=404), None),
+    ("GET", "/workbench/drafts/999/try", None, PAGE(status=404), None),
+    ("POST", "/workbench/drafts/999/try", None, PAGE(status=404), None),
+    ("GET", "/workbench/drafts/999/diff", None, PAGE(status=404), None),
+    ("POST", "/workbench/drafts/999/replay", None, PAGE(("hrbp",), 404), None),
+    ("GET", "/workbench/replays/999", None, PAGE(("hrbp",), 404), None),
+    ("GET", "/workbench/drafts/999/tests", None, PAGE(status=404), None),
+    ("POST", "/workbench/drafts/999/submit", None, PAGE(("hrbp",), 404), None),
+    ("POST", "/workbench/reviews/999/accept", None, PAGE(("it",), 404), None),
+    ("POST", "/workbench/reviews/999/return", None, PAGE(("it",), 404), None),
     ("GET", "/workbench/api/keywords", None, {"anonymous": 401, **NONE_BUT(("hrbp", "it") + ADMINS)}, None),
     ("POST", "/workbench/api/complete", {"text": "", "line": 0, "column": 0},
      {"anonymous": 401, **NONE_BUT(("hrbp", "it") + ADMINS)}, None),
