@@ -19,6 +19,7 @@ ALERTS = "rules/alerts.rules"
 PEOPLE = {"people": [
     {"id": "east.li", "name": "李东", "role": "rep", "region": "east", "hrbp": "hr.east"},
     {"id": "hr.east", "name": "陈HRBP", "role": "hrbp", "region": "east"},
+    {"id": "hr.west", "name": "Wendy", "role": "hrbp", "region": "west", "lang": "en"},
     {"id": "it.1", "name": "IT 工程师", "role": "it_engineer", "grants": "it"}]}
 
 
@@ -54,6 +55,10 @@ def test_pages_ask_for_sign_in_refuse_a_rep_and_speak_zh_first(app, bench):
     assert r.status_code == 200 and "规则工作台" in r.text and ALERTS in r.text
     r = bench.get("/workbench/", headers={**bearer(app, "hr.east"), "Accept-Language": "en-US"})
     assert "Rules workbench" in r.text and "规则工作台" not in r.text
+    r = bench.get("/workbench/", headers=bearer(app, "hr.west"))      # her own language: en
+    assert "Rules workbench" in r.text and "规则工作台" not in r.text
+    r = bench.get("/workbench/?lang=zh", headers=bearer(app, "hr.west"))
+    assert "规则工作台" in r.text
     it = bench.get("/workbench/", headers=bearer(app, "it.1"))
     assert it.status_code == 200 and 'id="nav-reviews"' in it.text and 'id="open-draft"' not in it.text
 

@@ -87,11 +87,15 @@ WORDS: dict[str, tuple[str, str]] = {
 
 
 def page_lang() -> str:
-    """zh unless asked otherwise: `?lang=`, then the `lang` cookie, then Accept-Language, then
-    the deployment's LANG."""
+    """zh unless asked otherwise: `?lang=`, then the `lang` cookie, then the signed-in person's
+    own language (the org chart's 语言), then Accept-Language, then the deployment's LANG."""
     for asked in (request.args.get("lang"), request.cookies.get("trimtab_lang")):
         if asked in ("zh", "en"):
             return asked
+    from trimtab.server.auth import current_principal
+    principal = current_principal()
+    if principal is not None and principal.lang in ("zh", "en"):
+        return principal.lang
     accept = request.headers.get("Accept-Language", "").lower()
     if accept:
         return "en" if accept.startswith("en") else "zh"
