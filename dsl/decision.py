@@ -114,12 +114,16 @@ class Decision(tuple):
             return self.error.message(lang)
         return self[0].hooks.headline(self, lang)
 
-    def explain_lines(self, lang: str = "en") -> list[str]:
+    def explain_lines(self, lang: str = "en", held_only: bool = False) -> list[str]:
+        """The trace in words, one line per record; `held_only`: only what held — the values
+        that made an alert fire and their thresholds (a notification's lines)."""
         lines, previous = [], None
         records = list(self.trace)
         kept = getattr(self[0].hooks, "records", None)
         if kept is not None and self.raw is not None:       # records a kind keeps in its result
             records += kept(self[0], self.raw, self[0].ann.id_of)
+        if held_only:
+            records = [rec for rec in records if _held(rec)]
         # Node ids follow the source, so sorting by id tells the story in the file's order.
         for rec in sorted(records, key=_record_id):
             if not _said_already(self.compiled, rec, previous):
@@ -130,6 +134,17 @@ class Decision(tuple):
     def explain(self, lang: str = "en") -> str:
         lines = [self.headline(lang)] + ["  " + line for line in self.explain_lines(lang)]
         return "\n".join(lines)
+
+
+def _held(rec) -> bool:
+    """A record that speaks for the result: a comparison or clause that held, a value worked
+    out, a silence; not what failed or was missing."""
+    kind = type(rec)
+    if kind is Compared:
+        return bool(rec.held)
+    if kind is Valued:
+        return rec.value is not False
+    return kind not in (Missing, Short)
 
 
 RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}

@@ -159,6 +159,15 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def public_url(config) -> str:
+    """The server as people reach it, for links in messages: TRIMTAB_PUBLIC_URL, else
+    TRIMTAB_OAUTH_REDIRECT_BASE, else where `trimtab serve` listens ("" when none is known)."""
+    found = config.get("PUBLIC_URL") or config.get("OAUTH_REDIRECT_BASE")
+    if found:
+        return found
+    return server_url(config) if config.get("HOST") and config.get("PORT") else ""
+
+
 def server_url(config: dict) -> str:
     """The address a client on this machine reaches `trimtab serve` at."""
     host = config["HOST"]

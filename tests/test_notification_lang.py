@@ -77,7 +77,7 @@ def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default,
         assert english(mine["body"]["text"]) == (expected == "en")
         assert english(mine["body"]["explanation"]) == (expected == "en")
         assert "texts" not in mine["body"]                  # one language per message
-        text = ours["body"]["markdown"]["text"]             # hr.east reads English, the group not
+        text = ours["body"]["actionCard"]["text"]           # hr.east reads English, the group not
         assert ("本周有 2 项健康指标低于阈值" in text) and (english(text) == (default == "en"))
     finally:
         if stopping is not None:
@@ -119,7 +119,7 @@ def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(tmp_pat
         assert report["lang"] == "zh" and report["title"] == "本周行动建议"
         hq = by[("hq.1", "resource_hints")]
         assert hq["lang"] == "en" and hq["title"] == "Cross-region resource hints"
-        assert english(group.received[0]["body"]["markdown"]["text"])      # the group: en
+        assert english(group.received[0]["body"]["actionCard"]["text"])    # the group: en
     finally:
         if worker is not None:
             stop(worker)

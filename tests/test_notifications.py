@@ -52,20 +52,21 @@ def test_yellow_alert_reaches_the_signed_receiver_once(setup):
     weeks = [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]
     for w in weeks:
         r = hooks.post("weekly_metrics", w)
-    assert r.json["notifications_queued"] == 2             # direct_manager and hrbp
+    # direct_manager and hrbp read the same DingTalk group: one message there, not one per role
+    assert r.json["notifications_queued"] == 1
     assert receiver.received == []                         # the webhook did not wait on it
     counts = dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
-    assert counts == {"sent": 2, "retry": 0, "dead": 0, "digested": 0}
-    assert receiver.rejected == [] and len(receiver.received) == 2
+    assert counts == {"sent": 1, "retry": 0, "dead": 0, "digested": 0}
+    assert receiver.rejected == [] and len(receiver.received) == 1
     got = receiver.received[0]["body"]
-    assert got["msgtype"] == "markdown" and got["markdown"]["title"] == "[yellow] 健康度黄灯"
-    assert "east.li" in got["markdown"]["text"]
+    assert got["msgtype"] == "actionCard" and got["actionCard"]["title"] == "[yellow] 健康度黄灯"
+    assert "east.li" in got["actionCard"]["text"]
     ids = {m["headers"]["X-Trimtab-Message-Id"] for m in receiver.received}
     assert ids == {m.message_id for m in outbox(app)}
     assert dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"]) == \
         {"sent": 0, "retry": 0, "dead": 0, "digested": 0}   # nothing twice
     sent = client.get("/v1/notifications?status=sent").json["items"]
-    assert {(m["role"], m["recipient"]) for m in sent} == {("direct_manager", "east.mgr"), ("hrbp", "hr.east")}
+    assert [(m["role"], m["recipient"]) for m in sent] == [("direct_manager,hrbp", "east.mgr")]
 
 
 @pytest.mark.slow
@@ -89,18 +90,18 @@ def test_a_failing_receiver_is_retried_then_dead_lettered_then_retried_by_hand(s
         now += dt.timedelta(days=1)                        # past any backoff
         counts = dispatch_due(sessions, channels, now=now)
         assert counts["sent"] == 0
-    assert [m.status for m in outbox(app)] == ["dead", "dead"]
+    assert [m.status for m in outbox(app)] == ["dead"]    # one message: the group of both roles
     assert all(fault in m.last_error and m.attempts == MAX_ATTEMPTS for m in outbox(app))
-    assert len(bad.arrivals) == 2 * MAX_ATTEMPTS           # each attempt reached the receiver
+    assert len(bad.arrivals) == MAX_ATTEMPTS               # each attempt reached the receiver
     dead = client.get("/v1/notifications?status=dead").json["items"]
-    assert len(dead) == 2
+    assert len(dead) == 1
     bad.close()
     app.extensions["trimtab.channels"], _ = load_channels(config, {"T_DT_URL": good.url,
                                                                    "T_DT_SECRET": "SECtest"})
     for m in dead:
         assert client.post(f"/v1/notifications/{m['id']}/retry", headers=ADMIN_HEADERS).status_code == 200
     counts = dispatch_due(sessions, app.extensions["trimtab.channels"])
-    assert counts["sent"] == 2 and len(good.received) == 2
+    assert counts["sent"] == 1 and len(good.received) == 1
     assert {r["headers"]["X-Trimtab-Message-Id"] for r in good.received} == {m["message_id"] for m in dead}
 
 
@@ -108,9 +109,9 @@ def test_a_misconfigured_channel_is_reported_and_others_still_deliver(setup):
     app, client, receiver, _ = setup
     hooks = Hooks(client)
     r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), negative_feedback=3))   # red: 3 roles
-    assert r.json["notifications_queued"] == 3
+    assert r.json["notifications_queued"] == 2            # the group of two roles, the broken one
     counts = dispatch_due(app.extensions["trimtab.sessions"], app.extensions["trimtab.channels"])
-    assert counts["sent"] == 2                             # direct_manager, hrbp
+    assert counts["sent"] == 1                             # direct_manager and hrbp, in one
     broken = [m for m in outbox(app) if m.role == "regional_manager"][0]
     assert broken.status == "pending" and "no URL (set T_MISSING_URL)" in broken.last_error
     listed = client.get("/v1/notifications").json["items"]
@@ -159,7 +160,7 @@ def test_dingtalk_action_card_and_feishu_interactive_card(tmp_path):
             "channels:\n"
             f"  ding: {{type: dingtalk, url: '{ding.url}', secret_env: D, format: actioncard, link: '{link}'}}\n"
             f"  lark: {{type: feishu, url: '{lark.url}', secret_env: F, format: card, link: '{link}'}}\n"
-            f"  nolink: {{type: feishu, url: '{lark.url}', format: card}}\n"
+            f"  nolink: {{type: feishu, url: '{lark.url}', secret_env: F, format: card}}\n"
             f"  typo: {{type: dingtalk, url: '{ding.url}', format: cards}}\n", encoding="utf-8")
         channels, _ = load_channels(config, {"D": "d-secret", "F": "f-secret"})
         payload = {"title": "[yellow] 健康度黄灯", "text": "east.li：2 项健康指标低于阈值",
@@ -175,8 +176,11 @@ def test_dingtalk_action_card_and_feishu_interactive_card(tmp_path):
         assert card["card"]["header"]["title"]["content"] == "[yellow] 健康度黄灯"
         assert card["card"]["elements"][1]["actions"][0]["url"].endswith("msg=m-2&rep=east.li")
         assert "sign" in card and "timestamp" in card
-        with pytest.raises(ChannelError, match="needs a `link`"):
-            channels["nolink"].send("m-3", payload)
+        channels["nolink"].send("m-3", payload)        # no link anywhere: a plain post
+        assert lark.received[-1]["body"]["msg_type"] == "post"
+        channels["nolink"].send("m-3b", {**payload, "link": "https://trimtab.example/v1/decisions/7/why"})
+        card = lark.received[-1]["body"]["card"]       # the message's own link: the why
+        assert card["elements"][1]["actions"][0]["url"] == "https://trimtab.example/v1/decisions/7/why"
         with pytest.raises(ChannelError, match="format `cards` is not one of markdown, actioncard"):
             channels["typo"].send("m-4", payload)
         # A message the platform would refuse for a missing field is refused here too

@@ -45,8 +45,8 @@ class Effects(NamedTuple):
 
 def for_app(extensions: dict, config) -> Effects:
     """The app's effects as they are now (its channels and routes, read at each use)."""
-    return Effects(extensions["trimtab.channels"], extensions["trimtab.routes"],
-                   config.get("PUBLIC_URL") or config.get("OAUTH_REDIRECT_BASE") or "",
+    from trimtab.server.config import public_url
+    return Effects(extensions["trimtab.channels"], extensions["trimtab.routes"], public_url(config),
                    config.get("LANG") or "zh")
 
 

@@ -23,7 +23,7 @@ from collections import Counter
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.server.domain import audit, history, period_decisions, plan as plans
+from trimtab.server.domain import approval_effects, audit, history, period_decisions, plan as plans
 from trimtab.server.domain.filing import file
 from trimtab.server.domain.plan import Submission
 from trimtab.server.domain.submission import Answer, after_commit, earlier_answer
@@ -119,6 +119,7 @@ def _redecide(session, app, ruleset, form: str, subject: str, period: str, lang:
     sub = Submission(form, facts, b"", latest.payload, latest.client, "", None, lang, True)
     plan = plans.make(ruleset, sub, "", file(schema, facts, app.config["TZ"]), earlier)
     ext = app.extensions
-    queued = tx_writer.decide(session, plan, latest.id, ext["trimtab.channels"], ext["trimtab.routes"])
+    queued = tx_writer.decide(session, plan, latest.id, ext["trimtab.channels"], ext["trimtab.routes"],
+                              approval_effects.for_app(ext, app.config).base_url)
     out.update(fact_id=latest.id, decisions=plan.out)
     return out, queued

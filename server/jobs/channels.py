@@ -12,8 +12,11 @@ environment, named in the file:
     people:                      # person id -> channel, before their role's route
       hq.1: mail
 
-DingTalk channels take `format: actioncard` and Feishu channels `format: card` for a card with
-a button; `link` is the button's URL, with {message_id}, {rule} and {subject} filled in.
+An alert carries a link to its decision's "why": DingTalk channels send it as an `actionCard`
+and Feishu channels as an `interactive` card with one button to it, @mentioning the people
+concerned (DingTalk userid or mobile, Feishu open_id); `format: markdown` / `format: post`
+keep plain messages.  A channel's `link` replaces the button's URL, with {message_id}, {rule}
+and {subject} filled in; a message without a link (a report) goes out plain.
 
 An e-mail channel without `to` writes to each recipient's address from the organisation chart.
 
@@ -111,8 +114,6 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
         if problem is None and fmt is not None and fmt not in formats:
             problem = (f"channel `{name}`: format `{fmt}` is not one of {', '.join(formats)}"
                        if formats else f"channel `{name}`: type `{kind}` has no `format` option")
-        if problem is None and fmt in ("actioncard", "card") and not spec.get("link"):
-            problem = f"channel `{name}`: format `{fmt}` needs a `link` for its button"
         try:
             timeout = min(float(spec.get("timeout_s", TIMEOUT_S)), MAX_TIMEOUT_S)
         except (TypeError, ValueError):
@@ -148,12 +149,43 @@ def route_for(routes: dict, role: str, person_id: str | None) -> str | None:
 LEVEL_COLOURS = {"red": "red", "orange": "orange", "yellow": "yellow", "green": "green"}
 
 
-def button_url(ch: Channel, message_id: str, payload: dict) -> str:
-    """The card button's link: the channel's `link` with the message's values quoted in."""
+def button_url(ch: Channel, message_id: str, payload: dict) -> str | None:
+    """The card button's link: the channel's `link` with the message's values quoted in, else
+    the message's own (an alert's why); None: no button, a plain message."""
+    if not ch.link:
+        return payload.get("link") or None
     values = {"message_id": message_id, "rule": payload.get("rule") or "",
               "subject": payload.get("subject") or ""}
     return _LINK_FIELD.sub(lambda m: urllib.parse.quote(str(values.get(m.group(1), m.group(0)))),
                            ch.link)
+
+
+def _card(ch: Channel, link: str | None) -> bool:
+    """A card with a button: where there is a link, unless the channel asks for plain messages."""
+    return link is not None and ch.format not in ("markdown", "post")
+
+
+def dingtalk_at(payload: dict) -> tuple[dict, str]:
+    """DingTalk's `at` (userids, else mobiles) and the @ names its text must carry for the
+    mention to take; someone with neither is named in plain text."""
+    user_ids, mobiles, names = [], [], []
+    for m in payload.get("mentions") or []:
+        if m.get("dingtalk_userid"):
+            user_ids.append(m["dingtalk_userid"])
+            names.append(f"@{m['dingtalk_userid']}")
+        elif m.get("mobile"):
+            mobiles.append(m["mobile"])
+            names.append(f"@{m['mobile']}")
+        else:
+            names.append(f"@{m.get('name') or m.get('person')}")
+    return {"atUserIds": user_ids, "atMobiles": mobiles, "isAtAll": False}, " ".join(names)
+
+
+def feishu_at(payload: dict) -> str:
+    """Feishu card markdown's mentions: `<at id=open_id></at>`; a name where there is no id."""
+    return " ".join(f"<at id={m['feishu_open_id']}></at>" if m.get("feishu_open_id")
+                    else f"@{m.get('name') or m.get('person')}"
+                    for m in payload.get("mentions") or [])
 
 
 def _open(payload: dict) -> str:
@@ -174,13 +206,18 @@ def _send_dingtalk(ch: Channel, message_id: str, payload: dict) -> None:
         ts = str(int(time.time() * 1000))
         query = urllib.parse.urlencode({"timestamp": ts, "sign": dingtalk_signature(ch.secret, ts)})
         url = f"{url}{'&' if '?' in url else '?'}{query}"
-    text = f"{payload['text']}\n\n<!-- {message_id} -->"
-    if ch.format == "actioncard":        # a card with one button into the platform
+    at, names = dingtalk_at(payload)
+    text = f"{payload['text']}\n\n{names}\n\n<!-- {message_id} -->" if names else \
+        f"{payload['text']}\n\n<!-- {message_id} -->"
+    link = button_url(ch, message_id, payload)
+    if _card(ch, link):                  # a card with one button: the why
         body = {"msgtype": "actionCard", "actionCard": {
             "title": payload["title"], "text": text, "btnOrientation": "0",
-            "singleTitle": _open(payload), "singleURL": button_url(ch, message_id, payload)}}
+            "singleTitle": _open(payload), "singleURL": link}}
     else:
         body = {"msgtype": "markdown", "markdown": {"title": payload["title"], "text": text}}
+    if names:
+        body["at"] = at
     _post(ch, url, json.dumps(body, ensure_ascii=False).encode(), {"X-Trimtab-Message-Id": message_id},
           ok=lambda r: r.json().get("errcode", 0) == 0)
 
@@ -192,21 +229,26 @@ def feishu_signature(secret: str, timestamp_s: str) -> str:
 
 
 def _send_feishu(ch: Channel, message_id: str, payload: dict) -> None:
-    if ch.format == "card":              # an interactive card: coloured header, markdown, button
+    link, mentions = button_url(ch, message_id, payload), feishu_at(payload)
+    if _card(ch, link):                  # an interactive card: coloured header, markdown, button
+        text = f"{payload['text']}\n\n{mentions}" if mentions else payload["text"]
         body = {"msg_type": "interactive", "card": {
             "config": {"wide_screen_mode": True},
             "header": {"template": LEVEL_COLOURS.get(payload.get("level"), "blue"),
                        "title": {"tag": "plain_text", "content": payload["title"]}},
             "elements": [
-                {"tag": "markdown", "content": payload["text"]},
+                {"tag": "markdown", "content": text},
                 {"tag": "action", "actions": [{
-                    "tag": "button", "type": "primary", "url": button_url(ch, message_id, payload),
+                    "tag": "button", "type": "primary", "url": link,
                     "text": {"tag": "plain_text", "content": _open(payload)}}]},
                 {"tag": "note", "elements": [{"tag": "plain_text", "content": f"id: {message_id}"}]}]}}
     else:
         body = {"msg_type": "post", "content": {"post": {"zh_cn": {
             "title": payload["title"],
             "content": [[{"tag": "text", "text": payload["text"]}],
+                        *([[{"tag": "at", "user_id": m["feishu_open_id"]}
+                            for m in payload["mentions"] if m.get("feishu_open_id")]]
+                          if any(m.get("feishu_open_id") for m in payload.get("mentions") or []) else []),
                         [{"tag": "text", "text": f"id: {message_id}"}]]}}}}
     if ch.secret:
         ts = str(int(time.time()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from trimtab.server.config import public_url
 from trimtab.server.jobs.outbox import dispatch_due
 from trimtab.server.jobs.schedules import run_due
 
@@ -23,7 +24,8 @@ def start_dispatcher(app, interval_s: float = 2.0) -> threading.Event:
             try:
                 ext["trimtab.rules_follower"].check()          # the active rule set
                 run_due(ext["trimtab.sessions"], ext["trimtab.rules"].current, cfg["TZ"],
-                        ext["trimtab.routes"], lang=cfg["LANG"], channels=ext["trimtab.channels"])
+                        ext["trimtab.routes"], lang=cfg["LANG"], channels=ext["trimtab.channels"],
+                        base_url=public_url(cfg))
             except Exception:
                 log.exception("schedules")
             try:

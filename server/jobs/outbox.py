@@ -18,48 +18,15 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from trimtab.server.jobs import claims
 from trimtab.server.jobs.channels import ChannelError, route_for
 from trimtab.server.jobs.claims import MAX_ATTEMPTS, backoff  # noqa: F401  (the outbox's retry policy, re-exported)
-from trimtab.server.storage.models import OutboxMessage, Person, utcnow
+from trimtab.server.storage.models import OutboxMessage, utcnow
 
 log = logging.getLogger("trimtab.outbox")
 BUDGET_S = 45.0         # a dispatch run claims nothing new after this (RQ's job timeout: 120 s)
 MAX_SENDERS = 16        # threads per dispatch run, over all channels
-LANGS = ("zh", "en")    # a message is written in each; sent in its receiver's
-
-
-def enqueue_alert(session: Session, decision, fact_id: int, facts: dict, routes: dict,
-                  channels: dict, resolve, change: str = "raised") -> int:
-    """One outbox row per recipient of an alert whose period's outcome changed — "raised",
-    "escalated" (to `notify`) or "cleared" (to `notify … when cleared`,
-    server/domain/period_decisions.py); returns how many were written."""
-    if not routes:
-        return 0                                    # no channels configured: nothing to send
-    details = decision.details
-    subject = session.get(Person, str(facts.get("rep"))) if facts.get("rep") else None
-    tag = "cleared" if change == "cleared" else details["level"]
-    texts = {lang: {"text": alert_text(decision, lang), "explanation": decision.explain(lang)}
-             for lang in LANGS}
-    payload = {"title": f"[{tag}] {decision.rule}", "rule": decision.rule, "change": change,
-               "level": details["level"], **texts["zh"], "texts": texts,
-               "subject": subject.id if subject else None}
-    roles = details.get("notify_cleared", []) if change == "cleared" else details["notify"]
-    for role in roles:
-        person = resolve(session, role, subject) if subject is not None else None
-        missing = None if person is not None else \
-            f"no one holds role `{role}` for `{payload['subject']}` in the organisation chart"
-        session.add(message(decision.rule, role, person, payload, routes, channels, fact_id,
-                            missing))
-    return len(roles)
-
-
-def alert_text(decision, lang: str) -> str:
-    """A rule's `say` text as written; in English after an English summary of what fired."""
-    message = decision.details.get("message")
-    return message if message and lang == "zh" else decision.headline(lang)
 
 
 def localized(payload: dict, lang: str) -> dict:
@@ -79,11 +46,13 @@ def language_for(payload: dict, channel, default: str) -> str:
 
 
 def message(rule: str, role: str, person, payload: dict, routes: dict, channels: dict,
-            fact_id=None, problem: str | None = None) -> OutboxMessage:
+            fact_id=None, problem: str | None = None, route: str | None = None,
+            message_id: str | None = None) -> OutboxMessage:
     """An outbox row for one recipient.  A message that cannot go anywhere (no channel for the
     role, no one in the role, an e-mail channel and no address) is written dead with the
-    reason, so the API and the log show it; the other recipients are not held up."""
-    name = route_for(routes, role, person.id if person else None)
+    reason, so the API and the log show it; the other recipients are not held up.  `route`:
+    the channel when the caller chose it already; `message_id`: a stable one (alert_notices)."""
+    name = route or route_for(routes, role, person.id if person else None)
     channel = channels.get(name) if name else None
     if problem is None:
         if name is None or channel is None:
@@ -93,7 +62,7 @@ def message(rule: str, role: str, person, payload: dict, routes: dict, channels:
     if problem:
         log.warning("outbox: %s: %s", rule, problem)
     recipient = person.id if person else None
-    return OutboxMessage(message_id=uuid.uuid4().hex, fact_id=fact_id, rule=rule, role=role,
+    return OutboxMessage(message_id=message_id or uuid.uuid4().hex, fact_id=fact_id, rule=rule, role=role,
                          recipient=recipient, channel=name or "-",
                          payload={**payload, "recipient": recipient,
                                   "recipient_email": person.email if person else None,

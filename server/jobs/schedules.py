@@ -28,7 +28,7 @@ FIRST_LOOK_BACK = dt.timedelta(minutes=10)      # a new schedule does not replay
 
 
 def run_due(sessions, ruleset, tz, routes: dict, now: dt.datetime | None = None,
-            lang: str = "zh", channels: dict | None = None) -> list[str]:
+            lang: str = "zh", channels: dict | None = None, base_url: str = "") -> list[str]:
     """Run every schedule with an occurrence since its last run; returns the names run.
 
     Each schedule runs in its own transaction: one that fails (logged in one line) rolls
@@ -45,7 +45,7 @@ def run_due(sessions, ruleset, tz, routes: dict, now: dt.datetime | None = None,
             _log_failure(f"schedule {schedule.name}", err)
     try:        # Silence alerts (`when no FORM …`): raised here, once per person and stretch.
         with sessions() as session, session.begin():
-            run_silences(session, ruleset, tz, routes, channels, lang, now)
+            run_silences(session, ruleset, tz, routes, channels, lang, now, base_url)
     except Exception as err:
         _log_failure("silence alerts", err)
     return ran

@@ -19,22 +19,24 @@ from sqlalchemy.exc import IntegrityError
 
 from trimtab.server.domain.approval_flow import resolve_role
 from trimtab.server.storage.models import Decision, Fact, Person, ScheduleRun, Silence
-from trimtab.server.jobs.outbox import enqueue_alert
+from trimtab.server.jobs.alert_notices import enqueue_alert
 
 log = logging.getLogger("trimtab.silences")
 LOOK_EVERY = dt.timedelta(minutes=10)       # the sweeper ticks every few seconds; silence is weekly
 
 
 def run_silences(session, ruleset, tz, routes: dict, channels: dict, lang: str,
-                 now: dt.datetime) -> list[str]:
+                 now: dt.datetime, base_url: str = "") -> list[str]:
     """Raise what is newly silent; returns "rule:person" for each alert raised.  `now` is naive
-    UTC; the day is taken in `tz`, where weeks and months begin."""
+    UTC; the day is taken in `tz`, where weeks and months begin; `base_url`: the server as
+    people reach it (links to each decision's why)."""
     today = now.replace(tzinfo=dt.timezone.utc).astimezone(tz).date()
     raised = []
     for form in sorted(ruleset.silent_by_form):
         for rule in ruleset.in_force(form, today.isoformat(), silent=True):
             if _due(session, rule.name, now):
-                raised += _look(session, ruleset, rule, today, tz, routes, channels, lang, now)
+                raised += _look(session, ruleset, rule, today, tz, routes, channels, lang, now,
+                                base_url)
     return raised
 
 
@@ -51,7 +53,7 @@ def _due(session, name: str, now: dt.datetime) -> bool:
     return True
 
 
-def _look(session, ruleset, rule, today, tz, routes, channels, lang, now) -> list[str]:
+def _look(session, ruleset, rule, today, tz, routes, channels, lang, now, base_url="") -> list[str]:
     form = rule.form.name
     people = session.scalars(select(Person).where(Person.role == rule.rule.on.subject,
                                                      Person.active.is_(True))  # not who left
@@ -69,12 +71,12 @@ def _look(session, ruleset, rule, today, tz, routes, channels, lang, now) -> lis
         since = decision.details["since"] if decision.value else None
         if since is None or (person.id, since) in known:
             continue
-        if _store(session, ruleset, decision, person, since, routes, channels, lang, now):
+        if _store(session, ruleset, decision, person, since, routes, channels, lang, now, base_url):
             raised.append(f"{rule.name}:{person.id}")
     return raised
 
 
-def _store(session, ruleset, decision, person, since, routes, channels, lang, now) -> bool:
+def _store(session, ruleset, decision, person, since, routes, channels, lang, now, base_url="") -> bool:
     """The decision, its stretch and its notifications, or nothing if another process won."""
     try:
         with session.begin_nested():
@@ -90,6 +92,7 @@ def _store(session, ruleset, decision, person, since, routes, channels, lang, no
             session.flush()
     except IntegrityError:
         return False                    # raised meanwhile by another worker
-    enqueue_alert(session, decision, None, {"rep": person.id}, routes, channels, resolve_role)
+    enqueue_alert(session, decision, None, {"rep": person.id}, routes, channels, resolve_role,
+                  decision_id=row.id, base_url=base_url)
     log.info("silence: %s for %s since %s", decision.rule, person.id, since)
     return True

@@ -176,7 +176,8 @@ def schedules_job(chain: bool = False) -> list:
     sessions = _sessions(cfg.database_url)
     ruleset = _ruleset(cfg.rules_path, cfg.rules_rev, sessions)
     tz = ZoneInfo(cfg.timezone)
-    ran = run_due(sessions, ruleset, tz, routes, lang=cfg.lang, channels=channels)
+    ran = run_due(sessions, ruleset, tz, routes, lang=cfg.lang, channels=channels,
+                  base_url=_public_url())
     if chain and cfg.redis_url:
         schedule_next(cfg.redis_url, next_due(sessions, ruleset, tz))
     return ran
@@ -191,6 +192,18 @@ def schedule_next(redis_url: str, at):
     return _queue(redis_url).enqueue_at(when, schedules_job, True,
                                         job_id=f"trimtab-schedules-{int(when.timestamp())}",
                                         job_timeout=300)
+
+
+@lru_cache(maxsize=1)
+def _public_url() -> str:
+    """The server as people reach it (links in silence alerts), as `trimtab serve` reads it."""
+    import os
+
+    from trimtab.server.config import public_url
+    return public_url({"PUBLIC_URL": os.environ.get("TRIMTAB_PUBLIC_URL"),
+                       "OAUTH_REDIRECT_BASE": os.environ.get("TRIMTAB_OAUTH_REDIRECT_BASE"),
+                       "HOST": os.environ.get("TRIMTAB_HOST") or "127.0.0.1",
+                       "PORT": os.environ.get("TRIMTAB_PORT") or "8000"})
 
 
 class Backoff:

@@ -14,7 +14,7 @@ from trimtab.server.domain import approval_effects, period_decisions
 from trimtab.server.domain.approval_flow import (approval_json, check_current_target, open_approval, resolve_role)
 from trimtab.server.domain.filing import check_org_relation
 from trimtab.server.storage.models import Decision, Delivery, Fact, Person, utcnow
-from trimtab.server.jobs.outbox import enqueue_alert
+from trimtab.server.jobs.alert_notices import enqueue_alert
 from trimtab.server.domain.plan import Plan
 
 # Core tables for the webhook's hot path: the ORM's unit of work and entity loading cost more
@@ -58,7 +58,7 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
         # the subject's counter row (fact_counts), and the writers take the two in one order.
         period_decisions.lock(session, plan.sub.form, f.subject, f.period)
     fact_id = store_fact(session, plan.fact_row(utcnow()), facts.get("rep"), fact_id)
-    queued = decide(session, plan, fact_id, channels, routes)
+    queued = decide(session, plan, fact_id, channels, routes, effects.base_url if effects else "")
     approval = None
     if plan.approval is not None:
         approval = open_approval(session, plan.approval, fact_id, facts, plan.version)
@@ -74,10 +74,11 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
 
 
 def decide(session: Session, plan: Plan, fact_id: int, channels: dict | None = None,
-           routes: dict | None = None) -> int:
+           routes: dict | None = None, base_url: str = "") -> int:
     """The plan's decisions of `fact_id`, superseding its period's current ones (under the
     period's lock), and the notifications their changes queue → how many were queued.  A
-    resubmission and a retraction's re-evaluation (server/domain/retraction.py) both end here."""
+    resubmission and a retraction's re-evaluation (server/domain/retraction.py) both end here.
+    `base_url`: the server as people reach it (the messages link to each decision's why)."""
     f, now = plan.filing, utcnow()
     rows = plan.decision_rows(fact_id, now)
     current = {}
@@ -87,10 +88,21 @@ def decide(session: Session, plan: Plan, fact_id: int, channels: dict | None = N
                                         [r["rule"] for r in rows], now)
         session.connection().execute(INSERT_DECISIONS, rows)
     queued = 0
-    for d, change in plan.notifies(current):
+    changes = plan.notifies(current) if routes else []
+    ids = _decision_ids(session, plan, [d.rule for d, _ in changes]) if changes else {}
+    for d, change in changes:
         queued += enqueue_alert(session, d, fact_id, plan.sub.facts, routes or {}, channels or {},
-                                resolve_role, change)
+                                resolve_role, change, ids.get(d.rule), base_url)
     return queued
+
+
+def _decision_ids(session: Session, plan: Plan, rules: list[str]) -> dict:
+    """{rule: id} of the decisions just stored for `rules` (the period's current ones): each
+    message links to its decision and takes its id from it."""
+    f = plan.filing
+    return dict(session.execute(select(Decision.rule, Decision.id).where(
+        Decision.form == plan.sub.form, Decision.subject == f.subject, Decision.period == f.period,
+        Decision.superseded_at.is_(None), Decision.rule.in_(rules))).all())
 
 
 def store_fact(session: Session, row: dict, rep, fact_id: int | None = None) -> int:
