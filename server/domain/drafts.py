@@ -125,9 +125,9 @@ def add_file(session, principal, draft_id: int, ruleset, path) -> DraftFile:
     folders = {p.rpartition("/")[0] for p in published_files(ruleset)}
     folder, _, name = path.rpartition("/") if isinstance(path, str) else ("", "", "")
     if folder not in folders or not NEW_FILE.match(name):
+        example = f"{sorted(folders)[0]}/新规则.rules"
         raise DomainError("unknown_file", msg("a new file is a name ending in .rules (letters, digits, _ or -) "
-                                              "in the rules' folder, e.g. {example}",
-                                              example=f"{sorted(folders)[0]}/新规则.rules"), "$.path")
+                                              "in the rules' folder, e.g. {example}", example=example), "$.path")
     held = files_of(session, draft)
     if path in published_files(ruleset) or any(f.path == path for f in held):
         raise DomainError("file_exists", msg("`{path}` is already a rule file; open it instead", path=path),
