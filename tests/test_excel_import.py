@@ -226,3 +226,15 @@ def test_a_whole_number_in_a_percent_column_is_refused_with_the_fix(app, org):
     assert (problem["sheet"], problem["row"], problem["column"]) == ("周度销售指标", 2, column)
     assert 'Percent fields are fractions: 1 or "100%"' in problem["message"]
     assert count(app, Fact) == 0
+
+
+def test_a_percent_column_problem_is_told_in_the_importers_language(app, org):
+    from trimtab.server.plugin.excel import problem_text
+    ruleset, tz = load_for(app.config), app.config["TZ"]
+    weekly, column = _coverage_column(openpyxl.load_workbook(TEMPLATES / "history.xlsx"))
+    data = edited(TEMPLATES / "history.xlsx", weekly, f"{column}2", 100)
+    with pytest.raises(ImportRefused) as refused:
+        run(app, import_history, ruleset, data, tz)
+    [problem] = refused.value.problems
+    assert problem_text(problem, "zh").endswith('百分比字段填小数：1 或 "100%"')
+    assert problem_text(problem, "en").endswith('Percent fields are fractions: 1 or "100%"')
