@@ -173,6 +173,20 @@ def test_imported_targets_record_who_when_and_the_rule_version(app, org, monkeyp
     assert all(t.updated_at is not None for t in targets)
 
 
+def test_trimtab_import_speaks_the_importers_language(app, org, monkeypatch, capsys, tmp_path):
+    from trimtab.server.cli.main import main
+    monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"].replace("+psycopg", ""))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules").symlink_to(ROOT / "rules")
+    (tmp_path / "form_schemas").symlink_to(ROOT / "form_schemas")
+    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--as", "nobody.here", "--lang", "zh"]) == 2
+    assert "`--as nobody.here` 不在组织架构中" in capsys.readouterr().err
+    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--lang", "zh"]) == 0
+    assert "已从 targets.xlsx 导入 2 行目标" in capsys.readouterr().out
+    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--lang", "en"]) == 0
+    assert "imported 2 targets row(s) from targets.xlsx" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("value", ["1e20", "1e999999", "80.12345", "9" * 5000])
 def test_a_target_outside_the_limits_is_a_row_problem(app, org, value):
     data = edited(TEMPLATES / "targets.xlsx", 0, "C2", value)
