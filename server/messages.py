@@ -70,6 +70,22 @@ def verbatim_english(english: str, msgid: str, **args) -> Msg:
     return Msg(msgid, args, english)
 
 
+class LanguageMessage(Msg):
+    """A message of the language's catalog (a RuleError's: dsl/messages.py), kept so it is
+    rendered in the reader's language when shown, like a Msg; its str is the English."""
+
+    def __new__(cls, err):
+        self = str.__new__(cls, err.message("en"))
+        self.msgid, self.args, self.english, self.error = err.code, {}, None, err
+        return self
+
+    def render(self, lang: str) -> str:
+        return self.error.message(lang)
+
+    def __reduce__(self):
+        return (LanguageMessage, (self.error,))
+
+
 def render(message, lang: str) -> str:
     """A message in `lang`: a Msg rendered, any other text (already in its language) as is."""
     return message.render(lang) if isinstance(message, Msg) else str(message)

@@ -173,6 +173,20 @@ def test_imported_targets_record_who_when_and_the_rule_version(app, org, monkeyp
     assert all(t.updated_at is not None for t in targets)
 
 
+def test_trimtab_import_speaks_the_importers_language(app, org, monkeypatch, capsys, tmp_path):
+    from trimtab.server.cli.main import main
+    monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"].replace("+psycopg", ""))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules").symlink_to(ROOT / "rules")
+    (tmp_path / "form_schemas").symlink_to(ROOT / "form_schemas")
+    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--as", "nobody.here", "--lang", "zh"]) == 2
+    assert "`--as nobody.here` 不在组织架构中" in capsys.readouterr().err
+    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--lang", "zh"]) == 0
+    assert "已从 targets.xlsx 导入 2 行目标" in capsys.readouterr().out
+    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--lang", "en"]) == 0
+    assert "imported 2 targets row(s) from targets.xlsx" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("value", ["1e20", "1e999999", "80.12345", "9" * 5000])
 def test_a_target_outside_the_limits_is_a_row_problem(app, org, value):
     data = edited(TEMPLATES / "targets.xlsx", 0, "C2", value)
@@ -226,3 +240,15 @@ def test_a_whole_number_in_a_percent_column_is_refused_with_the_fix(app, org):
     assert (problem["sheet"], problem["row"], problem["column"]) == ("周度销售指标", 2, column)
     assert 'Percent fields are fractions: 1 or "100%"' in problem["message"]
     assert count(app, Fact) == 0
+
+
+def test_a_percent_column_problem_is_told_in_the_importers_language(app, org):
+    from trimtab.server.plugin.excel import problem_text
+    ruleset, tz = load_for(app.config), app.config["TZ"]
+    weekly, column = _coverage_column(openpyxl.load_workbook(TEMPLATES / "history.xlsx"))
+    data = edited(TEMPLATES / "history.xlsx", weekly, f"{column}2", 100)
+    with pytest.raises(ImportRefused) as refused:
+        run(app, import_history, ruleset, data, tz)
+    [problem] = refused.value.problems
+    assert problem_text(problem, "zh").endswith('百分比字段填小数：1 或 "100%"')
+    assert problem_text(problem, "en").endswith('Percent fields are fractions: 1 or "100%"')

@@ -34,6 +34,8 @@ PASSED_ON = {
     ("server/web/api.py", "problem[1]"),                       # orgchart.problem_of: msg(...)
     ("server/web/limits.py", "LIMIT_MESSAGES.get(problem.message, problem.message)"),
     ("server/domain/validation.py", "problem_message(first)"),
+    ("server/plugin/lark_records.py", "err.message"),          # parse_text's msg(...), at the cell's path
+    ("server/web/workbench_editor.py", "err.message(out)"),    # the RuleError, in the request's language
 }
 
 
@@ -190,3 +192,14 @@ def test_an_excel_import_problem_is_told_in_the_readers_language():
     problem = refused.value.problems[0]
     assert problem_text(problem, "zh") == "-!-0: 该文件不是 Excel 工作簿（.xlsx）"
     assert problem_text(problem) == "-!-0: the file is not an Excel workbook (.xlsx)"
+
+
+def test_the_workbenchs_refusals_are_answered_in_chinese(client):
+    zh = client.get("/v1/decisions/999999/why", headers={"Accept-Language": "zh-CN"})
+    en = client.get("/v1/decisions/999999/why", headers={"Accept-Language": "en"})
+    assert zh.status_code == en.status_code == 404
+    assert zh.json["error"]["message"] == "没有判定结果 999999"
+    assert en.json["error"]["message"] == "no decision 999999"
+    zh = client.get("/v1/reviews?status=open", headers={"Accept-Language": "zh-CN"})
+    assert zh.status_code == 400
+    assert zh.json["error"]["message"] == "`status` 应为 `submitted`、`returned` 或 `accepted`"

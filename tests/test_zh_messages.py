@@ -60,6 +60,10 @@ def english_words(text: str) -> list[str]:
 
 
 def sample_args(code: str | None, *templates: str) -> dict:
+    """Arguments for a diagnostic `code`'s templates, or for an explanation text's (code None).
+    Only render_message translates the words among a diagnostic's arguments (WORD_ARGS); an
+    explanation text is `tr(lang, …).format(…)`, whose caller passes words already in the
+    reader's language and values as they are (`trimtab test`'s expected/actual are JSON)."""
     names = {f for t in templates for _, f, _, _ in string.Formatter().parse(t) if f}
     args = {}
     for n in names:
@@ -67,7 +71,7 @@ def sample_args(code: str | None, *templates: str) -> dict:
             args[n] = "…"
         elif n in (WORDS.get(code) or {}):
             args[n] = WORDS[code][n]
-        elif n in WORD_ARGS:
+        elif code is not None and n in WORD_ARGS:
             args[n] = "a number"
         else:
             args[n] = SAMPLE.get(n, "3")

@@ -175,7 +175,11 @@ def cmd_worker(args) -> int:
     return EXIT_OK
 
 
-def _importer(session, person_id: str | None) -> str | None:
+# What `trimtab import` imports, as its lines name it.
+IMPORT_KINDS = {"targets": msg("targets"), "history": msg("history")}
+
+
+def _importer(session, person_id: str | None, lang: str) -> str | None:
     """Who imports: a person of the chart (`--as`), else `os:<user>`; None after saying why."""
     import getpass
 
@@ -183,7 +187,8 @@ def _importer(session, person_id: str | None) -> str | None:
     if person_id is None:
         return f"os:{getpass.getuser()}"
     if session.get(Person, person_id) is None:
-        print(f"trimtab import: --as {person_id}: not in the organisation chart", file=sys.stderr)
+        print(msg("trimtab import: --as {id}: not in the organisation chart", id=person_id).render(lang),
+              file=sys.stderr)
         return None
     return person_id
 
@@ -199,16 +204,17 @@ def cmd_import(args) -> int:
         return EXIT_ERRORS
     if args.template:
         for path in write_templates(args.template, rs):
-            print(f"wrote {path}")
+            print(msg("wrote {path}", path=path).render(args.lang))
         return EXIT_OK
     if not args.file:
-        print("trimtab import: give a workbook (or --template DIR)", file=sys.stderr)
+        print(msg("trimtab import: give a workbook (or --template DIR)").render(args.lang), file=sys.stderr)
         return EXIT_USAGE
     path = Path(args.file)
     kind = args.kind or ("targets" if path.stem.lower().startswith("target") else
                          "history" if path.stem.lower().startswith("history") else None)
     if kind is None:
-        print(f"trimtab import: is {path.name} targets or history? say --kind", file=sys.stderr)
+        print(msg("trimtab import: is {file} targets or history? say --kind", file=path.name).render(args.lang),
+              file=sys.stderr)
         return EXIT_USAGE
     try:
         data = path.read_bytes()
@@ -222,7 +228,7 @@ def cmd_import(args) -> int:
     sessions = bind(session_factory(engine), AuditSettings.from_config(config))
     try:
         with sessions() as session, session.begin():
-            actor = _importer(session, args.actor)
+            actor = _importer(session, args.actor, args.lang)
             if actor is None:
                 return EXIT_USAGE
             report = import_targets(session, data, args.partial, actor, rs.version) \
@@ -238,6 +244,9 @@ def cmd_import(args) -> int:
         engine.dispose()
     for p in report["skipped"]:
         print(f"skipped {path.name} {problem_text(p, args.lang)}", file=sys.stderr)
-    print(f"imported {report['imported']} {kind} row(s) from {path.name}"
-          + (f"; skipped {len(report['skipped'])}" if report["skipped"] else ""))
+    done = msg("imported {count} {kind} row(s) from {file}", count=report["imported"], kind=IMPORT_KINDS[kind],
+               file=path.name)
+    if report["skipped"]:
+        done = msg("{done}; skipped {count}", done=done, count=len(report["skipped"]))
+    print(done.render(args.lang))
     return EXIT_OK

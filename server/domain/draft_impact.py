@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.server.domain import history
+from trimtab.server.messages import msg
 from trimtab.server.storage.models import Fact
 from trimtab.server.web.errors import DomainError, from_rule_error
 
@@ -58,8 +59,8 @@ def recorded_case(session, ruleset, seen, form: str, subject: str, period: str) 
         q = q.where(visible)
     fact = session.scalars(q).first()
     if fact is None:
-        raise DomainError("not_found", f"no recorded `{form}` facts of `{subject}` for {period}",
-                          "$.subject")
+        raise DomainError("not_found", msg("no recorded `{form}` facts of `{subject}` for {period}",
+                                           form=form, subject=subject, period=period), "$.subject")
     earlier = history.read(session, ruleset, form, subject, period) if form in ruleset.by_form else []
     return {"fact_id": fact.id, "facts": history.parse(fact.payload), "history": earlier,
             "as_of": fact.occurred_on.isoformat()}
@@ -147,4 +148,4 @@ def day(value, name: str) -> dt.date | None:
 
 
 def _bad_day(name: str):
-    raise DomainError("invalid_date", f"`{name}` must be a date such as 2026-08-03", f"$.{name}")
+    raise DomainError("invalid_date", msg("`{name}` must be a date such as 2026-08-03", name=name), f"$.{name}")

@@ -21,6 +21,7 @@ from trimtab.dsl.diagnostics import Diagnostic, RuleError
 from trimtab.dsl.ruleset import load_sources, parse_files
 from trimtab.server.storage.drafts import Draft, DraftFile
 from trimtab.server.storage.models import utcnow
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 
 MAX_FILE_CHARS = 65_536          # one file's text (≤ 256 KiB in UTF-8); shipped files are ~6 KB
@@ -42,8 +43,8 @@ def published_files(ruleset) -> dict[str, str]:
 
 def needs_person(principal) -> str:
     if principal.person_id is None:
-        raise DomainError("not_a_person", "drafts belong to a person of the organisation chart; "
-                          "the admin token is nobody")
+        raise DomainError("not_a_person", msg("drafts belong to a person of the organisation chart; "
+                                              "the admin token is nobody"))
     return principal.person_id
 
 
@@ -53,7 +54,7 @@ def readable(session, principal, draft_id: int) -> Draft:
     draft = session.get(Draft, draft_id)
     if draft is None or not (draft.owner_id == principal.person_id or
                              (principal.is_it and draft.status != OPEN)):
-        raise DomainError("not_found", f"no draft {draft_id}", "$.id")
+        raise DomainError("not_found", msg("no draft {draft_id}", draft_id=draft_id), "$.id")
     return draft
 
 
@@ -61,10 +62,11 @@ def owned(session, principal, draft_id: int, editable: bool = True) -> Draft:
     """The caller's own draft (404 otherwise); `editable`: refused once it is in review."""
     draft = session.get(Draft, draft_id)
     if draft is None or draft.owner_id != principal.person_id:
-        raise DomainError("not_found", f"no draft {draft_id}", "$.id")
+        raise DomainError("not_found", msg("no draft {draft_id}", draft_id=draft_id), "$.id")
     if editable and draft.status not in EDITABLE:
         raise DomainError("draft_not_editable",
-                          f"draft {draft_id} is {draft.status}; it can no longer be changed")
+                          msg("draft {draft_id} is {status}; it can no longer be changed",
+                              draft_id=draft_id, status=draft.status))
     return draft
 
 
@@ -77,7 +79,8 @@ def file_of(session, draft: Draft, path: str) -> DraftFile:
     row = session.scalars(select(DraftFile).where(DraftFile.draft_id == draft.id,
                                                   DraftFile.path == path)).first()
     if row is None:
-        raise DomainError("not_found", f"draft {draft.id} has no file `{path}`", "$.path")
+        raise DomainError("not_found", msg("draft {draft_id} has no file `{path}`", draft_id=draft.id, path=path),
+                          "$.path")
     return row
 
 
@@ -87,18 +90,19 @@ def open_draft(session, principal, ruleset, paths: list, title: str | None) -> D
     owner = needs_person(principal)
     published = published_files(ruleset)
     if not paths or len(paths) > MAX_FILES:
-        raise DomainError("schema_violation", f"`files` lists 1 to {MAX_FILES} files", "$.files")
+        raise DomainError("schema_violation", msg("`files` lists 1 to {most} files", most=MAX_FILES), "$.files")
     for i, path in enumerate(paths):
         if not isinstance(path, str) or path not in published:
-            raise DomainError("unknown_file", f"`{str(path)[:300]}` is not a file of the served "
-                              f"rule set (GET /v1/rulesets/current/files lists them)", f"$.files[{i}]")
+            raise DomainError("unknown_file", msg("`{path}` is not a file of the served rule set "
+                                                  "(GET /v1/rulesets/current/files lists them)",
+                                                  path=str(path)[:300]), f"$.files[{i}]")
     if len(set(paths)) != len(paths):
-        raise DomainError("schema_violation", "a file is listed twice", "$.files")
+        raise DomainError("schema_violation", msg("a file is listed twice"), "$.files")
     held = session.scalar(select(func.count()).select_from(Draft).where(
         Draft.owner_id == owner, Draft.status.in_(EDITABLE)))
     if held >= MAX_OPEN_DRAFTS:
-        raise DomainError("too_many_drafts", f"you have {held} drafts open; submit or discard "
-                          f"one first (at most {MAX_OPEN_DRAFTS})")
+        raise DomainError("too_many_drafts", msg("you have {held} drafts open; submit or discard one first "
+                                                 "(at most {most})", held=held, most=MAX_OPEN_DRAFTS))
     now = utcnow()
     draft = Draft(owner_id=owner, title=(title or ", ".join(paths))[:MAX_TITLE],
                   base_version=ruleset.version, status=OPEN, created_at=now, updated_at=now)
@@ -121,14 +125,15 @@ def add_file(session, principal, draft_id: int, ruleset, path) -> DraftFile:
     folders = {p.rpartition("/")[0] for p in published_files(ruleset)}
     folder, _, name = path.rpartition("/") if isinstance(path, str) else ("", "", "")
     if folder not in folders or not NEW_FILE.match(name):
-        raise DomainError("unknown_file", "a new file is a name ending in .rules (letters, digits, "
-                          f"_ or -) in the rules' folder, e.g. {sorted(folders)[0]}/新规则.rules",
-                          "$.path")
+        example = f"{sorted(folders)[0]}/新规则.rules"
+        raise DomainError("unknown_file", msg("a new file is a name ending in .rules (letters, digits, _ or -) "
+                                              "in the rules' folder, e.g. {example}", example=example), "$.path")
     held = files_of(session, draft)
     if path in published_files(ruleset) or any(f.path == path for f in held):
-        raise DomainError("file_exists", f"`{path}` is already a rule file; open it instead", "$.path")
+        raise DomainError("file_exists", msg("`{path}` is already a rule file; open it instead", path=path),
+                          "$.path")
     if len(held) >= MAX_FILES:
-        raise DomainError("too_many_files", f"a draft holds at most {MAX_FILES} files", "$.path")
+        raise DomainError("too_many_files", msg("a draft holds at most {most} files", most=MAX_FILES), "$.path")
     now = utcnow()
     row = DraftFile(draft_id=draft.id, path=path, text="", etag=etag(""), base_sha256="",
                     updated_at=now)
@@ -142,16 +147,15 @@ def write_file(session, principal, draft_id: int, path: str, text, if_match: str
     """Replace a file's text if the caller read the current one (`if_match`, its ETag)."""
     draft = owned(session, principal, draft_id)
     if if_match is None:
-        raise DomainError("if_match_required", "send the ETag you read in If-Match, so a change "
-                          "made meanwhile is not overwritten")
+        raise DomainError("if_match_required", msg("send the ETag you read in If-Match, so a change "
+                                                   "made meanwhile is not overwritten"))
     if not isinstance(text, str):
-        raise DomainError("schema_violation", "`text` must be a text", "$.text")
+        raise DomainError("schema_violation", msg("`text` must be a text"), "$.text")
     if len(text) > MAX_FILE_CHARS:
-        raise DomainError("file_too_large", f"the file has {len(text)} characters; at most "
-                          f"{MAX_FILE_CHARS}", "$.text")
+        raise DomainError("file_too_large", msg("the file has {count} characters; at most {most}",
+                                                count=len(text), most=MAX_FILE_CHARS), "$.text")
     if "\0" in text or any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        raise DomainError("schema_violation", "the text holds characters a rule file cannot",
-                          "$.text")
+        raise DomainError("schema_violation", msg("the text holds characters a rule file cannot"), "$.text")
     row = file_of(session, draft, path)
     now, expected = utcnow(), if_match.strip().strip('"')
     # Compare and swap in one statement: of two writes naming the same ETag, one wins.
@@ -160,8 +164,8 @@ def write_file(session, principal, draft_id: int, path: str, text, if_match: str
                            .execution_options(synchronize_session=False)).rowcount
     session.refresh(row)
     if not done:
-        raise DomainError("stale_etag", "the file changed since you read it; read it again and "
-                          "reapply your change", etag=row.etag)
+        raise DomainError("stale_etag", msg("the file changed since you read it; read it again and "
+                                            "reapply your change"), etag=row.etag)
     draft.updated_at = now
     if draft.status == RETURNED:
         draft.status = OPEN
@@ -193,7 +197,7 @@ def load_draft(ruleset, files: list[DraftFile], lang: str = "en"):
     try:
         draft_set = load_sources(sources_with(ruleset, files), ruleset.schemas)
     except RuleError:
-        raise DomainError("draft_invalid", "the draft does not check; fix its diagnostics first",
+        raise DomainError("draft_invalid", msg("the draft does not check; fix its diagnostics first"),
                           "$", diagnostics=[d.to_json(lang) for d in
                                             diagnose(ruleset, files)]) from None
     draft_set.version = "draft"

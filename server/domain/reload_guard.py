@@ -6,15 +6,24 @@ The comparison is by name (a rule with a new effective version is still there) a
 """
 from __future__ import annotations
 
+from trimtab.server.messages import msg
+from trimtab.server.web.errors import DomainError
+
 
 class RemovalsNeedConfirmation(Exception):
     """The new rule set lacks rules, schedules or files the current one has."""
 
     def __init__(self, removed: dict):
         self.removed = removed
-        parts = [f"{len(v)} {k}" for k, v in removed.items() if v]
-        super().__init__(f"the new rule set removes {', '.join(parts)}; "
-                         f"send allow_removals: true to confirm")
+        counts = {"rules": msg("{count} rules", count=len(removed.get("rules", []))),
+                  "schedules": msg("{count} schedules", count=len(removed.get("schedules", []))),
+                  "files": msg("{count} files", count=len(removed.get("files", [])))}
+        parts = [counts[kind] for kind, names in removed.items() if names]
+        # What a route answers (409, in the request's language); str(err) is its English.
+        self.refusal = DomainError("removals_need_confirmation",
+                                   msg("the new rule set removes {parts}; send allow_removals: true to confirm",
+                                       parts=parts), "$.allow_removals", removed=removed)
+        super().__init__(self.refusal.message)
 
 
 def _names(ruleset) -> dict:

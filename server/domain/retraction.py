@@ -27,6 +27,7 @@ from trimtab.server.domain import approval_effects, audit, history, period_decis
 from trimtab.server.domain.filing import file
 from trimtab.server.domain.plan import Submission
 from trimtab.server.domain.submission import Answer, after_commit, earlier_answer
+from trimtab.server.messages import msg
 from trimtab.server.storage import tx_writer
 from trimtab.server.storage.models import Approval, Delivery, Fact, FactCount, utcnow
 from trimtab.server.web import limits, security
@@ -38,8 +39,8 @@ def retract(app, ruleset, client: str, delivery_id: str, source: str, raw: bytes
     """Retract the live facts of platform record `source`, delivered as `delivery_id` by
     `client` → the answer (the earlier one for a retried delivery)."""
     if len(delivery_id) > limits.MAX_DELIVERY_ID:
-        raise DomainError("delivery_id_too_long", f"a delivery id is at most "
-                          f"{limits.MAX_DELIVERY_ID} characters", security.DELIVERY)
+        raise DomainError("delivery_id_too_long", msg("a delivery id is at most {most} characters",
+                                                      most=limits.MAX_DELIVERY_ID), security.DELIVERY)
     sessions, digest = app.extensions["trimtab.sessions"], hashlib.sha256(raw).hexdigest()
     try:
         with sessions() as session, session.begin():
@@ -76,8 +77,9 @@ def _retract(session, app, ruleset, client: str, source: str, lang: str) -> dict
     opened = session.scalars(select(Approval.id).where(
         Approval.fact_id.in_([f.id for f in facts]))).first()
     if opened is not None:
-        raise DomainError("retraction_refused", f"this record's request opened approval {opened}: "
-                          "approve or reject it there; the fact stays", "$")
+        raise DomainError("retraction_refused", msg("this record's request opened approval {approval}: "
+                                                    "approve or reject it there; the fact stays",
+                                                    approval=opened), "$")
     periods = sorted({(f.form, f.subject, f.period) for f in facts})
     # The periods' locks first, as the writers take them before a fact's counter row.
     for form, subject, period in periods:

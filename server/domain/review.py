@@ -17,6 +17,7 @@ from pathlib import Path
 
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.versions import WORKTREE, locate
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 
 GIT_TIMEOUT_S = 60
@@ -31,8 +32,8 @@ class Git:
         try:
             self.source = locate(config["RULES_PATH"], config.get("SCHEMAS_PATH"))
         except RuleError:
-            raise DomainError("rules_not_in_git", "the served rules are not in a git repository; "
-                              "a review needs one") from None
+            raise DomainError("rules_not_in_git", msg("the served rules are not in a git repository; "
+                                                      "a review needs one")) from None
         self.repo: Path = self.source.repo
         self.rev = config.get("RULES_REV") or WORKTREE
 
@@ -42,8 +43,9 @@ class Git:
                               timeout=GIT_TIMEOUT_S, check=False,
                               env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1", **(env or {})})
         if check and proc.returncode != 0:
-            raise DomainError("git_failed", f"git {args[0]} failed: "
-                              f"{proc.stderr.decode('utf-8', 'replace').strip()[:300]}")
+            # git's own words, as it wrote them
+            raise DomainError("git_failed", msg("git {command} failed: {error}", command=args[0],
+                                                error=proc.stderr.decode("utf-8", "replace").strip()[:300]))
         return proc
 
     def out(self, *args: str, **kw) -> str:
@@ -53,8 +55,9 @@ class Git:
         """The served version as a commit; refused when it is not one (files not committed)."""
         if not COMMIT.match(version or "") or \
                 self.run("cat-file", "-e", f"{version}^{{commit}}", check=False).returncode:
-            raise DomainError("rules_not_in_git", f"the served version `{version[:60]}` is not a "
-                              "commit of the rules repository; commit the rules first")
+            raise DomainError("rules_not_in_git", msg("the served version `{version}` is not a commit of the "
+                                                      "rules repository; commit the rules first",
+                                                      version=version[:60]))
         return version
 
     def commit_files(self, base: str, files: dict[str, str], message: str, author: dict) -> str:
@@ -78,12 +81,12 @@ class Git:
         if self.rev != WORKTREE:
             if self.run("show-ref", "--verify", "--quiet", f"refs/heads/{self.rev}",
                         check=False).returncode:
-                raise DomainError("rules_not_on_a_branch", f"the served revision `{self.rev}` is "
-                                  "not a branch; accepted changes need one to go to")
+                raise DomainError("rules_not_on_a_branch", msg("the served revision `{rev}` is not a branch; "
+                                                               "accepted changes need one to go to", rev=self.rev))
             return self.rev
         head = self.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
         if head.returncode:
-            raise DomainError("rules_not_on_a_branch", "the rules repository is not on a branch")
+            raise DomainError("rules_not_on_a_branch", msg("the rules repository is not on a branch"))
         return head.stdout.decode().strip()
 
     def merged(self, tip: str, review: str, message: str, author: dict) -> str:
@@ -94,8 +97,8 @@ class Git:
             return review
         proc = self.run("merge-tree", "--write-tree", "--messages", tip, review, check=False)
         if proc.returncode:
-            raise DomainError("review_conflict", "the draft and the served rules changed the same "
-                              "lines since the draft was opened; send it back to be redone")
+            raise DomainError("review_conflict", msg("the draft and the served rules changed the same lines "
+                                                     "since the draft was opened; send it back to be redone"))
         tree = proc.stdout.decode().splitlines()[0].strip()
         return self.out("commit-tree", tree, "-p", tip, "-p", review,
                         data=message.encode("utf-8"), env={**author, **COMMITTER})

@@ -16,6 +16,7 @@ from trimtab.dsl.versions import WORKTREE
 from trimtab.server.domain import draft_impact, drafts
 from trimtab.server.domain.audit import append
 from trimtab.server.domain.review import Git, author_of, message
+from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft, ReplayJob
 from trimtab.server.storage.models import Person, utcnow
 from trimtab.server.web.errors import DomainError
@@ -40,7 +41,7 @@ def submit(session, principal, draft_id: int, published, config, lang: str) -> D
     draft = drafts.owned(session, principal, draft_id)
     files = drafts.files_of(session, draft)
     if all(f.etag == f.base_sha256 for f in files):
-        raise DomainError("nothing_to_submit", f"draft {draft_id} changes nothing yet")
+        raise DomainError("nothing_to_submit", msg("draft {draft_id} changes nothing yet", draft_id=draft_id))
     draft_set = drafts.load_draft(published, files, lang)
     changes = draft_impact.changes(published, draft_set, lang)
     tests = draft_impact.rule_tests(draft_set, config["RULES_PATH"], lang)
@@ -81,19 +82,19 @@ def _replay_summary(replay: dict | None) -> dict | None:
 def in_review(session, draft_id: int) -> Draft:
     draft = session.get(Draft, draft_id, with_for_update=True)
     if draft is None or draft.status == drafts.OPEN:
-        raise DomainError("not_found", f"no submission {draft_id}", "$.id")
+        raise DomainError("not_found", msg("no submission {draft_id}", draft_id=draft_id), "$.id")
     if draft.status != drafts.SUBMITTED:
-        raise DomainError("review_closed", f"draft {draft_id} is {draft.status}, not waiting "
-                          "for review")
+        raise DomainError("review_closed", msg("draft {draft_id} is {status}, not waiting for review",
+                                               draft_id=draft_id, status=draft.status))
     return draft
 
 
 def reviewer(principal, draft: Draft) -> str:
     if principal.person_id is None:
-        raise DomainError("not_a_person", "a review is a person's act; the admin token is nobody")
+        raise DomainError("not_a_person", msg("a review is a person's act; the admin token is nobody"))
     if principal.person_id == draft.owner_id:
-        raise DomainError("separation_of_duties", "you submitted this draft; someone else in IT "
-                          "must review it")
+        raise DomainError("separation_of_duties", msg("you submitted this draft; someone else in IT "
+                                                      "must review it"))
     return principal.person_id
 
 
@@ -109,8 +110,8 @@ def accept(sessions, principal, draft_id: int, config, reload) -> tuple[Draft, o
     git = Git(config)
     branch = git.served_branch()
     if git.rev == WORKTREE and git.dirty():
-        raise DomainError("rules_worktree_dirty", "the served rule files have changes not "
-                          "committed; commit or discard them before accepting")
+        raise DomainError("rules_worktree_dirty", msg("the served rule files have changes not committed; "
+                                                      "commit or discard them before accepting"))
     tip = git.out("rev-parse", f"refs/heads/{branch}")
     merged = git.merged(tip, review_commit, f"Accept {review_branch}: {title}\n\n"
                         f"Reviewed by {who}.\n", me)
@@ -135,8 +136,8 @@ def send_back(session, principal, draft_id: int, comment, served_version: str) -
     draft = in_review(session, draft_id)
     who = reviewer(principal, draft)
     if not isinstance(comment, str) or not comment.strip() or len(comment) > MAX_COMMENT:
-        raise DomainError("schema_violation", f"`comment` says what to change (1 to "
-                          f"{MAX_COMMENT} characters)", "$.comment")
+        raise DomainError("schema_violation", msg("`comment` says what to change (1 to {most} characters)",
+                                                  most=MAX_COMMENT), "$.comment")
     now = utcnow()
     draft.status, draft.reviewer_id, draft.reviewed_at = drafts.RETURNED, who, now
     draft.review_comment, draft.updated_at = comment, now

@@ -70,12 +70,17 @@ def fractions(schema, facts, lang: str = "en") -> bool:
     """Percent texts in `facts` become fractions, in place ("75%" → 0.75); True when any did.
     A bare number outside a percent field's range (70 for pipeline_coverage) is a 422 with
     the fix, in `lang` (dsl/percents.py states the rule)."""
-    if not schema.percents or not isinstance(facts, dict):
-        return False
     try:
-        fixed = normalise(schema.percents, facts)
+        return percent_fractions(schema, facts)
     except RuleError as problem:
         raise from_rule_error(problem, lang, "$") from None
+
+
+def percent_fractions(schema, facts) -> bool:
+    """fractions(), its refusal the language's RuleError (for a caller that words it later)."""
+    if not schema.percents or not isinstance(facts, dict):
+        return False
+    fixed = normalise(schema.percents, facts)
     if fixed is facts:
         return False
     facts.update(fixed)

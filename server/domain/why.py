@@ -7,6 +7,7 @@ from collections import OrderedDict
 
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.server.domain import history
+from trimtab.server.messages import msg
 from trimtab.server.storage.models import Decision, Fact
 from trimtab.server.web.errors import DomainError
 
@@ -53,12 +54,13 @@ def why(session, seen, decision_id: int, active, config) -> dict:
     decision = session.get(Decision, decision_id)
     fact = session.get(Fact, decision.fact_id) if decision is not None and decision.fact_id else None
     if decision is None:
-        raise DomainError("not_found", f"no decision {decision_id}", "$.id")
+        raise DomainError("not_found", msg("no decision {decision_id}", decision_id=decision_id), "$.id")
     visible = seen.sees_subject(decision.subject) if fact is None else (
         seen.everything or (fact.rep in seen.people if fact.rep else
                             seen.sees_subject(fact.subject) or fact.region in seen.regions))
     if not visible:
-        raise DomainError("out_of_scope", f"decision {decision_id} is not yours to see")
+        raise DomainError("out_of_scope", msg("decision {decision_id} is not yours to see",
+                                               decision_id=decision_id))
     as_of = fact.occurred_on.isoformat() if fact is not None else decision.created_at.date().isoformat()
     ruleset = version_set(active, config, decision.ruleset_version)
     result = decision.result or {}

@@ -21,12 +21,13 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from trimtab.dsl.decision import plain
+from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.percents import percent_text
 
 from trimtab.server.domain import audit
 from trimtab.server.web import limits
 from trimtab.server.web.errors import DomainError
-from trimtab.server.messages import msg, render
+from trimtab.server.messages import LanguageMessage, msg, render
 from trimtab.server.domain.schema_problems import problem_message
 from trimtab.server.storage.models import Fact, Person, Target, utcnow
 from trimtab.server.domain.orgchart import _column_letter
@@ -158,7 +159,7 @@ def _decimal(value):
 # ---------------------------------------------------------------------- history
 def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> dict:
     """Facts from a sheet per periodic form; validated like webhooks (JSON Schema, known reps)."""
-    from trimtab.server.domain.validation import fractions, validators
+    from trimtab.server.domain.validation import validators
     from trimtab.server.domain.filing import occurred_on, period_key, subject_of
     by_name = {}
     for form, schema in ruleset.schemas.items():
@@ -191,7 +192,7 @@ def import_history(session, ruleset, data: bytes, tz, partial: bool = False) -> 
             column_of = {name: _column_letter(i) for name, i in columns.items()}
             row_problems = _limit_problems(sheet, number, column_of, schema.raw, facts)
             if not row_problems:
-                row_problems = _percent_problems(sheet, number, column_of, schema, facts, fractions)
+                row_problems = _percent_problems(sheet, number, column_of, schema, facts)
             for err in [] if row_problems else \
                     sorted(full.iter_errors(facts), key=lambda e: list(e.absolute_path)):
                 field = err.absolute_path[0] if err.absolute_path else None
@@ -238,14 +239,17 @@ def _limit_problems(sheet, row, column_of, schema, facts, decimals=False) -> lis
     return []
 
 
-def _percent_problems(sheet, row, column_of, schema, facts, fractions) -> list[dict]:
-    """A bare number in a percent column outside its range (75 for 75%), with the fix."""
+def _percent_problems(sheet, row, column_of, schema, facts) -> list[dict]:
+    """A bare number in a percent column outside its range (75 for 75%), with the fix; told in
+    the importer's language when the problems are shown (problem_text), not here."""
+    from trimtab.server.domain.validation import percent_fractions
     try:
-        fractions(schema, facts)
-    except DomainError as err:
-        field = err.path[2:].split(".")[0].split("[")[0]
+        percent_fractions(schema, facts)
+    except RuleError as err:
+        where = err.details.get("path")
+        field = where[2:].split(".")[0].split("[")[0] if isinstance(where, str) else None
         return [{"sheet": sheet, "row": row, "column": column_of.get(field, "-"),
-                 "message": err.message}]
+                 "message": LanguageMessage(err)}]
     return []
 
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from trimtab.server.domain.validation import parse_text
 from trimtab.server.plugin.fields import field_kind
+from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 
 EVENT_TYPE = "drive.file.bitable_record_changed_v1"
@@ -33,12 +34,13 @@ def table_form(mappings, forms, table_id, form: str | None) -> str:
     """The form whose mapping file names `table_id` (or `form`, from the URL, checked against
     the table its mapping names when it names one)."""
     if not isinstance(table_id, str) or not table_id:
-        raise DomainError("schema_violation", "a 飞书 record event names its table", "$.event.table_id")
+        raise DomainError("schema_violation", msg("a 飞书 record event names its table"), "$.event.table_id")
     if form is not None:
         named = mappings.get("feishu", form).get("table_id")
         if named not in (None, table_id):
-            raise DomainError("unknown_table", f"table `{table_id}` is not the table of `{form}` "
-                              f"(its mapping file names `{named}`)", "$.event.table_id")
+            raise DomainError("unknown_table", msg("table `{table_id}` is not the table of `{form}` "
+                                                   "(its mapping file names `{named}`)",
+                                                   table_id=table_id, form=form, named=named), "$.event.table_id")
         return form
     for name in sorted(forms):
         try:
@@ -46,34 +48,34 @@ def table_form(mappings, forms, table_id, form: str | None) -> str:
                 return name
         except DomainError:
             continue                        # a form without a 飞书 mapping file
-    raise DomainError("unknown_table", f"no form's mapping file names table `{table_id}`: put it "
-                      "in the form's TRIMTAB_MAPPINGS/feishu/<form>.json as table_id",
-                      "$.event.table_id")
+    raise DomainError("unknown_table", msg("no form's mapping file names table `{table_id}`: put it in the "
+                                           "form's TRIMTAB_MAPPINGS/feishu/<form>.json as table_id",
+                                           table_id=table_id), "$.event.table_id")
 
 
 def record_actions(event: dict) -> list[RecordAction]:
     """The event's record actions, in order, their values decoded."""
     listed = event.get("action_list")
     if not isinstance(listed, list) or not listed:
-        raise DomainError("schema_violation", "a 飞书 record event lists its actions",
-                          "$.event.action_list")
+        raise DomainError("schema_violation", msg("a 飞书 record event lists its actions"), "$.event.action_list")
     out = []
     for i, item in enumerate(listed):
         path = f"$.event.action_list[{i}]"
         if not isinstance(item, dict) or not isinstance(item.get("record_id"), str) or not item["record_id"]:
-            raise DomainError("schema_violation", "an action names its record_id", f"{path}.record_id")
+            raise DomainError("schema_violation", msg("an action names its record_id"), f"{path}.record_id")
         if item.get("action") not in ACTIONS:
-            raise DomainError("schema_violation", f"`{item.get('action')}` is not one of "
-                              f"{', '.join(ACTIONS)}", f"{path}.action")
+            raise DomainError("schema_violation", msg("`{action}` is not one of {actions}",
+                                                      action=item.get("action"), actions=", ".join(ACTIONS)),
+                              f"{path}.action")
         after = item.get("after_value") or []
         if not isinstance(after, list):
-            raise DomainError("schema_violation", "after_value is a list of {field_id, field_value}",
+            raise DomainError("schema_violation", msg("after_value is a list of {field_id, field_value}"),
                               f"{path}.after_value")
         values = {}
         for j, cell in enumerate(after):
             where = f"{path}.after_value[{j}]"
             if not isinstance(cell, dict) or not isinstance(cell.get("field_id"), str):
-                raise DomainError("schema_violation", "a changed field is {field_id, field_value}", where)
+                raise DomainError("schema_violation", msg("a changed field is {field_id, field_value}"), where)
             values[cell["field_id"]] = field_value(cell.get("field_value"), f"{where}.field_value")
         out.append(RecordAction(path, item["record_id"], item["action"], values))
     return out

@@ -321,14 +321,7 @@ def reload_ruleset():
         rs = rulesets.reload(text(data, "rev"), who.person_id or who.name,
                              guard=None if allow else refuse_removals)
     except RemovalsNeedConfirmation as err:
-        gone = err.removed
-        counts = [msg("{count} rules", count=len(gone["rules"])) if gone.get("rules") else None,
-                  msg("{count} schedules", count=len(gone["schedules"])) if gone.get("schedules") else None,
-                  msg("{count} files", count=len(gone["files"])) if gone.get("files") else None]
-        message = msg("the new rule set removes {parts}; send allow_removals: true to confirm",
-                      parts=[c for c in counts if c is not None])
-        raise DomainError("removals_need_confirmation", message, "$.allow_removals",
-                          removed=err.removed) from None
+        raise err.refusal from None
     except RuleError as err:
         lang = request_lang()
         if err.code.startswith("git."):         # the revision cannot be read

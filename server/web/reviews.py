@@ -10,6 +10,7 @@ from trimtab.dsl.diagnostics import RuleError
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.domain import draft_impact, drafts, review_flow, rulesets
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals
+from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft
 from trimtab.server.web.api import body, page_args, sessions
 from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
@@ -41,7 +42,7 @@ def queue():
     """Submissions waiting for IT, oldest first (`status=` also shows returned or accepted)."""
     status = request.args.get("status", drafts.SUBMITTED)
     if status not in (drafts.SUBMITTED, drafts.RETURNED, drafts.ACCEPTED):
-        raise DomainError("bad_request", "`status` is submitted, returned or accepted", "$.status")
+        raise DomainError("bad_request", msg("`status` is submitted, returned or accepted"), "$.status")
     limit, after = page_args()
     q = (select(Draft).where(Draft.status == status, Draft.id > after)
          .order_by(Draft.id).limit(limit))
@@ -60,7 +61,7 @@ def accept(draft_id: int):
     data = body() if request.get_data() else {}
     allow = data.get("allow_removals", False)
     if not isinstance(allow, bool):
-        raise DomainError("schema_violation", "`allow_removals` must be true or false",
+        raise DomainError("schema_violation", msg("`allow_removals` must be true or false"),
                           "$.allow_removals")
     who = current_principal()
     lang = request_lang()
@@ -70,13 +71,12 @@ def accept(draft_id: int):
             return rulesets.reload(rev, who.person_id or who.name,
                                    guard=None if allow else refuse_removals)
         except RemovalsNeedConfirmation as err:
-            raise DomainError("removals_need_confirmation", str(err), "$.allow_removals",
-                              removed=err.removed) from None
+            raise err.refusal from None
         except RuleError as err:
             if err.code.startswith("git."):
                 raise from_rule_error(err, lang, "$") from None
-            raise DomainError("ruleset_invalid", "the merged rule set does not load; the current "
-                              "one keeps serving", "$",
+            raise DomainError("ruleset_invalid", msg("the merged rule set does not load; the current "
+                                                     "one keeps serving"), "$",
                               diagnostics=[d.to_json(lang) for d in err.diagnostics]) from None
 
     draft, ruleset = review_flow.accept(current_app.extensions["trimtab.sessions"], who, draft_id,
@@ -104,7 +104,8 @@ def export_facts():
     args = request.args
     for name in ("form", "subject"):
         if len(args.get(name, "")) > 128:
-            raise DomainError("bad_request", f"`{name}` has at most 128 characters", f"$.{name}")
+            raise DomainError("bad_request", msg("`{name}` has at most {most} characters", name=name, most=128),
+                              f"$.{name}")
     limit, after = page_args()
     limit = min(limit, MAX_EXPORT)
     query = draft_impact.facts_query(scope(), args.get("form"), args.get("subject"),

@@ -9,6 +9,7 @@ from trimtab.dsl.decision import plain
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.domain import draft_impact, drafts, rulesets
 from trimtab.server.jobs import replays
+from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft, ReplayJob
 from trimtab.server.web import gate
 from trimtab.server.web.api import body, page_args, sessions, text
@@ -21,8 +22,8 @@ MAX_PATH = 300
 def _path_arg() -> str:
     path = request.args.get("path", "")
     if not path or len(path) > MAX_PATH:
-        raise DomainError("bad_request", f"`path` names a file of the draft (1 to {MAX_PATH} "
-                          "characters)", "$.path")
+        raise DomainError("bad_request", msg("`path` names a file of the draft (1 to {most} characters)",
+                                             most=MAX_PATH), "$.path")
     return path
 
 
@@ -52,11 +53,11 @@ def open_draft():
     data = body()
     paths = data.get("files")
     if not isinstance(paths, list):
-        raise DomainError("schema_violation", "`files` is a list of file paths", "$.files")
+        raise DomainError("schema_violation", msg("`files` is a list of file paths"), "$.files")
     title = text(data, "title")
     if title is not None and len(title) > drafts.MAX_TITLE:
-        raise DomainError("schema_violation", f"`title` has at most {drafts.MAX_TITLE} characters",
-                          "$.title")
+        raise DomainError("schema_violation", msg("`{name}` has at most {most} characters", name="title",
+                                                  most=drafts.MAX_TITLE), "$.title")
     with sessions() as session, session.begin():
         draft = drafts.open_draft(session, current_principal(), rulesets.active(), paths, title)
         return _draft_answer(session, draft, 201)
@@ -126,9 +127,9 @@ def _file_body() -> dict:
     try:
         data = json.loads(request.get_data().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DomainError("malformed_json", "the body is not JSON", "$") from None
+        raise DomainError("malformed_json", msg("the body is not JSON"), "$") from None
     if not isinstance(data, dict):
-        raise DomainError("bad_request", "the body must be a JSON object", "$")
+        raise DomainError("bad_request", msg("the body must be a JSON object"), "$")
     return data
 
 
@@ -176,7 +177,7 @@ def evaluate_draft(draft_id: int):
     form = text(data, "form", required=True)
     published, _files, draft_set = _loaded(draft_id)
     if form not in published.by_form and form not in draft_set.by_form:
-        raise DomainError("unknown_form", f"no rules listen to form `{form}`", "$.form")
+        raise DomainError("unknown_form", msg("no rules listen to form `{form}`", form=form), "$.form")
     if data.get("subject") is not None or data.get("period") is not None:
         subject, period = text(data, "subject", required=True), text(data, "period", required=True)
         with sessions() as session:
@@ -185,7 +186,7 @@ def evaluate_draft(draft_id: int):
         case = {"fact_id": None, "facts": data.get("facts"), "history": data.get("history", []),
                 "as_of": text(data, "as_of")}
         if not isinstance(case["history"], list):
-            raise DomainError("schema_violation", "`history` is a list of earlier facts", "$.history")
+            raise DomainError("schema_violation", msg("`history` is a list of earlier facts"), "$.history")
     with gate.turn(request.content_length or 0):
         answer = draft_impact.compare(published, draft_set, form, case["facts"], case["history"],
                                       case["as_of"], lang)
@@ -223,8 +224,8 @@ def replay_draft(draft_id: int):
         draft_impact.day(params.get(k), k)
     examples = data.get("examples", 5)
     if not isinstance(examples, int) or isinstance(examples, bool) or not 0 <= examples <= replays.MAX_EXAMPLES:
-        raise DomainError("schema_violation", f"`examples` is a whole number from 0 to "
-                          f"{replays.MAX_EXAMPLES}", "$.examples")
+        raise DomainError("schema_violation", msg("`examples` is a whole number from 0 to {most}",
+                                                  most=replays.MAX_EXAMPLES), "$.examples")
     params.update(examples=examples, lang=request_lang())
     published, _files, _draft_set = _loaded(draft_id)       # 422 now if the draft does not check
     principal = current_principal()
@@ -259,5 +260,5 @@ def replay_status(job_id: int):
     with sessions() as session:
         job = session.get(ReplayJob, job_id)
         if job is None or job.owner_id != current_principal().person_id:
-            raise DomainError("not_found", f"no replay {job_id}", "$.id")
+            raise DomainError("not_found", msg("no replay {job_id}", job_id=job_id), "$.id")
         return jsonify(replays.job_json(job))

@@ -12,6 +12,7 @@ from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.editor import completion
 from trimtab.dsl.keywords import BOOL_WORDS, FUNCTIONS, KEYWORDS, LEVELS, PERIOD_WORDS, THIS_WORDS
 from trimtab.server.auth import requires
+from trimtab.server.messages import msg
 from trimtab.server.domain import drafts, rulesets
 from trimtab.server.web.errors import DomainError, request_lang
 
@@ -24,12 +25,12 @@ def _text_body() -> dict:
     try:
         data = json.loads(request.get_data().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DomainError("malformed_json", "the body is not JSON", "$") from None
+        raise DomainError("malformed_json", msg("the body is not JSON"), "$") from None
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-        raise DomainError("schema_violation", "`text` is the file's text", "$.text")
+        raise DomainError("schema_violation", msg("`text` is the file's text"), "$.text")
     if len(data["text"]) > drafts.MAX_FILE_CHARS:
-        raise DomainError("file_too_large", f"a rule file has at most {drafts.MAX_FILE_CHARS} "
-                          "characters", "$.text")
+        raise DomainError("file_too_large", msg("a rule file has at most {limit} characters",
+                                                limit=drafts.MAX_FILE_CHARS), "$.text")
     return data
 
 
@@ -57,7 +58,7 @@ def complete():
     data = _text_body()
     line, column = data.get("line"), data.get("column")
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (line, column)):
-        raise DomainError("schema_violation", "`line` and `column` are whole numbers from 0",
+        raise DomainError("schema_violation", msg("`line` and `column` are whole numbers from 0"),
                           "$.line")
     rs = rulesets.active()
     found = completion.complete(data["text"], line, column, rs.schemas,
@@ -74,7 +75,7 @@ def format_file():
     data = _text_body()
     lang = data.get("lang")
     if lang not in (None, "zh", "en"):
-        raise DomainError("schema_violation", "`lang` is zh or en", "$.lang")
+        raise DomainError("schema_violation", msg("`lang` is zh or en"), "$.lang")
     path = data.get("path") if isinstance(data.get("path"), str) else "<input>"
     try:
         text = format_text(data["text"], lang, path, _spellings(path, data["text"]) if lang else None)

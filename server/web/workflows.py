@@ -14,6 +14,7 @@ from trimtab.server.domain import history, plan
 from trimtab.server.domain.filing import file
 from trimtab.server.domain.rulesets import active
 from trimtab.server.domain.validation import parse_json, validate
+from trimtab.server.messages import msg
 from trimtab.server.web import gate, security
 from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
 
@@ -30,11 +31,11 @@ def evaluate_steps(name: str):
     ruleset = active()
     rules = [r for r in ruleset.rules if r.kind == "approval" and r.name == name]
     if not rules:
-        raise DomainError("not_found", f"no approval workflow `{name}`", f"/v1/workflows/{name}")
+        raise DomainError("not_found", msg("no approval workflow `{name}`", name=name), f"/v1/workflows/{name}")
     data = parse_json(raw)
     facts = data.get("facts") if isinstance(data, dict) else None
     if not isinstance(facts, dict):
-        raise DomainError("schema_violation", "`facts` must be an object: the form's values", "$.facts")
+        raise DomainError("schema_violation", msg("`facts` must be an object: the form's values"), "$.facts")
     form = rules[0].form.name
     schema = ruleset.schemas[form]
     with gate.turn(request.content_length or 0):
@@ -45,8 +46,8 @@ def evaluate_steps(name: str):
         decisions = [d for d in plan.evaluate(ruleset, form, facts, earlier, filing.day)
                      if d.rule == name]
     if not decisions:       # not in force on the request's date
-        raise DomainError("not_found", f"approval workflow `{name}` is not in force on "
-                          f"{filing.day.isoformat()}", "$.facts")
+        raise DomainError("not_found", msg("approval workflow `{name}` is not in force on {day}",
+                                           name=name, day=filing.day.isoformat()), "$.facts")
     d = decisions[0]
     if d.error is not None:
         raise from_rule_error(d.error, request_lang(), "$.facts")
