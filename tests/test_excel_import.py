@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from conftest import ROOT
 from serverkit import ADMIN, CLIENT, SECRET, Hooks, fresh_database, load_org, make_app, week
 from trimtab.server.storage.models import AuditEntry, Fact, Target
-from trimtab.server.plugin.excel import ImportRefused, import_history, import_targets
+from trimtab.server.plugin.excel import ImportRefused, import_history, import_targets, problem_text
 from trimtab.server.domain.rulesets import load_for
 
 TEMPLATES = ROOT / "server" / "templates"
@@ -38,28 +38,45 @@ def count(app, model) -> int:
         return s.scalar(select(func.count()).select_from(model))
 
 
-def edited(path: Path, sheet_index: int, cell: str, value) -> bytes:
+def unmarked(path: Path):
+    """A shipped template as a person fills it in: its example rows, their mark column deleted."""
     book = openpyxl.load_workbook(path)
-    book.worksheets[sheet_index][cell] = value
+    for ws in book.worksheets:
+        header = [c.value for c in ws[1]]
+        ws.delete_cols(header.index("示例") + 1)
+    return book
+
+
+def saved(book) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def test_the_shipped_templates_import(app, org):
+def edited(path: Path, sheet_index: int, cell: str, value) -> bytes:
+    book = unmarked(path)
+    book.worksheets[sheet_index][cell] = value
+    return saved(book)
+
+
+def filled(path: Path) -> bytes:
+    return saved(unmarked(path))
+
+
+def test_the_shipped_templates_import_once_their_example_mark_is_gone(app, org):
     ruleset, tz = load_for(app.config), app.config["TZ"]
-    report = run(app, import_targets, (TEMPLATES / "targets.xlsx").read_bytes())
-    assert report == {"imported": 2, "skipped": []}
+    report = run(app, import_targets, ruleset, filled(TEMPLATES / "targets.xlsx"))
+    assert (report["imported"], report["skipped"]) == (2, [])
     assert count(app, Target) == 2 and count(app, AuditEntry) == 2
     sheets = len(openpyxl.load_workbook(TEMPLATES / "history.xlsx").worksheets)
-    report = run(app, import_history, ruleset, (TEMPLATES / "history.xlsx").read_bytes(), tz)
+    report = run(app, import_history, ruleset, filled(TEMPLATES / "history.xlsx"), tz)
     assert report["skipped"] == [] and report["imported"] == sheets >= 3
     assert count(app, Fact) == sheets
 
 
 def test_one_bad_row_refuses_the_file_and_names_the_row(app, org):
     ruleset, tz = load_for(app.config), app.config["TZ"]
-    book = openpyxl.load_workbook(TEMPLATES / "history.xlsx")
+    book = unmarked(TEMPLATES / "history.xlsx")
     weekly = next(i for i, ws in enumerate(book.worksheets) if ws.title == "周度销售指标")
     header = [c.value for c in book.worksheets[weekly][1]]
     column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("有效拜访数")]
@@ -67,21 +84,24 @@ def test_one_bad_row_refuses_the_file_and_names_the_row(app, org):
     with pytest.raises(ImportRefused) as refused:
         run(app, import_history, ruleset, data, tz)
     [problem] = refused.value.problems
-    assert (problem["sheet"], problem["row"], problem["column"]) == ("周度销售指标", 2, column)
+    assert (problem["sheet"], problem["row"], problem["column"], problem["header"]) == \
+        ("周度销售指标", 2, column, "有效拜访数")
     assert "-3 is less than the minimum of 0" in problem["message"]
     assert count(app, Fact) == 0                                   # nothing imported
     report = run(app, import_history, ruleset, data, tz, partial=True)
     assert report["imported"] == len(book.worksheets) - 1 and report["skipped"] == [problem]
+    assert problem_text(problem) == f"周度销售指标!{column}2 (有效拜访数): -3 is less than the minimum of 0"
 
 
 def test_a_target_that_already_differs_is_refused_on_its_row(app, org):
-    run(app, import_targets, (TEMPLATES / "targets.xlsx").read_bytes())
+    ruleset = load_for(app.config)
+    run(app, import_targets, ruleset, filled(TEMPLATES / "targets.xlsx"))
     data = edited(TEMPLATES / "targets.xlsx", 0, "C2", 70)
     with pytest.raises(ImportRefused) as refused:
-        run(app, import_targets, data)
+        run(app, import_targets, ruleset, data)
     assert [(p["row"], p["column"]) for p in refused.value.problems] == [(2, "C")]
     assert "approval chain" in refused.value.problems[0]["message"]
-    assert run(app, import_targets, (TEMPLATES / "targets.xlsx").read_bytes())["imported"] == 2  # same values: fine
+    assert run(app, import_targets, ruleset, filled(TEMPLATES / "targets.xlsx"))["imported"] == 2  # same values: fine
 
 
 def test_imported_history_feeds_the_history_rules(app, org):
@@ -115,7 +135,7 @@ def test_cli_import_all_or_nothing_and_partial(tmp_path):
     r = subprocess.run(trimtab + ["import", str(bad), "--rules", str(ROOT / "rules")], env=env,
                        cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 1
-    assert "targets.xlsx 目标!A3: `nobody` is not in the organisation chart" in r.stderr
+    assert "targets.xlsx 目标!A3 (销售代表): `nobody` is not in the organisation chart" in r.stderr
     assert "nothing imported" in r.stderr and count(app, Target) == 0
     r = subprocess.run(trimtab + ["import", str(bad), "--partial", "--rules", str(ROOT / "rules")],
                        env=env, cwd=tmp_path, capture_output=True, text=True)
@@ -138,17 +158,15 @@ def test_the_shipped_templates_match_the_forms(tmp_path, shipped):
 
 def test_cells_that_read_as_nan_or_infinity_are_bad_rows(app, org):
     ruleset, tz = load_for(app.config), app.config["TZ"]
-    book = openpyxl.load_workbook(TEMPLATES / "history.xlsx")
+    book = unmarked(TEMPLATES / "history.xlsx")
     weekly = next(i for i, ws in enumerate(book.worksheets) if ws.title == "周度销售指标")
     book.worksheets[weekly]["D2"] = "NaN"
     book.worksheets[weekly]["E2"] = "Infinity"
-    out = io.BytesIO()
-    book.save(out)
     with pytest.raises(ImportRefused) as refused:
-        run(app, import_history, ruleset, out.getvalue(), tz)
+        run(app, import_history, ruleset, saved(book), tz)
     assert [(p["column"], p["row"]) for p in refused.value.problems] == [("D", 2), ("E", 2)]
     with pytest.raises(ImportRefused) as refused:
-        run(app, import_targets, edited(TEMPLATES / "targets.xlsx", 0, "C2", "NaN"))
+        run(app, import_targets, ruleset, edited(TEMPLATES / "targets.xlsx", 0, "C2", "NaN"))
     assert refused.value.problems[0]["column"] == "C" and "not a target" in refused.value.problems[0]["message"]
 
 
@@ -160,9 +178,10 @@ def test_imported_targets_record_who_when_and_the_rule_version(app, org, monkeyp
     monkeypatch.chdir(tmp_path)
     (tmp_path / "rules").symlink_to(ROOT / "rules")
     (tmp_path / "form_schemas").symlink_to(ROOT / "form_schemas")
-    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--as", "nobody.here"]) == 2
+    (tmp_path / "targets.xlsx").write_bytes(filled(TEMPLATES / "targets.xlsx"))
+    assert main(["import", "targets.xlsx", "--as", "nobody.here"]) == 2
     assert count(app, Target) == 0
-    assert main(["import", str(TEMPLATES / "targets.xlsx"), "--as", "hr.east"]) == 0
+    assert main(["import", "targets.xlsx", "--as", "hr.east"]) == 0
     with app.extensions["trimtab.sessions"]() as s:
         targets = s.scalars(select(Target)).all()
         entries = s.scalars(select(AuditEntry)).all()
@@ -177,7 +196,7 @@ def test_imported_targets_record_who_when_and_the_rule_version(app, org, monkeyp
 def test_a_target_outside_the_limits_is_a_row_problem(app, org, value):
     data = edited(TEMPLATES / "targets.xlsx", 0, "C2", value)
     with pytest.raises(ImportRefused) as refused:
-        run(app, import_targets, data)
+        run(app, import_targets, load_for(app.config), data)
     assert [(p["row"], p["column"]) for p in refused.value.problems] == [(2, "C")]
     assert count(app, Target) == 0
 
@@ -208,7 +227,7 @@ def test_the_template_shows_percent_columns_as_fractions():
 
 def test_a_percent_text_cell_imports_as_its_fraction(app, org):
     ruleset, tz = load_for(app.config), app.config["TZ"]
-    weekly, column = _coverage_column(openpyxl.load_workbook(TEMPLATES / "history.xlsx"))
+    weekly, column = _coverage_column(unmarked(TEMPLATES / "history.xlsx"))
     data = edited(TEMPLATES / "history.xlsx", weekly, f"{column}2", "27%")
     run(app, import_history, ruleset, data, tz)
     with app.extensions["trimtab.sessions"]() as s:
@@ -218,7 +237,7 @@ def test_a_percent_text_cell_imports_as_its_fraction(app, org):
 
 def test_a_whole_number_in_a_percent_column_is_refused_with_the_fix(app, org):
     ruleset, tz = load_for(app.config), app.config["TZ"]
-    weekly, column = _coverage_column(openpyxl.load_workbook(TEMPLATES / "history.xlsx"))
+    weekly, column = _coverage_column(unmarked(TEMPLATES / "history.xlsx"))
     data = edited(TEMPLATES / "history.xlsx", weekly, f"{column}2", 100)
     with pytest.raises(ImportRefused) as refused:
         run(app, import_history, ruleset, data, tz)
