@@ -90,9 +90,8 @@ class Sheet:
         return self.at(row, self.columns[field], message)
 
     def missing(self, fields: list[str], labels: dict, problems: Problems) -> None:
-        """A required column not in the header: named where it would go (after the last)."""
-        after = len(self.header)
-        for field in fields:
+        """Required columns not in the header: named where they would go (after the last)."""
+        for after, field in enumerate(fields, start=len(self.header)):
             problem = self.at(1, after, msg("missing column `{label}` (`{field}`): add it to the header",
                                             label=labels.get(field, field), field=field))
             problem["header"] = labels.get(field, field)
