@@ -190,8 +190,8 @@ def test_an_excel_import_problem_is_told_in_the_readers_language():
     with pytest.raises(ImportRefused) as refused:
         read_book(b"not a workbook")
     problem = refused.value.problems[0]
-    assert problem_text(problem, "zh") == "-!-0: 该文件不是 Excel 工作簿（.xlsx）"
-    assert problem_text(problem) == "-!-0: the file is not an Excel workbook (.xlsx)"
+    assert problem_text(problem, "zh") == "该文件不是 Excel 工作簿（.xlsx）"
+    assert problem_text(problem) == "the file is not an Excel workbook (.xlsx)"
 
 
 def test_the_workbenchs_refusals_are_answered_in_chinese(client):

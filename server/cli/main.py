@@ -35,20 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "(what was written while Redis was down); default 5")
     wk.set_defaults(func=ops.cmd_worker)
 
-    im = sub.add_parser("import", help="import targets or history from Excel (DATABASE_URL)")
-    im.add_argument("file", nargs="?", help="targets.xlsx or history.xlsx")
-    im.add_argument("--rules", dest="path", default="rules", metavar="PATH",
-                    help="the rule set whose forms the history rows are (default: rules)")
-    im.add_argument("--schemas", help="form schema directory (default: form_schemas beside PATH)")
-    im.add_argument("--lang", choices=("zh", "en"), default=None, help=argparse.SUPPRESS)
-    im.add_argument("--kind", choices=["targets", "history"], help="default: from the file name")
-    im.add_argument("--partial", action="store_true",
-                    help="import the good rows and list the skipped ones (default: all or none)")
-    im.add_argument("--template", metavar="DIR", help="write fresh templates into DIR instead")
-    im.add_argument("--as", dest="actor", metavar="PERSON",
-                    help="who imports (a person of the organisation chart; recorded with the "
-                         "targets); default: the system user running the command")
-    im.set_defaults(func=ops.cmd_import)
+    from trimtab.server.cli.importing import add_parser as add_import
+    add_import(sub)
 
     mg = sub.add_parser("migrate", help="bring the database schema up to date (DATABASE_URL)")
     common(mg)

@@ -12,7 +12,6 @@ from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.commands.common import EXIT_ERRORS, EXIT_OK, EXIT_USAGE
 from trimtab.dsl.commands.common import load_or_report as _load_or_report
 from trimtab.dsl.commands.common import print_diagnostics as _print_diagnostics
-from trimtab.server.messages import msg
 
 
 def _server_config(args, migrate=True):
@@ -172,81 +171,4 @@ def cmd_worker(args) -> int:
     run_worker(config["REDIS_URL"], config["DATABASE_URL"], str(_P(channels).resolve()),
                sweep_s=args.sweep_s, burst=args.burst, rules_path=config["RULES_PATH"],
                timezone=config["TIMEZONE"], lang=config["LANG"], rules_rev=config["RULES_REV"])
-    return EXIT_OK
-
-
-# What `trimtab import` imports, as its lines name it.
-IMPORT_KINDS = {"targets": msg("targets"), "history": msg("history")}
-
-
-def _importer(session, person_id: str | None, lang: str) -> str | None:
-    """Who imports: a person of the chart (`--as`), else `os:<user>`; None after saying why."""
-    import getpass
-
-    from trimtab.server.storage.models import Person
-    if person_id is None:
-        return f"os:{getpass.getuser()}"
-    if session.get(Person, person_id) is None:
-        print(msg("trimtab import: --as {id}: not in the organisation chart", id=person_id).render(lang),
-              file=sys.stderr)
-        return None
-    return person_id
-
-
-def cmd_import(args) -> int:
-    """Targets or history from an Excel workbook; every bad row named; all rows or none."""
-    from trimtab.server.storage.db import make_engine, session_factory, upgrade
-    from trimtab.server.plugin.excel import (ImportRefused, import_history, import_targets,
-                                             problem_text, write_templates)
-    from zoneinfo import ZoneInfo
-    rs = _load_or_report(args)
-    if rs is None:
-        return EXIT_ERRORS
-    if args.template:
-        for path in write_templates(args.template, rs):
-            print(msg("wrote {path}", path=path).render(args.lang))
-        return EXIT_OK
-    if not args.file:
-        print(msg("trimtab import: give a workbook (or --template DIR)").render(args.lang), file=sys.stderr)
-        return EXIT_USAGE
-    path = Path(args.file)
-    kind = args.kind or ("targets" if path.stem.lower().startswith("target") else
-                         "history" if path.stem.lower().startswith("history") else None)
-    if kind is None:
-        print(msg("trimtab import: is {file} targets or history? say --kind", file=path.name).render(args.lang),
-              file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        print(f"{path}: {err.strerror}", file=sys.stderr)
-        return EXIT_ERRORS
-    config = _server_config(args, migrate=False)
-    engine = make_engine(config["DATABASE_URL"])
-    upgrade(engine, audit_key=config["AUDIT_KEY"])
-    from trimtab.server.domain.audit import AuditSettings, bind
-    sessions = bind(session_factory(engine), AuditSettings.from_config(config))
-    try:
-        with sessions() as session, session.begin():
-            actor = _importer(session, args.actor, args.lang)
-            if actor is None:
-                return EXIT_USAGE
-            report = import_targets(session, data, args.partial, actor, rs.version) \
-                if kind == "targets" else \
-                import_history(session, rs, data, ZoneInfo(config["TIMEZONE"]), args.partial)
-    except ImportRefused as refused:
-        for p in refused.problems:
-            print(f"{path.name} {problem_text(p, args.lang)}", file=sys.stderr)
-        print(msg("{count} bad row(s); nothing imported (--partial imports the good rows)",
-                  count=len(refused.problems)).render(args.lang), file=sys.stderr)
-        return EXIT_ERRORS
-    finally:
-        engine.dispose()
-    for p in report["skipped"]:
-        print(f"skipped {path.name} {problem_text(p, args.lang)}", file=sys.stderr)
-    done = msg("imported {count} {kind} row(s) from {file}", count=report["imported"], kind=IMPORT_KINDS[kind],
-               file=path.name)
-    if report["skipped"]:
-        done = msg("{done}; skipped {count}", done=done, count=len(report["skipped"]))
-    print(done.render(args.lang))
     return EXIT_OK
