@@ -25,7 +25,11 @@ alert 负面反馈集中 level {level}
     notify direct_manager
     notify direct_manager when cleared
 """
-RED_ROLES = 3           # 合同额下滑 (red): direct_manager, regional_manager, hrbp
+# 合同额下滑 (red) notifies direct_manager, regional_manager and hrbp: in ORG east.mgr is both
+# east.li's manager and the region's manager, so two people, one message each (issue 17: one
+# message per receiver); with 负面反馈集中 (yellow) a raise sends RAISED messages.
+RED_RECEIVERS = 2
+RAISED = 1 + RED_RECEIVERS
 
 
 def feedback(n: int, **more) -> dict:
@@ -101,12 +105,12 @@ def world(request, tmp_path, monkeypatch):
 
 def test_an_identical_resubmission_updates_the_period_and_notifies_no_one(world):
     first = world.post(feedback(3), delivery="d-1")
-    assert first.json["notifications_queued"] == 1 + RED_ROLES
-    assert (world.outbox(), world.deliver()) == (4, 4)
+    assert first.json["notifications_queued"] == RAISED
+    assert (world.outbox(), world.deliver()) == (RAISED, RAISED)
     again = world.post(feedback(3), delivery="d-2")          # the same week, a new delivery id
     assert again.json["notifications_queued"] == 0
     assert [d["rule"] for d in again.json["decisions"]] == [d["rule"] for d in first.json["decisions"]]
-    assert (world.outbox(), world.deliver()) == (4, 4)
+    assert (world.outbox(), world.deliver()) == (RAISED, RAISED)
     assert duplicate_current(world) == []
     rows = world.sql("SELECT fact_id, superseded_at IS NULL FROM decisions "
                      "WHERE rule = '负面反馈集中' ORDER BY id")
@@ -117,14 +121,14 @@ def test_an_identical_resubmission_updates_the_period_and_notifies_no_one(world)
     assert replay.headers.get("X-Trimtab-Replayed") == "true"
     assert replay.get_data() == again.get_data()
     assert world.sql("SELECT count(*) FROM decisions WHERE rule = '负面反馈集中'")[0][0] == 2
-    assert (world.outbox(), world.deliver()) == (4, 4)
+    assert (world.outbox(), world.deliver()) == (RAISED, RAISED)
 
 
 def test_a_correction_that_still_fires_at_the_same_level_notifies_no_one(world):
     world.post(feedback(3))
     world.post(feedback(5, effective_visits=12))              # corrected, still firing
     world.post(feedback(4))
-    assert (world.outbox(), world.deliver()) == (4, 4)
+    assert (world.outbox(), world.deliver()) == (RAISED, RAISED)
     assert duplicate_current(world) == []
     current = world.sql("SELECT count(*) FROM decisions WHERE fired AND kind = 'alert' "
                         "AND superseded_at IS NULL")
@@ -133,30 +137,30 @@ def test_a_correction_that_still_fires_at_the_same_level_notifies_no_one(world):
 
 def test_escalation_notifies_once_and_a_lower_level_does_not(world):
     world.post(feedback(3))
-    assert world.deliver() == 4
+    assert world.deliver() == RAISED
     world.set_level("red")                                    # the rule now says red
     r = world.post(feedback(3))
     assert r.json["notifications_queued"] == 1                # escalated: its one recipient
-    assert (world.outbox(), world.deliver()) == (5, 5)
+    assert (world.outbox(), world.deliver()) == (RAISED + 1, RAISED + 1)
     assert world.titles()[-1] == "[red] 负面反馈集中"
     world.post(feedback(3))                                   # red again: nothing new
     world.set_level("orange")
     world.post(feedback(3))                                   # lower: nothing new
-    assert (world.outbox(), world.deliver()) == (5, 5)
+    assert (world.outbox(), world.deliver()) == (RAISED + 1, RAISED + 1)
     assert duplicate_current(world) == []
 
 
 def test_clearing_notifies_only_where_the_rule_asks_and_a_new_raise_notifies_again(world):
     world.post(feedback(3))
-    assert world.deliver() == 4
+    assert world.deliver() == RAISED
     r = world.post(feedback(0))                               # corrected: nothing fires now
     assert r.json["notifications_queued"] == 1                # 负面反馈集中 asks; 合同额下滑 not
-    assert (world.outbox(), world.deliver()) == (5, 5)
+    assert (world.outbox(), world.deliver()) == (RAISED + 1, RAISED + 1)
     assert world.titles()[-1] == "[cleared] 负面反馈集中"
     world.post(feedback(0))                                   # still clear: nothing
-    assert (world.outbox(), world.deliver()) == (5, 5)
+    assert (world.outbox(), world.deliver()) == (RAISED + 1, RAISED + 1)
     world.post(feedback(3))                                   # raised again
-    assert (world.outbox(), world.deliver()) == (5 + 4, 5 + 4)
+    assert (world.outbox(), world.deliver()) == (RAISED + 1 + RAISED, RAISED + 1 + RAISED)
     assert world.sql("SELECT count(*) FROM decisions WHERE superseded_at IS NULL "
                      "AND rule IN ('负面反馈集中', '合同额下滑') AND fired")[0][0] == 2
 
@@ -219,7 +223,7 @@ def test_concurrent_resubmissions_keep_one_current_decision(world, routes, monke
                          "GROUP BY rule HAVING count(*) > 1")
     assert per_rule == []
     assert world.sql("SELECT count(*) FROM facts")[0][0] == 24
-    assert world.outbox() == (1 + RED_ROLES if routes else 0)
+    assert world.outbox() == (RAISED if routes else 0)
     assert world.deliver() == world.outbox()
     print("FIGURES declined", len(declined), "of", len(statuses))
 
