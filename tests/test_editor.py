@@ -55,6 +55,8 @@ def test_completion_by_place_forms_levels_list_items_and_everything_else():
     assert {"yellow", "红"} <= {s.label for s in levels}
     anywhere = completions(rule, 2, 4)
     assert {"effective_visits", "合计", "sum", "每一个", "for each"} <= {s.label for s in anywhere}
+    # A position past the end (an editor's stale one; schemathesis found it a 500) is the end.
+    assert {s.label for s in completions(rule, 300, 300)} == {s.label for s in completions(rule, 3, 0)}
 
 
 def test_without_pygls_trimtab_lsp_says_which_extra_to_install(monkeypatch, capsys):

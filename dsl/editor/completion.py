@@ -37,7 +37,8 @@ def complete(text: str, line: int, column: int, schemas: dict[str, FormSchema],
              roles: dict[str, str | None], lang: str) -> list[Suggestion]:
     """Suggestions at 0-based (line, column in characters) of `text`."""
     lines = text.split("\n")
-    current = lines[line] if line < len(lines) else ""
+    line = min(line, len(lines) - 1)        # past the end (an editor's stale position): the last line
+    current = lines[line]
     before = current[:column]
     typed = WORD.search(before)
     head = before[: typed.start()] if typed else before
