@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlsplit
+
+from localserver import LocalServer
 
 APP = ("dingstandin0001", "dingtalk-secret-for-tests")
 FEISHU_APP = ("cli_standin0001", "feishu-secret-for-tests")
@@ -30,27 +31,11 @@ FINTECH = [("dir001", "销售总监", "销售总监", [1], "dir@fintech.example"
            ("rep003", "赵敏", "客户经理", [3], "zhaom@fintech.example", "13800000017")]
 
 
-class JsonStandIn:
+class JsonStandIn(LocalServer):
     """A JSON HTTP server in a thread; a subclass answers (method, path, query, headers, body)."""
 
     def __init__(self):
-        self.seen: list[dict] = []
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.standin = self
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        super().__init__(_Handler)
 
     def answer(self, method, path, query, headers, body):
         raise NotImplementedError

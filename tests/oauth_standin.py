@@ -27,38 +27,23 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from localserver import LocalServer
 
 CLIENTS = {"dingtalk": ("dingstandin0001", "dingtalk-secret-for-tests"),
            "feishu": ("cli_standin0001", "feishu-secret-for-tests")}
 
 
-class StandIn:
+class StandIn(LocalServer):
     def __init__(self):
+        super().__init__(_Handler)
         self.users: dict[str, dict] = {"dingtalk": {}, "feishu": {}}
         self.corp: dict[str, str] = {}           # DingTalk unionId → the corporation's userid
         self.codes: dict[str, dict] = {}
         self.tokens: dict[str, tuple[str, dict]] = {}
         self.app_tokens: set[str] = set()
-        self.seen: list[dict] = []
-        self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.server.standin = self
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def config(self) -> dict:
         """The app's OAUTH config pointing at this stand-in."""
