@@ -1,6 +1,8 @@
 """The Flask application factory: `create_app(config)`; nothing read at import time."""
 from __future__ import annotations
 
+import os
+
 import logging
 from zoneinfo import ZoneInfo
 
@@ -88,7 +90,10 @@ def create_app(config: dict | None = None) -> Flask:
     init_rules(app)
     errors.init_app(app)
     from trimtab.server.web import http
-    http.init_app(app)          # before any blueprint: routes use its `<id:…>` converter
+    http.init_app(app)
+    if app.config.get("CHECK_RESPONSES", os.environ.get("TRIMTAB_CHECK_RESPONSES") == "1"):
+        from trimtab.server.web import response_check
+        response_check.init_app(app)          # before any blueprint: routes use its `<id:…>` converter
     from trimtab.server import auth
     auth.init_app(app)
     from trimtab.server.web.access_log import AccessLog

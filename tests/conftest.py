@@ -2,6 +2,7 @@
 (`app`, `client`, `hooks`, `org`) on each database."""
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +10,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# Every answer of every app the tests create is checked against its route's contract
+# (server/web/response_check.py): the whole suite is also a check of the OpenAPI document.
+os.environ.setdefault("TRIMTAB_CHECK_RESPONSES", "1")
 RULES = ROOT / "rules"
 SCHEMAS = ROOT / "form_schemas"
 

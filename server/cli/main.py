@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     se.add_argument("--lang", choices=("zh", "en"), default="zh")
     se.set_defaults(func=ops.cmd_send)
 
+    oa = sub.add_parser("openapi", help="print the server's OpenAPI document, built from its routes' contracts")
+    oa.set_defaults(func=cmd_openapi)
+
     from trimtab.server.cli.people import add_parser as add_people
     add_people(sub)
     from trimtab.server.cli.sync import add_parser as add_sync
@@ -60,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit(sub, Parser)
 
     return p
+
+
+def cmd_openapi(args) -> int:
+    from trimtab.server.web.openapi_build import main as print_document
+    return print_document()
 
 
 def main(argv=None) -> int:

@@ -1,21 +1,20 @@
 """Liveness, metrics and the OpenAPI document."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from trimtab.server.auth import requires
 from trimtab.server.domain.rulesets import active
+from trimtab.server.web.api_models.ops import Health
+from trimtab.server.web.contract import Raw, contract
 
 bp = Blueprint("ops", __name__)
-OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 @bp.get("/healthz")
 @requires("public")
+@contract("Liveness: the database answers; the rule set being served", answers={200: Health}, errors=(503,))
 def healthz():
     with current_app.extensions["trimtab.engine"].connect() as conn:
         conn.execute(text("SELECT 1"))
@@ -24,6 +23,8 @@ def healthz():
 
 @bp.get("/metrics")
 @requires("it")
+@contract("Prometheus counters of every process of the deployment",
+          answers={200: Raw("text/plain", {"type": "string"}, "the Prometheus text format")})
 def metrics():
     """Prometheus text format, written by prometheus_client (server/web/metrics.py)."""
     from prometheus_client import CONTENT_TYPE_LATEST
@@ -31,28 +32,18 @@ def metrics():
     return current_app.response_class(scrape(), content_type=CONTENT_TYPE_LATEST)
 
 
-SECURITY = {"public": [], "webhook": [{"webhookSignature": []}],
-            "person": [{"bearerToken": []}, {"sessionCookie": []}]}
-SECURITY["it"] = SECURITY["admin"] = SECURITY["hrbp"] = SECURITY["workbench"] = SECURITY["person"]
-WHO = {"public": "anyone", "webhook": "a platform, by its signature",
-       "person": "anyone signed in; lists show only what the caller's role and scope allow",
-       "hrbp": "an HRBP (or admin)", "workbench": "an HRBP, IT or admin",
-       "it": "IT or admin", "admin": "admin"}
-
-
 @bp.get("/openapi.json")
 @requires("public")
+@contract("This document", answers={200: Raw("application/json", {"type": "object"}, "an OpenAPI 3.1 document")})
 def openapi():
-    """The document, with each operation's security and `x-access` taken from the route's
-    own declaration (`@requires`), so the two cannot drift apart."""
-    doc = json.loads(OPENAPI.read_text(encoding="utf-8"))
-    for rule in current_app.url_map.iter_rules():
-        need = getattr(current_app.view_functions[rule.endpoint], "access", None)
-        path = rule.rule.replace("<id:", "{").replace("<", "{").replace(">", "}")
-        for method in rule.methods - {"HEAD", "OPTIONS"}:
-            op = doc["paths"].get(path, {}).get(method.lower())
-            if op is not None and need is not None:
-                op["security"], op["x-access"] = SECURITY[need], WHO[need]
-                if need not in ("public", "webhook"):
-                    op.setdefault("responses", {}).setdefault("401", {"$ref": "#/components/responses/Error"})
-    return jsonify(doc)
+    """The document built from the routes' contracts (server/web/openapi_build.py)."""
+    return jsonify(document(current_app))
+
+
+def document(app) -> dict:
+    """The app's OpenAPI document, built once per process."""
+    doc = app.extensions.get("trimtab.openapi")
+    if doc is None:
+        from trimtab.server.web.openapi_build import build
+        doc = app.extensions["trimtab.openapi"] = build(app)
+    return doc
