@@ -129,11 +129,13 @@ def _numbers_only(old, new):
     a, b = A.structure(old), A.structure(new)
     found = []
 
-    def walk(x, y):
+    def walk(x, y, sign=""):
         if isinstance(x, dict) and isinstance(y, dict):
+            if x.get("_") == "Neg" == y.get("_") and _is_num(x["operand"]) and _is_num(y["operand"]):
+                return walk(x["operand"], y["operand"], "-")     # `-20%` is a Neg around 20%
             if x.get("_") == "Num" and y.get("_") == "Num":
                 if x["value"] != y["value"] or x["unit"] != y["unit"]:
-                    found.append((x, y))
+                    found.append((x, y, sign))
                 return True
             return x.keys() == y.keys() and all(walk(x[k], y[k]) for k in x)
         if isinstance(x, list) and isinstance(y, list):
@@ -141,7 +143,11 @@ def _numbers_only(old, new):
         return x == y
     if not walk(a, b) or not found:
         return None
-    return [(_num_text(x), _num_text(y)) for x, y in found]
+    return [(sign + _num_text(x), sign + _num_text(y)) for x, y, sign in found]
+
+
+def _is_num(node) -> bool:
+    return isinstance(node, dict) and node.get("_") == "Num"
 
 
 def _num_text(num: dict) -> str:

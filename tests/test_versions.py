@@ -117,3 +117,19 @@ def test_revision_names_that_are_not_revisions(repo, rev):
     with pytest.raises(RuleError) as info:
         load_revision(repo.rules, rev) if rev else load_revision(repo.rules, "\n")
     assert info.value.code == "git.bad_revision"
+
+
+def test_diff_keeps_the_sign_of_a_negative_threshold(repo):
+    """`< -20%` → `< -25%` was told as "20% → 25%": the minus sits on a Neg around the number."""
+    first = repo.git("rev-parse", "HEAD")
+    repo.edit("rules/alerts.rules", "growth(contract_amount) < -20%", "growth(contract_amount) < -25%")
+    second = repo.commit("a deeper fall")
+    changes = [c.words("en") for c in diff(load_revision(repo.rules, first),
+                                           load_revision(repo.rules, second))]
+    assert changes == ["合同额下滑: threshold of `growth(contract_amount) < -20% or negative_feedback >= 3`"
+                       " -20% → -25%"]
+    repo.edit("rules/alerts.rules", "growth(contract_amount) < -25%", "growth(contract_amount) < 25%")
+    third = repo.commit("sign flipped")
+    changes = [c.words("en") for c in diff(load_revision(repo.rules, second),
+                                           load_revision(repo.rules, third))]
+    assert len(changes) == 1 and "-25%" in changes[0] and "→ `growth(contract_amount) < 25%" in changes[0]
