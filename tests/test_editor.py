@@ -25,6 +25,19 @@ def test_an_unsaved_text_is_checked_with_the_saved_rest_and_its_errors_land_on_t
     assert all(d.code == "check.unknown_role" for ds in found.values() for d in ds)
 
 
+def test_a_typo_in_one_open_file_hides_no_check_error_of_another():
+    """Two unsaved files: alerts.rules does not parse, roles.rules drops a role approvals.rules
+    uses.  Both are shown — the editor did what the workbench's draft check does (before, the
+    load stopped at the syntax error and the unknown role went unsaid)."""
+    from trimtab.dsl.editor.workspace import check, scope_of
+    roles, alerts = (RULES / "roles.rules").resolve(), (RULES / "alerts.rules").resolve()
+    without = roles.read_text(encoding="utf-8").replace('role finance_analyst "财务分析师"\n', "")
+    typo = alerts.read_text(encoding="utf-8").replace("when days_late > 5 days", "when days_late >> 5 days")
+    found = check(scope_of(roles, ROOT), {roles: without, alerts: typo})
+    assert [d.code for d in found[alerts]][0].startswith("parse.")
+    assert {d.code for d in found[(RULES / "approvals.rules").resolve()]} == {"check.unknown_role"}
+
+
 def test_a_new_file_not_yet_saved_joins_the_set():
     from trimtab.dsl.editor.workspace import check, scope_of
     new = (RULES / "unsaved_draft.rules").resolve()

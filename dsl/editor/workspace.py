@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..diagnose import every_diagnostic
 from ..diagnostics import Diagnostic, RuleError
 from ..limits import internal
-from ..ruleset import default_schemas_dir, load_sources, read_rule_files
+from ..ruleset import default_schemas_dir, read_rule_files
 from ..schemas import FormSchema, load_schemas
 
 
@@ -70,15 +71,14 @@ def schemas_of(scope: Scope) -> dict[str, FormSchema]:
 
 def check(scope: Scope, overlay: dict[Path, str]) -> dict[Path, list[Diagnostic]]:
     """Every diagnostic of the set, by file (a schema's own problems under the schema's path;
-    one placed nowhere under the set's first file)."""
+    one placed nowhere under the set's first file).  A file that does not parse stands in with
+    its saved text for the check of the others (dsl/diagnose.py)."""
     sources = scope.sources(overlay)
     if not sources:
         return {}
+    saved = {str(p): text for p, text in scope.sources({})}
     try:
-        load_sources(sources, load_schemas(scope.schemas))
-        found: list[Diagnostic] = []
-    except RuleError as err:
-        found = err.diagnostics
+        found = every_diagnostic(sources, load_schemas(scope.schemas), saved)
     except Exception as err:            # a bug of ours: said on the file, never a dead server
         found = [internal(err, "checking", sources[0][0])]
     by_file: dict[Path, list[Diagnostic]] = {}

@@ -18,7 +18,8 @@ import re
 from sqlalchemy import func, select, update
 
 from trimtab.dsl.diagnostics import Diagnostic, RuleError
-from trimtab.dsl.ruleset import load_sources, parse_files
+from trimtab.dsl.diagnose import every_diagnostic
+from trimtab.dsl.ruleset import load_sources
 from trimtab.server.storage.drafts import Draft, DraftFile
 from trimtab.server.storage.models import utcnow
 from trimtab.server.messages import msg
@@ -205,31 +206,9 @@ def load_draft(ruleset, files: list[DraftFile], lang: str = "en"):
 
 
 def diagnose(ruleset, files: list[DraftFile]) -> list[Diagnostic]:
-    """Every diagnostic of the draft's rule set: each file's syntax error, and the checker's
-    findings over the whole set — a file that does not parse stands in with its published
-    text for the check, so one typo does not hide the other files' mistakes."""
-    sources = sources_with(ruleset, files)
-    try:
-        load_sources(sources, ruleset.schemas)
-        return []                               # the common case, as an editor types: one load
-    except RuleError:
-        pass
-    published = published_files(ruleset)
-    found: list[Diagnostic] = []
-    broken = set()
-    for name, text in sources:
-        try:
-            parse_files([(name, text)])
-        except RuleError as err:
-            found.extend(err.diagnostics)
-            broken.add(name)
-    checked = [(name, published[name] if name in broken else text) for name, text in sources
-               if name in published or name not in broken]      # a new file that does not parse: left out
-    try:
-        load_sources(checked, ruleset.schemas)
-    except RuleError as err:
-        found.extend(d for d in err.diagnostics if d.file not in broken)
-    return found
+    """Every diagnostic of the draft's rule set (dsl/diagnose.py): a file that does not parse
+    stands in with its published text for the check."""
+    return every_diagnostic(sources_with(ruleset, files), ruleset.schemas, published_files(ruleset))
 
 
 def draft_json(draft: Draft, files: list[DraftFile], served_version: str) -> dict:
