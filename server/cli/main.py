@@ -66,8 +66,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_openapi(args) -> int:
-    from trimtab.server.web.openapi_build import main as print_document
-    return print_document()
+    """The server's OpenAPI document as this checkout builds it (a throwaway SQLite database)."""
+    import json
+    import tempfile
+
+    from trimtab.server.app import create_app
+    from trimtab.server.web.openapi_build import build
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/openapi.db", "AUDIT_KEY": "openapi"})
+        doc = build(app)
+        app.extensions["trimtab.engine"].dispose()
+    json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
+    return 0
 
 
 def main(argv=None) -> int:

@@ -2,7 +2,7 @@
 Flask's url map, who may call them from `@requires`, and what they take and answer from their
 `@contract(...)` (server/web/contract.py), whose pydantic models give every schema.
 
-`build(app)` is what GET /openapi.json serves (built once per process); `trimtab openapi` prints
+`document(app)` is what GET /openapi.json serves (built once per process); `trimtab openapi` prints
 it.  A route without a contract fails the build: tests/test_server.py builds it.
 # TODO(#17): while the routes move to contracts, one without is taken from openapi_legacy.json."""
 from __future__ import annotations
@@ -256,17 +256,9 @@ def _answer(status: int, answer, declared: Contract, refs) -> dict:
     return described
 
 
-def main(argv=None) -> int:
-    """`trimtab openapi`: the document of the server as this checkout builds it."""
-    import json
-    import sys
-    import tempfile
-
-    from trimtab.server.app import create_app
-    with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/openapi.db", "AUDIT_KEY": "openapi"})
-        doc = build(app)
-        app.extensions["trimtab.engine"].dispose()
-    json.dump(doc, sys.stdout, ensure_ascii=False, indent=1)
-    sys.stdout.write("\n")
-    return 0
+def document(app: Flask) -> dict:
+    """The app's document, built once per process (what GET /openapi.json serves)."""
+    doc = app.extensions.get("trimtab.openapi")
+    if doc is None:
+        doc = app.extensions["trimtab.openapi"] = build(app)
+    return doc

@@ -37,13 +37,5 @@ def metrics():
 @contract("This document", answers={200: Raw("application/json", {"type": "object"}, "an OpenAPI 3.1 document")})
 def openapi():
     """The document built from the routes' contracts (server/web/openapi_build.py)."""
+    from trimtab.server.web.openapi_build import document
     return jsonify(document(current_app))
-
-
-def document(app) -> dict:
-    """The app's OpenAPI document, built once per process."""
-    doc = app.extensions.get("trimtab.openapi")
-    if doc is None:
-        from trimtab.server.web.openapi_build import build
-        doc = app.extensions["trimtab.openapi"] = build(app)
-    return doc

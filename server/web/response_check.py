@@ -38,7 +38,7 @@ def init_app(app: Flask) -> None:
 
 
 def _problem(app: Flask, validators: dict, rule, method: str, response) -> str | None:
-    from trimtab.server.web.ops import document
+    from trimtab.server.web.openapi_build import document
     doc = document(app)
     path = next(p for p, m, r, _v in _routes(app) if r is rule and m == method)
     op = doc["paths"][path][method]
