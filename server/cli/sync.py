@@ -40,16 +40,19 @@ def _settings(args) -> dict:
 
 def _directory(platform: str, config: dict, env=os.environ):
     """The platform's directory, read with the sign-in app's key and secret."""
-    from trimtab.server.connectors import dingtalk_org, feishu_org
+    import requests
+
+    from trimtab.server.connectors import dingtalk, dingtalk_org, feishu, feishu_org
     from trimtab.server.connectors.api_client import ApiClient
     app = config["OAUTH"].get(platform)
     if not app:
         raise LookupError(f"TRIMTAB_{platform.upper()}_CLIENT_ID and _CLIENT_SECRET are not set")
-    module = dingtalk_org if platform == "dingtalk" else feishu_org
-    protocol = (dingtalk_org.DingTalk if platform == "dingtalk" else feishu_org.Feishu)(
-        app["client_id"], app["client_secret"],
-        env.get(f"TRIMTAB_{platform.upper()}_API_URL") or module.API_URL)
-    return module.read_directory(ApiClient(protocol), protocol)
+    url = env.get(f"TRIMTAB_{platform.upper()}_API_URL")
+    if platform == "dingtalk":
+        ding = dingtalk.DingTalk(app["client_id"], app["client_secret"], url or dingtalk.OAPI_URL)
+        return dingtalk_org.read_directory(ApiClient(ding, requests.Session()), ding)
+    lark = feishu.Feishu(app["client_id"], app["client_secret"], url or feishu.API_URL)
+    return feishu_org.read_directory(ApiClient(lark, requests.Session()), lark)
 
 
 def cmd_sync_org(args) -> int:
@@ -105,6 +108,8 @@ def salesforce_from_env(env=os.environ):
 
 
 def cmd_sync_crm(args) -> int:
+    import requests
+
     from trimtab.server.app import create_app
     from trimtab.server.connectors import salesforce
     from trimtab.server.connectors.api_client import ApiClient, ConnectorError
@@ -119,8 +124,8 @@ def cmd_sync_crm(args) -> int:
     try:
         while True:
             try:
-                got = salesforce.pull(app, app.extensions["trimtab.rules"].current, ApiClient(sf), sf,
-                                      full=args.full)
+                got = salesforce.pull(app, app.extensions["trimtab.rules"].current,
+                                      ApiClient(sf, requests.Session()), sf, full=args.full)
                 print(f"salesforce: {got.changed} opportunities changed; {got.submitted} deal_log "
                       f"facts submitted, {got.stored} new; watermark {got.watermark or '-'}"
                       + (f"; owners not in the org chart: {', '.join(got.skipped)}" if got.skipped else ""),

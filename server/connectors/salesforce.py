@@ -45,7 +45,7 @@ class Salesforce(Protocol):
         self.refresh_token, self.api_version = refresh_token, api_version
         self.instance_url: str | None = None
 
-    def fetch_token(self, http: ApiClient) -> str:
+    def fetch_token(self, http: ApiClient) -> tuple[str, float | None]:
         form = {"grant_type": "refresh_token" if self.refresh_token else "client_credentials",
                 "client_id": self.client_id, "client_secret": self.client_secret}
         if self.refresh_token:
@@ -55,7 +55,7 @@ class Salesforce(Protocol):
             raise ConnectorError(f"salesforce /services/oauth2/token: HTTP {status}, "
                                  f"{(doc or {}).get('error', '')}: {(doc or {}).get('error_description', '')}")
         self.instance_url = (doc.get("instance_url") or self.login_url).rstrip("/")
-        return doc["access_token"]
+        return doc["access_token"], None           # no lifetime given: kept until refused
 
     def expired(self, status, doc):
         return status == 401 and _code(doc) == "INVALID_SESSION_ID"
@@ -76,7 +76,7 @@ def _code(doc) -> str | None:
 def query(http: ApiClient, sf: Salesforce, soql: str) -> list[dict]:
     """Every record of a SOQL query, following nextRecordsUrl until `done`."""
     if sf.instance_url is None:
-        http.token = sf.fetch_token(http)
+        http.access_token()                         # the token's answer names the instance
     doc = http.call("GET", f"{sf.instance_url}/services/data/{sf.api_version}/query",
                     params={"q": soql})
     records = list(doc.get("records") or ())
