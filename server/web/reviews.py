@@ -12,7 +12,9 @@ from trimtab.server.domain import draft_impact, drafts, review_flow, rulesets
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals
 from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft
-from trimtab.server.web.api import body, page_args, sessions
+from trimtab.server.web.api import sessions
+from trimtab.server.web.api_models import workbench as m
+from trimtab.server.web.contract import body_as, contract, query_as
 from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
 
 bp = Blueprint("reviews", __name__, url_prefix="/v1")
@@ -28,6 +30,10 @@ def _answer(session, draft: Draft, **extra):
 
 @bp.post("/drafts/<id:draft_id>/submit")
 @requires("hrbp")
+@contract("Submit for review (owner): a commit on review/draft-{id} authored by you, with the diff, replay "
+          "summary and test results in its message; audited (draft.submit)", parameters=(m.ACCEPT_LANGUAGE,),
+          answers={200: m.Draft}, errors=(404, 409, 422, 500),
+          description="500 git_failed: git itself failed on the rules repository (its message says how).")
 def submit(draft_id: int):
     published = rulesets.active()
     with sessions() as session, session.begin():
@@ -38,12 +44,12 @@ def submit(draft_id: int):
 
 @bp.get("/reviews")
 @requires("it")
+@contract("IT's queue: submitted drafts, oldest first (status=returned|accepted for the others)",
+          query=m.ReviewQueue, answers={200: m.DraftList})
 def queue():
     """Submissions waiting for IT, oldest first (`status=` also shows returned or accepted)."""
-    status = request.args.get("status", drafts.SUBMITTED)
-    if status not in (drafts.SUBMITTED, drafts.RETURNED, drafts.ACCEPTED):
-        raise DomainError("bad_request", msg("`status` is submitted, returned or accepted"), "$.status")
-    limit, after = page_args()
+    asked = query_as(m.ReviewQueue)
+    status, limit, after = asked.status, asked.limit, asked.after
     q = (select(Draft).where(Draft.status == status, Draft.id > after)
          .order_by(Draft.id).limit(limit))
     with sessions() as session:
@@ -57,12 +63,14 @@ def queue():
 
 @bp.post("/reviews/<id:draft_id>/accept")
 @requires("it")
+@contract("Accept a submission (IT, not its author): merge onto the served branch and reload through the "
+          "guard — a version that fails its checks or drops rules (without allow_removals) is refused and "
+          "nothing moves; audited (draft.accept)", body=m.AcceptDraft, body_required=False,
+          answers={200: m.Draft}, errors=(404, 409, 422, 500),
+          description="409 removals_need_confirmation lists the rules the version drops; 500 git_failed: "
+                      "git itself failed on the rules repository.")
 def accept(draft_id: int):
-    data = body() if request.get_data() else {}
-    allow = data.get("allow_removals", False)
-    if not isinstance(allow, bool):
-        raise DomainError("schema_violation", msg("`allow_removals` must be true or false"),
-                          "$.allow_removals")
+    allow = (body_as(m.AcceptDraft) if request.get_data() else m.AcceptDraft()).allow_removals
     who = current_principal()
     lang = request_lang()
 
@@ -87,10 +95,14 @@ def accept(draft_id: int):
 
 @bp.post("/reviews/<id:draft_id>/return")
 @requires("it")
+@contract("Send a submission back with a comment (IT, not its author); its author may edit and submit it "
+          "again; audited (draft.return)", body=m.SendBack, answers={200: m.Draft}, errors=(404, 409, 422))
 def send_back(draft_id: int):
-    data = body()
     with sessions() as session, session.begin():
-        draft = review_flow.send_back(session, current_principal(), draft_id, data.get("comment"),
+        # Which submission and who reviews it (404, 409, 403) before what the body says (422).
+        review_flow.reviewer(current_principal(), review_flow.in_review(session, draft_id))
+        comment = body_as(m.SendBack).comment
+        draft = review_flow.send_back(session, current_principal(), draft_id, comment,
                                       rulesets.active().version)
         return _answer(session, draft)
 
@@ -98,19 +110,18 @@ def send_back(draft_id: int):
 # ---------------------------------------------------------------- recorded facts
 @bp.get("/facts/export")
 @requires("workbench")
+@contract("Recorded facts you may see, in arrival order, as replay records (`trimtab replay --facts` reads "
+          "the items); at most 500 a page", query=m.FactsExport, answers={200: m.FactRecords}, errors=(422,),
+          description="`after` pages on by fact id within the same filters; a `from` or `to` that is not a "
+                      "date is 422 invalid_date.")
 def export_facts():
     """Recorded facts the caller sees, in the order they arrived, as replay records (`trimtab replay
     --facts` reads the items); `after` pages on by fact id within the same filters."""
-    args = request.args
-    for name in ("form", "subject"):
-        if len(args.get(name, "")) > 128:
-            raise DomainError("bad_request", msg("`{name}` has at most {most} characters", name=name, most=128),
-                              f"$.{name}")
-    limit, after = page_args()
-    limit = min(limit, MAX_EXPORT)
-    query = draft_impact.facts_query(scope(), args.get("form"), args.get("subject"),
-                                     draft_impact.day(args.get("from"), "from"),
-                                     draft_impact.day(args.get("to"), "to"))
+    args = query_as(m.FactsExport)
+    limit, after = min(args.limit, MAX_EXPORT), args.after
+    query = draft_impact.facts_query(scope(), args.form, args.subject,
+                                     draft_impact.day(args.from_, "from"),
+                                     draft_impact.day(args.to, "to"))
     from trimtab.server.storage.models import Fact
     query = query.where(Fact.id > after).order_by(None).order_by(Fact.id)   # pages by arrival
     with sessions() as session:
@@ -122,6 +133,8 @@ def export_facts():
 
 @bp.get("/decisions/<id:decision_id>/why")
 @requires("person")
+@contract("Why a stored decision: its explanation and trace, the rule's text in the version that decided, "
+          "and the facts it saw", answers={200: m.Why}, errors=(403, 404))
 def why(decision_id: int):
     from trimtab.server.domain.why import why as explain
     with sessions() as session:

@@ -12,19 +12,18 @@ from trimtab.server.jobs import replays
 from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft, ReplayJob
 from trimtab.server.web import gate
-from trimtab.server.web.api import body, page_args, sessions, text
+from trimtab.server.web.api import sessions
+from trimtab.server.web.api_models import workbench as m
+from trimtab.server.web.api_models.common import Page
+from trimtab.server.web.contract import body_as, contract, query_as
 from trimtab.server.web.errors import DomainError, request_lang
 
 bp = Blueprint("workbench", __name__, url_prefix="/v1")
-MAX_PATH = 300
+LANG = (m.ACCEPT_LANGUAGE,)
 
 
 def _path_arg() -> str:
-    path = request.args.get("path", "")
-    if not path or len(path) > MAX_PATH:
-        raise DomainError("bad_request", msg("`path` names a file of the draft (1 to {most} characters)",
-                                             most=MAX_PATH), "$.path")
-    return path
+    return query_as(m.DraftFilePath).path
 
 
 def _draft_answer(session, draft: Draft, status: int = 200):
@@ -35,6 +34,7 @@ def _draft_answer(session, draft: Draft, status: int = 200):
 # ---------------------------------------------------------------- the served files
 @bp.get("/rulesets/current/files")
 @requires("workbench")
+@contract("The served rule set as a file list (path, size, rules of each)", answers={200: m.ServedFiles})
 def served_files():
     """The served rule set as a file list: each file's path, size and rules."""
     rs = rulesets.active()
@@ -49,26 +49,26 @@ def served_files():
 # ---------------------------------------------------------------- drafts and their files
 @bp.post("/drafts")
 @requires("hrbp")
+@contract("Open published files into a new draft of your own (HRBP); at most 20 files, 20 open drafts a person",
+          body=m.OpenDraft, answers={201: m.Draft}, errors=(409, 422))
 def open_draft():
-    data = body()
-    paths = data.get("files")
-    if not isinstance(paths, list):
-        raise DomainError("schema_violation", msg("`files` is a list of file paths"), "$.files")
-    title = text(data, "title")
-    if title is not None and len(title) > drafts.MAX_TITLE:
-        raise DomainError("schema_violation", msg("`{name}` has at most {most} characters", name="title",
-                                                  most=drafts.MAX_TITLE), "$.title")
+    drafts.needs_person(current_principal())        # 403 for the admin token before the body's 422
+    data = body_as(m.OpenDraft)
     with sessions() as session, session.begin():
-        draft = drafts.open_draft(session, current_principal(), rulesets.active(), paths, title)
+        draft = drafts.open_draft(session, current_principal(), rulesets.active(), list(data.files),
+                                  data.title)
         return _draft_answer(session, draft, 201)
 
 
 @bp.get("/drafts")
 @requires("hrbp")
+@contract("Your drafts, newest first", query=Page, answers={200: m.DraftList},
+          description="`after` pages on to older drafts: the ids below it.")
 def my_drafts():
     """The caller's own drafts, newest first."""
     from sqlalchemy import select
-    limit, after = page_args()
+    page = query_as(Page)
+    limit, after = page.limit, page.after
     q = select(Draft).where(Draft.owner_id == current_principal().person_id)
     if after:
         q = q.where(Draft.id < after)
@@ -81,6 +81,8 @@ def my_drafts():
 
 @bp.get("/drafts/<id:draft_id>")
 @requires("workbench")
+@contract("A draft: its files with their ETags, its state and review (owner; IT once submitted; else 404)",
+          answers={200: m.Draft}, errors=(404,))
 def get_draft(draft_id: int):
     with sessions() as session:
         return _draft_answer(session, drafts.readable(session, current_principal(), draft_id))
@@ -88,6 +90,9 @@ def get_draft(draft_id: int):
 
 @bp.delete("/drafts/<id:draft_id>")
 @requires("hrbp")
+@contract("Discard your own draft, its files and replays (open or sent back; 409 draft_not_editable in "
+          "review or accepted)", answers={200: m.Discarded}, errors=(404, 405, 409),
+          description=m.ROUTER_405)
 def discard_draft(draft_id: int):
     """Discard your own draft (open or sent back; not while in review or once accepted)."""
     with sessions() as session, session.begin():
@@ -97,9 +102,12 @@ def discard_draft(draft_id: int):
 
 @bp.post("/drafts/<id:draft_id>/files")
 @requires("hrbp")
+@contract("Add a new, empty rule file to your draft (a name ending in .rules in the rules' folder, e.g. "
+          "rules/新规则.rules); at most 20 files a draft", body=m.NewFile, answers={201: m.FileAdded},
+          headers=m.ETAG, errors=(404, 409, 422))
 def add_file(draft_id: int):
     """A new, empty rule file in your draft, beside the served ones."""
-    path = text(body(), "path", required=True)
+    path = body_as(m.NewFile).path
     with sessions() as session, session.begin():
         row = drafts.add_file(session, current_principal(), draft_id, rulesets.active(), path)
         answer = jsonify({"path": row.path, "etag": row.etag, "changed": True, "new": True})
@@ -109,6 +117,8 @@ def add_file(draft_id: int):
 
 @bp.get("/drafts/<id:draft_id>/file")
 @requires("workbench")
+@contract("A file of a draft, with its ETag (header and body)", query=m.DraftFilePath, answers={200: m.FileRead},
+          headers=m.ETAG, errors=(404,))
 def get_file(draft_id: int):
     path = _path_arg()
     with sessions() as session:
@@ -120,26 +130,29 @@ def get_file(draft_id: int):
     return answer
 
 
-def _file_body() -> dict:
-    """A file's body: JSON {"text": …}.  Not through body(): its limit on a text (4,000
-    characters, for facts) is not a rule file's (drafts.MAX_FILE_CHARS)."""
+def file_body(model):
+    """A body carrying a rule file's text, as `model`.  Not through parse_json: its limit on a
+    text (4,000 characters, for facts) is not a rule file's (drafts.MAX_FILE_CHARS), which the
+    routes check with their own refusal (422 file_too_large)."""
     import json
     try:
         data = json.loads(request.get_data().decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise DomainError("malformed_json", msg("the body is not JSON"), "$") from None
-    if not isinstance(data, dict):
-        raise DomainError("bad_request", msg("the body must be a JSON object"), "$")
-    return data
+    return body_as(model, data)
 
 
 @bp.put("/drafts/<id:draft_id>/file")
 @requires("hrbp")
+@contract("Replace a file's text (owner); If-Match must name the ETag read, else 409 stale_etag with the "
+          "current one (`error.etag`); at most 65,536 characters", query=m.DraftFilePath, body=m.DraftFileText,
+          parameters=(m.IF_MATCH,), answers={200: m.FileWritten}, headers=m.ETAG,
+          errors=(404, 405, 409, 422, 428), description=m.ROUTER_405)
 def put_file(draft_id: int):
     path = _path_arg()
-    data = _file_body()
+    data = file_body(m.DraftFileText)
     with sessions() as session, session.begin():
-        row = drafts.write_file(session, current_principal(), draft_id, path, data.get("text"),
+        row = drafts.write_file(session, current_principal(), draft_id, path, data.text,
                                 request.headers.get("If-Match"))
         answer = jsonify({"path": row.path, "etag": row.etag, "changed": row.etag != row.base_sha256})
     answer.headers["ETag"] = f'"{row.etag}"'
@@ -158,6 +171,8 @@ def _loaded(draft_id: int, checked: bool = True):
 
 @bp.get("/drafts/<id:draft_id>/check")
 @requires("workbench")
+@contract("Every diagnostic of the whole rule set with the draft applied, in the caller's language",
+          parameters=LANG, answers={200: m.DraftCheck}, errors=(404,))
 def check_draft(draft_id: int):
     """Every diagnostic of the whole rule set with the draft applied."""
     lang = request_lang()
@@ -169,24 +184,27 @@ def check_draft(draft_id: int):
 
 @bp.post("/drafts/<id:draft_id>/evaluate")
 @requires("workbench")
+@contract("The draft's decisions beside the served version's, on given facts or on the recorded facts of a "
+          "subject and period; what differs is marked", body=m.EvaluateDraft, parameters=LANG,
+          answers={200: m.Comparison}, errors=(404, 422, 429))
 def evaluate_draft(draft_id: int):
     """The draft beside the served version on given facts, or on the recorded facts of a
     subject and period."""
     current_app.extensions["trimtab.evaluate_limit"].hit(current_principal())
-    data, lang = body(), request_lang()
-    form = text(data, "form", required=True)
+    data, lang = body_as(m.EvaluateDraft), request_lang()
+    form = data.form
     published, _files, draft_set = _loaded(draft_id)
     if form not in published.by_form and form not in draft_set.by_form:
         raise DomainError("unknown_form", msg("no rules listen to form `{form}`", form=form), "$.form")
-    if data.get("subject") is not None or data.get("period") is not None:
-        subject, period = text(data, "subject", required=True), text(data, "period", required=True)
+    if data.subject is not None or data.period is not None:
+        for name in ("subject", "period"):
+            if getattr(data, name) is None:
+                raise DomainError("schema_violation", msg("`{name}` must be a non-empty text", name=name),
+                                  f"$.{name}")
         with sessions() as session:
-            case = draft_impact.recorded_case(session, published, scope(), form, subject, period)
+            case = draft_impact.recorded_case(session, published, scope(), form, data.subject, data.period)
     else:
-        case = {"fact_id": None, "facts": data.get("facts"), "history": data.get("history", []),
-                "as_of": text(data, "as_of")}
-        if not isinstance(case["history"], list):
-            raise DomainError("schema_violation", msg("`history` is a list of earlier facts"), "$.history")
+        case = {"fact_id": None, "facts": data.facts, "history": list(data.history), "as_of": data.as_of}
     with gate.turn(request.content_length or 0):
         answer = draft_impact.compare(published, draft_set, form, case["facts"], case["history"],
                                       case["as_of"], lang)
@@ -196,6 +214,8 @@ def evaluate_draft(draft_id: int):
 
 @bp.get("/drafts/<id:draft_id>/diff")
 @requires("workbench")
+@contract("What the draft changes, in words (as `trimtab diff`)", parameters=LANG,
+          answers={200: m.DraftDiff}, errors=(404, 422))
 def diff_draft(draft_id: int):
     published, _files, draft_set = _loaded(draft_id)
     return jsonify(draft_impact.changes(published, draft_set, request_lang()))
@@ -203,6 +223,8 @@ def diff_draft(draft_id: int):
 
 @bp.get("/drafts/<id:draft_id>/tests")
 @requires("workbench")
+@contract("The rule tests and inline examples run on the draft, with coverage (as `trimtab test --coverage "
+          "--json`)", parameters=LANG, answers={200: m.DraftTests}, errors=(404, 422))
 def test_draft(draft_id: int):
     _published, _files, draft_set = _loaded(draft_id)
     return jsonify(draft_impact.rule_tests(draft_set, current_app.config["RULES_PATH"],
@@ -215,18 +237,20 @@ REPLAY_FIELDS = ("form", "subject", "from", "to", "group_by")
 
 @bp.post("/drafts/<id:draft_id>/replay")
 @requires("hrbp")
+@contract("Replay the draft over the recorded facts of a range (owner): up to 2,000 records answered at once, "
+          "more as a job (202, Location: /v1/replays/{id}); at most 100,000 records",
+          body=m.ReplayDraft, body_required=False, parameters=LANG,
+          answers={200: m.ReplayJob, 202: m.ReplayJob}, errors=(404, 422),
+          headers={"Location": "202: the job's address, /v1/replays/{id}"})
 def replay_draft(draft_id: int):
     """The draft over the recorded facts of a range: answered at once when the range is small,
     else a job (202) to follow at /v1/replays/<id>."""
-    data = body() if request.get_data() else {}
-    params = {k: text(data, k) for k in REPLAY_FIELDS if data.get(k) is not None}
+    data = body_as(m.ReplayDraft) if request.get_data() else m.ReplayDraft()
+    asked = data.model_dump(by_alias=True)
+    params = {k: asked[k] for k in REPLAY_FIELDS if asked[k] is not None}
     for k in ("from", "to"):
         draft_impact.day(params.get(k), k)
-    examples = data.get("examples", 5)
-    if not isinstance(examples, int) or isinstance(examples, bool) or not 0 <= examples <= replays.MAX_EXAMPLES:
-        raise DomainError("schema_violation", msg("`examples` is a whole number from 0 to {most}",
-                                                  most=replays.MAX_EXAMPLES), "$.examples")
-    params.update(examples=examples, lang=request_lang())
+    params.update(examples=data.examples, lang=request_lang())
     published, _files, _draft_set = _loaded(draft_id)       # 422 now if the draft does not check
     principal = current_principal()
     with sessions() as session, session.begin():
@@ -256,6 +280,8 @@ def replay_draft(draft_id: int):
 
 @bp.get("/replays/<id:job_id>")
 @requires("hrbp")
+@contract("A replay job: its progress (done of total records) and, when done, its report (owner)",
+          answers={200: m.ReplayJob}, errors=(404,))
 def replay_status(job_id: int):
     with sessions() as session:
         job = session.get(ReplayJob, job_id)

@@ -4,9 +4,7 @@ offers it), format and translate zh⇄en (dsl/formatter.py, as `trimtab fmt --la
 text comes in the body: the editor asks about what is on screen, saved or not."""
 from __future__ import annotations
 
-import json
-
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.editor import completion
@@ -14,21 +12,19 @@ from trimtab.dsl.keywords import BOOL_WORDS, FUNCTIONS, KEYWORDS, LEVELS, PERIOD
 from trimtab.server.auth import requires
 from trimtab.server.messages import msg
 from trimtab.server.domain import drafts, rulesets
+from trimtab.server.web.api_models import workbench as m
+from trimtab.server.web.contract import contract
 from trimtab.server.web.errors import DomainError, request_lang
+from trimtab.server.web.workbench import file_body
 
 bp = Blueprint("workbench_editor", __name__, url_prefix="/workbench/api")
-MAX_SUGGESTIONS = 400
+MAX_SUGGESTIONS = m.MAX_SUGGESTIONS
 
 
-def _text_body() -> dict:
-    """{"text", …}: a rule file's text, within a draft file's limit."""
-    try:
-        data = json.loads(request.get_data().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DomainError("malformed_json", msg("the body is not JSON"), "$") from None
-    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-        raise DomainError("schema_violation", msg("`text` is the file's text"), "$.text")
-    if len(data["text"]) > drafts.MAX_FILE_CHARS:
+def _text_body(model):
+    """{"text", …} as `model`: a rule file's text, within a draft file's limit."""
+    data = file_body(model)
+    if len(data.text) > drafts.MAX_FILE_CHARS:
         raise DomainError("file_too_large", msg("a rule file has at most {limit} characters",
                                                 limit=drafts.MAX_FILE_CHARS), "$.text")
     return data
@@ -36,6 +32,9 @@ def _text_body() -> dict:
 
 @bp.get("/keywords")
 @requires("workbench")
+@contract("The keyword table the workbench editor highlights with: every spelling the grammar accepts, by "
+          "class (HRBP, IT, admin)", answers={200: m.KeywordTable},
+          headers={"Cache-Control": "private, max-age=3600: the table changes only with the server"})
 def keyword_table():
     """Every spelling the grammar accepts, by class: the editor's highlighting reads these, so
     there is one source of spellings (dsl/keywords.py) and no second grammar."""
@@ -53,15 +52,14 @@ def keyword_table():
 
 @bp.post("/complete")
 @requires("workbench")
+@contract("Completion at `line`, `column` (0-based characters) of a rule file's text: keywords, fields with "
+          "labels and units, roles, values (HRBP, IT, admin)", body=m.CompleteAt, parameters=(m.ACCEPT_LANGUAGE,),
+          answers={200: m.Suggestions}, errors=(422,))
 def complete():
     """Suggestions at `line`, `column` (0-based, characters) of `text`."""
-    data = _text_body()
-    line, column = data.get("line"), data.get("column")
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (line, column)):
-        raise DomainError("schema_violation", msg("`line` and `column` are whole numbers from 0"),
-                          "$.line")
+    data = _text_body(m.CompleteAt)
     rs = rulesets.active()
-    found = completion.complete(data["text"], line, column, rs.schemas,
+    found = completion.complete(data.text, data.line, data.column, rs.schemas,
                                 completion.roles_in([], rs.checked.roles), request_lang())
     return jsonify({"items": [{"label": s.label, "kind": s.kind, "detail": s.detail,
                                "info": s.documentation} for s in found[:MAX_SUGGESTIONS]]})
@@ -69,16 +67,17 @@ def complete():
 
 @bp.post("/format")
 @requires("workbench")
+@contract("A rule file's text in canonical layout; with `lang` (zh or en) keywords and names written in that "
+          "language (HRBP, IT, admin)", body=m.FormatText, parameters=(m.ACCEPT_LANGUAGE,),
+          answers={200: m.Formatted}, errors=(422,))
 def format_file():
     """The canonical text; with `lang` (zh or en), keywords and names written in that language."""
     from trimtab.dsl.formatter import format_text
-    data = _text_body()
-    lang = data.get("lang")
-    if lang not in (None, "zh", "en"):
-        raise DomainError("schema_violation", msg("`lang` is zh or en"), "$.lang")
-    path = data.get("path") if isinstance(data.get("path"), str) else "<input>"
+    data = _text_body(m.FormatText)
+    lang = data.lang
+    path = data.path if data.path is not None else "<input>"
     try:
-        text = format_text(data["text"], lang, path, _spellings(path, data["text"]) if lang else None)
+        text = format_text(data.text, lang, path, _spellings(path, data.text) if lang else None)
     except RuleError as err:
         out = request_lang()
         raise DomainError("draft_invalid", err.message(out), "$.text",
