@@ -9,6 +9,7 @@ A refusal of a model is the usual one: 422 `schema_violation` (400 `bad_request`
 a body that is not an object), its message from the server's catalog, its path `$.field[0]`."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -139,7 +140,10 @@ def problem_message(problem: dict, name: str) -> Msg:
                  "less_than": msg("`{name}` must be less than {limit}", name=name, limit=limit)}
         return words[kind]
     if kind in ("literal_error", "enum"):
-        return msg("`{name}` must be one of {choices}", name=name, choices=ctx.get("expected", ""))
+        # pydantic's own list ("'a', 'b' or 'c'") is English: the choices are listed in the
+        # reader's way (a list argument is joined by the language's separator).
+        choices = [f"`{c}`" for c in re.findall(r"'([^']*)'", str(ctx.get("expected", "")))]
+        return msg("`{name}` must be one of {choices}", name=name, choices=choices or [str(ctx.get("expected", ""))])
     error = ctx.get("error")
     if kind == "value_error" and isinstance(error, ValueError) and error.args and isinstance(error.args[0], Msg):
         return error.args[0]            # a validator of ours raised ValueError(msg(...))

@@ -62,6 +62,22 @@ def number(minimum: float | int | None = None, maximum: float | int | None = Non
 Number = number()
 
 
+def _integral(value):
+    """A JSON number with no fraction as an int: `5` and `5.0` alike (JSON Schema's
+    `integer` counts both; the body's parser gives the second as a Decimal)."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def whole(minimum: int, maximum: int, description: str | None = None) -> Any:
+    """A whole number of a JSON body within [minimum, maximum] (`5.0` is 5; a bool is not)."""
+    schema: dict = {"type": "integer", "minimum": minimum, "maximum": maximum}
+    if description:
+        schema["description"] = description
+    return Annotated[int, BeforeValidator(_integral), Field(ge=minimum, le=maximum), WithJsonSchema(schema)]
+
+
 def _digits(name_low_high):
     def parse(value):
         if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:

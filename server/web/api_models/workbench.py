@@ -10,7 +10,7 @@ from pydantic import Field
 
 from trimtab.server.domain.drafts import MAX_FILE_CHARS, MAX_FILES, MAX_TITLE
 from trimtab.server.jobs.replays import MAX_EXAMPLES
-from trimtab.server.web.api_models.common import MAX_ID, Answer, Page, Request
+from trimtab.server.web.api_models.common import MAX_ID, Answer, Page, Request, whole
 from trimtab.server.web.api_models.common import text as limited   # a field is called `text`
 
 MAX_PATH = 300                    # a rule file's path, as the rule set names it
@@ -78,7 +78,7 @@ class ReplayDraft(Request):
     from_: _day("the first day (occurred_on)") = Field(None, alias="from")     # type: ignore[valid-type]
     to: _day("the last day (occurred_on)") = None            # type: ignore[valid-type]
     group_by: limited(64, description="a field of the facts (default team, else region, else subject)") = None  # type: ignore[valid-type]
-    examples: int = Field(5, ge=0, le=MAX_EXAMPLES, description="changed decisions shown with both explanations")
+    examples: whole(0, MAX_EXAMPLES, "changed decisions shown with both explanations") = 5   # type: ignore[valid-type]
 
 
 class EditorText(Request):
@@ -87,8 +87,8 @@ class EditorText(Request):
 
 
 class CompleteAt(EditorText):
-    line: int = Field(ge=0, le=MAX_ID, description="0-based")
-    column: int = Field(ge=0, le=MAX_ID, description="0-based, in characters")
+    line: whole(0, MAX_ID, "0-based")                         # type: ignore[valid-type]
+    column: whole(0, MAX_ID, "0-based, in characters")        # type: ignore[valid-type]
 
 
 class FormatText(EditorText):
