@@ -19,6 +19,11 @@ from trimtab.server.domain.validation import parse_json
 from trimtab.server.domain.orgchart import problem_of, store_people
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals
 from trimtab.server.storage.models import AuditEntry, Decision, Fact, Person, Target
+from trimtab.server.web.api_models.api import (
+    AuditPage, AuditQuery, Decisions, DecisionsQuery, EvaluateBody, Evaluation, Forms, FormSchema, LiveRuleset,
+    Notifications, NotificationsQuery, People, PeopleBody, Reloaded, ReloadBody, Requeued, StoredPeople,
+    Targets, TargetsQuery, Workflow, Workflows)
+from trimtab.server.web.contract import Raw, body_as, contract, query_as
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -72,19 +77,22 @@ def page_args():
 # ---------------------------------------------------------------------- dry run
 @bp.post("/evaluate")
 @requires("person")
+@contract("Dry run: decisions for given facts; writes nothing", body=EvaluateBody, answers={200: Evaluation},
+          errors=(422, 429), description=(
+              "The rules listening to `form` decide on `facts` (and `history`) as a webhook's would, "
+              "and nothing is stored.  400 unknown_form for a form no rule listens to; 422 for facts "
+              "the form refuses (eval.*, decode.*); 429 past EVALUATE_LIMIT per person."))
 def evaluate():
     current_app.extensions["trimtab.evaluate_limit"].hit(current_principal())
-    data = body()
+    data = body_as(EvaluateBody)
     ruleset = rulesets.active()
-    form, facts, history = text(data, "form", required=True), data.get("facts"), data.get("history", [])
-    as_of = text(data, "as_of")
-    if form not in ruleset.by_form:
-        raise DomainError("unknown_form", msg("no rules listen to form `{form}`", form=form), "$.form")
+    if data.form not in ruleset.by_form:
+        raise DomainError("unknown_form", msg("no rules listen to form `{form}`", form=data.form), "$.form")
     lang = request_lang()
     with gate.turn(request.content_length or 0):
         try:
-            history = ruleset.given_history(form, history)
-            decisions = ruleset.evaluate(form, facts, history, as_of=as_of)
+            history = ruleset.given_history(data.form, data.history)
+            decisions = ruleset.evaluate(data.form, data.facts, history, as_of=data.as_of)
         except RuleError as err:
             raise from_rule_error(err, lang, "$.facts") from None
         return jsonify({"ruleset_version": ruleset.version,
@@ -94,14 +102,14 @@ def evaluate():
 # ---------------------------------------------------------------------- organisation chart
 @bp.post("/org/people")
 @requires("admin")
+@contract("Add or update people (id, name, role, region, manager, hrbp)", body=PeopleBody,
+          answers={200: StoredPeople}, errors=(422,), description=(
+              "All people or none.  422 schema_violation names the first bad field "
+              "(`$.people[3].email`); identity_taken when a platform id is another person's."))
 def put_people():
-    people = body().get("people")
-    if not isinstance(people, list):
-        raise DomainError("schema_violation", msg("`people` must be a list"), "$.people")
+    people = [p.model_dump(exclude_unset=True) for p in body_as(PeopleBody).people]
     with sessions() as session, session.begin():
         for i, p in enumerate(people):
-            if not isinstance(p, dict):
-                raise DomainError("schema_violation", msg("each person is an object"), f"$.people[{i}]")
             problem = problem_of(p)
             if problem:
                 raise DomainError("schema_violation", problem[1], f"$.people[{i}].{problem[0]}")
@@ -118,8 +126,20 @@ def _stored_answer(session, stored: int):
     return jsonify({"stored": stored, "warnings": [w.to_json(request_lang()) for w in warnings]})
 
 
+SPREADSHEETS = (Raw("text/csv", {"type": "string"}, "the chart as CSV (UTF-8)"),
+                Raw("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    {"type": "string", "format": "binary"}, "the chart as an Excel workbook (first sheet)"))
+
+
 @bp.post("/org/import")
 @requires("admin")
+@contract("Import the organisation chart from CSV (text/csv) or Excel (.xlsx): all rows or none; bad rows "
+          "named by sheet, row and column", body=SPREADSHEETS, answers={200: StoredPeople}, errors=(422,),
+          description=("Columns (English or Chinese headers): id/工号, name/姓名, role/角色, region/区域, "
+                       "manager/直属上级, hrbp/HRBP, email/邮箱, mobile/手机, lang/语言, grants/权限, "
+                       "covers/覆盖区域 and the platform ids (server/templates/org_chart.csv).  422 "
+                       "bad_file for a file that cannot be read, bad_rows listing every bad row "
+                       "(`problems`: sheet, row, column, message)."))
 def import_people():
     """The organisation chart from a CSV or Excel file (the body); all rows or none."""
     from trimtab.server.domain.orgchart import XLSX, people_from_rows, rows_from_csv, rows_from_xlsx
@@ -137,6 +157,7 @@ def import_people():
 
 @bp.get("/org/people")
 @requires("person")
+@contract("The organisation chart", answers={200: People})
 def get_people():
     """The people the caller may see (admin: everyone)."""
     seen = scope()
@@ -153,8 +174,10 @@ def get_people():
 # ---------------------------------------------------------------------- approvals and targets
 @bp.get("/targets")
 @requires("person")
+@contract("Current targets", query=TargetsQuery, answers={200: Targets},
+          description="The targets of the subjects the caller may see (admin: all).")
 def targets():
-    subject = request.args.get("subject")
+    subject = query_as(TargetsQuery).subject
     seen = scope()
     with sessions() as session:
         q = select(Target).order_by(Target.subject, Target.metric)
@@ -171,23 +194,29 @@ def targets():
 
 
 # ---------------------------------------------------------------------- what was decided
+def _page(items: list[dict], limit: int):
+    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
+
+
 @bp.get("/decisions")
 @requires("person")
+@contract("Stored decisions, newest last", query=DecisionsQuery, answers={200: Decisions},
+          description="Decisions about facts the caller may see, filtered before paging.")
 def decisions():
     """Decisions about facts the caller may see, filtered before paging (no leak by count)."""
-    limit, after = page_args()
-    q = select(Decision).where(Decision.id > after).order_by(Decision.id).limit(limit)
+    args = query_as(DecisionsQuery)
+    q = select(Decision).where(Decision.id > args.after).order_by(Decision.id).limit(args.limit)
     visible = scope().decisions_clause()
     if visible is not None:
         q = q.outerjoin(Fact, Decision.fact_id == Fact.id).where(visible)
-    for arg, col in (("form", Decision.form), ("rule", Decision.rule), ("subject", Decision.subject),
-                     ("version", Decision.ruleset_version)):
-        if request.args.get(arg):
-            q = q.where(col == request.args[arg])
-    if request.args.get("fired") in ("true", "false"):
-        q = q.where(Decision.fired.is_(request.args["fired"] == "true"))
-    if request.args.get("current") in ("true", "false"):      # the period's decision, or history
-        q = q.where(Decision.superseded_at.is_(None) if request.args["current"] == "true"
+    for value, col in ((args.form, Decision.form), (args.rule, Decision.rule), (args.subject, Decision.subject),
+                       (args.version, Decision.ruleset_version)):
+        if value:
+            q = q.where(col == value)
+    if args.fired:
+        q = q.where(Decision.fired.is_(args.fired == "true"))
+    if args.current:      # the period's decision, or history
+        q = q.where(Decision.superseded_at.is_(None) if args.current == "true"
                     else Decision.superseded_at.is_not(None))
     with sessions() as session:
         rows = session.scalars(q).all()
@@ -197,43 +226,47 @@ def decisions():
                   "at": d.created_at.isoformat() + "Z", "current": d.superseded_at is None,
                   "superseded_at": d.superseded_at.isoformat() + "Z" if d.superseded_at else None,
                   "result": d.result} for d in rows]
-    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
+    return _page(items, args.limit)
 
 
 @bp.get("/audit")
 @requires("person")
+@contract("The append-only audit log", query=AuditQuery, answers={200: AuditPage},
+          description="Entries about people and regions the caller sees, and their own acts.")
 def audit():
     """Entries about people and regions the caller sees, and their own acts."""
-    limit, after = page_args()
-    q = select(AuditEntry).where(AuditEntry.id > after).order_by(AuditEntry.id).limit(limit)
+    args = query_as(AuditQuery)
+    q = select(AuditEntry).where(AuditEntry.id > args.after).order_by(AuditEntry.id).limit(args.limit)
     seen = scope()
     if not seen.everything:
         q = q.where(AuditEntry.subject.in_(seen.people | seen.regions)
                     | (AuditEntry.actor == current_principal().person_id))
-    for arg, col in (("subject", AuditEntry.subject), ("action", AuditEntry.action)):
-        if request.args.get(arg):
-            q = q.where(col == request.args[arg])
+    for value, col in ((args.subject, AuditEntry.subject), (args.action, AuditEntry.action)):
+        if value:
+            q = q.where(col == value)
     with sessions() as session:
         items = [{"id": a.id, "at": a.at.isoformat() + "Z", "action": a.action, "subject": a.subject,
                   "actor": a.actor, "ruleset_version": a.ruleset_version, **a.details}
                  for a in session.scalars(q)]
-    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
+    return _page(items, args.limit)
 
 
 # ---------------------------------------------------------------------- notifications
 @bp.get("/notifications")
 @requires("person")
+@contract("The outbox: pending, sent and dead-lettered notifications", query=NotificationsQuery,
+          answers={200: Notifications},
+          description="Messages to the people the caller sees (admin: every message, groups too).")
 def notifications():
     """Messages to the people the caller sees (admin: every message, groups too)."""
     from trimtab.server.storage.models import OutboxMessage
-    limit, after = page_args()
-    q = select(OutboxMessage).where(OutboxMessage.id > after).order_by(OutboxMessage.id).limit(limit)
+    args = query_as(NotificationsQuery)
+    q = select(OutboxMessage).where(OutboxMessage.id > args.after).order_by(OutboxMessage.id).limit(args.limit)
     seen = scope()
     if not seen.everything:
         q = q.where(OutboxMessage.recipient.in_(seen.people))
-    status = request.args.get("status")
-    if status:
-        q = q.where(OutboxMessage.status == status)
+    if args.status:
+        q = q.where(OutboxMessage.status == args.status)
     with sessions() as session:
         items = [{"id": m.id, "message_id": m.message_id, "rule": m.rule, "role": m.role,
                   "recipient": m.recipient, "channel": m.channel, "status": m.status,
@@ -241,11 +274,13 @@ def notifications():
                   "next_attempt_at": m.next_attempt_at.isoformat() + "Z",
                   "sent_at": m.sent_at.isoformat() + "Z" if m.sent_at else None}
                  for m in session.scalars(q)]
-    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
+    return _page(items, args.limit)
 
 
 @bp.post("/notifications/<id:message_id>/retry")
 @requires("admin")
+@contract("Requeue a dead-lettered notification (admin)", answers={200: Requeued}, errors=(404, 409),
+          description="Same message id: receivers de-duplicate.  409 not_dead for a message that is not dead.")
 def retry_notification(message_id: int):
     """Put a dead-lettered message back in the queue (same message id: receivers de-duplicate)."""
     from trimtab.server.storage.models import OutboxMessage, utcnow
@@ -263,6 +298,7 @@ def retry_notification(message_id: int):
 # ---------------------------------------------------------------------- forms and rule sets
 @bp.get("/forms")
 @requires("person")
+@contract("Form names and the rules listening to each", answers={200: Forms})
 def forms():
     ruleset = rulesets.active()
     return jsonify({"forms": [{"name": n, "title": s.raw.get("title"), "title_zh": s.raw.get("x-title-zh"),
@@ -272,6 +308,8 @@ def forms():
 
 @bp.get("/forms/<form>")
 @requires("person")
+@contract("A form's JSON Schema with rule-derived constraints merged in (bounds, required reason, status "
+          "enumerations)", answers={200: FormSchema}, errors=(404,))
 def form(form: str):
     """The form's JSON Schema with the constraints its rules impose merged in."""
     from trimtab.dsl.derive import derived_form
@@ -283,6 +321,8 @@ def form(form: str):
 
 @bp.get("/workflows")
 @requires("person")
+@contract("Workflow definitions from approval chains and schedules (workflows/workflow.schema.json)",
+          answers={200: Workflows})
 def workflow_list():
     from trimtab.dsl.derive import workflows
     return jsonify({"workflows": workflows(rulesets.active(), current_app.config["TIMEZONE"])})
@@ -290,6 +330,7 @@ def workflow_list():
 
 @bp.get("/workflows/<name>")
 @requires("person")
+@contract("One workflow definition", answers={200: Workflow}, errors=(404,))
 def workflow(name: str):
     from trimtab.dsl.derive import workflows
     found = [w for w in workflows(rulesets.active(), current_app.config["TIMEZONE"]) if w["name"] == name]
@@ -300,6 +341,7 @@ def workflow(name: str):
 
 @bp.get("/rulesets/current")
 @requires("person")
+@contract("The live rule-set version and its rules", answers={200: LiveRuleset})
 def current_ruleset():
     rs = rulesets.active()
     return jsonify({"version": rs.version, "rules": [
@@ -310,16 +352,18 @@ def current_ruleset():
 
 @bp.post("/rulesets/reload")
 @requires("it")
+@contract("Load a revision (default: as configured) and swap it in atomically; a failing one is refused with "
+          "its diagnostics", body=ReloadBody, body_required=False, answers={200: Reloaded}, errors=(409, 422),
+          description=("An empty body reloads the configured revision.  409 removals_need_confirmation "
+                       "(`removed`: rules, schedules, files) unless `allow_removals`; 422 git.* for a "
+                       "revision that cannot be read, ruleset_invalid (`diagnostics`) for rules that do "
+                       "not load — the current set keeps serving."))
 def reload_ruleset():
-    data = body() if request.get_data() else {}
-    allow = data.get("allow_removals", False)
-    if not isinstance(allow, bool):
-        raise DomainError("schema_violation", msg("`allow_removals` must be true or false"),
-                          "$.allow_removals")
+    data = body_as(ReloadBody) if request.get_data() else ReloadBody()
     try:
         who = current_principal()
-        rs = rulesets.reload(text(data, "rev"), who.person_id or who.name,
-                             guard=None if allow else refuse_removals)
+        rs = rulesets.reload(data.rev, who.person_id or who.name,
+                             guard=None if data.allow_removals else refuse_removals)
     except RemovalsNeedConfirmation as err:
         raise err.refusal from None
     except RuleError as err:
