@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from serverkit import set_target
-from trimtab.server.web.ops import document
+from trimtab.server.web.openapi_build import document
 
 
 def operation(app, path: str, method: str) -> dict:
@@ -47,11 +47,13 @@ def test_the_statuses_are_the_ones_each_route_can_answer(app):
         ("/v1/evaluate", "post"), ("/v1/notifications/{message_id}/retry", "post"),
         ("/v1/rulesets/reload", "post"), ("/v1/org/import", "post"), ("/v1/workflows/{name}", "get")]}
     assert statuses == {
-        ("/v1/evaluate", "post"): ["200", "400", "401", "413", "422", "429", "503"],
-        ("/v1/notifications/{message_id}/retry", "post"): ["200", "400", "401", "403", "404", "409", "503"],
-        ("/v1/rulesets/reload", "post"): ["200", "400", "401", "403", "409", "413", "422", "503"],
-        ("/v1/org/import", "post"): ["200", "400", "401", "403", "413", "422", "503"],
-        ("/v1/workflows/{name}", "get"): ["200", "400", "401", "404", "503"]}
+        # 429 on every route for people (too many bad tokens from an address); 403 also on a
+        # person's change (a session without its CSRF token)
+        ("/v1/evaluate", "post"): ["200", "400", "401", "403", "413", "422", "429", "503"],
+        ("/v1/notifications/{message_id}/retry", "post"): ["200", "400", "401", "403", "404", "409", "429", "503"],
+        ("/v1/rulesets/reload", "post"): ["200", "400", "401", "403", "409", "413", "422", "429", "503"],
+        ("/v1/org/import", "post"): ["200", "400", "401", "403", "413", "422", "429", "503"],
+        ("/v1/workflows/{name}", "get"): ["200", "400", "401", "404", "429", "503"]}
     reload = operation(app, "/v1/rulesets/reload", "post")["requestBody"]
     assert reload["required"] is False            # an empty body reloads the configured revision
     imported = operation(app, "/v1/org/import", "post")["requestBody"]["content"]

@@ -41,6 +41,8 @@ WHO = {"public": "anyone", "webhook": "a platform, by its signature",
 # Refusals any operation may give: a request that is not well formed (server/web/http.py: a
 # repeated query parameter, NUL in the path…) and the database out of reach.
 ANY_ROUTE = {400, 503}
+# Headers of every answer (server/domain/rulesets.py names the rule set that answered).
+ANSWER_HEADERS = {"X-Trimtab-Ruleset-Version": "the version of the rule set that answered"}
 REASONS = {200: "OK", 201: "created", 202: "accepted", 204: "no content", 302: "a redirect",
            303: "see other", 308: "moved for good"}
 # What no JSON API is: the workbench's HTML pages and the static files (test_access holds who
@@ -92,6 +94,8 @@ def build(app: Flask) -> dict:
     from trimtab import server
     version = getattr(server, "__version__", "0.1.0")
     error = {"description": "a refusal",
+             "headers": {name: {"description": text, "schema": {"type": "string"}}
+                         for name, text in ANSWER_HEADERS.items()},
              "content": {"application/json": {"schema": refs[(ErrorBody, "serialization")]}}}
     return {"openapi": "3.1.0",
             "info": {"title": TITLE, "version": version, "description": DESCRIPTION},
@@ -169,9 +173,9 @@ def _operation(rule, view, declared: Contract, refs, schemas) -> dict:
     if declared.body is not None:
         errors.add(413)             # a body over MAX_CONTENT_LENGTH
     if need not in (None, "public", "webhook"):
-        errors.add(401)             # a route for people refuses who is not signed in
-        if need != "person":
-            errors.add(403)         # … and whoever lacks the role
+        errors |= {401, 429}        # who is not signed in; an address after too many bad tokens
+        if need != "person" or _verb(rule, declared) not in ("get",):
+            errors.add(403)         # whoever lacks the role; a session's change without its CSRF token
     for status in sorted(errors):
         responses[str(status)] = ERROR
     op["responses"] = responses
@@ -250,9 +254,9 @@ def _answer(status: int, answer, declared: Contract, refs) -> dict:
             described["description"] = answer.description
         if answer.media_type:
             described["content"] = {answer.media_type: {"schema": answer.schema} if answer.schema is not None else {}}
-    if 200 <= status < 300 and declared.headers:
+    if 200 <= status < 300:
         described["headers"] = {name: {"description": text, "schema": {"type": "string"}}
-                                for name, text in declared.headers.items()}
+                                for name, text in {**ANSWER_HEADERS, **declared.headers}.items()}
     return described
 
 
