@@ -293,6 +293,9 @@ def test_a_two_statement_write_waits_for_the_period_before_writing_its_delivery(
     from trimtab.server.domain import period_decisions
     facts = feedback(0)
     body = json.dumps(facts, ensure_ascii=False).encode()
+    # What the transaction stored (an answer as the webhook's contract describes it).
+    stored = {"fact_id": 1, "period": "2026-W29", "ruleset_version": "by the transaction", "decisions": [],
+              "approval": None, "notifications_queued": 0}
     with running_app("postgresql", tmp_path) as (app, hooks):
         url = app.extensions["trimtab.engine"].url.render_as_string(hide_password=False)
         answers = []
@@ -307,9 +310,8 @@ def test_a_two_statement_write_waits_for_the_period_before_writing_its_delivery(
             held.execute("SET lock_timeout = '5s'")
             held.execute("INSERT INTO deliveries (client, delivery_id, body_sha256, status, "
                          "response, created_at) VALUES ('platform', 'same', %s, 200, "
-                         "'{\"stored\": \"by the transaction\"}', now())",
-                         [hashlib.sha256(body).hexdigest()])
+                         "%s, now())", [hashlib.sha256(body).hexdigest(), json.dumps(stored)])
         sender.join(10)
     [r] = answers
     assert r.status_code == 200 and r.headers.get("X-Trimtab-Replayed") == "true"
-    assert r.json == {"stored": "by the transaction"}
+    assert r.json == stored

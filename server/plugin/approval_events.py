@@ -26,9 +26,20 @@ from trimtab.server.web.security import same
 from trimtab.server.domain.validation import parse_json, parse_text
 from trimtab.server.domain.platform_approvals import PlatformDecision, decide
 from trimtab.server.plugin import dingtalk_crypto
-from trimtab.server.plugin.signed import fresh, open_lark, platform_secret, unauthorized, verify_jdy
+from trimtab.server.plugin.signed import (JDY_SIGNED, LARK_SIGNED, fresh, open_lark, platform_secret,
+                                          unauthorized, verify_jdy)
+from trimtab.server.web.api_models.platforms import (ApprovalEventAnswer, DingtalkSuccess, Encrypted,
+                                                     FeishuApprovalPush, JdyApprovalPush)
+from trimtab.server.web.contract import contract
 
 bp = Blueprint("approval_events", __name__, url_prefix="/platforms")
+
+# What deciding a linked approval can be refused with: not signed (401), an operator who may
+# not decide it (403), no linked approval (404), a step or approval decided already (409), an
+# event that does not say what it decides or an operator nobody is (422).
+DECIDING = (400, 401, 403, 404, 409, 422)
+DECIDED = ("{approval, replayed}: the approval after the decision; replayed when this person's same "
+           "verdict was already recorded (nothing changed)")
 
 
 def _decide(d: PlatformDecision) -> dict:
@@ -56,6 +67,19 @@ def _required(value, what: str, path: str) -> str:
 # ---------------------------------------------------------------------- 钉钉
 @bp.post("/dingtalk/approvals/events")
 @requires("webhook")
+@contract("钉钉 HTTP event push: msg_signature = hex SHA-1 of sorted token, timestamp, nonce, encrypt; "
+          "{\"encrypt\": …} decrypted (AES-256-CBC, key base64(aes_key + \"=\")) and checked to be for the "
+          "app key; bpms_task_change (type finish, result agree/refuse) decides the linked approval's step "
+          "as the person whose dingtalk_userid is staffId; check_url and other events acknowledged. Answer: "
+          "the encrypted \"success\" {msg_signature, timeStamp, nonce, encrypt}",
+          body=Encrypted, answers={200: DingtalkSuccess}, errors=DECIDING,
+          parameters=tuple({"name": name, "in": "query", "required": True,
+                            "schema": {"type": "string", "maxLength": 4000}, "description": text}
+                           for name, text in (("msg_signature", "the push's signature (or `signature`)"),
+                                              ("timestamp", "milliseconds, within 5 minutes (or `timeStamp`)"),
+                                              ("nonce", "the push's nonce"))),
+          description="The decrypted event is {EventType, processInstanceId, staffId, type, result, "
+                      "remark, …} as 钉钉 documents bpms_task_change.")
 def dingtalk():
     """DingTalk's HTTP push: check_url and bpms_task_change (type finish, result agree/refuse).
     Whatever is decided, the answer to a good push is the encrypted "success" DingTalk waits for."""
@@ -106,6 +130,12 @@ def _dingtalk_decision(event: dict) -> PlatformDecision | None:
 # ---------------------------------------------------------------------- 飞书
 @bp.post("/feishu/approvals/events")
 @requires("webhook")
+@contract("飞书 approval_task event: X-Lark-Signature as for /platforms/feishu/hooks/{form}, {\"encrypt\": …} "
+          "decrypted; status APPROVED/REJECTED decides the step of the linked approval (instance_code) as the "
+          "person whose feishu_open_id is open_id (else feishu_union_id is union_id); url_verification "
+          "answered; other statuses acknowledged as {ignored}",
+          body=FeishuApprovalPush, answers={200: ApprovalEventAnswer}, errors=DECIDING,
+          parameters=LARK_SIGNED, description="200: " + DECIDED + "; {challenge}; or {ignored}.")
 def feishu():
     """飞书's approval_task event (status APPROVED or REJECTED); url_verification answered."""
     envelope, _ = open_lark(request.get_data(cache=False))
@@ -148,6 +178,12 @@ VERDICTS = {"approve": "approve", "同意": "approve", "通过": "approve",
 
 @bp.post("/jiandaoyun/approvals/events")
 @requires("webhook")
+@contract("简道云 data push of the approval form, signed as for /platforms/jiandaoyun/hooks/{form}: a "
+          "data_update whose record (_id, linked) carries trimtab_decision (同意/通过/approve or "
+          "拒绝/驳回/reject) and optionally trimtab_comment decides the step as the person whose "
+          "jiandaoyun_username is updater.username; other pushes acknowledged as {ignored}",
+          body=JdyApprovalPush, answers={200: ApprovalEventAnswer}, errors=DECIDING,
+          parameters=JDY_SIGNED, description="200: " + DECIDED + "; or {ignored}.")
 def jiandaoyun():
     """简道云's data push of the approval form: a `data_update` whose record carries the
     approver's verdict in the field aliased `trimtab_decision`."""
@@ -156,6 +192,8 @@ def jiandaoyun():
     push = parse_json(raw)
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
         raise DomainError("schema_violation", msg("a 简道云 push is {op, data, opTime}"), "$.data")
+    if not isinstance(push.get("op"), str):
+        raise DomainError("schema_violation", msg("a 简道云 push is {op, data, opTime}"), "$.op")
     if push.get("op") != "data_update":
         return jsonify({"ignored": push.get("op")})
     decision = _jdy_decision(push["data"])

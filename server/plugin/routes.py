@@ -16,7 +16,11 @@ from trimtab.server.auth import requires
 from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.web.security import same
-from trimtab.server.web.intake import accept
+from trimtab.server.web.intake import SUBMISSION_ERRORS, accept
+from trimtab.server.web.api_models.exports import Export, ExportPath, OldExportPath
+from trimtab.server.web.api_models.intake import FeishuAnswer, HookAnswer, Submitted
+from trimtab.server.web.api_models.platforms import FeishuPush, JdyPush, MingdaoPush, MingdaoToken, YidaPush
+from trimtab.server.web.contract import Raw, contract
 from trimtab.server.domain.validation import parse_json
 from trimtab.server.domain import retraction, submission
 from trimtab.server.domain.rulesets import active
@@ -24,10 +28,13 @@ from trimtab.server.plugin.convert import record_to_facts
 from trimtab.server.plugin import lark_records
 from trimtab.server.plugin.people import resolve_members
 # The platforms' checks live in signed.py: the approval callbacks use them too.
-from trimtab.server.plugin.signed import open_lark, verify_jdy
+from trimtab.server.plugin.signed import JDY_SIGNED, LARK_SIGNED, header_param as _header, open_lark, verify_jdy
 from trimtab.server.plugin.signed import platform_secret as _secret, unauthorized as _unauthorized
 
 bp = Blueprint("platforms", __name__, url_prefix="/platforms")
+
+DECISIONS = "decisions, as from /hooks/{form}"
+REPLAYED = {"X-Trimtab-Replayed": "true when this is the earlier answer to the same delivery"}
 
 
 def _schema(form: str) -> dict:
@@ -82,6 +89,13 @@ def _by_name(schema: dict) -> dict:
 # ---------------------------------------------------------------------- 简道云
 @bp.post("/jiandaoyun/hooks/<form>")
 @requires("webhook")
+@contract("简道云 data push: X-JDY-Signature = hex SHA-1 of nonce:body:secret:timestamp; X-JDY-DeliverId "
+          "de-duplicates; body {op, data, opTime} with fields by alias or _widget_ key; "
+          "data_create/data_update/data_recover stored, data_remove retracts the record (data._id) and "
+          "decides its periods again, other ops acknowledged as {ignored, reason}",
+          body=JdyPush, answers={200: HookAnswer}, errors=SUBMISSION_ERRORS, headers=REPLAYED,
+          parameters=JDY_SIGNED + (_header("X-JDY-DeliverId", "unique per delivery; a retry repeats it"),),
+          description="200: " + DECISIONS + "; a retraction's answer; or {ignored, reason}.")
 def jiandaoyun(form: str):
     raw = request.get_data(cache=False)
     verify_jdy(raw)
@@ -89,6 +103,8 @@ def jiandaoyun(form: str):
     if not isinstance(push, dict) or not isinstance(push.get("data"), dict):
         raise DomainError("schema_violation", msg("a 简道云 push is {op, data, opTime}"), "$.data")
     op, data, delivery = push.get("op"), push["data"], request.headers.get("X-JDY-DeliverId")
+    if not isinstance(op, str):
+        raise DomainError("schema_violation", msg("a 简道云 push is {op, data, opTime}"), "$.op")
     if op not in JDY_OPS:
         # Form changes and other pushes carry no record: nothing to store, and a 200 so
         # 简道云 does not retry them.
@@ -113,6 +129,9 @@ JDY_OPS = ("data_create", "data_update", "data_remove", "data_recover")
 # ---------------------------------------------------------------------- 明道云
 @bp.post("/mingdao/hooks/<form>/<token>")
 @requires("webhook")
+@contract("明道云 webhook: the secret token is in the URL; body {delivery_id, data} with fields by name",
+          path=MingdaoToken, body=MingdaoPush, answers={200: Submitted}, errors=SUBMISSION_ERRORS,
+          headers=REPLAYED, description="200: " + DECISIONS + ".")
 def mingdao(form: str, token: str):
     raw = request.get_data(cache=False)
     if not same(token, _secret("mingdao")):
@@ -131,6 +150,13 @@ def _text_id(value) -> str | None:
 # ---------------------------------------------------------------------- 宜搭
 @bp.post("/yida/hooks/<form>")
 @requires("webhook")
+@contract("宜搭 HTTP connector: X-Api-Key; X-Yida-Request-Id (or formInstId) de-duplicates; body "
+          "{formInstId, formData}",
+          body=YidaPush, answers={200: Submitted}, errors=SUBMISSION_ERRORS, headers=REPLAYED,
+          parameters=(_header("X-Api-Key", "this server's 宜搭 key (TRIMTAB_YIDA_API_KEY)"),
+                      _header("X-Yida-Request-Id", "unique per delivery; else formInstId is the delivery id",
+                              required=False)),
+          description="200: " + DECISIONS + ".")
 def yida(form: str):
     raw = request.get_data(cache=False)
     if not same(request.headers.get("X-Api-Key", ""), _secret("yida")):
@@ -145,6 +171,15 @@ def yida(form: str):
 # ---------------------------------------------------------------------- 飞书
 @bp.post("/feishu/events")
 @requires("webhook")
+@contract("飞书多维表格 record events (drive.file.bitable_record_changed_v1): X-Lark-Signature = hex SHA-256 of "
+          "timestamp + nonce + encrypt key + body; {\"encrypt\": …} decrypted; url_verification answered; "
+          "table_id picks the form (mapping files); each record action is one delivery (event_id, record_id, "
+          "action); record_deleted retracts the record's facts and decides their periods again; other event "
+          "types acknowledged as {ignored}",
+          body=FeishuPush, answers={200: FeishuAnswer}, errors=SUBMISSION_ERRORS, headers=REPLAYED,
+          parameters=LARK_SIGNED,
+          description="200: {event_id, form, actions: [{record_id, action, …the submission's or "
+                      "retraction's answer}]}, {challenge} or {ignored, reason}.")
 def feishu_events():
     """飞书's one event URL: the table id picks the form (lark_records.table_form)."""
     return _feishu(None)
@@ -152,6 +187,10 @@ def feishu_events():
 
 @bp.post("/feishu/hooks/<form>")
 @requires("webhook")
+@contract("飞书 event with the form in the URL (the mapping's table_id, when set, must match): as "
+          "/platforms/feishu/events; the 0.1 shape {event{fields}} is read for one release",
+          body=FeishuPush, answers={200: FeishuAnswer}, errors=SUBMISSION_ERRORS, headers=REPLAYED,
+          parameters=LARK_SIGNED, description="200: " + DECISIONS + ", or as /platforms/feishu/events.")
 def feishu(form: str):
     """The form in the URL (a mapping file's table_id, when it names one, must match)."""
     return _feishu(form)
@@ -216,6 +255,9 @@ def _answer(answer):
 # ---------------------------------------------------------------------- form export
 @bp.get("/feishu_bitable/forms/<form>")
 @requires("public")                     # a redirect only: the export itself asks who is asking
+@contract("The 飞书 export under its pre-0.2 platform name: a permanent redirect (308) to "
+          "/platforms/feishu/forms/{form}, for one release",
+          path=OldExportPath, answers={308: Raw(None, description="Location: /platforms/feishu/forms/{form}")})
 def export_old_name(form: str):
     """飞书's platform name was `feishu_bitable` until 0.2: its export URL answers a permanent
     redirect for one release."""
@@ -224,6 +266,10 @@ def export_old_name(form: str):
 
 @bp.get("/<platform>/forms/<form>")
 @requires("person")
+@contract("A form (with the rules' constraints) in the shape the platform's import or API takes: feishu "
+          "(Bitable create-table body), jiandaoyun (widget list), mingdao (worksheet controls), yida "
+          "(form components), generic (JSON Schema)",
+          path=ExportPath, answers={200: Export}, errors=(400, 404))
 def export(platform: str, form: str):
     """A form in the shape the platform's import or API takes (see export.py)."""
     from trimtab.dsl.derive import derived_form

@@ -16,6 +16,24 @@ from trimtab.server.web.security import same
 from trimtab.server.domain.validation import parse_json, parse_text
 
 
+# The platforms' proofs as OpenAPI parameters (the routes' contracts).
+def header_param(name: str, description: str, required: bool = True) -> dict:
+    return {"name": name, "in": "header", "required": required, "schema": {"type": "string"},
+            "description": description}
+
+
+def query_param(name: str, description: str) -> dict:
+    return {"name": name, "in": "query", "required": True, "schema": {"type": "string", "maxLength": 4000},
+            "description": description}
+
+
+JDY_SIGNED = (query_param("timestamp", "Unix seconds, within 5 minutes"), query_param("nonce", "the push's nonce"),
+              header_param("X-JDY-Signature", "hex SHA-1 of nonce:body:secret:timestamp"))
+LARK_SIGNED = (header_param("X-Lark-Signature", "hex SHA-256 of timestamp + nonce + encrypt key + body"),
+               header_param("X-Lark-Request-Timestamp", "Unix seconds, within 5 minutes"),
+               header_param("X-Lark-Request-Nonce", "the push's nonce"))
+
+
 def platform_secret(platform: str) -> str:
     secret = current_app.config["PLATFORMS"].get(platform)
     if not secret:

@@ -6,7 +6,7 @@ import json
 from collections import Counter, defaultdict
 from decimal import Decimal
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
 from trimtab.dsl.decision import plain
@@ -16,6 +16,9 @@ from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 from trimtab.server.storage.models import AuditEntry, Decision, Fact, Person
 from trimtab.server.domain.rulesets import active
+from trimtab.server.web.api_models.dashboards import (Adjustments, Completion, Funnel, Heat, Lights, Radar,
+                                                      RepQuery, RuleQuery, TeamQuery)
+from trimtab.server.web.contract import contract, query_as
 
 bp = Blueprint("dashboards", __name__, url_prefix="/v1/dashboards")
 
@@ -40,11 +43,11 @@ def _visible(q):
 
 @bp.get("/health-radar")
 @requires("person")
+@contract("A rep's latest week against the industry reference", query=RepQuery, answers={200: Radar},
+          errors=(403, 404), description="Each axis's ratio is value ÷ reference (1.0 = the reference).")
 def health_radar():
     """A rep's latest week against the industry reference (1.0 = the reference)."""
-    rep = request.args.get("rep")
-    if not rep:
-        raise DomainError("bad_request", msg("rep is required"), "$.rep")
+    rep = query_as(RepQuery).rep
     if not scope().sees_person(rep):
         raise DomainError("out_of_scope", msg("`{rep}` is not yours to see", rep=rep), "$.rep")
     with _sessions() as s:
@@ -67,10 +70,11 @@ def health_radar():
 
 @bp.get("/traffic-lights")
 @requires("person")
+@contract("Status counts (green/yellow/red) per month", query=RuleQuery, answers={200: Lights})
 def traffic_lights():
     """How many reps were green/yellow/red per month, by the status rules' current decisions
     (a resubmitted period counts once)."""
-    rule = request.args.get("rule")
+    rule = query_as(RuleQuery).rule
     with _sessions() as s:
         q = select(Decision.rule, Decision.result, Fact.period).join(Fact).where(
             Decision.kind == "status", Decision.error_code.is_(None),
@@ -87,6 +91,7 @@ def traffic_lights():
 
 @bp.get("/target-adjustments")
 @requires("person")
+@contract("Approved target changes per quarter and region, and per person", answers={200: Adjustments})
 def target_adjustments():
     """Approved target changes per quarter and team (region), and per rep on average."""
     with _sessions() as s:
@@ -110,6 +115,7 @@ def target_adjustments():
 
 @bp.get("/completion-range")
 @requires("person")
+@contract("KR completion per month: per region, min, max and spread", answers={200: Completion})
 def completion_range():
     """Completion (progress ÷ expected) of KRs per month: min, max and spread across regions."""
     with _sessions() as s:
@@ -135,9 +141,11 @@ FUNNEL = ("leads", "quotes", "contracts", "payments")
 
 @bp.get("/funnel")
 @requires("person")
+@contract("Each team's latest funnel (lead → quote → contract → payment) with step conversions",
+          query=TeamQuery, answers={200: Funnel})
 def funnel():
     """Each team's latest weekly funnel, lead → quote → contract → payment, with conversions."""
-    team = request.args.get("team")
+    team = query_as(TeamQuery).team
     with _sessions() as s:
         q = select(Fact).where(Fact.form == "pipeline_snapshot")
         if team:
@@ -157,6 +165,7 @@ def funnel():
 
 @bp.get("/account-heat")
 @requires("person")
+@contract("Key accounts' latest colour by region (status rules on account_status)", answers={200: Heat})
 def account_heat():
     """Each key account's latest colour (from the status rules on account_status), by region."""
     with _sessions() as s:

@@ -10,12 +10,46 @@ from trimtab.server.auth import requires
 from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.domain.rulesets import active
 from trimtab.server.domain.validation import decode, parse_json
+from trimtab.server.web.api_models.intake import Submitted
+from trimtab.server.web.contract import Raw, contract
 
 bp = Blueprint("hooks", __name__)
+
+# The signature headers of a webhook client (server/web/security.py).
+SIGNED = (
+    {"name": "X-Trimtab-Client", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "client name"},
+    {"name": "X-Trimtab-Timestamp", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "Unix seconds, within 5 minutes"},
+    {"name": "X-Trimtab-Signature", "in": "header", "required": True, "schema": {"type": "string"},
+     "description": "v2= and the hex HMAC-SHA256 of 'v2:' + timestamp + '.' + delivery id + '.' + raw "
+                    "body with the client's secret (scheme v1, sha256= of timestamp + '.' + raw body, "
+                    "until SIGNATURE_V1_UNTIL)"},
+    {"name": "X-Trimtab-Delivery", "in": "header", "required": True,
+     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+     "description": "unique per delivery; a retry repeats it and gets the same answer"},
+)
+FACTS = ("the form's JSON Schema (GET /v1/forms/{form}); its limits: numbers within "
+         "±999,999,999,999,999, money at most 4 decimal places (x-decimals), texts within maxLength, "
+         "periods matching their pattern; percent fields (x-unit: percent) take fractions (0.75 is 75%) "
+         "or texts like \"75%\", read as 0.75; a bare number outside the field's minimum/maximum (70 for "
+         "pipeline_coverage) is 422 eval.percent_not_fraction with a hint")
+# What a submission can be refused with: not well formed (400), not signed (401), a delivery id
+# used with another body or a signed request replayed, a period or an approval that moved on
+# (409), facts the form or the rules refuse (422).
+SUBMISSION_ERRORS = (400, 401, 409, 422)
 
 
 @bp.post("/hooks/<form>")
 @requires("webhook")
+@contract("A signed form submission: store it, evaluate every rule on the form with the subject's history, "
+          "return the decisions",
+          body=Raw("application/json", {"type": "object", "description": FACTS}),
+          answers={200: Submitted}, errors=SUBMISSION_ERRORS, parameters=SIGNED,
+          headers={"X-Trimtab-Replayed": "true when this is the earlier answer to the same delivery"},
+          description="The body is validated against the form's own schema (one per form: "
+                      "GET /v1/forms/{form}), read in one pass from the bytes; a retry under the same "
+                      "X-Trimtab-Delivery answers as the first delivery did, byte for byte.")
 def hook(form: str):
     raw = request.get_data(cache=False)
     cfg = current_app.config

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
 from trimtab.server.domain import reports
 from trimtab.server.messages import msg
-from trimtab.server.web.api import body, page_args, sessions, text, visible_or_refused
+from trimtab.server.web.api import sessions, visible_or_refused
+from trimtab.server.web.api_models.meetings import (Brief, LangQuery, MeetingOut, MeetingPage, MeetingsQuery,
+                                                    NewMeeting, Report, ReportPath, ReportQuery)
+from trimtab.server.web.contract import body_as, contract, query_as
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.storage.models import Meeting, Person
@@ -64,28 +67,25 @@ def _may_see(m: Meeting) -> bool:
 
 @bp.post("/meetings")
 @requires("person")
+@contract("Schedule a meeting; its brief goes to the attendees when its schedule's lead time begins (48 hours "
+          "before a calibration meeting)", body=NewMeeting, answers={201: MeetingOut}, errors=(403, 422),
+          description="Admins, or an HRBP for the meeting's region.")
 def create_meeting():
     """Admins, or an HRBP for a region they cover."""
     principal = current_principal()
-    data = body()
-    kind = text(data, "kind", default="calibration_meeting")
+    data = body_as(NewMeeting)
+    kind = data.kind
     events = _events()
     if kind not in events:
         raise DomainError("unknown_event",
                           msg("no schedule runs before `{kind}` (known: {arg})",
                               kind=kind, arg=', '.join(sorted(events)) or msg("none")),
                           "$.kind")
-    title = text(data, "title", required=True)
-    region = text(data, "region")
+    title, region, attendees = data.title, data.region, list(data.attendees)
     if not principal.is_admin and not (principal.is_hrbp and region in principal.covers):
         raise DomainError("out_of_scope", msg("meetings are set by admins, or by the HRBP of the meeting's "
                                               "region"), "$.region")
-    attendees = data.get("attendees")
-    if not isinstance(attendees, list) or not attendees or \
-            not all(isinstance(a, str) and a for a in attendees):
-        raise DomainError("schema_violation", msg("`attendees` must be a non-empty list of person ids"),
-                          "$.attendees")
-    starts_at = _starts_at(data.get("starts_at"))
+    starts_at = _starts_at(data.starts_at)
     with sessions() as session, session.begin():
         known = set(session.scalars(select(Person.id).where(Person.id.in_(attendees))))
         for i, person in enumerate(attendees):
@@ -103,12 +103,16 @@ def create_meeting():
 
 @bp.get("/meetings")
 @requires("person")
+@contract("Meetings (calibration meetings and other dated events), paginated", query=MeetingsQuery,
+          answers={200: MeetingPage}, description="Those the caller attends or whose region they see "
+                                                  "(admin: all).")
 def list_meetings():
     """Meetings the caller attends or whose region they see (admin: all)."""
-    limit, after = page_args()
+    asked = query_as(MeetingsQuery)
+    limit, after = asked.limit, asked.after
     q = select(Meeting).where(Meeting.id > after).order_by(Meeting.id)
-    if request.args.get("kind"):
-        q = q.where(Meeting.kind == request.args["kind"])
+    if asked.kind:
+        q = q.where(Meeting.kind == asked.kind)
     with sessions() as session:
         items = []
         for m in session.scalars(q):
@@ -121,11 +125,11 @@ def list_meetings():
 
 @bp.get("/meetings/<id:meeting_id>/brief")
 @requires("person")
+@contract("The pre-meeting brief as it stands: progress, risks, suggested adjustment (JSON and markdown)",
+          query=LangQuery, answers={200: Brief}, errors=(403, 404))
 def brief(meeting_id: int):
     """The pre-meeting brief as it stands now: JSON for the platform, markdown for people."""
-    lang = request.args.get("lang") or request_lang()
-    if lang not in ("zh", "en"):
-        raise DomainError("bad_request", msg("lang is zh or en"), "$.lang")
+    lang = query_as(LangQuery).lang or request_lang()
     with sessions() as session:
         meeting = visible_or_refused(session, Meeting, meeting_id, msg("meeting"), _may_see)
         report = reports.calibration_brief(session, meeting, active(),
@@ -136,17 +140,19 @@ def brief(meeting_id: int):
 
 @bp.get("/reports/<name>")
 @requires("person")
+@contract("A scheduled report as it stands: weekly_actions (per region) or resource_hints, over the 7 days "
+          "before `to`; JSON and markdown", path=ReportPath, query=ReportQuery, answers={200: Report},
+          errors=(404, 422))
 def report(name: str):
     """weekly_actions (?region=), resource_hints, over the 7 days before `to` (default now)."""
-    lang = request.args["lang"] if "lang" in request.args else request_lang()
-    if lang not in ("zh", "en"):
-        raise DomainError("bad_request", msg("lang is zh or en"), "$.lang")
-    end = _starts_at(request.args["to"], "$.to") if "to" in request.args else \
+    asked = query_as(ReportQuery)
+    lang = asked.lang or request_lang()
+    end = _starts_at(asked.to, "$.to") if asked.to is not None else \
         dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     start = end - dt.timedelta(days=7)
     with sessions() as session:
         if name == "weekly_actions":
-            doc = reports.weekly_actions(session, request.args.get("region") or None, start, end,
+            doc = reports.weekly_actions(session, asked.region or None, start, end,
                                          scope())
         elif name == "resource_hints":
             doc = reports.resource_hints(session, start, end, scope())

@@ -75,11 +75,11 @@ def _rebased(schema: dict) -> dict:
     return json.loads(text)
 
 
-_ROUTES: dict = {}
-
-
 def _routes(app: Flask):
-    if id(app) not in _ROUTES:
+    """The app's operations, listed once per app (kept on the app: an id() would be reused by
+    the next app of a test run once this one is gone, and its rules are not this app's)."""
+    routes = app.extensions.get("trimtab.contract_routes")
+    if routes is None:
         from trimtab.server.web.openapi_build import api_routes
-        _ROUTES[id(app)] = list(api_routes(app))
-    return _ROUTES[id(app)]
+        routes = app.extensions["trimtab.contract_routes"] = list(api_routes(app))
+    return routes

@@ -14,6 +14,9 @@ from trimtab.server.domain import history, plan
 from trimtab.server.domain.filing import file
 from trimtab.server.domain.rulesets import active
 from trimtab.server.domain.validation import parse_json, validate
+from trimtab.server.web.api_models.platforms import StepsAnswer, StepsAsked
+from trimtab.server.web.contract import body_as, contract
+from trimtab.server.web.intake import SIGNED
 from trimtab.server.messages import msg
 from trimtab.server.web import gate, security
 from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
@@ -23,6 +26,10 @@ bp = Blueprint("workflows", __name__, url_prefix="/v1")
 
 @bp.post("/workflows/<name>/evaluate")
 @requires("webhook")
+@contract("Which steps of an approval apply to a form's values, with the subject's earlier requests; writes "
+          "nothing. The call a platform's workflow makes where it cannot evaluate a step's condition itself "
+          "(workflows/<platform>/approval-<name>.json, x-trimtab.callback). Signed as a webhook client.",
+          body=StepsAsked, answers={200: StepsAnswer}, errors=(400, 401, 404, 409, 422), parameters=SIGNED)
 def evaluate_steps(name: str):
     raw = request.get_data(cache=False)
     cfg = current_app.config
@@ -32,10 +39,7 @@ def evaluate_steps(name: str):
     rules = [r for r in ruleset.rules if r.kind == "approval" and r.name == name]
     if not rules:
         raise DomainError("not_found", msg("no approval workflow `{name}`", name=name), f"/v1/workflows/{name}")
-    data = parse_json(raw)
-    facts = data.get("facts") if isinstance(data, dict) else None
-    if not isinstance(facts, dict):
-        raise DomainError("schema_violation", msg("`facts` must be an object: the form's values"), "$.facts")
+    facts = body_as(StepsAsked, parse_json(raw)).facts
     form = rules[0].form.name
     schema = ruleset.schemas[form]
     with gate.turn(request.content_length or 0):
