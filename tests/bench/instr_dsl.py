@@ -16,6 +16,7 @@ Without valgrind (`--run` alone) it just runs the phases.
 from __future__ import annotations
 
 import argparse
+import functools
 import glob
 import json
 import os
@@ -24,6 +25,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -55,10 +57,13 @@ def phases(n: int) -> list[tuple[str, object, list, bool]]:
 
 def json_phases(d: str, compiled, rules, raw: list) -> list:
     """From the same JSON bytes, as the bench's JSON rows: the decoder then decide on the
-    valid path, and zen-engine's expression VM given json.loads' floats (if installed)."""
+    valid path, the hand-written decimal Python after json.loads(parse_float=Decimal) (no
+    validation), and zen-engine's expression VM given json.loads' floats (if installed)."""
     bodies = [json.dumps(f).encode() for f in raw]
     decode, decide = B.FactsDecoder(rules.schemas[B.FORMS[d]].raw).decode, compiled.decide
-    out = [(f"{d} json: decoder+decide", lambda b: decide(decode(b), (), True), bodies, loop)]
+    hand, exact = B.PYTHON[d], functools.partial(json.loads, parse_float=Decimal)
+    out = [(f"{d} json: decoder+decide", lambda b: decide(decode(b), (), True), bodies, loop),
+           (f"{d} json: hand-written", lambda b: hand(exact(b)), bodies, loop)]
     try:
         import zen
     except ImportError:
@@ -126,7 +131,8 @@ def main(argv=None) -> int:
         print(f"{d:8} {cells}")
     for d in DECISIONS:
         ours, zen = per_call[f"{d} json: decoder+decide"], per_call.get(f"{d} json: zen")
-        print(f"{d:8} from JSON bytes: decoder+decide {ours:,.0f}" +
+        hand = per_call[f"{d} json: hand-written"]
+        print(f"{d:8} from JSON bytes: decoder+decide {ours:,.0f}, hand-written {hand:,.0f}" +
               (f", zen {zen:,.0f} (zen ÷ trimtab {zen / ours:.2f}×)" if zen else ""))
     return 0
 
