@@ -109,10 +109,11 @@ class SendBack(Request):
 
 
 class FactsExport(Page):
-    form: limited(128, 0) = None                               # type: ignore[valid-type]
-    subject: limited(128, 0) = None                            # type: ignore[valid-type]
-    from_: _day("facts that occurred on this day or later", 0) = Field(None, alias="from")  # type: ignore[valid-type]
-    to: _day("facts that occurred on this day or earlier", 0) = None   # type: ignore[valid-type]
+    """Filters left out filter nothing; one given empty (`to=`) is refused, as on the reports."""
+    form: limited(128) = None                                  # type: ignore[valid-type]
+    subject: limited(128) = None                               # type: ignore[valid-type]
+    from_: _day("facts that occurred on this day or later") = Field(None, alias="from")  # type: ignore[valid-type]
+    to: _day("facts that occurred on this day or earlier") = None   # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------- drafts
