@@ -5,9 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
 
 from trimtab.dsl.values import MAX_ID_TEXT, MAX_NUMBER
+from trimtab.server.messages import msg
 from trimtab.server.web.api_models.common import (Answer, OpenAnswer, Page, PersonId, Request, Text,
                                                   number, text)
 
@@ -18,6 +19,16 @@ Plain = Annotated[Decimal | str, WithJsonSchema({
     "description": "a number; a decimal text when a double cannot hold it exactly"})]
 Day = Annotated[str, Field(description="a date, YYYY-MM-DD", json_schema_extra={"format": "date"})]
 ApprovalStatus = Literal["pending", "approved", "rejected"]
+
+
+def _texts(value):
+    """Evidence that is not a list of texts is refused as a whole, at `$.evidence`."""
+    if value is None or (isinstance(value, list) and all(isinstance(e, str) for e in value)):
+        return value
+    raise ValueError(msg("evidence is a list of texts"))
+
+
+Evidence = Annotated[list[text(min_length=0)] | None, BeforeValidator(_texts)]  # type: ignore[valid-type]
 
 
 # ---------------------------------------------------------------------- approvals
@@ -69,8 +80,7 @@ class DecisionBody(Request):
     """The signed-in person's verdict on the step waiting for them."""
     decision: Literal["approve", "reject"]
     comment: text(min_length=0) | None = None           # type: ignore[valid-type]
-    evidence: list[text(min_length=0)] | None = Field(  # type: ignore[valid-type]
-        None, description="links or notes backing the verdict")
+    evidence: Evidence = Field(None, description="links or notes backing the verdict")
     actor: PersonId = Field(None, description="if given, the person signed in (else 403 actor_mismatch)")  # type: ignore[assignment]
 
 
