@@ -23,6 +23,12 @@ from trimtab.server.auth.access import client_address, log, requires
 from trimtab.server.auth.principal import of_person
 from trimtab.server.auth.providers import TITLES, ProviderError, configured_providers
 from trimtab.server.auth.routes import LOGIN_PAGE, bp, safe_next, start_session
+from trimtab.server.web.api_models.auth import CallbackQuery, LoginQuery, ProviderPath
+from trimtab.server.web.api_models.common import ErrorBody
+from trimtab.server.web.contract import Raw, contract
+
+REFUSAL_PAGE = Raw("text/html", {"type": "string"}, "a refusal: the sign-in page with the reason, to a browser "
+                   "that asks for HTML")
 
 __all__ = ["init_app", "configured_providers"]
 NEXT_KEY = "trimtab.oauth_next"
@@ -59,6 +65,10 @@ def redirect_uri(provider: str) -> str:
 
 @bp.get("/auth/login/<provider>")
 @requires("public")
+@contract("Start signing in with DingTalk (钉钉) or Feishu (飞书): a redirect to the provider's authorize "
+          "page with a fresh state", path=ProviderPath, query=LoginQuery,
+          answers={302: Raw(None, description="to the provider's authorize URL")}, errors=(404,),
+          description="404: sign-in with this provider is not configured.")
 def oauth_start(provider: str):
     client = _client(provider)
     session[NEXT_KEY] = safe_next(request.args.get("next"))
@@ -67,6 +77,20 @@ def oauth_start(provider: str):
 
 @bp.get("/auth/callback/<provider>")
 @requires("public")
+@contract("Where the provider sends the browser back: checks the state, exchanges the code, maps the "
+          "platform user to a person and starts a session (Secure, HttpOnly, SameSite=Lax). Register "
+          "this URL with the provider.", path=ProviderPath, query=CallbackQuery,
+          answers={303: Raw(None, description="signed in; redirected to `next`"),
+                   401: (ErrorBody, Raw("text/html", {"type": "string"},
+                                        "`oauth_refused`: the provider refused the code or did not say who "
+                                        "signed in (the sign-in page with the reason, to a browser)")),
+                   403: (ErrorBody, Raw("text/html", {"type": "string"},
+                                        "`oauth_state_mismatch` (wrong, missing or used state) or "
+                                        "`oauth_unknown_person` (no one in the org chart has that platform "
+                                        "account); the sign-in page with the reason, to a browser"))},
+          errors=(404, 429, 502),
+          description="404: the provider is not configured; 429: too many failed sign-ins from this "
+                      "address; 502 `oauth_unavailable`: the provider could not be reached.")
 def oauth_callback(provider: str):
     client = _client(provider)
     failures = current_app.extensions["trimtab.auth_failures"]

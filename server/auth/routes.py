@@ -11,6 +11,8 @@ from trimtab.server.auth import tokens
 from trimtab.server.auth.access import check_csrf, client_address, current_principal, log, requires
 from trimtab.server.auth.principal import Principal, of_person
 from trimtab.server.auth.providers import configured_providers
+from trimtab.server.web.api_models.auth import TOKEN_FORM, LoginQuery, Me, SignedOut
+from trimtab.server.web.contract import Raw, contract
 
 bp = Blueprint("auth", __name__)
 
@@ -46,6 +48,8 @@ def start_session(principal: Principal) -> None:
 
 @bp.get("/auth/login")
 @requires("public")
+@contract("The sign-in page: DingTalk / Feishu (when configured) or a personal token", query=LoginQuery,
+          answers={200: Raw("text/html", {"type": "string"}, "the sign-in page (HTML)")})
 def sign_in_page():
     return render_template_string(LOGIN_PAGE, providers=configured_providers(current_app),
                                   next=safe_next(request.args.get("next")), error=None)
@@ -53,6 +57,12 @@ def sign_in_page():
 
 @bp.post("/auth/token")
 @requires("public")
+@contract("Sign in with a personal token: a session cookie (Secure, HttpOnly, SameSite=Lax)",
+          body=Raw("application/x-www-form-urlencoded", TOKEN_FORM),
+          answers={303: Raw(None, description="signed in; redirected to `next`")}, errors=(401, 403, 429),
+          description="The sign-in page's form.  401 `invalid_token`: unknown, revoked or expired; 403 "
+                      "`csrf_failed`: no or a wrong `csrf_token`; 429: too many failures from this "
+                      "address.")
 def token_sign_in():
     """A personal token → a browser session (for people without DingTalk or Feishu sign-in)."""
     check_csrf()
@@ -73,6 +83,10 @@ def token_sign_in():
 
 @bp.post("/auth/logout")
 @requires("public")
+@contract("Sign out (a session needs its CSRF token in X-CSRFToken)", answers={200: SignedOut},
+          errors=(401, 403, 429),
+          description="Without credentials it changes nothing and answers the same.  A bearer token "
+                      "that is not valid is refused (401, 429 after many).")
 def sign_out():
     principal = current_principal()      # checks the CSRF token of a session
     logout_user()
@@ -84,6 +98,9 @@ def sign_out():
 
 @bp.get("/v1/me")
 @requires("person")
+@contract("Who the credentials say you are, what you may see, and your session's CSRF token",
+          answers={200: Me}, errors=(429,),
+          description="429 `too_many_attempts`: too many refused tokens from this address; wait a minute.")
 def me():
     from flask_wtf.csrf import generate_csrf
     from trimtab.server.auth import scope

@@ -14,17 +14,21 @@ signed in, delegation for a period, and a subject's first target.  Who may do wh
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import or_, select
 
 from trimtab.dsl.decision import plain
 
 from trimtab.server.domain import approval_effects, approval_flow, platform_approvals, rulesets
 from trimtab.server.messages import msg
-from trimtab.server.web.api import body, page_args, sessions, text, visible_or_refused
+from trimtab.server.web.api import sessions, visible_or_refused
+from trimtab.server.web.api_models.approvals import (
+    ApprovalOut, ApprovalPage, ApprovalsQuery, DecisionBody, DelegationBody, DelegationList,
+    DelegationOut, LinkBody, LinkOut, TargetBody, TargetSet)
+from trimtab.server.web.contract import body_as, contract, query_as
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.web.errors import DomainError
 from trimtab.server.storage.models import Approval, ApprovalStep, Delegation, Person, Target, utcnow
@@ -76,22 +80,22 @@ def visible(a: Approval) -> bool:
 # ---------------------------------------------------------------------- approvals
 @bp.get("/approvals")
 @requires("person")
+@contract("Approvals you may see; `pending_for=me` lists the steps waiting for you (or delegated to you today)",
+          query=ApprovalsQuery, answers={200: ApprovalPage}, errors=(403,),
+          description="Oldest first, `limit` at a time after the id `after`.  403 `not_a_person`: "
+                      "`pending_for=me` with the admin token, which is no one.")
 def list_approvals():
     """?pending_for=me: the steps waiting for you now (yours or delegated to you today);
     ?status=pending|approved|rejected; ?subject=."""
-    limit, after = page_args()
-    q = select(Approval).where(Approval.id > after).order_by(Approval.id)
-    if request.args.get("status") not in (None, "pending", "approved", "rejected"):
-        raise DomainError("bad_request", msg("status is pending, approved or rejected"), "$.status")
-    if request.args.get("status"):
-        q = q.where(Approval.status == request.args["status"])
-    if request.args.get("subject"):
-        q = q.where(Approval.subject == request.args["subject"])
-    pending_for = request.args.get("pending_for")
-    if pending_for not in (None, "me"):
-        raise DomainError("bad_request", msg("pending_for takes only `me`"), "$.pending_for")
+    args = query_as(ApprovalsQuery)
+    limit = args.limit
+    q = select(Approval).where(Approval.id > args.after).order_by(Approval.id)
+    if args.status:
+        q = q.where(Approval.status == args.status)
+    if args.subject:
+        q = q.where(Approval.subject == args.subject)
     with sessions() as session:
-        if pending_for == "me":
+        if args.pending_for == "me":
             q = q.where(Approval.status == "pending", Approval.id.in_(_waiting_for(session)))
         items = []
         for a in session.scalars(q):
@@ -114,6 +118,7 @@ def _waiting_for(session):
 
 @bp.get("/approvals/<id:approval_id>")
 @requires("person")
+@contract("An approval and its steps", answers={200: ApprovalOut}, errors=(403, 404))
 def get_approval(approval_id: int):
     with sessions() as session:
         a = visible_or_refused(session, Approval, approval_id, msg("approval"), visible)
@@ -122,18 +127,18 @@ def get_approval(approval_id: int):
 
 @bp.post("/approvals/<id:approval_id>/decision")
 @requires("person")
+@contract("Approve or reject the step waiting for you: the actor is whoever signed in (or their delegate "
+          "for the day); never the requester or the subject",
+          body=DecisionBody, answers={200: ApprovalOut}, errors=(403, 404, 409, 422),
+          description="403: the admin token (no one), an `actor` other than you, the requester or "
+                      "subject, or not the approver of the waiting step; 409: the approval or your "
+                      "step is already decided.  The answer is the approval after the decision.")
 def decide(approval_id: int):
     """The signed-in person approves or rejects the step waiting for them."""
-    data = body()
-    verdict, comment, evidence = data.get("decision"), data.get("comment"), data.get("evidence") or []
-    if verdict not in ("approve", "reject"):
-        raise DomainError("schema_violation", msg("decision is `approve` or `reject`"), "$.decision")
-    if comment is not None and not isinstance(comment, str):
-        raise DomainError("schema_violation", msg("comment is a text"), "$.comment")
-    if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
-        raise DomainError("schema_violation", msg("evidence is a list of texts"), "$.evidence")
+    data = body_as(DecisionBody)
+    verdict, comment, evidence = data.decision, data.comment, list(data.evidence or [])
     actor = acting_person()
-    if "actor" in data and data["actor"] != actor:
+    if data.actor is not None and data.actor != actor:
         raise DomainError("actor_mismatch", msg("the actor is whoever signed in; you are `{actor}`", actor=actor),
                           "$.actor")
     with serialised() as session:
@@ -148,26 +153,23 @@ def decide(approval_id: int):
 
 @bp.post("/approvals/<id:approval_id>/links")
 @requires("it")
+@contract("Record which platform approval instance (钉钉 processInstanceId, 飞书 instance_code, 简道云 "
+          "record _id) is this approval: its signed callbacks then decide the approval's steps",
+          body=LinkBody, answers={201: LinkOut, 200: LinkOut}, errors=(404, 409, 422),
+          description="201: linked; 200: already linked so, nothing changed; 409 `link_taken`: the "
+                      "instance is linked to another approval.")
 def link(approval_id: int):
     """{platform, external_id}: the platform's approval instance (钉钉 processInstanceId, 飞书
     instance_code, 简道云 record _id) whose callbacks decide this approval's steps."""
-    data = body()
-    platform, external_id = text(data, "platform", required=True), text(data, "external_id", required=True)
-    if platform not in platform_approvals.PLATFORMS:
-        raise DomainError("schema_violation", msg("platform is one of {arg}",
-                                                  arg=', '.join(platform_approvals.PLATFORMS)), "$.platform")
-    if len(external_id) > 200:
-        raise DomainError("schema_violation", msg("external_id has at most 200 characters"),
-                          "$.external_id")
+    data = body_as(LinkBody)
     with sessions() as session, session.begin():
-        out, new = platform_approvals.add_link(session, approval_id, platform, external_id)
+        out, new = platform_approvals.add_link(session, approval_id, data.platform, data.external_id)
     return jsonify(out), 201 if new else 200
 
 
 # ---------------------------------------------------------------------- delegations
-def _day(data: dict, name: str) -> dt.date:
-    value = data.get(name)
-    if isinstance(value, str) and len(value) == 10:
+def _day(value: str, name: str) -> dt.date:
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -184,19 +186,23 @@ def delegation_json(d: Delegation) -> dict:
 
 @bp.post("/delegations")
 @requires("person")
+@contract("Hand your approval steps to another person for a period (recorded in the audit)",
+          body=DelegationBody, answers={201: DelegationOut}, errors=(403, 422),
+          description="At most a year, `ends_on` on or after `starts_on`; the delegate is someone else "
+                      "of the organisation chart.  403 `actor_mismatch`: another's steps, unless admin.")
 def create_delegation():
     """{delegate, starts_on, ends_on, reason}: your approval steps go to `delegate` on those
     days (at most a year); recorded in the audit."""
-    data = body()
+    data = body_as(DelegationBody)
     principal = current_principal()
-    delegator = text(data, "delegator") or principal.person_id
+    delegator = data.delegator or principal.person_id
     if delegator is None:
         raise DomainError("schema_violation", msg("`delegator` is required with the admin token"),
                           "$.delegator")
     if delegator != principal.person_id and not principal.is_admin:
         raise DomainError("actor_mismatch", msg("you delegate your own steps"), "$.delegator")
-    delegate, reason = text(data, "delegate", required=True), text(data, "reason", required=True)
-    starts, ends = _day(data, "starts_on"), _day(data, "ends_on")
+    delegate, reason = data.delegate, data.reason
+    starts, ends = _day(data.starts_on, "starts_on"), _day(data.ends_on, "ends_on")
     if ends < starts or (ends - starts).days > 366:
         raise DomainError("schema_violation", msg("ends_on is on or after starts_on, within a year"),
                           "$.ends_on")
@@ -219,6 +225,7 @@ def create_delegation():
 
 @bp.get("/delegations")
 @requires("person")
+@contract("Delegations you gave or received (admin: all)", answers={200: DelegationList})
 def list_delegations():
     principal = current_principal()
     q = select(Delegation).order_by(Delegation.id)
@@ -231,6 +238,8 @@ def list_delegations():
 
 @bp.delete("/delegations/<id:delegation_id>")
 @requires("person")
+@contract("Revoke a delegation (the delegator or an admin)", answers={200: DelegationOut}, errors=(403, 404),
+          description="Revoking a revoked delegation again changes nothing and answers it as it is.")
 def revoke_delegation(delegation_id: int):
     principal = current_principal()
     with sessions() as session, session.begin():
@@ -249,19 +258,16 @@ def revoke_delegation(delegation_id: int):
 # ---------------------------------------------------------------------- a first target
 @bp.post("/targets")
 @requires("person")
+@contract("A subject's first target for a metric (admin, or the subject's HRBP); a change goes through "
+          "the approval chain", body=TargetBody, answers={201: TargetSet}, errors=(403, 409, 422),
+          description="409 `target_exists`: the subject has a target for the metric; 422 "
+                      "`unknown_subject`: not in the organisation chart.")
 def set_target():
     """{subject, metric, value}: a subject's first target for a metric (admin, or an HRBP for
     a person they cover).  An existing target changes only through the approval chain."""
     principal = current_principal()
-    data = body()
-    subject, metric = text(data, "subject", required=True), text(data, "metric", required=True)
-    try:
-        value = Decimal(str(data.get("value")))
-        if not value.is_finite() or value < 0 or value.adjusted() > 15:
-            raise InvalidOperation
-    except InvalidOperation:
-        raise DomainError("schema_violation", msg("value is a number ≥ 0 below 10^16"),
-                          "$.value") from None
+    data = body_as(TargetBody)
+    subject, metric, value = data.subject, data.metric, data.value
     if not (principal.is_admin or (principal.is_hrbp and scope().sees_person(subject))):
         raise DomainError("out_of_scope", msg("targets are set by admins or the subject's HRBP"))
     version = rulesets.active().version

@@ -34,7 +34,7 @@ class Raw:
 @dataclass(frozen=True)
 class Contract:
     summary: str
-    answers: dict[int, Any]             # status -> a model class, Raw, or None (no body)
+    answers: dict[int, Any]             # status -> a model class, Raw, None (no body), or a tuple (alternatives)
     body: Any = None                    # a model class, Raw, or a tuple of Raw (alternatives)
     query: type[BaseModel] | None = None
     path: type[BaseModel] | None = None

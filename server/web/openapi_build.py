@@ -121,8 +121,14 @@ def _models_of(declared: Contract) -> list[tuple[type[BaseModel], str]]:
     for model in (declared.query, declared.path):
         if model is not None:
             found.append((model, "validation"))
-    found += [(answer, "serialization") for answer in declared.answers.values() if _is_model(answer)]
+    for answer in declared.answers.values():
+        found += [(a, "serialization") for a in _alternatives(answer) if _is_model(a)]
     return found
+
+
+def _alternatives(answer) -> tuple:
+    """An answer's forms: one, or a tuple of them (a model and a page for a browser)."""
+    return answer if isinstance(answer, tuple) else (answer,)
 
 
 def _is_model(value) -> bool:
@@ -247,13 +253,15 @@ def _request_body(declared: Contract, refs) -> dict | None:
 
 def _answer(status: int, answer, declared: Contract, refs) -> dict:
     described: dict[str, Any] = {"description": REASONS.get(status, "OK")}
-    if _is_model(answer):
-        described["content"] = {"application/json": {"schema": refs[(answer, "serialization")]}}
-    elif isinstance(answer, Raw):
-        if answer.description:
-            described["description"] = answer.description
-        if answer.media_type:
-            described["content"] = {answer.media_type: {"schema": answer.schema} if answer.schema is not None else {}}
+    for form in _alternatives(answer):
+        if _is_model(form):
+            described.setdefault("content", {})["application/json"] = {"schema": refs[(form, "serialization")]}
+        elif isinstance(form, Raw):
+            if form.description:
+                described["description"] = form.description
+            if form.media_type:
+                described.setdefault("content", {})[form.media_type] = \
+                    {"schema": form.schema} if form.schema is not None else {}
     if 200 <= status < 300:
         described["headers"] = {name: {"description": text, "schema": {"type": "string"}}
                                 for name, text in {**ANSWER_HEADERS, **declared.headers}.items()}

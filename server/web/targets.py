@@ -8,7 +8,9 @@ from trimtab.server.messages import msg
 from trimtab.server.domain.filing import occurred_on, period_key, subject_of
 from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.domain.validation import validate
-from trimtab.server.web.api import body, text
+from trimtab.server.web.api_models.approvals import (SplitBody, SplitOut, SubjectPath, SuggestBody,
+                                                     Suggestions, TargetHistory)
+from trimtab.server.web.contract import body_as, checked, contract
 from trimtab.server.auth import requires, scope
 
 bp = Blueprint("targets", __name__, url_prefix="/v1")
@@ -27,26 +29,29 @@ def _rules_of(kind: str, form: str, name: str | None):
     return rs, rules
 
 
-def _request(kind: str, default_form: str):
+def _request(kind: str, model):
     """(rule set, rules, form, facts, request body) for a request naming facts of a form."""
-    data = body()
-    form = text(data, "form", default_form)
-    rs, rules = _rules_of(kind, form, text(data, "rule"))
-    facts = data.get("facts")
-    if not isinstance(facts, dict):
-        raise DomainError("schema_violation", msg("`facts` is an object"), "$.facts")
-    validate(rs.schemas[form], facts)
-    return rs, rules, form, facts, data
+    data = body_as(model)
+    rs, rules = _rules_of(kind, data.form, data.rule)
+    facts = dict(data.facts)
+    validate(rs.schemas[data.form], facts)
+    return rs, rules, data.form, facts, data
 
 
 @bp.post("/targets/suggest")
 @requires("person")
+@contract("Suggested targets and ranges from the target rules, with stored history",
+          body=SuggestBody, answers={200: Suggestions}, errors=(403, 404, 422),
+          description="The facts of this period, with the earlier periods the server holds for the "
+                      "subject as history (or a `history` given here).  404: no target rule on the "
+                      "form (or none named `rule`); 403: the subject's history is not yours to read; "
+                      "422: facts the form's schema or the rules refuse.")
 def suggest():
     """Suggested targets (and their range) for one subject: the facts of this period, with the
     earlier periods the server holds as history (or a `history` given in the request)."""
-    rs, rules, form, facts, data = _request("target", "region_monthly")
+    rs, rules, form, facts, data = _request("target", SuggestBody)
     schema = rs.schemas[form]
-    history = data.get("history")
+    history = data.history
     if history is None:
         subject = subject_of(schema, facts)
         if not scope().sees_subject(subject):
@@ -67,12 +72,18 @@ def suggest():
 
 @bp.post("/splits")
 @requires("person")
+@contract("A weighted split; an adjustment beyond the band without a reason is refused",
+          body=SplitBody, answers={200: SplitOut}, errors=(404, 422),
+          description="The parent target split by the split rule's weights, rounded so the shares sum "
+                      "to it.  422 `reason_required`: an adjustment beyond the free band without a "
+                      "written reason; 422 `adjustment_out_of_range`: one beyond the hard limit "
+                      "(either names the child and carries the `violations`).")
 def split():
     """Split a parent target by the split rule's weights, rounded so the shares sum to it.
     The rule's band holds: an adjustment beyond the free band without a written reason is
     refused (422 reason_required), one beyond the hard limit is refused with or without one
     (422 adjustment_out_of_range); either names the child."""
-    rs, rules, form, facts, _data = _request("split", "target_plan")
+    rs, rules, form, facts, _data = _request("split", SplitBody)
     lang = request_lang()
     d = rules[0].evaluate(facts)
     if d.error is not None:
@@ -93,10 +104,16 @@ def split():
 
 @bp.get("/targets/<subject>/history")
 @requires("person")
+@contract("A subject's target changes (from the audit log)", path=SubjectPath,
+          answers={200: TargetHistory}, errors=(403,),
+          description="Approved and refused target changes and first targets, newest first, at most "
+                      "200; each entry's details (approval, metric, before, after, approvers…) follow "
+                      "its `at`, `action` and `ruleset_version`.")
 def target_history(subject: str):
     """A subject's approved and refused target changes, newest first (from the audit log)."""
     from sqlalchemy import select
     from trimtab.server.storage.models import AuditEntry
+    checked(SubjectPath, {"subject": subject}, "bad_request")
     if not scope().sees_subject(subject):
         raise DomainError("out_of_scope", msg("`{subject}` is not yours to see", subject=subject), "$.subject")
     with current_app.extensions["trimtab.sessions"]() as session:
