@@ -142,3 +142,39 @@ def test_the_choices_of_a_refused_enum_are_listed_in_the_readers_language(app):
     message = refused.value.message
     assert message.render("en") == "`status` must be one of `open`, `closed`"
     assert message.render("zh") == "`status` 只能是 `open`、`closed` 之一"
+
+
+def test_every_operation_of_the_server_says_what_it_takes_and_answers(tmp_path):
+    """The whole document: every JSON body and every JSON answer has a schema (the old
+    hand-written document had `application/json: {}` on every answer), every operation lists
+    its refusals, and a route without a contract cannot be served a document at all."""
+    from trimtab.server.web.openapi_build import MissingContract
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/d.db", "RULES_PATH": "rules", "AUDIT_KEY": "k"})
+    try:
+        doc = build(app)
+        untyped = []
+        for path, ops in doc["paths"].items():
+            for method, op in ops.items():
+                for media, content in op.get("requestBody", {}).get("content", {}).items():
+                    if media == "application/json" and not content.get("schema"):
+                        untyped.append(f"{method} {path} body")
+                for status, answer in op["responses"].items():
+                    if "$ref" in answer:
+                        continue
+                    for media, content in answer.get("content", {}).items():
+                        if media == "application/json" and not content.get("schema"):
+                            untyped.append(f"{method} {path} {status}")
+                    if status.startswith("2") and not answer.get("content") and status != "204":
+                        untyped.append(f"{method} {path} {status} has no content")
+                assert "400" in op["responses"] and any(s.startswith("2") or s.startswith("3")
+                                                        for s in op["responses"]), (method, path)
+        assert not untyped, untyped
+        assert len(doc["paths"]) >= 70
+
+        @app.get("/t/undeclared")
+        def undeclared():
+            return "x"
+        with pytest.raises(MissingContract, match="/t/undeclared"):
+            build(app)
+    finally:
+        app.extensions["trimtab.engine"].dispose()

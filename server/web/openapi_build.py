@@ -3,8 +3,7 @@ Flask's url map, who may call them from `@requires`, and what they take and answ
 `@contract(...)` (server/web/contract.py), whose pydantic models give every schema.
 
 `document(app)` is what GET /openapi.json serves (built once per process); `trimtab openapi` prints
-it.  A route without a contract fails the build: tests/test_server.py builds it.
-# TODO(#17): while the routes move to contracts, one without is taken from openapi_legacy.json."""
+it.  A route without a contract fails the build: tests/test_server.py builds it."""
 from __future__ import annotations
 
 import re
@@ -71,26 +70,13 @@ def build(app: Flask) -> dict:
     for path, method, rule, view in api_routes(app):
         declared: Contract | None = getattr(view, "contract", None)
         if declared is None:
-            declared = _legacy(path, method)
-            if declared is None:
-                raise MissingContract(f"{method.upper()} {rule.rule} ({rule.endpoint}) declares no @contract")
-        else:
-            models += _models_of(declared)
+            raise MissingContract(f"{method.upper()} {rule.rule} ({rule.endpoint}) declares no @contract")
+        models += _models_of(declared)
         operations.append((path, method, rule, view, declared))
     refs, schemas = _schemas(models)
     paths: dict[str, dict] = {}
     for path, method, rule, view, declared in operations:
-        if isinstance(declared, dict):
-            op = dict(declared)
-            need = getattr(view, "access", None)
-            if need is not None:
-                op["security"], op["x-access"] = SECURITY[need], WHO[need]
-            paths.setdefault(path, {})[method] = op
-            continue
         paths.setdefault(path, {})[method] = _operation(rule, view, declared, refs, schemas)
-    legacy = _legacy_doc()
-    for name, schema in legacy["components"]["schemas"].items():
-        schemas.setdefault(name, schema)
     from trimtab import server
     version = getattr(server, "__version__", "0.1.0")
     error = {"description": "a refusal",
@@ -102,16 +88,6 @@ def build(app: Flask) -> dict:
             "paths": paths,
             "components": {"securitySchemes": SECURITY_SCHEMES, "responses": {"Error": error},
                            "schemas": schemas}}
-
-
-def _legacy_doc() -> dict:
-    import json
-    from pathlib import Path
-    return json.loads(Path(__file__).with_name("openapi_legacy.json").read_text(encoding="utf-8"))
-
-
-def _legacy(path: str, method: str):
-    return _legacy_doc()["paths"].get(path, {}).get(method)
 
 
 def _models_of(declared: Contract) -> list[tuple[type[BaseModel], str]]:
