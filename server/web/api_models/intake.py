@@ -8,6 +8,7 @@ from typing import Any, Literal, Union
 
 from pydantic import Field, RootModel
 
+from trimtab.server.web.api_models.approvals import ApprovalOut
 from trimtab.server.web.api_models.common import Answer
 
 
@@ -39,36 +40,6 @@ class DecisionOut(Answer):
     violations: list[dict[str, Any]] | None = Field(None, description="an approval's broken limits")
     steps: list[dict[str, Any]] | None = Field(None, description="an approval's steps that apply: "
                                                                  "{type, roles}")
-
-
-class ApprovalStepOut(Answer):
-    """A step of an approval chain."""
-    position: int
-    kind: str
-    role: str | None
-    approver: str | None = Field(description="the person the step waits for")
-    status: str = Field(description="waiting, approved, rejected or skipped")
-    comment: str | None
-    acted_by: str | None
-    substitutes_for: str | None
-    substitution: str | None
-
-
-class ApprovalOut(Answer):
-    """An approval (server/domain/approval_flow.py `approval_json`)."""
-    id: int
-    status: str = Field(description="pending, approved or rejected")
-    subject: str
-    metric: str | None
-    before: Any = Field(description="the value before the change (a number, exact)")
-    after: Any = Field(description="the value asked for")
-    reason: str | None
-    evidence: Any
-    position: int = Field(description="the step it waits at")
-    ruleset_version: str | None
-    requested_by: str | None
-    steps: list[ApprovalStepOut]
-    waiting_for: list[str | None] = Field(description="who may decide now (empty once decided)")
 
 
 class Submitted(Answer):
