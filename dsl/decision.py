@@ -103,8 +103,10 @@ class Decision(tuple):
             out["error"] = self.error.to_json(lang)
             return out
         out["value"] = plain(self.value)
-        out.update({k: plain(v) for k, v in self.details.items()})  # built once here
-        out["explanation"] = self.headline(lang)
+        details = self.details
+        out.update({k: plain(v) for k, v in details.items()})
+        # The kind's headline reads the details too: built once, handed on through a view
+        out["explanation"] = self[0].hooks.headline(_Detailed.of(self, details), lang)
         if with_trace:
             out["trace"] = self.explain_lines(lang)
         return out
@@ -134,6 +136,18 @@ class Decision(tuple):
     def explain(self, lang: str = "en") -> str:
         lines = [self.headline(lang)] + ["  " + line for line in self.explain_lines(lang)]
         return "\n".join(lines)
+
+
+class _Detailed(Decision):
+    """A decision whose details are already built (Decision.to_json's, for the headline)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def of(cls, d: Decision, details: dict) -> "_Detailed":
+        return tuple.__new__(cls, (*d, details))
+
+    details = property(itemgetter(5))
 
 
 def _held(rec) -> bool:
@@ -325,18 +339,41 @@ def in_words(value, unit: str, lang: str) -> str:
     return f"{number} {one if number == '1' else several}"
 
 
+def _compared(compiled, node_id: int, node):
+    """(operator, the left side's type, the unit a duration is shown in or None, a streak?)
+    of a comparison — kept on the compiled rule like _label."""
+    kept = compiled.__dict__.setdefault("_compared", {})
+    found = kept.get(node_id)
+    if found is None:
+        ty = compiled.ann.ty(node.left)
+        found = kept[node_id] = (
+            node.op if isinstance(node, A.Compare) else "?", ty,
+            _duration_unit(compiled, node) if getattr(ty, "dim", None) == "duration" else None,
+            getattr(node, "consecutive", None) is not None)
+    return found
+
+
+def _valued(compiled, node_id: int, node, text: str):
+    """(the value's label — `name = text` for a named formula —, its type), kept likewise."""
+    kept = compiled.__dict__.setdefault("_valued", {})
+    found = kept.get(node_id)
+    if found is None:
+        name = next((f.name for f in compiled.rule.formulas if f.expr is node), None)
+        found = kept[node_id] = (f"{name} = {text}" if name is not None and name != text else text,
+                                 compiled.ann.ty(node))
+    return found
+
+
 def render_record(compiled, rec, lang) -> str:
     node, text, where = _label(compiled, rec.node)
     kind = type(rec)
     if kind is Compared:
-        op = node.op if isinstance(node, A.Compare) else "?"
-        ty = compiled.ann.ty(node.left)
-        if getattr(ty, "dim", None) == "duration":          # 61 天 > 60 天, not 1464 > 1440
-            unit = _duration_unit(compiled, node)
+        op, ty, unit, streak = _compared(compiled, rec.node, node)
+        if unit is not None:                                # 61 天 > 60 天, not 1464 > 1440
             left, right = in_words(rec.left, unit, lang), in_words(rec.right, unit, lang)
         else:
             left, right = show(rec.left, ty), show(rec.right, ty)
-        if getattr(node, "consecutive", None) is not None:
+        if streak:
             this_period = tr(lang, "this period")
             return f"· {text}: {this_period} {left} {op} {right} ({where})"
         verdict = tr(lang, "holds") if rec.held else tr(lang, "does not hold")
@@ -355,7 +392,5 @@ def render_record(compiled, rec, lang) -> str:
     if isinstance(value, bool):
         verdict = tr(lang, "holds") if value else tr(lang, "does not hold")
         return f"{'✓' if value else '✗'} {text} {verdict} ({where})"
-    name = next((f.name for f in compiled.rule.formulas if f.expr is node), None)
-    if name is not None and name != text:
-        text = f"{name} = {text}"
-    return f"{text} → {show(value, compiled.ann.ty(node))} ({where})"
+    label, ty = _valued(compiled, rec.node, node, text)
+    return f"{label} → {show(value, ty)} ({where})"

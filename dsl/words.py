@@ -9,6 +9,7 @@ from typing import Any
 from .amounts import Amount
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_CENT = Decimal("0.01")
 
 
 def plain(value: Any) -> Any:
@@ -50,7 +51,7 @@ def show(value: Any, ty: Any = None) -> str:
 def _trim(d: Decimal) -> str:
     if not d.is_finite() or not -30 <= d.adjusted() <= 24:
         return str(d)       # no amount: as it is, at once (quantize past 28 digits raises)
-    q = d.quantize(Decimal("0.01")) if d != d.to_integral_value() else d
+    q = d.quantize(_CENT) if d != d.to_integral_value() else d
     return format(q.normalize(), "f")
 
 

@@ -58,8 +58,12 @@ def load_for(config, rev: str | None = None) -> object:
 
 
 def read(sessions) -> Recorded | None:
-    """The recorded active version, or None before anything was recorded."""
-    with sessions() as session:
+    """The recorded active version, or None before anything was recorded.
+
+    Committed, not rolled back: every worker reads this every RULES_CHECK_S, and psycopg
+    answers a ROLLBACK by deallocating the connection's prepared statements — the webhook's
+    READ and WRITE (pg_intake.py) would then be planned afresh ten times after each check."""
+    with sessions() as session, session.begin():
         row = session.get(ActiveRuleset, ROW)
         return None if row is None else Recorded(row.rev, row.version, row.configured, row.generation)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
@@ -121,6 +122,7 @@ SELECT %(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s, %(pr
 WHERE (SELECT count(*) FROM locked) = 1
 """
 DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
+_ENCODE = msgspec.json.Encoder().encode
 
 
 NEXT_PAGE = """
@@ -236,8 +238,9 @@ def _decision_params(form: str, subject: str, period: str, stored: list[dict],
                      current: dict) -> dict:
     """WRITE's parameters for the decisions: the rows, and the period's current decisions
     (as READ found them) they supersede, under the period's lock."""
-    return {"decisions": json.dumps([{k: r[k] for k in DECISION_FIELDS} for r in stored],
-                                    ensure_ascii=False),
+    # msgspec: the same JSON values, without json.dumps' spaces, several times faster (the
+    # documents carry the rendered traces); PostgreSQL parses it either way.
+    return {"decisions": _ENCODE([{k: r[k] for k in DECISION_FIELDS} for r in stored]).decode(),
             "period_lock": period_decisions.lock_key(form, subject, period),
             "supersede": json.dumps(period_decisions.superseded_ids(
                 current, [r["rule"] for r in stored]))}

@@ -9,7 +9,7 @@ unmeasured) weeks 100–110.  CPU is user + system from /proc, so other processe
 machine do not count; WAL is the cluster's (other clients' writes count: read it on a quiet
 machine, or as an upper bound).
 
-    python tests/bench/cpu_webhook.py [--at 0,100] [--weeks 10]
+    python tests/bench/cpu_webhook.py [--at 0,100] [--weeks 10] [--check-s 0.15]
 """
 from __future__ import annotations
 
@@ -68,10 +68,13 @@ def main(argv=None) -> int:
     ap.add_argument("--at", default="0,100", help="weeks of history the measured batches start at")
     ap.add_argument("--weeks", type=int, default=10, help="weeks per measured batch")
     ap.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
+    ap.add_argument("--check-s", type=float, default=None,
+                    help="RULES_CHECK_S: how often the rule set is checked (a gunicorn worker "
+                         "under the bench sees a check every 25-45 webhooks)")
     args = ap.parse_args(argv)
     url, drop = fresh_database("postgresql", Path(tempfile.mkdtemp()))
     database = url.rsplit("/", 1)[1]
-    app = make_app(url)
+    app = make_app(url, **({} if args.check_s is None else {"RULES_CHECK_S": args.check_s}))
     try:
         load_org(app, TEAM)
         client = app.test_client()
