@@ -19,6 +19,7 @@ from .annotations import Annotations
 from .amounts import round_to
 from .check_exprs import HISTORY_FUNCS
 from .rounding import ROUNDING, round_scale
+from .trace import Valued
 from .kinds import KINDS
 from .limits import MAX_RULE_SOURCE
 from .units import UNITS
@@ -355,7 +356,12 @@ class RuleCompiler:
         if self.depth == 0 and isinstance(node, (A.BoolOp, A.Not)) and self.recorded(node):
             self.folded[self.ann.id_of(node)] = node
             return code
-        return f"(T.append((VAL, {self.ann.id_of(node)}, (tv := {code}))) or tv)"
+        # A yes/no outcome (what almost every clause gives) appends one of two records made
+        # at load, not a tuple built on every evaluation; any other value is recorded as is.
+        rid = self.ann.id_of(node)
+        yes, no = self.const((Valued, rid, True)), self.const((Valued, rid, False))
+        return (f"(T.append({yes}) or True if (tv := {code}) is True else T.append({no}) or False"
+                f" if tv is False else T.append((VAL, {rid}, tv)) or tv)")
 
     def recorded(self, node) -> bool:
         """Is the expression's value determined by its comparisons' own trace records?"""

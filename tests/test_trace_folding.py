@@ -64,3 +64,25 @@ def test_a_comparison_that_raised_has_no_record():
     decision = rule.evaluate(facts)
     assert decision.error is not None and decision.error.code == "eval.out_of_range"
     assert decision.trace == [] and decision.compact()["trace"] == []
+
+
+def test_a_clause_record_holds_the_clause_value(schemas):
+    """A clause recorded as evaluated (a score's yes/no condition, a formula) holds the value
+    the rule computed: the bool itself for a yes/no, the exact number for a formula."""
+    from decimal import Decimal
+    bench = ROOT / "tests" / "bench"
+    scoring = load(bench / "rules", bench / "forms").rule("scoring")
+    for said in (True, False):
+        facts = {"effective_visits": 7, "needs_report_submitted": said, "stale_leads_over_48h": 1}
+        for valid in (False, True):
+            (record,) = scoring.evaluate(facts, (), True, valid).trace
+            assert type(record).__name__ == "Valued" and record.value is said, (said, valid, record)
+    source = ("alert a level yellow\n    on kr_progress per rep\n    gap = expected - progress\n"
+              "    when gap > 20%\n    notify subject\n")
+    alert = load_sources(shared_sources() + [("case.rules", source)], schemas).rule("a")
+    facts = {"rep": "r1", "month": "2026-07", "kr": "k", "progress": Decimal("0.5"),
+             "expected": Decimal("0.75"), "alignment": Decimal("0.9")}
+    decision = alert.evaluate(facts)
+    assert decision.error is None and decision.value is True
+    valued = [r.value for r in decision.trace if type(r).__name__ == "Valued"]
+    assert valued == [Decimal("0.25")] and type(valued[0]) is Decimal, decision.trace
