@@ -16,7 +16,7 @@ from trimtab.server.messages import msg
 from trimtab.server.web.errors import DomainError
 from trimtab.server.storage.models import AuditEntry, Decision, Fact, Person
 from trimtab.server.domain.rulesets import active
-from trimtab.server.web.api_models.dashboards import (Adjustments, Completion, Funnel, Heat, Lights, Radar,
+from trimtab.server.web.api_models.dashboards import (Adjustments, CompletionRange, Funnel, Heat, Lights, Radar,
                                                       RepQuery, RuleQuery, TeamQuery)
 from trimtab.server.web.contract import contract, query_as
 
@@ -115,7 +115,7 @@ def target_adjustments():
 
 @bp.get("/completion-range")
 @requires("person")
-@contract("KR completion per month: per region, min, max and spread", answers={200: Completion})
+@contract("KR completion per month: per region, min, max and spread", answers={200: CompletionRange})
 def completion_range():
     """Completion (progress ÷ expected) of KRs per month: min, max and spread across regions."""
     with _sessions() as s:

@@ -9,7 +9,7 @@ from trimtab.server.domain.filing import occurred_on, period_key, subject_of
 from trimtab.server.web.errors import DomainError, request_lang
 from trimtab.server.domain.validation import validate
 from trimtab.server.web.api_models.approvals import (SplitBody, SplitOut, SubjectPath, SuggestBody,
-                                                     Suggestions, TargetHistory)
+                                                     TargetSuggestions, TargetHistory)
 from trimtab.server.web.contract import body_as, checked, contract
 from trimtab.server.auth import requires, scope
 
@@ -41,7 +41,7 @@ def _request(kind: str, model):
 @bp.post("/targets/suggest")
 @requires("person")
 @contract("Suggested targets and ranges from the target rules, with stored history",
-          body=SuggestBody, answers={200: Suggestions}, errors=(403, 404, 422),
+          body=SuggestBody, answers={200: TargetSuggestions}, errors=(403, 404, 422),
           description="The facts of this period, with the earlier periods the server holds for the "
                       "subject as history (or a `history` given here).  404: no target rule on the "
                       "form (or none named `rule`); 403: the subject's history is not yours to read; "

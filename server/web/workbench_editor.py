@@ -54,7 +54,7 @@ def keyword_table():
 @requires("workbench")
 @contract("Completion at `line`, `column` (0-based characters) of a rule file's text: keywords, fields with "
           "labels and units, roles, values (HRBP, IT, admin)", body=m.CompleteAt, parameters=(m.ACCEPT_LANGUAGE,),
-          answers={200: m.Suggestions}, errors=(422,))
+          answers={200: m.EditorSuggestions}, errors=(422,))
 def complete():
     """Suggestions at `line`, `column` (0-based, characters) of `text`."""
     data = _text_body(m.CompleteAt)

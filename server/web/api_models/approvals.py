@@ -153,7 +153,7 @@ class SplitBody(Request):
     facts: dict[str, Any] = Field(description="the plan: the parent target and its children")
 
 
-class Suggestions(Answer):
+class TargetSuggestions(Answer):
     ruleset_version: str
     history_periods: int = Field(description="how many earlier periods the rules saw")
     suggestions: list[dict[str, Any]] = Field(description="each target rule's decision (its suggestion and range)")

@@ -75,7 +75,7 @@ class CompletionMonth(Answer):
     spread: Plain
 
 
-class Completion(Answer):
+class CompletionRange(Answer):
     months: list[CompletionMonth]
 
 

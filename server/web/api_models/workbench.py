@@ -299,15 +299,15 @@ class KeywordTable(Answer):
     periods: list[str]
 
 
-class Completion(Answer):
+class EditorSuggestion(Answer):
     label: str
     kind: str = Field(description="keyword, field, function, role, value or form")
     detail: str
     info: str
 
 
-class Suggestions(Answer):
-    items: list[Completion] = Field(max_length=MAX_SUGGESTIONS)
+class EditorSuggestions(Answer):
+    items: list[EditorSuggestion] = Field(max_length=MAX_SUGGESTIONS)
 
 
 class Formatted(Answer):
