@@ -244,9 +244,22 @@ def _answer(status: int, answer, declared: Contract, refs) -> dict:
     return described
 
 
+_BUILT: dict = {}       # the routes' signature -> its document: apps of one server share it
+
+
 def document(app: Flask) -> dict:
-    """The app's document, built once per process (what GET /openapi.json serves)."""
+    """The app's document (what GET /openapi.json serves), built once per set of routes: every
+    app the tests make has the same routes and contracts, so they share one build."""
     doc = app.extensions.get("trimtab.openapi")
     if doc is None:
-        doc = app.extensions["trimtab.openapi"] = build(app)
+        signature = tuple(sorted((rule.rule, rule.endpoint, tuple(sorted(rule.methods or ())),
+                                  id(getattr(app.view_functions[rule.endpoint], "contract", None)),
+                                  getattr(app.view_functions[rule.endpoint], "access", None))
+                                 for rule in app.url_map.iter_rules()))
+        doc = _BUILT.get(signature)
+        if doc is None:
+            if len(_BUILT) > 16:
+                _BUILT.clear()
+            doc = _BUILT[signature] = build(app)
+        app.extensions["trimtab.openapi"] = doc
     return doc

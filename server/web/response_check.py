@@ -21,8 +21,13 @@ class ContractBroken(Exception):
     """An answer the route's contract does not describe."""
 
 
+# (id of a document, path, method, status) -> (the document, its validator): apps sharing a
+# document (openapi_build.document) share the compiled validators too.
+_VALIDATORS: dict = {}
+
+
 def init_app(app: Flask) -> None:
-    validators: dict = {}
+    validators = _VALIDATORS
 
     @app.after_request
     def _check(response):
@@ -57,12 +62,12 @@ def _problem(app: Flask, validators: dict, rule, method: str, response) -> str |
     schema = content[media].get("schema")
     if schema is None or media != "application/json":
         return None
-    key = (path, method, response.status_code)
-    if key not in validators:
+    key = (id(doc), path, method, response.status_code)
+    if key not in validators or validators[key][0] is not doc:
         registry = Registry().with_resource("urn:trimtab:openapi", Resource.from_contents(
             {"$schema": "https://json-schema.org/draft/2020-12/schema", "components": doc["components"]}))
-        validators[key] = Draft202012Validator(_rebased(schema), registry=registry)
-    errors = sorted(validators[key].iter_errors(json.loads(response.get_data())), key=lambda e: list(e.path))
+        validators[key] = (doc, Draft202012Validator(_rebased(schema), registry=registry))
+    errors = sorted(validators[key][1].iter_errors(json.loads(response.get_data())), key=lambda e: list(e.path))
     if errors:
         first = errors[0]
         return f"at $.{'.'.join(map(str, first.absolute_path))}: {first.message[:300]}"
