@@ -153,13 +153,13 @@ def test_rule_files_parse_right_in_threads_at_once(shipped):
     files (the parser's indenter keeps state; one shared parser lost rules)."""
     from trimtab.dsl.ruleset import load_sources
     sources = [(f.path, f.text) for f in shipped.checked.files]
-    seen, errors = Counter(), []
+    seen, errors = [], []     # list.append is atomic; a Counter's += is not (it lost a count once)
 
     def load_some():
         for _ in range(4):
             try:
                 loaded = load_sources(sources, shipped.schemas)
-                seen[(len(loaded.rules), len(loaded.checked.schedules))] += 1
+                seen.append((len(loaded.rules), len(loaded.checked.schedules)))
             except Exception as err:          # what the race raised: parse errors out of nowhere
                 errors.append(err)
     threads = [threading.Thread(target=load_some) for _ in range(6)]
@@ -167,4 +167,4 @@ def test_rule_files_parse_right_in_threads_at_once(shipped):
         t.start()
     for t in threads:
         t.join()
-    assert not errors and seen == Counter({(len(shipped.rules), len(shipped.checked.schedules)): 24})
+    assert not errors and Counter(seen) == Counter({(len(shipped.rules), len(shipped.checked.schedules)): 24})
