@@ -86,9 +86,9 @@ def db_kind(request) -> str:
 
 @pytest.fixture
 def database(db_kind, tmp_path) -> str:
-    """The URL of a fresh, empty database of `db_kind`, dropped after the test."""
-    from serverkit import fresh_database
-    url, cleanup = fresh_database(db_kind, tmp_path)
+    """The URL of a fresh database of `db_kind` with the newest schema, dropped after the test."""
+    from serverkit import migrated_database
+    url, cleanup = migrated_database(db_kind, tmp_path)
     yield url
     cleanup()
 
