@@ -17,7 +17,8 @@ from .build_ast import build
 from .checker import CheckedRuleSet, check
 from .compiler import TooComplex
 from .functions import compile_rule, reads_periods
-from .decision import Decision, folded_by_comparison
+from .decision import Decision
+from .trace_read import folded_by_comparison
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, RuleError
 from .kinds import KINDS
 from .kinds.alert import Alert
