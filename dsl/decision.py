@@ -7,7 +7,7 @@ from operator import itemgetter
 from . import ast as A
 from .amounts import Amount
 from .trace import Compared, Missing, Points, Short, Silent, Valued
-from .trace_read import is_folded, typed
+from .trace_read import is_folded, typed, with_derived
 from .units import UNIT_WORDS, dimension, in_unit
 from .catalogs import tr
 from .words import plain, render_message, show
@@ -43,8 +43,14 @@ class Decision(tuple):
     def trace(self) -> list:
         """The trace records (trace.py), in evaluation order.  Kept as tagged tuples
         (record type, fields…) until someone asks; the verdicts of clauses folded at compile
-        time (`and` / `or` / `not` over comparisons) are added here."""
-        return typed(self[0], self[3])
+        time (`and` / `or` / `not` over comparisons) are added here, and the records a kind
+        works out from its result (a score's yes/no lines)."""
+        if self[3] is None:             # evaluated with trace=False
+            return []
+        records = typed(self[0], self[3])
+        if self[0].derived and self[2] is not None:
+            return with_derived(records, self[0].hooks.derived(self[0], self[2]))
+        return records
 
     @property
     def rule(self) -> str:
@@ -84,9 +90,13 @@ class Decision(tuple):
         if doc.get("rule") != compiled.name:
             raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
         raw = _unpack(doc["raw"])
-        trace = [(RECORDS[rec[0]], *_unpack(rec[1:4] if rec[0] == "Compared" else rec[1:]))
-                 for rec in doc["trace"]          # as evaluate() records: see trace_read.typed
-                 if not (rec[0] == "Valued" and is_folded(compiled.folded, rec[1]))]
+        stored = [(RECORDS[rec[0]], *_unpack(rec[1:4] if rec[0] == "Compared" else rec[1:]))
+                  for rec in doc["trace"]          # as evaluate() records: see trace_read.typed
+                  if not (rec[0] == "Valued" and is_folded(compiled.folded, rec[1]))]
+        trace: list | None = stored
+        if compiled.derived and raw is not None:    # worked out when read, as evaluate() left them
+            trace = [rec for rec in stored if not (rec[0] is Valued and rec[1] in compiled.derived)]
+            trace = None if len(trace) == len(stored) else trace    # none stored: trace=False
         err = doc.get("error")
         loc = compiled.rule.loc
         error = None if err is None else in_rule(RuleError.of(err["code"], **_unpack(err["args"])),

@@ -2,7 +2,8 @@
 
 The generated code records as little as it can (the evaluation path is the hot one): a
 comparison's two sides but not its result, no verdict for `and` / `or` / `not` over
-comparisons.  What was left out follows from what was kept; Decision.trace asks here.
+comparisons, none for a score's line on a yes/no field (its points say it).  What was left
+out follows from what was kept and the result; Decision.trace asks here.
 """
 from __future__ import annotations
 
@@ -90,3 +91,15 @@ def _verdict(node, held: dict):
         if (not value) if node.op == "and" else value:
             return value
     return value
+
+
+def with_derived(records: list, derived: list) -> list:
+    """The records a kind works out from its result (Kind.derived) placed where evaluating
+    their clauses would have put them: before the first record of a later node.  (A score's
+    node ids follow its evaluation: formulas first, then line by line; such a line makes no
+    other record.)"""
+    out = list(records)
+    for rec in derived:
+        at = next((k for k, kept in enumerate(out) if kept.node > rec.node), len(out))
+        out.insert(at, rec)
+    return out

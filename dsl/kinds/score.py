@@ -22,7 +22,7 @@ from .. import runtime as rt
 from ..canon import anchor
 from ..diagnostics import suggest
 from ..schemas import spellings
-from ..trace import Points
+from ..trace import Points, Valued
 from ..tokens import digits_in, number_in, tokens
 from ..units import parse_quantity
 from ..catalogs import tr
@@ -216,7 +216,16 @@ def limits(ck, rule: Score) -> None:
 
 
 # ---------------------------------------------------------------------- evaluating
-def _line_code(c, line: PointsLine) -> str:
+def derivable(ann, line: PointsLine) -> bool:
+    """A `when` line on a yes/no field of the facts, worth points other than 0: it earns its
+    points exactly when the field is true, so its points say what the condition was."""
+    if line.kind != "when" or line.points == 0 or not isinstance(line.cond, A.Ref):
+        return False
+    b = ann.binding(line.cond)
+    return b is not None and b.kind == "field" and b.field.kind == "boolean"
+
+
+def _line_code(c, line: PointsLine, i: int) -> str:
     points = c.const(line.points)
     if line.kind == "every":
         x, n = c.gen(line.field), c.const(line.n)
@@ -225,7 +234,14 @@ def _line_code(c, line: PointsLine) -> str:
     if line.kind == "per":
         return f"{points} * {c.gen(line.field)}"
     if line.kind == "when":
-        return f"({points} if {c.clause(line.cond, c.gen(line.cond))} else 0)"
+        cond = c.gen(line.cond)
+        if c.traced and derivable(c.ann, line):
+            # No record made: Decision.trace works it out from the line's points (derived);
+            # an evaluation stopped by an error adds it if the line ran (runtime.reached).
+            c.derived[c.ann.id_of(line.cond)] = (i, f"p{i}", cond)
+        else:
+            cond = c.clause(line.cond, cond)
+        return f"({points} if {cond} else 0)"
     lst = c.form.list_field(line.item)
     it = c.item_var()
     c.depth += 1
@@ -238,7 +254,7 @@ def _line_code(c, line: PointsLine) -> str:
 def compile_body(c, rule: Score) -> None:
     names, codes = [], []
     for i, line in enumerate(rule.lines):
-        code = _line_code(c, line)
+        code = _line_code(c, line, i)
         if line.cap is not None:
             code = f"{'min' if line.cap > 0 else 'max'}({code}, {c.const(line.cap)})"
         names.append(f"p{i}")
@@ -319,6 +335,12 @@ def records(compiled, raw: ScoreResult, node_id) -> list:
     return [Points(node_id(ln), p) for ln, p in zip(compiled.rule.lines, raw[1])]
 
 
+def derived(compiled, raw) -> list:
+    """The records of the yes/no lines the evaluation left unrecorded (derivable): the
+    condition held exactly when its line earned points."""
+    return [Valued(node, raw[1][i] != 0) for node, (i, _, _) in compiled.derived.items()]
+
+
 def diff(rule: Score, add, text) -> None:
     for ln in rule.lines:
         key = f"{ln.kind} {ln.field.dotted if ln.field else ''}{ln.item or ''}" \
@@ -358,4 +380,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True,
-    check_all=check_ratings, records=records, names=names)
+    check_all=check_ratings, records=records, derived=derived, names=names)
