@@ -65,6 +65,9 @@ class RuleCompiler:
         self.lines: list[str] = []
         self.history_memo: dict[int, bool] = {}
         self.folded: dict[int, A.Expr] = {}     # clause node id -> a verdict left unrecorded
+        # clause node id -> (its part of the result, the local set once it ran, its value's
+        # local): a record the kind works out from its result when read (kinds/score.derived)
+        self.derived: dict[int, tuple] = {}
 
     # ------------------------------------------------------------------ small pieces
     def const(self, value) -> str:

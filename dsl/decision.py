@@ -1,13 +1,13 @@
 """Decisions and their plain-language explanations (zh-CN and en)."""
 from __future__ import annotations
 
-import operator
 from decimal import Decimal
 from operator import itemgetter
 
 from . import ast as A
 from .amounts import Amount
 from .trace import Compared, Missing, Points, Short, Silent, Valued
+from .trace_read import is_folded, typed, with_derived
 from .units import UNIT_WORDS, dimension, in_unit
 from .catalogs import tr
 from .words import plain, render_message, show
@@ -43,8 +43,14 @@ class Decision(tuple):
     def trace(self) -> list:
         """The trace records (trace.py), in evaluation order.  Kept as tagged tuples
         (record type, fields…) until someone asks; the verdicts of clauses folded at compile
-        time (`and` / `or` / `not` over comparisons) are added here."""
-        return _typed(self[0], self[3])
+        time (`and` / `or` / `not` over comparisons) are added here, and the records a kind
+        works out from its result (a score's yes/no lines)."""
+        if self[3] is None:             # evaluated with trace=False
+            return []
+        records = typed(self[0], self[3])
+        if self[0].derived and self[2] is not None:
+            return with_derived(records, self[0].hooks.derived(self[0], self[2]))
+        return records
 
     @property
     def rule(self) -> str:
@@ -84,9 +90,13 @@ class Decision(tuple):
         if doc.get("rule") != compiled.name:
             raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
         raw = _unpack(doc["raw"])
-        trace = [(RECORDS[rec[0]], *_unpack(rec[1:4] if rec[0] == "Compared" else rec[1:]))
-                 for rec in doc["trace"]          # as evaluate() records: see _typed
-                 if not (rec[0] == "Valued" and _is_folded(compiled.folded, rec[1]))]
+        stored = [(RECORDS[rec[0]], *_unpack(rec[1:4] if rec[0] == "Compared" else rec[1:]))
+                  for rec in doc["trace"]          # as evaluate() records: see trace_read.typed
+                  if not (rec[0] == "Valued" and is_folded(compiled.folded, rec[1]))]
+        trace: list | None = stored
+        if compiled.derived and raw is not None:    # worked out when read, as evaluate() left them
+            trace = [rec for rec in stored if not (rec[0] is Valued and rec[1] in compiled.derived)]
+            trace = None if len(trace) == len(stored) else trace    # none stored: trace=False
         err = doc.get("error")
         loc = compiled.rule.loc
         error = None if err is None else in_rule(RuleError.of(err["code"], **_unpack(err["args"])),
@@ -162,87 +172,6 @@ def _held(rec) -> bool:
 
 
 RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}
-
-
-# ---------------------------------------------------------------------- folded verdicts
-def folded_by_comparison(ann, folded: dict) -> dict:
-    """{comparison's node id: (clause's node id, clause, the comparison)} for the clauses the
-    compiler left unrecorded (compiler.RuleCompiler.clause: `and` / `or` / `not` over
-    comparisons)."""
-    def comparisons(node):
-        if isinstance(node, A.Compare):
-            yield node
-        elif isinstance(node, A.Not):
-            yield from comparisons(node.operand)
-        else:
-            for item in node.items:
-                yield from comparisons(item)
-    return {ann.id_of(leaf): (clause_id, clause, leaf) for clause_id, clause in folded.items()
-            for leaf in comparisons(clause)}
-
-
-def _is_folded(folded: dict, node_id: int) -> bool:
-    return any(clause_id == node_id for clause_id, _, _ in folded.values())
-
-
-_OPS = {"=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-        ">": operator.gt, ">=": operator.ge}
-
-
-def _typed(compiled, raw: list) -> list:
-    """The records evaluate() left, typed.  A comparison's record holds its two sides; its
-    result is worked out here as the generated code did.  A comparison that raises here raised
-    there too, stopping the evaluation just after its record was made: it has no result, and
-    is left out (a trace shows only comparisons that were decided)."""
-    out = []
-    for rec in raw:
-        kind = rec[0]
-        if kind is Compared:
-            try:
-                held = _OPS[compiled.nodes[rec[1]].op](rec[2], rec[3])
-            except (ArithmeticError, TypeError):
-                break
-            out.append(Compared(rec[1], rec[2], rec[3], held))
-        else:
-            out.append(kind._make(rec[1:]))
-    return _with_verdicts(compiled.folded, out) if compiled.folded else out
-
-
-def _with_verdicts(folded: dict, records: list) -> list:
-    """Each folded clause's Valued record placed where evaluating it would have put it: right
-    after its last comparison's record — unless a comparison it needs has no record (the
-    evaluation stopped inside the clause)."""
-    out: list = []
-    held: dict = {}
-    for i, rec in enumerate(records):
-        out.append(rec)
-        found = folded.get(rec.node) if type(rec) is Compared else None
-        if found is None:
-            continue
-        held[found[2]] = rec.held
-        following = records[i + 1] if i + 1 < len(records) else None
-        if type(following) is not Compared or folded.get(following.node, (None,))[0] != found[0]:
-            try:
-                out.append(Valued(found[0], _verdict(found[1], held)))
-            except KeyError:
-                pass
-            held = {}
-    return out
-
-
-def _verdict(node, held: dict):
-    """The clause's value as the generated code computes it (Python's and / or / not), from
-    its comparisons' results (comparison -> held); KeyError if one it needs was not reached."""
-    if isinstance(node, A.Compare):
-        return held[node]
-    if isinstance(node, A.Not):
-        return not _verdict(node.operand, held)
-    value = None
-    for item in node.items:
-        value = _verdict(item, held)
-        if (not value) if node.op == "and" else value:
-            return value
-    return value
 
 
 def _pack(value):

@@ -56,17 +56,26 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
         text += [f"        {line}" for line in body]
         return "\n".join(text + [f"    {line}" for line in _RAISE]) + "\n"
     # The records, T; what the Decision keeps, TR: T itself, or nothing when trace=False.  A
-    # rule whose evaluation records nothing shares one empty tuple (no list to make).
+    # rule whose evaluation records nothing shares one empty tuple (no list to make).  With
+    # records worked out when read (comp.derived), TR is None when trace=False: none to add.
     records = any("T.append((" in line or "guarded_traced(T" in line for line in body)
     text = ["def evaluate(f, h=(), trace=True, valid=False):"]
-    text += ["    T = []", "    TR = T if trace else []"] if records else ["    TR = ()"]
+    if records:
+        text += ["    T = []", f"    TR = T if trace else {'None' if comp.derived else '[]'}"]
+    else:
+        text.append("    TR = () if trace else None" if comp.derived else "    TR = ()")
     if calendar:
         text += ["    try:", "        h = timeline(SCHEMA, f, h, R)",
                  "    except RuleError as e:", f"        return {_FAILED.format(error='e')}",
                  "    except Exception as e:", f"        return {_FAILED.format(error=_INTERNAL)}"]
     text.append("    try:")
     text += [f"        {line}" for line in body]
-    return "\n".join(text + [f"    {line}" for line in _DECIDED]) + "\n"
+    decided = _DECIDED
+    if comp.derived:        # stopped by an error: no result to work them out from, so now
+        late = comp.const(tuple((done, value, node)
+                                for node, (_, done, value) in sorted(comp.derived.items())))
+        decided = [line.replace("None, TR,", f"None, reached(TR, locals(), {late}),") for line in decided]
+    return "\n".join(text + [f"    {line}" for line in decided]) + "\n"
 
 
 def reads_periods(nodes) -> bool:
@@ -94,8 +103,9 @@ def _own_copy(code: CodeType) -> CodeType:
 
 
 def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
-    """(decide, evaluate) functions, the generated source, the functions' globals and the
-    clauses whose verdicts the trace leaves to be folded in when read (node id -> node).
+    """(decide, evaluate) functions, the generated source, the functions' globals, the
+    clauses whose verdicts the trace leaves to be folded in when read (node id -> node) and
+    those whose records the kind works out from its result (RuleCompiler.derived).
 
     decide(facts, history=(), valid=False) → the headline value (RuleError when the facts
     do not fit); evaluate(facts, history=(), trace=True, valid=False) → a Decision (its error
@@ -106,12 +116,13 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
     if KINDS[rule.kind].value_variant:
         variants.insert(0, (False, True))
     calendar = reads_periods(ann.nodes)
-    parts, consts, folded = [], {}, {}
+    parts, consts, folded, derived = [], {}, {}, {}
     for traced, value_only in variants:
         comp = RuleCompiler(rule, ann, traced, value_only)
         parts.append(function_text(comp, form, calendar))
         consts.update(comp.consts)      # names carry the variant's prefix: no clashes
         folded.update(comp.folded)
+        derived.update(comp.derived)
     src = "".join(parts)
     if len(src) > 2 * MAX_RULE_SOURCE:
         raise TooComplex(rule.name)
@@ -130,11 +141,11 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None =
             fn.__code__ = _own_copy(fn.__code__)
     evaluate = ns["evaluate"]
     if len(variants) == 2:
-        return ns["value"], evaluate, src, ns, folded
+        return ns["value"], evaluate, src, ns, folded, derived
 
     def decide(facts, history=(), valid=False):
         decision = evaluate(facts, history, False, valid)
         if decision[4] is not None:
             raise decision[4]
         return decision[2][0]
-    return decide, evaluate, src, ns, folded
+    return decide, evaluate, src, ns, folded, derived

@@ -17,7 +17,8 @@ from .build_ast import build
 from .checker import CheckedRuleSet, check
 from .compiler import TooComplex
 from .functions import compile_rule, reads_periods
-from .decision import Decision, folded_by_comparison
+from .decision import Decision
+from .trace_read import folded_by_comparison
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, RuleError
 from .kinds import KINDS
 from .kinds.alert import Alert
@@ -48,7 +49,7 @@ class CompiledRule:
         self.name, self.kind = rule.name, rule.kind
         self.hooks = KINDS[rule.kind]         # its kind's details and headline, for Decision
         self.reads_periods = reads_periods(ann.nodes)
-        self.decide, self.evaluate, env, folded = compiled
+        self.decide, self.evaluate, env, folded, self.derived = compiled
         env.update(SELF=self, DEC=Decision)   # what the generated evaluate() builds
         self.folded = folded_by_comparison(ann, folded)     # for Decision.trace
 
@@ -226,8 +227,8 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
         if budget is not None:
             budget.spend("compiling", rule.loc.file)
         try:
-            decide, evaluate, src, env, folded = compile_rule(rule, form, checked.annotations[rule],
-                                                              code_cache)
+            decide, evaluate, src, env, folded, derived = compile_rule(
+                rule, form, checked.annotations[rule], code_cache)
         except Exception as err:
             if not isinstance(err, (SyntaxError, RecursionError, MemoryError, TooComplex)):
                 lines = texts[rule.loc.file]
@@ -240,7 +241,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
                                     rule.loc.line, rule.loc.column, lines[rule.loc.line - 1],
                                     len(lines[rule.loc.line - 1].rstrip())))
             continue
-        rules.append(CompiledRule(rule, form, (decide, evaluate, env, folded), checked.annotations[rule],
+        rules.append(CompiledRule(rule, form, (decide, evaluate, env, folded, derived), checked.annotations[rule],
                                   texts[rule.loc.file], src))
         rules[-1].role_labels = checked.roles
     if diags:

@@ -208,6 +208,21 @@ def guarded_traced(T, node_id, fn):
         return False
 
 
+def reached(records, bound: dict, late: tuple):
+    """An evaluation stopped by an error: `records` with those of the clauses left to be
+    worked out from the result (compiler.RuleCompiler.derived) whose line ran — its local
+    `done` is set (`bound`: the function's locals) — each where its line would have put it,
+    before any record of a later node.  None (trace=False) stays None."""
+    if records is None:
+        return None
+    out = list(records)
+    for done, value, node in late:
+        if done in bound:
+            at = next((k for k, rec in enumerate(out) if rec[1] > node), len(out))
+            out.insert(at, (Valued, node, bound[value]))
+    return out
+
+
 def consecutive(current, history, n, test, rule=""):
     """True when `current` holds and so does `test(i)` for each of the n-1 periods before it
     on the calendar.  A Gap among them breaks the streak (MissingPeriod, newest first);
@@ -283,5 +298,6 @@ def namespace() -> dict:
                                 "list": list, "dict": dict, "KeyError": KeyError,
                                 "TypeError": TypeError, "AttributeError": AttributeError,
                                 "ArithmeticError": ArithmeticError, "ValueError": ValueError,
-                                "str": str, "bool": bool, "Exception": Exception}})
+                                "str": str, "bool": bool, "Exception": Exception,
+                                "locals": locals}})     # an error's handler: runtime.reached
     return ns

@@ -51,6 +51,7 @@ class CompiledSilence:
         self.name, self.kind = rule.name, rule.kind
         self.hooks = self
         self.folded: dict = {}      # no clause verdicts to fold in (decision.Decision.trace)
+        self.derived: dict = {}     # nor records to work out from the result
 
     def evaluate(self, subject: str, today: dt.date, last: dt.date | None = None,
                  watch_from: dt.date | None = None, trace: bool = True) -> Decision:

@@ -50,6 +50,8 @@ class Kind:
     check_all: Optional[Callable] = None    # (checker, its rules): checks across the set
     records: Optional[Callable] = None      # (compiled, result, node id of) → trace records
                                             # a kind keeps in its result (a score's lines)
+    derived: Optional[Callable] = None      # (compiled, result) → the records of the clauses
+                                            # the compiler left to its result (compiled.derived)
     versions: Optional[Callable] = None     # (rule) → the rule as dated versions (a rating's
                                             # `part … from DATE` lines)
     names: Optional[Callable] = None        # (resolver, rule): the names its clauses carry,

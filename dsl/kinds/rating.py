@@ -117,6 +117,35 @@ def check(ck, rule: Rating, scope) -> None:
         ck.error("check.rating_parts_sum", loc, rating=rule.name, total=pct(total))
 
 
+def check_ratings(ck, rules: list) -> None:
+    """Across the set (the score kind's check_all): the weights that scores count toward one
+    rating add up to at most 100% on every date.  A dated version of a score replaces the
+    earlier one from its date, so on each date only the version then in force counts (30%
+    then 50% is 50% from the date, not 80%)."""
+    by_rating: dict[str, list] = {}
+    for r in rules:
+        if r.counts is not None:
+            by_rating.setdefault(r.counts.rating, []).append(r)
+    for rating, counted in by_rating.items():
+        for date in sorted({r.effective or "" for r in counted}):
+            in_force = _in_force(counted, date)
+            total = sum((r.counts.weight for r in in_force), Decimal(0))
+            if total > 1:
+                loc = max((r.counts.loc for r in in_force), key=lambda loc: (loc.file, loc.line))
+                ck.error("check.rating_weights_sum", loc, rating=rating, total=pct(total))
+                break
+
+
+def _in_force(rules: list, date: str) -> list:
+    """Of each rule's versions, the one with the latest effective date on or before `date`."""
+    chosen: dict[str, Any] = {}
+    for r in rules:
+        eff = r.effective or ""
+        if eff <= date and (r.name not in chosen or (chosen[r.name].effective or "") < eff):
+            chosen[r.name] = r
+    return list(chosen.values())
+
+
 def limits(ck, rule: Rating) -> None:
     pass
 

@@ -22,12 +22,13 @@ from .. import runtime as rt
 from ..canon import anchor
 from ..diagnostics import suggest
 from ..schemas import spellings
-from ..trace import Points
+from ..trace import Points, Valued
 from ..tokens import digits_in, number_in, tokens
 from ..units import parse_quantity
 from ..catalogs import tr
 from ..words import pct, show
 from .common import Kind, expect_number, missing, set_once
+from .rating import check_ratings
 
 
 # ---------------------------------------------------------------------- nodes
@@ -202,34 +203,6 @@ def _check_cap(ck, line: PointsLine) -> None:
         ck.error("check.bad_cap", line.loc, cap=line.cap, points=line.points, why=why)
 
 
-def check_ratings(ck, rules: list) -> None:
-    """Across the set: the weights counted toward one rating add up to at most 100% on every
-    date.  A dated version of a score replaces the earlier one from its date, so on each date
-    only the version then in force counts (30% then 50% is 50% from the date, not 80%)."""
-    by_rating: dict[str, list] = {}
-    for r in rules:
-        if r.counts is not None:
-            by_rating.setdefault(r.counts.rating, []).append(r)
-    for rating, counted in by_rating.items():
-        for date in sorted({r.effective or "" for r in counted}):
-            in_force = _in_force(counted, date)
-            total = sum((r.counts.weight for r in in_force), Decimal(0))
-            if total > 1:
-                loc = max((r.counts.loc for r in in_force), key=lambda loc: (loc.file, loc.line))
-                ck.error("check.rating_weights_sum", loc, rating=rating, total=pct(total))
-                break
-
-
-def _in_force(rules: list, date: str) -> list:
-    """Of each rule's versions, the one with the latest effective date on or before `date`."""
-    chosen: dict[str, Any] = {}
-    for r in rules:
-        eff = r.effective or ""
-        if eff <= date and (r.name not in chosen or (chosen[r.name].effective or "") < eff):
-            chosen[r.name] = r
-    return list(chosen.values())
-
-
 def limits(ck, rule: Score) -> None:
     for line in rule.lines:
         ck.limit_number(line.points, line.loc)
@@ -243,7 +216,16 @@ def limits(ck, rule: Score) -> None:
 
 
 # ---------------------------------------------------------------------- evaluating
-def _line_code(c, line: PointsLine) -> str:
+def derivable(ann, line: PointsLine) -> bool:
+    """A `when` line on a yes/no field of the facts, worth points other than 0: it earns its
+    points exactly when the field is true, so its points say what the condition was."""
+    if line.kind != "when" or line.points == 0 or not isinstance(line.cond, A.Ref):
+        return False
+    b = ann.binding(line.cond)
+    return b is not None and b.kind == "field" and b.field.kind == "boolean"
+
+
+def _line_code(c, line: PointsLine, i: int) -> str:
     points = c.const(line.points)
     if line.kind == "every":
         x, n = c.gen(line.field), c.const(line.n)
@@ -252,7 +234,14 @@ def _line_code(c, line: PointsLine) -> str:
     if line.kind == "per":
         return f"{points} * {c.gen(line.field)}"
     if line.kind == "when":
-        return f"({points} if {c.clause(line.cond, c.gen(line.cond))} else 0)"
+        cond = c.gen(line.cond)
+        if c.traced and derivable(c.ann, line):
+            # No record made: Decision.trace works it out from the line's points (derived);
+            # an evaluation stopped by an error adds it if the line ran (runtime.reached).
+            c.derived[c.ann.id_of(line.cond)] = (i, f"p{i}", cond)
+        else:
+            cond = c.clause(line.cond, cond)
+        return f"({points} if {cond} else 0)"
     lst = c.form.list_field(line.item)
     it = c.item_var()
     c.depth += 1
@@ -265,7 +254,7 @@ def _line_code(c, line: PointsLine) -> str:
 def compile_body(c, rule: Score) -> None:
     names, codes = [], []
     for i, line in enumerate(rule.lines):
-        code = _line_code(c, line)
+        code = _line_code(c, line, i)
         if line.cap is not None:
             code = f"{'min' if line.cap > 0 else 'max'}({code}, {c.const(line.cap)})"
         names.append(f"p{i}")
@@ -346,6 +335,12 @@ def records(compiled, raw: ScoreResult, node_id) -> list:
     return [Points(node_id(ln), p) for ln, p in zip(compiled.rule.lines, raw[1])]
 
 
+def derived(compiled, raw) -> list:
+    """The records of the yes/no lines the evaluation left unrecorded (derivable): the
+    condition held exactly when its line earned points."""
+    return [Valued(node, raw[1][i] != 0) for node, (i, _, _) in compiled.derived.items()]
+
+
 def diff(rule: Score, add, text) -> None:
     for ln in rule.lines:
         key = f"{ln.kind} {ln.field.dotted if ln.field else ''}{ln.item or ''}" \
@@ -385,4 +380,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True,
-    check_all=check_ratings, records=records, names=names)
+    check_all=check_ratings, records=records, derived=derived, names=names)
