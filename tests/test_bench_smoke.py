@@ -12,7 +12,8 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.slow          # every test here takes over ~3 s
+# Every test here takes over ~3 s and times things: alone on the machine (scripts/test.sh).
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def test_quick_benchmark_runs_and_agrees(tmp_path, capsys):

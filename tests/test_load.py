@@ -20,6 +20,9 @@ from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, week
 from trimtab.dsl.ruleset import MAX_HISTORY
 
+# Latency under load, measured: alone on the machine (scripts/test.sh's second pass).
+pytestmark = pytest.mark.serial
+
 IN_FLIGHT = 8
 
 

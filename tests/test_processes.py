@@ -16,6 +16,8 @@ from gunicornkit import Gunicorn
 from serverkit import ADMIN_HEADERS, ORG, Hooks, fresh_database, samples, value, week
 
 REQUESTS_IN_A_ROW = 100
+# Times a reload across gunicorn's workers: alone on the machine (scripts/test.sh's second pass).
+pytestmark = pytest.mark.serial
 
 
 def hammer(base: str, clients: int, stop: threading.Event, answers: list) -> list:

@@ -18,7 +18,10 @@ from receivers import Receiver
 from serverkit import ADMIN, CLIENT, SECRET, Hooks, fresh_database, load_org, make_app, week
 from workerkit import PrivateRedis, clear_queue, eventually, stop
 
-REDIS = os.environ.get("TRIMTAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
+# A Redis database per test process (pytest-xdist names them gw0, gw1, …): two processes' workers
+# must never take each other's jobs from one queue.
+_PROCESS = int(os.environ.get("PYTEST_XDIST_WORKER", "gw-1")[2:]) + 1
+REDIS = os.environ.get("TRIMTAB_TEST_REDIS", f"redis://127.0.0.1:6379/{_PROCESS}")
 
 
 @pytest.mark.slow
