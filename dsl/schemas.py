@@ -165,8 +165,9 @@ def schemas_from_texts(files: list[tuple[str, str]]) -> dict[str, FormSchema]:
     return schemas
 
 
-def load_schemas(directory: Path) -> dict[str, FormSchema]:
-    """Every form schema in `directory`; a broken one is a `load.bad_schema` diagnostic."""
+def read_schema_files(directory: Path) -> list[tuple[str, str]]:
+    """(path, text) of every form schema in `directory`; one that cannot be read is a
+    `load.bad_schema` diagnostic."""
     files = []
     for path in sorted(Path(directory).glob("*.json")):
         try:
@@ -174,4 +175,9 @@ def load_schemas(directory: Path) -> dict[str, FormSchema]:
         except (OSError, UnicodeDecodeError) as err:
             raise RuleError([Diagnostic("load.bad_schema", {"path": str(path),
                                                                   "detail": str(err)}, str(path))]) from None
-    return schemas_from_texts(files)
+    return files
+
+
+def load_schemas(directory: Path) -> dict[str, FormSchema]:
+    """Every form schema in `directory`; a broken one is a `load.bad_schema` diagnostic."""
+    return schemas_from_texts(read_schema_files(directory))

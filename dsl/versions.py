@@ -15,15 +15,18 @@ there is one.
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 import re
 import subprocess
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import RuleError
 from .ruleset import RuleSet, load_sources
-from .schemas import schemas_from_texts
+from .schemas import read_schema_files, schemas_from_texts
 
 WORKTREE = "WORKTREE"          # the revision name that means "the files as they are on disk"
 GIT_TIMEOUT_S = 60
@@ -121,19 +124,41 @@ def load_revision(rules_path="rules", rev: str = WORKTREE, schemas_path=None) ->
     rules = read_tree(source, commit, source.rules, (".rules",))
     if not rules:
         raise RuleError.of("git.no_rules", dir=source.rules, rev=rev, commit=commit[:12])
-    schemas = schemas_from_texts(read_tree(source, commit, source.schemas, (".json",)))
-    ruleset = load_sources(rules, schemas)
+    ruleset = _load_once(rules, read_tree(source, commit, source.schemas, (".json",)))
     ruleset.version = commit
     return ruleset
 
 
+# Loading parses, checks and compiles every file (a quarter of a second for the shipped set).
+# The same files are loaded again often: a reload with nothing changed, an older version asked
+# for twice, several apps in one process.  A loaded set changes no more once built but for its
+# `version`, so each caller gets its own shallow copy of the one built for these very texts.
+KEEP_LOADED = 4
+_LOADED: OrderedDict = OrderedDict()
+_LOADED_LOCK = threading.Lock()
+
+
+def _load_once(rules: list[tuple[str, str]], schema_files: list[tuple[str, str]]) -> RuleSet:
+    key = hashlib.sha256(repr((rules, schema_files)).encode("utf-8", "surrogatepass")).digest()
+    with _LOADED_LOCK:
+        loaded = _LOADED.get(key)
+        if loaded is not None:
+            _LOADED.move_to_end(key)
+    if loaded is None:
+        loaded = load_sources(rules, schemas_from_texts(schema_files))   # raises on a bad set
+        with _LOADED_LOCK:
+            _LOADED[key] = loaded
+            while len(_LOADED) > KEEP_LOADED:
+                _LOADED.popitem(last=False)
+    return copy.copy(loaded)
+
+
 def _load_worktree(source: Source) -> RuleSet:
     from .ruleset import read_rule_files
-    from .schemas import load_schemas
     rules_dir = source.repo / source.rules
     sources = [(Path(p).relative_to(source.repo).as_posix(), text)
                for p, text in read_rule_files(rules_dir)]
-    ruleset = load_sources(sources, load_schemas(source.repo / source.schemas))
+    ruleset = _load_once(sources, read_schema_files(source.repo / source.schemas))
     head = resolve(source, "HEAD") if _has_commits(source) else "0" * 40
     ruleset.version = f"{head}+dirty.{ruleset.digest[:12]}" if is_dirty(source) else head
     return ruleset

@@ -133,3 +133,28 @@ def test_diff_keeps_the_sign_of_a_negative_threshold(repo):
     changes = [c.words("en") for c in diff(load_revision(repo.rules, second),
                                            load_revision(repo.rules, third))]
     assert len(changes) == 1 and "-25%" in changes[0] and "→ `growth(contract_amount) < 25%" in changes[0]
+
+
+def test_the_same_files_are_compiled_once_and_each_caller_gets_its_own_version(repo, monkeypatch):
+    """A reload with nothing changed, or the same commit asked for twice, reuses the set built
+    for those texts; a changed file is loaded anew, and a bad set is refused every time."""
+    import trimtab.dsl.versions as versions
+    built = []
+    real = versions.load_sources
+    monkeypatch.setattr(versions, "load_sources", lambda *a: built.append(1) or real(*a))
+    monkeypatch.setattr(versions, "_LOADED", type(versions._LOADED)())
+    head = repo.git("rev-parse", "HEAD")
+    first, again = load_revision(repo.rules, WORKTREE), load_revision(repo.rules, WORKTREE)
+    assert len(built) == 1 and first is not again and first.rules is again.rules
+    by_commit = [load_revision(repo.rules, head) for _ in range(2)]     # schemas named as in git
+    assert len(built) == 2 and by_commit[0].rules is by_commit[1].rules
+    assert first.version == again.version == by_commit[1].version == head
+    repo.edit("rules/alerts.rules", "days_outstanding > 60 days", "days_outstanding > 45 days")
+    dirty = load_revision(repo.rules, WORKTREE)
+    assert len(built) == 3 and dirty.version.startswith(head + "+dirty.")
+    assert first.version == head                     # a copy's version is its own
+    repo.edit("rules/alerts.rules", "days_outstanding > 45 days", "days_outstandng > 45 days")
+    for _ in range(2):
+        with pytest.raises(RuleError):
+            load_revision(repo.rules, WORKTREE)
+    assert len(built) == 5
