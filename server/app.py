@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from trimtab.server.web import errors
+from trimtab.server.core import errors
 from trimtab.server.storage.db import make_engine, session_factory, upgrade
 
 DEFAULTS = {

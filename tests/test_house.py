@@ -120,6 +120,6 @@ def test_no_module_over_400_lines():
 
 def test_the_graph_sees_the_imports():
     edges = graph()
-    assert "trimtab.server.web.errors" in edges["trimtab.server.web.intake"]
+    assert "trimtab.server.core.errors" in edges["trimtab.server.web.intake"]
     assert "trimtab.dsl.diagnostics" in edges["trimtab.dsl.parser"] or \
         any(t.startswith("trimtab.dsl") for t in edges["trimtab.dsl.parser"])

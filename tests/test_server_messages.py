@@ -25,7 +25,7 @@ OAUTH_BUILDERS = {**BUILDERS, "_refuse": 1}
 # language's catalog, already in the request's language), a helper passing on its caller's
 # msg(...), a catalog lookup of the language's limit texts, jsonschema's wrapped per keyword.
 PASSED_ON = {
-    ("server/web/errors.py", "err.message(lang)"),
+    ("server/core/errors.py", "err.message(lang)"),
     ("server/web/targets.py", "d.error.message(lang)"),
     ("server/web/targets.py", "doc['explanation']"),
     ("server/auth/oauth.py", "message"),

@@ -16,7 +16,7 @@ from flask import (Flask, abort, current_app, make_response, redirect, render_te
                    request, session, url_for)
 from sqlalchemy import select
 
-from trimtab.server.web.errors import DomainError, request_lang, status_of
+from trimtab.server.core.errors import DomainError, request_lang, status_of
 from trimtab.server.messages import msg, render
 from trimtab.server.auth import providers
 from trimtab.server.auth.access import client_address, log, requires

@@ -31,7 +31,7 @@ from trimtab.server.messages import msg
 from trimtab.server.storage import tx_writer
 from trimtab.server.storage.models import Approval, Delivery, Fact, FactCount, utcnow
 from trimtab.server.web import limits, security
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 
 
 def retract(app, ruleset, client: str, delivery_id: str, source: str, raw: bytes,

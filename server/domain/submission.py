@@ -19,7 +19,7 @@ from trimtab.server.domain import approval_effects, history, plan as plans
 from trimtab.server.messages import msg
 from trimtab.server.web import limits, security
 from trimtab.server.storage import pg_intake, tx_writer
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.domain.filing import file
 from trimtab.server.storage.models import Delivery
 from trimtab.server.domain.plan import Submission

@@ -15,7 +15,7 @@ from trimtab.dsl.values import depth_ok as depth
 from trimtab.server.web import gate, limits
 from trimtab.server.messages import msg
 from trimtab.server.domain.schema_problems import problem_message
-from trimtab.server.web.errors import DomainError, from_rule_error
+from trimtab.server.core.errors import DomainError, from_rule_error
 
 
 def parse_json(raw: bytes):

@@ -19,7 +19,7 @@ import json
 from trimtab.dsl.decision import plain
 from trimtab.dsl.diagnostics import RuleError, suggest
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import LanguageMessage, msg
 from trimtab.server.domain.schema_problems import problem_message
 from trimtab.server.storage.models import Fact, utcnow

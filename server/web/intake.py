@@ -7,7 +7,7 @@ from trimtab.server.web import security
 from trimtab.server.messages import msg
 from trimtab.server.domain import submission
 from trimtab.server.auth import requires
-from trimtab.server.web.errors import DomainError, request_lang
+from trimtab.server.core.errors import DomainError, request_lang
 from trimtab.server.domain.rulesets import active
 from trimtab.server.domain.validation import decode, parse_json
 from trimtab.server.web.api_models.intake import Submitted

@@ -16,7 +16,7 @@ from trimtab.server.web.api import sessions
 from trimtab.server.web.api_models import workbench as m
 from trimtab.server.web.api_models.common import Page
 from trimtab.server.web.contract import body_as, contract, query_as
-from trimtab.server.web.errors import DomainError, request_lang
+from trimtab.server.core.errors import DomainError, request_lang
 
 bp = Blueprint("workbench", __name__, url_prefix="/v1")
 LANG = (m.ACCEPT_LANGUAGE,)

@@ -79,7 +79,7 @@ def status_of(code: str) -> int:
     for prefix, status in STATUS_BY_PREFIX.items():
         if code.startswith(prefix):
             return status
-    raise KeyError(f"refusal code {code!r} has no HTTP status in server/web/errors.py")
+    raise KeyError(f"refusal code {code!r} has no HTTP status in server/core/errors.py")
 
 
 class DomainError(Exception):
