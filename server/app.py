@@ -96,7 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
         response_check.init_app(app)          # before any blueprint: routes use its `<id:…>` converter
     from trimtab.server import auth
     auth.init_app(app)
-    from trimtab.server.web.access_log import AccessLog
+    from trimtab.server.core.access_log import AccessLog
     app.wsgi_app = AccessLog(app.wsgi_app)      # inside ProxyFix: it logs the real client
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

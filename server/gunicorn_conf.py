@@ -30,7 +30,7 @@ def child_exit(server, worker):
 
 def post_fork(server, worker):
     if os.environ.get("TRIMTAB_ACCESS_LOG", "1") != "0":
-        from trimtab.server.web.access_log import configure
+        from trimtab.server.core.access_log import configure
         configure()                 # JSON lines on the worker's stderr, gunicorn's error log
     from trimtab.server.web.gate import share_the_gil_often
     share_the_gil_often()

@@ -15,7 +15,7 @@ import logging
 
 from flask import current_app, g, request
 
-from trimtab.server.web.access_log import PERSON
+from trimtab.server.core.access_log import PERSON
 from trimtab.server.messages import msg
 from trimtab.server.core.errors import DomainError
 from trimtab.server.web.security import same

@@ -68,7 +68,7 @@ def cmd_serve(args) -> int:
     from trimtab.server.web.gate import share_the_gil_often
     share_the_gil_often()
     if config["ACCESS_LOG"]:
-        from trimtab.server.web.access_log import configure
+        from trimtab.server.core.access_log import configure
         configure()
     run_simple(host, port, app, threaded=True, use_reloader=False)
     return EXIT_OK

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from trimtab.dsl.diagnostics import UNPLACED, RuleError, render_message
 from trimtab.server.messages import Msg, msg, render
-from trimtab.server.web.access_log import ERROR_CODE
+from trimtab.server.core.access_log import ERROR_CODE
 
 
 # Every refusal's code and its HTTP status, in one place.  A route raises DomainError(code, …);
