@@ -32,7 +32,7 @@ PASSED_ON = {
     ("server/plugin/signed.py", "message"),
     ("server/web/api.py", "message"),
     ("server/web/api.py", "problem[1]"),                       # orgchart.problem_of: msg(...)
-    ("server/web/limits.py", "LIMIT_MESSAGES.get(problem.message, problem.message)"),
+    ("server/core/limits.py", "LIMIT_MESSAGES.get(problem.message, problem.message)"),
     ("server/domain/validation.py", "problem_message(first)"),
     ("server/web/contract.py", "problem_message(problem, name)"),   # pydantic's problem as msg(...)
     ("server/plugin/lark_records.py", "err.message"),          # parse_text's msg(...), at the cell's path
