@@ -82,7 +82,7 @@ def cmd_send(args) -> int:
     import requests
 
     from trimtab.server.config import from_env, server_url
-    from trimtab.server.web.security import signature_header
+    from trimtab.server.core.security import signature_header
     config = from_env(migrate=False)
     clients = config["CLIENTS"] if not args.secret else {args.client: args.secret}
     args.url = args.url or server_url(config)

@@ -30,7 +30,7 @@ from trimtab.server.domain.submission import Answer, after_commit, earlier_answe
 from trimtab.server.messages import msg
 from trimtab.server.storage import tx_writer
 from trimtab.server.storage.models import Approval, Delivery, Fact, FactCount, utcnow
-from trimtab.server.web import security
+from trimtab.server.core import security
 from trimtab.server.core import limits
 from trimtab.server.core.errors import DomainError
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from trimtab.dsl.decision import plain
 from trimtab.server.domain import approval_effects, history, plan as plans
 from trimtab.server.messages import msg
-from trimtab.server.web import security
+from trimtab.server.core import security
 from trimtab.server.core import limits
 from trimtab.server.storage import pg_intake, tx_writer
 from trimtab.server.core.errors import DomainError

@@ -40,7 +40,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from trimtab.server.web.security import sign as sign_webhook
+from trimtab.server.core.security import sign as sign_webhook
 from trimtab.server.messages import msg
 
 TIMEOUT_S = 10
