@@ -65,7 +65,7 @@ def cmd_serve(args) -> int:
         start_dispatcher(app)           # in-process delivery (no Redis needed)
         print(f"  notifications: {', '.join(app.extensions['trimtab.channels'])}", file=sys.stderr)
     from werkzeug.serving import run_simple
-    from trimtab.server.web.gate import share_the_gil_often
+    from trimtab.server.core.gate import share_the_gil_often
     share_the_gil_often()
     if config["ACCESS_LOG"]:
         from trimtab.server.core.access_log import configure

@@ -12,7 +12,7 @@ from trimtab.dsl.percents import normalise
 from trimtab.dsl.values import MAX_JSON_DEPTH, loads_exact
 from trimtab.dsl.values import depth_ok as depth
 
-from trimtab.server.web import gate
+from trimtab.server.core import gate
 
 from trimtab.server.core import limits
 from trimtab.server.messages import msg
@@ -28,7 +28,7 @@ def parse_json(raw: bytes):
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise DomainError("malformed_json", msg("the body is not JSON: {err}", err=err), "$") from None
-    with gate.turn(len(raw)):          # a large body's decoding takes its turn (server/web/gate.py)
+    with gate.turn(len(raw)):          # a large body's decoding takes its turn (server/core/gate.py)
         return parse_text(text)
 
 

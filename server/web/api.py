@@ -10,7 +10,7 @@ from sqlalchemy import select
 from trimtab.dsl.decision import plain
 from trimtab.dsl.diagnostics import RuleError
 
-from trimtab.server.web import gate
+from trimtab.server.core import gate
 from trimtab.server.messages import Msg, msg
 from trimtab.server.domain import rulesets
 from trimtab.server.auth import current_principal, requires, scope

@@ -11,7 +11,7 @@ from trimtab.server.domain import draft_impact, drafts, rulesets
 from trimtab.server.jobs import replays
 from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft, ReplayJob
-from trimtab.server.web import gate
+from trimtab.server.core import gate
 from trimtab.server.web.api import sessions
 from trimtab.server.web.api_models import workbench as m
 from trimtab.server.web.api_models.common import Page
