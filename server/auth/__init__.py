@@ -66,7 +66,7 @@ def init_app(app: Flask) -> None:
             return of_person(person, "session") if person is not None else None
 
     from trimtab.server.auth import oauth  # adds the DingTalk and Feishu routes to the blueprint
-    from trimtab.server.auth.routes import bp
+    from trimtab.server.web.sign_in import bp
     oauth.init_app(app)
     app.register_blueprint(bp)
 
