@@ -34,7 +34,7 @@ DEFAULTS = {
     "AUTH_FAILURE_LIMIT": "10/minute",   # failed sign-ins / tokens per client address
     "EVALUATE_LIMIT": "120/minute",      # dry runs (/v1/evaluate) per signed-in person
     "TRUSTED_PROXIES": 0,         # how many proxies' X-Forwarded-* headers to believe
-    "OAUTH": {},                  # provider -> {client_id, client_secret, urls…} (auth/oauth.py)
+    "OAUTH": {},                  # provider -> {client_id, client_secret, urls…} (web/oauth.py)
     "AUDIT_KEY": None,            # HMAC key of the audit chain; None: one for this process only
     "AUDIT_ANCHOR_PATH": None,    # append-only JSON lines of signed chain heads; None: log only
     "AUDIT_ANCHOR_URL": None,     # also POST each anchor there

@@ -28,7 +28,7 @@ PASSED_ON = {
     ("server/core/errors.py", "err.message(lang)"),
     ("server/web/targets.py", "d.error.message(lang)"),
     ("server/web/targets.py", "doc['explanation']"),
-    ("server/auth/oauth.py", "message"),
+    ("server/web/oauth.py", "message"),
     ("server/plugin/signed.py", "message"),
     ("server/web/api.py", "message"),
     ("server/web/api.py", "problem[1]"),                       # orgchart.problem_of: msg(...)

@@ -65,7 +65,7 @@ def init_app(app: Flask) -> None:
             person = session.get(Person, person_id)
             return of_person(person, "session") if person is not None else None
 
-    from trimtab.server.auth import oauth  # adds the DingTalk and Feishu routes to the blueprint
+    from trimtab.server.web import oauth  # adds the DingTalk and Feishu routes to the blueprint
     from trimtab.server.web.sign_in import bp
     oauth.init_app(app)
     app.register_blueprint(bp)
