@@ -96,6 +96,10 @@ def create_app(config: dict | None = None) -> Flask:
         response_check.init_app(app)          # before any blueprint: routes use its `<id:…>` converter
     from trimtab.server import auth
     auth.init_app(app)
+    from trimtab.server.web import oauth  # adds the DingTalk and Feishu routes to the blueprint
+    from trimtab.server.web.sign_in import bp as sign_in_bp
+    oauth.init_app(app)
+    app.register_blueprint(sign_in_bp)
     from trimtab.server.core.access_log import AccessLog
     app.wsgi_app = AccessLog(app.wsgi_app)      # inside ProxyFix: it logs the real client
     if app.config["TRUSTED_PROXIES"]:
