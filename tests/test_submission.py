@@ -11,7 +11,7 @@ import pytest
 
 from serverkit import bearer, running_app, set_target, week
 from trimtab.server.domain import plan
-from trimtab.server.storage import tx_writer
+from trimtab.server.domain import tx_writer
 from trimtab.server.domain import pg_intake
 from trimtab.server.domain.history import PERIODS, REQUESTS, kind
 

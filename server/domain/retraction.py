@@ -28,7 +28,7 @@ from trimtab.server.domain.filing import file
 from trimtab.server.domain.plan import Submission
 from trimtab.server.domain.submission import Answer, after_commit, earlier_answer
 from trimtab.server.messages import msg
-from trimtab.server.storage import tx_writer
+from trimtab.server.domain import tx_writer
 from trimtab.server.storage.models import Approval, Delivery, Fact, FactCount, utcnow
 from trimtab.server.core import security
 from trimtab.server.core import limits

@@ -19,7 +19,7 @@ from trimtab.server.domain import approval_effects, history, plan as plans
 from trimtab.server.messages import msg
 from trimtab.server.core import security
 from trimtab.server.core import limits
-from trimtab.server.storage import tx_writer
+from trimtab.server.domain import tx_writer
 from trimtab.server.domain import pg_intake
 from trimtab.server.core.errors import DomainError
 from trimtab.server.domain.filing import file
