@@ -70,6 +70,8 @@ def create_app(config: dict | None = None) -> Flask:
                                               AuditSettings.from_config(app.config))
     from trimtab.server.domain import submission
     submission.init_app(app)
+    from trimtab.server.jobs.worker import enqueue_dispatch
+    app.extensions["trimtab.enqueue_dispatch"] = enqueue_dispatch   # the domain asks for delivery through it
     from trimtab.server.web import metrics
     metrics.init_app(app)
 
