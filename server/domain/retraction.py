@@ -23,15 +23,13 @@ from collections import Counter
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.server.domain import approval_effects, audit, history, period_decisions, plan as plans
+from trimtab.server.domain import approval_effects, audit, history, period_decisions, plan as plans, tx_writer
 from trimtab.server.domain.filing import file
 from trimtab.server.domain.plan import Submission
 from trimtab.server.domain.submission import Answer, after_commit, earlier_answer
 from trimtab.server.messages import msg
-from trimtab.server.domain import tx_writer
 from trimtab.server.storage.models import Approval, Delivery, Fact, FactCount, utcnow
-from trimtab.server.core import security
-from trimtab.server.core import limits
+from trimtab.server.core import limits, security
 from trimtab.server.core.errors import DomainError
 
 

@@ -15,12 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from trimtab.dsl.decision import plain
-from trimtab.server.domain import approval_effects, history, plan as plans
+from trimtab.server.domain import approval_effects, history, pg_intake, plan as plans, tx_writer
 from trimtab.server.messages import msg
-from trimtab.server.core import security
-from trimtab.server.core import limits
-from trimtab.server.domain import tx_writer
-from trimtab.server.domain import pg_intake
+from trimtab.server.core import limits, security
 from trimtab.server.core.errors import DomainError
 from trimtab.server.domain.filing import file
 from trimtab.server.storage.models import Delivery

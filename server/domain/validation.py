@@ -12,9 +12,7 @@ from trimtab.dsl.percents import normalise
 from trimtab.dsl.values import MAX_JSON_DEPTH, loads_exact
 from trimtab.dsl.values import depth_ok as depth
 
-from trimtab.server.core import gate
-
-from trimtab.server.core import limits
+from trimtab.server.core import gate, limits
 from trimtab.server.messages import msg
 from trimtab.server.domain.schema_problems import problem_message
 from trimtab.server.core.errors import DomainError, from_rule_error
