@@ -3,7 +3,7 @@ against the form's JSON Schema, with msgspec types generated from the schema.
 
 What the server does today takes three passes over a submission: `json.loads` with
 `parse_float=Decimal` (trimtab.server.web.intake.loads_exact), the limits every value keeps
-(trimtab.server.web.limits.check: |x| < 10^15, at most 30 decimal places, no NUL, texts of at most 4,000
+(trimtab.server.core.limits.check: |x| < 10^15, at most 30 decimal places, no NUL, texts of at most 4,000
 characters) and the schema (fastjsonschema, then jsonschema for the words; `x-decimals` after).
 `FactsDecoder(schema).decode(body)` gives the same facts — a dict with ints for integer
 literals and Decimals for the rest, absent fields absent — or refuses with a RuleError
@@ -29,10 +29,10 @@ import msgspec
 from .diagnostics import RuleError
 from .values import decimal_places
 
-MAX_NUMBER = 10 ** 15           # |x| < 10^15 for every number (trimtab.server.web.limits.MAX_NUMBER)
-MAX_DECIMALS = 30               # decimal places of any number (trimtab.server.web.limits.MAX_DECIMALS)
-MAX_TEXT = 4000                 # characters of any text (trimtab.server.web.limits.MAX_TEXT)
-_NO_NUL = "^[^\x00]*$"          # a text without NUL (trimtab.server.web.limits.text_problem)
+MAX_NUMBER = 10 ** 15           # |x| < 10^15 for every number (trimtab.server.core.limits.MAX_NUMBER)
+MAX_DECIMALS = 30               # decimal places of any number (trimtab.server.core.limits.MAX_DECIMALS)
+MAX_TEXT = 4000                 # characters of any text (trimtab.server.core.limits.MAX_TEXT)
+_NO_NUL = "^[^\x00]*$"          # a text without NUL (trimtab.server.core.limits.text_problem)
 
 _KNOWN = {"type", "properties", "required", "additionalProperties", "items", "minItems",
           "maxItems", "minLength", "maxLength", "pattern", "format", "enum", "minimum",

@@ -1,5 +1,5 @@
 """The limits every value given to the rules keeps, stated once — by a webhook, a CLI facts
-file or an Excel row alike (the server adds its own refusals on top: server/web/limits.py).
+file or an Excel row alike (the server adds its own refusals on top: server/core/limits.py).
 
 Every number is finite, smaller than MAX_NUMBER in magnitude and has at most MAX_DECIMALS
 decimal places; every text is free of NUL and of lone surrogates and at most MAX_TEXT long;

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
-from trimtab.server.web import errors
+from trimtab.server.core import errors
 from trimtab.server.storage.db import make_engine, session_factory, upgrade
 
 DEFAULTS = {
@@ -34,7 +34,7 @@ DEFAULTS = {
     "AUTH_FAILURE_LIMIT": "10/minute",   # failed sign-ins / tokens per client address
     "EVALUATE_LIMIT": "120/minute",      # dry runs (/v1/evaluate) per signed-in person
     "TRUSTED_PROXIES": 0,         # how many proxies' X-Forwarded-* headers to believe
-    "OAUTH": {},                  # provider -> {client_id, client_secret, urls…} (auth/oauth.py)
+    "OAUTH": {},                  # provider -> {client_id, client_secret, urls…} (web/oauth.py)
     "AUDIT_KEY": None,            # HMAC key of the audit chain; None: one for this process only
     "AUDIT_ANCHOR_PATH": None,    # append-only JSON lines of signed chain heads; None: log only
     "AUDIT_ANCHOR_URL": None,     # also POST each anchor there
@@ -70,6 +70,8 @@ def create_app(config: dict | None = None) -> Flask:
                                               AuditSettings.from_config(app.config))
     from trimtab.server.domain import submission
     submission.init_app(app)
+    from trimtab.server.jobs.worker import enqueue_dispatch
+    app.extensions["trimtab.enqueue_dispatch"] = enqueue_dispatch   # the domain asks for delivery through it
     from trimtab.server.web import metrics
     metrics.init_app(app)
 
@@ -96,7 +98,11 @@ def create_app(config: dict | None = None) -> Flask:
         response_check.init_app(app)          # before any blueprint: routes use its `<id:…>` converter
     from trimtab.server import auth
     auth.init_app(app)
-    from trimtab.server.web.access_log import AccessLog
+    from trimtab.server.web import oauth  # adds the DingTalk and Feishu routes to the blueprint
+    from trimtab.server.web.sign_in import bp as sign_in_bp
+    oauth.init_app(app)
+    app.register_blueprint(sign_in_bp)
+    from trimtab.server.core.access_log import AccessLog
     app.wsgi_app = AccessLog(app.wsgi_app)      # inside ProxyFix: it logs the real client
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

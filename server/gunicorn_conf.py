@@ -11,7 +11,7 @@ prometheus_client when a worker has died.  Other gunicorn settings come on the c
 import os
 
 # Threaded workers, so a health probe or a small webhook never queues behind a worker busy with
-# a large request (server/web/gate.py keeps those from crowding the GIL).  `-k sync` still works.
+# a large request (server/core/gate.py keeps those from crowding the GIL).  `-k sync` still works.
 worker_class = "gthread"
 threads = 8
 
@@ -30,7 +30,7 @@ def child_exit(server, worker):
 
 def post_fork(server, worker):
     if os.environ.get("TRIMTAB_ACCESS_LOG", "1") != "0":
-        from trimtab.server.web.access_log import configure
+        from trimtab.server.core.access_log import configure
         configure()                 # JSON lines on the worker's stderr, gunicorn's error log
-    from trimtab.server.web.gate import share_the_gil_often
+    from trimtab.server.core.gate import share_the_gil_often
     share_the_gil_often()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from trimtab.server.web.security import sign, signature_header
+from trimtab.server.core.security import sign, signature_header
 
 PG_ADMIN = os.environ.get("TRIMTAB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 CLIENT, SECRET, ADMIN = "platform", "s3cret-for-tests", "admin-token-for-tests"

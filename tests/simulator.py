@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from trimtab.server.plugin.fields import field_kind
-from trimtab.server.web.security import signature_header
+from trimtab.server.core.security import signature_header
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFESTS = ROOT / "plugin_manifests"

@@ -18,7 +18,7 @@ import requests
 from conftest import ROOT
 from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, SECRET, fresh_database
-from trimtab.server.web import access_log
+from trimtab.server.core import access_log
 
 WEEK = {"rep": "rep_001", "region": "east", "week_start": "2026-06-08", "effective_visits": 12}
 

@@ -156,7 +156,7 @@ def test_retries_do_not_duplicate(app, tmp_path, group):
     """The webhook delivered again, the receiver failing first, the decision queued again: the
     group still takes the alert once."""
     from trimtab.server.domain.approval_flow import resolve_role
-    from trimtab.server.jobs.alert_notices import enqueue_alert
+    from trimtab.server.domain.alert_notices import enqueue_alert
     bad = Receiver(fail_with=500)
     config = tmp_path / "channels.yaml"
     app.extensions["trimtab.channels"], app.extensions["trimtab.routes"] = load_channels(

@@ -19,7 +19,7 @@ from conftest import SCHEMAS
 from trimtab.dsl.decode import FactsDecoder
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.schemas import load_schemas
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.domain.validation import parse_json, validate
 
 FORMS = sorted(p.stem for p in SCHEMAS.glob("*.json"))

@@ -1,4 +1,4 @@
-"""Refusals: the code decides the HTTP status, in one table (server/web/errors.py)."""
+"""Refusals: the code decides the HTTP status, in one table (server/core/errors.py)."""
 from __future__ import annotations
 
 import ast
@@ -6,7 +6,7 @@ import ast
 import pytest
 
 from conftest import ROOT
-from trimtab.server.web.errors import STATUS, DomainError, status_of
+from trimtab.server.core.errors import STATUS, DomainError, status_of
 
 
 def raised_codes() -> dict[str, list[str]]:

@@ -15,7 +15,7 @@ import requests
 from conftest import ROOT
 from gunicornkit import free_port
 from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, week
-from trimtab.server.web.security import sign
+from trimtab.server.core.security import sign
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
-"""The house's shape (issue 14): no import circle among dsl/ and server/, dsl/ never imports
-server/, no module over 400 lines.  Imports are read from the code (all of them, also those
-inside functions), under the installed names trimtab.dsl.* and trimtab.server.*."""
+"""The house's shape (issue 14): no import circle among dsl/ and server/, none between the rooms
+of server/ (each imports only the rooms below it), dsl/ never imports server/, no module over
+400 lines.  Imports are read from the code (all of them, also those inside functions), under
+the installed names trimtab.dsl.* and trimtab.server.*."""
 from __future__ import annotations
 
 import ast
@@ -101,6 +102,56 @@ def test_no_import_circle():
     assert not found, found
 
 
+# The rooms of server/ from the bottom up: its folders, its top-level modules and the package
+# itself.  A room imports only the rooms before it here (docs/server.md, "How the server is built").
+ROOMS = ["__init__.py", "messages.py", "config.py", "core/", "storage/", "auth/", "domain/",
+         "connectors/", "jobs/", "web/", "plugin/", "app.py", "gunicorn_conf.py", "wsgi.py", "cli/"]
+
+
+def room(module: str) -> str | None:
+    """`module`'s room: the folder under server/ that holds it, or its own file there."""
+    parts = module.split(".")
+    if parts[:2] != ["trimtab", "server"]:
+        return None
+    if len(parts) == 2:
+        return "__init__.py"
+    return parts[2] + "/" if (ROOT / "server" / parts[2]).is_dir() else parts[2] + ".py"
+
+
+def room_edges(edges) -> dict[tuple[str, str], list[str]]:
+    """(importer's room, imported room) → the module imports that make it, "a -> b"."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for name, targets in edges.items():
+        for target in targets:
+            a, b = room(name), room(target)
+            if a and b and a != b:
+                out.setdefault((a, b), []).append(f"{name} -> {target}")
+    return out
+
+
+def test_no_circle_between_the_rooms():
+    by_pair = room_edges(graph())
+    rooms: dict[str, set[str]] = {}
+    for a, b in by_pair:
+        rooms.setdefault(a, set()).add(b)
+    found = circles(rooms)
+    # the imports between the rooms of each circle, the rarest direction first (likely the wrong one)
+    pairs = [((a, b), lines) for group in found for (a, b), lines in by_pair.items()
+             if a in group and b in group]
+    shown = [f"{a} -> {b} ({len(lines)}):\n    " + "\n    ".join(sorted(lines))
+             for (a, b), lines in sorted(pairs, key=lambda p: (len(p[1]), p[0]))]
+    assert not found, "rooms in a circle: " + "; ".join(" ".join(g) for g in found) + \
+        "\n  " + "\n  ".join(shown)
+
+
+def test_each_room_imports_only_the_rooms_below_it():
+    known = {room(name) for name in modules() if room(name)}
+    assert known == set(ROOMS), f"place every room of server/ in ROOMS: {sorted(known ^ set(ROOMS))}"
+    upward = sorted(line for (a, b), lines in room_edges(graph()).items()
+                    if ROOMS.index(b) > ROOMS.index(a) for line in lines)
+    assert not upward, "imports of a room above:\n  " + "\n  ".join(upward)
+
+
 def test_the_circle_finder_finds_circles():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert circles({"a": {"b"}, "b": set()}) == []
@@ -118,8 +169,14 @@ def test_no_module_over_400_lines():
     assert not long, long
 
 
+def test_rooms_are_the_folders_and_files_of_server():
+    assert room("trimtab.server.web.api_models.common") == "web/"
+    assert room("trimtab.server.app") == "app.py" and room("trimtab.server") == "__init__.py"
+    assert room("trimtab.dsl.parser") is None
+
+
 def test_the_graph_sees_the_imports():
     edges = graph()
-    assert "trimtab.server.web.errors" in edges["trimtab.server.web.intake"]
+    assert "trimtab.server.core.errors" in edges["trimtab.server.web.intake"]
     assert "trimtab.dsl.diagnostics" in edges["trimtab.dsl.parser"] or \
         any(t.startswith("trimtab.dsl") for t in edges["trimtab.dsl.parser"])

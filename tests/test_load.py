@@ -1,7 +1,7 @@
 """/healthz answers within 100 ms while 8 maximal requests are in flight (issue 13 part 2):
 under gunicorn as deployed and under `trimtab serve`, 7 dry runs at a time, each as large as
 the limits allow (the longest history, numbers at their bound, the body just under 1 MiB), and
-one signed webhook with a number at 10^999999 among them.  What makes it hold: server/web/gate.py."""
+one signed webhook with a number at 10^999999 among them.  What makes it hold: server/core/gate.py."""
 from __future__ import annotations
 
 import json

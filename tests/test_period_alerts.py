@@ -14,7 +14,7 @@ from sqlalchemy import inspect, text
 from conftest import ROOT
 from receivers import Receiver
 from serverkit import ADMIN_HEADERS, as_admin, running_app, week
-from trimtab.server.storage import tx_writer
+from trimtab.server.domain import tx_writer
 from trimtab.server.jobs.outbox import dispatch_due
 
 # A yellow alert that also tells the manager when it clears, and a red one that does not ask.

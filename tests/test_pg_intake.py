@@ -1,4 +1,4 @@
-"""PostgreSQL's two-statement webhook path (server/storage/pg_intake.py) stores exactly what the
+"""PostgreSQL's two-statement webhook path (server/domain/pg_intake.py) stores exactly what the
 transactional path stores, and answers exactly the same."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from serverkit import running_app, week
-from trimtab.server.storage import pg_intake
+from trimtab.server.domain import pg_intake
 from trimtab.server.storage.models import Decision, Delivery, Fact
 
 SUBMISSIONS = [

@@ -30,7 +30,7 @@ from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.core import NotSet  # noqa: E402
 
 from serverkit import CLIENT, ORG, SECRET, fresh_database  # noqa: E402
-from trimtab.server.web.security import signature_header  # noqa: E402
+from trimtab.server.core.security import signature_header  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = int(os.environ.get("TRIMTAB_SCHEMATHESIS_CASES", "1000"))   # issue 17: >= 1,000 per database

@@ -25,14 +25,14 @@ OAUTH_BUILDERS = {**BUILDERS, "_refuse": 1}
 # language's catalog, already in the request's language), a helper passing on its caller's
 # msg(...), a catalog lookup of the language's limit texts, jsonschema's wrapped per keyword.
 PASSED_ON = {
-    ("server/web/errors.py", "err.message(lang)"),
+    ("server/core/errors.py", "err.message(lang)"),
     ("server/web/targets.py", "d.error.message(lang)"),
     ("server/web/targets.py", "doc['explanation']"),
-    ("server/auth/oauth.py", "message"),
+    ("server/web/oauth.py", "message"),
     ("server/plugin/signed.py", "message"),
     ("server/web/api.py", "message"),
     ("server/web/api.py", "problem[1]"),                       # orgchart.problem_of: msg(...)
-    ("server/web/limits.py", "LIMIT_MESSAGES.get(problem.message, problem.message)"),
+    ("server/core/limits.py", "LIMIT_MESSAGES.get(problem.message, problem.message)"),
     ("server/domain/validation.py", "problem_message(first)"),
     ("server/web/contract.py", "problem_message(problem, name)"),   # pydantic's problem as msg(...)
     ("server/plugin/lark_records.py", "err.message"),          # parse_text's msg(...), at the cell's path

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from serverkit import bearer, running_app, set_target, week
-from trimtab.server.domain import plan
-from trimtab.server.storage import pg_intake, tx_writer
+from trimtab.server.domain import pg_intake, plan, tx_writer
 from trimtab.server.domain.history import PERIODS, REQUESTS, kind
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -286,7 +286,7 @@ def test_a_session_changes_only_with_its_csrf_token_and_ends_at_sign_out(world):
 
 
 def test_a_redirect_after_sign_in_stays_on_this_server(world):
-    from trimtab.server.auth.routes import safe_next
+    from trimtab.server.web.sign_in import safe_next
     assert safe_next("https://evil.example/") == "/v1/me"
     assert safe_next("//evil.example/") == "/v1/me"
     assert safe_next("/workbench/") == "/workbench/"

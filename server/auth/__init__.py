@@ -1,5 +1,6 @@
 """Sign-in and access: personal tokens, browser sessions (Flask-Login, CSRF by Flask-WTF),
-OAuth sign-in with DingTalk and Feishu (oauth.py), roles and scopes from the org chart."""
+roles and scopes from the org chart.  The sign-in routes (a token, or DingTalk and Feishu
+through OAuth) are web/sign_in.py and web/oauth.py, registered by app.py after init_app."""
 from __future__ import annotations
 
 import datetime as dt
@@ -64,11 +65,6 @@ def init_app(app: Flask) -> None:
         with app.extensions["trimtab.sessions"]() as session:
             person = session.get(Person, person_id)
             return of_person(person, "session") if person is not None else None
-
-    from trimtab.server.auth import oauth  # adds the DingTalk and Feishu routes to the blueprint
-    from trimtab.server.auth.routes import bp
-    oauth.init_app(app)
-    app.register_blueprint(bp)
 
 
 def scope():

@@ -15,10 +15,10 @@ import logging
 
 from flask import current_app, g, request
 
-from trimtab.server.web.access_log import PERSON
+from trimtab.server.core.access_log import PERSON
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
-from trimtab.server.web.security import same
+from trimtab.server.core.errors import DomainError
+from trimtab.server.core.security import same
 from trimtab.server.auth import tokens
 from trimtab.server.auth.principal import ADMIN_TOKEN, Principal, of_person
 

@@ -65,10 +65,10 @@ def cmd_serve(args) -> int:
         start_dispatcher(app)           # in-process delivery (no Redis needed)
         print(f"  notifications: {', '.join(app.extensions['trimtab.channels'])}", file=sys.stderr)
     from werkzeug.serving import run_simple
-    from trimtab.server.web.gate import share_the_gil_often
+    from trimtab.server.core.gate import share_the_gil_often
     share_the_gil_often()
     if config["ACCESS_LOG"]:
-        from trimtab.server.web.access_log import configure
+        from trimtab.server.core.access_log import configure
         configure()
     run_simple(host, port, app, threaded=True, use_reloader=False)
     return EXIT_OK
@@ -82,7 +82,7 @@ def cmd_send(args) -> int:
     import requests
 
     from trimtab.server.config import from_env, server_url
-    from trimtab.server.web.security import signature_header
+    from trimtab.server.core.security import signature_header
     config = from_env(migrate=False)
     clients = config["CLIENTS"] if not args.secret else {args.client: args.secret}
     args.url = args.url or server_url(config)

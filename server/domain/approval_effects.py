@@ -23,9 +23,8 @@ from sqlalchemy.orm import Session
 from trimtab.dsl.decision import plain
 
 from trimtab.server.domain.platform_approvals import COLUMN_HEADERS
-from trimtab.server.jobs.outbox import message
-from trimtab.server.jobs.platform_channels import APPROVAL_CHANNELS, NOTICE_CHANNELS, approval_platform
 from trimtab.server.storage.models import Approval, OutboxMessage, Person, PersonIdentity
+from trimtab.server.storage.outbox_rows import APPROVAL_CHANNELS, NOTICE_CHANNELS, approval_platform, message
 
 ID_KINDS = {"dingtalk": "dingtalk_userid", "feishu": "feishu_open_id"}
 # The instance's form: (the 钉钉 form field's label, the 飞书 widget's custom id, its type).

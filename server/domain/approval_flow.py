@@ -17,7 +17,7 @@ from trimtab.dsl.decision import plain
 
 from trimtab.server.domain import audit
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.storage.models import Approval, ApprovalStep, Delegation, Person, Target, utcnow
 
 

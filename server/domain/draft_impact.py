@@ -12,7 +12,7 @@ from trimtab.dsl.diagnostics import RuleError
 from trimtab.server.domain import history
 from trimtab.server.messages import msg
 from trimtab.server.storage.models import Fact
-from trimtab.server.web.errors import DomainError, from_rule_error
+from trimtab.server.core.errors import DomainError, from_rule_error
 
 # Keys of a decision's JSON that say where and how, not what: not compared.
 NOT_COMPARED = ("explanation", "trace", "file", "line")

@@ -23,7 +23,7 @@ from trimtab.dsl.ruleset import load_sources
 from trimtab.server.storage.drafts import Draft, DraftFile
 from trimtab.server.storage.models import utcnow
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 
 MAX_FILE_CHARS = 65_536          # one file's text (≤ 256 KiB in UTF-8); shipped files are ~6 KB
 MAX_FILES = 20                   # files one draft holds

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from trimtab.dsl import periods
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import msg
 
 PERIOD_WORDS = {"month": msg("month"), "quarter": msg("quarter")}     # a period field, in words

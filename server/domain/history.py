@@ -6,7 +6,7 @@ Its kind follows from the rules listening to the form, not from the form's name:
 - "requests": on a form an approval rule listens to, every earlier request of the subject that
   was neither rejected by its approvers nor refused by its rule — they count toward the rule's
   `at most N … per cycle`.  Reading them reads approvals, so they are read in the writer's
-  transaction (server/storage/tx_writer.py), never on the two-statement path.
+  transaction (server/domain/tx_writer.py), never on the two-statement path.
 
 "periods" history is kept per worker (Cache): a subject's latest submission per period,
 parsed and checked once, extended on each webhook with only the facts stored since — so a

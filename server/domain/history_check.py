@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.domain.validation import validate
 
 log = logging.getLogger("trimtab.history")

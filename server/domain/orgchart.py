@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import Msg, msg
 
 COLUMNS = {"id": ("id", "工号"), "name": ("name", "姓名"), "role": ("role", "角色"),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from trimtab.server.domain import approval_flow
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.storage.models import Approval, ApprovalLink, Person, PersonIdentity
 
 PLATFORMS = ("dingtalk", "feishu", "jiandaoyun")

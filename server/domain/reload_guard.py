@@ -7,7 +7,7 @@ The comparison is by name (a rule with a new effective version is still there) a
 from __future__ import annotations
 
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 
 
 class RemovalsNeedConfirmation(Exception):

@@ -23,15 +23,14 @@ from collections import Counter
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from trimtab.server.domain import approval_effects, audit, history, period_decisions, plan as plans
+from trimtab.server.domain import approval_effects, audit, history, period_decisions, plan as plans, tx_writer
 from trimtab.server.domain.filing import file
 from trimtab.server.domain.plan import Submission
 from trimtab.server.domain.submission import Answer, after_commit, earlier_answer
 from trimtab.server.messages import msg
-from trimtab.server.storage import tx_writer
 from trimtab.server.storage.models import Approval, Delivery, Fact, FactCount, utcnow
-from trimtab.server.web import limits, security
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core import limits, security
+from trimtab.server.core.errors import DomainError
 
 
 def retract(app, ruleset, client: str, delivery_id: str, source: str, raw: bytes,

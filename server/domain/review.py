@@ -18,7 +18,7 @@ from pathlib import Path
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.versions import WORKTREE, locate
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 
 GIT_TIMEOUT_S = 60
 COMMIT = re.compile(r"^[0-9a-f]{40}$")

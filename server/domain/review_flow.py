@@ -19,7 +19,7 @@ from trimtab.server.domain.review import Git, author_of, message
 from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft, ReplayJob
 from trimtab.server.storage.models import Person, utcnow
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 
 MAX_COMMENT = 4000
 

@@ -15,11 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from trimtab.dsl.decision import plain
-from trimtab.server.domain import approval_effects, history, plan as plans
+from trimtab.server.domain import approval_effects, history, pg_intake, plan as plans, tx_writer
 from trimtab.server.messages import msg
-from trimtab.server.web import limits, security
-from trimtab.server.storage import pg_intake, tx_writer
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core import limits, security
+from trimtab.server.core.errors import DomainError
 from trimtab.server.domain.filing import file
 from trimtab.server.storage.models import Delivery
 from trimtab.server.domain.plan import Submission
@@ -96,11 +95,13 @@ def _store_and_decide(app, ruleset, sub: Submission, digest: str) -> Answer:
 
 
 def after_commit(app, body: dict) -> None:
-    """The notification job (the rows exist for the worker now) and the metrics."""
+    """The notification job (the rows exist for the worker now) and the metrics.  The job is
+    enqueued by the app's `trimtab.enqueue_dispatch` (jobs/worker.py's, set by create_app):
+    jobs/ stands above domain/."""
     cfg = app.config
     if body.get("notifications_queued") and cfg.get("REDIS_URL"):
-        from trimtab.server.jobs.worker import enqueue_dispatch
-        enqueue_dispatch(cfg["REDIS_URL"])      # the job names nothing: the worker knows where
+        # the job names nothing: the worker knows where
+        app.extensions["trimtab.enqueue_dispatch"](cfg["REDIS_URL"])
     metrics = app.extensions["trimtab.metrics"]
     for d in body["decisions"]:         # the answer itself is counted with every other one
         if d.get("kind") == "alert" and d.get("value"):

@@ -12,10 +12,10 @@ from trimtab.dsl.percents import normalise
 from trimtab.dsl.values import MAX_JSON_DEPTH, loads_exact
 from trimtab.dsl.values import depth_ok as depth
 
-from trimtab.server.web import gate, limits
+from trimtab.server.core import gate, limits
 from trimtab.server.messages import msg
 from trimtab.server.domain.schema_problems import problem_message
-from trimtab.server.web.errors import DomainError, from_rule_error
+from trimtab.server.core.errors import DomainError, from_rule_error
 
 
 def parse_json(raw: bytes):
@@ -26,7 +26,7 @@ def parse_json(raw: bytes):
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise DomainError("malformed_json", msg("the body is not JSON: {err}", err=err), "$") from None
-    with gate.turn(len(raw)):          # a large body's decoding takes its turn (server/web/gate.py)
+    with gate.turn(len(raw)):          # a large body's decoding takes its turn (server/core/gate.py)
         return parse_text(text)
 
 

@@ -9,7 +9,7 @@ from trimtab.dsl.diagnostics import RuleError
 from trimtab.server.domain import history
 from trimtab.server.messages import msg
 from trimtab.server.storage.models import Decision, Fact
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 
 KEEP_VERSIONS = 4              # earlier versions kept loaded (a load costs tens of ms)
 _LOADED: OrderedDict = OrderedDict()

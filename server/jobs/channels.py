@@ -40,8 +40,9 @@ from pathlib import Path
 import requests
 import yaml
 
-from trimtab.server.web.security import sign as sign_webhook
+from trimtab.server.core.security import sign as sign_webhook
 from trimtab.server.messages import msg
+from trimtab.server.storage.outbox_rows import PERSON
 
 TIMEOUT_S = 10
 MAX_TIMEOUT_S = 30          # per message, well inside a delivery job's 120 s
@@ -137,13 +138,6 @@ def load_channels(path, env=None) -> tuple[dict, dict]:
 CARD_FORMATS = {"dingtalk": ("markdown", "actioncard"), "feishu": ("post", "card")}
 GROUP_TYPES = ("dingtalk", "feishu", "wecom")       # group robots, unless `group: false`
 OPEN = msg("Open")                  # a card's button, in the message's language (the server's catalog)
-PERSON = "person:"          # routes key prefix of a person's own channel
-
-
-def route_for(routes: dict, role: str, person_id: str | None) -> str | None:
-    """The channel that reaches `person_id` in `role`: their own, the role's, or the default."""
-    return (routes.get(PERSON + person_id) if person_id else None) or routes.get(role) \
-        or routes.get("default")
 
 
 LEVEL_COLOURS = {"red": "red", "orange": "orange", "yellow": "yellow", "green": "green"}

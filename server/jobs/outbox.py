@@ -1,6 +1,7 @@
-"""The transactional outbox: alerts become messages in the same transaction as the decision;
-a dispatcher delivers them later, so a webhook never waits on a notification and a message is
-never lost while a receiver is down (retried with backoff, then dead-lettered, retryable).
+"""The transactional outbox: alerts become messages in the same transaction as the decision
+(the rows: storage/outbox_rows.py); a dispatcher delivers them later, so a webhook never waits
+on a notification and a message is never lost while a receiver is down (retried with backoff,
+then dead-lettered, retryable).
 
 Delivery claims each message before sending it and writes the result after, each in a short
 transaction of its own (`claims.py`); channels are served side by side, each by at most its
@@ -20,9 +21,9 @@ from datetime import timedelta
 from sqlalchemy.exc import SQLAlchemyError
 
 from trimtab.server.jobs import claims
-from trimtab.server.jobs.channels import ChannelError, route_for
+from trimtab.server.jobs.channels import ChannelError
 from trimtab.server.jobs.claims import MAX_ATTEMPTS, backoff  # noqa: F401  (the outbox's retry policy, re-exported)
-from trimtab.server.storage.models import OutboxMessage, utcnow
+from trimtab.server.storage.models import utcnow
 
 log = logging.getLogger("trimtab.outbox")
 BUDGET_S = 45.0         # a dispatch run claims nothing new after this (RQ's job timeout: 120 s)
@@ -43,31 +44,6 @@ def language_for(payload: dict, channel, default: str) -> str:
     if channel is None or channel.group:
         return default
     return payload.get("recipient_lang") or default
-
-
-def message(rule: str, role: str, person, payload: dict, routes: dict, channels: dict,
-            fact_id=None, problem: str | None = None, route: str | None = None,
-            message_id: str | None = None) -> OutboxMessage:
-    """An outbox row for one recipient.  A message that cannot go anywhere (no channel for the
-    role, no one in the role, an e-mail channel and no address) is written dead with the
-    reason, so the API and the log show it; the other recipients are not held up.  `route`:
-    the channel when the caller chose it already; `message_id`: a stable one (alert_notices)."""
-    name = route or route_for(routes, role, person.id if person else None)
-    channel = channels.get(name) if name else None
-    if problem is None:
-        if name is None or channel is None:
-            problem = f"no channel for role `{role}` (routes in channels.yaml)"
-        elif channel.type == "email" and not channel.options["to"] and not person.email:
-            problem = f"channel `{name}`: no e-mail address for `{person.id}` in the organisation chart"
-    if problem:
-        log.warning("outbox: %s: %s", rule, problem)
-    recipient = person.id if person else None
-    return OutboxMessage(message_id=message_id or uuid.uuid4().hex, fact_id=fact_id, rule=rule, role=role,
-                         recipient=recipient, channel=name or "-",
-                         payload={**payload, "recipient": recipient,
-                                  "recipient_email": person.email if person else None,
-                                  "recipient_lang": person.lang if person else None},
-                         status="dead" if problem else "pending", attempts=0, last_error=problem)
 
 
 def dispatch_due(sessions, channels: dict, now=None, limit: int = 200, rng=random,

@@ -26,10 +26,6 @@ from trimtab.server.jobs.channels import TIMEOUT_S, ChannelError
 from trimtab.server.jobs.platform_api import KEY_FIELD, DingTalkApp, FeishuApp
 from trimtab.server.storage.models import ApprovalLink
 
-APPROVAL_CHANNELS = {"dingtalk": "dingtalk-approval", "feishu": "feishu-approval"}
-NOTICE_CHANNELS = {"dingtalk": "dingtalk-notice", "feishu": "feishu-notice"}
-
-
 @dataclass
 class PlatformChannel:
     """Quacks like channels.Channel for the dispatcher: a person's channel (not a group's),
@@ -74,11 +70,6 @@ def platform_channels(platforms: dict, sessions, timeout_s: float = TIMEOUT_S) -
             out["feishu-notice"] = PlatformChannel("feishu-notice", "feishu-notice",
                                                    _feishu_notice(app), timeout_s)
     return out
-
-
-def approval_platform(channels: dict) -> str | None:
-    """The platform approvals open instances on (DingTalk first when both are configured)."""
-    return next((p for p, name in APPROVAL_CHANNELS.items() if name in channels), None)
 
 
 def _link(sessions, approval_id: int, platform: str, instance: str) -> None:

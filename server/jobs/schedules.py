@@ -19,7 +19,7 @@ from trimtab.dsl.schedule import next_after, occurrences, previous_before
 
 from trimtab.server.domain import reports
 from trimtab.server.storage.models import Meeting, Person, ScheduleRun, utcnow
-from trimtab.server.jobs.outbox import message
+from trimtab.server.storage.outbox_rows import message
 from trimtab.server.jobs.silences import run_silences
 
 log = logging.getLogger("trimtab.schedules")

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trimtab.server.domain.approval_flow import resolve_role
 from trimtab.server.storage.models import Decision, Fact, Person, ScheduleRun, Silence
-from trimtab.server.jobs.alert_notices import enqueue_alert
+from trimtab.server.domain.alert_notices import enqueue_alert
 
 log = logging.getLogger("trimtab.silences")
 LOOK_EVERY = dt.timedelta(minutes=10)       # the sweeper ticks every few seconds; silence is weekly

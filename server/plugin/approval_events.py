@@ -21,8 +21,8 @@ from trimtab.server.domain.approval_flow import approval_json
 from trimtab.server.messages import msg
 from trimtab.server.web.approvals import announce, deliver_soon, serialised, today
 from trimtab.server.auth import requires
-from trimtab.server.web.errors import DomainError
-from trimtab.server.web.security import same
+from trimtab.server.core.errors import DomainError
+from trimtab.server.core.security import same
 from trimtab.server.domain.validation import parse_json, parse_text
 from trimtab.server.domain.platform_approvals import PlatformDecision, decide
 from trimtab.server.plugin import dingtalk_crypto

@@ -19,7 +19,7 @@ import json
 from trimtab.dsl.decision import plain
 from trimtab.dsl.diagnostics import RuleError, suggest
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import LanguageMessage, msg
 from trimtab.server.domain.schema_problems import problem_message
 from trimtab.server.storage.models import Fact, utcnow
@@ -31,7 +31,7 @@ from trimtab.server.plugin.excel_cells import People, read_cell
 from trimtab.server.plugin.excel_targets import TARGET_COLUMNS, import_targets, target_metrics  # noqa: F401
 from trimtab.server.plugin.excel_templates import field_kind_is_flat, write_templates  # noqa: F401
 from trimtab.server.plugin.fields import MEMBER_FIELDS
-from trimtab.server.web import limits
+from trimtab.server.core import limits
 
 IMPORT_CLIENT = "excel-import"
 
@@ -147,7 +147,7 @@ def _located(sheet: Sheet, number: int, found: list[dict]) -> list[dict]:
 
 
 def _limit_problems(sheet, row, column_of, schema, facts, decimals=False) -> list[dict]:
-    """A row's values outside trimtab.server.web.limits (checked before the schema: nothing converts a huge
+    """A row's values outside trimtab.server.core.limits (checked before the schema: nothing converts a huge
     number), or, with `decimals`, money with more decimal places than its field allows."""
     try:
         if decimals:

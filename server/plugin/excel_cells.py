@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from trimtab.dsl.percents import percent_text
 from trimtab.dsl.units import FIELD_UNITS, dimension, in_unit, parse_quantity
 from trimtab.server.messages import Msg, msg
-from trimtab.server.web import limits
+from trimtab.server.core import limits
 
 _DAY = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")

@@ -22,7 +22,7 @@ from trimtab.server.plugin.excel_book import (Counter, ImportRefused, Problems, 
                                               read_book)
 from trimtab.server.plugin.excel_cells import People, read_number, typed
 from trimtab.server.storage.models import Target
-from trimtab.server.web import limits
+from trimtab.server.core import limits
 
 TARGET_COLUMNS = {"rep": ("rep", "销售代表"), "metric": ("metric", "指标"), "value": ("value", "目标值")}
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from trimtab.server.domain.validation import parse_text
 from trimtab.server.plugin.fields import field_kind
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 
 EVENT_TYPE = "drive.file.bitable_record_changed_v1"
 ACTIONS = ("record_added", "record_edited", "record_deleted")

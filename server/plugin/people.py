@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app
 from sqlalchemy import select
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import msg
 from trimtab.server.storage.models import Person, PersonIdentity
 from trimtab.server.plugin.fields import MEMBER_FIELDS

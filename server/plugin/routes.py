@@ -14,8 +14,8 @@ from trimtab.dsl.decision import plain
 
 from trimtab.server.auth import requires
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError, request_lang
-from trimtab.server.web.security import same
+from trimtab.server.core.errors import DomainError, request_lang
+from trimtab.server.core.security import same
 from trimtab.server.web.intake import SUBMISSION_ERRORS, accept
 from trimtab.server.web.api_models.exports import Export, ExportPath, OldExportPath
 from trimtab.server.web.api_models.intake import FeishuAnswer, HookAnswer, Submitted

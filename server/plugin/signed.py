@@ -11,8 +11,8 @@ from flask import current_app, request
 
 from trimtab.server.config import PLATFORM_SECRETS
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
-from trimtab.server.web.security import same
+from trimtab.server.core.errors import DomainError
+from trimtab.server.core.security import same
 from trimtab.server.domain.validation import parse_json, parse_text
 
 

@@ -155,7 +155,7 @@ class Fact(Base):
 class FactCount(Base):
     """How many live facts a (form, subject) has and its highest fact id: kept by a trigger on
     facts (migration 0015) and by retractions (server/domain/retraction.py), read by the
-    webhook's history check (server/storage/pg_intake.py)."""
+    webhook's history check (server/domain/pg_intake.py)."""
     __tablename__ = "fact_counts"
     form: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject: Mapped[str] = mapped_column(String(128), primary_key=True)

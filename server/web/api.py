@@ -10,11 +10,11 @@ from sqlalchemy import select
 from trimtab.dsl.decision import plain
 from trimtab.dsl.diagnostics import RuleError
 
-from trimtab.server.web import gate
+from trimtab.server.core import gate
 from trimtab.server.messages import Msg, msg
 from trimtab.server.domain import rulesets
 from trimtab.server.auth import current_principal, requires, scope
-from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
+from trimtab.server.core.errors import DomainError, from_rule_error, request_lang
 from trimtab.server.domain.validation import parse_json
 from trimtab.server.domain.orgchart import problem_of, store_people
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals

@@ -30,7 +30,7 @@ from trimtab.server.web.api_models.approvals import (
     DelegationOut, LinkBody, LinkOut, TargetBody, TargetSet)
 from trimtab.server.web.contract import body_as, contract, query_as
 from trimtab.server.auth import current_principal, requires, scope
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.storage.models import Approval, ApprovalStep, Delegation, Person, Target, utcnow
 
 bp = Blueprint("approvals", __name__, url_prefix="/v1")

@@ -17,7 +17,7 @@ from flask import request
 from pydantic import BaseModel, ValidationError
 
 from trimtab.server.messages import Msg, msg
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 
 M = TypeVar("M", bound=BaseModel)
 

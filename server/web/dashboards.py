@@ -13,7 +13,7 @@ from trimtab.dsl.decision import plain
 
 from trimtab.server.auth import requires, scope
 from trimtab.server.messages import msg
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.storage.models import AuditEntry, Decision, Fact, Person
 from trimtab.server.domain.rulesets import active
 from trimtab.server.web.api_models.dashboards import (Adjustments, CompletionRange, Funnel, Heat, Lights, Radar,

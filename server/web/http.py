@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.routing import BaseConverter, ValidationError
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import msg
 from trimtab.dsl.values import MAX_ID_TEXT, MAX_JSON_DEPTH, MAX_TEXT  # noqa: F401
 from trimtab.dsl.values import depth_ok as depth  # noqa: F401  (intake, the CLI)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from trimtab.server.web import security
+from trimtab.server.core import security
 from trimtab.server.messages import msg
 from trimtab.server.domain import submission
 from trimtab.server.auth import requires
-from trimtab.server.web.errors import DomainError, request_lang
+from trimtab.server.core.errors import DomainError, request_lang
 from trimtab.server.domain.rulesets import active
 from trimtab.server.domain.validation import decode, parse_json
 from trimtab.server.web.api_models.intake import Submitted
@@ -15,7 +15,7 @@ from trimtab.server.web.contract import Raw, contract
 
 bp = Blueprint("hooks", __name__)
 
-# The signature headers of a webhook client (server/web/security.py).
+# The signature headers of a webhook client (server/core/security.py).
 SIGNED = (
     {"name": "X-Trimtab-Client", "in": "header", "required": True, "schema": {"type": "string"},
      "description": "client name"},

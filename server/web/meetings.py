@@ -15,7 +15,7 @@ from trimtab.server.web.api_models.meetings import (Brief, LangQuery, MeetingOut
                                                     NewMeeting, Report, ReportPath, ReportQuery)
 from trimtab.server.web.contract import body_as, contract, query_as
 from trimtab.server.auth import current_principal, requires, scope
-from trimtab.server.web.errors import DomainError, request_lang
+from trimtab.server.core.errors import DomainError, request_lang
 from trimtab.server.storage.models import Meeting, Person
 from trimtab.server.domain.rulesets import active
 

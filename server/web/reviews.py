@@ -15,7 +15,7 @@ from trimtab.server.storage.drafts import Draft
 from trimtab.server.web.api import sessions
 from trimtab.server.web.api_models import workbench as m
 from trimtab.server.web.contract import body_as, contract, query_as
-from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
+from trimtab.server.core.errors import DomainError, from_rule_error, request_lang
 
 bp = Blueprint("reviews", __name__, url_prefix="/v1")
 MAX_EXPORT = 5_000             # records one export page holds

@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from trimtab.server.domain import history as histories, rulesets
 from trimtab.server.messages import msg
 from trimtab.server.domain.filing import occurred_on, period_key, subject_of
-from trimtab.server.web.errors import DomainError, request_lang
+from trimtab.server.core.errors import DomainError, request_lang
 from trimtab.server.domain.validation import validate
 from trimtab.server.web.api_models.approvals import (SplitBody, SplitOut, SubjectPath, SuggestBody,
                                                      TargetSuggestions, TargetHistory)

@@ -11,12 +11,12 @@ from trimtab.server.domain import draft_impact, drafts, rulesets
 from trimtab.server.jobs import replays
 from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft, ReplayJob
-from trimtab.server.web import gate
+from trimtab.server.core import gate
 from trimtab.server.web.api import sessions
 from trimtab.server.web.api_models import workbench as m
 from trimtab.server.web.api_models.common import Page
 from trimtab.server.web.contract import body_as, contract, query_as
-from trimtab.server.web.errors import DomainError, request_lang
+from trimtab.server.core.errors import DomainError, request_lang
 
 bp = Blueprint("workbench", __name__, url_prefix="/v1")
 LANG = (m.ACCEPT_LANGUAGE,)

@@ -13,7 +13,7 @@ from flask import (Blueprint, current_app, make_response, redirect, render_templ
 
 from trimtab.server.auth import current_principal, requires
 from trimtab.server.web import reviews, workbench
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.web.workbench_words import page_lang, words
 
 bp = Blueprint("workbench_pages", __name__, url_prefix="/workbench", template_folder="templates")

@@ -18,8 +18,8 @@ from trimtab.server.web.api_models.platforms import StepsAnswer, StepsAsked
 from trimtab.server.web.contract import body_as, contract
 from trimtab.server.web.intake import SIGNED
 from trimtab.server.messages import msg
-from trimtab.server.web import gate, security
-from trimtab.server.web.errors import DomainError, from_rule_error, request_lang
+from trimtab.server.core import gate, security
+from trimtab.server.core.errors import DomainError, from_rule_error, request_lang
 
 bp = Blueprint("workflows", __name__, url_prefix="/v1")
 

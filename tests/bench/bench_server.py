@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE.parent))
 
 from serverkit import ADMIN, CLIENT, ORG, SECRET, fresh_database  # noqa: E402
-from trimtab.server.web.security import sign  # noqa: E402
+from trimtab.server.core.security import sign  # noqa: E402
 
 WORKERS = 4
 REPS = 100          # a team: each webhook is one rep's week, as a platform sends them

@@ -50,7 +50,7 @@ class EvaluateBody(Request):
     form: text(MAX_TEXT) = Field(description="a form some rules listen to (GET /v1/forms)")   # type: ignore[valid-type]
     facts: dict[str, Any] = Field(description=(
         "the form's facts; every number |x| < 10^15 with at most 30 decimal places, texts without "
-        "NUL or lone surrogates (server/web/limits.py); percent fields (x-unit: percent) take "
+        "NUL or lone surrogates (server/core/limits.py); percent fields (x-unit: percent) take "
         "fractions (0.75 is 75%) or texts like \"75%\", read as 0.75; a bare number outside the "
         "field's minimum/maximum (70 for pipeline_coverage) is 422 eval.percent_not_fraction with a hint"))
     history: list[dict[str, Any]] = Field(

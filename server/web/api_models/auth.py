@@ -1,4 +1,4 @@
-"""Signing in and out (server/auth/routes.py, server/auth/oauth.py) and /v1/me."""
+"""Signing in and out (server/web/sign_in.py, server/web/oauth.py) and /v1/me."""
 from __future__ import annotations
 
 from typing import Literal

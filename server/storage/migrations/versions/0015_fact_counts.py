@@ -1,7 +1,7 @@
 """fact_counts: how many facts each (form, subject) has and its highest fact id, kept by a
 trigger on facts; ix_facts_history gains the fact id
 
-The webhook's history read (server/storage/pg_intake.py) checks that no fact was committed
+The webhook's history read (server/domain/pg_intake.py) checks that no fact was committed
 late below the ids the history cache has seen by comparing counts.  Counting the subject's
 facts visited every one of them (a table row each): the read grew with the history.  The
 count is now kept by the database as facts are inserted, and the facts above an id are found

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import time
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import msg
 
 CLIENT, TIMESTAMP, SIGNATURE, DELIVERY = ("X-Trimtab-Client", "X-Trimtab-Timestamp",

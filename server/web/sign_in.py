@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template_string, request, session
 from flask_login import login_user, logout_user
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import msg
 from trimtab.server.auth import tokens
 from trimtab.server.auth.access import check_csrf, client_address, current_principal, log, requires

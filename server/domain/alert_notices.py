@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trimtab.server.jobs.channels import route_for
-from trimtab.server.jobs.outbox import message
 from trimtab.server.messages import msg
 from trimtab.server.storage.models import OutboxMessage, Person, PersonIdentity
+from trimtab.server.storage.outbox_rows import message, route_for
 
 LANGS = ("zh", "en")            # a message is written in each; sent in its receiver's
 WHY_PATH = "/v1/decisions/{id}/why"     # the workbench's page (/workbench/why/<id>) is not served yet

@@ -11,7 +11,7 @@ from trimtab.dsl.values import (  # noqa: F401  (the server's modules read the l
     MAX_DECIMALS, MAX_DELIVERY_ID, MAX_ID_TEXT, MAX_INT_DIGITS, MAX_NUMBER, MAX_TEXT,
     decimal_places, first_problem, number_problem, parse_int, step, text_problem)
 
-from trimtab.server.web.errors import DomainError
+from trimtab.server.core.errors import DomainError
 from trimtab.server.messages import msg
 
 

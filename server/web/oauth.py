@@ -16,13 +16,13 @@ from flask import (Flask, abort, current_app, make_response, redirect, render_te
                    request, session, url_for)
 from sqlalchemy import select
 
-from trimtab.server.web.errors import DomainError, request_lang, status_of
+from trimtab.server.core.errors import DomainError, request_lang, status_of
 from trimtab.server.messages import msg, render
 from trimtab.server.auth import providers
 from trimtab.server.auth.access import client_address, log, requires
 from trimtab.server.auth.principal import of_person
 from trimtab.server.auth.providers import TITLES, ProviderError, configured_providers
-from trimtab.server.auth.routes import LOGIN_PAGE, bp, safe_next, start_session
+from trimtab.server.web.sign_in import LOGIN_PAGE, bp, safe_next, start_session
 from trimtab.server.web.api_models.auth import CallbackQuery, LoginQuery, ProviderPath
 from trimtab.server.web.api_models.common import ErrorBody
 from trimtab.server.web.contract import Raw, contract

@@ -14,7 +14,7 @@ from trimtab.server.domain import approval_effects, period_decisions
 from trimtab.server.domain.approval_flow import (approval_json, check_current_target, open_approval, resolve_role)
 from trimtab.server.domain.filing import check_org_relation
 from trimtab.server.storage.models import Decision, Delivery, Fact, Person, utcnow
-from trimtab.server.jobs.alert_notices import enqueue_alert
+from trimtab.server.domain.alert_notices import enqueue_alert
 from trimtab.server.domain.plan import Plan
 
 # Core tables for the webhook's hot path: the ORM's unit of work and entity loading cost more

@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from trimtab.dsl.diagnostics import UNPLACED, RuleError, render_message
 from trimtab.server.messages import Msg, msg, render
-from trimtab.server.web.access_log import ERROR_CODE
+from trimtab.server.core.access_log import ERROR_CODE
 
 
 # Every refusal's code and its HTTP status, in one place.  A route raises DomainError(code, …);
@@ -79,7 +79,7 @@ def status_of(code: str) -> int:
     for prefix, status in STATUS_BY_PREFIX.items():
         if code.startswith(prefix):
             return status
-    raise KeyError(f"refusal code {code!r} has no HTTP status in server/web/errors.py")
+    raise KeyError(f"refusal code {code!r} has no HTTP status in server/core/errors.py")
 
 
 class DomainError(Exception):
