@@ -35,8 +35,10 @@ static int read_number(PyObject *o, PyObject *amount, dec *x)
         x->e = 0;
         return 0;
     }
-    if (Py_TYPE(o) != (PyTypeObject *)DecimalType && (PyObject *)Py_TYPE(o) != amount) return 1;
-    PyObject *s = PyObject_Str(o);
+    if (Py_TYPE(o) != (PyTypeObject *)DecimalType &&
+        ((PyObject *)Py_TYPE(o) != amount || Py_TYPE(o)->tp_str != ((PyTypeObject *)DecimalType)->tp_str))
+        return 1;
+    PyObject *s = Py_TYPE(o)->tp_str(o);      /* Decimal's own str(): no subclass overrides it */
     if (s == NULL) return -1;
     Py_ssize_t n;
     const char *p = PyUnicode_AsUTF8AndSize(s, &n);

@@ -32,17 +32,18 @@ static inline int dec_digits(u128 x)
 {
     uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
     int bits = hi ? 128 - __builtin_clzll(hi) : (lo ? 64 - __builtin_clzll(lo) : 1);
-    int d = ((bits - 1) * 1233) >> 12;      /* ≤ floor(log10 x) */
-    while (d < 38 && x >= P10[d + 1]) d++;
-    return d + 1;
+    int t = (bits * 1233) >> 12;            /* ≈ bits × log10(2) (Bit Twiddling Hacks) */
+    int d = t - (x < P10[t]) + 1;
+    if (d == 0) return 1;                   /* 0 */
+    return d < 39 && x >= P10[d] ? d + 1 : d;
 }
 
 static inline int64_t dec_adjusted(const dec *x) { return x->e + dec_digits(x->c) - 1; }
 
 /* Rounds to 28 digits, half-even, as the context does after each operation. */
-static int dec_finalize(dec *x)
+static int __attribute__((noinline)) dec_round(dec *x)
 {
-    if (x->c >= P10[DEC_PREC]) {
+    {
         int d = dec_digits(x->c);
         int k = d - DEC_PREC;
         u128 p = P10[k], q = x->c / p, r = x->c - q * p, half = p / 2;
@@ -57,6 +58,12 @@ static int dec_finalize(dec *x)
     return x->e > DEC_EXP_LIMIT || x->e < -DEC_EXP_LIMIT;
 }
 
+static inline int dec_finalize(dec *x)
+{
+    if (x->c >= P10[DEC_PREC]) return dec_round(x);
+    return x->e > DEC_EXP_LIMIT || x->e < -DEC_EXP_LIMIT;
+}
+
 /* Decimal's str(): [-]digits[.digits][E±digits] (e with capitals=0).  NaN and Infinity,
    and more than 28 digits, are not representable here. */
 static int dec_parse(const char *s, Py_ssize_t n, dec *x)
@@ -64,14 +71,20 @@ static int dec_parse(const char *s, Py_ssize_t n, dec *x)
     Py_ssize_t i = 0;
     int point = 0, count = 0;
     int64_t places = 0, exp = 0;
+    uint64_t head = 0;                      /* the first 19 digits in 64 bits: cheaper */
     u128 c = 0;
     x->neg = 0;
     if (i < n && s[i] == '-') x->neg = 1, i++;
     for (; i < n; i++) {
         char ch = s[i];
         if (ch >= '0' && ch <= '9') {
-            if (++count > 38) return 1;
-            c = c * 10 + (u128)(ch - '0');
+            if (++count <= 19) {
+                head = head * 10 + (uint64_t)(ch - '0');
+                c = head;
+            } else {
+                if (count > 38) return 1;
+                c = c * 10 + (u128)(ch - '0');
+            }
             places += point;
         } else if (ch == '.' && !point) {
             point = 1;
