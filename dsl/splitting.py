@@ -39,15 +39,15 @@ def split_shares(total, rows, weights, adjustments, blanks, keys, adjust, scale,
 
 
 def plan_of(weights, adjust, scale, fields=None):
-    """The rule's constants as the helper reads them, or False (no helper, or a split it
-    leaves to the Python path whatever the facts).  `fields`: the weights' item fields, for a
-    helper given the list's items rather than rows of scores."""
+    """The rule's constants as the helper reads them, or False (no helper built, or a split
+    it leaves to the Python path whatever the facts); used only while CORE is set.
+    `fields`: the weights' item fields, for a helper given the list's items, not rows."""
     shift = power_of_ten(scale.step)
-    if CORE is None or shift is None or scale.mode not in MODES:
+    if _splitcore is None or shift is None or scale.mode not in MODES:
         return False
-    got = CORE.plan(list(weights), shift, scale.places, scale.mode == "half_up",
-                    None if adjust is None else adjust.band, None if adjust is None else adjust.limit,
-                    adjust is not None and adjust.rebalance, Amount, fields)
+    got = _splitcore.plan(list(weights), shift, scale.places, scale.mode == "half_up",
+                          None if adjust is None else adjust.band, None if adjust is None else adjust.limit,
+                          adjust is not None and adjust.rebalance, Amount, fields)
     return False if got is None else got
 
 
