@@ -357,9 +357,30 @@ static PyObject *shares(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (!p->rebalance) {
         finals_out = allocate(finals, n, &whole, p, work, counts, order);
     } else {                                    /* _rebalanced */
+        /* room = sum(bases[i] for i in free): in the order the set `free` of _rebalanced
+           iterates (8 comes before 3 in {3, 6, 8}), which the rounding of the sum can tell
+           apart; so the same set is built and iterated here. */
         dec room = zero;
-        for (Py_ssize_t i = 0; i < n; i++)
-            if (!adj[i].c && dec_add(&room, &room, &exact[i])) goto fallback;
+        PyObject *free = PySet_New(NULL), *iter = NULL, *index;
+        for (Py_ssize_t i = 0; i < n && free != NULL; i++) {
+            if (adj[i].c) continue;
+            PyObject *k = PyLong_FromSsize_t(i);
+            if (k == NULL || PySet_Add(free, k)) Py_CLEAR(free);
+            Py_XDECREF(k);
+        }
+        iter = free == NULL ? NULL : PyObject_GetIter(free);
+        Py_XDECREF(free);
+        if (iter == NULL) goto error;
+        while ((index = PyIter_Next(iter)) != NULL) {
+            Py_ssize_t i = PyLong_AsSsize_t(index);
+            Py_DECREF(index);
+            if (dec_add(&room, &room, &exact[i])) {
+                Py_DECREF(iter);
+                goto fallback;
+            }
+        }
+        Py_DECREF(iter);
+        if (PyErr_Occurred()) goto error;
         for (Py_ssize_t i = 0; i < n; i++) values[i] = finals[i];
         if (room.c) {
             dec gap, minus = whole;

@@ -169,6 +169,16 @@ def test_ties_negative_adjustments_and_totals_below_the_sum():
         (10 ** 6, [(1, 2), (2, 1)], [Decimal("0.5"), Decimal("0.5")], None, None, None, None,
          Scale(Decimal(10000), 2)),                                                    # 万
         (5, [(Decimal("1E-20"),), (Decimal("2E-20"),)], [Decimal(1)], None, None, None, None, scale),
+        # Found by a longer run of the test above: _rebalanced sums the room over the set of
+        # unadjusted children, which iterates 8 before 3 and 6; the rounding of the sum tells.
+        (Decimal("7804272086976234473559723661"),
+         [(300645,), (Decimal("1"),), (Decimal("4.961607"),), (Decimal("363034.8349"),), (Decimal("97.7494"),),
+          (Decimal("943.47262"),), (Decimal("282878.900332"),), (Decimal("69589894"),), (38898906,)],
+         [Decimal("0.59")], [Decimal("-0.157"), Decimal("0.1"), Decimal("-0.199"), 0,
+                             Decimal("0.0581193818378279864076811831"), Decimal("0.191"), 0, Decimal("0.246"),
+                             Decimal("0")],
+         [False] * 9, list(range(9)), SimpleNamespace(band=Decimal("0.15"), limit=Decimal("0.15"), rebalance=True),
+         Scale(Decimal(1), 0, "half_even")),
     ]
     for case in cases:
         plan = plan_of(case[2], case[6], case[7])
