@@ -170,10 +170,12 @@ def compile_body(c, rule: Split) -> None:
     a = rule.adjust
     shares, weights, scale = c.const(split_shares), [w.share for w in rule.weights], _scale(c.ann, rule)
     fields = tuple(w.field for w in rule.weights)
-    if a is None and all(c.number_as_is(lst.items[f]) for f in fields) and plan_of(weights, a, scale, fields):
+    items_plan = a is None and all(c.number_as_is(lst.items[f]) for f in fields) and \
+        plan_of(weights, a, scale, fields)
+    if items_plan:
         # The C helper reads the items' scores itself; where it cannot, the rows as below.
         c.emit(f"got = None if (core := {c.const(splitting)}.CORE) is None else "
-               f"core.shares(total, L, {c.const(plan_of(weights, a, scale, fields))}, None, None, None)")
+               f"core.shares(total, L, {c.const(items_plan)}, None, None, None)")
         c.emit(f"if got is None: got = {shares}(total, {rows}, {c.const(weights)}, None, None, None, None, "
                f"{c.const(scale)}, False)")
     else:
