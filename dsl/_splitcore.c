@@ -4,10 +4,11 @@
    or says it cannot (returns None) and the Python path runs.  It mirrors the Python path's
    decimal arithmetic step by step — each +, × and ÷ rounded to 28 digits, half-even, as the
    default decimal context does — on scaled integers: a coefficient below 10^28 in an
-   unsigned __int128 and an exponent.  It returns None when an operand or a result does not
-   fit (more than 28 digits in, an exponent past ±9000, a negative remainder past 10^-37),
-   when the decimal context is not the one it mirrors (precision 28, half-even, no trap on
-   Inexact or Rounded), and where the Python path would raise or refuse (no weight to share
+   unsigned __int128 (gcc or clang on a 64-bit machine; elsewhere the build fails and
+   setup.py leaves the module out) and an exponent.  It returns None when an operand or a
+   result does not fit (more than 28 digits in, an exponent past ±9000), when the decimal
+   context is not the one it mirrors (precision 28, half-even, no trap on Inexact or
+   Rounded), and where the Python path would raise or refuse (no weight to share
    by, an amount past 28 digits, a scale that is not a power of ten): the Python path then
    decides, raises or refuses as it always has.  The context's flags are not raised here.
 */
