@@ -73,7 +73,7 @@ def allocate(values: Sequence, scale: Scale, total=None) -> list:
     sum) rounded to the scale — the largest-remainder method (see the module's doc)."""
     exact = [v if v.__class__ is Decimal else Decimal(v) for v in values]
     whole = sum(exact, Decimal(0)) if total is None else Decimal(total)
-    shift = _power_of_ten(scale.step)
+    shift = power_of_ten(scale.step)
     if shift is not None:           # a step of 10^-shift: the units are an exact shift away
         units = [v.scaleb(shift) for v in exact]
         wanted = whole.scaleb(shift)
@@ -124,7 +124,7 @@ def amount_sum(values: Sequence, places: int) -> Amount:
 
 
 @lru_cache(maxsize=64)
-def _power_of_ten(step: Decimal) -> Optional[int]:
+def power_of_ten(step: Decimal) -> Optional[int]:
     """-e when `step` is 10^e (0.01 → 2): dividing by it is then an exact, cheap shift."""
     sign, digits, exponent = step.normalize().as_tuple()
     return -exponent if digits == (1,) and not sign and isinstance(exponent, int) else None

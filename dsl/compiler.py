@@ -147,6 +147,12 @@ class RuleCompiler:
                    f"else {fix}({w}, {key}, R))"
         return f"read({entry}, {self.const(field.name)}, {self.const(field.kind)}, {self.const(scale)}, R)"
 
+    def number_as_is(self, field) -> bool:
+        """Whether read_entry reads this list item field as the int or Decimal it holds, any
+        other value going to as_number (no default, no unit's scale): what the C helper of
+        the split reads in its place (splitting.py)."""
+        return field.default is None and field.kind == "number" and _scale(field) == 1
+
     def item_var(self) -> str:
         return f"it{self.depth}"
 

@@ -1,7 +1,8 @@
 """Split and pool children sum exactly to the parent at the rule's scale (issue #15), on
 10,000 random cases each: raw weights, adjustments with rebalancing, scales from 0.01 元 to
 万, both rounding modes.  The functions are the ones the compiled rules and the reference
-interpreter call (kinds/split.split_shares, kinds/pool.pool_shares)."""
+interpreter call (kinds/split.split_shares, kinds/pool.pool_shares); the split's on both of its
+paths, the C helper's and the Python one (splitting.py)."""
 from __future__ import annotations
 
 import random
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from trimtab.dsl import splitting
 from trimtab.dsl.amounts import Scale, round_to
 from trimtab.dsl.kinds.pool import pool_shares
 from trimtab.dsl.kinds.split import split_shares
@@ -45,7 +47,31 @@ def _on_scale(values, scale) -> bool:
                for v in values)
 
 
-def test_split_children_sum_to_the_parent():
+@pytest.fixture(params=["c", "python"])
+def split_path(request, monkeypatch):
+    """split_shares through the C helper (which must be built), or the Python path alone."""
+    if request.param == "python":
+        monkeypatch.setattr(splitting, "CORE", None)
+    elif splitting._splitcore is None:
+        pytest.fail("trimtab.dsl._splitcore is not built: `pip install -e .` builds it (setup.py)")
+    else:
+        monkeypatch.setattr(splitting, "CORE", _Counting(splitting._splitcore))
+    return splitting.CORE
+
+
+class _Counting:
+    """The helper, counting the splits it answered (not left to the Python path)."""
+
+    def __init__(self, core):
+        self.core, self.plan, self.answered = core, core.plan, 0
+
+    def shares(self, *args):
+        got = self.core.shares(*args)
+        self.answered += got is not None
+        return got
+
+
+def test_split_children_sum_to_the_parent(split_path):
     rng = random.Random(SEED)
     weights = [Decimal("0.5"), Decimal("0.3"), Decimal("0.2")]
     band = SimpleNamespace(band=Decimal("0.15"), limit=Decimal("0.3"), rebalance=True)
@@ -66,6 +92,8 @@ def test_split_children_sum_to_the_parent():
         fine = split_shares(total, rows, weights, None, None, None, None, Scale(Decimal("1E-6"), 6))
         assert fine is not None
         assert all(abs(b - e) < scale.step + Decimal("1E-6") for b, e in zip(bases, fine[0])), case
+    if split_path is not None:      # the helper decided (nearly) every split itself
+        assert split_path.answered > CASES * 2 * 0.95, split_path.answered
 
 
 def test_pool_shares_sum_to_the_size():

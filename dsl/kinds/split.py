@@ -18,7 +18,6 @@ difference, so the adjusted shares still sum to the parent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import Decimal
 from typing import NamedTuple, Optional
 
@@ -26,7 +25,9 @@ from .. import ast as A
 from .. import runtime as rt
 from ..diagnostics import RuleError
 from ..tokens import tokens
-from ..amounts import allocate, amount_sum
+from ..amounts import amount_sum
+from .. import splitting
+from ..splitting import plan_of, split_shares
 from ..units import parse_band, parse_quantity
 from ..catalogs import tr
 from ..words import item_key, list_items, pct, plain, show
@@ -164,24 +165,33 @@ def compile_body(c, rule: Split) -> None:
     c.depth = 0
     c.emit(f"L = {c.read_current(lst)}")
     c.emit(f"total = {c.gen(d.total)}")
-    if valid_row != row:            # validated facts: the items' fields need no checks
-        c.emit(f"rows = [({valid_row},) for {it} in L] if valid else [({row},) for {it} in L]")
-    else:
-        c.emit(f"rows = [({row},) for {it} in L]")
+    rows = f"[({valid_row},) for {it} in L] if valid else [({row},) for {it} in L]" \
+        if valid_row != row else f"[({row},) for {it} in L]"     # valid: the fields need no checks
     a = rule.adjust
-    if a is None:
-        c.emit("adj = blank = keys = None")
+    shares, weights, scale = c.const(split_shares), [w.share for w in rule.weights], _scale(c.ann, rule)
+    fields = tuple(w.field for w in rule.weights)
+    items_plan = a is None and all(c.number_as_is(lst.items[f]) for f in fields) and \
+        plan_of(weights, a, scale, fields)
+    if items_plan:
+        # The C helper reads the items' scores itself; where it cannot, the rows as below.
+        c.emit(f"got = None if (core := {c.const(splitting)}.CORE) is None else "
+               f"core.shares(total, L, {c.const(items_plan)}, None, None, None)")
+        c.emit(f"if got is None: got = {shares}(total, {rows}, {c.const(weights)}, None, None, None, None, "
+               f"{c.const(scale)}, False)")
     else:
-        adj = lst.items[a.field]
-        name = c.const(a.field)
-        key = f"{it}.get({c.const(lst.key_field)})" if lst.key_field else "None"
-        c.emit(f"adj = [0 if {it}.get({name}) is None else "
-               f"read({it}, {name}, {c.const(adj.kind)}, 1, R) for {it} in L]")
-        c.emit(f"blank = [is_blank({it}.get({c.const(a.reason_field)})) for {it} in L]")
-        c.emit(f"keys = [{key} for {it} in L]")
-    shares = c.const(split_shares)
-    c.emit(f"got = {shares}(total, rows, {c.const([w.share for w in rule.weights])}, adj, blank, "
-           f"keys, {c.const(a)}, {c.const(_scale(c.ann, rule))})")
+        c.emit(f"rows = {rows}")
+        if a is None:
+            c.emit("adj = blank = keys = None")
+        else:
+            adj = lst.items[a.field]
+            name = c.const(a.field)
+            key = f"{it}.get({c.const(lst.key_field)})" if lst.key_field else "None"
+            c.emit(f"adj = [0 if {it}.get({name}) is None else "
+                   f"read({it}, {name}, {c.const(adj.kind)}, 1, R) for {it} in L]")
+            c.emit(f"blank = [is_blank({it}.get({c.const(a.reason_field)})) for {it} in L]")
+            c.emit(f"keys = [{key} for {it} in L]")
+        c.emit(f"got = {shares}(total, rows, {c.const(weights)}, adj, blank, keys, {c.const(a)}, "
+               f"{c.const(scale)}, {c.const(plan_of(weights, a, scale))})")
     c.emit(f"if got is None: raise RuleError.of('eval.division_by_zero', rule=R, "
            f"line={c.const(d.loc.line)})")
     c.emit_return("got[0]", "got[1]", "got[2]")
@@ -204,72 +214,6 @@ def run(env, rule: Split, form) -> SplitResult:
     if got is None:
         raise RuleError.of("eval.division_by_zero", rule=rule.name, line=d.loc.line)
     return SplitResult(*got)
-
-
-def split_shares(total, rows, weights, adjustments, blanks, keys, adjust, scale):
-    """(finals, bases, violations), or None when no weight has any score to share by.
-
-    Each weight's column is normalised (a child's value over the column's sum), so raw inputs
-    (potential in 万, headcounts, priority points) count by the stated weights; a column that
-    is zero for every child drops out and the other weights share its part."""
-    if not rows:
-        return None
-    # Decimal + int converts the int exactly, as Decimal(int) would: the sums are the same.
-    sums = [sum(column, ZERO) for column in zip(*rows)]
-    live = [j for j, s in enumerate(sums) if s]
-    tw = sum((weights[j] for j in live), ZERO)
-    if not tw:
-        return None
-    # Per column, one factor: the parent's share per unit of that column's score (a division
-    # per column instead of one per child and column; allocation absorbs the last digit).
-    factors = [total * weights[j] / (sums[j] * tw) for j in live]
-    if len(live) == len(weights):       # each row's weighted sum, added in the column order
-        exact = _weighted_sums(len(weights))(rows, *factors)
-    else:
-        exact = [sum([k * r[j] for j, k in zip(live, factors)]) for r in rows]
-    bases = allocate(exact, scale, total)
-    if adjust is None:
-        return bases, bases, []
-    violations = []
-    for key, a, blank in zip(keys, adjustments, blanks):
-        if adjust.limit is not None and abs(a) > adjust.limit:
-            violations.append((key, a, "beyond_limit"))
-        elif abs(a) > adjust.band and blank:
-            violations.append((key, a, "reason_required"))
-    finals = [b * (1 + a) for b, a in zip(exact, adjustments)]
-    if not adjust.rebalance:
-        return allocate(finals, scale), bases, violations
-    return allocate(_rebalanced(finals, exact, adjustments, total), scale, total), bases, violations
-
-
-ZERO = Decimal(0)
-
-
-@lru_cache(maxsize=None)
-def _weighted_sums(width: int):
-    """rows, k0, k1, … → [k0 * r[0] + k1 * r[1] + …] for rows of `width` scores: one list
-    comprehension with the products written out (a generator and a sum per row cost more
-    than the arithmetic).  The additions are sum()'s, in its order, from its int 0 (which
-    gives a zero share the exponent sum() gives it: allocate's digit check reads it)."""
-    names = [f"r{j}" for j in range(width)]
-    expr = "0 + " + " + ".join(f"k{j} * {n}" for j, n in enumerate(names))
-    source = (f"def weighted(rows, {', '.join(f'k{j}' for j in range(width))}):\n"
-              f"    return [{expr} for {', '.join(names)}, in rows]\n")
-    space: dict = {}
-    exec(source, space)          # generated from the template above only
-    return space["weighted"]
-
-
-def _rebalanced(finals, bases, adjustments, total):
-    """The children nobody adjusted absorb the difference, in proportion to their shares; when
-    every child was adjusted (or the others have none), all are scaled to the total."""
-    free = {i for i, a in enumerate(adjustments) if not a}
-    room = sum((bases[i] for i in free), Decimal(0))
-    if room:
-        gap = total - sum(finals, Decimal(0))
-        return [f + gap * bases[i] / room if i in free else f for i, f in enumerate(finals)]
-    have = sum(finals, Decimal(0))
-    return [f * total / have for f in finals] if have else finals
 
 
 # ---------------------------------------------------------------------- words
