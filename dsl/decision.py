@@ -68,13 +68,12 @@ class Decision(tuple):
     def compact(self) -> dict:
         """What to store to explain this decision later, JSON-ready and exact: the result and
         the trace records as evaluated (no words).  `Decision.revive` with the same compiled
-        rule and facts gives a Decision whose details, headline and explanation are this one's."""
-        from .diagnostics import RuleError
-        error = self[4]
+        rule and facts gives a Decision whose details, headline and explanation are this one's.
+        (Stored with every webhook's decisions: JSON's own values are kept as they are inline.)"""
         return {"rule": self[0].name, "raw": _pack(self[2]),
-                "trace": [[type(rec).__name__, *_pack(list(rec))] for rec in self.trace],
-                "error": None if error is None else
-                {"code": error.code, "args": _pack(error.details)} if isinstance(error, RuleError) else None}
+                "trace": [[type(rec).__name__, *[v if type(v) in _AS_IS else _pack(v) for v in rec]]
+                          for rec in self.trace],
+                "error": None if self[4] is None else _packed_error(self[4])}
 
     @classmethod
     def revive(cls, compiled, facts, doc: dict) -> "Decision":
@@ -245,9 +244,22 @@ def _verdict(node, held: dict):
     return value
 
 
+def _packed_error(error) -> dict | None:
+    from .diagnostics import RuleError
+    return {"code": error.code, "args": _pack(error.details)} if isinstance(error, RuleError) else None
+
+
+_AS_IS = frozenset((int, str, bool, float, type(None)))    # JSON's own: most of a trace's values
+
+
 def _pack(value):
     """JSON-ready and exact: a Decimal is {"$d": "0.15"}, an Amount {"$a": "0.15"}, a tuple
-    {"$t": [...]}."""
+    {"$t": [...]}.  (Stored with every webhook's decisions: the common values go first.)"""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is Decimal:                         # exactly: an Amount is a Decimal too
+        return {"$d": str(value)}
     if isinstance(value, Amount):
         return {"$a": str(value)}
     if isinstance(value, Decimal):
