@@ -10,6 +10,8 @@ from .trace import Compared, Missing, Points, Short, Silent, Valued
 from .trace_read import is_folded, typed, with_derived
 from .units import UNIT_WORDS, dimension, in_unit
 from .catalogs import tr
+from .diagnostics import RuleError
+from .runtime import in_rule
 from .words import plain, render_message, show
 
 __all__ = ["Decision", "plain", "render_message", "show", "source_text", "render_record"]
@@ -75,18 +77,16 @@ class Decision(tuple):
         """What to store to explain this decision later, JSON-ready and exact: the result and
         the trace records as evaluated (no words).  `Decision.revive` with the same compiled
         rule and facts gives a Decision whose details, headline and explanation are this one's."""
-        from .diagnostics import RuleError
-        error = self[4]
+        error = self[4]         # on every webhook's path: JSON's own values are kept inline
         return {"rule": self[0].name, "raw": _pack(self[2]),
-                "trace": [[type(rec).__name__, *_pack(list(rec))] for rec in self.trace],
+                "trace": [[type(rec).__name__, *[v if type(v) in _AS_IS else _pack(v) for v in rec]]
+                          for rec in self.trace],
                 "error": None if error is None else
                 {"code": error.code, "args": _pack(error.details)} if isinstance(error, RuleError) else None}
 
     @classmethod
     def revive(cls, compiled, facts, doc: dict) -> "Decision":
         """The Decision `compact()` stored, for `compiled` (the same version of the rule)."""
-        from .diagnostics import RuleError
-        from .runtime import in_rule
         if doc.get("rule") != compiled.name:
             raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
         raw = _unpack(doc["raw"])
@@ -172,11 +172,14 @@ def _held(rec) -> bool:
 
 
 RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}
+_AS_IS = frozenset((int, str, bool, float, type(None)))    # JSON's own: most trace values
 
 
 def _pack(value):
     """JSON-ready and exact: a Decimal is {"$d": "0.15"}, an Amount {"$a": "0.15"}, a tuple
-    {"$t": [...]}."""
+    {"$t": [...]}; the common values first (every webhook's decisions are packed)."""
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, Amount):
         return {"$a": str(value)}
     if isinstance(value, Decimal):

@@ -81,7 +81,9 @@ def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
     # The correction of week 2 took its period's place: one current decision per rule.
     week2 = [d for d in decisions if d.form == "weekly_metrics" and d.period == "2026-W29"]
     assert [d.current for d in week2] == [False] * (len(week2) // 2) + [True] * (len(week2) // 2)
-    assert all(d.result["trace"] for d in decisions if d.error_code is None)
+    # each keeps its trace compact, no lines (tests/test_stored_traces.py renders them)
+    assert all(d.result["compact"]["trace"] and "trace" not in d.result
+               for d in decisions if d.error_code is None)
 
 
 @pytest.mark.slow

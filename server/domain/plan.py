@@ -32,6 +32,7 @@ class Submission(NamedTuple):
     source: str | None = None   # the platform record it came from (retraction.py)
 
 
+COMPACT = "compact"          # a stored document's trace records (Decision.compact)
 RESPONSE_KEYS = ("rule", "kind", "value", "explanation", "error", "notify", "message", "level",
                  "violations", "steps")
 
@@ -42,7 +43,7 @@ class Plan(NamedTuple):
     filing: Filing
     version: str            # the rule set's
     decisions: list         # dsl Decisions, in rule order
-    docs: list[dict]        # each decision's JSON document, as stored
+    docs: list[dict]        # each decision's document, as stored (stored_doc)
     out: list[dict]         # the decisions as the answer lists them
 
     @property
@@ -83,9 +84,20 @@ class Plan(NamedTuple):
 def make(ruleset, sub: Submission, digest: str, filing: Filing, history: list) -> Plan:
     """Evaluate every rule on the form in force on the filing's day, traced, once."""
     decisions = evaluate(ruleset, sub.form, sub.facts, history, filing.day)
-    docs = [d.to_json(sub.lang) for d in decisions]
+    docs = [stored_doc(d, sub.lang) for d in decisions]
     out = [{k: doc.get(k) for k in RESPONSE_KEYS if k in doc} for doc in docs]
     return Plan(sub, digest, filing, ruleset.version, decisions, docs, out)
+
+
+def stored_doc(d, lang: str) -> dict:
+    """What a decision row keeps (`decisions.result`): the decision's JSON document without its
+    trace lines — value, details and headline, which queries, reports and the answer read —
+    and `compact`, its result and trace records, from which the lines are rendered when someone
+    reads it (why.Reader), in the reader's language.  Rendering the lines was most of a
+    webhook's document cost; nobody reads most decisions' traces."""
+    doc = d.to_json(lang, with_trace=False)
+    doc[COMPACT] = d.compact()
+    return doc
 
 
 def evaluate(ruleset, form: str, facts: dict, history: list, day: dt.date) -> list:

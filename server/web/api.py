@@ -18,11 +18,13 @@ from trimtab.server.core.errors import DomainError, from_rule_error, request_lan
 from trimtab.server.domain.validation import parse_json
 from trimtab.server.domain.orgchart import problem_of, store_people
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals
+from trimtab.server.domain.why import Reader, listed
 from trimtab.server.storage.models import AuditEntry, Decision, Fact, Person, Target
 from trimtab.server.web.api_models.api import (
     AuditPage, AuditQuery, Decisions, DecisionsQuery, EvaluateBody, Evaluation, Forms, FormSchema, LiveRuleset,
     Notifications, NotificationsQuery, People, PeopleBody, Reloaded, ReloadBody, Requeued, StoredPeople,
     Targets, TargetsQuery, Workflow, Workflows)
+from trimtab.server.web.api_models.workbench import ACCEPT_LANGUAGE
 from trimtab.server.web.contract import Raw, body_as, contract, query_as
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
@@ -201,6 +203,7 @@ def _page(items: list[dict], limit: int):
 @bp.get("/decisions")
 @requires("person")
 @contract("Stored decisions, newest last", query=DecisionsQuery, answers={200: Decisions},
+          parameters=(ACCEPT_LANGUAGE,),
           description="Decisions about facts the caller may see, filtered before paging.")
 def decisions():
     """Decisions about facts the caller may see, filtered before paging (no leak by count)."""
@@ -218,14 +221,9 @@ def decisions():
     if args.current:      # the period's decision, or history
         q = q.where(Decision.superseded_at.is_(None) if args.current == "true"
                     else Decision.superseded_at.is_not(None))
+    reader = Reader(rulesets.active(), current_app.config, request_lang())
     with sessions() as session:
-        rows = session.scalars(q).all()
-        items = [{"id": d.id, "fact_id": d.fact_id, "form": d.form, "subject": d.subject,
-                  "period": d.period, "rule": d.rule, "kind": d.kind, "fired": d.fired,
-                  "error": d.error_code, "ruleset_version": d.ruleset_version,
-                  "at": d.created_at.isoformat() + "Z", "current": d.superseded_at is None,
-                  "superseded_at": d.superseded_at.isoformat() + "Z" if d.superseded_at else None,
-                  "result": d.result} for d in rows]
+        items = listed(session, session.scalars(q).all(), reader)
     return _page(items, args.limit)
 
 

@@ -134,10 +134,11 @@ def export_facts():
 @bp.get("/decisions/<id:decision_id>/why")
 @requires("person")
 @contract("Why a stored decision: its explanation and trace, the rule's text in the version that decided, "
-          "and the facts it saw", answers={200: m.Why}, errors=(403, 404))
+          "and the facts it saw", answers={200: m.Why}, errors=(403, 404), parameters=(m.ACCEPT_LANGUAGE,))
 def why(decision_id: int):
     from trimtab.server.domain.why import why as explain
     with sessions() as session:
-        doc = explain(session, scope(), decision_id, rulesets.active(), current_app.config)
+        doc = explain(session, scope(), decision_id, rulesets.active(), current_app.config,
+                      request_lang())
     doc["facts"] = plain(doc["facts"])
     return jsonify(doc)

@@ -198,8 +198,14 @@ class StoredDecision(Answer):
     at: Timestamp
     current: bool = Field(description="the period's current decision (false: superseded by a resubmission)")
     superseded_at: Timestamp | None
-    result: dict[str, Any] = Field(description="the decision as POST /v1/evaluate gives it "
-                                               "(value, details, explanation, trace)")
+    result: dict[str, Any] = Field(description="the decision as POST /v1/evaluate gives it (value, details, "
+                                               "explanation, trace), its explanation and trace rendered in "
+                                               "the reader's language (stored before traces were kept "
+                                               "compact: as stored, in its submitter's); no trace when "
+                                               "`trace_unavailable`")
+    trace_unavailable: str | None = Field(description="why `result` has no trace though the rule had one (the "
+                                                      "version that decided cannot be loaded any more); null "
+                                                      "when the trace is shown")
 
 
 class Decisions(Answer):

@@ -348,9 +348,17 @@ class Why(Answer):
     ruleset_version: str
     at: str
     current: bool = Field(description="false once a later decision of the period replaced it")
-    explanation: str | None
-    trace: list[str] = Field(description="how it was decided, a line per step (as stored)")
-    result: dict[str, Any] = Field(description="the decision as stored")
+    explanation: str | None = Field(description="the decision in one sentence, in the reader's language "
+                                                "(a decision stored before traces were kept compact: "
+                                                "as stored, in its submitter's)")
+    trace: list[str] = Field(description="how it was decided, a line per step, rendered in the reader's "
+                                         "language from the stored trace with the rule of the version that "
+                                         "decided; empty when `trace_unavailable` says why")
+    trace_unavailable: str | None = Field(description="why `trace` is empty though the rule had a trace "
+                                                      "(the version that decided cannot be loaded any more); "
+                                                      "null when the trace is shown")
+    result: dict[str, Any] = Field(description="the decision as POST /v1/evaluate gives it (value, details, "
+                                               "explanation, trace — no trace when `trace_unavailable`)")
     rule_text: RuleText | None = Field(description="the rule's text in the version that decided; "
                                                    "null when that version cannot be loaded any more")
     facts: dict[str, Any] | None
