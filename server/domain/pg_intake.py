@@ -16,7 +16,7 @@ before and after.
 The read comes first, whichever writer stores the plan (server/domain/plan.py): a plan that would
 queue notifications (an alert raised, escalated or cleared for its period) or open an
 approval, and one whose period was decided between the read and the write, go to the
-transactional writer (server/storage/tx_writer.py) with the fact id and history already read.  Forms
+transactional writer (server/domain/tx_writer.py) with the fact id and history already read.  Forms
 whose history is "requests" (server/domain/history.py) are read and written in a transaction.  Both
 writers store the same rows and answer the same body: tests/test_pg_intake.py holds them (and
 SQLite) to that, and the server tests run on SQLite and PostgreSQL.

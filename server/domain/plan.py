@@ -1,8 +1,8 @@
 """A submission planned once: what arrived, where it is filed, the decisions its rules made
 (evaluated once, with the history already read) and the effects they may have.
 
-A writer stores a plan: the two-statement PostgreSQL writer (server/storage/pg_intake.py) when it is
-only a fact, its decisions and the delivery; the transactional one (server/storage/tx_writer.py) when an
+A writer stores a plan: the two-statement PostgreSQL writer (server/domain/pg_intake.py) when it is
+only a fact, its decisions and the delivery; the transactional one (server/domain/tx_writer.py) when an
 alert's outcome for its period changes and channels are configured (notifications to queue) or
 an approval opens.  Both render the same rows and the same answer from it."""
 from __future__ import annotations
