@@ -211,7 +211,7 @@ static PyObject *allocate(const dec *values, Py_ssize_t n, const dec *whole, con
         sum += counts[i];
     }
     i128 left = dec_to_integral(&wanted, p->half_up) - sum;
-    if (left) {
+    if (left && n) {                            /* no values: nothing to hand units to, as in Python */
         for (Py_ssize_t i = 0; i < n; i++) {   /* below = floor − unit, rounded as Python's */
             dec f = dec_from_int(counts[i]);
             dec u = units[i];
@@ -233,6 +233,36 @@ static PyObject *allocate(const dec *values, Py_ssize_t n, const dec *whole, con
 static int read_list(PyObject *list, Py_ssize_t n)
 {
     return PyList_Check(list) && PyList_GET_SIZE(list) == n;
+}
+
+/* A row's w scores into cells, as read_number reads them.  A dict's lookup may run a key's
+   __eq__, which may drop the row from the list: the row is held while it is read. */
+static int read_row(PyObject *row, const plan_t *p, Py_ssize_t w, dec *cells)
+{
+    PyObject **items = NULL;
+    if (p->fields != NULL) {                    /* an item: its fields, as it0[name] reads them */
+        if (!PyDict_CheckExact(row)) return 1;
+    } else if (PyTuple_CheckExact(row) && PyTuple_GET_SIZE(row) == w) {
+        items = &PyTuple_GET_ITEM(row, 0);
+    } else if (PyList_CheckExact(row) && PyList_GET_SIZE(row) == w) {
+        items = &PyList_GET_ITEM(row, 0);       /* read_number runs no Python code: it stays */
+    } else {
+        return 1;
+    }
+    if (items != NULL) {
+        int got = 0;
+        for (Py_ssize_t j = 0; j < w && got == 0; j++) got = read_number(items[j], p->amount, &cells[j]);
+        return got;
+    }
+    int got = 0;
+    Py_INCREF(row);
+    for (Py_ssize_t j = 0; j < w && got == 0; j++) {
+        PyObject *v = PyDict_GetItemWithError(row, PyTuple_GET_ITEM(p->fields, j));
+        /* a missing field: the Python path's KeyError */
+        got = v != NULL ? read_number(v, p->amount, &cells[j]) : PyErr_Occurred() ? -1 : 1;
+    }
+    Py_DECREF(row);
+    return got;
 }
 
 /* shares(total, rows, plan, adjustments, blanks, keys) → (finals, bases, violations) as
@@ -274,24 +304,8 @@ static PyObject *shares(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 
     got = read_number(args[0], p->amount, &total);
     for (Py_ssize_t i = 0; i < n && got == 0; i++) {
-        PyObject *row = PyList_GET_ITEM(rows, i), **items = NULL;
-        if (p->fields != NULL) {                /* an item: its fields, as it0[name] reads them */
-            if (!PyDict_CheckExact(row)) goto fallback;
-        } else if (PyTuple_CheckExact(row) && PyTuple_GET_SIZE(row) == w) {
-            items = &PyTuple_GET_ITEM(row, 0);
-        } else if (PyList_CheckExact(row) && PyList_GET_SIZE(row) == w) {
-            items = &PyList_GET_ITEM(row, 0);
-        } else {
-            goto fallback;
-        }
-        for (Py_ssize_t j = 0; j < w && got == 0; j++) {
-            PyObject *v = items != NULL ? items[j] : PyDict_GetItemWithError(row, PyTuple_GET_ITEM(p->fields, j));
-            if (v == NULL) {
-                if (PyErr_Occurred()) goto error;
-                goto fallback;                  /* a missing field: the Python path's KeyError */
-            }
-            got = read_number(v, p->amount, &cells[i * w + j]);
-        }
+        if (PyList_GET_SIZE(rows) != n) goto fallback;     /* changed by a key's __eq__ */
+        got = read_row(PyList_GET_ITEM(rows, i), p, w, &cells[i * w]);
     }
     if (got) goto done_got;
 
@@ -340,9 +354,10 @@ static PyObject *shares(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         size.neg = 0;
         if (p->has_limit && dec_cmp(&size, &p->limit) > 0) code = S_beyond;
         else if (dec_cmp(&size, &p->band) > 0) {
-            int blank = PyObject_IsTrue(PyList_GET_ITEM(blanks, i));
-            if (blank < 0) goto error;
-            if (blank) code = S_reason;
+            /* is_blank's bools; another object's __bool__ could change these lists under us */
+            PyObject *blank = PyList_GET_ITEM(blanks, i);
+            if (!PyBool_Check(blank)) goto fallback;
+            if (blank == Py_True) code = S_reason;
         }
         if (code != NULL) {
             PyObject *v = PyTuple_Pack(3, PyList_GET_ITEM(keys, i), a, code);

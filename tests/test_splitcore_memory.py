@@ -7,6 +7,7 @@ its answers to the Python path's.)"""
 from __future__ import annotations
 
 import gc
+import subprocess
 import sys
 import tracemalloc
 from decimal import Context, Decimal, getcontext, localcontext
@@ -135,3 +136,37 @@ def test_no_entry_point_leaks_memory_or_references():
         tracemalloc.stop()
     assert not grown, grown
 
+
+# Python code an argument runs inside shares() (a blank's __bool__, a dict key's __eq__)
+# empties the lists the helper is reading; in a child process, so that a crash is a failure.
+REENTRANT = """
+from decimal import Decimal
+from types import SimpleNamespace
+from trimtab.dsl.amounts import Scale
+from trimtab.dsl.splitting import _splitcore as CORE, plan_of
+cent, n = Scale(Decimal("0.01"), 2), 3
+adj, keys = [Decimal("0.5")] * n, ["a"] * n
+class Blank:
+    def __bool__(self):
+        adj.clear(); keys.clear()
+        return True
+plan = plan_of([Decimal(1)], SimpleNamespace(band=Decimal("0.1"), limit=None, rebalance=False), cent)
+print(CORE.shares(Decimal(100), [(1,)] * n, plan, adj, [Blank()] * n, keys))
+rows = []
+class Key(str):
+    def __hash__(self):
+        return hash("x")
+    def __eq__(self, other):
+        rows.clear()
+        return False
+rows[:] = [{Key("q"): 1, "x": Decimal(i)} for i in range(1, 50)]
+print(CORE.shares(Decimal(100), rows, plan_of([Decimal(1)], None, cent, ("x",)), None, None, None))
+print(CORE.allocate([], Decimal(5), plan_of([Decimal(1)], None, cent)))
+"""
+
+
+def test_python_code_run_by_an_argument_cannot_pull_a_list_away():
+    """The Python path decides then (None); and an empty allocation hands out nothing, as
+    amounts.allocate does (it divided by the zero count before: undefined, -fsanitize=undefined)."""
+    done = subprocess.run([sys.executable, "-c", REENTRANT], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.split()) == (0, ["None", "None", "[]"]), done.stderr[-2000:]
