@@ -164,7 +164,8 @@ class Timeline(list):
 class Dated(list):
     """Earlier facts (dicts, oldest first) with the period number of each, worked out once by
     whoever keeps them (the server's history cache, see number_of) for `form`: timeline()
-    lays them out without dating every entry again on every evaluation."""
+    lays them out without dating every entry again on every evaluation.  Made whole and
+    never changed after: its entries are not checked again."""
 
     __slots__ = ("form", "numbers")
 
@@ -194,7 +195,14 @@ def timeline(form, facts: dict, history, rule: str = "") -> Timeline:
     kind = form.period
     current = ordinal(kind, day_of(form, facts, rule))
     if history.__class__ is Dated and history.form is form and len(history.numbers) == len(history):
-        numbered = zip(history.numbers, history)
+        numbers = history.numbers
+        if numbers and current - MAX_SPAN <= numbers[0] and numbers[-1] < current and \
+                numbers == list(range(numbers[0], numbers[-1] + 1)):
+            # One entry a period, none missing (the server's usual case): laid out as it is.
+            out = Timeline(history)
+            out.extend(Gap(key_of(kind, n)) for n in range(numbers[-1] + 1, current))
+            return out
+        numbered = zip(numbers, history)
     else:
         numbered = _numbered(form, history, rule)
     by_period: dict = {}
