@@ -33,12 +33,12 @@ def submission(rng: random.Random, day: dt.date) -> dict:
                 conversion_rate=rng.choice([0.1, 0.2, 0.25, 0.3]), new_customers=rng.randrange(0, 5))
 
 
-def stored_rows(rng: random.Random, weeks: int) -> list[tuple]:
+def stored_rows(rng: random.Random, weeks: int, gaps: float) -> list[tuple]:
     """(fact id, period, payload) of a rep's history: weeks missing, weeks submitted again, a
     resubmission sometimes stored under a lower id than the one it follows (committed late)."""
-    rows, ids = [], rng.sample(range(1, 10 * weeks), 3 * weeks)
+    rows, ids = [], rng.sample(range(1, 10 * weeks + 2), 3 * weeks)
     for n in range(weeks):
-        if rng.random() < 0.25:
+        if rng.random() < gaps:
             continue                                    # a gap
         day = START + dt.timedelta(weeks=n, days=rng.randrange(0, 7))
         for _ in range(rng.choice([1, 1, 1, 2, 3])):   # resubmissions
@@ -55,7 +55,7 @@ def test_the_rules_decide_on_the_caches_dated_history_as_on_the_plain_one(rulese
     rng = random.Random(14)
     dated_ones = 0
     for _case in range(150):
-        rows = stored_rows(rng, rng.randrange(0, 80))
+        rows = stored_rows(rng, rng.randrange(0, 80), rng.choice([0, 0, 0.05, 0.25]))
         rng.shuffle(rows)
         subject = history.Subject(schema)
         for batch in (rows[: len(rows) // 2], rows[len(rows) // 2:]):     # two webhooks' reads
@@ -79,18 +79,30 @@ def test_a_dated_history_lays_out_as_the_plain_one_in_any_order(kind):
     form = parse_schema("f", '{"x-period": "%s", "x-date-field": "at", '
                              '"properties": {"at": {"type": "string"}, "v": {"type": "number"}}}' % kind)
     rng = random.Random(kind)
-    span = periods.MAX_SPAN * KINDS[kind]
-    for _case in range(200):
+    span, length = periods.MAX_SPAN * KINDS[kind], KINDS[kind]
+    runs = 0
+    for case in range(300):
         current = dt.date(2040, 1, 1) + dt.timedelta(days=rng.randrange(0, 400))
-        entries = [{"at": (current - dt.timedelta(days=rng.randrange(-30, span + 200))).isoformat(),
-                    "v": v} for v in range(rng.randrange(0, 30))]
+        n = periods.ordinal(kind, current)
+        if case % 2:        # anywhere, in any order
+            days = [current - dt.timedelta(days=rng.randrange(-30, span + 200))
+                    for _ in range(rng.randrange(0, 30))]
+        else:               # one a period, in order: up to, into or beyond the current period
+            last = n - rng.choice([-1, 0, 1, 5, periods.MAX_SPAN - 40, periods.MAX_SPAN])
+            days = [periods.start_of(kind, last - k) + dt.timedelta(days=rng.randrange(0, length) % 28)
+                    for k in range(rng.randrange(0, 40), -1, -1)]
+        entries = [{"at": d.isoformat(), "v": v} for v, d in enumerate(days)]
         facts = {"at": current.isoformat(), "v": -1}
-        given = periods.Dated(form, entries, [periods.number_of(form, e) for e in entries])
+        numbers = [periods.number_of(form, e) for e in entries]
+        runs += bool(numbers) and numbers == list(range(numbers[0], numbers[-1] + 1)) and \
+            n - periods.MAX_SPAN <= numbers[0] and numbers[-1] < n
+        given = periods.Dated(form, entries, numbers)
         laid = periods.timeline(form, facts, given)
         assert laid.__class__ is periods.Timeline
         assert [(e.__class__, repr(e) if e.__class__ is periods.Gap else e) for e in laid] == \
             [(e.__class__, repr(e) if e.__class__ is periods.Gap else e)
              for e in periods.timeline(form, facts, list(entries))]
+    assert runs > 50        # unbroken runs inside the window, laid out without a walk
 
 
 def test_a_history_the_rules_cannot_date_is_handed_over_undated(ruleset):
