@@ -161,19 +161,52 @@ class Timeline(list):
     to the period before the current facts' — the latest submission of each, or a Gap."""
 
 
+class Dated(list):
+    """Earlier facts (dicts, oldest first) with the period number of each, worked out once by
+    whoever keeps them (the server's history cache, see number_of) for `form`: timeline()
+    lays them out without dating every entry again on every evaluation.  Made whole and
+    never changed after: its entries are not checked again."""
+
+    __slots__ = ("form", "numbers")
+
+    def __init__(self, form, entries: list, numbers: list):
+        super().__init__(entries)
+        self.form, self.numbers = form, numbers
+
+
+def number_of(form, entry: dict) -> int | None:
+    """The period number of an earlier fact as timeline() dates it; None when timeline()
+    would refuse it (then the history goes undated, and timeline() says why as it always has)."""
+    if entry.__class__ is not dict:
+        return None
+    try:
+        return ordinal(form.period, day_of(form, entry))
+    except Exception:       # whatever it is, the undated path meets it again and reports it
+        return None
+
+
 def timeline(form, facts: dict, history, rule: str = "") -> Timeline:
     """`history` (earlier facts, oldest first, any order of resubmissions) as a Timeline
     ending just before the period of `facts`.  Entries of the current period or later are
-    left out; of several in one period, the last listed wins.  Already a Timeline: as is."""
+    left out; of several in one period, the last listed wins.  Already a Timeline: as is;
+    Dated for this form: with the period numbers it carries."""
     if history.__class__ is Timeline:
         return history
     kind = form.period
     current = ordinal(kind, day_of(form, facts, rule))
+    if history.__class__ is Dated and history.form is form and len(history.numbers) == len(history):
+        numbers = history.numbers
+        if numbers and current - MAX_SPAN <= numbers[0] and numbers[-1] < current and \
+                numbers == list(range(numbers[0], numbers[-1] + 1)):
+            # One entry a period, none missing (the server's usual case): laid out as it is.
+            out = Timeline(history)
+            out.extend(Gap(key_of(kind, n)) for n in range(numbers[-1] + 1, current))
+            return out
+        numbered = zip(numbers, history)
+    else:
+        numbered = _numbered(form, history, rule)
     by_period: dict = {}
-    for entry in history:
-        if entry.__class__ is not dict:
-            raise RuleError.of("eval.bad_history")
-        n = ordinal(kind, day_of(form, entry, rule))
+    for n, entry in numbered:
         if current - MAX_SPAN <= n < current:
             by_period[n] = entry
     out = Timeline()
@@ -182,6 +215,15 @@ def timeline(form, facts: dict, history, rule: str = "") -> Timeline:
             entry = by_period.get(n)
             out.append(entry if entry is not None else Gap(key_of(kind, n)))
     return out
+
+
+def _numbered(form, history, rule: str):
+    """(period number, entry) of each entry in order, dated here; refused as they come."""
+    kind = form.period
+    for entry in history:
+        if entry.__class__ is not dict:
+            raise RuleError.of("eval.bad_history")
+        yield ordinal(kind, day_of(form, entry, rule)), entry
 
 
 def dated(form, facts: dict, history, rule: str = "") -> tuple[int, dict]:

@@ -25,7 +25,7 @@ from .kinds.alert import Alert
 from .limits import Budget, internal
 from .parser import parse
 from .percents import normalise
-from .periods import timeline
+from .periods import Dated, timeline
 from .silence import CompiledSilence
 from .schemas import FormSchema, load_schemas
 
@@ -122,7 +122,8 @@ class RuleSet:
             raise RuleError.of("eval.unknown_form", form=form)
         if not isinstance(facts, dict):
             raise RuleError.of("eval.bad_facts")
-        if not isinstance(history, (list, tuple)) or any(not isinstance(e, dict) for e in history):
+        if not isinstance(history, (list, tuple)) or not _dated(history) and \
+                any(not isinstance(e, dict) for e in history):
             raise RuleError.of("eval.bad_history")
         if len(history) > MAX_HISTORY:
             raise RuleError.of("eval.history_too_long", count=len(history), limit=MAX_HISTORY)
@@ -167,6 +168,11 @@ class RuleSet:
         submitted for the date `last` (None: never; then counting from `watch_from`)."""
         return [r.evaluate(subject, today, last, watch_from, trace)
                 for r in self.in_force(form, today.isoformat(), silent=True)]
+
+
+def _dated(history) -> bool:
+    """Dated whole (periods.Dated): its entries are dicts, number_of saw to that."""
+    return history.__class__ is Dated and len(history.numbers) == len(history)
 
 
 def _today() -> str:

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from sqlalchemy import bindparam, func, select
 
+from trimtab.dsl.periods import Dated, number_of
 from trimtab.server.domain.history_check import valid, valid_history
 from trimtab.server.domain.validation import decode
 from trimtab.server.storage.models import Approval, Decision, Fact
@@ -83,7 +84,8 @@ def checked_entry(schema, payload: str) -> dict | None:
 
 class Subject:
     """One subject's cached history on one form: the latest submission of each period from
-    `floor` on (None: from the first), as (fact id, entry or None when it does not fit)."""
+    `floor` on (None: from the first), as (fact id, entry or None when it does not fit, the
+    entry's period number as the rules date it — once, not on every webhook)."""
     __slots__ = ("schema", "count", "top", "floor", "periods", "latest")
 
     def __init__(self, schema):
@@ -100,7 +102,8 @@ class Subject:
                 continue
             held = self.latest.get(per)
             if held is None or held[0] < fid:
-                self.latest[per] = (fid, checked_entry(self.schema, payload))
+                entry = checked_entry(self.schema, payload)
+                self.latest[per] = (fid, entry, None if entry is None else number_of(self.schema, entry))
                 if held is None:
                     bisect.insort(self.periods, per)
                     added += 1
@@ -121,16 +124,20 @@ class Subject:
 
     def before(self, period: str) -> list[dict] | None:
         """The valid entries of the HISTORY_PERIODS latest periods before `period`, oldest
-        first; None when the periods kept do not reach back far enough."""
+        first, Dated when each has its period number; None when the periods kept do not reach
+        back far enough."""
         end = bisect.bisect_left(self.periods, period)
         if end < HISTORY_PERIODS and self.floor is not None:
             return None
-        out = []
+        out, numbers = [], []
         for per in self.periods[max(0, end - HISTORY_PERIODS):end]:
-            entry = self.latest[per][1]
+            _fid, entry, number = self.latest[per]
             if entry is not None:
                 out.append(entry)
-        return out
+                numbers.append(number)
+        if None in numbers:         # one the rules cannot date: they say so, undated
+            return out
+        return Dated(self.schema, out, numbers)
 
 
 class Cache:

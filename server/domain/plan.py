@@ -107,8 +107,10 @@ def evaluate(ruleset, form: str, facts: dict, history: list, day: dt.date) -> li
     if form not in ruleset.by_form:
         return []
     # The latest periods only: one webhook's work is bounded however long the history grows.
-    return ruleset.evaluate(form, facts, history[-MAX_HISTORY:], trace=True, as_of=day.isoformat(),
-                            valid=True)
+    # (A slice is a plain list: periods.Dated keeps its period numbers only when none is cut.)
+    if len(history) > MAX_HISTORY:
+        history = history[-MAX_HISTORY:]
+    return ruleset.evaluate(form, facts, history, trace=True, as_of=day.isoformat(), valid=True)
 
 
 def _acts(d, kind: str) -> bool:

@@ -7,9 +7,10 @@ webhooks as tests/bench/bench_server.py (a team of 100 reps, week by week) go th
 test client one after another.  Measured: weeks 0–10, then (after filling up to week 100
 unmeasured) weeks 100–110.  CPU is user + system from /proc, so other processes on a shared
 machine do not count; WAL is the cluster's (other clients' writes count: read it on a quiet
-machine, or as an upper bound).
+machine, or as an upper bound).  `--eval`: also the worker's CPU inside plan.evaluate (the rules'
+evaluation with the history already read) per webhook.
 
-    python tests/bench/cpu_webhook.py [--at 0,100] [--weeks 10] [--check-s 0.15]
+    python tests/bench/cpu_webhook.py [--at 0,100] [--weeks 10] [--check-s 0.15] [--eval]
 """
 from __future__ import annotations
 
@@ -47,6 +48,22 @@ def backends(admin, database: str) -> list[int]:
         (database,)).fetchall()]
 
 
+class EvalClock:
+    """The CPU spent inside plan.evaluate, wrapped while the bench runs."""
+
+    def __init__(self):
+        self.spent = 0.0
+
+    def wrap(self, evaluate):
+        def timed(*args, **kw):
+            t0 = time.process_time()
+            try:
+                return evaluate(*args, **kw)
+            finally:
+                self.spent += time.process_time() - t0
+        return timed
+
+
 def run(client, admin, database: str, batch) -> tuple[float, float, float, int]:
     """(worker CPU s, PG backend CPU s, WAL bytes, errors) for `batch`."""
     pids = backends(admin, database)
@@ -71,7 +88,12 @@ def main(argv=None) -> int:
     ap.add_argument("--check-s", type=float, default=None,
                     help="RULES_CHECK_S: how often the rule set is checked (a gunicorn worker "
                          "under the bench sees a check every 25-45 webhooks)")
+    ap.add_argument("--eval", action="store_true", help="also the CPU inside plan.evaluate")
     args = ap.parse_args(argv)
+    clock = EvalClock()
+    if args.eval:
+        from trimtab.server.domain import plan
+        plan.evaluate = clock.wrap(plan.evaluate)   # this process only: a bench, not a test
     url, drop = fresh_database("postgresql", Path(tempfile.mkdtemp()))
     database = url.rsplit("/", 1)[1]
     app = make_app(url, **({} if args.check_s is None else {"RULES_CHECK_S": args.check_s}))
@@ -87,8 +109,10 @@ def main(argv=None) -> int:
                 batch = make_requests(n, start * REPS)
                 # In chunks: a neighbour's burst inflates the CPU of a chunk it overlaps, never
                 # deflates it, so the least loaded chunk is the best estimate beside the median.
+                spent0 = clock.spent
                 chunks = [run(client, admin, database, batch[i:i + CHUNK])
                           for i in range(0, n, CHUNK)]
+                evaluated = (clock.spent - spent0) / n * 1000
                 week = start + args.weeks
                 per = [(c[0] / CHUNK * 1000, c[1] / CHUNK * 1000, c[2] / CHUNK / 1024) for c in chunks]
                 errors = sum(c[3] for c in chunks)
@@ -99,6 +123,7 @@ def main(argv=None) -> int:
                       f"worker+PG {min(p[0] + p[1] for p in per):.3f} / "
                       f"{statistics.median(p[0] + p[1] for p in per):.3f} ms  "
                       f"WAL {statistics.median(p[2] for p in per):.2f} KiB"
+                      + (f"  evaluate {evaluated:.3f} ms" if args.eval else "")
                       + (f"  ({errors} errors)" if errors else ""), flush=True)
     finally:
         app.extensions["trimtab.engine"].dispose()

@@ -1,0 +1,131 @@
+"""History dated once (periods.Dated): the server's history cache keeps each entry's period
+number, so a webhook's rules lay the history out without dating every entry again — and decide
+exactly as they do given the plain history."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from serverkit import running_app, week
+from trimtab.dsl import periods
+from trimtab.dsl.ruleset import load
+from trimtab.dsl.schemas import parse_schema
+from trimtab.server.domain import history
+
+ROOT = Path(__file__).resolve().parents[1]
+START = dt.date(2026, 1, 5)
+
+
+@pytest.fixture(scope="module")
+def ruleset():
+    return load(ROOT / "rules", ROOT / "form_schemas")
+
+
+def submission(rng: random.Random, day: dt.date) -> dict:
+    """weekly_metrics of the week of `day`, with values that make the rules go either way."""
+    return dict(week(1, rng.randrange(0, 8), rng.choice([0.5, 0.7, 0.9, 1.2])),
+                week_start=day.isoformat(), effective_visits=rng.randrange(0, 15),
+                stage_advances=rng.randrange(0, 2), new_visit_records=rng.randrange(0, 3),
+                conversion_rate=rng.choice([0.1, 0.2, 0.25, 0.3]), new_customers=rng.randrange(0, 5))
+
+
+def stored_rows(rng: random.Random, weeks: int, gaps: float) -> list[tuple]:
+    """(fact id, period, payload) of a rep's history: weeks missing, weeks submitted again, a
+    resubmission sometimes stored under a lower id than the one it follows (committed late)."""
+    rows, ids = [], rng.sample(range(1, 10 * weeks + 2), 3 * weeks)
+    for n in range(weeks):
+        if rng.random() < gaps:
+            continue                                    # a gap
+        day = START + dt.timedelta(weeks=n, days=rng.randrange(0, 7))
+        for _ in range(rng.choice([1, 1, 1, 2, 3])):   # resubmissions
+            rows.append((ids.pop(), periods.period_key("week", day), json.dumps(submission(rng, day))))
+    return rows
+
+
+def decisions(ruleset, facts: dict, earlier) -> list:
+    return [d.to_json("zh") for d in ruleset.evaluate("weekly_metrics", facts, earlier, as_of="2027-12-31")]
+
+
+def test_the_rules_decide_on_the_caches_dated_history_as_on_the_plain_one(ruleset):
+    schema = ruleset.schemas["weekly_metrics"]
+    rng = random.Random(14)
+    dated_ones = 0
+    for _case in range(150):
+        rows = stored_rows(rng, rng.randrange(0, 80), rng.choice([0, 0, 0.05, 0.25]))
+        rng.shuffle(rows)
+        subject = history.Subject(schema)
+        for batch in (rows[: len(rows) // 2], rows[len(rows) // 2:]):     # two webhooks' reads
+            subject.add(sorted(batch, key=lambda r: (r[1], r[0]), reverse=True), full_page=False)
+        # The current week: after the history, or a late resubmission of a week inside it.
+        day = START + dt.timedelta(weeks=rng.randrange(0, 90), days=rng.randrange(0, 7))
+        facts = submission(rng, day)
+        earlier = subject.before(periods.period_key("week", day))
+        dated_ones += earlier.__class__ is periods.Dated
+        assert decisions(ruleset, facts, earlier) == decisions(ruleset, facts, list(earlier))
+    assert dated_ones == 150
+
+
+KINDS = {"day": 1, "week": 7, "biweek": 14, "month": 31, "quarter": 92}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_dated_history_lays_out_as_the_plain_one_in_any_order(kind):
+    """Out of order, several in a period, entries of the current period or later, entries
+    older than MAX_SPAN periods: the same Timeline, the same Gaps."""
+    form = parse_schema("f", '{"x-period": "%s", "x-date-field": "at", '
+                             '"properties": {"at": {"type": "string"}, "v": {"type": "number"}}}' % kind)
+    rng = random.Random(kind)
+    span, length = periods.MAX_SPAN * KINDS[kind], KINDS[kind]
+    runs = 0
+    for case in range(300):
+        current = dt.date(2040, 1, 1) + dt.timedelta(days=rng.randrange(0, 400))
+        n = periods.ordinal(kind, current)
+        if case % 2:        # anywhere, in any order
+            days = [current - dt.timedelta(days=rng.randrange(-30, span + 200))
+                    for _ in range(rng.randrange(0, 30))]
+        else:               # one a period, in order: up to, into or beyond the current period
+            last = n - rng.choice([-1, 0, 1, 5, periods.MAX_SPAN - 40, periods.MAX_SPAN])
+            days = [periods.start_of(kind, last - k) + dt.timedelta(days=rng.randrange(0, length) % 28)
+                    for k in range(rng.randrange(0, 40), -1, -1)]
+        entries = [{"at": d.isoformat(), "v": v} for v, d in enumerate(days)]
+        facts = {"at": current.isoformat(), "v": -1}
+        numbers = [periods.number_of(form, e) for e in entries]
+        runs += bool(numbers) and numbers == list(range(numbers[0], numbers[-1] + 1)) and \
+            n - periods.MAX_SPAN <= numbers[0] and numbers[-1] < n
+        given = periods.Dated(form, entries, numbers)
+        laid = periods.timeline(form, facts, given)
+        assert laid.__class__ is periods.Timeline
+        assert [(e.__class__, repr(e) if e.__class__ is periods.Gap else e) for e in laid] == \
+            [(e.__class__, repr(e) if e.__class__ is periods.Gap else e)
+             for e in periods.timeline(form, facts, list(entries))]
+    assert runs > 50        # unbroken runs inside the window, laid out without a walk
+
+
+def test_a_history_the_rules_cannot_date_is_handed_over_undated(ruleset):
+    """An entry without its date field: timeline() words that error, so the cache does not date."""
+    schema = ruleset.schemas["weekly_metrics"]
+    assert periods.number_of(schema, {"rep": "east.li"}) is None
+    assert periods.number_of(schema, week(1, 5, 0.9)) == periods.ordinal("week", dt.date(2026, 7, 6))
+    other = parse_schema("other", '{"x-period": "week", "x-date-field": "week_start"}')
+    given = periods.Dated(other, [week(1, 5, 0.9)], [0])          # dated for another form
+    assert len(periods.timeline(schema, week(3, 5, 0.9), given)) == 2
+
+
+def test_a_webhooks_rules_date_no_more_entries_however_long_the_history(tmp_path, monkeypatch):
+    calls = []
+    real = periods.day_of
+    monkeypatch.setattr(periods, "day_of", lambda *a, **kw: (calls.append(1), real(*a, **kw))[1])
+    per_webhook = {}
+    with running_app("postgresql", tmp_path) as (_app, hooks):
+        for n in range(1, 41):
+            calls.clear()
+            r = hooks.post("weekly_metrics", week(n, 5, 0.9))
+            assert r.status_code == 200, r.json
+            per_webhook[n] = len(calls)
+    # Week 40 reads 39 earlier weeks, week 5 four: each of the rules dates the facts, the cache
+    # the newest earlier entry, and nothing dates the rest again.
+    assert per_webhook[40] == per_webhook[5], per_webhook
