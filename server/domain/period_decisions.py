@@ -29,11 +29,14 @@ CURRENT_INDEX = "uq_decisions_current"
 LOCK_SQL = "pg_advisory_xact_lock(1210, hashtext({key}))"
 
 _D = Decision.__table__.c
-READ_CURRENT = (select(_D.id, _D.rule, _D.fired, _D.result["level"].as_string())
-                .where(_D.form == bindparam("form"), _D.subject == bindparam("subject"),
-                       _D.period == bindparam("period"), _D.superseded_at.is_(None)))
+# Each statement names the period's keys, so any index the planner picks (its statistics may be
+# those of a small table) finds that period's rows only, never every current decision.
+# (Parameter names unlike the columns': an UPDATE reserves those for its SET clause.)
+_PERIOD = ((_D.form == bindparam("in_form")) & (_D.subject == bindparam("of_subject"))
+           & (_D.period == bindparam("in_period")) & _D.superseded_at.is_(None))
+READ_CURRENT = select(_D.id, _D.rule, _D.fired, _D.result["level"].as_string()).where(_PERIOD)
 SUPERSEDE = (update(Decision.__table__)
-             .where(_D.id.in_(bindparam("ids", expanding=True)), _D.superseded_at.is_(None))
+             .where(_PERIOD, _D.id.in_(bindparam("ids", expanding=True)))
              .values(superseded_at=bindparam("now")))
 LOCK = text("SELECT " + LOCK_SQL.format(key=":key"))
 
@@ -69,11 +72,11 @@ def take(session: Session, form: str, subject: str, period: str, rules, now: dt.
     what was current, by rule — every rule's, for `change`."""
     conn = session.connection()
     lock(session, form, subject, period)
-    current = from_rows(conn.execute(READ_CURRENT, {"form": form, "subject": subject,
-                                                    "period": period}).all())
+    keys = {"in_form": form, "of_subject": subject, "in_period": period}
+    current = from_rows(conn.execute(READ_CURRENT, keys).all())
     ids = superseded_ids(current, rules)
     if ids:
-        conn.execute(SUPERSEDE, {"ids": ids, "now": now})
+        conn.execute(SUPERSEDE, {**keys, "ids": ids, "now": now})
     return current
 
 

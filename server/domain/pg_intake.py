@@ -86,7 +86,9 @@ ORDER BY period DESC, id DESC LIMIT %(page)s
 
 # Decisions arrive as one JSON array, so the statement's text — and its prepared plan — is the
 # same however many rules a form has (and no array escaping on the way: a text parameter).
-# The period's current decisions that READ found are superseded first (the insert waits on that
+# The period's current decisions that READ found are superseded first, by id and by the
+# period's keys: whichever index the planner picks then finds the period's rows only (by id
+# alone, on a small table's statistics, it walked every current decision) (the insert waits on that
 # count): the unique index of current decisions must not see the old beside the new.  If one
 # of them is no longer current, another writer got there first: the insert then fails on that
 # index and the webhook goes the transactional way.  The advisory lock queues this write behind
@@ -98,8 +100,8 @@ WITH locked AS MATERIALIZED (
     SELECT """ + period_decisions.LOCK_SQL.format(key="%(period_lock)s") + """ AS done
 ), superseded AS (
     UPDATE decisions SET superseded_at = %(now)s
-    WHERE id IN (SELECT value::bigint FROM json_array_elements_text(%(supersede)s::json))
-      AND superseded_at IS NULL AND (SELECT count(*) FROM locked) = 1
+    WHERE form = %(form)s AND subject = %(subject)s AND period = %(period)s
+      AND superseded_at IS NULL AND id = ANY(%(supersede)s::bigint[]) AND (SELECT count(*) FROM locked) = 1
     RETURNING id
 ), fact AS (
     INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, received_at,
@@ -242,8 +244,7 @@ def _decision_params(form: str, subject: str, period: str, stored: list[dict],
     # documents carry the rendered traces); PostgreSQL parses it either way.
     return {"decisions": _ENCODE([{k: r[k] for k in DECISION_FIELDS} for r in stored]).decode(),
             "period_lock": period_decisions.lock_key(form, subject, period),
-            "supersede": json.dumps(period_decisions.superseded_ids(
-                current, [r["rule"] for r in stored]))}
+            "supersede": period_decisions.superseded_ids(current, [r["rule"] for r in stored])}
 
 
 def _as_sqlalchemy(engine, pooled, err: psycopg.Error) -> DBAPIError:

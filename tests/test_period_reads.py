@@ -1,0 +1,154 @@
+"""A webhook reads and supersedes its period's decisions without walking the subject's (or
+everyone's) other decisions, whatever plan PostgreSQL picks.
+
+Measured (tests/bench/bench_server.py, 2026-11-29): on statistics gathered while the tables
+were small, the generic plan of pg_intake.READ found the period's current decisions through the
+subject-only index and filtered every decision the subject ever had (0.10 → 0.30 ms per read
+at 100 weeks), and superseding by id alone walked every current decision of every subject
+(23 ms per webhook at 14,000).  These statements now name the period's keys and the subject's
+index leads to its periods (migration 0020); here each one's generic plan — on the statistics
+of an empty table, of a small one and of a full one, with the partial unique index and without
+it, as a planner passing it by would — must touch no more decision rows than the period has."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.dialects import postgresql
+
+from serverkit import migrated_database
+from trimtab.server.domain import period_decisions, pg_intake
+
+SUBJECT, FORM, PERIOD = "rep-long", "weekly_metrics", "2026-W20"
+RULES = [f"rule {i}" for i in range(7)]
+WEEKS = 200                         # the subject's history: 7 decisions a week, 1 in 3 superseded
+OTHERS = 20                         # subjects beside it, with as many current decisions each
+PERIOD_ROWS = 2 * len(RULES)        # the period's own: its current decisions and superseded ones
+
+
+STATISTICS = ["of an empty table", "of a small table", "analyzed"]
+
+
+@pytest.fixture(params=STATISTICS)
+def conn(request, tmp_path):
+    """The decisions, with the planner's statistics as `request.param` says."""
+    url, drop = migrated_database("postgresql", tmp_path)
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+        seed(c, request.param)
+        yield c
+    drop()
+
+
+def seed(c, statistics: str) -> None:
+    for weeks in (range(1, 2), range(2, WEEKS + 1)):   # the first: one week of everyone
+        c.execute("""
+            INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result,
+                                   ruleset_version, created_at, superseded_at)
+            SELECT NULL, %(form)s, s.subject, 'W' || lpad(w::text, 4, '0'), r.rule, 'alert',
+                   false, '{"level": "yellow"}', 'v1', now(), CASE WHEN old THEN now() END
+            FROM (SELECT %(subject)s AS subject UNION ALL
+                  SELECT 'other-' || n FROM generate_series(1, %(others)s) AS n) AS s,
+                 unnest(%(weeks)s::int[]) AS w,
+                 unnest(%(rules)s::text[]) AS r(rule),
+                 (VALUES (false), (true)) AS v(old)
+            WHERE NOT old OR w %% 3 = 0
+            """, {"form": FORM, "subject": SUBJECT, "others": OTHERS, "weeks": list(weeks),
+                  "rules": RULES})
+        if statistics == "of a small table" and weeks.start == 1:
+            c.execute("ANALYZE decisions")          # as autovacuum may, early on
+    c.execute("""
+        INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result,
+                               ruleset_version, created_at, superseded_at)
+        SELECT NULL, %(form)s, %(subject)s, %(period)s, r.rule, 'alert', v.fired,
+               '{"level": "yellow"}', 'v1', now(), CASE WHEN NOT v.fired THEN now() END
+        FROM unnest(%(rules)s::text[]) AS r(rule), (VALUES (false), (true)) AS v(fired)
+        """, {"form": FORM, "subject": SUBJECT, "period": PERIOD, "rules": RULES})
+    if statistics == "analyzed":
+        c.execute("ANALYZE decisions")
+
+
+def decision_rows_touched(c, query: str, params: dict) -> int:
+    """Rows of `decisions` that the generic plan of `query` (psycopg's %(name)s style) returned
+    or filtered out, executed in a transaction that is rolled back — without the index
+    `c.hidden` names, if any (dropped in that transaction), as if the planner passed it by."""
+    names: list[str] = []
+
+    def placeholder(m):
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+    prepared = re.sub(r"%\((\w+)\)s", placeholder, query).replace("%%", "%")
+    c.execute("SET plan_cache_mode = force_generic_plan")
+    args = sql.SQL(", ").join(sql.Literal(params[n]) for n in names)
+    with c.transaction(force_rollback=True):
+        if c.hidden:
+            c.execute(f"DROP INDEX {c.hidden}")
+        c.execute(f"PREPARE under_test AS {prepared}")
+        plan = c.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE under_test ({})")
+                         .format(args)).fetchone()[0]
+        c.execute("DEALLOCATE under_test")
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    touched, stack = 0, [plan[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.get("Plans", []))
+        if node.get("Relation Name") == "decisions" and "Scan" in node["Node Type"]:
+            touched += (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+                        + node.get("Rows Removed by Index Recheck", 0)) * node.get("Actual Loops", 1)
+    return touched
+
+
+def current_ids(c) -> list[int]:
+    return [r[0] for r in c.execute(
+        "SELECT id FROM decisions WHERE subject = %s AND period = %s AND superseded_at IS NULL",
+        (SUBJECT, PERIOD))]
+
+
+def webhook_read(c) -> int:
+    return decision_rows_touched(c, pg_intake.READ, {
+        "rep": None, "form": FORM, "subject": SUBJECT, "period": PERIOD, "seen_max": 0,
+        "page": 0})
+
+
+def webhook_write(c) -> int:
+    params = {"fact_id": 10 ** 9, "form": FORM, "subject": SUBJECT, "period": PERIOD,
+              "occurred_on": dt.date(2026, 5, 11), "payload": "{}", "client": "c",
+              "now": dt.datetime(2026, 5, 11, 9), "version": "v2", "source_record": None,
+              "owner_rep": SUBJECT, "owner_region": None, "delivery_id": "d", "digest": "0" * 64,
+              "response": "{}", "proof": None,
+              **pg_intake._decision_params(FORM, SUBJECT, PERIOD,
+                                           [{"rule": r, "kind": "alert", "fired": False,
+                                             "result": {}, "error_code": None} for r in RULES],
+                                           {r: period_decisions.Current(i, True, "yellow")
+                                            for r, i in zip(RULES, current_ids(c))})}
+    return decision_rows_touched(c, pg_intake.WRITE, params)
+
+
+def transaction_reads(c) -> int:
+    """period_decisions.take's two statements, as SQLAlchemy renders them for psycopg."""
+    keys = {"in_form": FORM, "of_subject": SUBJECT, "in_period": PERIOD}
+    dialect = postgresql.psycopg.dialect()
+    read = period_decisions.READ_CURRENT.compile(dialect=dialect)
+    ids = current_ids(c)
+    supersede = re.sub(r"__\[POSTCOMPILE_(\w+)\]", lambda m: ", ".join(
+        f"%({m.group(1)}_{i + 1})s" for i in range(len(ids))),
+        str(period_decisions.SUPERSEDE.compile(dialect=dialect)))
+    return (decision_rows_touched(c, str(read), {**read.params, **keys})
+            + decision_rows_touched(c, supersede, {**keys, "now": dt.datetime(2026, 5, 11),
+                                                   **{f"ids_{i + 1}": v for i, v in enumerate(ids)}}))
+
+
+@pytest.mark.parametrize("hidden", [None, period_decisions.CURRENT_INDEX])
+@pytest.mark.parametrize("statements", [webhook_read, webhook_write, transaction_reads])
+def test_a_period_s_statements_touch_its_decisions_only(conn, statements, hidden):
+    conn.hidden = hidden
+    total = conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
+    assert total > 100 * PERIOD_ROWS        # what a plan walking them would meet
+    touched = statements(conn)
+    limit = PERIOD_ROWS * (2 if statements is transaction_reads else 1)
+    assert 0 < touched <= limit, f"{touched} decision rows for a period of {PERIOD_ROWS}"
