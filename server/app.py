@@ -1,6 +1,8 @@
 """The Flask application factory: `create_app(config)`; nothing read at import time."""
 from __future__ import annotations
 
+import gc
+
 import os
 
 import logging
@@ -43,6 +45,17 @@ DEFAULTS = {
     "APPROVAL_PLATFORMS": {},     # platform -> approvals there: instances, work notices (config.py)
     "PUBLIC_URL": None,           # the server as people reach it (links); None: OAUTH_REDIRECT_BASE
 }
+
+
+def settle_heap() -> None:
+    """For a process about to serve: collect once, then freeze what the app holds for its whole
+    life — modules, compiled rules, the grammar, the schema, about 190,000 objects — so Python's
+    full collections no longer walk them.  Each such walk took 90-100 ms of a worker's CPU,
+    every request queued behind it waiting: the p99 of the first round of
+    tests/bench/bench_server.py (docs/performance.md).  What requests allocate later is
+    collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(config: dict | None = None) -> Flask:

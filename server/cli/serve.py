@@ -38,7 +38,7 @@ def cmd_migrate(args) -> int:
 
 def cmd_serve(args) -> int:
     """Serve the rules over HTTP (development server; see docs/server.md for gunicorn)."""
-    from trimtab.server.app import create_app
+    from trimtab.server.app import create_app, settle_heap
     config = _server_config(args)
     if config["METRICS_DIR"]:
         from trimtab.server.web.metrics import clean
@@ -51,6 +51,7 @@ def cmd_serve(args) -> int:
     except Exception as err:
         print(f"cannot start: {err.__class__.__name__}: {err}", file=sys.stderr)
         return EXIT_ERRORS
+    settle_heap()
     host, port = args.host or config["HOST"], args.port or config["PORT"]
     version = app.extensions["trimtab.rules"].current.version
     print(f"trimtab serving rules {version[:12]} on http://{host}:{port}", file=sys.stderr)
