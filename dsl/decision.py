@@ -12,7 +12,7 @@ from .units import UNIT_WORDS, dimension, in_unit
 from .catalogs import tr
 from .diagnostics import RuleError
 from .runtime import in_rule
-from .words import plain, render_message, show
+from .words import JSON_SCALARS, plain, render_message, show
 
 __all__ = ["Decision", "plain", "render_message", "show", "source_text", "render_record"]
 
@@ -75,12 +75,15 @@ class Decision(tuple):
     # ------------------------------------------------------------------ stored, explained later
     def compact(self) -> dict:
         """What to store to explain this decision later, JSON-ready and exact: the result and
-        the trace records as evaluated (no words).  `Decision.revive` with the same compiled
-        rule and facts gives a Decision whose details, headline and explanation are this one's."""
-        error = self[4]         # on every webhook's path: JSON's own values are kept inline
-        return {"rule": self[0].name, "raw": _pack(self[2]),
-                "trace": [[type(rec).__name__, *[v if type(v) in _AS_IS else _pack(v) for v in rec]]
-                          for rec in self.trace],
+        the trace records as evaluate() left them (`"as": "evaluated"`; no words, and not the
+        verdicts or records worked out when the trace is read — they follow again from these).
+        `Decision.revive` with the same compiled rule and facts gives a Decision whose details,
+        headline and explanation are this one's."""
+        error, records = self[4], self[3]       # on every webhook's path: JSON's own values inline
+        return {"rule": self[0].name, "raw": _pack(self[2]), "as": EVALUATED,
+                "trace": None if records is None else
+                [[rec[0].__name__, *[v if type(v) in _AS_IS else _pack(v) for v in rec[1:]]]
+                 for rec in records],
                 "error": None if error is None else
                 {"code": error.code, "args": _pack(error.details)} if isinstance(error, RuleError) else None}
 
@@ -90,6 +93,11 @@ class Decision(tuple):
         if doc.get("rule") != compiled.name:
             raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
         raw = _unpack(doc["raw"])
+        if doc.get("as") == EVALUATED:
+            evaluated = None if doc["trace"] is None else \
+                [(RECORDS[rec[0]], *_unpack(rec[1:])) for rec in doc["trace"]]
+            return tuple.__new__(cls, (compiled, facts, raw, evaluated, _error(compiled, doc)))
+        # Stored before 2026-11-30: the records as Decision.trace reads them
         stored = [(RECORDS[rec[0]], *_unpack(rec[1:4] if rec[0] == "Compared" else rec[1:]))
                   for rec in doc["trace"]          # as evaluate() records: see trace_read.typed
                   if not (rec[0] == "Valued" and is_folded(compiled.folded, rec[1]))]
@@ -97,24 +105,28 @@ class Decision(tuple):
         if compiled.derived and raw is not None:    # worked out when read, as evaluate() left them
             trace = [rec for rec in stored if not (rec[0] is Valued and rec[1] in compiled.derived)]
             trace = None if len(trace) == len(stored) else trace    # none stored: trace=False
-        err = doc.get("error")
-        loc = compiled.rule.loc
-        error = None if err is None else in_rule(RuleError.of(err["code"], **_unpack(err["args"])),
-                                                 loc.file, loc.line, loc.column)
-        return tuple.__new__(cls, (compiled, facts, raw, trace, error))
+        return tuple.__new__(cls, (compiled, facts, raw, trace, _error(compiled, doc)))
 
     def __repr__(self) -> str:
         return f"Decision({self.rule!r}, value={self.value!r}, error={self.error!r})"
 
     def to_json(self, lang: str = "en", with_trace: bool = True) -> dict:
-        out = {"rule": self.rule, "kind": self.kind, "form": self.compiled.form.name,
-               "file": self.compiled.rule.loc.file, "line": self.compiled.rule.loc.line}
-        if self.error is not None:
-            out["error"] = self.error.to_json(lang)
+        compiled = self[0]
+        header = compiled.words.get("header")
+        if header is None:          # the rule's own fields, the same in every decision
+            loc = compiled.rule.loc
+            header = compiled.words["header"] = {"rule": compiled.name, "kind": compiled.kind,
+                                                 "form": compiled.form.name, "file": loc.file,
+                                                 "line": loc.line}
+        out = dict(header)
+        if self[4] is not None:
+            out["error"] = self[4].to_json(lang)
             return out
-        out["value"] = plain(self.value)
+        value = self.value
+        out["value"] = value if type(value) in _AS_IS else plain(value)
         details = self.details
-        out.update({k: plain(v) for k, v in details.items()})
+        # JSON's own values as they are (most of them): plain() for the rest
+        out.update({k: v if type(v) in _AS_IS else plain(v) for k, v in details.items()})
         # The kind's headline reads the details too: built once, handed on through a view
         out["explanation"] = self[0].hooks.headline(_Detailed.of(self, details), lang)
         if with_trace:
@@ -172,7 +184,17 @@ def _held(rec) -> bool:
 
 
 RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}
-_AS_IS = frozenset((int, str, bool, float, type(None)))    # JSON's own: most trace values
+EVALUATED = "evaluated"     # a compact document's records as evaluate() left them (Decision.compact)
+
+
+def _error(compiled, doc: dict):
+    """The RuleError a compact document stored, placed in its rule; None."""
+    err = doc.get("error")
+    if err is None:
+        return None
+    loc = compiled.rule.loc
+    return in_rule(RuleError.of(err["code"], **_unpack(err["args"])), loc.file, loc.line, loc.column)
+_AS_IS = JSON_SCALARS          # JSON's own: most trace values
 
 
 def _pack(value):
@@ -185,9 +207,9 @@ def _pack(value):
     if isinstance(value, Decimal):
         return {"$d": str(value)}
     if isinstance(value, tuple):
-        return {"$t": [_pack(v) for v in value]}
+        return {"$t": [v if type(v) in _AS_IS else _pack(v) for v in value]}
     if isinstance(value, list):
-        return [_pack(v) for v in value]
+        return [v if type(v) in _AS_IS else _pack(v) for v in value]
     if isinstance(value, dict):
         return {k: _pack(v) for k, v in value.items()}
     return value

@@ -45,6 +45,7 @@ class CompiledRule:
                  lines: list, source: str):
         self.rule, self.form, self.ann, self.lines, self.source = rule, form, ann, lines, source
         self.role_labels: dict = {}           # role -> its declared label (explanations in zh)
+        self.words: dict = {}                 # what a kind's words take from the rule alone, once
         self.nodes = ann.nodes                # node id -> node
         self.name, self.kind = rule.name, rule.kind
         self.hooks = KINDS[rule.kind]         # its kind's details and headline, for Decision

@@ -47,6 +47,7 @@ class CompiledSilence:
     def __init__(self, rule: Alert, form, ann, lines: list):
         self.rule, self.form, self.ann, self.lines = rule, form, ann, lines
         self.role_labels: dict = {}           # role -> its declared label (explanations in zh)
+        self.words: dict = {}                 # what its words take from the rule alone, once
         self.nodes = ann.nodes
         self.name, self.kind = rule.name, rule.kind
         self.hooks = self

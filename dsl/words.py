@@ -9,6 +9,9 @@ from typing import Any
 from .amounts import Amount
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# JSON's own values, which plain() and the compact form keep as they are: most of a decision's
+# values, so they are told apart by a type check before any call
+JSON_SCALARS = frozenset((int, str, bool, float, type(None)))
 _CENT = Decimal("0.01")
 
 
@@ -29,9 +32,9 @@ def plain(value: Any) -> Any:
         return float(value) if abs(int(value.as_tuple().exponent)) <= 12 and \
             len(value.as_tuple().digits) <= 15 else str(value.normalize())
     if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
+        return [v if type(v) in JSON_SCALARS else plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: v if type(v) in JSON_SCALARS else plain(v) for k, v in value.items()}
     return value
 
 

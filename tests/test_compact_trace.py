@@ -34,9 +34,23 @@ def _round_trip(decision):
     return Decision.revive(decision.compiled, decision.facts, stored)
 
 
+def _stored_before(decision) -> dict:
+    """Decision.compact as rows stored before 2026-11-30 hold it: the records as
+    Decision.trace reads them (folded verdicts and derived records included)."""
+    from trimtab.dsl.decision import _pack
+    error = decision.error
+    return {"rule": decision.rule, "raw": _pack(decision[2]),
+            "trace": [[type(rec).__name__, *[_pack(v) for v in rec]] for rec in decision.trace],
+            "error": None if error is None else {"code": error.code, "args": _pack(error.details)}}
+
+
 def _check(decision):
     again = _round_trip(decision)
     assert _documents(again) == _documents(decision)
+    if decision[3] is not None:         # an older row revives alike (trace=False: none stored)
+        older = Decision.revive(decision.compiled, decision.facts,
+                                json.loads(json.dumps(_stored_before(decision))))
+        assert _documents(older) == _documents(decision)
     if decision.error is not None:
         assert (again.error.code, again.error.details) == (decision.error.code, decision.error.details)
         assert again.error.diagnostics == decision.error.diagnostics      # the same place

@@ -228,20 +228,26 @@ def run(env, rule: Alert, form) -> AlertResult:
 # ---------------------------------------------------------------------- words
 def details(compiled, facts: dict, raw: AlertResult) -> dict:
     rule = compiled.rule
-    out: dict[str, Any] = {"fired": raw[0], "level": rule.level, "matched": raw[1],
-                           "needed": rule.at_least or 1, "notify": rule.notify}
-    if rule.notify_cleared:
-        out["notify_cleared"] = rule.notify_cleared
+    fixed = compiled.words.get("details")
+    if fixed is None:           # the rule's own part, the same in every decision (once a rule)
+        fixed = compiled.words["details"] = (rule.level, rule.at_least or 1, rule.notify,
+                                             rule.notify_cleared)
+    level, needed, notify, cleared = fixed
+    out: dict[str, Any] = {"fired": raw[0], "level": level, "matched": raw[1],
+                           "needed": needed, "notify": list(notify)}
+    if cleared:
+        out["notify_cleared"] = list(cleared)
     if rule.message and raw[0]:
         values = dict(facts)
-        values.update(matched=raw[1], rule=rule.name, level=rule.level,
+        values.update(matched=raw[1], rule=rule.name, level=level,
                       subject=facts.get(A.given(rule.on).subject, ""))
         out["message"] = render_message(rule.message, values)
     return out
 
 
 def headline(d, lang: str) -> str:
-    x, name, n = d.details, d.rule, len(d.compiled.rule.conditions)
+    x, name, words = d.details, d.rule, d.compiled.words
+    n = len(d.compiled.rule.conditions)
     if x["fired"]:
         text = tr(lang, "{rule} ({level}) fired: {matched} of {n} conditions held (needs {needed}); "
                         "notify {notify}").format(rule=name, level=tr(lang, x["level"]), matched=x["matched"],
@@ -250,8 +256,12 @@ def headline(d, lang: str) -> str:
         if x.get("message"):
             text += f" — {x['message']}"
         return text
-    return tr(lang, "{rule} did not fire: {matched} of {n} conditions held (needs {needed})").format(
-        rule=name, matched=x["matched"], n=n, needed=x["needed"])
+    said = words.get(("not fired", lang))
+    if said is None:            # most decisions: the rule's words, with only `matched` to fill
+        said = words[("not fired", lang)] = tr(
+            lang, "{rule} did not fire: {matched} of {n} conditions held (needs {needed})").replace(
+            "{rule}", name.replace("{", "{{").replace("}", "}}")).replace("{n}", str(n))
+    return said.format(matched=x["matched"], needed=x["needed"])
 
 
 def diff(rule: Alert, add, text) -> None:
