@@ -118,17 +118,27 @@ class Decision(tuple):
             header = compiled.words["header"] = {"rule": compiled.name, "kind": compiled.kind,
                                                  "form": compiled.form.name, "file": loc.file,
                                                  "line": loc.line}
-        out = dict(header)
         if self[4] is not None:
+            out = dict(header)
             out["error"] = self[4].to_json(lang)
             return out
-        value = self.value
-        out["value"] = value if type(value) in _AS_IS else plain(value)
-        details = self.details
-        # JSON's own values as they are (most of them): plain() for the rest
-        out.update({k: v if type(v) in _AS_IS else plain(v) for k, v in details.items()})
-        # The kind's headline reads the details too: built once, handed on through a view
-        out["explanation"] = self[0].hooks.headline(_Detailed.of(self, details), lang)
+        # A kind whose words follow from the result alone (an alert that did not fire: most
+        # decisions) names a key for them: they are worked out once per rule, result and language.
+        key = getattr(compiled.hooks, "words_key", None)
+        key = key(self[2]) if key is not None else None
+        said = None if key is None else compiled.words.get((lang, key))
+        if said is None:
+            said = dict(header)
+            value = self.value
+            said["value"] = value if type(value) in _AS_IS else plain(value)
+            details = self.details
+            # JSON's own values as they are (most of them): plain() for the rest
+            said.update({k: v if type(v) in _AS_IS else plain(v) for k, v in details.items()})
+            # The kind's headline reads the details too: built once, handed on through a view
+            said["explanation"] = compiled.hooks.headline(_Detailed.of(self, details), lang)
+            if key is not None:
+                compiled.words[(lang, key)] = said
+        out = dict(said)            # the caller's own (a stored document adds its records)
         if with_trace:
             out["trace"] = self.explain_lines(lang)
         return out

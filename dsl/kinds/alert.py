@@ -245,6 +245,13 @@ def details(compiled, facts: dict, raw: AlertResult) -> dict:
     return out
 
 
+def words_key(raw) -> tuple | None:
+    """What an alert's document and headline follow from, when they follow from the result
+    alone (Decision.to_json keeps them once per rule): one that did not fire — its matched
+    count, at most one per condition.  A fired alert's message names the facts."""
+    return None if raw[0] else (raw[0], raw[1])
+
+
 def headline(d, lang: str) -> str:
     x, name, words = d.details, d.rule, d.compiled.words
     n = len(d.compiled.rule.conditions)
@@ -299,4 +306,4 @@ KIND = Kind(
            "notify_cleared": build_notify_cleared, "say": build_say},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, value_variant=True, names=names)
+    test_clauses=test_clauses, value_variant=True, names=names, words_key=words_key)

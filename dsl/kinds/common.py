@@ -56,6 +56,8 @@ class Kind:
                                             # `part … from DATE` lines)
     names: Optional[Callable] = None        # (resolver, rule): the names its clauses carry,
                                             # ids or labels (names.py)
+    words_key: Optional[Callable] = None    # (result) → a key when the decision's details and
+                                            # headline follow from the result alone, else None
 
 
 def expect_truth(ck: Any, ex: Any) -> Any:
