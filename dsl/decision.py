@@ -138,7 +138,9 @@ class Decision(tuple):
             said["explanation"] = compiled.hooks.headline(_Detailed.of(self, details), lang)
             if key is not None:
                 compiled.words[(lang, key)] = said
-        out = dict(said)            # the caller's own (a stored document adds its records)
+        # The caller's own dict (a stored document adds its records); its lists are shared
+        # with the kept words, and nothing changes them in place.
+        out = dict(said)
         if with_trace:
             out["trace"] = self.explain_lines(lang)
         return out

@@ -253,8 +253,7 @@ def words_key(raw) -> tuple | None:
 
 
 def headline(d, lang: str) -> str:
-    x, name, words = d.details, d.rule, d.compiled.words
-    n = len(d.compiled.rule.conditions)
+    x, name, n = d.details, d.rule, len(d.compiled.rule.conditions)
     if x["fired"]:
         text = tr(lang, "{rule} ({level}) fired: {matched} of {n} conditions held (needs {needed}); "
                         "notify {notify}").format(rule=name, level=tr(lang, x["level"]), matched=x["matched"],
@@ -263,12 +262,8 @@ def headline(d, lang: str) -> str:
         if x.get("message"):
             text += f" — {x['message']}"
         return text
-    said = words.get(("not fired", lang))
-    if said is None:            # most decisions: the rule's words, with only `matched` to fill
-        said = words[("not fired", lang)] = tr(
-            lang, "{rule} did not fire: {matched} of {n} conditions held (needs {needed})").replace(
-            "{rule}", name.replace("{", "{{").replace("}", "}}")).replace("{n}", str(n))
-    return said.format(matched=x["matched"], needed=x["needed"])
+    return tr(lang, "{rule} did not fire: {matched} of {n} conditions held (needs {needed})").format(
+        rule=name, matched=x["matched"], n=n, needed=x["needed"])
 
 
 def diff(rule: Alert, add, text) -> None:
