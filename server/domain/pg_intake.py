@@ -23,8 +23,6 @@ SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-import json
-
 import msgspec
 import psycopg
 from sqlalchemy.exc import DBAPIError
@@ -36,7 +34,7 @@ from trimtab.server.domain import history, period_decisions
 from trimtab.server.domain.filing import Filing, check_org_relation
 from trimtab.server.domain.history_check import valid_history
 from trimtab.server.storage.models import utcnow
-from trimtab.server.domain.plan import Plan
+from trimtab.server.domain.plan import Plan, answer_text
 
 # The next fact id comes first so the response — which names it, and is stored with the
 # delivery — can be written in the same statement as the fact.  The history comes as the
@@ -195,7 +193,7 @@ class Direct:
         now, f, sub = utcnow(), plan.filing, plan.sub
         stored = plan.decision_rows(read.fact_id, now)
         body = plan.body(read.fact_id)
-        text = json.dumps(body, ensure_ascii=False)
+        text = answer_text(body)
         try:
             self.cursor.execute(WRITE, {
                 "fact_id": read.fact_id, "form": sub.form, "subject": f.subject,

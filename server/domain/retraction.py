@@ -17,7 +17,6 @@ approval a fact opened is refused a retraction: decide or reject it through the 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 
 from sqlalchemy import insert, select, update
@@ -44,7 +43,7 @@ def retract(app, ruleset, client: str, delivery_id: str, source: str, raw: bytes
     try:
         with sessions() as session, session.begin():
             body = _retract(session, app, ruleset, client, source, lang)
-            text = json.dumps(body, ensure_ascii=False)
+            text = plans.answer_text(body)
             session.connection().execute(insert(Delivery.__table__), {
                 "client": client, "delivery_id": delivery_id, "body_sha256": digest,
                 "status": 200, "response": text, "created_at": utcnow(), "proof": None})

@@ -5,7 +5,6 @@ all.  It takes every plan; PostgreSQL's two-statement writer (pg_intake.py) take
 that are only a fact and its decisions."""
 from __future__ import annotations
 
-import json
 
 from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.orm import Session
@@ -15,6 +14,7 @@ from trimtab.server.domain.approval_flow import (approval_json, check_current_ta
 from trimtab.server.domain.filing import check_org_relation
 from trimtab.server.storage.models import Decision, Delivery, Fact, Person, utcnow
 from trimtab.server.domain.alert_notices import enqueue_alert
+from trimtab.server.domain import plan as plans
 from trimtab.server.domain.plan import Plan
 
 # Core tables for the webhook's hot path: the ORM's unit of work and entity loading cost more
@@ -65,7 +65,7 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
         queued += approval_effects.opened(session, approval, effects,
                                           plan.approval.explain(effects.lang) if effects else "")
     body = plan.body(fact_id, approval_json(approval) if approval else None, queued)
-    text = json.dumps(body, ensure_ascii=False)
+    text = plans.answer_text(body)
     session.connection().execute(INSERT_DELIVERY, {
         "client": plan.sub.client, "delivery_id": plan.sub.delivery_id,
         "body_sha256": plan.digest, "status": 200, "response": text, "created_at": utcnow(),
