@@ -42,11 +42,28 @@ def clean_text(value: str) -> bool:
 
 
 def _check_request() -> None:
-    for name, values in request.args.lists():
+    req = request._get_current_object()      # one proxy lookup, not one per use
+    if req.environ.get("QUERY_STRING"):
+        _check_query(req)
+    if not clean_text(req.path):
+        raise DomainError("bad_request", msg("the path holds NUL or a character that is not UTF-8"))
+    # A chunked body has no length up front, and werkzeug's stream would cut it at the limit
+    # without a word: read the server's own input, at most one byte past the limit.
+    if req.environ.get("HTTP_TRANSFER_ENCODING") and req.content_length is None:
+        limit = req.max_content_length
+        if limit is not None:
+            data = req.environ["wsgi.input"].read(limit + 1)
+            if len(data) > limit:
+                raise DomainError("body_too_large", msg("request body is larger than {arg} KB", arg=limit // 1024))
+            req._cached_data = data           # what get_data() returns from here on
+
+
+def _check_query(req) -> None:
+    for name, values in req.args.lists():
         if len(values) > 1:       # no operation takes a list: the OpenAPI declares one value each
             raise DomainError("bad_request", msg("a query parameter is given more than once"),
                               f"$.{name}" if clean_text(name) else "$")
-    for name, value in request.args.items(multi=True):
+    for name, value in req.args.items(multi=True):
         if not (clean_text(name) and clean_text(value)):
             raise DomainError("bad_request", msg("a query parameter holds NUL or a character that is not UTF-8"),
                               f"$.{name}" if clean_text(name) else "$")
@@ -56,17 +73,6 @@ def _check_request() -> None:
         if len(value) > MAX_TEXT:
             raise DomainError("bad_request", msg("a query parameter is longer than {max_text} characters",
                                                  max_text=MAX_TEXT), f"$.{name}")
-    if not clean_text(request.path):
-        raise DomainError("bad_request", msg("the path holds NUL or a character that is not UTF-8"))
-    length = request.content_length
-    limit = request.max_content_length
-    if limit is not None and length is None and request.headers.get("Transfer-Encoding"):
-        # A chunked body has no length up front, and werkzeug's stream would cut it at the
-        # limit without a word: read the server's own input, at most one byte past the limit.
-        data = request.environ["wsgi.input"].read(limit + 1)
-        if len(data) > limit:
-            raise DomainError("body_too_large", msg("request body is larger than {arg} KB", arg=limit // 1024))
-        request._cached_data = data           # what get_data() returns from here on
 
 
 def init_app(app: Flask) -> None:
