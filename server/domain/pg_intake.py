@@ -23,10 +23,14 @@ SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
+
 import msgspec
 import psycopg
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+import os
+import threading
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -146,11 +150,11 @@ class Read(NamedTuple):
 
 
 class Direct:
-    """The pool's psycopg connection, in autocommit for READ and WRITE (SQLAlchemy's execution
-    layer cost as much as the statements)."""
+    """A cursor on one of the lane's connections, in autocommit for READ and WRITE
+    (SQLAlchemy's execution layer cost as much as the statements)."""
 
-    def __init__(self, conn, cache: history.Cache):
-        self.cursor, self.cache = conn.cursor(), cache
+    def __init__(self, cursor, cache: history.Cache):
+        self.cursor, self.cache = cursor, cache
 
     def read(self, form: str, facts: dict, filing: Filing, schema) -> Read:
         """The fact's id, the organisation chart's check of its rep (DomainError), the
@@ -211,27 +215,96 @@ class Direct:
         return body, text
 
 
-@contextmanager
-def connect(engine, cache: history.Cache):
-    """A Direct on a pooled connection, back to the pool afterwards.  psycopg's errors are
-    raised as SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection,
-    503 — is the same on every path."""
-    try:
-        pooled = engine.raw_connection()
-    except psycopg.Error as err:            # the database is down: raw_connection does not wrap
-        raise DBAPIError.instance(None, None, err, psycopg.Error, dialect=engine.dialect) from err
-    conn = pooled.driver_connection
-    try:
-        conn.autocommit = True
+class Lane:
+    """The two-statement path's own connections: made by the engine (its dialect, its connect
+    events), detached from its pool and kept in autocommit for good, each with its cursor, one
+    per webhook running at once (at most AT_ONCE).  Checking a pool connection out and in and
+    switching autocommit on and off around the two statements cost about 118,000 instructions
+    a webhook (callgrind); this costs a lock.  A connection that failed or is left in a
+    transaction is closed, not kept; the engine's dispose (a dropped database: the pool
+    discards the rest) closes the free ones; in a forked child they are the parent's, and are
+    forgotten without a word sent."""
+
+    KEEP = 10                   # free connections kept (the pool's size: storage/db.py)
+    AT_ONCE = 20                # connections in use at once (its size and overflow)
+
+    def __init__(self, engine):
+        self.engine, self._free, self._in_use = engine, [], 0
+        self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)      # in use < AT_ONCE
+        self._pid, self._generation = os.getpid(), 0
+        event.listen(engine, "engine_disposed", self._drop_free)
+
+    def take(self) -> tuple:
+        """(a psycopg connection in autocommit, its cursor, its generation); give it back."""
+        with self._lock:
+            if self._pid != os.getpid():    # forked: the parent's sockets, not ours to close
+                self._pid, self._free, self._in_use = os.getpid(), [], 0
+                self._generation += 1
+            if self._in_use >= self.AT_ONCE and not self._room.wait_for(
+                    lambda: self._in_use < self.AT_ONCE, self.engine.pool.timeout()):
+                raise OperationalError("the webhook lane's connections are all in use", None,
+                                       TimeoutError())          # 503, as a database down
+            self._in_use += 1
+            if self._free:
+                return (*self._free.pop(), self._generation)
+            generation = self._generation
         try:
-            yield Direct(conn, cache)
-        finally:
-            if not conn.broken:
-                conn.autocommit = False     # as the pool hands connections to everyone else
+            pooled = self.engine.raw_connection()
+            conn = pooled.driver_connection
+            pooled.detach()                 # ours now: the pool neither counts nor closes it
+            conn.autocommit = True
+            return conn, conn.cursor(), generation
+        except BaseException:
+            self._leave()
+            raise
+
+    @property
+    def free(self) -> tuple:
+        """The connections waiting for the next webhook."""
+        return tuple(conn for conn, _cursor in self._free)
+
+    def give_back(self, conn, cursor, generation: int) -> None:
+        kept = not conn.closed and not conn.broken and \
+            conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with self._lock:
+            self._in_use -= 1
+            self._room.notify()
+            if kept and generation == self._generation and len(self._free) < self.KEEP:
+                self._free.append((conn, cursor))
+                return
+        conn.close()
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_use -= 1
+            self._room.notify()
+
+    def _drop_free(self, _engine=None) -> None:
+        with self._lock:
+            free, self._free = self._free, []
+            self._generation += 1
+            ours = self._pid == os.getpid()
+        for conn, _cursor in free if ours else ():
+            conn.close()
+
+
+@contextmanager
+def connect(lane: Lane, cache: history.Cache):
+    """A Direct on one of the lane's connections, back to the lane afterwards.  psycopg's
+    errors are raised as SQLAlchemy's, so the caller's handling — replay, retry on a dropped
+    connection, 503 — is the same on every path."""
+    try:
+        conn, cursor, generation = lane.take()
+    except psycopg.Error as err:            # the database is down: raw_connection does not wrap
+        engine = lane.engine
+        raise DBAPIError.instance(None, None, err, psycopg.Error, dialect=engine.dialect) from err
+    try:
+        yield Direct(cursor, cache)
     except psycopg.Error as err:
-        raise _as_sqlalchemy(engine, pooled, err) from err
+        raise _as_sqlalchemy(lane.engine, conn, err) from err
     finally:
-        pooled.close()                      # back to the pool
+        lane.give_back(conn, cursor, generation)
 
 
 def _decision_params(form: str, subject: str, period: str, stored: list[dict],
@@ -245,13 +318,13 @@ def _decision_params(form: str, subject: str, period: str, stored: list[dict],
             "supersede": period_decisions.superseded_ids(current, [r["rule"] for r in stored])}
 
 
-def _as_sqlalchemy(engine, pooled, err: psycopg.Error) -> DBAPIError:
-    """The error SQLAlchemy would have raised.  A dropped connection is invalidated, with the
-    rest of the pool (a database restart drops them all), so the caller's retry connects
-    afresh."""
-    dropped = engine.dialect.is_disconnect(err, pooled.dbapi_connection, None)
+def _as_sqlalchemy(engine, conn, err: psycopg.Error) -> DBAPIError:
+    """The error SQLAlchemy would have raised.  A dropped connection is closed, with the rest
+    of the pool and the lane's free ones (a database restart drops them all), so the caller's
+    retry connects afresh."""
+    dropped = engine.dialect.is_disconnect(err, conn, None)
     if dropped:
-        pooled.invalidate(err)
+        conn.close()
         engine.dispose(close=False)         # siblings are reconnected on their next checkout
     return DBAPIError.instance(None, None, err, psycopg.Error, connection_invalidated=dropped,
                                dialect=engine.dialect)
