@@ -124,3 +124,50 @@ def test_the_database_counts_each_subjects_facts(kind, tmp_path):
                 "ORDER BY form")).all()
     assert [tuple(r) for r in counted] == [tuple(r) for r in actual]
     assert [r[2] for r in counted] == [1, 4]
+
+
+def test_a_fact_this_worker_stored_is_kept_not_decoded_again(tmp_path, monkeypatch):
+    """On the two-statement path the cache keeps the facts the webhook itself decoded
+    (Cache.wrote): the next webhook's read brings nothing new to decode, and the history the
+    rules get is the one a fresh read would give."""
+    seen = watching(monkeypatch)
+    decoded = []
+    real = history.checked_entry
+    monkeypatch.setattr(history, "checked_entry", lambda schema, payload: (
+        decoded.append(payload), real(schema, payload))[1])
+    with running_app("postgresql", tmp_path) as (app, hooks):
+        for n in range(1, 6):
+            post(hooks, n, n)
+        assert decoded == []                        # each week was kept as it was written
+        app.extensions["trimtab.history"]._subjects.clear()     # a worker that saw none of it
+        post(hooks, 6, 6)
+        assert len(decoded) == 5
+    fresh = [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4),
+             ("2026-08-03", 5)]
+    assert seen[4] == fresh[:4] and seen[5] == fresh
+
+
+def test_a_fact_stored_elsewhere_between_a_webhooks_read_and_write_is_seen(tmp_path, monkeypatch):
+    """Another worker stores the subject's fact under a lower id after this webhook's read:
+    the cache keeps this webhook's own fact, and the next read's count sends it back for the
+    other one."""
+    from trimtab.server.domain import pg_intake
+    seen = watching(monkeypatch)
+    real = pg_intake.Direct.write
+    with running_app("postgresql", tmp_path) as (app, hooks):
+        post(hooks, 1, 1)
+
+        def meanwhile(self, plan_, read):
+            with app.extensions["trimtab.engine"].begin() as conn:
+                conn.execute(text(
+                    "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
+                    "received_at) VALUES (0, 'weekly_metrics', 'east.li', '2026-W29', :day, "
+                    ":payload, 'platform', CURRENT_TIMESTAMP)"),
+                    {"day": week(2, 5, 0.9)["week_start"],
+                     "payload": json.dumps(dict(week(2, 5, 0.9), effective_visits=2))})
+            return real(self, plan_, read)
+        monkeypatch.setattr(pg_intake.Direct, "write", meanwhile)
+        post(hooks, 3, 3)
+        monkeypatch.setattr(pg_intake.Direct, "write", real)
+        post(hooks, 4, 4)
+    assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3)]

@@ -98,20 +98,28 @@ class Subject:
         below the last row's period.  → entries added."""
         added = 0
         for fid, per, payload in rows:
-            if self.floor is not None and per < self.floor:
-                continue
-            held = self.latest.get(per)
-            if held is None or held[0] < fid:
-                entry = checked_entry(self.schema, payload)
-                self.latest[per] = (fid, entry, None if entry is None else number_of(self.schema, entry))
-                if held is None:
-                    bisect.insort(self.periods, per)
-                    added += 1
+            added += self.put(fid, per, payload, None)
         if full_page and rows:
             added -= self.cut(max(self.floor or "", rows[-1][1]))
         if len(self.periods) > KEEP_PERIODS:
             added -= self.cut(self.periods[-KEEP_PERIODS])
         return added
+
+    def put(self, fid: int, per: str, payload: str | None, entry: dict | None) -> int:
+        """Fact `fid` of period `per`, from its payload (checked here) or as an `entry` checked
+        already, if it is the period's latest → periods added (0 or 1)."""
+        if self.floor is not None and per < self.floor:
+            return 0
+        held = self.latest.get(per)
+        if held is not None and held[0] >= fid:
+            return 0
+        if payload is not None:
+            entry = checked_entry(self.schema, payload)
+        self.latest[per] = (fid, entry, None if entry is None else number_of(self.schema, entry))
+        if held is not None:
+            return 0
+        bisect.insort(self.periods, per)
+        return 1
 
     def cut(self, floor: str) -> int:
         """Forget the periods before `floor` → how many."""
@@ -160,6 +168,24 @@ class Cache:
         before `period`, or None: read it afresh (seen() is 0 then) or page by page."""
         with self._lock:
             return self._extend(form, subject, period, schema, counts, rows)
+
+    def wrote(self, form: str, subject: str, schema, counts, fact_id: int, period: str,
+              entry: dict) -> None:
+        """The fact this process just stored, its `entry` the facts as the form's decoder read
+        them from the stored payload's very bytes: kept as the next read would find it, so that
+        read brings nothing new to decode.  Only when the subject's history is as the write's
+        read left it (`counts`: its facts then, the highest id); the next read's count then
+        says whether anyone else stored a fact below this one meanwhile (a re-read)."""
+        with self._lock:
+            held = self._subjects.get((form, subject))
+            if held is None or held.schema is not schema or \
+                    (held.count, held.top) != (counts[1], counts[2] or 0) or fact_id <= held.top:
+                return
+            added = held.put(fact_id, period, None, entry)
+            if len(held.periods) > KEEP_PERIODS:
+                added -= held.cut(held.periods[-KEEP_PERIODS])
+            held.count, held.top = held.count + 1, fact_id
+            self.size += added
 
     def _extend(self, form, subject, period, schema, counts, rows) -> list | None:
         key = (form, subject)

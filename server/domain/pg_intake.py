@@ -147,6 +147,7 @@ class Read(NamedTuple):
     fact_id: int                # the fact's id, taken from its sequence
     history: list               # history.PERIODS, oldest first ([] when not asked for)
     current: dict               # the period's current decisions: period_decisions.Current by rule
+    seen: tuple | None = None   # (schema, counts) the history cache was extended with
 
 
 class Direct:
@@ -169,26 +170,31 @@ class Direct:
         fact_id, known, region, current = rows[0][:4]
         if rep is not None:
             check_org_relation((region,) if known else None, rep, filing.owner["region"])
-        earlier = [] if schema is None else self._history(form, filing, schema, rows, 4)
-        return Read(fact_id, earlier, period_decisions.from_rows(current or []))
+        if schema is None:
+            return Read(fact_id, [], period_decisions.from_rows(current or []))
+        earlier, counts = self._history(form, filing, schema, rows, 4)
+        return Read(fact_id, earlier, period_decisions.from_rows(current or []), (schema, counts))
 
-    def _history(self, form: str, filing: Filing, schema, rows, at: int) -> list:
-        """The history from a read's rows (counts at `at`, then id, period, payload)."""
+    def _history(self, form: str, filing: Filing, schema, rows, at: int) -> tuple[list, tuple]:
+        """The history from a read's rows (counts at `at`, then id, period, payload), and the
+        counts the cache was extended with."""
         subject, period = filing.subject, filing.period
-        found = self.cache.history(form, subject, period, schema, rows[0][at:at + 3],
+        counts = rows[0][at:at + 3]
+        found = self.cache.history(form, subject, period, schema, counts,
                                    [r[at + 3:] for r in rows if r[at + 3] is not None])
         if found is None and not self.cache.seen(form, subject, schema):
             # The subject's facts changed below what the cache had seen: read it afresh.
             rows = self.cursor.execute(READ_HISTORY, {
                 "form": form, "subject": subject, "seen_max": 0,
                 "page": history.HISTORY_PAGE_ROWS}).fetchall()
-            found = self.cache.history(form, subject, period, schema, rows[0][:3],
+            counts = rows[0][:3]
+            found = self.cache.history(form, subject, period, schema, counts,
                                        [r[3:] for r in rows if r[3] is not None])
         if found is None:                   # older than the cache keeps: page by page
             found = valid_history(schema, history.latest_periods(
                 form, subject, period, lambda params: self.cursor.execute(
                     NEXT_PAGE if "last_id" in params else PAGE, params).fetchall()))
-        return found
+        return found, counts
 
     def write(self, plan: Plan, read: Read) -> tuple[dict, str]:
         """Store the plan's fact, decisions and delivery in one statement → (the answer, its
@@ -212,6 +218,10 @@ class Direct:
             if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
                 raise
             raise Declined() from None
+        if read.seen is not None and sub.checked:
+            # The facts were decoded from the payload's very bytes by the form's decoder, as
+            # the next read would decode them: the history cache keeps them now.
+            self.cache.wrote(sub.form, f.subject, *read.seen, read.fact_id, f.period, sub.facts)
         return body, text
 
 
