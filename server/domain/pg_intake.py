@@ -125,7 +125,6 @@ INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, crea
 SELECT %(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s, %(proof)s
 WHERE (SELECT count(*) FROM locked) = 1
 """
-DECISION_FIELDS = ("rule", "kind", "fired", "result", "error_code")
 _ENCODE = msgspec.json.Encoder().encode
 
 
@@ -201,7 +200,6 @@ class Direct:
         JSON text).  Declined when the period was decided since the read; a retried delivery
         fails on its unique key (IntegrityError) and stores nothing."""
         now, f, sub = utcnow(), plan.filing, plan.sub
-        stored = plan.decision_rows(read.fact_id, now)
         body = plan.body(read.fact_id)
         text = answer_text(body)
         try:
@@ -213,7 +211,8 @@ class Direct:
                 **{f"owner_{k}": v for k, v in f.owner.items()},
                 "delivery_id": sub.delivery_id, "digest": plan.digest, "response": text,
                 "proof": sub.proof,
-                **_decision_params(sub.form, f.subject, f.period, stored, read.current)})
+                **_decision_params(sub.form, f.subject, f.period, plan.decision_values(),
+                                   read.current)})
         except psycopg.errors.UniqueViolation as err:
             if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
                 raise
@@ -317,15 +316,16 @@ def connect(lane: Lane, cache: history.Cache):
         lane.give_back(conn, cursor, generation)
 
 
-def _decision_params(form: str, subject: str, period: str, stored: list[dict],
+def _decision_params(form: str, subject: str, period: str, values: list[dict],
                      current: dict) -> dict:
-    """WRITE's parameters for the decisions: the rows, and the period's current decisions
-    (as READ found them) they supersede, under the period's lock."""
+    """WRITE's parameters for the decisions: their own columns (Plan.decision_values, as
+    json_to_recordset reads them), and the period's current decisions (as READ found them)
+    they supersede, under the period's lock."""
     # msgspec: the same JSON values, without json.dumps' spaces, several times faster (the
     # documents carry the rendered traces); PostgreSQL parses it either way.
-    return {"decisions": _ENCODE([{k: r[k] for k in DECISION_FIELDS} for r in stored]).decode(),
+    return {"decisions": _ENCODE(values).decode(),
             "period_lock": period_decisions.lock_key(form, subject, period),
-            "supersede": period_decisions.superseded_ids(current, [r["rule"] for r in stored])}
+            "supersede": period_decisions.superseded_ids(current, [v["rule"] for v in values])}
 
 
 def _as_sqlalchemy(engine, conn, err: psycopg.Error) -> DBAPIError:

@@ -79,13 +79,18 @@ class Plan(NamedTuple):
                 "payload": sub.payload, "client": sub.client, "received_at": now,
                 "source_record": sub.source, **f.owner}
 
+    def decision_values(self) -> list[dict]:
+        """Each decision's own columns (rule, kind, fired, result, error_code; pg_intake.WRITE
+        reads them by these names); the rest are the fact's and the version's, shared."""
+        return [{"rule": d.rule, "kind": d.kind, "fired": _fired(d), "result": doc,
+                 "error_code": d.error.code if d.error else None}
+                for d, doc in zip(self.decisions, self.docs)]
+
     def decision_rows(self, fact_id: int, now: dt.datetime) -> list[dict]:
         f, form = self.filing, self.sub.form
-        return [{"fact_id": fact_id, "form": form, "subject": f.subject, "period": f.period,
-                 "rule": d.rule, "kind": d.kind, "fired": _fired(d), "result": doc,
-                 "error_code": d.error.code if d.error else None,
-                 "ruleset_version": self.version, "created_at": now}
-                for d, doc in zip(self.decisions, self.docs)]
+        shared = {"fact_id": fact_id, "form": form, "subject": f.subject, "period": f.period,
+                  "ruleset_version": self.version, "created_at": now}
+        return [{**shared, **values} for values in self.decision_values()]
 
     def body(self, fact_id: int, approval: dict | None = None, queued: int = 0) -> dict:
         """The answer, as stored with the delivery."""
