@@ -29,6 +29,18 @@ def post(hooks, n: int, visits: int):
     assert r.status_code == 200, r.json
 
 
+def stored_elsewhere(app, n: int, period: str) -> None:
+    """east.li's week `n` (`n` visits), stored by another writer under id 0: below any id a
+    webhook has taken."""
+    with app.extensions["trimtab.engine"].begin() as conn:
+        conn.execute(text(
+            "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
+            "received_at) VALUES (0, 'weekly_metrics', 'east.li', :period, :day, :payload, "
+            "'platform', CURRENT_TIMESTAMP)"),
+            {"period": period, "day": week(n, 5, 0.9)["week_start"],
+             "payload": json.dumps(dict(week(n, 5, 0.9), effective_visits=n))})
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_fact_stored_late_under_a_lower_id_is_seen(kind, tmp_path, monkeypatch):
     seen = watching(monkeypatch)
@@ -37,13 +49,7 @@ def test_a_fact_stored_late_under_a_lower_id_is_seen(kind, tmp_path, monkeypatch
             post(hooks, n, n)
         # As a transaction that took its id before the others and committed after them: the
         # cache has seen ids above it already.
-        with app.extensions["trimtab.engine"].begin() as conn:
-            conn.execute(text(
-                "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
-                "received_at) VALUES (0, 'weekly_metrics', 'east.li', '2026-W31', :day, :payload, "
-                "'platform', CURRENT_TIMESTAMP)"),
-                {"day": week(4, 5, 0.9)["week_start"],
-                 "payload": json.dumps(dict(week(4, 5, 0.9), effective_visits=4))})
+        stored_elsewhere(app, 4, "2026-W31")
         post(hooks, 5, 5)
     assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]
 
@@ -158,13 +164,7 @@ def test_a_fact_stored_elsewhere_between_a_webhooks_read_and_write_is_seen(tmp_p
         post(hooks, 1, 1)
 
         def meanwhile(self, plan_, read):
-            with app.extensions["trimtab.engine"].begin() as conn:
-                conn.execute(text(
-                    "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
-                    "received_at) VALUES (0, 'weekly_metrics', 'east.li', '2026-W29', :day, "
-                    ":payload, 'platform', CURRENT_TIMESTAMP)"),
-                    {"day": week(2, 5, 0.9)["week_start"],
-                     "payload": json.dumps(dict(week(2, 5, 0.9), effective_visits=2))})
+            stored_elsewhere(app, 2, "2026-W29")
             return real(self, plan_, read)
         monkeypatch.setattr(pg_intake.Direct, "write", meanwhile)
         post(hooks, 3, 3)
