@@ -23,16 +23,15 @@ SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
+import os
+import threading
+from contextlib import contextmanager
+from typing import NamedTuple
 
 import msgspec
 import psycopg
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, OperationalError
-
-import os
-import threading
-from contextlib import contextmanager
-from typing import NamedTuple
 
 from trimtab.server.domain import history, period_decisions
 from trimtab.server.domain.filing import Filing, check_org_relation
