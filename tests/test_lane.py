@@ -34,6 +34,18 @@ def test_disposing_the_engine_closes_the_free_connections(lane):
     assert conn.closed and lane.free == ()
 
 
+def test_a_pool_connection_found_dropped_closes_the_free_ones(lane):
+    """Backends terminated (or a restart): the pool retires its older connections, and the
+    lane's would fail the next webhook's first statement and its retry alike."""
+    lane, app, hooks = lane
+    (conn,) = lane.free
+    with app.extensions["trimtab.engine"].connect() as pooled:
+        pooled.invalidate()
+    assert conn.closed and lane.free == ()
+    assert hooks.post("weekly_metrics", week(2, 5, 0.9)).status_code == 200
+    assert len(lane.free) == 1
+
+
 def test_a_connection_left_in_a_transaction_is_closed_not_kept(lane):
     lane, _app, _hooks = lane
     conn, cursor, generation = lane.take()

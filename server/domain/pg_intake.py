@@ -230,8 +230,8 @@ class Lane:
     switching autocommit on and off around the two statements cost about 118,000 instructions
     a webhook (callgrind); this costs a lock.  A connection that failed or is left in a
     transaction is closed, not kept; the engine's dispose (a dropped database: the pool
-    discards the rest) closes the free ones; in a forked child they are the parent's, and are
-    forgotten without a word sent."""
+    discards the rest) and a pool connection found dropped close the free ones; in a forked
+    child they are the parent's, and are forgotten without a word sent."""
 
     KEEP = 10                   # free connections kept (the pool's size: storage/db.py)
     AT_ONCE = 20                # connections in use at once (its size and overflow)
@@ -242,6 +242,9 @@ class Lane:
         self._room = threading.Condition(self._lock)      # in use < AT_ONCE
         self._pid, self._generation = os.getpid(), 0
         event.listen(engine, "engine_disposed", self._drop_free)
+        # A pool connection found dropped (a database restart, terminated backends): the pool
+        # retires all its older ones, and the lane's free ones are as likely gone.
+        event.listen(engine, "invalidate", self._drop_free)
 
     def take(self) -> tuple:
         """(a psycopg connection in autocommit, its cursor, its generation); give it back."""
@@ -288,7 +291,7 @@ class Lane:
             self._in_use -= 1
             self._room.notify()
 
-    def _drop_free(self, _engine=None) -> None:
+    def _drop_free(self, *_event) -> None:
         with self._lock:
             free, self._free = self._free, []
             self._generation += 1
