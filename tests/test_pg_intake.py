@@ -131,20 +131,24 @@ def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_state
 def test_the_two_statements_stay_prepared_across_rule_set_checks(tmp_path):
     """Each worker reads the active rule set every RULES_CHECK_S; that read must not roll back
     (psycopg then deallocates the connection's prepared statements): READ and WRITE stay
-    prepared, so PostgreSQL plans them once per connection, not ten times after every check.
-    They run on the lane's own connections (pg_intake.Lane), one here: webhooks come one by one."""
+    prepared, so PostgreSQL plans them once per connection, not ten times after every check."""
     with running_app("postgresql", tmp_path, RULES_CHECK_S=0) as (app, hooks):   # before each request
         for n in range(1, 13):
             assert hooks.post("weekly_metrics", dict(week(n, 5, 0.9), new_visit_records=2)
                               ).status_code == 200
-        lane = app.extensions["trimtab.pg_direct"]
-        assert len(lane.free) == 1
-        runs = {}
-        for statement, executed in lane.free[0].execute(
-                "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"):
-            for name, sql in (("READ", pg_intake.READ), ("WRITE", pg_intake.WRITE)):
-                if statement.strip() == as_sent(sql):
-                    runs[name] = runs.get(name, 0) + executed
+        pool = app.extensions["trimtab.engine"].pool
+        held = [pool.connect() for _ in range(pool.checkedin())]
+        try:
+            runs = {}
+            for pooled in held:
+                for statement, executed in pooled.driver_connection.execute(
+                        "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"):
+                    for name, sql in (("READ", pg_intake.READ), ("WRITE", pg_intake.WRITE)):
+                        if statement.strip() == as_sent(sql):
+                            runs[name] = runs.get(name, 0) + executed
+        finally:
+            for pooled in held:
+                pooled.close()
     # psycopg prepares a statement on its 6th run on a connection: 12 webhooks, 7 prepared runs
     assert runs == {"READ": 7, "WRITE": 7}
 

@@ -23,15 +23,12 @@ SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
-import os
-import threading
 from contextlib import contextmanager
 from typing import NamedTuple
 
 import msgspec
 import psycopg
-from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from trimtab.server.domain import history, period_decisions
 from trimtab.server.domain.filing import Filing, check_org_relation
@@ -149,7 +146,7 @@ class Read(NamedTuple):
 
 
 class Direct:
-    """A cursor on one of the lane's connections, in autocommit for READ and WRITE
+    """A cursor on the pool's psycopg connection, in autocommit for READ and WRITE
     (SQLAlchemy's execution layer cost as much as the statements)."""
 
     def __init__(self, cursor, cache: history.Cache):
@@ -223,99 +220,27 @@ class Direct:
         return body, text
 
 
-class Lane:
-    """The two-statement path's own connections: made by the engine (its dialect, its connect
-    events), detached from its pool and kept in autocommit for good, each with its cursor, one
-    per webhook running at once (at most AT_ONCE).  Checking a pool connection out and in and
-    switching autocommit on and off around the two statements cost about 118,000 instructions
-    a webhook (callgrind); this costs a lock.  A connection that failed or is left in a
-    transaction is closed, not kept; the engine's dispose (a dropped database: the pool
-    discards the rest) and a pool connection found dropped close the free ones; in a forked
-    child they are the parent's, and are forgotten without a word sent."""
-
-    KEEP = 10                   # free connections kept (the pool's size: storage/db.py)
-    AT_ONCE = 20                # connections in use at once (its size and overflow)
-
-    def __init__(self, engine):
-        self.engine, self._free, self._in_use = engine, [], 0
-        self._lock = threading.Lock()
-        self._room = threading.Condition(self._lock)      # in use < AT_ONCE
-        self._pid, self._generation = os.getpid(), 0
-        event.listen(engine, "engine_disposed", self._drop_free)
-        # A pool connection found dropped (a database restart, terminated backends): the pool
-        # retires all its older ones, and the lane's free ones are as likely gone.
-        event.listen(engine, "invalidate", self._drop_free)
-
-    def take(self) -> tuple:
-        """(a psycopg connection in autocommit, its cursor, its generation); give it back."""
-        with self._lock:
-            if self._pid != os.getpid():    # forked: the parent's sockets, not ours to close
-                self._pid, self._free, self._in_use = os.getpid(), [], 0
-                self._generation += 1
-            if self._in_use >= self.AT_ONCE and not self._room.wait_for(
-                    lambda: self._in_use < self.AT_ONCE, self.engine.pool.timeout()):
-                raise OperationalError("the webhook lane's connections are all in use", None,
-                                       TimeoutError())          # 503, as a database down
-            self._in_use += 1
-            if self._free:
-                return (*self._free.pop(), self._generation)
-            generation = self._generation
-        try:
-            pooled = self.engine.raw_connection()
-            conn = pooled.driver_connection
-            pooled.detach()                 # ours now: the pool neither counts nor closes it
-            conn.autocommit = True
-            return conn, conn.cursor(), generation
-        except BaseException:
-            self._leave()
-            raise
-
-    @property
-    def free(self) -> tuple:
-        """The connections waiting for the next webhook."""
-        return tuple(conn for conn, _cursor in self._free)
-
-    def give_back(self, conn, cursor, generation: int) -> None:
-        kept = not conn.closed and not conn.broken and \
-            conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
-        with self._lock:
-            self._in_use -= 1
-            self._room.notify()
-            if kept and generation == self._generation and len(self._free) < self.KEEP:
-                self._free.append((conn, cursor))
-                return
-        conn.close()
-
-    def _leave(self) -> None:
-        with self._lock:
-            self._in_use -= 1
-            self._room.notify()
-
-    def _drop_free(self, *_event) -> None:
-        with self._lock:
-            free, self._free = self._free, []
-            self._generation += 1
-            ours = self._pid == os.getpid()
-        for conn, _cursor in free if ours else ():
-            conn.close()
-
-
 @contextmanager
-def connect(lane: Lane, cache: history.Cache):
-    """A Direct on one of the lane's connections, back to the lane afterwards.  psycopg's
-    errors are raised as SQLAlchemy's, so the caller's handling — replay, retry on a dropped
-    connection, 503 — is the same on every path."""
+def connect(engine, cache: history.Cache):
+    """A Direct on a pooled connection, back to the pool afterwards.  psycopg's errors are
+    raised as SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection,
+    503 — is the same on every path."""
     try:
-        conn, cursor, generation = lane.take()
+        pooled = engine.raw_connection()
     except psycopg.Error as err:            # the database is down: raw_connection does not wrap
-        engine = lane.engine
         raise DBAPIError.instance(None, None, err, psycopg.Error, dialect=engine.dialect) from err
+    conn = pooled.driver_connection
     try:
-        yield Direct(cursor, cache)
+        conn.autocommit = True
+        try:
+            yield Direct(conn.cursor(), cache)
+        finally:
+            if not conn.broken:
+                conn.autocommit = False     # as the pool hands connections to everyone else
     except psycopg.Error as err:
-        raise _as_sqlalchemy(lane.engine, conn, err) from err
+        raise _as_sqlalchemy(engine, pooled, err) from err
     finally:
-        lane.give_back(conn, cursor, generation)
+        pooled.close()                      # back to the pool
 
 
 def _decision_params(form: str, subject: str, period: str, values: list[dict],
@@ -330,13 +255,13 @@ def _decision_params(form: str, subject: str, period: str, values: list[dict],
             "supersede": period_decisions.superseded_ids(current, [v["rule"] for v in values])}
 
 
-def _as_sqlalchemy(engine, conn, err: psycopg.Error) -> DBAPIError:
-    """The error SQLAlchemy would have raised.  A dropped connection is closed, with the rest
-    of the pool and the lane's free ones (a database restart drops them all), so the caller's
-    retry connects afresh."""
-    dropped = engine.dialect.is_disconnect(err, conn, None)
+def _as_sqlalchemy(engine, pooled, err: psycopg.Error) -> DBAPIError:
+    """The error SQLAlchemy would have raised.  A dropped connection is invalidated, with the
+    rest of the pool (a database restart drops them all), so the caller's retry connects
+    afresh."""
+    dropped = engine.dialect.is_disconnect(err, pooled.dbapi_connection, None)
     if dropped:
-        conn.close()
+        pooled.invalidate(err)
         engine.dispose(close=False)         # siblings are reconnected on their next checkout
     return DBAPIError.instance(None, None, err, psycopg.Error, connection_invalidated=dropped,
                                dialect=engine.dialect)

@@ -32,8 +32,7 @@ def init_app(app) -> None:
     subjects' histories are kept per process, extended with new facts only (history.Cache;
     HISTORY_CACHE_ENTRIES bounds it)."""
     engine = app.extensions["trimtab.engine"]
-    app.extensions["trimtab.pg_direct"] = \
-        pg_intake.Lane(engine) if engine.dialect.name == "postgresql" else None
+    app.extensions["trimtab.pg_direct"] = engine if engine.dialect.name == "postgresql" else None
     app.extensions["trimtab.history"] = history.Cache(
         int(app.config.get("HISTORY_CACHE_ENTRIES", history.CACHE_ENTRIES)))
 
