@@ -26,6 +26,7 @@ from .check_exprs import HISTORY_FUNCS
 from .compiler import RuleCompiler, TooComplex
 from .kinds import KINDS
 from .limits import MAX_RULE_SOURCE
+from .reuse import CodeCache
 from .runtime import namespace
 
 # An evaluation error of the facts (a missing field, a wrong type, no result) said as what
@@ -102,7 +103,7 @@ def _own_copy(code: CodeType) -> CodeType:
                                         for c in code.co_consts))
 
 
-def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: dict | None = None):
+def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: CodeCache | dict | None = None):
     """(decide, evaluate) functions, the generated source, the functions' globals, the
     clauses whose verdicts the trace leaves to be folded in when read (node id -> node) and
     those whose records the kind works out from its result (RuleCompiler.derived).

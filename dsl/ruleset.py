@@ -25,6 +25,7 @@ from .kinds.alert import Alert
 from .limits import Budget, internal
 from .parser import parse
 from .percents import normalise
+from .reuse import PARSED, CodeCache, Kept
 from .periods import Dated, timeline
 from .silence import CompiledSilence
 from .schemas import FormSchema, load_schemas
@@ -198,12 +199,20 @@ def read_rule_files(path: Path) -> list[tuple[str, str]]:
     return out
 
 
-def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None) -> list[A.RuleFile]:
-    """Parse every file, collecting syntax errors from all of them before giving up."""
+def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None,
+                keep: Kept | None = None) -> list[A.RuleFile]:
+    """Parse every file, collecting syntax errors from all of them before giving up.  `keep`:
+    files parsed before, by path and text (reuse.py); what parses well is added to it."""
     files, diags = [], []
     for name, text in sources:
         try:
+            kept = keep.get((name, text), len(text)) if keep is not None else None
+            if kept is not None:
+                files.append(kept[1])
+                continue
             files.append(build(parse(text, name), name, text))
+            if keep is not None:
+                keep.put((name, text), len(text), files[-1])
         except RuleError as err:
             diags.extend(err.diagnostics)
         except RecursionError:
@@ -223,7 +232,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
                     budget: Budget | None = None) -> RuleSet:
     rules: list = []
     diags: list = []
-    code_cache: dict = {}          # generated source → code: one compile per rule shape
+    code_cache = CodeCache()       # generated source → code: one compile per rule shape, ever
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
         form = schemas[A.given(rule.on).form]
@@ -283,7 +292,7 @@ def _load_sources(sources, schemas) -> RuleSet:
 
 
 def _stages(sources, schemas, budget: Budget) -> RuleSet:
-    files = parse_files(sources, budget)
+    files = parse_files(sources, budget, keep=PARSED)
     checked = check(files, schemas, budget)
     digest = hashlib.sha256()
     for name, text in sources:

@@ -1,0 +1,75 @@
+"""What one load of a rule set leaves for the next one in the same process.
+
+A reload usually changes one file of many.  Every gunicorn worker loads the new set when it sees
+the new version, all of them at once, while still answering requests: on a 2-core machine the
+load's CPU is what decides how soon the last worker answers with the new set.  So a load keeps
+the files it parsed (keyed by path and text) and the code it compiled (keyed by the generated
+source) for the next load, which then parses and compiles only what changed.
+
+Both are safe to share: no stage writes into the parsed nodes after the builder (what the
+checker learns lives in each set's own Annotations), and each rule gets its own copy of a
+shared code object (functions._own_copy).  Both are bounded by the characters they hold.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+KEEP_CHARS = 4_000_000      # of rule-file text, and again of generated source
+
+
+class Kept:
+    """A least-recently-used map from a text key to what was built from it, holding at most
+    `limit` characters of keys."""
+
+    def __init__(self, limit: int = KEEP_CHARS):
+        self.limit, self.chars = limit, 0
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key, size: int):
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key, size: int, value) -> None:
+        if size > self.limit:
+            return
+        with self.lock:
+            if key in self.items:
+                return
+            self.items[key] = (size, value)
+            self.chars += size
+            while self.chars > self.limit:
+                _, (dropped, _) = self.items.popitem(last=False)
+                self.chars -= dropped
+
+    def clear(self) -> None:
+        with self.lock:
+            self.items.clear()
+            self.chars = 0
+
+
+PARSED = Kept()             # (path, text) -> RuleFile
+COMPILED = Kept()           # generated source -> code object
+
+
+class CodeCache:
+    """The code cache one load hands to compile_rule (`get`, `[src] = code`): backed by the
+    process's COMPILED, and counting the distinct shapes this load used (RuleSet.shapes)."""
+
+    def __init__(self):
+        self.shapes: set = set()
+
+    def get(self, src: str):
+        self.shapes.add(src)
+        found = COMPILED.get(src, len(src))
+        return None if found is None else found[1]
+
+    def __setitem__(self, src: str, code) -> None:
+        COMPILED.put(src, len(src), code)
+
+    def __len__(self) -> int:
+        return len(self.shapes)

@@ -1,0 +1,89 @@
+"""A reload parses and compiles only what changed (dsl/reuse.py): every gunicorn worker loads the
+new set at once while answering, so the load's CPU decides how soon the last one follows."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import RULES, SCHEMAS
+from trimtab.dsl import reuse
+from trimtab.dsl import ruleset as loading
+from trimtab.dsl.ruleset import load_sources, read_rule_files
+from trimtab.dsl.schemas import load_schemas
+
+FACTS = {"account": "A-1", "rep": "r1", "date": "2026-06-08", "days_outstanding": 50}
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """The loader's parser and compiler, counting their calls; nothing kept from before."""
+    reuse.PARSED.clear()
+    reuse.COMPILED.clear()
+    calls = {"parse": 0, "compile": 0}
+    real_parse, real_compile = loading.parse, compile
+
+    def parse(text, name):
+        calls["parse"] += 1
+        return real_parse(text, name)
+
+    def compile_(src, *args, **kwargs):
+        if args[:1] == ("<rule>",):
+            calls["compile"] += 1
+        return real_compile(src, *args, **kwargs)
+    monkeypatch.setattr(loading, "parse", parse)
+    monkeypatch.setattr("trimtab.dsl.functions.compile", compile_, raising=False)
+    yield calls
+    reuse.PARSED.clear()
+    reuse.COMPILED.clear()
+
+
+def shipped():
+    return read_rule_files(RULES), load_schemas(SCHEMAS)
+
+
+def edited(sources, old: str, new: str):
+    out = [(name, text.replace(old, new, 1)) for name, text in sources]
+    assert out != sources, f"{old!r} is in no file"
+    return out
+
+
+def overdue(ruleset) -> bool:
+    [decision] = [d for d in ruleset.evaluate("receivables", FACTS) if d.rule == "应收超期"]
+    return decision.value is True
+
+
+def test_a_second_load_parses_and_compiles_only_the_changed_file(counted):
+    sources, schemas = shipped()
+    first = load_sources(sources, schemas)
+    files, shapes = counted["parse"], counted["compile"]
+    assert files == len(sources) and shapes == first.shapes > 1
+
+    second = load_sources(edited(sources, "days_outstanding > 60 days", "days_outstanding > 45 days"),
+                          schemas)
+    assert counted["parse"] - files == 1                # alerts.rules alone
+    assert counted["compile"] - shapes <= 1             # at most the edited rule's new shape
+    assert second.shapes == first.shapes                # still counted per set
+    # Each set keeps its own meaning though the unchanged files' nodes are shared.
+    assert overdue(second) and not overdue(first)
+    assert not overdue(load_sources(sources, schemas)) and counted["parse"] - files == 1
+
+
+def test_a_file_that_does_not_parse_is_not_kept(counted):
+    sources, schemas = shipped()
+    broken = edited(sources, "when days_outstanding > 60 days", "when days_outstanding >")
+    with pytest.raises(loading.RuleError):
+        load_sources(broken, schemas)
+    with pytest.raises(loading.RuleError):
+        load_sources(broken, schemas)
+    # The other files parsed well and are kept; the broken one is parsed (and refused) again.
+    assert counted["parse"] == len(sources) + 1
+
+
+def test_what_is_kept_is_bounded_by_its_characters():
+    kept = reuse.Kept(limit=10)
+    kept.put("aaaa", 4, 1)
+    kept.put("bbbb", 4, 2)
+    assert kept.get("aaaa", 4) == (4, 1)                # now the most recently used
+    kept.put("cccc", 4, 3)                              # 12 > 10: the least recently used goes
+    assert kept.get("bbbb", 4) is None and kept.get("aaaa", 4) == (4, 1)
+    kept.put("x" * 11, 11, 4)                           # larger than the whole: never kept
+    assert kept.chars == 8 and kept.get("x" * 11, 11) is None
