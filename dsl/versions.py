@@ -85,26 +85,36 @@ def resolve(source: Source, rev: str) -> str:
         raise RuleError.of("git.unknown_revision", rev=rev, repo=str(source.repo)) from None
 
 
-def read_tree(source: Source, commit: str, prefix: str, suffixes: tuple) -> list[tuple[str, str]]:
-    """(path, text) of the files under `prefix` at `commit` ending in one of `suffixes`."""
-    listing = _git(source.repo, "ls-tree", "-r", "-z", "--name-only", commit, "--", prefix)
-    paths = [p for p in listing.decode("utf-8").split("\0")
-             if p and p.endswith(suffixes)]
+def read_trees(source: Source, commit: str, *wanted: tuple[str, tuple]) -> list[list[tuple[str, str]]]:
+    """For each (prefix, suffixes) in `wanted`, (path, text) of the files under `prefix` at
+    `commit` ending in one of `suffixes`: two git commands for all of them (a reload runs in
+    every worker at once; each git process is a fork and an exec)."""
+    listing = _git(source.repo, "ls-tree", "-r", "-z", "--name-only", commit, "--",
+                   *(prefix for prefix, _ in wanted))
+    names = [p for p in listing.decode("utf-8").split("\0") if p]
+    chosen = [[p for p in names if _under(p, prefix) and p.endswith(suffixes)]
+              for prefix, suffixes in wanted]
+    paths = [p for group in chosen for p in group]
     if not paths:
-        return []
+        return [[] for _ in wanted]
     out = _git(source.repo, "cat-file", "--batch",
                data="".join(f"{commit}:{p}\n" for p in paths).encode("utf-8"))
-    files, pos = [], 0
+    texts, pos = {}, 0
     for path in paths:
         header_end = out.index(b"\n", pos)
         size = int(out[pos:header_end].split()[2])
         body = out[header_end + 1: header_end + 1 + size]
         pos = header_end + 1 + size + 1
         try:
-            files.append((path, body.decode("utf-8")))
+            texts[path] = body.decode("utf-8")
         except UnicodeDecodeError:
             raise RuleError.of("git.bad_encoding", commit=commit[:12], path=path).at(path) from None
-    return files
+    return [[(p, texts[p]) for p in group] for group in chosen]
+
+
+def _under(path: str, prefix: str) -> bool:
+    prefix = prefix.rstrip("/")
+    return prefix in ("", ".") or path == prefix or path.startswith(prefix + "/")
 
 
 def is_dirty(source: Source) -> bool:
@@ -121,10 +131,11 @@ def load_revision(rules_path="rules", rev: str = WORKTREE, schemas_path=None) ->
     if rev == WORKTREE:
         return _load_worktree(source)
     commit = resolve(source, rev)
-    rules = read_tree(source, commit, source.rules, (".rules",))
+    rules, schemas = read_trees(source, commit, (source.rules, (".rules",)),
+                                (source.schemas, (".json",)))
     if not rules:
         raise RuleError.of("git.no_rules", dir=source.rules, rev=rev, commit=commit[:12])
-    ruleset = _load_once(rules, read_tree(source, commit, source.schemas, (".json",)))
+    ruleset = _load_once(rules, schemas)
     ruleset.version = commit
     return ruleset
 
