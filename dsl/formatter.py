@@ -7,17 +7,15 @@ tokens, four spaces per block level, comments and single blank lines kept where 
 from __future__ import annotations
 
 import re
-import threading
 from typing import Any, Optional
 
 from lark import Lark, Token
 
 from .fullwidth import ascii_twins
-from .grammar_cache import cached_lark
 from .keywords import (FUNCTION_BY_SPELLING, FUNCTIONS, KEYWORDS, PHRASES, THIS_WORDS, period_word, spelling,
                        weekday_spelling)
 from .names import Spellings
-from .parser import RuleIndenter, base_type, grammar_text, parse
+from .parser import base_type, parse, shared_parser
 from .tokens import digits_in, number_in as _number_in, numbers_in, period_in as _period_in
 
 _NO_SPACE_BEFORE = {"_COMMA", "_COLON", "RPAR", "_DOT", "_RBRACK", "_RBRACE"}
@@ -27,17 +25,10 @@ _PUNCT = {"_COMMA": ",", "_COLON": ":", "LPAR": "(", "RPAR": ")", "_DOT": ".", "
 _ZH_CHARS = re.compile(r"[\u4e00-\u9fff]")
 
 
-_PER_THREAD = threading.local()
-
-
 def _token_parser() -> Lark:
-    """The grammar keeping every token (punctuation too), built once per thread (its indenter
-    keeps state, as parser.get_parser says) and cached on disk like the parser's."""
-    parser = getattr(_PER_THREAD, "parser", None)
-    if parser is None:
-        parser = _PER_THREAD.parser = cached_lark(grammar_text(), parser="lalr", postlex=RuleIndenter(),
-                                                  keep_all_tokens=True, maybe_placeholders=False)
-    return parser
+    """The grammar keeping every token (punctuation too), built once per process and cached
+    on disk like the parser's (parser.shared_parser)."""
+    return shared_parser(keep_all_tokens=True, maybe_placeholders=False)
 
 
 def _leaves(tree):

@@ -1,6 +1,8 @@
 """Stage 1: text → Lark parse tree.  Syntax errors become `parse.*` diagnostics."""
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import threading
 from pathlib import Path
@@ -29,6 +31,14 @@ class RuleIndenter(Indenter):
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 4
+
+    def process(self, stream):
+        # Lark's indenter counts indentation and brackets on itself: each parse counts on a
+        # copy of its own, so one parser serves every thread (a threaded server loading drafts
+        # in two requests at once once lost rules through one shared count).
+        mine = copy.copy(self)
+        mine.paren_level, mine.indent_level = 0, [0]
+        return mine._process(stream)
 
 
 def _alternatives(spellings) -> str:
@@ -91,25 +101,34 @@ def expand_keywords(grammar: str) -> str:
     return grammar
 
 
+@functools.cache
 def grammar_text() -> str:
     return expand_keywords(GRAMMAR_FILE.read_text(encoding="utf-8")) + "\n" + keyword_terminals()
 
 
-_PER_THREAD = threading.local()
+_BUILT: dict = {}
+_BUILDING = threading.Lock()
+
+
+def shared_parser(**options) -> Lark:
+    """The LALR parser with these options, built once per process (its tables cached on disk
+    by grammar_cache) and shared by every thread: a parse keeps its state in its own objects
+    (RuleIndenter.process).  Once per thread, as it was, a gunicorn worker's thread that
+    loaded a new rule set first spent a quarter of a second building its own."""
+    key = tuple(sorted(options.items()))
+    parser = _BUILT.get(key)
+    if parser is None:
+        with _BUILDING:
+            parser = _BUILT.get(key)
+            if parser is None:
+                parser = _BUILT[key] = cached_lark(grammar_text(), parser="lalr",
+                                                   postlex=RuleIndenter(), **options)
+    return parser
 
 
 def get_parser() -> Lark:
-    """The LALR parser, built once per thread and its tables cached on disk (grammar_cache).
-    One per thread: the indenter (postlex) keeps its indent and bracket levels on itself, so
-    two threads parsing through one parser mix their files (a threaded server loading drafts
-    lost rules that way)."""
-    parser = getattr(_PER_THREAD, "parser", None)
-    if parser is None:
-        # No propagate_positions: build_ast computes spans from tokens for the nodes it keeps.
-        parser = _PER_THREAD.parser = cached_lark(
-            grammar_text(), parser="lalr", postlex=RuleIndenter(), propagate_positions=False,
-            maybe_placeholders=False, strict=False)
-    return parser
+    # No propagate_positions: build_ast computes spans from tokens for the nodes it keeps.
+    return shared_parser(propagate_positions=False, maybe_placeholders=False, strict=False)
 
 
 def parse(text: str, filename: str = "<input>"):

@@ -87,3 +87,16 @@ def test_what_is_kept_is_bounded_by_its_characters():
     assert kept.get("bbbb", 4) is None and kept.get("aaaa", 4) == (4, 1)
     kept.put("x" * 11, 11, 4)                           # larger than the whole: never kept
     assert kept.chars == 8 and kept.get("x" * 11, 11) is None
+
+
+def test_one_parser_serves_every_thread():
+    """A gunicorn worker's thread that loads a new set parses with the parser the worker built
+    at start (building one took a quarter of a second of the reload)."""
+    import threading
+
+    from trimtab.dsl.parser import get_parser
+    built = []
+    thread = threading.Thread(target=lambda: built.append(get_parser()))
+    thread.start()
+    thread.join()
+    assert built[0] is get_parser()

@@ -150,15 +150,17 @@ def test_the_committed_editor_bundle_is_built_from_the_sources():
 
 def test_rule_files_parse_right_in_threads_at_once(shipped):
     """A threaded server loads drafts in several requests at once: each load sees its own
-    files (the parser's indenter keeps state; one shared parser lost rules)."""
+    files (the parser's indenter keeps state; one shared parser lost rules).  Every load's
+    texts differ (a comment of its own), so every file is parsed, not taken from those kept."""
     from trimtab.dsl.ruleset import load_sources
     sources = [(f.path, f.text) for f in shipped.checked.files]
     seen, errors = [], []     # list.append is atomic; a Counter's += is not (it lost a count once)
 
     def load_some():
-        for _ in range(4):
+        for i in range(4):
+            mine = [(path, f"{text}\n# {threading.get_ident()} {i}\n") for path, text in sources]
             try:
-                loaded = load_sources(sources, shipped.schemas)
+                loaded = load_sources(mine, shipped.schemas)
                 seen.append((len(loaded.rules), len(loaded.checked.schedules)))
             except Exception as err:          # what the race raised: parse errors out of nowhere
                 errors.append(err)
