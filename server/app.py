@@ -18,7 +18,7 @@ DEFAULTS = {
     "RULES_PATH": "rules",
     "SCHEMAS_PATH": None,
     "RULES_REV": None,            # None: the files on disk (git-versioned when in a repository)
-    "RULES_CHECK_S": 0.5,         # how often a process looks for a new active rule set
+    "RULES_CHECK_S": 0.25,        # how often a process looks for a new active rule set
     "CLIENTS": {},                # client name -> webhook secret
     "ADMIN_TOKEN": None,
     "TIMEZONE": "Asia/Shanghai",

@@ -7,7 +7,7 @@
 | TRIMTAB_HOST, TRIMTAB_PORT | 127.0.0.1, 8000 | where `trimtab serve` listens and where `trimtab send` posts |
 | TRIMTAB_ACCESS_LOG | 1 | `0`: no access log (JSON lines on stderr from `serve` and gunicorn) |
 | TRIMTAB_RULES_REV | (files on disk) | a git revision to serve instead (until a reload makes another active) |
-| TRIMTAB_RULES_CHECK_S | 0.5 | how often each process looks for a newly activated rule set |
+| TRIMTAB_RULES_CHECK_S | 0.25 | how often each process looks for a newly activated rule set |
 | TRIMTAB_CLIENTS | generated into var/clients.json | webhook clients, `name:secret,name2:secret2` |
 | TRIMTAB_ADMIN_TOKEN | generated into var/admin_token | bearer token for admin routes |
 | TRIMTAB_TIMEZONE | Asia/Shanghai | where weeks and months begin |
@@ -94,7 +94,7 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "DATABASE_URL": _sqlalchemy_url(env.get("DATABASE_URL") or f"sqlite:///{var / 'trimtab.db'}"),
         "RULES_PATH": env.get("TRIMTAB_RULES", "rules"),
         "RULES_REV": env.get("TRIMTAB_RULES_REV") or None,
-        "RULES_CHECK_S": float(env.get("TRIMTAB_RULES_CHECK_S") or 0.5),
+        "RULES_CHECK_S": float(env.get("TRIMTAB_RULES_CHECK_S") or 0.25),
         "CLIENTS": clients,
         "ADMIN_TOKEN": admin,
         "TIMEZONE": env.get("TRIMTAB_TIMEZONE", "Asia/Shanghai"),
