@@ -19,22 +19,25 @@ KEEP_CHARS = 4_000_000      # of rule-file text, and again of generated source
 
 
 class Kept:
-    """A least-recently-used map from a text key to what was built from it, holding at most
-    `limit` characters of keys."""
+    """A least-recently-used map from a key to what was built from it, holding at most `limit`
+    in the sizes given (characters of text here, loaded sets in versions.py)."""
 
     def __init__(self, limit: int = KEEP_CHARS):
         self.limit, self.chars = limit, 0
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key, size: int):
+    def get(self, key):
+        """What was kept for `key`, or None."""
         with self.lock:
             found = self.items.get(key)
-            if found is not None:
-                self.items.move_to_end(key)
-            return found
+            if found is None:
+                return None
+            self.items.move_to_end(key)
+            return found[1]
 
-    def put(self, key, size: int, value) -> None:
+    def put(self, key, value, size: int = 1) -> None:
+        """Keep `value` for `key`, counted as `size` against the limit."""
         if size > self.limit:
             return
         with self.lock:
@@ -65,11 +68,10 @@ class CodeCache:
 
     def get(self, src: str):
         self.shapes.add(src)
-        found = COMPILED.get(src, len(src))
-        return None if found is None else found[1]
+        return COMPILED.get(src)
 
     def __setitem__(self, src: str, code) -> None:
-        COMPILED.put(src, len(src), code)
+        COMPILED.put(src, code, len(src))
 
     def __len__(self) -> int:
         return len(self.shapes)

@@ -206,13 +206,13 @@ def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None,
     files, diags = [], []
     for name, text in sources:
         try:
-            kept = keep.get((name, text), len(text)) if keep is not None else None
+            kept = keep.get((name, text)) if keep is not None else None
             if kept is not None:
-                files.append(kept[1])
+                files.append(kept)
                 continue
             files.append(build(parse(text, name), name, text))
             if keep is not None:
-                keep.put((name, text), len(text), files[-1])
+                keep.put((name, text), files[-1], len(text))
         except RuleError as err:
             diags.extend(err.diagnostics)
         except RecursionError:

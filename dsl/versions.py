@@ -20,11 +20,11 @@ import hashlib
 import re
 import subprocess
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import RuleError
+from .reuse import Kept
 from .ruleset import RuleSet, load_sources
 from .schemas import read_schema_files, schemas_from_texts
 
@@ -145,22 +145,15 @@ def load_revision(rules_path="rules", rev: str = WORKTREE, schemas_path=None) ->
 # for twice, several apps in one process.  A loaded set changes no more once built but for its
 # `version`, so each caller gets its own shallow copy of the one built for these very texts.
 KEEP_LOADED = 4
-_LOADED: OrderedDict = OrderedDict()
-_LOADED_LOCK = threading.Lock()
+_LOADED = Kept(limit=KEEP_LOADED)
 
 
 def _load_once(rules: list[tuple[str, str]], schema_files: list[tuple[str, str]]) -> RuleSet:
     key = hashlib.sha256(repr((rules, schema_files)).encode("utf-8", "surrogatepass")).digest()
-    with _LOADED_LOCK:
-        loaded = _LOADED.get(key)
-        if loaded is not None:
-            _LOADED.move_to_end(key)
+    loaded = _LOADED.get(key)
     if loaded is None:
         loaded = load_sources(rules, schemas_from_texts(schema_files))   # raises on a bad set
-        with _LOADED_LOCK:
-            _LOADED[key] = loaded
-            while len(_LOADED) > KEEP_LOADED:
-                _LOADED.popitem(last=False)
+        _LOADED.put(key, loaded)
     return copy.copy(loaded)
 
 

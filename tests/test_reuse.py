@@ -80,13 +80,13 @@ def test_a_file_that_does_not_parse_is_not_kept(counted):
 
 def test_what_is_kept_is_bounded_by_its_characters():
     kept = reuse.Kept(limit=10)
-    kept.put("aaaa", 4, 1)
-    kept.put("bbbb", 4, 2)
-    assert kept.get("aaaa", 4) == (4, 1)                # now the most recently used
-    kept.put("cccc", 4, 3)                              # 12 > 10: the least recently used goes
-    assert kept.get("bbbb", 4) is None and kept.get("aaaa", 4) == (4, 1)
-    kept.put("x" * 11, 11, 4)                           # larger than the whole: never kept
-    assert kept.chars == 8 and kept.get("x" * 11, 11) is None
+    kept.put("aaaa", 1, 4)
+    kept.put("bbbb", 2, 4)
+    assert kept.get("aaaa") == 1                        # now the most recently used
+    kept.put("cccc", 3, 4)                              # 12 > 10: the least recently used goes
+    assert kept.get("bbbb") is None and kept.get("aaaa") == 1
+    kept.put("x" * 11, 4, 11)                           # larger than the whole: never kept
+    assert kept.chars == 8 and kept.get("x" * 11) is None
 
 
 def test_one_parser_serves_every_thread():

@@ -9,13 +9,12 @@ written then: they are read as stored."""
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 
 from sqlalchemy import select
 
 from trimtab.dsl.decision import Decision as Decided
 from trimtab.dsl.diagnostics import RuleError
+from trimtab.dsl.reuse import Kept
 from trimtab.server.domain import history
 from trimtab.server.domain.plan import COMPACT
 from trimtab.server.messages import Msg, msg
@@ -23,8 +22,7 @@ from trimtab.server.storage.models import Decision, Fact
 from trimtab.server.core.errors import DomainError
 
 KEEP_VERSIONS = 4              # earlier versions kept loaded (a load costs tens of ms)
-_LOADED: OrderedDict = OrderedDict()
-_LOCK = threading.Lock()
+_LOADED = Kept(limit=KEEP_VERSIONS)
 log = logging.getLogger("trimtab.why")
 
 
@@ -37,19 +35,15 @@ def version_set(active, config, version: str):
     if not COMMIT.match(version):
         return None
     key = (config["RULES_PATH"], version)
-    with _LOCK:
-        if key in _LOADED:
-            _LOADED.move_to_end(key)
-            return _LOADED[key]
+    loaded = _LOADED.get(key)
+    if loaded is not None:
+        return loaded
     from trimtab.server.domain.rulesets import load_for
     try:
         loaded = load_for(config, version)
     except RuleError:
         return None
-    with _LOCK:
-        _LOADED[key] = loaded
-        while len(_LOADED) > KEEP_VERSIONS:
-            _LOADED.popitem(last=False)
+    _LOADED.put(key, loaded)
     return loaded
 
 
