@@ -8,7 +8,8 @@ source) for the next load, which then parses and compiles only what changed.
 
 Both are safe to share: no stage writes into the parsed nodes after the builder (what the
 checker learns lives in each set's own Annotations), and each rule gets its own copy of a
-shared code object (functions._own_copy).  Both are bounded by the characters they hold.
+shared code object (functions._own_copy).  Both are bounded by the characters they hold;
+the loaded sets themselves (versions.py, why.py) by their number.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class Kept:
     in the sizes given (characters of text here, loaded sets in versions.py)."""
 
     def __init__(self, limit: int = KEEP_CHARS):
-        self.limit, self.chars = limit, 0
+        self.limit, self.held = limit, 0          # the sizes of what is kept, summed
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
 
@@ -44,15 +45,15 @@ class Kept:
             if key in self.items:
                 return
             self.items[key] = (size, value)
-            self.chars += size
-            while self.chars > self.limit:
+            self.held += size
+            while self.held > self.limit:
                 _, (dropped, _) = self.items.popitem(last=False)
-                self.chars -= dropped
+                self.held -= dropped
 
     def clear(self) -> None:
         with self.lock:
             self.items.clear()
-            self.chars = 0
+            self.held = 0
 
 
 PARSED = Kept()             # (path, text) -> RuleFile

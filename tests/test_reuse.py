@@ -86,7 +86,7 @@ def test_what_is_kept_is_bounded_by_its_characters():
     kept.put("cccc", 3, 4)                              # 12 > 10: the least recently used goes
     assert kept.get("bbbb") is None and kept.get("aaaa") == 1
     kept.put("x" * 11, 4, 11)                           # larger than the whole: never kept
-    assert kept.chars == 8 and kept.get("x" * 11) is None
+    assert kept.held == 8 and kept.get("x" * 11) is None
 
 
 def test_one_parser_serves_every_thread():
