@@ -8,22 +8,26 @@ source) for the next load, which then parses and compiles only what changed.
 
 Both are safe to share: no stage writes into the parsed nodes after the builder (what the
 checker learns lives in each set's own Annotations), and each rule gets its own copy of a
-shared code object (functions._own_copy).  Both are bounded by the characters they hold;
-the loaded sets themselves (versions.py, why.py) by their number.
+shared code object (functions._own_copy).  Both are bounded by the characters they hold
+(below); the loaded sets themselves (versions.py, why.py) by their number.
 """
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 
-KEEP_CHARS = 4_000_000      # of rule-file text, and again of generated source
+# Parsed nodes take about 36 bytes per character of rule text (tracemalloc, the shipped rules:
+# 13,506 characters, 491 KB): 400,000 characters of files are about 15 MB, thirty times the
+# shipped set.  A file larger than the whole (a hostile draft) is never kept.
+KEEP_PARSED_CHARS = 400_000
+KEEP_COMPILED_CHARS = 1_000_000     # of generated source: the shipped set's is 53,421
 
 
 class Kept:
     """A least-recently-used map from a key to what was built from it, holding at most `limit`
     in the sizes given (characters of text here, loaded sets in versions.py)."""
 
-    def __init__(self, limit: int = KEEP_CHARS):
+    def __init__(self, limit: int):
         self.limit, self.held = limit, 0          # the sizes of what is kept, summed
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
@@ -56,8 +60,8 @@ class Kept:
             self.held = 0
 
 
-PARSED = Kept()             # (path, text) -> RuleFile
-COMPILED = Kept()           # generated source -> code object
+PARSED = Kept(KEEP_PARSED_CHARS)            # (path, text) -> RuleFile
+COMPILED = Kept(KEEP_COMPILED_CHARS)        # generated source -> code object
 
 
 class CodeCache:

@@ -100,3 +100,13 @@ def test_one_parser_serves_every_thread():
     thread.start()
     thread.join()
     assert built[0] is get_parser()
+
+
+def test_a_file_larger_than_what_is_kept_is_parsed_and_not_kept(counted):
+    """A hostile draft near the file limit must not stay in every worker's memory."""
+    sources, schemas = shipped()
+    padding = "# " + "x" * (reuse.KEEP_PARSED_CHARS + 10) + "\n"
+    big = [(name, text + padding if i == 0 else text) for i, (name, text) in enumerate(sources)]
+    load_sources(big, schemas)
+    assert reuse.PARSED.held < reuse.KEEP_PARSED_CHARS
+    assert all(reuse.PARSED.get(key) is None for key in big[:1])
