@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 import re
 import threading
 from pathlib import Path
@@ -108,6 +109,17 @@ def grammar_text() -> str:
 
 _BUILT: dict = {}
 _BUILDING = threading.Lock()
+
+
+def _new_lock_in_the_child() -> None:
+    # A process forked while another thread built the parser would find this lock held for
+    # ever (reuse.py says when that happens).
+    global _BUILDING
+    _BUILDING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_the_child)
 
 
 def shared_parser(**options) -> Lark:

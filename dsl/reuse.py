@@ -1,36 +1,54 @@
-"""What one load of a rule set leaves for the next one in the same process.
+"""What one load of a rule set's version leaves for the next one in the same process.
 
 A reload usually changes one file of many.  Every gunicorn worker loads the new set when it sees
 the new version, all of them at once, while still answering requests: on a 2-core machine the
-load's CPU is what decides how soon the last worker answers with the new set.  So a load keeps
-the files it parsed (keyed by path and text) and the code it compiled (keyed by the generated
-source) for the next load, which then parses and compiles only what changed.
+load's CPU is what decides how soon the last worker answers with the new set.  So a load of a
+version (from git or the files on disk; never a draft's) keeps the files it parsed (keyed by
+path and text) and the code it compiled (keyed by the generated source) for the next load,
+which then parses and compiles only what changed.
 
 Both are safe to share: no stage writes into the parsed nodes after the builder (what the
 checker learns lives in each set's own Annotations), and each rule gets its own copy of a
-shared code object (functions._own_copy).  Both are bounded by the characters they hold
-(below); the loaded sets themselves (versions.py, why.py) by their number.
+shared code object (functions._own_copy).  Both are bounded by what they hold (below); the
+loaded sets themselves (versions.py, why.py) by their number.
+
+A process forked while another of its threads held a cache's lock (the job worker forks a
+job while its sweeper loads) would keep that lock held for ever: every cache gets a new lock
+in the child.
 """
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections import OrderedDict
 
-# Parsed nodes take about 36 bytes per character of rule text (tracemalloc, the shipped rules:
-# 13,506 characters, 491 KB): 400,000 characters of files are about 15 MB, thirty times the
-# shipped set.  A file larger than the whole (a hostile draft) is never kept.
-KEEP_PARSED_CHARS = 400_000
+# Parsed nodes take about 36 bytes per character of ordinary rule text (tracemalloc, the shipped
+# rules: 13,506 characters, 491 KB) and up to about 150 for dense expressions: 200,000
+# characters of files are 7–30 MB, fifteen times the shipped set.  A file larger than the
+# whole is never kept.  Each entry counts its path and a fixed cost too, so empty files are
+# no free ride.
+KEEP_PARSED_CHARS = 200_000
 KEEP_COMPILED_CHARS = 1_000_000     # of generated source: the shipped set's is 53,421
+ENTRY_COST = 64
+
+
+def entry_size(name: str, text: str) -> int:
+    return ENTRY_COST + len(name) + len(text)
+
+
+_ALL: weakref.WeakSet = weakref.WeakSet()
 
 
 class Kept:
     """A least-recently-used map from a key to what was built from it, holding at most `limit`
-    in the sizes given (characters of text here, loaded sets in versions.py)."""
+    in the sizes given (characters here, loaded sets in versions.py)."""
 
     def __init__(self, limit: int):
         self.limit, self.held = limit, 0          # the sizes of what is kept, summed
         self.items: OrderedDict = OrderedDict()
         self.lock = threading.Lock()
+        _ALL.add(self)
 
     def get(self, key):
         """What was kept for `key`, or None."""
@@ -60,6 +78,15 @@ class Kept:
             self.held = 0
 
 
+def _new_locks_in_the_child() -> None:
+    for kept in list(_ALL):
+        kept.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_locks_in_the_child)
+
+
 PARSED = Kept(KEEP_PARSED_CHARS)            # (path, text) -> RuleFile
 COMPILED = Kept(KEEP_COMPILED_CHARS)        # generated source -> code object
 
@@ -76,7 +103,7 @@ class CodeCache:
         return COMPILED.get(src)
 
     def __setitem__(self, src: str, code) -> None:
-        COMPILED.put(src, code, len(src))
+        COMPILED.put(src, code, ENTRY_COST + len(src))
 
     def __len__(self) -> int:
         return len(self.shapes)

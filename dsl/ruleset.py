@@ -25,7 +25,7 @@ from .kinds.alert import Alert
 from .limits import Budget, internal
 from .parser import parse
 from .percents import normalise
-from .reuse import PARSED, CodeCache, Kept
+from .reuse import PARSED, CodeCache, Kept, entry_size
 from .periods import Dated, timeline
 from .silence import CompiledSilence
 from .schemas import FormSchema, load_schemas
@@ -212,7 +212,7 @@ def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None,
                 continue
             files.append(build(parse(text, name), name, text))
             if keep is not None:
-                keep.put((name, text), files[-1], len(text))
+                keep.put((name, text), files[-1], entry_size(name, text))
         except RuleError as err:
             diags.extend(err.diagnostics)
         except RecursionError:
@@ -229,10 +229,11 @@ def parse_files(sources: list[tuple[str, str]], budget: Budget | None = None,
 
 
 def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
-                    budget: Budget | None = None) -> RuleSet:
+                    budget: Budget | None = None, keep: bool = False) -> RuleSet:
     rules: list = []
     diags: list = []
-    code_cache = CodeCache()       # generated source → code: one compile per rule shape, ever
+    # generated source → code: one compile per rule shape (`keep`: and kept for later loads)
+    code_cache: CodeCache | dict = CodeCache() if keep else {}
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
         form = schemas[A.given(rule.on).form]
@@ -267,23 +268,26 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
     return ruleset
 
 
-def load_sources(sources: list[tuple[str, str]], schemas: dict[str, FormSchema]) -> RuleSet:
+def load_sources(sources: list[tuple[str, str]], schemas: dict[str, FormSchema],
+                 keep: bool = False) -> RuleSet:
+    """`keep`: a version of the rule set (git, the files on disk), not a draft — its parsed
+    files and compiled code are kept for the next load (reuse.py); a draft's never are."""
     # A load allocates many small objects and frees none of them as cycles: the cyclic GC
     # would scan them again and again mid-load (about a fifth of the time on a large set).
     # Pause it, and let it run once at the end.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_sources(sources, schemas)
+        return _load_sources(sources, schemas, keep)
     finally:
         if enabled:
             gc.enable()
 
 
-def _load_sources(sources, schemas) -> RuleSet:
+def _load_sources(sources, schemas, keep: bool) -> RuleSet:
     budget = Budget()
     try:
-        return _stages(sources, schemas, budget)
+        return _stages(sources, schemas, budget, keep)
     except RuleError:
         raise
     except Exception as err:            # outside any one file's stage: name the first file
@@ -291,20 +295,20 @@ def _load_sources(sources, schemas) -> RuleSet:
             from None
 
 
-def _stages(sources, schemas, budget: Budget) -> RuleSet:
-    files = parse_files(sources, budget, keep=PARSED)
+def _stages(sources, schemas, budget: Budget, keep: bool) -> RuleSet:
+    files = parse_files(sources, budget, keep=PARSED if keep else None)
     checked = check(files, schemas, budget)
     digest = hashlib.sha256()
     for name, text in sources:
         digest.update(name.encode() + b"\0" + text.encode() + b"\0")
     for name in sorted(schemas):
         digest.update(repr(schemas[name].raw).encode())
-    return compile_checked(checked, schemas, digest.hexdigest(), budget)
+    return compile_checked(checked, schemas, digest.hexdigest(), budget, keep)
 
 
 def load(rules_path, schemas_dir) -> RuleSet:
     """Load the rule files under `rules_path`, checked against the forms in `schemas_dir`."""
-    return load_sources(read_rule_files(Path(rules_path)), load_schemas(Path(schemas_dir)))
+    return load_sources(read_rule_files(Path(rules_path)), load_schemas(Path(schemas_dir)), keep=True)
 
 
 def default_schemas_dir(rules_path) -> Path:

@@ -152,7 +152,7 @@ def _load_once(rules: list[tuple[str, str]], schema_files: list[tuple[str, str]]
     key = hashlib.sha256(repr((rules, schema_files)).encode("utf-8", "surrogatepass")).digest()
     loaded = _LOADED.get(key)
     if loaded is None:
-        loaded = load_sources(rules, schemas_from_texts(schema_files))   # raises on a bad set
+        loaded = load_sources(rules, schemas_from_texts(schema_files), keep=True)   # raises on a bad set
         _LOADED.put(key, loaded)
     return copy.copy(loaded)
 

@@ -53,27 +53,27 @@ def overdue(ruleset) -> bool:
 
 def test_a_second_load_parses_and_compiles_only_the_changed_file(counted):
     sources, schemas = shipped()
-    first = load_sources(sources, schemas)
+    first = load_sources(sources, schemas, keep=True)
     files, shapes = counted["parse"], counted["compile"]
     assert files == len(sources) and shapes == first.shapes > 1
 
     second = load_sources(edited(sources, "days_outstanding > 60 days", "days_outstanding > 45 days"),
-                          schemas)
+                          schemas, keep=True)
     assert counted["parse"] - files == 1                # alerts.rules alone
     assert counted["compile"] - shapes <= 1             # at most the edited rule's new shape
     assert second.shapes == first.shapes                # still counted per set
     # Each set keeps its own meaning though the unchanged files' nodes are shared.
     assert overdue(second) and not overdue(first)
-    assert not overdue(load_sources(sources, schemas)) and counted["parse"] - files == 1
+    assert not overdue(load_sources(sources, schemas, keep=True)) and counted["parse"] - files == 1
 
 
 def test_a_file_that_does_not_parse_is_not_kept(counted):
     sources, schemas = shipped()
     broken = edited(sources, "when days_outstanding > 60 days", "when days_outstanding >")
     with pytest.raises(loading.RuleError):
-        load_sources(broken, schemas)
+        load_sources(broken, schemas, keep=True)
     with pytest.raises(loading.RuleError):
-        load_sources(broken, schemas)
+        load_sources(broken, schemas, keep=True)
     # The other files parsed well and are kept; the broken one is parsed (and refused) again.
     assert counted["parse"] == len(sources) + 1
 
@@ -107,6 +107,38 @@ def test_a_file_larger_than_what_is_kept_is_parsed_and_not_kept(counted):
     sources, schemas = shipped()
     padding = "# " + "x" * (reuse.KEEP_PARSED_CHARS + 10) + "\n"
     big = [(name, text + padding if i == 0 else text) for i, (name, text) in enumerate(sources)]
-    load_sources(big, schemas)
+    load_sources(big, schemas, keep=True)
     assert reuse.PARSED.held < reuse.KEEP_PARSED_CHARS
     assert all(reuse.PARSED.get(key) is None for key in big[:1])
+
+
+def test_a_draft_leaves_nothing_behind(counted):
+    """Drafts (the workbench, replays of drafts) are loaded without `keep`: whatever an editor
+    types never fills a worker's memory, nor pushes the served version's files out."""
+    sources, schemas = shipped()
+    load_sources(sources + [("rules/new.rules", "")], schemas)
+    assert reuse.PARSED.held == 0 and reuse.COMPILED.held == 0 and not reuse.PARSED.items
+
+
+def test_every_kept_file_counts_its_name_and_a_fixed_cost():
+    """Empty files cost nothing to parse and took no room: a draft of twenty new empty files a
+    load grew the cache without end."""
+    kept = reuse.Kept(limit=10 * reuse.ENTRY_COST)
+    for i in range(100):
+        kept.put(("x" * 40 + str(i), ""), object(), reuse.entry_size("x" * 40 + str(i), ""))
+    assert len(kept.items) < 10 and kept.held <= kept.limit
+
+
+def test_a_process_forked_while_a_cache_was_locked_can_still_load():
+    """The job worker forks a job while its sweeper thread may be loading: the child must not
+    inherit a lock that nobody in it will ever release."""
+    import os
+
+    from trimtab.dsl import parser
+    with reuse.PARSED.lock, parser._BUILDING:
+        pid = os.fork()
+        if pid == 0:                                   # the child: one thread, its own locks
+            ok = reuse.PARSED.lock.acquire(timeout=2) and parser._BUILDING.acquire(timeout=2)
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

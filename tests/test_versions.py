@@ -141,7 +141,7 @@ def test_the_same_files_are_compiled_once_and_each_caller_gets_its_own_version(r
     import trimtab.dsl.versions as versions
     built = []
     real = versions.load_sources
-    monkeypatch.setattr(versions, "load_sources", lambda *a: built.append(1) or real(*a))
+    monkeypatch.setattr(versions, "load_sources", lambda *a, **k: built.append(1) or real(*a, **k))
     monkeypatch.setattr(versions, "_LOADED", type(versions._LOADED)(versions.KEEP_LOADED))
     head = repo.git("rev-parse", "HEAD")
     first, again = load_revision(repo.rules, WORKTREE), load_revision(repo.rules, WORKTREE)
