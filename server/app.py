@@ -44,6 +44,7 @@ DEFAULTS = {
     "OAUTH_REDIRECT_BASE": None,  # callbacks are this + /auth/callback/<provider>; None: the request's host
     "APPROVAL_PLATFORMS": {},     # platform -> approvals there: instances, work notices (config.py)
     "PUBLIC_URL": None,           # the server as people reach it (links); None: OAUTH_REDIRECT_BASE
+    "HOOK_LANE": True,            # POST /hooks/<form> beside Flask's request machinery (web/hook_lane.py)
 }
 
 
@@ -115,6 +116,8 @@ def create_app(config: dict | None = None) -> Flask:
     from trimtab.server.web.sign_in import bp as sign_in_bp
     oauth.init_app(app)
     app.register_blueprint(sign_in_bp)
+    from trimtab.server.web import hook_lane
+    hook_lane.init_app(app)                     # webhooks beside Flask's request machinery
     from trimtab.server.core.access_log import AccessLog
     app.wsgi_app = AccessLog(app.wsgi_app)      # inside ProxyFix: it logs the real client
     if app.config["TRUSTED_PROXIES"]:

@@ -123,13 +123,18 @@ def localised(value, lang: str):
 def request_lang() -> str:
     """The language of the answer: Accept-Language, else the language of the person who signed
     in (when the request got as far as knowing who), else the deployment's LANG."""
-    accept = request.headers.get("Accept-Language", "")
+    return lang_of(request.headers.get("Accept-Language", ""), g.get("trimtab_principal"),
+                   current_app.config["LANG"])
+
+
+def lang_of(accept: str, principal, default: str) -> str:
+    """request_lang's choice, from the Accept-Language header's value (web/hook_lane.py
+    calls it without a request context)."""
     if accept:
         return "zh" if accept.lower().startswith("zh") else "en"
-    principal = g.get("trimtab_principal")
     if principal is not None and principal.lang in ("zh", "en"):
         return principal.lang
-    return current_app.config["LANG"]
+    return default
 
 
 def error_body(code: str, message: str, path: str | None = None, **extra) -> dict:

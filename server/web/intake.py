@@ -51,30 +51,41 @@ SUBMISSION_ERRORS = (400, 401, 409, 422)
                       "GET /v1/forms/{form}), read in one pass from the bytes; a retry under the same "
                       "X-Trimtab-Delivery answers as the first delivery did, byte for byte.")
 def hook(form: str):
-    raw = request.get_data(cache=False)
-    cfg = current_app.config
-    client, proof = security.verify(request.headers, raw, cfg["CLIENTS"], cfg["SIGNATURE_TOLERANCE_S"],
+    answer = answer_hook(current_app, active(), form, request.headers,
+                         request.get_data(cache=False), request_lang())
+    return response_of(answer)
+
+
+def answer_hook(app, ruleset, form: str, headers, raw: bytes, lang: str) -> submission.Answer:
+    """A webhook's request → its answer: the view above, and web/hook_lane.py without Flask's
+    request machinery.  `headers`: anything with .get(name) (request.headers, EnvironHeaders)."""
+    cfg = app.config
+    client, proof = security.verify(headers, raw, cfg["CLIENTS"], cfg["SIGNATURE_TOLERANCE_S"],
                                     v1_until=cfg.get("SIGNATURE_V1_UNTIL"))
-    delivery_id = request.headers.get(security.DELIVERY)
+    delivery_id = headers.get(security.DELIVERY)
     if not delivery_id:
         raise DomainError("delivery_id_missing", msg("{delivery} header is required", delivery=security.DELIVERY))
-    if form not in active().schemas:
+    if form not in ruleset.schemas:
         raise DomainError("unknown_form", msg("no form `{form}`", form=form), f"/hooks/{form}")
     # One pass from bytes to checked facts; a body it refuses goes the passes' way (parse,
     # then validate), which words the error as before.
-    facts = decode(active().schemas[form], raw)
+    facts = decode(ruleset.schemas[form], raw)
     checked = facts is not None
     if not checked:
         facts = parse_json(raw)
-    return accept(form, facts, raw, raw.decode("utf-8"), client, delivery_id, proof, checked)
+    return submission.submit(app, ruleset, submission.Submission(
+        form, facts, raw, raw.decode("utf-8"), client, delivery_id, proof, lang, checked, None))
 
 
 def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id: str,
            proof: str | None = None, checked: bool = False, source: str | None = None):
     """An authenticated submission of `form` → the response: stored with its decisions, or
     the earlier answer to the same delivery (submission.Submission says what each is)."""
-    answer = submission.submit(current_app, active(), submission.Submission(
-        form, facts, raw, payload, client, delivery_id, proof, request_lang(), checked, source))
+    return response_of(submission.submit(current_app, active(), submission.Submission(
+        form, facts, raw, payload, client, delivery_id, proof, request_lang(), checked, source)))
+
+
+def response_of(answer: submission.Answer):
     resp = current_app.response_class(answer.text, status=answer.status, mimetype="application/json")
     if answer.replayed:
         resp.headers["X-Trimtab-Replayed"] = "true"

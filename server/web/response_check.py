@@ -27,19 +27,25 @@ _VALIDATORS: dict = {}
 
 
 def init_app(app: Flask) -> None:
-    validators = _VALIDATORS
+    app.extensions["trimtab.response_check"] = check
 
     @app.after_request
     def _check(response):
         view = app.view_functions.get(request.endpoint or "")
         if view is None or getattr(view, "contract", None) is None or response.direct_passthrough:
             return response
-        problem = _problem(app, validators, request.url_rule, request.method.lower(), response)
-        if problem:
-            log.error("%s %s answered %s against its contract: %s", request.method, request.path,
-                      response.status_code, problem)
-            raise ContractBroken(problem)
+        check(app, request.url_rule, request.method, request.path, response)
         return response
+
+
+def check(app: Flask, rule, method: str, path: str, response) -> None:
+    """ContractBroken, logged, when `response` is not what `rule`'s contract describes (the
+    hook above; web/hook_lane.py for the webhooks it answers)."""
+    problem = _problem(app, _VALIDATORS, rule, method.lower(), response)
+    if problem:
+        log.error("%s %s answered %s against its contract: %s", method, path,
+                  response.status_code, problem)
+        raise ContractBroken(problem)
 
 
 def _problem(app: Flask, validators: dict, rule, method: str, response) -> str | None:

@@ -1,0 +1,117 @@
+"""The webhook's lane: `POST /hooks/<form>` answered beside Flask, not through it.
+
+Why: a webhook is most of a deployment's traffic, and under gunicorn Flask's machinery around
+its view — the request context, the session and Flask-Login's look at it, the hooks before and
+after — cost about 330 µs of a worker's 1,530 a webhook (docs/performance.md, "Runs of
+2026-11-30").  The lane does what those hooks do for a webhook, no more:
+
+- looks for a new active rule set and answers under the one it took (`X-Trimtab-Ruleset-Version`),
+  as `rulesets._take_the_active_set` / `_name_the_version` do;
+- counts the answer by route, method, status and form, as `metrics._count` does;
+- under CHECK_RESPONSES (the test suite) checks the answer against the route's contract;
+- answers with the view's own function (`intake.answer_hook`), the same service and the same
+  text, byte for byte.
+
+It takes only the plain case: POST, the path `/hooks/` + a form of the active rule set, a
+Content-Length within MAX_CONTENT_LENGTH, no query string, no Transfer-Encoding.  Any other
+request goes to Flask whole — its checks (http._check_request) word the refusals.  A refusal
+raised inside the lane is rendered by Flask's own error handlers and after-request hooks, in a
+request context pushed for it, so every error answer is Flask's, counted once.  What a lane
+answer lacks against Flask's: `Vary: Cookie` (Flask-Login read an empty session; a webhook
+never has one).  tests/test_hook_lane.py holds the two ways to the same answers and rows.
+"""
+from __future__ import annotations
+
+from flask import Flask, g
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.exceptions import ClientDisconnected
+from werkzeug.http import HTTP_STATUS_CODES
+
+from trimtab.server.core.errors import lang_of
+from trimtab.server.web.intake import answer_hook
+
+PREFIX = "/hooks/"
+ROUTE = "/hooks/<form>"         # the Flask route's rule: the metrics' label is the same
+ENDPOINT = "hooks.hook"
+
+
+class HookLane:
+    """WSGI middleware around Flask's own `wsgi_app` (create_app puts it inside the access log)."""
+
+    def __init__(self, app: Flask, flask_wsgi):
+        self.app, self.flask_wsgi = app, flask_wsgi
+        self.config = app.config
+        self.holder = app.extensions["trimtab.rules"]
+        self.follower = app.extensions["trimtab.rules_follower"]
+        self.metrics = app.extensions["trimtab.metrics"]
+        self.limit = app.config["MAX_CONTENT_LENGTH"]
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(PREFIX) \
+                or environ.get("QUERY_STRING") or environ.get("HTTP_TRANSFER_ENCODING"):
+            return self.flask_wsgi(environ, start_response)
+        length = environ.get("CONTENT_LENGTH", "")
+        if not (length.isdigit() and length.isascii()) or self.limit is None or int(length) > self.limit:
+            return self.flask_wsgi(environ, start_response)
+        try:
+            self.follower.check()
+        except Exception as err:        # as a before-request hook's: Flask's to word
+            return self._refused(environ, start_response, self.holder.current, err)
+        ruleset = self.holder.current
+        form = path[len(PREFIX):]
+        if form not in ruleset.schemas:     # a slash, another encoding, a form it lacks: Flask's
+            return self.flask_wsgi(environ, start_response)
+        return self._answer(environ, start_response, ruleset, form, int(length))
+
+    def _answer(self, environ, start_response, ruleset, form: str, length: int):
+        try:
+            raw = environ["wsgi.input"].read(length) if length else b""
+            if len(raw) != length:
+                raise ClientDisconnected()
+            headers = EnvironHeaders(environ)
+            lang = lang_of(environ.get("HTTP_ACCEPT_LANGUAGE", ""), None, self.config["LANG"])
+            answer = answer_hook(self.app, ruleset, form, headers, raw, lang)
+            body = answer.text.encode("utf-8")
+            head = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            if answer.replayed:
+                head.append(("X-Trimtab-Replayed", "true"))
+            head.append(("X-Trimtab-Ruleset-Version", ruleset.version))
+            check = self.app.extensions.get("trimtab.response_check")
+            if check is not None:
+                self._check(check, answer, environ)
+        except Exception as err:        # every refusal is Flask's to word
+            return self._refused(environ, start_response, ruleset, err)
+        self.metrics.answered(ROUTE, "POST", answer.status, form)
+        start_response(f"{answer.status} {HTTP_STATUS_CODES.get(answer.status, 'UNKNOWN')}", head)
+        return [body]
+
+    def _check(self, check, answer, environ) -> None:
+        response = self.app.response_class(answer.text, status=answer.status, mimetype="application/json")
+        rule = next(r for r in self.app.url_map.iter_rules(ENDPOINT))
+        check(self.app, rule, "POST", environ.get("PATH_INFO", ""), response)
+
+    def _refused(self, environ, start_response, ruleset, err: Exception):
+        """`err` answered as Flask answers a view's exception (Flask.full_dispatch_request and
+        wsgi_app): its error handler, then the after-request hooks, in a request context."""
+        app = self.app
+        ctx = app.request_context(environ)
+        error = None
+        try:
+            try:
+                ctx.push()
+                g.trimtab_ruleset = ruleset
+                response = app.finalize_request(app.handle_user_exception(err))
+            except Exception as e:          # as Flask.wsgi_app
+                error = e
+                response = app.handle_exception(e)
+            return response(environ, start_response)
+        finally:
+            ctx.pop(error)
+
+
+def init_app(app: Flask) -> None:
+    """Put the lane in front of Flask's `wsgi_app` (before the access log wraps it), unless
+    the config's HOOK_LANE is false."""
+    if app.config.get("HOOK_LANE", True):
+        app.wsgi_app = HookLane(app, app.wsgi_app)
