@@ -167,11 +167,14 @@ class Dated(list):
     lays them out without dating every entry again on every evaluation.  Made whole and
     never changed after: its entries are not checked again."""
 
-    __slots__ = ("form", "numbers")
+    __slots__ = ("form", "numbers", "laid")
 
-    def __init__(self, form, entries: list, numbers: list):
+    def __init__(self, form, entries: list, numbers):
+        """`numbers`: a list, or a range when the keeper knows them one a period, none
+        missing."""
         super().__init__(entries)
         self.form, self.numbers = form, numbers
+        self.laid: tuple | None = None      # (current period number, its Timeline)
 
 
 def number_of(form, entry: dict) -> int | None:
@@ -189,22 +192,30 @@ def timeline(form, facts: dict, history, rule: str = "") -> Timeline:
     """`history` (earlier facts, oldest first, any order of resubmissions) as a Timeline
     ending just before the period of `facts`.  Entries of the current period or later are
     left out; of several in one period, the last listed wins.  Already a Timeline: as is;
-    Dated for this form: with the period numbers it carries."""
+    Dated for this form: with the period numbers it carries, laid out once for every rule of
+    an evaluation that reads it (they only read it)."""
     if history.__class__ is Timeline:
         return history
     kind = form.period
     current = ordinal(kind, day_of(form, facts, rule))
     if history.__class__ is Dated and history.form is form and len(history.numbers) == len(history):
-        numbers = history.numbers
+        numbers, laid = history.numbers, history.laid
+        if laid is not None and laid[0] == current:
+            return laid[1]      # the same history for another rule of the evaluation
         if numbers and current - MAX_SPAN <= numbers[0] and numbers[-1] < current and \
-                numbers == list(range(numbers[0], numbers[-1] + 1)):
+                (numbers.__class__ is range or numbers == list(range(numbers[0], numbers[-1] + 1))):
             # One entry a period, none missing (the server's usual case): laid out as it is.
             out = Timeline(history)
             out.extend(Gap(key_of(kind, n)) for n in range(numbers[-1] + 1, current))
-            return out
-        numbered = zip(numbers, history)
-    else:
-        numbered = _numbered(form, history, rule)
+        else:
+            out = _laid_out(kind, current, zip(numbers, history))
+        history.laid = (current, out)
+        return out
+    return _laid_out(kind, current, _numbered(form, history, rule))
+
+
+def _laid_out(kind: str, current: int, numbered) -> Timeline:
+    """(period number, entry) pairs as the Timeline up to `current`: the last of each period."""
     by_period: dict = {}
     for n, entry in numbered:
         if current - MAX_SPAN <= n < current:

@@ -63,13 +63,30 @@ def test_the_rules_decide_on_the_caches_dated_history_as_on_the_plain_one(rulese
         # The current week: after the history, or a late resubmission of a week inside it.
         day = START + dt.timedelta(weeks=rng.randrange(0, 90), days=rng.randrange(0, 7))
         facts = submission(rng, day)
-        earlier = subject.before(periods.period_key("week", day))
+        current = periods.period_key("week", day)
+        earlier = subject.before(current)
         dated_ones += earlier.__class__ is periods.Dated
+        assert list(earlier) == kept_before(schema, rows, current)
         assert decisions(ruleset, facts, earlier) == decisions(ruleset, facts, list(earlier))
     assert dated_ones == 150
 
 
+def kept_before(schema, rows, current: str) -> list:
+    """What Subject.before should give, worked out from the rows alone: the latest fact of each
+    of the HISTORY_PERIODS periods before `current`, oldest first, those that fit the form."""
+    latest = {}
+    for fid, per, payload in rows:
+        if per < current and (per not in latest or latest[per][0] < fid):
+            latest[per] = (fid, payload)
+    kept = [history.checked_entry(schema, latest[per][1]) for per in sorted(latest)[-history.HISTORY_PERIODS:]]
+    return [e for e in kept if e is not None]
+
+
 KINDS = {"day": 1, "week": 7, "biweek": 14, "month": 31, "quarter": 92}
+
+
+def shown(laid) -> list:
+    return [(e.__class__, repr(e) if e.__class__ is periods.Gap else e) for e in laid]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -96,12 +113,15 @@ def test_a_dated_history_lays_out_as_the_plain_one_in_any_order(kind):
         numbers = [periods.number_of(form, e) for e in entries]
         runs += bool(numbers) and numbers == list(range(numbers[0], numbers[-1] + 1)) and \
             n - periods.MAX_SPAN <= numbers[0] and numbers[-1] < n
+        plain = shown(periods.timeline(form, facts, list(entries)))
         given = periods.Dated(form, entries, numbers)
         laid = periods.timeline(form, facts, given)
         assert laid.__class__ is periods.Timeline
-        assert [(e.__class__, repr(e) if e.__class__ is periods.Gap else e) for e in laid] == \
-            [(e.__class__, repr(e) if e.__class__ is periods.Gap else e)
-             for e in periods.timeline(form, facts, list(entries))]
+        assert shown(laid) == plain
+        assert periods.timeline(form, facts, given) is laid     # the next rule's: laid out once
+        if numbers and numbers == list(range(numbers[0], numbers[-1] + 1)):
+            as_range = periods.Dated(form, entries, range(numbers[0], numbers[-1] + 1))
+            assert shown(periods.timeline(form, facts, as_range)) == plain
     assert runs > 50        # unbroken runs inside the window, laid out without a walk
 
 
