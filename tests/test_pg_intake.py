@@ -136,19 +136,13 @@ def test_the_two_statements_stay_prepared_across_rule_set_checks(tmp_path):
         for n in range(1, 13):
             assert hooks.post("weekly_metrics", dict(week(n, 5, 0.9), new_visit_records=2)
                               ).status_code == 200
-        pool = app.extensions["trimtab.engine"].pool
-        held = [pool.connect() for _ in range(pool.checkedin())]
-        try:
-            runs = {}
-            for pooled in held:
-                for statement, executed in pooled.driver_connection.execute(
-                        "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"):
-                    for name, sql in (("READ", pg_intake.READ), ("WRITE", pg_intake.WRITE)):
-                        if statement.strip() == as_sent(sql):
-                            runs[name] = runs.get(name, 0) + executed
-        finally:
-            for pooled in held:
-                pooled.close()
+        runs = {}
+        for conn in app.extensions["trimtab.pg_direct"].connections():   # kept for the webhooks
+            for statement, executed in conn.execute(
+                    "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"):
+                for name, sql in (("READ", pg_intake.READ), ("WRITE", pg_intake.WRITE)):
+                    if statement.strip() == as_sent(sql):
+                        runs[name] = runs.get(name, 0) + executed
     # psycopg prepares a statement on its 6th run on a connection: 12 webhooks, 7 prepared runs
     assert runs == {"READ": 7, "WRITE": 7}
 

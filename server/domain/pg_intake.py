@@ -23,10 +23,14 @@ SQLite) to that, and the server tests run on SQLite and PostgreSQL.
 """
 from __future__ import annotations
 
+import collections
+import os
+import weakref
 from contextlib import contextmanager
 from typing import NamedTuple
 
 import psycopg
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from trimtab.server.domain import history, period_decisions
@@ -144,7 +148,7 @@ class Read(NamedTuple):
 
 
 class Direct:
-    """A cursor on the pool's psycopg connection, in autocommit for READ and WRITE
+    """A cursor on a kept psycopg connection (Held), in autocommit for READ and WRITE
     (SQLAlchemy's execution layer cost as much as the statements)."""
 
     def __init__(self, cursor, cache: history.Cache):
@@ -218,27 +222,131 @@ class Direct:
         return body, text
 
 
-@contextmanager
-def connect(engine, cache: history.Cache):
-    """A Direct on a pooled connection, back to the pool afterwards.  psycopg's errors are
-    raised as SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection,
-    503 — is the same on every path."""
-    try:
-        pooled = engine.raw_connection()
-    except psycopg.Error as err:            # the database is down: raw_connection does not wrap
-        raise DBAPIError.instance(None, None, err, psycopg.Error, dialect=engine.dialect) from err
+class Held:
+    """The two-statement path's connections: checked out of the engine's pool once and kept,
+    in autocommit, each with its cursor, for the webhooks that follow — checking a connection
+    out and in and switching autocommit on and off around the two statements cost about
+    107,000 instructions a webhook (tests/bench/instr_server.py, 2.67 → 2.57 M).  They stay
+    the pool's (counted as checked out, made by its dialect); at most KEEP wait between
+    webhooks, any more go back to the pool as any connection does.
+
+    When the pool invalidates a connection (a dropped one: a database restart drops them all)
+    or the engine is disposed, the kept ones are let go as they come up — a retry after a
+    drop never takes one that died with the rest, which a connection back in the pool is
+    spared by the pool's own invalidation.  A forked child forgets the parent's, never
+    touching them (they are the parent's sockets)."""
+
+    KEEP = 8
+
+    def __init__(self, engine):
+        self.engine, self.generation, self._pid = engine, 0, os.getpid()
+        self._free: collections.deque = collections.deque()     # (pooled, cursor, generation)
+        event.listen(engine, "invalidate", self._stale)         # the pool's, across dispose
+        event.listen(engine, "engine_disposed", self._disposed)
+        _KEEPERS.add(self)
+
+    def _stale(self, *_args) -> None:
+        self.generation += 1
+
+    def _disposed(self, _engine) -> None:
+        """The engine's dispose (the app's end, or a dropped database): the kept ones closed,
+        as dispose closes the pool's — by whoever disposes: none is in use while kept."""
+        self.generation += 1
+        if os.getpid() != self._pid:        # storage/db.py's dispose in a forked child
+            self._forget()
+            return
+        while True:
+            try:
+                pooled = self._free.pop()[0]
+            except IndexError:
+                return
+            pooled.invalidate()
+
+    def connections(self) -> list:
+        """The psycopg connections kept now (for tests)."""
+        return [held[0].driver_connection for held in self._free]
+
+    def take(self) -> tuple:
+        while True:
+            try:
+                held = self._free.pop()
+            except IndexError:
+                break
+            if held[2] == self.generation:
+                return held
+            _let_go(held[0])
+        generation = self.generation       # before: a drop meanwhile lets this one go too
+        pooled = self.engine.raw_connection()
+        try:
+            pooled.driver_connection.autocommit = True
+            return pooled, pooled.driver_connection.cursor(), generation
+        except BaseException:
+            _let_go(pooled)
+            raise
+
+    def give_back(self, held: tuple) -> None:
+        conn = held[0].driver_connection
+        if held[2] == self.generation and len(self._free) < self.KEEP and not conn.broken \
+                and conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            self._free.append(held)
+        else:
+            _let_go(held[0])
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's connections, kept from being closed or reset."""
+        _FORKED_AWAY.extend(self._free)
+        self._free = collections.deque()
+        self.generation, self._pid = self.generation + 1, os.getpid()
+
+
+def _let_go(pooled) -> None:
+    """Back to the pool out of autocommit, as the pool hands connections to everyone else;
+    closed for good (invalidated) when it failed."""
     conn = pooled.driver_connection
     try:
-        conn.autocommit = True
-        try:
-            yield Direct(conn.cursor(), cache)
-        finally:
-            if not conn.broken:
-                conn.autocommit = False     # as the pool hands connections to everyone else
+        if conn is not None and not conn.closed and not conn.broken and \
+                conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.autocommit = False
+            pooled.close()
+            return
+    except psycopg.Error:
+        pass
+    pooled.invalidate()
+
+
+_KEEPERS: "weakref.WeakSet[Held]" = weakref.WeakSet()     # this process's, for fork
+_FORKED_AWAY: list = []
+
+
+def _forget_after_fork() -> None:
+    for held in list(_KEEPERS):
+        held._forget()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+@contextmanager
+def connect(held: Held, cache: history.Cache):
+    """A Direct on a kept connection, kept again afterwards.  psycopg's errors are raised as
+    SQLAlchemy's, so the caller's handling — replay, retry on a dropped connection, 503 — is
+    the same on every path."""
+    engine = held.engine
+    try:
+        taken = held.take()
+    except psycopg.Error as err:            # the database is down: raw_connection does not wrap
+        raise DBAPIError.instance(None, None, err, psycopg.Error, dialect=engine.dialect) from err
+    try:
+        yield Direct(taken[1], cache)
     except psycopg.Error as err:
-        raise _as_sqlalchemy(engine, pooled, err) from err
-    finally:
-        pooled.close()                      # back to the pool
+        error = _as_sqlalchemy(engine, taken[0], err)
+        if not error.connection_invalidated:    # e.g. a retried delivery's unique key
+            held.give_back(taken)
+        raise error from err
+    except BaseException:
+        held.give_back(taken)                   # the caller's error: kept if it is idle
+        raise
+    held.give_back(taken)
 
 
 def _decision_params(form: str, subject: str, period: str, values: list[dict],

@@ -28,11 +28,12 @@ __all__ = ["Answer", "Submission", "earlier_answer", "init_app", "submit"]
 
 
 def init_app(app) -> None:
-    """PostgreSQL: most webhooks are two statements on the pool's connection (pg_intake.py);
-    subjects' histories are kept per process, extended with new facts only (history.Cache;
-    HISTORY_CACHE_ENTRIES bounds it)."""
+    """PostgreSQL: most webhooks are two statements on a connection kept for them
+    (pg_intake.Held); subjects' histories are kept per process, extended with new facts only
+    (history.Cache; HISTORY_CACHE_ENTRIES bounds it)."""
     engine = app.extensions["trimtab.engine"]
-    app.extensions["trimtab.pg_direct"] = engine if engine.dialect.name == "postgresql" else None
+    app.extensions["trimtab.pg_direct"] = pg_intake.Held(engine) if engine.dialect.name == "postgresql" \
+        else None
     app.extensions["trimtab.history"] = history.Cache(
         int(app.config.get("HISTORY_CACHE_ENTRIES", history.CACHE_ENTRIES)))
 
