@@ -51,7 +51,7 @@ class HookLane:
         if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(PREFIX) \
                 or environ.get("QUERY_STRING") or environ.get("HTTP_TRANSFER_ENCODING"):
             return self.flask_wsgi(environ, start_response)
-        length = environ.get("CONTENT_LENGTH", "")
+        length = environ.get("CONTENT_LENGTH") or ""
         if not (length.isdigit() and length.isascii()) or self.limit is None or int(length) > self.limit:
             return self.flask_wsgi(environ, start_response)
         try:
