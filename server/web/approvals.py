@@ -69,8 +69,8 @@ def deliver_soon(queued: int) -> None:
     """With Redis, a dispatch job for what a decision queued (else the in-process dispatcher
     or the worker's sweep finds it)."""
     if queued and current_app.config.get("REDIS_URL"):
-        from trimtab.server.jobs.worker import enqueue_dispatch
-        enqueue_dispatch(current_app.config["REDIS_URL"])
+        # the app's, as the submission service asks for it (create_app sets it from jobs/)
+        current_app.extensions["trimtab.enqueue_dispatch"](current_app.config["REDIS_URL"])
 
 
 def visible(a: Approval) -> bool:
