@@ -103,16 +103,20 @@ def counted(app) -> dict:
 def two_apps(db_kind, tmp_path):
     """The same server twice on fresh databases: with the lane, and with Flask alone."""
     made = []
-    for lane in (True, False):
-        (tmp_path / str(lane)).mkdir()
-        url, cleanup = migrated_database(db_kind, tmp_path / str(lane))
-        app = make_app(url, HOOK_LANE=lane, AUDIT_KEY="same-key")
-        load_org(app)
-        made.append((app, cleanup))
-    yield made[0][0], made[1][0]
+    yield make_two(made, db_kind, tmp_path)
     for app, cleanup in made:
         app.extensions["trimtab.engine"].dispose()
         cleanup()
+
+
+def make_two(made: list, db_kind: str, tmp_path, **config) -> tuple:
+    for lane in (True, False):
+        (tmp_path / str(lane)).mkdir()
+        url, cleanup = migrated_database(db_kind, tmp_path / str(lane))
+        app = make_app(url, HOOK_LANE=lane, AUDIT_KEY="same-key", **config)
+        load_org(app)
+        made.append((app, cleanup))
+    return made[-2][0], made[-1][0]
 
 
 def test_the_lane_answers_every_request_as_flask_does(two_apps):
@@ -174,3 +178,78 @@ def test_a_failure_inside_is_answered_alike(two_apps, monkeypatch, failure):
     assert answers[0] == answers[1]
     assert answers[0][0] == (503 if isinstance(failure, OperationalError) else 500)
     assert counted(two_apps[0]) == counted(two_apps[1])
+
+
+class Resetting(io.BytesIO):
+    """A client that resets the connection mid-body, however the stream is read."""
+    def read(self, *args):
+        raise ConnectionResetError("the client reset the connection")
+
+    read1 = readinto = readline = read
+
+
+def test_a_client_gone_mid_body_is_refused_alike(two_apps):
+    """The stream fails (a reset), or ends early where the server says the body ends
+    (gunicorn's wsgi.input_terminated): Flask's 400, and Flask's reading of what came."""
+    body = body_of(week(1, 5, 0.9))
+    for delivery, terminated, stream in (("reset", False, Resetting(body)),
+                                         ("cut", True, io.BytesIO(body[: len(body) // 2]))):
+        answers = []
+        for app in two_apps:
+            environ = raw_environ("/hooks/weekly_metrics", body, signed(body, delivery), len(body))
+            environ["wsgi.input"], environ["wsgi.input_terminated"] = stream, terminated
+            stream.seek(0)
+            answers.append(call(app, environ))
+        assert answers[0] == answers[1], delivery
+        assert answers[0][0][:3] == ("400" if delivery == "reset" else "401"), answers[0]
+    assert counted(two_apps[0]) == counted(two_apps[1])
+
+
+def test_a_path_that_is_not_utf8_is_flasks_even_when_its_latin1_reading_names_a_form(two_apps):
+    """PATH_INFO carries the path's bytes as latin-1: b"caf\\xe9" reads as "café" that way,
+    and as no form at all to Flask (its routing reads UTF-8)."""
+    body = body_of(week(1, 5, 0.9))
+    answers = []
+    for app in two_apps:
+        schemas = app.extensions["trimtab.rules"].current.schemas
+        schemas["café"] = schemas["weekly_metrics"]
+        try:
+            environ = raw_environ("/hooks/x", body, signed(body, "latin"), len(body))
+            environ["PATH_INFO"] = "/hooks/caf\xe9"
+            answers.append(call(app, environ))
+        finally:
+            del schemas["café"]
+    assert answers[0] == answers[1]
+    assert answers[0][0].startswith("400"), answers[0]
+
+
+@pytest.fixture
+def two_unchecked_apps(db_kind, tmp_path):
+    """two_apps without the suite's check of every answer against the contract: it turns any
+    500 into the same `http_error`, which would hide how each way answered."""
+    made = []
+    yield make_two(made, db_kind, tmp_path, CHECK_RESPONSES=False)
+    for app, cleanup in made:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
+
+
+def test_a_failing_rule_set_check_and_a_cookie_are_answered_alike(two_unchecked_apps, monkeypatch):
+    two_apps = two_unchecked_apps
+    body = body_of(week(1, 5, 0.9))
+    answers = []
+    for n, app in enumerate(two_apps):      # a browser's session, which Flask refreshes
+        session = app.session_interface.get_signing_serializer(app).dumps(
+            {"_permanent": True, "_user_id": "nobody", "_fresh": True})
+        client = app.test_client()
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], session)
+        r = client.post("/hooks/weekly_metrics", data=body, headers=signed(body, f"cookie-{n}"))
+        answers.append((r.status_code, "Set-Cookie" in r.headers))
+    assert answers == [(200, True), (200, True)]
+    for app in two_apps:
+        def failing():
+            raise OSError("git is gone")
+        monkeypatch.setattr(app.extensions["trimtab.rules_follower"], "check", failing)
+    answers = [answer(app, "POST", "/hooks/weekly_metrics", body, signed(body, "check")) for app in two_apps]
+    assert answers[0] == answers[1] and answers[0][0] == 500
+    assert "X-Trimtab-Ruleset-Version" not in answers[0][1]

@@ -13,12 +13,13 @@ after — cost about 330 µs of a worker's 1,530 a webhook (docs/performance.md,
   text, byte for byte.
 
 It takes only the plain case: POST, the path `/hooks/` + a form of the active rule set, a
-Content-Length within MAX_CONTENT_LENGTH, no query string, no Transfer-Encoding.  Any other
-request goes to Flask whole — its checks (http._check_request) word the refusals.  A refusal
-raised inside the lane is rendered by Flask's own error handlers and after-request hooks, in a
-request context pushed for it, so every error answer is Flask's, counted once.  What a lane
-answer lacks against Flask's: `Vary: Cookie` (Flask-Login read an empty session; a webhook
-never has one).  tests/test_hook_lane.py holds the two ways to the same answers and rows.
+Content-Length within MAX_CONTENT_LENGTH, no query string, no Transfer-Encoding, no cookie (a
+browser's session, which Flask would refresh).  Any other request goes to Flask whole — its
+checks (http._check_request) word the refusals.  A refusal raised inside the lane is rendered
+by Flask's own error handlers and after-request hooks, in a request context pushed for it, so
+every error answer is Flask's, counted once.  What a lane answer lacks against Flask's:
+`Vary: Cookie` (Flask-Login read an empty session).  tests/test_hook_lane.py holds the two
+ways to the same answers, rows and counts.
 """
 from __future__ import annotations
 
@@ -44,31 +45,34 @@ class HookLane:
         self.holder = app.extensions["trimtab.rules"]
         self.follower = app.extensions["trimtab.rules_follower"]
         self.metrics = app.extensions["trimtab.metrics"]
-        self.limit = app.config["MAX_CONTENT_LENGTH"]
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(PREFIX) \
-                or environ.get("QUERY_STRING") or environ.get("HTTP_TRANSFER_ENCODING"):
+                or environ.get("QUERY_STRING") or environ.get("HTTP_TRANSFER_ENCODING") \
+                or environ.get("HTTP_COOKIE"):      # a browser's session: Flask refreshes it
             return self.flask_wsgi(environ, start_response)
-        length = environ.get("CONTENT_LENGTH") or ""
-        if not (length.isdigit() and length.isascii()) or self.limit is None or int(length) > self.limit:
+        length, limit = environ.get("CONTENT_LENGTH") or "", self.config["MAX_CONTENT_LENGTH"]
+        if not (length.isdigit() and length.isascii()) or limit is None or int(length) > limit:
             return self.flask_wsgi(environ, start_response)
         try:
             self.follower.check()
         except Exception as err:        # as a before-request hook's: Flask's to word
-            return self._refused(environ, start_response, self.holder.current, err)
+            return self._refused(environ, start_response, None, err)
         ruleset = self.holder.current
-        form = path[len(PREFIX):]
-        if form not in ruleset.schemas:     # a slash, another encoding, a form it lacks: Flask's
+        try:
+            # PATH_INFO holds the path's bytes as latin-1 (PEP 3333); Flask routes on them
+            # read as UTF-8
+            form = path[len(PREFIX):].encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return self.flask_wsgi(environ, start_response)
+        if form not in ruleset.schemas:     # a slash, a form it lacks: Flask's
             return self.flask_wsgi(environ, start_response)
         return self._answer(environ, start_response, ruleset, form, int(length))
 
     def _answer(self, environ, start_response, ruleset, form: str, length: int):
         try:
-            raw = environ["wsgi.input"].read(length) if length else b""
-            if len(raw) != length:
-                raise ClientDisconnected()
+            raw = _body(environ, length)
             headers = EnvironHeaders(environ)
             lang = lang_of(environ.get("HTTP_ACCEPT_LANGUAGE", ""), None, self.config["LANG"])
             answer = answer_hook(self.app, ruleset, form, headers, raw, lang)
@@ -100,7 +104,8 @@ class HookLane:
         try:
             try:
                 ctx.push()
-                g.trimtab_ruleset = ruleset
+                if ruleset is not None:
+                    g.trimtab_ruleset = ruleset
                 response = app.finalize_request(app.handle_user_exception(err))
             except Exception as e:          # as Flask.wsgi_app
                 error = e
@@ -108,6 +113,19 @@ class HookLane:
             return response(environ, start_response)
         finally:
             ctx.pop(error)
+
+
+def _body(environ, length: int) -> bytes:
+    """The body as werkzeug reads it: a client gone mid-body is 400 (ClientDisconnected) —
+    unless the server says its stream ends where the body does (gunicorn's
+    `wsgi.input_terminated`): then what came is the body."""
+    try:
+        raw = environ["wsgi.input"].read(length) if length else b""
+    except OSError:
+        raise ClientDisconnected() from None
+    if len(raw) != length and not environ.get("wsgi.input_terminated"):
+        raise ClientDisconnected()
+    return raw
 
 
 def init_app(app: Flask) -> None:
