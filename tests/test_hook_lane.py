@@ -253,3 +253,14 @@ def test_a_failing_rule_set_check_and_a_cookie_are_answered_alike(two_unchecked_
     answers = [answer(app, "POST", "/hooks/weekly_metrics", body, signed(body, "check")) for app in two_apps]
     assert answers[0] == answers[1] and answers[0][0] == 500
     assert "X-Trimtab-Ruleset-Version" not in answers[0][1]
+
+
+def test_an_answer_outside_the_contract_is_caught_both_ways(two_apps, monkeypatch):
+    """The suite checks every answer against the route's contract (CHECK_RESPONSES): the
+    lane's answers too."""
+    assert all(app.extensions.get("trimtab.response_check") for app in two_apps)
+    monkeypatch.setattr(submission, "submit", lambda *a, **k: submission.Answer('{"not": "a decision"}'))
+    body = body_of(week(1, 5, 0.9))
+    answers = [answer(app, "POST", "/hooks/weekly_metrics", body, signed(body, "off-contract"))
+               for app in two_apps]
+    assert answers[0] == answers[1] and answers[0][0] == 500, answers[0]

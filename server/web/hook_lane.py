@@ -45,6 +45,8 @@ class HookLane:
         self.holder = app.extensions["trimtab.rules"]
         self.follower = app.extensions["trimtab.rules_follower"]
         self.metrics = app.extensions["trimtab.metrics"]
+        # the contract check of every answer (tests' CHECK_RESPONSES), set up before the lane
+        self.check = app.extensions.get("trimtab.response_check")
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -81,19 +83,18 @@ class HookLane:
             if answer.replayed:
                 head.append(("X-Trimtab-Replayed", "true"))
             head.append(("X-Trimtab-Ruleset-Version", ruleset.version))
-            check = self.app.extensions.get("trimtab.response_check")
-            if check is not None:
-                self._check(check, answer, environ)
+            if self.check is not None:
+                self._check(answer, environ)
         except Exception as err:        # every refusal is Flask's to word
             return self._refused(environ, start_response, ruleset, err)
         self.metrics.answered(ROUTE, "POST", answer.status, form)
         start_response(f"{answer.status} {HTTP_STATUS_CODES.get(answer.status, 'UNKNOWN')}", head)
         return [body]
 
-    def _check(self, check, answer, environ) -> None:
+    def _check(self, answer, environ) -> None:
         response = self.app.response_class(answer.text, status=answer.status, mimetype="application/json")
         rule = next(r for r in self.app.url_map.iter_rules(ENDPOINT))
-        check(self.app, rule, "POST", environ.get("PATH_INFO", ""), response)
+        self.check(self.app, rule, "POST", environ.get("PATH_INFO", ""), response)
 
     def _refused(self, environ, start_response, ruleset, err: Exception):
         """`err` answered as Flask answers a view's exception (Flask.full_dispatch_request and
