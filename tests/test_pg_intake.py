@@ -157,3 +157,14 @@ def as_sent(sql: str) -> str:
             names.append(m.group(1))
         return f"${names.index(m.group(1)) + 1}"
     return re.sub(r"%\((\w+)\)s", number, sql).strip()
+
+
+def test_the_read_takes_fact_ids_from_the_facts_own_sequence(tmp_path):
+    """READ names the sequence (`facts_id_seq`) rather than looking it up on every webhook:
+    it must be the one the facts' id column draws from, or the transactional path's facts
+    (numbered by the column's default) would collide with the two-statement path's."""
+    with running_app("postgresql", tmp_path) as (app, hooks):
+        with app.extensions["trimtab.engine"].connect() as conn:
+            assert conn.exec_driver_sql(
+                "SELECT pg_get_serial_sequence('facts', 'id')").scalar() == "public.facts_id_seq"
+        assert "nextval('facts_id_seq'::regclass)" in pg_intake.READ

@@ -64,7 +64,7 @@ ORDER BY h.period DESC, h.id DESC
 """
 READ = """
 SELECT n.next_id, n.known, n.region, n.current, c.seen, c.total, c.top, h.id, h.period, h.payload
-FROM (SELECT nextval(pg_get_serial_sequence('facts', 'id')) AS next_id,
+FROM (SELECT nextval('facts_id_seq'::regclass) AS next_id,
              (%(rep)s::text IS NULL OR EXISTS (SELECT 1 FROM people WHERE id = %(rep)s::text))
              AS known,
              (SELECT region FROM people WHERE id = %(rep)s::text) AS region,
