@@ -64,7 +64,7 @@ def test_a_connection_left_in_a_transaction_is_not_kept(tmp_path):
         held = app.extensions["trimtab.pg_direct"]
         with pytest.raises(RuntimeError):
             with pg_intake.connect(held, app.extensions["trimtab.history"]) as direct:
-                direct.cursor.execute("BEGIN")
+                direct.conn.execute("BEGIN")
                 raise RuntimeError("the caller's error, mid-transaction")
         assert held.connections() == []
         assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200

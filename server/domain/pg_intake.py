@@ -36,7 +36,9 @@ from sqlalchemy.exc import DBAPIError
 from trimtab.server.domain import history, period_decisions
 from trimtab.server.domain.filing import Filing, check_org_relation
 from trimtab.server.domain.history_check import valid_history
+from trimtab.server.storage import pg_prepared
 from trimtab.server.storage.models import utcnow
+from trimtab.server.storage.pg_prepared import Statement, boolean, integer, json_value, text
 from trimtab.server.domain.plan import Plan, answer_text
 
 # The next fact id comes first so the response — which names it, and is stored with the
@@ -112,8 +114,8 @@ WITH locked AS MATERIALIZED (
 ), decided AS (
     INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result, error_code,
                            ruleset_version, created_at)
-    SELECT %(fact_id)s, %(form)s, %(subject)s, %(period)s, d.rule, d.kind, d.fired, d.result,
-           d.error_code, %(version)s, %(now)s
+    SELECT %(fact_id)s::integer, %(form)s, %(subject)s, %(period)s, d.rule, d.kind, d.fired,
+           d.result, d.error_code, %(version)s, %(now)s::timestamp
     FROM ROWS FROM (json_to_recordset(%(decisions)s::json)
                     AS (rule text, kind text, fired boolean, result json, error_code text))
          WITH ORDINALITY AS d(rule, kind, fired, result, error_code, n)
@@ -121,7 +123,7 @@ WITH locked AS MATERIALIZED (
     ORDER BY d.n
 )
 INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, created_at, proof)
-SELECT %(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s, %(proof)s
+SELECT %(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s::timestamp, %(proof)s
 WHERE (SELECT count(*) FROM locked) = 1
 """
 
@@ -133,6 +135,14 @@ WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
   AND retracted_at IS NULL
 ORDER BY period DESC, id DESC LIMIT %(page)s
 """
+
+
+# Each read's columns, decoded (pg_prepared: the statements go through libpq, not a cursor).
+_COUNTS_AND_ROWS = (integer, integer, integer, integer, text, text)   # seen, total, top; id, period, payload
+_READ = Statement(READ, (integer, boolean, text, json_value) + _COUNTS_AND_ROWS)
+_READ_HISTORY = Statement(READ_HISTORY, _COUNTS_AND_ROWS)
+_PAGE, _NEXT_PAGE = Statement(PAGE, (integer, text, text)), Statement(NEXT_PAGE, (integer, text, text))
+_WRITE = Statement(WRITE)
 
 
 class Declined(Exception):
@@ -148,22 +158,23 @@ class Read(NamedTuple):
 
 
 class Direct:
-    """A cursor on a kept psycopg connection (Held), in autocommit for READ and WRITE
-    (SQLAlchemy's execution layer cost as much as the statements)."""
+    """A kept psycopg connection (Held), in autocommit, for READ and WRITE — sent through
+    libpq (pg_prepared): SQLAlchemy's execution layer, and then psycopg's cursor, cost as much
+    as the statements."""
 
-    def __init__(self, cursor, cache: history.Cache):
-        self.cursor, self.cache = cursor, cache
+    def __init__(self, conn, cache: history.Cache):
+        self.conn, self.cache = conn, cache
 
     def read(self, form: str, facts: dict, filing: Filing, schema) -> Read:
         """The fact's id, the organisation chart's check of its rep (DomainError), the
         subject's history before the period (`schema`: the form's, None when no rule reads
         history) and the period's current decisions."""
-        rep, cursor, subject = facts.get("rep"), self.cursor, filing.subject
+        rep, subject = facts.get("rep"), filing.subject
         seen = 0 if schema is None else self.cache.seen(form, subject, schema)
-        rows = cursor.execute(READ, {
+        rows = pg_prepared.execute(self.conn, _READ, {
             "rep": None if rep is None else str(rep), "form": form, "subject": subject,
             "period": filing.period, "seen_max": seen,
-            "page": 0 if schema is None else history.HISTORY_PAGE_ROWS}).fetchall()
+            "page": 0 if schema is None else history.HISTORY_PAGE_ROWS})
         fact_id, known, region, current = rows[0][:4]
         if rep is not None:
             check_org_relation((region,) if known else None, rep, filing.owner["region"])
@@ -181,16 +192,16 @@ class Direct:
                                    [r[at + 3:] for r in rows if r[at + 3] is not None])
         if found is None and not self.cache.seen(form, subject, schema):
             # The subject's facts changed below what the cache had seen: read it afresh.
-            rows = self.cursor.execute(READ_HISTORY, {
+            rows = pg_prepared.execute(self.conn, _READ_HISTORY, {
                 "form": form, "subject": subject, "seen_max": 0,
-                "page": history.HISTORY_PAGE_ROWS}).fetchall()
+                "page": history.HISTORY_PAGE_ROWS})
             counts = rows[0][:3]
             found = self.cache.history(form, subject, period, schema, counts,
                                        [r[3:] for r in rows if r[3] is not None])
         if found is None:                   # older than the cache keeps: page by page
             found = valid_history(schema, history.latest_periods(
-                form, subject, period, lambda params: self.cursor.execute(
-                    NEXT_PAGE if "last_id" in params else PAGE, params).fetchall()))
+                form, subject, period, lambda params: pg_prepared.execute(
+                    self.conn, _NEXT_PAGE if "last_id" in params else _PAGE, params)))
         return found, counts
 
     def write(self, plan: Plan, read: Read) -> tuple[dict, str]:
@@ -201,7 +212,7 @@ class Direct:
         body = plan.body(read.fact_id)
         text = answer_text(body)
         try:
-            self.cursor.execute(WRITE, {
+            pg_prepared.execute(self.conn, _WRITE, {
                 "fact_id": read.fact_id, "form": sub.form, "subject": f.subject,
                 "period": f.period, "occurred_on": f.day, "payload": sub.payload,
                 "client": sub.client, "now": now, "version": plan.version,
@@ -224,7 +235,7 @@ class Direct:
 
 class Held:
     """The two-statement path's connections: checked out of the engine's pool once and kept,
-    in autocommit, each with its cursor, for the webhooks that follow — checking a connection
+    in autocommit, for the webhooks that follow — checking a connection
     out and in and switching autocommit on and off around the two statements cost about
     107,000 instructions a webhook (tests/bench/instr_server.py, 2.67 → 2.57 M).  They stay
     the pool's (counted as checked out, made by its dialect); at most KEEP wait between
@@ -240,7 +251,7 @@ class Held:
 
     def __init__(self, engine):
         self.engine, self.generation, self._pid = engine, 0, os.getpid()
-        self._free: collections.deque = collections.deque()     # (pooled, cursor, generation)
+        self._free: collections.deque = collections.deque()     # (pooled, psycopg's, generation)
         event.listen(engine, "invalidate", self._stale)         # the pool's, across dispose
         event.listen(engine, "engine_disposed", self._disposed)
         _KEEPERS.add(self)
@@ -279,7 +290,7 @@ class Held:
         pooled = self.engine.raw_connection()
         try:
             pooled.driver_connection.autocommit = True
-            return pooled, pooled.driver_connection.cursor(), generation
+            return pooled, pooled.driver_connection, generation
         except BaseException:
             _let_go(pooled)
             raise
