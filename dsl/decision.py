@@ -136,7 +136,7 @@ class Decision(tuple):
             said.update({k: v if type(v) in _AS_IS else plain(v) for k, v in details.items()})
             # The kind's headline reads the details too: built once, handed on through a view
             said["explanation"] = compiled.hooks.headline(_Detailed.of(self, details), lang)
-            if key is not None:
+            if key is not None and len(compiled.words) < WORDS_KEPT:
                 compiled.words[(lang, key)] = said
         # The caller's own dict (a stored document adds its records); its lists are shared
         # with the kept words, and nothing changes them in place.
@@ -195,6 +195,9 @@ def _held(rec) -> bool:
     return kind not in (Missing, Short)
 
 
+# A rule keeps the words of at most this many results (and languages): a kind's words_key
+# names few results for most rules, but nothing bounds them all (a score's `per` lines).
+WORDS_KEPT = 256
 RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}
 EVALUATED = "evaluated"     # a compact document's records as evaluate() left them (Decision.compact)
 

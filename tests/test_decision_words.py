@@ -37,3 +37,47 @@ def test_a_caller_s_changes_stay_its_own(schemas):
             doc["explanation"] = "changed"
         assert all("compact" not in d and d.get("explanation") != "changed"
                    for d in _docs(ruleset, case, "en"))
+
+
+def _score(ruleset, name, facts, lang="zh"):
+    [d] = [d for d in ruleset.evaluate(*facts) if d.rule == name]
+    return d, d.to_json(lang)
+
+
+def test_a_scores_words_are_kept_per_result_and_read_as_fresh_ones(shipped, schemas):
+    """健康度评分's words follow from its points alone: two reps' weeks with the same points
+    share them, and read as words worked out on a rule set that has kept nothing."""
+    from serverkit import week
+    from trimtab.dsl.ruleset import load
+    from conftest import RULES, SCHEMAS
+    weeks = [dict(week(1, visits, coverage), rep=rep)
+             for rep, visits, coverage in (("east.li", 5, 0.9), ("east.wang", 6, 0.95),
+                                           ("east.li", 1, 0.5), ("east.zhao", 14, 1.2))]
+    for facts in weeks:
+        d, doc = _score(shipped, "健康度评分", ("weekly_metrics", facts, []))
+        fresh = load(RULES, SCHEMAS)
+        assert doc == _score(fresh, "健康度评分", ("weekly_metrics", facts, []))[1]
+        assert ("zh", d[2]) in d.compiled.words          # kept under its points
+    # 40 and Decimal("40") are equal keys but not the same words: only plain integers are kept
+    from decimal import Decimal
+    from trimtab.dsl.kinds.score import words_key
+    assert words_key((40, (20, 20))) == (40, (20, 20))
+    assert words_key((Decimal(40), (20, 20))) is None and words_key((40, (20, Decimal(20)))) is None
+
+
+def test_a_rule_keeps_the_words_of_a_bounded_number_of_results(schemas):
+    """A score of `for every` lines has a result per count of visits: the words kept stop at
+    WORDS_KEPT, and what is not kept is worked out as before."""
+    from conftest import RULES
+    from trimtab.dsl.decision import WORDS_KEPT
+    ruleset = load_sources(shared_sources() + [(str(RULES / "scoring.rules"),
+                                                (RULES / "scoring.rules").read_text(encoding="utf-8"))],
+                           schemas)
+    rule = next(r for r in ruleset.rules if r.name == "行为分")
+    for visits in range(0, 3 * (WORDS_KEPT + 50), 3):
+        facts = {"rep": "east.li", "month": "2026-07", "effective_visits": visits,
+                 "needs_report": "draft", "leads": []}
+        [doc] = [d.to_json("en") for d in ruleset.evaluate("behavior_log", facts, [])
+                 if d.rule == "行为分"]
+        assert doc["value"] == visits // 3 * 20
+    assert len(rule.words) == WORDS_KEPT

@@ -319,6 +319,16 @@ def details(compiled, facts: dict, raw: ScoreResult) -> dict:
     return out
 
 
+def words_key(raw) -> tuple | None:
+    """A score's details and headline follow from its points alone (the total and each
+    line's): Decision.to_json keeps them per result — a rule of `when` lines has few.  Only
+    plain integer points: 40 and Decimal("40") are one key but not one text."""
+    total, lines = raw
+    if total.__class__ is not int or any(p.__class__ is not int for p in lines):
+        return None
+    return raw
+
+
 def headline(d, lang: str) -> str:
     x = d.details
     parts = " ".join(f"{'+' if p['points'] >= 0 else ''}{show(p['points'])}" for p in x["lines"])
@@ -380,4 +390,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True,
-    check_all=check_ratings, records=records, derived=derived, names=names)
+    check_all=check_ratings, records=records, derived=derived, names=names, words_key=words_key)
