@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from serverkit import running_app, week
 from trimtab.server.domain import pg_intake
+from trimtab.server.storage.pg_prepared import Statement
 from trimtab.server.storage.models import Decision, Delivery, Fact
 
 SUBMISSIONS = [
@@ -142,22 +143,11 @@ def test_the_two_statements_stay_prepared_across_rule_set_checks(tmp_path):
             for statement, executed in conn.execute(
                     "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"):
                 for name, sql in (("READ", pg_intake.READ), ("WRITE", pg_intake.WRITE)):
-                    if statement.strip() == as_sent(sql):
+                    if statement == Statement(sql).sql.decode():     # as it was prepared
                         runs[name] = runs.get(name, 0) + executed
     # 12 webhooks, each statement prepared once and run 12 times
     assert runs == {"READ": 12, "WRITE": 12}
 
-
-def as_sent(sql: str) -> str:
-    """The statement as it is prepared: %(name)s placeholders as $n."""
-    import re
-    names: list[str] = []
-
-    def number(m):
-        if m.group(1) not in names:
-            names.append(m.group(1))
-        return f"${names.index(m.group(1)) + 1}"
-    return re.sub(r"%\((\w+)\)s", number, sql).strip()
 
 
 def test_the_read_takes_fact_ids_from_the_facts_own_sequence(tmp_path):

@@ -40,6 +40,10 @@ def test_parameters_arrive_as_the_types_the_statement_gives_them(conn):
                    "2026-02-28", "{3,-1,1099511627776}", None, params["s"])
     # a name used twice is one parameter
     assert ECHO.params == ("s", "b", "i", "d", "t", "day", "ids", "none")
+    # psycopg's placeholders: %% is a literal %
+    like = Statement("SELECT %(s)s::text LIKE '50%%', '%%(s)s', %(s)s::text", (boolean, text, text))
+    assert like.sql == b"SELECT $1::text LIKE '50%', '%(s)s', $1::text"
+    assert pg_prepared.execute(conn, like, {"s": "50 %"}) == [(True, "%(s)s", "50 %")]
 
 
 def test_a_value_with_no_text_form_is_refused_before_anything_is_sent(conn):

@@ -27,7 +27,7 @@ import psycopg
 from psycopg import pq
 from psycopg.errors import error_from_result
 
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")      # psycopg's: a name, or a literal %
 _NOT_PREPARED, _ALREADY_PREPARED = b"26000", b"42P05"
 
 
@@ -48,8 +48,8 @@ def json_value(value: bytes):
 
 
 class Statement:
-    """SQL with psycopg's `%(name)s` placeholders, sent as `$n`; `columns` decode each result
-    column from its text (NULL is None)."""
+    """SQL with psycopg's `%(name)s` placeholders (and `%%` for a %), sent as `$n`; `columns`
+    decode each result column from its text (NULL is None)."""
 
     __slots__ = ("sql", "name", "params", "columns")
 
@@ -57,6 +57,8 @@ class Statement:
         params: list[str] = []
 
         def number(m: re.Match) -> str:
+            if m.group(1) is None:
+                return "%"
             if m.group(1) not in params:
                 params.append(m.group(1))
             return f"${params.index(m.group(1)) + 1}"
