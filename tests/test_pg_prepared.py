@@ -102,3 +102,28 @@ def test_a_connection_that_dies_mid_statement_reads_as_broken(conn):
     with pytest.raises(psycopg.OperationalError):
         pg_prepared.execute(conn, Statement("SELECT 1", (integer,)), {})
     assert conn.broken
+
+
+def test_text_goes_both_ways_in_the_connections_own_encoding():
+    """A deployment whose connections speak GBK (client_encoding in DATABASE_URL, PGCLIENTENCODING
+    or the role's setting): parameters are sent and columns read in it, as a cursor does."""
+    words = "新客 12 家 café"
+    with psycopg.connect(PG_ADMIN + "?client_encoding=GBK", autocommit=True) as conn:
+        assert conn.info.encoding == "gbk"
+        conn.execute("CREATE TEMPORARY TABLE said (s text, doc json)")
+        pg_prepared.execute(conn, Statement("INSERT INTO said VALUES (%(s)s, %(doc)s::json)"),
+                            {"s": words, "doc": '{"rule": "新客增长乏力"}'})
+        echo = Statement("SELECT s, doc, char_length(s), octet_length(convert_to(s, 'UTF8')) FROM said",
+                         (text, json_value, integer, integer))
+        # stored as the characters sent: 12 of them, 19 bytes in UTF-8
+        assert pg_prepared.execute(conn, echo, {}) == [(words, {"rule": "新客增长乏力"}, 12, 19)]
+        assert conn.execute("SELECT s FROM said").fetchone() == (words,)    # as a cursor reads it
+
+
+def test_a_nul_in_text_is_refused_not_cut_short(conn):
+    """libpq reads a text parameter up to its first NUL: "east.li\\0x" would arrive as
+    "east.li".  Refused as psycopg's cursor refuses it, before anything is sent."""
+    statement = Statement("SELECT %(s)s::text", (text,))
+    with pytest.raises(psycopg.DataError):
+        pg_prepared.execute(conn, statement, {"s": "east.li\x00evil"})
+    assert runs(conn, statement) == 0

@@ -11,8 +11,12 @@ the SQL where the context does not say), and its rows come back decoded column b
 
 For a connection in autocommit only (the kept connections of pg_intake.Held): a failed
 statement then leaves no transaction behind.  Errors are psycopg's own, from the result
-(`psycopg.errors.UniqueViolation` with its `diag`, …); a connection that broke mid-statement
-reads as `broken`, as after a cursor's statement.
+(`psycopg.errors.UniqueViolation` with its `diag`, …); a connection that broke reads as
+`broken`, as after a cursor's statement: the server's own error when the result carries one,
+else an OperationalError with libpq's "server closed the connection unexpectedly" (a backend
+terminated while the connection was idle: a cursor raised AdminShutdown there); to the caller
+both are a dropped connection.  Parameters and columns are text in the connection's
+client_encoding.
 """
 from __future__ import annotations
 
@@ -31,20 +35,17 @@ _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")      # psycopg's: a name, or a lite
 _NOT_PREPARED, _ALREADY_PREPARED = b"26000", b"42P05"
 
 
-def integer(value: bytes) -> int:
-    return int(value)
+# Column decoders: each takes the column's text, in the connection's encoding already decoded.
+integer = int
+json_value = json.loads
 
 
-def text(value: bytes) -> str:
-    return value.decode()
+def text(value: str) -> str:
+    return value
 
 
-def boolean(value: bytes) -> bool:
-    return value == b"t"
-
-
-def json_value(value: bytes):
-    return json.loads(value)
+def boolean(value: str) -> bool:
+    return value == "t"
 
 
 class Statement:
@@ -75,7 +76,8 @@ _prepared: "weakref.WeakKeyDictionary[psycopg.Connection, set]" = weakref.WeakKe
 
 def execute(conn: psycopg.Connection, statement: Statement, params: dict) -> list[tuple]:
     """Run `statement` with `params` (by name) on `conn` → its rows, decoded."""
-    pgconn, values = conn.pgconn, [_as_text(params[name]) for name in statement.params]
+    encoding = conn.info.encoding           # the connection's client_encoding, as a cursor's
+    pgconn, values = conn.pgconn, [_as_text(params[name], encoding) for name in statement.params]
     done = _prepared.setdefault(conn, set())
     if statement.name not in done:
         _prepare(conn, statement)
@@ -85,7 +87,7 @@ def execute(conn: psycopg.Connection, statement: Statement, params: dict) -> lis
             result.error_field(pq.DiagnosticField.SQLSTATE) == _NOT_PREPARED:
         _prepare(conn, statement)           # deallocated behind our back (DISCARD ALL)
         result = pgconn.exec_prepared(statement.name, values)
-    return _rows(conn, statement, result)
+    return _rows(conn, statement, result, encoding)
 
 
 def _prepare(conn: psycopg.Connection, statement: Statement) -> None:
@@ -95,7 +97,7 @@ def _prepare(conn: psycopg.Connection, statement: Statement) -> None:
         raise _error(conn, result)
 
 
-def _rows(conn: psycopg.Connection, statement: Statement, result) -> list[tuple]:
+def _rows(conn: psycopg.Connection, statement: Statement, result, encoding: str) -> list[tuple]:
     status = result.status
     if status == pq.ExecStatus.COMMAND_OK:
         return []
@@ -104,27 +106,30 @@ def _rows(conn: psycopg.Connection, statement: Statement, result) -> list[tuple]
     columns, get = statement.columns, result.get_value
     if result.nfields != len(columns):
         raise psycopg.ProgrammingError(f"{result.nfields} columns, {len(columns)} decoders")
-    return [tuple(None if (value := get(row, col)) is None else decode(value)
+    return [tuple(None if (value := get(row, col)) is None else decode(value.decode(encoding))
                   for col, decode in enumerate(columns))
             for row in range(result.ntuples)]
 
 
 def _error(conn: psycopg.Connection, result) -> psycopg.Error:
     """The server's error as psycopg raises it from a cursor: by its SQLSTATE, with the
-    result's diagnostics; OperationalError when the connection is gone."""
-    if conn.pgconn.status == pq.ConnStatus.BAD:
+    result's diagnostics (AdminShutdown for a terminated backend); OperationalError when the
+    connection is gone without a word from the server."""
+    if not result.error_field(pq.DiagnosticField.SQLSTATE) and conn.pgconn.status == pq.ConnStatus.BAD:
         return psycopg.OperationalError(result.get_error_message(conn.info.encoding) or
                                         "the connection to the server was lost")
     return error_from_result(result, encoding=conn.info.encoding)
 
 
-def _as_text(value) -> bytes | None:
-    """A parameter in PostgreSQL's text input form."""
+def _as_text(value, encoding: str) -> bytes | None:
+    """A parameter in PostgreSQL's text input form, in the connection's encoding."""
     if value is None:
         return None
     kind = type(value)
     if kind is str:
-        return value.encode()
+        if "\x00" in value:           # libpq reads a text parameter up to its first NUL
+            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        return value.encode(encoding)
     if kind is bool:
         return b"t" if value else b"f"
     if kind is int or kind is Decimal:
