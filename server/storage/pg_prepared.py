@@ -12,10 +12,10 @@ the SQL where the context does not say), and its rows come back decoded column b
 For a connection in autocommit only (the kept connections of pg_intake.Held): a failed
 statement then leaves no transaction behind.  Errors are psycopg's own, from the result
 (`psycopg.errors.UniqueViolation` with its `diag`, …); a connection that broke reads as
-`broken`, as after a cursor's statement: the server's own error when the result carries one,
-else an OperationalError with libpq's "server closed the connection unexpectedly" (a backend
-terminated while the connection was idle: a cursor raised AdminShutdown there); to the caller
-both are a dropped connection.  Parameters and columns are text in the connection's
+`broken`, as after a cursor's statement, with an OperationalError that carries libpq's
+"server closed the connection unexpectedly" — a cursor raised the server's AdminShutdown for
+a terminated backend, which libpq's exec does not read (idle or mid-statement alike); to the
+caller both are a dropped connection.  Parameters and columns are text in the connection's
 client_encoding.
 """
 from __future__ import annotations
@@ -113,9 +113,8 @@ def _rows(conn: psycopg.Connection, statement: Statement, result, encoding: str)
 
 def _error(conn: psycopg.Connection, result) -> psycopg.Error:
     """The server's error as psycopg raises it from a cursor: by its SQLSTATE, with the
-    result's diagnostics (AdminShutdown for a terminated backend); OperationalError when the
-    connection is gone without a word from the server."""
-    if not result.error_field(pq.DiagnosticField.SQLSTATE) and conn.pgconn.status == pq.ConnStatus.BAD:
+    result's diagnostics; OperationalError when the connection is gone."""
+    if conn.pgconn.status == pq.ConnStatus.BAD:
         return psycopg.OperationalError(result.get_error_message(conn.info.encoding) or
                                         "the connection to the server was lost")
     return error_from_result(result, encoding=conn.info.encoding)
