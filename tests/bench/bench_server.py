@@ -216,8 +216,6 @@ def main(argv=None) -> int:
         conn.request("POST", "/v1/org/people", body=json.dumps(TEAM),
                      headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
         conn.getresponse().read()
-        # Rounds alternate the two servers, so the machine's noise falls on both alike; the
-        # figure that counts is the median of the per-round ratios.
         # Rounds alternate the two servers, and within a round the webhooks go in slices, bare
         # then trimtab, so the machine's noise (it is large here) falls on both alike; the
         # figure that counts is the median of the per-round ratios.
@@ -268,19 +266,21 @@ def main(argv=None) -> int:
     for i, r in enumerate(rounds, 1):
         print(f"  {i:5d}   {r['bare_rps']:10.0f} ({r['bare_cpu'] * 1000:.2f}+{r['bare_pg'] * 1000:.2f} ms)   "
               f"{r['tt_rps']:13.0f} ({r['tt_cpu'] * 1000:.2f}+{r['tt_pg'] * 1000:.2f} ms)   "
-              f"{r['tt_rps'] / r['bare_rps']:5.0%}   "
+              f"{r['tt_rps'] / r['bare_rps']:6.1%}  "
               f"{r['p50_ms']:6.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f}   {r['bare_p99_ms']:8.1f}"
               f"   {r['weeks'][0]:6d}–{r['weeks'][1]}"
               + (f"   ({r['errors']} errors)" if r["errors"] else ""))
     ratio = statistics.median(r["tt_rps"] / r["bare_rps"] for r in rounds)
     p99 = statistics.median(r["p99_ms"] for r in rounds)
     bare_p99 = statistics.median(r["bare_p99_ms"] for r in rounds)
-    print(f"  median  throughput {ratio:.0%} of bare (target ≥ 60%); p99 {p99:.1f} ms at "
+    print(f"  median  throughput {ratio:.1%} of bare (target ≥ 60%); p99 {p99:.1f} ms at "
           f"{args.rate:.0f} req/s (target < 20 ms; the bare endpoint's {bare_p99:.1f} ms); "
           f"errors {sum(r['errors'] for r in rounds)}")
     ratios = [r["tt_rps"] / r["bare_rps"] for r in rounds]
-    print(f"  every round: lowest ratio {min(ratios):.0%} (target ≥ 60%), first {ratios[0]:.0%}, "
-          f"last {ratios[-1]:.0%} at weeks {rounds[-1]['weeks'][0]}–{rounds[-1]['weeks'][1]}; "
+    # To a tenth of a point: 59.6% is a miss, not "60%".
+    print(f"  every round: lowest ratio {min(ratios):.1%} (target ≥ 60%: "
+          f"{'met' if min(ratios) >= 0.60 else 'missed'}), first {ratios[0]:.1%}, "
+          f"last {ratios[-1]:.1%} at weeks {rounds[-1]['weeks'][0]}–{rounds[-1]['weeks'][1]}; "
           f"highest p99 {max(r['p99_ms'] for r in rounds):.1f} ms")
     return 0
 
