@@ -245,6 +245,8 @@ class RuleCompiler:
                     f"{self.const(_scale(field))}, R")
             default = "" if field.default is None else f", {self.const(field.default)}"
             if func == "baseline":
+                if ctx.history == "h[:i]":      # the history before period i: no copy of it
+                    return f"baseline(h{args[len(ctx.history):]}, {line}{default}, upto=i)"
                 return f"baseline({args}, {line}{default})"
             prior = f"previous({args}{default})"
             if func == "previous":

@@ -6,7 +6,7 @@ from decimal import ROUND_FLOOR, Decimal, DivisionByZero, InvalidOperation
 
 from .catalogs import word
 from .diagnostics import Diagnostic, RuleError
-from .periods import Gap, day_of, earlier_inside, timeline
+from .periods import Gap, Timeline, day_of, earlier_inside, timeline
 from .trace import Compared, Missing, Short, Valued
 
 D = Decimal
@@ -141,8 +141,10 @@ def floor_div(a, n):
 def average(values, rule, line, func="average"):
     if not values:
         raise RuleError.of("eval.empty_window", rule=rule, line=line, func=func)
-    total = sum(values)
-    n = len(values)
+    return _mean(sum(values), len(values))
+
+
+def _mean(total, n):
     if total.__class__ is int and total % n == 0:
         return total // n
     return D(total) / n
@@ -170,12 +172,44 @@ def previous(history, name, kind, scale, rule, default=None):
     return read(entry, name, kind, scale, rule, default)
 
 
-def baseline(history, name, kind, scale, rule, line, default=None):
-    """The mean over every earlier period that has a submission."""
-    values = [read(e, name, kind, scale, rule, default) for e in history if e.__class__ is not _GAP]
+def baseline(history, name, kind, scale, rule, line, default=None, upto=None):
+    """The mean over every earlier period that has a submission; `upto`: over the first `upto`
+    periods of the history only (a streak's earlier period: `baseline` as it stood then)."""
+    if history.__class__ is Timeline:
+        sums = _running_sums(history, name, kind, scale, rule, default)
+        end = len(history) if upto is None else upto
+        if end < len(sums):
+            total, n = sums[end]
+            if not n:
+                raise NoHistory.of("eval.no_history", rule=rule, field=name)
+            return _mean(total, n)
+    # a field that does not read as a number somewhere: read() says where, every time
+    entries = history if upto is None else history[:upto]
+    values = [read(e, name, kind, scale, rule, default) for e in entries if e.__class__ is not _GAP]
     if not values:
         raise NoHistory.of("eval.no_history", rule=rule, field=name)
     return average(values, rule, line)
+
+
+def _running_sums(history: Timeline, name, kind, scale, rule, default) -> list:
+    """(total, count) of the field over each prefix of a Timeline — [k]: the first k periods —
+    worked out once for all the baselines of its evaluation (a streak's reads the history
+    once for each period it looks back on), added in the order `sum` adds them.  They stop
+    before the first entry read() refuses: a baseline reaching it reads entry by entry."""
+    kept = history.__dict__.setdefault("baseline_sums", {})
+    key = (name, kind, scale, default)
+    sums = kept.get(key)
+    if sums is None:
+        total, n, sums = 0, 0, [(0, 0)]
+        try:
+            for e in history:
+                if e.__class__ is not _GAP:
+                    total, n = total + read(e, name, kind, scale, rule, default), n + 1
+                sums.append((total, n))
+        except (RuleError, ArithmeticError, TypeError, ValueError):
+            pass
+        kept[key] = sums
+    return sums
 
 
 def present(entry) -> bool:
