@@ -12,7 +12,7 @@ from .units import UNIT_WORDS, dimension, in_unit
 from .catalogs import tr
 from .diagnostics import RuleError
 from .runtime import in_rule
-from .words import JSON_SCALARS, plain, render_message, show
+from .words import JSON_SCALARS, WORDS_KEPT, plain, render_message, show
 
 __all__ = ["Decision", "plain", "render_message", "show", "source_text", "render_record"]
 
@@ -195,9 +195,6 @@ def _held(rec) -> bool:
     return kind not in (Missing, Short)
 
 
-# A rule keeps the words of at most this many results (and languages): a kind's words_key
-# names few results for most rules, but nothing bounds them all (a score's `per` lines).
-WORDS_KEPT = 256
 RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}
 EVALUATED = "evaluated"     # a compact document's records as evaluate() left them (Decision.compact)
 

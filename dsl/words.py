@@ -11,6 +11,10 @@ from .amounts import Amount
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # JSON's own values, which plain() and the compact form keep as they are: most of a decision's
 # values, so they are told apart by a type check before any call
+# A rule keeps the words of at most this many results (and languages) on `compiled.words`
+# (Decision.to_json, an alert's fired headline): a kind's key names few results for most
+# rules, but nothing bounds them all (a score's `per` lines).
+WORDS_KEPT = 256
 JSON_SCALARS = frozenset((int, str, bool, float, type(None)))
 _CENT = Decimal("0.01")
 

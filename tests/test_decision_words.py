@@ -69,7 +69,7 @@ def test_a_rule_keeps_the_words_of_a_bounded_number_of_results(schemas):
     """A score of `for every` lines has a result per count of visits: the words kept stop at
     WORDS_KEPT, and what is not kept is worked out as before."""
     from conftest import RULES
-    from trimtab.dsl.decision import WORDS_KEPT
+    from trimtab.dsl.words import WORDS_KEPT
     ruleset = load_sources(shared_sources() + [(str(RULES / "scoring.rules"),
                                                 (RULES / "scoring.rules").read_text(encoding="utf-8"))],
                            schemas)
@@ -81,3 +81,24 @@ def test_a_rule_keeps_the_words_of_a_bounded_number_of_results(schemas):
                  if d.rule == "行为分"]
         assert doc["value"] == visits // 3 * 20
     assert len(rule.words) == WORDS_KEPT
+
+
+def test_a_fired_alerts_headline_is_kept_per_count_and_its_message_is_each_decisions_own(shipped):
+    """健康度黄灯 fired for two reps with as many indicators low: the headline up to the message
+    is worked out once per language and count; the message names each rep — and the whole
+    reads as on a rule set that has kept nothing."""
+    from serverkit import week
+    from trimtab.dsl.ruleset import load
+    from conftest import RULES, SCHEMAS
+    docs = {}
+    for rep in ("east.li", "east.wang", "east.li"):
+        facts = dict(week(1, 5, 0.5), rep=rep, effective_visits=1)     # visits, coverage low: fires
+        for lang in ("zh", "en"):
+            d, doc = _score(shipped, "健康度黄灯", ("weekly_metrics", facts, []), lang)
+            fresh = _score(load(RULES, SCHEMAS), "健康度黄灯", ("weekly_metrics", facts, []), lang)[1]
+            assert d.value is True and doc == fresh
+            assert ("fired", lang, doc["matched"]) in d.compiled.words
+            docs[rep, lang] = doc["explanation"]
+    assert docs["east.li", "zh"] != docs["east.wang", "zh"]
+    assert docs["east.li", "zh"].split(" — ")[0] == docs["east.wang", "zh"].split(" — ")[0]
+    assert "east.wang" in docs["east.wang", "en"] and "east.li" not in docs["east.wang", "en"]

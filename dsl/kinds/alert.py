@@ -24,7 +24,7 @@ from ..schemas import spellings
 from ..keywords import LEVELS
 from ..tokens import number_in, period_in, tokens, unquote
 from ..catalogs import tr
-from ..words import render_message
+from ..words import WORDS_KEPT, render_message
 from .common import Kind, expect_truth, missing, role_names, set_once
 
 PLACEHOLDERS = ("matched", "rule", "level", "subject")
@@ -255,10 +255,16 @@ def words_key(raw) -> tuple | None:
 def headline(d, lang: str) -> str:
     x, name, n = d.details, d.rule, len(d.compiled.rule.conditions)
     if x["fired"]:
-        text = tr(lang, "{rule} ({level}) fired: {matched} of {n} conditions held (needs {needed}); "
-                        "notify {notify}").format(rule=name, level=tr(lang, x["level"]), matched=x["matched"],
-                                                  n=n, needed=x["needed"],
-                                                  notify=role_names(d.compiled, x["notify"], lang))
+        # All but the message follows from the rule and the count that held: worked out once
+        kept = d.compiled.words
+        text = kept.get(("fired", lang, x["matched"]))
+        if text is None:
+            text = tr(lang, "{rule} ({level}) fired: {matched} of {n} conditions held (needs {needed}); "
+                            "notify {notify}").format(rule=name, level=tr(lang, x["level"]),
+                                                      matched=x["matched"], n=n, needed=x["needed"],
+                                                      notify=role_names(d.compiled, x["notify"], lang))
+            if len(kept) < WORDS_KEPT:
+                kept[("fired", lang, x["matched"])] = text
         if x.get("message"):
             text += f" — {x['message']}"
         return text
