@@ -108,7 +108,7 @@ def test_text_goes_both_ways_in_the_connections_own_encoding():
     """A deployment whose connections speak GBK (client_encoding in DATABASE_URL, PGCLIENTENCODING
     or the role's setting): parameters are sent and columns read in it, as a cursor does."""
     words = "新客 12 家 café"
-    with psycopg.connect(PG_ADMIN + "?client_encoding=GBK", autocommit=True) as conn:
+    with psycopg.connect(PG_ADMIN, autocommit=True, client_encoding="GBK") as conn:
         assert conn.info.encoding == "gbk"
         conn.execute("CREATE TEMPORARY TABLE said (s text, doc json)")
         pg_prepared.execute(conn, Statement("INSERT INTO said VALUES (%(s)s, %(doc)s::json)"),
