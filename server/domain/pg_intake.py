@@ -67,12 +67,11 @@ ORDER BY h.period DESC, h.id DESC
 READ = """
 SELECT n.next_id, n.known, n.region, n.current, c.seen, c.total, c.top, h.id, h.period, h.payload
 FROM (SELECT nextval('facts_id_seq'::regclass) AS next_id,
-             (%(rep)s::text IS NULL OR EXISTS (SELECT 1 FROM people WHERE id = %(rep)s::text))
-             AS known,
-             (SELECT region FROM people WHERE id = %(rep)s::text) AS region,
+             (%(rep)s::text IS NULL OR p.id IS NOT NULL) AS known, p.region AS region,
              (SELECT json_agg(json_build_array(id, rule, fired, result->>'level'))
               FROM decisions WHERE form = %(form)s AND subject = %(subject)s
-                AND period = %(period)s AND superseded_at IS NULL) AS current) AS n
+                AND period = %(period)s AND superseded_at IS NULL) AS current
+      FROM (SELECT 1) AS one LEFT JOIN people AS p ON p.id = %(rep)s::text) AS n
 """ + _HISTORY
 # The same history alone: a subject whose facts changed below what the cache had seen.
 READ_HISTORY = """
