@@ -78,7 +78,9 @@ def execute(conn: psycopg.Connection, statement: Statement, params: dict) -> lis
     """Run `statement` with `params` (by name) on `conn` → its rows, decoded."""
     encoding = conn.info.encoding           # the connection's client_encoding, as a cursor's
     pgconn, values = conn.pgconn, [_as_text(params[name], encoding) for name in statement.params]
-    done = _prepared.setdefault(conn, set())
+    done = _prepared.get(conn)
+    if done is None:
+        done = _prepared[conn] = set()
     if statement.name not in done:
         _prepare(conn, statement)
         done.add(statement.name)
