@@ -39,7 +39,8 @@ def test_a_caller_s_changes_stay_its_own(schemas):
                    for d in _docs(ruleset, case, "en"))
 
 
-def _score(ruleset, name, facts, lang="zh"):
+def _decision_of(ruleset, name, facts, lang="zh"):
+    """The decision of rule `name` on `facts` (form, facts, history), and its document."""
     [d] = [d for d in ruleset.evaluate(*facts) if d.rule == name]
     return d, d.to_json(lang)
 
@@ -54,9 +55,9 @@ def test_a_scores_words_are_kept_per_result_and_read_as_fresh_ones(shipped, sche
              for rep, visits, coverage in (("east.li", 5, 0.9), ("east.wang", 6, 0.95),
                                            ("east.li", 1, 0.5), ("east.zhao", 14, 1.2))]
     for facts in weeks:
-        d, doc = _score(shipped, "健康度评分", ("weekly_metrics", facts, []))
+        d, doc = _decision_of(shipped, "健康度评分", ("weekly_metrics", facts, []))
         fresh = load(RULES, SCHEMAS)
-        assert doc == _score(fresh, "健康度评分", ("weekly_metrics", facts, []))[1]
+        assert doc == _decision_of(fresh, "健康度评分", ("weekly_metrics", facts, []))[1]
         assert ("zh", d[2]) in d.compiled.words          # kept under its points
     # 40 and Decimal("40") are equal keys but not the same words: only plain integers are kept
     from decimal import Decimal
@@ -94,8 +95,8 @@ def test_a_fired_alerts_headline_is_kept_per_count_and_its_message_is_each_decis
     for rep in ("east.li", "east.wang", "east.li"):
         facts = dict(week(1, 5, 0.5), rep=rep, effective_visits=1)     # visits, coverage low: fires
         for lang in ("zh", "en"):
-            d, doc = _score(shipped, "健康度黄灯", ("weekly_metrics", facts, []), lang)
-            fresh = _score(load(RULES, SCHEMAS), "健康度黄灯", ("weekly_metrics", facts, []), lang)[1]
+            d, doc = _decision_of(shipped, "健康度黄灯", ("weekly_metrics", facts, []), lang)
+            fresh = _decision_of(load(RULES, SCHEMAS), "健康度黄灯", ("weekly_metrics", facts, []), lang)[1]
             assert d.value is True and doc == fresh
             assert ("fired", lang, doc["matched"]) in d.compiled.words
             docs[rep, lang] = doc["explanation"]
