@@ -79,10 +79,13 @@ class Decision(tuple):
         verdicts or records worked out when the trace is read — they follow again from these).
         `Decision.revive` with the same compiled rule and facts gives a Decision whose details,
         headline and explanation are this one's."""
-        error, records = self[4], self[3]       # on every webhook's path: JSON's own values inline
+        # On every webhook's path: JSON's own values and plain Decimals (most of a trace's
+        # values) packed inline, without a call.
+        error, records = self[4], self[3]
         return {"rule": self[0].name, "raw": _pack(self[2]), "as": EVALUATED,
                 "trace": None if records is None else
-                [[rec[0].__name__, *[v if type(v) in _AS_IS else _pack(v) for v in rec[1:]]]
+                [[rec[0].__name__, *[v if (t := type(v)) in _AS_IS else {"$d": str(v)}
+                                     if t is Decimal else _pack(v) for v in rec[1:]]]
                  for rec in records],
                 "error": None if error is None else
                 {"code": error.code, "args": _pack(error.details)} if isinstance(error, RuleError) else None}
