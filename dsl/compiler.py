@@ -346,7 +346,7 @@ class RuleCompiler:
             # tuple built on every evaluation.
             raw = self.const(tuple(self.consts[p] for p in parts)) \
                 if all(p in self.consts for p in parts) else f"({', '.join(parts)},)"
-            self.emit(f"{indent}return DEC((SELF, f, {raw}, TR, None))")
+            self.emit(f"{indent}return DEC(SELF, f, {raw}, TR, None)")
         else:
             self.emit(f"{indent}return ({', '.join(parts)},)")
 

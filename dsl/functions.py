@@ -39,7 +39,7 @@ _ERRORS = [("KeyError", "RuleError.of('eval.missing_field', rule=R, field=e.args
 _RAISE = ["except RuleError as e:", "    raise in_rule(e, *PLACE)"] + [
     line for exc, err in _ERRORS
     for line in (f"except {exc} as e:", f"    raise in_rule({err}, *PLACE) from None")]
-_FAILED = "DEC((SELF, f, None, TR, in_rule({error}, *PLACE)))"
+_FAILED = "DEC(SELF, f, None, TR, in_rule({error}, *PLACE))"
 _INTERNAL = "RuleError.of('eval.internal', rule=R, line=LINE, detail=f'{e.__class__.__name__}: {str(e)[:120]}')"
 # Total: a bug of ours is still this rule's own error, never an exception.
 _DECIDED = [line for exc, err in [("RuleError", "e"), *_ERRORS, ("Exception", _INTERNAL)]
@@ -146,7 +146,7 @@ def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: CodeCache | d
 
     def decide(facts, history=(), valid=False):
         decision = evaluate(facts, history, False, valid)
-        if decision[4] is not None:
-            raise decision[4]
-        return decision[2][0]
+        if decision.error is not None:
+            raise decision.error
+        return decision.outcome[0]
     return decide, evaluate, src, ns, folded, derived

@@ -39,7 +39,7 @@ def _stored_before(decision) -> dict:
     Decision.trace reads them (folded verdicts and derived records included)."""
     from trimtab.dsl.decision import _pack
     error = decision.error
-    return {"rule": decision.rule, "raw": _pack(decision[2]),
+    return {"rule": decision.rule, "raw": _pack(decision.outcome),
             "trace": [[type(rec).__name__, *[_pack(v) for v in rec]] for rec in decision.trace],
             "error": None if error is None else {"code": error.code, "args": _pack(error.details)}}
 
@@ -47,7 +47,7 @@ def _stored_before(decision) -> dict:
 def _check(decision):
     again = _round_trip(decision)
     assert _documents(again) == _documents(decision)
-    if decision[3] is not None:         # an older row revives alike (trace=False: none stored)
+    if decision.records is not None:    # an older row revives alike (trace=False: none stored)
         older = Decision.revive(decision.compiled, decision.facts,
                                 json.loads(json.dumps(_stored_before(decision))))
         assert _documents(older) == _documents(decision)

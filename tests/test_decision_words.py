@@ -58,7 +58,7 @@ def test_a_scores_words_are_kept_per_result_and_read_as_fresh_ones(shipped, sche
         d, doc = _decision_of(shipped, "健康度评分", ("weekly_metrics", facts, []))
         fresh = load(RULES, SCHEMAS)
         assert doc == _decision_of(fresh, "健康度评分", ("weekly_metrics", facts, []))[1]
-        assert ("zh", d[2]) in d.compiled.words          # kept under its points
+        assert ("zh", d.outcome) in d.compiled.words          # kept under its points
     # 40 and Decimal("40") are equal keys but not the same words: only plain integers are kept
     from decimal import Decimal
     from trimtab.dsl.kinds.score import words_key
