@@ -28,9 +28,10 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
     A msgspec Struct, built by the generated evaluate() on every evaluation: it costs 120 ns
     to make where a tuple subclass cost 310 (tuple's subtype path allocates twice) — on this
     path's traced decisions, a third of what the trace adds (docs/performance.md).  Not
-    tracked by the garbage collector (`gc=False`, 30 ns more): a Decision refers to its rule,
-    facts, result, records and error, none of which refers back to a Decision, so it is never
-    part of a cycle.  The details dict and the words are built only when someone asks."""
+    tracked by the garbage collector (`gc=False`; tracking would add 30 ns): a Decision refers
+    to its rule, facts, result, records and error, none of which refers back to a Decision, so
+    it is never part of a cycle.  The details dict and the words are built only when someone
+    asks."""
 
     compiled: Any               # ruleset.CompiledRule (or CompiledSilence)
     facts: Any
