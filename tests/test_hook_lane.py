@@ -41,35 +41,42 @@ def low(n: int) -> dict:
 
 # (name, method, path, body, headers): sent in this order to both apps.
 def requests() -> list[tuple]:
+    # One stamp for the whole list: a retry and a v1 replay must carry the very signature
+    # sent before them.
+    now = str(int(time.time()))
+
+    def stamped(body, delivery, **kw):
+        return signed(body, delivery, **{"stamp": now, **kw})
+
     first, alert = body_of(week(1, 5, 0.9)), body_of(low(2))
     v1 = body_of(week(3, 5, 0.9))
     bad_percent = body_of(dict(week(4, 5, 0.9), pipeline_coverage=70))
-    unsigned = {k: v for k, v in signed(first, "d-nodelivery").items() if k != "X-Trimtab-Delivery"}
+    unsigned = {k: v for k, v in stamped(first, "d-nodelivery").items() if k != "X-Trimtab-Delivery"}
     return [
-        ("first", "POST", "/hooks/weekly_metrics", first, signed(first, "d-1")),
-        ("an alert, in Chinese", "POST", "/hooks/weekly_metrics", alert, signed(alert, "d-2", lang="zh")),
-        ("a retry", "POST", "/hooks/weekly_metrics", alert, signed(alert, "d-2", lang="zh")),
-        ("another body under a used id", "POST", "/hooks/weekly_metrics", first, signed(first, "d-2")),
-        ("a wrong signature", "POST", "/hooks/weekly_metrics", first, signed(first, "d-3", secret="wrong")),
-        ("an old stamp", "POST", "/hooks/weekly_metrics", first, signed(first, "d-4", stamp="1000")),
+        ("first", "POST", "/hooks/weekly_metrics", first, stamped(first, "d-1")),
+        ("an alert, in Chinese", "POST", "/hooks/weekly_metrics", alert, stamped(alert, "d-2", lang="zh")),
+        ("a retry", "POST", "/hooks/weekly_metrics", alert, stamped(alert, "d-2", lang="zh")),
+        ("another body under a used id", "POST", "/hooks/weekly_metrics", first, stamped(first, "d-2")),
+        ("a wrong signature", "POST", "/hooks/weekly_metrics", first, stamped(first, "d-3", secret="wrong")),
+        ("an old stamp", "POST", "/hooks/weekly_metrics", first, stamped(first, "d-4", stamp="1000")),
         ("no delivery id", "POST", "/hooks/weekly_metrics", first, unsigned),
-        ("not JSON", "POST", "/hooks/weekly_metrics", b"{nope", signed(b"{nope", "d-5")),
-        ("not UTF-8", "POST", "/hooks/weekly_metrics", b'{"rep": "\xff"}', signed(b'{"rep": "\xff"}', "d-6")),
+        ("not JSON", "POST", "/hooks/weekly_metrics", b"{nope", stamped(b"{nope", "d-5")),
+        ("not UTF-8", "POST", "/hooks/weekly_metrics", b'{"rep": "\xff"}', stamped(b'{"rep": "\xff"}', "d-6")),
         ("a field refused", "POST", "/hooks/weekly_metrics", body_of(dict(week(4, 5, 0.9), effective_visits="x")),
-         signed(body_of(dict(week(4, 5, 0.9), effective_visits="x")), "d-7", lang="zh")),
-        ("a percent as a number", "POST", "/hooks/weekly_metrics", bad_percent, signed(bad_percent, "d-8")),
-        ("a JSON array", "POST", "/hooks/weekly_metrics", b"[1]", signed(b"[1]", "d-9")),
-        ("empty", "POST", "/hooks/weekly_metrics", b"", signed(b"", "d-10")),
-        ("scheme v1", "POST", "/hooks/weekly_metrics", v1, signed(v1, "d-11", scheme="v1")),
-        ("v1 replayed under another id", "POST", "/hooks/weekly_metrics", v1, signed(v1, "d-12", scheme="v1")),
-        ("an unknown form", "POST", "/hooks/nope", first, signed(first, "d-13")),
-        ("a trailing slash", "POST", "/hooks/weekly_metrics/", first, signed(first, "d-14")),
-        ("a query", "POST", "/hooks/weekly_metrics?x=1", first, signed(first, "d-15")),
-        ("a query twice", "POST", "/hooks/weekly_metrics?x=1&x=2", first, signed(first, "d-16")),
+         stamped(body_of(dict(week(4, 5, 0.9), effective_visits="x")), "d-7", lang="zh")),
+        ("a percent as a number", "POST", "/hooks/weekly_metrics", bad_percent, stamped(bad_percent, "d-8")),
+        ("a JSON array", "POST", "/hooks/weekly_metrics", b"[1]", stamped(b"[1]", "d-9")),
+        ("empty", "POST", "/hooks/weekly_metrics", b"", stamped(b"", "d-10")),
+        ("scheme v1", "POST", "/hooks/weekly_metrics", v1, stamped(v1, "d-11", scheme="v1")),
+        ("v1 replayed under another id", "POST", "/hooks/weekly_metrics", v1, stamped(v1, "d-12", scheme="v1")),
+        ("an unknown form", "POST", "/hooks/nope", first, stamped(first, "d-13")),
+        ("a trailing slash", "POST", "/hooks/weekly_metrics/", first, stamped(first, "d-14")),
+        ("a query", "POST", "/hooks/weekly_metrics?x=1", first, stamped(first, "d-15")),
+        ("a query twice", "POST", "/hooks/weekly_metrics?x=1&x=2", first, stamped(first, "d-16")),
         ("too large", "POST", "/hooks/weekly_metrics", b" " * (1024 * 1024 + 1),
-         signed(b" " * (1024 * 1024 + 1), "d-17")),
+         stamped(b" " * (1024 * 1024 + 1), "d-17")),
         ("GET", "GET", "/hooks/weekly_metrics", b"", {}),
-        ("a later week", "POST", "/hooks/weekly_metrics", body_of(low(5)), signed(body_of(low(5)), "d-18")),
+        ("a later week", "POST", "/hooks/weekly_metrics", body_of(low(5)), stamped(body_of(low(5)), "d-18")),
     ]
 
 
