@@ -39,10 +39,6 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
     records: Any
     error: Any
 
-    @classmethod
-    def make(cls, compiled, facts, raw, trace, error=None) -> "Decision":
-        return cls(compiled, facts, raw, trace, error)
-
     @property
     def raw(self):
         """The rule's result: its kind's NamedTuple (AlertResult, ScoreResult, …); None on

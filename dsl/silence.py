@@ -72,7 +72,7 @@ class CompiledSilence:
                             key_of(kind, ordinal(kind, last)) if last is not None else None)
         records = [(Silent, self.ann.id_of(self.rule.silence), missing, raw[4])] if trace else []
         facts = {given(self.rule.on).subject: subject}
-        return Decision.make(self, facts, raw, records)
+        return Decision(self, facts, raw, records, None)
 
     # ------------------------------------------------------------------ decision hooks
     def details(self, compiled, facts: dict, raw: SilenceResult) -> dict:
