@@ -56,3 +56,7 @@ def test_server_benchmark_runs():
     assert "errors 0" in r.stdout, r.stdout
     row = re.search(r"^\s+1\s+(\d+) \(([\d.]+)\+([\d.]+) ms\)\s+(\d+) \(([\d.]+)\+([\d.]+) ms\)", r.stdout, re.M)
     assert row and float(row.group(1)) > 0 and float(row.group(4)) > 0, r.stdout
+    # the WAL each server's webhooks wrote: trimtab's stores a fact, its decisions and the
+    # delivery, the bare endpoint's one row — both measured, trimtab's the larger
+    wal = re.search(r"^\s+1\s.*\s([\d.]+) / ([\d.]+)$", r.stdout, re.M)
+    assert wal and 0 < float(wal.group(1)) < float(wal.group(2)), r.stdout

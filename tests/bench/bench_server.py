@@ -14,6 +14,11 @@ trimtab, and the latency loops follow each other, so the machine's noise (it is 
 falls on both alike; the medians of the rounds are the figures.  Throughput is timed from
 the first request sent to the last answer, by the clients themselves.
 
+Each round also prints the WAL each server's webhooks wrote, in KB a webhook (PostgreSQL's
+insert position before and after each slice): whenever 16 MB of it have been written and no
+recycled segment file is at hand, the backend that needs the next one makes it, zero-filled,
+while every commit waits — the latency tail's spikes on this machine (docs/performance.md).
+
 Clients are separate processes (so the load generator does not share trimtab's interpreter)
 on this same 2-core machine; everything stays on 127.0.0.1.
 
@@ -103,6 +108,12 @@ def postgres_cpu_seconds() -> float:
             fields = rest.split()
             total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / hz
     return total
+
+
+def wal_position(conn) -> int:
+    """Bytes of WAL PostgreSQL has inserted so far, cluster-wide (exact and immediate, unlike
+    pg_stat_wal's counters, which backends report when they get round to it)."""
+    return int(conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')").fetchone()[0])
 
 
 def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
@@ -197,7 +208,7 @@ def main(argv=None) -> int:
     env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
            "PYTHONPATH": f"{ROOT}:{HERE}"}
-    servers, clients = [], None
+    servers, clients, wal = [], None, None
     try:
         subprocess.run([str(Path(sys.executable).parent / "trimtab"), "migrate"], env=env, cwd=tmp,
                        check=True, capture_output=True)
@@ -207,6 +218,8 @@ def main(argv=None) -> int:
         with setup.begin() as conn:
             conn.execute(text("CREATE TABLE raw_bodies (id SERIAL PRIMARY KEY, body TEXT NOT NULL)"))
         setup.dispose()
+        import psycopg
+        wal = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
         bare_port, tt_port = free_port(), free_port()
         bare = start("bare_app:app", env, bare_port)
         servers.append(bare)
@@ -225,13 +238,15 @@ def main(argv=None) -> int:
             weeks = (offset // REPS, (offset + args.requests) // REPS)
             batch = make_requests(args.requests, offset)
             offset += args.requests
-            took = {"bare": [0.0, 0.0, 0.0, 0], "tt": [0.0, 0.0, 0.0, 0]}   # s, CPU, PG, errors
+            # s, CPU, PG, errors, WAL bytes
+            took = {"bare": [0.0, 0.0, 0.0, 0, 0], "tt": [0.0, 0.0, 0.0, 0, 0]}
             size = -(-len(batch) // args.slices)
             for i in range(0, len(batch), size):
                 for name, proc, port in (("bare", bare, bare_port), ("tt", tt, tt_port)):
-                    cpu0, pg0 = cpu_seconds(proc.pid), postgres_cpu_seconds()
+                    cpu0, pg0, wal0 = cpu_seconds(proc.pid), postgres_cpu_seconds(), wal_position(wal)
                     elapsed, errors = throughput(clients, port, batch[i:i + size], args.concurrency)
                     t = took[name]
+                    t[4] += wal_position(wal) - wal0
                     t[0] += elapsed
                     t[1] += cpu_seconds(proc.pid) - cpu0
                     t[2] += postgres_cpu_seconds() - pg0
@@ -249,10 +264,13 @@ def main(argv=None) -> int:
             rounds.append({"weeks": weeks, "bare_rps": bare_rps, "bare_cpu": bare_cpu, "tt_rps": tt_rps,
                            "tt_cpu": tt_cpu, "bare_pg": bare_pg, "tt_pg": tt_pg,
                            "bare_p99_ms": bare_lat["p99_ms"],
+                           "bare_wal": took["bare"][4] / len(batch), "tt_wal": took["tt"][4] / len(batch),
                            "errors": bare_err + tt_err + lat["errors"] + bare_lat["errors"], **lat})
     finally:
         if clients is not None:
             clients.terminate()
+        if wal is not None:
+            wal.close()
         for proc in servers:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=20)
@@ -262,13 +280,14 @@ def main(argv=None) -> int:
           f"concurrent clients, then "
           f"{args.seconds:.0f} s at {args.rate:.0f} req/s")
     print("  round   bare req/s (CPU/req: worker+PG)   trimtab req/s (CPU/req: worker+PG)   ratio   "
-          "trimtab p50/p95/p99 ms   bare p99 ms   history (weeks)")
+          "trimtab p50/p95/p99 ms   bare p99 ms   history (weeks)   WAL KB/webhook: bare / trimtab")
     for i, r in enumerate(rounds, 1):
         print(f"  {i:5d}   {r['bare_rps']:10.0f} ({r['bare_cpu'] * 1000:.2f}+{r['bare_pg'] * 1000:.2f} ms)   "
               f"{r['tt_rps']:13.0f} ({r['tt_cpu'] * 1000:.2f}+{r['tt_pg'] * 1000:.2f} ms)   "
               f"{r['tt_rps'] / r['bare_rps']:6.1%}  "
               f"{r['p50_ms']:6.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f}   {r['bare_p99_ms']:8.1f}"
               f"   {r['weeks'][0]:6d}–{r['weeks'][1]}"
+              f"   {r['bare_wal'] / 1024:12.1f} / {r['tt_wal'] / 1024:.1f}"
               + (f"   ({r['errors']} errors)" if r["errors"] else ""))
     ratio = statistics.median(r["tt_rps"] / r["bare_rps"] for r in rounds)
     p99 = statistics.median(r["p99_ms"] for r in rounds)
