@@ -1,8 +1,8 @@
 """From JSON bytes to facts in one pass: decoded straight into exact decimals and validated
 against the form's JSON Schema, with msgspec types generated from the schema.
 
-What the server does today takes three passes over a submission: `json.loads` with
-`parse_float=Decimal` (trimtab.server.web.intake.loads_exact), the limits every value keeps
+What took three passes over a submission before it: `json.loads` with
+`parse_float=Decimal` (trimtab.dsl.values.loads_exact), the limits every value keeps
 (trimtab.server.core.limits.check: |x| < 10^15, at most 30 decimal places, no NUL, texts of at most 4,000
 characters) and the schema (fastjsonschema, then jsonschema for the words; `x-decimals` after).
 `FactsDecoder(schema).decode(body)` gives the same facts — a dict with ints for integer

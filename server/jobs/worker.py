@@ -123,7 +123,7 @@ def one_line_on_failure(job):
     def run(*args, **kwargs):
         try:
             return job(*args, **kwargs)
-        except Exception as err:                # noqa: BLE001 — said in one line, retried later
+        except Exception as err:                # said in one line, retried later
             first = str(err).splitlines()[0][:200] if str(err) else ""
             log.warning("%s failed: %s: %s; the next sweep runs it again", job.__name__,
                         err.__class__.__name__, first)

@@ -181,7 +181,7 @@ class Decision(Base):
     subject: Mapped[str] = mapped_column(String(128))
     rule: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    fired: Mapped[bool]                                    # an alert fired / a change refused …
+    fired: Mapped[bool]                                    # an alert fired / a change allowed …
     result: Mapped[dict] = mapped_column(JSON)             # the decision's JSON (value, details, trace)
     error_code: Mapped[Optional[str]] = mapped_column(String(64))
     ruleset_version: Mapped[str] = mapped_column(String(80))
