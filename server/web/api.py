@@ -11,11 +11,10 @@ from trimtab.dsl.decision import plain
 from trimtab.dsl.diagnostics import RuleError
 
 from trimtab.server.core import gate
-from trimtab.server.messages import Msg, msg
+from trimtab.server.messages import msg
 from trimtab.server.domain import rulesets
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.core.errors import DomainError, from_rule_error, request_lang
-from trimtab.server.domain.validation import parse_json
 from trimtab.server.domain.orgchart import problem_of, store_people
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals
 from trimtab.server.domain.why import Reader, listed
@@ -26,54 +25,9 @@ from trimtab.server.web.api_models.api import (
     Targets, TargetsQuery, Workflow, Workflows)
 from trimtab.server.web.api_models.workbench import ACCEPT_LANGUAGE
 from trimtab.server.web.contract import Raw, body_as, contract, query_as
+from trimtab.server.web.http import page, sessions
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
-
-
-def sessions():
-    return current_app.extensions["trimtab.sessions"]()
-
-
-def body() -> dict:
-    data = parse_json(request.get_data())
-    if not isinstance(data, dict):
-        raise DomainError("bad_request", msg("the body must be a JSON object"), "$")
-    return data
-
-
-def text(data: dict, name: str, default=None, required: bool = False):
-    """A text field of a request body, or a 422 naming it.  Left out, it takes `default`; an
-    explicit null is refused like any other non-text (no schema here admits null)."""
-    if name not in data and not required:
-        return default
-    value = data.get(name)
-    if not isinstance(value, str) or not value:
-        raise DomainError("schema_violation", msg("`{name}` must be a non-empty text", name=name), f"$.{name}")
-    return value
-
-
-def visible_or_refused(session, model, row_id: int, what: Msg, may_see=lambda row: True):
-    """The row, or 404 when there is none and 403 when the caller may not see it."""
-    row = session.get(model, row_id)
-    if row is None:
-        raise DomainError("not_found", msg("no {what} {row_id}", what=what, row_id=row_id), "$.id")
-    if not may_see(row):
-        raise DomainError("out_of_scope", msg("{what} {row_id} is not yours to see", what=what, row_id=row_id))
-    return row
-
-
-def page_args():
-    """(limit, after) of a list route: 1 ≤ limit ≤ 500, 0 ≤ after < 2^31."""
-    from trimtab.server.web.http import MAX_ID
-    values = {}
-    for name, default, low, high in (("limit", 50, 1, 500), ("after", 0, 0, MAX_ID)):
-        text = request.args.get(name, str(default))
-        if not (text.isascii() and text.isdigit() and len(text) <= 19 and low <= int(text) <= high):
-            raise DomainError("bad_request", msg("{name} is a whole number from {low} to {high}",
-                                                 name=name, low=low, high=high),
-                              f"$.{name}")
-        values[name] = int(text)
-    return values["limit"], values["after"]
 
 
 # ---------------------------------------------------------------------- dry run
@@ -196,10 +150,6 @@ def targets():
 
 
 # ---------------------------------------------------------------------- what was decided
-def _page(items: list[dict], limit: int):
-    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
-
-
 @bp.get("/decisions")
 @requires("person")
 @contract("Stored decisions, newest last", query=DecisionsQuery, answers={200: Decisions},
@@ -224,7 +174,7 @@ def decisions():
     reader = Reader(rulesets.active(), current_app.config, request_lang())
     with sessions() as session:
         items = listed(session, session.scalars(q).all(), reader)
-    return _page(items, args.limit)
+    return page(items, args.limit)
 
 
 @bp.get("/audit")
@@ -246,7 +196,7 @@ def audit():
         items = [{"id": a.id, "at": a.at.isoformat() + "Z", "action": a.action, "subject": a.subject,
                   "actor": a.actor, "ruleset_version": a.ruleset_version, **a.details}
                  for a in session.scalars(q)]
-    return _page(items, args.limit)
+    return page(items, args.limit)
 
 
 # ---------------------------------------------------------------------- notifications
@@ -272,7 +222,7 @@ def notifications():
                   "next_attempt_at": m.next_attempt_at.isoformat() + "Z",
                   "sent_at": m.sent_at.isoformat() + "Z" if m.sent_at else None}
                  for m in session.scalars(q)]
-    return _page(items, args.limit)
+    return page(items, args.limit)
 
 
 @bp.post("/notifications/<id:message_id>/retry")

@@ -24,7 +24,7 @@ from trimtab.dsl.decision import plain
 
 from trimtab.server.domain import approval_effects, approval_flow, platform_approvals, rulesets
 from trimtab.server.messages import msg
-from trimtab.server.web.api import sessions, visible_or_refused
+from trimtab.server.web.http import sessions, visible_or_refused
 from trimtab.server.web.api_models.approvals import (
     ApprovalOut, ApprovalPage, ApprovalsQuery, DecisionBody, DelegationBody, DelegationList,
     DelegationOut, LinkBody, LinkOut, TargetBody, TargetSet)

@@ -6,7 +6,7 @@ import json
 from collections import Counter, defaultdict
 from decimal import Decimal
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy import select
 
 from trimtab.dsl.decision import plain
@@ -19,6 +19,7 @@ from trimtab.server.domain.rulesets import active
 from trimtab.server.web.api_models.dashboards import (Adjustments, CompletionRange, Funnel, Heat, Lights, Radar,
                                                       RepQuery, RuleQuery, TeamQuery)
 from trimtab.server.web.contract import contract, query_as
+from trimtab.server.web.http import sessions
 
 bp = Blueprint("dashboards", __name__, url_prefix="/v1/dashboards")
 
@@ -29,10 +30,6 @@ def _r(value: Decimal):
 
 RADAR_AXES = ("effective_visits", "meeting_conversion", "new_opportunities")   # with references
 RADAR_OWN = ("pipeline_coverage", "conversion_rate", "stage_advances")
-
-
-def _sessions():
-    return current_app.extensions["trimtab.sessions"]()
 
 
 def _visible(q):
@@ -50,7 +47,7 @@ def health_radar():
     rep = query_as(RepQuery).rep
     if not scope().sees_person(rep):
         raise DomainError("out_of_scope", msg("`{rep}` is not yours to see", rep=rep), "$.rep")
-    with _sessions() as s:
+    with sessions() as s:
         fact = s.scalars(select(Fact).where(Fact.form == "weekly_metrics", Fact.subject == rep)
                          .order_by(Fact.period.desc(), Fact.id.desc())).first()
     if fact is None:
@@ -75,7 +72,7 @@ def traffic_lights():
     """How many reps were green/yellow/red per month, by the status rules' current decisions
     (a resubmitted period counts once)."""
     rule = query_as(RuleQuery).rule
-    with _sessions() as s:
+    with sessions() as s:
         q = select(Decision.rule, Decision.result, Fact.period).join(Fact).where(
             Decision.kind == "status", Decision.error_code.is_(None),
             Decision.superseded_at.is_(None))
@@ -94,7 +91,7 @@ def traffic_lights():
 @contract("Approved target changes per quarter and region, and per person", answers={200: Adjustments})
 def target_adjustments():
     """Approved target changes per quarter and team (region), and per rep on average."""
-    with _sessions() as s:
+    with sessions() as s:
         seen = scope()
         rows = [r for r in s.execute(select(AuditEntry.at, AuditEntry.subject).where(
             AuditEntry.action == "target_changed")).all() if seen.sees_subject(r.subject)]
@@ -118,7 +115,7 @@ def target_adjustments():
 @contract("KR completion per month: per region, min, max and spread", answers={200: CompletionRange})
 def completion_range():
     """Completion (progress ÷ expected) of KRs per month: min, max and spread across regions."""
-    with _sessions() as s:
+    with sessions() as s:
         facts = s.execute(_visible(select(Fact.period, Fact.subject, Fact.payload)
                                    .where(Fact.form == "kr_progress"))).all()
         regions = dict(s.execute(select(Person.id, Person.region)).all())
@@ -146,7 +143,7 @@ FUNNEL = ("leads", "quotes", "contracts", "payments")
 def funnel():
     """Each team's latest weekly funnel, lead → quote → contract → payment, with conversions."""
     team = query_as(TeamQuery).team
-    with _sessions() as s:
+    with sessions() as s:
         q = select(Fact).where(Fact.form == "pipeline_snapshot")
         if team:
             q = q.where(Fact.subject == team)
@@ -168,7 +165,7 @@ def funnel():
 @contract("Key accounts' latest colour by region (status rules on account_status)", answers={200: Heat})
 def account_heat():
     """Each key account's latest colour (from the status rules on account_status), by region."""
-    with _sessions() as s:
+    with sessions() as s:
         rows = s.execute(_visible(
             select(Decision.subject, Decision.rule, Decision.result, Fact.payload, Fact.id)
             .join(Fact).where(Decision.form == "account_status", Decision.kind == "status",

@@ -1,13 +1,21 @@
-"""What every request must be before a route sees it: ids within the id columns (32 bits), no NUL or lone
-surrogate in the path, query or headers, a body within the limit even when chunked, JSON no
-deeper than MAX_JSON_DEPTH.  Refusals are 4xx with code, message and path."""
+"""The HTTP helpers every route module shares, and what every request must be before a route
+sees it.
+
+Helpers: `sessions()` (a database session), `visible_or_refused` (a row, or 404 when there is
+none and 403 when the caller may not see it), `page` (a list route's answer with its cursor).
+Bodies and queries are read by their contracts (web/contract.py: `body_as`, `query_as`);
+refusals are DomainErrors (core/errors.py), answered by code in one table.
+
+Checks, before any route: ids within the id columns (32 bits), no NUL or lone surrogate in the
+path, query or headers, a body within the limit even when chunked, JSON no deeper than
+MAX_JSON_DEPTH.  Refusals are 4xx with code, message and path."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, current_app, jsonify, request
 from werkzeug.routing import BaseConverter, ValidationError
 
 from trimtab.server.core.errors import DomainError
-from trimtab.server.messages import msg
+from trimtab.server.messages import Msg, msg
 from trimtab.dsl.values import MAX_ID_TEXT, MAX_JSON_DEPTH, MAX_TEXT  # noqa: F401
 from trimtab.dsl.values import depth_ok as depth  # noqa: F401  (intake, the CLI)
 
@@ -28,6 +36,26 @@ class IdConverter(BaseConverter):
 
     def to_url(self, value) -> str:
         return str(int(value))
+
+
+def sessions():
+    """A database session of the app's factory (use it as a context manager)."""
+    return current_app.extensions["trimtab.sessions"]()
+
+
+def visible_or_refused(session, model, row_id: int, what: Msg, may_see=lambda row: True):
+    """The row, or 404 when there is none and 403 when the caller may not see it."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise DomainError("not_found", msg("no {what} {row_id}", what=what, row_id=row_id), "$.id")
+    if not may_see(row):
+        raise DomainError("out_of_scope", msg("{what} {row_id} is not yours to see", what=what, row_id=row_id))
+    return row
+
+
+def page(items: list[dict], limit: int):
+    """A list route's answer: its items and, when the page is full, the cursor of the next."""
+    return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
 def clean_text(value: str) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from trimtab.server.domain import reports
 from trimtab.server.messages import msg
-from trimtab.server.web.api import sessions, visible_or_refused
+from trimtab.server.web.http import sessions, visible_or_refused
 from trimtab.server.web.api_models.meetings import (Brief, LangQuery, MeetingOut, MeetingPage, MeetingsQuery,
                                                     NewMeeting, Report, ReportPath, ReportQuery)
 from trimtab.server.web.contract import body_as, contract, query_as

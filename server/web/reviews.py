@@ -12,7 +12,7 @@ from trimtab.server.domain import draft_impact, drafts, review_flow, rulesets
 from trimtab.server.domain.reload_guard import RemovalsNeedConfirmation, refuse_removals
 from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft
-from trimtab.server.web.api import sessions
+from trimtab.server.web.http import sessions
 from trimtab.server.web.api_models import workbench as m
 from trimtab.server.web.contract import body_as, contract, query_as
 from trimtab.server.core.errors import DomainError, from_rule_error, request_lang

@@ -11,6 +11,7 @@ from trimtab.server.domain.validation import validate
 from trimtab.server.web.api_models.approvals import (SplitBody, SplitOut, SubjectPath, SuggestBody,
                                                      TargetSuggestions, TargetHistory)
 from trimtab.server.web.contract import body_as, checked, contract
+from trimtab.server.web.http import sessions
 from trimtab.server.auth import requires, scope
 
 bp = Blueprint("targets", __name__, url_prefix="/v1")
@@ -57,7 +58,7 @@ def suggest():
         if not scope().sees_subject(subject):
             raise DomainError("out_of_scope", msg("`{subject}`'s history is not yours to read", subject=subject),
                               "$.facts")
-        with current_app.extensions["trimtab.sessions"]() as session:
+        with sessions() as session:
             day = occurred_on(schema, facts, current_app.config["TZ"])
             history = histories.read(session, rs, form, subject, period_key(schema, day))
     lang = request_lang()
@@ -116,7 +117,7 @@ def target_history(subject: str):
     checked(SubjectPath, {"subject": subject}, "bad_request")
     if not scope().sees_subject(subject):
         raise DomainError("out_of_scope", msg("`{subject}` is not yours to see", subject=subject), "$.subject")
-    with current_app.extensions["trimtab.sessions"]() as session:
+    with sessions() as session:
         rows = session.scalars(select(AuditEntry).where(AuditEntry.subject == subject)
                                .order_by(AuditEntry.id.desc()).limit(200)).all()
         return jsonify({"subject": subject, "changes": [

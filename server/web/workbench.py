@@ -12,7 +12,7 @@ from trimtab.server.jobs import replays
 from trimtab.server.messages import msg
 from trimtab.server.storage.drafts import Draft, ReplayJob
 from trimtab.server.core import gate
-from trimtab.server.web.api import sessions
+from trimtab.server.web.http import sessions
 from trimtab.server.web.api_models import workbench as m
 from trimtab.server.web.api_models.common import Page
 from trimtab.server.web.contract import body_as, contract, query_as

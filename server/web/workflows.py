@@ -16,6 +16,7 @@ from trimtab.server.domain.rulesets import active
 from trimtab.server.domain.validation import parse_json, validate
 from trimtab.server.web.api_models.platforms import StepsAnswer, StepsAsked
 from trimtab.server.web.contract import body_as, contract
+from trimtab.server.web.http import sessions
 from trimtab.server.web.intake import SIGNED
 from trimtab.server.messages import msg
 from trimtab.server.core import gate, security
@@ -45,7 +46,7 @@ def evaluate_steps(name: str):
     with gate.turn(request.content_length or 0):
         validate(schema, facts, request_lang())
         filing = file(schema, facts, cfg["TZ"])
-        with current_app.extensions["trimtab.sessions"]() as session, session.begin():
+        with sessions() as session, session.begin():
             earlier = history.read(session, ruleset, form, filing.subject, filing.period)
         decisions = [d for d in plan.evaluate(ruleset, form, facts, earlier, filing.day)
                      if d.rule == name]
