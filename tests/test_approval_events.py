@@ -248,7 +248,7 @@ def test_a_delegate_takes_the_step_from_dingtalk_and_is_recorded(world):
     sender = Platform("dingtalk", hooks.client)
     r = sender.decide(instance, IDS["dingtalk"]["sales.dir"], "approve")
     assert r.status_code == 403, r.json                      # that delegation is over
-    from trimtab.server.web.approvals import today as server_today
+    from trimtab.server.web.deciding import today as server_today
     with app.test_request_context():
         day = server_today().isoformat()
     r = app.test_client().post("/v1/delegations", headers=bearer(app, "east.mgr"), json={

@@ -180,3 +180,44 @@ def test_the_graph_sees_the_imports():
     assert "trimtab.server.core.errors" in edges["trimtab.server.web.intake"]
     assert "trimtab.dsl.diagnostics" in edges["trimtab.dsl.parser"] or \
         any(t.startswith("trimtab.dsl") for t in edges["trimtab.dsl.parser"])
+
+
+# The workbench's HTML pages are a client of its JSON API: they call its views in process
+# (workbench_pages.call), so they import those route modules whole.
+CALLS_THE_API = {"trimtab.server.web.workbench_pages", "trimtab.server.web.workbench_parts"}
+
+
+def route_modules() -> set[str]:
+    return {name for name, path in modules().items() if "Blueprint(" in path.read_text()}
+
+
+def borrowed_from_routes() -> dict[str, list[str]]:
+    """What a module takes from a route module other than its blueprint: a helper that belongs
+    in web/http.py, web/contract.py or a module of its own, not in another route's file.  A
+    module that adds routes to another's blueprint (imports its `bp`: sign_in.py and oauth.py,
+    workbench_pages.py and workbench_parts.py) is that blueprint's second file and may take
+    the rest of its first file's names too."""
+    known, routes, found = modules(), route_modules(), {}
+    for name, path in known.items():
+        tree = ast.parse(path.read_text(), str(path))
+        froms = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module]
+        same_blueprint = {node.module for node in froms if any(a.name == "bp" for a in node.names)}
+        for node in froms:
+            for alias in node.names:
+                whole = f"{node.module}.{alias.name}"
+                if node.module in routes and node.module not in same_blueprint | {name}:
+                    found.setdefault(name, []).append(whole)
+                elif whole in routes and name not in CALLS_THE_API:
+                    found.setdefault(name, []).append(whole)
+    return found
+
+
+def test_no_module_borrows_a_helper_from_a_route_module():
+    assert not borrowed_from_routes()
+
+
+def test_borrowing_from_a_route_module_is_seen():
+    routes = route_modules()
+    assert {"trimtab.server.web.api", "trimtab.server.web.intake",
+            "trimtab.server.plugin.routes"} <= routes
+    assert "trimtab.server.web.http" not in routes and "trimtab.server.web.submitting" not in routes

@@ -19,7 +19,7 @@ from flask import Blueprint, jsonify, request
 
 from trimtab.server.domain.approval_flow import approval_json
 from trimtab.server.messages import msg
-from trimtab.server.web.approvals import announce, deliver_soon, serialised, today
+from trimtab.server.web.deciding import announce, deliver_soon, serialised, today
 from trimtab.server.auth import requires
 from trimtab.server.core.errors import DomainError
 from trimtab.server.core.security import same

@@ -2,7 +2,7 @@
 
 Each adapter checks the platform's own authentication, finds the delivery id the platform
 retries with, turns the platform's record into the form's facts (convert.py), and hands them
-to intake.accept — the same transaction, decisions and idempotency as the generic webhook.
+to submitting.accept — the same transaction, decisions and idempotency as the generic webhook.
 The platforms' secrets come from the environment (server/config.py)."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from trimtab.server.auth import requires
 from trimtab.server.messages import msg
 from trimtab.server.core.errors import DomainError, request_lang
 from trimtab.server.core.security import same
-from trimtab.server.web.intake import SUBMISSION_ERRORS, accept
+from trimtab.server.web.submitting import SUBMISSION_ERRORS, accept
 from trimtab.server.web.api_models.exports import Export, ExportPath, OldExportPath
 from trimtab.server.web.api_models.intake import FeishuAnswer, HookAnswer, Submitted
 from trimtab.server.web.api_models.platforms import FeishuPush, JdyPush, MingdaoPush, MingdaoToken, YidaPush

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from contextlib import contextmanager
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy import or_, select
 
 from trimtab.dsl.decision import plain
 
-from trimtab.server.domain import approval_effects, approval_flow, platform_approvals, rulesets
+from trimtab.server.domain import approval_flow, platform_approvals, rulesets
 from trimtab.server.messages import msg
+from trimtab.server.web.deciding import announce, deliver_soon, serialised, today
 from trimtab.server.web.http import sessions, visible_or_refused
 from trimtab.server.web.api_models.approvals import (
     ApprovalOut, ApprovalPage, ApprovalsQuery, DecisionBody, DelegationBody, DelegationList,
@@ -36,41 +36,12 @@ from trimtab.server.storage.models import Approval, ApprovalStep, Delegation, Pe
 bp = Blueprint("approvals", __name__, url_prefix="/v1")
 
 
-@contextmanager
-def serialised():
-    """A write transaction that holds the database's write lock from its start on SQLite, so
-    two decisions on one step run one after the other (PostgreSQL: the row lock in `lock`)."""
-    with sessions() as session, session.begin():
-        if session.bind.dialect.name == "sqlite":
-            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-        yield session
-
-
 def acting_person() -> str:
     principal = current_principal()
     if principal.person_id is None:
         raise DomainError("not_a_person", msg("the admin token acts for no one: sign in as a person of the "
                                               "organisation chart to decide or delegate"))
     return principal.person_id
-
-
-def today() -> dt.date:
-    return dt.datetime.now(current_app.config["TZ"]).date()
-
-
-def announce(session, approval: Approval, position_before: int) -> int:
-    """The messages a decision causes (the next approvers', the requester's), in its
-    transaction → how many."""
-    return approval_effects.decided(session, approval, position_before,
-                                    approval_effects.for_app(current_app.extensions, current_app.config))
-
-
-def deliver_soon(queued: int) -> None:
-    """With Redis, a dispatch job for what a decision queued (else the in-process dispatcher
-    or the worker's sweep finds it)."""
-    if queued and current_app.config.get("REDIS_URL"):
-        # the app's, as the submission service asks for it (create_app sets it from jobs/)
-        current_app.extensions["trimtab.enqueue_dispatch"](current_app.config["REDIS_URL"])
 
 
 def visible(a: Approval) -> bool:

@@ -9,7 +9,7 @@ after — cost about 330 µs of a worker's 1,530 a webhook (docs/performance.md,
   as `rulesets._take_the_active_set` / `_name_the_version` do;
 - counts the answer by route, method, status and form, as `metrics._count` does;
 - under CHECK_RESPONSES (the test suite) checks the answer against the route's contract;
-- answers with the view's own function (`intake.answer_hook`), the same service and the same
+- answers with the view's own function (`submitting.answer_hook`), the same service and the same
   text, byte for byte.
 
 It takes only the plain case: POST, the path `/hooks/` + a form of the active rule set, a
@@ -29,7 +29,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.http import HTTP_STATUS_CODES
 
 from trimtab.server.core.errors import lang_of
-from trimtab.server.web.intake import answer_hook
+from trimtab.server.web.submitting import answer_hook
 
 PREFIX = "/hooks/"
 ROUTE = "/hooks/<form>"         # the Flask route's rule: the metrics' label is the same

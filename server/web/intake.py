@@ -3,41 +3,21 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from trimtab.server.core import security
-from trimtab.server.messages import msg
-from trimtab.server.domain import submission
 from trimtab.server.auth import requires
-from trimtab.server.core.errors import DomainError, request_lang
+from trimtab.server.core.errors import request_lang
 from trimtab.server.domain.rulesets import active
-from trimtab.server.domain.validation import decode, parse_json
 from trimtab.server.web.api_models.intake import Submitted
 from trimtab.server.web.contract import Raw, contract
+from trimtab.server.web.submitting import SIGNED, SUBMISSION_ERRORS, answer_hook, response_of
 
 bp = Blueprint("hooks", __name__)
 
-# The signature headers of a webhook client (server/core/security.py).
-SIGNED = (
-    {"name": "X-Trimtab-Client", "in": "header", "required": True, "schema": {"type": "string"},
-     "description": "client name"},
-    {"name": "X-Trimtab-Timestamp", "in": "header", "required": True, "schema": {"type": "string"},
-     "description": "Unix seconds, within 5 minutes"},
-    {"name": "X-Trimtab-Signature", "in": "header", "required": True, "schema": {"type": "string"},
-     "description": "v2= and the hex HMAC-SHA256 of 'v2:' + timestamp + '.' + delivery id + '.' + raw "
-                    "body with the client's secret (scheme v1, sha256= of timestamp + '.' + raw body, "
-                    "until SIGNATURE_V1_UNTIL)"},
-    {"name": "X-Trimtab-Delivery", "in": "header", "required": True,
-     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-     "description": "unique per delivery; a retry repeats it and gets the same answer"},
-)
+# What the body may hold, as the OpenAPI document tells it.
 FACTS = ("the form's JSON Schema (GET /v1/forms/{form}); its limits: numbers within "
          "±999,999,999,999,999, money at most 4 decimal places (x-decimals), texts within maxLength, "
          "periods matching their pattern; percent fields (x-unit: percent) take fractions (0.75 is 75%) "
          "or texts like \"75%\", read as 0.75; a bare number outside the field's minimum/maximum (70 for "
          "pipeline_coverage) is 422 eval.percent_not_fraction with a hint")
-# What a submission can be refused with: not well formed (400), not signed (401), a delivery id
-# used with another body or a signed request replayed, a period or an approval that moved on
-# (409), facts the form or the rules refuse (422).
-SUBMISSION_ERRORS = (400, 401, 409, 422)
 
 
 @bp.post("/hooks/<form>")
@@ -54,39 +34,3 @@ def hook(form: str):
     answer = answer_hook(current_app, active(), form, request.headers,
                          request.get_data(cache=False), request_lang())
     return response_of(answer)
-
-
-def answer_hook(app, ruleset, form: str, headers, raw: bytes, lang: str) -> submission.Answer:
-    """A webhook's request → its answer: the view above, and web/hook_lane.py without Flask's
-    request machinery.  `headers`: anything with .get(name) (request.headers, EnvironHeaders)."""
-    cfg = app.config
-    client, proof = security.verify(headers, raw, cfg["CLIENTS"], cfg["SIGNATURE_TOLERANCE_S"],
-                                    v1_until=cfg.get("SIGNATURE_V1_UNTIL"))
-    delivery_id = headers.get(security.DELIVERY)
-    if not delivery_id:
-        raise DomainError("delivery_id_missing", msg("{delivery} header is required", delivery=security.DELIVERY))
-    if form not in ruleset.schemas:
-        raise DomainError("unknown_form", msg("no form `{form}`", form=form), f"/hooks/{form}")
-    # One pass from bytes to checked facts; a body it refuses goes the passes' way (parse,
-    # then validate), which words the error as before.
-    facts = decode(ruleset.schemas[form], raw)
-    checked = facts is not None
-    if not checked:
-        facts = parse_json(raw)
-    return submission.submit(app, ruleset, submission.Submission(
-        form, facts, raw, raw.decode("utf-8"), client, delivery_id, proof, lang, checked, None))
-
-
-def accept(form: str, facts, raw: bytes, payload: str, client: str, delivery_id: str,
-           proof: str | None = None, checked: bool = False, source: str | None = None):
-    """An authenticated submission of `form` → the response: stored with its decisions, or
-    the earlier answer to the same delivery (submission.Submission says what each is)."""
-    return response_of(submission.submit(current_app, active(), submission.Submission(
-        form, facts, raw, payload, client, delivery_id, proof, request_lang(), checked, source)))
-
-
-def response_of(answer: submission.Answer):
-    resp = current_app.response_class(answer.text, status=answer.status, mimetype="application/json")
-    if answer.replayed:
-        resp.headers["X-Trimtab-Replayed"] = "true"
-    return resp

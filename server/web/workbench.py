@@ -15,7 +15,7 @@ from trimtab.server.core import gate
 from trimtab.server.web.http import sessions
 from trimtab.server.web.api_models import workbench as m
 from trimtab.server.web.api_models.common import Page
-from trimtab.server.web.contract import body_as, contract, query_as
+from trimtab.server.web.contract import body_as, contract, file_body, query_as
 from trimtab.server.core.errors import DomainError, request_lang
 
 bp = Blueprint("workbench", __name__, url_prefix="/v1")
@@ -128,18 +128,6 @@ def get_file(draft_id: int):
                           "changed": row.etag != row.base_sha256})
     answer.headers["ETag"] = f'"{row.etag}"'
     return answer
-
-
-def file_body(model):
-    """A body carrying a rule file's text, as `model`.  Not through parse_json: its limit on a
-    text (4,000 characters, for facts) is not a rule file's (drafts.MAX_FILE_CHARS), which the
-    routes check with their own refusal (422 file_too_large)."""
-    import json
-    try:
-        data = json.loads(request.get_data().decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise DomainError("malformed_json", msg("the body is not JSON"), "$") from None
-    return body_as(model, data)
 
 
 @bp.put("/drafts/<id:draft_id>/file")

@@ -13,9 +13,8 @@ from trimtab.server.auth import requires
 from trimtab.server.messages import msg
 from trimtab.server.domain import drafts, rulesets
 from trimtab.server.web.api_models import workbench as m
-from trimtab.server.web.contract import contract
+from trimtab.server.web.contract import contract, file_body
 from trimtab.server.core.errors import DomainError, request_lang
-from trimtab.server.web.workbench import file_body
 
 bp = Blueprint("workbench_editor", __name__, url_prefix="/workbench/api")
 MAX_SUGGESTIONS = m.MAX_SUGGESTIONS

@@ -17,7 +17,7 @@ from trimtab.server.domain.validation import parse_json, validate
 from trimtab.server.web.api_models.platforms import StepsAnswer, StepsAsked
 from trimtab.server.web.contract import body_as, contract
 from trimtab.server.web.http import sessions
-from trimtab.server.web.intake import SIGNED
+from trimtab.server.web.submitting import SIGNED
 from trimtab.server.messages import msg
 from trimtab.server.core import gate, security
 from trimtab.server.core.errors import DomainError, from_rule_error, request_lang
