@@ -19,7 +19,7 @@ from .words import JSON_SCALARS, WORDS_KEPT, plain, render_message, show
 __all__ = ["Decision", "plain", "render_message", "show", "source_text", "render_record"]
 
 
-class Decision(msgspec.Struct, frozen=True, gc=False):
+class Decision(msgspec.Struct, gc=False, eq=False):
     """What one rule decided for one set of facts: its compiled rule, the facts, the kind's
     result as a plain tuple (`outcome`; None on error), the trace records as evaluate() left
     them (`records`; None when evaluated with trace=False) and the error (a RuleError when the
@@ -29,15 +29,19 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
     to make where a tuple subclass cost 310 (tuple's subtype path allocates twice) — on this
     path's traced decisions, a third of what the trace adds (docs/performance.md).  Not
     tracked by the garbage collector (`gc=False`; tracking would add 30 ns): a Decision refers
-    to its rule, facts, result, records and error, none of which refers back to a Decision, so
-    it is never part of a cycle.  The details dict and the words are built only when someone
-    asks."""
+    to its rule, facts, result, records, error and details, none of which refers back to a
+    Decision, so it is never part of a cycle.  The details dict and the words are built only
+    when someone asks, the details once (`built`: a notification reads them several times, the
+    headline and the stored document once more).  Not frozen, for that one field, which
+    nothing else writes; compared by identity (`eq=False`): two evaluations are two
+    decisions."""
 
     compiled: Any               # ruleset.CompiledRule (or CompiledSilence)
     facts: Any
     outcome: Any
     records: Any
     error: Any
+    built: Any = None           # the details, once someone asked (Decision.details)
 
     @property
     def raw(self):
@@ -75,9 +79,13 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
 
     @property
     def details(self) -> dict:
-        """The decision in fields (its kind's `details` hook); {} after an error."""
-        return {} if self.outcome is None else \
-            self.compiled.hooks.details(self.compiled, self.facts, self.raw)
+        """The decision in fields (its kind's `details` hook), built on the first asking and
+        kept; {} after an error.  The callers read it and never change it."""
+        built = self.built
+        if built is None:
+            built = self.built = {} if self.outcome is None else \
+                self.compiled.hooks.details(self.compiled, self.facts, self.raw)
+        return built
 
     # ------------------------------------------------------------------ stored, explained later
     def compact(self) -> dict:
@@ -144,8 +152,8 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
             details = self.details
             # JSON's own values as they are (most of them): plain() for the rest
             said.update({k: v if type(v) in _AS_IS else plain(v) for k, v in details.items()})
-            # The kind's headline reads the details too: built once, handed on through a view
-            said["explanation"] = compiled.hooks.headline(_Detailed.of(self, details), lang)
+            # The kind's headline reads the details too: built above, kept on the decision
+            said["explanation"] = compiled.hooks.headline(self, lang)
             if key is not None and len(compiled.words) < WORDS_KEPT:
                 compiled.words[(lang, key)] = said
         # The caller's own dict (a stored document adds its records); its lists are shared
@@ -181,20 +189,6 @@ class Decision(msgspec.Struct, frozen=True, gc=False):
     def explain(self, lang: str = "en") -> str:
         lines = [self.headline(lang)] + ["  " + line for line in self.explain_lines(lang)]
         return "\n".join(lines)
-
-
-class _Detailed(Decision, frozen=True, gc=False):
-    """A decision whose details are already built (Decision.to_json's, for the headline)."""
-
-    built: dict
-
-    @classmethod
-    def of(cls, d: Decision, details: dict) -> "_Detailed":
-        return cls(d.compiled, d.facts, d.outcome, d.records, d.error, details)
-
-    @property
-    def details(self) -> dict:
-        return self.built
 
 
 def _held(rec) -> bool:
