@@ -59,6 +59,12 @@ class Plan(NamedTuple):
     out: list[dict]         # the decisions as the answer lists them
 
     @property
+    def asks_a_change(self) -> bool:
+        """An approval rule decided on this submission (allowed or not): a change is judged on
+        the figures the server holds, never on the ones the request states."""
+        return any(d.kind == "approval" for d in self.decisions)
+
+    @property
     def approval(self):
         """The first allowed approval decision: an approval to open (None: none)."""
         return next((d for d in self.decisions if _acts(d, "approval")), None)

@@ -52,7 +52,8 @@ def write(session: Session, plan: Plan, fact_id: int | None = None, channels: di
     """Store `plan` in the session's transaction → (the answer, its JSON text).  `effects`
     (approval_effects.Effects): where an approval it opens is announced."""
     facts, f = plan.sub.facts, plan.filing
-    check_current_target(session, facts)
+    if plan.asks_a_change:
+        check_current_target(session, facts)
     if plan.decisions:
         # The period's lock before the fact's insert, as in pg_intake.WRITE: the insert locks
         # the subject's counter row (fact_counts), and the writers take the two in one order.
