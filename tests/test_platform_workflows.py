@@ -20,7 +20,7 @@ from trimtab.dsl.decision import source_text
 from trimtab.dsl.ruleset import load_sources
 from trimtab.server.plugin.workflow_export import platform_workflows
 
-CASES = load_yaml(Path(__file__).parent / "cases" / "platform_conditions.yaml")
+CASES = load_yaml(Path(__file__).parent / "platform_conditions.yaml")
 BASE = {
     "target_change": {"rep": "r1", "date": "2026-08-12", "metric": "new_customers", "current_target": 80,
                       "proposed_target": 70, "reason": "x", "meeting": "calibration", "requested_by": "m1"},
