@@ -109,6 +109,27 @@ def app(database, app_config):
 
 
 @pytest.fixture
+def fresh_app(db_kind, tmp_path, app_config):
+    """More servers beside `app`, for a test that compares two: `fresh_app(name)` → (app, an
+    admin client) on a fresh database of `db_kind` with `app_config` and the org chart loaded;
+    each disposed and dropped after the test."""
+    from serverkit import ORG, load_org, make_app, migrated_database
+    made = []
+
+    def make(name: str):
+        (tmp_path / name).mkdir()
+        url, cleanup = migrated_database(db_kind, tmp_path / name)
+        made.append(cleanup)
+        app = make_app(url, **app_config)
+        made.append(app.extensions["trimtab.engine"].dispose)
+        return app, load_org(app, ORG)
+
+    yield make
+    for step in reversed(made):         # each engine disposed before its database is dropped
+        step()
+
+
+@pytest.fixture
 def org(app) -> dict:
     """The org chart (serverkit.ORG), loaded into `app` through the API."""
     from serverkit import ORG, load_org

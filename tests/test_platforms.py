@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import serverkit
 from conftest import ROOT
-from serverkit import bearer, set_target, CLIENT, ORG, SECRET, fresh_database, week
+from serverkit import bearer, set_target, CLIENT, ORG, SECRET, week
 from simulator import Simulator
 
 SECRETS = {"generic": SECRET, "jiandaoyun": "jdy-secret", "mingdao": "md-token-123",
@@ -14,12 +13,15 @@ SECRETS = {"generic": SECRET, "jiandaoyun": "jdy-secret", "mingdao": "md-token-1
 WEEKS = [(5, 0.9), (5, 0.88), (3, 0.85), (3, 0.8), (2, 0.7), (4, 0.9)]
 
 
-def make_app(tmp_path, kind="sqlite"):
-    """(app, admin client, cleanup): every platform configured, the org chart loaded."""
-    url, cleanup = fresh_database(kind, tmp_path)
-    app = serverkit.make_app(url, LANG="zh",
-                             PLATFORMS={k: v for k, v in SECRETS.items() if k != "generic"})
-    return app, serverkit.load_org(app), cleanup
+@pytest.fixture(scope="module")
+def db_kind() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Every platform configured; answers in Chinese."""
+    return {"LANG": "zh", "PLATFORMS": {k: v for k, v in SECRETS.items() if k != "generic"}}
 
 
 def answer(r) -> dict:
@@ -65,16 +67,12 @@ def play_fintech_q3(sim: Simulator, app, client) -> list:
 
 
 @pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu"])
-def test_fintech_q3_through_a_platform_matches_the_generic_webhook(platform, tmp_path):
+def test_fintech_q3_through_a_platform_matches_the_generic_webhook(platform, fresh_app):
     results = {}
     for name in ("generic", platform):
-        app, client, cleanup = make_app(tmp_path / name)
-        try:
-            sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
-            results[name] = play_fintech_q3(sim, app, client)
-        finally:
-            app.extensions["trimtab.engine"].dispose()
-            cleanup()
+        app, client = fresh_app(name)
+        sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
+        results[name] = play_fintech_q3(sim, app, client)
     assert results[platform] == results["generic"]
 
 
@@ -86,43 +84,33 @@ def facts_count(app) -> int:
 
 
 @pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu"])
-def test_a_wrong_secret_in_any_scheme_is_401_and_stores_nothing(platform, tmp_path):
-    app, client, cleanup = make_app(tmp_path)
-    try:
-        sim = Simulator(platform, client, "not-the-secret", app.config["TZ"])
-        r = sim.push("weekly_metrics", week(1, 5, 0.9))
-        assert r.status_code == 401 and r.json["error"]["code"].startswith("signature_"), r.json
-        assert facts_count(app) == 0
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+def test_a_wrong_secret_in_any_scheme_is_401_and_stores_nothing(platform, app, client):
+    sim = Simulator(platform, client, "not-the-secret", app.config["TZ"])
+    r = sim.push("weekly_metrics", week(1, 5, 0.9))
+    assert r.status_code == 401 and r.json["error"]["code"].startswith("signature_"), r.json
+    assert facts_count(app) == 0
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_jiandaoyun_retries_unknown_widgets_and_other_ops(kind, tmp_path):
-    app, client, cleanup = make_app(tmp_path, kind)
-    try:
-        sim = Simulator("jiandaoyun", client, SECRETS["jiandaoyun"], app.config["TZ"])
-        first = sim.push("weekly_metrics", week(1, 5, 0.9), delivery="jdy-1")
-        again = sim.retry_last()                             # 简道云 retries with the same id
-        assert first.status_code == again.status_code == 200
-        assert again.json == first.json and again.headers["X-Trimtab-Replayed"] == "true"
-        assert facts_count(app) == 1
-        # A field the mapping file does not know: 422 naming the widget; nothing stored.
-        url, body, headers = sim.sent[-1]
-        bad = body.replace(b'"_widget_', b'"_widget_9', 1)
-        r = _signed_jdy(client, url.split("?")[0], bad, "jdy-2")
-        assert r.status_code == 422 and r.json["error"]["code"] == "unknown_widget"
-        assert r.json["error"]["path"].startswith("$.data._widget_9")
-        assert facts_count(app) == 1
-        # A push that carries no record (a form's change) is acknowledged and ignored.
-        changed = body.replace(b'"op": "data_create"', b'"op": "form_update"')
-        r = _signed_jdy(client, url.split("?")[0], changed, "jdy-3")
-        assert r.status_code == 200 and r.json["ignored"] == "form_update" and r.json["reason"]
-        assert facts_count(app) == 1
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+@pytest.mark.parametrize("db_kind", ["sqlite", "postgresql"])
+def test_jiandaoyun_retries_unknown_widgets_and_other_ops(app, client):
+    sim = Simulator("jiandaoyun", client, SECRETS["jiandaoyun"], app.config["TZ"])
+    first = sim.push("weekly_metrics", week(1, 5, 0.9), delivery="jdy-1")
+    again = sim.retry_last()                             # 简道云 retries with the same id
+    assert first.status_code == again.status_code == 200
+    assert again.json == first.json and again.headers["X-Trimtab-Replayed"] == "true"
+    assert facts_count(app) == 1
+    # A field the mapping file does not know: 422 naming the widget; nothing stored.
+    url, body, headers = sim.sent[-1]
+    bad = body.replace(b'"_widget_', b'"_widget_9', 1)
+    r = _signed_jdy(client, url.split("?")[0], bad, "jdy-2")
+    assert r.status_code == 422 and r.json["error"]["code"] == "unknown_widget"
+    assert r.json["error"]["path"].startswith("$.data._widget_9")
+    assert facts_count(app) == 1
+    # A push that carries no record (a form's change) is acknowledged and ignored.
+    changed = body.replace(b'"op": "data_create"', b'"op": "form_update"')
+    r = _signed_jdy(client, url.split("?")[0], changed, "jdy-3")
+    assert r.status_code == 200 and r.json["ignored"] == "form_update" and r.json["reason"]
+    assert facts_count(app) == 1
 
 
 def _signed_jdy(client, url, body: bytes, delivery: str):
@@ -135,116 +123,92 @@ def _signed_jdy(client, url, body: bytes, delivery: str):
                                 "Content-Type": "application/json"})
 
 
-def test_feishu_url_verification_and_an_unconfigured_platform(tmp_path):
+def test_feishu_url_verification_and_an_unconfigured_platform(app, client):
     import hashlib
     import json
     import time
     from simulator import lark_encrypt
-    app, client, cleanup = make_app(tmp_path)
-    try:
-        key = SECRETS["feishu"]
-        body = json.dumps({"encrypt": lark_encrypt(json.dumps(
-            {"type": "url_verification", "challenge": "c-42", "token": "t"}).encode(), key)}).encode()
-        stamp, nonce = str(int(time.time())), "abc"
-        sig = hashlib.sha256((stamp + nonce + key).encode() + body).hexdigest()
-        r = client.post("/platforms/feishu/hooks/weekly_metrics", data=body, headers={
-            "X-Lark-Signature": sig, "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce})
-        assert r.status_code == 200 and r.json == {"challenge": "c-42"}
-        app.config["PLATFORMS"].pop("yida")
-        r = Simulator("yida", client, SECRETS["yida"], app.config["TZ"]).push("weekly_metrics", week(1, 5, 0.9))
-        assert r.status_code == 401 and "TRIMTAB_YIDA_API_KEY" in r.json["error"]["message"]
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+    key = SECRETS["feishu"]
+    body = json.dumps({"encrypt": lark_encrypt(json.dumps(
+        {"type": "url_verification", "challenge": "c-42", "token": "t"}).encode(), key)}).encode()
+    stamp, nonce = str(int(time.time())), "abc"
+    sig = hashlib.sha256((stamp + nonce + key).encode() + body).hexdigest()
+    r = client.post("/platforms/feishu/hooks/weekly_metrics", data=body, headers={
+        "X-Lark-Signature": sig, "X-Lark-Request-Timestamp": stamp, "X-Lark-Request-Nonce": nonce})
+    assert r.status_code == 200 and r.json == {"challenge": "c-42"}
+    app.config["PLATFORMS"].pop("yida")
+    r = Simulator("yida", client, SECRETS["yida"], app.config["TZ"]).push("weekly_metrics", week(1, 5, 0.9))
+    assert r.status_code == 401 and "TRIMTAB_YIDA_API_KEY" in r.json["error"]["message"]
 
 
 @pytest.mark.parametrize("platform", ["jiandaoyun", "feishu", "yida"])
-def test_a_sub_form_split_through_a_platform_matches_the_generic_webhook(platform, tmp_path):
+def test_a_sub_form_split_through_a_platform_matches_the_generic_webhook(platform, fresh_app):
     """Seed 004's weighted split: a sub-form of provinces, each with its own widget keys."""
     import json
     demo = json.loads((ROOT / "rules" / "demo" / "medical_split.json").read_text(encoding="utf-8"),
                       parse_float=__import__("decimal").Decimal)
     shown = {}
     for name in ("generic", platform):
-        app, client, cleanup = make_app(tmp_path / name)
-        try:
-            sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
-            r = sim.push(demo["form"], demo["facts"])
-            assert r.status_code == 200, r.json
-            shown[name] = answer(r)["decisions"]
-            if name == "jiandaoyun":          # the provinces went as widget-keyed records
-                record = json.loads(sim.sent[-1][1])["data"]
-                rows = next(v for v in record.values() if isinstance(v, list))
-                assert rows and all(k.startswith("_widget_") for row in rows for k in row)
-        finally:
-            app.extensions["trimtab.engine"].dispose()
-            cleanup()
+        app, client = fresh_app(name)
+        sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
+        r = sim.push(demo["form"], demo["facts"])
+        assert r.status_code == 200, r.json
+        shown[name] = answer(r)["decisions"]
+        if name == "jiandaoyun":          # the provinces went as widget-keyed records
+            record = json.loads(sim.sent[-1][1])["data"]
+            rows = next(v for v in record.values() if isinstance(v, list))
+            assert rows and all(k.startswith("_widget_") for row in rows for k in row)
     split = next(d for d in shown[platform] if d["kind"] == "split")
     assert split["value"] and shown[platform] == shown["generic"]
 
 
-def test_a_feishu_retry_encrypted_afresh_is_the_same_delivery(tmp_path):
+def test_a_feishu_retry_encrypted_afresh_is_the_same_delivery(app, client):
     """飞书 may encrypt a retried event with a new IV: the delivery is recognised by its event
     id and decrypted body, answered as before, and stored once."""
     import hashlib
     import json
     import time
     from simulator import lark_encrypt
-    app, client, cleanup = make_app(tmp_path)
-    try:
-        key = SECRETS["feishu"]
-        sim = Simulator("feishu", client, key, app.config["TZ"])
-        first = sim.push("weekly_metrics", week(1, 5, 0.9), delivery="evt-1")
-        assert first.status_code == 200, first.json
-        url, body, _ = sim.sent[-1]
-        from trimtab.server.plugin.signed import lark_decrypt
-        clear = lark_decrypt(json.loads(body)["encrypt"], key)
-        again = json.dumps({"encrypt": lark_encrypt(clear, key)}).encode()
-        assert again != body
-        stamp, nonce = str(int(time.time())), "n2"
-        sig = hashlib.sha256((stamp + nonce + key).encode() + again).hexdigest()
-        r = client.post(url, data=again, headers={"X-Lark-Signature": sig, "X-Lark-Request-Timestamp": stamp,
-                                                  "X-Lark-Request-Nonce": nonce})
-        assert r.status_code == 200 and r.headers["X-Trimtab-Replayed"] == "true"
-        assert r.json == first.json and facts_count(app) == 1
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+    key = SECRETS["feishu"]
+    sim = Simulator("feishu", client, key, app.config["TZ"])
+    first = sim.push("weekly_metrics", week(1, 5, 0.9), delivery="evt-1")
+    assert first.status_code == 200, first.json
+    url, body, _ = sim.sent[-1]
+    from trimtab.server.plugin.signed import lark_decrypt
+    clear = lark_decrypt(json.loads(body)["encrypt"], key)
+    again = json.dumps({"encrypt": lark_encrypt(clear, key)}).encode()
+    assert again != body
+    stamp, nonce = str(int(time.time())), "n2"
+    sig = hashlib.sha256((stamp + nonce + key).encode() + again).hexdigest()
+    r = client.post(url, data=again, headers={"X-Lark-Signature": sig, "X-Lark-Request-Timestamp": stamp,
+                                              "X-Lark-Request-Nonce": nonce})
+    assert r.status_code == 200 and r.headers["X-Trimtab-Replayed"] == "true"
+    assert r.json == first.json and facts_count(app) == 1
 
 
 @pytest.mark.parametrize("platform,column,platform_id", [
     ("feishu", "feishu_open_id", "ou_7d8a6e6df7621556ce0d21922b676706"),
     ("jiandaoyun", "jiandaoyun_username", "lidong"),
     ("yida", "dingtalk_userid", "0112345678901234")])
-def test_a_member_field_with_the_platforms_user_id_maps_to_the_person(platform, column, platform_id, tmp_path):
+def test_a_member_field_with_the_platforms_user_id_maps_to_the_person(platform, column, platform_id, app, client):
     """The trust issue's reproduction: a 飞书 person field carrying an open_id was 422
     unknown_subject; the org chart's platform-id columns now map it to the person."""
     from sqlalchemy import select
     from trimtab.server.storage.models import Fact
-    app, client, cleanup = make_app(tmp_path)
-    try:
-        sim = Simulator(platform, client, SECRETS[platform], app.config["TZ"])
-        r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep=platform_id))
-        assert r.status_code == 422, r.json          # no one holds that id yet
-        people = [dict(p, **{column: platform_id}) if p["id"] == "east.li" else p for p in ORG["people"]]
-        assert client.post("/v1/org/people", json={"people": people}).status_code == 200
-        r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep=platform_id))
-        assert r.status_code == 200, r.json
-        with app.extensions["trimtab.sessions"]() as s:
-            [fact] = s.scalars(select(Fact)).all()
-        assert (fact.subject, fact.rep) == ("east.li", "east.li") and platform_id not in fact.payload
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+    sim = Simulator(platform, client, SECRETS[platform], app.config["TZ"])
+    r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep=platform_id))
+    assert r.status_code == 422, r.json          # no one holds that id yet
+    people = [dict(p, **{column: platform_id}) if p["id"] == "east.li" else p for p in ORG["people"]]
+    assert client.post("/v1/org/people", json={"people": people}).status_code == 200
+    r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep=platform_id))
+    assert r.status_code == 200, r.json
+    with app.extensions["trimtab.sessions"]() as s:
+        [fact] = s.scalars(select(Fact)).all()
+    assert (fact.subject, fact.rep) == ("east.li", "east.li") and platform_id not in fact.payload
 
 
-def test_an_unmapped_feishu_open_id_is_named_as_such(tmp_path):
-    app, client, cleanup = make_app(tmp_path)
-    try:
-        sim = Simulator("feishu", client, SECRETS["feishu"], app.config["TZ"])
-        r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep="ou_nobody"))
-        assert r.status_code == 422 and r.json["error"]["code"] == "unknown_platform_user"
-        assert "feishu_open_id" in r.json["error"]["message"]
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+def test_an_unmapped_feishu_open_id_is_named_as_such(app, client):
+    sim = Simulator("feishu", client, SECRETS["feishu"], app.config["TZ"])
+    r = sim.push("weekly_metrics", dict(week(1, 5, 0.9), rep="ou_nobody"))
+    assert r.status_code == 422 and r.json["error"]["code"] == "unknown_platform_user"
+    assert "feishu_open_id" in r.json["error"]["message"]
