@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Optional, TypeVar
+from typing import NamedTuple, Optional, TypeVar
 
 T = TypeVar("T")
 
@@ -177,12 +177,18 @@ class Action:
     loc: Loc
 
 
+class Word(NamedTuple):
+    """A bare word written as an example's value (`status = 达标`, `allowed = true`)."""
+    name: str
+    loc: Loc
+
+
 @dataclass(eq=False)
 class Example:
     """`example "note": field = value, … → expected`; the checker turns it into facts and an
     expected value (annotations.Annotations.example)."""
     note: Optional[str]
-    fields: dict                    # name -> value: Num, Str, ("word", name) or list of dicts
+    fields: dict                    # name -> value: Num, Str, Word or list of dicts
     result: object                  # the expected value, same shapes
     loc: Loc
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from lark import Token, Transformer, Tree
 
@@ -35,6 +35,13 @@ def _edge(items, index):
             if found:
                 return found
     return None
+
+
+class RefItem(NamedTuple):
+    """`name = value` in a reference declaration, before it goes into the Reference."""
+    name: str
+    value: A.Num
+    loc: A.Loc
 
 
 class _Names(list):
@@ -213,7 +220,7 @@ class _Builder(Transformer):
         return num
 
     def word(self, children):
-        return ("word", str(children[0]), self.loc(children[0]))
+        return A.Word(str(children[0]), self.loc(children[0]))
 
     def items(self, children):
         items = _Items(c for c in children if isinstance(c, dict))
@@ -275,14 +282,13 @@ class _Builder(Transformer):
         ref = A.Reference(str(names[0]), self.span(children),
                           label=unquote(label[0]) if label else None)
         for item in children:
-            if isinstance(item, tuple) and item[0] == "ref_item":
-                _, name, num, loc = item
-                ref.items[name] = num
-                ref.item_locs[name] = loc
+            if isinstance(item, RefItem):
+                ref.items[item.name] = item.value
+                ref.item_locs[item.name] = item.loc
         return ref
 
     def ref_item(self, children):
-        return ("ref_item", str(children[0]), children[-1], self.span(children))
+        return RefItem(str(children[0]), children[-1], self.span(children))
 
     def role(self, children):
         label = tokens(children, "STRING")

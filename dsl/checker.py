@@ -191,8 +191,8 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
                     converted[name] = self.example_value(v, sub, loc, where)
                 items.append(converted)
             return items
-        if isinstance(value, tuple):                      # a bare word
-            word = value[1]
+        if isinstance(value, A.Word):                     # a bare word
+            word = value.name
             if f.kind == "boolean" and word in BOOL_WORDS:
                 return BOOL_WORDS[word]
             if f.kind in ("string", "date") and (not f.enum or word in f.enum):

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 from ..amounts import scale_from
 from ..catalogs import tr
-from ..ast import Num, Str
+from ..ast import Num, Str, Word
 from ..keywords import BOOL_WORDS
 from ..parser import base_type
 from ..units import parse_quantity
@@ -63,8 +63,8 @@ class Kind:
 def expect_truth(ck: Any, ex: Any) -> Any:
     """An example of a kind whose value is true or false."""
     result = ex.result
-    if isinstance(result, tuple) and result[1] in BOOL_WORDS:
-        return BOOL_WORDS[result[1]]
+    if isinstance(result, Word) and result.name in BOOL_WORDS:
+        return BOOL_WORDS[result.name]
     ck.error("check.type_mismatch", ex.loc, expected="true or false", found=shown(result))
     return None
 
@@ -84,8 +84,8 @@ def no_examples(ck: Any, ex: Any, rule: Any) -> Any:
 
 def shown(value: Any) -> str:
     """An example's written value, for a message."""
-    if isinstance(value, tuple):
-        return value[1]
+    if isinstance(value, Word):
+        return value.name
     if isinstance(value, Num):
         return value.text
     if isinstance(value, Str):

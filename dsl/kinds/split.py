@@ -90,14 +90,24 @@ def build_weight(b, children):
     return Weight(str(tokens(children, "NAME")[0]), Decimal(value), b.span(children))
 
 
+class HardLimit(NamedTuple):
+    """`hard limit ±N%` of an adjust clause, before build_adjust takes it in."""
+    band: Decimal
+    loc: A.Loc
+
+
+class Rebalance(NamedTuple):
+    """`rebalance` of an adjust clause, before build_adjust takes it in."""
+    loc: A.Loc
+
+
 def build_adjust(b, children, capped=False):
     names = tokens(children, "NAME")
     band = parse_band(str(tokens(children, "SIGNED_PERCENT")[0]))
-    options = [c for c in children if isinstance(c, tuple)]
-    limit = next((o[1] for o in options if o[0] == "limit"), None)
+    limit = next((c.band for c in children if isinstance(c, HardLimit)), None)
     adjust = Adjust(band, str(names[-1]), b.span(children),
                     field=str(names[0]) if len(names) == 2 else DEFAULT_ADJUST_FIELD,
-                    limit=limit, rebalance=any(o[0] == "rebalance" for o in options))
+                    limit=limit, rebalance=any(isinstance(c, Rebalance) for c in children))
     if capped:      # at most ±15%, with a reason: every adjustment needs one
         adjust.band, adjust.limit, adjust.capped = Decimal(0), band, True
     return adjust
@@ -323,8 +333,8 @@ KIND = Kind(
            "split_weight": build_weight, "adjust": build_adjust,
            "adjust_at_most": lambda b, children: build_adjust(b, children, capped=True),
            # with their spans, so that the clause's span covers them (build_ast._edge)
-           "hard_limit": lambda b, children: ("limit", parse_band(str(children[-1])), b.span(children)),
-           "rebalance": lambda b, children: ("rebalance", b.span(children)), "rounding": build_rounding},
+           "hard_limit": lambda b, children: HardLimit(parse_band(str(children[-1])), b.span(children)),
+           "rebalance": lambda b, children: Rebalance(b.span(children)), "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses,
     derive_form=derive_form, names=names)

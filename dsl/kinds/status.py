@@ -110,8 +110,8 @@ def limits(ck, rule: Status) -> None:
 
 def expected(ck, ex, rule: Status):
     names = [c.name for c in rule.cases]
-    if isinstance(ex.result, tuple) and ex.result[1] in names:
-        return ex.result[1]
+    if isinstance(ex.result, A.Word) and ex.result.name in names:
+        return ex.result.name
     ck.error("check.enum_value", ex.loc, value=shown(ex.result), field=rule.name,
              options=", ".join(names), suggestion=suggest(shown(ex.result), names))
     return None
