@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-import test_workbench as wb
-from test_workbench import ALERTS, as_, open_alerts
+import workbenchkit as wb
+from workbenchkit import ALERTS, as_, open_alerts
 
 repo, app_config, bench = wb.repo, wb.app_config, wb.bench       # the workbench tests' fixtures
 
@@ -89,7 +89,7 @@ def test_the_workbench_schemas_are_the_models(doc):
 def test_a_submitted_draft_in_the_queue_carries_its_summary(app, bench):
     """The queue's answer is a DraftList (the suite's response check holds it too) whose items
     carry the typed summary: the diff in words, no replay yet, the tests."""
-    from test_workbench import THRESHOLD, put
+    from workbenchkit import THRESHOLD, put
     from trimtab.server.web.api_models.workbench import DraftList
     client, _ = bench
     draft = open_alerts(app, client)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from approval_standin import DINGTALK_APP, FEISHU_APP, DingTalkApprovals, FeishuApprovals
 from serverkit import bearer, running_app, set_target
-from test_approval_events import PLATFORMS as CALLBACK_SECRETS, Platform
+from callbackkit import PLATFORMS as CALLBACK_SECRETS, Platform
 
 DEMO = json.loads((Path(__file__).resolve().parents[1] / "rules" / "demo" / "target_change.json")
                   .read_text(encoding="utf-8"))["facts"]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from platform_fixtures import FEISHU_RECORD_CHANGED, FEISHU_V2, feishu_event, jdy_push
 from serverkit import week
 from simulator import Simulator
-from test_platforms import SECRETS, make_app
+from platformkit import SECRETS, platforms_config, signed_jdy
 
 YELLOW = "健康度黄灯"
 WEEK5 = "2026-W32"
@@ -38,12 +38,15 @@ def fintech_history(sim):
         assert r.status_code == 200, r.json
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def world(request, tmp_path):
-    app, client, cleanup = make_app(tmp_path, request.param)
-    yield app, client
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
+@pytest.fixture
+def app_config() -> dict:
+    return platforms_config()
+
+
+@pytest.fixture
+def world(app, client):
+    """The app on SQLite and on PostgreSQL, every platform configured, the org chart loaded."""
+    return app, client
 
 
 def _feishu(app, client):
@@ -159,8 +162,7 @@ def test_the_old_feishu_export_url_redirects(world):
 
 
 def _signed(client, body: bytes, delivery: str):
-    from test_platforms import _signed_jdy
-    return _signed_jdy(client, "/platforms/jiandaoyun/hooks/weekly_metrics", body, delivery)
+    return signed_jdy(client, "/platforms/jiandaoyun/hooks/weekly_metrics", body, delivery)
 
 
 def sim_root():

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import ROOT
-from serverkit import bearer, set_target, CLIENT, ORG, SECRET, week
+from serverkit import bearer, set_target, CLIENT, ORG, week
+from platformkit import SECRETS, platforms_config, signed_jdy
 from simulator import Simulator
 
-SECRETS = {"generic": SECRET, "jiandaoyun": "jdy-secret", "mingdao": "md-token-123",
-           "yida": "yida-key", "feishu": "lark-encrypt-key"}
 WEEKS = [(5, 0.9), (5, 0.88), (3, 0.85), (3, 0.8), (2, 0.7), (4, 0.9)]
 
 
@@ -20,8 +19,7 @@ def db_kind() -> str:
 
 @pytest.fixture
 def app_config() -> dict:
-    """Every platform configured; answers in Chinese."""
-    return {"LANG": "zh", "PLATFORMS": {k: v for k, v in SECRETS.items() if k != "generic"}}
+    return platforms_config()
 
 
 def answer(r) -> dict:
@@ -102,25 +100,15 @@ def test_jiandaoyun_retries_unknown_widgets_and_other_ops(app, client):
     # A field the mapping file does not know: 422 naming the widget; nothing stored.
     url, body, headers = sim.sent[-1]
     bad = body.replace(b'"_widget_', b'"_widget_9', 1)
-    r = _signed_jdy(client, url.split("?")[0], bad, "jdy-2")
+    r = signed_jdy(client, url.split("?")[0], bad, "jdy-2")
     assert r.status_code == 422 and r.json["error"]["code"] == "unknown_widget"
     assert r.json["error"]["path"].startswith("$.data._widget_9")
     assert facts_count(app) == 1
     # A push that carries no record (a form's change) is acknowledged and ignored.
     changed = body.replace(b'"op": "data_create"', b'"op": "form_update"')
-    r = _signed_jdy(client, url.split("?")[0], changed, "jdy-3")
+    r = signed_jdy(client, url.split("?")[0], changed, "jdy-3")
     assert r.status_code == 200 and r.json["ignored"] == "form_update" and r.json["reason"]
     assert facts_count(app) == 1
-
-
-def _signed_jdy(client, url, body: bytes, delivery: str):
-    import hashlib
-    import time
-    stamp, nonce = str(int(time.time())), "n0nce"
-    sig = hashlib.sha1(f"{nonce}:".encode() + body + f":{SECRETS['jiandaoyun']}:{stamp}".encode()).hexdigest()
-    return client.post(f"{url}?timestamp={stamp}&nonce={nonce}", data=body,
-                       headers={"X-JDY-Signature": sig, "X-JDY-DeliverId": delivery,
-                                "Content-Type": "application/json"})
 
 
 def test_feishu_url_verification_and_an_unconfigured_platform(app, client):

@@ -1,6 +1,6 @@
 """Schemathesis on the workbench's operations (issue 16), on SQLite and PostgreSQL.
 
-The campaign of test_schemathesis.py covers every operation but reaches few of these past a
+The campaign of test_schemathesis.py (schemathesiskit.py) covers every operation but reaches few of these past a
 404: a draft id is a random number there.  Here the rules are a throwaway git repository, the
 caller (an admin person, who may do what HRBPs and IT do) holds an open draft, a submitted one
 is in the queue, and the ids in the paths are theirs — so checking, evaluating, replaying,
@@ -14,11 +14,11 @@ import uuid
 
 import pytest
 
-schemathesis = pytest.importorskip("schemathesis")
+import schemathesis
 
-import test_schemathesis as campaign  # noqa: E402
-from gitrepo import RulesRepo  # noqa: E402
-from serverkit import CLIENT, ORG, SECRET, bearer, fresh_database  # noqa: E402
+import schemathesiskit as campaign
+from gitrepo import RulesRepo
+from serverkit import CLIENT, ORG, SECRET, bearer, fresh_database
 
 CASES = int(os.environ.get("TRIMTAB_SCHEMATHESIS_WORKBENCH_CASES", "150"))
 PREFIXES = ("/v1/drafts", "/v1/reviews", "/v1/replays", "/v1/facts", "/v1/rulesets/current/files",

@@ -9,7 +9,7 @@ import string
 import pytest
 
 from conftest import ROOT
-from test_zh_messages import ALLOWED, SAMPLE, english_words
+from messagekit import ALLOWED, SAMPLE, english_words
 from trimtab.dsl.catalog_tools import read_catalog
 from trimtab.server.messages import Msg, msg
 
