@@ -49,15 +49,20 @@ def english(text: str) -> bool:
     return "fired:" in text and "已触发" not in text
 
 
-@pytest.mark.parametrize("kind,default,manager,expected", [
+@pytest.fixture
+def app_config(tmp_path, default, receivers) -> dict:
+    """The deployment's language `default`; the channels the receivers wrote (before the app
+    reads them)."""
+    return {"CHANNELS_PATH": str(tmp_path / "channels.yaml"), "LANG": default}
+
+
+@pytest.mark.parametrize("db_kind,default,manager,expected", [
     ("sqlite", "zh", "en", "en"), ("sqlite", "en", None, "en"), ("sqlite", "en", "zh-CN", "zh"),
     ("postgresql", "zh", "en", "en")])
 @pytest.mark.slow
-def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default, manager, expected,
-                                                                   tmp_path, receivers):
+def test_the_servers_dispatcher_writes_in_each_receivers_language(app, default, manager, expected,
+                                                                   receivers):
     own, group = receivers
-    url, cleanup = fresh_database(kind, tmp_path)
-    app = make_app(url, CHANNELS_PATH=str(tmp_path / "channels.yaml"), LANG=default)
     stopping = None
     try:
         client = load_org(app, org(**{"east.mgr": manager, "hr.east": "en"}))
@@ -82,8 +87,6 @@ def test_the_servers_dispatcher_writes_in_each_receivers_language(kind, default,
     finally:
         if stopping is not None:
             stopping.set()
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
 
 
 @pytest.mark.slow
