@@ -11,11 +11,10 @@ from collections import Counter
 
 import pytest
 
+import workbenchkit
 from conftest import ROOT
-from gitrepo import RulesRepo
 from serverkit import Hooks, bearer, load_org, week
-
-ALERTS = "rules/alerts.rules"
+from workbenchkit import ALERTS
 PEOPLE = {"people": [
     {"id": "east.li", "name": "李东", "role": "rep", "region": "east", "hrbp": "hr.east"},
     {"id": "hr.east", "name": "陈HRBP", "role": "hrbp", "region": "east"},
@@ -28,9 +27,7 @@ def db_kind():
     return "sqlite"
 
 
-@pytest.fixture
-def repo(tmp_path):
-    return RulesRepo(tmp_path / "repo")
+repo = workbenchkit.repo                 # a fixture: the rules repository the app serves from
 
 
 @pytest.fixture
