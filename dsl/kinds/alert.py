@@ -233,13 +233,13 @@ def details(compiled, facts: dict, raw: AlertResult) -> dict:
         fixed = compiled.words["details"] = (rule.level, rule.at_least or 1, rule.notify,
                                              rule.notify_cleared)
     level, needed, notify, cleared = fixed
-    out: dict[str, Any] = {"fired": raw[0], "level": level, "matched": raw[1],
+    out: dict[str, Any] = {"fired": raw.fired, "level": level, "matched": raw.matched,
                            "needed": needed, "notify": list(notify)}
     if cleared:
         out["notify_cleared"] = list(cleared)
-    if rule.message and raw[0]:
+    if rule.message and raw.fired:
         values = dict(facts)
-        values.update(matched=raw[1], rule=rule.name, level=level,
+        values.update(matched=raw.matched, rule=rule.name, level=level,
                       subject=facts.get(A.given(rule.on).subject, ""))
         out["message"] = render_message(rule.message, values)
     return out

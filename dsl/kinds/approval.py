@@ -192,7 +192,7 @@ def run(env, rule: Approval, form) -> ApprovalResult:
 
 # ---------------------------------------------------------------------- words
 def details(compiled, facts: dict, raw: ApprovalResult) -> dict:
-    allowed, viol, steps, used = raw
+    allowed, viol, steps, used = raw.allowed, raw.violations, raw.steps, raw.used
     rule = compiled.rule
     return {"allowed": allowed, "changes_this_cycle": used,
             "violations": [_violation(rule, v) for v in viol],

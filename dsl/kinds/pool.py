@@ -134,7 +134,7 @@ def _scale(ann, rule: Pool):
 
 
 def details(compiled, facts: dict, raw: PoolResult) -> dict:
-    shares, size, cs = raw
+    shares, size, cs = raw.shares, raw.size, raw.contributions
     lst = compiled.form.list_field(A.given(compiled.rule.share).among)
     items, key = list_items(facts, lst.name), lst.key_field
     return {"size": size, "shares": [

@@ -170,9 +170,9 @@ def run(env, rule: Rating, form) -> RatingResult:
 # ---------------------------------------------------------------------- words
 def details(compiled, facts: dict, raw: RatingResult) -> dict:
     parts = compiled.rule.in_force
-    return {"rating": raw[0], "parts": [
+    return {"rating": raw.rating, "parts": [
         {"part": p.ref.dotted, "value": v, "weight": p.weight, "weighted": v * p.weight,
-         "since": p.since} for p, v in zip(parts, raw[1])]}
+         "since": p.since} for p, v in zip(parts, raw.parts)]}
 
 
 def headline(d, lang: str) -> str:

@@ -311,11 +311,11 @@ def _award(env, line: PointsLine) -> int:
 # ---------------------------------------------------------------------- words
 def details(compiled, facts: dict, raw: ScoreResult) -> dict:
     rule = compiled.rule
-    out: dict[str, Any] = {"points": raw[0], "lines": [
-        {"line": ln.loc.line, "points": p} for ln, p in zip(rule.lines, raw[1])]}
+    out: dict[str, Any] = {"points": raw.points, "lines": [
+        {"line": ln.loc.line, "points": p} for ln, p in zip(rule.lines, raw.lines)]}
     if rule.counts is not None:
         out.update(rating=rule.counts.rating, weight=rule.counts.weight,
-                   weighted=raw[0] * rule.counts.weight)
+                   weighted=raw.points * rule.counts.weight)
     return out
 
 

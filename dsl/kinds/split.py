@@ -228,7 +228,7 @@ def run(env, rule: Split, form) -> SplitResult:
 
 # ---------------------------------------------------------------------- words
 def details(compiled, facts: dict, raw: SplitResult) -> dict:
-    finals, bases, viol = raw
+    finals, bases, viol = raw.finals, raw.bases, raw.violations
     rule = compiled.rule
     lst = compiled.form.list_field(A.given(rule.divide).across)
     items, key = list_items(facts, lst.name), lst.key_field

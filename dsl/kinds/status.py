@@ -136,7 +136,7 @@ def run(env, rule: Status, form) -> Optional[StatusResult]:
 
 # ---------------------------------------------------------------------- words
 def details(compiled, facts: dict, raw: StatusResult) -> dict:
-    return {"status": raw[0]}
+    return {"status": raw.status}
 
 
 def headline(d, lang: str) -> str:

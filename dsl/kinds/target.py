@@ -156,7 +156,8 @@ def run(env, rule: Target, form) -> TargetResult:
 
 
 def details(compiled, facts: dict, raw: TargetResult) -> dict:
-    s, lo, hi, formulas, viol, excess, reward = raw
+    s, lo, hi, formulas = raw.suggested, raw.low, raw.high, raw.formulas
+    viol, excess, reward = raw.violations, raw.excess, raw.reward
     out = {"suggested": s, "range": [lo, hi], "formulas": formulas, "ok": not viol,
            "violations": [{"formula": n, "value": v, "low": a, "high": b} for n, v, a, b in viol]}
     if compiled.rule.reward is not None:
