@@ -1,6 +1,7 @@
 """Where each kind of clause keeps its tunable numbers: the walk over a rule file's AST that
-parameters.py runs.  One handler per rule kind (and for schedules and reference values); the
-numbers inside conditions and formulas are found by one walk over expressions.
+parameters.py runs.  Each rule kind's module names its clauses' numbers (its `params` hook,
+given a Clause below); the numbers inside conditions and formulas are found by one walk over
+expressions.
 
 Each number is placed on its token by the node's own location (literals, phrases such as
 `for 2 consecutive weeks`) or, for a number a clause node keeps without one (`weight x 50%`,
@@ -20,7 +21,7 @@ from lark import Token
 from . import ast as A
 from .catalogs import tr, word
 from .keywords import FUNCTIONS
-from .limits import MAX_ABS, MAX_COUNT, MAX_DECIMALS
+from .limits import MAX_ABS, MAX_COUNT, MAX_DECIMALS, MAX_DURATION_HOURS
 from .parser import base_type
 from .units import UNITS
 
@@ -178,9 +179,16 @@ WEIGHT = Limits(Decimal(0), HUNDRED, decimals=MAX_DECIMALS)            # check_p
 BAND = Limits(Decimal(0), HUNDRED, low_open=True, decimals=MAX_DECIMALS)   # check_band (0, 100%]
 COUNT = Limits(Decimal(1), Decimal(MAX_COUNT))                          # limit_count
 POINTS = Limits(-MAX_ABS, MAX_ABS, True, True)                          # limit_number, whole
+NUMBER = Limits(Decimal(0), None, decimals=MAX_DECIMALS)                # a reference value
 
 
-def _labels(template: str, en: str = "", zh: str = "", **more: str) -> tuple[str, str]:
+def duration_limits(unit: str) -> Limits:
+    """A whole number of `unit`s, at least 1, within MAX_DURATION_HOURS (check_limits)."""
+    hours = UNITS[unit][1] if unit in UNITS and UNITS[unit][0] == "duration" else Decimal(1)
+    return Limits(Decimal(1), Decimal(MAX_DURATION_HOURS) / hours // 1)
+
+
+def labels(template: str, en: str = "", zh: str = "", **more: str) -> tuple[str, str]:
     """A parameter's label in en and zh, from a template marked with word()."""
     return template.format(x=en, **more), tr("zh", template).format(x=zh or en, **more)
 
@@ -253,7 +261,7 @@ class Clause:
                 found += self.in_expr(side, subject if isinstance(side, A.PercentOf) else None)
         if cmp.consecutive is not None:
             found.append(Pending(self.sites.token_at(cmp.consecutive.loc), "consecutive",
-                                 _labels(word("consecutive periods: {x}"), *self.name_of(cmp.left)),
+                                 labels(word("consecutive periods: {x}"), *self.name_of(cmp.left)),
                                  "count", COUNT))
         return found
 
@@ -263,7 +271,7 @@ class Clause:
             found += self.in_expr(call.where)
         if call.window is not None and not call.window.so_far:
             found.append(Pending(self.sites.token_at(call.window.loc), "window",
-                                 _labels(word("periods counted: {x}"), *self.name_of(call)),
+                                 labels(word("periods counted: {x}"), *self.name_of(call)),
                                  "count", COUNT))
         return found
 
@@ -276,7 +284,7 @@ class Clause:
         limits = Limits(-top, Decimal(0), True, False, decimals) if negated else \
             Limits(Decimal(0), top, False, True, decimals)
         template = word("threshold: {x}") if role == "threshold" else word("percent of {x}")
-        return Pending(tok, role, _labels(template, *subject), unit, limits, negated=negated)
+        return Pending(tok, role, labels(template, *subject), unit, limits, negated=negated)
 
     # ---------------------------------------------------------------- names
     def name_of(self, expr) -> tuple[str, str]:

@@ -21,8 +21,9 @@ from . import ast as A
 from .build_ast import build
 from .catalogs import tr, word
 from .diagnostics import RuleError
-from .param_kinds import HANDLERS, reference, schedule
-from .param_sites import BAND, Clause, Parameter, Sites, _labels, field_names
+from .kinds import KINDS
+from .param_sites import (BAND, NUMBER, UNIT_NAMES, Clause, Limits, Parameter, Sites, duration_limits,
+                          field_names, labels)
 from .parser import parse
 
 __all__ = ["Parameter", "parameters", "set_parameter", "set_parameters"]
@@ -55,9 +56,9 @@ def walk(sites: Sites, rule_file: A.RuleFile) -> None:
             clause = Clause(sites, key, decl.kind, field_names(schema))
             for formula in decl.formulas:
                 formula_params(clause, formula)
-            handler = HANDLERS.get(decl.kind)
-            if handler is not None:
-                handler(clause, decl)
+            kind = KINDS.get(decl.kind)
+            if kind is not None and kind.params is not None:
+                kind.params(clause, decl)
 
 
 def formula_params(c: Clause, formula: A.Formula) -> None:
@@ -68,7 +69,34 @@ def formula_params(c: Clause, formula: A.Formula) -> None:
     c.numbered(name, found)
     if formula.bound is not None:
         c.add(c.first(formula.bound.loc, "SIGNED_PERCENT"), name, "band", "band",
-              _labels(word("allowed band: {x}"), formula.name), "percent", BAND)
+              labels(word("allowed band: {x}"), formula.name), "percent", BAND)
+
+
+def schedule(c: Clause, sched) -> None:
+    t = sched.timing
+    if t.kind in ("every_weeks", "every_days"):
+        c.add(c.first(t.loc, "DURATION"), "timing", "every", "cycle", labels(word("interval: every N")),
+              UNIT_NAMES.get(t.every_unit, t.every_unit), duration_limits(t.every_unit))
+    elif t.kind == "monthly_day":
+        c.add(c.first(t.loc, "DAY_OF_MONTH"), "timing", "day", "day", labels(word("day of the month")),
+              "day_of_month", Limits(Decimal(1), Decimal(31)))
+    elif t.kind == "monthly_nth":
+        tok = c.first(t.loc, "NTH_WEEKDAYS")
+        for i in range(len(t.nths)):
+            c.add(tok, "timing", f"nth.{i + 1}", "nth", labels(word("which weekday of the month")),
+                  "nth_weekday", Limits(Decimal(1), Decimal(5)), index=i)
+    elif t.kind == "before_event" and t.lead is not None:
+        unit = t.lead.unit or "hour"
+        c.add(c.sites.token_at(t.lead.loc), "timing", "lead", "lead",
+              labels(word("lead time before {x}"), t.event or ""), UNIT_NAMES.get(unit, unit),
+              Limits(Decimal(0), duration_limits(unit).high, low_open=True))
+
+
+def reference(c: Clause, ref) -> None:
+    for name, num in ref.items.items():
+        c.add(c.sites.token_at(num.loc), f"item.{name}", "value", "reference",
+              labels(word("reference value: {x}"), f"{ref.name}.{name}"),
+              UNIT_NAMES.get(num.unit or "", "number"), NUMBER)
 
 
 # ---------------------------------------------------------------------- editing

@@ -70,6 +70,23 @@ def test_every_shipped_file_has_parameters(schemas):
     assert len({p.id for _n, _t, p in found}) == len(found)        # ids are unique per set
 
 
+def test_each_kind_names_its_own_numbers(schemas, monkeypatch):
+    """The walk asks each rule's kind module (its `params` hook, through the registry) for the
+    rule's numbers: a kind added as a module brings its tunable numbers with it."""
+    import dataclasses
+    from trimtab.dsl import kinds
+    asked: list[tuple[str, str]] = []
+    for name, kind in list(kinds.KINDS.items()):
+        assert kind.params is not None, name
+        def recorder(c, rule, _kind=kind):
+            asked.append((_kind.name, rule.kind))
+            _kind.params(c, rule)
+        monkeypatch.setitem(kinds.KINDS, name, dataclasses.replace(kind, params=recorder))
+    _shipped_params(schemas)
+    assert all(mine == theirs for mine, theirs in asked)
+    assert {mine for mine, _ in asked} == set(kinds.KINDS)
+
+
 @pytest.mark.parametrize("name,text", SHIPPED, ids=[n.rsplit("/", 1)[-1] for n, _t in SHIPPED])
 def test_each_parameter_round_trips(schemas, name, text):
     params = parameters(text, schemas, name)

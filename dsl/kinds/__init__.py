@@ -1,8 +1,10 @@
 """The rule kinds, one module each, and the registry the stages loop over.
 
 Each kind module holds its AST node and clause nodes, its typed result, and its hooks for
-building, checking, compiling, running, explaining, diffing and testing (see common.Kind).
-Adding a kind is adding a module here; adding a clause touches its kind's module alone.
+building, checking, compiling, running, explaining, diffing, testing and listing its tunable
+numbers (see common.Kind).  Adding a kind is adding a module here, with its grammar lines
+(grammar.lark) and its keyword and word (keywords.py, vocabulary.py); adding a clause touches
+its kind's module and its grammar line alone.
 """
 from __future__ import annotations
 

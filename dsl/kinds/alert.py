@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NamedTuple, Optional
 
 from .. import ast as A
@@ -23,8 +24,9 @@ from ..diagnostics import suggest
 from ..schemas import spellings
 from ..keywords import LEVELS
 from ..tokens import number_in, period_in, tokens, unquote
-from ..catalogs import tr
+from ..catalogs import tr, word
 from ..words import WORDS_KEPT, render_message
+from ..param_sites import COUNT, labels, Limits
 from .common import Kind, expect_truth, missing, role_names, set_once
 
 PLACEHOLDERS = ("matched", "rule", "level", "subject")
@@ -300,6 +302,25 @@ def names(r, rule: Alert) -> None:
         r.placeholders(rule.say, "text")
 
 
+# ---------------------------------------------------------------------- tunable numbers
+def params(c, rule) -> None:
+    when = rule.when
+    if when is None:
+        return
+    if when.silence is not None:
+        c.add(c.first(when.silence.loc, "CONSECUTIVE"), "when", "periods", "consecutive",
+              labels(word("periods without {x}"), when.silence.form), "count", COUNT)
+    if when.at_least is not None:
+        c.add(c.first(when.loc, "AT_LEAST_OF"), "when", "at_least", "at_least",
+              labels(word("conditions needed (at least N of {x})"), str(len(when.conditions))),
+              "count", Limits(Decimal(1), Decimal(len(when.conditions))))
+        for n, cond in enumerate(when.conditions, 1):
+            c.numbered(f"when.{n}", c.in_expr(cond))
+    else:
+        for cond in when.conditions:
+            c.numbered("when", c.in_expr(cond))
+
+
 KIND = Kind(
     name="alert", node=Alert, result=AlertResult,
     build={"alert": build_alert, "when": build_when, "when_at_least": build_when_at_least,
@@ -307,4 +328,4 @@ KIND = Kind(
            "notify_cleared": build_notify_cleared, "say": build_say},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, value_variant=True, names=names, words_key=words_key)
+    test_clauses=test_clauses, value_variant=True, names=names, words_key=words_key, params=params)

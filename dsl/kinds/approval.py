@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NamedTuple, Optional
 
-from ..catalogs import tr
+from ..catalogs import tr, word
 from .. import ast as A
 from .. import runtime as rt
 from ..canon import canon
@@ -21,6 +22,8 @@ from ..diagnostics import suggest
 from ..schemas import spellings
 from ..tokens import number_in, tokens, unquote
 from ..units import parse_quantity
+from ..param_sites import duration_limits, labels, Limits, UNIT_NAMES
+from ..limits import MAX_COUNT
 from .common import Kind, expect_truth, missing, role_names, set_once
 
 
@@ -289,6 +292,20 @@ def names(r, rule: Approval) -> None:
             r.expr(step.cond)
 
 
+# ---------------------------------------------------------------------- tunable numbers
+def params(c, rule) -> None:
+    if rule.limit is not None:
+        c.add(c.first(rule.limit.loc, "INT"), "limit", "changes", "changes",
+              labels(word("changes per cycle")), "count", Limits(Decimal(0), Decimal(MAX_COUNT)))
+    cycle = rule.cycle
+    if cycle is not None:
+        c.add(c.first(cycle.loc, "DURATION"), "cycle", "every", "cycle", labels(word("cycle length")),
+              UNIT_NAMES.get(cycle.unit, cycle.unit), duration_limits(cycle.unit))
+    for n, step in enumerate(rule.steps, 1):
+        if step.cond is not None:
+            c.numbered(f"step.{n}", c.in_expr(step.cond))
+
+
 KIND = Kind(
     name="approval", node=Approval, result=ApprovalResult,
     build={"approval": lambda b, children: b.rule(Approval, children),
@@ -296,4 +313,4 @@ KIND = Kind(
            "step": build_step, "countersign": build_countersign},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, derive_form=derive_form, workflow=workflow, names=names)
+    test_clauses=test_clauses, derive_form=derive_form, workflow=workflow, names=names, params=params)

@@ -58,6 +58,8 @@ class Kind:
                                             # ids or labels (names.py)
     words_key: Optional[Callable] = None    # (result) → a key when the decision's details and
                                             # headline follow from the result alone, else None
+    params: Optional[Callable] = None       # (param_sites.Clause, rule): its tunable numbers,
+                                            # each on its token (parameters.py)
 
 
 def expect_truth(ck: Any, ex: Any) -> Any:

@@ -172,9 +172,17 @@ def names(r, rule: Pool) -> None:
         r.expr(rule.share.by, r.list_at(rule.share, "among", rule.share.loc))
 
 
+# ---------------------------------------------------------------------- tunable numbers
+def params(c, rule) -> None:
+    if rule.size is not None:
+        c.numbered("size", c.in_expr(rule.size.expr))
+    if rule.share is not None:
+        c.numbered("share", c.in_expr(rule.share.by))
+
+
 KIND = Kind(
     name="pool", node=Pool, result=PoolResult,
     build={"pool": lambda b, children: b.rule(Pool, children), "pool_size": build_size,
            "pool_share": build_share, "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
-    run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses, names=names)
+    run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses, names=names, params=params)

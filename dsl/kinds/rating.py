@@ -25,8 +25,9 @@ from .. import ast as A
 from ..amounts import round_to
 from ..tokens import tokens
 from ..units import parse_quantity
-from ..catalogs import tr
+from ..catalogs import tr, word
 from ..words import pct, show
+from ..param_sites import WEIGHT, labels
 from .common import Kind, Rounding, build_rounding, check_rounding, expect_number, missing, \
     scale_of, set_once
 
@@ -197,10 +198,21 @@ def names(r, rule: Rating) -> None:
         r.expr(part.ref)
 
 
+# ---------------------------------------------------------------------- tunable numbers
+def params(c, rule) -> None:
+    for p in rule.parts:
+        since = f"@{p.since}" if p.since else ""
+        en, zh = c.name_of(p.ref)
+        shown = labels(word("weight: {x}"), en, zh) if not since else \
+            labels(word("weight: {x} from {date}"), en, zh, date=p.since)
+        c.add(c.first(p.loc, "PERCENT"), f"part.{p.ref.dotted}{since}", "weight", "weight",
+              shown, "percent", WEIGHT, group=f"{c.rule}/weights")
+
+
 KIND = Kind(
     name="rating", node=Rating, result=RatingResult,
     build={"rating": lambda b, children: b.rule(Rating, children), "rating_part": build_part,
            "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, value_variant=True, versions=versions, names=names)
+    test_clauses=test_clauses, value_variant=True, versions=versions, names=names, params=params)

@@ -25,8 +25,9 @@ from ..schemas import spellings
 from ..trace import Points, Valued
 from ..tokens import digits_in, number_in, tokens
 from ..units import parse_quantity
-from ..catalogs import tr
+from ..catalogs import tr, word
 from ..words import pct, show
+from ..param_sites import COUNT, labels, POINTS, WEIGHT
 from .common import Kind, expect_number, missing, set_once
 from .rating import check_ratings
 
@@ -67,14 +68,6 @@ class Score(A.Rule):
     counts: Optional[CountsToward] = None
 
     @property
-    def weight(self) -> Optional[Decimal]:
-        return self.counts.weight if self.counts is not None else None
-
-    @property
-    def rating(self) -> Optional[str]:
-        return self.counts.rating if self.counts is not None else None
-
-    @property
     def total_loc(self) -> Optional[A.Loc]:
         """Where the totals are stated (the later of the two lines)."""
         locs = [x.loc for x in (self.total_max, self.total_min) if x is not None]
@@ -87,60 +80,47 @@ class ScoreResult(NamedTuple):
 
 
 # ---------------------------------------------------------------------- building
-def _cap(children) -> Optional[int]:
-    cap = next((c for c in children if isinstance(c, Tree) and c.data == "cap"), None)
-    return None if cap is None else int(str(cap.children[-1]).replace("−", "-"))
-
-
-def _points(children) -> int:
-    return int(str(tokens(children, "POINTS")[0]).replace("−", "-"))
-
-
-def build_cap(b, children):
-    return Tree("cap", children)
-
-
-def build_doubled(b, children):
-    return Tree("doubled", children)
-
-
-def build_every(b, children):
-    phrase = tokens(children, "FOR_EVERY")[0]
-    ref = next(c for c in children if isinstance(c, A.Ref))
-    return PointsLine("every", _points(children), b.span(children), n=int(number_in(phrase)),
-                      field=ref, cap=_cap(children))
-
-
-def build_per(b, children):
-    ref = next(c for c in children if isinstance(c, A.Ref))
-    return PointsLine("per", _points(children), b.span(children), field=ref, cap=_cap(children))
-
-
-def build_when(b, children):
-    cond = next(c for c in children if isinstance(c, A.Expr))
-    return PointsLine("when", _points(children), b.span(children), cond=cond, cap=_cap(children))
-
-
-def build_each(b, children):
-    item = str(tokens(children, "NAME")[0])
-    cond = next((c for c in children if isinstance(c, A.Expr)), None)
-    doubled = next((c.children[-1] for c in children if isinstance(c, Tree) and c.data == "doubled"
-                    and isinstance(c.children[-1], A.Expr)), None)
-    return PointsLine("each", _points(children), b.span(children), cond=cond, item=item,
-                      cap=_cap(children), doubled=doubled)
-
-
-def _amount(children) -> int:
-    tok = [c for c in children if getattr(c, "type", None) in ("POINTS", "INT")][-1]
+def _whole(tok) -> int:
+    """A signed whole number as written (`+20`, `−10`, `100`)."""
     return int(str(tok).replace("−", "-"))
 
 
-def build_total_max(b, children):
-    return Total(_amount(children), True, b.span(children))
+def _cap(children) -> Optional[int]:
+    cap = next((c for c in children if isinstance(c, Tree) and c.data == "cap"), None)
+    return None if cap is None else _whole(cap.children[-1])
 
 
-def build_total_min(b, children):
-    return Total(_amount(children), False, b.span(children))
+def _line(b, children, kind: str, **parts) -> PointsLine:
+    """A points line of any form: its points and its cap are written alike in all four."""
+    return PointsLine(kind, _whole(tokens(children, "POINTS")[0]), b.span(children),
+                      cap=_cap(children), **parts)
+
+
+def build_every(b, children):
+    n = int(number_in(tokens(children, "FOR_EVERY")[0]))
+    return _line(b, children, "every", n=n, field=next(c for c in children if isinstance(c, A.Ref)))
+
+
+def build_per(b, children):
+    return _line(b, children, "per", field=next(c for c in children if isinstance(c, A.Ref)))
+
+
+def build_when(b, children):
+    return _line(b, children, "when", cond=next(c for c in children if isinstance(c, A.Expr)))
+
+
+def build_each(b, children):
+    doubled = next((c.children[-1] for c in children if isinstance(c, Tree) and c.data == "doubled"
+                    and isinstance(c.children[-1], A.Expr)), None)
+    return _line(b, children, "each", item=str(tokens(children, "NAME")[0]), doubled=doubled,
+                 cond=next((c for c in children if isinstance(c, A.Expr)), None))
+
+
+def build_total(at_most: bool):
+    def build(b, children):
+        amount = _whole([c for c in children if getattr(c, "type", None) in ("POINTS", "INT")][-1])
+        return Total(amount, at_most, b.span(children))
+    return build
 
 
 def build_weight_into(b, children):
@@ -194,11 +174,8 @@ def check(ck, rule: Score, scope) -> None:
 def _check_cap(ck, line: PointsLine) -> None:
     if line.cap is None:
         return
-    why = None
-    if (line.cap > 0) != (line.points > 0):
-        why = "sign"
-    elif abs(line.cap) < abs(line.points):
-        why = "smaller than one award"
+    why = "sign" if (line.cap > 0) != (line.points > 0) else \
+        "smaller than one award" if abs(line.cap) < abs(line.points) else None
     if why:
         ck.error("check.bad_cap", line.loc, cap=line.cap, points=line.points, why=why)
 
@@ -359,8 +336,8 @@ def diff(rule: Score, add, text) -> None:
     high = rule.total_max.amount if rule.total_max else None
     low = rule.total_min.amount if rule.total_min else None
     add("total", "total", repr((high, low)), text=f"{low} – {high}")
-    add("counts", "counts", repr((rule.weight, rule.rating)),
-        text=f"{pct(rule.weight or 0)} → {rule.rating}")
+    weight, rating = (rule.counts.weight, rule.counts.rating) if rule.counts else (None, None)
+    add("counts", "counts", repr((weight, rating)), text=f"{pct(weight or 0)} → {rating}")
 
 
 def test_clauses(rule: Score) -> list:
@@ -381,13 +358,42 @@ def names(r, rule: Score) -> None:
             r.expr(line.cond)
 
 
+# ---------------------------------------------------------------------- tunable numbers
+def params(c, rule) -> None:
+    for n, line in enumerate(rule.lines, 1):
+        clause, subject = f"line.{n}", line.cond if line.kind == "when" else line.field
+        what = c.name_of(subject) if subject is not None else (line.item or "",) * 2
+        amounts = c.sites.tokens_in(line.loc, "POINTS", "INT")
+        c.add(amounts[0] if amounts else None, clause, "points", "points",
+              labels(word("points: {x}"), *what), "points", POINTS, signed=True)
+        if line.kind == "every":
+            c.add(c.first(line.loc, "FOR_EVERY"), clause, "every", "every",
+                  labels(word("for every N: {x}"), *what), "count", COUNT)
+        c.numbered(clause, [p for cond in (line.cond, line.doubled) if cond is not None
+                            for p in c.in_expr(cond)])
+        if line.cap is not None and len(amounts) > 1:
+            c.add(amounts[-1], clause, "cap", "cap", labels(word("cap: {x}"), *what), "points",
+                  POINTS, signed=amounts[-1].type == "POINTS")
+    for total, slot in ((rule.total_max, "max"), (rule.total_min, "min")):
+        if total is not None:
+            tok = c.sites.tokens_in(total.loc, "POINTS", "INT")
+            c.add(tok[-1] if tok else None, f"total.{slot}", "points", "total",
+                  labels(word("total at most") if slot == "max" else word("total at least")), "points",
+                  POINTS, signed=bool(tok) and tok[-1].type == "POINTS")
+    if rule.counts is not None:
+        c.add(c.first(rule.counts.loc, "COUNTS_TOWARD"), "counts", "weight", "weight",
+              labels(word("weight toward {x}"), rule.counts.rating), "percent", WEIGHT)
+
+
 KIND = Kind(
     name="score", node=Score, result=ScoreResult,
-    build={"score": lambda b, children: b.rule(Score, children), "cap": build_cap,
+    build={"score": lambda b, children: b.rule(Score, children),
+           "cap": lambda b, children: Tree("cap", children),
+           "doubled": lambda b, children: Tree("doubled", children),
            "points_every": build_every, "points_per": build_per, "points_when": build_when,
-           "points_each": build_each, "doubled": build_doubled, "total_max": build_total_max,
-           "total_min": build_total_min, "weight_into": build_weight_into},
+           "points_each": build_each, "total_max": build_total(True),
+           "total_min": build_total(False), "weight_into": build_weight_into},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True,
-    check_all=check_ratings, records=records, derived=derived, names=names, words_key=words_key)
+    check_all=check_ratings, records=records, derived=derived, names=names, words_key=words_key, params=params)

@@ -29,8 +29,9 @@ from ..amounts import amount_sum
 from .. import splitting
 from ..splitting import plan_of, split_shares
 from ..units import parse_band, parse_quantity
-from ..catalogs import tr
+from ..catalogs import tr, word
 from ..words import item_key, list_items, pct, plain, show
+from ..param_sites import BAND, labels, WEIGHT
 from .common import (Kind, Rounding, build_rounding, check_rounding, missing, no_examples,
                      scale_of, set_once)
 
@@ -327,6 +328,22 @@ def names(r, rule: Split) -> None:
         r.fields_at(rule.adjust, "reason_field", rule.adjust.loc, after, lst=lst)
 
 
+# ---------------------------------------------------------------------- tunable numbers
+def params(c, rule) -> None:
+    for w in rule.weights:
+        en, zh = c.name_of_field(w.field)
+        c.add(c.first(w.loc, "PERCENT"), f"weight.{w.field}", "weight", "weight",
+              labels(word("weight: {x}"), en, zh), "percent", WEIGHT, group=f"{c.rule}/weights")
+    a = rule.adjust
+    if a is not None:
+        bands = c.sites.tokens_in(a.loc, "SIGNED_PERCENT")
+        slots = ["limit"] if a.capped else ["band", "limit"]
+        for slot, tok in zip(slots, bands):
+            template = word("adjustment limit") if slot == "limit" else \
+                word("adjustment without a reason")
+            c.add(tok, "adjust", slot, "band", labels(template), "percent", BAND)
+
+
 KIND = Kind(
     name="split", node=Split, result=SplitResult,
     build={"split": lambda b, children: b.rule(Split, children), "divide": build_divide,
@@ -337,4 +354,4 @@ KIND = Kind(
            "rebalance": lambda b, children: Rebalance(b.span(children)), "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses,
-    derive_form=derive_form, names=names)
+    derive_form=derive_form, names=names, params=params)

@@ -172,10 +172,17 @@ def names(r, rule: Status) -> None:
             r.expr(case.cond)
 
 
+# ---------------------------------------------------------------------- tunable numbers
+def params(c, rule) -> None:
+    for case in rule.cases:
+        if case.cond is not None:
+            c.numbered(f"case.{case.name}", c.in_expr(case.cond))
+
+
 KIND = Kind(
     name="status", node=Status, result=StatusResult,
     build={"status": lambda b, children: b.rule(Status, children), "case": build_case,
            "otherwise": build_otherwise},
     attach=attach, check=check, limits=limits, expected=expected, compile=compile_body, run=run,
     details=details, headline=headline, diff=diff, test_clauses=test_clauses,
-    value_variant=True, reached=reached, derive_form=derive_form, names=names)
+    value_variant=True, reached=reached, derive_form=derive_form, names=names, params=params)

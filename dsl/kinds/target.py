@@ -21,8 +21,9 @@ from ..amounts import default_scale, round_to
 from ..canon import canon
 from ..tokens import tokens
 from ..units import parse_band, parse_quantity
-from ..catalogs import tr
+from ..catalogs import tr, word
 from ..words import pct, show
+from ..param_sites import BAND, labels, WEIGHT
 from .common import Kind, expect_number, missing, set_once
 
 
@@ -201,10 +202,23 @@ def names(r, rule: Target) -> None:
         r.expr(rule.reward.actual)
 
 
+# ---------------------------------------------------------------------- tunable numbers
+def params(c, rule) -> None:
+    s = rule.suggestion
+    if s is not None:
+        c.numbered("suggest", c.in_expr(s.expr))
+        if s.band is not None:
+            c.add(c.first(s.loc, "SIGNED_PERCENT"), "suggest", "range", "band",
+                  labels(word("suggested range")), "percent", BAND)
+    if rule.reward is not None:
+        c.add(c.first(rule.reward.loc, "PERCENT"), "reward", "rate", "rate",
+              labels(word("reward rate: {x}"), *c.name_of(rule.reward.actual)), "percent", WEIGHT)
+
+
 KIND = Kind(
     name="target", node=Target, result=TargetResult,
     build={"target": lambda b, children: b.rule(Target, children), "suggest": build_suggest,
            "reward": build_reward},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, names=names)
+    test_clauses=test_clauses, names=names, params=params)
