@@ -149,3 +149,55 @@ def hooks(client):
     """Signed webhooks to `app`, as the platform client sends them."""
     from serverkit import Hooks
     return Hooks(client)
+
+
+@pytest.fixture
+def empty_database(db_kind, tmp_path) -> str:
+    """The URL of an empty database of `db_kind` (no schema: for the migrations' own tests),
+    dropped after the test."""
+    from serverkit import fresh_database
+    url, cleanup = fresh_database(db_kind, tmp_path)
+    yield url
+    cleanup()
+
+
+# ------------------------------------------------------------------ Redis and workers
+@pytest.fixture
+def shared_redis() -> str:
+    """This test process's database on the machine's Redis (pytest-xdist's gw0 → 1, gw1 → 2, …:
+    two processes' workers never take each other's jobs), emptied after the test.  A Redis
+    that is down fails the test, never skips it."""
+    import redis
+    from workerkit import clear_queue
+    process = int(os.environ.get("PYTEST_XDIST_WORKER", "gw-1")[2:]) + 1
+    url = os.environ.get("TRIMTAB_TEST_REDIS", f"redis://127.0.0.1:6379/{process}")
+    redis.Redis.from_url(url).ping()
+    yield url
+    clear_queue(url)
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of the machine's own on a port of its own, which the test may stop and
+    start again; stopped after the test."""
+    from workerkit import PrivateRedis
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def workers(app, database, tmp_path):
+    """`workers(*args, log=None, **env)` starts a `trimtab worker` on `app`'s database, Redis,
+    channels and rules (workerkit.start_worker); every one is stopped after the test, before
+    the app's engine is disposed and its database dropped."""
+    from workerkit import start_worker, stop
+    started = []
+
+    def start(*args, log=None, **env):
+        started.append(start_worker(app.config, database, tmp_path, args, log, **env))
+        return started[-1]
+    yield start
+    for worker in started:
+        stop(worker)

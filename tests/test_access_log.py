@@ -17,7 +17,7 @@ import requests
 
 from conftest import ROOT
 from gunicornkit import free_port
-from serverkit import ADMIN, CLIENT, SECRET, fresh_database
+from serverkit import ADMIN, CLIENT, SECRET
 from trimtab.server.core import access_log
 
 WEEK = {"rep": "rep_001", "region": "east", "week_start": "2026-06-08", "effective_visits": 12}
@@ -64,10 +64,10 @@ def test_signed_in_callers_are_named_and_query_strings_and_url_tokens_are_not_lo
 
 
 @pytest.mark.slow
-def test_serve_logs_each_request_and_send_finds_it_on_its_configured_port(tmp_path):
-    url, _cleanup = fresh_database("sqlite", tmp_path)
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_serve_logs_each_request_and_send_finds_it_on_its_configured_port(database, tmp_path):
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
+    env = {**os.environ, "DATABASE_URL": database, "TRIMTAB_RULES": str(ROOT / "rules"),
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
            "TRIMTAB_PORT": str(port), "TRIMTAB_LANG": "en"}
     trimtab = str(Path(sys.executable).parent / "trimtab")

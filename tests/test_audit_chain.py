@@ -9,11 +9,9 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from conftest import ROOT
 from receivers import Receiver
-from serverkit import fresh_database
+from serverkit import make_app
 from trimtab.server.domain import audit
-from trimtab.server.app import create_app
 from trimtab.server.domain.audit_verify import verify
 from trimtab.server.storage.models import AuditEntry
 
@@ -22,8 +20,21 @@ ENTRIES = 8
 
 
 @pytest.fixture
-def app_config(tmp_path):
-    return {"AUDIT_KEY": KEY, "AUDIT_ANCHOR_PATH": str(tmp_path / "anchors.jsonl")}
+def app_config(request, tmp_path):
+    """The audit key and an anchor file; anchors also posted to `anchor_sink` when the test
+    has one."""
+    config = {"AUDIT_KEY": KEY, "AUDIT_ANCHOR_PATH": str(tmp_path / "anchors.jsonl")}
+    if "anchor_sink" in request.fixturenames:
+        config["AUDIT_ANCHOR_URL"] = request.getfixturevalue("anchor_sink").url
+    return config
+
+
+@pytest.fixture
+def anchor_sink():
+    """A receiver of anchors on 127.0.0.1, as a deployment's log collector would be."""
+    sink = Receiver(scheme="anchor")
+    yield sink
+    sink.close()
 
 
 def write(app, n: int = ENTRIES, per_transaction: int = 1):
@@ -216,11 +227,9 @@ def test_an_edited_anchor_file_is_named(app, tmp_path):
     assert not report.ok and report.message.startswith(f"{path}:2: the anchor's signature")
 
 
-def test_sqlite_drop_trigger_then_update_and_delete(tmp_path):
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_sqlite_drop_trigger_then_update_and_delete(app):
     """The reproduction of issue 11 on SQLite, step by step."""
-    url = f"sqlite:///{tmp_path / 'trimtab.db'}"
-    app = create_app({"DATABASE_URL": url, "RULES_PATH": str(ROOT / "rules"), "AUDIT_KEY": KEY,
-                      "AUDIT_ANCHOR_PATH": str(tmp_path / "anchors.jsonl")})
     write(app)
     engine = app.extensions["trimtab.engine"]
     with engine.begin() as conn:
@@ -231,7 +240,6 @@ def test_sqlite_drop_trigger_then_update_and_delete(tmp_path):
         conn.execute(text("DROP TRIGGER audit_log_no_delete"))
         conn.execute(text("DELETE FROM audit_log WHERE id = 2"))
     failed(app, "entry after 1 is missing (deleted): entry 3 follows another entry")
-    engine.dispose()
 
 
 def test_an_approval_writes_a_verified_entry(app, org):
@@ -279,25 +287,20 @@ def test_concurrent_writers_form_one_line(app):
 
 # ---------------------------------------------------------------------- anchors elsewhere
 @pytest.mark.slow
-def test_anchors_go_to_the_log_and_the_configured_url(tmp_path, caplog):
-    sink = Receiver(scheme="anchor")
-    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", "AUDIT_KEY": KEY,
-                      "RULES_PATH": str(ROOT / "rules"), "AUDIT_ANCHOR_URL": sink.url})
-    try:
-        with caplog.at_level("INFO", logger="trimtab.audit"):
-            write(app, 2)
-        posted = [m["body"] for m in sink.received]
-        assert [(a["id"], a["count"]) for a in posted] == [(1, 1), (2, 2)]
-        body = {k: posted[1][k] for k in ("at", "id", "hash", "count")}
-        assert posted[1]["sig"] == audit.sign(KEY.encode(), body)
-        assert sum("audit anchor" in r.getMessage() for r in caplog.records) == 2
-    finally:
-        sink.close()
-    dead = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}", "AUDIT_KEY": KEY,
-                       "RULES_PATH": str(ROOT / "rules"), "AUDIT_ANCHOR_URL": sink.url})
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_anchors_go_to_the_log_and_the_configured_url(app, anchor_sink, caplog):
+    with caplog.at_level("INFO", logger="trimtab.audit"):
+        write(app, 2)
+    posted = [m["body"] for m in anchor_sink.received]
+    assert [(a["id"], a["count"]) for a in posted] == [(1, 1), (2, 2)]
+    body = {k: posted[1][k] for k in ("at", "id", "hash", "count")}
+    assert posted[1]["sig"] == audit.sign(KEY.encode(), body)
+    assert sum("audit anchor" in r.getMessage() for r in caplog.records) == 2
+    anchor_sink.close()
     with caplog.at_level("ERROR", logger="trimtab.audit"):
-        write(dead, 1)                           # the receiver is gone: logged, not raised
+        write(app, 1)                            # the receiver is gone: logged, not raised
     assert any("POST failed" in r.getMessage() for r in caplog.records)
+    assert check(app).ok and check(app).count == 3
 
 
 # ---------------------------------------------------------------------- the commands
@@ -334,15 +337,13 @@ def test_the_commands_refuse_without_a_key_or_a_chain(monkeypatch, capsys, tmp_p
     assert "cannot read 127.0.0.1:1/none: OperationalError" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_the_migration_chains_the_entries_already_there(kind, tmp_path):
+def test_the_migration_chains_the_entries_already_there(empty_database):
     import datetime as dt
 
     import sqlalchemy as sa
     from alembic import command
     from trimtab.server.storage.db import alembic_config, make_engine, upgrade
-    url, cleanup = fresh_database(kind, tmp_path)
-    engine = make_engine(url)
+    engine = make_engine(empty_database)
     legacy = sa.table("audit_log", sa.column("at", sa.DateTime), sa.column("action", sa.String),
                       sa.column("subject", sa.String), sa.column("actor", sa.String),
                       sa.column("details", sa.JSON), sa.column("ruleset_version", sa.String))
@@ -361,8 +362,7 @@ def test_the_migration_chains_the_entries_already_there(kind, tmp_path):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):   # the triggers are back
             with engine.begin() as conn:
                 conn.execute(sa.text("UPDATE audit_log SET actor = 'mallory'"))
-        app = create_app({"DATABASE_URL": url, "RULES_PATH": str(ROOT / "rules"), "AUDIT_KEY": KEY,
-                          "MIGRATE": False})
+        app = make_app(empty_database, AUDIT_KEY=KEY, MIGRATE=False)
         write(app, 2)
         assert check(app).ok and check(app).count == 5
         tamper(app, "UPDATE audit_log SET actor = 'mallory' WHERE id = 2")
@@ -370,4 +370,3 @@ def test_the_migration_chains_the_entries_already_there(kind, tmp_path):
         app.extensions["trimtab.engine"].dispose()
     finally:
         engine.dispose()
-        cleanup()

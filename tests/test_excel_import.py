@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conftest import ROOT
-from serverkit import ADMIN, CLIENT, SECRET, Hooks, fresh_database, load_org, make_app, week
+from serverkit import ADMIN, CLIENT, SECRET, Hooks, load_org, week
 from trimtab.server.storage.models import AuditEntry, Fact, Target
 from trimtab.server.plugin.excel import ImportRefused, import_history, import_targets, problem_text
 from trimtab.server.domain.rulesets import load_for
@@ -124,13 +124,11 @@ def test_imported_history_feeds_the_history_rules(app, org):
 
 
 @pytest.mark.slow
-def test_cli_import_all_or_nothing_and_partial(tmp_path):
-    url, cleanup = fresh_database("sqlite", tmp_path)
-    env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_ADMIN_TOKEN": ADMIN,
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_cli_import_all_or_nothing_and_partial(app, org, database, tmp_path):
+    env = {**os.environ, "DATABASE_URL": database, "TRIMTAB_ADMIN_TOKEN": ADMIN,
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}"}
     trimtab = [str(Path(sys.executable).parent / "trimtab")]
-    app = make_app(url)
-    load_org(app)
     bad = tmp_path / "targets.xlsx"
     bad.write_bytes(edited(TEMPLATES / "targets.xlsx", 0, "A3", "nobody"))
     r = subprocess.run(trimtab + ["import", str(bad), "--rules", str(ROOT / "rules")], env=env,
@@ -142,8 +140,6 @@ def test_cli_import_all_or_nothing_and_partial(tmp_path):
                        env=env, cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0 and "imported 1 targets row(s) from targets.xlsx; skipped 1" in r.stdout
     assert "skipped targets.xlsx 目标!A3" in r.stderr and count(app, Target) == 1
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
 
 
 def test_the_shipped_templates_match_the_forms(tmp_path, shipped):

@@ -7,17 +7,12 @@ import json
 
 import copy
 import datetime as dt
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
 from receivers import Receiver
-from serverkit import ADMIN, CLIENT, ORG, SECRET, Hooks, fresh_database, load_org, make_app, week
-from workerkit import PrivateRedis, eventually, stop
+from serverkit import ORG, Hooks, load_org, week
+from workerkit import eventually
 from trimtab.server.jobs.dispatcher import start_dispatcher
 
 CHANNELS = ("channels:\n"
@@ -50,10 +45,13 @@ def english(text: str) -> bool:
 
 
 @pytest.fixture
-def app_config(tmp_path, default, receivers) -> dict:
+def app_config(request, tmp_path, default, receivers) -> dict:
     """The deployment's language `default`; the channels the receivers wrote (before the app
-    reads them)."""
-    return {"CHANNELS_PATH": str(tmp_path / "channels.yaml"), "LANG": default}
+    reads them); deliveries through RQ when the test has a Redis (`private_redis`)."""
+    config = {"CHANNELS_PATH": str(tmp_path / "channels.yaml"), "LANG": default}
+    if "private_redis" in request.fixturenames:
+        config["REDIS_URL"] = request.getfixturevalue("private_redis").url
+    return config
 
 
 @pytest.mark.parametrize("db_kind,default,manager,expected", [
@@ -90,42 +88,27 @@ def test_the_servers_dispatcher_writes_in_each_receivers_language(app, default, 
 
 
 @pytest.mark.slow
-def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(tmp_path, receivers):
+@pytest.mark.parametrize("db_kind,default", [("postgresql", "zh")])  # the web server's: not this
+def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(app, receivers, private_redis,
+                                                                         workers):
     """TRIMTAB_LANG=en for `trimtab worker`; east.mgr reads Chinese, everyone else the default:
     the weekly report to east.mgr is in Chinese, the one to headquarters in English."""
     from trimtab.server.storage.models import ScheduleRun, utcnow
     own, group = receivers
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    url, cleanup = fresh_database("postgresql", tmp_path)
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis.url, "TRIMTAB_RULES": str(ROOT / "rules"),
-           "TRIMTAB_CHANNELS": str(tmp_path / "channels.yaml"), "TRIMTAB_LANG": "en",
-           "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN, "PYTHONPATH": str(ROOT)}
-    app = make_app(url, CHANNELS_PATH=str(tmp_path / "channels.yaml"), REDIS_URL=redis.url,
-                   LANG="zh")                                 # the web server's setting: not this
-    worker = None
-    try:
-        client = load_org(app, org(**{"east.mgr": "zh"}))
-        with app.extensions["trimtab.sessions"]() as s, s.begin():
-            s.add(ScheduleRun(name="周一行动建议", last_run_at=utcnow() - dt.timedelta(weeks=2), runs=1))
-        hooks = Hooks(client)
-        for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
-            hooks.post("weekly_metrics", w)
-        worker = subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker", "--sweep-s", "1"],
-                                  env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert eventually(lambda: len(own.received) >= 3 and group.received, timeout_s=40)
-        by = {(m["body"]["recipient"], m["body"].get("rule") or m["body"]["report"]["report"]): m["body"]
-              for m in own.received}
-        alert = by[("east.mgr", "健康度黄灯")]
-        assert alert["lang"] == "zh" and not english(alert["text"])
-        report = by[("east.mgr", "weekly_actions")]
-        assert report["lang"] == "zh" and report["title"] == "本周行动建议"
-        hq = by[("hq.1", "resource_hints")]
-        assert hq["lang"] == "en" and hq["title"] == "Cross-region resource hints"
-        assert english(group.received[0]["body"]["actionCard"]["text"])    # the group: en
-    finally:
-        if worker is not None:
-            stop(worker)
-        app.extensions["trimtab.engine"].dispose()
-        redis.stop()
-        cleanup()
+    client = load_org(app, org(**{"east.mgr": "zh"}))
+    with app.extensions["trimtab.sessions"]() as s, s.begin():
+        s.add(ScheduleRun(name="周一行动建议", last_run_at=utcnow() - dt.timedelta(weeks=2), runs=1))
+    hooks = Hooks(client)
+    for w in [week(3, 3, 0.85), week(4, 3, 0.8), week(5, 2, 0.7)]:
+        hooks.post("weekly_metrics", w)
+    workers("--sweep-s", "1", TRIMTAB_LANG="en")
+    assert eventually(lambda: len(own.received) >= 3 and group.received, timeout_s=40)
+    by = {(m["body"]["recipient"], m["body"].get("rule") or m["body"]["report"]["report"]): m["body"]
+          for m in own.received}
+    alert = by[("east.mgr", "健康度黄灯")]
+    assert alert["lang"] == "zh" and not english(alert["text"])
+    report = by[("east.mgr", "weekly_actions")]
+    assert report["lang"] == "zh" and report["title"] == "本周行动建议"
+    hq = by[("hq.1", "resource_hints")]
+    assert hq["lang"] == "en" and hq["title"] == "Cross-region resource hints"
+    assert english(group.received[0]["body"]["actionCard"]["text"])    # the group: en

@@ -229,16 +229,13 @@ def test_concurrent_resubmissions_keep_one_current_decision(world, routes, monke
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_the_migration_keeps_the_latest_decision_of_each_period_current(kind, tmp_path):
+def test_the_migration_keeps_the_latest_decision_of_each_period_current(empty_database):
     import datetime as dt
 
     import sqlalchemy as sa
     from alembic import command
-    from serverkit import fresh_database
     from trimtab.server.storage.db import alembic_config, make_engine, upgrade
-    url, cleanup = fresh_database(kind, tmp_path)
-    engine = make_engine(url)
+    engine = make_engine(empty_database)
     at = [dt.datetime(2026, 7, 13, 9, i) for i in range(6)]
     # Week 29 sent three times (both rules each time), week 30 once, a dated form twice.
     facts = [(1, "weekly_metrics", "2026-W29"), (2, "weekly_metrics", "2026-W29"),
@@ -277,7 +274,6 @@ def test_the_migration_keeps_the_latest_decision_of_each_period_current(kind, tm
                 conn.execute(sa.text("UPDATE decisions SET superseded_at = NULL WHERE fact_id = 1"))
     finally:
         engine.dispose()
-        cleanup()
 
 
 @pytest.mark.slow

@@ -43,11 +43,10 @@ def test_a_broken_manifest_is_refused(validator):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("db_kind", ["sqlite"])
 @pytest.mark.parametrize("platform", ["jiandaoyun", "mingdao", "yida", "feishu"])
-def test_form_export_carries_fields_types_required_bounds_and_options(platform, shipped, tmp_path):
-    from serverkit import as_admin, fresh_database, make_app
-    url, cleanup = fresh_database("sqlite", tmp_path)
-    app = make_app(url)
+def test_form_export_carries_fields_types_required_bounds_and_options(platform, shipped, app):
+    from serverkit import as_admin
     client = as_admin(app.test_client())
     doc = client.get(f"/platforms/{platform}/forms/target_change").json
     assert doc == json.loads((MANIFESTS / "exports" / platform / "target_change.json").read_text(encoding="utf-8"))
@@ -65,5 +64,3 @@ def test_form_export_carries_fields_types_required_bounds_and_options(platform, 
     assert len(weekly) == len(shipped.schemas["weekly_metrics"].raw["properties"])
     assert client.get("/platforms/nowhere/forms/target_change").status_code == 404
     assert client.get(f"/platforms/{platform}/forms/nothing").status_code == 400
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()

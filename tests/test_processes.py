@@ -13,7 +13,7 @@ import requests
 
 from gitrepo import RulesRepo
 from gunicornkit import Gunicorn
-from serverkit import ADMIN_HEADERS, ORG, Hooks, fresh_database, samples, value, week
+from serverkit import ADMIN_HEADERS, ORG, Hooks, samples, value, week
 
 REQUESTS_IN_A_ROW = 100
 # Times a reload across gunicorn's workers: alone on the machine (scripts/test.sh's second pass).
@@ -36,16 +36,15 @@ def hammer(base: str, clients: int, stop: threading.Event, answers: list) -> lis
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
-def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_second(kind, tmp_path):
+def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_second(db_kind, empty_database,
+                                                                                  tmp_path):
     """8 clients ask all the time; the reload is answered; from the moment its answer arrived,
     how long until every answer names the new version (and at least 100 in a row do)?"""
     repo = RulesRepo(tmp_path / "repo")
     first = repo.git("rev-parse", "HEAD")
     repo.edit("rules/alerts.rules", "days_outstanding > 60 days", "days_outstanding > 45 days")
     second = repo.commit("45 days")
-    url, cleanup = fresh_database(kind, tmp_path)
-    server = Gunicorn(tmp_path, url, workers=4, TRIMTAB_RULES=str(repo.rules), TRIMTAB_RULES_REV=first)
+    server = Gunicorn(tmp_path, empty_database, workers=4, TRIMTAB_RULES=str(repo.rules), TRIMTAB_RULES_REV=first)
     stop, answers, threads = threading.Event(), [], []
     try:
         server.start()
@@ -65,7 +64,7 @@ def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_secon
         old = [t for t, v in after if v != second]
         last_old = max(old, default=0.0)
         new_in_a_row = len([t for t, v in after if t > last_old])
-        print(f"\n{kind}: after the reload answered, {len(old)} answers named the old version, "
+        print(f"\n{db_kind}: after the reload answered, {len(old)} answers named the old version, "
               f"the last {last_old * 1000:.0f} ms after; then {new_in_a_row} in a row named the new "
               f"one ({len(after)} answers in {after[-1][0]:.1f} s; the slowest took "
               f"{slowest * 1000:.0f} ms: a worker loads the new set before it answers)")
@@ -77,13 +76,12 @@ def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_secon
         for t in threads:
             t.join(timeout=15)
         server.stop()
-        cleanup()
 
 
 @pytest.mark.slow
-def test_metrics_count_every_worker_whichever_answers(tmp_path):
-    url, cleanup = fresh_database("postgresql", tmp_path)
-    server = Gunicorn(tmp_path, url, workers=4)
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_metrics_count_every_worker_whichever_answers(empty_database, tmp_path):
+    server = Gunicorn(tmp_path, empty_database, workers=4)
     hooks = Hooks(None)
     try:
         server.start()
@@ -125,4 +123,3 @@ def test_metrics_count_every_worker_whichever_answers(tmp_path):
               f"them; still {n} after a worker was killed")
     finally:
         server.stop()
-        cleanup()

@@ -11,8 +11,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
-from serverkit import ADMIN, CLIENT, SECRET, migrated_database
+from serverkit import ADMIN, CLIENT, SECRET
 
 PROBE = """
 import gc, json
@@ -21,15 +23,12 @@ print(json.dumps({"frozen": gc.get_freeze_count(), "walked": len(gc.get_objects(
 """
 
 
-def test_the_wsgi_app_s_objects_are_frozen_once_it_is_built(tmp_path):
-    url, drop = migrated_database("sqlite", tmp_path)
-    env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_the_wsgi_app_s_objects_are_frozen_once_it_is_built(database, tmp_path):
+    env = {**os.environ, "DATABASE_URL": database, "TRIMTAB_RULES": str(ROOT / "rules"),
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN}
-    try:
-        run = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=tmp_path,
-                             capture_output=True, text=True, timeout=120)
-    finally:
-        drop()
+    run = subprocess.run([sys.executable, "-c", PROBE], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     heap = json.loads(run.stdout.strip().splitlines()[-1])
     # What a full collection still walks: the few objects made after the freeze.

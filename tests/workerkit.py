@@ -73,3 +73,22 @@ class PrivateRedis:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+
+
+def start_worker(config: dict, database: str, cwd, args=(), log=None, **env) -> subprocess.Popen:
+    """`trimtab worker *args` on the app's database, Redis, channels, rules and clients (its
+    `config`), with `env` on top (e.g. TRIMTAB_LANG="en"): the worker reads the deployment's
+    environment, as in production.  Its output goes to `log` (a path), else nowhere."""
+    import os
+    import sys
+    from pathlib import Path
+    clients = ",".join(f"{k}:{v}" for k, v in config.get("CLIENTS", {}).items())
+    settings = {"DATABASE_URL": database, "REDIS_URL": config.get("REDIS_URL") or "",
+                "TRIMTAB_CHANNELS": config["CHANNELS_PATH"],
+                "TRIMTAB_RULES": config["RULES_PATH"], "TRIMTAB_CLIENTS": clients,
+                "TRIMTAB_ADMIN_TOKEN": config.get("ADMIN_TOKEN") or "",
+                "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = open(log, "wb") if log is not None else subprocess.DEVNULL
+    return subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker", *args],
+                            env={**os.environ, **settings, **env}, cwd=cwd, stdout=out,
+                            stderr=subprocess.STDOUT)
