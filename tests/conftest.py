@@ -73,8 +73,8 @@ def shared_sources():
 # ------------------------------------------------------------------ server fixtures (flaskr-style)
 # A test that asks for `app`, `client` or `hooks` runs once on SQLite and once on PostgreSQL.
 # A module narrows that with its own `db_kind` fixture, a test with
-# `@pytest.mark.parametrize("db_kind", ["sqlite"])`; a module changes the app's configuration
-# by overriding `app_config`.
+# `@pytest.mark.parametrize("db_kind", ["sqlite"])`; a test changes the app's configuration with
+# `@pytest.mark.app_config(KEY=value, …)`, a module by overriding `app_config`.
 
 DB_KINDS = ("sqlite", "postgresql")
 
@@ -94,9 +94,11 @@ def database(db_kind, tmp_path) -> str:
 
 
 @pytest.fixture
-def app_config() -> dict:
-    """Configuration the `app` fixture adds to serverkit.make_app's (a module overrides it)."""
-    return {}
+def app_config(request) -> dict:
+    """Configuration the `app` fixture adds to serverkit.make_app's: a test's
+    `@pytest.mark.app_config(LANG="en", …)`, or what a module's own `app_config` returns."""
+    marker = request.node.get_closest_marker("app_config")
+    return dict(marker.kwargs) if marker is not None else {}
 
 
 @pytest.fixture
@@ -156,7 +158,8 @@ def empty_database(db_kind, tmp_path) -> str:
     """The URL of an empty database of `db_kind` (no schema: for the migrations' own tests),
     dropped after the test."""
     from serverkit import fresh_database
-    url, cleanup = fresh_database(db_kind, tmp_path)
+    (tmp_path / "empty").mkdir()            # beside, never in place of, `database`'s file
+    url, cleanup = fresh_database(db_kind, tmp_path / "empty")
     yield url
     cleanup()
 

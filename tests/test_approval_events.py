@@ -215,11 +215,11 @@ def test_links_say_which_instance_is_which_approval(world):
     assert r.status_code == 404
 
 
-def test_an_unconfigured_platform_is_refused_naming_the_variable(tmp_path):
-    with running_app("sqlite", tmp_path) as (app, hooks):
-        sender = Platform("dingtalk", hooks.client)
-        r = sender.decide("i", "u", "approve")
-        assert r.status_code == 401 and "TRIMTAB_DINGTALK_EVENTS_TOKEN" in r.json["error"]["message"]
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_an_unconfigured_platform_is_refused_naming_the_variable(app, hooks):
+    sender = Platform("dingtalk", hooks.client)
+    r = sender.decide("i", "u", "approve")
+    assert r.status_code == 401 and "TRIMTAB_DINGTALK_EVENTS_TOKEN" in r.json["error"]["message"]
 
 
 def test_feishu_checks_the_url_unsigned_but_never_decides_unsigned(world):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from serverkit import running_app, week
+from serverkit import week
 from trimtab.dsl import periods
 from trimtab.dsl.ruleset import load
 from trimtab.dsl.schemas import parse_schema
@@ -135,17 +135,17 @@ def test_a_history_the_rules_cannot_date_is_handed_over_undated(ruleset):
     assert len(periods.timeline(schema, week(3, 5, 0.9), given)) == 2
 
 
-def test_a_webhooks_rules_date_no_more_entries_however_long_the_history(tmp_path, monkeypatch):
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_webhooks_rules_date_no_more_entries_however_long_the_history(app, hooks, monkeypatch):
     calls = []
     real = periods.day_of
     monkeypatch.setattr(periods, "day_of", lambda *a, **kw: (calls.append(1), real(*a, **kw))[1])
     per_webhook = {}
-    with running_app("postgresql", tmp_path) as (_app, hooks):
-        for n in range(1, 41):
-            calls.clear()
-            r = hooks.post("weekly_metrics", week(n, 5, 0.9))
-            assert r.status_code == 200, r.json
-            per_webhook[n] = len(calls)
+    for n in range(1, 41):
+        calls.clear()
+        r = hooks.post("weekly_metrics", week(n, 5, 0.9))
+        assert r.status_code == 200, r.json
+        per_webhook[n] = len(calls)
     # Week 40 reads 39 earlier weeks, week 5 four: each of the rules dates the facts, the cache
     # the newest earlier entry, and nothing dates the rest again.
     assert per_webhook[40] == per_webhook[5], per_webhook

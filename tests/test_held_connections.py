@@ -8,7 +8,7 @@ import os
 import pytest
 from sqlalchemy import text
 
-from serverkit import running_app, week
+from serverkit import week
 from trimtab.server.domain import pg_intake
 
 pytestmark = pytest.mark.filterwarnings("error::sqlalchemy.exc.SAWarning")
@@ -18,74 +18,74 @@ def backend(conn) -> int:
     return conn.execute("SELECT pg_backend_pid()").fetchone()[0]
 
 
-def test_a_webhooks_connection_is_kept_for_the_next_and_lent_to_no_one(tmp_path):
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        held, pool = app.extensions["trimtab.pg_direct"], app.extensions["trimtab.engine"].pool
-        assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
-        [kept] = held.connections()
-        pid = backend(kept)
-        assert kept.autocommit and pool.checkedout() == 1
-        for n in (2, 3):
-            assert hooks.post("weekly_metrics", week(n, 5, 0.9)).status_code == 200
-        assert [backend(c) for c in held.connections()] == [pid]       # the same one, kept
-        # Everyone else's connections come from the pool, out of autocommit, never the kept one.
-        with app.extensions["trimtab.sessions"]() as session:
-            conn = session.connection().connection.driver_connection
-            assert not conn.autocommit and backend(conn) != pid
-            assert session.execute(text("SELECT 1")).scalar() == 1
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_webhooks_connection_is_kept_for_the_next_and_lent_to_no_one(app, hooks):
+    held, pool = app.extensions["trimtab.pg_direct"], app.extensions["trimtab.engine"].pool
+    assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
+    [kept] = held.connections()
+    pid = backend(kept)
+    assert kept.autocommit and pool.checkedout() == 1
+    for n in (2, 3):
+        assert hooks.post("weekly_metrics", week(n, 5, 0.9)).status_code == 200
+    assert [backend(c) for c in held.connections()] == [pid]       # the same one, kept
+    # Everyone else's connections come from the pool, out of autocommit, never the kept one.
+    with app.extensions["trimtab.sessions"]() as session:
+        conn = session.connection().connection.driver_connection
+        assert not conn.autocommit and backend(conn) != pid
+        assert session.execute(text("SELECT 1")).scalar() == 1
 
 
-def test_a_connection_the_pool_finds_dropped_lets_the_kept_ones_go(tmp_path):
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        held, engine = app.extensions["trimtab.pg_direct"], app.extensions["trimtab.engine"]
-        assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
-        [kept] = held.connections()
-        pid = backend(kept)
-        other = engine.raw_connection()          # as an ORM session meeting a dropped connection
-        other.invalidate()
-        assert hooks.post("weekly_metrics", week(2, 5, 0.9)).status_code == 200
-        [now] = held.connections()
-        assert backend(now) != pid
-        assert not kept.autocommit and not kept.closed     # back in the pool as any connection
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_connection_the_pool_finds_dropped_lets_the_kept_ones_go(app, hooks):
+    held, engine = app.extensions["trimtab.pg_direct"], app.extensions["trimtab.engine"]
+    assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
+    [kept] = held.connections()
+    pid = backend(kept)
+    other = engine.raw_connection()          # as an ORM session meeting a dropped connection
+    other.invalidate()
+    assert hooks.post("weekly_metrics", week(2, 5, 0.9)).status_code == 200
+    [now] = held.connections()
+    assert backend(now) != pid
+    assert not kept.autocommit and not kept.closed     # back in the pool as any connection
 
 
-def test_dispose_closes_the_kept_connections(tmp_path):
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        held = app.extensions["trimtab.pg_direct"]
-        assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
-        [kept] = held.connections()
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_dispose_closes_the_kept_connections(app, hooks):
+    held = app.extensions["trimtab.pg_direct"]
+    assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
+    [kept] = held.connections()
+    app.extensions["trimtab.engine"].dispose()
+    assert kept.closed and held.connections() == []
+    assert hooks.post("weekly_metrics", week(2, 5, 0.9)).status_code == 200   # a new one
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_connection_left_in_a_transaction_is_not_kept(app, hooks):
+    held = app.extensions["trimtab.pg_direct"]
+    with pytest.raises(RuntimeError):
+        with pg_intake.connect(held, app.extensions["trimtab.history"]) as direct:
+            direct.conn.execute("BEGIN")
+            raise RuntimeError("the caller's error, mid-transaction")
+    assert held.connections() == []
+    assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_forked_child_never_touches_the_parents_kept_connection(app, hooks):
+    held = app.extensions["trimtab.pg_direct"]
+    assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
+    [kept] = held.connections()
+    pid = backend(kept)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:                                  # as gunicorn's and RQ's children end
+        ok = held.connections() == [] and held._free == type(held._free)()
         app.extensions["trimtab.engine"].dispose()
-        assert kept.closed and held.connections() == []
-        assert hooks.post("weekly_metrics", week(2, 5, 0.9)).status_code == 200   # a new one
-
-
-def test_a_connection_left_in_a_transaction_is_not_kept(tmp_path):
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        held = app.extensions["trimtab.pg_direct"]
-        with pytest.raises(RuntimeError):
-            with pg_intake.connect(held, app.extensions["trimtab.history"]) as direct:
-                direct.conn.execute("BEGIN")
-                raise RuntimeError("the caller's error, mid-transaction")
-        assert held.connections() == []
-        assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
-
-
-def test_a_forked_child_never_touches_the_parents_kept_connection(tmp_path):
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        held = app.extensions["trimtab.pg_direct"]
-        assert hooks.post("weekly_metrics", week(1, 5, 0.9)).status_code == 200
-        [kept] = held.connections()
-        pid = backend(kept)
-        read, write = os.pipe()
-        child = os.fork()
-        if child == 0:                                  # as gunicorn's and RQ's children end
-            ok = held.connections() == [] and held._free == type(held._free)()
-            app.extensions["trimtab.engine"].dispose()
-            os.write(write, b"1" if ok else b"0")
-            os._exit(0)
-        os.close(write)
-        assert os.read(read, 1) == b"1"
-        os.waitpid(child, 0)
-        assert backend(kept) == pid and not kept.closed      # still the parent's, working
-        assert hooks.post("weekly_metrics", week(2, 5, 0.9)).status_code == 200
-        assert [backend(c) for c in held.connections()] == [pid]
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(child, 0)
+    assert backend(kept) == pid and not kept.closed      # still the parent's, working
+    assert hooks.post("weekly_metrics", week(2, 5, 0.9)).status_code == 200
+    assert [backend(c) for c in held.connections()] == [pid]

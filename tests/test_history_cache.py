@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 from sqlalchemy import text
 
-from serverkit import running_app, week
+from serverkit import week
 from trimtab.server.domain import history, plan
 from trimtab.server.domain.history import Cache
 
@@ -41,39 +41,35 @@ def stored_elsewhere(app, n: int, period: str) -> None:
              "payload": json.dumps(dict(week(n, 5, 0.9), effective_visits=n))})
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_a_fact_stored_late_under_a_lower_id_is_seen(kind, tmp_path, monkeypatch):
+def test_a_fact_stored_late_under_a_lower_id_is_seen(app, hooks, monkeypatch):
     seen = watching(monkeypatch)
-    with running_app(kind, tmp_path) as (app, hooks):
-        for n in (1, 2, 3):
-            post(hooks, n, n)
-        # As a transaction that took its id before the others and committed after them: the
-        # cache has seen ids above it already.
-        stored_elsewhere(app, 4, "2026-W31")
-        post(hooks, 5, 5)
+    for n in (1, 2, 3):
+        post(hooks, n, n)
+    # As a transaction that took its id before the others and committed after them: the
+    # cache has seen ids above it already.
+    stored_elsewhere(app, 4, "2026-W31")
+    post(hooks, 5, 5)
     assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_a_resubmission_older_than_the_cache_keeps_reads_its_history(kind, tmp_path, monkeypatch):
+def test_a_resubmission_older_than_the_cache_keeps_reads_its_history(app, hooks, monkeypatch):
     monkeypatch.setattr(history, "HISTORY_PERIODS", 2)
     monkeypatch.setattr(history, "KEEP_PERIODS", 3)
     seen = watching(monkeypatch)
-    with running_app(kind, tmp_path) as (_app, hooks):
-        for n in range(1, 8):
-            post(hooks, n, n)
-        assert seen[-1] == [("2026-08-03", 5), ("2026-08-10", 6)]
-        post(hooks, 3, 30)              # week 3 again: the cache keeps weeks 4–7 only
-        assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2)]
-        post(hooks, 8, 8)               # the correction of week 3 is the latest of its period
-        assert seen[-1] == [("2026-08-10", 6), ("2026-08-17", 7)]
-        post(hooks, 4, 40)
-        assert seen[-1] == [("2026-07-13", 2), ("2026-07-20", 30)]
+    for n in range(1, 8):
+        post(hooks, n, n)
+    assert seen[-1] == [("2026-08-03", 5), ("2026-08-10", 6)]
+    post(hooks, 3, 30)              # week 3 again: the cache keeps weeks 4–7 only
+    assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2)]
+    post(hooks, 8, 8)               # the correction of week 3 is the latest of its period
+    assert seen[-1] == [("2026-08-10", 6), ("2026-08-17", 7)]
+    post(hooks, 4, 40)
+    assert seen[-1] == [("2026-07-13", 2), ("2026-07-20", 30)]
 
 
-def test_the_cache_is_bounded_and_forgets_the_least_recently_used(tmp_path):
-    with running_app("sqlite", tmp_path) as (app, _hooks):
-        schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_the_cache_is_bounded_and_forgets_the_least_recently_used(app, hooks):
+    schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]
     cache = Cache(limit=100)
     for s in range(12):                 # 12 subjects of 10 weeks: 120 entries
         subject = f"rep{s}"
@@ -90,10 +86,10 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used(tmp_path):
     assert held == [0] + list(range(3, 12))       # rep1 and rep2 were the least recently used
 
 
-def test_a_cached_entry_costs_about_a_kibibyte(tmp_path):
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_a_cached_entry_costs_about_a_kibibyte(app, hooks):
     """Keys are interned: an entry of weekly_metrics costs about half what json.loads makes."""
-    with running_app("sqlite", tmp_path) as (app, _hooks):
-        schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]
+    schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]
     cache = Cache(limit=10_000)
     payloads = [json.dumps(dict(week(n % 50 + 1, 5 + n % 7, 0.9), rep=f"rep{n // 50}",
                                 weighted_pipeline=1200000.5 + n)) for n in range(5000)]
@@ -111,28 +107,27 @@ def test_a_cached_entry_costs_about_a_kibibyte(tmp_path):
     assert per_entry < 1600
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_the_database_counts_each_subjects_facts(kind, tmp_path):
+def test_the_database_counts_each_subjects_facts(app, hooks):
     """fact_counts (a trigger's, migration 0015) is what the history read checks the cache
     with: it must follow every insert, the webhook's and any other."""
-    with running_app(kind, tmp_path) as (app, hooks):
-        for n in (1, 2, 3, 2):
-            post(hooks, n, n)
-        with app.extensions["trimtab.engine"].begin() as conn:
-            conn.execute(text(
-                "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
-                "received_at) VALUES (1000, 'visits', 'east.li', '2026-07-08', :day, '{}', "
-                "'platform', CURRENT_TIMESTAMP)"), {"day": "2026-07-08"})
-            counted = conn.execute(text(
-                "SELECT form, subject, n, top FROM fact_counts ORDER BY form")).all()
-            actual = conn.execute(text(
-                "SELECT form, subject, count(*), max(id) FROM facts GROUP BY form, subject "
-                "ORDER BY form")).all()
+    for n in (1, 2, 3, 2):
+        post(hooks, n, n)
+    with app.extensions["trimtab.engine"].begin() as conn:
+        conn.execute(text(
+            "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
+            "received_at) VALUES (1000, 'visits', 'east.li', '2026-07-08', :day, '{}', "
+            "'platform', CURRENT_TIMESTAMP)"), {"day": "2026-07-08"})
+        counted = conn.execute(text(
+            "SELECT form, subject, n, top FROM fact_counts ORDER BY form")).all()
+        actual = conn.execute(text(
+            "SELECT form, subject, count(*), max(id) FROM facts GROUP BY form, subject "
+            "ORDER BY form")).all()
     assert [tuple(r) for r in counted] == [tuple(r) for r in actual]
     assert [r[2] for r in counted] == [1, 4]
 
 
-def test_a_fact_this_worker_stored_is_kept_not_decoded_again(tmp_path, monkeypatch):
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_fact_this_worker_stored_is_kept_not_decoded_again(app, hooks, monkeypatch):
     """On the two-statement path the cache keeps the facts the webhook itself decoded
     (Cache.wrote): the next webhook's read brings nothing new to decode, and the history the
     rules get is the one a fresh read would give."""
@@ -141,33 +136,32 @@ def test_a_fact_this_worker_stored_is_kept_not_decoded_again(tmp_path, monkeypat
     real = history.checked_entry
     monkeypatch.setattr(history, "checked_entry", lambda schema, payload: (
         decoded.append(payload), real(schema, payload))[1])
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        for n in range(1, 6):
-            post(hooks, n, n)
-        assert decoded == []                        # each week was kept as it was written
-        app.extensions["trimtab.history"]._subjects.clear()     # a worker that saw none of it
-        post(hooks, 6, 6)
-        assert len(decoded) == 5
+    for n in range(1, 6):
+        post(hooks, n, n)
+    assert decoded == []                        # each week was kept as it was written
+    app.extensions["trimtab.history"]._subjects.clear()     # a worker that saw none of it
+    post(hooks, 6, 6)
+    assert len(decoded) == 5
     fresh = [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4),
              ("2026-08-03", 5)]
     assert seen[4] == fresh[:4] and seen[5] == fresh
 
 
-def test_a_fact_stored_elsewhere_between_a_webhooks_read_and_write_is_seen(tmp_path, monkeypatch):
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_fact_stored_elsewhere_between_a_webhooks_read_and_write_is_seen(app, hooks, monkeypatch):
     """Another worker stores the subject's fact under a lower id after this webhook's read:
     the cache keeps this webhook's own fact, and the next read's count sends it back for the
     other one."""
     from trimtab.server.domain import pg_intake
     seen = watching(monkeypatch)
     real = pg_intake.Direct.write
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        post(hooks, 1, 1)
+    post(hooks, 1, 1)
 
-        def meanwhile(self, plan_, read):
-            stored_elsewhere(app, 2, "2026-W29")
-            return real(self, plan_, read)
-        monkeypatch.setattr(pg_intake.Direct, "write", meanwhile)
-        post(hooks, 3, 3)
-        monkeypatch.setattr(pg_intake.Direct, "write", real)
-        post(hooks, 4, 4)
+    def meanwhile(self, plan_, read):
+        stored_elsewhere(app, 2, "2026-W29")
+        return real(self, plan_, read)
+    monkeypatch.setattr(pg_intake.Direct, "write", meanwhile)
+    post(hooks, 3, 3)
+    monkeypatch.setattr(pg_intake.Direct, "write", real)
+    post(hooks, 4, 4)
     assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3)]

@@ -112,14 +112,15 @@ def test_evaluate_refuses_huge_numbers_at_once(world, literal):
 
 
 # ---------------------------------------------------------------------- constant work (part 2)
-def test_evaluate_is_rate_limited_per_person(tmp_path):
-    with running_app("sqlite", tmp_path, LANG="en", EVALUATE_LIMIT="3/minute") as (app, hooks):
-        body = {"form": "region_monthly", "facts": MONTHLY}
-        statuses = [hooks.client.post("/v1/evaluate", json=body, headers=bearer(app, "east.mgr")).status_code
-                    for _ in range(4)]
-        assert statuses == [200, 200, 200, 429]
-        other = hooks.client.post("/v1/evaluate", json=body, headers=bearer(app, "hr.east"))
-        assert other.status_code == 200          # per person, not for everyone
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+@pytest.mark.app_config(LANG="en", EVALUATE_LIMIT="3/minute")
+def test_evaluate_is_rate_limited_per_person(app, hooks):
+    body = {"form": "region_monthly", "facts": MONTHLY}
+    statuses = [hooks.client.post("/v1/evaluate", json=body, headers=bearer(app, "east.mgr")).status_code
+                for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    other = hooks.client.post("/v1/evaluate", json=body, headers=bearer(app, "hr.east"))
+    assert other.status_code == 200          # per person, not for everyone
 
 
 def test_evaluate_refuses_a_history_longer_than_the_limit(world):

@@ -3,10 +3,8 @@ webhook of each day is scored on the month so far, read from the stored history,
 second log of a day replaces the first."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from serverkit import running_app
 from trimtab.server.storage.models import Decision, Fact
 
 
@@ -19,19 +17,17 @@ def _points(answer) -> int:
     return next(d["value"] for d in answer.json["decisions"] if d["rule"] == "本月拜访分")
 
 
-@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
-def test_daily_logs_score_the_month_so_far(db, tmp_path):
-    with running_app(db, tmp_path) as (app, hooks):
-        assert _points(hooks.post("behavior_day", _day("2026-07-31", 9))) == 60
-        assert _points(hooks.post("behavior_day", _day("2026-08-03", 3))) == 20
-        assert _points(hooks.post("behavior_day", _day("2026-08-04", 4))) == 40   # 3 + 4, not 20 + 20
-        assert _points(hooks.post("behavior_day", _day("2026-08-03", 2))) == 0    # the 3rd again: 2 visits
-        assert _points(hooks.post("behavior_day", _day("2026-08-05", 0))) == 40   # 2 + 4 + 0
-        with app.extensions["trimtab.sessions"]() as s:
-            stored = s.execute(select(Fact.period, Decision.result)
-                               .join(Fact, Decision.fact_id == Fact.id)
-                               .where(Decision.rule == "本月拜访分",
-                                      Decision.superseded_at.is_(None))
-                               .order_by(Fact.period)).all()
+def test_daily_logs_score_the_month_so_far(app, hooks):
+    assert _points(hooks.post("behavior_day", _day("2026-07-31", 9))) == 60
+    assert _points(hooks.post("behavior_day", _day("2026-08-03", 3))) == 20
+    assert _points(hooks.post("behavior_day", _day("2026-08-04", 4))) == 40   # 3 + 4, not 20 + 20
+    assert _points(hooks.post("behavior_day", _day("2026-08-03", 2))) == 0    # the 3rd again: 2 visits
+    assert _points(hooks.post("behavior_day", _day("2026-08-05", 0))) == 40   # 2 + 4 + 0
+    with app.extensions["trimtab.sessions"]() as s:
+        stored = s.execute(select(Fact.period, Decision.result)
+                           .join(Fact, Decision.fact_id == Fact.id)
+                           .where(Decision.rule == "本月拜访分",
+                                  Decision.superseded_at.is_(None))
+                           .order_by(Fact.period)).all()
     assert [(period, result["value"]) for period, result in stored] == [
         ("2026-07-31", 60), ("2026-08-03", 0), ("2026-08-04", 40), ("2026-08-05", 40)]

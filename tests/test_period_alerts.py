@@ -276,8 +276,9 @@ def test_the_migration_keeps_the_latest_decision_of_each_period_current(empty_da
         engine.dispose()
 
 
+@pytest.mark.parametrize("db_kind", ["postgresql"])
 @pytest.mark.slow
-def test_a_two_statement_write_waits_for_the_period_before_writing_its_delivery(tmp_path):
+def test_a_two_statement_write_waits_for_the_period_before_writing_its_delivery(app, hooks):
     """A transaction holding the period's lock (as tx_writer.write does) that then stores the
     same delivery id: the two-statement write must wait for the lock before it writes anything,
     or each waits on the other (PostgreSQL would end one as a deadlock).  The webhook then
@@ -292,22 +293,21 @@ def test_a_two_statement_write_waits_for_the_period_before_writing_its_delivery(
     # What the transaction stored (an answer as the webhook's contract describes it).
     stored = {"fact_id": 1, "period": "2026-W29", "ruleset_version": "by the transaction", "decisions": [],
               "approval": None, "notifications_queued": 0}
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        url = app.extensions["trimtab.engine"].url.render_as_string(hide_password=False)
-        answers = []
-        with psycopg.connect(url.replace("+psycopg", "")) as held:
-            held.execute("SELECT " + period_decisions.LOCK_SQL.format(key="%s"),
-                         [period_decisions.lock_key("weekly_metrics", "east.li", "2026-W29")])
-            sender = threading.Thread(target=lambda: answers.append(
-                hooks.post("weekly_metrics", facts, delivery="same")))
-            sender.start()
-            sender.join(1.5)
-            assert sender.is_alive()                        # waiting for the period's lock
-            held.execute("SET lock_timeout = '5s'")
-            held.execute("INSERT INTO deliveries (client, delivery_id, body_sha256, status, "
-                         "response, created_at) VALUES ('platform', 'same', %s, 200, "
-                         "%s, now())", [hashlib.sha256(body).hexdigest(), json.dumps(stored)])
-        sender.join(10)
+    url = app.extensions["trimtab.engine"].url.render_as_string(hide_password=False)
+    answers = []
+    with psycopg.connect(url.replace("+psycopg", "")) as held:
+        held.execute("SELECT " + period_decisions.LOCK_SQL.format(key="%s"),
+                     [period_decisions.lock_key("weekly_metrics", "east.li", "2026-W29")])
+        sender = threading.Thread(target=lambda: answers.append(
+            hooks.post("weekly_metrics", facts, delivery="same")))
+        sender.start()
+        sender.join(1.5)
+        assert sender.is_alive()                        # waiting for the period's lock
+        held.execute("SET lock_timeout = '5s'")
+        held.execute("INSERT INTO deliveries (client, delivery_id, body_sha256, status, "
+                     "response, created_at) VALUES ('platform', 'same', %s, 200, "
+                     "%s, now())", [hashlib.sha256(body).hexdigest(), json.dumps(stored)])
+    sender.join(10)
     [r] = answers
     assert r.status_code == 200 and r.headers.get("X-Trimtab-Replayed") == "true"
     assert r.json == stored

@@ -87,19 +87,19 @@ def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
                for d in decisions if d.error_code is None)
 
 
+@pytest.mark.parametrize("db_kind", ["postgresql"])
 @pytest.mark.slow
-def test_refused_submissions_store_nothing(tmp_path):
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), rep="nobody"), delivery="d-1")
-        assert r.status_code == 422 and r.json["error"]["code"] == "unknown_subject"
-        assert hooks.post("weekly_metrics", week(1, 5, 0.9), delivery="d-2").status_code == 200
-        r = hooks.post("weekly_metrics", week(2, 5, 0.9), delivery="d-2")     # same id, new body
-        assert r.status_code == 409 and r.json["error"]["code"] == "delivery_conflict"
-        with app.extensions["trimtab.sessions"]() as s:
-            assert [f.period for f in s.scalars(select(Fact))] == ["2026-W28"]
-            assert [d.delivery_id for d in s.scalars(select(Delivery))] == ["d-2"]
-            assert {d.fact_id for d in s.scalars(select(Decision))} == {
-                s.scalars(select(Fact.id)).one()}
+def test_refused_submissions_store_nothing(app, hooks):
+    r = hooks.post("weekly_metrics", dict(week(1, 5, 0.9), rep="nobody"), delivery="d-1")
+    assert r.status_code == 422 and r.json["error"]["code"] == "unknown_subject"
+    assert hooks.post("weekly_metrics", week(1, 5, 0.9), delivery="d-2").status_code == 200
+    r = hooks.post("weekly_metrics", week(2, 5, 0.9), delivery="d-2")     # same id, new body
+    assert r.status_code == 409 and r.json["error"]["code"] == "delivery_conflict"
+    with app.extensions["trimtab.sessions"]() as s:
+        assert [f.period for f in s.scalars(select(Fact))] == ["2026-W28"]
+        assert [d.delivery_id for d in s.scalars(select(Delivery))] == ["d-2"]
+        assert {d.fact_id for d in s.scalars(select(Decision))} == {
+            s.scalars(select(Fact.id)).one()}
 
 
 @pytest.mark.parametrize("kind,two_statements", [("sqlite", False), ("postgresql", True),
@@ -128,34 +128,35 @@ def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_state
     assert seen[-1] == [("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]
 
 
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+@pytest.mark.app_config(RULES_CHECK_S=0)
 @pytest.mark.slow
-def test_the_two_statements_stay_prepared_across_rule_set_checks(tmp_path):
+def test_the_two_statements_stay_prepared_across_rule_set_checks(app, hooks):
     """Each worker reads the active rule set every RULES_CHECK_S; that read must not roll back
     (psycopg would then deallocate the connection's prepared statements): READ and WRITE are
     prepared on their first run on a connection (server/storage/pg_prepared.py) and stay so,
     so PostgreSQL plans them once per connection, not ten times after every check."""
-    with running_app("postgresql", tmp_path, RULES_CHECK_S=0) as (app, hooks):   # before each request
-        for n in range(1, 13):
-            assert hooks.post("weekly_metrics", dict(week(n, 5, 0.9), new_visit_records=2)
-                              ).status_code == 200
-        runs = {}
-        for conn in app.extensions["trimtab.pg_direct"].connections():   # kept for the webhooks
-            for statement, executed in conn.execute(
-                    "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"):
-                for name, sql in (("READ", pg_intake.READ), ("WRITE", pg_intake.WRITE)):
-                    if statement == Statement(sql).sql.decode():     # as it was prepared
-                        runs[name] = runs.get(name, 0) + executed
+    for n in range(1, 13):
+        assert hooks.post("weekly_metrics", dict(week(n, 5, 0.9), new_visit_records=2)
+                          ).status_code == 200
+    runs = {}
+    for conn in app.extensions["trimtab.pg_direct"].connections():   # kept for the webhooks
+        for statement, executed in conn.execute(
+                "SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements"):
+            for name, sql in (("READ", pg_intake.READ), ("WRITE", pg_intake.WRITE)):
+                if statement == Statement(sql).sql.decode():     # as it was prepared
+                    runs[name] = runs.get(name, 0) + executed
     # 12 webhooks, each statement prepared once and run 12 times
     assert runs == {"READ": 12, "WRITE": 12}
 
 
 
-def test_the_read_takes_fact_ids_from_the_facts_own_sequence(tmp_path):
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_the_read_takes_fact_ids_from_the_facts_own_sequence(app, hooks):
     """READ names the sequence (`facts_id_seq`) rather than looking it up on every webhook:
     it must be the one the facts' id column draws from, or the transactional path's facts
     (numbered by the column's default) would collide with the two-statement path's."""
-    with running_app("postgresql", tmp_path) as (app, hooks):
-        with app.extensions["trimtab.engine"].connect() as conn:
-            assert conn.exec_driver_sql(
-                "SELECT pg_get_serial_sequence('facts', 'id')").scalar() == "public.facts_id_seq"
-        assert "nextval('facts_id_seq'::regclass)" in pg_intake.READ
+    with app.extensions["trimtab.engine"].connect() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT pg_get_serial_sequence('facts', 'id')").scalar() == "public.facts_id_seq"
+    assert "nextval('facts_id_seq'::regclass)" in pg_intake.READ

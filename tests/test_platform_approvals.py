@@ -259,29 +259,29 @@ def test_a_rejection_tells_the_requester_once_through_feishu(tmp_path):
         assert stored_target(app) == "80"
 
 
-def test_pending_for_me_lists_exactly_the_callers_waiting_steps(tmp_path):
-    with running_app("sqlite", tmp_path) as (app, hooks):
-        load_people(hooks)
-        rows = [{"id": rep, "name": rep, "role": "rep", "region": "east", "manager": "east.mgr",
-                 "hrbp": "hr.east"} for rep in ("east.zhang", "east.zhao")]
-        assert hooks.client.post("/v1/org/people", json={"people": rows}).status_code == 200
-        first, second = open_demo(app, hooks, "east.zhang"), open_demo(app, hooks, "east.zhao")
-        client = app.test_client()
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_pending_for_me_lists_exactly_the_callers_waiting_steps(app, hooks):
+    load_people(hooks)
+    rows = [{"id": rep, "name": rep, "role": "rep", "region": "east", "manager": "east.mgr",
+             "hrbp": "hr.east"} for rep in ("east.zhang", "east.zhao")]
+    assert hooks.client.post("/v1/org/people", json={"people": rows}).status_code == 200
+    first, second = open_demo(app, hooks, "east.zhang"), open_demo(app, hooks, "east.zhao")
+    client = app.test_client()
 
-        def mine(person: str) -> list[int]:
-            r = client.get("/v1/approvals?pending_for=me", headers=bearer(app, person))
-            assert r.status_code == 200, r.json
-            return [a["id"] for a in r.json["items"]]
-        assert mine("east.mgr") == [first["id"], second["id"]]
-        assert mine("hr.east") == [] and mine("sales.dir") == [] and mine("east.manager") == []
-        r = client.get("/v1/approvals?pending_for=me&limit=1", headers=bearer(app, "east.mgr"))
-        assert [a["id"] for a in r.json["items"]] == [first["id"]] and r.json["next"] == first["id"]
-        r = client.post(f"/v1/approvals/{first['id']}/decision", headers=bearer(app, "east.mgr"),
-                        json={"decision": "approve"})
-        assert r.status_code == 200
-        assert mine("east.mgr") == [second["id"]] and mine("hr.east") == [first["id"]]
-        r = client.get("/v1/approvals?pending_for=someone", headers=bearer(app, "east.mgr"))
-        assert r.status_code in (400, 422) and r.json["error"]["path"] == "$.pending_for"
+    def mine(person: str) -> list[int]:
+        r = client.get("/v1/approvals?pending_for=me", headers=bearer(app, person))
+        assert r.status_code == 200, r.json
+        return [a["id"] for a in r.json["items"]]
+    assert mine("east.mgr") == [first["id"], second["id"]]
+    assert mine("hr.east") == [] and mine("sales.dir") == [] and mine("east.manager") == []
+    r = client.get("/v1/approvals?pending_for=me&limit=1", headers=bearer(app, "east.mgr"))
+    assert [a["id"] for a in r.json["items"]] == [first["id"]] and r.json["next"] == first["id"]
+    r = client.post(f"/v1/approvals/{first['id']}/decision", headers=bearer(app, "east.mgr"),
+                    json={"decision": "approve"})
+    assert r.status_code == 200
+    assert mine("east.mgr") == [second["id"]] and mine("hr.east") == [first["id"]]
+    r = client.get("/v1/approvals?pending_for=someone", headers=bearer(app, "east.mgr"))
+    assert r.status_code in (400, 422) and r.json["error"]["path"] == "$.pending_for"
 
 
 def test_the_settings_say_what_each_platform_does():

@@ -43,6 +43,16 @@ def client(tmp_path_factory):
         yield hooks.client
 
 
+PLATFORM_SECRETS = {"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd", "feishu": "fs"}
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """The `app` of the adapters' test (the others share the module's `client`): the
+    platforms' secrets it signs its pushes with."""
+    return {"PLATFORMS": PLATFORM_SECRETS}
+
+
 def assert_not_500(r):
     assert r.status_code < 500, (r.status_code, r.get_data(as_text=True)[:300])
     if r.status_code >= 400:
@@ -82,15 +92,6 @@ def test_junk_api_bodies(client):
                  "/v1/dashboards/health-radar", "/v1/forms/%00", "/v1/workflows/%E4", "/v1/approvals/999",
                  "/v1/targets?subject=%00"):
         assert_not_500(client.get(path))
-
-
-@pytest.fixture
-def app_config() -> dict:
-    """The platforms' secrets the adapter test signs its pushes with."""
-    return {"PLATFORMS": PLATFORM_SECRETS}
-
-
-PLATFORM_SECRETS = {"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd", "feishu": "fs"}
 
 
 def test_junk_through_every_platform_adapter(app):

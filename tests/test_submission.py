@@ -16,12 +16,12 @@ from trimtab.server.domain.history import PERIODS, REQUESTS, kind
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_history_kind_follows_the_rules(tmp_path):
-    with running_app("sqlite", tmp_path) as (app, _hooks):
-        rs = app.extensions["trimtab.rules"].current
-        assert kind(rs, "target_change") == REQUESTS        # an approval rule listens
-        assert kind(rs, "weekly_metrics") == PERIODS
-        assert kind(rs, "pipeline_snapshot") is None         # no rule: nothing to read
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_the_history_kind_follows_the_rules(app, hooks):
+    rs = app.extensions["trimtab.rules"].current
+    assert kind(rs, "target_change") == REQUESTS        # an approval rule listens
+    assert kind(rs, "weekly_metrics") == PERIODS
+    assert kind(rs, "pipeline_snapshot") is None         # no rule: nothing to read
 
 
 def renamed_change_form(tmp_path) -> dict:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from serverkit import running_app, week
+from serverkit import week
 from trimtab.server.domain import history, submission
 
 
@@ -17,30 +17,27 @@ def counting(monkeypatch, module, name) -> list:
     return calls
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_valid_bodies_and_history_take_one_pass(kind, tmp_path, monkeypatch):
+def test_valid_bodies_and_history_take_one_pass(app, hooks, monkeypatch):
     validated = counting(monkeypatch, submission, "validate")
     parsed = counting(monkeypatch, history, "parse")
-    with running_app(kind, tmp_path) as (_app, hooks):
-        for n in (1, 2, 3):
-            r = hooks.post("weekly_metrics", week(n, 5, 0.9))
-            assert r.status_code == 200, r.json
-        assert validated == [] and parsed == []
-        r = hooks.post("weekly_metrics", dict(week(4, 5, 0.9), effective_visits="many"))
+    for n in (1, 2, 3):
+        r = hooks.post("weekly_metrics", week(n, 5, 0.9))
+        assert r.status_code == 200, r.json
+    assert validated == [] and parsed == []
+    r = hooks.post("weekly_metrics", dict(week(4, 5, 0.9), effective_visits="many"))
     assert r.status_code == 422 and r.json["error"]["code"] == "schema_violation"
     assert r.json["error"]["path"] == "$.effective_visits"
     assert len(validated) == 1
 
 
-@pytest.mark.parametrize("kind", ["sqlite"])
-def test_a_request_without_a_cookie_builds_no_session_signer(kind, tmp_path, monkeypatch):
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_a_request_without_a_cookie_builds_no_session_signer(app, hooks, monkeypatch):
     """Sessions look for their cookie first (server/auth CookieFirstSessions): a webhook carries
     none, so the signing serializer is not built; a request with one is read as before."""
-    with running_app(kind, tmp_path) as (app, hooks):
-        built = counting(monkeypatch, app.session_interface, "get_signing_serializer")
-        r = hooks.post("weekly_metrics", week(1, 5, 0.9))
-        assert r.status_code == 200, r.json
-        assert built == []
-        hooks.client.set_cookie(app.config["SESSION_COOKIE_NAME"], "not-a-signed-session")
-        assert hooks.client.get("/healthz").status_code == 200
-        assert len(built) >= 1
+    built = counting(monkeypatch, app.session_interface, "get_signing_serializer")
+    r = hooks.post("weekly_metrics", week(1, 5, 0.9))
+    assert r.status_code == 200, r.json
+    assert built == []
+    hooks.client.set_cookie(app.config["SESSION_COOKIE_NAME"], "not-a-signed-session")
+    assert hooks.client.get("/healthz").status_code == 200
+    assert len(built) >= 1

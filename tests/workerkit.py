@@ -77,7 +77,8 @@ class PrivateRedis:
 
 def start_worker(config: dict, database: str, cwd, args=(), log=None, **env) -> subprocess.Popen:
     """`trimtab worker *args` on the app's database, Redis, channels, rules and clients (its
-    `config`), with `env` on top (e.g. TRIMTAB_LANG="en"): the worker reads the deployment's
+    `config`), with `env` on top (e.g. TRIMTAB_LANG="en"; the app's other settings — its
+    language, time zone, platforms — are not passed on): the worker reads the deployment's
     environment, as in production.  Its output goes to `log` (a path), else nowhere."""
     import os
     import sys
@@ -89,6 +90,10 @@ def start_worker(config: dict, database: str, cwd, args=(), log=None, **env) -> 
                 "TRIMTAB_ADMIN_TOKEN": config.get("ADMIN_TOKEN") or "",
                 "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     out = open(log, "wb") if log is not None else subprocess.DEVNULL
-    return subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker", *args],
-                            env={**os.environ, **settings, **env}, cwd=cwd, stdout=out,
-                            stderr=subprocess.STDOUT)
+    try:
+        return subprocess.Popen([str(Path(sys.executable).parent / "trimtab"), "worker", *args],
+                                env={**os.environ, **settings, **env}, cwd=cwd, stdout=out,
+                                stderr=subprocess.STDOUT)
+    finally:
+        if log is not None:
+            out.close()                 # the worker holds its own copy of the descriptor
