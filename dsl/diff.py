@@ -51,21 +51,16 @@ class Change:
                 "text": self.words(lang)}
 
 
-# What a clause is called (English; other languages through the catalog).
+# What a clause is called (English; other languages through the catalog): the clauses every
+# declaration may have, each kind's name (its own English word, marked in vocabulary.py) and
+# each kind's clauses (its `labels`).
 _LABELS = {
-    "condition": word("condition"), "step": word("step"), "countersign": word("countersign"),
-    "line": word("points line"), "case": word("case"), "formula": word("formula"), "weight": word("weight"),
-    "notify": word("recipients"), "message": word("message"), "level": word("level"),
-    "at_least": word("needed"), "on": word("form"), "effective": word("effective date"),
-    "total": word("total cap"), "counts": word("rating weight"), "suggest": word("suggestion"),
-    "range": word("range"), "divide": word("split of"), "adjust": word("adjustment band"),
-    "size": word("pool size"), "share": word("sharing"), "limit": word("change limit"), "cycle": word("cycle"),
-    "require": word("required fields"), "timing": word("timing"), "action": word("action"),
-    "example": word("example"), "reference": word("reference value"), "role": word("role"),
-    "threshold": word("threshold"), "alert": word("alert"), "score": word("score"), "status": word("status"),
-    "target": word("target"), "split": word("split"), "pool": word("pool"), "approval": word("approval"),
-    "schedule": word("schedule"), "rating": word("rating"), "part": word("rating part"),
-    "reward": word("reward above range"),
+    "formula": word("formula"), "on": word("form"), "effective": word("effective date"),
+    "timing": word("timing"), "action": word("action"), "example": word("example"),
+    "reference": word("reference value"), "role": word("role"), "threshold": word("threshold"),
+    "schedule": word("schedule"),
+    **{name: name for name in KINDS},
+    **{clause: label for kind in KINDS.values() for clause, label in kind.labels.items()},
 }
 
 

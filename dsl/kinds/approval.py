@@ -313,4 +313,6 @@ KIND = Kind(
            "step": build_step, "countersign": build_countersign},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, derive_form=derive_form, workflow=workflow, names=names, params=params)
+    test_clauses=test_clauses, derive_form=derive_form, workflow=workflow, names=names, params=params,
+    labels={"step": word("step"), "countersign": word("countersign"), "limit": word("change limit"),
+            "cycle": word("cycle"), "require": word("required fields")}, yes_no=True)

@@ -8,7 +8,7 @@ so a kind imports no stage and no stage imports a kind's insides.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
@@ -60,6 +60,10 @@ class Kind:
                                             # headline follow from the result alone, else None
     params: Optional[Callable] = None       # (param_sites.Clause, rule): its tunable numbers,
                                             # each on its token (parameters.py)
+    labels: dict = field(default_factory=dict)  # its clauses' names in `trimtab diff` (a diff
+                                            # hook's first argument → word(), read via tr())
+    yes_no: bool = False                    # its value is yes or no, and a rule acted (an
+                                            # alert fired, a change was allowed) only on yes
 
 
 def expect_truth(ck: Any, ex: Any) -> Any:

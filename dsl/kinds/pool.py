@@ -19,7 +19,7 @@ from .. import ast as A
 from ..canon import canon
 from ..diagnostics import RuleError
 from ..tokens import tokens
-from ..catalogs import tr
+from ..catalogs import tr, word
 from ..words import item_key, list_items, show
 from ..amounts import allocate, round_to
 from .common import (Kind, Rounding, build_rounding, check_rounding, missing, no_examples,
@@ -185,4 +185,5 @@ KIND = Kind(
     build={"pool": lambda b, children: b.rule(Pool, children), "pool_size": build_size,
            "pool_share": build_share, "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
-    run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses, names=names, params=params)
+    run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses, names=names, params=params,
+    labels={"size": word("pool size"), "share": word("sharing")})

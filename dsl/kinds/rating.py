@@ -215,4 +215,5 @@ KIND = Kind(
            "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, value_variant=True, versions=versions, names=names, params=params)
+    test_clauses=test_clauses, value_variant=True, versions=versions, names=names, params=params,
+    labels={"part": word("rating part")})

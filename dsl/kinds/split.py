@@ -354,4 +354,5 @@ KIND = Kind(
            "rebalance": lambda b, children: Rebalance(b.span(children)), "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses,
-    derive_form=derive_form, names=names, params=params)
+    derive_form=derive_form, names=names, params=params,
+    labels={"weight": word("weight"), "divide": word("split of"), "adjust": word("adjustment band")})

@@ -15,6 +15,7 @@ from typing import NamedTuple, Optional
 from .. import ast as A
 from ..canon import canon
 from ..diagnostics import suggest
+from ..catalogs import word
 from .common import Kind, shown
 
 
@@ -185,4 +186,5 @@ KIND = Kind(
            "otherwise": build_otherwise},
     attach=attach, check=check, limits=limits, expected=expected, compile=compile_body, run=run,
     details=details, headline=headline, diff=diff, test_clauses=test_clauses,
-    value_variant=True, reached=reached, derive_form=derive_form, names=names, params=params)
+    value_variant=True, reached=reached, derive_form=derive_form, names=names, params=params,
+    labels={"case": word("case")})

@@ -221,4 +221,5 @@ KIND = Kind(
            "reward": build_reward},
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
-    test_clauses=test_clauses, names=names, params=params)
+    test_clauses=test_clauses, names=names, params=params,
+    labels={"suggest": word("suggestion"), "range": word("range"), "reward": word("reward above range")})

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import msgspec
 
+from trimtab.dsl.kinds import KINDS
 from trimtab.dsl.ruleset import MAX_HISTORY
 
 from trimtab.server.domain import period_decisions
@@ -142,8 +143,8 @@ def _acts(d, kind: str) -> bool:
 
 
 def _fired(d) -> bool:
+    """What the stored decision's `fired` says: a yes/no kind's yes (an alert fired, a change
+    allowed); any other kind's decision, once made."""
     if d.error is not None:
         return False
-    if d.kind in ("alert", "approval"):
-        return bool(d.value)          # an alert fired; a change allowed
-    return True
+    return bool(d.value) if KINDS[d.kind].yes_no else True
