@@ -164,6 +164,21 @@ def empty_database(db_kind, tmp_path) -> str:
     cleanup()
 
 
+@pytest.fixture
+def receivers():
+    """`receivers(**settings)` → a receivers.Receiver on 127.0.0.1 (a DingTalk-style robot by
+    default; `scheme="webhook"`, `secret=…`, faults); every one is closed after the test."""
+    from receivers import Receiver
+    made = []
+
+    def make(**settings):
+        made.append(Receiver(**settings))
+        return made[-1]
+    yield make
+    for receiver in made:
+        receiver.close()
+
+
 # ------------------------------------------------------------------ Redis and workers
 @pytest.fixture
 def shared_redis() -> str:

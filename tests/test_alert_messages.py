@@ -33,17 +33,13 @@ def chart(**langs) -> dict:
 
 
 @pytest.fixture
-def group():
-    receiver = Receiver(secret="SECgroup")
-    yield receiver
-    receiver.close()
+def group(receivers):
+    return receivers(secret="SECgroup")
 
 
 @pytest.fixture
-def own():
-    receiver = Receiver(scheme="webhook")
-    yield receiver
-    receiver.close()
+def own(receivers):
+    return receivers(scheme="webhook")
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import threading
 import pytest
 from sqlalchemy import func, select, text
 
-from receivers import Receiver
 from serverkit import make_app
 from trimtab.server.domain import audit
 from trimtab.server.domain.audit_verify import verify
@@ -30,11 +29,9 @@ def app_config(request, tmp_path):
 
 
 @pytest.fixture
-def anchor_sink():
+def anchor_sink(receivers):
     """A receiver of anchors on 127.0.0.1, as a deployment's log collector would be."""
-    sink = Receiver(scheme="anchor")
-    yield sink
-    sink.close()
+    return receivers(scheme="anchor")
 
 
 def write(app, n: int = ENTRIES, per_transaction: int = 1):

@@ -10,7 +10,6 @@ import datetime as dt
 
 import pytest
 
-from receivers import Receiver
 from serverkit import ORG, Hooks, load_org, week
 from workerkit import eventually
 from trimtab.server.jobs.dispatcher import start_dispatcher
@@ -30,14 +29,13 @@ def org(**langs) -> dict:
 
 
 @pytest.fixture
-def receivers(tmp_path, monkeypatch):
-    own, group = Receiver(scheme="webhook"), Receiver()
+def robots(tmp_path, monkeypatch, receivers):
+    """(one person's webhook, a group's DingTalk robot), and the channels that reach them."""
+    own, group = receivers(scheme="webhook"), receivers()
     (tmp_path / "channels.yaml").write_text(CHANNELS, encoding="utf-8")
     monkeypatch.setenv("T_LANG_OWN", own.url)
     monkeypatch.setenv("T_LANG_GROUP", group.url)
-    yield own, group
-    own.close()
-    group.close()
+    return own, group
 
 
 def english(text: str) -> bool:
@@ -45,7 +43,7 @@ def english(text: str) -> bool:
 
 
 @pytest.fixture
-def app_config(request, tmp_path, default, receivers) -> dict:
+def app_config(request, tmp_path, default, robots) -> dict:
     """The deployment's language `default`; the channels the receivers wrote (before the app
     reads them); deliveries through RQ when the test has a Redis (`private_redis`)."""
     config = {"CHANNELS_PATH": str(tmp_path / "channels.yaml"), "LANG": default}
@@ -59,8 +57,8 @@ def app_config(request, tmp_path, default, receivers) -> dict:
     ("postgresql", "zh", "en", "en")])
 @pytest.mark.slow
 def test_the_servers_dispatcher_writes_in_each_receivers_language(app, default, manager, expected,
-                                                                   receivers):
-    own, group = receivers
+                                                                   robots):
+    own, group = robots
     stopping = None
     try:
         client = load_org(app, org(**{"east.mgr": manager, "hr.east": "en"}))
@@ -89,12 +87,12 @@ def test_the_servers_dispatcher_writes_in_each_receivers_language(app, default, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("db_kind,default", [("postgresql", "zh")])  # the web server's: not this
-def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(app, receivers, private_redis,
+def test_the_worker_writes_alerts_and_reports_in_each_receivers_language(app, robots, private_redis,
                                                                          workers):
     """TRIMTAB_LANG=en for `trimtab worker`; east.mgr reads Chinese, everyone else the default:
     the weekly report to east.mgr is in Chinese, the one to headquarters in English."""
     from trimtab.server.storage.models import ScheduleRun, utcnow
-    own, group = receivers
+    own, group = robots
     client = load_org(app, org(**{"east.mgr": "zh"}))
     with app.extensions["trimtab.sessions"]() as s, s.begin():
         s.add(ScheduleRun(name="周一行动建议", last_run_at=utcnow() - dt.timedelta(weeks=2), runs=1))

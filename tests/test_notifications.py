@@ -17,10 +17,8 @@ from trimtab.server.jobs.outbox import MAX_ATTEMPTS, backoff, dispatch_due
 
 
 @pytest.fixture
-def receiver():
-    good = Receiver(secret="SECtest")
-    yield good
-    good.close()
+def receiver(receivers):
+    return receivers(secret="SECtest")
 
 
 @pytest.fixture

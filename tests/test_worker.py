@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from receivers import Receiver
 from serverkit import week
 from workerkit import eventually
 
@@ -22,11 +21,9 @@ def db_kind() -> str:
 
 
 @pytest.fixture
-def receiver(request):
+def receiver(request, receivers):
     """A DingTalk-style robot on 127.0.0.1 (Receiver's settings from an indirect parameter)."""
-    robot = Receiver(**getattr(request, "param", {}))
-    yield robot
-    robot.close()
+    return receivers(**getattr(request, "param", {}))
 
 
 @pytest.fixture
