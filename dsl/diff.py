@@ -53,14 +53,14 @@ class Change:
 
 # What a clause is called (English; other languages through the catalog): the clauses every
 # declaration may have, each kind's name (its own English word, marked in vocabulary.py) and
-# each kind's clauses (its `labels`).
+# each kind's clauses (its `clause_names`).
 _LABELS = {
     "formula": word("formula"), "on": word("form"), "effective": word("effective date"),
     "timing": word("timing"), "action": word("action"), "example": word("example"),
     "reference": word("reference value"), "role": word("role"), "threshold": word("threshold"),
     "schedule": word("schedule"),
     **{name: name for name in KINDS},
-    **{clause: label for kind in KINDS.values() for clause, label in kind.labels.items()},
+    **{clause: label for kind in KINDS.values() for clause, label in kind.clause_names.items()},
 }
 
 

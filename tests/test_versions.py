@@ -162,7 +162,7 @@ def test_the_same_files_are_compiled_once_and_each_caller_gets_its_own_version(r
 
 def test_every_clause_of_the_shipped_rules_is_named_in_both_languages(shipped):
     """A clause's name in `trimtab diff` comes from the clauses every declaration has or from
-    its kind's `labels`: none of the shipped rules' clauses is shown by its raw key."""
+    its kind's `clause_names`: none of the shipped rules' clauses is shown by its raw key."""
     from trimtab.dsl.catalogs import tr
     from trimtab.dsl.diff import _LABELS, _clauses, _decls
     labels = {c.label for decl, lines in _decls(shipped).values() for c in _clauses(decl, lines)}

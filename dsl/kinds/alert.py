@@ -329,5 +329,5 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True, names=names, words_key=words_key, params=params,
-    labels={"condition": word("condition"), "notify": word("recipients"), "message": word("message"),
-            "level": word("level"), "at_least": word("needed")}, yes_no=True)
+    clause_names={"condition": word("condition"), "notify": word("recipients"), "message": word("message"),
+                  "level": word("level"), "at_least": word("needed")}, yes_no=True)

@@ -314,5 +314,5 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, derive_form=derive_form, workflow=workflow, names=names, params=params,
-    labels={"step": word("step"), "countersign": word("countersign"), "limit": word("change limit"),
-            "cycle": word("cycle"), "require": word("required fields")}, yes_no=True)
+    clause_names={"step": word("step"), "countersign": word("countersign"), "limit": word("change limit"),
+                  "cycle": word("cycle"), "require": word("required fields")}, yes_no=True)

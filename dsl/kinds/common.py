@@ -60,8 +60,8 @@ class Kind:
                                             # headline follow from the result alone, else None
     params: Optional[Callable] = None       # (param_sites.Clause, rule): its tunable numbers,
                                             # each on its token (parameters.py)
-    labels: dict = field(default_factory=dict)  # its clauses' names in `trimtab diff` (a diff
-                                            # hook's first argument → word(), read via tr())
+    clause_names: dict = field(default_factory=dict)  # its clauses' names in `trimtab diff`
+                                            # (a diff hook's first argument → word(), via tr())
     yes_no: bool = False                    # its value is yes or no, and a rule acted (an
                                             # alert fired, a change was allowed) only on yes
 

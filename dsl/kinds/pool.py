@@ -186,4 +186,4 @@ KIND = Kind(
            "pool_share": build_share, "rounding": build_rounding},
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses, names=names, params=params,
-    labels={"size": word("pool size"), "share": word("sharing")})
+    clause_names={"size": word("pool size"), "share": word("sharing")})

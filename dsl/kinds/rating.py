@@ -216,4 +216,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True, versions=versions, names=names, params=params,
-    labels={"part": word("rating part")})
+    clause_names={"part": word("rating part")})

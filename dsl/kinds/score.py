@@ -397,4 +397,4 @@ KIND = Kind(
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True,
     check_all=check_ratings, records=records, derived=derived, names=names, words_key=words_key, params=params,
-    labels={"line": word("points line"), "total": word("total cap"), "counts": word("rating weight")})
+    clause_names={"line": word("points line"), "total": word("total cap"), "counts": word("rating weight")})

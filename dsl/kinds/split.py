@@ -355,4 +355,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses,
     derive_form=derive_form, names=names, params=params,
-    labels={"weight": word("weight"), "divide": word("split of"), "adjust": word("adjustment band")})
+    clause_names={"weight": word("weight"), "divide": word("split of"), "adjust": word("adjustment band")})

@@ -187,4 +187,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=expected, compile=compile_body, run=run,
     details=details, headline=headline, diff=diff, test_clauses=test_clauses,
     value_variant=True, reached=reached, derive_form=derive_form, names=names, params=params,
-    labels={"case": word("case")})
+    clause_names={"case": word("case")})

@@ -222,4 +222,4 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, names=names, params=params,
-    labels={"suggest": word("suggestion"), "range": word("range"), "reward": word("reward above range")})
+    clause_names={"suggest": word("suggestion"), "range": word("range"), "reward": word("reward above range")})
