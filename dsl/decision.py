@@ -8,7 +8,7 @@ import msgspec
 
 from . import ast as A
 from .amounts import Amount
-from .trace import Compared, Missing, Points, Short, Silent, Valued
+from .trace import GENERIC, Compared, Missing, Short, Valued
 from .trace_read import is_folded, typed, with_derived
 from .units import UNIT_WORDS, dimension, in_unit
 from .catalogs import tr
@@ -111,12 +111,13 @@ class Decision(msgspec.Struct, gc=False, eq=False):
         if doc.get("rule") != compiled.name:
             raise ValueError(f"a decision of {doc.get('rule')!r}, not of {compiled.name!r}")
         raw = _unpack(doc["raw"])
+        types = _record_types(compiled)
         if doc.get("as") == EVALUATED:
             evaluated = None if doc["trace"] is None else \
-                [(RECORDS[rec[0]], *_unpack(rec[1:])) for rec in doc["trace"]]
+                [(types[rec[0]], *_unpack(rec[1:])) for rec in doc["trace"]]
             return cls(compiled, facts, raw, evaluated, _error(compiled, doc))
         # Stored before 2026-11-30: the records as Decision.trace reads them
-        stored = [(RECORDS[rec[0]], *_unpack(rec[1:4] if rec[0] == "Compared" else rec[1:]))
+        stored = [(types[rec[0]], *_unpack(rec[1:4] if rec[0] == "Compared" else rec[1:]))
                   for rec in doc["trace"]          # as evaluate() records: see trace_read.typed
                   if not (rec[0] == "Valued" and is_folded(compiled.folded, rec[1]))]
         trace: list | None = stored
@@ -202,7 +203,16 @@ def _held(rec) -> bool:
     return kind not in (Missing, Short)
 
 
-RECORDS = {cls.__name__: cls for cls in (Compared, Valued, Missing, Short, Silent, Points)}
+GENERIC_RECORDS = {cls.__name__: cls for cls in GENERIC}
+
+
+def _record_types(compiled) -> dict:
+    """Record types by name, for reading stored records back: the generic ones and those the
+    rule's kind makes (its hooks' `trace_records`)."""
+    own = compiled.hooks.trace_records
+    return {**GENERIC_RECORDS, **{cls.__name__: cls for cls in own}} if own else GENERIC_RECORDS
+
+
 EVALUATED = "evaluated"     # a compact document's records as evaluate() left them (Decision.compact)
 
 
@@ -263,7 +273,7 @@ def _said_already(compiled, rec, previous) -> bool:
     return type(previous) in (Missing, Short)
 
 
-_VERDICTS = (Valued, Short, Points)
+_VERDICTS = (Valued, Short)
 
 
 # ---------------------------------------------------------------------- trace records
@@ -351,16 +361,13 @@ def render_record(compiled, rec, lang) -> str:
             return f"· {text}: {this_period} {left} {op} {right} ({where})"
         verdict = tr(lang, "holds") if rec.held else tr(lang, "does not hold")
         return f"{'✓' if rec.held else '✗'} {text}: {left} {op} {right} {verdict} ({where})"
-    if kind is Silent:
-        return compiled.render(rec, text, where, lang)
     if kind is Missing:
         return tr(lang, "✗ {text}: nothing was submitted for {period} ({where})").format(
             text=text, period=rec.period, where=where)
     if kind is Short:
         return tr(lang, "✗ {text}: not enough history ({where})").format(text=text, where=where)
-    if kind is Points:
-        points = ("+" if rec.points >= 0 else "") + show(rec.points)
-        return tr(lang, "{points} points from `{text}` ({where})").format(points=points, text=text, where=where)
+    if kind is not Valued:                  # a kind's own record (trace.py) words itself
+        return rec.render(compiled, text, where, lang)
     value = rec.value
     if isinstance(value, bool):
         verdict = tr(lang, "holds") if value else tr(lang, "does not hold")

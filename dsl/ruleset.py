@@ -21,13 +21,11 @@ from .decision import Decision
 from .trace_read import folded_by_comparison
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, RuleError
 from .kinds import KINDS
-from .kinds.alert import Alert
 from .limits import Budget, internal
 from .parser import parse
 from .percents import normalise
 from .reuse import PARSED, CodeCache, Kept, entry_size
 from .periods import Dated, timeline
-from .silence import CompiledSilence
 from .schemas import FormSchema, load_schemas
 
 EVAL_BUDGET_S = 2.0         # wall-clock budget of one evaluation of a form's rules
@@ -41,6 +39,8 @@ class CompiledRule:
     never an exception: an evaluation error is the Decision's `error`.  Details and words are
     built when read.  `valid=True` only for facts validated against the rule's form schema
     (the decoder's, the server's after validation): their field types are not checked again."""
+
+    by_scheduler = False            # a webhook's facts evaluate it (kinds/silence.py: the scheduler)
 
     def __init__(self, rule: A.Rule, form: FormSchema, compiled: tuple, ann: Annotations,
                  lines: list, source: str):
@@ -66,11 +66,11 @@ class RuleSet:
     by_form: dict = field(default_factory=dict)
     shapes: int = 0                 # distinct compiled rule shapes (rules can share code)
 
-    silent_by_form: dict = field(default_factory=dict)      # silence alerts: the scheduler's
+    silent_by_form: dict = field(default_factory=dict)      # the scheduler's rules (silence alerts)
 
     def __post_init__(self):
         for r in self.rules:
-            pool = self.silent_by_form if isinstance(r, CompiledSilence) else self.by_form
+            pool = self.silent_by_form if r.by_scheduler else self.by_form
             pool.setdefault(r.form.name, []).append(r)
         self.version = self.version or self.digest[:12]
         self._in_force: dict = {}
@@ -237,9 +237,11 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
         form = schemas[A.given(rule.on).form]
-        if isinstance(rule, Alert) and rule.silence is not None:    # nothing to compile: silence.py
-            rules.append(CompiledSilence(rule, form, checked.annotations[rule], texts[rule.loc.file]))
-            rules[-1].role_labels = checked.roles
+        scheduled = KINDS[rule.kind].scheduled
+        scheduled = scheduled and scheduled(rule, form, checked.annotations[rule], texts[rule.loc.file])
+        if scheduled:                   # nothing to compile: the kind evaluates it itself
+            scheduled.role_labels = checked.roles
+            rules.append(scheduled)
             continue
         if budget is not None:
             budget.spend("compiling", rule.loc.file)

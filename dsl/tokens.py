@@ -28,6 +28,11 @@ def numbers_in(token: Token | str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", str(token)))
 
 
+def whole_in(token: Token | str) -> int:
+    """A signed whole number as written (`+20`, `−10`, `100`)."""
+    return int(str(token).replace("−", "-"))
+
+
 def digits_in(token: Token | str) -> str:
     """The first number written in a token or text, as written ('12.5%' → '12.5')."""
     found = _DIGITS.search(str(token))

@@ -4,10 +4,15 @@ Each record is a NamedTuple (as cheap as a tuple; the generated code builds them
 tuple.__new__) whose first field is the node id it is about (annotations.py): node ids follow
 the source, so records sorted by id tell the story in the file's order.  A record's type
 says what it is; nothing tells records apart by their length.
+
+These four are the records every kind's clauses make.  A kind that notes something of its own
+defines its record in its module (a score's `Points`, a silence alert's `Silent`), with a
+`render(compiled, text, where, lang)` method that puts it in words, and names it in its hooks'
+`trace_records` so a stored decision can be read back (decision.Decision.revive).
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 
 class Compared(NamedTuple):
@@ -51,25 +56,4 @@ class Short(NamedTuple):
         return False
 
 
-class Silent(NamedTuple):
-    """A silence alert's look at the calendar: the periods missing, the last one submitted."""
-    node: int
-    missing: tuple
-    last: Optional[str]
-
-    @property
-    def outcome(self) -> Any:
-        return False
-
-
-class Points(NamedTuple):
-    """A score line's points (kept in the score's result, made a record for the story)."""
-    node: int
-    points: Any
-
-    @property
-    def outcome(self) -> Any:
-        return self.points
-
-
-Record = Compared | Valued | Missing | Short | Silent | Points
+GENERIC = (Compared, Valued, Missing, Short)     # the rest are kinds' own (above)

@@ -2,11 +2,14 @@
 trace records, JSON and exact, is explained later in the very words it had when made."""
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import json
 import random
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -108,3 +111,34 @@ def test_a_compact_decision_holds_no_words_and_is_refused_for_another_rule(shipp
     other = next(r for r in shipped.rules if r.name != rule.name)
     with pytest.raises(ValueError):
         Decision.revive(other, facts, doc)
+
+
+class Flagged(NamedTuple):
+    """A record a new kind might make: defined here, beside its "kind", and nowhere else."""
+    node: int
+    why: str
+
+    @property
+    def outcome(self) -> bool:
+        return True
+
+    def render(self, compiled, text: str, where: str, lang: str) -> str:
+        return f"⚑ {text}: {self.why} ({where})"
+
+
+def test_a_kinds_own_record_is_stored_read_back_and_worded_by_its_kind(shipped):
+    """A kind's record type lives in its module and is named in its hooks' `trace_records`:
+    decision.py stores it, reads it back and has it word itself, knowing nothing of it."""
+    rule = copy.copy(shipped.rule("健康度黄灯"))
+    rule.hooks = dataclasses.replace(rule.hooks, trace_records=(Flagged,))
+    node = rule.ann.id_of(rule.rule.conditions[0])
+    made = Decision(rule, {"rep": "east.li"}, (False, 0), [(Flagged, node, "looked at")], None)
+    doc = json.loads(json.dumps(made.compact()))
+    assert doc["trace"] == [["Flagged", node, "looked at"]]
+    back = Decision.revive(rule, {"rep": "east.li"}, doc)
+    assert back.trace == [Flagged(node, "looked at")]
+    line = back.explain_lines("en")
+    assert line == made.explain_lines("en") == [
+        "⚑ effective_visits < 80% of industry.effective_visits: looked at (health.rules:10)"]
+    with pytest.raises(KeyError):           # the kind that makes it is the one that reads it back
+        Decision.revive(shipped.rule("健康度黄灯"), {"rep": "east.li"}, doc)

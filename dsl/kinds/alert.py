@@ -9,7 +9,7 @@
         say "{rep}: {matched} indicators are low"
 
 `when no FORM for N consecutive weeks` makes a silence alert: the scheduler evaluates it
-(silence.py), since no submission brings its facts.
+(kinds/silence.py, the kind's `scheduled` hook), since no submission brings its facts.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from ..catalogs import tr, word
 from ..words import WORDS_KEPT, render_message
 from ..param_sites import COUNT, labels, Limits
 from .common import Kind, expect_truth, missing, role_names, set_once
+from .silence import CompiledSilence
 
 PLACEHOLDERS = ("matched", "rule", "level", "subject")
 SILENCE_PLACEHOLDERS = ("rule", "level", "subject", "form", "periods")   # no facts to name
@@ -329,5 +330,6 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True, names=names, words_key=words_key, params=params,
+    scheduled=lambda rule, form, ann, lines: None if rule.silence is None else CompiledSilence(rule, form, ann, lines),
     clause_names={"condition": word("condition"), "notify": word("recipients"), "message": word("message"),
                   "level": word("level"), "at_least": word("needed")}, yes_no=True)

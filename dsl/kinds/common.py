@@ -50,6 +50,7 @@ class Kind:
     check_all: Optional[Callable] = None    # (checker, its rules): checks across the set
     records: Optional[Callable] = None      # (compiled, result, node id of) → trace records
                                             # a kind keeps in its result (a score's lines)
+    trace_records: tuple = ()               # the record types of its own (trace.py) it makes
     derived: Optional[Callable] = None      # (compiled, result) → the records of the clauses
                                             # the compiler left to its result (compiled.derived)
     versions: Optional[Callable] = None     # (rule) → the rule as dated versions (a rating's
@@ -62,6 +63,9 @@ class Kind:
                                             # each on its token (parameters.py)
     clause_names: dict = field(default_factory=dict)  # its clauses' names in `trimtab diff`
                                             # (a diff hook's first argument → word(), via tr())
+    scheduled: Optional[Callable] = None    # (rule, form, annotations, source lines) → the rule
+                                            # compiled for the scheduler, not for webhooks (an
+                                            # alert's `when no FORM …`: kinds/silence.py), or None
     yes_no: bool = False                    # its value is yes or no, and a rule acted (an
                                             # alert fired, a change was allowed) only on yes
 

@@ -22,8 +22,8 @@ from .. import runtime as rt
 from ..canon import anchor
 from ..diagnostics import suggest
 from ..schemas import spellings
-from ..trace import Points, Valued
-from ..tokens import digits_in, number_in, tokens
+from ..trace import Valued
+from ..tokens import digits_in, number_in, tokens, whole_in
 from ..units import parse_quantity
 from ..catalogs import tr, word
 from ..words import pct, show
@@ -80,20 +80,11 @@ class ScoreResult(NamedTuple):
 
 
 # ---------------------------------------------------------------------- building
-def _whole(tok) -> int:
-    """A signed whole number as written (`+20`, `−10`, `100`)."""
-    return int(str(tok).replace("−", "-"))
-
-
-def _cap(children) -> Optional[int]:
-    cap = next((c for c in children if isinstance(c, Tree) and c.data == "cap"), None)
-    return None if cap is None else _whole(cap.children[-1])
-
-
 def _line(b, children, kind: str, **parts) -> PointsLine:
     """A points line of any form: its points and its cap are written alike in all four."""
-    return PointsLine(kind, _whole(tokens(children, "POINTS")[0]), b.span(children),
-                      cap=_cap(children), **parts)
+    cap = next((c.children[-1] for c in children if isinstance(c, Tree) and c.data == "cap"), None)
+    return PointsLine(kind, whole_in(tokens(children, "POINTS")[0]), b.span(children),
+                      cap=None if cap is None else whole_in(str(cap)), **parts)
 
 
 def build_every(b, children):
@@ -118,7 +109,7 @@ def build_each(b, children):
 
 def build_total(at_most: bool):
     def build(b, children):
-        amount = _whole([c for c in children if getattr(c, "type", None) in ("POINTS", "INT")][-1])
+        amount = whole_in([c for c in children if getattr(c, "type", None) in ("POINTS", "INT")][-1])
         return Total(amount, at_most, b.span(children))
     return build
 
@@ -317,14 +308,22 @@ def headline(d, lang: str) -> str:
     return text
 
 
+class Points(NamedTuple):
+    """A trace record (trace.py): a line's points, kept in the result, told in the explanation."""
+    node: int
+    points: Any
+
+    def render(self, compiled, text: str, where: str, lang: str) -> str:
+        points = ("+" if self.points >= 0 else "") + show(self.points)
+        return tr(lang, "{points} points from `{text}` ({where})").format(points=points, text=text, where=where)
+
+
 def records(compiled, raw: ScoreResult, node_id) -> list:
-    """A score's points per line are part of its result, not separate trace records."""
     return [Points(node_id(ln), p) for ln, p in zip(compiled.rule.lines, raw[1])]
 
 
 def derived(compiled, raw) -> list:
-    """The records of the yes/no lines the evaluation left unrecorded (derivable): the
-    condition held exactly when its line earned points."""
+    """The yes/no lines' records the evaluation left out (derivable): held when the line earned points."""
     return [Valued(node, raw[1][i] != 0) for node, (i, _, _) in compiled.derived.items()]
 
 
@@ -396,5 +395,6 @@ KIND = Kind(
     attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_number(ck, ex),
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True,
-    check_all=check_ratings, records=records, derived=derived, names=names, words_key=words_key, params=params,
+    check_all=check_ratings, records=records, trace_records=(Points,), derived=derived, names=names,
+    words_key=words_key, params=params,
     clause_names={"line": word("points line"), "total": word("total cap"), "counts": word("rating weight")})

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
-from .ast import given
-from .decision import Decision
-from .kinds.alert import Alert
-from .kinds.common import role_names
-from .periods import key_of, ordinal
-from .trace import Silent
-from .catalogs import tr
-from .words import render_message
+from ..ast import given
+from ..decision import Decision
+from ..periods import key_of, ordinal
+from ..catalogs import tr
+from ..words import render_message
+from .common import role_names
 
 LISTED = 4          # up to this many missing periods are named one by one
 
@@ -36,15 +34,38 @@ class SilenceResult(NamedTuple):
     last: Optional[str]             # the period last submitted for, if any
 
 
+class Silent(NamedTuple):
+    """A trace record (trace.py): the look at the calendar — the periods missing, the last
+    one submitted."""
+    node: int
+    missing: tuple
+    last: Optional[str]
+
+    @property
+    def outcome(self) -> bool:
+        return False
+
+    def render(self, compiled: "CompiledSilence", text: str, where: str, lang: str) -> str:
+        missing, n = self.missing, given(compiled.rule.silence).n
+        if len(missing) >= n:
+            return tr(lang, "✓ {text}: nothing for {span} ({where})").format(
+                text=text, span=span(missing, lang), where=where)
+        return tr(lang, "✗ {text}: {count} period(s) missing, {n} needed; {last} ({where})").format(
+            text=text, count=len(missing), n=n, last=_last(self.last, compiled.form.name, lang), where=where)
+
+
 class CompiledSilence:
     """A silence alert, ready to evaluate (nothing to compile: it has no expressions).  It is
-    its own decision hooks (details, headline, render)."""
+    its own decision hooks (details, headline).  `rule`: the alert (alert.Alert, which
+    makes this through its kind's `scheduled` hook)."""
 
     reads_periods = False
     source = ""
+    by_scheduler = True             # the scheduler evaluates it, not a webhook (RuleSet)
     result = SilenceResult          # the type of its decisions' results (Decision.raw)
+    trace_records = (Silent,)       # its own trace record, for reading stored decisions back
 
-    def __init__(self, rule: Alert, form, ann, lines: list):
+    def __init__(self, rule: Any, form, ann, lines: list):
         self.rule, self.form, self.ann, self.lines = rule, form, ann, lines
         self.role_labels: dict = {}           # role -> its declared label (explanations in zh)
         self.words: dict = {}                 # what its words take from the rule alone, once
@@ -96,15 +117,6 @@ class CompiledSilence:
             return text + (f" — {x['message']}" if x.get("message") else "")
         return tr(lang, "{rule} did not fire: {last}").format(rule=d.rule,
                                                             last=_last(x["last_submitted"], form, lang))
-
-    def render(self, rec: Silent, text: str, where: str, lang: str) -> str:
-        missing, last = rec.missing, rec.last
-        n = given(self.rule.silence).n
-        if len(missing) >= n:
-            return tr(lang, "✓ {text}: nothing for {span} ({where})").format(
-                text=text, span=span(missing, lang), where=where)
-        return tr(lang, "✗ {text}: {count} period(s) missing, {n} needed; {last} ({where})").format(
-            text=text, count=len(missing), n=n, last=_last(last, self.form.name, lang), where=where)
 
 
 def span(keys, lang: str) -> str:
