@@ -25,6 +25,8 @@ from .schemas import FormSchema, form_spellings, spellings
 from .types import Ty
 from .units import UNITS, dimension
 
+# The kinds whose rules take examples, as check.example_kind lists them
+TAKE_EXAMPLES = tuple(name for name, kind in KINDS.items() if kind.expected is not None)
 REPORTS = ("weekly_actions", "resource_hints", "calibration_brief", "snapshot_reminder")
 
 
@@ -172,7 +174,10 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
                            suggestion=suggest(name, spellings(scope.form.fields)))
                 continue
             facts[name] = self.example_value(value, f, ex.loc, scope.form.name)
-        scope.ann.examples[id(ex)] = (facts, KINDS[rule.kind].expected(self, ex, rule))
+        expected = KINDS[rule.kind].expected
+        if expected is None:
+            self.error("check.example_kind", ex.loc, kind=rule.kind, kinds=TAKE_EXAMPLES)
+        scope.ann.examples[id(ex)] = (facts, None if expected is None else expected(self, ex, rule))
 
     def example_value(self, value, f, loc, where):
         if isinstance(value, list):

@@ -77,7 +77,14 @@ def _display_width(text: str) -> int:
 # Arguments that carry a word of ours (a type, a unit, a kind of rule, a clause, a stage) rather
 # than a name the user wrote: rendered in the message's language too.
 WORD_ARGS = frozenset({"expected", "found", "left", "right", "kind", "clause", "what", "unit",
-                       "actual", "wanted", "why"})
+                       "actual", "wanted", "why", "kinds"})
+
+
+def _words(lang: str, value):
+    """A word argument in `lang`; a tuple of words (`kinds`) as a list: alert, score / 预警、积分."""
+    if isinstance(value, tuple):
+        return CATALOG.text(lang, ", ").join(CATALOG.text(lang, w) for w in value)
+    return CATALOG.text(lang, value) if lang != "en" and isinstance(value, str) and value else value
 
 
 def render_message(code: str, args: dict, lang: str) -> str:
@@ -85,9 +92,7 @@ def render_message(code: str, args: dict, lang: str) -> str:
     if source is None:
         return f"{code} {args}"
     template = CATALOG.text(lang, source, code)
-    if lang != "en":
-        args = {k: CATALOG.text(lang, v) if k in WORD_ARGS and isinstance(v, str) and v else v
-                for k, v in args.items()}
+    args = {k: _words(lang, v) if k in WORD_ARGS else v for k, v in args.items()}
     try:
         return template.format(**args)
     except (KeyError, IndexError):

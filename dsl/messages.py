@@ -105,7 +105,7 @@ MESSAGES.update({
     "eval.bad_shape": "rule `{rule}`: the facts do not have the shape of form `{form}` ({detail})",
     "check.bound_only_in_target": "`within ±N%` bounds belong in a target rule",
     "parse.too_deep": "expression nested too deeply",
-    "check.example_kind": "examples are for alert, score, status, target and approval rules, not {kind}",
+    "check.example_kind": "examples are for {kinds} rules, not {kind}",
     "check.too_complex": "rule `{rule}` nests its expressions too deeply to compile; "
                          "split it with named formulas",
     "eval.missing_period": "rule `{rule}`: no `{field}` for {period} (nothing was submitted for that period)",

@@ -170,3 +170,22 @@ def test_a_body_that_does_not_fit_its_form_is_refused_in_both_languages(body, co
     err = _raised(lambda: FactsDecoder(schema).decode(body))
     assert err.code == code and err.details["path"].startswith("$")
     assert not re.search(r"Expected|Object|missing|unknown", err.message("zh")), err.message("zh")
+
+
+SPLIT_WITH_AN_EXAMPLE = """split s
+    on target_plan per region
+    divide total_target across provinces
+    weight market_potential 100%
+    example "one": total_target = 100 → yes
+"""
+
+
+def test_an_example_on_a_kind_without_examples_names_the_kinds_that_take_them(schemas):
+    """The kinds listed are the registry's kinds with an `expected` hook — rating's included,
+    which the message's hand-written list once left out."""
+    with pytest.raises(RuleError) as caught:
+        load_sources(shared_sources() + [("case.rules", SPLIT_WITH_AN_EXAMPLE)], schemas)
+    d = next(d for d in caught.value.diagnostics if d.code == "check.example_kind")
+    assert (d.file, d.line) == ("case.rules", 5)
+    assert d.message("en") == "examples are for alert, score, status, target, approval, rating rules, not split"
+    assert d.message("zh") == "示例只适用于预警、积分、状态、目标、审批、评级规则，不适用于 拆分"

@@ -33,7 +33,6 @@ class Kind:
     attach: Callable            # (rule, clause) → None: a built clause into its rule
     check: Callable             # (checker, rule, scope): names, types, domain checks
     limits: Callable            # (checker, rule): the numbers its clauses carry
-    expected: Callable          # (checker, example, rule) → an example's expected value
     compile: Callable           # (rule compiler, rule): the body of the generated function
     run: Callable               # (env, rule, form) → result: the reference interpreter
     details: Callable           # (compiled, facts, result) → the decision's details
@@ -44,6 +43,8 @@ class Kind:
     # function for `decide`; for the others the traced function serves both, since a trace
     # costs little beside their work, and one function less halves Python's compile time.
     value_variant: bool = False
+    expected: Optional[Callable] = None     # (checker, example, rule) → an example's expected
+                                            # value; None: the kind takes no examples
     reached: Callable = _always     # (rule, clause, value): did an evaluation reach the clause?
     derive_form: Optional[Callable] = None  # (rule, props, required, notes): form constraints
     workflow: Optional[Callable] = None     # (compiled, text) → a workflow definition
@@ -84,11 +85,6 @@ def expect_number(ck: Any, ex: Any) -> Any:
     if isinstance(ex.result, Num):
         return ex.result.value
     ck.error("check.type_mismatch", ex.loc, expected="a number", found=shown(ex.result))
-    return None
-
-
-def no_examples(ck: Any, ex: Any, rule: Any) -> Any:
-    ck.error("check.example_kind", ex.loc, kind=rule.kind)
     return None
 
 

@@ -22,7 +22,7 @@ from ..tokens import tokens
 from ..catalogs import tr, word
 from ..words import item_key, list_items, show
 from ..amounts import allocate, round_to
-from .common import (Kind, Rounding, build_rounding, check_rounding, missing, no_examples,
+from .common import (Kind, Rounding, build_rounding, check_rounding, missing,
                      scale_of, set_once)
 
 
@@ -184,6 +184,6 @@ KIND = Kind(
     name="pool", node=Pool, result=PoolResult,
     build={"pool": lambda b, children: b.rule(Pool, children), "pool_size": build_size,
            "pool_share": build_share, "rounding": build_rounding},
-    attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
+    attach=attach, check=check, limits=limits, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses, names=names, params=params,
     clause_names={"size": word("pool size"), "share": word("sharing")})

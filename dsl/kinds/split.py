@@ -32,7 +32,7 @@ from ..units import parse_band, parse_quantity
 from ..catalogs import tr, word
 from ..words import item_key, list_items, pct, plain, show
 from ..param_sites import BAND, labels, WEIGHT
-from .common import (Kind, Rounding, build_rounding, check_rounding, missing, no_examples,
+from .common import (Kind, Rounding, build_rounding, check_rounding, missing,
                      scale_of, set_once)
 
 DEFAULT_ADJUST_FIELD = "adjustment"     # the item field when the rule names none
@@ -352,7 +352,7 @@ KIND = Kind(
            # with their spans, so that the clause's span covers them (build_ast._edge)
            "hard_limit": lambda b, children: HardLimit(parse_band(str(children[-1])), b.span(children)),
            "rebalance": lambda b, children: Rebalance(b.span(children)), "rounding": build_rounding},
-    attach=attach, check=check, limits=limits, expected=no_examples, compile=compile_body,
+    attach=attach, check=check, limits=limits, compile=compile_body,
     run=run, details=details, headline=headline, diff=diff, test_clauses=test_clauses,
     derive_form=derive_form, names=names, params=params,
     clause_names={"weight": word("weight"), "divide": word("split of"), "adjust": word("adjustment band")})
