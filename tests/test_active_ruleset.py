@@ -89,3 +89,36 @@ def test_the_worker_serves_the_active_revision_not_the_working_tree(two_apps):
     assert _ruleset(str(repo.rules), None, sessions).version == first
     as_admin(app.test_client()).post("/v1/rulesets/reload", json={"rev": "main"})
     assert _ruleset(str(repo.rules), None, sessions).version == second
+
+
+def test_processes_starting_together_write_the_first_row_once_and_no_insert_fails(app):
+    """Workers start at once and each records the version it serves.  One writes the row; the
+    others wait for it and find it — no duplicate-key failure (which PostgreSQL logs as an
+    ERROR) and no retry.  Every database error the engine meets is counted, also those the code
+    catches; the start is raced five times (one race may happen not to overlap)."""
+    import threading
+
+    from sqlalchemy import delete, event, select
+    from trimtab.server.domain.rulesets import record
+    from trimtab.server.storage.models import ActiveRuleset
+    engine, sessions = app.extensions["trimtab.engine"], app.extensions["trimtab.sessions"]
+    rs = app.extensions["trimtab.rules"].current
+    errors: list = []
+    event.listen(engine, "handle_error", lambda context: errors.append(context.original_exception))
+    for _race in range(5):
+        with engine.begin() as connection:
+            connection.execute(delete(ActiveRuleset))
+        starting, generations = threading.Barrier(6), []
+
+        def start():
+            starting.wait()
+            generations.append(record(sessions, rs, "WORKTREE", "WORKTREE", "start"))
+        threads = [threading.Thread(target=start) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert errors == [] and generations == [1] * 6
+        with engine.connect() as connection:
+            rows = connection.execute(select(ActiveRuleset.generation, ActiveRuleset.rev)).all()
+        assert rows == [(1, "WORKTREE")]

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.ruleset import default_schemas_dir, load
@@ -78,29 +80,34 @@ _RECORDED = select(ActiveRuleset.rev, ActiveRuleset.version, ActiveRuleset.confi
 def record(sessions, ruleset, rev: str, configured_rev: str, by: str, audited: bool = False) -> int:
     """Make `ruleset` (loaded from `rev`) the active one; returns its generation.  `audited`:
     a person's reload, written to the audit log in the same transaction."""
-    for attempt in (1, 2):
-        try:
-            with sessions() as session, session.begin():
-                row = session.get(ActiveRuleset, ROW, with_for_update=True)
-                if row is not None and not audited and \
-                        (row.rev, row.version, row.configured) == (rev, ruleset.version, configured_rev):
-                    return row.generation       # workers starting together: no change to follow
-                if row is None:
-                    row = ActiveRuleset(id=ROW, generation=0)
-                    session.add(row)
-                row.rev, row.version, row.configured = rev, ruleset.version, configured_rev
-                row.generation, row.activated_at, row.activated_by = row.generation + 1, utcnow(), by
-                session.flush()
-                if audited:
-                    from trimtab.server.domain.audit import append
-                    append(session, action="ruleset.activate", subject="ruleset", actor=by,
-                           details={"rev": rev, "generation": row.generation},
-                           ruleset_version=ruleset.version)
-                return row.generation
-        except IntegrityError:          # two processes wrote the first row at once
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    with sessions() as session, session.begin():
+        if _first_row(session, ruleset, rev, configured_rev, by):
+            generation = 1
+        else:
+            row = session.get(ActiveRuleset, ROW, with_for_update=True)
+            if not audited and (row.rev, row.version, row.configured) == (rev, ruleset.version, configured_rev):
+                return row.generation       # workers starting together: no change to follow
+            row.rev, row.version, row.configured = rev, ruleset.version, configured_rev
+            row.generation, row.activated_at, row.activated_by = row.generation + 1, utcnow(), by
+            generation = row.generation
+            session.flush()
+        if audited:
+            from trimtab.server.domain.audit import append
+            append(session, action="ruleset.activate", subject="ruleset", actor=by,
+                   details={"rev": rev, "generation": generation}, ruleset_version=ruleset.version)
+        return generation
+
+
+def _first_row(session, ruleset, rev: str, configured_rev: str, by: str) -> bool:
+    """Write the row as generation 1 if there is none yet; did this write it?  Workers starting
+    together all try: ON CONFLICT DO NOTHING lets the others wait for the first one's commit and
+    go on to update its row, where a plain INSERT failed on the duplicate key (and PostgreSQL
+    logged an ERROR for each of them at every start)."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    written = session.execute(insert(ActiveRuleset).values(
+        id=ROW, rev=rev, version=ruleset.version, configured=configured_rev, generation=1,
+        activated_at=utcnow(), activated_by=by).on_conflict_do_nothing(index_elements=["id"]))
+    return written.rowcount == 1
 
 
 def recorded_rev(ruleset, asked: str) -> str:
