@@ -168,7 +168,10 @@ class Receiver:
         return collections.Counter(m["headers"].get("X-Trimtab-Message-Id") for m in list(self.received))
 
     def close(self):
+        """Stop serving and free the port: a message sent after this is refused at once, as
+        by a receiver that is gone (not left waiting on a bound port that never answers)."""
         self.server.shutdown()
+        self.server.server_close()
 
 
 class SmtpSink:
