@@ -94,26 +94,33 @@ def database(db_kind, tmp_path) -> str:
 
 
 @pytest.fixture
-def app_config(request) -> dict:
-    """Configuration the `app` fixture adds to serverkit.make_app's: a test's
-    `@pytest.mark.app_config(LANG="en", …)`, or what a module's own `app_config` returns."""
-    marker = request.node.get_closest_marker("app_config")
-    return dict(marker.kwargs) if marker is not None else {}
+def app_config() -> dict:
+    """Configuration the `app` fixture adds to serverkit.make_app's: what a module's own
+    `app_config` returns (none here); a test's `@pytest.mark.app_config(LANG="en", …)` goes on
+    top (`server_config`)."""
+    return {}
 
 
 @pytest.fixture
-def app(database, app_config):
+def server_config(request, app_config) -> dict:
+    """The module's `app_config`, then the test's `app_config` marker over it."""
+    marker = request.node.get_closest_marker("app_config")
+    return {**app_config, **(marker.kwargs if marker is not None else {})}
+
+
+@pytest.fixture
+def app(database, server_config):
     """The server on a fresh database with the shipped rules; no org chart yet (see `org`)."""
     from serverkit import make_app
-    app = make_app(database, **app_config)
+    app = make_app(database, **server_config)
     yield app
     app.extensions["trimtab.engine"].dispose()
 
 
 @pytest.fixture
-def fresh_app(db_kind, tmp_path, app_config):
+def fresh_app(db_kind, tmp_path, server_config):
     """More servers beside `app`, for a test that compares two: `fresh_app(name)` → (app, an
-    admin client) on a fresh database of `db_kind` with `app_config` and the org chart loaded;
+    admin client) on a fresh database of `db_kind` with `server_config` and the org chart loaded;
     each disposed and dropped after the test."""
     from serverkit import ORG, load_org, make_app, migrated_database
     made = []
@@ -122,7 +129,7 @@ def fresh_app(db_kind, tmp_path, app_config):
         (tmp_path / name).mkdir()
         url, cleanup = migrated_database(db_kind, tmp_path / name)
         made.append(cleanup)
-        app = make_app(url, **app_config)
+        app = make_app(url, **server_config)
         made.append(app.extensions["trimtab.engine"].dispose)
         return app, load_org(app, ORG)
 

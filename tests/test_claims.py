@@ -10,31 +10,29 @@ import time
 import pytest
 from sqlalchemy import select
 
-from receivers import Receiver
-from serverkit import running_app
 from trimtab.server.jobs.channels import load_channels
 from trimtab.server.storage.models import OutboxMessage, utcnow
 from trimtab.server.jobs.outbox import dispatch_due
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def outbox(request, tmp_path):
-    receiver = Receiver(scheme="webhook", delay_s=0.3)
+@pytest.fixture
+def outbox(app, receivers, tmp_path):
+    """`app`'s outbox, its one channel to a receiver that takes 0.3 s a message, and `add(n)`
+    to queue n messages."""
+    receiver = receivers(scheme="webhook", delay_s=0.3)
     config = tmp_path / "channels.yaml"
     config.write_text("channels:\n  hook: {type: webhook, url_env: T_URL, concurrency: 1}\n"
                       "routes:\n  default: hook\n", encoding="utf-8")
     channels, _ = load_channels(config, {"T_URL": receiver.url})
-    with running_app(request.param, tmp_path) as (app, _hooks):
-        sessions = app.extensions["trimtab.sessions"]
+    sessions = app.extensions["trimtab.sessions"]
 
-        def add(n, **fields):
-            with sessions() as s, s.begin():
-                for i in range(n):
-                    s.add(OutboxMessage(**{"message_id": f"m{i:02d}", "rule": "r", "role": "hrbp",
-                                           "channel": "hook", "payload": {"title": "t", "text": "x"},
-                                           "status": "pending", "attempts": 0, **fields}))
-        yield sessions, channels, receiver, add
-    receiver.close()
+    def add(n, **fields):
+        with sessions() as s, s.begin():
+            for i in range(n):
+                s.add(OutboxMessage(**{"message_id": f"m{i:02d}", "rule": "r", "role": "hrbp",
+                                       "channel": "hook", "payload": {"title": "t", "text": "x"},
+                                       "status": "pending", "attempts": 0, **fields}))
+    return sessions, channels, receiver, add
 
 
 def rows(sessions):

@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import pytest
 
-from serverkit import ADMIN_HEADERS, bearer, running_app
+from serverkit import ADMIN_HEADERS, bearer
+
+
+@pytest.fixture(scope="module")
+def db_kind():
+    return "sqlite"         # contracts: what the models refuse is the same on both databases
 
 
 @pytest.fixture
-def world(tmp_path):
-    with running_app("sqlite", tmp_path, LANG="en") as (app, hooks):
-        yield app, app.test_client()
+def app_config():
+    return {"LANG": "en"}
+
+
+@pytest.fixture
+def world(app, org):
+    """The server with the org chart, and a client without credentials."""
+    return app, app.test_client()
 
 
 def refused(r, status: int, code: str, path: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from oauth_standin import CLIENTS, StandIn
-from serverkit import ADMIN_HEADERS, ORG, running_app, week
+from serverkit import ADMIN_HEADERS, ORG, load_org, week
 
 IDS = {"east.li": {"dingtalk_userid": "0150li", "email": "east.li@example.com"},
        "hr.east": {"mobile": "13800000003"},
@@ -28,13 +28,20 @@ def standin():
         yield s
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, standin, tmp_path):
-    with running_app(request.param, tmp_path, OAUTH=standin.config(), LANG="en") as (app, hooks):
-        people = [dict(p, **IDS.get(p["id"], {})) for p in ORG["people"]]
-        r = hooks.client.post("/v1/org/people", json={"people": people}, headers=ADMIN_HEADERS)
-        assert r.status_code == 200, r.json
-        yield app
+@pytest.fixture
+def app_config(standin):
+    return {"OAUTH": standin.config(), "LANG": "en"}
+
+
+@pytest.fixture
+def app(app):
+    """The server (conftest's `app`, signing in at the stand-in) with the org chart, each
+    person's platform ids added."""
+    client = load_org(app)
+    people = [dict(p, **IDS.get(p["id"], {})) for p in ORG["people"]]
+    r = client.post("/v1/org/people", json={"people": people}, headers=ADMIN_HEADERS)
+    assert r.status_code == 200, r.json
+    return app
 
 
 class Browser:
@@ -214,12 +221,12 @@ def test_the_sign_in_page_offers_configured_providers_only(app, standin):
     assert client.get("/auth/login/wechat").status_code == 404
 
 
-def test_redirect_base_from_config(standin, tmp_path):
-    with running_app("sqlite", tmp_path, OAUTH=standin.config(),
-                     OAUTH_REDIRECT_BASE="https://trimtab.example.com/") as (app, _):
-        r = app.test_client().get("/auth/login/feishu")
-        sent = parse_qs(urlsplit(r.headers["Location"]).query)
-        assert sent["redirect_uri"] == ["https://trimtab.example.com/auth/callback/feishu"]
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+@pytest.mark.app_config(OAUTH_REDIRECT_BASE="https://trimtab.example.com/")
+def test_redirect_base_from_config(app):
+    r = app.test_client().get("/auth/login/feishu")
+    sent = parse_qs(urlsplit(r.headers["Location"]).query)
+    assert sent["redirect_uri"] == ["https://trimtab.example.com/auth/callback/feishu"]
 
 
 def test_providers_come_from_the_environment(tmp_path):

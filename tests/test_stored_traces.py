@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from serverkit import running_app, week
+from serverkit import week
 from trimtab.dsl.decision import Decision as Decided
 from trimtab.server.domain import plan as plans
 from trimtab.server.domain.plan import COMPACT
@@ -25,8 +25,13 @@ SUBMISSIONS = [
 LANGS = ("zh", "en")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def stored(request, tmp_path, monkeypatch):
+@pytest.fixture
+def app_config():
+    return {"LANG": "zh"}
+
+
+@pytest.fixture
+def stored(app, hooks, monkeypatch):
     """(app, admin client, {decision id: the dsl Decision it stored}) after SUBMISSIONS, made
     in zh (the submitter's language)."""
     made = []
@@ -37,15 +42,14 @@ def stored(request, tmp_path, monkeypatch):
         made.append(planned)
         return planned
     monkeypatch.setattr(plans, "make", keeping)
-    with running_app(request.param, tmp_path, LANG="zh") as (app, hooks):
-        by_fact = {}
-        for form, facts in SUBMISSIONS:
-            r = hooks.post(form, facts, lang="zh")
-            assert r.status_code == 200, r.json
-            by_fact[r.json["fact_id"]] = {d.rule: d for d in made[-1].decisions}
-        with app.extensions["trimtab.sessions"]() as s:
-            rows = s.execute(select(Decision.id, Decision.fact_id, Decision.rule)).all()
-        yield app, hooks.client, {i: by_fact[f][rule] for i, f, rule in rows}
+    by_fact = {}
+    for form, facts in SUBMISSIONS:
+        r = hooks.post(form, facts, lang="zh")
+        assert r.status_code == 200, r.json
+        by_fact[r.json["fact_id"]] = {d.rule: d for d in made[-1].decisions}
+    with app.extensions["trimtab.sessions"]() as s:
+        rows = s.execute(select(Decision.id, Decision.fact_id, Decision.rule)).all()
+    return app, hooks.client, {i: by_fact[f][rule] for i, f, rule in rows}
 
 
 def _why(client, decision_id: int, lang: str) -> dict:

@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from serverkit import ORG, as_admin, bearer, running_app, set_target
+from serverkit import ORG, as_admin, bearer, set_target
 from trimtab.server.storage.models import Approval, ApprovalStep, AuditEntry, Fact, Target
 
 CHANGE = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers", "current_target": 80,
@@ -16,10 +16,14 @@ CHANGE = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers", "cu
           "requested_by": "east.li"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def world(request, tmp_path):
-    with running_app(request.param, tmp_path, LANG="en") as (app, hooks):
-        yield app, hooks
+@pytest.fixture
+def app_config():
+    return {"LANG": "en"}
+
+
+@pytest.fixture
+def world(app, hooks):
+    return app, hooks
 
 
 def count(app, model, *where) -> int:
