@@ -110,10 +110,10 @@ def test_processes_starting_together_write_the_first_row_once_and_no_insert_fail
             connection.execute(delete(ActiveRuleset))
         starting, generations = threading.Barrier(6), []
 
-        def start():
+        def start(starting, generations):
             starting.wait()
             generations.append(record(sessions, rs, "WORKTREE", "WORKTREE", "start"))
-        threads = [threading.Thread(target=start) for _ in range(6)]
+        threads = [threading.Thread(target=start, args=(starting, generations)) for _ in range(6)]
         for t in threads:
             t.start()
         for t in threads:
