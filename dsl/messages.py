@@ -109,6 +109,9 @@ MESSAGES.update({
     "check.too_complex": "rule `{rule}` nests its expressions too deeply to compile; "
                          "split it with named formulas",
     "eval.missing_period": "rule `{rule}`: no `{field}` for {period} (nothing was submitted for that period)",
+    "check.silence_example": "`{rule}` is a silence alert (`when no …`): it takes no examples — it is "
+                             "evaluated for a person on a day, not on a form's facts; test it with a rule "
+                             "test that gives `today:` and `history:`",
     "check.silence_other_form": "`no {name}` must name the rule's own form `{form}` (its `on` clause)",
 })
 MESSAGES.update({     # limits (dsl/limits.py): what a rule set may say, and how big a load may be

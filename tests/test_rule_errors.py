@@ -189,3 +189,22 @@ def test_an_example_on_a_kind_without_examples_names_the_kinds_that_take_them(sc
     assert (d.file, d.line) == ("case.rules", 5)
     assert d.message("en") == "examples are for alert, score, status, target, approval, rating rules, not split"
     assert d.message("zh") == "示例只适用于预警、积分、状态、目标、审批、评级规则，不适用于 拆分"
+
+
+SILENCE_WITH_AN_EXAMPLE = """alert quiet level yellow
+    on weekly_metrics per rep weekly
+    when no weekly_metrics for 2 consecutive weeks
+    notify hrbp
+    example "a quiet week": effective_visits = 3 → true
+"""
+
+
+def test_a_silence_alert_refuses_an_example_where_it_is_written(schemas):
+    """A silence alert is evaluated for a person on a day, not on a form's facts: an example
+    was accepted and `trimtab test` then fed its facts to the calendar (a traceback)."""
+    with pytest.raises(RuleError) as caught:
+        load_sources(shared_sources() + [("case.rules", SILENCE_WITH_AN_EXAMPLE)], schemas)
+    [d] = caught.value.diagnostics
+    assert (d.code, d.file, d.line, d.column) == ("check.silence_example", "case.rules", 5, 5)
+    assert "`quiet` is a silence alert" in d.message("en") and "today:" in d.message("en")
+    assert CJK.search(d.message("zh"))

@@ -177,6 +177,15 @@ def check(ck, rule: Alert, scope) -> None:
                            SILENCE_PLACEHOLDERS if rule.silence is not None else None)
 
 
+def expected(ck, ex, rule: Alert):
+    """An example's yes or no.  A silence alert takes none: it is evaluated for a person on a
+    day of the calendar, not on a form's facts (a rule test gives it `today:` and `history:`)."""
+    if rule.silence is not None:
+        ck.error("check.silence_example", ex.loc, rule=rule.name)
+        return None
+    return expect_truth(ck, ex)
+
+
 def check_silence(ck, rule: Alert, scope) -> None:
     """`when no FORM for N consecutive weeks`: the rule's own form, a periodic one, its
     period word, at least one period."""
@@ -327,7 +336,7 @@ KIND = Kind(
     build={"alert": build_alert, "when": build_when, "when_at_least": build_when_at_least,
            "when_silent": build_when_silent, "notify": build_notify,
            "notify_cleared": build_notify_cleared, "say": build_say},
-    attach=attach, check=check, limits=limits, expected=lambda ck, ex, rule: expect_truth(ck, ex),
+    attach=attach, check=check, limits=limits, expected=expected,
     compile=compile_body, run=run, details=details, headline=headline, diff=diff,
     test_clauses=test_clauses, value_variant=True, names=names, words_key=words_key, params=params,
     scheduled=lambda rule, form, ann, lines: None if rule.silence is None else CompiledSilence(rule, form, ann, lines),
