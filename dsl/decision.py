@@ -366,7 +366,7 @@ def render_record(compiled, rec, lang) -> str:
             text=text, period=rec.period, where=where)
     if kind is Short:
         return tr(lang, "✗ {text}: not enough history ({where})").format(text=text, where=where)
-    if kind is not Valued:                  # a kind's own record (trace.py) words itself
+    if kind is not Valued:                  # a kind's own record words itself (see trace.py)
         return rec.render(compiled, text, where, lang)
     value = rec.value
     if isinstance(value, bool):

@@ -73,8 +73,8 @@ def shared_sources():
 # ------------------------------------------------------------------ server fixtures (flaskr-style)
 # A test that asks for `app`, `client` or `hooks` runs once on SQLite and once on PostgreSQL.
 # A module narrows that with its own `db_kind` fixture, a test with
-# `@pytest.mark.parametrize("db_kind", ["sqlite"])`; a test changes the app's configuration with
-# `@pytest.mark.app_config(KEY=value, …)`, a module by overriding `app_config`.
+# `@pytest.mark.parametrize("db_kind", ["sqlite"])`; a module sets the app's configuration by
+# overriding `app_config`, and a test adds to it with `@pytest.mark.app_config(KEY=value, …)`.
 
 DB_KINDS = ("sqlite", "postgresql")
 

@@ -51,7 +51,8 @@ class Kind:
     check_all: Optional[Callable] = None    # (checker, its rules): checks across the set
     records: Optional[Callable] = None      # (compiled, result, node id of) → trace records
                                             # a kind keeps in its result (a score's lines)
-    trace_records: tuple = ()               # the record types of its own (trace.py) it makes
+    trace_records: tuple = ()               # the trace record types of its own it makes, each
+                                            # with its render() (see trace.py)
     derived: Optional[Callable] = None      # (compiled, result) → the records of the clauses
                                             # the compiler left to its result (compiled.derived)
     versions: Optional[Callable] = None     # (rule) → the rule as dated versions (a rating's
