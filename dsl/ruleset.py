@@ -237,11 +237,12 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
         form = schemas[A.given(rule.on).form]
-        scheduled = KINDS[rule.kind].scheduled
-        scheduled = scheduled and scheduled(rule, form, checked.annotations[rule], texts[rule.loc.file])
-        if scheduled:                   # nothing to compile: the kind evaluates it itself
-            scheduled.role_labels = checked.roles
-            rules.append(scheduled)
+        for_scheduler = KINDS[rule.kind].scheduled
+        by_scheduler = for_scheduler and for_scheduler(rule, form, checked.annotations[rule],
+                                                       texts[rule.loc.file])
+        if by_scheduler:                # nothing to compile: the kind evaluates it itself
+            by_scheduler.role_labels = checked.roles
+            rules.append(by_scheduler)
             continue
         if budget is not None:
             budget.spend("compiling", rule.loc.file)
