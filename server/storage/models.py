@@ -173,19 +173,23 @@ class Decision(Base):
                             sqlite_where=text("superseded_at IS NULL")),
                       # by subject, and a period's rows whichever index the planner picks
                       # (migration 0020)
-                      Index("ix_decisions_subject_period", "subject", "form", "period"))
+                      Index("ix_decisions_subject_period", "subject", "form", "period"),
+                      # the reports' fired alerts by date, and no other row (migration 0021)
+                      Index("ix_decisions_fired_alerts", "created_at",
+                            postgresql_where=text("kind = 'alert' AND fired IS true AND superseded_at IS NULL"),
+                            sqlite_where=text("kind = 'alert' AND fired IS 1 AND superseded_at IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     # None for a silence alert: it is about a form that did not arrive (server/jobs/silences.py).
     fact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("facts.id"), index=True)
     form: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
-    rule: Mapped[str] = mapped_column(String(200), index=True)
+    rule: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     fired: Mapped[bool]                                    # an alert fired / a change allowed …
     result: Mapped[dict] = mapped_column(JSON)             # the decision's JSON (value, details, trace)
     error_code: Mapped[Optional[str]] = mapped_column(String(64))
     ruleset_version: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     period: Mapped[str] = mapped_column(String(32))        # the fact's period key
     superseded_at: Mapped[Optional[dt.datetime]]           # None: the period's current decision
 
