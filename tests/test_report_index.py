@@ -1,20 +1,22 @@
-"""The reports' fired alerts are found by the partial index that holds them and no other row
-(migration 0021), on SQLite and PostgreSQL; the rule's and the plain date index are gone.
+"""What reads decisions by rule or by date still finds them through an index (migration 0021),
+on SQLite and PostgreSQL: the reports' fired alerts through the partial index that holds them
+and no other row, and a rule's page of `/v1/decisions` — a rare rule's too — through (rule, id).
 
-Every webhook inserts a decision per rule into every index of `decisions`; the weekly reports
-read one thing by date — the current fired alerts (server/domain/reports.py `_fired_alerts`).
-The index must still serve that query as SQLAlchemy writes it (a partial index is used only
-when the query's condition implies the index's), and the report must still find exactly the
-week's fired alerts: a superseded one, an unfired one, another kind's or another week's stays
-out."""
+Every webhook inserts a decision per rule into every index of `decisions`, so each index is
+shaped to what reads it.  The reports read one thing by date — the current fired alerts
+(server/domain/reports.py `_fired_alerts`) — and must still find exactly the week's: a
+superseded one, an unfired one, another kind's or another week's stays out.  A partial index
+is used only when the query's condition implies the index's; on PostgreSQL that must hold in a
+prepared statement's generic plan too (the schedules run the same query for every recipient)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import event, insert, inspect, text
 
-from serverkit import migrated_database
+from serverkit import as_admin, make_app, migrated_database
 from trimtab.server.domain import reports
 from trimtab.server.storage.db import make_engine, session_factory
 from trimtab.server.storage.models import Decision
@@ -22,11 +24,12 @@ from trimtab.server.storage.models import Decision
 WEEK = dt.datetime(2026, 11, 23)
 WEEKS = 30                          # of history before the reported week
 SUBJECTS = [f"rep{n:03d}" for n in range(40)]
+RARE = "目标变更"                    # a rule with a handful of decisions among thousands
 
 
 def rows() -> list[dict]:
     """Seven decisions a subject and a week, one of them a fired alert, one in three of those
-    superseded; the reported week's last."""
+    superseded; the reported week's last.  RARE decided for three subjects in one week."""
     out = []
     for w in range(WEEKS + 1):
         at = WEEK - dt.timedelta(weeks=WEEKS - w) + dt.timedelta(hours=1)
@@ -39,40 +42,83 @@ def rows() -> list[dict]:
                             "result": {"level": "red" if fired_alert else None},
                             "ruleset_version": "v1", "created_at": at,
                             "superseded_at": at if fired_alert and int(s[3:]) % 3 == 0 else None})
+            if w == WEEKS // 2 and s in SUBJECTS[:3]:
+                out.append({"fact_id": None, "form": "target_change", "subject": s,
+                            "period": f"W{w:02d}", "rule": RARE, "kind": "approval",
+                            "fired": True, "result": {}, "ruleset_version": "v1",
+                            "created_at": at, "superseded_at": None})
     return out
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
+def seeded(request, tmp_path):
+    """(the database's URL, an engine on it) with rows() stored and the statistics gathered."""
     url, drop = migrated_database(request.param, tmp_path)
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(insert(Decision), rows())
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("ANALYZE decisions"))
-        else:
-            conn.execute(text("ANALYZE"))
-    yield engine
+        conn.execute(text("ANALYZE decisions" if engine.dialect.name == "postgresql" else "ANALYZE"))
+    yield url, engine
     engine.dispose()
     drop()
 
 
-def test_the_weeks_fired_alerts_are_read_through_their_own_index(engine):
+def statements(engine) -> list[tuple[str, object]]:
+    """Every statement `engine` sends from now on, as sent: (SQL, parameters)."""
+    sent: list[tuple[str, object]] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, params, *_: sent.append((sql, params)))
+    return sent
+
+
+def plan_of(engine, sql: str, params, generic: bool = False) -> str:
+    """The plan of a statement as it was sent; `generic`: as a prepared statement's generic
+    plan (PostgreSQL), whose parameters are unknown when it is planned."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return "\n".join(str(r) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params))
+        if not generic:
+            return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
+        names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", sql)))
+        prepared = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
+        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        conn.exec_driver_sql("PREPARE under_test AS " + prepared.replace("%%", "%"))
+        args = ", ".join(conn.exec_driver_sql("SELECT quote_literal(%(v)s::text)", {"v": str(params[n])}).scalar()
+                         for n in names)
+        return "\n".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN EXECUTE under_test ({args})"))
+
+
+def test_the_indexes_by_rule_and_date_are_the_ones_their_readers_use(seeded):
+    _url, engine = seeded
     names = {ix["name"] for ix in inspect(engine).get_indexes("decisions")}
-    assert "ix_decisions_fired_alerts" in names
+    assert {"ix_decisions_fired_alerts", "ix_decisions_rule_id"} <= names
     assert not names & {"ix_decisions_rule", "ix_decisions_created_at"}
 
-    statements: list[tuple[str, object]] = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda _c, _cur, sql, params, *_: statements.append((sql, params)))
+
+def test_the_weeks_fired_alerts_are_read_through_their_own_index(seeded):
+    _url, engine = seeded
+    sent = statements(engine)
     with session_factory(engine)() as session:
         found = reports._fired_alerts(session, WEEK, WEEK + dt.timedelta(weeks=1))
     # the week's fired alerts, current ones only: two of every three subjects
     assert sorted(r.subject for r in found) == [s for s in SUBJECTS if int(s[3:]) % 3]
     assert {r.rule for r in found} == {"rule 0"}
 
-    (sql, params), = [s for s in statements if "FROM decisions" in s[0]]
-    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-    with engine.connect() as conn:
-        plan = "\n".join(str(r) for r in conn.exec_driver_sql(explain + sql, params))
-    assert "ix_decisions_fired_alerts" in plan, plan
+    (sql, params), = [s for s in sent if "FROM decisions" in s[0]]
+    assert "ix_decisions_fired_alerts" in plan_of(engine, sql, params)
+    if engine.dialect.name == "postgresql":
+        assert "ix_decisions_fired_alerts" in plan_of(engine, sql, params, generic=True)
+
+
+def test_a_rare_rules_page_of_decisions_is_read_through_the_rules_index(seeded):
+    url, engine = seeded
+    app = make_app(url)
+    try:
+        sent = statements(app.extensions["trimtab.engine"])
+        r = as_admin(app.test_client()).get("/v1/decisions", query_string={"rule": RARE})
+        assert r.status_code == 200, r.json
+        assert sorted(d["subject"] for d in r.json["items"]) == SUBJECTS[:3]
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+    (sql, params), = [s for s in sent if "FROM decisions" in s[0] and "rule" in s[0]]
+    assert "ix_decisions_rule_id" in plan_of(engine, sql, params)

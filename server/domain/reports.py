@@ -6,7 +6,7 @@ import json
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from trimtab.server.messages import msg
@@ -28,7 +28,9 @@ def _fired_alerts(session: Session, start: dt.datetime, end: dt.datetime, sees=N
     current decision, so a resubmitted period counts once."""
     rows = session.execute(
         select(Decision.subject, Decision.rule, Decision.result)
-        .where(Decision.kind == "alert", Decision.fired.is_(True),
+        # the kind written into the SQL, as the partial index ix_decisions_fired_alerts states
+        # it: a prepared statement's generic plan can use the index only then (migration 0021)
+        .where(Decision.kind == literal("alert", literal_execute=True), Decision.fired.is_(True),
                Decision.superseded_at.is_(None),
                Decision.created_at >= start, Decision.created_at < end)
         .order_by(Decision.id)).all()

@@ -174,6 +174,8 @@ class Decision(Base):
                       # by subject, and a period's rows whichever index the planner picks
                       # (migration 0020)
                       Index("ix_decisions_subject_period", "subject", "form", "period"),
+                      # a rule's decisions a page at a time, in id order (migration 0021)
+                      Index("ix_decisions_rule_id", "rule", "id"),
                       # the reports' fired alerts by date, and no other row (migration 0021)
                       Index("ix_decisions_fired_alerts", "created_at",
                             postgresql_where=text("kind = 'alert' AND fired IS true AND superseded_at IS NULL"),
