@@ -119,17 +119,19 @@ def app(database, server_config):
 
 @pytest.fixture
 def fresh_app(db_kind, tmp_path, server_config):
-    """More servers beside `app`, for a test that compares two: `fresh_app(name)` → (app, an
-    admin client) on a fresh database of `db_kind` with `server_config` and the org chart loaded;
-    each disposed and dropped after the test."""
+    """Servers a test makes itself: `fresh_app(name, **config)` → (app, an admin client) on a
+    fresh database of `db_kind` with the org chart loaded and `config` over `server_config` —
+    for a test that compares two servers, or whose server's configuration comes from what the
+    test brings (a rules folder, a channels file, a platform's stand-in); each disposed and
+    dropped after the test."""
     from serverkit import ORG, load_org, make_app, migrated_database
     made = []
 
-    def make(name: str):
+    def make(name: str, **config):
         (tmp_path / name).mkdir()
         url, cleanup = migrated_database(db_kind, tmp_path / name)
         made.append(cleanup)
-        app = make_app(url, **server_config)
+        app = make_app(url, **{**server_config, **config})
         made.append(app.extensions["trimtab.engine"].dispose)
         return app, load_org(app, ORG)
 

@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from conftest import ROOT
-from receivers import Receiver
-from serverkit import ADMIN_HEADERS, as_admin, running_app, week
+from serverkit import ADMIN_HEADERS, Hooks, as_admin, week
 from trimtab.server.domain import tx_writer
 from trimtab.server.jobs.outbox import dispatch_due
 
@@ -85,22 +84,20 @@ def duplicate_current(world) -> list:
                      "GROUP BY d.rule, d.subject, f.period HAVING count(*) > 1")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def world(request, tmp_path, monkeypatch):
+@pytest.fixture
+def world(fresh_app, receivers, tmp_path, monkeypatch):
+    """On SQLite and PostgreSQL (`db_kind`)."""
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules, ignore=shutil.ignore_patterns("tests", "demo"))
     (rules / "feedback.rules").write_text(EXTRA.format(level="yellow"), encoding="utf-8")
-    receiver = Receiver(scheme="webhook")
+    receiver = receivers(scheme="webhook")
     channels = tmp_path / "channels.yaml"
     channels.write_text("channels:\n  hook: {type: webhook, url_env: T_PERIOD_URL}\n"
                         "routes:\n  default: hook\n", encoding="utf-8")
     monkeypatch.setenv("T_PERIOD_URL", receiver.url)
-    here = tmp_path / "db"
-    here.mkdir()
-    with running_app(request.param, here, RULES_PATH=str(rules), CHANNELS_PATH=str(channels),
-                     SCHEMAS_PATH=str(ROOT / "form_schemas"), LANG="zh") as (app, hooks):
-        yield World(app, hooks, receiver, rules)
-    receiver.close()
+    app, admin = fresh_app("server", RULES_PATH=str(rules), CHANNELS_PATH=str(channels),
+                           SCHEMAS_PATH=str(ROOT / "form_schemas"), LANG="zh")
+    return World(app, Hooks(admin), receiver, rules)
 
 
 def test_an_identical_resubmission_updates_the_period_and_notifies_no_one(world):

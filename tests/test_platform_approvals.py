@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from approval_standin import DINGTALK_APP, FEISHU_APP, DingTalkApprovals, FeishuApprovals
-from serverkit import bearer, running_app, set_target
+from serverkit import Hooks, bearer, set_target
 from callbackkit import PLATFORMS as CALLBACK_SECRETS, Platform
 
 DEMO = json.loads((Path(__file__).resolve().parents[1] / "rules" / "demo" / "target_change.json")
@@ -39,6 +39,12 @@ def feishu_config(standin, **extra) -> dict:
     return {"feishu": {"app_key": FEISHU_APP[0], "app_secret": FEISHU_APP[1], "timeout_s": 1,
                        "api_url": standin.url, "nodes": ["manager_node", "hrbp_node", "director_node"],
                        **extra}}
+
+
+def serve(fresh_app, **config):
+    """The server, configured for a stand-in the test brings → (app, signed webhooks)."""
+    app, admin = fresh_app("server", **config)
+    return app, Hooks(admin)
 
 
 def load_people(hooks):
@@ -90,13 +96,12 @@ def outbox(app) -> list[tuple[str, str | None, str]]:
             select(OutboxMessage).order_by(OutboxMessage.id))]
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("fault", [None, "500", "slow"])
 def test_the_fintech_change_opens_one_dingtalk_instance_and_its_callbacks_change_the_target(
-        kind, fault, tmp_path):
-    with DingTalkApprovals() as standin, running_app(
-            kind, tmp_path, PLATFORMS=CALLBACK_SECRETS, PUBLIC_URL=PUBLIC,
-            APPROVAL_PLATFORMS=dingtalk_config(standin, process_code="PROC-TRIMTAB-0001")) as (app, hooks):
+        fault, fresh_app):
+    with DingTalkApprovals() as standin:
+        app, hooks = serve(fresh_app, PLATFORMS=CALLBACK_SECRETS, PUBLIC_URL=PUBLIC,
+                           APPROVAL_PLATFORMS=dingtalk_config(standin, process_code="PROC-TRIMTAB-0001"))
         load_people(hooks)
         standin.faults = [fault] if fault else []
         approval = open_demo(app, hooks)
@@ -154,12 +159,13 @@ def test_the_fintech_change_opens_one_dingtalk_instance_and_its_callbacks_change
         assert outbox(app) == [("dingtalk-approval", None, "sent")]
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite"])
 @pytest.mark.parametrize("fault", [None, "slow"])
-def test_a_feishu_instance_is_opened_once_under_one_uuid(fault, tmp_path):
-    with FeishuApprovals() as standin, running_app(
-            "sqlite", tmp_path, PLATFORMS=CALLBACK_SECRETS, PUBLIC_URL=PUBLIC,
-            APPROVAL_PLATFORMS=feishu_config(standin, approval_code="7C468A54-8745-2245-9675-08B7C63E7A85")) \
-            as (app, hooks):
+def test_a_feishu_instance_is_opened_once_under_one_uuid(fault, fresh_app):
+    with FeishuApprovals() as standin:
+        app, hooks = serve(fresh_app, PLATFORMS=CALLBACK_SECRETS, PUBLIC_URL=PUBLIC,
+                           APPROVAL_PLATFORMS=feishu_config(
+                               standin, approval_code="7C468A54-8745-2245-9675-08B7C63E7A85"))
         load_people(hooks)
         standin.faults = [fault] if fault else []
         approval = open_demo(app, hooks)
@@ -184,10 +190,11 @@ def test_a_feishu_instance_is_opened_once_under_one_uuid(fault, tmp_path):
         assert stored_target(app) == "70"
 
 
-def test_an_approver_without_a_platform_id_is_named_and_nothing_is_sent(tmp_path):
-    with DingTalkApprovals() as standin, running_app(
-            "sqlite", tmp_path, PLATFORMS=CALLBACK_SECRETS,
-            APPROVAL_PLATFORMS=dingtalk_config(standin, process_code="PROC-1")) as (app, hooks):
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_an_approver_without_a_platform_id_is_named_and_nothing_is_sent(fresh_app):
+    with DingTalkApprovals() as standin:
+        app, hooks = serve(fresh_app, PLATFORMS=CALLBACK_SECRETS,
+                           APPROVAL_PLATFORMS=dingtalk_config(standin, process_code="PROC-1"))
         load_people(hooks)
         from trimtab.server.storage.models import OutboxMessage, PersonIdentity
         with app.extensions["trimtab.sessions"]() as session, session.begin():
@@ -200,13 +207,12 @@ def test_an_approver_without_a_platform_id_is_named_and_nothing_is_sent(tmp_path
         assert row.status == "dead" and "`hr.east`" in row.last_error and "钉钉userid" in row.last_error
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_without_a_platform_approval_each_approver_gets_one_work_notice(kind, tmp_path):
+def test_without_a_platform_approval_each_approver_gets_one_work_notice(fresh_app):
     """钉钉 work notices (an agent id, no process code): the manager's when the change opens,
     the HRBP's once the manager approved, the requester's when it is approved — one each."""
-    with DingTalkApprovals() as standin, running_app(
-            kind, tmp_path, PUBLIC_URL=PUBLIC,
-            APPROVAL_PLATFORMS=dingtalk_config(standin, agent_id="2956001")) as (app, hooks):
+    with DingTalkApprovals() as standin:
+        app, hooks = serve(fresh_app, PUBLIC_URL=PUBLIC,
+                           APPROVAL_PLATFORMS=dingtalk_config(standin, agent_id="2956001"))
         load_people(hooks)
         approval = open_demo(app, hooks)
         link = f"{PUBLIC}/v1/approvals/{approval['id']}"
@@ -240,10 +246,11 @@ def test_without_a_platform_approval_each_approver_gets_one_work_notice(kind, tm
         assert standin.instances == []
 
 
-def test_a_rejection_tells_the_requester_once_through_feishu(tmp_path):
-    with FeishuApprovals() as standin, running_app(
-            "sqlite", tmp_path, PUBLIC_URL=PUBLIC,
-            APPROVAL_PLATFORMS=feishu_config(standin, notices=True)) as (app, hooks):
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_a_rejection_tells_the_requester_once_through_feishu(fresh_app):
+    with FeishuApprovals() as standin:
+        app, hooks = serve(fresh_app, PUBLIC_URL=PUBLIC,
+                           APPROVAL_PLATFORMS=feishu_config(standin, notices=True))
         load_people(hooks)
         approval = open_demo(app, hooks)
         dispatch(app)

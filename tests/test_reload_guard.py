@@ -8,38 +8,38 @@ import shutil
 import pytest
 
 from conftest import ROOT, SCHEMAS
-from serverkit import ADMIN_HEADERS, as_admin, running_app
+from serverkit import ADMIN_HEADERS
 from trimtab.server.domain.reload_guard import removals
 
 
-def test_deleting_a_rule_file_needs_allow_removals(tmp_path):
+@pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_deleting_a_rule_file_needs_allow_removals(fresh_app, tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
-    with running_app("sqlite", tmp_path, RULES_PATH=str(rules), SCHEMAS_PATH=str(SCHEMAS)) as (app, _):
-        client = as_admin(app.test_client())
-        before = client.get("/v1/rulesets/current").json
-        alerts = {r["name"] for r in before["rules"] if r["file"].endswith("alerts.rules")}
-        assert alerts
-        (rules / "alerts.rules").unlink()
+    _app, client = fresh_app("server", RULES_PATH=str(rules), SCHEMAS_PATH=str(SCHEMAS))
+    before = client.get("/v1/rulesets/current").json
+    alerts = {r["name"] for r in before["rules"] if r["file"].endswith("alerts.rules")}
+    assert alerts
+    (rules / "alerts.rules").unlink()
 
-        r = client.post("/v1/rulesets/reload", headers=ADMIN_HEADERS)
-        assert r.status_code == 409, r.json
-        error = r.json["error"]
-        assert error["code"] == "removals_need_confirmation"
-        assert error["path"] == "$.allow_removals"
-        assert set(error["removed"]["rules"]) == alerts
-        assert [f.rsplit("/", 1)[-1] for f in error["removed"]["files"]] == ["alerts.rules"]
-        assert client.get("/v1/rulesets/current").json["version"] == before["version"]
+    r = client.post("/v1/rulesets/reload", headers=ADMIN_HEADERS)
+    assert r.status_code == 409, r.json
+    error = r.json["error"]
+    assert error["code"] == "removals_need_confirmation"
+    assert error["path"] == "$.allow_removals"
+    assert set(error["removed"]["rules"]) == alerts
+    assert [f.rsplit("/", 1)[-1] for f in error["removed"]["files"]] == ["alerts.rules"]
+    assert client.get("/v1/rulesets/current").json["version"] == before["version"]
 
-        r = client.post("/v1/rulesets/reload", json={"allow_removals": "yes"}, headers=ADMIN_HEADERS)
-        assert r.status_code == 422 and r.json["error"]["path"] == "$.allow_removals"
+    r = client.post("/v1/rulesets/reload", json={"allow_removals": "yes"}, headers=ADMIN_HEADERS)
+    assert r.status_code == 422 and r.json["error"]["path"] == "$.allow_removals"
 
-        r = client.post("/v1/rulesets/reload", json={"allow_removals": True}, headers=ADMIN_HEADERS)
-        assert r.status_code == 200
-        assert r.json["rules"] == len(before["rules"]) - len(
-            [x for x in before["rules"] if x["name"] in alerts])
-        # Nothing removed now: a plain reload goes through.
-        assert client.post("/v1/rulesets/reload", headers=ADMIN_HEADERS).status_code == 200
+    r = client.post("/v1/rulesets/reload", json={"allow_removals": True}, headers=ADMIN_HEADERS)
+    assert r.status_code == 200
+    assert r.json["rules"] == len(before["rules"]) - len(
+        [x for x in before["rules"] if x["name"] in alerts])
+    # Nothing removed now: a plain reload goes through.
+    assert client.post("/v1/rulesets/reload", headers=ADMIN_HEADERS).status_code == 200
 
 
 def test_removals_compares_names_and_files(shipped, schemas):

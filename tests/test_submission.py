@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from serverkit import bearer, running_app, set_target, week
+from serverkit import Hooks, bearer, set_target, week
 from trimtab.server.domain import pg_intake, plan, tx_writer
 from trimtab.server.domain.history import PERIODS, REQUESTS, kind
 
@@ -40,31 +40,30 @@ def renamed_change_form(tmp_path) -> dict:
     return {"RULES_PATH": str(rules), "SCHEMAS_PATH": str(schemas)}
 
 
-@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
-def test_a_rejected_request_does_not_count_on_any_form_an_approval_rule_reads(db, tmp_path):
+def test_a_rejected_request_does_not_count_on_any_form_an_approval_rule_reads(fresh_app, tmp_path):
     """`at most 1 change per cycle` counts requests not rejected: a form of another name that
     an approval rule listens to reads that history too (a name test would give it the latest
     submission of each earlier period, the rejected one among them)."""
-    with running_app(db, tmp_path, **renamed_change_form(tmp_path)) as (app, hooks):
-        set_target(app, "east.li", "new_customers", 80)
-        change = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers",
-                  "current_target": 80, "proposed_target": 70, "reason": "竞品低价套餐冲击",
-                  "meeting": "calibration", "requested_by": "east.li"}
-        first = hooks.post("change_request", change)
-        assert first.status_code == 200, first.json
-        approval = first.json["approval"]
-        r = hooks.client.post(f"/v1/approvals/{approval['id']}/decision",
-                              json={"decision": "reject", "comment": "不同意"},
-                              headers=bearer(app, "east.mgr"))
-        assert r.status_code == 200 and r.json["status"] == "rejected", r.json
-        again = hooks.post("change_request", dict(change, date="2026-08-20", proposed_target=72))
-        assert again.status_code == 200, again.json
-        assert again.json["decisions"][0]["value"] is True      # allowed: the first one was rejected
-        assert again.json["approval"] is not None
+    app, admin = fresh_app("server", **renamed_change_form(tmp_path))
+    hooks = Hooks(admin)
+    set_target(app, "east.li", "new_customers", 80)
+    change = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers",
+              "current_target": 80, "proposed_target": 70, "reason": "竞品低价套餐冲击",
+              "meeting": "calibration", "requested_by": "east.li"}
+    first = hooks.post("change_request", change)
+    assert first.status_code == 200, first.json
+    approval = first.json["approval"]
+    r = hooks.client.post(f"/v1/approvals/{approval['id']}/decision",
+                          json={"decision": "reject", "comment": "不同意"},
+                          headers=bearer(app, "east.mgr"))
+    assert r.status_code == 200 and r.json["status"] == "rejected", r.json
+    again = hooks.post("change_request", dict(change, date="2026-08-20", proposed_target=72))
+    assert again.status_code == 200, again.json
+    assert again.json["decisions"][0]["value"] is True      # allowed: the first one was rejected
+    assert again.json["approval"] is not None
 
 
-@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
-def test_each_webhook_is_evaluated_once_and_written_once(db, tmp_path, monkeypatch):
+def test_each_webhook_is_evaluated_once_and_written_once(db_kind, fresh_app, tmp_path, monkeypatch):
     """A plan that queues notifications goes to the transactional writer; the rest, on
     PostgreSQL, to the two-statement one — and each webhook's rules run once either way."""
     channels = tmp_path / "channels.yaml"
@@ -76,11 +75,12 @@ def test_each_webhook_is_evaluated_once_and_written_once(db, tmp_path, monkeypat
     monkeypatch.setattr(tx_writer, "write", lambda *a, **k: writers.append("tx") or real_tx(*a, **k))
     monkeypatch.setattr(pg_intake.Direct, "write",
                         lambda *a, **k: writers.append("two") or real_direct(*a, **k))
-    with running_app(db, tmp_path, CHANNELS_PATH=str(channels)) as (_app, hooks):
-        quiet = hooks.post("weekly_metrics", week(1, 5, 0.9))
-        assert quiet.status_code == 200 and quiet.json["notifications_queued"] == 0
-        raised = hooks.post("weekly_metrics", dict(week(2, 2, 0.5), contract_amount=100000,
-                                                   negative_feedback=4))
-        assert raised.status_code == 200 and raised.json["notifications_queued"] > 0
+    _app, admin = fresh_app("server", CHANNELS_PATH=str(channels))
+    hooks = Hooks(admin)
+    quiet = hooks.post("weekly_metrics", week(1, 5, 0.9))
+    assert quiet.status_code == 200 and quiet.json["notifications_queued"] == 0
+    raised = hooks.post("weekly_metrics", dict(week(2, 2, 0.5), contract_amount=100000,
+                                               negative_feedback=4))
+    assert raised.status_code == 200 and raised.json["notifications_queued"] > 0
     assert evaluated == ["weekly_metrics", "weekly_metrics"]
-    assert writers == (["two", "tx"] if db == "postgresql" else ["tx", "tx"])
+    assert writers == (["two", "tx"] if db_kind == "postgresql" else ["tx", "tx"])
