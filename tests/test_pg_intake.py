@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from serverkit import running_app, week
+from serverkit import Hooks, running_app, week
 from trimtab.server.domain import pg_intake
 from trimtab.server.storage.pg_prepared import Statement
 from trimtab.server.storage.models import Decision, Delivery, Fact
@@ -102,10 +102,10 @@ def test_refused_submissions_store_nothing(app, hooks):
             s.scalars(select(Fact.id)).one()}
 
 
-@pytest.mark.parametrize("kind,two_statements", [("sqlite", False), ("postgresql", True),
-                                                 ("postgresql", False)])
+@pytest.mark.parametrize("db_kind,two_statements", [("sqlite", False), ("postgresql", True),
+                                                    ("postgresql", False)])
 @pytest.mark.slow
-def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_statements):
+def test_history_pages_past_resubmissions(fresh_app, monkeypatch, two_statements):
     """With 3 periods of history kept and pages of 4 rows, resubmissions push the periods
     needed onto later pages; the rules still see the latest submission of each of the 3."""
     from trimtab.server.domain import history, plan
@@ -116,15 +116,16 @@ def test_history_pages_past_resubmissions(tmp_path, monkeypatch, kind, two_state
     monkeypatch.setattr(plan, "evaluate", lambda ruleset, form, facts, earlier, day: (
         seen.append([(e["week_start"], e["effective_visits"]) for e in earlier]),
         real(ruleset, form, facts, earlier, day))[1])
-    with running_app(kind, tmp_path) as (app, hooks):
-        if not two_statements:
-            app.extensions["trimtab.pg_direct"] = None
-        # weeks 1–4; week 4 sent five times and week 3 three times (the last one counts)
-        for n, visits in ((1, 1), (2, 2), (3, 30), (3, 31), (3, 3), (4, 40), (4, 41), (4, 42),
-                          (4, 43), (4, 4)):
-            assert hooks.post("weekly_metrics", dict(week(n, 5, 0.9), effective_visits=visits)
-                              ).status_code == 200
-        assert hooks.post("weekly_metrics", week(5, 5, 0.9)).status_code == 200
+    app, admin = fresh_app("server")      # made after the page sizes are patched
+    hooks = Hooks(admin)
+    if not two_statements:
+        app.extensions["trimtab.pg_direct"] = None
+    # weeks 1–4; week 4 sent five times and week 3 three times (the last one counts)
+    for n, visits in ((1, 1), (2, 2), (3, 30), (3, 31), (3, 3), (4, 40), (4, 41), (4, 42),
+                      (4, 43), (4, 4)):
+        assert hooks.post("weekly_metrics", dict(week(n, 5, 0.9), effective_visits=visits)
+                          ).status_code == 200
+    assert hooks.post("weekly_metrics", week(5, 5, 0.9)).status_code == 200
     assert seen[-1] == [("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]
 
 
