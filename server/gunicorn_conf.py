@@ -29,8 +29,9 @@ def child_exit(server, worker):
 
 
 def post_fork(server, worker):
+    from trimtab.server.core.access_log import configure, configure_events
+    configure_events()              # sign-ins, rule-set swaps, warnings: gunicorn's error log
     if os.environ.get("TRIMTAB_ACCESS_LOG", "1") != "0":
-        from trimtab.server.core.access_log import configure
         configure()                 # JSON lines on the worker's stderr, gunicorn's error log
     from trimtab.server.core.gate import share_the_gil_often
     share_the_gil_often()

@@ -2,6 +2,9 @@
 app (a gunicorn worker) and the RQ worker follow it."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from gitrepo import RulesRepo
@@ -122,3 +125,42 @@ def test_processes_starting_together_write_the_first_row_once_and_no_insert_fail
         with engine.connect() as connection:
             rows = connection.execute(select(ActiveRuleset.generation, ActiveRuleset.rev)).all()
         assert rows == [(1, "WORKTREE")]
+
+
+def test_a_request_arriving_while_its_process_loads_the_new_version_waits_for_it(two_apps, monkeypatch):
+    """One thread of a process found the reload and is loading it; a request on another thread,
+    before the process's time to look again, is answered with the new set, not the old one."""
+    from trimtab.server.domain import rulesets
+    make, repo, first, second = two_apps
+    a, b = make(RULES_REV=first), make(RULES_REV=first, RULES_CHECK_S=60)
+    assert as_admin(a.test_client()).post("/v1/rulesets/reload", json={"rev": second}).status_code == 200
+    follower, real_load = b.extensions["trimtab.rules_follower"], rulesets.load_for
+    loading, go_on, checks = threading.Event(), threading.Event(), threading.Semaphore(0)
+
+    def slow_load(config, rev=None):
+        loading.set()
+        assert go_on.wait(30)
+        return real_load(config, rev)
+
+    def counted_check(check=follower.check):
+        checks.release()
+        check()
+    monkeypatch.setattr(rulesets, "load_for", slow_load)
+    monkeypatch.setattr(follower, "check", counted_check)
+    answers = {}
+
+    def ask(name):
+        answers[name] = version_of(b.test_client())[0]
+    follower.next_at = 0.0                          # b looks at its next request
+    looking = threading.Thread(target=ask, args=("looking",))
+    looking.start()
+    assert loading.wait(30) and checks.acquire(timeout=5)
+    meanwhile = threading.Thread(target=ask, args=("meanwhile",))
+    meanwhile.start()
+    assert checks.acquire(timeout=30)               # the second request is in its check
+    time.sleep(0.3)
+    assert "meanwhile" not in answers, answers      # it waits for the load ...
+    go_on.set()
+    looking.join(30)
+    meanwhile.join(30)
+    assert answers == {"looking": second, "meanwhile": second}     # ... and answers with it

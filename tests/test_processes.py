@@ -22,13 +22,13 @@ pytestmark = pytest.mark.serial
 
 def hammer(base: str, clients: int, stop: threading.Event, answers: list) -> list:
     """`clients` threads asking /healthz until `stop`, each on a new connection every time, so
-    every worker is kept busy; each answer as (time it arrived, version named)."""
+    every worker is kept busy; each answer as (time it was asked, time it arrived, version named)."""
     def loop():
         while not stop.is_set():
             asked = time.monotonic()
             r = requests.get(base + "/healthz", timeout=10)
             assert r.headers["X-Trimtab-Ruleset-Version"] == r.json()["ruleset_version"]
-            answers.append((time.monotonic(), r.json()["ruleset_version"], time.monotonic() - asked))
+            answers.append((asked, time.monotonic(), r.json()["ruleset_version"]))
     threads = [threading.Thread(target=loop) for _ in range(clients)]
     for t in threads:
         t.start()
@@ -39,7 +39,10 @@ def hammer(base: str, clients: int, stop: threading.Event, answers: list) -> lis
 def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_second(db_kind, empty_database,
                                                                                   tmp_path):
     """8 clients ask all the time; the reload is answered; from the moment its answer arrived,
-    how long until every answer names the new version (and at least 100 in a row do)?"""
+    how long until every request sent is answered with the new version (and at least 100 in a
+    row are)?  A request already under way keeps the set it started with (server/domain/
+    rulesets.py), so what counts is when a request was sent; on a busy host one sent before the
+    reload answered can arrive, old, most of a second after it (seen: 989 ms)."""
     repo = RulesRepo(tmp_path / "repo")
     first = repo.git("rev-parse", "HEAD")
     repo.edit("rules/alerts.rules", "days_outstanding > 60 days", "days_outstanding > 45 days")
@@ -50,7 +53,7 @@ def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_secon
         server.start()
         threads = hammer(server.base, 8, stop, answers)
         time.sleep(1.0)
-        assert answers and {v for _, v, _ in answers} == {first}
+        assert answers and {v for _, _, v in answers} == {first}
         r = requests.post(server.base + "/v1/rulesets/reload", json={"rev": second},
                           headers=ADMIN_HEADERS, timeout=30)
         reloaded = time.monotonic()
@@ -59,16 +62,24 @@ def test_after_a_reload_every_worker_answers_with_the_new_version_within_a_secon
         stop.set()
         for t in threads:
             t.join(timeout=15)
-        after = [(t - reloaded, v) for t, v, _ in sorted(answers) if t > reloaded]
-        slowest = max(took for t, _, took in answers if t > reloaded)
-        old = [t for t, v in after if v != second]
+        sent_after = sorted((asked - reloaded, v) for asked, _, v in answers if asked > reloaded)
+        old = [t for t, v in sent_after if v != second]
         last_old = max(old, default=0.0)
-        new_in_a_row = len([t for t, v in after if t > last_old])
-        print(f"\n{db_kind}: after the reload answered, {len(old)} answers named the old version, "
-              f"the last {last_old * 1000:.0f} ms after; then {new_in_a_row} in a row named the new "
-              f"one ({len(after)} answers in {after[-1][0]:.1f} s; the slowest took "
-              f"{slowest * 1000:.0f} ms: a worker loads the new set before it answers)")
-        assert last_old < 1.0 and new_in_a_row >= REQUESTS_IN_A_ROW
+        new_in_a_row = len([t for t, v in sent_after if t > last_old])
+        arrived_old = max((arrived - reloaded for _, arrived, v in answers
+                           if arrived > reloaded and v != second), default=0.0)
+        slowest = max(arrived - asked for asked, arrived, _ in answers if arrived > reloaded)
+        print(f"\n{db_kind}: of the requests sent after the reload answered, {len(old)} were answered "
+              f"with the old version, the last sent {last_old * 1000:.0f} ms after; then "
+              f"{new_in_a_row} in a row named the new one ({len(sent_after)} in "
+              f"{sent_after[-1][0]:.1f} s). The last old answer arrived {arrived_old * 1000:.0f} ms "
+              f"after; the slowest took {slowest * 1000:.0f} ms (a worker loads the new set before "
+              f"it answers)")
+        # Each worker says when it took the new set (server/domain/rulesets.py), in its log.
+        loads = [line for line in server.output().splitlines() if "rule set: generation 2" in line]
+        assert last_old < 1.0 and new_in_a_row >= REQUESTS_IN_A_ROW, loads
+        assert len({line.split("[")[1].split("]")[0] for line in loads}) == 4, loads
+        assert sum("activated by admin token" in line for line in loads) == 1, loads
         answered = {p.name for p in server.metrics_dir.glob("counter_*.db")}
         assert len(answered) == 4, answered         # all four workers took requests
     finally:

@@ -68,8 +68,9 @@ def cmd_serve(args) -> int:
     from werkzeug.serving import run_simple
     from trimtab.server.core.gate import share_the_gil_often
     share_the_gil_often()
+    from trimtab.server.core.access_log import configure, configure_events
+    configure_events()
     if config["ACCESS_LOG"]:
-        from trimtab.server.core.access_log import configure
         configure()
     run_simple(host, port, app, threaded=True, use_reloader=False)
     return EXIT_OK

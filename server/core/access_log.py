@@ -11,6 +11,7 @@ It is WSGI middleware, not a Flask hook, so it also times what Flask's own hooks
 answers Flask never routed.  The standard library's logging does the writing (no dependency):
 `configure()` attaches a JSON-lines handler — `trimtab serve` and gunicorn call it; in tests
 and other embeddings nothing is written unless someone configures the logger.
+`configure_events()` does the same for the server's other loggers (`trimtab.*`), as plain lines.
 """
 from __future__ import annotations
 
@@ -90,3 +91,17 @@ def configure(stream=None) -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+
+
+def configure_events(stream=None) -> None:
+    """The server's own events — sign-ins, each process's rule-set swap, warnings — as plain
+    lines on `stream` (stderr) from INFO up, once per process.  Without a handler Python would
+    write only warnings, and without the time or the process."""
+    events = logging.getLogger("trimtab")
+    if any(getattr(h, "trimtab_events", False) for h in events.handlers):
+        return
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"))
+    handler.trimtab_events = True           # type: ignore[attr-defined]
+    events.addHandler(handler)
+    events.setLevel(logging.INFO)

@@ -162,13 +162,18 @@ class Follower:
 
     def check(self) -> None:
         """Swap to the recorded version if it changed since this process last looked."""
+        if self.loading:
+            # Another thread of this process found a newer recorded version and is loading it:
+            # wait for it, as a single-threaded worker would, rather than answer with the old one
+            # meanwhile.  Whatever next_at says: it moved on when that look began, and on a busy
+            # host a load can outlast every_s.
+            with self.lock:
+                return
         now = time.monotonic()
         if now < self.next_at:
             return
         if not self.lock.acquire(blocking=False):
-            if self.loading:
-                # Another thread of this process is loading a new version: wait for it, as a
-                # single-threaded worker would, rather than answer with the old one meanwhile.
+            if self.loading:            # it began loading since the test above
                 with self.lock:
                     pass
             return
@@ -178,11 +183,13 @@ class Follower:
             self.unreachable = False
             if seen is None or seen.generation in (self.generation, self.failed):
                 return
-            self.loading = True
+            self.loading, began = True, time.monotonic()
             ruleset = self._load_recorded(seen)
             if ruleset is not None:
                 self.holder.swap(lambda: ruleset)
                 self.generation = seen.generation
+                log.info("rule set: generation %d (%s) loaded and served in %.0f ms", seen.generation,
+                         seen.version[:12], (time.monotonic() - began) * 1000)
                 if ruleset.version != seen.version:
                     log.warning("rule set: the files here give %s, not the recorded %s",
                                 ruleset.version[:20], seen.version[:20])
@@ -206,6 +213,8 @@ class Follower:
                 guard(self.holder.current, ruleset)
             self.generation = record(self.sessions, ruleset, recorded_rev(ruleset, asked),
                                      configured(self.config), by, audited=True)
+            log.info("rule set: generation %d (%s) activated by %s", self.generation,
+                     ruleset.version[:12], by)
             self.next_at = time.monotonic() + self.every_s
             return self.holder.swap(lambda: ruleset)
 
