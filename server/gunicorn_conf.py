@@ -15,6 +15,13 @@ import os
 worker_class = "gthread"
 threads = 8
 
+# Each worker's heartbeat is an fchmod of a file in this directory, on every turn of its main
+# loop (the one that accepts connections).  gunicorn's own note on worker_tmp_dir: on a
+# disk-backed filesystem that call may block the worker for an arbitrary time, e.g. behind the
+# journal's commit, and every worker's at once.  Memory-backed /dev/shm where there is one.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.abspath(os.path.join("var", "metrics")))
 
 

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -96,6 +97,9 @@ def test_metrics_count_every_worker_whichever_answers(empty_database, tmp_path):
     hooks = Hooks(None)
     try:
         server.start()
+        for pid in server.worker_pids():             # heartbeats in memory (gunicorn_conf.py)
+            files = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir() if fd.is_symlink()]
+            assert any(f.startswith("/dev/shm/wgunicorn-") for f in files), files
         assert requests.post(server.base + "/v1/org/people", json=ORG, headers=ADMIN_HEADERS,
                              timeout=10).status_code == 200
         # Which worker accepts a connection is the kernel's choice: on a slow host one worker
