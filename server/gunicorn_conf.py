@@ -15,10 +15,11 @@ import os
 worker_class = "gthread"
 threads = 8
 
-# Each worker's heartbeat is an fchmod of a file in this directory, on every turn of its main
-# loop (the one that accepts connections).  gunicorn's own note on worker_tmp_dir: on a
-# disk-backed filesystem that call may block the worker for an arbitrary time, e.g. behind the
-# journal's commit, and every worker's at once.  Memory-backed /dev/shm where there is one.
+# Each worker's heartbeat touches a file in this directory (os.utime in gunicorn 27, fchmod
+# before) on every turn of its main loop, the one that accepts connections.  gunicorn's own
+# note on worker_tmp_dir: on a disk-backed filesystem that call may block the worker for an
+# arbitrary time, e.g. behind the journal's commit, and every worker's at once.  Memory-backed
+# /dev/shm where there is one.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
 

@@ -96,3 +96,36 @@ def test_serve_logs_each_request_and_send_finds_it_on_its_configured_port(databa
     assert [(e["status"], e["code"], e["client"]) for e in hook] == [(422, "schema_violation", CLIENT)]
     assert any(e["path"] == "/healthz" and e["status"] == 200 for e in entries)
     assert SECRET not in json.dumps(entries)
+
+
+@pytest.fixture
+def loggers():
+    """The `trimtab` and `trimtab.access` loggers as they were, put back after the test."""
+    import logging
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate)
+             for lg in (logging.getLogger("trimtab"), access_log.log)]
+    yield
+    for lg, handlers, level, propagate in saved:
+        lg.handlers[:] = handlers
+        lg.setLevel(level)
+        lg.propagate = propagate
+
+
+@pytest.mark.parametrize("access_on", [False, True])
+def test_the_servers_events_are_written_with_time_and_process_and_the_access_log_stays_its_own(
+        loggers, access_on):
+    """`configure_events()` as gunicorn's workers call it, with the access log off
+    (TRIMTAB_ACCESS_LOG=0) or on: events come out as plain lines; access lines only when on,
+    only as JSON on their own stream, and none is even built when off."""
+    import logging
+    events, access = io.StringIO(), io.StringIO()
+    access_log.configure_events(events)
+    if access_on:
+        access_log.configure(access)
+    logging.getLogger("trimtab.rulesets").info("rule set: generation %d loaded", 2)
+    access_log.log.info("%s", json.dumps({"path": "/healthz"}))
+    line, = events.getvalue().splitlines()
+    assert f"[{os.getpid()}] INFO trimtab.rulesets: rule set: generation 2 loaded" in line
+    assert line[:4].isdigit()                            # the time comes first
+    assert access_log.log.isEnabledFor(logging.INFO) is access_on
+    assert [json.loads(x) for x in access.getvalue().splitlines()] == ([{"path": "/healthz"}] if access_on else [])

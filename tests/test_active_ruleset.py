@@ -156,11 +156,13 @@ def test_a_request_arriving_while_its_process_loads_the_new_version_waits_for_it
     looking.start()
     assert loading.wait(30) and checks.acquire(timeout=5)
     meanwhile = threading.Thread(target=ask, args=("meanwhile",))
-    meanwhile.start()
-    assert checks.acquire(timeout=30)               # the second request is in its check
-    time.sleep(0.3)
-    assert "meanwhile" not in answers, answers      # it waits for the load ...
-    go_on.set()
-    looking.join(30)
-    meanwhile.join(30)
+    try:
+        meanwhile.start()
+        assert checks.acquire(timeout=30)           # the second request is in its check
+        time.sleep(0.3)
+        assert "meanwhile" not in answers, answers  # it waits for the load ...
+    finally:
+        go_on.set()
+        looking.join(30)
+        meanwhile.join(30)
     assert answers == {"looking": second, "meanwhile": second}     # ... and answers with it

@@ -169,6 +169,8 @@ def cmd_worker(args) -> int:
         print("trimtab worker needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)", file=sys.stderr)
         return EXIT_USAGE
     channels = config["CHANNELS_PATH"] or str(_P(config["RULES_PATH"]) / "channels.yaml")
+    from trimtab.server.core.access_log import configure_events
+    configure_events()                  # its rule-set swaps, silences, delivery warnings
     print(f"trimtab worker on {config['REDIS_URL']} (queue trimtab)", file=sys.stderr)
     run_worker(config["REDIS_URL"], config["DATABASE_URL"], str(_P(channels).resolve()),
                sweep_s=args.sweep_s, burst=args.burst, rules_path=config["RULES_PATH"],

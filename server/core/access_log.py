@@ -100,6 +100,11 @@ def configure_events(stream=None) -> None:
     events = logging.getLogger("trimtab")
     if any(getattr(h, "trimtab_events", False) for h in events.handlers):
         return
+    # The access log is not an event: its lines are JSON, written by configure()'s own handler,
+    # and it stays off (not even built) unless configure() turns it on (TRIMTAB_ACCESS_LOG=0).
+    log.propagate = False
+    if not any(getattr(h, "trimtab_access", False) for h in log.handlers):
+        log.setLevel(logging.WARNING)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"))
     handler.trimtab_events = True           # type: ignore[attr-defined]
