@@ -47,8 +47,9 @@ from trimtab.server.domain.plan import Plan, answer_text
 # above the highest id the cache has seen (all of them, newest period first, for a subject it
 # has not seen), at most a page.  The counts are the database's own (fact_counts, kept by a
 # trigger on facts: migration 0015) less the facts above that id, which the index
-# ix_facts_history (form, subject, period, id) finds without visiting the table for the rest
-# — so the read does not grow with the subject's history.
+# ix_facts_history (form, subject, period, id) finds without visiting the table for the rest.
+# It still walks the subject's entries in the index (id comes after period): 4-5 buffers and
+# about 0.06 ms for both walks at 100 weeks (docs/performance.md, 2026-12-01).
 _HISTORY = """
 CROSS JOIN (SELECT coalesce(k.n, 0) - (
                        SELECT count(*) FROM facts
