@@ -2,8 +2,9 @@
 
 From an empty database: up to the newest revision, then one step down and one step up for each
 revision from the newest to the first, then all the way down and all the way up again.  After
-each step the schema (tables, columns with their types and nullability, indexes with their
-columns, uniqueness and partial conditions, triggers) is compared with the one the first upgrade made at
+each step the schema (tables; columns with their types, nullability and defaults; indexes with
+their columns, uniqueness and partial conditions; primary and foreign keys, unique and check
+constraints; triggers) is compared with the one the first upgrade made at
 that revision; all the way down leaves no table but alembic's own."""
 from __future__ import annotations
 
@@ -25,11 +26,17 @@ def schema(engine) -> dict:
     for table in sorted(found.get_table_names()):
         if table == "alembic_version":
             continue
-        columns = tuple((c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(table))
+        columns = tuple((c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                        for c in found.get_columns(table))
         indexes = tuple(sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]),
                                 tuple(sorted((k, str(v)) for k, v in i.get("dialect_options", {}).items())))
                                for i in found.get_indexes(table)))
-        tables[table] = (columns, indexes)
+        foreign_keys = tuple(sorted((tuple(f["constrained_columns"]), f["referred_table"],
+                                     tuple(f["referred_columns"])) for f in found.get_foreign_keys(table)))
+        unique = tuple(sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(table)))
+        checks = tuple(sorted(str(c["sqltext"]) for c in found.get_check_constraints(table)))
+        primary = tuple(found.get_pk_constraint(table)["constrained_columns"])
+        tables[table] = (columns, indexes, foreign_keys, unique, checks, primary)
     with engine.connect() as conn:                       # triggers too: a copied table loses its own
         if engine.dialect.name == "sqlite":
             triggers = conn.exec_driver_sql("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")
@@ -60,7 +67,9 @@ def test_each_downgrade_undoes_its_upgrade(db_kind, empty_database):
     made = {}
     for revision in revisions:                           # up, one revision at a time
         made[revision] = run(command.upgrade, revision)
-    assert "trigger facts.facts_counted" in made[revisions[-1]]
+    head = made[revisions[-1]]
+    assert "trigger facts.facts_counted" in head
+    assert (("fact_id",), "facts", ("id",)) in head["decisions"][2]      # foreign keys are seen
     for below, revision in reversed(list(zip(revisions, revisions[1:]))):
         assert run(command.downgrade, below) == made[below], f"{revision}'s downgrade"
         assert run(command.upgrade, revision) == made[revision], f"{revision} after its downgrade"
