@@ -17,7 +17,7 @@ from conftest import ROOT, SCHEMAS
 
 README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
-README_MAX_LINES = 200
+README_MAX_LINES = 160                  # the issue asks for about 150
 
 FENCE = re.compile(r"^(```|~~~)")
 CODE_SPAN = re.compile(r"`[^`\n]*`")
