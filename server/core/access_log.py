@@ -83,30 +83,35 @@ def _write(environ, request_id, status, headers, started) -> None:
 
 def configure(stream=None) -> None:
     """Write the access log as JSON lines to `stream` (stderr); once per process."""
-    if any(getattr(h, "trimtab_access", False) for h in log.handlers):
-        return
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler.trimtab_access = True           # type: ignore[attr-defined]
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
+    if _attach(log, "trimtab_access", "%(message)s", stream):
+        log.propagate = False
 
 
 def configure_events(stream=None) -> None:
     """The server's own events — sign-ins, each process's rule-set swap, warnings — as plain
     lines on `stream` (stderr) from INFO up, once per process.  Without a handler Python would
     write only warnings, and without the time or the process."""
-    events = logging.getLogger("trimtab")
-    if any(getattr(h, "trimtab_events", False) for h in events.handlers):
-        return
     # The access log is not an event: its lines are JSON, written by configure()'s own handler,
     # and it stays off (not even built) unless configure() turns it on (TRIMTAB_ACCESS_LOG=0).
     log.propagate = False
-    if not any(getattr(h, "trimtab_access", False) for h in log.handlers):
+    if not _attached(log, "trimtab_access"):
         log.setLevel(logging.WARNING)
+    _attach(logging.getLogger("trimtab"), "trimtab_events",
+            "%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s", stream)
+
+
+def _attached(logger: logging.Logger, mark: str) -> bool:
+    return any(getattr(h, mark, False) for h in logger.handlers)
+
+
+def _attach(logger: logging.Logger, mark: str, layout: str, stream) -> bool:
+    """A handler writing `layout` lines to `stream` (stderr) on `logger` from INFO up, marked
+    `mark`, unless one is there already (→ whether this added it)."""
+    if _attached(logger, mark):
+        return False
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s"))
-    handler.trimtab_events = True           # type: ignore[attr-defined]
-    events.addHandler(handler)
-    events.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter(layout))
+    setattr(handler, mark, True)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return True
