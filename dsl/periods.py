@@ -158,7 +158,11 @@ class Gap:
 
 class Timeline(list):
     """History laid out on the calendar: one entry per period from the oldest submitted one up
-    to the period before the current facts' — the latest submission of each, or a Gap."""
+    to the period before the current facts' — the latest submission of each, or a Gap.
+    `kept`: (RunningSums, absolute start, epoch, entries) when its first `entries` are a
+    keeper's, whose running sums baselines read (dsl/running_sums.py)."""
+
+    kept: tuple | None = None
 
 
 class Dated(list):
@@ -167,13 +171,14 @@ class Dated(list):
     lays them out without dating every entry again on every evaluation.  Made whole and
     never changed after: its entries are not checked again."""
 
-    __slots__ = ("form", "numbers", "laid")
+    __slots__ = ("form", "numbers", "laid", "kept")
 
-    def __init__(self, form, entries: list, numbers):
+    def __init__(self, form, entries: list, numbers, kept: tuple | None = None):
         """`numbers`: a list, or a range when the keeper knows them one a period, none
-        missing."""
+        missing; `kept`: the keeper's running sums for these entries
+        (running_sums.RunningSums.window), which baselines read instead of walking them."""
         super().__init__(entries)
-        self.form, self.numbers = form, numbers
+        self.form, self.numbers, self.kept = form, numbers, kept
         self.laid: tuple | None = None      # (current period number, its Timeline)
 
 
@@ -206,6 +211,8 @@ def timeline(form, facts: dict, history, rule: str = "") -> Timeline:
                 (numbers.__class__ is range or numbers == list(range(numbers[0], numbers[-1] + 1))):
             # One entry a period, none missing (the server's usual case): laid out as it is.
             out = Timeline(history)
+            if history.kept is not None:    # its first len(history) entries are the keeper's
+                out.kept = history.kept + (len(history),)
             out.extend(Gap(key_of(kind, n)) for n in range(numbers[-1] + 1, current))
         else:
             out = _laid_out(kind, current, zip(numbers, history))

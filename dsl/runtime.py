@@ -176,8 +176,16 @@ def baseline(history, name, kind, scale, rule, line, default=None, upto=None):
     """The mean over every earlier period that has a submission; `upto`: over the first `upto`
     periods of the history only (a streak's earlier period: `baseline` as it stood then)."""
     if history.__class__ is Timeline:
-        sums = _running_sums(history, name, kind, scale, rule, default)
         end = len(history) if upto is None else upto
+        kept = history.kept
+        if kept is not None:            # the keeper's running sums: no walk
+            sums, start, epoch, entries = kept
+            n = min(end, entries)
+            total = n and sums.total((name, kind, scale, default), history, start, epoch, n,
+                                     read, rule)
+            if total is not None and n:
+                return _mean(total, n)
+        sums = _running_sums(history, name, kind, scale, rule, default)
         if end < len(sums):
             total, n = sums[end]
             if not n:

@@ -28,6 +28,7 @@ from decimal import Decimal
 from sqlalchemy import bindparam, func, select
 
 from trimtab.dsl.periods import Dated, number_of
+from trimtab.dsl.running_sums import RunningSums
 from trimtab.server.domain.history_check import valid, valid_history
 from trimtab.server.domain.validation import decode
 from trimtab.server.storage.models import Approval, Decision, Fact
@@ -88,8 +89,12 @@ class Subject:
     one's entry (None when it does not fit the form) and the entry's period number as the
     rules date it — once, not on every webhook; `fids` by period: the fact each one holds.
     Parallel lists, so a webhook's history is two slices: reading sixty periods' tuples
-    through a dict cost 40 µs a webhook in a busy worker (cache misses), a slice about 5."""
-    __slots__ = ("schema", "count", "top", "floor", "periods", "entries", "numbers", "fids", "unfit")
+    through a dict cost 40 µs a webhook in a busy worker (cache misses), a slice about 5.
+    `sums`: the running sums of the fields baselines read over `entries`, so a baseline
+    does not walk sixty periods on every webhook (dsl/running_sums.py) — two numbers an entry
+    and a field, cut with the entries."""
+    __slots__ = ("schema", "count", "top", "floor", "periods", "entries", "numbers", "fids", "unfit",
+                 "sums")
 
     def __init__(self, schema):
         self.schema, self.count, self.top, self.floor = schema, 0, 0, None
@@ -98,12 +103,13 @@ class Subject:
         self.numbers: list[int | None] = []
         self.fids: dict[str, int] = {}
         self.unfit = 0                          # entries None or without a number
+        self.sums = RunningSums()               # the baselines' sums over `entries`
 
     def add(self, rows, full_page: bool) -> int:
         """Rows (id, period, payload) newest period first; `full_page`: more may be missing
         below the last row's period.  → entries added."""
         added = 0
-        for fid, per, payload in rows:
+        for fid, per, payload in reversed(rows):    # oldest first: new periods go on the end
             added += self.put(fid, per, payload, None)
         if full_page and rows:
             added -= self.cut(max(self.floor or "", rows[-1][1]))
@@ -124,6 +130,8 @@ class Subject:
         number = None if entry is None else number_of(self.schema, entry)
         self.fids[per] = fid
         at = bisect.bisect_left(self.periods, per)
+        if held is not None or at < len(self.periods):
+            self.sums.changed()                 # not the next period: the sums start again
         if held is not None:
             self.unfit -= self.numbers[at] is None
             self.entries[at], self.numbers[at] = entry, number
@@ -142,6 +150,8 @@ class Subject:
             del self.fids[per]
         self.unfit -= self.numbers[:n].count(None)
         del self.periods[:n], self.entries[:n], self.numbers[:n]
+        if n:
+            self.sums.cut(n)
         self.floor = floor
         return n
 
@@ -160,7 +170,7 @@ class Subject:
             laid = range(numbers[0], numbers[-1] + 1)
             if len(laid) == len(numbers) and numbers == list(laid):
                 numbers = laid      # one a period, none missing: periods.timeline trusts a range
-            return Dated(self.schema, self.entries[start:end], numbers)
+            return Dated(self.schema, self.entries[start:end], numbers, self.sums.window(start))
         out = [e for e, n in zip(self.entries[start:end], numbers) if e is not None]
         numbers = [n for e, n in zip(self.entries[start:end], numbers) if e is not None]
         if None in numbers:         # one the rules cannot date: they say so, undated
