@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from test_baseline_sums import one_by_one, outcome
+from baselinekit import one_by_one, outcome
 from trimtab.dsl import runtime
 from trimtab.dsl.periods import Gap, Timeline
 from trimtab.dsl.running_sums import RunningSums
