@@ -5,7 +5,7 @@ the server).  Worked out afresh, that is a walk over the whole history on every 
 grows with the history.  Whoever keeps a subject's history (the server's cache,
 server/domain/history.py) keeps a RunningSums beside it: the sum of each field baselines read
 over the first k entries, for every k.  A baseline over entries [a, b) is then one subtraction,
-and each entry is read once in its life instead of once per webhook.
+and each entry is read once in its life instead of once per webhook (where the sums hold: below).
 
 The answer must be the walk's to the last digit (explanations print it), so the sums are used
 only where the two cannot differ:
@@ -24,21 +24,29 @@ walks as before (runtime.baseline).
 
 Positions are absolute: entries cut from the front of the keeper's list move `base` on, so a
 window taken before a cut still names the same entries.  An entry inserted or replaced inside
-the list (a late submission for an earlier period) starts a new `epoch`: every sum is dropped,
-and a window taken before it is not answered from the sums.  Safe across threads: a keeper's
-changes and the evaluations' reads take the same lock.
+the list (a late submission for an earlier period, a correction of the latest) starts a new
+`epoch`: the sums from it on are dropped, and a window taken before it is not answered from
+the sums.  Threads: the keeper calls window(), cut() and changed() under its own lock (the
+server's Cache._lock), so a window names a consistent position and epoch; the sums' own lock
+orders changes against evaluations, which read the sums outside the keeper's lock.
 """
 from __future__ import annotations
 
 import threading
-from decimal import Decimal, getcontext
+from decimal import ROUND_HALF_EVEN, Decimal, getcontext
 
 from .diagnostics import RuleError
 
 D = Decimal
-
+_ONE = D(1)
 
 ALL_INTS = 1 << 30      # an int's code: a window's least code is this when it holds only ints
+# Nothing may round.  With every running sum below 10^(PRECISION − 1) units of the least
+# exponent of any value summed (a field's `limit`), each difference of two, and each sum the
+# walk makes on its way, has at most PRECISION digits there: exact.  PRECISION and ROUNDING
+# are Python's defaults, which the rules run with; under others the sums are not used.
+PRECISION, ROUNDING = 28, ROUND_HALF_EVEN
+FINEST = -60            # a value with more decimals than this (no form has them) stops the sums
 
 
 class _Field:
@@ -85,11 +93,20 @@ class RunningSums:
                 else:
                     del self._fields[key]
 
-    def changed(self) -> None:
-        """An entry was inserted or replaced inside the keeper's list: every sum goes."""
+    def changed(self, at: int) -> None:
+        """An entry was inserted or replaced at position `at` of the keeper's list: the sums
+        from there on go (those before it still hold), and histories taken before it are not
+        answered from the sums (their entries are not the list's any more)."""
         with self._lock:
             self.epoch += 1
-            self._fields.clear()
+            at += self.base
+            for key, f in list(self._fields.items()):
+                keep = at - f.first             # entries summed before `at`
+                if keep < 0:
+                    del self._fields[key]
+                elif keep < len(f.codes):
+                    del f.totals[keep + 1:], f.codes[keep:]
+                    f.stopped = False
 
     # ---------------------------------------------------------------- the evaluation's side
     def total(self, key: tuple, entries, start: int, epoch: int, n: int, read, rule: str):
@@ -97,7 +114,8 @@ class RunningSums:
         (`entries[0:n]` are they, as the evaluation holds them) as the walk adds them up, or
         None when the sums cannot give it.  `read(entry, name, kind, scale, rule, default)`:
         runtime.read."""
-        if getcontext().prec != PRECISION:
+        context = getcontext()
+        if context.prec != PRECISION or context.rounding != ROUNDING:
             return None
         with self._lock:
             if epoch != self.epoch:
@@ -132,7 +150,7 @@ class RunningSums:
             cls = value.__class__
             if cls is int:
                 code = ALL_INTS
-            elif cls is D and value.is_finite():
+            elif cls is D and value.is_finite() and value.as_tuple().exponent >= FINEST:
                 code = value.as_tuple().exponent
                 if code < least:
                     least, limit = code, _ONE.scaleb(PRECISION - 1 + code)
@@ -151,10 +169,3 @@ class RunningSums:
             codes.append(code)
         f.least, f.limit, f.peak = least, limit, peak
 
-
-# Nothing may round.  With every running sum below 10^(PRECISION − 1) units of the least
-# exponent of any value summed (a field's `limit`), each difference of two, and each sum the
-# walk makes on its way, has at most PRECISION digits there: exact.  PRECISION is Python's
-# default, which the rules run with; under another, the sums are not used.
-PRECISION = 28
-_ONE = D(1)

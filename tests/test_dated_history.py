@@ -170,3 +170,45 @@ def test_a_webhooks_baselines_read_no_more_entries_however_long_the_history(app,
     early, late = [per_webhook[n] for n in range(5, 12)], [per_webhook[n] for n in range(33, 40)]
     assert min(early) > 0
     assert max(late) == max(early), per_webhook
+
+
+def test_the_caches_running_sums_decide_as_the_plain_history_as_it_changes(ruleset, monkeypatch):
+    """One subject's cache fed as webhooks feed it — the next week, the latest week again, a
+    late week inside the history, the oldest cut once more than KEEP_PERIODS are held — with
+    conversion rates of one, two and three decimals: after each change, the rules decide on the
+    cache's history (its baselines from the running sums) as on the same entries as a plain
+    list, and so they do on a history taken before the change."""
+    monkeypatch.setattr(history, "HISTORY_PERIODS", 12)
+    monkeypatch.setattr(history, "KEEP_PERIODS", 16)
+    schema = ruleset.schemas["weekly_metrics"]
+    rng = random.Random(1401)
+    subject, fid, weeks, stale = history.Subject(schema), 0, 0, None
+    kept_ones = 0
+
+    def row(n: int) -> tuple:
+        nonlocal fid
+        fid += 1
+        day = START + dt.timedelta(weeks=n)
+        facts = dict(submission(rng, day), conversion_rate=rng.choice([0.2, 0.25, 0.125, 0.3]))
+        return (fid, periods.period_key("week", day), json.dumps(facts))
+
+    for _step in range(160):
+        move = rng.random()
+        if move < 0.7 or weeks < 3:
+            rows, weeks = [row(weeks)], weeks + 1
+        elif move < 0.85:
+            rows = [row(weeks - 1)]                                  # the latest week again
+        else:
+            rows = [row(rng.randrange(max(0, weeks - 20), weeks))]   # a late week inside
+        subject.add(rows, full_page=False)
+        day = START + dt.timedelta(weeks=weeks, days=rng.randrange(0, 7))
+        facts = submission(rng, day)
+        earlier = subject.before(periods.period_key("week", day))
+        if earlier is None:
+            continue
+        kept_ones += earlier.__class__ is periods.Dated and earlier.kept is not None
+        for given in (earlier, stale):
+            if given is not None:
+                assert decisions(ruleset, facts, given) == decisions(ruleset, facts, list(given))
+        stale = earlier
+    assert kept_ones > 100

@@ -108,8 +108,14 @@ class Subject:
     def add(self, rows, full_page: bool) -> int:
         """Rows (id, period, payload) newest period first; `full_page`: more may be missing
         below the last row's period.  → entries added."""
+        latest: list = []               # each period's latest fact: put() would drop the rest
+        for row in rows:
+            if not latest or row[1] != latest[-1][1]:
+                latest.append(row)
+            elif row[0] > latest[-1][0]:
+                latest[-1] = row
         added = 0
-        for fid, per, payload in reversed(rows):    # oldest first: new periods go on the end
+        for fid, per, payload in reversed(latest):  # oldest first: new periods go on the end
             added += self.put(fid, per, payload, None)
         if full_page and rows:
             added -= self.cut(max(self.floor or "", rows[-1][1]))
@@ -131,7 +137,7 @@ class Subject:
         self.fids[per] = fid
         at = bisect.bisect_left(self.periods, per)
         if held is not None or at < len(self.periods):
-            self.sums.changed()                 # not the next period: the sums start again
+            self.sums.changed(at)               # not the next period: the sums from `at` go
         if held is not None:
             self.unfit -= self.numbers[at] is None
             self.entries[at], self.numbers[at] = entry, number
