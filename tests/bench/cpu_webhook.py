@@ -8,9 +8,11 @@ test client one after another.  Measured: weeks 0–10, then (after filling up t
 unmeasured) weeks 100–110.  CPU is user + system from /proc, so other processes on a shared
 machine do not count; WAL is the cluster's (other clients' writes count: read it on a quiet
 machine, or as an upper bound).  `--eval`: also the worker's CPU inside plan.evaluate (the rules'
-evaluation with the history already read) per webhook.
+evaluation with the history already read) per webhook.  `--analyze`: ANALYZE the database once
+filled, as autovacuum would in production (this machine's PostgreSQL runs without it, so the
+benches' plans are made without statistics).
 
-    python tests/bench/cpu_webhook.py [--at 0,100] [--weeks 10] [--check-s 0.15] [--eval]
+    python tests/bench/cpu_webhook.py [--at 0,100] [--weeks 10] [--check-s 0.15] [--eval] [--analyze]
 """
 from __future__ import annotations
 
@@ -89,6 +91,8 @@ def main(argv=None) -> int:
                     help="RULES_CHECK_S: how often the rule set is checked (a gunicorn worker "
                          "under the bench sees a check every 25-45 webhooks)")
     ap.add_argument("--eval", action="store_true", help="also the CPU inside plan.evaluate")
+    ap.add_argument("--analyze", action="store_true",
+                    help="ANALYZE the database after each fill, as autovacuum would (off here)")
     args = ap.parse_args(argv)
     clock = EvalClock()
     if args.eval:
@@ -105,6 +109,10 @@ def main(argv=None) -> int:
             for start in (int(w) for w in args.at.split(",")):
                 if start > week:                         # fill, unmeasured
                     run(client, admin, database, make_requests((start - week) * REPS, week * REPS))
+                if args.analyze:
+                    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
+                                         autocommit=True) as own:
+                        own.execute("ANALYZE")
                 n = args.weeks * REPS
                 batch = make_requests(n, start * REPS)
                 # In chunks: a neighbour's burst inflates the CPU of a chunk it overlaps, never
