@@ -104,7 +104,7 @@ class RunningSums:
                 keep = at - f.first             # entries summed before `at`
                 if keep < 0:
                     del self._fields[key]
-                elif keep < len(f.codes):
+                elif keep <= len(f.codes):      # from `at` on, or the entry that stopped them
                     del f.totals[keep + 1:], f.codes[keep:]
                     f.stopped = False
 

@@ -178,11 +178,12 @@ def baseline(history, name, kind, scale, rule, line, default=None, upto=None):
     if history.__class__ is Timeline:
         end = len(history) if upto is None else upto
         kept = history.kept
-        if kept is not None and min(end, kept[3]):     # the keeper's running sums: no walk
+        if kept is not None:            # the keeper's running sums: no walk
             sums, start, epoch, entries = kept
             n = min(end, entries)
-            total = sums.total((name, kind, scale, default), history, start, epoch, n, read, rule)
-            if total is not None:
+            total = n and sums.total((name, kind, scale, default), history, start, epoch, n,
+                                     read, rule)
+            if n and total is not None:
                 return _mean(total, n)
         sums = _running_sums(history, name, kind, scale, rule, default)
         if end < len(sums):

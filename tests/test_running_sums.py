@@ -118,3 +118,19 @@ def test_a_value_of_another_exponent_walks_and_is_exact():
     assert runtime.baseline(keeper.history(0, 3, 0), *ARGS) == Decimal("0.4166666666666666666666666667")
     got = runtime.baseline(keeper.history(1, 3, 0), *ARGS)
     assert repr(got) == repr(Decimal("0.5")) and repr(got) != repr(Decimal("0.50"))
+
+
+def test_an_entry_that_stopped_the_sums_replaced_lets_them_go_on(monkeypatch):
+    """The latest week sent again with a number where it had text: the sums that stopped at
+    it read the corrected entry alone, not the weeks before it again."""
+    keeper = Keeper()
+    for k in range(10):
+        keeper.apply(("append", 0), {"rate": Decimal(k)})
+    keeper.apply(("append", 0), {"rate": "x"})
+    assert outcome(runtime.baseline, keeper.history(0, 11, 0), *ARGS)[0] == "raised"
+    keeper.apply(("replace", 10), {"rate": Decimal(10)})
+    reads = []
+    real = runtime.read
+    monkeypatch.setattr(runtime, "read", lambda *a: (reads.append(1), real(*a))[1])
+    assert runtime.baseline(keeper.history(0, 11, 0), *ARGS) == 5
+    assert len(reads) == 1
