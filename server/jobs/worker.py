@@ -278,7 +278,8 @@ def _worker_class():
     class OutageWorker(Worker):
         """Left to RQ, Redis going away mid-job kills the worker's loop with a traceback:
         the job process cannot record its outcome and exits 1, then the worker's read of the
-        job's status raises out of `work()`.  Here the job process logs one WARNING and
+        job's status raises out of `work()`, as does a heartbeat just after a job is taken
+        (CI, 2026-12-01).  Here the job process logs one WARNING and
         exits; the worker skips heartbeats, logs one WARNING, waits for the job process and
         then for Redis, and listens again.  Nothing is lost: a dispatch run's messages are
         claimed in the outbox (what it did not send, the sweeper sends), and no job's
@@ -297,6 +298,15 @@ def _worker_class():
                 super().maintain_heartbeats(job, execution)
             except down as err:
                 self._lost(err, f"job {job.id} goes on")
+
+        def heartbeat(self, *args, **kwargs):
+            # RQ beats after taking a job and after running one, outside its own outage
+            # handling: Redis gone at that moment ended RQ's loop, and with it the worker.
+            # A beat is let go; the next step that needs Redis waits for it.
+            try:
+                super().heartbeat(*args, **kwargs)
+            except down as err:
+                self._lost(err, "its heartbeat waits")
 
         def execute_job(self, job, queue):
             self._redis_lost = False
