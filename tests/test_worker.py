@@ -214,7 +214,8 @@ def test_a_heartbeat_that_finds_redis_gone_does_not_end_the_worker(shared_redis,
     import redis
     from rq import Queue
     from rq import worker as rq_worker
-    from trimtab.server.jobs.worker import QUEUE, _worker_class
+    from trimtab.server.jobs.outage_worker import outage_worker_class
+    from trimtab.server.jobs.worker import QUEUE
     conn = redis.Redis.from_url(shared_redis)
     Queue(QUEUE, connection=conn).enqueue(os.mkdir, str(tmp_path / "ran"))
     taken, failed = [], []
@@ -233,7 +234,7 @@ def test_a_heartbeat_that_finds_redis_gone_does_not_end_the_worker(shared_redis,
     monkeypatch.setattr(Queue, "dequeue_any", classmethod(lambda cls, *a, **kw: dequeue(*a, **kw)))
     monkeypatch.setattr(rq_worker.Worker, "heartbeat", beat)
     caplog.set_level(logging.INFO)
-    _worker_class()([QUEUE], connection=conn).work(burst=True)
+    outage_worker_class()([QUEUE], connection=conn).work(burst=True)
     assert failed and (tmp_path / "ran").is_dir()
     assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
     assert any("heartbeat waits" in r.getMessage() for r in caplog.records)
