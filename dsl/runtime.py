@@ -181,10 +181,11 @@ def baseline(history, name, kind, scale, rule, line, default=None, upto=None):
         if kept is not None:            # the keeper's running sums: no walk
             sums, start, epoch, entries = kept
             n = min(end, entries)
-            total = n and sums.total((name, kind, scale, default), history, start, epoch, n,
-                                     read, rule)
-            if n and total is not None:
-                return _mean(total, n)
+            if n:                       # none: the walk says NoHistory
+                total = sums.total((name, kind, scale, default), history, start, epoch, n,
+                                   read, rule)
+                if total is not None:
+                    return _mean(total, n)
         sums = _running_sums(history, name, kind, scale, rule, default)
         if end < len(sums):
             total, n = sums[end]

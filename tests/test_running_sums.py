@@ -109,9 +109,9 @@ def test_sliding_sixty_periods_reads_each_entry_once(monkeypatch):
     assert first == Decimal("0.295")
 
 
-def test_a_value_of_another_exponent_walks_and_is_exact():
-    """0.25 among hundredths and then 0.5: the walk's sum of the later entries has exponent −1,
-    which a difference of the running sums (exponent −2) would not have."""
+def test_a_window_has_the_exponent_of_its_own_entries():
+    """0.25 and then 0.5, 0.5: the walk's sum of the later two has exponent −1, while the
+    difference of the running sums carries the −2 of 0.25 before them — quantized back."""
     keeper = Keeper()
     for v in ("0.25", "0.5", "0.5"):
         keeper.apply(("append", 0), {"rate": Decimal(v)})
