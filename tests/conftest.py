@@ -120,16 +120,16 @@ def app(database, server_config):
 @pytest.fixture
 def fresh_app(db_kind, tmp_path, server_config):
     """Servers a test makes itself: `fresh_app(name, **config)` → (app, an admin client) on a
-    fresh database of `db_kind` with the org chart loaded and `config` over `server_config` —
-    for a test that compares two servers, or whose server's configuration comes from what the
-    test brings (a rules folder, a channels file, a platform's stand-in); each disposed and
-    dropped after the test."""
+    fresh database of `db_kind` (or of `kind=`) with the org chart loaded and `config` over
+    `server_config` — for a test that compares two servers, or whose server's configuration
+    comes from what the test brings (a rules folder, a channels file, a platform's stand-in);
+    each disposed and dropped after the test."""
     from serverkit import ORG, load_org, make_app, migrated_database
     made = []
 
-    def make(name: str, **config):
+    def make(name: str, *, kind: str | None = None, **config):
         (tmp_path / name).mkdir()
-        url, cleanup = migrated_database(db_kind, tmp_path / name)
+        url, cleanup = migrated_database(kind or db_kind, tmp_path / name)
         made.append(cleanup)
         app = make_app(url, **{**server_config, **config})
         made.append(app.extensions["trimtab.engine"].dispose)
@@ -138,6 +138,30 @@ def fresh_app(db_kind, tmp_path, server_config):
     yield make
     for step in reversed(made):         # each engine disposed before its database is dropped
         step()
+
+
+@pytest.fixture(scope="module")
+def module_config() -> dict:
+    """Configuration of the module's shared server (`shared_server`): a module overrides it."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def shared_server(db_kind, tmp_path_factory, module_config):
+    """One server for a module's tests, which keeps what each of them stored: (app, signed
+    hooks whose `.client` is an admin's) on a fresh database of `db_kind` with the org chart
+    loaded and the module's `module_config`; dropped after the module.  For modules whose tests
+    each send a few requests that a fresh database per test would cost more than (the limits'
+    refusals, the platforms' callbacks, the fuzz campaign); their tests make what they need
+    their own (a rep, a target) so no test depends on another's rows."""
+    from serverkit import ORG, Hooks, load_org, make_app, migrated_database
+    url, cleanup = migrated_database(db_kind, tmp_path_factory.mktemp(f"shared-{db_kind}"))
+    app = make_app(url, **module_config)
+    try:
+        yield app, Hooks(load_org(app, ORG))
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
 
 
 @pytest.fixture

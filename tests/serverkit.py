@@ -11,7 +11,6 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -238,16 +237,3 @@ def load_org(app, org: dict = ORG):
     r = client.post("/v1/org/people", json=org, headers=ADMIN_HEADERS)
     assert r.status_code == 200, r.get_json()
     return client
-
-
-@contextmanager
-def running_app(kind: str, tmp_path, **config):
-    """(app, Hooks) on a fresh database of `kind` with the shipped rules and ORG loaded;
-    the database is dropped afterwards."""
-    url, cleanup = migrated_database(kind, tmp_path)
-    app = make_app(url, **config)
-    try:
-        yield app, Hooks(load_org(app))
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from serverkit import running_app, set_target
+from serverkit import set_target
 from callbackkit import COUNTER, DT_TOKEN, LARK_KEY, PLATFORMS, Platform
 from simulator import lark_encrypt
 
@@ -24,18 +24,23 @@ COLUMN = {"dingtalk": "dingtalk_userid", "feishu": "feishu_open_id", "jiandaoyun
 
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(request, tmp_path_factory):
-    """An app whose approvers carry their platform ids in the org chart."""
-    with running_app(request.param, tmp_path_factory.mktemp("callbacks"), PLATFORMS=PLATFORMS,
-                     LANG="en", AUTH_FAILURE_LIMIT="10000/minute") as (app, hooks):
-        people = [{"id": "east.mgr", "name": "王经理", "role": "regional_manager", "region": "east",
-                   "manager": "sales.dir"}, {"id": "hr.east", "name": "陈HRBP", "role": "hrbp", "region": "east"},
-                  {"id": "sales.dir", "name": "销售总监", "role": "sales_director"}]
-        for p in people:
-            p.update({COLUMN[platform]: ids[p["id"]] for platform, ids in IDS.items()})
-        assert hooks.client.post("/v1/org/people", json={"people": people}).status_code == 200
-        yield app, hooks
+@pytest.fixture(scope="module")
+def module_config() -> dict:
+    return {"PLATFORMS": PLATFORMS, "LANG": "en", "AUTH_FAILURE_LIMIT": "10000/minute"}
+
+
+@pytest.fixture(scope="module")
+def world(shared_server):
+    """The module's server on each database (conftest's `shared_server`), its approvers
+    carrying their platform ids in the org chart."""
+    app, hooks = shared_server
+    people = [{"id": "east.mgr", "name": "王经理", "role": "regional_manager", "region": "east",
+               "manager": "sales.dir"}, {"id": "hr.east", "name": "陈HRBP", "role": "hrbp", "region": "east"},
+              {"id": "sales.dir", "name": "销售总监", "role": "sales_director"}]
+    for p in people:
+        p.update({COLUMN[platform]: ids[p["id"]] for platform, ids in IDS.items()})
+    assert hooks.client.post("/v1/org/people", json={"people": people}).status_code == 200
+    return app, hooks
 
 
 def open_change(world, platform: str, **person) -> tuple[int, str]:

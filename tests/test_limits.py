@@ -8,14 +8,19 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from serverkit import bearer, running_app, set_target, week
+from serverkit import bearer, set_target, week
 from trimtab.server.storage.models import Approval, Delivery, Fact
 
 
-@pytest.fixture(params=["sqlite", "postgresql"], scope="module")
-def world(request, tmp_path_factory):
-    with running_app(request.param, tmp_path_factory.mktemp(request.param), LANG="en") as (app, hooks):
-        yield app, hooks
+@pytest.fixture(scope="module")
+def module_config() -> dict:
+    return {"LANG": "en"}
+
+
+@pytest.fixture
+def world(shared_server):
+    """One server per database for the module (conftest's `shared_server`)."""
+    return shared_server
 
 
 def stored(app) -> tuple[int, int, int]:

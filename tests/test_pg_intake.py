@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from serverkit import Hooks, running_app, week
+from serverkit import Hooks, week
 from trimtab.server.domain import pg_intake
 from trimtab.server.storage.pg_prepared import Statement
 from trimtab.server.storage.models import Decision, Delivery, Fact
@@ -26,11 +26,9 @@ SUBMISSIONS = [
 ]
 
 
-def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
+def run(fresh_app, kind: str, two_statements: bool, monkeypatch):
     """Every submission (then a retry of the first) → (answers, stored rows, how many
     webhooks the two-statement path stored)."""
-    here = tmp_path / f"{kind}-{two_statements}"
-    here.mkdir()
     stored_here = []
     real = pg_intake.Direct.write
 
@@ -39,37 +37,39 @@ def run(kind: str, tmp_path, two_statements: bool, monkeypatch):
         stored_here.append(True)
         return outcome
     monkeypatch.setattr(pg_intake.Direct, "write", counting)
-    with running_app(kind, here, LANG="zh") as (app, hooks):
-        if not two_statements:
-            app.extensions["trimtab.pg_direct"] = None
-        answers = []
-        for i, (form, facts) in enumerate(SUBMISSIONS):
-            r = hooks.post(form, facts, delivery=f"d-{i}", lang="zh")
-            assert r.status_code == 200, r.json
-            answers.append(r.get_data(as_text=True))
-        retry = hooks.post(*SUBMISSIONS[0], delivery="d-0", lang="zh")
-        answers.append((retry.get_data(as_text=True), retry.headers.get("X-Trimtab-Replayed")))
-        with app.extensions["trimtab.sessions"]() as s:
-            facts = s.execute(select(Fact.id, Fact.form, Fact.subject, Fact.period,
-                                     Fact.occurred_on, Fact.payload, Fact.client)
-                              .order_by(Fact.id)).all()
-            decisions = s.execute(select(Decision.fact_id, Decision.form, Decision.subject,
-                                         Decision.period, Decision.rule, Decision.kind,
-                                         Decision.fired, Decision.result, Decision.error_code,
-                                         Decision.ruleset_version,
-                                         Decision.superseded_at.is_(None).label("current"))
-                                  .order_by(Decision.id)).all()
-            deliveries = s.execute(select(Delivery.client, Delivery.delivery_id,
-                                          Delivery.body_sha256, Delivery.status,
-                                          Delivery.response).order_by(Delivery.id)).all()
+    app, admin = fresh_app(f"{kind}-{two_statements}", kind=kind, LANG="zh")
+    hooks = Hooks(admin)
+    if not two_statements:
+        app.extensions["trimtab.pg_direct"] = None
+    answers = []
+    for i, (form, facts) in enumerate(SUBMISSIONS):
+        r = hooks.post(form, facts, delivery=f"d-{i}", lang="zh")
+        assert r.status_code == 200, r.json
+        answers.append(r.get_data(as_text=True))
+    retry = hooks.post(*SUBMISSIONS[0], delivery="d-0", lang="zh")
+    answers.append((retry.get_data(as_text=True), retry.headers.get("X-Trimtab-Replayed")))
+    with app.extensions["trimtab.sessions"]() as s:
+        facts = s.execute(select(Fact.id, Fact.form, Fact.subject, Fact.period,
+                                 Fact.occurred_on, Fact.payload, Fact.client)
+                          .order_by(Fact.id)).all()
+        decisions = s.execute(select(Decision.fact_id, Decision.form, Decision.subject,
+                                     Decision.period, Decision.rule, Decision.kind,
+                                     Decision.fired, Decision.result, Decision.error_code,
+                                     Decision.ruleset_version,
+                                     Decision.superseded_at.is_(None).label("current"))
+                              .order_by(Decision.id)).all()
+        deliveries = s.execute(select(Delivery.client, Delivery.delivery_id,
+                                      Delivery.body_sha256, Delivery.status,
+                                      Delivery.response).order_by(Delivery.id)).all()
     return answers, (facts, decisions, deliveries), sum(stored_here)
 
 
 @pytest.mark.slow
-def test_both_paths_answer_and_store_the_same(tmp_path, monkeypatch):
-    fast_answers, fast_rows, fast_count = run("postgresql", tmp_path, True, monkeypatch)
-    slow_answers, slow_rows, slow_count = run("postgresql", tmp_path, False, monkeypatch)
-    lite_answers, lite_rows, _ = run("sqlite", tmp_path, False, monkeypatch)
+@pytest.mark.parametrize("db_kind", ["postgresql"])      # it makes its SQLite server itself
+def test_both_paths_answer_and_store_the_same(fresh_app, monkeypatch):
+    fast_answers, fast_rows, fast_count = run(fresh_app, "postgresql", True, monkeypatch)
+    slow_answers, slow_rows, slow_count = run(fresh_app, "postgresql", False, monkeypatch)
+    lite_answers, lite_rows, _ = run(fresh_app, "sqlite", False, monkeypatch)
     # Every submission took the two-statement path (no channels are configured, so no alert
     # queues a notification); the other run took none.
     assert (fast_count, slow_count) == (len(SUBMISSIONS), 0)

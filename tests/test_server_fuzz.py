@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from serverkit import ADMIN_HEADERS, Hooks, load_org, running_app, week
+from serverkit import ADMIN_HEADERS, Hooks, load_org, week
 
 JUNK = [None, True, 0, -1, 1e308, "", "x" * 300, [], {}, [1, "a"], {"a": {"b": []}},
         "2026-13-45", "NaN", 12.5, {"$ref": "#"}, "中文", "\u0000"]
@@ -37,10 +37,15 @@ def db_kind():
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    """One app for the module's junk (it keeps what it accepted), the org chart loaded."""
-    with running_app("sqlite", tmp_path_factory.mktemp("fuzz"), LANG="en") as (_app, hooks):
-        yield hooks.client
+def module_config() -> dict:
+    return {"LANG": "en"}
+
+
+@pytest.fixture(scope="module")
+def client(shared_server):
+    """One app for the module's junk (it keeps what it accepted), the org chart loaded:
+    conftest's `shared_server`."""
+    return shared_server[1].client
 
 
 PLATFORM_SECRETS = {"jiandaoyun": "jdy", "mingdao": "md", "yida": "yd", "feishu": "fs"}
