@@ -60,3 +60,8 @@ def test_server_benchmark_runs():
     # delivery, the bare endpoint's one row — both measured, trimtab's the larger
     wal = re.search(r"^\s+1\s.*\s([\d.]+) / ([\d.]+)$", r.stdout, re.M)
     assert wal and 0 < float(wal.group(1)) < float(wal.group(2)), r.stdout
+    # where the time went: each server's wall time a request, measured, after the warm-up
+    assert "200 untimed webhooks to each" in r.stdout, r.stdout
+    where = r.stdout.split("where a request's time went", 1)[1]
+    spent = re.search(r"^\s+1\s+([\d.]+) / ([\d.]+)\s+([\d.]+) / ([\d.]+)", where, re.M)
+    assert spent and all(float(v) > 0 for v in spent.groups()), r.stdout

@@ -22,12 +22,21 @@ while every commit waits — the latency tail's spikes on this machine (docs/per
 Clients are separate processes (so the load generator does not share trimtab's interpreter)
 on this same 2-core machine; everything stays on 127.0.0.1.
 
+Before the first round both servers answer --warm webhooks, untimed, of a rep outside the
+team (each a week of its own, so the team's history is untouched): each worker has connected,
+prepared its statements and loaded what it loads on first use, so the first round measures
+the servers as the later ones do (without it, the bare endpoint's first round paid for its
+connections and was the slowest of its six — docs/performance.md, 2026-12-01).  A second
+table says where each server's time a request went: the wall time, the machine's busy and
+idle CPU (/proc/stat, both cores) and the part of it the clients (and the two gunicorn
+masters) took; on 2 cores, wall ≈ (busy + idle) / 2.
+
 Each round adds 20 weeks of history per rep (1,000 throughput webhooks, then 1,000 in the
 open loop, for 100 reps), so the sixth round's throughput runs at weeks 100–110: the ratio is
 printed per round, beside the weeks of history the round ran at, and must not fall as they grow.
 
     python tests/bench/bench_server.py [--rounds 6] [--requests 1000] [--slices 4] [--concurrency 8]
-                                       [--rate 200] [--seconds 5]
+                                       [--rate 200] [--seconds 5] [--warm 200]
 """
 from __future__ import annotations
 
@@ -110,6 +119,15 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine so far, all cores (/proc/stat's first line:
+    user, nice, system, irq, softirq and steal are busy; idle and iowait idle)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / hz, (idle + iowait) / hz
+
+
 def wal_position(conn) -> int:
     """Bytes of WAL PostgreSQL has inserted so far, cluster-wide (exact and immediate, unlike
     pg_stat_wal's counters, which backends report when they get round to it)."""
@@ -135,6 +153,19 @@ def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
                    "X-Trimtab-Timestamp": now, "X-Trimtab-Signature": "sha256=" + sign(SECRET, now, body),
                    "X-Trimtab-Delivery": f"bench-{k}"}
         out.append((body, headers))
+    return out
+
+
+def warm_up_requests(n: int) -> list[tuple[bytes, dict]]:
+    """n signed weekly_metrics submissions of east.li (in the org chart, not in the team), each
+    a week of its own: the path the measured webhooks take, on a history nobody measures."""
+    out = []
+    for week in range(n):
+        (body, headers), = make_requests(1, week * REPS)        # rep000's week, made east.li's
+        body = json.dumps(dict(json.loads(body), rep="east.li")).encode()
+        now = headers["X-Trimtab-Timestamp"]
+        out.append((body, {**headers, "X-Trimtab-Signature": "sha256=" + sign(SECRET, now, body),
+                           "X-Trimtab-Delivery": f"warm-{week}"}))
     return out
 
 
@@ -200,6 +231,8 @@ def main(argv=None) -> int:
     ap.add_argument("--slices", type=int, default=4, help="bare/trimtab alternations per round")
     ap.add_argument("--rate", type=float, default=200)
     ap.add_argument("--seconds", type=float, default=5, help="open-loop seconds per round")
+    ap.add_argument("--warm", type=int, default=200,
+                    help="untimed webhooks to each server before the first round")
     args = ap.parse_args(argv)
     import statistics
     import tempfile
@@ -234,18 +267,29 @@ def main(argv=None) -> int:
         # figure that counts is the median of the per-round ratios.
         rounds, offset = [], 0
         clients = mp.Pool(args.concurrency)
+        if args.warm:
+            warm = warm_up_requests(args.warm)
+            for port in (bare_port, tt_port):
+                _elapsed, errors = throughput(clients, port, warm, args.concurrency)
+                if errors:
+                    raise RuntimeError(f"{errors} of the warm-up's {len(warm)} webhooks failed")
         for _ in range(args.rounds):
             weeks = (offset // REPS, (offset + args.requests) // REPS)
             batch = make_requests(args.requests, offset)
             offset += args.requests
-            # s, CPU, PG, errors, WAL bytes
-            took = {"bare": [0.0, 0.0, 0.0, 0, 0], "tt": [0.0, 0.0, 0.0, 0, 0]}
+            # s, CPU, PG, errors, WAL bytes, machine busy s, machine idle s, clients' CPU s
+            took = {"bare": [0.0, 0.0, 0.0, 0, 0, 0.0, 0.0, 0.0], "tt": [0.0, 0.0, 0.0, 0, 0, 0.0, 0.0, 0.0]}
             size = -(-len(batch) // args.slices)
             for i in range(0, len(batch), size):
                 for name, proc, port in (("bare", bare, bare_port), ("tt", tt, tt_port)):
                     cpu0, pg0, wal0 = cpu_seconds(proc.pid), postgres_cpu_seconds(), wal_position(wal)
+                    (busy0, idle0), mine0 = machine_cpu(), cpu_seconds(os.getpid())
                     elapsed, errors = throughput(clients, port, batch[i:i + size], args.concurrency)
+                    (busy1, idle1), mine1 = machine_cpu(), cpu_seconds(os.getpid())
                     t = took[name]
+                    t[5] += busy1 - busy0
+                    t[6] += idle1 - idle0
+                    t[7] += mine1 - mine0
                     t[4] += wal_position(wal) - wal0
                     t[0] += elapsed
                     t[1] += cpu_seconds(proc.pid) - cpu0
@@ -265,6 +309,8 @@ def main(argv=None) -> int:
                            "tt_cpu": tt_cpu, "bare_pg": bare_pg, "tt_pg": tt_pg,
                            "bare_p99_ms": bare_lat["p99_ms"],
                            "bare_wal": took["bare"][4] / len(batch), "tt_wal": took["tt"][4] / len(batch),
+                           **{f"{name}_{key}": took[name][i] / len(batch) for name in ("bare", "tt")
+                              for i, key in ((0, "wall"), (5, "busy"), (6, "idle"), (7, "clients"))},
                            "errors": bare_err + tt_err + lat["errors"] + bare_lat["errors"], **lat})
     finally:
         if clients is not None:
@@ -275,7 +321,8 @@ def main(argv=None) -> int:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=20)
         drop()
-    print(f"gunicorn, {WORKERS} sync workers, PostgreSQL; {args.rounds} rounds of {args.requests:,} "
+    print(f"gunicorn, {WORKERS} sync workers, PostgreSQL; {args.warm} untimed webhooks to each, then "
+          f"{args.rounds} rounds of {args.requests:,} "
           f"webhooks per server in {args.slices} alternating slices from {args.concurrency} "
           f"concurrent clients, then "
           f"{args.seconds:.0f} s at {args.rate:.0f} req/s")
@@ -289,6 +336,12 @@ def main(argv=None) -> int:
               f"   {r['weeks'][0]:6d}–{r['weeks'][1]}"
               f"   {r['bare_wal'] / 1024:12.1f} / {r['tt_wal'] / 1024:.1f}"
               + (f"   ({r['errors']} errors)" if r["errors"] else ""))
+    print("  where a request's time went, ms a request (bare / trimtab):")
+    print("  round   " + "".join(f"{head:18s}" for head in ("wall", "machine busy", "machine idle",
+                                                            "clients, masters")).rstrip())
+    for i, r in enumerate(rounds, 1):
+        print(f"  {i:5d}   " + "".join(f"{r['bare_' + key] * 1000:.3f} / {r['tt_' + key] * 1000:<6.3f}    "
+                                        for key in ("wall", "busy", "idle", "clients")).rstrip())
     ratio = statistics.median(r["tt_rps"] / r["bare_rps"] for r in rounds)
     p99 = statistics.median(r["p99_ms"] for r in rounds)
     bare_p99 = statistics.median(r["bare_p99_ms"] for r in rounds)
