@@ -119,12 +119,12 @@ def app(database, server_config):
 
 @pytest.fixture
 def fresh_app(db_kind, tmp_path, server_config):
-    """Servers a test makes itself: `fresh_app(name, **config)` → (app, an admin client) on a
-    fresh database of `db_kind` (or of `kind=`) with the org chart loaded and `config` over
-    `server_config` — for a test that compares two servers, or whose server's configuration
-    comes from what the test brings (a rules folder, a channels file, a platform's stand-in);
-    each disposed and dropped after the test."""
-    from serverkit import ORG, load_org, make_app, migrated_database
+    """Servers a test makes itself: `fresh_app(name, **config)` → (app, signed hooks whose
+    `.client` is an admin's) on a fresh database of `db_kind` (or of `kind=`) with the org
+    chart loaded and `config` over `server_config` — for a test that compares two servers, or
+    whose server's configuration comes from what the test brings (a rules folder, a channels
+    file, a platform's stand-in); each disposed and dropped after the test."""
+    from serverkit import ORG, Hooks, load_org, make_app, migrated_database
     made = []
 
     def make(name: str, *, kind: str | None = None, **config):
@@ -133,7 +133,7 @@ def fresh_app(db_kind, tmp_path, server_config):
         made.append(cleanup)
         app = make_app(url, **{**server_config, **config})
         made.append(app.extensions["trimtab.engine"].dispose)
-        return app, load_org(app, ORG)
+        return app, Hooks(load_org(app, ORG))
 
     yield make
     for step in reversed(made):         # each engine disposed before its database is dropped

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from conftest import ROOT
-from serverkit import ADMIN_HEADERS, Hooks, as_admin, week
+from serverkit import ADMIN_HEADERS, as_admin, week
 from trimtab.server.domain import tx_writer
 from trimtab.server.jobs.outbox import dispatch_due
 
@@ -95,9 +95,9 @@ def world(fresh_app, receivers, tmp_path, monkeypatch):
     channels.write_text("channels:\n  hook: {type: webhook, url_env: T_PERIOD_URL}\n"
                         "routes:\n  default: hook\n", encoding="utf-8")
     monkeypatch.setenv("T_PERIOD_URL", receiver.url)
-    app, admin = fresh_app("server", RULES_PATH=str(rules), CHANNELS_PATH=str(channels),
+    app, hooks = fresh_app("server", RULES_PATH=str(rules), CHANNELS_PATH=str(channels),
                            SCHEMAS_PATH=str(ROOT / "form_schemas"), LANG="zh")
-    return World(app, Hooks(admin), receiver, rules)
+    return World(app, hooks, receiver, rules)
 
 
 def test_an_identical_resubmission_updates_the_period_and_notifies_no_one(world):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from serverkit import Hooks, week
+from serverkit import week
 from trimtab.server.domain import pg_intake
 from trimtab.server.storage.pg_prepared import Statement
 from trimtab.server.storage.models import Decision, Delivery, Fact
@@ -37,8 +37,7 @@ def run(fresh_app, kind: str, two_statements: bool, monkeypatch):
         stored_here.append(True)
         return outcome
     monkeypatch.setattr(pg_intake.Direct, "write", counting)
-    app, admin = fresh_app(f"{kind}-{two_statements}", kind=kind, LANG="zh")
-    hooks = Hooks(admin)
+    app, hooks = fresh_app(f"{kind}-{two_statements}", kind=kind, LANG="zh")
     if not two_statements:
         app.extensions["trimtab.pg_direct"] = None
     answers = []
@@ -116,8 +115,7 @@ def test_history_pages_past_resubmissions(fresh_app, monkeypatch, two_statements
     monkeypatch.setattr(plan, "evaluate", lambda ruleset, form, facts, earlier, day: (
         seen.append([(e["week_start"], e["effective_visits"]) for e in earlier]),
         real(ruleset, form, facts, earlier, day))[1])
-    app, admin = fresh_app("server")      # made after the page sizes are patched
-    hooks = Hooks(admin)
+    app, hooks = fresh_app("server")      # made after the page sizes are patched
     if not two_statements:
         app.extensions["trimtab.pg_direct"] = None
     # weeks 1–4; week 4 sent five times and week 3 three times (the last one counts)

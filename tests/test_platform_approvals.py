@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from approval_standin import DINGTALK_APP, FEISHU_APP, DingTalkApprovals, FeishuApprovals
-from serverkit import Hooks, bearer, set_target
+from serverkit import bearer, set_target
 from callbackkit import PLATFORMS as CALLBACK_SECRETS, Platform
 
 DEMO = json.loads((Path(__file__).resolve().parents[1] / "rules" / "demo" / "target_change.json")
@@ -43,8 +43,7 @@ def feishu_config(standin, **extra) -> dict:
 
 def serve(fresh_app, **config):
     """The server, configured for a stand-in the test brings → (app, signed webhooks)."""
-    app, admin = fresh_app("server", **config)
-    return app, Hooks(admin)
+    return fresh_app("server", **config)
 
 
 def load_people(hooks):

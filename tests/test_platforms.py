@@ -68,7 +68,8 @@ def play_fintech_q3(sim: Simulator, app, client) -> list:
 def test_fintech_q3_through_a_platform_matches_the_generic_webhook(platform, fresh_app):
     results = {}
     for name in ("generic", platform):
-        app, client = fresh_app(name)
+        app, hooks = fresh_app(name)
+        client = hooks.client
         sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
         results[name] = play_fintech_q3(sim, app, client)
     assert results[platform] == results["generic"]
@@ -137,8 +138,8 @@ def test_a_sub_form_split_through_a_platform_matches_the_generic_webhook(platfor
                       parse_float=__import__("decimal").Decimal)
     shown = {}
     for name in ("generic", platform):
-        app, client = fresh_app(name)
-        sim = Simulator(name, client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
+        app, hooks = fresh_app(name)
+        sim = Simulator(name, hooks.client, SECRETS[name], app.config["TZ"], client_name=CLIENT)
         r = sim.push(demo["form"], demo["facts"])
         assert r.status_code == 200, r.json
         shown[name] = answer(r)["decisions"]

@@ -16,7 +16,8 @@ from trimtab.server.domain.reload_guard import removals
 def test_deleting_a_rule_file_needs_allow_removals(fresh_app, tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "rules", rules)
-    _app, client = fresh_app("server", RULES_PATH=str(rules), SCHEMAS_PATH=str(SCHEMAS))
+    _app, hooks = fresh_app("server", RULES_PATH=str(rules), SCHEMAS_PATH=str(SCHEMAS))
+    client = hooks.client
     before = client.get("/v1/rulesets/current").json
     alerts = {r["name"] for r in before["rules"] if r["file"].endswith("alerts.rules")}
     assert alerts

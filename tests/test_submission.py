@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from serverkit import Hooks, bearer, set_target, week
+from serverkit import bearer, set_target, week
 from trimtab.server.domain import pg_intake, plan, tx_writer
 from trimtab.server.domain.history import PERIODS, REQUESTS, kind
 
@@ -44,8 +44,7 @@ def test_a_rejected_request_does_not_count_on_any_form_an_approval_rule_reads(fr
     """`at most 1 change per cycle` counts requests not rejected: a form of another name that
     an approval rule listens to reads that history too (a name test would give it the latest
     submission of each earlier period, the rejected one among them)."""
-    app, admin = fresh_app("server", **renamed_change_form(tmp_path))
-    hooks = Hooks(admin)
+    app, hooks = fresh_app("server", **renamed_change_form(tmp_path))
     set_target(app, "east.li", "new_customers", 80)
     change = {"rep": "east.li", "date": "2026-08-12", "metric": "new_customers",
               "current_target": 80, "proposed_target": 70, "reason": "竞品低价套餐冲击",
@@ -75,8 +74,7 @@ def test_each_webhook_is_evaluated_once_and_written_once(db_kind, fresh_app, tmp
     monkeypatch.setattr(tx_writer, "write", lambda *a, **k: writers.append("tx") or real_tx(*a, **k))
     monkeypatch.setattr(pg_intake.Direct, "write",
                         lambda *a, **k: writers.append("two") or real_direct(*a, **k))
-    _app, admin = fresh_app("server", CHANNELS_PATH=str(channels))
-    hooks = Hooks(admin)
+    _app, hooks = fresh_app("server", CHANNELS_PATH=str(channels))
     quiet = hooks.post("weekly_metrics", week(1, 5, 0.9))
     assert quiet.status_code == 200 and quiet.json["notifications_queued"] == 0
     raised = hooks.post("weekly_metrics", dict(week(2, 2, 0.5), contract_amount=100000,
