@@ -22,14 +22,15 @@ while every commit waits — the latency tail's spikes on this machine (docs/per
 Clients are separate processes (so the load generator does not share trimtab's interpreter)
 on this same 2-core machine; everything stays on 127.0.0.1.
 
-Before the first round both servers answer --warm webhooks, untimed, of a rep outside the
-team (each a week of its own, so the team's history is untouched): each worker has connected,
-prepared its statements and loaded what it loads on first use, so the first round measures
-the servers as the later ones do (without it, the bare endpoint's first round paid for its
-connections and was the slowest of its six — docs/performance.md, 2026-12-01).  A second
-table says where each server's time a request went: the wall time, the machine's busy and
-idle CPU (/proc/stat, both cores) and the part of it the clients (and the two gunicorn
-masters) took; on 2 cores, wall ≈ (busy + idle) / 2.
+Before the first round both servers answer --warm webhooks, untimed, of 8 reps of their own
+(with 8 clients, one to each; a week apiece, so no two at once for one rep, and the measured
+reps' history untouched): each worker has connected, prepared its statements and loaded what it
+loads on first use before anything is timed (without it, the first round paid for that —
+the bare endpoint's connections, SQLAlchemy's dialect — inside its first slice:
+docs/performance.md, 2026-12-01).  A second table says where each server's time a request
+went: the wall time, the machine's busy, idle and stolen CPU (/proc/stat, both cores) and the
+part of it the clients (and the two gunicorn masters) took; on 2 cores, wall ≈ (busy + idle +
+steal) / 2.
 
 Each round adds 20 weeks of history per rep (1,000 throughput webhooks, then 1,000 in the
 open loop, for 100 reps), so the sixth round's throughput runs at weeks 100–110: the ratio is
@@ -62,9 +63,12 @@ from trimtab.server.core.security import sign  # noqa: E402
 
 WORKERS = 4
 REPS = 100          # a team: each webhook is one rep's week, as a platform sends them
+WARM_REPS = 8       # the warm-up's own reps, one to each client: never measured
 TEAM = {"people": ORG["people"] + [{"id": f"rep{i:03d}", "name": f"rep {i}", "role": "rep",
                                     "region": "east", "manager": "east.mgr", "hrbp": "hr.east"}
-                                   for i in range(REPS)]}
+                                   for i in range(REPS)]
+        + [{"id": f"warm{i}", "name": f"warm {i}", "role": "rep", "region": "east",
+            "manager": "east.mgr", "hrbp": "hr.east"} for i in range(WARM_REPS)]}
 
 
 def free_port() -> int:
@@ -119,13 +123,14 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
-def machine_cpu() -> tuple[float, float]:
-    """(busy, idle) CPU seconds of the whole machine so far, all cores (/proc/stat's first line:
-    user, nice, system, irq, softirq and steal are busy; idle and iowait idle)."""
+def machine_cpu() -> tuple[float, float, float]:
+    """(busy, idle, steal) CPU seconds of the whole machine so far, all cores (/proc/stat's
+    first line: user, nice, system, irq and softirq are busy; idle and iowait idle; steal the
+    time the hypervisor gave to others)."""
     hz = os.sysconf("SC_CLK_TCK")
     with open("/proc/stat") as f:
         user, nice, system, idle, iowait, irq, softirq, steal = map(int, f.readline().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / hz, (idle + iowait) / hz
+    return (user + nice + system + irq + softirq) / hz, (idle + iowait) / hz, steal / hz
 
 
 def wal_position(conn) -> int:
@@ -157,15 +162,18 @@ def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
 
 
 def warm_up_requests(n: int) -> list[tuple[bytes, dict]]:
-    """n signed weekly_metrics submissions of east.li (in the org chart, not in the team), each
-    a week of its own: the path the measured webhooks take, on a history nobody measures."""
+    """n signed weekly_metrics submissions of the warm-up's reps, in turn, each a week of its
+    own: the path the measured webhooks take, on histories nobody measures.  `throughput` gives
+    client i every c-th request, so with the default 8 clients each warm-up rep is one
+    client's, never sent twice at once."""
     out = []
-    for week in range(n):
-        (body, headers), = make_requests(1, week * REPS)        # rep000's week, made east.li's
-        body = json.dumps(dict(json.loads(body), rep="east.li")).encode()
+    for k in range(n):
+        week, rep = divmod(k, WARM_REPS)
+        (body, headers), = make_requests(1, week * REPS)        # rep000's week, made warm{rep}'s
+        body = json.dumps(dict(json.loads(body), rep=f"warm{rep}")).encode()
         now = headers["X-Trimtab-Timestamp"]
         out.append((body, {**headers, "X-Trimtab-Signature": "sha256=" + sign(SECRET, now, body),
-                           "X-Trimtab-Delivery": f"warm-{week}"}))
+                           "X-Trimtab-Delivery": f"warm-{k}"}))
     return out
 
 
@@ -266,7 +274,8 @@ def main(argv=None) -> int:
         # then trimtab, so the machine's noise (it is large here) falls on both alike; the
         # figure that counts is the median of the per-round ratios.
         rounds, offset = [], 0
-        clients = mp.Pool(args.concurrency)
+        # forked, so the clients are this process's children (cpu_seconds counts them)
+        clients = mp.get_context("fork").Pool(args.concurrency)
         if args.warm:
             warm = warm_up_requests(args.warm)
             for port in (bare_port, tt_port):
@@ -277,19 +286,22 @@ def main(argv=None) -> int:
             weeks = (offset // REPS, (offset + args.requests) // REPS)
             batch = make_requests(args.requests, offset)
             offset += args.requests
-            # s, CPU, PG, errors, WAL bytes, machine busy s, machine idle s, clients' CPU s
-            took = {"bare": [0.0, 0.0, 0.0, 0, 0, 0.0, 0.0, 0.0], "tt": [0.0, 0.0, 0.0, 0, 0, 0.0, 0.0, 0.0]}
+            # s, CPU, PG, errors, WAL bytes, machine busy s, idle s, clients' CPU s, steal s
+            took = {name: [0.0, 0.0, 0.0, 0, 0, 0.0, 0.0, 0.0, 0.0] for name in ("bare", "tt")}
             size = -(-len(batch) // args.slices)
             for i in range(0, len(batch), size):
                 for name, proc, port in (("bare", bare, bare_port), ("tt", tt, tt_port)):
                     cpu0, pg0, wal0 = cpu_seconds(proc.pid), postgres_cpu_seconds(), wal_position(wal)
-                    (busy0, idle0), mine0 = machine_cpu(), cpu_seconds(os.getpid())
+                    mine0 = cpu_seconds(os.getpid())
+                    busy0, idle0, steal0 = machine_cpu()
                     elapsed, errors = throughput(clients, port, batch[i:i + size], args.concurrency)
-                    (busy1, idle1), mine1 = machine_cpu(), cpu_seconds(os.getpid())
+                    busy1, idle1, steal1 = machine_cpu()
+                    mine1 = cpu_seconds(os.getpid())
                     t = took[name]
                     t[5] += busy1 - busy0
                     t[6] += idle1 - idle0
                     t[7] += mine1 - mine0
+                    t[8] += steal1 - steal0
                     t[4] += wal_position(wal) - wal0
                     t[0] += elapsed
                     t[1] += cpu_seconds(proc.pid) - cpu0
@@ -310,7 +322,8 @@ def main(argv=None) -> int:
                            "bare_p99_ms": bare_lat["p99_ms"],
                            "bare_wal": took["bare"][4] / len(batch), "tt_wal": took["tt"][4] / len(batch),
                            **{f"{name}_{key}": took[name][i] / len(batch) for name in ("bare", "tt")
-                              for i, key in ((0, "wall"), (5, "busy"), (6, "idle"), (7, "clients"))},
+                              for i, key in ((0, "wall"), (5, "busy"), (6, "idle"), (8, "steal"),
+                                             (7, "clients"))},
                            "errors": bare_err + tt_err + lat["errors"] + bare_lat["errors"], **lat})
     finally:
         if clients is not None:
@@ -338,10 +351,10 @@ def main(argv=None) -> int:
               + (f"   ({r['errors']} errors)" if r["errors"] else ""))
     print("  where a request's time went, ms a request (bare / trimtab):")
     print("  round   " + "".join(f"{head:18s}" for head in ("wall", "machine busy", "machine idle",
-                                                            "clients, masters")).rstrip())
+                                                            "machine steal", "clients, masters")).rstrip())
     for i, r in enumerate(rounds, 1):
         print(f"  {i:5d}   " + "".join(f"{r['bare_' + key] * 1000:.3f} / {r['tt_' + key] * 1000:<6.3f}    "
-                                        for key in ("wall", "busy", "idle", "clients")).rstrip())
+                                        for key in ("wall", "busy", "idle", "steal", "clients")).rstrip())
     ratio = statistics.median(r["tt_rps"] / r["bare_rps"] for r in rounds)
     p99 = statistics.median(r["p99_ms"] for r in rounds)
     bare_p99 = statistics.median(r["bare_p99_ms"] for r in rounds)
