@@ -152,8 +152,9 @@ def shared_server(db_kind, tmp_path_factory, module_config):
     hooks whose `.client` is an admin's) on a fresh database of `db_kind` with the org chart
     loaded and the module's `module_config`; dropped after the module.  For modules whose tests
     each send a few requests that a fresh database per test would cost more than (the limits'
-    refusals, the platforms' callbacks, the fuzz campaign); their tests make what they need
-    their own (a rep, a target) so no test depends on another's rows."""
+    refusals, the platforms' callbacks, the fuzz campaign).  A test there counts what it
+    changed, not what the database holds; the callbacks' tests make a rep of their own each,
+    the limits' use east.li (one target change: its approval rule allows one a cycle)."""
     from serverkit import ORG, Hooks, load_org, make_app, migrated_database
     url, cleanup = migrated_database(db_kind, tmp_path_factory.mktemp(f"shared-{db_kind}"))
     app = make_app(url, **module_config)
