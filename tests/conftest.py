@@ -124,20 +124,16 @@ def fresh_app(db_kind, tmp_path, server_config):
     chart loaded and `config` over `server_config` — for a test that compares two servers, or
     whose server's configuration comes from what the test brings (a rules folder, a channels
     file, a platform's stand-in); each disposed and dropped after the test."""
-    from serverkit import ORG, Hooks, load_org, make_app, migrated_database
-    made = []
+    from contextlib import ExitStack
 
-    def make(name: str, *, kind: str | None = None, **config):
-        (tmp_path / name).mkdir()
-        url, cleanup = migrated_database(kind or db_kind, tmp_path / name)
-        made.append(cleanup)
-        app = make_app(url, **{**server_config, **config})
-        made.append(app.extensions["trimtab.engine"].dispose)
-        return app, Hooks(load_org(app, ORG))
+    from serverkit import running_app
 
-    yield make
-    for step in reversed(made):         # each engine disposed before its database is dropped
-        step()
+    with ExitStack() as made:           # each server closed, the last made first
+        def make(name: str, *, kind: str | None = None, **config):
+            (tmp_path / name).mkdir()
+            return made.enter_context(running_app(kind or db_kind, tmp_path / name,
+                                                  **{**server_config, **config}))
+        yield make
 
 
 @pytest.fixture(scope="module")
@@ -155,14 +151,9 @@ def shared_server(db_kind, tmp_path_factory, module_config):
     refusals, the platforms' callbacks, the fuzz campaign).  A test there counts what it
     changed, not what the database holds; the callbacks' tests make a rep of their own each,
     the limits' use east.li (one target change: its approval rule allows one a cycle)."""
-    from serverkit import ORG, Hooks, load_org, make_app, migrated_database
-    url, cleanup = migrated_database(db_kind, tmp_path_factory.mktemp(f"shared-{db_kind}"))
-    app = make_app(url, **module_config)
-    try:
-        yield app, Hooks(load_org(app, ORG))
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
+    from serverkit import running_app
+    with running_app(db_kind, tmp_path_factory.mktemp(f"shared-{db_kind}"), **module_config) as server:
+        yield server
 
 
 @pytest.fixture

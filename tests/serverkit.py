@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -237,3 +238,17 @@ def load_org(app, org: dict = ORG):
     r = client.post("/v1/org/people", json=org, headers=ADMIN_HEADERS)
     assert r.status_code == 200, r.get_json()
     return client
+
+
+@contextmanager
+def running_app(kind: str, tmp_path, **config):
+    """(app, signed hooks whose `.client` is an admin's) on a fresh database of `kind` with the
+    shipped rules, `config` and ORG loaded; the engine disposed and the database dropped on
+    leaving.  The fixtures `fresh_app` and `shared_server` make their servers with it."""
+    url, cleanup = migrated_database(kind, tmp_path)
+    app = make_app(url, **config)
+    try:
+        yield app, Hooks(load_org(app))
+    finally:
+        app.extensions["trimtab.engine"].dispose()
+        cleanup()
