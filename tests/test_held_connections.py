@@ -47,6 +47,9 @@ def test_a_connection_the_pool_finds_dropped_lets_the_kept_ones_go(app, hooks):
     [now] = held.connections()
     assert backend(now) != pid
     assert not kept.autocommit and not kept.closed     # back in the pool as any connection
+    # and planning as PostgreSQL plans for everyone else
+    assert kept.execute("SHOW plan_cache_mode").fetchone()[0] == "auto"
+    kept.rollback()                                     # the SHOW's transaction: idle again
 
 
 @pytest.mark.parametrize("db_kind", ["postgresql"])
@@ -89,3 +92,28 @@ def test_a_forked_child_never_touches_the_parents_kept_connection(app, hooks):
     assert backend(kept) == pid and not kept.closed      # still the parent's, working
     assert hooks.post("weekly_metrics", week(2, 5, 0.9)).status_code == 200
     assert [backend(c) for c in held.connections()] == [pid]
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_kept_connection_plans_the_webhooks_statements_once_with_statistics_too(app, hooks):
+    """A kept connection plans READ and WRITE generically from their first run, before and
+    after the tables have statistics.  PostgreSQL's own way: five custom plans first (here
+    READ and WRITE 11 generic and 5 custom), and at 100 weeks with statistics a custom plan of
+    READ on every webhook (its estimate for `id > seen` favours one), the planning costing more
+    than the statement (docs/performance.md, 2026-12-01)."""
+    from trimtab.server.storage.pg_prepared import Statement
+    held = app.extensions["trimtab.pg_direct"]
+    for n in range(1, 5):
+        assert hooks.post("weekly_metrics", week(n, 5, 0.9)).status_code == 200
+    [kept] = held.connections()
+    assert kept.execute("SHOW plan_cache_mode").fetchone()[0] == "force_generic_plan"
+    kept.execute("ANALYZE")                             # as autovacuum would
+    for n in range(5, 17):
+        assert hooks.post("weekly_metrics", week(n, 5, 0.9)).status_code == 200
+    plans = {}
+    for statement, generic, custom in kept.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"):
+        for name, sql in (("READ", pg_intake.READ), ("WRITE", pg_intake.WRITE)):
+            if statement == Statement(sql).sql.decode():
+                plans[name] = (generic, custom)
+    assert plans == {"READ": (16, 0), "WRITE": (16, 0)}

@@ -245,9 +245,19 @@ class Held:
     or the engine is disposed, the kept ones are let go as they come up — a retry after a
     drop never takes one that died with the rest, which a connection back in the pool is
     spared by the pool's own invalidation.  A forked child forgets the parent's, never
-    touching them (they are the parent's sockets)."""
+    touching them (they are the parent's sockets).
+
+    A kept connection plans its prepared statements once, generically (`plan_cache_mode`,
+    set while it is kept and reset before it goes back to the pool).  PostgreSQL's own choice,
+    once the tables have statistics (autovacuum analyzes them), was to plan READ afresh on
+    every webhook: its custom plan for `id > seen` looks cheaper than the generic one, so the
+    planning never stops — PostgreSQL's CPU a webhook 0.70–0.75 ms against 0.40–0.45 with
+    the generic plans, which use the same indexes (docs/performance.md, 2026-12-01).  And
+    without statistics, the first five custom plans of WRITE went through the fired alerts'
+    partial index: 10.5 ms each at 100 weeks."""
 
     KEEP = 8
+    PLANNING = "SET plan_cache_mode = force_generic_plan"
 
     def __init__(self, engine):
         self.engine, self.generation, self._pid = engine, 0, os.getpid()
@@ -289,8 +299,10 @@ class Held:
         generation = self.generation       # before: a drop meanwhile lets this one go too
         pooled = self.engine.raw_connection()
         try:
-            pooled.driver_connection.autocommit = True
-            return pooled, pooled.driver_connection, generation
+            conn = pooled.driver_connection
+            conn.autocommit = True
+            conn.execute(self.PLANNING)
+            return pooled, conn, generation
         except BaseException:
             _let_go(pooled)
             raise
@@ -311,12 +323,13 @@ class Held:
 
 
 def _let_go(pooled) -> None:
-    """Back to the pool out of autocommit, as the pool hands connections to everyone else;
-    closed for good (invalidated) when it failed."""
+    """Back to the pool out of autocommit and with PostgreSQL's own way of planning, as the
+    pool hands connections to everyone else; closed for good (invalidated) when it failed."""
     conn = pooled.driver_connection
     try:
         if conn is not None and not conn.closed and not conn.broken and \
                 conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("RESET plan_cache_mode")
             conn.autocommit = False
             pooled.close()
             return
