@@ -242,19 +242,15 @@ class Held:
     webhooks, any more go back to the pool as any connection does.
 
     When the pool invalidates a connection (a dropped one: a database restart drops them all)
-    or the engine is disposed, the kept ones are let go as they come up — a retry after a
-    drop never takes one that died with the rest, which a connection back in the pool is
-    spared by the pool's own invalidation.  A forked child forgets the parent's, never
-    touching them (they are the parent's sockets).
+    or the engine is disposed, the kept ones are closed as they come up, without waiting on
+    the server (one that died with the rest could hang a reply) — a retry after a drop never
+    takes one.  A forked child forgets the parent's, never touching them (they are the
+    parent's sockets).
 
-    A kept connection plans its prepared statements once, generically (`plan_cache_mode`,
-    set while it is kept and reset before it goes back to the pool).  PostgreSQL's own choice,
-    once the tables have statistics (autovacuum analyzes them), was to plan READ afresh on
-    every webhook: its custom plan for `id > seen` looks cheaper than the generic one, so the
-    planning never stops — PostgreSQL's CPU a webhook 0.70–0.75 ms against 0.40–0.45 with
-    the generic plans, which use the same indexes (docs/performance.md, 2026-12-01).  And
-    without statistics, the first five custom plans of WRITE went through the fired alerts'
-    partial index: 10.5 ms each at 100 weeks."""
+    A kept connection plans its statements once, generically (`plan_cache_mode`, set when it
+    is taken from the pool — a dropped one fails there as READ would, and the caller retries —
+    and reset if it goes back): with statistics PostgreSQL had planned READ afresh on every
+    webhook, the planning costing more than the statement (docs/server.md)."""
 
     KEEP = 8
     PLANNING = "SET plan_cache_mode = force_generic_plan"
@@ -295,21 +291,28 @@ class Held:
                 break
             if held[2] == self.generation:
                 return held
-            _let_go(held[0])
+            held[0].invalidate()
         generation = self.generation       # before: a drop meanwhile lets this one go too
         pooled = self.engine.raw_connection()
         try:
             conn = pooled.driver_connection
             conn.autocommit = True
-            conn.execute(self.PLANNING)
+            conn.execute(self.PLANNING)     # the first word on it: a dropped one fails here
             return pooled, conn, generation
+        except psycopg.Error as err:        # as READ's would: dropped → the caller's retry
+            error = _as_sqlalchemy(self.engine, pooled, err)
+            if not error.connection_invalidated:
+                _let_go(pooled)
+            raise error from err
         except BaseException:
             _let_go(pooled)
             raise
 
     def give_back(self, held: tuple) -> None:
         conn = held[0].driver_connection
-        if held[2] == self.generation and len(self._free) < self.KEEP and not conn.broken \
+        if held[2] != self.generation:      # a drop was seen since it was taken: suspect
+            held[0].invalidate()
+        elif len(self._free) < self.KEEP and not conn.broken \
                 and conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             self._free.append(held)
         else:
