@@ -10,6 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The oldest PostgreSQL served: the webhook's kept connections set plan_cache_mode (12), and
+# an older server refuses that on every webhook (server/domain/pg_intake.py).
+MIN_POSTGRESQL = 120000
 _ENGINES: "weakref.WeakSet[Engine]" = weakref.WeakSet()      # this process's, for fork
 _AT_FORK: list = []                                           # the hook, registered once
 
@@ -50,7 +53,24 @@ def make_engine(url: str, **options) -> Engine:
     # No pre-ping (a round trip per checkout): a connection dropped by a database restart fails
     # on first use, the pool then discards the rest; webhooks retry once (intake.py), other
     # routes answer 503 once and the client's retry succeeds.  (The worker asks for pre-ping.)
-    return _track(create_engine(url, **{"pool_size": 10, "max_overflow": 10, **options}))
+    engine = _track(create_engine(url, **{"pool_size": 10, "max_overflow": 10, **options}))
+    event.listen(engine, "connect", _refuse_old_postgresql)
+    return engine
+
+
+class UnsupportedDatabase(RuntimeError):
+    """The database server is older than trimtab serves."""
+
+
+def _refuse_old_postgresql(dbapi_connection, _record) -> None:
+    """Every new connection: an old server is said so at start (`trimtab migrate`, `serve`,
+    a gunicorn worker's first connection), not found out webhook by webhook.  The version
+    came with the connection: no round trip."""
+    found = dbapi_connection.info.server_version
+    if found < MIN_POSTGRESQL:
+        raise UnsupportedDatabase(
+            f"trimtab needs PostgreSQL {MIN_POSTGRESQL // 10000} or later; this server is "
+            f"{found // 10000}.{found % 10000}")
 
 
 def alembic_config(url: str):

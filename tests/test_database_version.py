@@ -1,0 +1,65 @@
+"""A PostgreSQL older than trimtab serves is refused when a connection is made, with the versions
+named: at `trimtab migrate`, at `trimtab serve`, at a worker's first connection — not found out
+by every webhook failing on the kept connections' planning setting (server/domain/pg_intake.py).
+
+This machine's server is new enough, so the tests raise the floor above it: the check, the
+error and the commands' way of saying it are the real ones."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from serverkit import PG_ADMIN
+from trimtab.server.storage import db
+
+
+def server_version() -> int:
+    import psycopg
+    with psycopg.connect(PG_ADMIN) as conn:
+        return conn.info.server_version
+
+
+@pytest.fixture
+def floor_above_this_server(monkeypatch) -> int:
+    found = server_version()
+    monkeypatch.setattr(db, "MIN_POSTGRESQL", (found // 10000 + 1) * 10000)
+    return found
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_a_connection_to_an_older_server_is_refused_naming_both_versions(database, floor_above_this_server):
+    found = floor_above_this_server
+    engine = db.make_engine(database)
+    try:
+        with pytest.raises(db.UnsupportedDatabase) as refused:
+            engine.connect()
+        assert str(refused.value) == (f"trimtab needs PostgreSQL {found // 10000 + 1} or later; "
+                                      f"this server is {found // 10000}.{found % 10000}")
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+def test_the_floor_itself_is_served(database, monkeypatch):
+    monkeypatch.setattr(db, "MIN_POSTGRESQL", server_version())
+    engine = db.make_engine(database)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+@pytest.mark.parametrize("command", ["migrate", "serve"])
+def test_the_commands_say_so_and_exit_1(command, database, floor_above_this_server, monkeypatch,
+                                        capsys, tmp_path):
+    from trimtab.server.cli.main import main
+    found = floor_above_this_server
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database)
+    assert main([command]) == 1
+    err = capsys.readouterr().err
+    assert "UnsupportedDatabase: trimtab needs PostgreSQL" in err
+    assert f"this server is {found // 10000}.{found % 10000}" in err
+    assert "Traceback" not in err
