@@ -241,14 +241,14 @@ def load_org(app, org: dict = ORG):
 
 
 @contextmanager
-def running_app(kind: str, tmp_path, **config):
+def running_app(kind: str, tmp_path, org: dict = ORG, **config):
     """(app, signed hooks whose `.client` is an admin's) on a fresh database of `kind` with the
-    shipped rules, `config` and ORG loaded; the engine disposed and the database dropped on
+    shipped rules, `config` and `org` loaded; the engine disposed and the database dropped on
     leaving.  The fixtures `fresh_app` and `shared_server` make their servers with it."""
     url, cleanup = migrated_database(kind, tmp_path)
     app = make_app(url, **config)
     try:
-        yield app, Hooks(load_org(app))
+        yield app, Hooks(load_org(app, org))
     finally:
         app.extensions["trimtab.engine"].dispose()
         cleanup()

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from conftest import RULES
-from serverkit import ADMIN, Hooks, bearer, fresh_database, load_org, make_app, set_target, week
+from serverkit import ADMIN, bearer, running_app, set_target, week
 
 ORG = {"people": [
     {"id": "east.li", "name": "李东", "role": "rep", "region": "east", "manager": "east.mgr",
@@ -190,11 +190,16 @@ SPLIT = json.loads((RULES / "demo" / "medical_split.json").read_text(encoding="u
 def world(db_kind, tmp_path_factory):
     """One app per database with the org above, facts for three reps, a pending change for an
     east and a west rep, a meeting and a delegation."""
-    url, cleanup = fresh_database(db_kind, tmp_path_factory.mktemp("access"))
-    app = make_app(url, LANG="en", AUTH_FAILURE_LIMIT="10000/minute",
-                   OAUTH={"dingtalk": {"client_id": "ding-id", "client_secret": "ding-secret"}})
-    admin = load_org(app, ORG)
-    hooks = Hooks(admin)
+    with running_app(db_kind, tmp_path_factory.mktemp("access"), org=ORG, LANG="en",
+                     AUTH_FAILURE_LIMIT="10000/minute",
+                     OAUTH={"dingtalk": {"client_id": "ding-id", "client_secret": "ding-secret"}}
+                     ) as (app, hooks):
+        yield app, facts_approvals_and_more(app, hooks)
+
+
+def facts_approvals_and_more(app, hooks) -> dict:
+    """The world's rows, and the ids the ACCESS paths name ({east}, {meeting}, …)."""
+    admin = hooks.client
     for rep, region in (("east.li", "east"), ("east.zhao", "east"), ("west.wu", "west")):
         for n in (1, 2):
             r = hooks.post("weekly_metrics", dict(week(n, 2, 0.5), rep=rep, region=region,
@@ -214,9 +219,7 @@ def world(db_kind, tmp_path_factory):
     values = {"{east}": ids["east.li"], "{zhao}": ids["east.zhao"], "{west}": ids["west.wu"],
               "{meeting}": meeting,
               "{delegation}": delegation}
-    yield app, values
-    app.extensions["trimtab.engine"].dispose()
-    cleanup()
+    return values
 
 
 def headers_for(app, role: str) -> dict:
