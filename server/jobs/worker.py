@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from trimtab.server.jobs.outage_worker import outage_worker_class
+from trimtab.server.storage.db import UnsupportedDatabase
 
 log = logging.getLogger("trimtab.jobs")
 QUEUE = "trimtab"
@@ -285,7 +286,9 @@ def _warm_up(cfg: WorkerSettings) -> None:
             _ruleset(cfg.rules_path, cfg.rules_rev, sessions)
         claims.due_channels(sessions, utcnow())
     except Exception as err:
-        log.warning("worker start: %s; the sweeper goes on trying", err.__class__.__name__)
+        # The class, and the message when it is ours to say (an old PostgreSQL names its version).
+        said = f": {err}" if isinstance(err, UnsupportedDatabase) else ""
+        log.warning("worker start: %s%s; the sweeper goes on trying", err.__class__.__name__, said)
 
 
 def run_worker(redis_url: str, database_url: str, channels_path: str, sweep_s: float = 5.0,

@@ -54,7 +54,8 @@ def make_engine(url: str, **options) -> Engine:
     # on first use, the pool then discards the rest; webhooks retry once (intake.py), other
     # routes answer 503 once and the client's retry succeeds.  (The worker asks for pre-ping.)
     engine = _track(create_engine(url, **{"pool_size": 10, "max_overflow": 10, **options}))
-    event.listen(engine, "connect", _refuse_old_postgresql)
+    if engine.dialect.driver == "psycopg":      # the version comes with psycopg's connection
+        event.listen(engine, "connect", _refuse_old_postgresql)
     return engine
 
 
