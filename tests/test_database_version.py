@@ -1,5 +1,5 @@
 """A PostgreSQL older than trimtab serves is refused when a connection is made, with the versions
-named: at `trimtab migrate`, at `trimtab serve`, at a worker's first connection — not found out
+named: at `trimtab migrate`, at `trimtab serve`, at a gunicorn worker's first connection — not found out
 by every webhook failing on the kept connections' planning setting (server/domain/pg_intake.py).
 
 This machine's server is new enough, so the tests raise the floor above it: the check, the
@@ -37,6 +37,14 @@ def test_a_connection_to_an_older_server_is_refused_naming_both_versions(databas
                                       f"this server is {found // 10000}.{found % 10000}")
     finally:
         engine.dispose()
+
+
+def test_the_message_names_the_versions_as_postgresql_writes_them():
+    from types import SimpleNamespace
+    eleven = SimpleNamespace(info=SimpleNamespace(server_version=110022))
+    with pytest.raises(db.UnsupportedDatabase,
+                       match=r"^trimtab needs PostgreSQL 12 or later; this server is 11\.22$"):
+        db._refuse_old_postgresql(eleven, None)
 
 
 @pytest.mark.parametrize("db_kind", ["postgresql"])
