@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from trimtab.server.core import errors
-from trimtab.server.storage.db import make_engine, session_factory, upgrade
+from trimtab.server.storage.db import UnsupportedDatabase, make_engine, session_factory, upgrade
 
 DEFAULTS = {
     "DATABASE_URL": "sqlite:///var/trimtab.db",
@@ -104,7 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from trimtab.server.domain.rulesets import init_app as init_rules
     init_rules(app)
-    errors.init_app(app)
+    errors.init_app(app, unsupported_database=UnsupportedDatabase)
     from trimtab.server.web import http
     http.init_app(app)
     if app.config.get("CHECK_RESPONSES", os.environ.get("TRIMTAB_CHECK_RESPONSES") == "1"):

@@ -71,3 +71,39 @@ def test_the_commands_say_so_and_exit_1(command, database, floor_above_this_serv
     assert "UnsupportedDatabase: trimtab needs PostgreSQL" in err
     assert f"this server is {found // 10000}.{found % 10000}" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("number, written", [(110022, "11.22"), (120000, "12.0"), (150019, "15.19"),
+                                             (90624, "9.6.24"), (90500, "9.5.0")])
+def test_versions_are_written_as_postgresql_writes_them(number, written):
+    assert db.version_text(number) == written
+
+
+def stored_facts(database: str) -> int:
+    import psycopg
+    with psycopg.connect(database.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        return conn.execute("SELECT count(*) FROM facts").fetchone()[0]
+
+
+@pytest.mark.parametrize("db_kind", ["postgresql"])
+@pytest.mark.parametrize("lang, words", [("en", "trimtab needs {needed} or later"),
+                                         ("zh", "本服务需要 {needed} 或更高版本")])
+def test_a_server_swapped_for_an_older_one_after_start_is_refused_per_request_with_503(
+        app, hooks, database, monkeypatch, lang, words):
+    """The running server's connections are replaced (a restart, a failover to an old replica):
+    every new one is refused, and the requests say so — 503 with its code, not a 500."""
+    from serverkit import week
+    found = server_version()
+    needed = found // 10000 + 1
+    before = stored_facts(database)
+    monkeypatch.setattr(db, "MIN_POSTGRESQL", needed * 10000)
+    app.extensions["trimtab.engine"].dispose()          # every connection from now on is new
+    health = app.test_client().get("/healthz", headers={"Accept-Language": lang})
+    hook = hooks.post("weekly_metrics", week(0, 1, 0.5), lang=lang)
+    for answer in (health, hook):
+        assert answer.status_code == 503, answer.get_json()
+        error = answer.get_json()["error"]
+        assert error["code"] == "database_unsupported"
+        assert words.format(needed=needed) in error["message"]
+        assert db.version_text(found) in error["message"]
+    assert stored_facts(database) == before

@@ -90,7 +90,7 @@ SERVER_SAMPLE = {**SAMPLE, "who": "10.0.0.1", "id": "华东.李", "rep": "华东
 WORD_SAMPLE = {"what": msg("meeting"), "field": msg("month"), "arg": msg("concerns them"),
                "parts": [msg("{count} rules", count=2), msg("{count} files", count=1)]}
 VERBATIM = {"err", "error"}
-SERVER_ALLOWED = {"CSV", "Excel", "xlsx", "MB", "KB", "ISO", "UTC", "NUL", "CSRF", "Unix", "HRBP", "IT"}
+SERVER_ALLOWED = {"CSV", "Excel", "xlsx", "MB", "KB", "ISO", "UTC", "NUL", "CSRF", "Unix", "HRBP", "IT", "PostgreSQL"}
 
 
 def placeholders(text: str) -> set[str]:

@@ -56,6 +56,7 @@ STATUS = {
     "rate_limited": 429, "too_many_attempts": 429,
     # 5xx: the server's side
     "bad_mapping": 500, "git_failed": 500, "internal": 500, "oauth_unavailable": 502, "database_unavailable": 503,
+    "database_unsupported": 503,
 }
 # Codes of the language's own errors (RuleError: evaluation, versions, rules, rule tests,
 # decoding): the rules or the facts given to them do not fit — the request's content, 422;
@@ -145,7 +146,9 @@ def error_body(code: str, message: str, path: str | None = None, **extra) -> dic
     return {"error": body}
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, unsupported_database: type[Exception] | None = None) -> None:
+    """The error handlers.  `unsupported_database`: the storage's error for a database server
+    older than trimtab serves (a room below this one's cannot be imported here)."""
     @app.errorhandler(DomainError)
     def _domain(err: DomainError):
         lang = request_lang()
@@ -181,6 +184,18 @@ def init_app(app: Flask) -> None:
         message = msg("the database is not reachable; nothing was stored, retry later")
         return jsonify(error_body("database_unavailable", message.render(request_lang()))), \
             status_of("database_unavailable")
+
+    if unsupported_database is not None:
+        @app.errorhandler(unsupported_database)
+        def _db_unsupported(err):
+            # The server was swapped for an older one after this process started (at start,
+            # migrate, serve and gunicorn's workers refuse it: server/storage/db.py).
+            app.logger.error("%s", err)
+            message = msg("the database server is PostgreSQL {found}; trimtab needs {needed} or "
+                          "later. Nothing was stored; the operator must upgrade it",
+                          found=err.found, needed=err.needed)
+            return jsonify(error_body("database_unsupported", message.render(request_lang()))), \
+                status_of("database_unsupported")
 
     @app.errorhandler(Exception)
     def _unexpected(err):                  # never a traceback to the client

@@ -60,18 +60,30 @@ def make_engine(url: str, **options) -> Engine:
 
 
 class UnsupportedDatabase(RuntimeError):
-    """The database server is older than trimtab serves."""
+    """The database server is older than trimtab serves (`found`, `needed`: versions as
+    PostgreSQL writes them)."""
+
+    def __init__(self, found: str, needed: str):
+        super().__init__(f"trimtab needs PostgreSQL {needed} or later; this server is {found}")
+        self.found, self.needed = found, needed
+
+
+def version_text(number: int) -> str:
+    """PostgreSQL's server_version_num as it writes the version: 110022 is 11.22 (major.minor
+    since 10), 90624 is 9.6.24 (major.major.minor before)."""
+    if number >= 100000:
+        return f"{number // 10000}.{number % 10000}"
+    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
 
 
 def _refuse_old_postgresql(dbapi_connection, _record) -> None:
     """Every new connection: an old server is said so at start (`trimtab migrate`, `serve`,
-    a gunicorn worker's first connection), not found out webhook by webhook.  The version
+    a gunicorn worker's first connection), not found out webhook by webhook; a server swapped
+    for an older one later is refused per request (503, server/core/errors.py).  The version
     came with the connection: no round trip."""
     found = dbapi_connection.info.server_version
     if found < MIN_POSTGRESQL:
-        raise UnsupportedDatabase(
-            f"trimtab needs PostgreSQL {MIN_POSTGRESQL // 10000} or later; this server is "
-            f"{found // 10000}.{found % 10000}")
+        raise UnsupportedDatabase(version_text(found), str(MIN_POSTGRESQL // 10000))
 
 
 def alembic_config(url: str):
