@@ -118,6 +118,41 @@ def test_an_evaluation_error_is_placed_at_its_clause_when_known(schemas):
         assert err.diagnostics[0].location() == "case.rules:3"     # the formula's line
 
 
+FEW_VISITS = """alert few level yellow
+    on weekly_metrics per rep
+    when effective_visits < 3
+    notify direct_manager
+"""
+# What stops a compiled rule, raised from inside its body (a helper it calls), and the code it
+# ends with; None: a bug of ours, which `decide` lets through and `evaluate` still answers.
+STOPPED_BY = [(KeyError("week_start"), "eval.missing_field"), (TypeError("t"), "eval.bad_shape"),
+              (AttributeError("a"), "eval.bad_shape"), (ZeroDivisionError(), "eval.out_of_range"),
+              (ValueError("v"), "eval.out_of_range"), (RuntimeError("ours"), None)]
+
+
+@pytest.mark.parametrize("raised, code", STOPPED_BY, ids=[type(r).__name__ for r, _ in STOPPED_BY])
+def test_what_stops_a_compiled_rule_is_its_own_located_error(schemas, raised, code):
+    rules = load_sources(shared_sources() + [("case.rules", FEW_VISITS)], schemas)
+    rule = next(r for r in rules.rules if r.name == "few")
+    facts = {"rep": "r1", "effective_visits": "2"}      # not an int: the rule converts it
+
+    def stop(*_args):
+        raise raised
+    for fn in (rule.decide, rule.evaluate):
+        assert fn.__globals__["as_integer"]             # the helper the body calls on it
+        fn.__globals__["as_integer"] = stop
+    evaluated = rule.evaluate(facts).error
+    assert evaluated.code == (code or "eval.internal")
+    assert evaluated.diagnostics[0].location().startswith("case.rules:1")   # the rule's place
+    if code is None:
+        assert type(raised).__name__ in evaluated.diagnostics[0].args["detail"]
+        with pytest.raises(RuntimeError):
+            rule.decide(facts)
+    else:
+        decided = _raised(lambda: rule.decide(facts))
+        assert (decided.code, decided.diagnostics[0].location()) == (code, "case.rules:1:1")
+
+
 def test_a_decisions_error_carries_its_place(shipped):
     decision = next(d for d in shipped.evaluate("weekly_metrics", MISSING_FIELD) if d.rule == "转化率下滑")
     doc = decision.to_json("zh")["error"]
