@@ -30,20 +30,17 @@ from .reuse import CodeCache
 from .runtime import namespace
 
 # An evaluation error of the facts (a missing field, a wrong type, no result) said as what
-# went wrong: raised by the value function, a Decision with its error from `evaluate`.  Each is
-# placed in the rule (in_rule) when it is raised, never before: the happy path pays nothing.
-_ERRORS = [("KeyError", "RuleError.of('eval.missing_field', rule=R, field=e.args[0])"),
-           ("(TypeError, AttributeError)", "RuleError.of('eval.bad_shape', rule=R, form=FORM, detail=str(e))"),
-           # decimal.Overflow, InvalidOperation (NaN), int() of a huge value: no result
-           ("(ArithmeticError, ValueError)", "RuleError.of('eval.out_of_range', rule=R, detail=e.__class__.__name__)")]
-_RAISE = ["except RuleError as e:", "    raise in_rule(e, *PLACE)"] + [
-    line for exc, err in _ERRORS
-    for line in (f"except {exc} as e:", f"    raise in_rule({err}, *PLACE) from None")]
-_FAILED = "DEC(SELF, f, None, TR, in_rule({error}, *PLACE))"
-_INTERNAL = "RuleError.of('eval.internal', rule=R, line=LINE, detail=f'{e.__class__.__name__}: {str(e)[:120]}')"
+# went wrong (runtime.failure): raised by the value function, a Decision with its error from
+# `evaluate`.  Each is placed in the rule when it is raised, never before: the happy path
+# pays nothing.
+_RAISE = ["except RuleError as e:", "    raise in_rule(e, *PLACE)",
+          "except FACT_FAULTS as e:", "    raise failure(e, R, FORM, LINE, PLACE) from None"]
+_FAILED = "DEC(SELF, f, None, TR, {error})"
 # Total: a bug of ours is still this rule's own error, never an exception.
-_DECIDED = [line for exc, err in [("RuleError", "e"), *_ERRORS, ("Exception", _INTERNAL)]
-            for line in (f"except {exc} as e:", f"    return {_FAILED.format(error=err)}")]
+_DECIDED = ["except Exception as e:",
+            f"    return {_FAILED.format(error='failure(e, R, FORM, LINE, PLACE)')}"]
+# Laying the history out on the calendar, before the body: any failure but a RuleError is ours.
+_INTERNAL = "RuleError.of('eval.internal', rule=R, line=LINE, detail=f'{e.__class__.__name__}: {str(e)[:120]}')"
 
 
 def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
@@ -67,8 +64,9 @@ def function_text(comp: RuleCompiler, form, calendar: bool) -> str:
         text.append("    TR = () if trace else None" if comp.derived else "    TR = ()")
     if calendar:
         text += ["    try:", "        h = timeline(SCHEMA, f, h, R)",
-                 "    except RuleError as e:", f"        return {_FAILED.format(error='e')}",
-                 "    except Exception as e:", f"        return {_FAILED.format(error=_INTERNAL)}"]
+                 "    except RuleError as e:", f"        return {_FAILED.format(error='in_rule(e, *PLACE)')}",
+                 "    except Exception as e:",
+                 f"        return {_FAILED.format(error=f'in_rule({_INTERNAL}, *PLACE)')}"]
     text.append("    try:")
     text += [f"        {line}" for line in body]
     decided = _DECIDED
