@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis import GenerationMode
 from schemathesis.core import NotSet
 
-from serverkit import CLIENT, ORG, SECRET, fresh_database
+from serverkit import CLIENT, ORG, SECRET, bearer, running_app
 from trimtab.server.core.security import signature_header
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,23 +80,12 @@ def signed(case) -> dict:
 
 def run_campaign(kind: str, tmp_path, cases: int = CASES, seed_: int = SEED) -> dict:
     """Run the campaign on a fresh database of `kind`; returns the figures."""
-    from trimtab.server.app import create_app
-    url, cleanup = fresh_database(kind, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "ADMIN_TOKEN": "unused-" + uuid.uuid4().hex,
-                      "RULES_PATH": str(ROOT / "rules"), "LANG": "en"})
-    try:
-        client = app.test_client()
-        org = {"people": ORG["people"] + [ADMIN_PERSON]}
-        boot = {"Authorization": f"Bearer {app.config['ADMIN_TOKEN']}"}
-        assert client.post("/v1/org/people", json=org, headers=boot).status_code == 200
-        from serverkit import bearer
+    org = {"people": ORG["people"] + [ADMIN_PERSON]}
+    with running_app(kind, tmp_path, org, LANG="en") as (app, hooks):
         auth = bearer(app, ADMIN_PERSON["id"])
-        schema = schemathesis.openapi.from_dict(campaign_document(client, auth))
+        schema = schemathesis.openapi.from_dict(campaign_document(hooks.client, auth))
         schema.app = app
         return _fuzz(schema, auth, cases, seed_)
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
 
 
 def _fuzz(schema, auth, cases, seed_) -> dict:

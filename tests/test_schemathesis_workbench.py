@@ -10,7 +10,6 @@ queries and headers.  No server error; every response documented and in its sche
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
@@ -18,7 +17,7 @@ import schemathesis
 
 import schemathesiskit as campaign
 from gitrepo import RulesRepo
-from serverkit import CLIENT, ORG, SECRET, bearer, fresh_database
+from serverkit import ORG, bearer, running_app
 
 CASES = int(os.environ.get("TRIMTAB_SCHEMATHESIS_WORKBENCH_CASES", "150"))
 PREFIXES = ("/v1/drafts", "/v1/reviews", "/v1/replays", "/v1/facts", "/v1/rulesets/current/files",
@@ -58,17 +57,11 @@ def world(app, client, admin_auth) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_schemathesis_on_the_workbench(kind, tmp_path):
-    from trimtab.server.app import create_app
     repo = RulesRepo(tmp_path / "repo")
-    url, cleanup = fresh_database(kind, tmp_path)
-    app = create_app({"DATABASE_URL": url, "CLIENTS": {CLIENT: SECRET}, "RULES_REV": "main",
-                      "ADMIN_TOKEN": "unused-" + uuid.uuid4().hex, "RULES_PATH": str(repo.rules),
-                      "LANG": "en", "EVALUATE_LIMIT": "100000/minute"})
-    try:
-        client = app.test_client()
-        org = {"people": ORG["people"] + [campaign.ADMIN_PERSON, AUTHOR]}
-        boot = {"Authorization": f"Bearer {app.config['ADMIN_TOKEN']}"}
-        assert client.post("/v1/org/people", json=org, headers=boot).status_code == 200
+    org = {"people": ORG["people"] + [campaign.ADMIN_PERSON, AUTHOR]}
+    with running_app(kind, tmp_path, org, RULES_PATH=str(repo.rules), RULES_REV="main",
+                     LANG="en", EVALUATE_LIMIT="100000/minute") as (app, hooks):
+        client = app.test_client()          # no admin token: each request names its caller
         auth = bearer(app, campaign.ADMIN_PERSON["id"])
         ids = world(app, client, auth)
         schema = schemathesis.openapi.from_dict(pinned(campaign.campaign_document(client, auth), ids))
@@ -80,6 +73,3 @@ def test_schemathesis_on_the_workbench(kind, tmp_path):
                     if k.split(": ", 1)[1] not in campaign.REPORTED_ONLY}
         assert not asserted, campaign.report(kind, figures)
         assert figures["statuses"][200] > CASES // 10       # real drafts answered, not only 404s
-    finally:
-        app.extensions["trimtab.engine"].dispose()
-        cleanup()
