@@ -65,3 +65,26 @@ def test_server_benchmark_runs():
     where = r.stdout.split("where a request's time went", 1)[1]
     spent = re.search(r"^\s+1\s+([\d.]+) / ([\d.]+)\s+([\d.]+) / ([\d.]+)", where, re.M)
     assert spent and all(float(v) > 0 for v in spent.groups()), r.stdout
+
+
+def test_history_benchmark_runs():
+    """One tiny round: a team at weeks 0–1 and a team filled to week 2, and the bare endpoint,
+    in the same slices; every webhook answered and each group's figures measured."""
+    import re
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, str(ROOT / "tests" / "bench" / "bench_history.py"), "--depths", "0,2",
+                        "--rounds", "1", "--requests", "100", "--slices", "2"],
+                       capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "errors 0" in r.stdout, r.stdout
+    number = r"(\d+) \(([\d.]+)\+([\d.]+) ms\)"
+    row = re.search(rf"^\s+1\s+{number}\s+{number}, ([\d.]+)%\s+{number}, ([\d.]+)%\s+([\d.]+)%$",
+                    r.stdout, re.M)
+    assert row, r.stdout
+    bare, fresh, deep = (row.group(i) for i in (1, 4, 8))
+    assert all(float(v) > 0 for v in (bare, fresh, deep)), r.stdout
+    # the ratios printed are the requests a second measured, not constants
+    assert abs(float(row.group(7)) - 100 * float(fresh) / float(bare)) < 1, r.stdout
+    assert abs(float(row.group(12)) - 100 * float(deep) / float(fresh)) < 1, r.stdout
+    assert "weeks 2–3 ÷ weeks 0–1: median" in r.stdout, r.stdout

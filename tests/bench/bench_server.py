@@ -51,6 +51,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -92,6 +93,43 @@ def start(app_spec: str, env: dict, port: int) -> subprocess.Popen:
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError(f"{app_spec} did not start")
+
+
+@contextmanager
+def servers(team: dict, **settings: str):
+    """(bare, its port, trimtab, its port, a connection for the WAL's position): both servers
+    under gunicorn on one fresh PostgreSQL database, trimtab's organisation chart `team`, and
+    `settings` in the environment of both (TRIMTAB_…); stopped, and the database dropped, on
+    leaving."""
+    import tempfile
+    tmp = Path(tempfile.mkdtemp())
+    url, drop = fresh_database("postgresql", tmp)
+    env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
+           "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
+           "PYTHONPATH": f"{ROOT}:{HERE}", **settings}
+    running, wal = [], None
+    try:
+        subprocess.run([str(Path(sys.executable).parent / "trimtab"), "migrate"], env=env, cwd=tmp,
+                       check=True, capture_output=True)
+        import psycopg
+        wal = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+        wal.execute("CREATE TABLE raw_bodies (id SERIAL PRIMARY KEY, body TEXT NOT NULL)")
+        bare_port, tt_port = free_port(), free_port()
+        running.append(start("bare_app:app", env, bare_port))
+        running.append(start("trimtab.server.wsgi:app", env, tt_port))
+        conn = http.client.HTTPConnection("127.0.0.1", tt_port)
+        conn.request("POST", "/v1/org/people", body=json.dumps(team),
+                     headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
+        if conn.getresponse().status != 200:
+            raise RuntimeError("the organisation chart was refused")
+        yield running[0], bare_port, running[1], tt_port, wal
+    finally:
+        if wal is not None:
+            wal.close()
+        for proc in running:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=20)
+        drop()
 
 
 def cpu_seconds(master_pid: int) -> float:
@@ -139,15 +177,17 @@ def wal_position(conn) -> int:
     return int(conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')").fetchone()[0])
 
 
-def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
-    """n signed weekly_metrics submissions: reps × weeks, unique deliveries."""
+def make_requests(n: int, offset: int, team: str = "rep") -> list[tuple[bytes, dict]]:
+    """n signed weekly_metrics submissions: reps × weeks, unique deliveries.  `team` names the
+    reps (team000 … team099) and their deliveries: a second team starts its history at week 0
+    beside the first (tests/bench/bench_history.py)."""
     import datetime as dt
     out, now = [], str(int(time.time()))
     for i in range(n):
         k = offset + i
         week, rep = divmod(k, REPS)                  # week by week across the team
         day = dt.date(2020, 1, 6) + dt.timedelta(weeks=week)
-        body = json.dumps({"rep": f"rep{rep:03d}", "region": "east", "week_start": day.isoformat(),
+        body = json.dumps({"rep": f"{team}{rep:03d}", "region": "east", "week_start": day.isoformat(),
                            "effective_visits": 5 + k % 9, "meeting_conversion": 0.27,
                            "new_opportunity_amount": 900000, "new_opportunities": 2 + k % 5,
                            "stage_advances": k % 3, "pipeline_coverage": 0.6 + (k % 5) / 10,
@@ -156,7 +196,7 @@ def make_requests(n: int, offset: int) -> list[tuple[bytes, dict]]:
                            "contract_amount": 540000, "negative_feedback": k % 2}).encode()
         headers = {"Content-Type": "application/json", "X-Trimtab-Client": CLIENT,
                    "X-Trimtab-Timestamp": now, "X-Trimtab-Signature": "sha256=" + sign(SECRET, now, body),
-                   "X-Trimtab-Delivery": f"bench-{k}"}
+                   "X-Trimtab-Delivery": f"bench-{k}" if team == "rep" else f"bench-{team}-{k}"}
         out.append((body, headers))
     return out
 
@@ -243,39 +283,13 @@ def main(argv=None) -> int:
                     help="untimed webhooks to each server before the first round")
     args = ap.parse_args(argv)
     import statistics
-    import tempfile
-    tmp = Path(tempfile.mkdtemp())
-    url, drop = fresh_database("postgresql", tmp)
-    env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
-           "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
-           "PYTHONPATH": f"{ROOT}:{HERE}"}
-    servers, clients, wal = [], None, None
-    try:
-        subprocess.run([str(Path(sys.executable).parent / "trimtab"), "migrate"], env=env, cwd=tmp,
-                       check=True, capture_output=True)
-        from sqlalchemy import create_engine, text
-        from trimtab.server.config import _sqlalchemy_url
-        setup = create_engine(_sqlalchemy_url(url))
-        with setup.begin() as conn:
-            conn.execute(text("CREATE TABLE raw_bodies (id SERIAL PRIMARY KEY, body TEXT NOT NULL)"))
-        setup.dispose()
-        import psycopg
-        wal = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
-        bare_port, tt_port = free_port(), free_port()
-        bare = start("bare_app:app", env, bare_port)
-        servers.append(bare)
-        tt = start("trimtab.server.wsgi:app", env, tt_port)
-        servers.append(tt)
-        conn = http.client.HTTPConnection("127.0.0.1", tt_port)
-        conn.request("POST", "/v1/org/people", body=json.dumps(TEAM),
-                     headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
-        conn.getresponse().read()
+    # the clients forked, so they are this process's children (cpu_seconds counts them)
+    with servers(TEAM) as (bare, bare_port, tt, tt_port, wal), \
+            mp.get_context("fork").Pool(args.concurrency) as clients:
         # Rounds alternate the two servers, and within a round the webhooks go in slices, bare
         # then trimtab, so the machine's noise (it is large here) falls on both alike; the
         # figure that counts is the median of the per-round ratios.
         rounds, offset = [], 0
-        # forked, so the clients are this process's children (cpu_seconds counts them)
-        clients = mp.get_context("fork").Pool(args.concurrency)
         if args.warm:
             warm = warm_up_requests(args.warm)
             for port in (bare_port, tt_port):
@@ -325,15 +339,6 @@ def main(argv=None) -> int:
                               for i, key in ((0, "wall"), (5, "busy"), (6, "idle"), (8, "steal"),
                                              (7, "clients"))},
                            "errors": bare_err + tt_err + lat["errors"] + bare_lat["errors"], **lat})
-    finally:
-        if clients is not None:
-            clients.terminate()
-        if wal is not None:
-            wal.close()
-        for proc in servers:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=20)
-        drop()
     print(f"gunicorn, {WORKERS} sync workers, PostgreSQL; {args.warm} untimed webhooks to each, then "
           f"{args.rounds} rounds of {args.requests:,} "
           f"webhooks per server in {args.slices} alternating slices from {args.concurrency} "
