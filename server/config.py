@@ -8,6 +8,7 @@
 | TRIMTAB_ACCESS_LOG | 1 | `0`: no access log (JSON lines on stderr from `serve` and gunicorn) |
 | TRIMTAB_RULES_REV | (files on disk) | a git revision to serve instead (until a reload makes another active) |
 | TRIMTAB_RULES_CHECK_S | 0.25 | how often each process looks for a newly activated rule set |
+| TRIMTAB_HISTORY_CACHE_ENTRIES | 12000 | periods of parsed history each worker keeps (about 1.2 KiB each); a subject's 90 latest are kept, so 12,000 hold 133 subjects a form with long histories — size it to yours (docs/server.md) |
 | TRIMTAB_CLIENTS | generated into var/clients.json | webhook clients, `name:secret,name2:secret2` |
 | TRIMTAB_ADMIN_TOKEN | generated into var/admin_token | bearer token for admin routes |
 | TRIMTAB_TIMEZONE | Asia/Shanghai | where weeks and months begin |
@@ -95,6 +96,7 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
         "RULES_PATH": env.get("TRIMTAB_RULES", "rules"),
         "RULES_REV": env.get("TRIMTAB_RULES_REV") or None,
         "RULES_CHECK_S": float(env.get("TRIMTAB_RULES_CHECK_S") or 0.25),
+        "HISTORY_CACHE_ENTRIES": _cache_entries(env.get("TRIMTAB_HISTORY_CACHE_ENTRIES") or None),
         "CLIENTS": clients,
         "ADMIN_TOKEN": admin,
         "TIMEZONE": env.get("TRIMTAB_TIMEZONE", "Asia/Shanghai"),
@@ -151,6 +153,15 @@ def approval_platforms_from_env(env) -> dict:
                              f"approvals and notices on {name}")
         out[name] = {"app_key": client_id, "app_secret": secret, **wants, **urls}
     return out
+
+
+def _cache_entries(text: str | None) -> int | None:
+    """None: the server's default (history.CACHE_ENTRIES)."""
+    if text is None:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 10_000_000:
+        raise ValueError(f"TRIMTAB_HISTORY_CACHE_ENTRIES is a whole number from 1 to 10000000, got `{text}`")
+    return int(text)
 
 
 def _port(text: str) -> int:

@@ -87,6 +87,23 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used(app, hooks):
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_the_cache_is_sized_from_the_environment(fresh_app, tmp_path):
+    """TRIMTAB_HISTORY_CACHE_ENTRIES: an organisation whose subjects' histories do not fit the
+    default gives each worker room for them (docs/server.md); nonsense stops the start."""
+    from trimtab.server.config import from_env
+    config = from_env({"TRIMTAB_HISTORY_CACHE_ENTRIES": "250"}, var_dir=str(tmp_path), migrate=False)
+    assert config["HISTORY_CACHE_ENTRIES"] == 250
+    assert from_env({}, var_dir=str(tmp_path), migrate=False)["HISTORY_CACHE_ENTRIES"] is None
+    for wrong in ("0", "-5", "12k", "10000001"):
+        with pytest.raises(ValueError, match="TRIMTAB_HISTORY_CACHE_ENTRIES"):
+            from_env({"TRIMTAB_HISTORY_CACHE_ENTRIES": wrong}, var_dir=str(tmp_path), migrate=False)
+    sized, _hooks = fresh_app("sized", HISTORY_CACHE_ENTRIES=250)
+    default, _hooks = fresh_app("default", HISTORY_CACHE_ENTRIES=None)
+    assert sized.extensions["trimtab.history"].limit == 250
+    assert default.extensions["trimtab.history"].limit == history.CACHE_ENTRIES
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
 def test_a_cached_entry_costs_about_a_kibibyte(app, hooks):
     """Keys are interned: an entry of weekly_metrics costs about half what json.loads makes."""
     schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]

@@ -35,7 +35,7 @@ def init_app(app) -> None:
     app.extensions["trimtab.pg_direct"] = pg_intake.Held(engine) if engine.dialect.name == "postgresql" \
         else None
     app.extensions["trimtab.history"] = history.Cache(
-        int(app.config.get("HISTORY_CACHE_ENTRIES", history.CACHE_ENTRIES)))
+        int(app.config.get("HISTORY_CACHE_ENTRIES") or history.CACHE_ENTRIES))
 
 
 class Answer(NamedTuple):
