@@ -57,3 +57,32 @@ def test_every_status_is_counted_per_route_and_form(app, monkeypatch):
 def test_metrics_need_it_or_admin(app):
     assert app.test_client().get("/metrics").status_code == 401
     assert json.loads(app.test_client().get("/metrics").get_data())["error"]["code"] == "unauthenticated"
+
+
+def test_a_history_cache_too_small_shows_in_its_evictions_and_changes_no_answer(fresh_app):
+    """Two reps taking turns in a worker whose cache holds one period: each read lets the other
+    rep's history go, and /metrics counts it — how an operator sees that the subjects'
+    histories do not fit TRIMTAB_HISTORY_CACHE_ENTRIES.  The answers are the roomy cache's."""
+    team = {"people": ORG["people"] + [{"id": "east.wu", "name": "吴东", "role": "rep", "region": "east",
+                                        "manager": "east.mgr", "hrbp": "hr.east"}]}
+    answers, evictions = [], []
+    for name, config in (("small", {"HISTORY_CACHE_ENTRIES": 1}), ("roomy", {})):
+        app, hooks = fresh_app(name, **config)
+        assert hooks.client.post("/v1/org/people", json=team, headers=ADMIN_HEADERS).status_code == 200
+        got = {}
+        for n in (1, 2, 3, 4):
+            for rep in ("east.li", "east.wu"):
+                # conversion below 80% of the rep's baseline from week 3: 转化率下滑 needs two
+                # such weeks, so week 4's answer needs week 3 from the history
+                facts = {**week(n, 2, 0.7), "rep": rep, "conversion_rate": 0.25 if n <= 2 else 0.1}
+                r = hooks.post("weekly_metrics", facts)
+                assert r.status_code == 200, r.json
+                got[rep, n] = {d["rule"]: (d["value"], d.get("explanation")) for d in r.json["decisions"]}
+        answers.append(got)
+        scrape = samples(hooks.client.get("/metrics").get_data(as_text=True))
+        assert ("trimtab_history_evictions_total", ()) in scrape      # counted, if only 0
+        evictions.append(value(scrape, "trimtab_history_evictions_total"))
+    assert answers[0] == answers[1]
+    for rep in ("east.li", "east.wu"):
+        assert [answers[0][rep, n]["转化率下滑"][0] for n in (1, 2, 3, 4)] == [False, False, False, True]
+    assert evictions[0] >= 4 and evictions[1] == 0, evictions      # most webhooks let one go

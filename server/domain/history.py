@@ -191,6 +191,9 @@ class Cache:
     def __init__(self, limit: int = CACHE_ENTRIES):
         self.limit, self.size, self._subjects = limit, 0, OrderedDict()
         self._lock = threading.Lock()           # a threaded server's requests share it
+        # Told how many subjects went each time some go to keep within `limit` (/metrics:
+        # evictions at about the webhooks' rate say the subjects' histories do not fit).
+        self.on_evict = None
 
     def seen(self, form: str, subject: str, schema) -> int:
         """The highest fact id the cache has seen of (form, subject): read newer rows only."""
@@ -237,9 +240,13 @@ class Cache:
         held.count, held.top = counts[1], counts[2] or 0
         self._subjects[key] = held
         self.size += len(held.periods)
+        evicted = 0
         while self.size > self.limit and len(self._subjects) > 1:
             _key, old = self._subjects.popitem(last=False)
             self.size -= len(old.periods)
+            evicted += 1
+        if evicted and self.on_evict is not None:
+            self.on_evict(evicted)
         return held.before(period)
 
 
