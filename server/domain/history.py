@@ -36,7 +36,8 @@ from trimtab.server.storage.models import Approval, Decision, Fact
 HISTORY_PERIODS = 60
 HISTORY_PAGE_ROWS = HISTORY_PERIODS + 10    # room for a few resubmissions; then another page
 KEEP_PERIODS = HISTORY_PERIODS + 30         # periods a subject's cached history keeps
-CACHE_ENTRIES = 12_000                      # parsed entries a worker keeps (≈ 2 KiB each)
+CACHE_ENTRIES = 12_000                      # parsed entries a worker keeps (≈ 1.2 KiB each)
+ADMIT_UP_TO = 0.9                           # of them, what a subject not held may come into
 PERIODS, REQUESTS = "periods", "requests"
 
 _F = Fact.__table__.c
@@ -184,16 +185,43 @@ class Subject:
         return Dated(self.schema, out, numbers)
 
 
+class Asked:
+    """How often each subject's history was asked for lately: every count halves once there
+    have been four asks for each subject counted (a hundred at least), so a subject nobody asks for any more fades
+    out (the admission of W-TinyLFU, with a dict for its sketch: small beside the histories)."""
+    __slots__ = ("counts", "asks")
+
+    def __init__(self):
+        self.counts: dict = {}
+        self.asks = 0
+
+    def ask(self, key) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.asks += 1
+        if self.asks >= 4 * max(len(self.counts), 100):
+            self.asks = 0
+            self.counts = {k: n >> 1 for k, n in self.counts.items() if n > 1}
+
+    def __getitem__(self, key) -> int:
+        return self.counts.get(key, 0)
+
+
 class Cache:
     """Subjects' histories, least recently used out first once more than `limit` entries are
-    held.  One per app: fact ids name one database."""
+    held.  A subject not held comes in only if there is room or it is asked for more often than
+    the subjects it would push out: when an organisation's histories do not fit, the cache
+    keeps the same subjects from week to week (webhooks come round rep by rep, so letting the
+    least recently used go would push out each rep just before its next week and keep none).
+    One per app: fact ids name one database."""
 
     def __init__(self, limit: int = CACHE_ENTRIES):
         self.limit, self.size, self._subjects = limit, 0, OrderedDict()
+        self._asked = Asked()
         self._lock = threading.Lock()           # a threaded server's requests share it
-        # Told how many subjects went each time some go to keep within `limit` (/metrics:
-        # evictions at about the webhooks' rate say the subjects' histories do not fit).
-        self.on_evict = None
+        # Told how many subjects went each time some go to keep within `limit`, and of each
+        # history read whole because it was not held (/metrics: whole reads at about the
+        # webhooks' rate say the subjects' histories do not fit).
+        self.on_evict = self.on_whole_read = None
 
     def seen(self, form: str, subject: str, schema) -> int:
         """The highest fact id the cache has seen of (form, subject): read newer rows only."""
@@ -228,7 +256,9 @@ class Cache:
 
     def _extend(self, form, subject, period, schema, counts, rows) -> list | None:
         key = (form, subject)
+        self._asked.ask(key)
         held = self._subjects.pop(key, None)
+        newcomer = held is None
         if held is not None:
             self.size -= len(held.periods)
             if held.schema is not schema or counts[0] != held.count:
@@ -238,6 +268,10 @@ class Cache:
         held = held or Subject(schema)
         held.add(rows, len(rows) >= HISTORY_PAGE_ROWS)
         held.count, held.top = counts[1], counts[2] or 0
+        if newcomer and counts[1] and self.on_whole_read is not None:
+            self.on_whole_read()
+        if newcomer and not self._admits(key, len(held.periods)):
+            return held.before(period)          # not kept: read whole again next time
         self._subjects[key] = held
         self.size += len(held.periods)
         evicted = 0
@@ -248,6 +282,23 @@ class Cache:
         if evicted and self.on_evict is not None:
             self.on_evict(evicted)
         return held.before(period)
+
+    def _admits(self, key, entries: int) -> bool:
+        """Room for a subject not held: there is some below ADMIT_UP_TO of the limit (the rest
+        is for the held subjects' new weeks), or the least recently used subjects it would push
+        out were each asked for less often than it."""
+        needed = self.size + entries - int(self.limit * ADMIT_UP_TO)
+        # its asks before this one: those it would push out have not been asked this time
+        # round yet (webhooks come round rep by rep), so counting this one would let every
+        # newcomer in and keep none, as letting the least recently used go does
+        asked = self._asked[key] - 1
+        for other, held in self._subjects.items():      # least recently used first
+            if needed <= 0:
+                break
+            if self._asked[other] >= asked:
+                return False
+            needed -= len(held.periods)
+        return True
 
 
 def read(session, ruleset, form: str, subject: str, period: str, cache: Cache | None = None

@@ -9,8 +9,8 @@ variable when it is imported: it must be in the environment before the server st
 directory when the master starts; `trimtab serve` empties it too.
 
 What is counted: every answer by route, method and status (2xx, 4xx, 5xx alike); form
-submissions by form and status; alerts fired by rule; subjects' histories the workers' caches
-let go (server/domain/history.py).  Read at each scrape: the rule set this
+submissions by form and status; alerts fired by rule; histories the workers read whole, not
+holding them, and let go (server/domain/history.py).  Read at each scrape: the rule set this
 process serves, and the outbox's messages by status (sent, pending, dead… — the deliveries of
 every process, from the database that records them).
 """
@@ -37,10 +37,13 @@ class Metrics:
                                 ["form", "status"], registry=self.registry)
         self.alerts = Counter("trimtab_alerts_fired", "Alerts fired, by rule", ["rule"],
                               registry=self.registry)
+        self.history_whole_reads = Counter(
+            "trimtab_history_whole_reads", "Webhooks whose subject's history a worker read whole "
+            "from the database, not holding it: its first of the subject, or a history that does "
+            "not fit TRIMTAB_HISTORY_CACHE_ENTRIES", registry=self.registry)
         self.history_evictions = Counter(
             "trimtab_history_evictions", "Subjects' histories a worker's cache let go to stay within "
-            "TRIMTAB_HISTORY_CACHE_ENTRIES; each is read from the database again on its next webhook",
-            registry=self.registry)
+            "TRIMTAB_HISTORY_CACHE_ENTRIES", registry=self.registry)
         # Each label combination's counters, found once: `labels()` takes a lock and checks
         # its arguments on every call (about 15,000 instructions per answer).  Never cleared:
         # prometheus_client keeps a child per combination for good anyway.
@@ -137,7 +140,7 @@ def init_app(app: Flask) -> None:
     metrics = app.extensions["trimtab.metrics"] = Metrics(app.config.get("METRICS_DIR"))
     cache = app.extensions.get("trimtab.history")
     if cache is not None:
-        cache.on_evict = metrics.history_evictions.inc
+        cache.on_evict, cache.on_whole_read = metrics.history_evictions.inc, metrics.history_whole_reads.inc
 
     @app.after_request
     def _count(response):
