@@ -20,8 +20,8 @@ ask the rules for a little less than any later ten weeks do (docs/performance.md
 
 Each worker keeps subjects' parsed histories up to TRIMTAB_HISTORY_CACHE_ENTRIES periods
 (server/domain/history.py), and a subject's 90 latest periods at most.  The report says how
-many the run's teams need; when they are more, the least recently used subjects go and their
-next webhook reads and decodes their history again — `--cache-entries` sets the servers' room
+many the run's teams need; when they are more, the subjects the cache does not keep have their
+history read and decoded whole at every webhook — `--cache-entries` sets the servers' room
 (the default: the server's own default) to see either case.
 
     python tests/bench/bench_history.py [--depths 0,100] [--rounds 4] [--requests 1000]
@@ -128,8 +128,8 @@ def report(rounds: list[dict], args) -> None:
     room = args.cache_entries or CACHE_ENTRIES
     print(f"  history a worker would keep of these teams: {needed(args):,} periods; its room "
           f"(TRIMTAB_HISTORY_CACHE_ENTRIES): {room:,}"
-          + (" — more than its room: the least recently used subjects go, and are read again "
-             "on their next webhook" if needed(args) > room else ""))
+          + (" — more than its room: some subjects' histories are read whole at every webhook"
+             if needed(args) > room else ""))
 
 
 def needed(args) -> int:
