@@ -130,6 +130,22 @@ def test_a_cache_too_small_for_every_rep_keeps_the_same_reps_week_after_week(app
 
 
 @pytest.mark.parametrize("db_kind", ["sqlite"])
+def test_a_full_cache_says_so_once_in_the_log(app, hooks, caplog):
+    schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]
+    cache, stored = Cache(limit=20), {}
+    with caplog.at_level("WARNING", logger="trimtab.history"):
+        for n in range(1, 4):                     # 5 reps, 3 weeks: 10 periods held, room for 20
+            for s in range(5):
+                ask_as_a_webhook(cache, schema, stored, f"rep{s}", n)
+        assert [r.getMessage() for r in caplog.records if r.name == "trimtab.history"] == []
+        whole = [sum(ask_as_a_webhook(cache, schema, stored, f"rep{s}", n) for s in range(5))
+                 for n in range(4, 12)]       # to 10 weeks each: 50 periods
+    assert sum(whole[-3:]) > 0                    # some reps not kept now
+    said = [r.getMessage() for r in caplog.records if r.name == "trimtab.history"]
+    assert len(said) == 1 and "TRIMTAB_HISTORY_CACHE_ENTRIES" in said[0] and "20 periods" in said[0]
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"])
 def test_reps_nobody_asks_for_any_more_make_room_for_new_ones(app, hooks):
     schema = app.extensions["trimtab.rules"].current.schemas["weekly_metrics"]
     cache, stored = Cache(limit=100), {}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
 import sys
 import threading
 from collections import OrderedDict
@@ -32,6 +33,8 @@ from trimtab.dsl.running_sums import RunningSums
 from trimtab.server.domain.history_check import valid, valid_history
 from trimtab.server.domain.validation import decode
 from trimtab.server.storage.models import Approval, Decision, Fact
+
+log = logging.getLogger("trimtab.history")
 
 HISTORY_PERIODS = 60
 HISTORY_PAGE_ROWS = HISTORY_PERIODS + 10    # room for a few resubmissions; then another page
@@ -217,6 +220,7 @@ class Cache:
     def __init__(self, limit: int = CACHE_ENTRIES):
         self.limit, self.size, self._subjects = limit, 0, OrderedDict()
         self._asked = Asked()
+        self._said_full = False                 # the warning that it is full, once a process
         self._lock = threading.Lock()           # a threaded server's requests share it
         # Told how many subjects went each time some go to keep within `limit`, and of each
         # history read whole because it was not held (/metrics: whole reads at about the
@@ -271,6 +275,11 @@ class Cache:
         if newcomer and counts[1] and self.on_whole_read is not None:
             self.on_whole_read()
         if newcomer and not self._admits(key, len(held.periods)):
+            if not self._said_full:
+                self._said_full = True
+                log.warning("the history cache is full (%d periods): histories it does not keep are "
+                            "read whole at every webhook; TRIMTAB_HISTORY_CACHE_ENTRIES sets its room "
+                            "(docs/server.md, Sizing the history cache)", self.limit)
             return held.before(period)          # not kept: read whole again next time
         self._subjects[key] = held
         self.size += len(held.periods)
