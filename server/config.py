@@ -57,6 +57,11 @@ import secrets
 from pathlib import Path
 
 
+class ConfigError(ValueError):
+    """A setting in the environment the server cannot start with; the message names it.  The
+    command line and the WSGI entry say it in one line, not a traceback."""
+
+
 def _generated(path: Path, make) -> str:
     """A secret kept in var/ so a fresh machine's demo works and stays the same across runs."""
     if path.exists():
@@ -73,7 +78,7 @@ def parse_clients(text: str) -> dict:
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, sep, secret = part.partition(":")
         if not sep or not name or not secret:
-            raise ValueError(f"TRIMTAB_CLIENTS entries are name:secret, got `{part}`")
+            raise ConfigError(f"TRIMTAB_CLIENTS entries are name:secret, got `{part}`")
         clients[name] = secret
     return clients
 
@@ -108,7 +113,8 @@ def from_env(env=None, var_dir: str = "var", migrate: bool = True) -> dict:
                       if env.get(name)},
         "MAPPINGS_PATH": env.get("TRIMTAB_MAPPINGS") or None,
         "SECRET_KEY": secret_key,
-        "SIGNATURE_V1_UNTIL": _date(env.get("TRIMTAB_SIGNATURE_V1_UNTIL") or "2027-06-30"),
+        "SIGNATURE_V1_UNTIL": _date(env.get("TRIMTAB_SIGNATURE_V1_UNTIL") or "2027-06-30",
+                                    "TRIMTAB_SIGNATURE_V1_UNTIL"),
         "TRUSTED_PROXIES": int(env.get("TRIMTAB_TRUSTED_PROXIES") or 0),
         "AUTH_FAILURE_LIMIT": env.get("TRIMTAB_AUTH_FAILURE_LIMIT") or "10/minute",
         "EVALUATE_LIMIT": env.get("TRIMTAB_EVALUATE_LIMIT") or "120/minute",
@@ -149,7 +155,7 @@ def approval_platforms_from_env(env) -> dict:
         if not any(wants.values()):
             continue
         if not (client_id and secret):
-            raise ValueError(f"{prefix}CLIENT_ID and {prefix}CLIENT_SECRET are needed for "
+            raise ConfigError(f"{prefix}CLIENT_ID and {prefix}CLIENT_SECRET are needed for "
                              f"approvals and notices on {name}")
         out[name] = {"app_key": client_id, "app_secret": secret, **wants, **urls}
     return out
@@ -160,13 +166,13 @@ def _cache_entries(text: str | None) -> int | None:
     if text is None:
         return None
     if not text.isdigit() or not 1 <= int(text) <= 10_000_000:
-        raise ValueError(f"TRIMTAB_HISTORY_CACHE_ENTRIES is a whole number from 1 to 10000000, got `{text}`")
+        raise ConfigError(f"TRIMTAB_HISTORY_CACHE_ENTRIES is a whole number from 1 to 10000000, got `{text}`")
     return int(text)
 
 
 def _port(text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"TRIMTAB_PORT is a port number from 1 to 65535, got `{text}`")
+        raise ConfigError(f"TRIMTAB_PORT is a port number from 1 to 65535, got `{text}`")
     return int(text)
 
 
@@ -200,7 +206,7 @@ def oauth_from_env(env) -> dict:
         prefix = f"TRIMTAB_{name.upper()}_"
         client_id, secret = env.get(prefix + "CLIENT_ID"), env.get(prefix + "CLIENT_SECRET")
         if bool(client_id) != bool(secret):
-            raise ValueError(f"{prefix}CLIENT_ID and {prefix}CLIENT_SECRET go together")
+            raise ConfigError(f"{prefix}CLIENT_ID and {prefix}CLIENT_SECRET go together")
         if client_id:
             providers[name] = {"client_id": client_id, "client_secret": secret,
                                **{u: env[prefix + u.upper()] for u in urls if env.get(prefix + u.upper())}}
@@ -214,12 +220,12 @@ PLATFORM_SECRETS = {"jiandaoyun": "TRIMTAB_JDY_SECRET", "mingdao": "TRIMTAB_MING
                     "dingtalk_events_app_key": "TRIMTAB_DINGTALK_EVENTS_APP_KEY"}
 
 
-def _date(text: str):
+def _date(text: str, name: str):
     import datetime as dt
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"`{text}` is not a date (YYYY-MM-DD)") from None
+        raise ConfigError(f"{name}: `{text}` is not a date (YYYY-MM-DD)") from None
 
 
 def _sqlalchemy_url(url: str) -> str:

@@ -4,7 +4,11 @@ Run `trimtab migrate` once before starting workers: workers do not migrate, so s
 never race to change the schema.
 """
 from trimtab.server.app import create_app, settle_heap
-from trimtab.server.config import from_env
+from trimtab.server.config import ConfigError, from_env
 
-app = create_app(from_env(migrate=False))
+try:
+    config = from_env(migrate=False)
+except ConfigError as err:      # a setting it cannot start with: one line in the log, named
+    raise SystemExit(f"trimtab: {err}") from None
+app = create_app(config)
 settle_heap()

@@ -85,8 +85,12 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "lang", None) is None:
         args.lang = default_lang()
+    from trimtab.server.config import ConfigError
     try:
         return args.func(args)
+    except ConfigError as err:              # a setting it cannot start with: one line, named
+        print(f"trimtab: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
