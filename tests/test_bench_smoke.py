@@ -34,6 +34,19 @@ def test_quick_benchmark_runs_and_agrees(tmp_path, capsys):
     assert "targets:" in capsys.readouterr().out
 
 
+def test_a_check_without_zen_engine_is_not_all_met(monkeypatch, capsys):
+    """zen-engine's two targets cannot be judged without it: `--check` fails and says why,
+    rather than calling the targets it measured "all"."""
+    spec = importlib.util.spec_from_file_location("bench_dsl", ROOT / "tests" / "bench" / "bench_dsl.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    monkeypatch.setitem(__import__("sys").modules, "zen", None)     # `import zen` fails
+    assert bench.main(["--quick", "--check"]) == 1
+    out = capsys.readouterr().out
+    assert "its targets are not measured" in out
+    assert "NOT all met (zen-engine not measured)" in out
+
+
 def test_replay_benchmark_runs(capsys):
     spec = importlib.util.spec_from_file_location("bench_replay", ROOT / "tests" / "bench" / "bench_replay.py")
     bench = importlib.util.module_from_spec(spec)
@@ -65,6 +78,11 @@ def test_server_benchmark_runs():
     where = r.stdout.split("where a request's time went", 1)[1]
     spent = re.search(r"^\s+1\s+([\d.]+) / ([\d.]+)\s+([\d.]+) / ([\d.]+)", where, re.M)
     assert spent and all(float(v) > 0 for v in spent.groups()), r.stdout
+    # the three targets judged on this run, each said met or missed
+    for target in ("throughput ≥ 60% of bare in every round: ", "p99 < 20 ms in every round: ",
+                   "not falling as history grows"):
+        assert re.search(re.escape(target) + r".*(met|MISSED)", r.stdout), r.stdout
+    assert re.search(r"this run: [0-3] of 3 targets met", r.stdout), r.stdout
 
 
 def test_history_benchmark_runs():

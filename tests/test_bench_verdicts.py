@@ -1,0 +1,67 @@
+"""The server benchmark judges the issue's three targets on the run it measured, as printed:
+every round ≥ 60% of bare, every round's p99 < 20 ms, the last round's ratio not below the
+first's; a round with errors meets none of them."""
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def verdicts():
+    spec = importlib.util.spec_from_file_location("bench_server", ROOT / "tests" / "bench" / "bench_server.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.verdicts
+
+
+def rounds(ratios, p99s=None, bare_p99s=None, errors=0):
+    p99s = p99s or [8.0] * len(ratios)
+    bare_p99s = bare_p99s or [5.0] * len(ratios)
+    return [{"tt_rps": 1000 * r, "bare_rps": 1000, "p99_ms": p, "bare_p99_ms": b,
+             "errors": errors if i == 0 else 0}
+            for i, (r, p, b) in enumerate(zip(ratios, p99s, bare_p99s))]
+
+
+def met(judged) -> dict:
+    return {name: ok for name, (ok, _line) in judged.items()}
+
+
+def test_a_run_meeting_all_three(verdicts):
+    judged = verdicts(rounds([0.66, 0.70, 0.64, 0.6696]))
+    assert met(judged) == {"throughput": True, "p99": True, "not falling": True}
+    assert "lowest 64.0%, round 3" in judged["throughput"][1]
+
+
+@pytest.mark.parametrize("ratios, low_ok, fall_ok", [
+    ([0.70, 0.5996, 0.71], True, True),      # printed 60.0%: met, as it reads
+    ([0.70, 0.5960, 0.71], False, True),     # printed 59.6%: a miss, not "60%"
+    ([0.70, 0.68, 0.6950], True, False),     # 70.0% → 69.5%: a fall
+    ([0.7004, 0.68, 0.6996], True, True),    # 70.0% → 70.0% as printed: no fall
+])
+def test_ratios_are_judged_to_a_tenth_of_a_point(verdicts, ratios, low_ok, fall_ok):
+    judged = met(verdicts(rounds(ratios)))
+    assert judged["throughput"] is low_ok
+    assert judged["not falling"] is fall_ok
+
+
+def test_a_last_round_below_the_first_is_a_fall(verdicts):
+    ok, line = verdicts(rounds([0.736, 0.733, 0.703]))["not falling"]
+    assert not ok and "73.6% → 70.3%" in line
+
+
+def test_a_slow_round_names_the_bare_endpoint_s_tail_beside_it(verdicts):
+    ok, line = verdicts(rounds([0.7, 0.7, 0.7], p99s=[8.0, 33.2, 19.94],
+                               bare_p99s=[4.0, 35.2, 5.0]))["p99"]
+    assert not ok
+    assert "round 2: 33.2 ms, the bare endpoint's 35.2" in line
+    assert "round 3" not in line                     # 19.9 ms as printed: met
+
+
+def test_errors_meet_nothing(verdicts):
+    judged = verdicts(rounds([0.7, 0.7, 0.7], errors=3))
+    assert not any(ok for ok, _line in judged.values())
+    assert "3 errors" in judged["throughput"][1]
