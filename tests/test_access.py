@@ -46,6 +46,7 @@ PAGE = lambda who=("hrbp", "it"), status=200: {"anonymous": 302, **NONE_BUT(who 
 
 # (method, path, body) → {role: status}; roles not named get `default`.
 ACCESS = [
+    ("GET", "/", None, {}, ALL),                          # JSON to a client; a browser: below
     ("GET", "/healthz", None, {}, ALL),
     ("GET", "/openapi.json", None, {}, ALL),
     ("GET", "/auth/login", None, {}, ALL),

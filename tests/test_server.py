@@ -181,6 +181,25 @@ def test_every_route_is_in_the_openapi_document(app, client):
             assert (path, method.lower()) in documented, (path, method)
 
 
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+
+
+def test_the_front_door_leads_a_browser_to_the_workbench_and_tells_a_client_where_things_are(app):
+    """`bash scripts/run.sh` prints the server's address: opened, it leads somewhere."""
+    anonymous = app.test_client()
+    r = anonymous.get("/", headers={"Accept": BROWSER})
+    assert r.status_code == 302 and r.headers["Location"] == "/workbench/"
+    # the workbench itself sends a signed-out browser on to sign in
+    assert anonymous.get("/workbench/", headers={"Accept": BROWSER}).status_code == 302
+    for accept in ("*/*", "application/json"):               # curl's, an API client's
+        r = anonymous.get("/", headers={"Accept": accept})
+        assert r.status_code == 200, r.data
+        assert r.json == {"name": "trimtab", "ruleset_version": anonymous.get("/healthz").json["ruleset_version"],
+                          "workbench": "/workbench/", "openapi": "/openapi.json", "health": "/healthz"}
+        assert anonymous.get(r.json["openapi"]).json["paths"]["/"]["get"]["security"] == []
+        assert anonymous.get(r.json["health"]).json["status"] == "ok"
+
+
 def test_ops_routes(client):
     assert client.get("/healthz").json["status"] == "ok"
     assert "trimtab_rules" in client.get("/metrics").get_data(as_text=True)

@@ -1,15 +1,29 @@
-"""Liveness, metrics and the OpenAPI document."""
+"""The front door, liveness, metrics and the OpenAPI document."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, redirect, request, url_for
 from sqlalchemy import text
 
 from trimtab.server.auth import requires
 from trimtab.server.domain.rulesets import active
-from trimtab.server.web.api_models.ops import Health
+from trimtab.server.web.api_models.ops import Front, Health
 from trimtab.server.web.contract import Raw, contract
 
 bp = Blueprint("ops", __name__)
+
+
+@bp.get("/")
+@requires("public")
+@contract("The front door: a browser goes to the workbench; any other client is told where things are",
+          answers={200: Front, 302: Raw(None, description="a browser (it prefers text/html): to /workbench/")})
+def front():
+    # `bash scripts/run.sh` prints this address: opened in a browser it should lead somewhere,
+    # and to curl (Accept: */*) say what answers here.
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        return redirect(url_for("workbench_pages.home"), 302)
+    return jsonify({"name": "trimtab", "ruleset_version": active().version,
+                    "workbench": url_for("workbench_pages.home"), "openapi": url_for("ops.openapi"),
+                    "health": url_for("ops.healthz")})
 
 
 @bp.get("/healthz")
