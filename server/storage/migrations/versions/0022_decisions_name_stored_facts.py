@@ -66,7 +66,8 @@ TRIGGERS = {
         "facts_not_deleted": "BEFORE DELETE ON facts FOR EACH STATEMENT EXECUTE FUNCTION facts_are_never_deleted()",
         "facts_not_renumbered": "BEFORE UPDATE OF id ON facts FOR EACH STATEMENT "
                                 "EXECUTE FUNCTION facts_are_never_deleted()",
-        "facts_not_truncated": "BEFORE TRUNCATE ON facts FOR EACH STATEMENT EXECUTE FUNCTION facts_are_never_deleted()"},
+        "facts_not_truncated": "BEFORE TRUNCATE ON facts FOR EACH STATEMENT "
+                               "EXECUTE FUNCTION facts_are_never_deleted()"},
 }
 
 
