@@ -182,8 +182,6 @@ class Decision(Base):
                             sqlite_where=text("kind = 'alert' AND fired IS 1 AND superseded_at IS NULL")))
     id: Mapped[int] = mapped_column(primary_key=True)
     # None for a silence alert: it is about a form that did not arrive (server/jobs/silences.py).
-    # On PostgreSQL the key is kept by migration 0022's checks, one a statement, not a foreign
-    # key checked row by row; SQLite keeps the foreign key.
     fact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("facts.id"), index=True)
     form: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
