@@ -22,7 +22,7 @@ def rounds(ratios, p99s=None, bare_p99s=None, errors=0):
     p99s = p99s or [8.0] * len(ratios)
     bare_p99s = bare_p99s or [5.0] * len(ratios)
     return [{"tt_rps": 1000 * r, "bare_rps": 1000, "p99_ms": p, "bare_p99_ms": b,
-             "errors": errors if i == 0 else 0}
+             "errors": errors if i == 0 else 0, "weeks": (20 * i, 20 * i + 10)}
             for i, (r, p, b) in enumerate(zip(ratios, p99s, bare_p99s))]
 
 
@@ -50,7 +50,12 @@ def test_ratios_are_judged_to_a_tenth_of_a_point(verdicts, ratios, low_ok, fall_
 
 def test_a_last_round_below_the_first_is_a_fall(verdicts):
     ok, line = verdicts(rounds([0.736, 0.733, 0.703]))["not falling"]
-    assert not ok and "73.6% → 70.3%" in line
+    assert not ok and "73.6% at weeks 0–10 → 70.3% at weeks 40–50" in line
+
+
+def test_a_met_tail_names_the_highest_round(verdicts):
+    ok, line = verdicts(rounds([0.7, 0.7, 0.7], p99s=[8.0, 13.24, 9.0]))["p99"]
+    assert ok and line.endswith("met (highest 13.2 ms)")
 
 
 def test_a_slow_round_names_the_bare_endpoint_s_tail_beside_it(verdicts):
