@@ -106,3 +106,45 @@ def test_history_benchmark_runs():
     assert abs(float(row.group(7)) - 100 * float(fresh) / float(bare)) < 1, r.stdout
     assert abs(float(row.group(12)) - 100 * float(deep) / float(fresh)) < 1, r.stdout
     assert "weeks 2–3 ÷ weeks 0–1: median" in r.stdout, r.stdout
+
+
+def test_cpu_webhook_measures_a_variant_beside_today(capsys):
+    """`cpu_webhook.py --variant SQL`: the same webhooks to today's schema and to a second
+    database changed by SQL, in turns; both sides answer every webhook, the variant's change is
+    made on its database only, and a ratio is printed from each pair of chunks."""
+    import re
+    import psycopg
+    from serverkit import PG_ADMIN
+    spec = importlib.util.spec_from_file_location("cpu_webhook", ROOT / "tests" / "bench" / "cpu_webhook.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--at", "0", "--weeks", "2", "--chunk", "100", "--keep",
+                       "--variant", "DROP INDEX ix_decisions_rule_id"]) == 0
+    out = capsys.readouterr().out
+    urls = re.search(r"^kept: (\S+), (\S+)$", out, re.M)
+    assert urls, out
+    names = [u.rsplit("/", 1)[1] for u in urls.groups()]
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    try:
+        def indexes(name):
+            with psycopg.connect(f"{base}/{name}") as own:
+                return {r[0] for r in own.execute(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'decisions'")}
+        today, variant = (indexes(n) for n in names)
+        assert "ix_decisions_rule_id" in today and today - variant == {"ix_decisions_rule_id"}
+        for name in names:              # every webhook stored its decisions on both sides
+            with psycopg.connect(f"{base}/{name}") as own:
+                assert own.execute("SELECT count(DISTINCT fact_id) FROM decisions").fetchone()[0] == 200
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    number = r"PG ([\d.]+) / ([\d.]+) ms"
+    today_pg = re.search(r"^today   weeks\s+0–2 .*?" + number, out, re.M)
+    variant_pg = re.search(r"^variant weeks\s+0–2 .*?" + number, out, re.M)
+    assert today_pg and variant_pg and "errors" not in out, out
+    ratio = re.search(r"variant ÷ today, PostgreSQL's CPU a webhook, chunk pair by chunk pair: "
+                      r"median ([\d.]+) \(from ([\d.]+) to ([\d.]+), 2 pairs\)", out)
+    assert ratio, out
+    low, high = float(ratio.group(2)), float(ratio.group(3))
+    assert low <= float(ratio.group(1)) <= high and low > 0
