@@ -152,12 +152,12 @@ def main(argv=None) -> int:
     config = {} if args.check_s is None else {"RULES_CHECK_S": args.check_s}
     sides, drops = [], []
     try:
-        for name, change in (("", None), ("variant ", args.variant))[:1 + bool(args.variant)]:
+        # each line names its side only when there are two
+        for name, change in ((("today   ", None), ("variant ", args.variant)) if args.variant
+                             else (("", None),)):
             side, drop = open_side(name, config, change)
             sides.append(side)
             drops.append(drop)
-        if args.variant:
-            sides[0] = sides[0]._replace(name="today   ")
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             week = 0
             for start in (int(w) for w in args.at.split(",")):
