@@ -15,9 +15,10 @@ benches' plans are made without statistics).
 `--variant SQL`: a second database, migrated alike and then changed by SQL (an index dropped, a
 trigger replaced…), takes the same webhooks in chunks that alternate with the first's, and the
 report ends with the variant's PostgreSQL CPU a webhook ÷ today's schema's, chunk pair by chunk
-pair: a schema change measured side by side, with the backends' own CPU, so the neighbours'
-noise that swamps a change of 10% under gunicorn (docs/performance.md, 2026-12-03) mostly
-cancels.  `--variant "SELECT 1"` measures the method's own spread.
+pair: a schema change measured side by side with the backends' own CPU, so other processes'
+work, which swamps a change of 10% under gunicorn, does not count; the host's own changes of
+speed still do.  `--variant "SELECT 1"` measures that spread (on 2026-12-03's AMD EPYC host the
+median of 40 pairs of 500 webhooks came within ±3% of 1; docs/performance.md).
 
     python tests/bench/cpu_webhook.py [--at 0,100] [--weeks 10] [--check-s 0.15] [--eval] [--analyze]
                                       [--variant SQL]
