@@ -19,7 +19,7 @@ from .annotations import Annotations
 from .check_exprs import ExprChecks, Scope, TooDeep
 from .check_limits import LimitChecks
 from .check_units import UnitChecks
-from .limits import MAX_EXPR_DEPTH, internal
+from .limits import MAX_EXPR_DEPTH, MAX_RULES_PER_FORM, internal
 from .names import BUILTIN_ROLES, resolve_names
 from .schemas import FormSchema, form_spellings, spellings
 from .types import Ty
@@ -225,10 +225,19 @@ class Checker(ExprChecks, LimitChecks, UnitChecks):
 
     # ------------------------------------------------------------------ cross-rule checks
     def check_across(self, rules):
-        """Checks over every rule of a kind at once (e.g. the weights toward one rating)."""
+        """Checks over every rule of a kind at once (e.g. the weights toward one rating), and
+        the rules on each form (a rule's dated versions count once)."""
         for kind in KINDS.values():
             if kind.check_all is not None:
                 kind.check_all(self, [r for r in rules if r.kind == kind.name])
+        on_form: dict[str, dict] = {}
+        for rule in rules:
+            if rule.on is not None:
+                on_form.setdefault(rule.on.form, {}).setdefault(rule.name, rule)
+        for form, named in on_form.items():
+            if len(named) > MAX_RULES_PER_FORM:
+                self.error("check.too_many_rules", list(named.values())[MAX_RULES_PER_FORM].loc,
+                           form=form, count=len(named), limit=MAX_RULES_PER_FORM)
 
     def check_schedule(self, sched: A.Schedule):
         before = len(self.diags)

@@ -17,6 +17,8 @@ MAX_DECIMALS = 6                     # digits after the decimal point, as writte
 MAX_COUNT = 10 ** 6                  # N in `at least N of`, `for every N`, windows, streaks,
                                      # `at most N changes per cycle`
 MAX_DURATION_HOURS = 87_600          # 10 years of 365 days: schedule leads, cycles, `every N weeks`
+MAX_RULES_PER_FORM = 256             # rules on one form: the server stores a submission's
+                                     # decisions as one set, its ids a block of this many
 
 # ---- size and time of a load (parse and compile)
 MAX_DIGITS = 40                      # a digit run longer than this is refused before conversion

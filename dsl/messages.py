@@ -122,6 +122,7 @@ MESSAGES.update({     # limits (dsl/limits.py): what a rule set may say, and how
     "check.count_out_of_range": "{what} must be between {low} and {high}, found {value}",
     "check.duration_out_of_range": "{what} of {value} is longer than 10 years",
     "check.too_deep": "expressions nest more than {limit} levels deep; split them with named formulas",
+    "check.too_many_rules": "form `{form}` has {count} rules; at most {limit} rules may be on one form",
     "check.schedule_unrunnable": "schedule `{name}`: its next run cannot be computed ({detail})",
     "load.over_budget": "loading the rule set took more than {budget} s (stopped while {stage}); "
                         "simplify or split the rules",

@@ -44,6 +44,25 @@ def test_a_file_over_the_size_limit_is_refused(schemas):
     assert _codes([("big.rules", text)], schemas) == ["parse.file_too_large"]
 
 
+def test_more_rules_on_one_form_than_a_stored_set_holds_are_refused(schemas):
+    """A submission's decisions are stored as one set of at most MAX_RULES_PER_FORM ids
+    (server/domain/period_decisions.py): one rule more is refused at the first rule over, a
+    rule's dated versions counting once; as many on another form are fine."""
+    def rules(n, form="weekly_metrics", dated=False):
+        one = "alert r{i} level yellow\n    on " + form + " per rep\n    when effective_visits < 3\n    notify hrbp\n"
+        out = [one.format(i=i) for i in range(n)]
+        if dated:                       # a second version of r0 from a date: still one rule
+            out.append(one.format(i=0).replace("level yellow\n", "level yellow\n    effective 2026-09-01\n"))
+        return "\n".join(out)
+    limit = limits.MAX_RULES_PER_FORM
+    load_sources(shared_sources() + [("many.rules", rules(limit, dated=True))], schemas)
+    with pytest.raises(RuleError) as info:
+        load_sources(shared_sources() + [("many.rules", rules(limit + 1))], schemas)
+    [d] = info.value.diagnostics
+    assert (d.code, d.file, d.line) == ("check.too_many_rules", "many.rules", 5 * limit + 1)
+    assert f"at most {limit}" in d.message("en") and f"最多 {limit}" in d.message("zh")
+
+
 def test_an_unexpected_error_is_an_internal_diagnostic_with_its_file(schemas, monkeypatch):
     import dataclasses
 
