@@ -119,7 +119,7 @@ def test_cpu_webhook_measures_a_variant_beside_today(capsys):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert bench.main(["--at", "0", "--weeks", "2", "--chunk", "100", "--keep",
-                       "--variant", "DROP INDEX ix_decisions_rule_id"]) == 0
+                       "--variant", "DROP INDEX ix_decision_sets_form_id"]) == 0
     out = capsys.readouterr().out
     urls = re.search(r"^kept: (\S+), (\S+)$", out, re.M)
     assert urls, out
@@ -129,9 +129,9 @@ def test_cpu_webhook_measures_a_variant_beside_today(capsys):
         def indexes(name):
             with psycopg.connect(f"{base}/{name}") as own:
                 return {r[0] for r in own.execute(
-                    "SELECT indexname FROM pg_indexes WHERE tablename = 'decisions'")}
+                    "SELECT indexname FROM pg_indexes WHERE tablename = 'decision_sets'")}
         today, variant = (indexes(n) for n in names)
-        assert "ix_decisions_rule_id" in today and today - variant == {"ix_decisions_rule_id"}
+        assert "ix_decision_sets_form_id" in today and today - variant == {"ix_decision_sets_form_id"}
         for name in names:              # every webhook stored its decisions on both sides
             with psycopg.connect(f"{base}/{name}") as own:
                 assert own.execute("SELECT count(DISTINCT fact_id) FROM decisions").fetchone()[0] == 200

@@ -69,6 +69,16 @@ def test_ids_beyond_64_bits_are_404(world, path):
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("path", ["/v1/decisions/9007199254740992/why", "/v1/decisions/99999999999999999999/why",
+                                  "/v1/decisions/9007199254740991/why", "/v1/decisions/2147483648/why"])
+def test_a_decision_id_beyond_its_bigint_range_or_unknown_is_404(world, path):
+    """Decisions' ids are BIGINT up to 2^53 − 1 (migration 0022): beyond it, or none stored,
+    is a 404 — never a database error."""
+    app, _ = world
+    r = as_admin(app.test_client()).get(path)
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+
+
 @pytest.mark.parametrize("path", ["/v1/approvals/2147483648", "/v1/approvals/1237527313341548",
                                   "/v1/meetings/1627447588745227264/brief",
                                   "/v1/notifications/1237527313341548/retry",
@@ -83,14 +93,16 @@ def test_ids_beyond_the_32_bit_columns_are_404(world, path):
     assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("route", ["/v1/audit", "/v1/decisions", "/v1/notifications", "/v1/meetings",
-                                   "/v1/approvals"])
-def test_a_cursor_beyond_the_id_columns_is_400(world, route):
+@pytest.mark.parametrize("route, highest", [(r, 2 ** 31 - 1) for r in ("/v1/audit", "/v1/notifications",
+                                                                       "/v1/meetings", "/v1/approvals")]
+                         + [("/v1/decisions", 2 ** 53 - 1)])      # BIGINT, exact in JSON (migration 0022)
+def test_a_cursor_beyond_the_id_columns_is_400(world, route, highest):
     """after=9999999999999 (schemathesis, 500 on PostgreSQL before)."""
     app, _ = world
-    r = as_admin(app.test_client()).get(f"{route}?after=9999999999999")
-    assert r.status_code == 400 and r.json["error"]["path"] == "$.after"
-    assert as_admin(app.test_client()).get(f"{route}?after=2147483647").status_code == 200
+    for beyond in (highest + 1, 10 ** 19):
+        r = as_admin(app.test_client()).get(f"{route}?after={beyond}")
+        assert r.status_code == 400 and r.json["error"]["path"] == "$.after"
+    assert as_admin(app.test_client()).get(f"{route}?after={highest}").status_code == 200
 
 
 @pytest.mark.parametrize("query", ["status=pending&status=approved", "subject=" + "x" * 4001,

@@ -133,7 +133,7 @@ def test_the_lane_answers_every_request_as_flask_does(two_apps):
     for name, method, path, body, headers in requests():
         assert answer(lane, method, path, body, headers) == answer(flask_only, method, path, body, headers), name
     assert stored(lane) == stored(flask_only)
-    assert stored(lane)["decisions"], "the alerts stored decisions"
+    assert stored(lane)["decision_sets"], "the alerts stored decisions"
     assert counted(lane) == counted(flask_only)
 
 

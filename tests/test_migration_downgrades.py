@@ -69,7 +69,7 @@ def test_each_downgrade_undoes_its_upgrade(db_kind, empty_database):
         made[revision] = run(command.upgrade, revision)
     head = made[revisions[-1]]
     assert "trigger facts.facts_counted" in head
-    assert (("fact_id",), "facts", ("id",)) in head["decisions"][2]      # foreign keys are seen
+    assert (("fact_id",), "facts", ("id",)) in head["decision_sets"][2]  # foreign keys are seen
     for below, revision in reversed(list(zip(revisions, revisions[1:]))):
         assert run(command.downgrade, below) == made[below], f"{revision}'s downgrade"
         assert run(command.upgrade, revision) == made[revision], f"{revision} after its downgrade"

@@ -231,7 +231,8 @@ def test_the_migration_keeps_the_latest_decision_of_each_period_current(empty_da
 
     import sqlalchemy as sa
     from alembic import command
-    from trimtab.server.storage.db import alembic_config, make_engine, upgrade
+    from trimtab.server.domain import period_decisions
+    from trimtab.server.storage.db import alembic_config, make_engine, session_factory, upgrade
     engine = make_engine(empty_database)
     at = [dt.datetime(2026, 7, 13, 9, i) for i in range(6)]
     # Week 29 sent three times (both rules each time), week 30 once, a dated form twice.
@@ -255,9 +256,21 @@ def test_the_migration_keeps_the_latest_decision_of_each_period_current(empty_da
                         "ruleset_version, created_at) VALUES (:f, :form, 'east.li', :rule, 'alert', "
                         ":fired, '{}', 'v', :at)"),
                         {"f": fid, "form": form, "rule": rule, "fired": True, "at": at[fid - 1]})
+        with engine.begin() as conn:                        # the last schema of a row a decision
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0021")
+            before = conn.execute(sa.text("SELECT id, fact_id, rule, superseded_at FROM decisions "
+                                          "ORDER BY id")).all()
         upgrade(engine)
         decisions = sa.table("decisions", sa.column("id"), sa.column("fact_id"), sa.column("rule"),
                              sa.column("period"), sa.column("superseded_at", sa.DateTime))
+        # one set a fact (migration 0022): every decision keeps its id, so a link sent before
+        # opens the same decision after, found by its set's key
+        with session_factory(engine)() as session:
+            for i, fact_id, rule, _superseded in before:
+                found = period_decisions.find(session, i)
+                assert (found.id, found.fact_id, found.rule) == (i, fact_id, rule)
+            assert period_decisions.find(session, before[-1][0] + 1) is None
         with engine.connect() as conn:
             c = decisions.c
             rows = conn.execute(sa.select(c.fact_id, c.rule, c.period, c.superseded_at)
@@ -267,8 +280,8 @@ def test_the_migration_keeps_the_latest_decision_of_each_period_current(empty_da
         assert got == [(f, r, p, superseded_by.get(f)) for f, _form, p in facts
                        for r in (["a", "b"] if _form == "weekly_metrics" else ["change"])]
         with pytest.raises(sa.exc.IntegrityError):          # one current per period, enforced
-            with engine.begin() as conn:
-                conn.execute(sa.text("UPDATE decisions SET superseded_at = NULL WHERE fact_id = 1"))
+            with engine.begin() as conn:                    # (one head set: migration 0022)
+                conn.execute(sa.text("UPDATE decision_sets SET superseded_at = NULL WHERE fact_id = 1"))
     finally:
         engine.dispose()
 

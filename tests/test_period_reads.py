@@ -8,7 +8,9 @@ at 100 weeks), and superseding by id alone walked every current decision of ever
 (23 ms per webhook at 14,000).  These statements now name the period's keys and the subject's
 index leads to its periods (migration 0020); here each one's generic plan — on the statistics
 of an empty table, of a small one and of a full one, with the partial unique index and without
-it, as a planner passing it by would — must touch no more decision rows than the period has."""
+it, as a planner passing it by would — must touch no more decision rows than the period has.
+Since migration 0022 a submission's decisions are one row of `decision_sets`: the statements
+must touch no more sets than the period has."""
 from __future__ import annotations
 
 import datetime as dt
@@ -27,7 +29,9 @@ SUBJECT, FORM, PERIOD = "rep-long", "weekly_metrics", "2026-W20"
 RULES = [f"rule {i}" for i in range(7)]
 WEEKS = 200                         # the subject's history: 7 decisions a week, 1 in 3 superseded
 OTHERS = 20                         # subjects beside it, with as many current decisions each
-PERIOD_ROWS = 2 * len(RULES)        # the period's own: its current decisions and superseded ones
+PERIOD_SETS = 2                     # the period's own: its head set and a superseded one
+SET = json.dumps([{"rule": r, "kind": "alert", "fired": False, "result": {"level": "yellow"},
+                   "error_code": None} for r in RULES])
 
 
 STATISTICS = ["of an empty table", "of a small table", "analyzed"]
@@ -46,33 +50,32 @@ def conn(request, tmp_path):
 def seed(c, statistics: str) -> None:
     for weeks in (range(1, 2), range(2, WEEKS + 1)):   # the first: one week of everyone
         c.execute("""
-            INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result,
-                                   ruleset_version, created_at, superseded_at)
-            SELECT NULL, %(form)s, s.subject, 'W' || lpad(w::text, 4, '0'), r.rule, 'alert',
-                   false, '{"level": "yellow"}', 'v1', now(), CASE WHEN old THEN now() END
+            INSERT INTO decision_sets (id, fact_id, form, subject, period, ruleset_version,
+                                       created_at, superseded_at, decisions, fired_alerts, kept)
+            SELECT nextval('decision_blocks'), NULL, %(form)s, s.subject, 'W' || lpad(w::text, 4, '0'),
+                   'v1', now(), CASE WHEN old THEN now() END, %(set)s::json, false, false
             FROM (SELECT %(subject)s AS subject UNION ALL
                   SELECT 'other-' || n FROM generate_series(1, %(others)s) AS n) AS s,
                  unnest(%(weeks)s::int[]) AS w,
-                 unnest(%(rules)s::text[]) AS r(rule),
                  (VALUES (false), (true)) AS v(old)
             WHERE NOT old OR w %% 3 = 0
             """, {"form": FORM, "subject": SUBJECT, "others": OTHERS, "weeks": list(weeks),
-                  "rules": RULES})
+                  "set": SET})
         if statistics == "of a small table" and weeks.start == 1:
-            c.execute("ANALYZE decisions")          # as autovacuum may, early on
+            c.execute("ANALYZE decision_sets")      # as autovacuum may, early on
     c.execute("""
-        INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result,
-                               ruleset_version, created_at, superseded_at)
-        SELECT NULL, %(form)s, %(subject)s, %(period)s, r.rule, 'alert', v.fired,
-               '{"level": "yellow"}', 'v1', now(), CASE WHEN NOT v.fired THEN now() END
-        FROM unnest(%(rules)s::text[]) AS r(rule), (VALUES (false), (true)) AS v(fired)
-        """, {"form": FORM, "subject": SUBJECT, "period": PERIOD, "rules": RULES})
+        INSERT INTO decision_sets (id, fact_id, form, subject, period, ruleset_version, created_at,
+                                   superseded_at, decisions, fired_alerts, kept)
+        SELECT nextval('decision_blocks'), NULL, %(form)s, %(subject)s, %(period)s, 'v1', now(),
+               CASE WHEN old THEN now() END, %(set)s::json, false, false
+        FROM (VALUES (true), (false)) AS v(old)
+        """, {"form": FORM, "subject": SUBJECT, "period": PERIOD, "set": SET})
     if statistics == "analyzed":
-        c.execute("ANALYZE decisions")
+        c.execute("ANALYZE decision_sets")
 
 
 def decision_rows_touched(c, query: str, params: dict) -> int:
-    """Rows of `decisions` that the generic plan of `query` (psycopg's %(name)s style) returned
+    """Rows of `decision_sets` that the generic plan of `query` (psycopg's %(name)s style) returned
     or filtered out, executed in a transaction that is rolled back — without the index
     `c.hidden` names, if any (dropped in that transaction), as if the planner passed it by."""
     names: list[str] = []
@@ -97,7 +100,7 @@ def decision_rows_touched(c, query: str, params: dict) -> int:
     while stack:
         node = stack.pop()
         stack.extend(node.get("Plans", []))
-        if node.get("Relation Name") == "decisions" and "Scan" in node["Node Type"]:
+        if node.get("Relation Name") == "decision_sets" and "Scan" in node["Node Type"]:
             touched += (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
                         + node.get("Rows Removed by Index Recheck", 0)) * node.get("Actual Loops", 1)
     return touched
@@ -130,25 +133,22 @@ def webhook_write(c) -> int:
 
 
 def transaction_reads(c) -> int:
-    """period_decisions.take's two statements, as SQLAlchemy renders them for psycopg."""
+    """period_decisions.take's two reads (its rewrite goes by a set's key), as SQLAlchemy
+    renders them for psycopg."""
     keys = {"in_form": FORM, "of_subject": SUBJECT, "in_period": PERIOD}
     dialect = postgresql.psycopg.dialect()
     read = period_decisions.READ_CURRENT.compile(dialect=dialect)
-    ids = current_ids(c)
-    supersede = re.sub(r"__\[POSTCOMPILE_(\w+)\]", lambda m: ", ".join(
-        f"%({m.group(1)}_{i + 1})s" for i in range(len(ids))),
-        str(period_decisions.SUPERSEDE.compile(dialect=dialect)))
+    holding = period_decisions._HOLDING.compile(dialect=dialect)
     return (decision_rows_touched(c, str(read), {**read.params, **keys})
-            + decision_rows_touched(c, supersede, {**keys, "now": dt.datetime(2026, 5, 11),
-                                                   **{f"ids_{i + 1}": v for i, v in enumerate(ids)}}))
+            + decision_rows_touched(c, str(holding), {**holding.params, **keys}))
 
 
 @pytest.mark.parametrize("hidden", [None, period_decisions.CURRENT_INDEX])
 @pytest.mark.parametrize("statements", [webhook_read, webhook_write, transaction_reads])
 def test_a_period_s_statements_touch_its_decisions_only(conn, statements, hidden):
     conn.hidden = hidden
-    total = conn.execute("SELECT count(*) FROM decisions").fetchone()[0]
-    assert total > 100 * PERIOD_ROWS        # what a plan walking them would meet
+    total = conn.execute("SELECT count(*) FROM decision_sets").fetchone()[0]
+    assert total > 100 * PERIOD_SETS        # what a plan walking them would meet
     touched = statements(conn)
-    limit = PERIOD_ROWS * (2 if statements is transaction_reads else 1)
-    assert 0 < touched <= limit, f"{touched} decision rows for a period of {PERIOD_ROWS}"
+    limit = PERIOD_SETS * (2 if statements is transaction_reads else 1)
+    assert 0 < touched <= limit, f"{touched} decision sets for a period of {PERIOD_SETS}"

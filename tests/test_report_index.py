@@ -1,8 +1,9 @@
-"""What reads decisions by rule or by date still finds them through an index (migration 0021),
-on SQLite and PostgreSQL: the reports' fired alerts through the partial index that holds them
-and no other row, and a rule's page of `/v1/decisions` — a rare rule's too — through (rule, id).
+"""What reads decisions by rule or by date still finds them through an index (migrations 0021
+and 0022), on SQLite and PostgreSQL: the reports' fired alerts through the partial index that
+holds the sets with one and no other set, and a rule's page of `/v1/decisions` — a rare rule's
+too — through its form's sets by (form, id).
 
-Every webhook inserts a decision per rule into every index of `decisions`, so each index is
+Every webhook inserts its decisions' set into every index of `decision_sets`, so each index is
 shaped to what reads it.  The reports read one thing by date — the current fired alerts
 (server/domain/reports.py `_fired_alerts`) — and must still find exactly the week's: a
 superseded one, an unfired one, another kind's or another week's stays out.  A partial index
@@ -17,9 +18,9 @@ import pytest
 from sqlalchemy import event, insert, inspect, text
 
 from serverkit import as_admin, make_app, migrated_database
-from trimtab.server.domain import reports
+from trimtab.server.domain import period_decisions, reports
 from trimtab.server.storage.db import make_engine, session_factory
-from trimtab.server.storage.models import Decision
+from trimtab.server.storage.models import DecisionSet
 
 WEEK = dt.datetime(2026, 11, 23)
 WEEKS = 30                          # of history before the reported week
@@ -27,26 +28,32 @@ SUBJECTS = [f"rep{n:03d}" for n in range(40)]
 RARE = "目标变更"                    # a rule with a handful of decisions among thousands
 
 
-def rows() -> list[dict]:
-    """Seven decisions a subject and a week, one of them a fired alert, one in three of those
-    superseded; the reported week's last.  RARE decided for three subjects in one week."""
+def sets() -> list[dict]:
+    """Seven decisions a subject and a week, one of them a fired alert; one subject in three
+    sent the week again, the alert no longer firing; the reported week's last.  RARE decided
+    for three subjects in one week.  Each set's id a block apart, as the writers give them."""
     out = []
+
+    def add(form, subject, period, elements, at, superseded=None):
+        out.append({"id": (len(out) + 1) * period_decisions.BLOCK, "fact_id": None, "form": form,
+                    "subject": subject, "period": period, "ruleset_version": "v1", "created_at": at,
+                    "superseded_at": superseded, "decisions": elements, "kept": False,
+                    "fired_alerts": any(e["kind"] == "alert" and e["fired"] for e in elements)})
+
+    def week(fired):
+        return [{"rule": f"rule {r}", "kind": "alert" if r < 5 else "score", "fired": fired and r == 0,
+                 "result": {"level": "red" if fired and r == 0 else None}, "error_code": None}
+                for r in range(7)]
     for w in range(WEEKS + 1):
         at = WEEK - dt.timedelta(weeks=WEEKS - w) + dt.timedelta(hours=1)
         for s in SUBJECTS:
-            for r in range(7):
-                fired_alert = r == 0
-                out.append({"fact_id": None, "form": "weekly_metrics", "subject": s,
-                            "period": f"W{w:02d}", "rule": f"rule {r}",
-                            "kind": "alert" if r < 5 else "score", "fired": fired_alert,
-                            "result": {"level": "red" if fired_alert else None},
-                            "ruleset_version": "v1", "created_at": at,
-                            "superseded_at": at if fired_alert and int(s[3:]) % 3 == 0 else None})
+            sent_again = int(s[3:]) % 3 == 0
+            add("weekly_metrics", s, f"W{w:02d}", week(True), at, at if sent_again else None)
+            if sent_again:
+                add("weekly_metrics", s, f"W{w:02d}", week(False), at)
             if w == WEEKS // 2 and s in SUBJECTS[:3]:
-                out.append({"fact_id": None, "form": "target_change", "subject": s,
-                            "period": f"W{w:02d}", "rule": RARE, "kind": "approval",
-                            "fired": True, "result": {}, "ruleset_version": "v1",
-                            "created_at": at, "superseded_at": None})
+                add("target_change", s, f"W{w:02d}", [{"rule": RARE, "kind": "approval",
+                                                       "fired": True, "result": {}, "error_code": None}], at)
     return out
 
 
@@ -56,8 +63,8 @@ def seeded(request, tmp_path):
     url, drop = migrated_database(request.param, tmp_path)
     engine = make_engine(url)
     with engine.begin() as conn:
-        conn.execute(insert(Decision), rows())
-        conn.execute(text("ANALYZE decisions" if engine.dialect.name == "postgresql" else "ANALYZE"))
+        conn.execute(insert(DecisionSet), sets())
+        conn.execute(text("ANALYZE decision_sets" if engine.dialect.name == "postgresql" else "ANALYZE"))
     yield url, engine
     engine.dispose()
     drop()
@@ -90,9 +97,9 @@ def plan_of(engine, sql: str, params, generic: bool = False) -> str:
 
 def test_the_indexes_by_rule_and_date_are_the_ones_their_readers_use(seeded):
     _url, engine = seeded
-    names = {ix["name"] for ix in inspect(engine).get_indexes("decisions")}
-    assert {"ix_decisions_fired_alerts", "ix_decisions_rule_id"} <= names
-    assert not names & {"ix_decisions_rule", "ix_decisions_created_at"}
+    names = {ix["name"] for ix in inspect(engine).get_indexes("decision_sets")}
+    assert {"ix_decision_sets_fired_alerts", "ix_decision_sets_form_id"} <= names
+    assert not names & {"ix_decision_sets_created_at", "ix_decision_sets_form"}
 
 
 def test_the_weeks_fired_alerts_are_read_through_their_own_index(seeded):
@@ -105,9 +112,9 @@ def test_the_weeks_fired_alerts_are_read_through_their_own_index(seeded):
     assert {r.rule for r in found} == {"rule 0"}
 
     (sql, params), = [s for s in sent if "FROM decisions" in s[0]]
-    assert "ix_decisions_fired_alerts" in plan_of(engine, sql, params)
+    assert "ix_decision_sets_fired_alerts" in plan_of(engine, sql, params)
     if engine.dialect.name == "postgresql":
-        assert "ix_decisions_fired_alerts" in plan_of(engine, sql, params, generic=True)
+        assert "ix_decision_sets_fired_alerts" in plan_of(engine, sql, params, generic=True)
 
 
 def test_a_rare_rules_page_of_decisions_is_read_through_the_rules_index(seeded):
@@ -121,4 +128,4 @@ def test_a_rare_rules_page_of_decisions_is_read_through_the_rules_index(seeded):
     finally:
         app.extensions["trimtab.engine"].dispose()
     (sql, params), = [s for s in sent if "FROM decisions" in s[0] and "rule" in s[0]]
-    assert "ix_decisions_rule_id" in plan_of(engine, sql, params)
+    assert "ix_decision_sets_form_id" in plan_of(engine, sql, params)

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 
 from serverkit import week
 from trimtab.dsl.decision import Decision as Decided
-from trimtab.server.domain import plan as plans
+from trimtab.server.domain import period_decisions, plan as plans
 from trimtab.server.domain.plan import COMPACT
-from trimtab.server.storage.models import Decision
+from trimtab.server.storage.models import Decision, DecisionSet
 
 SUBMISSIONS = [
     ("weekly_metrics", dict(week(1, 5, 0.9), new_visit_records=0)),
@@ -102,8 +102,10 @@ def test_why_renders_the_lines_the_old_path_stored_in_the_readers_language(store
 def test_a_version_that_cannot_be_loaded_answers_without_the_trace_and_says_so(stored, version):
     app, client, decisions = stored
     decision_id = next(i for i, d in decisions.items() if d.error is None and d.trace)
-    with app.extensions["trimtab.sessions"]() as s, s.begin():
-        s.execute(update(Decision).where(Decision.id == decision_id).values(ruleset_version=version))
+    with app.extensions["trimtab.sessions"]() as s, s.begin():     # its set's version (all its decisions')
+        set_id = period_decisions.find(s, decision_id).set_id
+        s.execute(update(DecisionSet).where(DecisionSet.id == set_id).values(ruleset_version=version))
+        in_set = set(s.scalars(select(Decision.id).where(Decision.set_id == set_id)))
     for lang, words in (("zh", "无法加载"), ("en", "cannot be loaded")):
         got = _why(client, decision_id, lang)
         assert got["trace"] == [] and words in got["trace_unavailable"] and version in got["trace_unavailable"]
@@ -111,8 +113,9 @@ def test_a_version_that_cannot_be_loaded_answers_without_the_trace_and_says_so(s
         assert got["explanation"] == decisions[decision_id].to_json("zh")["explanation"]     # as stored
         listed = client.get(f"/v1/decisions?version={version}",
                             headers={"Accept-Language": lang}).json["items"]
-        assert [i["id"] for i in listed] == [decision_id] and words in listed[0]["trace_unavailable"]
-        assert "trace" not in listed[0]["result"]
+        assert decision_id in in_set and {i["id"] for i in listed} == in_set
+        for item in listed:
+            assert words in item["trace_unavailable"] and "trace" not in item["result"]
     page = client.get(f"/workbench/why/{decision_id}?lang=en")
     assert page.status_code == 200 and b'id="why-no-trace"' in page.data
 
@@ -123,8 +126,11 @@ def test_rows_stored_with_their_lines_read_as_stored(stored):
     app, client, decisions = stored
     old_rows = {i: d.to_json("zh") for i, d in decisions.items()}
     with app.extensions["trimtab.sessions"]() as s, s.begin():
-        for decision_id, doc in old_rows.items():
-            s.execute(update(Decision).where(Decision.id == decision_id).values(result=doc))
+        for decision_id, doc in old_rows.items():       # the element of its set
+            set_id = period_decisions.find(s, decision_id).set_id
+            elements = s.get(DecisionSet, set_id).decisions
+            elements[decision_id - set_id] = {**elements[decision_id - set_id], "result": doc}
+            s.execute(update(DecisionSet).where(DecisionSet.id == set_id).values(decisions=elements))
     for decision_id, doc in old_rows.items():
         got = _why(client, decision_id, "en")
         assert got["result"] == doc and got["trace"] == doc.get("trace", [])

@@ -1,9 +1,11 @@
 """One current decision per rule, form, subject and period.
 
 A resubmission of a period (same form, subject and period key: filing.period_key) is decided
-again; its decisions replace the period's current ones, which stay in the table as history
-with `superseded_at` set.  A partial unique index (models.Decision) holds every key to one
-current decision, whoever writes.
+again; its decisions replace the period's current ones, which stay as history with
+`superseded_at` set.  A plan's decisions are stored as one row, a set (models.DecisionSet),
+each decision's id the set's id plus its place; a partial unique index holds each period to
+one head set, whoever writes.  A rule the new set does not decide stays current: its element
+in the superseded set is `kept` (`take`).
 
 An alert notifies only when its period's outcome changes (`change`): raised (not fired →
 fired), escalated (fired at a higher level than before), or cleared (fired → not fired, and
@@ -18,13 +20,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from trimtab.server.storage.models import Decision
+from trimtab.server.storage.models import Decision, DecisionSet
 
 LEVELS = {"yellow": 1, "orange": 2, "red": 3}      # escalation order; other names rank 0
-CURRENT_INDEX = "uq_decisions_current"
+CURRENT_INDEX = "uq_decision_sets_head"
+# A set's decisions take ids set.id … set.id + BLOCK - 1: sets are BLOCK apart (PostgreSQL's
+# `decision_blocks` increments by it), so a form has at most BLOCK rules (dsl/limits.py).
+BLOCK = 256
 # (class, key): the first number keeps these locks apart from any other advisory lock.
 LOCK_SQL = "pg_advisory_xact_lock(1210, hashtext({key}))"
 
@@ -35,9 +40,15 @@ _D = Decision.__table__.c
 _PERIOD = ((_D.form == bindparam("in_form")) & (_D.subject == bindparam("of_subject"))
            & (_D.period == bindparam("in_period")) & _D.superseded_at.is_(None))
 READ_CURRENT = select(_D.id, _D.rule, _D.fired, _D.result["level"].as_string()).where(_PERIOD)
-SUPERSEDE = (update(Decision.__table__)
-             .where(_PERIOD, _D.id.in_(bindparam("ids", expanding=True)))
-             .values(superseded_at=bindparam("now")))
+_S = DecisionSet.__table__.c
+# The period's sets that hold a current decision: its head, and any with a kept one.
+_HOLDING = select(_S.id, _S.superseded_at, _S.decisions).where(
+    _S.form == bindparam("in_form"), _S.subject == bindparam("of_subject"),
+    _S.period == bindparam("in_period"), _S.superseded_at.is_(None) | _S.kept)
+_REWRITE = (update(DecisionSet.__table__).where(_S.id == bindparam("set_id"))
+            .values(superseded_at=bindparam("superseded"), decisions=bindparam("elements"),
+                    kept=bindparam("still_kept")))
+_NEXT_BLOCK = {"postgresql": text("SELECT nextval('decision_blocks')")}
 LOCK = text("SELECT " + LOCK_SQL.format(key=":key"))
 
 
@@ -65,24 +76,86 @@ def from_rows(rows) -> dict[str, Current]:
     return {rule: Current(i, bool(fired), level) for i, rule, fired, level in rows}
 
 
-def take(session: Session, form: str, subject: str, period: str, rules, now: dt.datetime
-         ) -> dict[str, Current]:
+def take(session: Session, form: str, subject: str, period: str, rules, now: dt.datetime,
+         new_head: bool = False) -> dict[str, Current]:
     """In the caller's transaction: wait for the period's other writers (PostgreSQL), read its
     current decisions and supersede those of `rules` (about to be decided again).  Returns
-    what was current, by rule — every rule's, for `change`."""
+    what was current, by rule — every rule's, for `change`.  `new_head`: the caller stores the
+    period's new set next (`store`), so the head steps aside whatever its rules."""
     conn = session.connection()
     lock(session, form, subject, period)
     keys = {"in_form": form, "of_subject": subject, "in_period": period}
     current = from_rows(conn.execute(READ_CURRENT, keys).all())
-    ids = superseded_ids(current, rules)
-    if ids:
-        conn.execute(SUPERSEDE, {**keys, "ids": ids, "now": now})
+    rules = set(rules) & set(current)
+    if rules or (new_head and current):
+        for set_id, superseded, elements in conn.execute(_HOLDING, keys).all():
+            _supersede_in(conn, set_id, superseded, elements, rules, now)
     return current
 
 
-def superseded_ids(current: dict[str, Current], rules) -> list[int]:
-    """The current decisions that the rules decided now replace."""
-    return sorted(current[r].id for r in set(rules) if r in current)
+def _supersede_in(conn, set_id: int, superseded, elements: list, rules: set, now: dt.datetime) -> None:
+    """Supersede the decisions of `rules` in one set: the head as a whole, its other current
+    decisions kept; in a superseded set, its kept decisions of `rules` each with its time."""
+    elements = [dict(e) for e in elements]
+    if superseded is None:                      # the head
+        superseded = now
+        for e in elements:
+            if e["rule"] not in rules:
+                e["kept"] = True
+    elif any(e.get("kept") and e["rule"] in rules for e in elements):
+        for e in elements:
+            if e.get("kept") and e["rule"] in rules:
+                del e["kept"]
+                e["superseded_at"] = stamp(now)
+    else:
+        return
+    conn.execute(_REWRITE, {"set_id": set_id, "superseded": superseded, "elements": elements,
+                            "still_kept": any(e.get("kept") for e in elements)})
+
+
+def find(session: Session, decision_id: int):
+    """The stored decision `decision_id` (models.Decision) or None: its set first — the one
+    with the highest id not above it, by the key — then its place there."""
+    in_set = select(_S.id).where(_S.id <= decision_id).order_by(_S.id.desc()).limit(1).scalar_subquery()
+    return session.scalars(select(Decision).where(Decision.set_id == in_set,
+                                                  Decision.id == decision_id)).first()
+
+
+def from_id(after: int):
+    """A condition that starts a walk in id order after `after` at its set (by the key): with
+    ORDER BY set_id, id, a page reads the sets from there on only."""
+    start = select(func.coalesce(func.max(_S.id), 0)).where(_S.id <= after).scalar_subquery()
+    return (Decision.set_id >= start) & (Decision.id > after)
+
+
+def stamp(when: dt.datetime) -> str:
+    """A time inside a set's JSON, as the view gives it back (SQLite's text form)."""
+    return when.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def store(session: Session, fact_id: int | None, form: str, subject: str, period: str,
+          version: str, now: dt.datetime, values: list[dict]) -> int:
+    """Insert a plan's decisions (plan.Plan.decision_values) as the period's head set → the
+    set's id, which is its first decision's (the rest follow in order).  The period's head was
+    superseded first (`take`)."""
+    conn = session.connection()
+    row = {"fact_id": fact_id, "form": form, "subject": subject, "period": period,
+           "ruleset_version": version, "created_at": now, "superseded_at": None,
+           "decisions": values, "kept": False,
+           "fired_alerts": any(v["kind"] == "alert" and v["fired"] for v in values)}
+    block = _NEXT_BLOCK.get(conn.dialect.name)
+    if block is not None:
+        set_id = conn.execute(block).scalar_one()
+        conn.execute(insert(DecisionSet.__table__), {"id": set_id, **row})
+        return set_id
+    # SQLite, one writer at a time: the next block past the highest set, in the insert itself
+    columns = list(row)
+    made = conn.execute(insert(DecisionSet.__table__).from_select(
+        ["id", *columns],
+        select(func.coalesce(func.max(_S.id), 0) + BLOCK,
+               *[bindparam("v_" + c, type_=_S[c].type) for c in columns])),
+        {"v_" + c: v for c, v in row.items()})
+    return made.lastrowid
 
 
 def change(prev: Current | None, decision) -> str | None:

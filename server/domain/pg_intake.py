@@ -5,13 +5,11 @@ delivery, and nothing else.  On PostgreSQL they run in autocommit as
 1. one read: the next fact id, whether the rep is in the organisation chart, the subject's
    facts stored since the history cache last saw it (server/domain/history.py) and the period's
    current decisions (server/domain/period_decisions.py);
-2. one write: fact, decisions (superseding the period's current ones) and delivery in a
-   single `WITH … INSERT` statement, which is atomic as any statement is — so no BEGIN and
-   COMMIT round trips.
+2. one write: fact, the decisions' set (superseding the period's head) and delivery in a
+   single `WITH … INSERT` statement, atomic as any statement is — no BEGIN and COMMIT.
 The transactional path takes more round trips through SQLAlchemy (BEGIN, history, fact, the
 period's lock and decisions, decisions, delivery, COMMIT); this one costs the worker and
-PostgreSQL much less CPU per webhook — docs/performance.md has the figures measured
-before and after.
+PostgreSQL much less CPU per webhook (docs/performance.md, measured before and after).
 
 The read comes first, whichever writer stores the plan (server/domain/plan.py): a plan that would
 queue notifications (an alert raised, escalated or cleared for its period) or open an
@@ -66,12 +64,15 @@ LEFT JOIN LATERAL (
 ORDER BY h.period DESC, h.id DESC
 """
 READ = """
-SELECT n.next_id, n.known, n.region, n.current, c.seen, c.total, c.top, h.id, h.period, h.payload
+SELECT n.next_id, n.known, n.region, n.current, n.kept, c.seen, c.total, c.top, h.id, h.period,
+       h.payload
 FROM (SELECT nextval('facts_id_seq'::regclass) AS next_id,
              (%(rep)s::text IS NULL OR p.id IS NOT NULL) AS known, p.region AS region,
              (SELECT json_agg(json_build_array(id, rule, fired, result->>'level'))
               FROM decisions WHERE form = %(form)s AND subject = %(subject)s
-                AND period = %(period)s AND superseded_at IS NULL) AS current
+                AND period = %(period)s AND superseded_at IS NULL) AS current,
+             EXISTS (SELECT FROM decision_sets WHERE form = %(form)s AND subject = %(subject)s
+                       AND period = %(period)s AND kept) AS kept
       FROM (SELECT 1) AS one LEFT JOIN people AS p ON p.id = %(rep)s::text) AS n
 """ + _HISTORY
 # The same history alone: a subject whose facts changed below what the cache had seen.
@@ -87,24 +88,22 @@ WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
 ORDER BY period DESC, id DESC LIMIT %(page)s
 """
 
-# Decisions arrive as one JSON array, so the statement's text — and its prepared plan — is the
-# same however many rules a form has (and no array escaping on the way: a text parameter).
-# The period's current decisions that READ found are superseded first, by id and by the
-# period's keys: whichever index the planner picks then finds the period's rows only (by id
-# alone, on a small table's statistics, it walked every current decision) (the insert waits on that
-# count): the unique index of current decisions must not see the old beside the new.  If one
-# of them is no longer current, another writer got there first: the insert then fails on that
-# index and the webhook goes the transactional way.  The advisory lock queues this write behind
-# a transaction that has read the period's decisions (period_decisions.take); it is taken
-# before anything is written, the delivery too — a retry of this delivery in such a
+# The decisions are one set (period_decisions): a JSON array, one row, its id the next block.
+# The period's head that READ found is superseded first, by its id and the period's keys (any
+# index the planner picks then finds the period's sets only); the insert waits on that count:
+# the unique index of heads must not see the old beside the new.  If the head is no longer
+# current, another writer got there first: the insert fails on that index and the webhook goes
+# the transactional way (as a period with kept decisions does: Direct.write).  The advisory
+# lock queues this write behind a transaction that has read the period's decisions
+# (period_decisions.take), before anything is written — a retry of this delivery in such a
 # transaction would otherwise wait on this row while this statement waits on its lock.
 WRITE = """
 WITH locked AS MATERIALIZED (
     SELECT """ + period_decisions.LOCK_SQL.format(key="%(period_lock)s") + """ AS done
 ), superseded AS (
-    UPDATE decisions SET superseded_at = %(now)s
+    UPDATE decision_sets SET superseded_at = %(now)s
     WHERE form = %(form)s AND subject = %(subject)s AND period = %(period)s
-      AND superseded_at IS NULL AND id = ANY(%(supersede)s::bigint[]) AND (SELECT count(*) FROM locked) = 1
+      AND superseded_at IS NULL AND id = %(head)s AND (SELECT count(*) FROM locked) = 1
     RETURNING id
 ), fact AS (
     INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, received_at,
@@ -112,15 +111,11 @@ WITH locked AS MATERIALIZED (
     VALUES (%(fact_id)s, %(form)s, %(subject)s, %(period)s, %(occurred_on)s, %(payload)s,
             %(client)s, %(now)s, %(owner_rep)s, %(owner_region)s, %(source_record)s)
 ), decided AS (
-    INSERT INTO decisions (fact_id, form, subject, period, rule, kind, fired, result, error_code,
-                           ruleset_version, created_at)
-    SELECT %(fact_id)s::integer, %(form)s, %(subject)s, %(period)s, d.rule, d.kind, d.fired,
-           d.result, d.error_code, %(version)s, %(now)s::timestamp
-    FROM ROWS FROM (json_to_recordset(%(decisions)s::json)
-                    AS (rule text, kind text, fired boolean, result json, error_code text))
-         WITH ORDINALITY AS d(rule, kind, fired, result, error_code, n)
-    WHERE (SELECT count(*) FROM superseded) >= 0
-    ORDER BY d.n
+    INSERT INTO decision_sets (id, fact_id, form, subject, period, ruleset_version, created_at,
+                               decisions, fired_alerts, kept)
+    SELECT nextval('decision_blocks'), %(fact_id)s::integer, %(form)s, %(subject)s, %(period)s,
+           %(version)s, %(now)s::timestamp, %(decisions)s::json, %(fired_alerts)s::boolean, false
+    WHERE (SELECT count(*) FROM superseded) >= 0 AND %(decided)s::boolean
 )
 INSERT INTO deliveries (client, delivery_id, body_sha256, status, response, created_at, proof)
 SELECT %(client)s, %(delivery_id)s, %(digest)s, 200, %(response)s, %(now)s::timestamp, %(proof)s
@@ -139,7 +134,7 @@ ORDER BY period DESC, id DESC LIMIT %(page)s
 
 # Each read's columns, decoded (pg_prepared: the statements go through libpq, not a cursor).
 _COUNTS_AND_ROWS = (integer, integer, integer, integer, text, text)   # seen, total, top; id, period, payload
-_READ = Statement(READ, (integer, boolean, text, json_value) + _COUNTS_AND_ROWS)
+_READ = Statement(READ, (integer, boolean, text, json_value, boolean) + _COUNTS_AND_ROWS)
 _READ_HISTORY = Statement(READ_HISTORY, _COUNTS_AND_ROWS)
 _PAGE, _NEXT_PAGE = Statement(PAGE, (integer, text, text)), Statement(NEXT_PAGE, (integer, text, text))
 _WRITE = Statement(WRITE)
@@ -155,6 +150,7 @@ class Read(NamedTuple):
     history: list               # history.PERIODS, oldest first ([] when not asked for)
     current: dict               # the period's current decisions: period_decisions.Current by rule
     seen: tuple | None = None   # (schema, counts) the history cache was extended with
+    kept: bool = False          # the period holds a current decision outside its head set
 
 
 class Direct:
@@ -175,13 +171,14 @@ class Direct:
             "rep": None if rep is None else str(rep), "form": form, "subject": subject,
             "period": filing.period, "seen_max": seen,
             "page": 0 if schema is None else history.HISTORY_PAGE_ROWS})
-        fact_id, known, region, current = rows[0][:4]
+        fact_id, known, region, current, kept = rows[0][:5]
         if rep is not None:
             check_org_relation((region,) if known else None, rep, filing.owner["region"])
+        current = period_decisions.from_rows(current or [])
         if schema is None:
-            return Read(fact_id, [], period_decisions.from_rows(current or []))
-        earlier, counts = self._history(form, filing, schema, rows, 4)
-        return Read(fact_id, earlier, period_decisions.from_rows(current or []), (schema, counts))
+            return Read(fact_id, [], current, None, kept)
+        earlier, counts = self._history(form, filing, schema, rows, 5)
+        return Read(fact_id, earlier, current, (schema, counts), kept)
 
     def _history(self, form: str, filing: Filing, schema, rows, at: int) -> tuple[list, tuple]:
         """The history from a read's rows (counts at `at`, then id, period, payload), and the
@@ -209,6 +206,9 @@ class Direct:
         JSON text).  Declined when the period was decided since the read; a retried delivery
         fails on its unique key (IntegrityError) and stores nothing."""
         now, f, sub = utcnow(), plan.filing, plan.sub
+        values = plan.decision_values()
+        if read.kept or not set(read.current) <= {v["rule"] for v in values}:
+            raise Declined()            # decisions that stay current: the transactional writer
         body = plan.body(read.fact_id)
         text = answer_text(body)
         try:
@@ -220,8 +220,7 @@ class Direct:
                 **{f"owner_{k}": v for k, v in f.owner.items()},
                 "delivery_id": sub.delivery_id, "digest": plan.digest, "response": text,
                 "proof": sub.proof,
-                **_decision_params(sub.form, f.subject, f.period, plan.decision_values(),
-                                   read.current)})
+                **_decision_params(sub.form, f.subject, f.period, values, read.current)})
         except psycopg.errors.UniqueViolation as err:
             if err.diag.constraint_name != period_decisions.CURRENT_INDEX:
                 raise
@@ -378,14 +377,15 @@ def connect(held: Held, cache: history.Cache):
 
 def _decision_params(form: str, subject: str, period: str, values: list[dict],
                      current: dict) -> dict:
-    """WRITE's parameters for the decisions: their own columns (Plan.decision_values, as
-    json_to_recordset reads them), and the period's current decisions (as READ found them)
-    they supersede, under the period's lock."""
-    # plan.answer_text (msgspec): the same JSON values, without json.dumps' spaces, several times faster (the
-    # documents carry the rendered traces); PostgreSQL parses it either way.
-    return {"decisions": answer_text(values),
+    """WRITE's parameters for the decisions: their set (Plan.decision_values, one JSON array),
+    and the period's head set (as READ found it) that it supersedes, under the period's lock."""
+    # plan.answer_text (msgspec): the same JSON values, without json.dumps' spaces, several times
+    # faster; PostgreSQL parses it either way.  READ found the head's decisions only (no kept
+    # ones): its id is its first decision's, the lowest.
+    return {"decisions": answer_text(values), "decided": bool(values),
+            "fired_alerts": any(v["kind"] == "alert" and v["fired"] for v in values),
             "period_lock": period_decisions.lock_key(form, subject, period),
-            "supersede": period_decisions.superseded_ids(current, [v["rule"] for v in values])}
+            "head": min((c.id for c in current.values()), default=None) if values else None}
 
 
 def _as_sqlalchemy(engine, pooled, err: psycopg.Error) -> DBAPIError:

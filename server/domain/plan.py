@@ -93,12 +93,6 @@ class Plan(NamedTuple):
                  "error_code": d.error.code if d.error else None}
                 for d, doc in zip(self.decisions, self.docs)]
 
-    def decision_rows(self, fact_id: int, now: dt.datetime) -> list[dict]:
-        f, form = self.filing, self.sub.form
-        shared = {"fact_id": fact_id, "form": form, "subject": f.subject, "period": f.period,
-                  "ruleset_version": self.version, "created_at": now}
-        return [{**shared, **values} for values in self.decision_values()]
-
     def body(self, fact_id: int, approval: dict | None = None, queued: int = 0) -> dict:
         """The answer, as stored with the delivery."""
         return {"fact_id": fact_id, "period": self.filing.period, "ruleset_version": self.version,

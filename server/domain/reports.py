@@ -6,7 +6,7 @@ import json
 from collections import Counter, defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import literal, select
+from sqlalchemy import select, true, union_all
 from sqlalchemy.orm import Session
 
 from trimtab.server.messages import msg
@@ -26,14 +26,17 @@ TITLES = {"weekly_actions": msg("This week's action suggestions"),
 def _fired_alerts(session: Session, start: dt.datetime, end: dt.datetime, sees=None):
     """Alerts fired in [start, end) about subjects `sees` (a Scope; None: all): each period's
     current decision, so a resubmitted period counts once."""
-    rows = session.execute(
-        select(Decision.subject, Decision.rule, Decision.result)
-        # the kind written into the SQL, as the partial index ix_decisions_fired_alerts states
-        # it: a prepared statement's generic plan can use the index only then (migration 0021)
-        .where(Decision.kind == literal("alert", literal_execute=True), Decision.fired.is_(True),
-               Decision.superseded_at.is_(None),
-               Decision.created_at >= start, Decision.created_at < end)
-        .order_by(Decision.id)).all()
+    def fired(sets):
+        return (select(Decision.id, Decision.subject, Decision.rule, Decision.result)
+                .where(Decision.kind == "alert", Decision.fired.is_(True),
+                       Decision.superseded_at.is_(None), sets,
+                       Decision.created_at >= start, Decision.created_at < end))
+    # The sets that can hold one, each arm by its index (migration 0022): the periods' heads
+    # with a fired alert (ix_decision_sets_fired_alerts, its condition as written there), and
+    # superseded sets whose decisions are kept current (ix_decision_sets_kept).
+    both = union_all(fired((Decision.set_fired_alerts == true()) & Decision.set_superseded_at.is_(None)),
+                     fired(Decision.set_kept == true())).subquery()
+    rows = session.execute(select(both.c.subject, both.c.rule, both.c.result).order_by(both.c.id)).all()
     return rows if sees is None else [r for r in rows if sees.sees_subject(r.subject)]
 
 

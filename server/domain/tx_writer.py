@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from trimtab.server.domain import approval_effects, period_decisions
 from trimtab.server.domain.approval_flow import (approval_json, check_current_target, open_approval, resolve_role)
 from trimtab.server.domain.filing import check_org_relation
-from trimtab.server.storage.models import Decision, Delivery, Fact, Person, utcnow
+from trimtab.server.storage.models import Delivery, Fact, Person, utcnow
 from trimtab.server.domain.alert_notices import enqueue_alert
 from trimtab.server.domain import plan as plans
 from trimtab.server.domain.plan import Plan
@@ -23,7 +23,6 @@ FACTS, PEOPLE = Fact.__table__, Person.__table__
 _F = FACTS.c
 FACT_COLUMNS = ("form", "subject", "period", "occurred_on", "payload", "client", "received_at",
                 "rep", "region", "source_record")
-INSERT_DECISIONS = insert(Decision.__table__)
 INSERT_DELIVERY = insert(Delivery.__table__)
 
 
@@ -81,29 +80,21 @@ def decide(session: Session, plan: Plan, fact_id: int, channels: dict | None = N
     resubmission and a retraction's re-evaluation (server/domain/retraction.py) both end here.
     `base_url`: the server as people reach it (the messages link to each decision's why)."""
     f, now = plan.filing, utcnow()
-    rows = plan.decision_rows(fact_id, now)
-    current = {}
-    if rows:
-        # The period's earlier decisions step aside first: one is current per rule (an index).
+    values = plan.decision_values()
+    current, ids = {}, {}
+    if values:
+        # The period's earlier decisions step aside first: one set heads a period (an index).
         current = period_decisions.take(session, plan.sub.form, f.subject, f.period,
-                                        [r["rule"] for r in rows], now)
-        session.connection().execute(INSERT_DECISIONS, rows)
+                                        [v["rule"] for v in values], now, new_head=True)
+        first = period_decisions.store(session, fact_id, plan.sub.form, f.subject, f.period,
+                                       plan.version, now, values)
+        # each message links to its decision and takes its id from it
+        ids = {v["rule"]: first + place for place, v in enumerate(values)}
     queued = 0
-    changes = plan.notifies(current) if routes else []
-    ids = _decision_ids(session, plan, [d.rule for d, _ in changes]) if changes else {}
-    for d, change in changes:
+    for d, change in (plan.notifies(current) if routes else []):
         queued += enqueue_alert(session, d, fact_id, plan.sub.facts, routes or {}, channels or {},
                                 resolve_role, change, ids.get(d.rule), base_url)
     return queued
-
-
-def _decision_ids(session: Session, plan: Plan, rules: list[str]) -> dict:
-    """{rule: id} of the decisions just stored for `rules` (the period's current ones): each
-    message links to its decision and takes its id from it."""
-    f = plan.filing
-    return dict(session.execute(select(Decision.rule, Decision.id).where(
-        Decision.form == plan.sub.form, Decision.subject == f.subject, Decision.period == f.period,
-        Decision.superseded_at.is_(None), Decision.rule.in_(rules))).all())
 
 
 def store_fact(session: Session, row: dict, rep, fact_id: int | None = None) -> int:

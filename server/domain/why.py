@@ -15,10 +15,10 @@ from sqlalchemy import select
 from trimtab.dsl.decision import Decision as Decided
 from trimtab.dsl.diagnostics import RuleError
 from trimtab.dsl.reuse import Kept
-from trimtab.server.domain import history
+from trimtab.server.domain import history, period_decisions
 from trimtab.server.domain.plan import COMPACT
 from trimtab.server.messages import Msg, msg
-from trimtab.server.storage.models import Decision, Fact
+from trimtab.server.storage.models import Fact
 from trimtab.server.core.errors import DomainError
 
 KEEP_VERSIONS = 4              # earlier versions kept loaded (a load costs tens of ms)
@@ -91,7 +91,7 @@ class Reader:
 
 
 def why(session, seen, decision_id: int, active, config, lang: str = "en") -> dict:
-    decision = session.get(Decision, decision_id)
+    decision = period_decisions.find(session, decision_id)
     fact = session.get(Fact, decision.fact_id) if decision is not None and decision.fact_id else None
     if decision is None:
         raise DomainError("not_found", msg("no decision {decision_id}", decision_id=decision_id), "$.id")

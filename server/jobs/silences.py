@@ -17,8 +17,9 @@ import logging
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from trimtab.server.domain import period_decisions
 from trimtab.server.domain.approval_flow import resolve_role
-from trimtab.server.storage.models import Decision, Fact, Person, ScheduleRun, Silence
+from trimtab.server.storage.models import Fact, Person, ScheduleRun, Silence
 from trimtab.server.domain.alert_notices import enqueue_alert
 
 log = logging.getLogger("trimtab.silences")
@@ -80,19 +81,19 @@ def _store(session, ruleset, decision, person, since, routes, channels, lang, no
     """The decision, its stretch and its notifications, or nothing if another process won."""
     try:
         with session.begin_nested():
-            row = Decision(fact_id=None, form=decision.compiled.form.name, subject=person.id,
-                           period=since,        # the stretch: one current decision per stretch
-                           rule=decision.rule, kind="alert", fired=True,
-                           result=decision.to_json(lang), error_code=None,
-                           ruleset_version=ruleset.version, created_at=now)
-            session.add(row)
-            session.flush()
-            session.add(Silence(rule=decision.rule, subject=person.id, form=row.form,
-                                since=since, decision_id=row.id, created_at=now))
+            form = decision.compiled.form.name
+            # the stretch: one current decision per stretch, a set of one (its id the decision's)
+            period_decisions.take(session, form, person.id, since, [decision.rule], now, new_head=True)
+            decision_id = period_decisions.store(
+                session, None, form, person.id, since, ruleset.version, now,
+                [{"rule": decision.rule, "kind": "alert", "fired": True,
+                  "result": decision.to_json(lang), "error_code": None}])
+            session.add(Silence(rule=decision.rule, subject=person.id, form=form,
+                                since=since, decision_id=decision_id, created_at=now))
             session.flush()
     except IntegrityError:
         return False                    # raised meanwhile by another worker
     enqueue_alert(session, decision, None, {"rep": person.id}, routes, channels, resolve_role,
-                  decision_id=row.id, base_url=base_url)
+                  decision_id=decision_id, base_url=base_url)
     log.info("silence: %s for %s since %s", decision.rule, person.id, since)
     return True

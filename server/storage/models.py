@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -163,26 +163,58 @@ class FactCount(Base):
     top: Mapped[int] = mapped_column(BigInteger)
 
 
-class Decision(Base):
-    """What a rule decided for a fact, under which rule-set version, and why.  One decision per
-    rule, form, subject and period is current; a resubmission's decisions supersede the
-    earlier ones of its period, which stay as history (server/domain/period_decisions.py)."""
-    __tablename__ = "decisions"
-    __table_args__ = (Index("uq_decisions_current", "form", "subject", "period", "rule",
-                            unique=True, postgresql_where=text("superseded_at IS NULL"),
+class DecisionSet(Base):
+    """What a plan decided for one fact, under which rule-set version: one row a fact, its
+    decisions a JSON array in the plan's order, each decision's id the set's id plus its place
+    (ids come in blocks, BLOCK apart: server/domain/period_decisions.py).  A webhook stores one
+    row, with one check of its foreign key and one entry an index, where it stored a row a rule
+    (docs/runs/2026-12-02-decision-sets.md has the measurement).
+
+    One set is the period's head (current) per form, subject and period: a resubmission's set
+    supersedes the head.  A rule the new set does not decide (one a new rule-set version
+    dropped, a silence alert) stays current: its element in the superseded set is marked
+    `kept`, and gets its own `superseded_at` when a later set decides that rule.  Sets are
+    read as rows through the view `decisions` (Decision)."""
+    __tablename__ = "decision_sets"
+    __table_args__ = (Index("uq_decision_sets_head", "form", "subject", "period", unique=True,
+                            postgresql_where=text("superseded_at IS NULL"),
                             sqlite_where=text("superseded_at IS NULL")),
-                      # by subject, and a period's rows whichever index the planner picks
-                      # (migration 0020)
-                      Index("ix_decisions_subject_period", "subject", "form", "period"),
-                      # a rule's decisions a page at a time, in id order (migration 0021)
-                      Index("ix_decisions_rule_id", "rule", "id"),
-                      # the reports' fired alerts by date, and no other row (migration 0021)
-                      Index("ix_decisions_fired_alerts", "created_at",
-                            postgresql_where=text("kind = 'alert' AND fired IS true AND superseded_at IS NULL"),
-                            sqlite_where=text("kind = 'alert' AND fired IS 1 AND superseded_at IS NULL")))
-    id: Mapped[int] = mapped_column(primary_key=True)
+                      # the period's sets that still hold a current decision besides the head
+                      Index("ix_decision_sets_kept", "form", "subject", "period",
+                            postgresql_where=text("kept"), sqlite_where=text("kept = 1")),
+                      # by subject (reports, dashboards), and a period's sets, superseded too
+                      Index("ix_decision_sets_subject_period", "subject", "form", "period"),
+                      # a rule's page by id: its form's sets (a rule decides on each of them)
+                      Index("ix_decision_sets_form_id", "form", "id"),
+                      # the reports' fired alerts by date, and no other set
+                      Index("ix_decision_sets_fired_alerts", "created_at",
+                            postgresql_where=text("fired_alerts AND superseded_at IS NULL"),
+                            sqlite_where=text("fired_alerts = 1 AND superseded_at IS NULL")))
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                    autoincrement=False)
     # None for a silence alert: it is about a form that did not arrive (server/jobs/silences.py).
     fact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("facts.id"), index=True)
+    form: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    period: Mapped[str] = mapped_column(String(32))        # the fact's period key
+    ruleset_version: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[Optional[dt.datetime]]           # None: the period's head
+    # [{rule, kind, fired, result, error_code[, kept][, superseded_at]}], in the plan's order
+    decisions: Mapped[list] = mapped_column(JSON)
+    fired_alerts: Mapped[bool] = mapped_column(default=False)   # an alert among them fired
+    kept: Mapped[bool] = mapped_column(default=False)           # superseded, a decision still current
+
+
+class Decision(Base):
+    """What a rule decided for a fact, under which rule-set version, and why: a decision set's
+    element as a row of the view `decisions` (migration 0022), read only — writers write sets
+    (server/domain/period_decisions.py).  One decision per rule, form, subject and period is
+    current; a resubmission's decisions supersede the earlier ones of its period, which stay
+    as history."""
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    fact_id: Mapped[Optional[int]] = mapped_column(ForeignKey("facts.id"))   # for joins: a view has no keys
     form: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
     rule: Mapped[str] = mapped_column(String(200))
@@ -191,9 +223,14 @@ class Decision(Base):
     result: Mapped[dict] = mapped_column(JSON)             # the decision's JSON (value, details, trace)
     error_code: Mapped[Optional[str]] = mapped_column(String(64))
     ruleset_version: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime]
     period: Mapped[str] = mapped_column(String(32))        # the fact's period key
     superseded_at: Mapped[Optional[dt.datetime]]           # None: the period's current decision
+    # its set's columns (DecisionSet): a query that names them can use the set's indexes
+    set_id: Mapped[int] = mapped_column(BigInteger)
+    set_superseded_at: Mapped[Optional[dt.datetime]]
+    set_fired_alerts: Mapped[bool]
+    set_kept: Mapped[bool]
 
 
 class Target(Base):
@@ -342,5 +379,5 @@ class Silence(Base):
     subject: Mapped[str] = mapped_column(String(128))
     form: Mapped[str] = mapped_column(String(64))
     since: Mapped[str] = mapped_column(String(32))          # 2026-W30: the stretch's first period
-    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"))
+    decision_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("decision_sets.id"))   # a set of one
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -12,7 +12,7 @@ from trimtab.dsl.diagnostics import RuleError
 
 from trimtab.server.core import gate
 from trimtab.server.messages import msg
-from trimtab.server.domain import rulesets
+from trimtab.server.domain import period_decisions, rulesets
 from trimtab.server.auth import current_principal, requires, scope
 from trimtab.server.core.errors import DomainError, from_rule_error, request_lang
 from trimtab.server.domain.orgchart import problem_of, store_people
@@ -158,10 +158,18 @@ def targets():
 def decisions():
     """Decisions about facts the caller may see, filtered before paging (no leak by count)."""
     args = query_as(DecisionsQuery)
-    q = select(Decision).where(Decision.id > args.after).order_by(Decision.id).limit(args.limit)
+    q = (select(Decision).where(period_decisions.from_id(args.after))
+         .order_by(Decision.set_id, Decision.id).limit(args.limit))
     visible = scope().decisions_clause()
     if visible is not None:
         q = q.outerjoin(Fact, Decision.fact_id == Fact.id).where(visible)
+    active = rulesets.active()
+    if args.rule and not args.form:
+        # a rule decides on every submission of its form: its sets are its form's, by index
+        # (a rule the active rule set does not have is looked for in every set)
+        forms = sorted({r.form.name for r in active.rules if r.name == args.rule})
+        if forms:
+            q = q.where(Decision.form.in_(forms))
     for value, col in ((args.form, Decision.form), (args.rule, Decision.rule), (args.subject, Decision.subject),
                        (args.version, Decision.ruleset_version)):
         if value:
@@ -171,7 +179,7 @@ def decisions():
     if args.current:      # the period's decision, or history
         q = q.where(Decision.superseded_at.is_(None) if args.current == "true"
                     else Decision.superseded_at.is_not(None))
-    reader = Reader(rulesets.active(), current_app.config, request_lang())
+    reader = Reader(active, current_app.config, request_lang())
     with sessions() as session:
         items = listed(session, session.scalars(q).all(), reader)
     return page(items, args.limit)

@@ -22,6 +22,9 @@ from trimtab.dsl.values import depth_ok as depth  # noqa: F401  (intake, the CLI
 PERSON_PARAMS = {"subject", "rep"}     # filters on a person id column (String(128))
 
 MAX_ID = 2 ** 31 - 1              # the id columns are INTEGER: 32 bits on PostgreSQL
+# Decisions' ids are BIGINT, a block of 256 a submission (migration 0022); at most what a
+# JSON number keeps exact in every client (2^53 − 1).
+MAX_DECISION_ID = 2 ** 53 - 1
 
 
 class IdConverter(BaseConverter):
@@ -36,6 +39,17 @@ class IdConverter(BaseConverter):
 
     def to_url(self, value) -> str:
         return str(int(value))
+
+
+class DecisionIdConverter(IdConverter):
+    """`<decision_id:name>`: a decision's id, 1 … 2^53−1; anything else is a 404."""
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= MAX_DECISION_ID:
+            raise ValidationError()
+        return number
 
 
 def sessions():
@@ -105,4 +119,5 @@ def _check_query(req) -> None:
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["decision_id"] = DecisionIdConverter
     app.before_request(_check_request)

@@ -13,7 +13,7 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from trimtab.server.web.api_models.common import MAX_ID, ErrorBody
+from trimtab.server.web.api_models.common import MAX_DECISION_ID, MAX_ID, ErrorBody
 from trimtab.server.web.contract import Contract, Raw
 
 TITLE = "trimtab rules server"
@@ -177,8 +177,9 @@ def _path_parameters(rule, declared: Contract, schemas) -> list[dict]:
     for converter, name in _PARAM.findall(rule.rule):
         if name in given:
             schema, description = given[name]
-        elif converter in ("id", "int"):
-            schema, description = {"type": "integer", "minimum": 1, "maximum": MAX_ID}, None
+        elif converter in ("id", "int", "decision_id"):
+            schema, description = {"type": "integer", "minimum": 1,
+                                   "maximum": MAX_DECISION_ID if converter == "decision_id" else MAX_ID}, None
         else:
             schema, description = {"type": "string", "minLength": 1, "maxLength": 200}, None
         param = {"name": name, "in": "path", "required": True, "schema": schema}

@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from trimtab.dsl.ruleset import MAX_HISTORY
 from trimtab.dsl.values import MAX_ID_TEXT, MAX_TEXT
 from trimtab.server.messages import msg
-from trimtab.server.web.api_models.common import Answer, OpenAnswer, Page, PersonId, Request, text
+from trimtab.server.web.api_models.common import (MAX_DECISION_ID, Answer, OpenAnswer, Page, PersonId, Request,
+                                                  query_int, text)
 
 # ---------------------------------------------------------------------- shared pieces
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time",
@@ -173,6 +174,7 @@ Next = Annotated[int | None, Field(description="the last id of this page when th
 
 
 class DecisionsQuery(Page):
+    after: query_int(0, MAX_DECISION_ID, "the last id of the page before (default 0)") = 0   # type: ignore[valid-type]
     form: Filter = None                                              # type: ignore[valid-type]
     rule: Filter = None                                              # type: ignore[valid-type]
     subject: PersonFilter = None                                     # type: ignore[valid-type]

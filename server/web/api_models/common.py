@@ -11,6 +11,7 @@ from trimtab.dsl.values import MAX_ID_TEXT, MAX_NUMBER, MAX_TEXT
 from trimtab.server.messages import msg
 
 MAX_ID = 2 ** 31 - 1              # the id columns are INTEGER: 32 bits on PostgreSQL
+MAX_DECISION_ID = 2 ** 53 - 1     # decisions' ids: BIGINT, exact as a JSON number (server/web/http.py)
 
 
 class Request(BaseModel):
