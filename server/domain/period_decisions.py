@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, text, true, union_all, update
 from sqlalchemy.orm import Session
 
 from trimtab.server.storage.models import Decision, DecisionSet
@@ -34,17 +34,23 @@ BLOCK = 256
 LOCK_SQL = "pg_advisory_xact_lock(1210, hashtext({key}))"
 
 _D = Decision.__table__.c
-# Each statement names the period's keys, so any index the planner picks (its statistics may be
-# those of a small table) finds that period's rows only, never every current decision.
-# (Parameter names unlike the columns': an UPDATE reserves those for its SET clause.)
-_PERIOD = ((_D.form == bindparam("in_form")) & (_D.subject == bindparam("of_subject"))
-           & (_D.period == bindparam("in_period")) & _D.superseded_at.is_(None))
-READ_CURRENT = select(_D.id, _D.rule, _D.fired, _D.result["level"].as_string()).where(_PERIOD)
 _S = DecisionSet.__table__.c
+# Each statement names the period's keys, so any index the planner picks (its statistics may be
+# those of a small table) finds that period's rows only, never every current decision; and it
+# reads the head and the sets with kept decisions apart, each arm by its partial index (a
+# generic plan made on an empty table otherwise walked the form's sets).
+# (Parameter names unlike the columns': an UPDATE reserves those for its SET clause.)
+_KEYS = ((_D.form == bindparam("in_form")) & (_D.subject == bindparam("of_subject"))
+         & (_D.period == bindparam("in_period")))
+_CURRENT = select(_D.id, _D.rule, _D.fired, _D.result["level"].as_string())
+READ_CURRENT = union_all(_CURRENT.where(_KEYS, _D.set_superseded_at.is_(None)),
+                         _CURRENT.where(_KEYS, _D.set_kept == true(), _D.superseded_at.is_(None)))
+_SET_KEYS = ((_S.form == bindparam("in_form")) & (_S.subject == bindparam("of_subject"))
+             & (_S.period == bindparam("in_period")))
 # The period's sets that hold a current decision: its head, and any with a kept one.
-_HOLDING = select(_S.id, _S.superseded_at, _S.decisions).where(
-    _S.form == bindparam("in_form"), _S.subject == bindparam("of_subject"),
-    _S.period == bindparam("in_period"), _S.superseded_at.is_(None) | _S.kept)
+_SET = select(_S.id, _S.superseded_at, _S.decisions)
+_HOLDING = union_all(_SET.where(_SET_KEYS, _S.superseded_at.is_(None)),
+                     _SET.where(_SET_KEYS, _S.kept == true()))
 _REWRITE = (update(DecisionSet.__table__).where(_S.id == bindparam("set_id"))
             .values(superseded_at=bindparam("superseded"), decisions=bindparam("elements"),
                     kept=bindparam("still_kept")))

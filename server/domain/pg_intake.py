@@ -12,12 +12,11 @@ period's lock and decisions, decisions, delivery, COMMIT); this one costs the wo
 PostgreSQL much less CPU per webhook (docs/performance.md, measured before and after).
 
 The read comes first, whichever writer stores the plan (server/domain/plan.py): a plan that would
-queue notifications (an alert raised, escalated or cleared for its period) or open an
-approval, and one whose period was decided between the read and the write, go to the
-transactional writer (server/domain/tx_writer.py) with the fact id and history already read.  Forms
-whose history is "requests" (server/domain/history.py) are read and written in a transaction.  Both
-writers store the same rows and answer the same body: tests/test_pg_intake.py holds them (and
-SQLite) to that, and the server tests run on SQLite and PostgreSQL.
+queue notifications (an alert raised, escalated or cleared) or open an approval, and one whose
+period was decided between the read and the write, go to the transactional writer (tx_writer.py)
+with the fact id and history already read; forms whose history is "requests" (history.py) are
+read and written in a transaction.  Both writers store the same rows and answer the same body
+(tests/test_pg_intake.py, on SQLite too; the server tests run on SQLite and PostgreSQL).
 """
 from __future__ import annotations
 
@@ -63,14 +62,19 @@ LEFT JOIN LATERAL (
     ORDER BY period DESC, id DESC LIMIT %(page)s) AS h ON true
 ORDER BY h.period DESC, h.id DESC
 """
+# The period's head set, by its unique index (a generic plan made while the table was empty
+# walked the form's sets by (form, id)), and whether another set keeps a decision current.
 READ = """
 SELECT n.next_id, n.known, n.region, n.current, n.kept, c.seen, c.total, c.top, h.id, h.period,
        h.payload
 FROM (SELECT nextval('facts_id_seq'::regclass) AS next_id,
              (%(rep)s::text IS NULL OR p.id IS NOT NULL) AS known, p.region AS region,
-             (SELECT json_agg(json_build_array(id, rule, fired, result->>'level'))
-              FROM decisions WHERE form = %(form)s AND subject = %(subject)s
-                AND period = %(period)s AND superseded_at IS NULL) AS current,
+             (SELECT json_agg(json_build_array(s.id + e.n - 1, e.d->>'rule', (e.d->>'fired')::boolean,
+                                               e.d->'result'->>'level'))
+              FROM decision_sets AS s,
+                   json_array_elements(s.decisions) WITH ORDINALITY AS e(d, n)
+              WHERE s.form = %(form)s AND s.subject = %(subject)s AND s.period = %(period)s
+                AND s.superseded_at IS NULL) AS current,
              EXISTS (SELECT FROM decision_sets WHERE form = %(form)s AND subject = %(subject)s
                        AND period = %(period)s AND kept) AS kept
       FROM (SELECT 1) AS one LEFT JOIN people AS p ON p.id = %(rep)s::text) AS n
@@ -88,15 +92,12 @@ WHERE form = %(form)s AND subject = %(subject)s AND period < %(period)s
 ORDER BY period DESC, id DESC LIMIT %(page)s
 """
 
-# The decisions are one set (period_decisions): a JSON array, one row, its id the next block.
-# The period's head that READ found is superseded first, by its id and the period's keys (any
-# index the planner picks then finds the period's sets only); the insert waits on that count:
-# the unique index of heads must not see the old beside the new.  If the head is no longer
-# current, another writer got there first: the insert fails on that index and the webhook goes
-# the transactional way (as a period with kept decisions does: Direct.write).  The advisory
-# lock queues this write behind a transaction that has read the period's decisions
-# (period_decisions.take), before anything is written — a retry of this delivery in such a
-# transaction would otherwise wait on this row while this statement waits on its lock.
+# The decisions are one set (period_decisions), its id the next block.  The head READ found is
+# superseded first, by its id and the period's keys; the insert waits on that count, and fails
+# on the unique index of heads if another writer got there first: the webhook then goes the
+# transactional way.  The advisory lock queues this write behind a transaction that has read the
+# period (period_decisions.take), before anything is written — a retry of this delivery in such
+# a transaction would otherwise wait on this row while this statement waits on its lock.
 WRITE = """
 WITH locked AS MATERIALIZED (
     SELECT """ + period_decisions.LOCK_SQL.format(key="%(period_lock)s") + """ AS done
@@ -148,7 +149,7 @@ class Declined(Exception):
 class Read(NamedTuple):
     fact_id: int                # the fact's id, taken from its sequence
     history: list               # history.PERIODS, oldest first ([] when not asked for)
-    current: dict               # the period's current decisions: period_decisions.Current by rule
+    current: dict               # the head's decisions (current): period_decisions.Current by rule
     seen: tuple | None = None   # (schema, counts) the history cache was extended with
     kept: bool = False          # the period holds a current decision outside its head set
 
@@ -240,11 +241,10 @@ class Held:
     the pool's (counted as checked out, made by its dialect); at most KEEP wait between
     webhooks, any more go back to the pool as any connection does.
 
-    When the pool invalidates a connection (a dropped one: a database restart drops them all)
-    or the engine is disposed, the kept ones are closed as they come up, without waiting on
-    the server (one that died with the rest could hang a reply) — a retry after a drop never
-    takes one.  A forked child forgets the parent's, never touching them (they are the
-    parent's sockets).
+    When the pool invalidates a connection (a database restart drops them all) or the engine
+    is disposed, the kept ones are closed as they come up, without waiting on the server (one
+    that died could hang a reply): a retry after a drop never takes one.  A forked child
+    forgets the parent's, never touching them (they are the parent's sockets).
 
     A kept connection plans its statements once, generically (`plan_cache_mode`, set when it
     is taken from the pool — a dropped one fails there as READ would, and the caller retries —
