@@ -87,8 +87,9 @@ class Plan(NamedTuple):
                 "source_record": sub.source, **f.owner}
 
     def decision_values(self) -> list[dict]:
-        """Each decision's own columns (rule, kind, fired, result, error_code; pg_intake.WRITE
-        reads them by these names); the rest are the fact's and the version's, shared."""
+        """Each decision as its set stores it (rule, kind, fired, result, error_code: one
+        element of decision_sets.decisions, period_decisions.store and pg_intake.WRITE); the
+        rest — fact, period, version, time — are the set's."""
         return [{"rule": d.rule, "kind": d.kind, "fired": _fired(d), "result": doc,
                  "error_code": d.error.code if d.error else None}
                 for d, doc in zip(self.decisions, self.docs)]

@@ -30,10 +30,11 @@ MAX_DECISION_ID = 2 ** 53 - 1
 class IdConverter(BaseConverter):
     """`<id:name>`: a row id, 1 … 2^31−1; anything else is a 404, never a database error."""
     regex = r"[0-9]{1,19}"
+    highest = MAX_ID
 
     def to_python(self, value: str) -> int:
         number = int(value)
-        if not 1 <= number <= MAX_ID:
+        if not 1 <= number <= self.highest:
             raise ValidationError()
         return number
 
@@ -43,13 +44,7 @@ class IdConverter(BaseConverter):
 
 class DecisionIdConverter(IdConverter):
     """`<decision_id:name>`: a decision's id, 1 … 2^53−1; anything else is a 404."""
-    regex = r"[0-9]{1,19}"
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= MAX_DECISION_ID:
-            raise ValidationError()
-        return number
+    highest = MAX_DECISION_ID
 
 
 def sessions():
