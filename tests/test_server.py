@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -176,7 +177,7 @@ def test_every_route_is_in_the_openapi_document(app, client):
         # open them); the JSON their editor calls, /workbench/api/, is documented.
         if rule.endpoint == "static" or rule.endpoint.startswith("workbench_pages."):
             continue
-        path = rule.rule.replace("<id:", "{").replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)      # <id:x>, <decision:x>, <x>
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, (path, method)
 

@@ -43,7 +43,7 @@ class IdConverter(BaseConverter):
 
 
 class DecisionIdConverter(IdConverter):
-    """`<decision_id:name>`: a decision's id, 1 … 2^53−1; anything else is a 404."""
+    """`<decision:name>`: a decision's id, 1 … 2^53−1; anything else is a 404."""
     highest = MAX_DECISION_ID
 
 
@@ -114,5 +114,5 @@ def _check_query(req) -> None:
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["id"] = IdConverter
-    app.url_map.converters["decision_id"] = DecisionIdConverter
+    app.url_map.converters["decision"] = DecisionIdConverter
     app.before_request(_check_request)

@@ -177,9 +177,9 @@ def _path_parameters(rule, declared: Contract, schemas) -> list[dict]:
     for converter, name in _PARAM.findall(rule.rule):
         if name in given:
             schema, description = given[name]
-        elif converter in ("id", "int", "decision_id"):
+        elif converter in ("id", "int", "decision"):
             schema, description = {"type": "integer", "minimum": 1,
-                                   "maximum": MAX_DECISION_ID if converter == "decision_id" else MAX_ID}, None
+                                   "maximum": MAX_DECISION_ID if converter == "decision" else MAX_ID}, None
         else:
             schema, description = {"type": "string", "minLength": 1, "maxLength": 200}, None
         param = {"name": name, "in": "path", "required": True, "schema": schema}

@@ -131,7 +131,7 @@ def export_facts():
     return jsonify({"items": items, "next": items[-1]["id"] if len(items) == limit else None})
 
 
-@bp.get("/decisions/<decision_id:decision_id>/why")
+@bp.get("/decisions/<decision:decision_id>/why")
 @requires("person")
 @contract("Why a stored decision: its explanation and trace, the rule's text in the version that decided, "
           "and the facts it saw", answers={200: m.Why}, errors=(403, 404), parameters=(m.ACCEPT_LANGUAGE,))

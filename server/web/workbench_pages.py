@@ -136,7 +136,7 @@ def review_queue():
     return render("reviews.html", items=queue["items"], status=status)
 
 
-@bp.get("/why/<decision_id:decision_id>")
+@bp.get("/why/<decision:decision_id>")
 @requires("workbench")
 def why_page(decision_id: int):
     _, doc, _ = call(reviews.why, decision_id)
