@@ -134,6 +134,20 @@ def from_id(after: int):
     return (Decision.set_id >= start) & (Decision.id > after)
 
 
+def in_id_order(engine) -> tuple:
+    """ORDER BY for decisions in id order that a page can stop early in.  PostgreSQL sorts each
+    set's few rows as it walks the sets by key; SQLite would sort every row past the cursor
+    first, so there the sets' order alone, each set's rows coming in its array's order."""
+    return (Decision.set_id,) if engine.dialect.name == "sqlite" else (Decision.set_id, Decision.id)
+
+
+def current_arms(query):
+    """`query` over decisions (the view), current ones only, as two arms of a UNION ALL that
+    each go by a partial index: the periods' heads, and the sets with kept decisions."""
+    return union_all(query.where(_D.set_superseded_at.is_(None)),
+                     query.where(_D.set_kept == true(), _D.superseded_at.is_(None)))
+
+
 def stamp(when: dt.datetime) -> str:
     """A time inside a set's JSON, as the view gives it back (SQLite's text form)."""
     return when.strftime("%Y-%m-%d %H:%M:%S.%f")

@@ -158,8 +158,8 @@ def targets():
 def decisions():
     """Decisions about facts the caller may see, filtered before paging (no leak by count)."""
     args = query_as(DecisionsQuery)
-    q = (select(Decision).where(period_decisions.from_id(args.after))
-         .order_by(Decision.set_id, Decision.id).limit(args.limit))
+    q = select(Decision).where(period_decisions.from_id(args.after)).limit(args.limit)
+    q = q.order_by(*period_decisions.in_id_order(current_app.extensions["trimtab.engine"]))
     visible = scope().decisions_clause()
     if visible is not None:
         q = q.outerjoin(Fact, Decision.fact_id == Fact.id).where(visible)

@@ -15,6 +15,7 @@ from trimtab.server.auth import requires, scope
 from trimtab.server.messages import msg
 from trimtab.server.core.errors import DomainError
 from trimtab.server.storage.models import AuditEntry, Decision, Fact, Person
+from trimtab.server.domain import period_decisions
 from trimtab.server.domain.rulesets import active
 from trimtab.server.web.api_models.dashboards import (Adjustments, CompletionRange, Funnel, Heat, Lights, Radar,
                                                       RepQuery, RuleQuery, TeamQuery)
@@ -74,11 +75,10 @@ def traffic_lights():
     rule = query_as(RuleQuery).rule
     with sessions() as s:
         q = select(Decision.rule, Decision.result, Fact.period).join(Fact).where(
-            Decision.kind == "status", Decision.error_code.is_(None),
-            Decision.superseded_at.is_(None))
+            Decision.kind == "status", Decision.error_code.is_(None))
         if rule:
             q = q.where(Decision.rule == rule)
-        rows = s.execute(_visible(q)).all()
+        rows = s.execute(period_decisions.current_arms(_visible(q))).all()
     counts: dict = defaultdict(Counter)
     for name, result, period in rows:
         counts[(name, period)][result.get("value")] += 1
@@ -166,13 +166,12 @@ def funnel():
 def account_heat():
     """Each key account's latest colour (from the status rules on account_status), by region."""
     with sessions() as s:
-        rows = s.execute(_visible(
-            select(Decision.subject, Decision.rule, Decision.result, Fact.payload, Fact.id)
+        rows = s.execute(period_decisions.current_arms(_visible(
+            select(Decision.subject, Decision.rule, Decision.result, Fact.payload, Fact.id, Fact.period)
             .join(Fact).where(Decision.form == "account_status", Decision.kind == "status",
-                              Decision.error_code.is_(None), Decision.superseded_at.is_(None)))
-            .order_by(Fact.period, Fact.id)).all()
+                              Decision.error_code.is_(None))))).all()
     latest: dict = {}
-    for subject, rule, result, payload, _id in rows:
+    for subject, rule, result, payload, _id, _period in sorted(rows, key=lambda r: (r.period, r.id)):
         latest[(rule, subject)] = (result.get("value"), json.loads(payload, parse_float=Decimal))
     regions: dict = defaultdict(lambda: {"counts": Counter(), "accounts": []})
     for (rule, account), (colour, facts) in sorted(latest.items()):

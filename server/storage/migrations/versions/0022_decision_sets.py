@@ -198,6 +198,9 @@ def downgrade():
         "SELECT id, fact_id, form, subject, rule, kind, fired, result, error_code, ruleset_version,"
         " created_at, period, superseded_at FROM decisions ORDER BY id")
         .columns(created_at=sa.DateTime(), superseded_at=sa.DateTime())).mappings()]
+    if rows and rows[-1]["id"] > 2 ** 31 - 1:
+        raise RuntimeError(f"decision ids reach {rows[-1]['id']}: the old table's INTEGER ids cannot "
+                           "hold them, so 0022 cannot be downgraded")
     op.execute("DROP VIEW decisions")
     if bind.dialect.name == "postgresql":
         op.execute("DROP SEQUENCE decision_blocks")
