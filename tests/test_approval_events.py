@@ -227,6 +227,17 @@ def test_an_unconfigured_platform_is_refused_naming_the_variable(app, hooks):
     assert r.status_code == 401 and "TRIMTAB_DINGTALK_EVENTS_TOKEN" in r.json["error"]["message"]
 
 
+def test_an_unsigned_feishu_push_that_decrypts_to_no_json_is_401(world):
+    """Another key's ciphertext unpads as valid about once in 256 and then is no JSON (the
+    forged check below failed so, 400 malformed_json, in the CI of efcc5c2): not ours, 401."""
+    client = world[1].client
+    for clear in (b"\x95\x01 not json", b"{\"type\": \"url_verification\""):
+        body = json.dumps({"encrypt": lark_encrypt(clear, LARK_KEY)}).encode()
+        r = client.post("/platforms/feishu/approvals/events", data=body,
+                        headers={"Content-Type": "application/json"})
+        assert r.status_code == 401 and r.json["error"]["code"] == "signature_missing", r.json
+
+
 def test_feishu_checks_the_url_unsigned_but_never_decides_unsigned(world):
     """飞书 does not sign its request-URL check: one that decrypts with our key is answered.
     An unsigned event that would decide something is 401 and changes nothing."""
