@@ -148,6 +148,11 @@ def current_arms(query):
                      query.where(_D.set_kept == true(), _D.superseded_at.is_(None)))
 
 
+def fired_alerts(values: list[dict]) -> bool:
+    """Whether a set holds a fired alert (its column: the reports' partial index)."""
+    return any(v["kind"] == "alert" and v["fired"] for v in values)
+
+
 def stamp(when: dt.datetime) -> str:
     """A time inside a set's JSON, as the view gives it back (SQLite's text form)."""
     return when.strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -162,7 +167,7 @@ def store(session: Session, fact_id: int | None, form: str, subject: str, period
     row = {"fact_id": fact_id, "form": form, "subject": subject, "period": period,
            "ruleset_version": version, "created_at": now, "superseded_at": None,
            "decisions": values, "kept": False,
-           "fired_alerts": any(v["kind"] == "alert" and v["fired"] for v in values)}
+           "fired_alerts": fired_alerts(values)}
     block = _NEXT_BLOCK.get(conn.dialect.name)
     if block is not None:
         set_id = conn.execute(block).scalar_one()

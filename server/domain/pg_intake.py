@@ -383,7 +383,7 @@ def _decision_params(form: str, subject: str, period: str, values: list[dict],
     # faster; PostgreSQL parses it either way.  READ found the head's decisions only (no kept
     # ones): its id is its first decision's, the lowest.
     return {"decisions": answer_text(values), "decided": bool(values),
-            "fired_alerts": any(v["kind"] == "alert" and v["fired"] for v in values),
+            "fired_alerts": period_decisions.fired_alerts(values),
             "period_lock": period_decisions.lock_key(form, subject, period),
             "head": min((c.id for c in current.values()), default=None) if values else None}
 
