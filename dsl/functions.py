@@ -2,7 +2,7 @@
 compiler writes (compiler.py) and compiled once per rule shape.
 
     value(f, h=(), valid=False)     the headline value alone (`decide`); a RuleError when
-                                    the facts do not fit
+                                    the facts do not fit.  Compiled on the first `decide`.
     evaluate(f, h=(), trace=True, valid=False)
                                     a Decision with its trace records; never an exception:
                                     what went wrong is the Decision's error
@@ -24,6 +24,7 @@ from . import ast as A
 from .annotations import Annotations
 from .check_exprs import HISTORY_FUNCS
 from .compiler import RuleCompiler, TooComplex
+from .diagnostics import RuleError
 from .kinds import KINDS
 from .limits import MAX_RULE_SOURCE
 from .reuse import CodeCache
@@ -101,50 +102,82 @@ def _own_copy(code: CodeType) -> CodeType:
                                         for c in code.co_consts))
 
 
-def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: CodeCache | dict | None = None):
+def compile_rule(rule: A.Rule, form, ann: Annotations, code_cache: CodeCache | dict | None = None,
+                 value_cache: CodeCache | dict | None = None):
     """(decide, evaluate) functions, the generated source, the functions' globals, the
     clauses whose verdicts the trace leaves to be folded in when read (node id -> node) and
     those whose records the kind works out from its result (RuleCompiler.derived).
 
     decide(facts, history=(), valid=False) → the headline value (RuleError when the facts
     do not fit); evaluate(facts, history=(), trace=True, valid=False) → a Decision (its error
-    set when they do not fit), with the trace records.  The caller puts the Decision type (DEC) and the compiled
-    rule (SELF) into the globals before calling them.
+    set when they do not fit), with the trace records.  The caller puts the Decision type
+    (DEC) and the compiled rule (SELF) into the globals before calling them.
+
+    Only `evaluate` is compiled here.  A kind with a value-only function of its own gets a
+    ValueOnFirstUse in the place of `decide`: the server decides with `evaluate` alone, and
+    replay, the one caller of `decide`, pays once per rule shape.  `value_cache` is the code
+    cache those later compiles share (`code_cache` when None).
     """
-    variants = [(True, False)]
-    if KINDS[rule.kind].value_variant:
-        variants.insert(0, (False, True))
     calendar = reads_periods(ann.nodes)
-    parts, consts, folded, derived = [], {}, {}, {}
-    for traced, value_only in variants:
-        comp = RuleCompiler(rule, ann, traced, value_only)
-        parts.append(function_text(comp, form, calendar))
-        consts.update(comp.consts)      # names carry the variant's prefix: no clashes
-        folded.update(comp.folded)
-        derived.update(comp.derived)
-    src = "".join(parts)
-    if len(src) > 2 * MAX_RULE_SOURCE:
-        raise TooComplex(rule.name)
-    code = code_cache.get(src) if code_cache is not None else None
-    if code is None:
-        code = compile(src, "<rule>", "exec")
-        if code_cache is not None:
-            code_cache[src] = code
+    comp = RuleCompiler(rule, ann, traced=True, value_only=False)
+    src = function_text(comp, form, calendar)
     ns = dict(_NAMESPACE)
-    ns.update(consts)
     ns.update(R=rule.name, FORM=form.name, SCHEMA=form, LINE=rule.loc.line,
               PLACE=(rule.loc.file, rule.loc.line, rule.loc.column))
-    exec(code, ns)      # source generated from our templates only (see module doc)
-    for fn in (ns.get("value"), ns["evaluate"]):
-        if fn is not None:
-            fn.__code__ = _own_copy(fn.__code__)
+    _define(src, comp.consts, ns, code_cache)
     evaluate = ns["evaluate"]
-    if len(variants) == 2:
-        return ns["value"], evaluate, src, ns, folded, derived
+    if KINDS[rule.kind].value_variant:
+        cache = value_cache if value_cache is not None else code_cache
+        return ValueOnFirstUse(rule, form, ann, calendar, ns, cache), evaluate, src, ns, \
+            comp.folded, comp.derived
 
     def decide(facts, history=(), valid=False):
         decision = evaluate(facts, history, False, valid)
         if decision.error is not None:
             raise decision.error
         return decision.outcome[0]
-    return decide, evaluate, src, ns, folded, derived
+    return decide, evaluate, src, ns, comp.folded, comp.derived
+
+
+def _define(src: str, consts: dict, ns: dict, code_cache) -> None:
+    """Compile `src` (once per shape, through the cache) and define its functions in `ns`,
+    each with its own copy of the code.  TooComplex when the source is too long for one."""
+    if len(src) > 2 * MAX_RULE_SOURCE:
+        raise TooComplex(ns["R"])
+    code = code_cache.get(src) if code_cache is not None else None
+    if code is None:
+        code = compile(src, "<rule>", "exec")
+        if code_cache is not None:
+            code_cache[src] = code
+    ns.update(consts)       # names carry the variant's prefix (TC…, VC…): no clashes
+    exec(code, ns)          # source generated from our templates only (see module doc)
+    for fn_code in code.co_consts:      # the functions `src` defines
+        if isinstance(fn_code, CodeType):
+            ns[fn_code.co_name].__code__ = _own_copy(fn_code)
+
+
+class ValueOnFirstUse:
+    """A rule's value-only function, not yet written: `make()` writes and compiles it into the
+    rule's namespace (through the shared code cache) and gives it.  CompiledRule calls it the
+    first time its `decide` is read, and keeps the function: callers hold the generated
+    function itself, as before.  Two threads that both come first compile it twice, to the
+    same effect."""
+
+    def __init__(self, rule: A.Rule, form, ann: Annotations, calendar: bool, ns: dict, code_cache):
+        self.rule, self.form, self.ann, self.calendar, self.ns = rule, form, ann, calendar, ns
+        self.code_cache = code_cache
+
+    def make(self):
+        value = self.ns.get("value")
+        if value is None:
+            comp = RuleCompiler(self.rule, self.ann, traced=False, value_only=True)
+            try:
+                _define(function_text(comp, self.form, self.calendar), comp.consts, self.ns,
+                        self.code_cache)
+            except (TooComplex, SyntaxError, RecursionError, MemoryError):
+                # no deeper than `evaluate`, which compiled: said as the load would have
+                loc = self.rule.loc
+                raise RuleError.of("check.too_complex", rule=self.rule.name).at(
+                    loc.file, loc.line, loc.column) from None
+            value = self.ns["value"]
+        return value

@@ -16,7 +16,7 @@ from .annotations import Annotations
 from .build_ast import build
 from .checker import CheckedRuleSet, check
 from .compiler import TooComplex
-from .functions import compile_rule, reads_periods
+from .functions import ValueOnFirstUse, compile_rule, reads_periods
 from .decision import Decision
 from .trace_read import folded_by_comparison
 from .diagnostics import MAX_DIAGNOSTICS, Diagnostic, RuleError
@@ -51,9 +51,23 @@ class CompiledRule:
         self.name, self.kind = rule.name, rule.kind
         self.hooks = KINDS[rule.kind]         # its kind's details and headline, for Decision
         self.reads_periods = reads_periods(ann.nodes)
-        self.decide, self.evaluate, env, folded, self.derived = compiled
+        decide, self.evaluate, env, folded, self.derived = compiled
+        if isinstance(decide, ValueOnFirstUse):
+            self._value_on_first_use = decide.make      # __getattr__ sets self.decide
+        else:
+            self.decide = decide
         env.update(SELF=self, DEC=Decision)   # what the generated evaluate() builds
         self.folded = folded_by_comparison(ann, folded)     # for Decision.trace
+
+    def __getattr__(self, name: str):
+        # Read only while `decide` is not yet an attribute: its value-only function, compiled
+        # now (functions.ValueOnFirstUse), then an attribute like any other.  A rule too
+        # complex for it raises its RuleError here, as `decide` would.
+        make = self.__dict__.get("_value_on_first_use")
+        if name != "decide" or make is None:
+            raise AttributeError(name)
+        self.decide = make()
+        return self.decide
 
 
 @dataclass
@@ -234,6 +248,9 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
     diags: list = []
     # generated source → code: one compile per rule shape (`keep`: and kept for later loads)
     code_cache: CodeCache | dict = CodeCache() if keep else {}
+    # the value-only functions `decide` compiles on its first call (functions.py): a draft's
+    # cache lives as long as its rule set, so it holds those shapes alone
+    value_cache: CodeCache | dict = code_cache if keep else {}
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
         form = schemas[A.given(rule.on).form]
@@ -248,7 +265,7 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
             budget.spend("compiling", rule.loc.file)
         try:
             decide, evaluate, src, env, folded, derived = compile_rule(
-                rule, form, checked.annotations[rule], code_cache)
+                rule, form, checked.annotations[rule], code_cache, value_cache)
         except Exception as err:
             if not isinstance(err, (SyntaxError, RecursionError, MemoryError, TooComplex)):
                 lines = texts[rule.loc.file]

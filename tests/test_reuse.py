@@ -145,3 +145,46 @@ def test_a_process_forked_while_a_cache_was_locked_can_still_load():
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+TWO_OF_ONE_SHAPE = """alert few level yellow
+    on weekly_metrics per rep
+    when effective_visits < 3
+    notify hrbp
+
+alert fewer level red
+    on weekly_metrics per rep
+    when effective_visits < 1
+    notify hrbp
+"""
+
+
+def _two_of_one_shape():
+    from conftest import shared_sources
+    rules = load_sources(shared_sources() + [("case.rules", TWO_OF_ONE_SHAPE)], load_schemas(SCHEMAS))
+    return [next(r for r in rules.rules if r.name == name) for name in ("few", "fewer")]
+
+
+def test_a_value_only_function_is_compiled_on_the_first_decide_once_per_shape(counted):
+    """The server decides with `evaluate` alone; `decide` (replay) pays when first read."""
+    few, fewer = _two_of_one_shape()
+    loaded = counted["compile"]
+    assert "value" not in few.evaluate.__globals__ and "decide" not in vars(few)
+    decide = few.decide                 # what a caller holds is the generated function itself
+    assert counted["compile"] == loaded + 1
+    assert decide.__name__ == "value" and decide.__globals__ is few.evaluate.__globals__
+    assert decide({"rep": "r1", "effective_visits": 2}) is True and few.decide is decide
+    assert fewer.decide({"rep": "r1", "effective_visits": 2}) is False    # its own threshold
+    assert counted["compile"] == loaded + 1                               # the same shape's code
+    assert few.decide({"rep": "r1", "effective_visits": 3}) is False
+
+
+def test_a_value_only_function_that_cannot_compile_is_the_rules_located_error(monkeypatch):
+    from trimtab.dsl import functions
+    from trimtab.dsl.diagnostics import RuleError
+    few, _ = _two_of_one_shape()
+    monkeypatch.setattr(functions, "MAX_RULE_SOURCE", 10)
+    for _ in range(2):                  # and again: nothing half-made is left behind
+        with pytest.raises(RuleError) as info:
+            few.decide({"rep": "r1", "effective_visits": 2})
+        assert (info.value.code, info.value.diagnostics[0].location()) == ("check.too_complex", "case.rules:1:1")
