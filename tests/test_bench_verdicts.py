@@ -70,3 +70,23 @@ def test_errors_meet_nothing(verdicts):
     judged = verdicts(rounds([0.7, 0.7, 0.7], errors=3))
     assert not any(ok for ok, _line in judged.values())
     assert "3 errors" in judged["throughput"][1]
+
+
+@pytest.fixture(scope="module")
+def beside():
+    spec = importlib.util.spec_from_file_location("bench_server", ROOT / "tests" / "bench" / "bench_server.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench.beside_the_targets
+
+
+def test_the_runs_pooled_p99_and_trend_are_printed_beside_the_targets(beside):
+    runs = rounds([0.70, 0.72, 0.74])           # the ratio rises 2 points every 20 weeks
+    for r in runs:
+        r["samples_ms"] = [5.0] * 90 + [6.0] * 10
+    runs[1]["samples_ms"][-2:] = [25.0, 25.0]   # that round's own p99 is 25 ms …
+    pooled, trend = beside(runs)
+    assert pooled.endswith("p99 of the run's 300 latency samples together: 6.0 ms")     # … 2 in 300
+    assert trend.endswith("+10.0 points per 100 weeks of history")
+    runs[2]["samples_ms"][-2:] = [30.0, 30.0]   # 4 slow answers in 300: over 1%
+    assert beside(runs)[0].endswith("together: 25.0 ms")
