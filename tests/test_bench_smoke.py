@@ -83,6 +83,9 @@ def test_server_benchmark_runs():
                    "not falling as history grows"):
         assert re.search(re.escape(target) + r".*(met|MISSED)", r.stdout), r.stdout
     assert re.search(r"this run: [0-3] of 3 targets met", r.stdout), r.stdout
+    # the WAL flush watched during both latency loops: a figure for each server
+    stalls = r"flush in each round's latency loops, ms \(bare / trimtab\): \d+ / \d+$"
+    assert re.search(stalls, r.stdout, re.M), r.stdout
 
 
 def test_history_benchmark_runs():

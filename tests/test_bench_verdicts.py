@@ -90,3 +90,28 @@ def test_the_runs_pooled_p99_and_trend_are_printed_beside_the_targets(beside):
     assert trend.endswith("+10.0 points per 100 weeks of history")
     runs[2]["samples_ms"][-2:] = [30.0, 30.0]   # 4 slow answers in 300: over 1%
     assert beside(runs)[0].endswith("together: 25.0 ms")
+
+
+def test_a_missed_tail_names_the_stall_of_the_wals_flush_in_its_loop(verdicts, beside):
+    runs = rounds([0.7, 0.7, 0.7], p99s=[8.0, 41.0, 9.0])
+    for r, (bare, tt) in zip(runs, [(3.0, 4.0), (6.0, 55.0), (2.0, 3.0)]):
+        r.update(bare_flush_stall_ms=bare, flush_stall_ms=tt, samples_ms=[5.0] * 100)
+    ok, line = verdicts(runs)["p99"]
+    assert not ok and line.endswith("round 2: 41.0 ms, the bare endpoint's 5.0; the WAL's flush "
+                                     "stalled 55 ms in that loop)")
+    assert "(bare / trimtab): 3 / 4, 6 / 55, 2 / 3" in beside(runs)[1]
+
+
+def test_a_flush_stall_counts_only_inside_the_loops_window():
+    spec = importlib.util.spec_from_file_location("bench_server", ROOT / "tests" / "bench" / "bench_server.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    watch = bench.FlushWatch("unused")
+    # (time s, inserted, flushed): WAL waiting while idle before the loop (0.0–0.3 s), then a
+    # flush that moves every 5 ms but for one stall of 40 ms (1.00–1.04 s), then caught up
+    watch.samples = [(t / 100, 500, 400) for t in range(31)]
+    watch.samples += [(0.5 + k * 0.005, 1000 + k, 1000 + k - 1) for k in range(100)]
+    watch.samples += [(1.0 + k * 0.005, 2000 + k, 1099) for k in range(9)]
+    watch.samples += [(1.05, 2100, 2100)]
+    assert watch.longest(0.5, 1.1) == pytest.approx(0.04)
+    assert watch.longest(0.0, 0.4) == pytest.approx(0.30)      # what the window leaves out

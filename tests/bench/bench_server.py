@@ -39,8 +39,11 @@ printed per round, beside the weeks of history the round ran at, and must not fa
 The report ends with the issue's three targets judged on this run — throughput ≥ 60% of bare in
 every round, p99 < 20 ms in every round (a miss names the bare endpoint's p99 in that round: a
 tail both share is the host's), the last round's ratio not below the first's — and `--check`
-exits 1 unless all three hold.  Two more lines, not judged, read the same run whole: the p99 of
-all its latency samples together, and the ratio's least-squares trend through every round.
+exits 1 unless all three hold.  Three more lines, not judged, read the same run whole: the p99
+of all its latency samples together; the longest time in each latency loop that PostgreSQL's
+WAL waited to be flushed and the flush did not move (every commit waits on it, so such a stall
+holds every worker's answers at once: a p99 miss names the stall of its loop); and the ratio's
+least-squares trend through every round.
 
     python tests/bench/bench_server.py [--rounds 6] [--requests 1000] [--slices 4] [--concurrency 8]
                                        [--rate 200] [--seconds 5] [--warm 200] [--check]
@@ -266,7 +269,64 @@ def _open_loop(args):
     return out
 
 
-def latency(port: int, requests, rate: float, procs: int = 4) -> dict:
+class FlushWatch:
+    """The longest time, while a latency loop sends, that WAL waited to be flushed and the
+    flush did not move: PostgreSQL's insert and flush positions polled every POLL_S on a
+    connection of its own.  Every commit waits for its WAL's flush, so a flush that stalls
+    holds every worker's answer at once (docs/performance.md, 2026-12-03 13:30: the slowest
+    answers of a round whose p99 missed came from all four workers at once, 42–77 ms each,
+    during a flush that did not move for 55 ms).  Only the loop's own window counts
+    (`longest(start, end)`): before it starts nothing commits, and records that need no flush
+    wait for the WAL writer's next round (wal_writer_delay, 200 ms)."""
+    POLL_S = 0.005
+
+    def __init__(self, dsn: str):
+        import threading
+        self.dsn, self.samples, self.stop = dsn, [], threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+    def _poll(self):
+        import psycopg
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self.stop.is_set():
+                now = time.perf_counter()
+                inserted, flush = conn.execute(
+                    "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0'), "
+                    "pg_wal_lsn_diff(pg_current_wal_flush_lsn(), '0/0')").fetchone()
+                self.samples.append((now, int(inserted), int(flush)))
+                time.sleep(self.POLL_S)
+
+    def longest(self, start: float, end: float) -> float:
+        """Seconds of the longest stall between `start` and `end` (perf_counter)."""
+        longest, moved_at, flushed = 0.0, None, None
+        for now, inserted, flush in self.samples:
+            if not start <= now <= end:
+                moved_at, flushed = None, flush
+                continue
+            if moved_at is None or flush != flushed or inserted <= flush:
+                moved_at = now          # it moved, or nothing waits: a stall can only begin here
+            else:
+                longest = max(longest, now - moved_at)
+            flushed = flush
+        return longest
+
+
+def latency(port: int, requests, rate: float, procs: int = 4, dsn: str | None = None) -> dict:
+    """The open loop's p50/p95/p99 (and every sample); with `dsn`, also the longest stall of
+    the WAL's flush while it ran (FlushWatch)."""
+    if dsn is not None:
+        with FlushWatch(dsn) as watch:
+            out = latency(port, requests, rate, procs)
+        window = (out["start_at"], out["start_at"] + len(requests) / rate + 0.1)
+        return {**out, "flush_stall_ms": watch.longest(*window) * 1000}
     start_at = time.perf_counter() + 0.5
     parts = [(port, requests[i::procs], rate / procs, start_at + i / rate) for i in range(procs)]
     with mp.Pool(procs) as pool:
@@ -274,7 +334,7 @@ def latency(port: int, requests, rate: float, procs: int = 4) -> dict:
     lat = sorted(t * 1000 for _, t in results)
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
     return {"n": len(lat), "p50_ms": q(0.50), "p95_ms": q(0.95), "p99_ms": q(0.99),
-            "errors": sum(1 for s, _ in results if s != 200), "samples_ms": lat}
+            "errors": sum(1 for s, _ in results if s != 200), "samples_ms": lat, "start_at": start_at}
 
 
 def main(argv=None) -> int:
@@ -336,12 +396,13 @@ def main(argv=None) -> int:
             bare_err, tt_err = took["bare"][3], took["tt"][3]
             n = int(args.rate * args.seconds)
             # The same open loop against the bare endpoint: the machine's own latency tail.
-            bare_lat = latency(bare_port, make_requests(n, offset), args.rate)
-            lat = latency(tt_port, make_requests(n, offset), args.rate)
+            dsn = wal.info.dsn
+            bare_lat = latency(bare_port, make_requests(n, offset), args.rate, dsn=dsn)
+            lat = latency(tt_port, make_requests(n, offset), args.rate, dsn=dsn)
             offset += n
             rounds.append({"weeks": weeks, "bare_rps": bare_rps, "bare_cpu": bare_cpu, "tt_rps": tt_rps,
                            "tt_cpu": tt_cpu, "bare_pg": bare_pg, "tt_pg": tt_pg,
-                           "bare_p99_ms": bare_lat["p99_ms"],
+                           "bare_p99_ms": bare_lat["p99_ms"], "bare_flush_stall_ms": bare_lat["flush_stall_ms"],
                            "bare_wal": took["bare"][4] / len(batch), "tt_wal": took["tt"][4] / len(batch),
                            **{f"{name}_{key}": took[name][i] / len(batch) for name in ("bare", "tt")
                               for i, key in ((0, "wall"), (5, "busy"), (6, "idle"), (8, "steal"),
@@ -386,14 +447,19 @@ def main(argv=None) -> int:
 
 
 def beside_the_targets(rounds: list[dict]) -> list[str]:
-    """Two readings of the same run that `--check` does not judge: the p99 of all the run's
-    latency samples together, and the ratio's trend over every round (a least-squares line
+    """Readings of the same run that `--check` does not judge: the p99 of all the run's
+    latency samples together, the longest stall of the WAL's flush in each round's latency
+    loops (FlushWatch), and the ratio's trend over every round (a least-squares line
     through the rounds' ratios against the weeks they ran at) — where the targets' lines
     judge each round alone and the last round against the first, two samples whose noise here
     is ±5–7 points (docs/performance.md)."""
     pooled = sorted(t for r in rounds for t in r["samples_ms"])
     p99 = pooled[min(len(pooled) - 1, int(0.99 * len(pooled)))]
     out = [f"(not judged) p99 of the run's {len(pooled):,} latency samples together: {p99:.1f} ms"]
+    if all("flush_stall_ms" in r for r in rounds):
+        out.append("(not judged) the longest stall of the WAL's flush in each round's latency loops, ms "
+                   "(bare / trimtab): " + ", ".join(f"{r['bare_flush_stall_ms']:.0f} / {r['flush_stall_ms']:.0f}"
+                                                   for r in rounds))
     if len(rounds) > 2:
         import statistics
         weeks = [sum(r["weeks"]) / 2 for r in rounds]
@@ -415,6 +481,8 @@ def verdicts(rounds: list[dict]) -> dict[str, tuple[bool, str]]:
     slow = [(i, r) for i, r in enumerate(rounds, 1) if round(r["p99_ms"], 1) >= 20.0]
     tail_ok = not slow and not errors
     tail = "; ".join(f"round {i}: {r['p99_ms']:.1f} ms, the bare endpoint's {r['bare_p99_ms']:.1f}"
+                     + (f"; the WAL's flush stalled {r['flush_stall_ms']:.0f} ms in that loop"
+                        if "flush_stall_ms" in r else "")
                      for i, r in slow) or f"highest {max(r['p99_ms'] for r in rounds):.1f} ms"
     fall_ok = ratios[-1] >= ratios[0] and not errors
     first, last = (f"{ratios[i]:.1%} at weeks {rounds[i]['weeks'][0]}–{rounds[i]['weeks'][1]}"
