@@ -248,8 +248,8 @@ def compile_checked(checked: CheckedRuleSet, schemas: dict, digest: str,
     diags: list = []
     # generated source → code: one compile per rule shape (`keep`: and kept for later loads)
     code_cache: CodeCache | dict = CodeCache() if keep else {}
-    # the value-only functions `decide` compiles on its first call (functions.py): a draft's
-    # cache lives as long as its rule set, so it holds those shapes alone
+    # the value-only functions compiled when a rule's `decide` is first read (functions.py,
+    # ValueOnFirstUse): a draft's cache lives as long as its rule set, so it holds those alone
     value_cache: CodeCache | dict = code_cache if keep else {}
     texts = {f.path: f.text.splitlines() for f in checked.files}
     for rule in checked.rules:
