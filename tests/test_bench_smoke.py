@@ -12,8 +12,11 @@ import pytest
 
 from conftest import ROOT
 
-# Every test here takes over ~3 s and times things: alone on the machine (scripts/test.sh).
-pytestmark = [pytest.mark.slow, pytest.mark.serial]
+# Every test here takes over ~3 s.  They run the benches but assert no time: what they check
+# (figures measured, answers agreeing, verdicts said) holds on a busy machine too, so they run
+# on both cores with the rest, not in the `serial` pass (scripts/test.sh), which keeps to
+# tests that assert wall-clock latency.
+pytestmark = [pytest.mark.slow]
 
 
 def test_quick_benchmark_runs_and_agrees(tmp_path, capsys):
