@@ -275,9 +275,9 @@ class FlushWatch:
     connection of its own.  Every commit waits for its WAL's flush, so a flush that stalls
     holds every worker's answer at once (docs/performance.md, runs of 2026-12-03 12:58–13:53:
     the slowest answers of the rounds whose p99 missed worst came from all four workers at
-    once, 42–98 ms each, during flushes that did not move for 55 and 95 ms).  Only the loop's own window counts
-    (`longest(start, end)`): before it starts nothing commits, and records that need no flush
-    wait for the WAL writer's next round (wal_writer_delay, 200 ms)."""
+    once, 42–98 ms each, during flushes that did not move for 55 and 95 ms).  Only the
+    loop's own window counts (`longest(start, end)`): before it starts nothing commits, and
+    records that need no flush wait for the WAL writer's next round (wal_writer_delay, 200 ms)."""
     POLL_S = 0.005
 
     def __init__(self, dsn: str):
