@@ -55,6 +55,7 @@ import http.client
 import json
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -87,8 +88,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(app_spec: str, env: dict, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-w", str(WORKERS),
+# How each server's gunicorn runs.  "shipped": as docs/server.md deploys trimtab — its
+# settings module (gthread workers of 8 threads, heartbeats in /dev/shm, the access log, the
+# metrics' directory, the GIL's switch interval) — and the bare endpoint with the same worker
+# class, threads and heartbeat directory (bare_gunicorn_conf.py), none of trimtab's hooks.
+# "sync": both with gunicorn's defaults (sync workers), as this bench ran before 2026-12-03.
+GUNICORN = {
+    "shipped": {"bare_app:app": ["-c", "python:bare_gunicorn_conf"],
+                "trimtab.server.wsgi:app": ["-c", "python:trimtab.server.gunicorn_conf"]},
+    "sync": {"bare_app:app": [], "trimtab.server.wsgi:app": []},
+}
+
+
+def start(app_spec: str, env: dict, port: int, settings: list[str] = ()) -> subprocess.Popen:
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), *settings, "-w", str(WORKERS),
                              "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -105,17 +118,17 @@ def start(app_spec: str, env: dict, port: int) -> subprocess.Popen:
 
 
 @contextmanager
-def servers(team: dict, **settings: str):
+def servers(team: dict, gunicorn: str = "shipped", **settings: str):
     """(bare, its port, trimtab, its port, a connection for the WAL's position): both servers
-    under gunicorn on one fresh PostgreSQL database, trimtab's organisation chart `team`, and
-    `settings` in the environment of both (TRIMTAB_…); stopped, and the database dropped, on
-    leaving."""
+    under gunicorn (GUNICORN[gunicorn]) on one fresh PostgreSQL database, trimtab's
+    organisation chart `team`, and `settings` in the environment of both (TRIMTAB_…); stopped,
+    and the database dropped, on leaving."""
     import tempfile
     tmp = Path(tempfile.mkdtemp())
     url, drop = fresh_database("postgresql", tmp)
     env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
-           "PYTHONPATH": f"{ROOT}:{HERE}", **settings}
+           "PYTHONPATH": f"{ROOT}:{HERE}", "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), **settings}
     running, wal = [], None
     try:
         subprocess.run([str(Path(sys.executable).parent / "trimtab"), "migrate"], env=env, cwd=tmp,
@@ -124,8 +137,8 @@ def servers(team: dict, **settings: str):
         wal = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
         wal.execute("CREATE TABLE raw_bodies (id SERIAL PRIMARY KEY, body TEXT NOT NULL)")
         bare_port, tt_port = free_port(), free_port()
-        running.append(start("bare_app:app", env, bare_port))
-        running.append(start("trimtab.server.wsgi:app", env, tt_port))
+        for app_spec, port in (("bare_app:app", bare_port), ("trimtab.server.wsgi:app", tt_port)):
+            running.append(start(app_spec, env, port, GUNICORN[gunicorn][app_spec]))
         conn = http.client.HTTPConnection("127.0.0.1", tt_port)
         conn.request("POST", "/v1/org/people", body=json.dumps(team),
                      headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
@@ -139,6 +152,7 @@ def servers(team: dict, **settings: str):
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=20)
         drop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def cpu_seconds(master_pid: int) -> float:
@@ -349,10 +363,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=5, help="open-loop seconds per round")
     ap.add_argument("--warm", type=int, default=200,
                     help="untimed webhooks to each server before the first round")
+    ap.add_argument("--gunicorn", choices=sorted(GUNICORN), default="shipped",
+                    help="shipped: trimtab's gunicorn settings (gthread); sync: gunicorn's defaults")
     args = ap.parse_args(argv)
     import statistics
     # the clients forked, so they are this process's children (cpu_seconds counts them)
-    with servers(TEAM) as (bare, bare_port, tt, tt_port, wal), \
+    with servers(TEAM, args.gunicorn) as (bare, bare_port, tt, tt_port, wal), \
             mp.get_context("fork").Pool(args.concurrency) as clients:
         # Rounds alternate the two servers, and within a round the webhooks go in slices, bare
         # then trimtab, so the machine's noise (it is large here) falls on both alike; the
@@ -408,7 +424,9 @@ def main(argv=None) -> int:
                               for i, key in ((0, "wall"), (5, "busy"), (6, "idle"), (8, "steal"),
                                              (7, "clients"))},
                            "errors": bare_err + tt_err + lat["errors"] + bare_lat["errors"], **lat})
-    print(f"gunicorn, {WORKERS} sync workers, PostgreSQL; {args.warm} untimed webhooks to each, then "
+    workers = ("gthread workers of 8 threads, trimtab's settings" if args.gunicorn == "shipped"
+               else "sync workers")
+    print(f"gunicorn, {WORKERS} {workers}, PostgreSQL; {args.warm} untimed webhooks to each, then "
           f"{args.rounds} rounds of {args.requests:,} "
           f"webhooks per server in {args.slices} alternating slices from {args.concurrency} "
           f"concurrent clients, then "
