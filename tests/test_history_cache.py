@@ -52,6 +52,52 @@ def test_a_fact_stored_late_under_a_lower_id_is_seen(app, hooks, monkeypatch):
     assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3), ("2026-07-27", 4)]
 
 
+def stored_above(app, n: int, visits: int) -> None:
+    """east.li's week `n` again (`visits` visits), stored by another writer under an id above
+    any a webhook has taken: another worker's correction of an old week."""
+    day = week(n, 5, 0.9)["week_start"]
+    with app.extensions["trimtab.engine"].begin() as conn:
+        conn.execute(text(
+            "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
+            "received_at) VALUES (1000000 + :n, 'weekly_metrics', 'east.li', :period, :day, "
+            ":payload, 'platform', CURRENT_TIMESTAMP)"),
+            {"n": n, "period": f"2026-W{27 + n:02d}", "day": day,
+             "payload": json.dumps(dict(week(n, 5, 0.9), effective_visits=visits))})
+
+
+def test_a_correction_older_than_the_read_looks_at_is_seen(app, hooks, monkeypatch):
+    """The read looks for new facts from the subject's LATE_WITHIN-th latest kept period on; a
+    newer fact for an older period is not among its rows, and the counter row sends the
+    subject back to a full read."""
+    monkeypatch.setattr(history, "LATE_WITHIN", 2)
+    seen = watching(monkeypatch)
+    for n in range(1, 7):
+        post(hooks, n, n)
+    stored_above(app, 2, 20)
+    post(hooks, 7, 7)
+    assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 20), ("2026-07-20", 3), ("2026-07-27", 4),
+                        ("2026-08-03", 5), ("2026-08-10", 6)]
+
+
+def test_a_retraction_does_not_hide_a_correction_older_than_the_read_looks_at(app, hooks, monkeypatch):
+    """A retraction lowers the live count by as much as such a correction raises it: the
+    retractions' own count still sends the subject back to a full read, and both are seen."""
+    from trimtab.server.domain import retraction
+    monkeypatch.setattr(history, "LATE_WITHIN", 2)
+    seen = watching(monkeypatch)
+    for n in range(1, 7):
+        post(hooks, n, n)
+    with app.extensions["trimtab.engine"].begin() as conn:
+        conn.execute(text("UPDATE facts SET source_record = 'feishu:t:w5' WHERE period = '2026-W32'"))
+    with app.app_context():         # week 5's record deleted on its platform
+        retraction.retract(app, app.extensions["trimtab.rules"].current, "platform", "gone-w5",
+                           "feishu:t:w5", b"{}", "zh")
+    stored_above(app, 2, 20)
+    post(hooks, 7, 7)
+    assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 20), ("2026-07-20", 3), ("2026-07-27", 4),
+                        ("2026-08-10", 6)]
+
+
 def test_a_resubmission_older_than_the_cache_keeps_reads_its_history(app, hooks, monkeypatch):
     monkeypatch.setattr(history, "HISTORY_PERIODS", 2)
     monkeypatch.setattr(history, "KEEP_PERIODS", 3)
@@ -80,7 +126,8 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used(app, hooks):
                  json.dumps(dict(week(n + 1, 5, 0.9), rep=subject))) for n in range(10)][::-1]
         held = cache.seen("weekly_metrics", subject, schema)
         found = cache.history("weekly_metrics", subject, "2026-W30", schema,
-                              (10, 10, rows[0][0]) if held else (0, 10, rows[0][0]), [] if held else rows)
+                              (10, 10, rows[0][0], 0) if held else (0, 10, rows[0][0], 0),
+                              [] if held else rows)
         assert [e["rep"] for e in found] == [subject] * 10
 
     def held() -> list[int]:
@@ -105,7 +152,7 @@ def ask_as_a_webhook(cache, schema, stored: dict, subject: str, n: int) -> bool:
     mine = stored.setdefault(subject, [])
     seen = cache.seen("weekly_metrics", subject, schema)
     newer = [row for row in mine if row[0] > seen][::-1]
-    counts = (sum(1 for row in mine if row[0] <= seen), len(mine), mine[-1][0] if mine else None)
+    counts = (sum(1 for row in mine if row[0] <= seen), len(mine), mine[-1][0] if mine else None, 0)
     found = cache.history("weekly_metrics", subject, f"2026-W{n:02d}", schema, counts, newer)
     assert [e["week_start"] for e in found] == [json.loads(row[2])["week_start"] for row in mine]
     fid = 1 + max((row[0] for rows in stored.values() for row in rows), default=0)
@@ -190,7 +237,7 @@ def test_a_cached_entry_costs_about_a_kibibyte(app, hooks):
         before = tracemalloc.get_traced_memory()[0]
         for s in range(100):
             rows = [(s * 50 + n, f"2026-W{n + 1:02d}", payloads[s * 50 + n]) for n in range(50)][::-1]
-            cache.history("weekly_metrics", f"rep{s}", "2027-W01", schema, (0, 50, rows[0][0]), rows)
+            cache.history("weekly_metrics", f"rep{s}", "2027-W01", schema, (0, 50, rows[0][0], 0), rows)
         per_entry = (tracemalloc.get_traced_memory()[0] - before) / cache.size
     finally:
         tracemalloc.stop()
@@ -257,3 +304,30 @@ def test_a_fact_stored_elsewhere_between_a_webhooks_read_and_write_is_seen(app, 
     monkeypatch.setattr(pg_intake.Direct, "write", real)
     post(hooks, 4, 4)
     assert seen[-1] == [("2026-07-06", 1), ("2026-07-13", 2), ("2026-07-20", 3)]
+
+
+def test_the_migration_counts_the_facts_retracted_before_it(empty_database):
+    """Migration 0023: a subject's retractions so far are counted when the column comes, so a
+    worker's first read after it holds what the database holds."""
+    from alembic import command
+    from trimtab.server.storage.db import alembic_config, make_engine, upgrade
+    engine = make_engine(empty_database)
+    try:
+        cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0022")
+            for fid, subject, gone in ((1, "east.li", True), (2, "east.li", False),
+                                       (3, "east.li", True), (4, "west.wu", False)):
+                conn.execute(text(
+                    "INSERT INTO facts (id, form, subject, period, occurred_on, payload, client, "
+                    "received_at, retracted_at) VALUES (:id, 'weekly_metrics', :subject, :period, "
+                    "'2026-07-06', '{}', 'p', CURRENT_TIMESTAMP, :gone)"),
+                    {"id": fid, "subject": subject, "period": f"2026-W{27 + fid}",
+                     "gone": "2026-07-07 09:00:00" if gone else None})
+        upgrade(engine)
+        with engine.connect() as conn:
+            counted = conn.execute(text("SELECT subject, retracted FROM fact_counts ORDER BY subject")).all()
+        assert [tuple(r) for r in counted] == [("east.li", 2), ("west.wu", 0)]
+    finally:
+        engine.dispose()

@@ -11,10 +11,18 @@ Its kind follows from the rules listening to the form, not from the form's name:
 "periods" history is kept per worker (Cache): a subject's latest submission per period,
 parsed and checked once, extended on each webhook with only the facts stored since — so a
 webhook reads a few rows however long the history grows.  Facts are never updated or deleted,
-only retracted (server/domain/retraction.py: history reads live facts, and a retraction lowers
-the live count), so "nothing changed among the facts up to id M" is a count: the read returns how many of the
-subject's facts have an id ≤ M beside the rows above M, and a count that moved (a fact
-committed late under a lower id) sends the subject back to a full read.
+only retracted (server/domain/retraction.py), so whether the cache still holds the subject's
+facts is told by the subject's counter row (fact_counts: its live facts, the highest id, and
+how many were ever retracted) and the rows the read returns:
+- the read looks for facts above the highest id M the cache has seen only from the subject's
+  LATE_WITHIN-th latest kept period on, so it walks a few index entries however long the
+  history (walking from the first period cost PostgreSQL a little more every week);
+- then the live facts now less the rows returned is the number of facts up to M, or more than
+  it: it is more when a fact was committed late under a lower id, or when a fact above M was
+  stored for an older period than the read looked at (another worker's correction of an old
+  week), and either sends the subject back to a full read;
+- a retraction lowers the live count, which could hide such a fact: the retractions' count,
+  which only grows, sends the subject back to a full read on its own.
 """
 from __future__ import annotations
 
@@ -26,19 +34,21 @@ import threading
 from collections import OrderedDict
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 
 from trimtab.dsl.periods import Dated, number_of
 from trimtab.dsl.running_sums import RunningSums
 from trimtab.server.domain.history_check import valid, valid_history
+from trimtab.server.domain.request_history import requests
 from trimtab.server.domain.validation import decode
-from trimtab.server.storage.models import Approval, Decision, Fact
+from trimtab.server.storage.models import Fact, FactCount
 
 log = logging.getLogger("trimtab.history")
 
 HISTORY_PERIODS = 60
 HISTORY_PAGE_ROWS = HISTORY_PERIODS + 10    # room for a few resubmissions; then another page
 KEEP_PERIODS = HISTORY_PERIODS + 30         # periods a subject's cached history keeps
+LATE_WITHIN = 13            # new facts are looked for from a subject's 13th latest kept period on
 CACHE_ENTRIES = 12_000                      # parsed entries a worker keeps (≈ 1.2 KiB each)
 ADMIT_UP_TO = 0.9                           # of them, what a subject not held may come into
 PERIODS, REQUESTS = "periods", "requests"
@@ -56,10 +66,27 @@ HISTORY_NEXT_PAGE = HISTORY_PAGE.where(
     | ((_F.period == bindparam("last_period")) & (_F.id < bindparam("last_id"))))
 _SUBJECT = (_F.form == bindparam("form")) & (_F.subject == bindparam("subject")) & _LIVE
 # What the cache needs, as pg_intake.READ reads it in its one statement.
-COUNTS = select(func.count().filter(_F.id <= bindparam("seen_max")), func.count(),
-                func.max(_F.id)).where(_SUBJECT)
-NEWER = (select(_F.id, _F.period, _F.payload).where(_SUBJECT, _F.id > bindparam("seen_max"))
+_K = FactCount.__table__.c
+COUNTER = select(_K.n, _K.top, _K.retracted).where(_K.form == bindparam("form"),
+                                                  _K.subject == bindparam("subject"))
+NEWER = (select(_F.id, _F.period, _F.payload)
+         .where(_SUBJECT, _F.id > bindparam("seen_max"), _F.period >= bindparam("since"))
          .order_by(_F.period.desc(), _F.id.desc()).limit(bindparam("page")))
+
+
+def counts(seen_max: int, counter, newer: int) -> tuple:
+    """What Cache.history checks the cache with: (facts up to seen_max, live facts, the highest
+    id, retractions), from the subject's counter row (n, top, retracted; None if it has none)
+    and how many `newer` rows a read above seen_max returned.  The first is None after a full
+    page of a subject the cache holds (more may be newer); 0 after one of a subject it does
+    not hold (seen_max 0: fact ids start at 1)."""
+    n, top, retracted = counter if counter is not None else (None, None, None)
+    n, retracted = n or 0, retracted or 0
+    if newer < HISTORY_PAGE_ROWS:
+        seen = n - newer
+    else:
+        seen = None if seen_max else 0
+    return seen, n, top, retracted
 
 
 def kind(ruleset, form: str) -> str | None:
@@ -97,11 +124,11 @@ class Subject:
     `sums`: the running sums of the fields baselines read over `entries`, so a baseline
     does not walk sixty periods on every webhook (dsl/running_sums.py) — two numbers an entry
     and a field, cut with the entries."""
-    __slots__ = ("schema", "count", "top", "floor", "periods", "entries", "numbers", "fids", "unfit",
-                 "sums")
+    __slots__ = ("schema", "count", "top", "retracted", "floor", "periods", "entries", "numbers",
+                 "fids", "unfit", "sums")
 
     def __init__(self, schema):
-        self.schema, self.count, self.top, self.floor = schema, 0, 0, None
+        self.schema, self.count, self.top, self.retracted, self.floor = schema, 0, 0, 0, None
         self.periods: list[str] = []            # sorted
         self.entries: list[dict | None] = []
         self.numbers: list[int | None] = []
@@ -232,11 +259,21 @@ class Cache:
         held = self._subjects.get((form, subject))
         return held.top if held is not None and held.schema is schema else 0
 
+    def looking(self, form: str, subject: str, schema) -> tuple[int, str]:
+        """(seen(), the period from which to look for newer facts): the subject's LATE_WITHIN-th
+        latest kept period, or "" (all) for a subject held with fewer or not held."""
+        held = self._subjects.get((form, subject))
+        if held is None or held.schema is not schema:
+            return 0, ""
+        periods = held.periods
+        return held.top, periods[-LATE_WITHIN] if len(periods) > LATE_WITHIN else ""
+
     def history(self, form: str, subject: str, period: str, schema, counts, rows) -> list | None:
-        """Extend the subject's history with what a read returned for seen(): `counts` (its
-        facts with an id up to seen(), all its facts, the highest id) and `rows` (id, period,
-        payload) above seen(), newest period first, at most HISTORY_PAGE_ROWS → the history
-        before `period`, or None: read it afresh (seen() is 0 then) or page by page."""
+        """Extend the subject's history with what a read returned for looking(): `counts`
+        (counts(): its facts with an id up to seen() or None, its live facts, the highest id,
+        its retractions) and `rows` (id, period, payload) above seen() from looking()'s period
+        on, newest period first, at most HISTORY_PAGE_ROWS → the history before `period`, or
+        None: read it afresh (seen() is 0 then) or page by page."""
         with self._lock:
             return self._extend(form, subject, period, schema, counts, rows)
 
@@ -249,8 +286,8 @@ class Cache:
         says whether anyone else stored a fact below this one meanwhile (a re-read)."""
         with self._lock:
             held = self._subjects.get((form, subject))
-            if held is None or held.schema is not schema or \
-                    (held.count, held.top) != (counts[1], counts[2] or 0) or fact_id <= held.top:
+            if held is None or held.schema is not schema or fact_id <= held.top or \
+                    (held.count, held.top, held.retracted) != (counts[1], counts[2] or 0, counts[3]):
                 return
             added = held.put(fact_id, period, None, entry)
             if len(held.periods) > KEEP_PERIODS:
@@ -265,13 +302,14 @@ class Cache:
         newcomer = held is None
         if held is not None:
             self.size -= len(held.periods)
-            if held.schema is not schema or counts[0] != held.count:
-                held = None                     # a reload, or a fact committed late: re-read
-        if held is None and counts[0]:
+            if held.schema is not schema or counts[0] != held.count or counts[3] != held.retracted:
+                held = None                     # a reload, a fact committed late, or one it did
+                                                # not look for, or a retraction: re-read
+        if held is None and counts[0] != 0:
             return None
         held = held or Subject(schema)
         held.add(rows, len(rows) >= HISTORY_PAGE_ROWS)
-        held.count, held.top = counts[1], counts[2] or 0
+        held.count, held.top, held.retracted = counts[1], counts[2] or 0, counts[3]
         if newcomer and counts[1] and self.on_whole_read is not None:
             self.on_whole_read()
         if newcomer and not self._admits(key, len(held.periods)):
@@ -324,11 +362,11 @@ def read(session, ruleset, form: str, subject: str, period: str, cache: Cache | 
     params = {"form": form, "subject": subject}
     if cache is not None:
         for _attempt in (1, 2):
-            seen = cache.seen(form, subject, schema)
-            counts = conn.execute(COUNTS, {**params, "seen_max": seen}).one()
-            rows = conn.execute(NEWER, {**params, "seen_max": seen,
+            seen, since = cache.looking(form, subject, schema)
+            counter = conn.execute(COUNTER, params).one_or_none()
+            rows = conn.execute(NEWER, {**params, "seen_max": seen, "since": since,
                                         "page": HISTORY_PAGE_ROWS}).all()
-            found = cache.history(form, subject, period, schema, counts, rows)
+            found = cache.history(form, subject, period, schema, counts(seen, counter, len(rows)), rows)
             if found is not None:
                 return found
             if cache.seen(form, subject, schema):
@@ -356,26 +394,3 @@ def latest_periods(form: str, subject: str, period: str, read_page) -> list[dict
         params.update(last_period=rows[-1][1], last_id=rows[-1][0])
         rows = read_page(params)
     return [parse(payload) for per, (fid, payload) in sorted(found.items())]
-
-
-def requests(session, form: str, subject: str) -> list[dict]:
-    """Every earlier request of `subject` on `form`, oldest first, that was neither rejected by
-    its approvers nor refused by its approval rule."""
-    rejected = set(session.scalars(select(Approval.fact_id).where(
-        Approval.subject == subject, Approval.status == "rejected")))
-    rows = session.execute(
-        select(Fact.id, Fact.payload).where(Fact.form == form, Fact.subject == subject,
-                                            Fact.retracted_at.is_(None))
-        .order_by(Fact.id)).all()
-    refused = _refused_fact_ids(session, [r.id for r in rows])
-    return [json.loads(p, parse_float=Decimal) for i, p in rows
-            if i not in rejected and i not in refused]
-
-
-def _refused_fact_ids(session, fact_ids) -> set:
-    """Requests whose approval rule refused them: they are not changes."""
-    if not fact_ids:
-        return set()
-    found = session.execute(select(Decision.fact_id).where(
-        Decision.fact_id.in_(fact_ids), Decision.kind == "approval", Decision.fired.is_(False)))
-    return {r.fact_id for r in found}

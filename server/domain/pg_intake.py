@@ -40,33 +40,29 @@ from trimtab.server.domain.plan import Plan, answer_text
 
 # The next fact id comes first so the response — which names it, and is stored with the
 # delivery — can be written in the same statement as the fact.  The history comes as the
-# history cache asks (history.Cache.history): counts of the subject's facts, and its facts
-# above the highest id the cache has seen (all of them, newest period first, for a subject it
-# has not seen), at most a page.  The counts are the database's own (fact_counts, kept by a
-# trigger on facts: migration 0015) less the facts above that id, which the index
-# ix_facts_history (form, subject, period, id) finds without visiting the table for the rest.
-# It still walks the subject's entries in the index (id comes after period): 4-5 buffers and
-# about 0.06 ms for both walks at 100 weeks (docs/performance.md, 2026-12-01).
+# history cache asks (history.Cache.history): the subject's counter row (fact_counts: live
+# facts, the highest id, retractions; kept by a trigger on facts, migration 0015, and by
+# retractions) and its facts above the highest id the cache has seen from the period it names
+# on (Cache.looking: all of them, newest period first, for a subject it has not seen), at most
+# a page.  The index ix_facts_history (form, subject, period, id) finds them from that period
+# on: a few entries, where walking the subject's every period grew with its history
+# (docs/performance.md, 2026-12-03).
 _HISTORY = """
-CROSS JOIN (SELECT coalesce(k.n, 0) - (
-                       SELECT count(*) FROM facts
-                       WHERE form = %(form)s AND subject = %(subject)s AND id > %(seen_max)s
-                         AND retracted_at IS NULL AND %(page)s > 0) AS seen,
-                   coalesce(k.n, 0) AS total, k.top AS top
+CROSS JOIN (SELECT k.n AS total, k.top AS top, k.retracted AS retracted
             FROM (SELECT 1) AS one LEFT JOIN fact_counts AS k
                  ON k.form = %(form)s AND k.subject = %(subject)s AND %(page)s > 0) AS c
 LEFT JOIN LATERAL (
     SELECT id, period, payload FROM facts
-    WHERE form = %(form)s AND subject = %(subject)s AND id > %(seen_max)s
-      AND retracted_at IS NULL
+    WHERE form = %(form)s AND subject = %(subject)s AND period >= %(since)s
+      AND id > %(seen_max)s AND retracted_at IS NULL
     ORDER BY period DESC, id DESC LIMIT %(page)s) AS h ON true
 ORDER BY h.period DESC, h.id DESC
 """
 # The period's head set, by its unique index (a generic plan made while the table was empty
 # walked the form's sets by (form, id)), and whether another set keeps a decision current.
 READ = """
-SELECT n.next_id, n.known, n.region, n.current, n.kept, c.seen, c.total, c.top, h.id, h.period,
-       h.payload
+SELECT n.next_id, n.known, n.region, n.current, n.kept, c.total, c.top, c.retracted, h.id,
+       h.period, h.payload
 FROM (SELECT nextval('facts_id_seq'::regclass) AS next_id,
              (%(rep)s::text IS NULL OR p.id IS NOT NULL) AS known, p.region AS region,
              (SELECT json_agg(json_build_array(s.id + e.n - 1, e.d->>'rule', (e.d->>'fired')::boolean,
@@ -81,7 +77,7 @@ FROM (SELECT nextval('facts_id_seq'::regclass) AS next_id,
 """ + _HISTORY
 # The same history alone: a subject whose facts changed below what the cache had seen.
 READ_HISTORY = """
-SELECT c.seen, c.total, c.top, h.id, h.period, h.payload FROM (SELECT 1) AS n
+SELECT c.total, c.top, c.retracted, h.id, h.period, h.payload FROM (SELECT 1) AS n
 """ + _HISTORY
 # A history older than the cache keeps (a late resubmission of an old period), a page at a
 # time (history.latest_periods).
@@ -134,7 +130,7 @@ ORDER BY period DESC, id DESC LIMIT %(page)s
 
 
 # Each read's columns, decoded (pg_prepared: the statements go through libpq, not a cursor).
-_COUNTS_AND_ROWS = (integer, integer, integer, integer, text, text)   # seen, total, top; id, period, payload
+_COUNTS_AND_ROWS = (integer, integer, integer, integer, text, text)   # total, top, retracted; id, period, payload
 _READ = Statement(READ, (integer, boolean, text, json_value, boolean) + _COUNTS_AND_ROWS)
 _READ_HISTORY = Statement(READ_HISTORY, _COUNTS_AND_ROWS)
 _PAGE, _NEXT_PAGE = Statement(PAGE, (integer, text, text)), Statement(NEXT_PAGE, (integer, text, text))
@@ -167,10 +163,10 @@ class Direct:
         subject's history before the period (`schema`: the form's, None when no rule reads
         history) and the period's current decisions."""
         rep, subject = facts.get("rep"), filing.subject
-        seen = 0 if schema is None else self.cache.seen(form, subject, schema)
+        seen, since = (0, "") if schema is None else self.cache.looking(form, subject, schema)
         rows = pg_prepared.execute(self.conn, _READ, {
             "rep": None if rep is None else str(rep), "form": form, "subject": subject,
-            "period": filing.period, "seen_max": seen,
+            "period": filing.period, "seen_max": seen, "since": since,
             "page": 0 if schema is None else history.HISTORY_PAGE_ROWS})
         fact_id, known, region, current, kept = rows[0][:5]
         if rep is not None:
@@ -178,24 +174,25 @@ class Direct:
         current = period_decisions.from_rows(current or [])
         if schema is None:
             return Read(fact_id, [], current, None, kept)
-        earlier, counts = self._history(form, filing, schema, rows, 5)
+        earlier, counts = self._history(form, filing, schema, seen, rows, 5)
         return Read(fact_id, earlier, current, (schema, counts), kept)
 
-    def _history(self, form: str, filing: Filing, schema, rows, at: int) -> tuple[list, tuple]:
-        """The history from a read's rows (counts at `at`, then id, period, payload), and the
-        counts the cache was extended with."""
+    def _history(self, form: str, filing: Filing, schema, seen: int, rows, at: int
+                 ) -> tuple[list, tuple]:
+        """The history from a read's rows above fact id `seen` (the counter row at `at`, then
+        id, period, payload), and the counts the cache was extended with."""
         subject, period = filing.subject, filing.period
-        counts = rows[0][at:at + 3]
-        found = self.cache.history(form, subject, period, schema, counts,
-                                   [r[at + 3:] for r in rows if r[at + 3] is not None])
+        newer = [r[at + 3:] for r in rows if r[at + 3] is not None]
+        counts = history.counts(seen, rows[0][at:at + 3], len(newer))
+        found = self.cache.history(form, subject, period, schema, counts, newer)
         if found is None and not self.cache.seen(form, subject, schema):
             # The subject's facts changed below what the cache had seen: read it afresh.
             rows = pg_prepared.execute(self.conn, _READ_HISTORY, {
-                "form": form, "subject": subject, "seen_max": 0,
+                "form": form, "subject": subject, "seen_max": 0, "since": "",
                 "page": history.HISTORY_PAGE_ROWS})
-            counts = rows[0][:3]
-            found = self.cache.history(form, subject, period, schema, counts,
-                                       [r[3:] for r in rows if r[3] is not None])
+            newer = [r[3:] for r in rows if r[3] is not None]
+            counts = history.counts(0, rows[0][:3], len(newer))
+            found = self.cache.history(form, subject, period, schema, counts, newer)
         if found is None:                   # older than the cache keeps: page by page
             found = valid_history(schema, history.latest_periods(
                 form, subject, period, lambda params: pg_prepared.execute(

@@ -6,7 +6,8 @@ submission would be (plan.make, with the history before the period) and its deci
 supersede the period's current ones (tx_writer.decide), notifying when an alert's outcome
 changes; a period with no live fact left has its current decisions superseded by none.  Facts
 are never deleted: `retracted_at` is set, history reads live facts only, and the subject's live
-count (fact_counts.n) goes down, which sends every worker's history cache back to a full read.
+count (fact_counts.n) goes down and its retractions' count (fact_counts.retracted) up, which
+sends every worker's history cache back to a full read.
 One audit entry `fact_retracted` per fact.  The deletion's delivery is stored with its answer,
 so the same deletion delivered twice retracts once; a record whose facts are all retracted
 already answers with nothing retracted.
@@ -91,7 +92,7 @@ def _retract(session, app, ruleset, client: str, source: str, lang: str) -> dict
     session.flush()
     for (form, subject), n in Counter((f.form, f.subject) for f in facts).items():
         session.execute(update(FactCount).where(FactCount.form == form, FactCount.subject == subject)
-                        .values(n=FactCount.n - n))
+                        .values(n=FactCount.n - n, retracted=FactCount.retracted + n))
     for form, subject, period in periods:
         decided, queued = _redecide(session, app, ruleset, form, subject, period, lang)
         body["periods"].append(decided)

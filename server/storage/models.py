@@ -153,14 +153,15 @@ class Fact(Base):
 
 
 class FactCount(Base):
-    """How many live facts a (form, subject) has and its highest fact id: kept by a trigger on
-    facts (migration 0015) and by retractions (server/domain/retraction.py), read by the
-    webhook's history check (server/domain/pg_intake.py)."""
+    """How many live facts a (form, subject) has, its highest fact id and how many of its facts
+    were ever retracted: kept by a trigger on facts (migration 0015) and by retractions
+    (server/domain/retraction.py), read by the webhook's history check (server/domain/history.py)."""
     __tablename__ = "fact_counts"
     form: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject: Mapped[str] = mapped_column(String(128), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
     top: Mapped[int] = mapped_column(BigInteger)
+    retracted: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))   # only grows
 
 
 class DecisionSet(Base):
