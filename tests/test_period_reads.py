@@ -132,7 +132,7 @@ def current_ids(c) -> list[int]:
 
 def webhook_read(c) -> int:
     return decision_rows_touched(c, pg_intake.READ, {
-        "rep": None, "form": FORM, "subject": SUBJECT, "period": PERIOD, "seen_max": 0,
+        "rep": None, "form": FORM, "subject": SUBJECT, "period": PERIOD, "seen_max": 0, "since": "",
         "page": 0})
 
 
