@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_server import (REPS, TEAM, WARM_REPS, cpu_seconds, make_requests,
+from bench_server import (GUNICORN, REPS, TEAM, WARM_REPS, cpu_seconds, make_requests,
                           postgres_cpu_seconds, servers, throughput, warm_up_requests)
 from trimtab.server.domain.history import CACHE_ENTRIES, KEEP_PERIODS
 
@@ -98,7 +98,7 @@ def run_round(clients, bare, trimtab, round_no: int, args) -> dict:
 
 def report(rounds: list[dict], args) -> None:
     depths, weeks = args.depths, args.requests // REPS
-    print(f"gunicorn, PostgreSQL; {args.rounds} rounds, each: a team of {REPS} reps filled to week "
+    print(f"gunicorn ({args.gunicorn}), PostgreSQL; {args.rounds} rounds, each: a team of {REPS} reps filled to week "
           f"d for each d of {', '.join(map(str, depths))}, then {args.requests:,} webhooks of each "
           f"team's next {weeks} weeks and as many to the bare endpoint, in {args.slices} turning "
           f"slices from {args.concurrency} concurrent clients")
@@ -152,12 +152,14 @@ def main(argv=None) -> int:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--cache-entries", type=int, default=None,
                     help="TRIMTAB_HISTORY_CACHE_ENTRIES for trimtab's workers (default: the server's)")
+    ap.add_argument("--gunicorn", choices=sorted(GUNICORN), default="shipped",
+                    help="shipped: trimtab's gunicorn settings (gthread); sync: gunicorn's defaults")
     args = ap.parse_args(argv)
     started = time.monotonic()
     # the clients forked, so they are this process's children (cpu_seconds counts them)
     settings = {} if args.cache_entries is None else \
         {"TRIMTAB_HISTORY_CACHE_ENTRIES": str(args.cache_entries)}
-    with servers(people(args.depths, args.rounds), **settings) as (bare, bare_port, tt, tt_port, _wal), \
+    with servers(people(args.depths, args.rounds), args.gunicorn, **settings) as (bare, bare_port, tt, tt_port, _wal), \
             mp.get_context("fork").Pool(args.concurrency) as clients:
         for port in (bare_port, tt_port):
             _elapsed, errors = throughput(clients, port, warm_up_requests(200), args.concurrency)
