@@ -11,6 +11,11 @@ webhooks are sent one after another, and the worker's instructions are dumped.  
 and PostgreSQL are not counted (bench_server.py reports PostgreSQL's CPU).
 
     python tests/bench/instr_server.py [--weeks 60] [-n 200] [--warm 100] [--tree DIR]
+                                       [--gunicorn shipped|sync]
+
+`--gunicorn shipped` runs each worker with the settings bench_server.py gives it as trimtab
+ships (gthread, trimtab's settings module: the access log, metrics in their directory); the
+default `sync` counts the bare application under gunicorn's defaults, as before.
 
 `--tree DIR` serves another checkout's trimtab (e.g. a worktree of the commit before a change):
 its dsl/ and server/ through a `trimtab` package of links ahead on the workers' PYTHONPATH.
@@ -34,7 +39,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_server import REPS, TEAM, _send, free_port, make_requests  # noqa: E402
+from bench_server import GUNICORN, REPS, TEAM, _send, free_port, make_requests  # noqa: E402
 from serverkit import ADMIN, CLIENT, SECRET, fresh_database, load_org, make_app  # noqa: E402
 
 
@@ -51,14 +56,15 @@ def fill(url: str, weeks: int) -> None:
         app.extensions["trimtab.engine"].dispose()
 
 
-def worker_instructions(app_spec: str, env: dict, batches, out: Path) -> int:
-    """Start `app_spec` as one gunicorn worker under callgrind, send the first batch, zero the
-    worker's counters, send the second → the instructions it spent on the second."""
+def worker_instructions(app_spec: str, env: dict, batches, out: Path, settings=()) -> int:
+    """Start `app_spec` as one gunicorn worker under callgrind (gunicorn `settings` first on
+    its command line), send the first batch, zero the worker's counters, send the second → the
+    instructions it spent on the second."""
     port = free_port()
     bindir = Path(sys.executable).parent
     proc = subprocess.Popen(
         ["valgrind", "--tool=callgrind", "--trace-children=yes", f"--callgrind-out-file={out}/cg.%p",
-         sys.executable, str(bindir / "gunicorn"), "-w", "1", "--timeout", "900",
+         sys.executable, str(bindir / "gunicorn"), *settings, "-w", "1", "--timeout", "900",
          "-b", f"127.0.0.1:{port}", app_spec],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -105,6 +111,8 @@ def main(argv=None) -> int:
     ap.add_argument("-n", type=int, default=200, help="webhooks counted per server (200)")
     ap.add_argument("--warm", type=int, default=100, help="webhooks before counting (100)")
     ap.add_argument("--tree", help="serve this checkout's trimtab instead of this one's")
+    ap.add_argument("--gunicorn", choices=sorted(GUNICORN), default="sync",
+                    help="sync: gunicorn's defaults; shipped: as bench_server.py runs them")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp())
     path = f"{ROOT}:{HERE}"
@@ -120,6 +128,8 @@ def main(argv=None) -> int:
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
            "TRIMTAB_RULES_CHECK_S": "5",      # under callgrind, checks would come every request
            "PYTHONPATH": path, "PYTHONHASHSEED": "0"}
+    if args.gunicorn == "shipped":          # as gunicorn_conf would name it, in the run's own place
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp / "metrics")
     env.pop("TRIMTAB_CHECK_RESPONSES", None)    # a test harness's check, off in deployments
     try:
         subprocess.run([str(Path(sys.executable).parent / "trimtab"), "migrate"], env=env, cwd=tmp,
@@ -136,10 +146,11 @@ def main(argv=None) -> int:
             # each server its own, later webhooks: trimtab stores what it is sent
             batches = (make_requests(args.warm, start), make_requests(args.n, start + args.warm))
             start += args.warm + args.n
-            got[name] = worker_instructions(spec, env, batches, out) / args.n
+            got[name] = worker_instructions(spec, env, batches, out, GUNICORN[args.gunicorn][spec]) / args.n
     finally:
         drop()
-    print(f"one gunicorn sync worker under callgrind, PostgreSQL, weeks {args.weeks}+ of history; "
+    worker = "sync" if args.gunicorn == "sync" else "gthread (as shipped)"
+    print(f"one gunicorn {worker} worker under callgrind, PostgreSQL, weeks {args.weeks}+ of history; "
           f"{args.n} webhooks counted after {args.warm}"
           + (f"; trimtab from {args.tree}" if args.tree else ""))
     print(f"  trimtab {got['trimtab']:12,.0f} instructions per webhook")
