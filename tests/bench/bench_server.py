@@ -128,7 +128,9 @@ def servers(team: dict, gunicorn: str = "shipped", **settings: str):
     url, drop = fresh_database("postgresql", tmp)
     env = {**os.environ, "DATABASE_URL": url, "TRIMTAB_RULES": str(ROOT / "rules"),
            "TRIMTAB_CLIENTS": f"{CLIENT}:{SECRET}", "TRIMTAB_ADMIN_TOKEN": ADMIN,
-           "PYTHONPATH": f"{ROOT}:{HERE}", "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"), **settings}
+           "PYTHONPATH": f"{ROOT}:{HERE}", **settings}
+    if gunicorn == "shipped":           # the directory gunicorn_conf would name, in the run's own place
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp / "metrics")
     running, wal = [], None
     try:
         subprocess.run([str(Path(sys.executable).parent / "trimtab"), "migrate"], env=env, cwd=tmp,
