@@ -19,6 +19,10 @@ insert position before and after each slice): whenever 16 MB of it have been wri
 recycled segment file is at hand, the backend that needs the next one makes it, zero-filled,
 while every commit waits — the latency tail's spikes on this machine (docs/performance.md).
 
+Both servers run as trimtab ships (`--gunicorn shipped`, the default: gthread workers and
+trimtab's settings module, GUNICORN below) or with gunicorn's defaults (`--gunicorn sync`, the
+bench's way before 2026-12-03).
+
 Clients are separate processes (so the load generator does not share trimtab's interpreter)
 on this same 2-core machine; everything stays on 127.0.0.1.
 
@@ -47,6 +51,7 @@ least-squares trend through every round.
 
     python tests/bench/bench_server.py [--rounds 6] [--requests 1000] [--slices 4] [--concurrency 8]
                                        [--rate 200] [--seconds 5] [--warm 200] [--check]
+                                       [--gunicorn shipped|sync]
 """
 from __future__ import annotations
 
@@ -61,6 +66,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -100,7 +106,7 @@ GUNICORN = {
 }
 
 
-def start(app_spec: str, env: dict, port: int, settings: list[str] = ()) -> subprocess.Popen:
+def start(app_spec: str, env: dict, port: int, settings: Sequence[str] = ()) -> subprocess.Popen:
     proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), *settings, "-w", str(WORKERS),
                              "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
