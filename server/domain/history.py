@@ -256,8 +256,7 @@ class Cache:
 
     def seen(self, form: str, subject: str, schema) -> int:
         """The highest fact id the cache has seen of (form, subject): read newer rows only."""
-        held = self._subjects.get((form, subject))
-        return held.top if held is not None and held.schema is schema else 0
+        return self.looking(form, subject, schema)[0]
 
     def looking(self, form: str, subject: str, schema) -> tuple[int, str]:
         """(seen(), the period from which to look for newer facts): the subject's LATE_WITHIN-th
