@@ -4,7 +4,7 @@ From an empty database: up to the newest revision, then one step down and one st
 revision from the newest to the first, then all the way down and all the way up again.  After
 each step the schema (tables; columns with their types, nullability and defaults; indexes with
 their columns, uniqueness and partial conditions; primary and foreign keys, unique and check
-constraints; triggers) is compared with the one the first upgrade made at
+constraints; triggers; columns' compression methods) is compared with the one the first upgrade made at
 that revision; all the way down leaves no table but alembic's own."""
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ def schema(engine) -> dict:
                                             "WHERE NOT tgisinternal")
         for table, name in triggers:
             tables[f"trigger {table}.{name}"] = ()
+        if engine.dialect.name == "postgresql":     # a column's compression method (0024)
+            for table, column, method in conn.exec_driver_sql(
+                    "SELECT a.attrelid::regclass::text, a.attname, a.attcompression FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = 'public' AND a.attcompression <> ''"):
+                tables[f"compression {table}.{column}"] = (method,)
     return tables
 
 

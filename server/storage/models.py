@@ -201,7 +201,8 @@ class DecisionSet(Base):
     ruleset_version: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[Optional[dt.datetime]]           # None: the period's head
-    # [{rule, kind, fired, result, error_code[, kept][, superseded_at]}], in the plan's order
+    # [{rule, kind, fired, result, error_code[, kept][, superseded_at]}], in the plan's order;
+    # compressed with LZ4 on PostgreSQL where it offers it (migration 0024)
     decisions: Mapped[list] = mapped_column(JSON)
     fired_alerts: Mapped[bool] = mapped_column(default=False)   # an alert among them fired
     kept: Mapped[bool] = mapped_column(default=False)           # superseded, a decision still current
