@@ -107,7 +107,8 @@ def test_a_missed_tail_names_the_stall_of_the_wals_flush_in_its_loop(verdicts, b
 
 
 def test_a_flush_stall_counts_only_inside_the_loops_window(bench):
-    watch = bench.FlushWatch("unused")
+    import webhook_load         # beside bench_server.py, which put its folder on the path
+    watch = webhook_load.FlushWatch("unused")
     # (time s, inserted, flushed): WAL waiting while idle before the loop (0.0–0.3 s), then a
     # flush that moves every 5 ms but for one stall of 40 ms (1.00–1.04 s), then caught up
     watch.samples = [(t / 100, 500, 400) for t in range(31)]

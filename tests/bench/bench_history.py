@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_server import (GUNICORN, REPS, TEAM, WARM_REPS, cpu_seconds, make_requests,
+from webhook_load import (GUNICORN, REPS, TEAM, WARM_REPS, cpu_seconds, make_requests,
                           postgres_cpu_seconds, servers, throughput, warm_up_requests)
 from trimtab.server.domain.history import CACHE_ENTRIES, KEEP_PERIODS
 

@@ -39,7 +39,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import psycopg  # noqa: E402
-from bench_server import REPS, TEAM, make_requests  # noqa: E402
+from webhook_load import REPS, TEAM, make_requests  # noqa: E402
 from serverkit import PG_ADMIN, fresh_database, load_org, make_app  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")

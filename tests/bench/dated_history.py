@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_server import REPS, TEAM, make_requests  # noqa: E402
+from webhook_load import REPS, TEAM, make_requests  # noqa: E402
 from serverkit import fresh_database, load_org, make_app  # noqa: E402
 from trimtab.dsl import periods  # noqa: E402
 from trimtab.server.domain import history, plan  # noqa: E402

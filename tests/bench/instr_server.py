@@ -39,7 +39,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_server import GUNICORN, REPS, TEAM, _send, free_port, make_requests  # noqa: E402
+from webhook_load import GUNICORN, REPS, TEAM, free_port, make_requests, send  # noqa: E402
 from serverkit import ADMIN, CLIENT, SECRET, fresh_database, load_org, make_app  # noqa: E402
 
 
@@ -81,11 +81,11 @@ def worker_instructions(app_spec: str, env: dict, batches, out: Path, settings=(
                 time.sleep(1)
         warm, measured = batches
         for body, headers in warm:
-            assert _send(port, body, headers)[0] == 200
+            assert send(port, body, headers)[0] == 200
         worker = _worker_pid(proc.pid)
         subprocess.run(["callgrind_control", "-z", str(worker)], check=True, capture_output=True)
         for body, headers in measured:
-            assert _send(port, body, headers)[0] == 200
+            assert send(port, body, headers)[0] == 200
         subprocess.run(["callgrind_control", "-d", str(worker)], check=True, capture_output=True)
     finally:
         proc.send_signal(signal.SIGTERM)
