@@ -4,34 +4,14 @@ IT accepts and the server answers with the new version.  Stored rows and the git
 are checked, not only statuses."""
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
 import workbenchkit
 from serverkit import week
-from workbenchkit import ALERTS, THRESHOLD, as_, open_alerts, put
+from workbenchkit import ALERTS, THRESHOLD, as_, open_alerts, put, rows
 
 repo, app_config, bench = workbenchkit.repo, workbenchkit.app_config, workbenchkit.bench   # fixtures
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-def rows(app, model, *where):
-    with app.extensions["trimtab.sessions"]() as session:
-        return session.scalars(select(model).where(*where)).all()
 
 
 def test_an_hrbp_drafts_checks_tries_replays_submits_and_it_accepts(app, bench, repo):
@@ -291,29 +271,6 @@ def test_writes_need_if_match_and_stay_within_limits(app, bench):
     assert unknown.status_code == 422 and unknown.get_json()["error"]["code"] == "unknown_file"
 
 
-def test_a_long_replay_runs_as_a_job_with_progress(app, bench, monkeypatch):
-    from trimtab.server.jobs import replays
-    from trimtab.server.storage.drafts import ReplayJob
-    monkeypatch.setattr(replays, "INLINE_RECORDS", 1)
-    client, _ = bench
-    draft = open_alerts(app, client)
-    did = draft["id"]
-    text = client.get(f"/v1/drafts/{did}/file?path={ALERTS}", headers=as_(app, "hr.east")).get_json()["text"]
-    put(app, client, did, text.replace(*THRESHOLD), draft["files"][0]["etag"])
-    r = client.post(f"/v1/drafts/{did}/replay", json={"subject": "east.li"}, headers=as_(app, "hr.east"))
-    assert r.status_code == 202 and r.headers["Location"] == f"/v1/replays/{r.get_json()['id']}"
-    deadline = time.monotonic() + 30
-    while True:
-        job = client.get(r.headers["Location"], headers=as_(app, "hr.east")).get_json()
-        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert (job["status"], job["done"], job["total"]) == ("done", 4, 4), job
-    assert job["result"]["by_rule"] == {"合同额下滑": 3}
-    assert rows(app, ReplayJob, ReplayJob.id == job["id"])[0].status == "done"
-    assert client.get(r.headers["Location"], headers=as_(app, "hr.west")).status_code == 404
-
-
 def test_recorded_facts_export_and_why_a_decision(app, bench):
     client, _ = bench
     items = client.get("/v1/facts/export?form=weekly_metrics", headers=as_(app, "hr.east")).get_json()["items"]
@@ -374,35 +331,6 @@ def test_two_drafts_of_the_same_lines_the_second_accept_is_a_conflict(app, bench
     assert repo.git("rev-parse", "main") == first
     assert client.get("/v1/rulesets/current", headers=it).get_json()["version"] == first
     assert rows(app, Draft, Draft.id == drafts["hr.it"])[0].status == "submitted"
-
-
-def test_a_replay_job_runs_on_an_rq_worker(app, bench, monkeypatch, repo):
-    """With REDIS_URL the job is an RQ job that takes the replay's id; a worker with its own
-    settings (database, rules) runs it."""
-    import redis
-    from rq import Queue, SimpleWorker
-
-    from trimtab.server.jobs import replays, worker
-    url = "redis://127.0.0.1:6379/11"          # a database of its own: no other test's queue
-    conn = redis.Redis.from_url(url)
-    conn.flushdb()
-    monkeypatch.setitem(app.config, "REDIS_URL", url)
-    monkeypatch.setattr(replays, "INLINE_RECORDS", 1)
-    monkeypatch.setattr(worker, "_SETTINGS", [worker.WorkerSettings(
-        app.config["DATABASE_URL"], app.config["CHANNELS_PATH"], str(repo.rules), rules_rev="main")])
-    client, _ = bench
-    draft = open_alerts(app, client)
-    text = client.get(f"/v1/drafts/{draft['id']}/file?path={ALERTS}", headers=as_(app, "hr.east")).get_json()["text"]
-    put(app, client, draft["id"], text.replace(*THRESHOLD), draft["files"][0]["etag"])
-    r = client.post(f"/v1/drafts/{draft['id']}/replay", json={}, headers=as_(app, "hr.east"))
-    assert r.status_code == 202 and r.get_json()["status"] == "queued"
-    queue = Queue(worker.QUEUE, connection=conn)
-    [job] = queue.jobs
-    assert job.args == (r.get_json()["id"],)             # an id, nothing live
-    SimpleWorker([queue], connection=conn).work(burst=True)
-    done = client.get(r.headers["Location"], headers=as_(app, "hr.east")).get_json()
-    assert (done["status"], done["total"], done["result"]["by_rule"]) == ("done", 4, {"合同额下滑": 3})
-    conn.flushdb()
 
 
 class TestServingTheFilesOnDisk:

@@ -5,12 +5,19 @@ a person's headers, a draft of alerts.rules opened, its text put."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from gitrepo import RulesRepo
 from serverkit import ORG, Hooks, bearer, load_org, week
 
 ALERTS = "rules/alerts.rules"
 THRESHOLD = ("growth(contract_amount) < -20%", "growth(contract_amount) < 10%")
+
+
+def rows(app, model, *where) -> list:
+    """The stored rows of `model` that match `where`."""
+    with app.extensions["trimtab.sessions"]() as session:
+        return session.scalars(select(model).where(*where)).all()
 
 
 def as_(app, person: str, **more) -> dict:
