@@ -96,6 +96,17 @@ def test_the_runs_pooled_p99_and_trend_are_printed_beside_the_targets(beside):
     assert beside(runs)[0].endswith("together: 25.0 ms")
 
 
+def test_the_cpu_a_request_is_compared_round_by_round(beside):
+    runs = rounds([0.74, 0.70, 0.70])           # the rate's ratio falls; the CPU's does not
+    for r, (tt, tt_pg) in zip(runs, [(1.2, 0.4), (1.3, 0.5), (1.3, 0.5)]):
+        r.update(samples_ms=[5.0] * 100, bare_cpu=r["weeks"][0] / 400 + 1.0, bare_pg=0.1,
+                 tt_cpu=tt, tt_pg=tt_pg)       # bare 1.1, 1.15, 1.2 ms
+    line = beside(runs)[-1]
+    assert line.startswith("(not judged) the CPU a request (workers and PostgreSQL), bare's ÷ trimtab's")
+    # 1.1/1.6, 1.15/1.8, 1.2/1.8 at weeks 5, 25 and 45: a line falling 0.052 a 100 weeks
+    assert line.endswith("by round: 0.69 / 0.64 / 0.67; its trend -5.2 points per 100 weeks of history"), line
+
+
 def test_a_missed_tail_names_the_stall_of_the_wals_flush_in_its_loop(verdicts, beside):
     runs = rounds([0.7, 0.7, 0.7], p99s=[8.0, 41.0, 9.0])
     for r, (bare, tt) in zip(runs, [(3.0, 4.0), (6.0, 55.0), (2.0, 3.0)]):

@@ -43,11 +43,13 @@ printed per round, beside the weeks of history the round ran at, and must not fa
 The report ends with the issue's three targets judged on this run — throughput ≥ 60% of bare in
 every round, p99 < 20 ms in every round (a miss names the bare endpoint's p99 in that round: a
 tail both share is the host's), the last round's ratio not below the first's — and `--check`
-exits 1 unless all three hold.  Three more lines, not judged, read the same run whole: the p99
+exits 1 unless all three hold.  Four more lines, not judged, read the same run whole: the p99
 of all its latency samples together; the longest time in each latency loop that PostgreSQL's
 WAL waited to be flushed and the flush did not move (every commit waits on it, so such a stall
-holds every worker's answers at once: a p99 miss names the stall of its loop); and the ratio's
-least-squares trend through every round.
+holds every worker's answers at once: a p99 miss names the stall of its loop); the ratio's
+least-squares trend through every round; and the CPU a request, bare's ÷ trimtab's, round by
+round with its trend (what a webhook costs against the bare insert, apart from how the rates
+were timed).
 
     python tests/bench/bench_server.py [--rounds 6] [--requests 1000] [--slices 4] [--concurrency 8]
                                        [--rate 200] [--seconds 5] [--warm 200] [--check]
@@ -185,8 +187,9 @@ def main(argv=None) -> int:
 def beside_the_targets(rounds: list[dict]) -> list[str]:
     """Readings of the same run that `--check` does not judge: the p99 of all the run's
     latency samples together, the longest stall of the WAL's flush in each round's latency
-    loops (FlushWatch), and the ratio's trend over every round (a least-squares line
-    through the rounds' ratios against the weeks they ran at) — where the targets' lines
+    loops (FlushWatch), the ratio's trend over every round (a least-squares line through the
+    rounds' ratios against the weeks they ran at), and the CPU a request, bare's ÷ trimtab's,
+    round by round with its trend — where the targets' lines
     judge each round alone and the last round against the first, two samples whose noise here
     is ±5–7 points (docs/performance.md)."""
     pooled = sorted(t for r in rounds for t in r["samples_ms"])
@@ -197,13 +200,23 @@ def beside_the_targets(rounds: list[dict]) -> list[str]:
                    "(bare / trimtab): " + ", ".join(f"{r['bare_flush_stall_ms']:.0f} / {r['flush_stall_ms']:.0f}"
                                                    for r in rounds))
     if len(rounds) > 2:
-        import statistics
-        weeks = [sum(r["weeks"]) / 2 for r in rounds]
-        ratios = [r["tt_rps"] / r["bare_rps"] for r in rounds]
-        fit = statistics.linear_regression(weeks, ratios)
         out.append(f"(not judged) the ratio's trend through all {len(rounds)} rounds: "
-                   f"{fit.slope * 100 * 100:+.1f} points per 100 weeks of history")
+                   f"{_trend(rounds, [r['tt_rps'] / r['bare_rps'] for r in rounds])}")
+    if all("tt_cpu" in r for r in rounds):
+        # What each webhook costs against the bare insert, without the rates' timing: on the
+        # Xeon host of 2026-12-03 flat from round 1 on while the rate's ratio led in round 1.
+        shares = [(r["bare_cpu"] + r["bare_pg"]) / (r["tt_cpu"] + r["tt_pg"]) for r in rounds]
+        out.append("(not judged) the CPU a request (workers and PostgreSQL), bare's ÷ trimtab's, by round: "
+                   + " / ".join(f"{x:.2f}" for x in shares)
+                   + (f"; its trend {_trend(rounds, shares)}" if len(rounds) > 2 else ""))
     return out
+
+
+def _trend(rounds: list[dict], values: list[float]) -> str:
+    """A least-squares line through `values` against the weeks each round ran at."""
+    import statistics
+    fit = statistics.linear_regression([sum(r["weeks"]) / 2 for r in rounds], values)
+    return f"{fit.slope * 100 * 100:+.1f} points per 100 weeks of history"
 
 
 def verdicts(rounds: list[dict]) -> dict[str, tuple[bool, str]]:
