@@ -174,12 +174,13 @@ def test_a_webhooks_baselines_read_no_more_entries_however_long_the_history(app,
 
 def test_the_caches_running_sums_decide_as_the_plain_history_as_it_changes(ruleset, monkeypatch):
     """One subject's cache fed as webhooks feed it — the next week, the latest week again, a
-    late week inside the history, the oldest cut once more than KEEP_PERIODS are held — with
+    late week inside the history, the oldest cut three at once when more than KEEP_PERIODS are held — with
     conversion rates of one, two and three decimals: after each change, the rules decide on the
     cache's history (its baselines from the running sums) as on the same entries as a plain
     list, and so they do on a history taken before the change."""
     monkeypatch.setattr(history, "HISTORY_PERIODS", 12)
     monkeypatch.setattr(history, "KEEP_PERIODS", 16)
+    monkeypatch.setattr(history, "CUT_BY", 3)
     schema = ruleset.schemas["weekly_metrics"]
     rng = random.Random(1401)
     subject, fid, weeks, stale = history.Subject(schema), 0, 0, None
@@ -212,3 +213,29 @@ def test_the_caches_running_sums_decide_as_the_plain_history_as_it_changes(rules
                 assert decisions(ruleset, facts, given) == decisions(ruleset, facts, list(given))
         stale = earlier
     assert kept_ones > 100
+
+
+def test_a_long_history_is_cut_ten_periods_at_a_time_and_its_rules_see_the_same(ruleset, monkeypatch):
+    """A subject's cached history, fed a week a webhook for 200 weeks, is cut only when it
+    passes KEEP_PERIODS, and then by CUT_BY periods at once — not at every webhook once it is
+    long (each cut cost a webhook about 3 µs); it never holds more than
+    KEEP_PERIODS, nor fewer than the HISTORY_PERIODS the rules read plus the LATE_WITHIN the
+    reads look back over, and the rules decide on it as on the latest weeks as a plain list."""
+    schema = ruleset.schemas["weekly_metrics"]
+    rng = random.Random(1919)
+    subject, stored, cuts = history.Subject(schema), [], []
+    cut = history.Subject.cut
+    monkeypatch.setattr(history.Subject, "cut", lambda self, floor: cuts.append(floor) or cut(self, floor))
+    for n in range(200):
+        day = START + dt.timedelta(weeks=n)
+        stored.append(submission(rng, day))
+        subject.add([(n + 1, periods.period_key("week", day), json.dumps(stored[-1]))], full_page=False)
+        assert len(subject.periods) <= history.KEEP_PERIODS
+        assert len(subject.periods) >= min(n + 1, history.HISTORY_PERIODS + history.LATE_WITHIN)
+        if n % 7 == 0:
+            facts = submission(rng, day + dt.timedelta(weeks=1))
+            earlier = subject.before(periods.period_key("week", day + dt.timedelta(weeks=1)))
+            plain = [history.parse(json.dumps(f)) for f in stored[-history.HISTORY_PERIODS:]]
+            assert decisions(ruleset, facts, earlier) == decisions(ruleset, facts, plain)
+    past = 200 - history.KEEP_PERIODS               # webhooks that found the history full
+    assert len(cuts) == (past - 1) // history.CUT_BY + 1 and len(cuts) * 5 <= past   # 11, not 110

@@ -101,6 +101,7 @@ def test_a_retraction_does_not_hide_a_correction_older_than_the_read_looks_at(ap
 def test_a_resubmission_older_than_the_cache_keeps_reads_its_history(app, hooks, monkeypatch):
     monkeypatch.setattr(history, "HISTORY_PERIODS", 2)
     monkeypatch.setattr(history, "KEEP_PERIODS", 3)
+    monkeypatch.setattr(history, "CUT_BY", 1)          # one at a time: the cache holds 3
     seen = watching(monkeypatch)
     for n in range(1, 8):
         post(hooks, n, n)

@@ -47,7 +47,8 @@ log = logging.getLogger("trimtab.history")
 
 HISTORY_PERIODS = 60
 HISTORY_PAGE_ROWS = HISTORY_PERIODS + 10    # room for a few resubmissions; then another page
-KEEP_PERIODS = HISTORY_PERIODS + 30         # periods a subject's cached history keeps
+KEEP_PERIODS = HISTORY_PERIODS + 30         # periods a subject's cached history keeps at most
+CUT_BY = 10                 # past KEEP_PERIODS, the oldest this many go at once (Subject.trim)
 LATE_WITHIN = 13            # new facts are looked for from a subject's 13th latest kept period on
 CACHE_ENTRIES = 12_000                      # parsed entries a worker keeps (≈ 1.2 KiB each)
 ADMIT_UP_TO = 0.9                           # of them, what a subject not held may come into
@@ -150,9 +151,7 @@ class Subject:
             added += self.put(fid, per, payload, None)
         if full_page and rows:
             added -= self.cut(max(self.floor or "", rows[-1][1]))
-        if len(self.periods) > KEEP_PERIODS:
-            added -= self.cut(self.periods[-KEEP_PERIODS])
-        return added
+        return added - self.trim()
 
     def put(self, fid: int, per: str, payload: str | None, entry: dict | None) -> int:
         """Fact `fid` of period `per`, from its payload (checked here) or as an `entry` checked
@@ -179,6 +178,14 @@ class Subject:
         self.numbers.insert(at, number)
         self.unfit += number is None
         return 1
+
+    def trim(self) -> int:
+        """Past KEEP_PERIODS periods, forget the oldest CUT_BY at once → how many.  One at
+        every webhook cost about 3 µs a webhook, paid only by long histories: small, but a cost
+        that grew with the history (docs/performance.md, 2026-12-03 19:50)."""
+        if len(self.periods) <= KEEP_PERIODS:
+            return 0
+        return self.cut(self.periods[-max(1, KEEP_PERIODS - CUT_BY + 1)])
 
     def cut(self, floor: str) -> int:
         """Forget the periods before `floor` → how many."""
@@ -288,9 +295,7 @@ class Cache:
             if held is None or held.schema is not schema or fact_id <= held.top or \
                     (held.count, held.top, held.retracted) != (counts[1], counts[2] or 0, counts[3]):
                 return
-            added = held.put(fact_id, period, None, entry)
-            if len(held.periods) > KEEP_PERIODS:
-                added -= held.cut(held.periods[-KEEP_PERIODS])
+            added = held.put(fact_id, period, None, entry) - held.trim()
             held.count, held.top = held.count + 1, fact_id
             self.size += added
 
