@@ -51,9 +51,13 @@ least-squares trend through every round; and the CPU a request, bare's ÷ trimta
 round with its trend (what a webhook costs against the bare insert, apart from how the rates
 were timed).
 
+`--json FILE` also writes the run's rounds, with the host and the settings, for
+`tests/bench/pooled_rounds.py`, which pools several runs and fits the ratio's slope with the
+host's own speed beside the weeks of history.
+
     python tests/bench/bench_server.py [--rounds 6] [--requests 1000] [--slices 4] [--concurrency 8]
                                        [--rate 200] [--seconds 5] [--warm 200] [--check]
-                                       [--gunicorn shipped|sync]
+                                       [--gunicorn shipped|sync] [--json FILE]
 """
 from __future__ import annotations
 
@@ -85,6 +89,8 @@ def main(argv=None) -> int:
                     help="untimed webhooks to each server before the first round")
     ap.add_argument("--gunicorn", choices=sorted(GUNICORN), default="shipped",
                     help="shipped: trimtab's gunicorn settings (gthread); sync: gunicorn's defaults")
+    ap.add_argument("--json", metavar="FILE",
+                    help="also write the run's rounds there (tests/bench/pooled_rounds.py reads them)")
     args = ap.parse_args(argv)
     import statistics
     # the clients forked, so they are this process's children (cpu_seconds counts them)
@@ -179,9 +185,29 @@ def main(argv=None) -> int:
     for line in beside_the_targets(rounds):
         print("  " + line)
     held = sum(ok for ok, _line in met.values())
+    if args.json:
+        write_rounds(args.json, rounds, vars(args))
     print(f"  this run: {held} of {len(met)} targets met"
           + (" — all" if held == len(met) else ""))
     return 1 if args.check and held < len(met) else 0
+
+
+def write_rounds(path: str, rounds: list[dict], settings: dict) -> None:
+    """The run's rounds as JSON (the latency loops' samples left out), with when, where and how
+    it ran: one run's file for tests/bench/pooled_rounds.py."""
+    import datetime as dt
+    import json
+    import platform
+    cpu = {}
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("model name", "model") and key.strip() not in cpu:
+            cpu[key.strip()] = value.strip()
+    Path(path).write_text(json.dumps({
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "host": {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()},
+        "settings": settings,
+        "rounds": [{k: v for k, v in r.items() if k != "samples_ms"} for r in rounds]}, indent=1))
 
 
 def beside_the_targets(rounds: list[dict]) -> list[str]:
